@@ -1,0 +1,30 @@
+// The floor for bench/apply.mjs: the least a Node program can do to create and start
+// N hardened containers, all at once.
+import Dockerode from 'dockerode';
+
+const [n, image, tag] = [Number(process.argv[2]), process.argv[3], process.argv[4]];
+const docker = new Dockerode();
+const cmd = ['/bin/sh', '-c', "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
+await Promise.all(
+  Array.from({length: n}, async (_, i) => {
+    const c = await docker.createContainer({
+      name: `bench-floor-${tag}-${i}`,
+      Image: image,
+      Cmd: cmd,
+      Labels: {'bench.floor': tag},
+      HostConfig: {
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Init: true,
+        PidsLimit: 256,
+        Memory: 32 * 1024 * 1024,
+        MemorySwap: 32 * 1024 * 1024,
+        NanoCpus: 1e8,
+        Tmpfs: {'/tmp': 'rw,noexec,nosuid,nodev,size=64m,mode=1777'},
+        NetworkMode: 'none',
+      },
+    });
+    await c.start();
+  }),
+);

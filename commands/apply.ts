@@ -1,0 +1,38 @@
+import path from 'node:path';
+import {Args, Flags} from '@oclif/core';
+import {planWorkspace} from '../src/engine/operations.js';
+import {readPlanFile} from '../src/engine/planfile.js';
+import {runApplyFlow} from './apply-flow.js';
+import {exitCodeHelp, OrxCommand, type CommandResult} from './base.js';
+import {planFlags} from './plan.js';
+
+export const applyFlags = {
+  'auto-approve': Flags.boolean({description: 'Apply without asking (required when there is no terminal).', env: 'ORX_AUTO_APPROVE', default: false}),
+  parallelism: Flags.integer({description: 'How many steps may run at once.', min: 1, max: 256, default: 10, env: 'ORX_PARALLELISM'}),
+};
+
+export default class Apply extends OrxCommand {
+  static override summary = 'Apply a saved plan exactly, or plan and apply after confirmation.';
+  static override description = `With FILE, applies exactly that plan and refuses it (exit 5) if the ledger or the configuration moved since it was made. Without FILE, makes a plan, shows it and asks for "yes" on a terminal; without a terminal it needs --auto-approve.\n\n${exitCodeHelp()}`;
+  static override examples = ['orx apply plans/next.plan.json', 'orx apply --auto-approve --parallelism 4'];
+  static override args = {file: Args.string({description: 'A plan saved with `orx plan -out FILE`.', required: false})};
+  static override flags = {...planFlags, ...applyFlags};
+
+  async exec(): Promise<CommandResult> {
+    const {args, flags} = await this.parse(Apply);
+    await this.setup(flags);
+    const doc = args.file
+      ? readPlanFile(path.resolve(this.orx.dir, args.file))
+      : await planWorkspace(this.orx, {mode: 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace});
+    return runApplyFlow({
+      ctx: this.orx,
+      doc,
+      fromFile: Boolean(args.file),
+      autoApprove: flags['auto-approve'],
+      parallelism: flags.parallelism,
+      json: this.jsonMode,
+      stdinIsTTY: this.stdinIsTTY,
+      stderrIsTTY: this.stderrIsTTY,
+    });
+  }
+}

@@ -1,0 +1,103 @@
+import path from 'node:path';
+import {Command, Flags, Errors} from '@oclif/core';
+import {OrxError, formatDiagnostic, toOrxError} from '../src/errors.js';
+import {EXIT, exitCodeHelp, type ExitCode} from '../src/exit-codes.js';
+import type {OrxContext} from '../src/engine/operations.js';
+import {setColor} from '../src/ui/color.js';
+import {createLogger, type LogFormat} from '../src/ui/logger.js';
+
+export const JSON_FORMAT_VERSION = '1';
+
+export interface CommandResult {
+  /** the JSON document (formatVersion is added) */
+  data: Record<string, unknown>;
+  /** human rendering for stdout; nothing is printed when absent */
+  human?: string;
+  exit?: ExitCode;
+  /** already written to stdout as it came (schemas, followed events): print nothing more */
+  streamed?: boolean;
+}
+
+/**
+ * The command layer: parse flags (each with an ORX_* twin), build the context, run one
+ * operation, render it as text or JSON, map the outcome to the one exit-code table.
+ */
+export abstract class OrxCommand extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({description: 'Print one JSON document on stdout and nothing else there.', env: 'ORX_JSON', default: false}),
+    debug: Flags.boolean({description: 'Show stack traces and debug logs.', env: 'ORX_DEBUG', default: false}),
+    'log-format': Flags.string({description: 'Format of the logs on stderr.', options: ['text', 'json'], env: 'ORX_LOG_FORMAT', default: 'text'}),
+    chdir: Flags.directory({char: 'C', description: 'Workspace directory (default: the current directory).', env: 'ORX_CHDIR'}),
+  };
+
+  static override enableJsonFlag = false;
+
+  protected jsonMode = false;
+  protected debugMode = false;
+  protected orx!: OrxContext;
+
+  abstract exec(): Promise<CommandResult>;
+
+  protected stderr(s: string): void {
+    process.stderr.write(s);
+  }
+
+  protected get stdinIsTTY(): boolean {
+    return Boolean(process.stdin.isTTY);
+  }
+
+  protected get stderrIsTTY(): boolean {
+    return Boolean(process.stderr.isTTY);
+  }
+
+  protected async setup(flags: {json: boolean; debug: boolean; 'log-format': string; chdir?: string}): Promise<void> {
+    this.jsonMode = flags.json;
+    this.debugMode = flags.debug;
+    setColor(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !flags.json);
+    const log = createLogger({format: flags['log-format'] as LogFormat, level: flags.debug ? 'debug' : 'info', write: (s) => process.stderr.write(s)});
+    this.orx = {
+      dir: path.resolve(flags.chdir ?? process.cwd()),
+      log,
+      version: this.config.version,
+      actor: process.env.ORX_ACTOR ?? process.env.USER ?? 'unknown',
+      command: ['orx', ...this.argv].join(' ').slice(0, 200),
+    };
+  }
+
+  async run(): Promise<void> {
+    // known before parsing, so a usage error is still reported as JSON when asked
+    this.jsonMode = this.argv.includes('--json') || process.env.ORX_JSON === 'true' || process.env.ORX_JSON === '1';
+    try {
+      const result = await this.exec();
+      if (result.streamed) {
+        // already on stdout
+      } else if (this.jsonMode) process.stdout.write(JSON.stringify({formatVersion: JSON_FORMAT_VERSION, ...result.data}, null, 2) + '\n');
+      else if (result.human) process.stdout.write(result.human.endsWith('\n') ? result.human : `${result.human}\n`);
+      process.exitCode = result.exit ?? EXIT.OK;
+    } catch (err) {
+      this.renderError(err);
+    }
+  }
+
+  protected renderError(err: unknown): void {
+    let e: OrxError;
+    if (err instanceof Errors.CLIError && !(err instanceof OrxError)) {
+      // flag parsing and other oclif usage errors are user errors
+      e = new OrxError({code: 'usage', message: err.message.replace(/\n\s*See more help with --help$/, ''), actions: [`See \`orx ${this.id?.replace(/:/g, ' ') ?? ''} --help\`.`]});
+    } else {
+      e = toOrxError(err);
+    }
+    if (this.jsonMode) {
+      process.stdout.write(JSON.stringify({formatVersion: JSON_FORMAT_VERSION, error: e.toJSON()}, null, 2) + '\n');
+    } else {
+      const body = e.diagnostics.length > 0 && e.diagnostics.some((d) => d.file) ? e.diagnostics.map(formatDiagnostic).join('\n') : e.message;
+      let text = `Error: ${body}\n`;
+      for (const a of e.actions) text += `  → ${a}\n`;
+      if (e.kind === 'bug' || this.debugMode) text += `${(e.cause as Error | undefined)?.stack ?? e.stack}\n`;
+      process.stderr.write(text);
+    }
+    process.exitCode = e.exit;
+  }
+}
+
+export {exitCodeHelp};

@@ -1,0 +1,18 @@
+import {planWorkspace} from '../src/engine/operations.js';
+import {applyFlags} from './apply.js';
+import {runApplyFlow} from './apply-flow.js';
+import {exitCodeHelp, OrxCommand, type CommandResult} from './base.js';
+import {planFlags} from './plan.js';
+
+export default class Destroy extends OrxCommand {
+  static override summary = 'Plan and apply the deletion of everything this workspace owns.';
+  static override description = `Volumes go too: back them up first.\n\n${exitCodeHelp()}`;
+  static override flags = {...applyFlags, target: planFlags.target, refresh: planFlags.refresh};
+
+  async exec(): Promise<CommandResult> {
+    const {flags} = await this.parse(Destroy);
+    await this.setup(flags);
+    const doc = await planWorkspace(this.orx, {mode: 'destroy', refresh: flags.refresh, targets: flags.target, replace: []});
+    return runApplyFlow({ctx: this.orx, doc, fromFile: false, autoApprove: flags['auto-approve'], parallelism: flags.parallelism, json: this.jsonMode, stdinIsTTY: this.stdinIsTTY, stderrIsTTY: this.stderrIsTTY});
+  }
+}

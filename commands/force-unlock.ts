@@ -1,0 +1,17 @@
+import {Args, Flags} from '@oclif/core';
+import {withLedger} from '../src/engine/workspace.js';
+import {OrxCommand, type CommandResult} from './base.js';
+
+export default class ForceUnlock extends OrxCommand {
+  static override summary = 'Remove a workspace lock left by a process that is gone.';
+  static override description = 'Only the lock with this id is removed, and the reason is recorded in the ledger.';
+  static override args = {lockId: Args.string({required: true, description: 'The id shown in the "workspace locked" message.'})};
+  static override flags = {reason: Flags.string({required: true, description: 'Why it is safe to remove the lock.', env: 'ORX_REASON'})};
+
+  async exec(): Promise<CommandResult> {
+    const {args, flags} = await this.parse(ForceUnlock);
+    await this.setup(flags);
+    await withLedger(this.orx.dir, (ledger) => ledger.forceUnlock(args.lockId, flags.reason, this.orx.actor));
+    return {data: {unlocked: args.lockId}, human: `Lock ${args.lockId} removed.`};
+  }
+}

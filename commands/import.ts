@@ -1,0 +1,21 @@
+import {Args} from '@oclif/core';
+import {importObject} from '../src/engine/state-ops.js';
+import {withLedger} from '../src/engine/workspace.js';
+import {OrxCommand, type CommandResult} from './base.js';
+
+export default class Import extends OrxCommand {
+  static override summary = 'Adopt an existing Docker object into the state.';
+  static override description = 'The address must be declared in orchestration.yml; the next plan shows how the object differs from it.';
+  static override examples = ['orx import volume.memory my-old-volume', 'orx import agent.researcher 3f2c9a1b'];
+  static override args = {
+    address: Args.string({required: true, description: 'e.g. volume.memory'}),
+    id: Args.string({required: true, description: 'Container, network or volume id or name, or image reference'}),
+  };
+
+  async exec(): Promise<CommandResult> {
+    const {args, flags} = await this.parse(Import);
+    await this.setup(flags);
+    const rec = await withLedger(this.orx.dir, (ledger) => importObject(this.orx, ledger, args.address, args.id));
+    return {data: {imported: rec}, human: `Imported ${rec.object_id} as ${rec.address}. Run \`orx plan\` to see how it differs from the configuration.`};
+  }
+}

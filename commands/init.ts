@@ -1,0 +1,16 @@
+import path from 'node:path';
+import {Args} from '@oclif/core';
+import {initWorkspace} from '../src/engine/init.js';
+import {OrxCommand, type CommandResult} from './base.js';
+
+export default class Init extends OrxCommand {
+  static override summary = 'Scaffold a workspace: orchestration.yml, policies/, plans/, an agent image context.';
+  static override args = {dir: Args.string({description: 'Directory to initialise (default: the workspace directory).', required: false})};
+
+  async exec(): Promise<CommandResult> {
+    const {args, flags} = await this.parse(Init);
+    await this.setup(flags);
+    const result = initWorkspace(path.resolve(this.orx.dir, args.dir ?? '.'));
+    return {data: {...result}, human: `Initialised ${result.dir}:\n${result.created.map((f) => `  + ${f}`).join('\n')}\nNext: orx validate && orx plan`};
+  }
+}

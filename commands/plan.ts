@@ -1,0 +1,43 @@
+import {Flags} from '@oclif/core';
+import {planWorkspace} from '../src/engine/operations.js';
+import {writePlanFile} from '../src/engine/planfile.js';
+import {hasChanges} from '../src/engine/planner.js';
+import {EXIT} from '../src/exit-codes.js';
+import {renderPlan} from '../src/ui/plan-view.js';
+import {exitCodeHelp, OrxCommand, type CommandResult} from './base.js';
+import path from 'node:path';
+
+export const planFlags = {
+  target: Flags.string({description: 'Limit the plan to this address and what it depends on (repeatable).', multiple: true, env: 'ORX_TARGET', default: []}),
+  replace: Flags.string({description: 'Force replacement of this address (repeatable).', multiple: true, env: 'ORX_REPLACE', default: []}),
+  refresh: Flags.boolean({description: 'Ask the engine what exists (--refresh=false uses the ledger alone).', allowNo: true, default: true, env: 'ORX_REFRESH'}),
+};
+
+export default class Plan extends OrxCommand {
+  static override summary = 'Show what apply would change, without changing anything.';
+  static override description = `Compares orchestration.yml with the ledger and what the Docker engine has, and prints a Terraform-style diff; drift found by refresh is listed separately.\n\n${exitCodeHelp()}`;
+  static override examples = ['orx plan', 'orx plan -out plans/next.plan.json', 'orx plan --target agent.researcher --detailed-exitcode'];
+  static override flags = {
+    ...planFlags,
+    out: Flags.string({char: 'o', description: 'Write the plan to this file for `orx apply FILE`.', env: 'ORX_OUT'}),
+    destroy: Flags.boolean({description: 'Plan the deletion of everything the workspace owns.', env: 'ORX_DESTROY', default: false}),
+    'detailed-exitcode': Flags.boolean({description: 'Exit 2 when the plan has changes, 0 when it has none.', env: 'ORX_DETAILED_EXITCODE', default: false}),
+  };
+
+  async exec(): Promise<CommandResult> {
+    const {flags} = await this.parse(Plan);
+    await this.setup(flags);
+    const doc = await planWorkspace(this.orx, {mode: flags.destroy ? 'destroy' : 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace});
+    let saved: string | undefined;
+    if (flags.out) {
+      saved = path.resolve(this.orx.dir, flags.out);
+      writePlanFile(saved, doc);
+    }
+    const changes = hasChanges(doc.steps);
+    return {
+      data: {...doc, ...(saved ? {saved_to: saved} : {})},
+      human: renderPlan(doc) + (saved ? `\nSaved the plan to ${path.relative(this.orx.dir, saved) || saved}. Apply exactly it with: orx apply ${path.relative(this.orx.dir, saved) || saved}\n` : ''),
+      exit: flags['detailed-exitcode'] && changes ? EXIT.CHANGES : EXIT.OK,
+    };
+  }
+}

@@ -1,0 +1,18 @@
+import {Args} from '@oclif/core';
+import {readSchema} from '../src/config/schemas.js';
+import {OrxCommand, type CommandResult} from './base.js';
+
+export default class Schema extends OrxCommand {
+  static override summary = 'Print a JSON Schema shipped with orx (config or plan).';
+  static override examples = ['orx schema config > orchestration.schema.json'];
+  static override args = {which: Args.string({required: true, options: ['config', 'plan'], description: 'config | plan'})};
+
+  async exec(): Promise<CommandResult> {
+    const {args, flags} = await this.parse(Schema);
+    await this.setup(flags);
+    const schema = readSchema(args.which as 'config' | 'plan');
+    // the schema is the document: printed as is, with or without --json
+    process.stdout.write(JSON.stringify(schema, null, 2) + '\n');
+    return {data: {}, streamed: true};
+  }
+}

@@ -1,0 +1,17 @@
+import {Args} from '@oclif/core';
+import {forgetResource} from '../../src/engine/state-ops.js';
+import {withLedger} from '../../src/engine/workspace.js';
+import {OrxCommand, type CommandResult} from '../base.js';
+
+export default class StateRm extends OrxCommand {
+  static override summary = 'Forget an address without deleting its object.';
+  static override description = 'The Docker object is left exactly as it is and orx stops managing it; `orx import` binds it again.';
+  static override args = {address: Args.string({required: true, description: 'e.g. volume.memory'})};
+
+  async exec(): Promise<CommandResult> {
+    const {args, flags} = await this.parse(StateRm);
+    await this.setup(flags);
+    const rec = await withLedger(this.orx.dir, (ledger) => forgetResource(this.orx, ledger, args.address));
+    return {data: {removed: {address: rec.address, object_id: rec.object_id}}, human: `Removed ${rec.address} from the state; object ${rec.object_id ?? '-'} was left as it is.`};
+  }
+}

@@ -1,0 +1,16 @@
+// Compiles TypeScript and writes oclif.manifest.json (without it every start-up
+// loads every command to learn its flags).
+import {execFileSync} from 'node:child_process';
+import {rmSync, writeFileSync} from 'node:fs';
+import {fileURLToPath} from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+rmSync(`${root}/dist`, {recursive: true, force: true});
+rmSync(`${root}/oclif.manifest.json`, {force: true});
+execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.json`], {stdio: 'inherit'});
+
+const {Plugin} = await import('@oclif/core');
+const plugin = new Plugin({root, type: 'core', ignoreManifest: true, errorOnManifestCreate: true});
+await plugin.load();
+writeFileSync(`${root}/oclif.manifest.json`, JSON.stringify(plugin.manifest, null, 2) + '\n');
+console.error(`built dist/ and oclif.manifest.json (${Object.keys(plugin.manifest.commands).length} commands)`);

@@ -1,0 +1,185 @@
+// One agent entry -> AgentSpec: tier limits, units, health, ports, mounts and env resolved.
+import {preview} from '../errors.js';
+import {checkRef} from './crossref.js';
+import type {Problems} from './diagnostics.js';
+import {parseMount} from './mounts.js';
+import {MEMORY_PATTERN} from './patterns.js';
+import {formatPath, type ConfigPath} from './paths.js';
+import {parsePort} from './ports.js';
+import {int, list, rec, str, stringMap, entries, type Raw} from './raw.js';
+import type {AgentSpec, HealthSpec, PortSpec, Tier} from './types.js';
+import {GiB, MiB, formatDuration, parseDuration, parseMemory} from './units.js';
+
+export const TIERS: Readonly<Record<Tier, {cpus: number; memory_bytes: number; pids_limit: number}>> = {
+  basic: {cpus: 1, memory_bytes: 2 * GiB, pids_limit: 256},
+  pro: {cpus: 4, memory_bytes: 8 * GiB, pids_limit: 1024},
+  enterprise: {cpus: 16, memory_bytes: 32 * GiB, pids_limit: 4096},
+};
+
+export const HEALTH_DEFAULTS = {interval_ms: 10_000, timeout_ms: 5_000, retries: 3, start_period_ms: 0} as const;
+
+/** Docker refuses less; anything smaller would be a typo ("512" meaning MiB, not bytes). */
+export const MIN_MEMORY_BYTES = 6 * MiB;
+const MAX_HEALTH_MS = 24 * 3_600_000;
+const MEMORY_RE = new RegExp(MEMORY_PATTERN);
+
+/** Labels orx writes itself; a user label with this prefix would confuse refresh and import. */
+export const RESERVED_LABEL_PREFIX = 'io.orchestrix.';
+
+export interface Names {
+  images: ReadonlySet<string>;
+  networks: ReadonlySet<string>;
+  volumes: ReadonlySet<string>;
+}
+
+export interface AgentExtras {
+  ports: Array<{port: PortSpec; path: ConfigPath}>;
+  depends_on: Array<{name: string; path: ConfigPath}>;
+}
+
+export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, problems: Problems): {spec: AgentSpec; extras: AgentExtras} {
+  const image = str(raw.image) ?? '';
+  if (typeof raw.image === 'string') checkRef(image, names.images, 'images', [...path, 'image'], problems);
+
+  const tier = (['basic', 'pro', 'enterprise'] as const).find((t) => t === raw.tier) ?? 'basic';
+  const limits = {...TIERS[tier]};
+  const res = rec(raw.resources);
+  if (res) {
+    if (typeof res.cpus === 'number' && res.cpus > 0) limits.cpus = res.cpus;
+    if (int(res.pids) !== undefined) limits.pids_limit = res.pids as number;
+    const mem = memory(res.memory, [...path, 'resources', 'memory'], problems);
+    if (mem !== undefined) limits.memory_bytes = mem;
+  }
+
+  const networks: string[] = [];
+  list(raw.networks).forEach((n, i) => {
+    if (typeof n !== 'string' || networks.includes(n)) return; // duplicates: reported by the schema
+    networks.push(n);
+    checkRef(n, names.networks, 'networks', [...path, 'networks', i], problems);
+  });
+
+  const volumes: AgentSpec['volumes'] = [];
+  const mountedAt = new Map<string, number>();
+  const seenSpecs = new Set<string>();
+  list(raw.volumes).forEach((v, i) => {
+    if (typeof v !== 'string' || seenSpecs.has(v)) return;
+    seenSpecs.add(v);
+    const at = [...path, 'volumes', i];
+    const parsed = parseMount(v);
+    if (!parsed.ok) return problems.add(at, `${formatPath(at)} ${parsed.error}`);
+    if (!checkRef(parsed.mount.volume, names.volumes, 'volumes', at, problems)) return;
+    const earlier = mountedAt.get(parsed.mount.path);
+    if (earlier !== undefined)
+      return problems.add(at, `${formatPath(at)} mounts a second volume at ${JSON.stringify(parsed.mount.path)} (see volumes[${earlier}])`);
+    mountedAt.set(parsed.mount.path, i);
+    volumes.push(parsed.mount);
+  });
+
+  const ports: AgentExtras['ports'] = [];
+  list(raw.ports).forEach((p, i) => {
+    const at = [...path, 'ports', i];
+    const parsed = parsePort(p);
+    if (parsed.ok) ports.push({port: parsed.port, path: at});
+    else if (parsed.error) problems.add(at, `${formatPath(at)}: ${parsed.error}`);
+  });
+
+  const depends_on: AgentExtras['depends_on'] = [];
+  list(raw.depends_on).forEach((d, i) => {
+    if (typeof d === 'string' && !depends_on.some((x) => x.name === d)) depends_on.push({name: d, path: [...path, 'depends_on', i]});
+  });
+
+  const labels = stringMap(raw.labels);
+  checkLabels(labels, [...path, 'labels'], problems);
+
+  const spec: AgentSpec = {
+    image,
+    command: command(raw.command),
+    env: env(raw.env, [...path, 'env'], problems),
+    tier,
+    cpus: limits.cpus,
+    memory_bytes: limits.memory_bytes,
+    pids_limit: limits.pids_limit,
+    networks,
+    volumes,
+    ports: ports.map((p) => p.port),
+    health: health(raw.health, [...path, 'health'], problems),
+    user: str(raw.user) ?? null,
+    labels,
+    depends_on: depends_on.map((d) => d.name),
+  };
+  return {spec, extras: {ports, depends_on}};
+}
+
+export function checkLabels(labels: Record<string, string>, path: ConfigPath, problems: Problems): void {
+  for (const key of Object.keys(labels))
+    if (key.startsWith(RESERVED_LABEL_PREFIX))
+      problems.add([...path, key], `label ${JSON.stringify(preview(key, 60))} in ${formatPath(path)} uses the reserved prefix "${RESERVED_LABEL_PREFIX}"`, 'key');
+}
+
+function command(v: unknown): string[] | null {
+  if (typeof v === 'string') return ['/bin/sh', '-c', v];
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) return [...v];
+  return null;
+}
+
+function env(v: unknown, path: ConfigPath, problems: Problems): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, val] of entries(v)) {
+    if (typeof val === 'string' || typeof val === 'boolean') out[k] = String(val);
+    else if (typeof val === 'number') {
+      // YAML reads 12345678901234567890 as a float that has already lost digits.
+      if (Number.isInteger(val) && !Number.isSafeInteger(val))
+        problems.add([...path, k], `${formatPath([...path, k])} is too large to keep exactly; put it in quotes`);
+      else out[k] = String(val);
+    }
+  }
+  return out;
+}
+
+function memory(v: unknown, path: ConfigPath, problems: Problems): number | undefined {
+  if (typeof v !== 'string') return int(v) !== undefined && (v as number) >= MIN_MEMORY_BYTES ? (v as number) : undefined;
+  const bytes = parseMemory(v);
+  if (bytes === undefined) {
+    // The schema's pattern accepts digit counts JS cannot hold exactly.
+    if (MEMORY_RE.test(v)) problems.add(path, `${formatPath(path)} is too large (got ${JSON.stringify(preview(v, 32))})`);
+    return undefined;
+  }
+  if (bytes < MIN_MEMORY_BYTES) {
+    problems.add(path, `${formatPath(path)} must be at least 6MiB (got ${JSON.stringify(preview(v, 32))})`);
+    return undefined;
+  }
+  return bytes;
+}
+
+function duration(v: unknown, fallback: number, min: number, path: ConfigPath, problems: Problems): number {
+  if (typeof v !== 'string') return fallback;
+  const ms = parseDuration(v);
+  if (ms === undefined) return fallback; // the schema's pattern reported it
+  if (ms < min || ms > MAX_HEALTH_MS) {
+    problems.add(path, `${formatPath(path)} must be between ${formatDuration(min)} and 24h (got ${JSON.stringify(v)})`);
+    return fallback;
+  }
+  return ms;
+}
+
+function health(v: unknown, path: ConfigPath, problems: Problems): HealthSpec | null {
+  const h = rec(v);
+  if (!h) return null;
+  let test: string[] = [];
+  const http = rec(h.http);
+  if (http && int(http.port) !== undefined) {
+    const p = str(http.path) ?? '/';
+    test = ['CMD', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${http.port as number}${p}`];
+  } else if (Array.isArray(h.cmd) && h.cmd.every((x) => typeof x === 'string')) {
+    test = ['CMD', ...(h.cmd as string[])];
+  } else if (typeof h.shell === 'string') {
+    test = ['CMD-SHELL', h.shell];
+  }
+  return {
+    test,
+    interval_ms: duration(h.interval, HEALTH_DEFAULTS.interval_ms, 1, [...path, 'interval'], problems),
+    timeout_ms: duration(h.timeout, HEALTH_DEFAULTS.timeout_ms, 1, [...path, 'timeout'], problems),
+    retries: int(h.retries) ?? HEALTH_DEFAULTS.retries,
+    start_period_ms: duration(h.start_period, HEALTH_DEFAULTS.start_period_ms, 0, [...path, 'start_period'], problems),
+  };
+}

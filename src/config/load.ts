@@ -1,0 +1,139 @@
+// orchestration.yml -> LoadedConfig, or one OrxError listing every problem with file:line:col.
+import {createHash} from 'node:crypto';
+import {closeSync, fstatSync, openSync, readSync} from 'node:fs';
+import {isAbsolute, relative, resolve, sep} from 'node:path';
+import {OrxError, preview, type Diagnostic} from '../errors.js';
+import {configInvalid, Problems, type Problem} from './diagnostics.js';
+import {normalize} from './normalize.js';
+import {formatPath} from './paths.js';
+import {validateAgainstSchema} from './schema.js';
+import {describeValue, schemaProblems} from './schema-errors.js';
+import type {LoadedConfig, WorkspaceConfig} from './types.js';
+import {locate, parseYaml, type Source} from './yaml-source.js';
+import type {LineCounter} from 'yaml';
+
+export const CONFIG_FILE = 'orchestration.yml';
+/** Far above any real workspace; refusing early keeps hostile files from costing parse time. */
+export const MAX_CONFIG_BYTES = 2 * 1024 * 1024;
+const YAML_ALIAS_EXPANSION = 100;
+
+export interface LoadOptions {
+  /** config file, relative to `dir` or absolute; default orchestration.yml */
+  file?: string;
+}
+
+export function loadConfig(dir: string, opts: LoadOptions = {}): LoadedConfig {
+  assertAbsolute(dir);
+  const file = resolve(dir, opts.file ?? CONFIG_FILE);
+  const rel = relative(dir, file);
+  const label = rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel) ? rel : file;
+  const bytes = readBounded(file, label);
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  const config = parseConfig(text, dir, label);
+  return {dir, file, file_digest: createHash('sha256').update(bytes).digest('hex'), config};
+}
+
+// Size is checked on the open descriptor, and the read never takes more than the limit,
+// so a file that grows in between cannot slip through.
+function readBounded(file: string, label: string): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new OrxError({
+        code: 'config_missing',
+        message: `${label} not found in ${resolve(file, '..')}`,
+        actions: ['Run `orx init` to create a workspace here, or run orx from the directory that holds orchestration.yml.'],
+        data: {file},
+      });
+    throw new OrxError({
+      code: 'config_unreadable',
+      message: `cannot read ${label}: ${code ?? (err as Error).message}`,
+      actions: ['Check the file permissions.'],
+      data: {file},
+    });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw configInvalid([{file: label, message: `${label} is a directory, not a file`}], ['Remove the directory or choose another file.']);
+    if (st.size > MAX_CONFIG_BYTES) throw tooLarge(label, st.size);
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
+    if (n > MAX_CONFIG_BYTES) throw tooLarge(label, n);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function tooLarge(label: string, size: number): OrxError {
+  return configInvalid(
+    [{file: label, message: `${label} is too large (${size} bytes; at most ${MAX_CONFIG_BYTES} bytes, 2 MiB)`}],
+    ['Shrink the file: orchestration.yml holds names and settings, not data.'],
+  );
+}
+
+function assertAbsolute(dir: string): void {
+  // A relative dir would be resolved against process.cwd(), which nothing below commands/ may read.
+  if (!isAbsolute(dir)) throw new Error(`workspace directory must be absolute, got ${preview(dir)}`);
+}
+
+/**
+ * The pure part of loadConfig: text -> WorkspaceConfig, throwing OrxError('config_invalid')
+ * with a diagnostic per problem. `dir` is the absolute workspace directory build contexts
+ * are resolved against; `fileLabel` is how diagnostics name the file.
+ */
+export function parseConfig(text: string, dir: string, fileLabel = CONFIG_FILE): WorkspaceConfig {
+  assertAbsolute(dir);
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > MAX_CONFIG_BYTES) throw tooLarge(fileLabel, size);
+
+  const parsed = parseYaml(text);
+  if (!parsed.ok) throw configInvalid(toDiagnostics(parsed.problems, fileLabel, parsed.lines));
+  const {source} = parsed;
+  const {doc} = source;
+
+  let data: unknown;
+  try {
+    data = doc.toJS({maxAliasCount: YAML_ALIAS_EXPANSION});
+  } catch (err) {
+    const message =
+      err instanceof ReferenceError && /alias/i.test(err.message)
+        ? 'too many YAML aliases: an alias expands to too much data'
+        : `cannot read the YAML: ${preview((err as Error).message, 120)}`;
+    throw configInvalid(toDiagnostics([{path: [], message}], fileLabel, source.lines, source));
+  }
+
+  if (data === null || data === undefined)
+    throw configInvalid([{file: fileLabel, line: 1, col: 1, message: `${fileLabel} is empty; it needs at least "workspace: NAME"`}]);
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    const message = `${fileLabel} must be a mapping of keys such as workspace and agents (got ${describeValue(data)})`;
+    throw configInvalid(toDiagnostics([{path: [], message}], fileLabel, source.lines, source));
+  }
+
+  const problems = new Problems();
+  problems.list.push(...schemaProblems(validateAgainstSchema(data), data));
+  const config = normalize(data as Record<string, unknown>, dir, problems);
+  if (problems.size > 0) throw configInvalid(toDiagnostics(problems.list, fileLabel, source.lines, source));
+  return config;
+}
+
+function toDiagnostics(problems: Problem[], file: string, lines: LineCounter, source?: Source): Diagnostic[] {
+  const out = problems.map((p, i) => {
+    const offset = p.offset ?? (source && p.path ? locate(source, p.path, p.at) : undefined);
+    const d: Diagnostic = {file, message: p.message};
+    if (offset !== undefined) {
+      const pos = lines.linePos(offset);
+      d.line = pos.line;
+      d.col = pos.col;
+    }
+    if (p.path !== undefined && p.path.length > 0) d.path = formatPath(p.path);
+    return {d, i};
+  });
+  // In file order, so the list reads top to bottom next to the file.
+  out.sort((a, b) => (a.d.line ?? Infinity) - (b.d.line ?? Infinity) || (a.d.col ?? 0) - (b.d.col ?? 0) || a.i - b.i);
+  return out.map((x) => x.d);
+}

@@ -1,0 +1,72 @@
+// The parsed YAML (already schema-checked, possibly with errors) -> WorkspaceConfig with every
+// default filled in and every name resolved. Problems the schema cannot express (references,
+// units, paths, clashes) are added to `problems`; the result is only used when there are none.
+import {checkLabels, normalizeAgent} from './agent.js';
+import {resolveBuild} from './build-context.js';
+import {checkDependencies, checkHostPorts} from './crossref.js';
+import type {Problems} from './diagnostics.js';
+import {bool, entries, rec, str, stringMap, type Raw} from './raw.js';
+import type {AgentSpec, Autonomy, ImageSpec, NetworkSpec, VolumeSpec, WorkspaceConfig} from './types.js';
+
+export const DEFAULT_BACKUP_DESTINATION = '.orx/backups';
+export const DEFAULT_DOCKERFILE = 'Dockerfile';
+
+export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceConfig {
+  const networks: Record<string, NetworkSpec> = {};
+  for (const [name, v] of entries(raw.networks)) {
+    const n = rec(v) ?? {};
+    networks[name] = {internal: bool(n.internal, true), labels: stringMap(n.labels)};
+    checkLabels(networks[name].labels, ['networks', name, 'labels'], problems);
+  }
+
+  const volumes: Record<string, VolumeSpec> = {};
+  for (const [name, v] of entries(raw.volumes)) {
+    const n = rec(v) ?? {};
+    volumes[name] = {labels: stringMap(n.labels), backup: bool(n.backup, false)};
+    checkLabels(volumes[name].labels, ['volumes', name, 'labels'], problems);
+  }
+
+  const images: Record<string, ImageSpec> = {};
+  for (const [name, v] of entries(raw.images)) {
+    const img = rec(v) ?? {};
+    const ref = str(img.ref);
+    const build = rec(img.build);
+    if (ref !== undefined && build === undefined) images[name] = {ref};
+    else if (build !== undefined && ref === undefined && typeof build.context === 'string') {
+      const dockerfile = str(build.dockerfile) ?? DEFAULT_DOCKERFILE;
+      const spec = resolveBuild(dir, build.context, dockerfile, stringMap(build.args), ['images', name, 'build'], problems);
+      if (spec) images[name] = {build: spec};
+    }
+  }
+
+  const names = {
+    images: new Set(entries(raw.images).map(([k]) => k)),
+    networks: new Set(Object.keys(networks)),
+    volumes: new Set(Object.keys(volumes)),
+  };
+  const agents: Record<string, AgentSpec> = {};
+  const deps = new Map<string, Array<{name: string; path: readonly (string | number)[]}>>();
+  const ports: Parameters<typeof checkHostPorts>[0][number][] = [];
+  for (const [name, v] of entries(raw.agents)) {
+    const a = rec(v);
+    if (!a) continue;
+    const {spec, extras} = normalizeAgent(a, ['agents', name], names, problems);
+    agents[name] = spec;
+    deps.set(name, extras.depends_on);
+    ports.push(...extras.ports);
+  }
+  checkDependencies(deps, problems);
+  checkHostPorts(ports, problems);
+
+  const autonomy = raw.autonomy;
+  return {
+    workspace: str(raw.workspace) ?? '',
+    autonomy: (autonomy === 0 || autonomy === 1 || autonomy === 2 || autonomy === 3 ? autonomy : 0) as Autonomy,
+    kill_switch: bool(raw.kill_switch, false),
+    networks,
+    volumes,
+    images,
+    agents,
+    dr: {destination: str(rec(raw.dr)?.destination) ?? DEFAULT_BACKUP_DESTINATION},
+  };
+}

@@ -1,0 +1,86 @@
+// The normalised, defaulted form of orchestration.yml that the rest of orx consumes.
+// Keys stay snake_case like the file; units are resolved (bytes, nanocpus, milliseconds).
+
+export type Autonomy = 0 | 1 | 2 | 3;
+export type Tier = 'basic' | 'pro' | 'enterprise';
+
+export interface NetworkSpec {
+  internal: boolean;
+  labels: Record<string, string>;
+}
+
+export interface VolumeSpec {
+  labels: Record<string, string>;
+  backup: boolean;
+}
+
+export interface BuildSpec {
+  /** as written, relative to the workspace */
+  context: string;
+  /** absolute, resolved and checked to stay inside the workspace */
+  context_path: string;
+  dockerfile: string;
+  args: Record<string, string>;
+}
+
+export type ImageSpec = {ref: string; build?: undefined} | {build: BuildSpec; ref?: undefined};
+
+export interface VolumeMount {
+  volume: string;
+  path: string;
+  read_only: boolean;
+}
+
+export interface PortSpec {
+  container: number;
+  host: number;
+  host_ip: string;
+  protocol: 'tcp' | 'udp';
+}
+
+export interface HealthSpec {
+  /** Docker's form: ["CMD", ...] or ["CMD-SHELL", "..."] */
+  test: string[];
+  interval_ms: number;
+  timeout_ms: number;
+  retries: number;
+  start_period_ms: number;
+}
+
+export interface AgentSpec {
+  image: string;
+  command: string[] | null;
+  env: Record<string, string>;
+  tier: Tier;
+  cpus: number;
+  memory_bytes: number;
+  pids_limit: number;
+  networks: string[];
+  volumes: VolumeMount[];
+  ports: PortSpec[];
+  health: HealthSpec | null;
+  user: string | null;
+  labels: Record<string, string>;
+  depends_on: string[];
+}
+
+export interface WorkspaceConfig {
+  workspace: string;
+  autonomy: Autonomy;
+  kill_switch: boolean;
+  networks: Record<string, NetworkSpec>;
+  volumes: Record<string, VolumeSpec>;
+  images: Record<string, ImageSpec>;
+  agents: Record<string, AgentSpec>;
+  dr: {destination: string};
+}
+
+export interface LoadedConfig {
+  /** absolute workspace directory */
+  dir: string;
+  /** absolute path of orchestration.yml */
+  file: string;
+  /** sha256 hex of orchestration.yml's bytes */
+  file_digest: string;
+  config: WorkspaceConfig;
+}

@@ -1,0 +1,147 @@
+// From text to a YAML document: syntax errors, duplicate keys, tags and aliases are found
+// here, with source offsets, before anything looks at the data.
+import {Document, LineCounter, Pair, YAMLMap, isAlias, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode} from 'yaml';
+import {preview} from '../errors.js';
+import type {Problem} from './diagnostics.js';
+import {formatPath, where, type Segment} from './paths.js';
+import {scanYaml} from './yaml-guard.js';
+
+export interface Source {
+  doc: Document.Parsed;
+  lines: LineCounter;
+}
+
+export type Parsed = {ok: true; source: Source} | {ok: false; problems: Problem[]; lines: LineCounter};
+
+// Tags that only restate what YAML 1.2's core schema would infer; anything else (!!binary,
+// !!set, custom tags) would hand later stages values that are not plain JSON data.
+const PLAIN_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
+
+export function parseYaml(text: string): Parsed {
+  const lines = new LineCounter();
+  const guard = scanYaml(text);
+  if (guard !== undefined) {
+    // The guard stopped before the parser ran, so count lines up to the offset ourselves.
+    lines.addNewLine(0);
+    for (let i = text.indexOf('\n'); i !== -1 && i < guard.offset; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+    return {ok: false, problems: [{offset: guard.offset, message: guard.message}], lines};
+  }
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: false, // checked below in linear time, with the key's name in the message
+    merge: false,
+    version: '1.2',
+    schema: 'core',
+  });
+  const problems: Problem[] = [];
+  for (const e of [...doc.errors, ...doc.warnings]) problems.push({offset: e.pos[0], message: yamlMessage(e.code, e.message)});
+  if (problems.length === 0) checkNodes(doc, lines, problems);
+  return problems.length > 0 ? {ok: false, problems, lines} : {ok: true, source: {doc, lines}};
+}
+
+function yamlMessage(code: string, message: string): string {
+  switch (code) {
+    case 'MULTIPLE_DOCS':
+      return 'orchestration.yml must hold a single YAML document (found a second one after ---)';
+    case 'TAG_RESOLVE_FAILED':
+      return `unsupported YAML tag ${preview(message.replace(/^Unresolved tag:\s*/, ''), 60)}`;
+    default:
+      return `YAML syntax error: ${preview(message, 160)}`;
+  }
+}
+
+function shortTag(tag: string): string {
+  return preview(tag.replace(/^tag:yaml\.org,2002:/, '!!'), 60);
+}
+
+/** The key of a map entry as the JSON data sees it. */
+export function keyString(key: unknown): string {
+  if (isScalar(key)) return key.value === null ? '' : String(key.value);
+  return String(key);
+}
+
+function checkNodes(doc: Document.Parsed, lines: LineCounter, problems: Problem[]): void {
+  const walk = (node: unknown, path: Segment[]): void => {
+    if (isAlias(node) || node === null || node === undefined) return;
+    const n = node as YamlNode;
+    if (n.tag !== undefined && !PLAIN_TAGS.has(n.tag))
+      problems.push({offset: n.range?.[0] ?? 0, message: `unsupported YAML tag ${shortTag(n.tag)} at ${formatPath(path)}`});
+    if (isMap(n)) {
+      const seen = new Map<string, number>();
+      for (const pair of n.items) {
+        const k = pair.key as YamlNode | null;
+        const offset = k?.range?.[0] ?? n.range?.[0] ?? 0;
+        if (k !== null && !isScalar(k)) {
+          problems.push({offset, message: `keys must be plain strings ${where(path)} (found ${isAlias(k) ? 'an alias' : 'a collection'})`});
+          continue;
+        }
+        const name = keyString(k);
+        const first = seen.get(name);
+        if (first !== undefined) {
+          const shown = JSON.stringify(preview(name, 60));
+          problems.push({offset, message: `duplicate key ${shown} ${where(path)} (first defined on line ${lines.linePos(first).line})`});
+        } else seen.set(name, offset);
+        walk(pair.value, [...path, name]);
+      }
+    } else if (isSeq(n)) {
+      n.items.forEach((item, i) => walk(item, [...path, i]));
+    }
+  };
+  walk(doc.contents, []);
+}
+
+// Map lookups by key, built on first use: a hostile file can produce thousands of problems
+// in one map, and a linear search per problem would make reporting them quadratic.
+const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+function findPair(map: YAMLMap, key: string): Pair | undefined {
+  let index = pairIndex.get(map);
+  if (index === undefined) {
+    index = new Map();
+    for (const p of map.items) if (isScalar(p.key) && !index.has(keyString(p.key))) index.set(keyString(p.key), p);
+    pairIndex.set(map, index);
+  }
+  return index.get(key);
+}
+
+/** Where a config path is in the source: its value, or its key for problems about the key itself. */
+export function locate(source: Source, path: readonly Segment[], at: 'key' | 'value' = 'value'): number | undefined {
+  const {doc} = source;
+  let node: unknown = doc.contents;
+  let keyNode: YamlNode | undefined;
+  let best: number | undefined = (node as YamlNode | null)?.range?.[0];
+  let found = true;
+  for (const seg of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    let next: unknown;
+    keyNode = undefined;
+    if (isMap(node)) {
+      const pair = findPair(node, String(seg));
+      if (pair) {
+        keyNode = pair.key as YamlNode;
+        next = pair.value ?? null;
+      }
+    } else if (isSeq(node) && typeof seg === 'number') {
+      next = node.items[seg];
+    }
+    if (next === undefined) {
+      found = false;
+      break;
+    }
+    node = next;
+    best = valueOffset(node) ?? keyNode?.range?.[0] ?? best;
+  }
+  if (found && at === 'key' && keyNode?.range) return keyNode.range[0];
+  return best;
+}
+
+// An empty value ("key:" with nothing after) has a zero-width range at the end of the line;
+// pointing at its key reads better, so treat it as having no position of its own.
+function valueOffset(node: unknown): number | undefined {
+  if (node === null || node === undefined) return undefined;
+  const range = (node as YamlNode).range;
+  if (!range) return undefined;
+  if (isScalar(node) && node.value === null && range[0] === range[1]) return undefined;
+  return range[0];
+}

@@ -1,0 +1,80 @@
+import type Dockerode from 'dockerode';
+import {OrxError} from '../errors.js';
+
+export type Docker = Dockerode;
+
+/** Where dockerode will connect, in the words a user would use to fix it. */
+export function dockerEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DOCKER_HOST ? `DOCKER_HOST=${env.DOCKER_HOST}` : 'unix:///var/run/docker.sock (DOCKER_HOST is not set)';
+}
+
+let cached: Promise<Docker> | undefined;
+
+/**
+ * Connects once per process and pings, so an absent engine is one clear line (exit 1)
+ * instead of a failure in the middle of a plan.
+ */
+export function connectDocker(): Promise<Docker> {
+  cached ??= (async () => {
+    const {default: Dockerode} = await import('dockerode');
+    const docker = new Dockerode();
+    try {
+      await docker.ping();
+    } catch (err) {
+      cached = undefined;
+      throw engineUnreachable(err);
+    }
+    return docker;
+  })();
+  return cached;
+}
+
+export function engineUnreachable(err: unknown): OrxError {
+  const reason = err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.message) : String(err);
+  return new OrxError({
+    code: 'engine_unreachable',
+    kind: 'external',
+    message: `Cannot reach the Docker engine at ${dockerEndpoint()}: ${reason}`,
+    actions: [
+      'Start the Docker engine (as root on Debian: scripts/ensure-docker.sh), or point DOCKER_HOST at a running one.',
+    ],
+  });
+}
+
+export function statusCode(err: unknown): number | undefined {
+  return typeof err === 'object' && err !== null ? (err as {statusCode?: number}).statusCode : undefined;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return statusCode(err) === 404;
+}
+
+/** The engine's own words for a failed call, without dockerode's "(HTTP code 409) conflict -" prefix noise. */
+export function engineMessage(err: unknown): string {
+  if (typeof err === 'object' && err !== null) {
+    const json = (err as {json?: {message?: string}}).json;
+    if (json && typeof json.message === 'string') return json.message;
+    const m = (err as Error).message;
+    if (typeof m === 'string') return m.replace(/^\(HTTP code \d+\)\s*[a-z ]*-\s*/i, '');
+  }
+  return String(err);
+}
+
+/** Reads a build/pull progress stream to its end, failing on the engine's error records. */
+export function followProgress(docker: Docker, stream: NodeJS.ReadableStream): Promise<Array<Record<string, unknown>>> {
+  return new Promise((resolve, reject) => {
+    docker.modem.followProgress(stream, (err: Error | null, output: Array<Record<string, unknown>>) => {
+      if (err) return reject(err);
+      const failed = output.find((o) => o.error || o.errorDetail);
+      if (failed) {
+        const detail = (failed.errorDetail as {message?: string} | undefined)?.message ?? String(failed.error);
+        return reject(new Error(detail));
+      }
+      resolve(output);
+    });
+  });
+}
+
+export function labelFilter(labels: Record<string, string>): {label: string[]} {
+  return {label: Object.entries(labels).map(([k, v]) => `${k}=${v}`)};
+}

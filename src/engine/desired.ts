@@ -1,0 +1,127 @@
+import path from 'node:path';
+import type {LoadedConfig} from '../config/types.js';
+import {OrxError, type Diagnostic} from '../errors.js';
+import type {ResourceRecord} from '../ledger/types.js';
+import {agentConfigHash, HARDENING, type AgentAttrs} from '../resources/agent.js';
+import {dockerfileUser, isRootUser, readBuildContext} from '../resources/build-context.js';
+import {objectName} from '../resources/labels.js';
+import type {Attrs, DesiredResource} from '../resources/types.js';
+
+export interface LocalImage {
+  id: string;
+  user: string | null;
+}
+
+export interface DesiredInput {
+  loaded: LoadedConfig;
+  recorded: Map<string, ResourceRecord>;
+  /** what a `ref` image resolves to on the engine now (null: not present, will be pulled) */
+  localImage?: (ref: string) => LocalImage | null;
+  /** CPUs the engine has, when known: a limit above it fails at create, so it is refused at plan */
+  engineCpus?: number;
+}
+
+export interface DesiredGraph {
+  resources: DesiredResource[];
+  /** image address -> build context digest, part of the config digest */
+  contextDigests: Record<string, string>;
+}
+
+function recordedName(recorded: Map<string, ResourceRecord>, address: string, fallback: string): string {
+  const name = recorded.get(address)?.attributes.name;
+  return typeof name === 'string' ? name : fallback;
+}
+
+/** Resolves build contexts once; the config digest and the image attributes both need them. */
+export function contextDigests(loaded: LoadedConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(loaded.config.images)) {
+    if (spec.build) out[`image.${name}`] = readBuildContext(spec.build.context_path, spec.build.dockerfile, spec.build.args).digest;
+  }
+  return out;
+}
+
+export function buildDesired(input: DesiredInput): DesiredGraph {
+  const {loaded, recorded} = input;
+  const cfg = loaded.config;
+  const ws = cfg.workspace;
+  const resources: DesiredResource[] = [];
+  const problems: Diagnostic[] = [];
+  const digests = contextDigests(loaded);
+
+  const netNames: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(cfg.networks)) {
+    const address = `network.${name}`;
+    netNames[name] = recordedName(recorded, address, objectName(ws, name));
+    resources.push({address, kind: 'network', name, depends_on: [], attributes: {name: netNames[name], internal: spec.internal, labels: spec.labels}});
+  }
+
+  const volNames: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(cfg.volumes)) {
+    const address = `volume.${name}`;
+    volNames[name] = recordedName(recorded, address, objectName(ws, name));
+    resources.push({address, kind: 'volume', name, depends_on: [], attributes: {name: volNames[name], labels: spec.labels, backup: spec.backup}});
+  }
+
+  const imageRef: Record<string, string> = {};
+  const imageUser: Record<string, string | null | undefined> = {};
+  for (const [name, spec] of Object.entries(cfg.images)) {
+    const address = `image.${name}`;
+    let attributes: Attrs;
+    if (spec.build) {
+      const digest = digests[address]!;
+      const user = dockerfileUser(spec.build.context_path, spec.build.dockerfile);
+      const context = path.relative(loaded.dir, spec.build.context_path) || '.';
+      attributes = {source: 'build', tag: `${objectName(ws, name)}:${digest.slice(0, 12)}`, context, context_digest: digest, dockerfile: spec.build.dockerfile, args: spec.build.args, user};
+      imageRef[name] = attributes.tag as string;
+      imageUser[name] = user;
+    } else {
+      const local = input.localImage?.(spec.ref!) ?? null;
+      attributes = {source: 'ref', ref: spec.ref, id: local?.id ?? null};
+      imageRef[name] = local?.id ?? spec.ref!;
+      // unknown until pulled: checked again when the container is created
+      imageUser[name] = local ? local.user : undefined;
+    }
+    resources.push({address, kind: 'image', name, depends_on: [], attributes});
+  }
+
+  for (const [name, spec] of Object.entries(cfg.agents)) {
+    const address = `agent.${name}`;
+    if (!spec.user && imageUser[spec.image] !== undefined && isRootUser(imageUser[spec.image])) {
+      problems.push({path: `agents.${name}`, message: `${address}: image ${spec.image} runs as root; set \`user:\` (e.g. "1000:1000") or give the image a non-root USER`});
+    }
+    if (input.engineCpus !== undefined && spec.cpus > input.engineCpus) {
+      problems.push({path: `agents.${name}`, message: `${address}: asks for ${spec.cpus} CPUs (tier ${spec.tier}) but the engine has ${input.engineCpus}; set resources.cpus`});
+    }
+    const base: Omit<AgentAttrs, 'config_hash'> = {
+      name: recordedName(recorded, address, objectName(ws, name)),
+      image: spec.image,
+      image_ref: imageRef[spec.image]!,
+      command: spec.command,
+      env: spec.env,
+      user: spec.user,
+      cpus: spec.cpus,
+      memory_bytes: spec.memory_bytes,
+      pids_limit: spec.pids_limit,
+      networks: spec.networks.map((n) => netNames[n]!).sort(),
+      mounts: spec.volumes.map((v) => ({source: volNames[v.volume]!, target: v.path, read_only: v.read_only})),
+      ports: spec.ports,
+      health: spec.health,
+      labels: spec.labels,
+      hardening: HARDENING,
+      running: true,
+    };
+    resources.push({
+      address,
+      kind: 'agent',
+      name,
+      attributes: {...base, config_hash: agentConfigHash(base)},
+      depends_on: [`image.${spec.image}`, ...spec.networks.map((n) => `network.${n}`), ...spec.volumes.map((v) => `volume.${v.volume}`), ...spec.depends_on.map((d) => `agent.${d}`)],
+    });
+  }
+
+  if (problems.length > 0) {
+    throw new OrxError({code: 'plan_refused', message: problems.map((p) => p.message).join('\n'), diagnostics: problems, actions: ['Fix orchestration.yml and run `orx plan` again.']});
+  }
+  return {resources, contextDigests: digests};
+}

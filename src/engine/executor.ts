@@ -1,0 +1,176 @@
+import type {Ledger} from '../ledger/ledger.js';
+import type {StateChange} from '../ledger/types.js';
+import {ACTIONS} from '../resources/registry.js';
+import type {ApplyContext, PlannedStep, StepOutcome} from '../resources/types.js';
+
+export type StepResult = {
+  step: PlannedStep;
+  status: 'succeeded' | 'failed' | 'skipped';
+  error?: string;
+  adopted?: boolean;
+  elapsed_ms: number;
+};
+
+export interface ExecutorEvents {
+  onStart?(step: PlannedStep): void;
+  onFinish?(result: StepResult): void;
+}
+
+export interface ExecuteOptions {
+  runId: string;
+  steps: PlannedStep[];
+  ctx: ApplyContext;
+  ledger: Ledger;
+  parallelism: number;
+  signal?: AbortSignal;
+  events?: ExecutorEvents;
+}
+
+type Phase = 'destroy' | 'converge';
+interface Op {
+  key: string;
+  step: PlannedStep;
+  phase: Phase;
+  deps: Set<string>;
+}
+
+/**
+ * Splits steps into destroy and converge operations so a replace can wait for its
+ * dependents to go before it goes, and come back before they come back (Terraform's
+ * destroy-then-create ordering). Noop steps that only need recording run first.
+ */
+export function operations(steps: PlannedStep[]): Op[] {
+  const byAddress = new Map(steps.map((s) => [s.address, s]));
+  const ops = new Map<string, Op>();
+  const add = (step: PlannedStep, phase: Phase): void => {
+    ops.set(`${phase}:${step.address}`, {key: `${phase}:${step.address}`, step, phase, deps: new Set()});
+  };
+  for (const s of steps) {
+    if (s.action === 'delete' || s.action === 'replace') add(s, 'destroy');
+    if (s.action !== 'delete') add(s, 'converge');
+  }
+  for (const s of steps) {
+    const conv = ops.get(`converge:${s.address}`);
+    const dest = ops.get(`destroy:${s.address}`);
+    if (conv && dest) conv.deps.add(dest.key);
+    for (const d of s.depends_on) {
+      if (!byAddress.has(d)) continue;
+      if (conv && ops.has(`converge:${d}`)) conv.deps.add(`converge:${d}`);
+      const depDestroy = ops.get(`destroy:${d}`);
+      if (depDestroy && dest) depDestroy.deps.add(dest.key);
+    }
+  }
+  return [...ops.values()];
+}
+
+export interface ExecuteResult {
+  results: StepResult[];
+  failed: boolean;
+  interrupted: boolean;
+}
+
+/**
+ * Runs up to `parallelism` operations at once. Each step is committed to the ledger
+ * (step row, state change, event) in one synchronous transaction as it finishes. On
+ * the first failure no new operation starts; running ones finish and are recorded.
+ */
+export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
+  const {ledger, runId, ctx} = opts;
+  const ops = operations(opts.steps.filter((s) => s.action !== 'noop' || s.record));
+  const remaining = new Map(ops.map((o) => [o.key, o]));
+  const done = new Set<string>();
+  const stepRows = new Map<string, string>();
+  const started = new Map<string, number>();
+  const destroyed = new Set<string>();
+  const results: StepResult[] = [];
+  let failed = false;
+  let interrupted = false;
+  let running = 0;
+
+  const finish = (step: PlannedStep, status: 'succeeded' | 'failed', outcome: StepOutcome | null, error?: string): void => {
+    let change: StateChange | undefined;
+    if (status === 'succeeded') {
+      change = outcome?.attributes
+        ? {op: 'put', address: step.address, kind: step.kind, attributes: outcome.attributes, object_id: outcome.object_id}
+        : {op: 'delete', address: step.address};
+    } else if (destroyed.has(step.address)) {
+      // the old object is gone even though its replacement failed: the ledger says so
+      change = {op: 'delete', address: step.address};
+    }
+    ledger.finishStep({
+      step_id: stepRows.get(step.address)!,
+      status,
+      error: error ?? null,
+      outcome: outcome ? {object_id: outcome.object_id, adopted: outcome.adopted ?? false} : null,
+      change,
+      message: `${step.address}: ${step.action} ${status}${error ? `: ${error}` : ''}`,
+    });
+    const result: StepResult = {step, status, error, adopted: outcome?.adopted, elapsed_ms: Date.now() - started.get(step.address)!};
+    results.push(result);
+    opts.events?.onFinish?.(result);
+  };
+
+  const runOp = async (op: Op): Promise<void> => {
+    const {step} = op;
+    if (!stepRows.has(step.address)) {
+      started.set(step.address, Date.now());
+      stepRows.set(step.address, ledger.startStep({run_id: runId, address: step.address, action: step.action, idempotency_key: step.idempotency_key}).id);
+      opts.events?.onStart?.(step);
+    }
+    const action = ACTIONS[step.kind];
+    try {
+      if (op.phase === 'destroy') {
+        await action.apply({...step, action: 'delete'}, ctx);
+        destroyed.add(step.address);
+        if (step.action === 'delete') finish(step, 'succeeded', {object_id: null, attributes: null});
+      } else {
+        const outcome =
+          step.action === 'noop'
+            ? {object_id: step.object_id, attributes: step.after, adopted: true}
+            : await action.apply(step.action === 'replace' ? {...step, action: 'create'} : step, ctx);
+        finish(step, 'succeeded', outcome);
+      }
+    } catch (err) {
+      failed = true;
+      const message = err instanceof Error ? err.message : String(err);
+      ctx.log.error(message, {address: step.address});
+      finish(step, 'failed', null, message);
+    }
+  };
+
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      if (opts.signal?.aborted) interrupted = true;
+      if (!failed && !interrupted) {
+        for (const op of [...remaining.values()]) {
+          if (running >= opts.parallelism) break;
+          if (![...op.deps].every((d) => done.has(d))) continue;
+          remaining.delete(op.key);
+          running++;
+          void runOp(op).then(() => {
+            running--;
+            done.add(op.key);
+            pump();
+          });
+        }
+      }
+      if (running === 0) resolve();
+    };
+    opts.signal?.addEventListener('abort', () => pump(), {once: true});
+    pump();
+  });
+
+  // never started: recorded as skipped so the run says exactly what was not done
+  const finished = new Set(results.map((r) => r.step.address));
+  for (const op of remaining.values()) {
+    if (finished.has(op.step.address)) continue;
+    const row = stepRows.get(op.step.address) ?? ledger.startStep({run_id: runId, address: op.step.address, action: op.step.action, idempotency_key: op.step.idempotency_key}).id;
+    const change: StateChange | undefined = destroyed.has(op.step.address) ? {op: 'delete', address: op.step.address} : undefined;
+    ledger.finishStep({step_id: row, status: 'skipped', error: null, change, message: `${op.step.address}: ${op.step.action} not started`});
+    const r: StepResult = {step: op.step, status: 'skipped', elapsed_ms: 0};
+    results.push(r);
+    opts.events?.onFinish?.(r);
+    finished.add(op.step.address);
+  }
+  return {results, failed, interrupted};
+}

@@ -1,0 +1,47 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {schemaPath} from '../config/schemas.js';
+import {OrxError} from '../errors.js';
+
+function templatesDir(): string {
+  for (const rel of ['../../templates', '../../../templates']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (fs.existsSync(path.join(p, 'workspace'))) return p;
+  }
+  throw new Error('templates/ is missing from the installation');
+}
+
+export interface InitResult {
+  dir: string;
+  created: string[];
+}
+
+/** Scaffolds a workspace; never overwrites a file that is already there. */
+export function initWorkspace(dir: string): InitResult {
+  const target = path.resolve(dir);
+  const file = path.join(target, 'orchestration.yml');
+  if (fs.existsSync(file)) {
+    throw new OrxError({code: 'already_initialised', message: `${file} already exists`, actions: ['Edit it, or run `orx init` in an empty directory.']});
+  }
+  const tpl = templatesDir();
+  const created: string[] = [];
+  const write = (rel: string, content: string | Buffer, mode = 0o644): void => {
+    const p = path.join(target, rel);
+    if (fs.existsSync(p)) return;
+    fs.mkdirSync(path.dirname(p), {recursive: true});
+    fs.writeFileSync(p, content, {mode});
+    created.push(rel);
+  };
+  const name = path.basename(target).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'workspace';
+  const schemaRef = path.relative(target, schemaPath('config')).split(path.sep).join('/');
+  write('orchestration.yml', fs.readFileSync(path.join(tpl, 'workspace/orchestration.yml'), 'utf8').replace('__NAME__', name).replace('__SCHEMA__', schemaRef.startsWith('.') ? schemaRef : `./${schemaRef}`));
+  write('.gitignore', fs.readFileSync(path.join(tpl, 'workspace/gitignore')));
+  write('policies/README.md', '# Policies\n\nPolicy files (`*.yaml`) in this folder are evaluated on every plan.\n');
+  write('plans/.gitkeep', '');
+  for (const f of fs.readdirSync(path.join(tpl, 'images/agent-base'))) {
+    write(`templates/images/agent-base/${f}`, fs.readFileSync(path.join(tpl, 'images/agent-base', f)), f === 'busybox' ? 0o755 : 0o644);
+  }
+  fs.mkdirSync(path.join(target, '.orx'), {recursive: true, mode: 0o700});
+  return {dir: target, created};
+}

@@ -1,0 +1,160 @@
+import os from 'node:os';
+import {loadConfig} from '../config/load.js';
+import type {LoadedConfig} from '../config/types.js';
+import {connectDocker} from '../drivers/docker.js';
+import {OrxError} from '../errors.js';
+import type {Ledger} from '../ledger/ledger.js';
+import type {ResourceRecord} from '../ledger/types.js';
+import {ACTIONS} from '../resources/registry.js';
+import type {Logger} from '../ui/logger.js';
+import {buildDesired, contextDigests, type LocalImage} from './desired.js';
+import {configDigest, policyDigest} from './digests.js';
+import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
+import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, type PlanDocument} from './planfile.js';
+import {buildPlan, summarize} from './planner.js';
+import {withLedger} from './workspace.js';
+import {localImageIndex, observe, takeSnapshot} from './refresh.js';
+
+export interface OrxContext {
+  /** absolute workspace directory */
+  dir: string;
+  log: Logger;
+  version: string;
+  actor: string;
+  /** the command line, recorded with locks */
+  command: string;
+}
+
+export interface PlanOptions {
+  mode: 'apply' | 'destroy';
+  refresh: boolean;
+  targets: string[];
+  replace: string[];
+}
+
+function recordedMap(records: ResourceRecord[]): Map<string, ResourceRecord> {
+  return new Map(records.map((r) => [r.address, r]));
+}
+
+/** Ref images resolve from the ledger when refresh is off: no engine call at all. */
+function recordedImages(records: Map<string, ResourceRecord>): (ref: string) => LocalImage | null {
+  const byRef = new Map([...records.values()].filter((r) => r.attributes.source === 'ref' && r.attributes.id).map((r) => [String(r.attributes.ref), String(r.attributes.id)]));
+  return (ref) => (byRef.has(ref) ? {id: byRef.get(ref)!, user: null} : null);
+}
+
+export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Ledger, loaded: LoadedConfig): Promise<PlanDocument> {
+  const planId = newPlanId();
+  const records = ledger.listResources();
+  const recorded = recordedMap(records);
+  const hasRefImages = Object.values(loaded.config.images).some((i) => i.ref) || records.some((r) => r.attributes.source === 'ref');
+  const snapshot = opts.refresh ? await takeSnapshot(await connectDocker(), loaded.config.workspace, records, hasRefImages) : null;
+  const graph = buildDesired({
+    loaded,
+    recorded,
+    localImage: snapshot ? localImageIndex(snapshot) : recordedImages(recorded),
+    engineCpus: snapshot?.cpus,
+  });
+  const desired = new Map(graph.resources.map((r) => [r.address, r]));
+  const observation = snapshot ? observe(snapshot, recorded, desired, ledger.forgotten()) : null;
+  const orphanKeys = (observation?.orphans ?? []).map((o) => o.step_key).filter((k): k is string => Boolean(k));
+  const model = buildPlan({
+    plan_id: planId,
+    mode: opts.mode,
+    desired: graph.resources,
+    recorded: records,
+    observation,
+    knownStepKeys: ledger.knownStepKeys(orphanKeys),
+    targets: opts.targets,
+    replace: opts.replace,
+  });
+  const meta = ledger.meta();
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    plan_id: planId,
+    kind: opts.mode,
+    created_at: new Date().toISOString(),
+    orx_version: ctx.version,
+    workspace: loaded.config.workspace,
+    lineage: meta.lineage,
+    serial: meta.serial,
+    config_digest: configDigest(loaded.file_digest, graph.contextDigests),
+    policy_digest: policyDigest(ctx.dir),
+    autonomy: loaded.config.autonomy,
+    refresh: opts.refresh,
+    targets: opts.targets,
+    replace: opts.replace,
+    steps: model.steps,
+    drift: model.drift,
+    notes: model.notes,
+    summary: summarize(model.steps),
+    policy: {decisions: []},
+    simulation: null,
+    signature: null,
+  };
+}
+
+export interface ApplyOptions {
+  parallelism: number;
+  signal?: AbortSignal;
+  events?: ExecutorEvents;
+}
+
+export interface ApplyOutcome extends ExecuteResult {
+  run_id: string;
+  serial: number;
+}
+
+/**
+ * Applies exactly `doc`: under the workspace lock, after checking it still matches
+ * the ledger and the configuration it was made from.
+ */
+export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledger, opts: ApplyOptions): Promise<ApplyOutcome> {
+  const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
+  try {
+    const loaded = loadConfig(ctx.dir);
+    const meta = ledger.meta();
+    assertFresh(doc, {
+      workspace: loaded.config.workspace,
+      lineage: meta.lineage,
+      serial: meta.serial,
+      config_digest: configDigest(loaded.file_digest, contextDigests(loaded)),
+      policy_digest: policyDigest(ctx.dir),
+    });
+    for (const s of doc.steps) {
+      if (!ACTIONS[s.kind]) throw new OrxError({code: 'plan_invalid', exit: 5, message: `plan step ${s.id}: unknown kind ${String(s.kind)}`});
+      if (s.after) ACTIONS[s.kind].validate(s.after);
+    }
+    const docker = await connectDocker();
+    const run = ledger.startRun({kind: doc.kind, mode: 'APPLY', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
+    const log = ctx.log.withRun(run.id);
+    log.info(`apply ${doc.plan_id} started`, {plan_id: doc.plan_id});
+    const result = await execute({
+      runId: run.id,
+      steps: doc.steps,
+      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log},
+      ledger,
+      parallelism: opts.parallelism,
+      signal: opts.signal,
+      events: opts.events,
+    });
+    const counts = {
+      succeeded: result.results.filter((r) => r.status === 'succeeded').length,
+      failed: result.results.filter((r) => r.status === 'failed').length,
+      skipped: result.results.filter((r) => r.status === 'skipped').length,
+    };
+    ledger.finishRun(run.id, result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', counts);
+    return {...result, run_id: run.id, serial: ledger.meta().serial};
+  } finally {
+    ledger.releaseLock(lock.id);
+  }
+}
+
+/** Loads the configuration before touching the ledger, so bad input leaves nothing behind. */
+export async function planWorkspace(ctx: OrxContext, opts: PlanOptions): Promise<PlanDocument> {
+  const loaded = loadConfig(ctx.dir);
+  return withLedger(ctx.dir, (ledger) => createPlan(ctx, opts, ledger, loaded));
+}
+
+export async function applyWorkspace(ctx: OrxContext, doc: PlanDocument, opts: ApplyOptions): Promise<ApplyOutcome> {
+  return withLedger(ctx.dir, (ledger) => applyPlan(ctx, doc, ledger, opts));
+}

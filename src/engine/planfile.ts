@@ -1,0 +1,111 @@
+import {createHash, randomBytes} from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {OrxError} from '../errors.js';
+import {EXIT} from '../exit-codes.js';
+import {canonicalJson} from '../ledger/hash.js';
+import type {PlannedStep} from '../resources/types.js';
+import type {DriftItem} from './planner.js';
+
+export const PLAN_FORMAT_VERSION = '1';
+
+export interface PlanDocument {
+  formatVersion: string;
+  plan_id: string;
+  kind: 'apply' | 'destroy';
+  created_at: string;
+  orx_version: string;
+  workspace: string;
+  lineage: string;
+  serial: number;
+  config_digest: string;
+  policy_digest: string;
+  autonomy: number;
+  refresh: boolean;
+  targets: string[];
+  replace: string[];
+  steps: PlannedStep[];
+  drift: DriftItem[];
+  notes: string[];
+  summary: {create: number; update: number; replace: number; delete: number};
+  /** per-step decisions; filled by the policy engine (safety-envelope issue) */
+  policy: {decisions: unknown[]};
+  /** Monte Carlo summary; filled by the simulation issue */
+  simulation: unknown | null;
+  /** Sigstore bundle over the canonical plan; filled by the trust issue */
+  signature: unknown | null;
+}
+
+export function newPlanId(now = new Date()): string {
+  return `plan-${now.toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The bytes a signature covers and a ledger run records: the plan without its signature. */
+export function planDigest(doc: PlanDocument): string {
+  const {signature: _sig, ...rest} = doc;
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+export function writePlanFile(file: string, doc: PlanDocument): void {
+  fs.mkdirSync(path.dirname(file), {recursive: true});
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(doc, null, 2) + '\n', {mode: 0o600});
+  fs.renameSync(tmp, file);
+}
+
+function invalid(file: string, why: string): OrxError {
+  return new OrxError({code: 'plan_invalid', exit: EXIT.STALE, message: `${file}: not a usable orx plan: ${why}`, actions: ['Make a new plan with `orx plan -out FILE`.']});
+}
+
+const MAX_PLAN_BYTES = 64 * 1024 * 1024;
+
+export function readPlanFile(file: string): PlanDocument {
+  let text: string;
+  try {
+    if (fs.statSync(file).size > MAX_PLAN_BYTES) throw invalid(file, 'larger than 64 MiB');
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof OrxError) throw err;
+    throw new OrxError({code: 'plan_missing', message: `cannot read plan file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, actions: ['Check the path, or make one with `orx plan -out FILE`.']});
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw invalid(file, `invalid JSON (${(err as Error).message})`);
+  }
+  const d = doc as Partial<PlanDocument>;
+  if (typeof d !== 'object' || d === null) throw invalid(file, 'not a JSON object');
+  if (d.formatVersion !== PLAN_FORMAT_VERSION) throw invalid(file, `formatVersion ${JSON.stringify(d.formatVersion)} is not ${PLAN_FORMAT_VERSION}`);
+  for (const k of ['plan_id', 'lineage', 'config_digest', 'policy_digest', 'workspace', 'created_at'] as const) {
+    if (typeof d[k] !== 'string') throw invalid(file, `missing ${k}`);
+  }
+  if (d.kind !== 'apply' && d.kind !== 'destroy') throw invalid(file, 'kind must be apply or destroy');
+  if (typeof d.serial !== 'number' || !Array.isArray(d.steps)) throw invalid(file, 'missing serial or steps');
+  for (const s of d.steps) {
+    if (typeof s !== 'object' || s === null || typeof s.address !== 'string' || typeof s.action !== 'string' || !Array.isArray(s.depends_on) || typeof s.idempotency_key !== 'string') {
+      throw invalid(file, 'a step is malformed');
+    }
+  }
+  return d as PlanDocument;
+}
+
+export interface CurrentState {
+  workspace: string;
+  lineage: string;
+  serial: number;
+  config_digest: string;
+  policy_digest: string;
+}
+
+/** A saved plan is applied only against exactly the world it was made for (exit 5 otherwise). */
+export function assertFresh(doc: PlanDocument, now: CurrentState): void {
+  const stale = (why: string, action = 'Make a new plan with `orx plan -out FILE` and review it.'): never => {
+    throw new OrxError({code: 'plan_stale', exit: EXIT.STALE, message: `plan ${doc.plan_id} is stale: ${why}`, actions: [action]});
+  };
+  if (doc.workspace !== now.workspace) stale(`it was made for workspace "${doc.workspace}", this is "${now.workspace}"`);
+  if (doc.lineage !== now.lineage) stale(`it was made against ledger lineage ${doc.lineage}, this ledger is ${now.lineage}`);
+  if (doc.serial !== now.serial) stale(`the state moved from serial ${doc.serial} to ${now.serial} since it was made`);
+  if (doc.config_digest !== now.config_digest) stale('orchestration.yml or a build context changed since it was made');
+  if (doc.policy_digest !== now.policy_digest) stale('the policies changed since it was made');
+}

@@ -1,0 +1,170 @@
+import {createHash} from 'node:crypto';
+import {OrxError} from '../errors.js';
+import type {ResourceRecord} from '../ledger/types.js';
+import {ACTIONS, KINDS, parseAddress} from '../resources/registry.js';
+import type {AttrChange, Attrs, DesiredResource, ObservedResource, PlannedStep, ResourceKind} from '../resources/types.js';
+import {deepEqual, diffAttrs} from './diff.js';
+import {closure, topoSort} from './graph.js';
+import type {Observation} from './refresh.js';
+
+export interface DriftItem {
+  address: string;
+  kind: ResourceKind;
+  /** 'deleted' (gone from the engine), 'changed' (attributes differ from the ledger) */
+  status: 'deleted' | 'changed';
+  changes: AttrChange[];
+}
+
+export interface PlanInput {
+  plan_id: string;
+  mode: 'apply' | 'destroy';
+  desired: DesiredResource[];
+  recorded: ResourceRecord[];
+  /** null when refresh is off: the ledger stands in for the world */
+  observation: Observation | null;
+  /** idempotency keys of steps the ledger has run: a labelled orphan with one of these is orx's to delete */
+  knownStepKeys: ReadonlySet<string>;
+  targets: string[];
+  replace: string[];
+}
+
+export interface PlanModel {
+  steps: PlannedStep[];
+  drift: DriftItem[];
+  notes: string[];
+}
+
+const KIND_RANK: Record<ResourceKind, number> = {network: 0, volume: 1, image: 2, agent: 3};
+
+function checkAddresses(list: string[], flag: string, known: Set<string>): void {
+  for (const a of list) {
+    if (!parseAddress(a)) throw new OrxError({code: 'bad_address', message: `${flag} ${a}: not a resource address (kind.name, e.g. agent.researcher)`});
+    if (!known.has(a)) throw new OrxError({code: 'bad_address', message: `${flag} ${a}: no such resource in the configuration or the state`, actions: ['See `orx state list` for recorded addresses.']});
+  }
+}
+
+/** The addresses a resource's recorded attributes point at (what it needed when it was made). */
+function recordedDeps(kind: ResourceKind, attrs: Attrs, nameIndex: Map<string, string>): string[] {
+  if (kind !== 'agent') return [];
+  const deps = [`image.${String(attrs.image)}`];
+  for (const n of (attrs.networks as string[] | undefined) ?? []) deps.push(nameIndex.get(`network:${n}`) ?? '');
+  for (const m of (attrs.mounts as Array<{source: string}> | undefined) ?? []) deps.push(nameIndex.get(`volume:${m.source}`) ?? '');
+  return deps.filter(Boolean);
+}
+
+export function buildPlan(input: PlanInput): PlanModel {
+  const recorded = new Map(input.recorded.map((r) => [r.address, r]));
+  const desired = new Map(input.mode === 'destroy' ? [] : input.desired.map((d) => [d.address, d]));
+  const observed = input.observation?.observed;
+  const notes: string[] = [];
+
+  const asObserved = (r: ResourceRecord): ObservedResource => ({address: r.address, kind: r.kind as ResourceKind, object_id: r.object_id ?? '', attributes: r.attributes});
+  const base = (address: string): ObservedResource | null => {
+    if (observed) return observed.get(address) ?? null;
+    const r = recorded.get(address);
+    return r ? asObserved(r) : null;
+  };
+
+  const drift: DriftItem[] = [];
+  if (observed) {
+    for (const r of input.recorded) {
+      const o = observed.get(r.address);
+      if (!o) drift.push({address: r.address, kind: r.kind as ResourceKind, status: 'deleted', changes: []});
+      else {
+        const changes = diffAttrs(r.attributes, o.attributes, ACTIONS[r.kind as ResourceKind].updatable);
+        if (changes.length > 0) drift.push({address: r.address, kind: r.kind as ResourceKind, status: 'changed', changes});
+      }
+    }
+  }
+
+  const all = new Set<string>([...desired.keys(), ...recorded.keys(), ...(observed ? observed.keys() : [])]);
+  checkAddresses(input.targets, '--target', all);
+  checkAddresses(input.replace, '--replace', all);
+
+  const nameIndex = new Map<string, string>();
+  for (const src of [...input.recorded.map((r) => ({address: r.address, kind: r.kind, attributes: r.attributes})), ...desired.values()]) {
+    if (src.kind === 'network' || src.kind === 'volume') nameIndex.set(`${src.kind}:${String(src.attributes.name)}`, src.address);
+  }
+
+  type Draft = Omit<PlannedStep, 'id' | 'idempotency_key'>;
+  const drafts = new Map<string, Draft>();
+  for (const address of all) {
+    const kind = parseAddress(address)!.kind;
+    const d = desired.get(address) ?? null;
+    const b = base(address);
+    if (!d && !b) continue;
+    const step = ACTIONS[kind].plan(d, b);
+    const rec = recorded.get(address);
+    const deps = new Set([...(d?.depends_on ?? []), ...(b ? recordedDeps(kind, b.attributes, nameIndex) : []), ...(rec ? recordedDeps(kind, rec.attributes, nameIndex) : [])]);
+    const draft: Draft = {...step, depends_on: [...deps].filter((x) => x !== address), record: false};
+    if (observed && rec && !observed.has(address) && d) draft.reasons.push('deleted outside orx');
+    if (input.replace.includes(address) && d && b && draft.action !== 'create') {
+      draft.action = 'replace';
+      draft.category = kind === 'volume' ? 'DESTROY' : kind === 'agent' ? 'DEPLOY' : 'WRITE';
+      draft.reasons.push('requested with --replace');
+    }
+    if (draft.action === 'noop' && b && (!rec || rec.object_id !== b.object_id || !deepEqual(rec.attributes, draft.after))) {
+      draft.record = true;
+      if (!rec) draft.reasons.push('found on the engine (left by an interrupted apply): will be recorded');
+    }
+    drafts.set(address, draft);
+  }
+
+  // a container cannot outlive the network or volume it is attached to being recreated
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const s of drafts.values()) {
+      if (s.kind !== 'agent' || (s.action !== 'noop' && s.action !== 'update')) continue;
+      const dep = s.depends_on.find((a) => drafts.get(a)?.action === 'replace' && a.split('.')[0] !== 'image');
+      if (dep) {
+        s.action = 'replace';
+        s.category = 'DEPLOY';
+        s.record = false;
+        s.reasons.push(`${dep} is replaced`);
+        changed = true;
+      }
+    }
+  }
+
+  for (const o of input.observation?.orphans ?? []) {
+    if (o.step_key && input.knownStepKeys.has(o.step_key) && !drafts.has(o.address) && parseAddress(o.address)) {
+      drafts.set(o.address, {address: o.address, kind: o.kind, action: 'delete', category: 'DESTROY', before: {name: o.name}, after: null, changes: [], reasons: ['created by an earlier apply that was interrupted; no longer in the configuration'], depends_on: [], object_id: o.object_id, record: false});
+    } else if (!drafts.has(o.address)) {
+      notes.push(`${o.kind} ${o.name} carries this workspace's labels but orx does not manage it (left alone)`);
+    }
+  }
+
+  let selected = [...drafts.values()];
+  if (input.targets.length > 0) {
+    const keep = closure(input.targets, (a) => drafts.get(a)?.depends_on ?? []);
+    selected = selected.filter((s) => keep.has(s.address));
+  }
+
+  const ordered = topoSort(
+    selected
+      .sort((a, b) => KIND_RANK[a.kind] - KIND_RANK[b.kind] || (a.address < b.address ? -1 : 1))
+      .map((s) => ({...s, id: s.address, deps: s.depends_on})),
+  );
+  const steps: PlannedStep[] = ordered.map((s, i) => {
+    const {deps: _deps, ...rest} = s;
+    return {...rest, id: `s${i + 1}`, idempotency_key: idempotencyKey(input.plan_id, s.address, s.action)};
+  });
+  return {steps, drift, notes};
+}
+
+export function idempotencyKey(planId: string, address: string, action: string): string {
+  return createHash('sha256').update(`${planId}\0${address}\0${action}`).digest('hex').slice(0, 32);
+}
+
+export function summarize(steps: PlannedStep[]): Record<'create' | 'update' | 'replace' | 'delete', number> {
+  const s = {create: 0, update: 0, replace: 0, delete: 0};
+  for (const st of steps) if (st.action !== 'noop') s[st.action]++;
+  return s;
+}
+
+export function hasChanges(steps: PlannedStep[]): boolean {
+  return steps.some((s) => s.action !== 'noop' || s.record);
+}
+
+export {KINDS};

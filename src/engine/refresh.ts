@@ -1,0 +1,150 @@
+import type Dockerode from 'dockerode';
+import {labelFilter, type Docker} from '../drivers/docker.js';
+import type {ResourceRecord} from '../ledger/types.js';
+import type {LocalImage} from './desired.js';
+import {LABEL} from '../resources/labels.js';
+import type {Attrs, DesiredResource, ObservedResource, ResourceKind} from '../resources/types.js';
+
+/** Raw lists from the engine: one call per object type, whatever the number of resources. */
+export interface Snapshot {
+  containers: Dockerode.ContainerInfo[];
+  networks: Dockerode.NetworkInspectInfo[];
+  volumes: Dockerode.VolumeInspectInfo[];
+  images: Dockerode.ImageInfo[];
+  /** every image on the engine; fetched only when the workspace has `ref` images */
+  allImages: Dockerode.ImageInfo[];
+  cpus: number;
+}
+
+export async function takeSnapshot(docker: Docker, workspace: string, recorded: ResourceRecord[], wantAllImages: boolean): Promise<Snapshot> {
+  const filters = labelFilter({[LABEL.workspace]: workspace});
+  const [containers, networks, volumeList, images, allImages, info] = await Promise.all([
+    docker.listContainers({all: true, filters}),
+    docker.listNetworks({filters}),
+    docker.listVolumes({filters}),
+    docker.listImages({filters}),
+    wantAllImages ? docker.listImages() : Promise.resolve([]),
+    docker.info() as Promise<{NCPU: number}>,
+  ]);
+  const volumes = volumeList.Volumes ?? [];
+  // imported objects carry no orx labels: one more filtered call per type, only when
+  // the ledger binds an address to an object the labelled lists did not return
+  const missing = (kind: string, seen: Set<string>) => recorded.filter((r) => r.kind === kind && r.object_id && !seen.has(r.object_id)).map((r) => r.object_id!);
+  const mc = missing('agent', new Set(containers.map((c) => c.Id)));
+  const mn = missing('network', new Set(networks.map((n) => n.Id)));
+  const mv = missing('volume', new Set(volumes.map((v) => v.Name)));
+  const [extraC, extraN, extraV] = await Promise.all([
+    mc.length ? docker.listContainers({all: true, filters: {id: mc}}) : Promise.resolve([]),
+    mn.length ? docker.listNetworks({filters: {id: mn}}) : Promise.resolve([]),
+    mv.length ? docker.listVolumes({filters: {name: mv}}) : Promise.resolve({Volumes: []}),
+  ]);
+  return {
+    containers: [...containers, ...extraC],
+    networks: [...networks, ...extraN.filter((n) => mn.includes(n.Id))],
+    // the name filter matches substrings
+    volumes: [...volumes, ...(extraV.Volumes ?? []).filter((v) => mv.includes(v.Name))],
+    images,
+    allImages,
+    cpus: info.NCPU,
+  };
+}
+
+export function localImageIndex(snapshot: Snapshot): (ref: string) => LocalImage | null {
+  return (ref) => {
+    const img = snapshot.allImages.find((i) => i.Id === ref || (i.RepoTags ?? []).includes(ref) || (i.RepoDigests ?? []).includes(ref));
+    // ImageInfo lacks Config.User; unknown here means "checked again at container create"
+    return img ? {id: img.Id, user: null} : null;
+  };
+}
+
+function userLabels(labels: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => !k.startsWith('io.orchestrix.')));
+}
+
+export interface Observation {
+  observed: Map<string, ObservedResource>;
+  /** objects with this workspace's labels that neither the ledger nor the config accounts for */
+  orphans: Array<{kind: ResourceKind; address: string; object_id: string; name: string; step_key: string | null}>;
+}
+
+/**
+ * Turns the lists into attributes comparable with the ledger's. Containers list no
+ * config, so their forcing attributes are recognised by the config-hash label they
+ * were created with: equal to the desired or recorded hash means those attributes.
+ */
+export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord>, desired: Map<string, DesiredResource>, forgotten: ReadonlySet<string>): Observation {
+  const observed = new Map<string, ObservedResource>();
+  const orphans: Observation['orphans'] = [];
+  const byObjectId = new Map([...recorded.values()].filter((r) => r.object_id).map((r) => [r.object_id!, r.address]));
+  const put = (kind: ResourceKind, labels: Record<string, string> | undefined, id: string, name: string, attrs: (address: string) => Attrs): void => {
+    const labelled = labels?.[LABEL.address];
+    // containers inherit their image's labels: an address of another kind is not theirs
+    const ownLabel = labelled?.startsWith(`${kind}.`) ? labelled : undefined;
+    const bound = byObjectId.get(id);
+    if (!bound && !ownLabel) return;
+    if (forgotten.has(id)) {
+      orphans.push({kind, address: ownLabel ?? '?', object_id: id, name, step_key: null});
+      return;
+    }
+    const address = bound ?? (recorded.has(ownLabel!) || desired.has(ownLabel!) ? ownLabel : undefined);
+    if (!address) {
+      orphans.push({kind, address: ownLabel!, object_id: id, name, step_key: labels?.[LABEL.step] ?? null});
+      return;
+    }
+    observed.set(address, {address, kind, object_id: id, attributes: attrs(address)});
+  };
+
+  for (const n of snapshot.networks) {
+    put('network', n.Labels, n.Id, n.Name, () => ({name: n.Name, internal: n.Internal ?? false, labels: userLabels(n.Labels)}));
+  }
+  for (const v of snapshot.volumes) {
+    put('volume', v.Labels ?? undefined, v.Name, v.Name, (address) => ({
+      name: v.Name,
+      labels: userLabels(v.Labels ?? undefined),
+      backup: Boolean(recorded.get(address)?.attributes.backup ?? desired.get(address)?.attributes.backup ?? false),
+    }));
+  }
+
+  // several builds of one image may exist; the one matching the desired context wins
+  const imagesByAddress = new Map<string, Dockerode.ImageInfo[]>();
+  for (const img of snapshot.images) {
+    const a = img.Labels?.[LABEL.address];
+    if (a) (imagesByAddress.get(a) ?? imagesByAddress.set(a, []).get(a)!).push(img);
+  }
+  for (const [address, imgs] of imagesByAddress) {
+    const want = desired.get(address)?.attributes;
+    const rec = recorded.get(address)?.attributes;
+    const pick = imgs.find((i) => i.Labels?.[LABEL.contextDigest] === want?.context_digest) ?? imgs.find((i) => i.Labels?.[LABEL.contextDigest] === rec?.context_digest) ?? imgs.sort((a, b) => b.Created - a.Created)[0]!;
+    const digest = pick.Labels?.[LABEL.contextDigest];
+    put('image', pick.Labels, pick.Id, pick.RepoTags?.[0] ?? pick.Id, () => {
+      if (want && digest === want.context_digest) return want;
+      if (rec && digest === rec.context_digest) return rec;
+      return {...(rec ?? {}), source: 'build', tag: pick.RepoTags?.[0] ?? '(untagged)', context_digest: digest ?? '(unknown)'};
+    });
+  }
+  const refAddresses = new Set([...desired.values(), ...[...recorded.values()].map((r) => ({address: r.address, attributes: r.attributes}))].filter((r) => r.attributes.source === 'ref').map((r) => r.address));
+  for (const address of refAddresses) {
+    const ref = String(desired.get(address)?.attributes.ref ?? recorded.get(address)?.attributes.ref);
+    const recId = recorded.get(address)?.attributes.id;
+    const img = snapshot.allImages.find((i) => i.Id === recId || (i.RepoTags ?? []).includes(ref) || (i.RepoDigests ?? []).includes(ref));
+    if (img) observed.set(address, {address, kind: 'image', object_id: img.Id, attributes: {source: 'ref', ref, id: img.Id}});
+  }
+
+  for (const c of snapshot.containers) {
+    const name = (c.Names?.[0] ?? '').replace(/^\//, '');
+    put('agent', c.Labels, c.Id, name, (address) => {
+      const want = desired.get(address)?.attributes;
+      const rec = recorded.get(address)?.attributes;
+      const hash = c.Labels?.[LABEL.configHash] ?? (rec?.config_hash as string | undefined);
+      const base = want && hash === want.config_hash ? {...want, ...pick(rec, ['cpus', 'memory_bytes', 'pids_limit'])} : rec && hash === rec.config_hash ? rec : {...(rec ?? {}), name, config_hash: hash ?? '(unknown)'};
+      const networks = Object.keys(c.NetworkSettings?.Networks ?? {}).filter((n) => n !== 'none').sort();
+      return {...base, networks, running: c.State === 'running'};
+    });
+  }
+  return {observed, orphans};
+}
+
+function pick(a: Attrs | undefined, keys: string[]): Attrs {
+  if (!a) return {};
+  return Object.fromEntries(keys.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
+}

@@ -1,0 +1,114 @@
+import os from 'node:os';
+import type Dockerode from 'dockerode';
+import {loadConfig} from '../config/load.js';
+import {connectDocker, engineMessage, isNotFound} from '../drivers/docker.js';
+import {OrxError} from '../errors.js';
+import type {Ledger} from '../ledger/ledger.js';
+import type {ResourceRecord} from '../ledger/types.js';
+import {agentConfigHash, type AgentAttrs} from '../resources/agent.js';
+import {parseAddress} from '../resources/registry.js';
+import type {Attrs} from '../resources/types.js';
+import type {OrxContext} from './operations.js';
+
+function withoutOrxLabels(labels: Record<string, string> | null | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => !k.startsWith('io.orchestrix.')));
+}
+
+/** What a container someone else made looks like in orx's terms; the next plan shows the gap. */
+export function agentAttrsFromInspect(info: Dockerode.ContainerInspectInfo, image: string): AgentAttrs {
+  const hc = info.HostConfig;
+  const env = Object.fromEntries((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const ports = Object.entries(hc.PortBindings ?? {}).flatMap(([key, binds]) => {
+    const [container, protocol] = key.split('/');
+    return ((binds as Array<{HostIp: string; HostPort: string}>) ?? []).map((b) => ({container: Number(container), host: Number(b.HostPort), host_ip: b.HostIp || '0.0.0.0', protocol: (protocol === 'udp' ? 'udp' : 'tcp') as 'tcp' | 'udp'}));
+  });
+  const h = info.Config.Healthcheck;
+  const base = {
+    name: info.Name.replace(/^\//, ''),
+    image,
+    image_ref: info.Config.Image,
+    command: info.Config.Cmd ?? null,
+    env,
+    user: info.Config.User || null,
+    cpus: (hc.NanoCpus ?? 0) / 1e9,
+    memory_bytes: hc.Memory ?? 0,
+    pids_limit: hc.PidsLimit ?? 0,
+    networks: Object.keys(info.NetworkSettings.Networks ?? {}).filter((n) => n !== 'none').sort(),
+    mounts: (info.Mounts ?? []).filter((m) => m.Type === 'volume').map((m) => ({source: m.Name ?? '', target: m.Destination, read_only: !m.RW})),
+    ports,
+    health: h?.Test ? {test: h.Test, interval_ms: (h.Interval ?? 0) / 1e6, timeout_ms: (h.Timeout ?? 0) / 1e6, retries: h.Retries ?? 0, start_period_ms: (h.StartPeriod ?? 0) / 1e6} : null,
+    labels: withoutOrxLabels(info.Config.Labels),
+    hardening: {
+      read_only_rootfs: Boolean(hc.ReadonlyRootfs),
+      cap_drop: hc.CapDrop ?? [],
+      no_new_privileges: (hc.SecurityOpt ?? []).some((o: string) => o.startsWith('no-new-privileges')),
+      seccomp: (hc.SecurityOpt ?? []).some((o: string) => o === 'seccomp=unconfined' || o === 'seccomp:unconfined') ? 'unconfined' : 'default',
+      privileged: Boolean(hc.Privileged),
+      init: Boolean(hc.Init),
+      tmpfs: hc.Tmpfs?.['/tmp'] !== undefined ? '/tmp' : '',
+    },
+    running: info.State.Running,
+  } as unknown as Omit<AgentAttrs, 'config_hash'>;
+  return {...base, config_hash: agentConfigHash(base)} as AgentAttrs;
+}
+
+async function inspectFor(docker: Dockerode, kind: string, id: string, configName: string, spec: Attrs): Promise<{object_id: string; attributes: Attrs}> {
+  try {
+    if (kind === 'network') {
+      const n = await docker.getNetwork(id).inspect();
+      return {object_id: n.Id, attributes: {name: n.Name, internal: Boolean(n.Internal), labels: withoutOrxLabels(n.Labels)}};
+    }
+    if (kind === 'volume') {
+      const v = await docker.getVolume(id).inspect();
+      return {object_id: v.Name, attributes: {name: v.Name, labels: withoutOrxLabels(v.Labels), backup: Boolean(spec.backup)}};
+    }
+    if (kind === 'image') {
+      const i = await docker.getImage(id).inspect();
+      return {object_id: i.Id, attributes: {source: 'ref', ref: String(spec.ref ?? i.RepoTags?.[0] ?? i.Id), id: i.Id}};
+    }
+    const c = await docker.getContainer(id).inspect();
+    return {object_id: c.Id, attributes: agentAttrsFromInspect(c, String(spec.image ?? configName))};
+  } catch (err) {
+    if (isNotFound(err)) throw new OrxError({code: 'not_found', message: `no ${kind === 'agent' ? 'container' : kind} "${id}" on the engine`, actions: ['Check the id or name with `docker ps -a` / `docker network ls` / `docker volume ls`.']});
+    throw new OrxError({code: 'engine_error', kind: 'external', message: engineMessage(err)});
+  }
+}
+
+/** `orx import ADDR ID`: binds an existing object to an address declared in the configuration. */
+export async function importObject(ctx: OrxContext, ledger: Ledger, address: string, id: string): Promise<ResourceRecord> {
+  const parsed = parseAddress(address);
+  if (!parsed) throw new OrxError({code: 'bad_address', message: `${address}: not a resource address (kind.name, e.g. volume.memory)`});
+  const cfg = loadConfig(ctx.dir).config;
+  const section = {network: cfg.networks, volume: cfg.volumes, image: cfg.images, agent: cfg.agents}[parsed.kind] as Record<string, unknown>;
+  if (!(parsed.name in section)) {
+    throw new OrxError({code: 'not_in_config', message: `${address} is not declared in orchestration.yml`, actions: [`Add ${parsed.kind === 'agent' ? 'agents' : `${parsed.kind}s`}.${parsed.name} to orchestration.yml, then import it.`]});
+  }
+  if (parsed.kind === 'image' && (section[parsed.name] as {build?: unknown}).build) {
+    throw new OrxError({code: 'import_unsupported', message: `${address} is built by orx from its context; only \`ref\` images can be imported`});
+  }
+  const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
+  try {
+    if (ledger.getResource(address)) {
+      throw new OrxError({code: 'already_managed', message: `${address} is already in the state`, actions: [`Run \`orx state rm ${address}\` first to bind it to another object.`]});
+    }
+    const found = await inspectFor(await connectDocker(), parsed.kind, id, parsed.name, section[parsed.name] as Attrs);
+    ledger.applyStateChange({op: 'put', address, kind: parsed.kind, attributes: found.attributes, object_id: found.object_id}, {message: `${address}: imported ${found.object_id}`});
+    return ledger.getResource(address)!;
+  } finally {
+    ledger.releaseLock(lock.id);
+  }
+}
+
+/** `orx state rm ADDR`: forget without deleting; the object is left exactly as it is. */
+export function forgetResource(ctx: OrxContext, ledger: Ledger, address: string): ResourceRecord {
+  const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
+  try {
+    const rec = ledger.getResource(address);
+    if (!rec) throw new OrxError({code: 'not_found', message: `${address} is not in the state`, actions: ['See `orx state list`.']});
+    ledger.removeResource(address, 'state rm');
+    if (rec.object_id) ledger.forget(rec.object_id);
+    return rec;
+  } finally {
+    ledger.releaseLock(lock.id);
+  }
+}

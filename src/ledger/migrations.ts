@@ -1,0 +1,146 @@
+import {randomUUID} from 'node:crypto';
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  description: string;
+  up(db: Database.Database): void;
+}
+
+/**
+ * Append-only: a released migration is never edited, because ledgers in the field have
+ * already run it. `version` must equal its position + 1 (checked below).
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'initial schema: meta, resources, runs, steps, events, locks, approvals, backups',
+    up(db) {
+      db.exec(`
+        CREATE TABLE meta (
+          key   TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        );
+        CREATE TABLE resources (
+          address             TEXT PRIMARY KEY,
+          kind                TEXT NOT NULL,
+          attributes          TEXT NOT NULL,
+          object_id           TEXT,
+          secret_fingerprints TEXT NOT NULL DEFAULT '{}',
+          serial              INTEGER NOT NULL,
+          updated_at          TEXT NOT NULL
+        );
+        CREATE TABLE runs (
+          id          TEXT PRIMARY KEY,
+          kind        TEXT NOT NULL,
+          mode        TEXT NOT NULL CHECK (mode IN ('PLAN', 'APPLY')),
+          status      TEXT NOT NULL,
+          autonomy    INTEGER NOT NULL,
+          actor       TEXT NOT NULL,
+          reason      TEXT,
+          plan_id     TEXT,
+          plan_digest TEXT,
+          started_at  TEXT NOT NULL,
+          finished_at TEXT,
+          summary     TEXT
+        );
+        CREATE TABLE steps (
+          id              TEXT PRIMARY KEY,
+          run_id          TEXT NOT NULL REFERENCES runs(id),
+          address         TEXT NOT NULL,
+          action          TEXT NOT NULL,
+          status          TEXT NOT NULL,
+          attempt         INTEGER NOT NULL DEFAULT 1,
+          idempotency_key TEXT NOT NULL UNIQUE,
+          error           TEXT,
+          outcome         TEXT,
+          started_at      TEXT NOT NULL,
+          finished_at     TEXT
+        );
+        CREATE INDEX steps_run_id ON steps(run_id);
+        -- No foreign keys on events: the audit log must never refuse a row.
+        CREATE TABLE events (
+          seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+          run_id    TEXT,
+          step_id   TEXT,
+          ts        TEXT NOT NULL,
+          level     TEXT NOT NULL,
+          message   TEXT NOT NULL,
+          payload   TEXT,
+          prev_hash TEXT NOT NULL,
+          hash      TEXT NOT NULL
+        );
+        CREATE INDEX events_run_id ON events(run_id);
+        CREATE TABLE locks (
+          name    TEXT PRIMARY KEY,
+          id      TEXT NOT NULL UNIQUE,
+          pid     INTEGER NOT NULL,
+          host    TEXT NOT NULL,
+          command TEXT NOT NULL,
+          since   TEXT NOT NULL
+        );
+        CREATE TABLE approvals (
+          id       TEXT PRIMARY KEY,
+          run_id   TEXT REFERENCES runs(id),
+          step_id  TEXT,
+          decision TEXT NOT NULL,
+          actor    TEXT NOT NULL,
+          reason   TEXT,
+          ts       TEXT NOT NULL
+        );
+        CREATE INDEX approvals_run_id ON approvals(run_id);
+        CREATE TABLE backups (
+          id          TEXT PRIMARY KEY,
+          path        TEXT NOT NULL,
+          created_at  TEXT NOT NULL,
+          size        INTEGER,
+          verified_at TEXT,
+          manifest    TEXT
+        );
+      `);
+      const put = db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
+      put.run('lineage', randomUUID());
+      put.run('serial', '0');
+    },
+  },
+  {
+    version: 2,
+    description: 'forgotten objects: `state rm` leaves the object running, and refresh must not call it an orphan',
+    up(db) {
+      db.exec(`
+        CREATE TABLE forgotten (
+          object_id TEXT PRIMARY KEY,
+          address   TEXT NOT NULL,
+          reason    TEXT,
+          ts        TEXT NOT NULL
+        );
+      `);
+    },
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
+
+MIGRATIONS.forEach((m, i) => {
+  if (m.version !== i + 1) throw new Error(`migration at index ${i} has version ${m.version}`);
+});
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', {simple: true}) as number;
+}
+
+/**
+ * Brings the schema up to date. The version is re-read inside each IMMEDIATE transaction
+ * because another process may have opened the same fresh ledger and migrated it first.
+ */
+export function migrate(db: Database.Database): number {
+  for (const m of MIGRATIONS) {
+    if (schemaVersion(db) >= m.version) continue;
+    db.transaction(() => {
+      if (schemaVersion(db) >= m.version) return;
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+  return schemaVersion(db);
+}

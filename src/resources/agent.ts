@@ -1,0 +1,286 @@
+import {createHash} from 'node:crypto';
+import type Dockerode from 'dockerode';
+import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
+import {OrxError} from '../errors.js';
+import {isRootUser} from './build-context.js';
+import {bool, num, obj, str, strList, strMap} from './check.js';
+import {LABEL, ownLabels} from './labels.js';
+import {assertOurs} from './network.js';
+import {planByDiff} from './plan-helper.js';
+import type {Action, ApplyContext, Attrs, PlannedStep, StepOutcome} from './types.js';
+
+export interface MountAttr {
+  source: string;
+  target: string;
+  read_only: boolean;
+}
+
+export interface PortAttr {
+  container: number;
+  host: number;
+  host_ip: string;
+  protocol: 'tcp' | 'udp';
+}
+
+export interface HealthAttr {
+  test: string[];
+  interval_ms: number;
+  timeout_ms: number;
+  retries: number;
+  start_period_ms: number;
+}
+
+/** What `docker inspect` must show for every agent; not configurable, by design. */
+export const HARDENING = {
+  read_only_rootfs: true,
+  cap_drop: ['ALL'],
+  no_new_privileges: true,
+  seccomp: 'default',
+  privileged: false,
+  init: true,
+  tmpfs: '/tmp',
+} as const;
+
+export interface AgentAttrs extends Attrs {
+  name: string;
+  image: string;
+  image_ref: string;
+  command: string[] | null;
+  env: Record<string, string>;
+  user: string | null;
+  cpus: number;
+  memory_bytes: number;
+  pids_limit: number;
+  networks: string[];
+  mounts: MountAttr[];
+  ports: PortAttr[];
+  health: HealthAttr | null;
+  labels: Record<string, string>;
+  hardening: typeof HARDENING;
+  running: boolean;
+  config_hash: string;
+}
+
+const UPDATABLE = new Set(['cpus', 'memory_bytes', 'pids_limit', 'running']);
+
+/** Hash of everything that forces a new container; stored as a label so a list call can tell drift. */
+export function agentConfigHash(a: Omit<AgentAttrs, 'config_hash'> | AgentAttrs): string {
+  const forcing = Object.fromEntries(
+    Object.entries(a)
+      .filter(([k]) => !UPDATABLE.has(k) && k !== 'config_hash')
+      .sort(([x], [y]) => (x < y ? -1 : 1)),
+  );
+  return createHash('sha256').update(JSON.stringify(forcing)).digest('hex').slice(0, 24);
+}
+
+export const agentAction: Action<AgentAttrs> = {
+  kind: 'agent',
+  version: '1.0.0',
+  safety: {category: 'DEPLOY', budget: {timeMs: 120_000, network: 'internal'}},
+  updatable: UPDATABLE,
+  computed: new Set(['name']),
+
+  validate(input) {
+    const a = obj('agent', input);
+    const health = a.health === null ? null : (obj('agent', a.health) as unknown as HealthAttr);
+    const mounts = Array.isArray(a.mounts) ? (a.mounts as MountAttr[]) : [];
+    const ports = Array.isArray(a.ports) ? (a.ports as PortAttr[]) : [];
+    for (const m of mounts) {
+      obj('agent', m);
+      if (!m.source.startsWith('orx-') && m.source.includes('/')) throw new OrxError({code: 'plan_invalid', message: `plan file: agent mounts may only name volumes, not host path ${m.source}`});
+    }
+    for (const p of ports) str('agent', obj('agent', p), 'host_ip');
+    const hardening = obj('agent', a.hardening);
+    for (const [k, v] of Object.entries(HARDENING)) {
+      if (JSON.stringify(hardening[k]) !== JSON.stringify(v)) throw new OrxError({code: 'plan_invalid', message: `plan file: agent hardening.${k} must be ${JSON.stringify(v)}`, actions: ['Make a new plan with `orx plan -out FILE`.']});
+    }
+    return {
+      name: str('agent', a, 'name'),
+      image: str('agent', a, 'image'),
+      image_ref: str('agent', a, 'image_ref'),
+      command: strList('agent', a, 'command', true),
+      env: strMap('agent', a, 'env'),
+      user: str('agent', a, 'user', true),
+      cpus: num('agent', a, 'cpus'),
+      memory_bytes: num('agent', a, 'memory_bytes'),
+      pids_limit: num('agent', a, 'pids_limit'),
+      networks: strList('agent', a, 'networks'),
+      mounts,
+      ports,
+      health,
+      labels: strMap('agent', a, 'labels'),
+      hardening: HARDENING,
+      running: bool('agent', a, 'running'),
+      config_hash: str('agent', a, 'config_hash'),
+    };
+  },
+
+  plan(desired, base) {
+    // config_hash restates the other attributes: show it only when nothing else explains a replace
+    return planByDiff(this, desired, base, 'DEPLOY', new Set(['config_hash']));
+  },
+
+  async apply(step, ctx) {
+    if (step.action === 'delete') {
+      await removeAgent(step, ctx);
+      return {object_id: null, attributes: null};
+    }
+    if (step.action === 'update') return updateAgent(step, ctx);
+    if (step.action === 'replace') await removeAgent(step, ctx);
+    return createAgent(step, ctx);
+  },
+
+  async rollback(outcome, ctx) {
+    if (outcome.object_id) await forceRemove(ctx.docker.getContainer(outcome.object_id));
+  },
+};
+
+export async function removeAgent(step: PlannedStep, ctx: ApplyContext): Promise<void> {
+  const ref = step.object_id ?? (step.before?.name as string | undefined);
+  if (!ref) return;
+  const c = ctx.docker.getContainer(ref);
+  try {
+    await c.stop({t: 10});
+  } catch (err) {
+    // 304: already stopped
+    if (!isNotFound(err) && statusCode(err) !== 304) throw new Error(`cannot stop container: ${engineMessage(err)}`);
+  }
+  await forceRemove(c);
+}
+
+async function forceRemove(c: Dockerode.Container): Promise<void> {
+  try {
+    await c.remove({force: true});
+  } catch (err) {
+    if (!isNotFound(err)) throw new Error(`cannot remove container: ${engineMessage(err)}`);
+  }
+}
+
+async function updateAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
+  const after = agentAction.validate(step.after);
+  const c = ctx.docker.getContainer(step.object_id ?? after.name);
+  const changed = new Set(step.changes.map((ch) => ch.path.split('.')[0]));
+  if (changed.has('cpus') || changed.has('memory_bytes') || changed.has('pids_limit')) {
+    await c.update({Memory: after.memory_bytes, MemorySwap: after.memory_bytes, NanoCpus: Math.round(after.cpus * 1e9), PidsLimit: after.pids_limit});
+  }
+  const info = await c.inspect();
+  if (!info.State.Running) await c.start();
+  return {object_id: info.Id, attributes: after};
+}
+
+async function createAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
+  const after = agentAction.validate(step.after);
+  await refuseRootImage(step.address, after, ctx);
+
+  try {
+    const existing = await ctx.docker.getContainer(after.name).inspect();
+    assertOurs('container', after.name, existing.Config.Labels, ctx, step.address);
+    if (existing.Config.Labels?.[LABEL.configHash] === after.config_hash) {
+      // left by a crashed apply of this same configuration: finish its job instead of duplicating it
+      await connectNetworks(ctx.docker.getContainer(existing.Id), after, Object.keys(existing.NetworkSettings.Networks ?? {}), ctx);
+      if (!existing.State.Running) await ctx.docker.getContainer(existing.Id).start();
+      return {object_id: existing.Id, attributes: after, adopted: true};
+    }
+    await forceRemove(ctx.docker.getContainer(existing.Id));
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+
+  const container = await ctx.docker.createContainer(containerSpec(step, after, ctx));
+  try {
+    await connectNetworks(container, after, after.networks.slice(0, 1), ctx);
+    await container.start();
+  } catch (err) {
+    await forceRemove(container);
+    throw new Error(`cannot start container: ${engineMessage(err)}`);
+  }
+  // like Terraform's must_run: a container that died at once is a failed step, not a success
+  const state = (await container.inspect()).State;
+  if (!state.Running && state.Status !== 'restarting') {
+    await forceRemove(container);
+    throw new Error(`container exited right after start (exit code ${state.ExitCode}${state.Error ? `: ${state.Error}` : ''})`);
+  }
+  return {object_id: container.id, attributes: after};
+}
+
+async function refuseRootImage(address: string, after: AgentAttrs, ctx: ApplyContext): Promise<void> {
+  if (after.user) return;
+  let user: string | undefined;
+  try {
+    user = (await ctx.docker.getImage(after.image_ref).inspect()).Config?.User;
+  } catch (err) {
+    if (isNotFound(err)) throw new Error(`image ${after.image_ref} is not present on the engine`);
+    throw err;
+  }
+  if (isRootUser(user)) {
+    throw new OrxError({
+      code: 'root_image',
+      message: `${address}: image ${after.image} runs as root, and agents never do by default`,
+      actions: [`Set \`user:\` on agents.${address.slice('agent.'.length)} (e.g. "1000:1000") or use an image with a non-root USER.`],
+    });
+  }
+}
+
+async function connectNetworks(c: Dockerode.Container, after: AgentAttrs, already: string[], ctx: ApplyContext): Promise<void> {
+  for (const net of after.networks) {
+    if (already.includes(net)) continue;
+    await ctx.docker.getNetwork(net).connect({Container: c.id, EndpointConfig: {Aliases: [aliasOf(after, ctx)]}});
+  }
+}
+
+function aliasOf(after: AgentAttrs, ctx: ApplyContext): string {
+  const prefix = `orx-${ctx.workspace}-`;
+  return after.name.startsWith(prefix) ? after.name.slice(prefix.length) : after.name;
+}
+
+function tmpfsOptions(user: string | null): string {
+  const opts = ['rw', 'noexec', 'nosuid', 'nodev', 'size=64m', 'mode=1777'];
+  const [uid, gid] = (user ?? '').split(':');
+  if (uid && /^\d+$/.test(uid)) opts.push(`uid=${uid}`);
+  if (gid && /^\d+$/.test(gid)) opts.push(`gid=${gid}`);
+  return opts.join(',');
+}
+
+export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyContext): Dockerode.ContainerCreateOptions {
+  const ports = Object.fromEntries(after.ports.map((p) => [`${p.container}/${p.protocol}`, {}]));
+  const bindings: Record<string, Array<{HostIp: string; HostPort: string}>> = {};
+  for (const p of after.ports) (bindings[`${p.container}/${p.protocol}`] ??= []).push({HostIp: p.host_ip, HostPort: String(p.host)});
+  const first = after.networks[0];
+  return {
+    name: after.name,
+    Image: after.image_ref,
+    ...(after.command ? {Cmd: after.command} : {}),
+    Env: Object.entries(after.env).map(([k, v]) => `${k}=${v}`),
+    ...(after.user ? {User: after.user} : {}),
+    Labels: {...after.labels, ...ownLabels(ctx.workspace, step.address, step.idempotency_key), [LABEL.configHash]: after.config_hash},
+    ExposedPorts: ports,
+    ...(after.health
+      ? {
+          Healthcheck: {
+            Test: after.health.test,
+            Interval: after.health.interval_ms * 1e6,
+            Timeout: after.health.timeout_ms * 1e6,
+            Retries: after.health.retries,
+            StartPeriod: after.health.start_period_ms * 1e6,
+          },
+        }
+      : {}),
+    HostConfig: {
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Privileged: false,
+      Init: true,
+      PidsLimit: after.pids_limit,
+      Memory: after.memory_bytes,
+      MemorySwap: after.memory_bytes,
+      NanoCpus: Math.round(after.cpus * 1e9),
+      Tmpfs: {'/tmp': tmpfsOptions(after.user)},
+      Mounts: after.mounts.map((m) => ({Type: 'volume' as const, Source: m.source, Target: m.target, ReadOnly: m.read_only})),
+      PortBindings: bindings,
+      NetworkMode: first ?? 'none',
+      RestartPolicy: {Name: 'unless-stopped'},
+    },
+    ...(first ? {NetworkingConfig: {EndpointsConfig: {[first]: {Aliases: [aliasOf(after, ctx)]}}}} : {}),
+  };
+}

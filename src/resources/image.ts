@@ -1,0 +1,138 @@
+import {engineMessage, followProgress, isNotFound} from '../drivers/docker.js';
+import {OrxError} from '../errors.js';
+import {readBuildContext} from './build-context.js';
+import {bad, obj, str, strMap} from './check.js';
+import {LABEL, ownLabels} from './labels.js';
+import {planByDiff} from './plan-helper.js';
+import type {Action, ApplyContext, Attrs, PlannedStep, StepOutcome} from './types.js';
+
+export interface BuiltImageAttrs extends Attrs {
+  source: 'build';
+  tag: string;
+  context: string;
+  context_digest: string;
+  dockerfile: string;
+  args: Record<string, string>;
+  user: string | null;
+}
+
+export interface RefImageAttrs extends Attrs {
+  source: 'ref';
+  ref: string;
+  /** the local image id the ref resolved to when planned; null = pull at apply */
+  id: string | null;
+}
+
+export type ImageAttrs = BuiltImageAttrs | RefImageAttrs;
+
+export const imageAction: Action<ImageAttrs> = {
+  kind: 'image',
+  version: '1.0.0',
+  safety: {category: 'WRITE', budget: {timeMs: 600_000, network: 'internet'}},
+  // a new image never disturbs the old one: every change is a rebuild or re-pull in place
+  updatable: new Set(['tag', 'context', 'context_digest', 'dockerfile', 'args', 'user', 'ref', 'id']),
+  computed: new Set(),
+
+  validate(input) {
+    const a = obj('image', input);
+    if (a.source === 'build') {
+      const user = a.user === null ? null : str('image', a, 'user');
+      return {source: 'build', tag: str('image', a, 'tag'), context: str('image', a, 'context'), context_digest: str('image', a, 'context_digest'), dockerfile: str('image', a, 'dockerfile'), args: strMap('image', a, 'args'), user};
+    }
+    if (a.source === 'ref') return {source: 'ref', ref: str('image', a, 'ref'), id: str('image', a, 'id', true)};
+    return bad('image', 'source', '"build" or "ref"');
+  },
+
+  plan(desired, base) {
+    return planByDiff(this, desired, base, 'WRITE');
+  },
+
+  async apply(step, ctx) {
+    if (step.action === 'delete') {
+      await removeImage(step, ctx);
+      return {object_id: null, attributes: null};
+    }
+    const after = imageAction.validate(step.after);
+    const outcome = after.source === 'build' ? await build(after, step, ctx) : await pull(after, ctx);
+    if (step.action !== 'create' && step.before?.source === 'build' && step.before.tag !== (after as BuiltImageAttrs).tag) {
+      // the previous build is garbage once nothing runs it; keep it if something still does
+      await removeTag(String(step.before.tag), ctx).catch(() => undefined);
+    }
+    return outcome;
+  },
+
+  async rollback(outcome, ctx) {
+    if (outcome.attributes?.source === 'build') await removeTag(String(outcome.attributes.tag), ctx);
+  },
+};
+
+async function removeImage(step: PlannedStep, ctx: ApplyContext): Promise<void> {
+  // pulled images are shared with everything else on the host: orx only forgets them
+  if (step.before?.source !== 'build') return;
+  await removeTag(String(step.before.tag), ctx);
+}
+
+async function removeTag(tag: string, ctx: ApplyContext): Promise<void> {
+  try {
+    await ctx.docker.getImage(tag).remove();
+  } catch (err) {
+    if (!isNotFound(err)) throw new Error(`cannot remove image ${tag}: ${engineMessage(err)}`);
+  }
+}
+
+async function build(after: BuiltImageAttrs, step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
+  try {
+    const existing = await ctx.docker.getImage(after.tag).inspect();
+    if (existing.Config?.Labels?.[LABEL.contextDigest] === after.context_digest) {
+      return {object_id: existing.Id, attributes: after, adopted: true};
+    }
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  const contextPath = `${ctx.dir}/${after.context}`;
+  const context = readBuildContext(contextPath, after.dockerfile, after.args);
+  if (context.digest !== after.context_digest) {
+    throw new OrxError({
+      code: 'context_changed',
+      message: `${step.address}: the build context ${after.context} changed since the plan was made`,
+      actions: ['Run `orx plan` again to review the new image.'],
+    });
+  }
+  const stream = await ctx.docker.buildImage(
+    {context: contextPath, src: context.files},
+    {
+      t: after.tag,
+      dockerfile: after.dockerfile,
+      buildargs: after.args,
+      labels: {...ownLabels(ctx.workspace, step.address, step.idempotency_key), [LABEL.contextDigest]: after.context_digest},
+      rm: true,
+      forcerm: true,
+    },
+  );
+  try {
+    await followProgress(ctx.docker, stream);
+  } catch (err) {
+    throw new Error(`image build failed: ${(err as Error).message.trim()}`);
+  }
+  const built = await ctx.docker.getImage(after.tag).inspect();
+  return {object_id: built.Id, attributes: after};
+}
+
+async function pull(after: RefImageAttrs, ctx: ApplyContext): Promise<StepOutcome> {
+  try {
+    const local = await ctx.docker.getImage(after.id ?? after.ref).inspect();
+    return {object_id: local.Id, attributes: {...after, id: local.Id}, adopted: true};
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  try {
+    await followProgress(ctx.docker, await ctx.docker.pull(after.ref));
+  } catch (err) {
+    throw new Error(`cannot pull ${after.ref}: ${engineMessage(err)}`);
+  }
+  const pulled = await ctx.docker.getImage(after.ref).inspect();
+  if (after.id && pulled.Id !== after.id) {
+    throw new Error(`${after.ref} resolved to ${pulled.Id}, not the ${after.id} that was planned`);
+  }
+  return {object_id: pulled.Id, attributes: {...after, id: pulled.Id}};
+}

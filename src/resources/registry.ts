@@ -1,0 +1,19 @@
+import {agentAction} from './agent.js';
+import {imageAction} from './image.js';
+import {networkAction} from './network.js';
+import type {Action, ResourceKind} from './types.js';
+import {volumeAction} from './volume.js';
+
+export const ACTIONS: Record<ResourceKind, Action> = {
+  network: networkAction as unknown as Action,
+  volume: volumeAction as unknown as Action,
+  image: imageAction as unknown as Action,
+  agent: agentAction as unknown as Action,
+};
+
+export const KINDS: ResourceKind[] = ['network', 'volume', 'image', 'agent'];
+
+export function parseAddress(address: string): {kind: ResourceKind; name: string} | null {
+  const m = /^(network|volume|image|agent)\.([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$/.exec(address);
+  return m ? {kind: m[1] as ResourceKind, name: m[2]!} : null;
+}

@@ -1,0 +1,90 @@
+import type {Docker} from '../drivers/docker.js';
+import type {Logger} from '../ui/logger.js';
+
+export type Attrs = Record<string, unknown>;
+export type SafetyCategory = 'READ' | 'WRITE' | 'DEPLOY' | 'DESTROY' | 'ROLLBACK';
+export type StepAction = 'create' | 'update' | 'replace' | 'delete' | 'noop';
+export type ResourceKind = 'network' | 'volume' | 'image' | 'agent';
+
+export interface AttrChange {
+  path: string;
+  before: unknown;
+  after: unknown;
+  forces_replacement: boolean;
+}
+
+/** One resource as the configuration wants it. */
+export interface DesiredResource {
+  address: string;
+  kind: ResourceKind;
+  name: string;
+  attributes: Attrs;
+  /** addresses this resource needs to exist first */
+  depends_on: string[];
+}
+
+/** One resource as the real world shows it (from one list call per object type). */
+export interface ObservedResource {
+  address: string;
+  kind: ResourceKind;
+  object_id: string;
+  attributes: Attrs;
+}
+
+export interface PlannedStep {
+  id: string;
+  address: string;
+  kind: ResourceKind;
+  action: StepAction;
+  category: SafetyCategory;
+  before: Attrs | null;
+  after: Attrs | null;
+  changes: AttrChange[];
+  /** why this step is here beyond the attribute changes (drift repair, --replace, a replaced dependency) */
+  reasons: string[];
+  depends_on: string[];
+  /** the object a step acts on (update/replace/delete), or an existing one to bind (noop with record) */
+  object_id: string | null;
+  /** a no-op in the world whose result must still be written to the ledger */
+  record: boolean;
+  idempotency_key: string;
+}
+
+export interface StepOutcome {
+  object_id: string | null;
+  attributes: Attrs | null;
+  /** true when an existing object carrying this step's key (or identity) was adopted instead of created */
+  adopted?: boolean;
+}
+
+export interface ApplyContext {
+  docker: Docker;
+  workspace: string;
+  dir: string;
+  log: Logger;
+}
+
+export interface SafetyInfo {
+  category: SafetyCategory;
+  requiresApproval?: boolean;
+  budget: {timeMs: number; network: 'none' | 'internal' | 'internet'};
+}
+
+/**
+ * DESIGN.md's Action contract. `plan` is pure; `apply` must be safe to re-run after a
+ * crash (it first looks for an object carrying its idempotency key or identity).
+ */
+export interface Action<Desired extends Attrs = Attrs> {
+  kind: ResourceKind;
+  version: string;
+  /** category of a create/update; deletes are always DESTROY */
+  safety: SafetyInfo;
+  /** top-level attributes that can change without replacing the object */
+  updatable: ReadonlySet<string>;
+  /** attributes computed once and carried over (e.g. the Docker object name) */
+  computed: ReadonlySet<string>;
+  validate(input: unknown): Desired;
+  plan(desired: DesiredResource | null, base: ObservedResource | null): Omit<PlannedStep, 'id' | 'depends_on' | 'idempotency_key' | 'record'>;
+  apply(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome>;
+  rollback(outcome: StepOutcome, ctx: ApplyContext): Promise<void>;
+}

@@ -1,0 +1,72 @@
+import type {PlanDocument} from '../engine/planfile.js';
+import type {AttrChange, Attrs, PlannedStep} from '../resources/types.js';
+import {c} from './color.js';
+
+const SYMBOL: Record<string, string> = {create: '+', update: '~', replace: '-/+', delete: '-', noop: ' '};
+const VERB: Record<string, string> = {create: 'will be created', update: 'will be updated in place', replace: 'must be replaced', delete: 'will be destroyed', noop: 'will be recorded'};
+
+function paint(action: string, s: string): string {
+  return action === 'create' ? c.green(s) : action === 'delete' ? c.red(s) : action === 'noop' ? c.dim(s) : c.yellow(s);
+}
+
+export function fmtValue(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v.length > 200 ? `${v.slice(0, 200)}…` : v);
+  const s = JSON.stringify(v);
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
+
+function attrLines(sign: string, attrs: Attrs, pad: string): string[] {
+  const keys = Object.keys(attrs).filter((k) => k !== 'config_hash').sort();
+  const width = Math.max(0, ...keys.map((k) => k.length));
+  return keys.map((k) => `${pad}${sign} ${k.padEnd(width)} = ${fmtValue(attrs[k])}`);
+}
+
+function changeLines(changes: AttrChange[], pad: string): string[] {
+  const width = Math.max(0, ...changes.map((ch) => ch.path.length));
+  return changes.map((ch) => {
+    const forces = ch.forces_replacement ? c.red(' # forces replacement') : '';
+    return `${pad}~ ${ch.path.padEnd(width)} = ${fmtValue(ch.before)} -> ${fmtValue(ch.after)}${forces}`;
+  });
+}
+
+export function renderStep(s: PlannedStep): string {
+  const lines = [`  ${c.bold(`# ${s.address}`)} ${VERB[s.action]}${s.reasons.length ? ` (${s.reasons.join('; ')})` : ''}`];
+  lines.push(paint(s.action, `${SYMBOL[s.action]!.padStart(3)} ${s.address}`));
+  if (s.action === 'create' && s.after) lines.push(...attrLines('+', s.after, '      '));
+  else if (s.action === 'update' || s.action === 'replace') lines.push(...changeLines(s.changes, '      '));
+  return lines.join('\n');
+}
+
+export function summaryLine(doc: Pick<PlanDocument, 'summary' | 'steps'>): string {
+  const {create, update, replace, delete: del} = doc.summary;
+  const recorded = doc.steps.filter((s) => s.action === 'noop' && s.record).length;
+  if (create + update + replace + del === 0) {
+    return recorded > 0 ? `No changes to the world. ${recorded} existing object(s) will be recorded in the ledger.` : 'No changes. The workspace matches the configuration.';
+  }
+  return `Plan: ${create} to add, ${update} to change, ${replace} to replace, ${del} to destroy.`;
+}
+
+export function renderPlan(doc: PlanDocument): string {
+  const out: string[] = [];
+  if (doc.drift.length > 0) {
+    out.push(c.bold('Drift: objects changed outside orx since the last apply'), '');
+    for (const d of doc.drift) {
+      if (d.status === 'deleted') out.push(c.red(`  - ${d.address}: deleted outside orx`));
+      else {
+        out.push(c.yellow(`  ~ ${d.address}: changed outside orx`));
+        out.push(...changeLines(d.changes.map((ch) => ({...ch, forces_replacement: false})), '      '));
+      }
+    }
+    out.push('');
+  }
+  const visible = doc.steps.filter((s) => s.action !== 'noop' || s.record);
+  if (visible.length > 0) {
+    out.push(`orx will perform the following actions (${doc.kind === 'destroy' ? 'destroy' : 'apply'} plan ${doc.plan_id}):`, '');
+    for (const s of visible) out.push(renderStep(s), '');
+  }
+  for (const n of doc.notes) out.push(c.dim(`note: ${n}`));
+  if (doc.notes.length) out.push('');
+  out.push(c.bold(summaryLine(doc)));
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,51 @@
+import type {ExecutorEvents, StepResult} from '../engine/executor.js';
+import type {PlannedStep} from '../resources/types.js';
+import {c} from './color.js';
+
+function secs(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+function line(r: StepResult): string {
+  const mark = r.status === 'succeeded' ? c.green('✓') : r.status === 'failed' ? c.red('✗') : c.dim('·');
+  const note = r.status === 'failed' ? `: ${r.error}` : r.status === 'skipped' ? ' (not started)' : r.adopted ? ' (adopted existing object)' : '';
+  return `${mark} ${r.step.address}: ${r.step.action} ${r.status} (${secs(r.elapsed_ms)})${note}`;
+}
+
+/**
+ * Progress on stderr: on a TTY a live status line under the finished steps; otherwise
+ * one plain line per finished step, which is what CI logs want.
+ */
+export function progressReporter(write: (s: string) => void, tty: boolean, now: () => number = Date.now): ExecutorEvents & {close(): void} {
+  const running = new Map<string, PlannedStep>();
+  const t0 = now();
+  let done = 0;
+  let failed = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const status = (): string => `${c.cyan('…')} running ${running.size} [${[...running.keys()].slice(0, 3).join(', ')}${running.size > 3 ? ', …' : ''}] · done ${done} · failed ${failed} · ${secs(now() - t0)}`;
+  const redraw = (): void => {
+    if (tty) write(`\r\x1b[2K${status()}`);
+  };
+  if (tty) timer = setInterval(redraw, 200);
+  return {
+    onStart(step) {
+      running.set(step.address, step);
+      redraw();
+    },
+    onFinish(r) {
+      running.delete(r.step.address);
+      if (r.status === 'succeeded') done++;
+      if (r.status === 'failed') failed++;
+      write(tty ? `\r\x1b[2K${line(r)}\n` : `${line(r)}\n`);
+      redraw();
+    },
+    close() {
+      if (timer) clearInterval(timer);
+      if (tty) write('\r\x1b[2K');
+    },
+  };
+}
+
+export function renderResults(results: StepResult[]): string {
+  return results.map(line).join('\n') + '\n';
+}

@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {noStack, orx} from '../helpers/cli.js';
+import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+
+let ws: TestWorkspace;
+beforeEach(() => {
+  ws = makeWorkspace('e2e');
+});
+afterEach(async () => {
+  await ws.cleanup();
+});
+
+describe('the CLI golden path', () => {
+  it('plan -out, apply FILE, then plan --detailed-exitcode is 0', async () => {
+    ws.write(BASE_YAML);
+    const p = await orx(['plan', '-out', 'plans/first.plan.json'], {cwd: ws.dir});
+    expect(p.stderr).toBe('');
+    expect(p.code).toBe(0);
+    expect(p.stdout).toContain('+ agent.alpha');
+    expect(p.stdout).toContain('Plan: 4 to add, 0 to change, 0 to replace, 0 to destroy.');
+    expect(fs.existsSync(path.join(ws.dir, 'plans/first.plan.json'))).toBe(true);
+
+    const changes = await orx(['plan', '--detailed-exitcode'], {cwd: ws.dir});
+    expect(changes.code).toBe(2);
+
+    const shown = await orx(['show', 'plans/first.plan.json', '--json'], {cwd: ws.dir});
+    expect(JSON.parse(shown.stdout).plan.summary).toEqual({create: 4, update: 0, replace: 0, delete: 0});
+
+    const a = await orx(['apply', 'plans/first.plan.json'], {cwd: ws.dir});
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toContain('Apply complete! Resources: 4 added');
+    // no TTY: one plain line per finished step on stderr
+    expect(a.stderr.trim().split('\n').filter((l) => /: create succeeded/.test(l))).toHaveLength(4);
+
+    const again = await orx(['plan', '--detailed-exitcode'], {cwd: ws.dir});
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('No changes.');
+
+    const list = await orx(['state', 'list', '--json'], {cwd: ws.dir});
+    const parsed = JSON.parse(list.stdout);
+    expect(parsed.formatVersion).toBe('1');
+    expect(parsed.resources.map((r: {address: string}) => r.address)).toEqual(['agent.alpha', 'image.base', 'network.backplane', 'volume.memory']);
+
+    const runs = JSON.parse((await orx(['runs', '--json'], {cwd: ws.dir})).stdout).runs;
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({mode: 'APPLY', status: 'succeeded'});
+    const run = JSON.parse((await orx(['runs', runs[0].id, '--json'], {cwd: ws.dir})).stdout);
+    expect(run.steps.map((s: {status: string}) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    const events = JSON.parse((await orx(['events', '--run', runs[0].id, '--json'], {cwd: ws.dir})).stdout).events;
+    expect(events.length).toBeGreaterThanOrEqual(4);
+
+    const logs = await orx(['destroy', '--auto-approve', '--log-format', 'json'], {cwd: ws.dir});
+    expect(logs.code, logs.stderr).toBe(0);
+    const jsonLines = logs.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    expect(jsonLines.some((l) => l.run_id && l.level === 'info')).toBe(true);
+    expect(await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`]}})).toHaveLength(0);
+  });
+
+  it('refuses a stale plan with exit 5: config changed, or the state moved', async () => {
+    ws.write(BASE_YAML);
+    expect((await orx(['plan', '-out', 'plans/a.json'], {cwd: ws.dir})).code).toBe(0);
+    expect((await orx(['plan', '-out', 'plans/b.json'], {cwd: ws.dir})).code).toBe(0);
+    ws.write(BASE_YAML.replace('LOG_LEVEL: info', 'LOG_LEVEL: warn'));
+    const changed = await orx(['apply', 'plans/a.json'], {cwd: ws.dir});
+    expect(changed.code).toBe(5);
+    expect(changed.stderr).toMatch(/stale: orchestration.yml or a build context changed/);
+    ws.write(BASE_YAML);
+    expect((await orx(['apply', 'plans/b.json'], {cwd: ws.dir})).code).toBe(0);
+    const moved = await orx(['apply', 'plans/a.json', '--json'], {cwd: ws.dir});
+    expect(moved.code).toBe(5);
+    expect(JSON.parse(moved.stdout).error).toMatchObject({code: 'plan_stale', status: 5});
+    const tampered = path.join(ws.dir, 'plans/t.json');
+    fs.writeFileSync(tampered, '{"formatVersion": "1", "steps": "nope"');
+    expect((await orx(['apply', 'plans/t.json'], {cwd: ws.dir})).code).toBe(5);
+  });
+
+  it('never prompts without a TTY: exit 3 and nothing created', async () => {
+    ws.write(BASE_YAML);
+    const r = await orx(['apply'], {cwd: ws.dir});
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/--auto-approve/);
+    expect(await docker.listNetworks({filters: {label: [`io.orchestrix.workspace=${ws.name}`]}})).toHaveLength(0);
+    const env = await orx(['apply'], {cwd: ws.dir, env: {ORX_AUTO_APPROVE: '1', ORX_PARALLELISM: '2'}});
+    expect(env.code, env.stderr).toBe(0);
+  });
+
+  it('says which engine it could not reach, in one line, exit 1', async () => {
+    ws.write(BASE_YAML);
+    const r = await orx(['plan'], {cwd: ws.dir, env: {DOCKER_HOST: 'unix:///nonexistent/docker.sock'}});
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Cannot reach the Docker engine at DOCKER_HOST=unix:\/\/\/nonexistent\/docker.sock/);
+    expect(noStack(r.stderr)).toBe(true);
+  });
+
+  it('init scaffolds a workspace that validates; schema prints JSON Schemas', async () => {
+    const target = path.join(ws.dir, 'fresh');
+    const r = await orx(['init', 'fresh'], {cwd: ws.dir});
+    expect(r.code, r.stderr).toBe(0);
+    const yml = fs.readFileSync(path.join(target, 'orchestration.yml'), 'utf8');
+    expect(yml).toMatch(/^# yaml-language-server: \$schema=.*orchestration\.schema\.json/);
+    expect(fs.readFileSync(path.join(target, '.gitignore'), 'utf8')).toContain('.orx/');
+    expect(fs.existsSync(path.join(target, 'policies'))).toBe(true);
+    expect(fs.existsSync(path.join(target, 'plans'))).toBe(true);
+    const v = await orx(['validate'], {cwd: target});
+    expect(v.code, v.stderr).toBe(0);
+    expect((await orx(['init', 'fresh'], {cwd: ws.dir})).code).toBe(1);
+    for (const which of ['config', 'plan']) {
+      const s = await orx(['schema', which], {cwd: ws.dir});
+      expect(JSON.parse(s.stdout).$schema).toMatch(/json-schema.org/);
+    }
+  });
+});

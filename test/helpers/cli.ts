@@ -1,0 +1,32 @@
+import {spawn, type ChildProcess} from 'node:child_process';
+import path from 'node:path';
+import {repoRoot} from './workspace.js';
+
+export const orxBin = path.join(repoRoot, 'bin/run.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the built CLI as a subprocess with no TTY and no inherited ORX_* settings. */
+export function startOrx(args: string[], opts: {cwd: string; env?: Record<string, string>}): {child: ChildProcess; done: Promise<CliResult>} {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORX_')) env[k] = v;
+  const child = spawn(process.execPath, [orxBin, ...args], {cwd: opts.cwd, env: {...env, NO_COLOR: '1', ...opts.env}, stdio: ['ignore', 'pipe', 'pipe']});
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({code, stdout, stderr})));
+  return {child, done};
+}
+
+export function orx(args: string[], opts: {cwd: string; env?: Record<string, string>}): Promise<CliResult> {
+  return startOrx(args, opts).done;
+}
+
+export function noStack(s: string): boolean {
+  return !/\n\s+at .+:\d+:\d+\)?/.test(s);
+}

@@ -1,0 +1,220 @@
+// What the rest of orx receives: every default filled in, every unit resolved.
+import {describe, expect, it} from 'vitest';
+import {mkdtempSync, mkdirSync, realpathSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {parseConfig} from '../../src/config/load.js';
+import type {AgentSpec} from '../../src/config/types.js';
+
+const WS = mkdtempSync(join(tmpdir(), 'orx-config-norm-'));
+mkdirSync(join(WS, 'ctx'));
+writeFileSync(join(WS, 'ctx', 'Dockerfile'), 'FROM scratch\n');
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+function agent(body: string): AgentSpec {
+  const text = `workspace: lab\nimages:\n  base: {ref: alpine}\nnetworks:\n  net:\nvolumes:\n  data:\nagents:\n  a:\n    image: base\n${body
+    .split('\n')
+    .map((l) => (l ? `    ${l}` : l))
+    .join('\n')}\n`;
+  return parseConfig(text, WS).agents.a!;
+}
+
+describe('defaults', () => {
+  it('a minimal file gets every default', () => {
+    expect(parseConfig('workspace: lab\n', WS)).toEqual({
+      workspace: 'lab',
+      autonomy: 0,
+      kill_switch: false,
+      networks: {},
+      volumes: {},
+      images: {},
+      agents: {},
+      dr: {destination: '.orx/backups'},
+    });
+  });
+
+  it('empty sections and empty network/volume entries mean defaults', () => {
+    const cfg = parseConfig('workspace: lab\nnetworks:\n  a:\n  b: {}\n  c: {internal: false, labels: {team: x}}\nvolumes:\n  v:\n  w: {backup: true}\nimages:\nagents:\n', WS);
+    expect(cfg.networks).toEqual({
+      a: {internal: true, labels: {}},
+      b: {internal: true, labels: {}},
+      c: {internal: false, labels: {team: 'x'}},
+    });
+    expect(cfg.volumes).toEqual({v: {labels: {}, backup: false}, w: {labels: {}, backup: true}});
+    expect(cfg.images).toEqual({});
+    expect(cfg.agents).toEqual({});
+  });
+
+  it('an agent with only an image', () => {
+    expect(agent('')).toEqual({
+      image: 'base',
+      command: null,
+      env: {},
+      tier: 'basic',
+      cpus: 1,
+      memory_bytes: 2 * GiB,
+      pids_limit: 256,
+      networks: [],
+      volumes: [],
+      ports: [],
+      health: null,
+      user: null,
+      labels: {},
+      depends_on: [],
+    });
+  });
+
+  it('top-level settings are kept', () => {
+    const cfg = parseConfig('workspace: research-lab\nautonomy: 3\nkill_switch: true\ndr: {destination: /mnt/backups}\n', WS);
+    expect(cfg).toMatchObject({workspace: 'research-lab', autonomy: 3, kill_switch: true, dr: {destination: '/mnt/backups'}});
+  });
+});
+
+describe('tiers and resources', () => {
+  it.each([
+    ['basic', 1, 2 * GiB, 256],
+    ['pro', 4, 8 * GiB, 1024],
+    ['enterprise', 16, 32 * GiB, 4096],
+  ])('tier %s', (tier, cpus, memory, pids) => {
+    expect(agent(`tier: ${tier}`)).toMatchObject({tier, cpus, memory_bytes: memory, pids_limit: pids});
+  });
+
+  it('resources override the tier one field at a time', () => {
+    expect(agent('tier: pro\nresources: {cpus: 0.5}')).toMatchObject({tier: 'pro', cpus: 0.5, memory_bytes: 8 * GiB, pids_limit: 1024});
+    expect(agent('tier: pro\nresources: {memory: 512m}')).toMatchObject({cpus: 4, memory_bytes: 512 * MiB, pids_limit: 1024});
+    expect(agent('resources: {pids: 64}')).toMatchObject({cpus: 1, memory_bytes: 2 * GiB, pids_limit: 64});
+    expect(agent('tier: enterprise\nresources: {cpus: 2, memory: 3g, pids: 100}')).toMatchObject({
+      tier: 'enterprise',
+      cpus: 2,
+      memory_bytes: 3 * GiB,
+      pids_limit: 100,
+    });
+  });
+
+  it.each([
+    ['2GiB', 2 * GiB],
+    ['2gib', 2 * GiB],
+    ['2GB', 2 * GiB],
+    ['2g', 2 * GiB],
+    ['2G', 2 * GiB],
+    ['512m', 512 * MiB],
+    ['512MiB', 512 * MiB],
+    ['1.5g', 1.5 * GiB],
+    ['8192k', 8 * MiB],
+    ['1t', 1024 * GiB],
+    ['7340032b', 7 * MiB],
+    ['7340032', 7 * MiB],
+    [1073741824, GiB],
+  ])('memory %s', (mem, bytes) => {
+    expect(agent(`resources: {memory: ${typeof mem === 'string' ? `"${mem}"` : mem}}`).memory_bytes).toBe(bytes);
+  });
+});
+
+describe('health', () => {
+  it('http check with defaults', () => {
+    expect(agent('health: {http: {port: 8080}}').health).toEqual({
+      test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/'],
+      interval_ms: 10_000,
+      timeout_ms: 5_000,
+      retries: 3,
+      start_period_ms: 0,
+    });
+  });
+
+  it('http path and timings', () => {
+    expect(agent('health: {http: {port: 8080, path: /healthz}, interval: 5s, timeout: 500ms, start_period: 1m, retries: 5}').health).toEqual({
+      test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/healthz'],
+      interval_ms: 5000,
+      timeout_ms: 500,
+      retries: 5,
+      start_period_ms: 60_000,
+    });
+  });
+
+  it('cmd and shell forms, compound durations', () => {
+    expect(agent('health: {cmd: [/bin/check, --quick], interval: 1m30s}').health).toMatchObject({
+      test: ['CMD', '/bin/check', '--quick'],
+      interval_ms: 90_000,
+    });
+    expect(agent('health: {shell: "test -f /tmp/ready", start_period: 2h}').health).toMatchObject({
+      test: ['CMD-SHELL', 'test -f /tmp/ready'],
+      start_period_ms: 7_200_000,
+    });
+  });
+});
+
+describe('ports, env, command, volumes, the rest', () => {
+  it('ports in both forms, loopback by default', () => {
+    expect(agent('ports: ["18080:8080", "5353:53/udp", "9000:9000/tcp", {container: 80, host: 8080}, {container: 53, host: 53, host_ip: 0.0.0.0, protocol: udp}, {container: 1, host: 2, host_ip: "::1"}]').ports).toEqual([
+      {container: 8080, host: 18080, host_ip: '127.0.0.1', protocol: 'tcp'},
+      {container: 53, host: 5353, host_ip: '127.0.0.1', protocol: 'udp'},
+      {container: 9000, host: 9000, host_ip: '127.0.0.1', protocol: 'tcp'},
+      {container: 80, host: 8080, host_ip: '127.0.0.1', protocol: 'tcp'},
+      {container: 53, host: 53, host_ip: '0.0.0.0', protocol: 'udp'},
+      {container: 1, host: 2, host_ip: '::1', protocol: 'tcp'},
+    ]);
+  });
+
+  it('the same host port over tcp and udp, or on different addresses, is fine', () => {
+    expect(agent('ports: ["53:53", "53:53/udp", {container: 53, host: 53, host_ip: 10.0.0.1}]').ports).toHaveLength(3);
+  });
+
+  it('env values become strings; YAML 1.2 keeps yes/no as text', () => {
+    expect(agent('env: {LOG_LEVEL: info, WORKERS: 4, RATIO: 0.5, DEBUG: true, ANSWER: yes, EMPTY: "", _X: "007"}').env).toEqual({
+      LOG_LEVEL: 'info',
+      WORKERS: '4',
+      RATIO: '0.5',
+      DEBUG: 'true',
+      ANSWER: 'yes',
+      EMPTY: '',
+      _X: '007',
+    });
+  });
+
+  it('command: a string runs through /bin/sh -c, a list is used as is', () => {
+    expect(agent('command: "echo hi && sleep 1"').command).toEqual(['/bin/sh', '-c', 'echo hi && sleep 1']);
+    expect(agent('command: ["/bin/agent", "--serve"]').command).toEqual(['/bin/agent', '--serve']);
+  });
+
+  it('volumes, networks, user, labels, depends_on', () => {
+    const cfg = parseConfig(
+      'workspace: lab\nimages:\n  base: {ref: "ghcr.io/example/tools:1.4@sha256:' + 'a'.repeat(64) + '"}\nnetworks:\n  net:\nvolumes:\n  data:\n  cache:\nagents:\n  a:\n    image: base\n    networks: [net]\n    volumes: ["data:/data", "cache:/var/cache/:ro", "data:/srv/x:rw"]\n    user: "1000:1000"\n    labels: {com.example/team: research}\n    depends_on: [b]\n  b:\n    image: base\n    user: agent\n',
+      WS,
+    );
+    expect(cfg.images.base).toEqual({ref: `ghcr.io/example/tools:1.4@sha256:${'a'.repeat(64)}`});
+    expect(cfg.agents.a).toMatchObject({
+      networks: ['net'],
+      volumes: [
+        {volume: 'data', path: '/data', read_only: false},
+        {volume: 'cache', path: '/var/cache', read_only: true},
+        {volume: 'data', path: '/srv/x', read_only: false},
+      ],
+      user: '1000:1000',
+      labels: {'com.example/team': 'research'},
+      depends_on: ['b'],
+    });
+    expect(cfg.agents.b!.user).toBe('agent');
+  });
+
+  it('build images resolve their context and default the Dockerfile', () => {
+    const cfg = parseConfig('workspace: lab\nimages:\n  x: {build: {context: ctx, args: {VERSION: "1.10"}}}\n  y: {build: {context: ./ctx/, dockerfile: Dockerfile}}\n', WS);
+    expect(cfg.images.x).toEqual({build: {context: 'ctx', context_path: join(realpathSync(WS), 'ctx'), dockerfile: 'Dockerfile', args: {VERSION: '1.10'}}});
+    expect(cfg.images.y!.build!.context_path).toBe(join(realpathSync(WS), 'ctx'));
+  });
+
+  it('ref images ignore verify in the normalised form', () => {
+    expect(parseConfig('workspace: lab\nimages:\n  t: {ref: "ghcr.io/example/tools:1.4", verify: {key: keys/cosign.pub}}\n', WS).images.t).toEqual({
+      ref: 'ghcr.io/example/tools:1.4',
+    });
+  });
+
+  it('a diamond of dependencies is not a cycle', () => {
+    const cfg = parseConfig(
+      'workspace: lab\nimages:\n  i: {ref: alpine}\nagents:\n  a: {image: i, depends_on: [b, c]}\n  b: {image: i, depends_on: [d]}\n  c: {image: i, depends_on: [d]}\n  d: {image: i}\n',
+      WS,
+    );
+    expect(cfg.agents.a!.depends_on).toEqual(['b', 'c']);
+  });
+});

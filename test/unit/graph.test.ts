@@ -1,0 +1,53 @@
+import {describe, expect, it} from 'vitest';
+import {operations} from '../../src/engine/executor.js';
+import {closure, topoSort} from '../../src/engine/graph.js';
+import type {PlannedStep} from '../../src/resources/types.js';
+
+describe('topoSort', () => {
+  it('puts dependencies first and keeps the given order among equals', () => {
+    const order = topoSort([
+      {id: 'agent.a', deps: ['network.n', 'image.i']},
+      {id: 'agent.b', deps: ['agent.a']},
+      {id: 'network.n', deps: []},
+      {id: 'image.i', deps: []},
+    ]).map((n) => n.id);
+    expect(order).toEqual(['network.n', 'image.i', 'agent.a', 'agent.b']);
+  });
+
+  it('ignores dependencies outside the set', () => {
+    expect(topoSort([{id: 'a', deps: ['zzz']}]).map((n) => n.id)).toEqual(['a']);
+  });
+
+  it('names the nodes of a cycle', () => {
+    expect(() => topoSort([{id: 'a', deps: ['b']}, {id: 'b', deps: ['a']}, {id: 'c', deps: []}])).toThrow(/cycle among: a, b/);
+  });
+});
+
+describe('closure', () => {
+  it('collects transitive dependencies', () => {
+    const deps: Record<string, string[]> = {a: ['b'], b: ['c'], c: [], d: []};
+    expect([...closure(['a'], (x) => deps[x] ?? [])].sort()).toEqual(['a', 'b', 'c']);
+  });
+});
+
+function step(address: string, action: PlannedStep['action'], depends_on: string[] = []): PlannedStep {
+  return {id: address, address, kind: address.split('.')[0] as PlannedStep['kind'], action, category: 'WRITE', before: null, after: null, changes: [], reasons: [], depends_on, object_id: null, record: false, idempotency_key: 'k'};
+}
+
+describe('operations (destroy/converge ordering)', () => {
+  it('destroys dependents before a replaced dependency and recreates them after it', () => {
+    const ops = operations([step('network.n', 'replace'), step('agent.a', 'replace', ['network.n'])]);
+    const get = (k: string) => ops.find((o) => o.key === k)!;
+    expect([...get('destroy:network.n').deps]).toEqual(['destroy:agent.a']);
+    expect([...get('converge:network.n').deps]).toEqual(['destroy:network.n']);
+    expect([...get('converge:agent.a').deps].sort()).toEqual(['converge:network.n', 'destroy:agent.a']);
+  });
+
+  it('deletes in reverse dependency order and creates in forward order', () => {
+    const del = operations([step('network.n', 'delete'), step('agent.a', 'delete', ['network.n'])]);
+    expect([...del.find((o) => o.key === 'destroy:network.n')!.deps]).toEqual(['destroy:agent.a']);
+    const create = operations([step('network.n', 'create'), step('agent.a', 'create', ['network.n'])]);
+    expect(create.map((o) => o.key)).toEqual(['converge:network.n', 'converge:agent.a']);
+    expect([...create[1]!.deps]).toEqual(['converge:network.n']);
+  });
+});
