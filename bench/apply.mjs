@@ -49,7 +49,7 @@ async function composeRun(i) {
   const ws = tempWorkspace('bcompose');
   let y = 'version: "2.4"\nservices:\n';
   for (let k = 0; k < N; k++) {
-    y += `  a${k}:\n    image: ${IMAGE}\n    command: ${JSON.stringify(AGENT_CMD)}\n    read_only: true\n    cap_drop: [ALL]\n    security_opt: [no-new-privileges]\n    pids_limit: 256\n    mem_limit: 32m\n    memswap_limit: 32m\n    cpus: 0.1\n    init: true\n    network_mode: none\n    tmpfs: ["/tmp:rw,noexec,nosuid,size=64m,uid=1000,gid=1000"]\n    labels: {bench.compose: "${ws.name}"}\n`;
+    y += `  a${k}:\n    image: ${IMAGE}\n    command: ${JSON.stringify(AGENT_CMD).replaceAll("$", "$$$$")}\n    read_only: true\n    cap_drop: [ALL]\n    security_opt: [no-new-privileges]\n    pids_limit: 256\n    mem_limit: 32m\n    memswap_limit: 32m\n    cpus: 0.1\n    init: true\n    network_mode: none\n    tmpfs: ["/tmp:rw,noexec,nosuid,size=64m,uid=1000,gid=1000"]\n    labels: {bench.compose: "${ws.name}"}\n`;
   }
   fs.writeFileSync(path.join(ws.dir, 'docker-compose.yml'), y);
   const r = timeProcess('docker-compose', ['-p', ws.name, 'up', '-d'], {cwd: ws.dir});

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import {Command, Flags, Errors} from '@oclif/core';
 import {OrxError, formatDiagnostic, toOrxError} from '../src/errors.js';
@@ -59,7 +60,7 @@ export abstract class OrxCommand extends Command {
       dir: path.resolve(flags.chdir ?? process.cwd()),
       log,
       version: this.config.version,
-      actor: process.env.ORX_ACTOR ?? process.env.USER ?? 'unknown',
+      actor: process.env.ORX_ACTOR ?? process.env.USER ?? os.userInfo().username,
       command: ['orx', ...this.argv].join(' ').slice(0, 200),
     };
   }

@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core';
-import {readSchema} from '../src/config/schemas.js';
+import {readPublishedSchema} from '../src/config/schema.js';
 import {OrxCommand, type CommandResult} from './base.js';
 
 export default class Schema extends OrxCommand {
@@ -10,7 +10,7 @@ export default class Schema extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(Schema);
     await this.setup(flags);
-    const schema = readSchema(args.which as 'config' | 'plan');
+    const schema = readPublishedSchema(args.which as 'config' | 'plan');
     // the schema is the document: printed as is, with or without --json
     process.stdout.write(JSON.stringify(schema, null, 2) + '\n');
     return {data: {}, streamed: true};

@@ -6,7 +6,7 @@ import {parseMount} from './mounts.js';
 import {MEMORY_PATTERN} from './patterns.js';
 import {formatPath, type ConfigPath} from './paths.js';
 import {parsePort} from './ports.js';
-import {int, list, rec, str, stringMap, entries, type Raw} from './raw.js';
+import {entries, int, list, put, rec, str, stringMap, type Raw} from './raw.js';
 import type {AgentSpec, HealthSpec, PortSpec, Tier} from './types.js';
 import {GiB, MiB, formatDuration, parseDuration, parseMemory} from './units.js';
 
@@ -125,12 +125,12 @@ function command(v: unknown): string[] | null {
 function env(v: unknown, path: ConfigPath, problems: Problems): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, val] of entries(v)) {
-    if (typeof val === 'string' || typeof val === 'boolean') out[k] = String(val);
+    if (typeof val === 'string' || typeof val === 'boolean') put(out, k, String(val));
     else if (typeof val === 'number') {
       // YAML reads 12345678901234567890 as a float that has already lost digits.
       if (Number.isInteger(val) && !Number.isSafeInteger(val))
         problems.add([...path, k], `${formatPath([...path, k])} is too large to keep exactly; put it in quotes`);
-      else out[k] = String(val);
+      else put(out, k, String(val));
     }
   }
   return out;

@@ -7,12 +7,15 @@ import {portsClash} from './ports.js';
 import {suggestion} from './suggest.js';
 import type {PortSpec} from './types.js';
 
+const SUGGEST_UNTIL = 100;
+
 /** Reports `name` at `path` unless it is one of `defined`; `kind` is the top-level key ("images"). */
 export function checkRef(name: string, defined: ReadonlySet<string>, kind: string, path: ConfigPath, problems: Problems): boolean {
   if (defined.has(name)) return true;
   const singular = kind.replace(/s$/, '');
   const shown = JSON.stringify(preview(name, 60));
-  let hint = suggestion(name, defined);
+  // Suggestions are for people fixing a few typos; a flood of bad references gets none.
+  let hint = problems.size < SUGGEST_UNTIL ? suggestion(name, defined) : '';
   if (hint === '' && defined.size === 0) hint = ` (there is no \`${kind}\` section)`;
   else if (hint === '' && defined.size <= 10) hint = ` (defined: ${[...defined].join(', ')})`;
   let extra = '';

@@ -1,7 +1,7 @@
 // orchestration.yml -> LoadedConfig, or one OrxError listing every problem with file:line:col.
 import {createHash} from 'node:crypto';
-import {closeSync, fstatSync, openSync, readSync} from 'node:fs';
-import {isAbsolute, relative, resolve, sep} from 'node:path';
+import {closeSync, openSync, readSync, statSync, type Stats} from 'node:fs';
+import {dirname, isAbsolute, relative, resolve, sep} from 'node:path';
 import {OrxError, preview, type Diagnostic} from '../errors.js';
 import {configInvalid, Problems, type Problem} from './diagnostics.js';
 import {normalize} from './normalize.js';
@@ -33,33 +33,26 @@ export function loadConfig(dir: string, opts: LoadOptions = {}): LoadedConfig {
   return {dir, file, file_digest: createHash('sha256').update(bytes).digest('hex'), config};
 }
 
-// Size is checked on the open descriptor, and the read never takes more than the limit,
-// so a file that grows in between cannot slip through.
+// stat first: opening a FIFO or a device would block or never end. The read is still
+// bounded, so a file that grows after the stat cannot slip past the limit.
 function readBounded(file: string, label: string): Buffer {
+  let st: Stats;
+  try {
+    st = statSync(file);
+  } catch (err) {
+    throw unreadable(err, file, label);
+  }
+  if (st.isDirectory()) throw configInvalid([{file: label, message: `${label} is a directory, not a file`}], ['Remove the directory or choose another file.']);
+  if (!st.isFile()) throw configInvalid([{file: label, message: `${label} is not a regular file`}], ['Replace it with a plain file.']);
+  if (st.size > MAX_CONFIG_BYTES) throw tooLarge(label, st.size);
   let fd: number;
   try {
     fd = openSync(file, 'r');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR')
-      throw new OrxError({
-        code: 'config_missing',
-        message: `${label} not found in ${resolve(file, '..')}`,
-        actions: ['Run `orx init` to create a workspace here, or run orx from the directory that holds orchestration.yml.'],
-        data: {file},
-      });
-    throw new OrxError({
-      code: 'config_unreadable',
-      message: `cannot read ${label}: ${code ?? (err as Error).message}`,
-      actions: ['Check the file permissions.'],
-      data: {file},
-    });
+    throw unreadable(err, file, label);
   }
   try {
-    const st = fstatSync(fd);
-    if (st.isDirectory()) throw configInvalid([{file: label, message: `${label} is a directory, not a file`}], ['Remove the directory or choose another file.']);
-    if (st.size > MAX_CONFIG_BYTES) throw tooLarge(label, st.size);
-    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    const buf = Buffer.allocUnsafe(MAX_CONFIG_BYTES + 1);
     let n = 0;
     for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
     if (n > MAX_CONFIG_BYTES) throw tooLarge(label, n);
@@ -67,6 +60,23 @@ function readBounded(file: string, label: string): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+function unreadable(err: unknown, file: string, label: string): OrxError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR')
+    return new OrxError({
+      code: 'config_missing',
+      message: `${label} not found in ${dirname(file)}`,
+      actions: ['Run `orx init` to create a workspace here, or run orx from the directory that holds orchestration.yml.'],
+      data: {file},
+    });
+  return new OrxError({
+    code: 'config_unreadable',
+    message: `cannot read ${label}: ${code ?? preview((err as Error).message, 120)}`,
+    actions: ['Check that the file exists and is readable.'],
+    data: {file},
+  });
 }
 
 function tooLarge(label: string, size: number): OrxError {

@@ -1,11 +1,11 @@
 // The parsed YAML (already schema-checked, possibly with errors) -> WorkspaceConfig with every
 // default filled in and every name resolved. Problems the schema cannot express (references,
 // units, paths, clashes) are added to `problems`; the result is only used when there are none.
-import {checkLabels, normalizeAgent} from './agent.js';
+import {checkLabels, normalizeAgent, type AgentExtras} from './agent.js';
 import {resolveBuild} from './build-context.js';
 import {checkDependencies, checkHostPorts} from './crossref.js';
 import type {Problems} from './diagnostics.js';
-import {bool, entries, rec, str, stringMap, type Raw} from './raw.js';
+import {bool, entries, put, rec, str, stringMap, type Raw} from './raw.js';
 import type {AgentSpec, Autonomy, ImageSpec, NetworkSpec, VolumeSpec, WorkspaceConfig} from './types.js';
 
 export const DEFAULT_BACKUP_DESTINATION = '.orx/backups';
@@ -15,15 +15,17 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
   const networks: Record<string, NetworkSpec> = {};
   for (const [name, v] of entries(raw.networks)) {
     const n = rec(v) ?? {};
-    networks[name] = {internal: bool(n.internal, true), labels: stringMap(n.labels)};
-    checkLabels(networks[name].labels, ['networks', name, 'labels'], problems);
+    const spec = {internal: bool(n.internal, true), labels: stringMap(n.labels)};
+    put(networks, name, spec);
+    checkLabels(spec.labels, ['networks', name, 'labels'], problems);
   }
 
   const volumes: Record<string, VolumeSpec> = {};
   for (const [name, v] of entries(raw.volumes)) {
     const n = rec(v) ?? {};
-    volumes[name] = {labels: stringMap(n.labels), backup: bool(n.backup, false)};
-    checkLabels(volumes[name].labels, ['volumes', name, 'labels'], problems);
+    const spec = {labels: stringMap(n.labels), backup: bool(n.backup, false)};
+    put(volumes, name, spec);
+    checkLabels(spec.labels, ['volumes', name, 'labels'], problems);
   }
 
   const images: Record<string, ImageSpec> = {};
@@ -31,11 +33,11 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     const img = rec(v) ?? {};
     const ref = str(img.ref);
     const build = rec(img.build);
-    if (ref !== undefined && build === undefined) images[name] = {ref};
+    if (ref !== undefined && build === undefined) put<ImageSpec>(images, name, {ref});
     else if (build !== undefined && ref === undefined && typeof build.context === 'string') {
       const dockerfile = str(build.dockerfile) ?? DEFAULT_DOCKERFILE;
       const spec = resolveBuild(dir, build.context, dockerfile, stringMap(build.args), ['images', name, 'build'], problems);
-      if (spec) images[name] = {build: spec};
+      if (spec) put<ImageSpec>(images, name, {build: spec});
     }
   }
 
@@ -45,13 +47,18 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     volumes: new Set(Object.keys(volumes)),
   };
   const agents: Record<string, AgentSpec> = {};
-  const deps = new Map<string, Array<{name: string; path: readonly (string | number)[]}>>();
-  const ports: Parameters<typeof checkHostPorts>[0][number][] = [];
+  const deps = new Map<string, AgentExtras['depends_on']>();
+  const ports: AgentExtras['ports'] = [];
   for (const [name, v] of entries(raw.agents)) {
     const a = rec(v);
     if (!a) continue;
     const {spec, extras} = normalizeAgent(a, ['agents', name], names, problems);
-    agents[name] = spec;
+    put(agents, name, spec);
+    // Docker publishes ports only through a network with a route out: on `none` or an
+    // internal network they would be silently unreachable
+    if (extras.ports.length > 0 && !spec.networks.some((n) => networks[n] && !networks[n].internal)) {
+      problems.add(extras.ports[0]!.path, `agent "${name}" publishes ports but is on no network with \`internal: false\`; add one to its networks (ports are never published from \`none\` or an internal network)`);
+    }
     deps.set(name, extras.depends_on);
     ports.push(...extras.ports);
   }

@@ -30,9 +30,17 @@ export function entries(v: unknown): Array<[string, unknown]> {
   return r ? Object.entries(r) : [];
 }
 
+/**
+ * Sets an own property even for keys like "__proto__" (allowed as an env or build-arg
+ * name), which plain assignment would turn into a prototype change.
+ */
+export function put<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, {value, enumerable: true, writable: true, configurable: true});
+}
+
 /** A map of plain string values, keeping only the entries that are strings. */
 export function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, val] of entries(v)) if (typeof val === 'string') out[k] = val;
+  for (const [k, val] of entries(v)) if (typeof val === 'string') put(out, k, val);
   return out;
 }

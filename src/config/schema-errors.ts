@@ -71,9 +71,9 @@ function resolveAlternatives(errors: ErrorObject[]): ErrorObject[] {
   return errors.filter((e) => !dropped.has(e) && !isBelowDropped(e)).map((e) => replaced.get(e) ?? e);
 }
 
-// A value far too long also fails its pattern; the length is the useful half of that news.
+// An empty or far too long value also fails its pattern; the length is the useful half of that news.
 function dropShadowed(errors: ErrorObject[]): ErrorObject[] {
-  const tooLong = new Set(errors.filter((e) => e.keyword === 'maxLength').map((e) => e.instancePath));
+  const tooLong = new Set(errors.filter((e) => e.keyword === 'maxLength' || e.keyword === 'minLength').map((e) => e.instancePath));
   return tooLong.size === 0 ? errors : errors.filter((e) => !(e.keyword === 'pattern' && tooLong.has(e.instancePath)));
 }
 

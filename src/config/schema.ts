@@ -3,34 +3,71 @@
 import {existsSync, readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv';
+import {createRequire} from 'node:module';
+import {Ajv, type ErrorObject, type Options, type ValidateFunction} from 'ajv';
 
-const SCHEMA_FILE = join('schemas', 'orchestration.schema.json');
+const FILES = {config: 'orchestration.schema.json', plan: 'plan.schema.json'} as const;
 
-let cachedPath: string | undefined;
+const cachedPaths = new Map<string, string>();
 let cachedSchema: Record<string, unknown> | undefined;
 let cachedValidate: ValidateFunction | undefined;
 
-/** Absolute path of schemas/orchestration.schema.json in this package (src/ or dist/ alike). */
-export function configSchemaPath(): string {
-  if (cachedPath !== undefined) return cachedPath;
+/** Absolute path of a schema shipped in this package's schemas/ (from src/ or dist/ alike). */
+export function publishedSchemaPath(which: keyof typeof FILES): string {
+  const file = join('schemas', FILES[which]);
+  const hit = cachedPaths.get(file);
+  if (hit) return hit;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, SCHEMA_FILE);
-    if (existsSync(candidate)) return (cachedPath = candidate);
+    const candidate = join(dir, file);
+    if (existsSync(candidate)) {
+      cachedPaths.set(file, candidate);
+      return candidate;
+    }
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;
   }
-  throw new Error(`cannot find ${SCHEMA_FILE} above ${fileURLToPath(import.meta.url)}; the package is incomplete`);
+  throw new Error(`cannot find ${file} above ${fileURLToPath(import.meta.url)}; the package is incomplete`);
+}
+
+export function readPublishedSchema(which: keyof typeof FILES): Record<string, unknown> {
+  return JSON.parse(readFileSync(publishedSchemaPath(which), 'utf8')) as Record<string, unknown>;
+}
+
+export function configSchemaPath(): string {
+  return publishedSchemaPath('config');
 }
 
 export function configSchema(): Record<string, unknown> {
-  cachedSchema ??= JSON.parse(readFileSync(configSchemaPath(), 'utf8')) as Record<string, unknown>;
+  cachedSchema ??= readPublishedSchema('config');
   return cachedSchema;
 }
 
+export const AJV_OPTIONS: Options = {allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true};
+
+/** Where `npm run build` writes the validator compiled ahead of time (ajv standalone). */
+export const PRECOMPILED_VALIDATOR = 'schema-validate.cjs';
+
+export function compileConfigSchema(opts: Options = {}): {ajv: Ajv; validate: ValidateFunction} {
+  const ajv = new Ajv({...AJV_OPTIONS, ...opts});
+  return {ajv, validate: ajv.compile(configSchema())};
+}
+
+/**
+ * Compiling the schema costs about 50 ms per start-up; the build compiles it once. From
+ * the TypeScript sources (tests) there is no compiled copy, so it is compiled here.
+ */
+function loadValidator(): ValidateFunction {
+  try {
+    const mod = createRequire(import.meta.url)(`./${PRECOMPILED_VALIDATOR}`) as {default?: ValidateFunction} & ValidateFunction;
+    return mod.default ?? mod;
+  } catch {
+    return compileConfigSchema().validate;
+  }
+}
+
 export function validateAgainstSchema(data: unknown): ErrorObject[] {
-  cachedValidate ??= new Ajv({allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true}).compile(configSchema());
+  cachedValidate ??= loadValidator();
   return cachedValidate(data) ? [] : [...(cachedValidate.errors ?? [])];
 }

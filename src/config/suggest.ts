@@ -65,6 +65,11 @@ export function didYouMean(input: string, candidates: Iterable<string>): string 
   if (list.includes(snake)) return snake;
   const syn = SYNONYMS[lower]?.find((c) => list.includes(c));
   if (syn !== undefined) return syn;
+  // Edit distance is quadratic per pair; a hostile file can make thousands of near-identical
+  // 63-character names, so past a work budget we only offer the cheap matches above.
+  let work = 0;
+  for (const c of list) work += c.length * input.length;
+  if (work > 200_000) return undefined;
   const max = input.length <= 3 ? 1 : input.length <= 6 ? 2 : 3;
   let best: string | undefined;
   let bestD = max + 1;

@@ -1,6 +1,6 @@
 // From text to a YAML document: syntax errors, duplicate keys, tags and aliases are found
 // here, with source offsets, before anything looks at the data.
-import {Document, LineCounter, Pair, YAMLMap, isAlias, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode} from 'yaml';
+import {Alias, Document, LineCounter, Pair, YAMLMap, isAlias, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode} from 'yaml';
 import {preview} from '../errors.js';
 import type {Problem} from './diagnostics.js';
 import {formatPath, where, type Segment} from './paths.js';
@@ -94,6 +94,13 @@ function checkNodes(doc: Document.Parsed, lines: LineCounter, problems: Problem[
 // Map lookups by key, built on first use: a hostile file can produce thousands of problems
 // in one map, and a linear search per problem would make reporting them quadratic.
 const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+// Alias.resolve walks the whole document each time; problems under an alias can number thousands.
+const aliasTarget = new WeakMap<Alias, unknown>();
+
+function resolveAlias(alias: Alias, doc: Document.Parsed): unknown {
+  if (!aliasTarget.has(alias)) aliasTarget.set(alias, alias.resolve(doc));
+  return aliasTarget.get(alias);
+}
 
 function findPair(map: YAMLMap, key: string): Pair | undefined {
   let index = pairIndex.get(map);
@@ -113,7 +120,7 @@ export function locate(source: Source, path: readonly Segment[], at: 'key' | 'va
   let best: number | undefined = (node as YamlNode | null)?.range?.[0];
   let found = true;
   for (const seg of path) {
-    if (isAlias(node)) node = node.resolve(doc);
+    if (isAlias(node)) node = resolveAlias(node, doc);
     let next: unknown;
     keyNode = undefined;
     if (isMap(node)) {

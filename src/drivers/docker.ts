@@ -1,3 +1,4 @@
+import {createRequire} from 'node:module';
 import type Dockerode from 'dockerode';
 import {OrxError} from '../errors.js';
 
@@ -10,12 +11,36 @@ export function dockerEndpoint(env: NodeJS.ProcessEnv = process.env): string {
 
 let cached: Promise<Docker> | undefined;
 
+const requireCjs = createRequire(import.meta.url);
+
+/**
+ * dockerode loads an SSH client and a gRPC stack at start-up (about 80 ms, more than
+ * half a no-op plan) that only ssh:// hosts and BuildKit sessions use. Their entry
+ * modules are replaced by stand-ins that load the real module on first call.
+ */
+function deferModule(id: string): void {
+  let file: string;
+  try {
+    file = requireCjs.resolve(id);
+  } catch {
+    return;
+  }
+  if (requireCjs.cache[file]) return;
+  const stand = function (this: unknown, ...args: unknown[]): unknown {
+    delete requireCjs.cache[file];
+    return (requireCjs(file) as (...a: unknown[]) => unknown).apply(this, args);
+  };
+  requireCjs.cache[file] = {id: file, filename: file, loaded: true, exports: stand, children: [], paths: [], path: file} as unknown as NodeJS.Module;
+}
+
 /**
  * Connects once per process and pings, so an absent engine is one clear line (exit 1)
  * instead of a failure in the middle of a plan.
  */
 export function connectDocker(): Promise<Docker> {
   cached ??= (async () => {
+    deferModule('docker-modem/lib/ssh.js');
+    deferModule('dockerode/lib/session.js');
     const {default: Dockerode} = await import('dockerode');
     const docker = new Dockerode();
     try {

@@ -9,7 +9,8 @@ import type {Attrs, DesiredResource} from '../resources/types.js';
 
 export interface LocalImage {
   id: string;
-  user: string | null;
+  /** undefined: not known without an inspect; the container create checks it */
+  user?: string | null;
 }
 
 export interface DesiredInput {
@@ -79,8 +80,8 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       const local = input.localImage?.(spec.ref!) ?? null;
       attributes = {source: 'ref', ref: spec.ref, id: local?.id ?? null};
       imageRef[name] = local?.id ?? spec.ref!;
-      // unknown until pulled: checked again when the container is created
-      imageUser[name] = local ? local.user : undefined;
+      // unknown until inspected: checked again when the container is created
+      imageUser[name] = local?.user;
     }
     resources.push({address, kind: 'image', name, depends_on: [], attributes});
   }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {schemaPath} from '../config/schemas.js';
+import {publishedSchemaPath} from '../config/schema.js';
 import {OrxError} from '../errors.js';
 
 function templatesDir(): string {
@@ -34,7 +34,7 @@ export function initWorkspace(dir: string): InitResult {
     created.push(rel);
   };
   const name = path.basename(target).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'workspace';
-  const schemaRef = path.relative(target, schemaPath('config')).split(path.sep).join('/');
+  const schemaRef = path.relative(target, publishedSchemaPath('config')).split(path.sep).join('/');
   write('orchestration.yml', fs.readFileSync(path.join(tpl, 'workspace/orchestration.yml'), 'utf8').replace('__NAME__', name).replace('__SCHEMA__', schemaRef.startsWith('.') ? schemaRef : `./${schemaRef}`));
   write('.gitignore', fs.readFileSync(path.join(tpl, 'workspace/gitignore')));
   write('policies/README.md', '# Policies\n\nPolicy files (`*.yaml`) in this folder are evaluated on every plan.\n');

@@ -39,7 +39,7 @@ function recordedMap(records: ResourceRecord[]): Map<string, ResourceRecord> {
 /** Ref images resolve from the ledger when refresh is off: no engine call at all. */
 function recordedImages(records: Map<string, ResourceRecord>): (ref: string) => LocalImage | null {
   const byRef = new Map([...records.values()].filter((r) => r.attributes.source === 'ref' && r.attributes.id).map((r) => [String(r.attributes.ref), String(r.attributes.id)]));
-  return (ref) => (byRef.has(ref) ? {id: byRef.get(ref)!, user: null} : null);
+  return (ref) => (byRef.has(ref) ? {id: byRef.get(ref)!} : null);
 }
 
 export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Ledger, loaded: LoadedConfig): Promise<PlanDocument> {
@@ -131,7 +131,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     const result = await execute({
       runId: run.id,
       steps: doc.steps,
-      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log},
+      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map()},
       ledger,
       parallelism: opts.parallelism,
       signal: opts.signal,

@@ -52,8 +52,8 @@ export async function takeSnapshot(docker: Docker, workspace: string, recorded: 
 export function localImageIndex(snapshot: Snapshot): (ref: string) => LocalImage | null {
   return (ref) => {
     const img = snapshot.allImages.find((i) => i.Id === ref || (i.RepoTags ?? []).includes(ref) || (i.RepoDigests ?? []).includes(ref));
-    // ImageInfo lacks Config.User; unknown here means "checked again at container create"
-    return img ? {id: img.Id, user: null} : null;
+    // ImageInfo lacks Config.User: left unknown, checked at container create
+    return img ? {id: img.Id} : null;
   };
 }
 

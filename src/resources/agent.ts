@@ -172,21 +172,16 @@ async function createAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOu
   const after = agentAction.validate(step.after);
   await refuseRootImage(step.address, after, ctx);
 
+  let container: Dockerode.Container;
   try {
-    const existing = await ctx.docker.getContainer(after.name).inspect();
-    assertOurs('container', after.name, existing.Config.Labels, ctx, step.address);
-    if (existing.Config.Labels?.[LABEL.configHash] === after.config_hash) {
-      // left by a crashed apply of this same configuration: finish its job instead of duplicating it
-      await connectNetworks(ctx.docker.getContainer(existing.Id), after, Object.keys(existing.NetworkSettings.Networks ?? {}), ctx);
-      if (!existing.State.Running) await ctx.docker.getContainer(existing.Id).start();
-      return {object_id: existing.Id, attributes: after, adopted: true};
-    }
-    await forceRemove(ctx.docker.getContainer(existing.Id));
+    container = await ctx.docker.createContainer(containerSpec(step, after, ctx));
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    // the name is taken: most often by this same container, left by an interrupted apply
+    if (statusCode(err) !== 409) throw new Error(`cannot create container: ${engineMessage(err)}`);
+    const adopted = await adoptExisting(step, after, ctx);
+    if (adopted) return adopted;
+    container = await ctx.docker.createContainer(containerSpec(step, after, ctx));
   }
-
-  const container = await ctx.docker.createContainer(containerSpec(step, after, ctx));
   try {
     await connectNetworks(container, after, after.networks.slice(0, 1), ctx);
     await container.start();
@@ -203,11 +198,27 @@ async function createAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOu
   return {object_id: container.id, attributes: after};
 }
 
+/** Finishes the job of a container with the same configuration, or clears a stale one away. */
+async function adoptExisting(step: PlannedStep, after: AgentAttrs, ctx: ApplyContext): Promise<StepOutcome | null> {
+  const existing = await ctx.docker.getContainer(after.name).inspect();
+  assertOurs('container', after.name, existing.Config.Labels, ctx, step.address);
+  const c = ctx.docker.getContainer(existing.Id);
+  if (existing.Config.Labels?.[LABEL.configHash] === after.config_hash) {
+    await connectNetworks(c, after, Object.keys(existing.NetworkSettings.Networks ?? {}), ctx);
+    if (!existing.State.Running) await c.start();
+    return {object_id: existing.Id, attributes: after, adopted: true};
+  }
+  await forceRemove(c);
+  return null;
+}
+
 async function refuseRootImage(address: string, after: AgentAttrs, ctx: ApplyContext): Promise<void> {
   if (after.user) return;
-  let user: string | undefined;
+  const key = `image-user:${after.image_ref}`;
+  if (!ctx.memo.has(key)) ctx.memo.set(key, ctx.docker.getImage(after.image_ref).inspect().then((i) => i.Config?.User ?? ''));
+  let user: string;
   try {
-    user = (await ctx.docker.getImage(after.image_ref).inspect()).Config?.User;
+    user = (await ctx.memo.get(key)) as string;
   } catch (err) {
     if (isNotFound(err)) throw new Error(`image ${after.image_ref} is not present on the engine`);
     throw err;

@@ -62,6 +62,8 @@ export interface ApplyContext {
   workspace: string;
   dir: string;
   log: Logger;
+  /** per-apply memo for look-ups many steps share (an image's user, ...) */
+  memo: Map<string, Promise<unknown>>;
 }
 
 export interface SafetyInfo {

@@ -1,6 +1,6 @@
 // orchestration.yml mistakes -> one OrxError with every problem, each at file:line:col.
-import {describe, expect, it} from 'vitest';
-import {mkdtempSync, mkdirSync, writeFileSync} from 'node:fs';
+import {afterAll, describe, expect, it} from 'vitest';
+import {mkdtempSync, mkdirSync, writeFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {parseConfig} from '../../src/config/load.js';
@@ -9,6 +9,7 @@ import {OrxError, type Diagnostic} from '../../src/errors.js';
 const WS = mkdtempSync(join(tmpdir(), 'orx-config-errors-'));
 mkdirSync(join(WS, 'ctx'));
 writeFileSync(join(WS, 'ctx', 'Dockerfile'), 'FROM scratch\n');
+afterAll(() => rmSync(WS, {recursive: true, force: true}));
 
 function fail(text: string, label = 'orchestration.yml'): OrxError {
   try {
@@ -140,6 +141,11 @@ describe('every problem at once', () => {
     expect(e.message.split('\n').at(-1)).toBe('... and 450 more errors');
   });
 
+  it('CRLF line endings give the same positions', () => {
+    const e = fail('workspace: lab\r\nagents:\r\n  a:\r\n    imgae: x\r\n');
+    expect(lines(e)).toEqual(['3:3: missing required key "image" in agents.a', '4:5: unknown key "imgae" in agents.a (did you mean "image"?)']);
+  });
+
   it('uses the given file label', () => {
     expect(fail('autonomy: x\n', 'conf/prod.yml').message).toMatch(/^conf\/prod\.yml:1:1: /m);
   });
@@ -189,6 +195,25 @@ describe('types and values', () => {
     expect(text).toContain('agents.b.resources.memory must be at least 6MiB (got "1k")');
     expect(text).toContain('agents.b.resources.pids must be between 1 and 4194304 (got 0)');
     expect(fail('workspace: lab\nimages:\n  x: {ref: "ghcr.io/Example/Tools:1"}\n').message).toMatch(/images\.x\.ref must be an image reference/);
+  });
+
+  it('empty and oversized collections', () => {
+    const many = Array(1001).fill('x').join(', ');
+    const env = Array.from({length: 1001}, (_, i) => `V${i}: x`).join(', ');
+    const e = fail(`workspace: ""\n${BASE.slice('workspace: lab\n'.length)}agents:\n  a:\n    image: base\n    command: []\n    health: {cmd: [${many}]}\n    env: {${env}}\n`);
+    const text = lines(e);
+    expect(text).toEqual([
+      '1:12: workspace must not be empty',
+      '7:14: agents.a.command must not be an empty list',
+      '8:19: agents.a.health.cmd has too many entries (1001, at most 1000)',
+      '9:10: agents.a.env has too many entries (1001, at most 1000)',
+    ]);
+    expect(text.join('\n')).not.toMatch(/workspace is not a valid name/);
+  });
+
+  it('keys must be plain scalars, not collections or aliases', () => {
+    expect(lines(fail('workspace: lab\n? [a, b]\n: 1\n'))).toEqual(['2:3: keys must be plain strings at the top level (found a collection)']);
+    expect(lines(fail('workspace: &w lab\n*w : 1\n'))).toEqual(['2:1: keys must be plain strings at the top level (found an alias)']);
   });
 
   it('integers too large to keep exactly must be quoted', () => {
@@ -256,6 +281,26 @@ describe('YAML-level hazards', () => {
     let text = `workspace: lab\nlabels0: &a0 [${lol}]\n`;
     for (let i = 1; i < 5; i++) text += `labels${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]\n`;
     expect(fail(text).message).toMatch(/too many YAML aliases/);
+  });
+
+  it('many problems under an aliased node are still reported quickly', () => {
+    const bad = Array.from({length: 1000}, (_, i) => `k${i}: 1`).join(', ');
+    const uses = Array.from({length: 40}, (_, i) => `  n${i}: *bad`).join('\n');
+    const t0 = performance.now();
+    const e = fail(`workspace: lab\nvolumes:\n  base: &bad {${bad}}\n${uses}\n`);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(e.data.error_count).toBe(41_000);
+    expect(e.diagnostics[0]!.message).toBe('unknown key "k0" in volumes.base');
+  });
+
+  it('a flood of near-miss references stays fast', () => {
+    const stem = 'a'.repeat(60);
+    const images = Array.from({length: 900}, (_, i) => `  ${stem}${String(i).padStart(3, '0')}: {ref: alpine}`).join('\n');
+    const agents = Array.from({length: 900}, (_, i) => `  x${i}: {image: ${stem}${String(i).padStart(3, '0')}x}`).join('\n');
+    const t0 = performance.now();
+    const e = fail(`workspace: lab\nimages:\n${images}\nagents:\n${agents}\n`);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(e.data.error_count).toBe(900);
   });
 
   it('a few aliases are fine', () => {
@@ -404,11 +449,11 @@ describe('cross-references and mounts', () => {
 
   it('duplicate host ports across agents, including wildcard binds', () => {
     const e = fail(
-      `${head}  a:\n    image: base\n    ports: ["18080:8080", "5353:53/udp"]\n  b:\n    image: base\n    ports: [{container: 80, host: 18080}, {container: 53, host: 5353}]\n  c:\n    image: base\n    ports: [{container: 53, host: 5353, protocol: udp, host_ip: 0.0.0.0}, {container: 1, host: 18080, host_ip: "::1"}]\n`,
+      `${head.replace('  backplane:\n', '  backplane:\n  out: {internal: false}\n')}  a:\n    image: base\n    networks: [out]\n    ports: ["18080:8080", "5353:53/udp"]\n  b:\n    image: base\n    networks: [out]\n    ports: [{container: 80, host: 18080}, {container: 53, host: 5353}]\n  c:\n    image: base\n    networks: [out]\n    ports: [{container: 53, host: 5353, protocol: udp, host_ip: 0.0.0.0}, {container: 1, host: 18080, host_ip: "::1"}]\n`,
     );
     expect(lines(e)).toEqual([
-      '14:13: host port 127.0.0.1:18080/tcp in agents.b.ports[0] is already published by agents.a.ports[0]',
-      '17:13: host port 0.0.0.0:5353/udp in agents.c.ports[0] is already published by agents.a.ports[1]',
+      '17:13: host port 127.0.0.1:18080/tcp in agents.b.ports[0] is already published by agents.a.ports[0]',
+      '21:13: host port 0.0.0.0:5353/udp in agents.c.ports[0] is already published by agents.a.ports[1]',
     ]);
   });
 

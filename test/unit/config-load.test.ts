@@ -1,14 +1,19 @@
 // loadConfig against real files: missing, oversized, and build contexts that try to leave the workspace.
-import {describe, expect, it} from 'vitest';
+import {afterAll, describe, expect, it} from 'vitest';
 import {createHash} from 'node:crypto';
-import {mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync} from 'node:fs';
+import {chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {loadConfig, MAX_CONFIG_BYTES} from '../../src/config/load.js';
 import {OrxError} from '../../src/errors.js';
 
+const made: string[] = [];
+afterAll(() => made.forEach((d) => rmSync(d, {recursive: true, force: true})));
+
 function workspace(config?: string): string {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'orx-config-load-')));
+  made.push(dir);
   if (config !== undefined) writeFileSync(join(dir, 'orchestration.yml'), config);
   return dir;
 }
@@ -70,6 +75,35 @@ describe('loadConfig', () => {
     const e = loadError(dir);
     expect(e.code).toBe('config_invalid');
     expect(e.message).toBe('orchestration.yml: orchestration.yml is a directory, not a file');
+  });
+
+  it('refuses a FIFO instead of blocking on it', () => {
+    const dir = workspace();
+    const made = spawnSync('mkfifo', [join(dir, 'orchestration.yml')]);
+    if (made.status !== 0) return; // no mkfifo on this system
+    const e = loadError(dir);
+    expect(e.message).toBe('orchestration.yml: orchestration.yml is not a regular file');
+  });
+
+  it.skipIf(process.getuid?.() === 0)('an unreadable file is a user error, not a crash (not as root: root reads anything)', () => {
+    const dir = workspace('workspace: lab\n');
+    chmodSync(join(dir, 'orchestration.yml'), 0o000);
+    try {
+      const e = loadError(dir);
+      expect(e.code).toBe('config_unreadable');
+      expect(e.message).toBe('cannot read orchestration.yml: EACCES');
+    } finally {
+      chmodSync(join(dir, 'orchestration.yml'), 0o644);
+    }
+  });
+
+  it('a symlink loop is reported as unreadable', () => {
+    const dir = workspace();
+    symlinkSync('orchestration.yml', join(dir, 'orchestration.yml'));
+    const e = loadError(dir);
+    expect(e.code).toBe('config_unreadable');
+    expect(e.kind).toBe('user');
+    expect(e.message).toBe('cannot read orchestration.yml: ELOOP');
   });
 
   it('refuses a file over 2 MiB without parsing it', () => {

@@ -1,6 +1,6 @@
 // What the rest of orx receives: every default filled in, every unit resolved.
-import {describe, expect, it} from 'vitest';
-import {mkdtempSync, mkdirSync, realpathSync, writeFileSync} from 'node:fs';
+import {afterAll, describe, expect, it} from 'vitest';
+import {mkdtempSync, mkdirSync, realpathSync, writeFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {parseConfig} from '../../src/config/load.js';
@@ -9,12 +9,13 @@ import type {AgentSpec} from '../../src/config/types.js';
 const WS = mkdtempSync(join(tmpdir(), 'orx-config-norm-'));
 mkdirSync(join(WS, 'ctx'));
 writeFileSync(join(WS, 'ctx', 'Dockerfile'), 'FROM scratch\n');
+afterAll(() => rmSync(WS, {recursive: true, force: true}));
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
 function agent(body: string): AgentSpec {
-  const text = `workspace: lab\nimages:\n  base: {ref: alpine}\nnetworks:\n  net:\nvolumes:\n  data:\nagents:\n  a:\n    image: base\n${body
+  const text = `workspace: lab\nimages:\n  base: {ref: alpine}\nnetworks:\n  net:\n  out: {internal: false}\nvolumes:\n  data:\nagents:\n  a:\n    image: base\n${body
     .split('\n')
     .map((l) => (l ? `    ${l}` : l))
     .join('\n')}\n`;
@@ -147,7 +148,7 @@ describe('health', () => {
 
 describe('ports, env, command, volumes, the rest', () => {
   it('ports in both forms, loopback by default', () => {
-    expect(agent('ports: ["18080:8080", "5353:53/udp", "9000:9000/tcp", {container: 80, host: 8080}, {container: 53, host: 53, host_ip: 0.0.0.0, protocol: udp}, {container: 1, host: 2, host_ip: "::1"}]').ports).toEqual([
+    expect(agent('networks: [out]\nports: ["18080:8080", "5353:53/udp", "9000:9000/tcp", {container: 80, host: 8080}, {container: 53, host: 53, host_ip: 0.0.0.0, protocol: udp}, {container: 1, host: 2, host_ip: "::1"}]').ports).toEqual([
       {container: 8080, host: 18080, host_ip: '127.0.0.1', protocol: 'tcp'},
       {container: 53, host: 5353, host_ip: '127.0.0.1', protocol: 'udp'},
       {container: 9000, host: 9000, host_ip: '127.0.0.1', protocol: 'tcp'},
@@ -158,7 +159,12 @@ describe('ports, env, command, volumes, the rest', () => {
   });
 
   it('the same host port over tcp and udp, or on different addresses, is fine', () => {
-    expect(agent('ports: ["53:53", "53:53/udp", {container: 53, host: 53, host_ip: 10.0.0.1}]').ports).toHaveLength(3);
+    expect(agent('networks: [out]\nports: ["53:53", "53:53/udp", {container: 53, host: 53, host_ip: 10.0.0.1}]').ports).toHaveLength(3);
+  });
+
+  it('ports need a network with a route out: none and internal networks publish nothing', () => {
+    expect(() => agent('ports: ["18080:8080"]')).toThrow(/publishes ports but is on no network with `internal: false`/);
+    expect(() => agent('networks: [net]\nports: ["18080:8080"]')).toThrow(/orchestration.yml:\d+:\d+: agent "a" publishes ports/);
   });
 
   it('env values become strings; YAML 1.2 keeps yes/no as text', () => {
@@ -180,7 +186,7 @@ describe('ports, env, command, volumes, the rest', () => {
 
   it('volumes, networks, user, labels, depends_on', () => {
     const cfg = parseConfig(
-      'workspace: lab\nimages:\n  base: {ref: "ghcr.io/example/tools:1.4@sha256:' + 'a'.repeat(64) + '"}\nnetworks:\n  net:\nvolumes:\n  data:\n  cache:\nagents:\n  a:\n    image: base\n    networks: [net]\n    volumes: ["data:/data", "cache:/var/cache/:ro", "data:/srv/x:rw"]\n    user: "1000:1000"\n    labels: {com.example/team: research}\n    depends_on: [b]\n  b:\n    image: base\n    user: agent\n',
+      'workspace: lab\nimages:\n  base: {ref: "ghcr.io/example/tools:1.4@sha256:' + 'a'.repeat(64) + '"}\nnetworks:\n  net:\n  out: {internal: false}\nvolumes:\n  data:\n  cache:\nagents:\n  a:\n    image: base\n    networks: [net]\n    volumes: ["data:/data", "cache:/var/cache/:ro", "data:/srv/x:rw"]\n    user: "1000:1000"\n    labels: {com.example/team: research}\n    depends_on: [b]\n  b:\n    image: base\n    user: agent\n',
       WS,
     );
     expect(cfg.images.base).toEqual({ref: `ghcr.io/example/tools:1.4@sha256:${'a'.repeat(64)}`});
@@ -208,6 +214,21 @@ describe('ports, env, command, volumes, the rest', () => {
     expect(parseConfig('workspace: lab\nimages:\n  t: {ref: "ghcr.io/example/tools:1.4", verify: {key: keys/cosign.pub}}\n', WS).images.t).toEqual({
       ref: 'ghcr.io/example/tools:1.4',
     });
+  });
+
+  it('keys that name Object.prototype members stay plain data', () => {
+    const cfg = parseConfig(
+      'workspace: lab\nimages:\n  constructor: {build: {context: ctx, args: {__proto__: "1"}}}\nagents:\n  constructor:\n    image: constructor\n    env: {__proto__: x, constructor: y, toString: z}\n  tostring:\n    image: constructor\n    depends_on: [constructor]\n',
+      WS,
+    );
+    expect(Object.keys(cfg.agents)).toEqual(['constructor', 'tostring']);
+    expect(Object.getPrototypeOf(cfg.agents)).toBe(Object.prototype);
+    const ctor: string = 'constructor';
+    const env = cfg.agents[ctor]!.env;
+    expect(Object.keys(env)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(Object.getOwnPropertyDescriptor(env, '__proto__')?.value).toBe('x');
+    expect(Object.getPrototypeOf(env)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(cfg.images[ctor]!.build!.args, '__proto__')?.value).toBe('1');
   });
 
   it('a diamond of dependencies is not a cycle', () => {
