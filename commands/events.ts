@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {Ledger} from '../src/ledger/ledger.js';
+import {withLedger} from '../src/engine/workspace.js';
 import {OrxError} from '../src/errors.js';
 import {renderEvent} from '../src/ui/state-view.js';
 import {OrxCommand, type CommandResult} from './base.js';
@@ -16,8 +16,7 @@ export default class Events extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(Events);
     await this.setup(flags);
-    const ledger = Ledger.open(this.orx.dir);
-    try {
+    return withLedger(this.orx.dir, async (ledger) => {
       const runId = flags.run ? ledger.getRun(flags.run)?.id : undefined;
       if (flags.run && !runId) throw new OrxError({code: 'not_found', message: `no run ${flags.run}`, actions: ['See `orx runs`.']});
       const first = ledger.listEvents({run_id: runId, limit: flags.follow ? undefined : flags.limit});
@@ -42,9 +41,7 @@ export default class Events extends OrxCommand {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
-  return {data: {}, streamed: true};
-    } finally {
-      ledger.close();
-    }
+      return {data: {}, streamed: true};
+    });
   }
 }

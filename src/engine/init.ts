@@ -15,6 +15,23 @@ function templatesDir(): string {
 export interface InitResult {
   dir: string;
   created: string[];
+  notes: string[];
+}
+
+/** A busybox that runs on an empty base image: statically linked (no ELF interpreter). */
+function staticBusybox(candidates: string[]): string | null {
+  for (const p of candidates) {
+    try {
+      const head = Buffer.alloc(4096);
+      const fd = fs.openSync(p, 'r');
+      fs.readSync(fd, head, 0, head.length, 0);
+      fs.closeSync(fd);
+      if (head.subarray(0, 4).toString('latin1') === '\x7fELF' && !head.includes('/ld-linux') && !head.includes('/ld-musl')) return p;
+    } catch {
+      // not there
+    }
+  }
+  return null;
 }
 
 /** Scaffolds a workspace; never overwrites a file that is already there. */
@@ -40,8 +57,13 @@ export function initWorkspace(dir: string): InitResult {
   write('policies/README.md', '# Policies\n\nPolicy files (`*.yaml`) in this folder are evaluated on every plan.\n');
   write('plans/.gitkeep', '');
   for (const f of fs.readdirSync(path.join(tpl, 'images/agent-base'))) {
-    write(`templates/images/agent-base/${f}`, fs.readFileSync(path.join(tpl, 'images/agent-base', f)), f === 'busybox' ? 0o755 : 0o644);
+    if (f !== 'busybox') write(`templates/images/agent-base/${f}`, fs.readFileSync(path.join(tpl, 'images/agent-base', f)));
   }
+  const notes: string[] = [];
+  // the starter image is registry-free: FROM scratch plus a static busybox from the host
+  const busybox = staticBusybox([path.join(tpl, 'images/agent-base/busybox'), '/bin/busybox', '/usr/bin/busybox']);
+  if (busybox) write('templates/images/agent-base/busybox', fs.readFileSync(busybox), 0o755);
+  else notes.push('templates/images/agent-base/ needs a static busybox binary (Debian/Ubuntu: apt-get install busybox-static, then cp /bin/busybox there).');
   fs.mkdirSync(path.join(target, '.orx'), {recursive: true, mode: 0o700});
-  return {dir: target, created};
+  return {dir: target, created, notes};
 }

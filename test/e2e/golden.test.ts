@@ -105,6 +105,11 @@ describe('the CLI golden path', () => {
     expect(fs.existsSync(path.join(target, 'plans'))).toBe(true);
     const v = await orx(['validate'], {cwd: target});
     expect(v.code, v.stderr).toBe(0);
+    // the scaffolded image is registry-free: the host's static busybox was copied in
+    expect(fs.statSync(path.join(target, 'templates/images/agent-base/busybox')).mode & 0o111).toBeTruthy();
+    const p = await orx(['plan', '--json'], {cwd: target});
+    expect(p.code, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout).summary).toEqual({create: 4, update: 0, replace: 0, delete: 0});
     expect((await orx(['init', 'fresh'], {cwd: ws.dir})).code).toBe(1);
     for (const which of ['config', 'plan']) {
       const s = await orx(['schema', which], {cwd: ws.dir});
