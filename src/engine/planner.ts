@@ -58,7 +58,7 @@ export function buildPlan(input: PlanInput): PlanModel {
   const observed = input.observation?.observed;
   const notes: string[] = [];
 
-  const asObserved = (r: ResourceRecord): ObservedResource => ({address: r.address, kind: r.kind as ResourceKind, object_id: r.object_id ?? '', attributes: r.attributes});
+  const asObserved = (r: ResourceRecord): ObservedResource => ({address: r.address, kind: r.kind as ResourceKind, object_id: r.object_id ?? String(r.attributes.name ?? r.address), attributes: r.attributes});
   const base = (address: string): ObservedResource | null => {
     if (observed) return observed.get(address) ?? null;
     const r = recorded.get(address);

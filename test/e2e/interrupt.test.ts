@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/ledger/ledger.js';
-import {orx, startOrx} from '../helpers/cli.js';
+import {orx, startOrx, until} from '../helpers/cli.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
@@ -19,13 +19,6 @@ function yaml(n: number): string {
   return y;
 }
 
-async function until(what: string, fn: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!fn()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function recordedAgents(dir: string): number {
   if (!Ledger.exists(dir)) return 0;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/ledger/ledger.js';
-import {noStack, orx, startOrx} from '../helpers/cli.js';
+import {noStack, orx, startOrx, until} from '../helpers/cli.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
@@ -33,15 +33,6 @@ agents:
   return y;
 }
 
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function peek<T>(dir: string, fn: (l: Ledger) => T): T | undefined {
   if (!Ledger.exists(dir)) return undefined;

@@ -30,3 +30,14 @@ export function orx(args: string[], opts: {cwd: string; env?: Record<string, str
 export function noStack(s: string): boolean {
   return !/\n\s+at .+:\d+:\d+\)?/.test(s);
 }
+
+/** Polls `fn` until it returns something truthy; bounded in time like every loop in the tests. */
+export async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -44,7 +44,7 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
     expect(info.HostConfig.Binds ?? []).toEqual([]);
     const net = await docker.getNetwork(`orx-${ws.name}-backplane`).inspect();
     expect(net.Internal).toBe(true);
-    expect(net.Labels[LABEL.address]).toBe('network.backplane');
+    expect(net.Labels?.[LABEL.address]).toBe('network.backplane');
 
     const state = withLedger(ws.dir, (l) => l.listResources().map((r) => [r.address, r.object_id]));
     expect(state).toEqual([

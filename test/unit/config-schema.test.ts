@@ -146,10 +146,10 @@ describe('orchestration.schema.json', () => {
 describe('the validator compiled ahead of time', () => {
   it('reports exactly what the runtime-compiled one reports', async () => {
     const {compileConfigSchema} = await import('../../src/config/schema.js');
-    const {default: standaloneCode} = await import('ajv/dist/standalone/index.js');
     const {mkdtempSync, writeFileSync: write, rmSync} = await import('node:fs');
     const {createRequire} = await import('node:module');
     const path = await import('node:path');
+    const standaloneCode = createRequire(import.meta.url)('ajv/dist/standalone') as (ajv: unknown, fn: unknown) => string;
     const {ajv, validate} = compileConfigSchema({code: {source: true}});
     // inside the repo, so the generated code resolves ajv's runtime helpers
     const dir = mkdtempSync(path.join(path.dirname(new URL(import.meta.url).pathname), '.standalone-'));
