@@ -5,7 +5,7 @@ import {hasChanges} from '../src/engine/planner.js';
 import {OrxError} from '../src/errors.js';
 import {EXIT} from '../src/exit-codes.js';
 import {renderPlan, summaryLine} from '../src/ui/plan-view.js';
-import {progressReporter} from '../src/ui/progress.js';
+import {jsonProgressReporter, progressReporter} from '../src/ui/progress.js';
 import type {CommandResult} from './base.js';
 
 export interface ApplyFlowOptions {
@@ -18,6 +18,7 @@ export interface ApplyFlowOptions {
   json: boolean;
   stdinIsTTY: boolean;
   stderrIsTTY: boolean;
+  logFormat: string;
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -67,7 +68,7 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const progress = progressReporter((s) => process.stderr.write(s), o.stderrIsTTY && !o.json);
+  const progress = o.logFormat === 'json' ? jsonProgressReporter(o.ctx.log) : progressReporter((s) => process.stderr.write(s), o.stderrIsTTY && !o.json);
   try {
     const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress});
     progress.close();

@@ -33,6 +33,7 @@ export default class Apply extends OrxCommand {
       json: this.jsonMode,
       stdinIsTTY: this.stdinIsTTY,
       stderrIsTTY: this.stderrIsTTY,
+      logFormat: flags['log-format'],
     });
   }
 }

@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core';
 import {planWorkspace} from '../src/engine/operations.js';
-import {writePlanFile} from '../src/engine/planfile.js';
 import {hasChanges} from '../src/engine/planner.js';
 import {EXIT} from '../src/exit-codes.js';
 import {renderPlan} from '../src/ui/plan-view.js';
@@ -27,12 +26,8 @@ export default class Plan extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(Plan);
     await this.setup(flags);
-    const doc = await planWorkspace(this.orx, {mode: flags.destroy ? 'destroy' : 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace});
-    let saved: string | undefined;
-    if (flags.out) {
-      saved = path.resolve(this.orx.dir, flags.out);
-      writePlanFile(saved, doc);
-    }
+    const saved = flags.out ? path.resolve(this.orx.dir, flags.out) : undefined;
+    const doc = await planWorkspace(this.orx, {mode: flags.destroy ? 'destroy' : 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace, save: saved});
     const changes = hasChanges(doc.steps);
     return {
       data: {...doc, ...(saved ? {saved_to: saved} : {})},

@@ -4,6 +4,7 @@ import {ACTIONS} from '../resources/registry.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from '../resources/types.js';
 
 export type StepResult = {
+  run_id: string;
   step: PlannedStep;
   status: 'succeeded' | 'failed' | 'skipped';
   error?: string;
@@ -105,7 +106,7 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
       change,
       message: `${step.address}: ${step.action} ${status}${error ? `: ${error}` : ''}`,
     });
-    const result: StepResult = {step, status, error, adopted: outcome?.adopted, elapsed_ms: Date.now() - started.get(step.address)!};
+    const result: StepResult = {run_id: runId, step, status, error, adopted: outcome?.adopted, elapsed_ms: Date.now() - started.get(step.address)!};
     results.push(result);
     opts.events?.onFinish?.(result);
   };
@@ -167,7 +168,7 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
     const row = stepRows.get(op.step.address) ?? ledger.startStep({run_id: runId, address: op.step.address, action: op.step.action, idempotency_key: op.step.idempotency_key}).id;
     const change: StateChange | undefined = destroyed.has(op.step.address) ? {op: 'delete', address: op.step.address} : undefined;
     ledger.finishStep({step_id: row, status: 'skipped', error: null, change, message: `${op.step.address}: ${op.step.action} not started`});
-    const r: StepResult = {step: op.step, status: 'skipped', elapsed_ms: 0};
+    const r: StepResult = {run_id: runId, step: op.step, status: 'skipped', elapsed_ms: 0};
     results.push(r);
     opts.events?.onFinish?.(r);
     finished.add(op.step.address);

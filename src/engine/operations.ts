@@ -10,7 +10,7 @@ import type {Logger} from '../ui/logger.js';
 import {buildDesired, contextDigests, type LocalImage} from './desired.js';
 import {configDigest, policyDigest} from './digests.js';
 import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
-import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, type PlanDocument} from './planfile.js';
+import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, writePlanFile, type PlanDocument} from './planfile.js';
 import {buildPlan, summarize} from './planner.js';
 import {withLedger} from './workspace.js';
 import {localImageIndex, observe, takeSnapshot} from './refresh.js';
@@ -149,10 +149,21 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
   }
 }
 
-/** Loads the configuration before touching the ledger, so bad input leaves nothing behind. */
-export async function planWorkspace(ctx: OrxContext, opts: PlanOptions): Promise<PlanDocument> {
+/**
+ * Loads the configuration before touching the ledger, so bad input leaves nothing behind.
+ * `save` writes the plan file and records a PLAN run, so a saved plan can be traced later.
+ */
+export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & {save?: string}): Promise<PlanDocument> {
   const loaded = loadConfig(ctx.dir);
-  return withLedger(ctx.dir, (ledger) => createPlan(ctx, opts, ledger, loaded));
+  return withLedger(ctx.dir, async (ledger) => {
+    const doc = await createPlan(ctx, opts, ledger, loaded);
+    if (opts.save) {
+      writePlanFile(opts.save, doc);
+      const run = ledger.startRun({kind: doc.kind, mode: 'PLAN', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
+      ledger.finishRun(run.id, 'succeeded', {...doc.summary, saved_to: opts.save});
+    }
+    return doc;
+  });
 }
 
 export async function applyWorkspace(ctx: OrxContext, doc: PlanDocument, opts: ApplyOptions): Promise<ApplyOutcome> {

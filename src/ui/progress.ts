@@ -1,6 +1,7 @@
 import type {ExecutorEvents, StepResult} from '../engine/executor.js';
 import type {PlannedStep} from '../resources/types.js';
 import {c} from './color.js';
+import type {Logger} from './logger.js';
 
 function secs(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
@@ -48,4 +49,18 @@ export function progressReporter(write: (s: string) => void, tty: boolean, now: 
 
 export function renderResults(results: StepResult[]): string {
   return results.map(line).join('\n') + '\n';
+}
+
+/** With `--log-format json`: one structured line per step, correlated by run id. */
+export function jsonProgressReporter(log: Logger): ExecutorEvents & {close(): void} {
+  return {
+    onStart() {},
+    onFinish(r) {
+      const fields = {address: r.step.address, action: r.step.action, status: r.status, elapsed_ms: r.elapsed_ms, ...(r.error ? {error: r.error} : {}), ...(r.adopted ? {adopted: true} : {})};
+      const run = log.withRun(r.run_id);
+      if (r.status === 'failed') run.error(`${r.step.action} failed`, fields);
+      else run.info(`${r.step.action} ${r.status}`, fields);
+    },
+    close() {},
+  };
 }

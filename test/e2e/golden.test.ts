@@ -44,8 +44,9 @@ describe('the CLI golden path', () => {
     expect(parsed.resources.map((r: {address: string}) => r.address)).toEqual(['agent.alpha', 'image.base', 'network.backplane', 'volume.memory']);
 
     const runs = JSON.parse((await orx(['runs', '--json'], {cwd: ws.dir})).stdout).runs;
-    expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({mode: 'APPLY', status: 'succeeded'});
+    // newest first: the apply of the saved plan, then the PLAN run that saved it
+    expect(runs.map((r: {mode: string}) => r.mode)).toEqual(['APPLY', 'PLAN']);
+    expect(runs[0]).toMatchObject({status: 'succeeded', plan_id: runs[1].plan_id, plan_digest: runs[1].plan_digest});
     const run = JSON.parse((await orx(['runs', runs[0].id, '--json'], {cwd: ws.dir})).stdout);
     expect(run.steps.map((s: {status: string}) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
     const events = JSON.parse((await orx(['events', '--run', runs[0].id, '--json'], {cwd: ws.dir})).stdout).events;
@@ -54,7 +55,9 @@ describe('the CLI golden path', () => {
     const logs = await orx(['destroy', '--auto-approve', '--log-format', 'json'], {cwd: ws.dir});
     expect(logs.code, logs.stderr).toBe(0);
     const jsonLines = logs.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-    expect(jsonLines.some((l) => l.run_id && l.level === 'info')).toBe(true);
+    const stepLines = jsonLines.filter((l) => l.address);
+    expect(stepLines.map((l) => l.address).sort()).toEqual(['agent.alpha', 'image.base', 'network.backplane', 'volume.memory']);
+    expect(stepLines.every((l) => l.level === 'info' && l.status === 'succeeded' && l.action === 'delete' && /^run-/.test(l.run_id))).toBe(true);
     expect(await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`]}})).toHaveLength(0);
   });
 

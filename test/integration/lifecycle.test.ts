@@ -176,3 +176,28 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
     }
   });
 });
+
+describe('volume bookkeeping', () => {
+  let w: TestWorkspace;
+  beforeEach(() => {
+    w = makeWorkspace('vol');
+  });
+  afterEach(async () => {
+    await w.cleanup();
+  });
+
+  it('changing backup updates in place: same volume, same data, new record', async () => {
+    w.write(BASE_YAML);
+    await converge(w.dir);
+    const before = await docker.getVolume(`orx-${w.name}-memory`).inspect();
+    w.write(BASE_YAML.replace('memory: {backup: true}', 'memory: {backup: false}'));
+    const doc = await plan(w.dir);
+    expect(actions(doc)).toEqual(['update volume.memory']);
+    expect(doc.steps.find((s) => s.address === 'volume.memory')).toMatchObject({category: 'WRITE', changes: [{path: 'backup', before: true, after: false, forces_replacement: false}]});
+    await apply(w.dir, doc);
+    const after = await docker.getVolume(`orx-${w.name}-memory`).inspect();
+    expect((after as unknown as {CreatedAt: string}).CreatedAt).toBe((before as unknown as {CreatedAt: string}).CreatedAt);
+    expect(withLedger(w.dir, (l) => l.getResource('volume.memory')!.attributes.backup)).toBe(false);
+    expect(actions(await plan(w.dir))).toEqual([]);
+  });
+});

@@ -48,7 +48,7 @@ describe('plan view', () => {
 });
 
 describe('progress', () => {
-  const result = (status: StepResult['status'], error?: string): StepResult => ({step: step({}), status, error, elapsed_ms: 1500});
+  const result = (status: StepResult['status'], error?: string): StepResult => ({run_id: 'run-1', step: step({}), status, error, elapsed_ms: 1500});
 
   it('writes one plain line per finished step without a TTY', () => {
     const out: string[] = [];
