@@ -87,7 +87,7 @@ function tooLarge(label: string, size: number): OrxError {
 }
 
 function assertAbsolute(dir: string): void {
-  // A relative dir would be resolved against process.cwd(), which nothing below commands/ may read.
+  // A relative dir would be resolved against the process working directory, which nothing below commands/ may read.
   if (!isAbsolute(dir)) throw new Error(`workspace directory must be absolute, got ${preview(dir)}`);
 }
 

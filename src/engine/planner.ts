@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto';
 import {OrxError} from '../errors.js';
 import type {ResourceRecord} from '../ledger/types.js';
-import {ACTIONS, KINDS, parseAddress} from '../resources/registry.js';
+import {ACTIONS, parseAddress} from '../resources/registry.js';
 import type {AttrChange, Attrs, DesiredResource, ObservedResource, PlannedStep, ResourceKind} from '../resources/types.js';
 import {deepEqual, diffAttrs} from './diff.js';
 import {closure, topoSort} from './graph.js';
@@ -167,4 +167,3 @@ export function hasChanges(steps: PlannedStep[]): boolean {
   return steps.some((s) => s.action !== 'noop' || s.record);
 }
 
-export {KINDS};

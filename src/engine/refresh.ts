@@ -49,9 +49,13 @@ export async function takeSnapshot(docker: Docker, workspace: string, recorded: 
   };
 }
 
+function findLocalImage(snapshot: Snapshot, ref: string, id?: unknown): Dockerode.ImageInfo | undefined {
+  return snapshot.allImages.find((i) => i.Id === id || i.Id === ref || (i.RepoTags ?? []).includes(ref) || (i.RepoDigests ?? []).includes(ref));
+}
+
 export function localImageIndex(snapshot: Snapshot): (ref: string) => LocalImage | null {
   return (ref) => {
-    const img = snapshot.allImages.find((i) => i.Id === ref || (i.RepoTags ?? []).includes(ref) || (i.RepoDigests ?? []).includes(ref));
+    const img = findLocalImage(snapshot, ref);
     // ImageInfo lacks Config.User: left unknown, checked at container create
     return img ? {id: img.Id} : null;
   };
@@ -122,11 +126,10 @@ export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord
       return {...(rec ?? {}), source: 'build', tag: pick.RepoTags?.[0] ?? '(untagged)', context_digest: digest ?? '(unknown)'};
     });
   }
-  const refAddresses = new Set([...desired.values(), ...[...recorded.values()].map((r) => ({address: r.address, attributes: r.attributes}))].filter((r) => r.attributes.source === 'ref').map((r) => r.address));
-  for (const address of refAddresses) {
+  const refs = [...desired.values(), ...recorded.values()].filter((r) => r.attributes.source === 'ref');
+  for (const address of new Set(refs.map((r) => r.address))) {
     const ref = String(desired.get(address)?.attributes.ref ?? recorded.get(address)?.attributes.ref);
-    const recId = recorded.get(address)?.attributes.id;
-    const img = snapshot.allImages.find((i) => i.Id === recId || (i.RepoTags ?? []).includes(ref) || (i.RepoDigests ?? []).includes(ref));
+    const img = findLocalImage(snapshot, ref, recorded.get(address)?.attributes.id);
     if (img) observed.set(address, {address, kind: 'image', object_id: img.Id, attributes: {source: 'ref', ref, id: img.Id}});
   }
 

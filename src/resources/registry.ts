@@ -11,8 +11,6 @@ export const ACTIONS: Record<ResourceKind, Action> = {
   agent: agentAction as unknown as Action,
 };
 
-export const KINDS: ResourceKind[] = ['network', 'volume', 'image', 'agent'];
-
 export function parseAddress(address: string): {kind: ResourceKind; name: string} | null {
   const m = /^(network|volume|image|agent)\.([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$/.exec(address);
   return m ? {kind: m[1] as ResourceKind, name: m[2]!} : null;

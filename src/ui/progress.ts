@@ -47,9 +47,6 @@ export function progressReporter(write: (s: string) => void, tty: boolean, now: 
   };
 }
 
-export function renderResults(results: StepResult[]): string {
-  return results.map(line).join('\n') + '\n';
-}
 
 /** With `--log-format json`: one structured line per step, correlated by run id. */
 export function jsonProgressReporter(log: Logger): ExecutorEvents & {close(): void} {
