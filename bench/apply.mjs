@@ -32,7 +32,7 @@ async function floorRun(tag) {
 
 async function orxRun(i) {
   const ws = tempWorkspace('bapply');
-  let y = `workspace: ${ws.name}\nimages:\n  base: {ref: "${IMAGE}"}\nagents:\n`;
+  let y = `workspace: ${ws.name}\nautonomy: 3\nimages:\n  base: {ref: "${IMAGE}"}\nagents:\n`;
   for (let k = 0; k < N; k++) y += `  a${k}:\n    image: base\n    command: ${JSON.stringify(AGENT_CMD)}\n    resources: {cpus: 0.1, memory: 32m}\n`;
   fs.writeFileSync(path.join(ws.dir, 'orchestration.yml'), y);
   const r = timeProcess(process.execPath, [orxBin, 'apply', '--auto-approve', '--parallelism', String(N)], {cwd: ws.dir});

@@ -17,7 +17,7 @@ if (!fs.existsSync(path.join(ctx, 'busybox'))) spawnSync('bash', [path.join(root
 // (1) no-op plan of 50 agents
 const ws = tempWorkspace('bplan');
 fs.cpSync(ctx, path.join(ws.dir, 'images/agent-base'), {recursive: true});
-let y = `workspace: ${ws.name}\nnetworks:\n  backplane: {internal: true}\nimages:\n  base: {build: {context: images/agent-base}}\nagents:\n`;
+let y = `workspace: ${ws.name}\nautonomy: 3\nnetworks:\n  backplane: {internal: true}\nimages:\n  base: {build: {context: images/agent-base}}\nagents:\n`;
 for (let k = 0; k < 50; k++) y += `  a${k}:\n    image: base\n    command: ${JSON.stringify(AGENT_CMD)}\n    resources: {cpus: 0.1, memory: 32m}\n    networks: [backplane]\n`;
 fs.writeFileSync(path.join(ws.dir, 'orchestration.yml'), y);
 try {
@@ -35,7 +35,7 @@ try {
 // (2) 1,000 resources, refresh off: 250 networks, 250 volumes, 1 image, 499 agents
 const big = tempWorkspace('bbig');
 fs.cpSync(ctx, path.join(big.dir, 'images/agent-base'), {recursive: true});
-let b = `workspace: ${big.name}\nnetworks:\n`;
+let b = `workspace: ${big.name}\nautonomy: 3\nnetworks:\n`;
 for (let k = 0; k < 250; k++) b += `  n${k}: {internal: true}\n`;
 b += 'volumes:\n';
 for (let k = 0; k < 250; k++) b += `  v${k}: {}\n`;

@@ -1,17 +1,22 @@
-import readline from 'node:readline';
-import {applyWorkspace, type OrxContext} from '../src/engine/operations.js';
-import type {PlanDocument} from '../src/engine/planfile.js';
-import {hasChanges} from '../src/engine/planner.js';
+import os from 'node:os';
+import {applyWorkspace, refuseIfDenied, type OrxContext} from '../src/engine/operations.js';
+import {planDigest, type PlanDocument} from '../src/engine/planfile.js';
+import {hasChanges, summarize} from '../src/engine/planner.js';
+import {withLedger} from '../src/engine/workspace.js';
 import {OrxError} from '../src/errors.js';
 import {EXIT} from '../src/exit-codes.js';
+import {approvalsFor, recordApprovals} from '../src/ledger/safety.js';
+import {describePending, gate} from '../src/policy/gate.js';
+import {withoutRejected, type DecisionLike, type StepReview} from '../src/policy/review.js';
 import {renderPlan, summaryLine} from '../src/ui/plan-view.js';
 import {jsonProgressReporter, progressReporter} from '../src/ui/progress.js';
+import type {ReviewStep} from '../src/ui/review/types.js';
 import type {CommandResult} from './base.js';
 
 export interface ApplyFlowOptions {
   ctx: OrxContext;
   doc: PlanDocument;
-  /** a saved plan was reviewed already: no confirmation */
+  /** a saved plan: its approvals may already be in the ledger, and it needs no confirmation of its own */
   fromFile: boolean;
   autoApprove: boolean;
   parallelism: number;
@@ -19,40 +24,93 @@ export interface ApplyFlowOptions {
   stdinIsTTY: boolean;
   stderrIsTTY: boolean;
   logFormat: string;
+  /** autonomy for this apply: the plan's, or lower when --autonomy asks */
+  autonomy: number;
 }
 
-async function confirm(question: string): Promise<boolean> {
-  const rl = readline.createInterface({input: process.stdin, output: process.stderr});
-  try {
-    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
-    return answer.trim() === 'yes';
-  } finally {
-    rl.close();
-  }
+function reviewSteps(reviews: StepReview[], approvedAlready: Set<string>): ReviewStep[] {
+  return reviews.map((r) => ({
+    id: r.step.id,
+    address: r.step.address,
+    kind: r.step.kind,
+    action: r.step.action,
+    category: r.step.category,
+    changes: r.step.changes,
+    after: r.step.after,
+    depends_on: r.step.depends_on,
+    needs_approval: r.approval.length > 0 && !approvedAlready.has(r.step.address),
+    reason_required: r.reason_required && !approvedAlready.has(r.step.address),
+    notes: r.notes.map((n) => ({rule: n.rule, effect: n.effect, message: n.message})),
+  }));
 }
 
+/**
+ * Review, approvals and the apply itself. Without a terminal nothing is ever asked:
+ * steps that need a human either have an approval in the ledger for this exact plan
+ * digest, or the command exits 3 naming them.
+ */
 export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> {
   const {doc} = o;
-  const planText = renderPlan(doc);
   const base = {plan_id: doc.plan_id, kind: doc.kind, summary: doc.summary};
+  refuseIfDenied(doc);
   if (!hasChanges(doc.steps)) {
     return {data: {...base, status: 'no-changes', steps: []}, human: summaryLine(doc)};
   }
-  if (!o.json) process.stdout.write(planText + '\n');
-  if (!o.fromFile && !o.autoApprove) {
-    if (!o.stdinIsTTY) {
+  const digest = planDigest(doc);
+  const decisions = doc.policy.decisions as DecisionLike[];
+  const recorded = o.fromFile ? await withLedger(o.ctx.dir, (l) => approvalsFor(l, digest)) : [];
+  const g = gate(doc.steps, decisions, o.autonomy, recorded);
+  if (!o.json) process.stdout.write(renderPlan(doc) + '\n');
+
+  const tty = o.stdinIsTTY && o.stderrIsTTY;
+  let rejected = new Set(g.rejected);
+  if (tty && (!o.autoApprove || g.pending.length > 0) && (!o.fromFile || g.pending.length > 0)) {
+    const {renderReview} = await import('../src/ui/review/render-review.js');
+    const result = await renderReview(
+      {planId: doc.plan_id, kind: doc.kind, summary: doc.summary, steps: reviewSteps(g.review.steps, g.approved)},
+      {stdin: process.stdin, stdout: process.stderr, isTTY: true},
+    );
+    if (!result) throw new OrxError({code: 'approval_declined', exit: EXIT.APPROVAL, message: `${doc.kind} cancelled at the review screen: nothing was changed`});
+    const actor = process.env.ORX_ACTOR ?? os.userInfo().username;
+    const decided = [
+      // what a human decided: approvals of steps that needed one, and every rejection
+      ...result.approved.filter((a) => g.pending.some((p) => p.step.address === a)).map((address) => ({address, decision: 'approved' as const})),
+      ...result.rejected.map((address) => ({address, decision: 'rejected' as const})),
+    ];
+    if (decided.length > 0) {
+      await withLedger(o.ctx.dir, (l) =>
+        recordApprovals(l, decided.map((d) => ({...d, plan_id: doc.plan_id, plan_digest: digest, actor, reason: result.reason || '(none given)', run_id: null}))),
+      );
+    }
+    rejected = new Set([...rejected, ...result.rejected]);
+  } else {
+    if (!o.fromFile && !o.autoApprove) {
       throw new OrxError({
         code: 'approval_required',
         exit: EXIT.APPROVAL,
-        message: `this ${doc.kind} needs approval and there is no terminal to ask on`,
-        actions: ['Review the plan above, then rerun with --auto-approve (or ORX_AUTO_APPROVE=1), or save it with `orx plan -out FILE` and `orx apply FILE`.'],
-        data: {steps: doc.steps.filter((s) => s.action !== 'noop').map((s) => ({address: s.address, action: s.action, category: s.category}))},
+        message: `this ${doc.kind} needs confirmation and there is no terminal to ask on`,
+        actions: ['Review the plan above, then rerun with --auto-approve (or ORX_AUTO_APPROVE=1), or save it with `orx plan -out FILE`, `orx approve FILE ...` and `orx apply FILE`.'],
+        data: {needs_approval: g.pending.map((r) => ({address: r.step.address, category: r.step.category, why: r.approval}))},
       });
     }
-    const verb = doc.kind === 'destroy' ? 'destroy everything this workspace owns' : 'perform these actions';
-    if (!(await confirm(`Do you want to ${verb}? Only 'yes' will be accepted: `))) {
-      throw new OrxError({code: 'approval_declined', exit: EXIT.APPROVAL, message: `${doc.kind} cancelled: nothing was changed`});
+    if (g.pending.length > 0) {
+      throw new OrxError({
+        code: 'approval_required',
+        exit: EXIT.APPROVAL,
+        message: `${g.pending.length} step(s) need a human's approval (autonomy ${o.autonomy}), and nothing is ever asked without a terminal:\n${describePending(g.pending)}`,
+        actions: [
+          'Save the plan (`orx plan -out FILE`), record approvals with `orx approve FILE --step ADDR|--all --reason TEXT`, then `orx apply FILE`.',
+          'Or run on a terminal to review it, or lower what needs a human with `autonomy:` in orchestration.yml.',
+        ],
+        data: {needs_approval: g.pending.map((r) => ({address: r.step.address, category: r.step.category, why: r.approval}))},
+      });
     }
+  }
+
+  const {kept, dropped} = withoutRejected(doc.steps, rejected);
+  if (dropped.length > 0 && !o.json) process.stderr.write(`Rejected, not applied: ${dropped.join(', ')}\n`);
+  if (!hasChanges(kept)) {
+    return {data: {...base, status: 'nothing-approved', dropped, steps: []}, human: 'Nothing left to apply: every change was rejected.'};
   }
 
   const controller = new AbortController();
@@ -66,30 +124,36 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
       process.exit(EXIT.INTERRUPTED);
     }
   };
+  // `orx halt` nudges a running apply with SIGUSR2: stop starting steps, finish the running ones
+  const onHalt = (): void => controller.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGUSR2', onHalt);
   const progress = o.logFormat === 'json' ? jsonProgressReporter(o.ctx.log) : progressReporter((s) => process.stderr.write(s), o.stderrIsTTY && !o.json);
   try {
-    const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress});
+    const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept});
     progress.close();
     const steps = out.results.map((r) => ({address: r.step.address, action: r.step.action, status: r.status, ...(r.error ? {error: r.error} : {}), ...(r.adopted ? {adopted: true} : {})}));
-    const data = {...base, run_id: out.run_id, serial: out.serial, status: out.interrupted ? 'interrupted' : out.failed ? 'failed' : 'succeeded', steps};
+    const status = out.halted ? 'halted' : out.interrupted ? 'interrupted' : out.failed ? 'failed' : 'succeeded';
+    const data = {...base, run_id: out.run_id, serial: out.serial, status, steps, ...(dropped.length ? {dropped} : {}), ...(out.halted ? {halted: out.halted} : {})};
     const done = steps.filter((s) => s.status === 'succeeded');
     const notDone = steps.filter((s) => s.status !== 'succeeded');
-    if (out.failed || out.interrupted) {
+    if (out.failed || out.interrupted || out.halted) {
       const lines = [
-        out.interrupted ? `Apply interrupted (run ${out.run_id}).` : `Apply failed partway (run ${out.run_id}).`,
+        out.halted ? `Apply stopped: ${out.halted} (run ${out.run_id}).` : out.interrupted ? `Apply interrupted (run ${out.run_id}).` : `Apply failed partway (run ${out.run_id}).`,
         `Done (${done.length}): ${done.map((s) => `${s.address} ${s.action}`).join(', ') || 'nothing'}`,
         `Not done (${notDone.length}): ${notDone.map((s) => `${s.address} ${s.action} ${s.status}${s.error ? ` (${s.error})` : ''}`).join(', ')}`,
         'The ledger records both; run `orx plan` to see what is left.',
       ];
-      return {data, human: lines.join('\n'), exit: out.interrupted ? EXIT.INTERRUPTED : EXIT.PARTIAL};
+      return {data, human: lines.join('\n'), exit: out.halted ? EXIT.APPROVAL : out.interrupted ? EXIT.INTERRUPTED : EXIT.PARTIAL};
     }
-    const {create, update, replace, delete: del} = doc.summary;
-    return {data, human: `Apply complete! Resources: ${create} added, ${update} changed, ${replace} replaced, ${del} destroyed. (run ${out.run_id}, serial ${out.serial})`};
+    const {create, update, replace, delete: del} = summarize(kept);
+    const partial = dropped.length ? ` (${dropped.length} rejected step(s) left out)` : '';
+    return {data, human: `Apply complete! Resources: ${create} added, ${update} changed, ${replace} replaced, ${del} destroyed${partial}. (run ${out.run_id}, serial ${out.serial})`};
   } finally {
     progress.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGUSR2', onHalt);
   }
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import {Args, Flags} from '@oclif/core';
 import {planWorkspace} from '../src/engine/operations.js';
+import {effectiveAutonomy} from '../src/policy/autonomy.js';
 import {readPlanFile} from '../src/engine/planfile.js';
 import {runApplyFlow} from './apply-flow.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from './base.js';
@@ -23,7 +24,7 @@ export default class Apply extends OrxCommand {
     await this.setup(flags);
     const doc = args.file
       ? readPlanFile(path.resolve(this.orx.dir, args.file))
-      : await planWorkspace(this.orx, {mode: 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace});
+      : await planWorkspace(this.orx, {mode: 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace, autonomy: flags.autonomy});
     return runApplyFlow({
       ctx: this.orx,
       doc,
@@ -34,6 +35,7 @@ export default class Apply extends OrxCommand {
       stdinIsTTY: this.stdinIsTTY,
       stderrIsTTY: this.stderrIsTTY,
       logFormat: flags['log-format'],
+      autonomy: effectiveAutonomy(doc.autonomy, flags.autonomy),
     });
   }
 }

@@ -62,6 +62,7 @@ export abstract class OrxCommand extends Command {
       version: this.config.version,
       actor: process.env.ORX_ACTOR ?? process.env.USER ?? os.userInfo().username,
       command: ['orx', ...this.argv].join(' ').slice(0, 200),
+      killSwitch: ['1', 'true', 'yes'].includes((process.env.ORX_KILL_SWITCH ?? '').toLowerCase()),
     };
   }
 

@@ -7,12 +7,12 @@ import {planFlags} from './plan.js';
 export default class Destroy extends OrxCommand {
   static override summary = 'Plan and apply the deletion of everything this workspace owns.';
   static override description = `Volumes go too: back them up first.\n\n${exitCodeHelp()}`;
-  static override flags = {...applyFlags, target: planFlags.target, refresh: planFlags.refresh};
+  static override flags = {...applyFlags, target: planFlags.target, refresh: planFlags.refresh, autonomy: planFlags.autonomy};
 
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(Destroy);
     await this.setup(flags);
-    const doc = await planWorkspace(this.orx, {mode: 'destroy', refresh: flags.refresh, targets: flags.target, replace: []});
-    return runApplyFlow({ctx: this.orx, doc, fromFile: false, autoApprove: flags['auto-approve'], parallelism: flags.parallelism, json: this.jsonMode, stdinIsTTY: this.stdinIsTTY, stderrIsTTY: this.stderrIsTTY, logFormat: flags['log-format']});
+    const doc = await planWorkspace(this.orx, {mode: 'destroy', refresh: flags.refresh, targets: flags.target, replace: [], autonomy: flags.autonomy});
+    return runApplyFlow({ctx: this.orx, doc, fromFile: false, autoApprove: flags['auto-approve'], parallelism: flags.parallelism, json: this.jsonMode, stdinIsTTY: this.stdinIsTTY, stderrIsTTY: this.stderrIsTTY, logFormat: flags['log-format'], autonomy: doc.autonomy});
   }
 }

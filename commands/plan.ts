@@ -10,6 +10,7 @@ export const planFlags = {
   target: Flags.string({description: 'Limit the plan to this address and what it depends on (repeatable).', multiple: true, env: 'ORX_TARGET', default: []}),
   replace: Flags.string({description: 'Force replacement of this address (repeatable).', multiple: true, env: 'ORX_REPLACE', default: []}),
   refresh: Flags.boolean({description: 'Ask the engine what exists (--refresh=false uses the ledger alone).', allowNo: true, default: true, env: 'ORX_REFRESH'}),
+  autonomy: Flags.integer({description: 'Lower the autonomy level for this run (never raise it): 0 every change needs a human, 3 policy alone decides.', min: 0, max: 3, env: 'ORX_AUTONOMY'}),
 };
 
 export default class Plan extends OrxCommand {
@@ -27,7 +28,7 @@ export default class Plan extends OrxCommand {
     const {flags} = await this.parse(Plan);
     await this.setup(flags);
     const saved = flags.out ? path.resolve(this.orx.dir, flags.out) : undefined;
-    const doc = await planWorkspace(this.orx, {mode: flags.destroy ? 'destroy' : 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace, save: saved});
+    const doc = await planWorkspace(this.orx, {mode: flags.destroy ? 'destroy' : 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace, autonomy: flags.autonomy, save: saved});
     const changes = hasChanges(doc.steps);
     return {
       data: {...doc, ...(saved ? {saved_to: saved} : {})},

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {withLedger} from '../src/engine/workspace.js';
 import {OrxError} from '../src/errors.js';
+import {approvalsFor} from '../src/ledger/safety.js';
 import {renderRun, renderRuns} from '../src/ui/state-view.js';
 import {OrxCommand, type CommandResult} from './base.js';
 
@@ -20,7 +21,9 @@ export default class Runs extends OrxCommand {
       const run = ledger.getRun(args.id);
       if (!run) throw new OrxError({code: 'not_found', message: `no run ${args.id}`, actions: ['See `orx runs`.']});
       const steps = ledger.listSteps(run.id);
-      return {data: {run, steps}, human: renderRun(run, steps)};
+      // approvals belong to the plan the run applied: its digest ties them together
+      const approvals = run.plan_digest ? approvalsFor(ledger, run.plan_digest) : [];
+      return {data: {run, steps, approvals}, human: renderRun(run, steps, approvals)};
     });
   }
 }

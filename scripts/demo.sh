@@ -14,6 +14,8 @@ echo "== orx validate" >&2
 orx validate
 echo "== orx plan -out plans/demo.plan.json" >&2
 orx plan -out plans/demo.plan.json
+echo "== orx approve plans/demo.plan.json --all (autonomy 1: deploys need a human; this records one)" >&2
+orx approve plans/demo.plan.json --all --reason "npm run demo"
 echo "== orx apply plans/demo.plan.json" >&2
 orx apply plans/demo.plan.json
 echo "== orx plan --detailed-exitcode (expect no changes)" >&2
@@ -23,4 +25,4 @@ orx state list
 echo "== orx runs" >&2
 orx runs
 echo >&2
-echo "Tear it down with: node bin/run.js destroy --auto-approve" >&2
+echo "Tear it down with: node bin/run.js destroy (on a terminal: review and approve there)" >&2

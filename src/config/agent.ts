@@ -104,10 +104,22 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, problem
     ports: ports.map((p) => p.port),
     health: health(raw.health, [...path, 'health'], problems),
     user: str(raw.user) ?? null,
+    allow_root: allowRoot(raw.allow_root),
+    budget_ms: budgetDuration(rec(raw.budget)?.time, [...path, 'budget', 'time'], problems),
     labels,
     depends_on: depends_on.map((d) => d.name),
   };
   return {spec, extras: {ports, depends_on}};
+}
+
+function allowRoot(v: unknown): {reason: string} | null {
+  const reason = str(rec(v)?.reason);
+  return reason ? {reason} : null;
+}
+
+/** A budget duration in ms (1ms..24h), null when absent or refused. */
+export function budgetDuration(v: unknown, path: ConfigPath, problems: Problems): number | null {
+  return typeof v === 'string' ? duration(v, 0, 1, path, problems) || null : null;
 }
 
 export function checkLabels(labels: Record<string, string>, path: ConfigPath, problems: Problems): void {

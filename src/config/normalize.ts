@@ -1,7 +1,7 @@
 // The parsed YAML (already schema-checked, possibly with errors) -> WorkspaceConfig with every
 // default filled in and every name resolved. Problems the schema cannot express (references,
 // units, paths, clashes) are added to `problems`; the result is only used when there are none.
-import {checkLabels, normalizeAgent, type AgentExtras} from './agent.js';
+import {budgetDuration, checkLabels, normalizeAgent, type AgentExtras} from './agent.js';
 import {resolveBuild} from './build-context.js';
 import {checkDependencies, checkHostPorts} from './crossref.js';
 import type {Problems} from './diagnostics.js';
@@ -75,5 +75,15 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     images,
     agents,
     dr: {destination: str(rec(raw.dr)?.destination) ?? DEFAULT_BACKUP_DESTINATION},
+    budgets: budgets(rec(raw.budgets), problems),
   };
+}
+
+function budgets(raw: Record<string, unknown> | undefined, problems: Problems): WorkspaceConfig['budgets'] {
+  const out: WorkspaceConfig['budgets'] = {};
+  for (const kind of ['network', 'volume', 'image', 'agent'] as const) {
+    const ms = budgetDuration(raw?.[kind], ['budgets', kind], problems);
+    if (ms !== null) out[kind] = ms;
+  }
+  return out;
 }

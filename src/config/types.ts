@@ -60,6 +60,10 @@ export interface AgentSpec {
   ports: PortSpec[];
   health: HealthSpec | null;
   user: string | null;
+  /** an explicit, reasoned exception to "agents never run as root" */
+  allow_root: {reason: string} | null;
+  /** time budget of this agent's steps, overriding the workspace's */
+  budget_ms: number | null;
   labels: Record<string, string>;
   depends_on: string[];
 }
@@ -73,6 +77,8 @@ export interface WorkspaceConfig {
   images: Record<string, ImageSpec>;
   agents: Record<string, AgentSpec>;
   dr: {destination: string};
+  /** time budget per step kind, in milliseconds (absent: the action's own) */
+  budgets: Partial<Record<'network' | 'volume' | 'image' | 'agent', number>>;
 }
 
 export interface LoadedConfig {

@@ -3,7 +3,7 @@ import type {LoadedConfig} from '../config/types.js';
 import {OrxError, type Diagnostic} from '../errors.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {agentConfigHash, HARDENING, type AgentAttrs} from '../resources/agent.js';
-import {dockerfileUser, isRootUser, readBuildContext} from '../resources/build-context.js';
+import {dockerfileUser, readBuildContext} from '../resources/build-context.js';
 import {objectName} from '../resources/labels.js';
 import type {Attrs, DesiredResource} from '../resources/types.js';
 
@@ -75,7 +75,8 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       const context = path.relative(loaded.dir, spec.build.context_path) || '.';
       attributes = {source: 'build', tag: `${objectName(ws, name)}:${digest.slice(0, 12)}`, context, context_digest: digest, dockerfile: spec.build.dockerfile, args: spec.build.args, user};
       imageRef[name] = attributes.tag as string;
-      imageUser[name] = user;
+      // no USER in the Dockerfile means root: known, not unknown
+      imageUser[name] = user ?? '';
     } else {
       const local = input.localImage?.(spec.ref!) ?? null;
       attributes = {source: 'ref', ref: spec.ref, id: local?.id ?? null};
@@ -88,9 +89,6 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
 
   for (const [name, spec] of Object.entries(cfg.agents)) {
     const address = `agent.${name}`;
-    if (!spec.user && imageUser[spec.image] !== undefined && isRootUser(imageUser[spec.image])) {
-      problems.push({path: `agents.${name}`, message: `${address}: image ${spec.image} runs as root; set \`user:\` (e.g. "1000:1000") or give the image a non-root USER`});
-    }
     if (input.engineCpus !== undefined && spec.cpus > input.engineCpus) {
       problems.push({path: `agents.${name}`, message: `${address}: asks for ${spec.cpus} CPUs (tier ${spec.tier}) but the engine has ${input.engineCpus}; set resources.cpus`});
     }
@@ -101,6 +99,9 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       command: spec.command,
       env: spec.env,
       user: spec.user,
+      image_user: imageUser[spec.image] ?? null,
+      allow_root: spec.allow_root,
+      egress: spec.networks.some((n) => !cfg.networks[n]!.internal),
       cpus: spec.cpus,
       memory_bytes: spec.memory_bytes,
       pids_limit: spec.pids_limit,

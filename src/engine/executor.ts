@@ -25,6 +25,8 @@ export interface ExecuteOptions {
   parallelism: number;
   signal?: AbortSignal;
   events?: ExecutorEvents;
+  /** asked before each new operation: a reason stops the run like an interrupt (the kill switch) */
+  haltRequested?: () => string | null;
 }
 
 type Phase = 'destroy' | 'converge';
@@ -68,6 +70,31 @@ export interface ExecuteResult {
   results: StepResult[];
   failed: boolean;
   interrupted: boolean;
+  /** why the run stopped early on the kill switch, if it did */
+  halted: string | null;
+}
+
+export class BudgetExceeded extends Error {}
+
+/**
+ * Runs one engine operation within the step's time budget. On expiry the step's signal
+ * aborts (builds and pulls stop) and the step fails; an engine call that still lands
+ * afterwards is found by the next refresh like anything an interrupted apply left.
+ */
+async function withinBudget<T>(budgetMs: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new BudgetExceeded(`budget exceeded: the step ran past its ${(budgetMs / 1000).toFixed(budgetMs < 1000 ? 3 : 0)}s time budget and was cancelled`));
+    }, budgetMs);
+  });
+  try {
+    return await Promise.race([run(controller.signal), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -86,6 +113,7 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
   const results: StepResult[] = [];
   let failed = false;
   let interrupted = false;
+  let halted: string | null = null;
   let running = 0;
 
   const finish = (step: PlannedStep, status: 'succeeded' | 'failed', outcome: StepOutcome | null, error?: string): void => {
@@ -115,20 +143,20 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
     const {step} = op;
     if (!stepRows.has(step.address)) {
       started.set(step.address, Date.now());
-      stepRows.set(step.address, ledger.startStep({run_id: runId, address: step.address, action: step.action, idempotency_key: step.idempotency_key}).id);
+      stepRows.set(step.address, ledger.startStep({run_id: runId, address: step.address, action: step.action, idempotency_key: step.idempotency_key, category: step.category}).id);
       opts.events?.onStart?.(step);
     }
     const action = ACTIONS[step.kind];
     try {
       if (op.phase === 'destroy') {
-        await action.apply({...step, action: 'delete'}, ctx);
+        await withinBudget(step.budget_ms, (signal) => action.apply({...step, action: 'delete'}, {...ctx, signal}));
         destroyed.add(step.address);
         if (step.action === 'delete') finish(step, 'succeeded', {object_id: null, attributes: null});
       } else {
         const outcome =
           step.action === 'noop'
             ? {object_id: step.object_id, attributes: step.after, adopted: true}
-            : await action.apply(step.action === 'replace' ? {...step, action: 'create'} : step, ctx);
+            : await withinBudget(step.budget_ms, (signal) => action.apply(step.action === 'replace' ? {...step, action: 'create'} : step, {...ctx, signal}));
         finish(step, 'succeeded', outcome);
       }
     } catch (err) {
@@ -142,7 +170,8 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
   await new Promise<void>((resolve) => {
     const pump = (): void => {
       if (opts.signal?.aborted) interrupted = true;
-      if (!failed && !interrupted) {
+      if (!failed && !interrupted && !halted) halted = opts.haltRequested?.() ?? null;
+      if (!failed && !interrupted && !halted) {
         for (const op of [...remaining.values()]) {
           if (running >= opts.parallelism) break;
           if (![...op.deps].every((d) => done.has(d))) continue;
@@ -165,7 +194,7 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
   const finished = new Set(results.map((r) => r.step.address));
   for (const op of remaining.values()) {
     if (finished.has(op.step.address)) continue;
-    const row = stepRows.get(op.step.address) ?? ledger.startStep({run_id: runId, address: op.step.address, action: op.step.action, idempotency_key: op.step.idempotency_key}).id;
+    const row = stepRows.get(op.step.address) ?? ledger.startStep({run_id: runId, address: op.step.address, action: op.step.action, idempotency_key: op.step.idempotency_key, category: op.step.category}).id;
     const change: StateChange | undefined = destroyed.has(op.step.address) ? {op: 'delete', address: op.step.address} : undefined;
     ledger.finishStep({step_id: row, status: 'skipped', error: null, change, message: `${op.step.address}: ${op.step.action} not started`});
     const r: StepResult = {run_id: runId, step: op.step, status: 'skipped', elapsed_ms: 0};
@@ -173,5 +202,5 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
     opts.events?.onFinish?.(r);
     finished.add(op.step.address);
   }
-  return {results, failed, interrupted};
+  return {results, failed, interrupted, halted};
 }

@@ -13,6 +13,11 @@ import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
 import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, writePlanFile, type PlanDocument} from './planfile.js';
 import {buildPlan, summarize} from './planner.js';
 import {withLedger} from './workspace.js';
+import {refuseIfHalted} from './halt.js';
+import {effectiveAutonomy} from '../policy/autonomy.js';
+import {haltState} from '../ledger/safety.js';
+import {EXIT} from '../exit-codes.js';
+import type {PlannedStep} from '../resources/types.js';
 import {localImageIndex, observe, takeSnapshot} from './refresh.js';
 
 export interface OrxContext {
@@ -23,6 +28,8 @@ export interface OrxContext {
   actor: string;
   /** the command line, recorded with locks */
   command: string;
+  /** ORX_KILL_SWITCH: refuse every apply, like a halt */
+  killSwitch?: boolean;
 }
 
 export interface PlanOptions {
@@ -30,6 +37,8 @@ export interface PlanOptions {
   refresh: boolean;
   targets: string[];
   replace: string[];
+  /** a lower autonomy than the workspace's, for this plan */
+  autonomy?: number;
 }
 
 function recordedMap(records: ResourceRecord[]): Map<string, ResourceRecord> {
@@ -66,6 +75,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     knownStepKeys: ledger.knownStepKeys(orphanKeys),
     targets: opts.targets,
     replace: opts.replace,
+    budgetFor: (address, kind) => (kind === 'agent' ? loaded.config.agents[address.slice('agent.'.length)]?.budget_ms : undefined) ?? loaded.config.budgets[kind],
   });
   const meta = ledger.meta();
   return {
@@ -79,7 +89,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     serial: meta.serial,
     config_digest: configDigest(loaded.file_digest, graph.contextDigests),
     policy_digest: policyDigest(ctx.dir),
-    autonomy: loaded.config.autonomy,
+    autonomy: effectiveAutonomy(loaded.config.autonomy, opts.autonomy),
     refresh: opts.refresh,
     targets: opts.targets,
     replace: opts.replace,
@@ -97,6 +107,8 @@ export interface ApplyOptions {
   parallelism: number;
   signal?: AbortSignal;
   events?: ExecutorEvents;
+  /** the steps to run when a review dropped some (default: all of the plan's) */
+  steps?: PlannedStep[];
 }
 
 export interface ApplyOutcome extends ExecuteResult {
@@ -112,6 +124,8 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
   const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
   try {
     const loaded = loadConfig(ctx.dir);
+    refuseIfHalted(ledger, loaded.config.kill_switch, ctx.killSwitch ?? false);
+    refuseIfDenied(doc);
     const meta = ledger.meta();
     assertFresh(doc, {
       workspace: loaded.config.workspace,
@@ -130,7 +144,8 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     log.info(`apply ${doc.plan_id} started`, {plan_id: doc.plan_id});
     const result = await execute({
       runId: run.id,
-      steps: doc.steps,
+      steps: opts.steps ?? doc.steps,
+      haltRequested: () => haltState(ledger)?.reason ?? null,
       ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map()},
       ledger,
       parallelism: opts.parallelism,
@@ -142,8 +157,11 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       failed: result.results.filter((r) => r.status === 'failed').length,
       skipped: result.results.filter((r) => r.status === 'skipped').length,
     };
-    ledger.finishRun(run.id, result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', counts);
-    return {...result, run_id: run.id, serial: ledger.meta().serial};
+    // a halt that arrived as a signal interrupts like Ctrl-C; the ledger says which it was
+    const halt = haltState(ledger);
+    const halted = result.halted ?? (result.interrupted && halt ? halt.reason : null);
+    ledger.finishRun(run.id, halted || result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', {...counts, ...(halted ? {halted} : {})});
+    return {...result, halted: halted && halt ? `workspace halted at ${halt.at} by ${halt.by} because ${halt.reason}` : null, run_id: run.id, serial: ledger.meta().serial};
   } finally {
     ledger.releaseLock(lock.id);
   }
@@ -168,4 +186,17 @@ export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & {save?:
 
 export async function applyWorkspace(ctx: OrxContext, doc: PlanDocument, opts: ApplyOptions): Promise<ApplyOutcome> {
   return withLedger(ctx.dir, (ledger) => applyPlan(ctx, doc, ledger, opts));
+}
+
+/** A plan with a deny decision can be saved for review, never applied. */
+export function refuseIfDenied(doc: PlanDocument): void {
+  const denies = (doc.policy.decisions as Array<{effect?: string; rule?: string; address?: string | null; message?: string}>).filter((d) => d.effect === 'deny');
+  if (denies.length === 0) return;
+  throw new OrxError({
+    code: 'policy_denied',
+    exit: EXIT.APPROVAL,
+    message: `policy denies this plan:\n${denies.map((d) => `  ${d.address ?? 'plan'}: ${d.message} (rule ${d.rule})`).join('\n')}`,
+    actions: ['Change orchestration.yml (or, with review, the policies/) and plan again.'],
+    data: {denied: denies},
+  });
 }

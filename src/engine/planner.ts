@@ -26,6 +26,8 @@ export interface PlanInput {
   knownStepKeys: ReadonlySet<string>;
   targets: string[];
   replace: string[];
+  /** time budget of a step on this address (default: the action's own) */
+  budgetFor?: (address: string, kind: ResourceKind) => number | undefined;
 }
 
 export interface PlanModel {
@@ -87,6 +89,7 @@ export function buildPlan(input: PlanInput): PlanModel {
   }
 
   type Draft = Omit<PlannedStep, 'id' | 'idempotency_key'>;
+  const budget = (address: string, kind: ResourceKind): number => input.budgetFor?.(address, kind) ?? ACTIONS[kind].safety.budget.timeMs;
   const drafts = new Map<string, Draft>();
   for (const address of all) {
     const kind = parseAddress(address)!.kind;
@@ -96,7 +99,7 @@ export function buildPlan(input: PlanInput): PlanModel {
     const step = ACTIONS[kind].plan(d, b);
     const rec = recorded.get(address);
     const deps = new Set([...(d?.depends_on ?? []), ...(b ? recordedDeps(kind, b.attributes, nameIndex) : []), ...(rec ? recordedDeps(kind, rec.attributes, nameIndex) : [])]);
-    const draft: Draft = {...step, depends_on: [...deps].filter((x) => x !== address), record: false};
+    const draft: Draft = {...step, depends_on: [...deps].filter((x) => x !== address), record: false, budget_ms: budget(address, kind)};
     if (observed && rec && !observed.has(address) && d) draft.reasons.push('deleted outside orx');
     if (input.replace.includes(address) && d && b && draft.action !== 'create') {
       draft.action = 'replace';
@@ -129,7 +132,7 @@ export function buildPlan(input: PlanInput): PlanModel {
 
   for (const o of input.observation?.orphans ?? []) {
     if (o.step_key && input.knownStepKeys.has(o.step_key) && !drafts.has(o.address) && parseAddress(o.address)) {
-      drafts.set(o.address, {address: o.address, kind: o.kind, action: 'delete', category: 'DESTROY', before: {name: o.name}, after: null, changes: [], reasons: ['created by an earlier apply that was interrupted; no longer in the configuration'], depends_on: [], object_id: o.object_id, record: false});
+      drafts.set(o.address, {address: o.address, kind: o.kind, action: 'delete', category: 'DESTROY', before: {name: o.name}, after: null, changes: [], reasons: ['created by an earlier apply that was interrupted; no longer in the configuration'], depends_on: [], object_id: o.object_id, record: false, budget_ms: budget(o.address, o.kind)});
     } else if (!drafts.has(o.address)) {
       notes.push(`${o.kind} ${o.name} carries this workspace's labels but orx does not manage it (left alone)`);
     }

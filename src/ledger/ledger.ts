@@ -341,24 +341,24 @@ export class Ledger {
   // ---- steps -----------------------------------------------------------------------
 
   /** A step whose idempotency key already has a row (a re-run after a crash) is resumed as a new attempt. */
-  startStep(input: {run_id: string; address: string; action: string; idempotency_key: string}): StepRecord {
+  startStep(input: {run_id: string; address: string; action: string; idempotency_key: string; category?: string}): StepRecord {
     return this.write(() => {
       const existing = this.stmt('SELECT id FROM steps WHERE idempotency_key = ?')
         .get(input.idempotency_key) as {id: string} | undefined;
       const id = existing?.id ?? newId('step');
       if (existing) {
         this.stmt(
-            `UPDATE steps SET run_id = @run_id, address = @address, action = @action, status = 'running',
+            `UPDATE steps SET run_id = @run_id, address = @address, action = @action, category = @category, status = 'running',
                attempt = attempt + 1, error = NULL, outcome = NULL, started_at = @ts, finished_at = NULL
              WHERE id = @id`,
           )
-          .run({...input, id, ts: now()});
+          .run({category: null, ...input, id, ts: now()});
       } else {
         this.stmt(
-            `INSERT INTO steps (id, run_id, address, action, status, attempt, idempotency_key, started_at)
-             VALUES (@id, @run_id, @address, @action, 'running', 1, @idempotency_key, @ts)`,
+            `INSERT INTO steps (id, run_id, address, action, category, status, attempt, idempotency_key, started_at)
+             VALUES (@id, @run_id, @address, @action, @category, 'running', 1, @idempotency_key, @ts)`,
           )
-          .run({...input, id, ts: now()});
+          .run({category: null, ...input, id, ts: now()});
       }
       const step = this.getStep(id) as StepRecord;
       this.insertEvent({
@@ -562,7 +562,8 @@ export class Ledger {
 
   // IMMEDIATE: take the write lock before reading, so read-then-write never fails with
   // SQLITE_BUSY_SNAPSHOT when another process committed in between (busy_timeout covers the wait).
-  private write<T>(fn: () => T): T {
+  /** One immediate transaction; nested calls become savepoints, so modules can compose writes. */
+  write<T>(fn: () => T): T {
     return this.sqlite.transaction(fn).immediate();
   }
 }

@@ -117,6 +117,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'safety envelope: approvals bound to a plan digest and an address; step categories for rate limits',
+    up(db) {
+      db.exec(`
+        ALTER TABLE approvals ADD COLUMN plan_id TEXT;
+        ALTER TABLE approvals ADD COLUMN plan_digest TEXT;
+        ALTER TABLE approvals ADD COLUMN address TEXT;
+        CREATE INDEX approvals_plan_digest ON approvals(plan_digest);
+        ALTER TABLE steps ADD COLUMN category TEXT;
+        CREATE INDEX steps_finished_at ON steps(finished_at);
+        CREATE INDEX runs_started_at ON runs(started_at);
+      `);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

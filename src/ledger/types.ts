@@ -42,6 +42,8 @@ export interface StepRecord {
   run_id: string;
   address: string;
   action: string;
+  /** the step's safety category (READ..ROLLBACK), for rate limits; null on rows from before it was kept */
+  category: string | null;
   status: StepStatus;
   attempt: number;
   idempotency_key: string;

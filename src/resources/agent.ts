@@ -48,6 +48,11 @@ export interface AgentAttrs extends Attrs {
   command: string[] | null;
   env: Record<string, string>;
   user: string | null;
+  /** the image's USER when known at plan time (Dockerfile), else null; what policy reads */
+  image_user: string | null;
+  allow_root: {reason: string} | null;
+  /** true when a network with a route out is attached: policy asks a human for these */
+  egress: boolean;
   cpus: number;
   memory_bytes: number;
   pids_limit: number;
@@ -61,7 +66,8 @@ export interface AgentAttrs extends Attrs {
   config_hash: string;
 }
 
-const UPDATABLE = new Set(['cpus', 'memory_bytes', 'pids_limit', 'running']);
+// allow_root, image_user and egress are orx's own bookkeeping for policy: no container change
+const UPDATABLE = new Set(['cpus', 'memory_bytes', 'pids_limit', 'running', 'allow_root', 'image_user', 'egress']);
 
 /** Hash of everything that forces a new container; stored as a label so a list call can tell drift. */
 export function agentConfigHash(a: Omit<AgentAttrs, 'config_hash'> | AgentAttrs): string {
@@ -101,6 +107,9 @@ export const agentAction: Action<AgentAttrs> = {
       command: strList('agent', a, 'command', true),
       env: strMap('agent', a, 'env'),
       user: str('agent', a, 'user', true),
+      image_user: a.image_user === undefined ? null : str('agent', a, 'image_user', true),
+      allow_root: a.allow_root == null ? null : {reason: str('agent', obj('agent', a.allow_root), 'reason')},
+      egress: a.egress === undefined ? false : bool('agent', a, 'egress'),
       cpus: num('agent', a, 'cpus'),
       memory_bytes: num('agent', a, 'memory_bytes'),
       pids_limit: num('agent', a, 'pids_limit'),
@@ -213,7 +222,11 @@ async function adoptExisting(step: PlannedStep, after: AgentAttrs, ctx: ApplyCon
 }
 
 async function refuseRootImage(address: string, after: AgentAttrs, ctx: ApplyContext): Promise<void> {
-  if (after.user) return;
+  if (after.allow_root) return;
+  if (after.user) {
+    if (isRootUser(after.user)) throw rootRefused(address, after);
+    return;
+  }
   const key = `image-user:${after.image_ref}`;
   if (!ctx.memo.has(key)) ctx.memo.set(key, ctx.docker.getImage(after.image_ref).inspect().then((i) => i.Config?.User ?? ''));
   let user: string;
@@ -223,13 +236,16 @@ async function refuseRootImage(address: string, after: AgentAttrs, ctx: ApplyCon
     if (isNotFound(err)) throw new Error(`image ${after.image_ref} is not present on the engine`);
     throw err;
   }
-  if (isRootUser(user)) {
-    throw new OrxError({
-      code: 'root_image',
-      message: `${address}: image ${after.image} runs as root, and agents never do by default`,
-      actions: [`Set \`user:\` on agents.${address.slice('agent.'.length)} (e.g. "1000:1000") or use an image with a non-root USER.`],
-    });
-  }
+  if (isRootUser(user)) throw rootRefused(address, after);
+}
+
+function rootRefused(address: string, after: AgentAttrs): OrxError {
+  const name = address.slice('agent.'.length);
+  return new OrxError({
+    code: 'root_user',
+    message: `${address}: ${after.user ? `user ${after.user}` : `image ${after.image}`} runs as root, and agents never do without allow_root`,
+    actions: [`Set \`user:\` on agents.${name} (e.g. "1000:1000"), use an image with a non-root USER, or add \`allow_root: {reason: ...}\` to agents.${name}.`],
+  });
 }
 
 async function connectNetworks(c: Dockerode.Container, after: AgentAttrs, already: string[], ctx: ApplyContext): Promise<void> {

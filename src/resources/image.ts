@@ -107,6 +107,7 @@ async function build(after: BuiltImageAttrs, step: PlannedStep, ctx: ApplyContex
       labels: {...ownLabels(ctx.workspace, step.address, step.idempotency_key), [LABEL.contextDigest]: after.context_digest},
       rm: true,
       forcerm: true,
+      abortSignal: ctx.signal,
     },
   );
   try {
@@ -126,7 +127,7 @@ async function pull(after: RefImageAttrs, ctx: ApplyContext): Promise<StepOutcom
     if (!isNotFound(err)) throw err;
   }
   try {
-    await followProgress(ctx.docker, await ctx.docker.pull(after.ref));
+    await followProgress(ctx.docker, await ctx.docker.pull(after.ref, {abortSignal: ctx.signal}));
   } catch (err) {
     throw new Error(`cannot pull ${after.ref}: ${engineMessage(err)}`);
   }

@@ -1,7 +1,7 @@
 import {diffAttrs} from '../engine/diff.js';
 import type {Action, DesiredResource, ObservedResource, PlannedStep, SafetyCategory} from './types.js';
 
-type Planned = Omit<PlannedStep, 'id' | 'depends_on' | 'idempotency_key' | 'record'>;
+type Planned = Omit<PlannedStep, 'id' | 'depends_on' | 'idempotency_key' | 'record' | 'budget_ms'>;
 
 /**
  * The diff every kind shares: computed attributes are carried over from what exists,

@@ -48,6 +48,8 @@ export interface PlannedStep {
   /** a no-op in the world whose result must still be written to the ledger */
   record: boolean;
   idempotency_key: string;
+  /** time budget: past it the step is cancelled and fails (reviewed with the plan) */
+  budget_ms: number;
 }
 
 export interface StepOutcome {
@@ -64,6 +66,8 @@ export interface ApplyContext {
   log: Logger;
   /** per-apply memo for look-ups many steps share (an image's user, ...) */
   memo: Map<string, Promise<unknown>>;
+  /** aborted when the step's budget runs out: long engine calls (builds, pulls) stop with it */
+  signal?: AbortSignal;
 }
 
 export interface SafetyInfo {
@@ -86,7 +90,7 @@ export interface Action<Desired extends Attrs = Attrs> {
   /** attributes computed once and carried over (e.g. the Docker object name) */
   computed: ReadonlySet<string>;
   validate(input: unknown): Desired;
-  plan(desired: DesiredResource | null, base: ObservedResource | null): Omit<PlannedStep, 'id' | 'depends_on' | 'idempotency_key' | 'record'>;
+  plan(desired: DesiredResource | null, base: ObservedResource | null): Omit<PlannedStep, 'id' | 'depends_on' | 'idempotency_key' | 'record' | 'budget_ms'>;
   apply(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome>;
   rollback(outcome: StepOutcome, ctx: ApplyContext): Promise<void>;
 }

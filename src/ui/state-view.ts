@@ -1,3 +1,4 @@
+import type {ApprovalRecord} from '../ledger/safety.js';
 import type {EventRecord, ResourceRecord, RunRecord, StepRecord} from '../ledger/types.js';
 import {c} from './color.js';
 import {fmtValue} from './plan-view.js';
@@ -27,10 +28,11 @@ export function renderRuns(runs: RunRecord[]): string {
   return table([['RUN', 'KIND', 'MODE', 'STATUS', 'STARTED', 'ACTOR', 'PLAN'], ...runs.map((r) => [r.id, r.kind, r.mode, r.status, r.started_at, r.actor, r.plan_id ?? '-'])]);
 }
 
-export function renderRun(run: RunRecord, steps: StepRecord[]): string {
+export function renderRun(run: RunRecord, steps: StepRecord[], approvals: ApprovalRecord[] = []): string {
   const head = `${c.bold(run.id)}  ${run.kind} ${run.mode} ${run.status}  started ${run.started_at}${run.finished_at ? `, finished ${run.finished_at}` : ''}  actor ${run.actor}  plan ${run.plan_id ?? '-'}`;
   const rows = steps.map((s) => [s.address, s.action, s.status, `attempt ${s.attempt}`, s.error ?? '']);
-  return `${head}\n${rows.length ? table([['ADDRESS', 'ACTION', 'STATUS', 'ATTEMPT', 'ERROR'], ...rows]) : 'no steps'}`;
+  const decided = approvals.map((a) => [a.ts, a.decision, a.address ?? '(all steps)', a.actor, a.reason]);
+  return `${head}\n${rows.length ? table([['ADDRESS', 'ACTION', 'STATUS', 'ATTEMPT', 'ERROR'], ...rows]) : 'no steps'}${decided.length ? `\n\nApprovals:\n${table([['WHEN', 'DECISION', 'STEP', 'BY', 'REASON'], ...decided])}` : ''}`;
 }
 
 export function renderEvent(e: EventRecord): string {

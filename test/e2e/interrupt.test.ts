@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 function yaml(n: number): string {
-  let y = 'workspace: __WS__\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n';
+  let y = 'workspace: __WS__\nautonomy: 3\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n';
   for (let i = 0; i < n; i++) y += `  a${i}:\n    image: base\n    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]\n    resources: {cpus: 0.1, memory: 32m}\n`;
   return y;
 }

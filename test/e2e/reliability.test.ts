@@ -15,6 +15,7 @@ afterEach(async () => {
 
 function agentsYaml(n: number): string {
   let y = `workspace: __WS__
+autonomy: 3
 networks:
   backplane: {internal: true}
 images:

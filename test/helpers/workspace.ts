@@ -54,6 +54,7 @@ export async function removeWorkspaceObjects(workspace: string): Promise<void> {
 }
 
 export const BASE_YAML = `workspace: __WS__
+autonomy: 3
 networks:
   backplane: {internal: true}
 volumes:

@@ -19,6 +19,7 @@ afterEach(async () => {
 });
 
 const yaml = (ref: string) => `workspace: __WS__
+autonomy: 3
 images:
   tools: {ref: "${ref}"}
 agents:

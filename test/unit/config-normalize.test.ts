@@ -33,7 +33,15 @@ describe('defaults', () => {
       images: {},
       agents: {},
       dr: {destination: '.orx/backups'},
+      budgets: {},
     });
+  });
+
+  it('budgets and allow_root are read with their units', () => {
+    const cfg = parseConfig('workspace: lab\nbudgets: {agent: 90s, image: 15m}\nimages:\n  base: {ref: alpine}\nagents:\n  a:\n    image: base\n    allow_root: {reason: "needs raw sockets"}\n    budget: {time: 45s}\n', WS);
+    expect(cfg.budgets).toEqual({agent: 90_000, image: 900_000});
+    expect(cfg.agents.a).toMatchObject({allow_root: {reason: 'needs raw sockets'}, budget_ms: 45_000});
+    expect(() => parseConfig('workspace: lab\nimages:\n  base: {ref: alpine}\nagents:\n  a:\n    image: base\n    allow_root: {}\n', WS)).toThrow(/allow_root/);
   });
 
   it('empty sections and empty network/volume entries mean defaults', () => {
@@ -62,6 +70,8 @@ describe('defaults', () => {
       ports: [],
       health: null,
       user: null,
+      allow_root: null,
+      budget_ms: null,
       labels: {},
       depends_on: [],
     });

@@ -31,7 +31,7 @@ describe('closure', () => {
 });
 
 function step(address: string, action: PlannedStep['action'], depends_on: string[] = []): PlannedStep {
-  return {id: address, address, kind: address.split('.')[0] as PlannedStep['kind'], action, category: 'WRITE', before: null, after: null, changes: [], reasons: [], depends_on, object_id: null, record: false, idempotency_key: 'k'};
+  return {id: address, address, kind: address.split('.')[0] as PlannedStep['kind'], action, category: 'WRITE', before: null, after: null, changes: [], reasons: [], depends_on, object_id: null, record: false, idempotency_key: 'k', budget_ms: 1000};
 }
 
 describe('operations (destroy/converge ordering)', () => {

@@ -12,7 +12,7 @@ setColor(false);
 
 const step = (over: Partial<PlannedStep>): PlannedStep => ({
   id: 's1', address: 'agent.a', kind: 'agent', action: 'create', category: 'DEPLOY', before: null, after: {name: 'x', env: {A: '1'}, config_hash: 'h'},
-  changes: [], reasons: [], depends_on: [], object_id: null, record: false, idempotency_key: 'k', ...over,
+  changes: [], reasons: [], depends_on: [], object_id: null, record: false, idempotency_key: 'k', budget_ms: 1000, ...over,
 });
 
 const doc = (steps: PlannedStep[], over: Partial<PlanDocument> = {}): PlanDocument => ({

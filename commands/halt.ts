@@ -1,0 +1,29 @@
+import {Flags} from '@oclif/core';
+import {haltWorkspace} from '../src/engine/halt.js';
+import {withLedger} from '../src/engine/workspace.js';
+import {EXIT} from '../src/exit-codes.js';
+import {OrxCommand, type CommandResult} from './base.js';
+
+export default class Halt extends OrxCommand {
+  static override summary = 'The kill switch: stop every running agent and refuse every apply until `orx resume`.';
+  static override description =
+    'Safe mode is set first, so a running apply stops starting steps (it finishes the running ones and exits 3); then every running agent of the workspace is stopped, in parallel. Nothing is deleted.';
+  static override flags = {
+    reason: Flags.string({description: 'Why (recorded, and shown to whoever is refused).', required: true, env: 'ORX_REASON'}),
+    wait: Flags.integer({description: 'Seconds to wait for a running apply to finish its in-flight steps.', default: 120, min: 0, env: 'ORX_HALT_WAIT'}),
+  };
+
+  async exec(): Promise<CommandResult> {
+    const {flags} = await this.parse(Halt);
+    await this.setup(flags);
+    const r = await withLedger(this.orx.dir, (l) => haltWorkspace(this.orx, l, {reason: flags.reason, waitMs: flags.wait * 1000}));
+    const lines = [
+      `Workspace halted at ${r.state.at} by ${r.state.by}: ${r.state.reason}`,
+      r.interrupted_apply ? `The running apply (pid ${r.interrupted_apply.pid}) was told to stop starting steps.` : '',
+      `Stopped ${r.state.stopped.length} agent(s)${r.state.stopped.length ? `: ${r.state.stopped.map((s) => s.address).join(', ')}` : ''}.`,
+      ...r.failures.map((f) => `Could not stop ${f.address}: ${f.error}`),
+      'Every apply is refused until `orx resume --reason TEXT`.',
+    ].filter(Boolean);
+    return {data: {halt: r.state, interrupted_apply: r.interrupted_apply, failures: r.failures}, human: lines.join('\n'), exit: r.failures.length ? EXIT.ERROR : EXIT.OK};
+  }
+}

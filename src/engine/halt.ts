@@ -1,0 +1,109 @@
+import os from 'node:os';
+import {loadConfig} from '../config/load.js';
+import {connectDocker, engineMessage, isNotFound, labelFilter, statusCode} from '../drivers/docker.js';
+import {OrxError} from '../errors.js';
+import {EXIT} from '../exit-codes.js';
+import {pidAlive, type Ledger} from '../ledger/ledger.js';
+import {clearHalt, haltState, setHalt, type HaltState} from '../ledger/safety.js';
+import {LABEL} from '../resources/labels.js';
+import type {OrxContext} from './operations.js';
+
+export interface HaltOptions {
+  reason: string;
+  /** how long to wait for a running apply to finish its in-flight steps */
+  waitMs?: number;
+}
+
+export interface HaltResult {
+  state: HaltState;
+  /** the apply that was running when the halt came, if any */
+  interrupted_apply: {pid: number; command: string} | null;
+  failures: Array<{address: string; error: string}>;
+}
+
+/** The reason every apply but `resume` is refused, or null when none. */
+export function killSwitchReason(ledger: Ledger, configKillSwitch: boolean, envKillSwitch: boolean): string | null {
+  const halt = haltState(ledger);
+  if (halt) return `workspace halted at ${halt.at} by ${halt.by} because ${halt.reason}`;
+  if (envKillSwitch) return 'the kill switch is on (ORX_KILL_SWITCH is set)';
+  if (configKillSwitch) return 'the kill switch is on (kill_switch: true in orchestration.yml)';
+  return null;
+}
+
+export function refuseIfHalted(ledger: Ledger, configKillSwitch: boolean, envKillSwitch: boolean): void {
+  const reason = killSwitchReason(ledger, configKillSwitch, envKillSwitch);
+  if (!reason) return;
+  throw new OrxError({
+    code: 'halted',
+    exit: EXIT.APPROVAL,
+    message: `refused: ${reason}`,
+    actions: haltState(ledger) ? ['Lift it with `orx resume --reason TEXT` once it is safe.'] : ['Turn the kill switch off, then apply again.'],
+  });
+}
+
+function workspaceName(dir: string): string | null {
+  try {
+    return loadConfig(dir).config.workspace;
+  } catch {
+    // a kill switch must work with a broken configuration too: the ledger's bindings remain
+    return null;
+  }
+}
+
+async function waitForLockRelease(ledger: Ledger, lockId: string, waitMs: number): Promise<void> {
+  const until = Date.now() + waitMs;
+  while (Date.now() < until && ledger.currentLock()?.id === lockId) await new Promise((r) => setTimeout(r, 100));
+}
+
+/**
+ * `orx halt`: safe mode first (so a running apply stops starting steps), then a nudge to
+ * that apply, then, once its in-flight steps are done, every running agent is stopped
+ * in parallel. Nothing is deleted: resume starts exactly what was stopped.
+ */
+export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltOptions): Promise<HaltResult> {
+  const state: HaltState = {at: new Date().toISOString(), by: ctx.actor, reason: opts.reason, stopped: []};
+  setHalt(ledger, state);
+
+  const lock = ledger.currentLock();
+  let interrupted: HaltResult['interrupted_apply'] = null;
+  if (lock && lock.host === os.hostname() && lock.pid !== process.pid && pidAlive(lock.pid)) {
+    interrupted = {pid: lock.pid, command: lock.command};
+    try {
+      process.kill(lock.pid, 'SIGUSR2');
+    } catch {
+      // gone meanwhile: nothing to wait for
+    }
+    await waitForLockRelease(ledger, lock.id, opts.waitMs ?? 120_000);
+  }
+
+  const docker = await connectDocker();
+  const ws = workspaceName(ctx.dir);
+  const byId = new Map(ledger.listResources().filter((r) => r.kind === 'agent' && r.object_id).map((r) => [r.object_id!, r.address]));
+  const [labelled, bound] = await Promise.all([
+    ws ? docker.listContainers({filters: {...labelFilter({[LABEL.workspace]: ws}), status: ['running']}}) : Promise.resolve([]),
+    byId.size ? docker.listContainers({filters: {id: [...byId.keys()], status: ['running']}}) : Promise.resolve([]),
+  ]);
+  const running = new Map([...labelled, ...bound].map((c) => [c.Id, byId.get(c.Id) ?? c.Labels?.[LABEL.address] ?? c.Names?.[0] ?? c.Id]));
+  const failures: HaltResult['failures'] = [];
+  await Promise.all(
+    [...running].map(async ([id, address]) => {
+      try {
+        await docker.getContainer(id).stop({t: 10});
+        state.stopped.push({address, object_id: id});
+      } catch (err) {
+        if (statusCode(err) === 304 || isNotFound(err)) return;
+        failures.push({address, error: engineMessage(err)});
+      }
+    }),
+  );
+  state.stopped.sort((a, b) => (a.address < b.address ? -1 : 1));
+  setHalt(ledger, state);
+  return {state, interrupted_apply: interrupted, failures};
+}
+
+export function liftHalt(ctx: OrxContext, ledger: Ledger, reason: string): HaltState {
+  const was = haltState(ledger);
+  if (!was) throw new OrxError({code: 'not_halted', message: 'the workspace is not halted', actions: ['Nothing to resume; `orx plan` shows what differs.']});
+  clearHalt(ledger, ctx.actor, reason);
+  return was;
+}

@@ -1,0 +1,34 @@
+// Which steps of a plan may run now: autonomy and policy say what needs a human, the
+// ledger holds approvals already given for this exact plan digest.
+import type {ApprovalRecord} from '../ledger/safety.js';
+import type {PlannedStep} from '../resources/types.js';
+import {reviewPlan, type DecisionLike, type PlanReview, type StepReview} from './review.js';
+
+export interface GateResult {
+  review: PlanReview;
+  /** addresses a human approved (in the ledger, for this plan digest) */
+  approved: Set<string>;
+  rejected: Set<string>;
+  /** steps that still need a human */
+  pending: StepReview[];
+}
+
+export function gate(steps: PlannedStep[], decisions: DecisionLike[], autonomy: number, approvals: ApprovalRecord[] = []): GateResult {
+  const review = reviewPlan(steps, decisions, autonomy);
+  const approved = new Set<string>();
+  const rejected = new Set<string>();
+  // in the order given: a later decision about the same step replaces an earlier one
+  for (const a of approvals) {
+    const targets = a.address ? [a.address] : review.steps.map((r) => r.step.address);
+    for (const t of targets) {
+      (a.decision === 'approved' ? approved : rejected).add(t);
+      (a.decision === 'approved' ? rejected : approved).delete(t);
+    }
+  }
+  const pending = review.steps.filter((r) => r.approval.length > 0 && !approved.has(r.step.address) && !rejected.has(r.step.address));
+  return {review, approved, rejected, pending};
+}
+
+export function describePending(pending: StepReview[]): string {
+  return pending.map((r) => `  ${r.step.category.padEnd(7)} ${r.step.action} ${r.step.address}: ${r.approval.join('; ')}`).join('\n');
+}
