@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core';
 import {planWorkspace} from '../src/engine/operations.js';
 import {hasChanges} from '../src/engine/planner.js';
+import {planDenied} from '../src/policy/evaluate.js';
+import type {PolicyDecision} from '../src/policy/types.js';
 import {EXIT} from '../src/exit-codes.js';
 import {renderPlan} from '../src/ui/plan-view.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from './base.js';
@@ -22,18 +24,32 @@ export default class Plan extends OrxCommand {
     out: Flags.string({char: 'o', description: 'Write the plan to this file for `orx apply FILE`.', env: 'ORX_OUT'}),
     destroy: Flags.boolean({description: 'Plan the deletion of everything the workspace owns.', env: 'ORX_DESTROY', default: false}),
     'detailed-exitcode': Flags.boolean({description: 'Exit 2 when the plan has changes, 0 when it has none.', env: 'ORX_DETAILED_EXITCODE', default: false}),
+    'allow-denied': Flags.boolean({description: 'Save a plan that policy denies, for review (it can never be applied).', env: 'ORX_ALLOW_DENIED', default: false}),
   };
 
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(Plan);
     await this.setup(flags);
-    const saved = flags.out ? path.resolve(this.orx.dir, flags.out) : undefined;
-    const doc = await planWorkspace(this.orx, {mode: flags.destroy ? 'destroy' : 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace, autonomy: flags.autonomy, save: saved});
-    const changes = hasChanges(doc.steps);
+    const out = flags.out ? path.resolve(this.orx.dir, flags.out) : undefined;
+    const doc = await planWorkspace(this.orx, {
+      mode: flags.destroy ? 'destroy' : 'apply',
+      refresh: flags.refresh,
+      targets: flags.target,
+      replace: flags.replace,
+      autonomy: flags.autonomy,
+      save: out,
+      allowDenied: flags['allow-denied'],
+    });
+    const denied = planDenied(doc.policy.decisions as PolicyDecision[]);
+    const saved = out && (!denied || flags['allow-denied']) ? out : undefined;
+    const rel = saved ? path.relative(this.orx.dir, saved) || saved : '';
+    let footer = '';
+    if (denied) footer = `\nPolicy denies this plan: it cannot be applied.${out && !saved ? ' Not saved (--allow-denied saves it for review).' : ''}\n`;
+    if (saved) footer += `\nSaved the plan to ${rel}.${denied ? '' : ` Apply exactly it with: orx apply ${rel}`}\n`;
     return {
-      data: {...doc, ...(saved ? {saved_to: saved} : {})},
-      human: renderPlan(doc) + (saved ? `\nSaved the plan to ${path.relative(this.orx.dir, saved) || saved}. Apply exactly it with: orx apply ${path.relative(this.orx.dir, saved) || saved}\n` : ''),
-      exit: flags['detailed-exitcode'] && changes ? EXIT.CHANGES : EXIT.OK,
+      data: {...doc, denied, ...(saved ? {saved_to: saved} : {})},
+      human: renderPlan(doc) + footer,
+      exit: denied ? EXIT.APPROVAL : flags['detailed-exitcode'] && hasChanges(doc.steps) ? EXIT.CHANGES : EXIT.OK,
     };
   }
 }

@@ -105,6 +105,7 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, problem
     health: health(raw.health, [...path, 'health'], problems),
     user: str(raw.user) ?? null,
     allow_root: allowRoot(raw.allow_root),
+    privileged: raw.privileged === true,
     budget_ms: budgetDuration(rec(raw.budget)?.time, [...path, 'budget', 'time'], problems),
     labels,
     depends_on: depends_on.map((d) => d.name),

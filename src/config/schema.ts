@@ -6,7 +6,7 @@ import {fileURLToPath} from 'node:url';
 import {createRequire} from 'node:module';
 import {Ajv, type ErrorObject, type Options, type ValidateFunction} from 'ajv';
 
-const FILES = {config: 'orchestration.schema.json', plan: 'plan.schema.json'} as const;
+const FILES = {config: 'orchestration.schema.json', plan: 'plan.schema.json', policy: 'policy.schema.json'} as const;
 
 const cachedPaths = new Map<string, string>();
 let cachedSchema: Record<string, unknown> | undefined;

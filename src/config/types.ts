@@ -62,6 +62,8 @@ export interface AgentSpec {
   user: string | null;
   /** an explicit, reasoned exception to "agents never run as root" */
   allow_root: {reason: string} | null;
+  /** asked for in the file; the baseline policy denies it */
+  privileged: boolean;
   /** time budget of this agent's steps, overriding the workspace's */
   budget_ms: number | null;
   labels: Record<string, string>;

@@ -110,7 +110,7 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       ports: spec.ports,
       health: spec.health,
       labels: spec.labels,
-      hardening: HARDENING,
+      hardening: {...HARDENING, privileged: spec.privileged},
       running: true,
     };
     resources.push({

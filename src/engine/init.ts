@@ -54,7 +54,13 @@ export function initWorkspace(dir: string): InitResult {
   const schemaRef = path.relative(target, publishedSchemaPath('config')).split(path.sep).join('/');
   write('orchestration.yml', fs.readFileSync(path.join(tpl, 'workspace/orchestration.yml'), 'utf8').replace('__NAME__', name).replace('__SCHEMA__', schemaRef.startsWith('.') ? schemaRef : `./${schemaRef}`));
   write('.gitignore', fs.readFileSync(path.join(tpl, 'workspace/gitignore')));
-  write('policies/README.md', '# Policies\n\nPolicy files (`*.yaml`) in this folder are evaluated on every plan.\n');
+  // the safety baseline and its tests, pointing editors at the installed policy schema
+  const policySchema = path.relative(path.join(target, 'policies'), publishedSchemaPath('policy')).split(path.sep).join('/');
+  const shipped = path.join(tpl, '..', 'policies');
+  for (const rel of ['baseline.yaml', 'tests/baseline_test.yaml']) {
+    const text = fs.readFileSync(path.join(shipped, rel), 'utf8');
+    write(`policies/${rel}`, rel === 'baseline.yaml' ? text.replace(/^# yaml-language-server: \$schema=.*$/m, `# yaml-language-server: $schema=${policySchema}`) : text);
+  }
   write('plans/.gitkeep', '');
   for (const f of fs.readdirSync(path.join(tpl, 'images/agent-base'))) {
     if (f !== 'busybox') write(`templates/images/agent-base/${f}`, fs.readFileSync(path.join(tpl, 'images/agent-base', f)));

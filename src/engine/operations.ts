@@ -15,6 +15,11 @@ import {buildPlan, summarize} from './planner.js';
 import {withLedger} from './workspace.js';
 import {refuseIfHalted} from './halt.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
+import {buildPolicyInput} from '../policy/context.js';
+import {evaluatePolicies, planDenied} from '../policy/evaluate.js';
+import {loadPolicies} from '../policy/load.js';
+import type {PolicyDecision, PolicySet} from '../policy/types.js';
+import {recentActivity} from '../ledger/safety.js';
 import {haltState} from '../ledger/safety.js';
 import {EXIT} from '../exit-codes.js';
 import type {PlannedStep} from '../resources/types.js';
@@ -51,7 +56,7 @@ function recordedImages(records: Map<string, ResourceRecord>): (ref: string) => 
   return (ref) => (byRef.has(ref) ? {id: byRef.get(ref)!} : null);
 }
 
-export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Ledger, loaded: LoadedConfig): Promise<PlanDocument> {
+export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Ledger, loaded: LoadedConfig, policies: PolicySet = loadPolicies(ctx.dir)): Promise<PlanDocument> {
   const planId = newPlanId();
   const records = ledger.listResources();
   const recorded = recordedMap(records);
@@ -78,6 +83,14 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     budgetFor: (address, kind) => (kind === 'agent' ? loaded.config.agents[address.slice('agent.'.length)]?.budget_ms : undefined) ?? loaded.config.budgets[kind],
   });
   const meta = ledger.meta();
+  const autonomy = effectiveAutonomy(loaded.config.autonomy, opts.autonomy);
+  const steps = model.steps;
+  const decisions = policies.rules.length
+    ? evaluatePolicies(
+        policies,
+        buildPolicyInput({plan: {kind: opts.mode, steps, summary: summarize(steps)}, workspace: loaded.config.workspace, autonomy, now: new Date(), recent: recentActivity(ledger)}),
+      ).decisions
+    : [];
   return {
     formatVersion: PLAN_FORMAT_VERSION,
     plan_id: planId,
@@ -89,7 +102,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     serial: meta.serial,
     config_digest: configDigest(loaded.file_digest, graph.contextDigests),
     policy_digest: policyDigest(ctx.dir),
-    autonomy: effectiveAutonomy(loaded.config.autonomy, opts.autonomy),
+    autonomy,
     refresh: opts.refresh,
     targets: opts.targets,
     replace: opts.replace,
@@ -97,7 +110,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     drift: model.drift,
     notes: model.notes,
     summary: summarize(model.steps),
-    policy: {decisions: []},
+    policy: {decisions},
     simulation: null,
     signature: null,
   };
@@ -168,14 +181,16 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
 }
 
 /**
- * Loads the configuration before touching the ledger, so bad input leaves nothing behind.
+ * Loads the configuration and policies before touching the ledger, so bad input leaves nothing behind.
  * `save` writes the plan file and records a PLAN run, so a saved plan can be traced later.
  */
-export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & {save?: string}): Promise<PlanDocument> {
+export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & {save?: string; allowDenied?: boolean}): Promise<PlanDocument> {
   const loaded = loadConfig(ctx.dir);
+  const policies = loadPolicies(ctx.dir);
   return withLedger(ctx.dir, async (ledger) => {
-    const doc = await createPlan(ctx, opts, ledger, loaded);
-    if (opts.save) {
+    const doc = await createPlan(ctx, opts, ledger, loaded, policies);
+    // a denied plan is saved only for review, when asked; apply refuses it either way
+    if (opts.save && (opts.allowDenied || !planDenied(doc.policy.decisions as PolicyDecision[]))) {
       writePlanFile(opts.save, doc);
       const run = ledger.startRun({kind: doc.kind, mode: 'PLAN', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
       ledger.finishRun(run.id, 'succeeded', {...doc.summary, saved_to: opts.save});
@@ -190,7 +205,7 @@ export async function applyWorkspace(ctx: OrxContext, doc: PlanDocument, opts: A
 
 /** A plan with a deny decision can be saved for review, never applied. */
 export function refuseIfDenied(doc: PlanDocument): void {
-  const denies = (doc.policy.decisions as Array<{effect?: string; rule?: string; address?: string | null; message?: string}>).filter((d) => d.effect === 'deny');
+  const denies = (doc.policy.decisions as PolicyDecision[]).filter((d) => d.effect === 'deny');
   if (denies.length === 0) return;
   throw new OrxError({
     code: 'policy_denied',

@@ -2,6 +2,7 @@
 // state, and recent activity for rate-limit rules. Each write is one transaction with
 // its event, so the hash-chained history shows every approval, rejection and halt.
 import {randomUUID} from 'node:crypto';
+import type {RecentActivity, RecentWindow} from '../policy/types.js';
 import type {Ledger} from './ledger.js';
 
 export interface ApprovalRecord {
@@ -80,22 +81,10 @@ export function clearHalt(ledger: Ledger, by: string, reason: string): HaltState
   });
 }
 
-export interface ActivityWindow {
-  applies: number;
-  steps: number;
-  by_kind: Record<string, number>;
-  by_category: Record<string, number>;
-}
-
-export interface RecentActivity {
-  hour: ActivityWindow;
-  day: ActivityWindow;
-}
-
 const CATEGORIES = ['READ', 'WRITE', 'DEPLOY', 'DESTROY', 'ROLLBACK'];
 const KINDS = ['network', 'volume', 'image', 'agent'];
 
-function window(ledger: Ledger, since: string): ActivityWindow {
+function window(ledger: Ledger, since: string): RecentWindow {
   const applies = (ledger.sqlite.prepare(`SELECT COUNT(*) AS n FROM runs WHERE mode = 'APPLY' AND started_at >= ?`).get(since) as {n: number}).n;
   const rows = ledger.sqlite
     .prepare(
@@ -103,11 +92,11 @@ function window(ledger: Ledger, since: string): ActivityWindow {
        WHERE status = 'succeeded' AND action != 'noop' AND finished_at >= ? GROUP BY kind, category`,
     )
     .all(since) as Array<{kind: string; category: string | null; n: number}>;
-  const w: ActivityWindow = {applies, steps: 0, by_kind: Object.fromEntries(KINDS.map((k) => [k, 0])), by_category: Object.fromEntries(CATEGORIES.map((c) => [c, 0]))};
+  const w: RecentWindow = {applies, steps: 0, by_kind: Object.fromEntries(KINDS.map((k) => [k, 0])), by_category: Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as RecentWindow['by_category']};
   for (const r of rows) {
     w.steps += r.n;
     w.by_kind[r.kind] = (w.by_kind[r.kind] ?? 0) + r.n;
-    if (r.category) w.by_category[r.category] = (w.by_category[r.category] ?? 0) + r.n;
+    if (r.category) w.by_category[r.category as keyof RecentWindow['by_category']] += r.n;
   }
   return w;
 }

@@ -30,7 +30,10 @@ export interface HealthAttr {
   start_period_ms: number;
 }
 
-/** What `docker inspect` must show for every agent; not configurable, by design. */
+/**
+ * What `docker inspect` shows for every agent. Only `privileged` follows the file (so that
+ * policy can see and deny it); the rest is not configurable, by design.
+ */
 export const HARDENING = {
   read_only_rootfs: true,
   cap_drop: ['ALL'],
@@ -40,6 +43,8 @@ export const HARDENING = {
   init: true,
   tmpfs: '/tmp',
 } as const;
+
+export type Hardening = Omit<typeof HARDENING, 'privileged'> & {privileged: boolean};
 
 export interface AgentAttrs extends Attrs {
   name: string;
@@ -61,7 +66,7 @@ export interface AgentAttrs extends Attrs {
   ports: PortAttr[];
   health: HealthAttr | null;
   labels: Record<string, string>;
-  hardening: typeof HARDENING;
+  hardening: Hardening;
   running: boolean;
   config_hash: string;
 }
@@ -98,7 +103,7 @@ export const agentAction: Action<AgentAttrs> = {
     for (const p of ports) str('agent', obj('agent', p), 'host_ip');
     const hardening = obj('agent', a.hardening);
     for (const [k, v] of Object.entries(HARDENING)) {
-      if (JSON.stringify(hardening[k]) !== JSON.stringify(v)) throw new OrxError({code: 'plan_invalid', message: `plan file: agent hardening.${k} must be ${JSON.stringify(v)}`, actions: ['Make a new plan with `orx plan -out FILE`.']});
+      if (k === 'privileged' ? typeof hardening[k] !== 'boolean' : JSON.stringify(hardening[k]) !== JSON.stringify(v)) throw new OrxError({code: 'plan_invalid', message: `plan file: agent hardening.${k} must be ${JSON.stringify(v)}`, actions: ['Make a new plan with `orx plan -out FILE`.']});
     }
     return {
       name: str('agent', a, 'name'),
@@ -118,7 +123,7 @@ export const agentAction: Action<AgentAttrs> = {
       ports,
       health,
       labels: strMap('agent', a, 'labels'),
-      hardening: HARDENING,
+      hardening: {...HARDENING, privileged: hardening.privileged as boolean},
       running: bool('agent', a, 'running'),
       config_hash: str('agent', a, 'config_hash'),
     };
@@ -296,7 +301,7 @@ export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyCo
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
-      Privileged: false,
+      Privileged: after.hardening.privileged,
       Init: true,
       PidsLimit: after.pids_limit,
       Memory: after.memory_bytes,

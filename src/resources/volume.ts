@@ -66,7 +66,7 @@ export async function createVolume(step: PlannedStep, ctx: ApplyContext): Promis
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  const vol = await ctx.docker.createVolume({
+  await ctx.docker.createVolume({
     Name: after.name,
     Labels: {...after.labels, ...ownLabels(ctx.workspace, step.address, step.idempotency_key)},
   });

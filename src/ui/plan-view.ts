@@ -30,11 +30,30 @@ function changeLines(changes: AttrChange[], pad: string): string[] {
   });
 }
 
-export function renderStep(s: PlannedStep): string {
+export interface DecisionView {
+  rule: string;
+  effect: string;
+  message: string;
+  step: string | null;
+}
+
+const EFFECT_MARK: Record<string, (s: string) => string> = {
+  deny: (s) => c.red(`✗ denied: ${s}`),
+  require_approval: (s) => c.yellow(`? needs approval: ${s}`),
+  warn: (s) => c.yellow(`⚠ warning: ${s}`),
+  allow: (s) => c.dim(`✓ allowed: ${s}`),
+};
+
+function decisionLines(decisions: DecisionView[], pad: string): string[] {
+  return decisions.map((d) => `${pad}${EFFECT_MARK[d.effect]?.(`${d.message} (rule ${d.rule})`) ?? d.message}`);
+}
+
+export function renderStep(s: PlannedStep, decisions: DecisionView[] = []): string {
   const lines = [`  ${c.bold(`# ${s.address}`)} ${VERB[s.action]}${s.reasons.length ? ` (${s.reasons.join('; ')})` : ''}`];
   lines.push(paint(s.action, `${SYMBOL[s.action]!.padStart(3)} ${s.address}`));
   if (s.action === 'create' && s.after) lines.push(...attrLines('+', s.after, '      '));
   else if (s.action === 'update' || s.action === 'replace') lines.push(...changeLines(s.changes, '      '));
+  lines.push(...decisionLines(decisions, '    '));
   return lines.join('\n');
 }
 
@@ -61,10 +80,13 @@ export function renderPlan(doc: PlanDocument): string {
     out.push('');
   }
   const visible = doc.steps.filter((s) => s.action !== 'noop' || s.record);
+  const decisions = doc.policy.decisions as DecisionView[];
   if (visible.length > 0) {
     out.push(`orx will perform the following actions (${doc.kind === 'destroy' ? 'destroy' : 'apply'} plan ${doc.plan_id}):`, '');
-    for (const s of visible) out.push(renderStep(s), '');
+    for (const s of visible) out.push(renderStep(s, decisions.filter((d) => d.step === s.id)), '');
   }
+  const planLevel = decisions.filter((d) => !d.step);
+  if (planLevel.length) out.push(c.bold('Policy on the whole plan:'), ...decisionLines(planLevel, '  '), '');
   for (const n of doc.notes) out.push(c.dim(`note: ${n}`));
   if (doc.notes.length) out.push('');
   out.push(c.bold(summaryLine(doc)));

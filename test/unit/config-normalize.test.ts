@@ -71,6 +71,7 @@ describe('defaults', () => {
       health: null,
       user: null,
       allow_root: null,
+      privileged: false,
       budget_ms: null,
       labels: {},
       depends_on: [],

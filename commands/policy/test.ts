@@ -1,0 +1,17 @@
+import {Args} from '@oclif/core';
+import {EXIT} from '../../src/exit-codes.js';
+import {renderPolicyTestTable, runPolicyTests} from '../../src/policy/testing.js';
+import {OrxCommand, type CommandResult} from '../base.js';
+
+export default class PolicyTest extends OrxCommand {
+  static override summary = 'Run the policy test cases (policies/tests/*_test.yaml) against policies/.';
+  static override description = 'Like `opa test` / `conftest verify`: each case is a plan fixture and the decisions it must produce. Exit 1 on any failure.';
+  static override args = {dir: Args.string({description: 'Directory of *_test.yaml files (default: policies/tests).', required: false})};
+
+  async exec(): Promise<CommandResult> {
+    const {args, flags} = await this.parse(PolicyTest);
+    await this.setup(flags);
+    const report = runPolicyTests(this.orx.dir, args.dir);
+    return {data: {...report}, human: renderPolicyTestTable(report), exit: report.failed > 0 ? EXIT.ERROR : EXIT.OK};
+  }
+}

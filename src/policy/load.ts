@@ -1,0 +1,272 @@
+// policies/*.yaml -> PolicySet, or one OrxError('policy_invalid') listing every problem with
+// file:line:col. Every `when` is compiled and type-checked here, once: a rule that cannot run
+// is refused at load, never skipped at evaluation.
+import {closeSync, openSync, readdirSync, readFileSync, readSync, statSync} from 'node:fs';
+import {isAbsolute, join} from 'node:path';
+import {Ajv, type ValidateFunction} from 'ajv';
+import type {LineCounter} from 'yaml';
+import {OrxError, formatDiagnostic, preview, type Diagnostic} from '../errors.js';
+import type {Problem} from '../config/diagnostics.js';
+import {publishedSchemaPath} from '../config/schema.js';
+import {formatPath, type Segment} from '../config/paths.js';
+import {AJV_OPTIONS} from '../config/schema.js';
+import {schemaProblems} from '../config/schema-errors.js';
+import {locate, parseYaml, type Source} from '../config/yaml-source.js';
+import {compileWhen, PLAN_VARIABLES, STEP_VARIABLES} from './cel.js';
+import {checkPlaceholders} from './message.js';
+import {valueOffset} from './source-map.js';
+import type {PolicyEffect, PolicyRule, PolicySet, RuleScope} from './types.js';
+
+export const POLICY_DIR = 'policies';
+/** A policy file holds rules, not data; refusing early keeps hostile files from costing parse time. */
+export const MAX_POLICY_BYTES = 1024 * 1024;
+const MAX_DIAGNOSTICS = 50;
+const YAML_ALIAS_EXPANSION = 100;
+
+export const POLICY_FIX_ACTION = 'Fix the policy files above; `orx policy test` runs their test cases.';
+
+/**
+ * The policy files of a workspace, absolute, sorted by name: regular files directly in
+ * policies/ ending in .yaml or .yml, not hidden (editor lock and swap files start with ".").
+ * Test cases in policies/tests/ are not policies. What loadPolicies reads and the plan's
+ * policy digest covers.
+ */
+export function policyFiles(workspaceDir: string): string[] {
+  assertAbsolute(workspaceDir);
+  const dir = join(workspaceDir, POLICY_DIR);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    if (code === 'ENOTDIR') throw invalid([{file: POLICY_DIR, message: `${POLICY_DIR} is not a directory; policy files go in ${POLICY_DIR}/*.yaml`}]);
+    throw new OrxError({code: 'policy_unreadable', message: `cannot read ${POLICY_DIR}/: ${code ?? preview((err as Error).message, 120)}`, actions: ['Check that the directory is readable.']});
+  }
+  return names
+    .filter((n) => /\.ya?ml$/.test(n) && !n.startsWith('.'))
+    .sort()
+    .map((n) => join(dir, n))
+    .filter((f) => {
+      try {
+        return statSync(f).isFile();
+      } catch {
+        return false; // a dangling symlink: nothing to read, and nothing the digest could cover
+      }
+    });
+}
+
+export interface PolicySource {
+  /** how diagnostics and decisions name the file, e.g. "policies/baseline.yaml" */
+  file: string;
+  text: string;
+}
+
+/** Reads and compiles every policy file of the workspace. No policies/ directory: an empty set. */
+export function loadPolicies(workspaceDir: string): PolicySet {
+  const sources = policyFiles(workspaceDir).map((abs) => {
+    const file = `${POLICY_DIR}/${abs.slice(abs.lastIndexOf('/') + 1)}`;
+    return {file, text: readBounded(abs, file)};
+  });
+  return compilePolicies(sources);
+}
+
+/** The pure part of loadPolicies: policy texts -> PolicySet, or policy_invalid with every problem. */
+export function compilePolicies(sources: PolicySource[]): PolicySet {
+  const rules: PolicyRule[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const firstId = new Map<string, string>();
+  for (const src of sources) {
+    const fileDiags: Array<{d: Diagnostic; i: number}> = [];
+    const add = (d: Diagnostic) => fileDiags.push({d, i: fileDiags.length});
+    for (const rule of compileFile(src, add)) {
+      const first = firstId.get(rule.id);
+      if (first !== undefined) {
+        add({file: src.file, line: rule.idLine, col: rule.idCol, path: rule.path, message: `rule ${rule.id}: duplicate rule id (first defined at ${first}); ids must be unique across every policy file`});
+        continue;
+      }
+      firstId.set(rule.id, `${src.file}:${rule.idLine}:${rule.idCol}`);
+      rules.push(rule.rule);
+    }
+    fileDiags.sort((a, b) => (a.d.line ?? 0) - (b.d.line ?? 0) || (a.d.col ?? 0) - (b.d.col ?? 0) || a.i - b.i);
+    diagnostics.push(...fileDiags.map((x) => x.d));
+  }
+  if (diagnostics.length > 0) throw invalid(diagnostics);
+  return {rules, files: sources.map((s) => s.file)};
+}
+
+function invalid(diagnostics: Diagnostic[]): OrxError {
+  const shown = diagnostics.slice(0, MAX_DIAGNOSTICS);
+  const lines = shown.map(formatDiagnostic);
+  const hidden = diagnostics.length - shown.length;
+  if (hidden > 0) lines.push(`... and ${hidden} more error${hidden === 1 ? '' : 's'}`);
+  return new OrxError({code: 'policy_invalid', message: lines.join('\n'), diagnostics: shown, actions: [POLICY_FIX_ACTION], data: {error_count: diagnostics.length}});
+}
+
+interface CompiledRule {
+  rule: PolicyRule;
+  id: string;
+  idLine: number;
+  idCol: number;
+  path: string;
+}
+
+function compileFile(src: PolicySource, add: (d: Diagnostic) => void): CompiledRule[] {
+  const {file} = src;
+  const text = src.text.replace(/^\uFEFF/, '');
+  if (Buffer.byteLength(text, 'utf8') > MAX_POLICY_BYTES) {
+    add({file, message: `${file} is too large (at most ${MAX_POLICY_BYTES} bytes): policy files hold rules, not data`});
+    return [];
+  }
+  const parsed = parseYaml(text);
+  if (!parsed.ok) {
+    for (const p of parsed.problems) add(diag(file, parsed.lines, undefined, {...p, message: p.message.replace('orchestration.yml', file)}));
+    return [];
+  }
+  const {source} = parsed;
+  let data: unknown;
+  try {
+    data = source.doc.toJS({maxAliasCount: YAML_ALIAS_EXPANSION});
+  } catch (err) {
+    const message = /alias/i.test((err as Error).message) ? 'too many YAML aliases: an alias expands to too much data' : `cannot read the YAML: ${preview((err as Error).message, 120)}`;
+    add(diag(file, source.lines, source, {path: [], message}));
+    return [];
+  }
+  if (data === null || data === undefined) {
+    add({file, line: 1, col: 1, message: `${file} is empty; a policy file needs a "rules:" list`});
+    return [];
+  }
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    add(diag(file, source.lines, source, {path: [], message: `${file} must be a mapping with a "rules:" list (got ${Array.isArray(data) ? 'a list' : preview(String(data), 40)})`}));
+    return [];
+  }
+
+  const rawRules = Array.isArray((data as {rules?: unknown}).rules) ? ((data as {rules: unknown[]}).rules) : [];
+  const ruleId = (i: number): string | undefined => {
+    const r = rawRules[i] as {id?: unknown} | null;
+    return r && typeof r === 'object' && typeof r.id === 'string' && /^[a-z0-9-]{1,63}$/.test(r.id) ? r.id : undefined;
+  };
+  const schemaBad = new Set<number>();
+  for (const p of schemaProblems(validate(data), data)) {
+    const i = p.path?.[0] === 'rules' && typeof p.path[1] === 'number' ? p.path[1] : undefined;
+    if (i !== undefined) schemaBad.add(i);
+    const id = i === undefined ? undefined : ruleId(i);
+    add(diag(file, source.lines, source, id === undefined ? p : {...p, message: `rule ${id}: ${p.message}`}));
+  }
+
+  const out: CompiledRule[] = [];
+  rawRules.forEach((raw, i) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return;
+    const r = raw as Record<string, unknown>;
+    const id = ruleId(i) ?? `#${i + 1}`;
+    const scope: RuleScope = r.scope === 'plan' ? 'plan' : 'step';
+    const base: Segment[] = ['rules', i];
+    const at = (path: Segment[], index?: number, key = false): {line: number; col: number} => {
+      const node = nodeAt(source, path);
+      const offset = index !== undefined && node !== undefined ? valueOffset(text, node, index) : locate(source, path, key ? 'key' : 'value');
+      return source.lines.linePos(offset ?? 0);
+    };
+    let ok = !schemaBad.has(i);
+
+    let program: PolicyRule['program'] | undefined;
+    if (typeof r.when === 'string' && r.when !== '') {
+      const compiled = compileWhen(r.when, scope);
+      if (compiled.ok) program = compiled.program;
+      else {
+        ok = false;
+        add({file, ...at([...base, 'when'], compiled.offset ?? 0), path: formatPath([...base, 'when']), message: `rule ${id}: ${compiled.message}`});
+      }
+    }
+    if (typeof r.message === 'string') {
+      for (const p of checkPlaceholders(r.message, scope === 'step' ? STEP_VARIABLES : PLAN_VARIABLES)) {
+        ok = false;
+        add({file, ...at([...base, 'message'], p.index), path: formatPath([...base, 'message']), message: `rule ${id}: ${p.message}`});
+      }
+    }
+    if (!ok || program === undefined || ruleId(i) === undefined) return;
+
+    const match = (r.match ?? {}) as {kinds?: string[]; categories?: string[]; actions?: string[]};
+    const set = (xs: string[] | undefined) => (xs === undefined ? null : new Set(xs));
+    const whenPos = at([...base, 'when'], 0);
+    const idPos = at([...base, 'id']);
+    out.push({
+      id,
+      idLine: idPos.line,
+      idCol: idPos.col,
+      path: formatPath([...base, 'id']),
+      rule: {
+        id,
+        description: typeof r.description === 'string' ? r.description : '',
+        file,
+        line: whenPos.line,
+        col: whenPos.col,
+        match: {kinds: set(match.kinds), categories: set(match.categories), actions: set(match.actions)},
+        scope,
+        when: r.when as string,
+        effect: r.effect as PolicyEffect,
+        message: r.message as string,
+        program,
+      },
+    });
+  });
+  return out;
+}
+
+function nodeAt(source: Source, path: Segment[]): unknown {
+  return source.doc.getIn(path, true);
+}
+
+function diag(file: string, lines: LineCounter, source: Source | undefined, p: Problem): Diagnostic {
+  const offset = p.offset ?? (source && p.path ? locate(source, p.path, p.at) : undefined);
+  const d: Diagnostic = {file, message: p.message};
+  if (offset !== undefined) {
+    const pos = lines.linePos(offset);
+    d.line = pos.line;
+    d.col = pos.col;
+  }
+  if (p.path !== undefined && p.path.length > 0) d.path = formatPath(p.path);
+  return d;
+}
+
+// --- the published schema, compiled once per process on first use ---
+
+let cachedValidate: ValidateFunction | undefined;
+
+/** Absolute path of schemas/policy.schema.json in this package (from src/ or dist/ alike). */
+export function policySchemaPath(): string {
+  return publishedSchemaPath('policy');
+}
+
+function validate(data: unknown) {
+  if (cachedValidate === undefined) {
+    const schema = JSON.parse(readFileSync(policySchemaPath(), 'utf8')) as Record<string, unknown>;
+    cachedValidate = new Ajv(AJV_OPTIONS).compile(schema);
+  }
+  return cachedValidate(data) ? [] : [...(cachedValidate.errors ?? [])];
+}
+
+// --- reading ---
+
+function assertAbsolute(dir: string): void {
+  // A relative dir would be resolved against the process working directory, which nothing below commands/ may read.
+  if (!isAbsolute(dir)) throw new Error(`workspace directory must be absolute, got ${preview(dir)}`);
+}
+
+// Bounded, so that a file that grows (or a FIFO someone named x.yaml) cannot stall or flood a plan.
+function readBounded(abs: string, file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(abs, 'r');
+  } catch (err) {
+    throw new OrxError({code: 'policy_unreadable', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? preview((err as Error).message, 120)}`, actions: ['Check that the file exists and is readable.']});
+  }
+  try {
+    const buf = Buffer.allocUnsafe(MAX_POLICY_BYTES + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
+    if (n > MAX_POLICY_BYTES) throw invalid([{file, message: `${file} is too large (more than ${MAX_POLICY_BYTES} bytes): policy files hold rules, not data`}]);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
