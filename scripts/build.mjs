@@ -9,11 +9,13 @@ rmSync(`${root}/dist`, {recursive: true, force: true});
 rmSync(`${root}/oclif.manifest.json`, {force: true});
 execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.json`], {stdio: 'inherit'});
 
-// the config schema validator, compiled ahead of time (saves ~50 ms per command)
-const {compileConfigSchema, PRECOMPILED_VALIDATOR} = await import(`${root}/dist/src/config/schema.js`);
+// the schema validators, compiled ahead of time (saves ~50 ms per command each)
+const {compileSchema, precompiledFile} = await import(`${root}/dist/src/config/schema.js`);
 const {default: standaloneCode} = await import('ajv/dist/standalone/index.js');
-const {ajv, validate} = compileConfigSchema({code: {source: true}});
-writeFileSync(`${root}/dist/src/config/${PRECOMPILED_VALIDATOR}`, standaloneCode(ajv, validate));
+for (const which of ['config', 'policy']) {
+  const {ajv, validate} = compileSchema(which, {code: {source: true}});
+  writeFileSync(`${root}/dist/src/config/${precompiledFile(which)}`, standaloneCode(ajv, validate));
+}
 
 const {Plugin} = await import('@oclif/core');
 const plugin = new Plugin({root, type: 'core', ignoreManifest: true, errorOnManifestCreate: true});

@@ -46,28 +46,30 @@ export function configSchema(): Record<string, unknown> {
 
 export const AJV_OPTIONS: Options = {allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true};
 
-/** Where `npm run build` writes the validator compiled ahead of time (ajv standalone). */
-export const PRECOMPILED_VALIDATOR = 'schema-validate.cjs';
+/** Where `npm run build` writes each validator compiled ahead of time (ajv standalone). */
+export function precompiledFile(which: 'config' | 'policy'): string {
+  return `${which}-validate.cjs`;
+}
 
-export function compileConfigSchema(opts: Options = {}): {ajv: Ajv; validate: ValidateFunction} {
+export function compileSchema(which: 'config' | 'policy', opts: Options = {}): {ajv: Ajv; validate: ValidateFunction} {
   const ajv = new Ajv({...AJV_OPTIONS, ...opts});
-  return {ajv, validate: ajv.compile(configSchema())};
+  return {ajv, validate: ajv.compile(readPublishedSchema(which))};
 }
 
 /**
- * Compiling the schema costs about 50 ms per start-up; the build compiles it once. From
- * the TypeScript sources (tests) there is no compiled copy, so it is compiled here.
+ * Compiling a schema costs about 50 ms per start-up; the build compiles them once. From the
+ * TypeScript sources (tests) there is no compiled copy, so it is compiled here.
  */
-function loadValidator(): ValidateFunction {
+export function loadValidator(which: 'config' | 'policy'): ValidateFunction {
   try {
-    const mod = createRequire(import.meta.url)(`./${PRECOMPILED_VALIDATOR}`) as {default?: ValidateFunction} & ValidateFunction;
+    const mod = createRequire(import.meta.url)(`./${precompiledFile(which)}`) as {default?: ValidateFunction} & ValidateFunction;
     return mod.default ?? mod;
   } catch {
-    return compileConfigSchema().validate;
+    return compileSchema(which).validate;
   }
 }
 
 export function validateAgainstSchema(data: unknown): ErrorObject[] {
-  cachedValidate ??= loadValidator();
+  cachedValidate ??= loadValidator('config');
   return cachedValidate(data) ? [] : [...(cachedValidate.errors ?? [])];
 }

@@ -1,15 +1,15 @@
 // policies/*.yaml -> PolicySet, or one OrxError('policy_invalid') listing every problem with
 // file:line:col. Every `when` is compiled and type-checked here, once: a rule that cannot run
 // is refused at load, never skipped at evaluation.
-import {closeSync, openSync, readdirSync, readFileSync, readSync, statSync} from 'node:fs';
+import {closeSync, openSync, readdirSync, readSync, statSync} from 'node:fs';
 import {isAbsolute, join} from 'node:path';
-import {Ajv, type ValidateFunction} from 'ajv';
+import type {ValidateFunction} from 'ajv';
 import type {LineCounter} from 'yaml';
 import {OrxError, formatDiagnostic, preview, type Diagnostic} from '../errors.js';
 import type {Problem} from '../config/diagnostics.js';
-import {publishedSchemaPath} from '../config/schema.js';
+import {loadValidator, publishedSchemaPath} from '../config/schema.js';
 import {formatPath, type Segment} from '../config/paths.js';
-import {AJV_OPTIONS} from '../config/schema.js';
+
 import {schemaProblems} from '../config/schema-errors.js';
 import {locate, parseYaml, type Source} from '../config/yaml-source.js';
 import {compileWhen, PLAN_VARIABLES, STEP_VARIABLES} from './cel.js';
@@ -238,10 +238,7 @@ export function policySchemaPath(): string {
 }
 
 function validate(data: unknown) {
-  if (cachedValidate === undefined) {
-    const schema = JSON.parse(readFileSync(policySchemaPath(), 'utf8')) as Record<string, unknown>;
-    cachedValidate = new Ajv(AJV_OPTIONS).compile(schema);
-  }
+  cachedValidate ??= loadValidator('policy');
   return cachedValidate(data) ? [] : [...(cachedValidate.errors ?? [])];
 }
 

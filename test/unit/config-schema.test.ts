@@ -145,19 +145,19 @@ describe('orchestration.schema.json', () => {
 
 describe('the validator compiled ahead of time', () => {
   it('reports exactly what the runtime-compiled one reports', async () => {
-    const {compileConfigSchema} = await import('../../src/config/schema.js');
+    const {compileSchema} = await import('../../src/config/schema.js');
     const {mkdtempSync, writeFileSync: write, rmSync} = await import('node:fs');
     const {createRequire} = await import('node:module');
     const path = await import('node:path');
     const standaloneCode = createRequire(import.meta.url)('ajv/dist/standalone') as (ajv: unknown, fn: unknown) => string;
-    const {ajv, validate} = compileConfigSchema({code: {source: true}});
+    const {ajv, validate} = compileSchema('config', {code: {source: true}});
     // inside the repo, so the generated code resolves ajv's runtime helpers
     const dir = mkdtempSync(path.join(path.dirname(new URL(import.meta.url).pathname), '.standalone-'));
     try {
       const file = path.join(dir, 'v.cjs');
       write(file, standaloneCode(ajv, validate));
       const pre = createRequire(import.meta.url)(file);
-      const runtime = compileConfigSchema().validate;
+      const runtime = compileSchema('config').validate;
       for (const doc of [
         {workspace: 'ok'},
         {workspace: 'BAD NAME', autonomy: 9, agents: {a: {imgae: 'x', tier: 'gold', ports: [{container: 'x'}]}}},
