@@ -5,11 +5,10 @@ import {dirname, isAbsolute, relative, resolve, sep} from 'node:path';
 import {OrxError, preview, type Diagnostic} from '../errors.js';
 import {configInvalid, Problems, type Problem} from './diagnostics.js';
 import {normalize} from './normalize.js';
-import {formatPath} from './paths.js';
 import {validateAgainstSchema} from './schema.js';
 import {describeValue, schemaProblems} from './schema-errors.js';
 import type {LoadedConfig, WorkspaceConfig} from './types.js';
-import {locate, parseYaml, type Source} from './yaml-source.js';
+import {parseYaml, problemDiagnostic, type Source} from './yaml-source.js';
 import type {LineCounter} from 'yaml';
 
 export const CONFIG_FILE = 'orchestration.yml';
@@ -132,17 +131,7 @@ export function parseConfig(text: string, dir: string, fileLabel = CONFIG_FILE):
 }
 
 function toDiagnostics(problems: Problem[], file: string, lines: LineCounter, source?: Source): Diagnostic[] {
-  const out = problems.map((p, i) => {
-    const offset = p.offset ?? (source && p.path ? locate(source, p.path, p.at) : undefined);
-    const d: Diagnostic = {file, message: p.message};
-    if (offset !== undefined) {
-      const pos = lines.linePos(offset);
-      d.line = pos.line;
-      d.col = pos.col;
-    }
-    if (p.path !== undefined && p.path.length > 0) d.path = formatPath(p.path);
-    return {d, i};
-  });
+  const out = problems.map((p, i) => ({d: problemDiagnostic(file, lines, source, p), i}));
   // In file order, so the list reads top to bottom next to the file.
   out.sort((a, b) => (a.d.line ?? Infinity) - (b.d.line ?? Infinity) || (a.d.col ?? 0) - (b.d.col ?? 0) || a.i - b.i);
   return out.map((x) => x.d);

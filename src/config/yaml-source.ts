@@ -1,7 +1,7 @@
 // From text to a YAML document: syntax errors, duplicate keys, tags and aliases are found
 // here, with source offsets, before anything looks at the data.
 import {Alias, Document, LineCounter, Pair, YAMLMap, isAlias, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode} from 'yaml';
-import {preview} from '../errors.js';
+import {preview, type Diagnostic} from '../errors.js';
 import type {Problem} from './diagnostics.js';
 import {formatPath, where, type Segment} from './paths.js';
 import {scanYaml} from './yaml-guard.js';
@@ -151,4 +151,17 @@ function valueOffset(node: unknown): number | undefined {
   if (!range) return undefined;
   if (isScalar(node) && node.value === null && range[0] === range[1]) return undefined;
   return range[0];
+}
+
+/** A problem found in a YAML file, as a diagnostic with the file's line and column. */
+export function problemDiagnostic(file: string, lines: LineCounter, source: Source | undefined, p: Problem): Diagnostic {
+  const offset = p.offset ?? (source && p.path ? locate(source, p.path, p.at) : undefined);
+  const d: Diagnostic = {file, message: p.message};
+  if (offset !== undefined) {
+    const pos = lines.linePos(offset);
+    d.line = pos.line;
+    d.col = pos.col;
+  }
+  if (p.path !== undefined && p.path.length > 0) d.path = formatPath(p.path);
+  return d;
 }

@@ -4,14 +4,12 @@
 import {closeSync, openSync, readdirSync, readSync, statSync} from 'node:fs';
 import {isAbsolute, join} from 'node:path';
 import type {ValidateFunction} from 'ajv';
-import type {LineCounter} from 'yaml';
 import {OrxError, formatDiagnostic, preview, type Diagnostic} from '../errors.js';
-import type {Problem} from '../config/diagnostics.js';
 import {loadValidator, publishedSchemaPath} from '../config/schema.js';
 import {formatPath, type Segment} from '../config/paths.js';
 
 import {schemaProblems} from '../config/schema-errors.js';
-import {locate, parseYaml, type Source} from '../config/yaml-source.js';
+import {locate, parseYaml, problemDiagnostic, type Source} from '../config/yaml-source.js';
 import {compileWhen, PLAN_VARIABLES, STEP_VARIABLES} from './cel.js';
 import {checkPlaceholders} from './message.js';
 import {valueOffset} from './source-map.js';
@@ -120,7 +118,7 @@ function compileFile(src: PolicySource, add: (d: Diagnostic) => void): CompiledR
   }
   const parsed = parseYaml(text);
   if (!parsed.ok) {
-    for (const p of parsed.problems) add(diag(file, parsed.lines, undefined, {...p, message: p.message.replace('orchestration.yml', file)}));
+    for (const p of parsed.problems) add(problemDiagnostic(file, parsed.lines, undefined, {...p, message: p.message.replace('orchestration.yml', file)}));
     return [];
   }
   const {source} = parsed;
@@ -129,7 +127,7 @@ function compileFile(src: PolicySource, add: (d: Diagnostic) => void): CompiledR
     data = source.doc.toJS({maxAliasCount: YAML_ALIAS_EXPANSION});
   } catch (err) {
     const message = /alias/i.test((err as Error).message) ? 'too many YAML aliases: an alias expands to too much data' : `cannot read the YAML: ${preview((err as Error).message, 120)}`;
-    add(diag(file, source.lines, source, {path: [], message}));
+    add(problemDiagnostic(file, source.lines, source, {path: [], message}));
     return [];
   }
   if (data === null || data === undefined) {
@@ -137,7 +135,7 @@ function compileFile(src: PolicySource, add: (d: Diagnostic) => void): CompiledR
     return [];
   }
   if (typeof data !== 'object' || Array.isArray(data)) {
-    add(diag(file, source.lines, source, {path: [], message: `${file} must be a mapping with a "rules:" list (got ${Array.isArray(data) ? 'a list' : preview(String(data), 40)})`}));
+    add(problemDiagnostic(file, source.lines, source, {path: [], message: `${file} must be a mapping with a "rules:" list (got ${Array.isArray(data) ? 'a list' : preview(String(data), 40)})`}));
     return [];
   }
 
@@ -151,7 +149,7 @@ function compileFile(src: PolicySource, add: (d: Diagnostic) => void): CompiledR
     const i = p.path?.[0] === 'rules' && typeof p.path[1] === 'number' ? p.path[1] : undefined;
     if (i !== undefined) schemaBad.add(i);
     const id = i === undefined ? undefined : ruleId(i);
-    add(diag(file, source.lines, source, id === undefined ? p : {...p, message: `rule ${id}: ${p.message}`}));
+    add(problemDiagnostic(file, source.lines, source, id === undefined ? p : {...p, message: `rule ${id}: ${p.message}`}));
   }
 
   const out: CompiledRule[] = [];
@@ -216,17 +214,6 @@ function nodeAt(source: Source, path: Segment[]): unknown {
   return source.doc.getIn(path, true);
 }
 
-function diag(file: string, lines: LineCounter, source: Source | undefined, p: Problem): Diagnostic {
-  const offset = p.offset ?? (source && p.path ? locate(source, p.path, p.at) : undefined);
-  const d: Diagnostic = {file, message: p.message};
-  if (offset !== undefined) {
-    const pos = lines.linePos(offset);
-    d.line = pos.line;
-    d.col = pos.col;
-  }
-  if (p.path !== undefined && p.path.length > 0) d.path = formatPath(p.path);
-  return d;
-}
 
 // --- the published schema, compiled once per process on first use ---
 
