@@ -45,6 +45,22 @@ function reviewSteps(reviews: StepReview[], approvedAlready: Set<string>): Revie
 }
 
 /**
+ * ink decides once, when it is first imported, that CI=true means nobody is watching, and
+ * then draws only the last frame. orx has just seen a terminal on stdin and stderr, so the
+ * review screen must be live even inside a CI job (a tmux session in one, say).
+ */
+async function loadReviewScreen(): Promise<typeof import('../src/ui/review/render-review.js')> {
+  const saved = {CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION};
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+  try {
+    return await import('../src/ui/review/render-review.js');
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+  }
+}
+
+/**
  * Review, approvals and the apply itself. Without a terminal nothing is ever asked:
  * steps that need a human either have an approval in the ledger for this exact plan
  * digest, or the command exits 3 naming them.
@@ -65,7 +81,7 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
   const tty = o.stdinIsTTY && o.stderrIsTTY;
   let rejected = new Set(g.rejected);
   if (tty && (!o.autoApprove || g.pending.length > 0) && (!o.fromFile || g.pending.length > 0)) {
-    const {renderReview} = await import('../src/ui/review/render-review.js');
+    const {renderReview} = await loadReviewScreen();
     const result = await renderReview(
       {planId: doc.plan_id, kind: doc.kind, summary: doc.summary, steps: reviewSteps(g.review.steps, g.approved)},
       {stdin: process.stdin, stdout: process.stderr, isTTY: true},

@@ -32,7 +32,8 @@ describe('the ink review screen in a real terminal', () => {
     for (const a of ['alpha', 'beta', 'gamma']) y += `  ${a}:\n    image: base\n    command: ["/bin/sh", "-c", "sleep 3600"]\n    resources: {cpus: 0.1, memory: 32m}\n    networks: [backplane]\n`;
     ws.write(y);
     const exitFile = path.join(ws.dir, 'exit-code');
-    const cmd = `cd ${ws.dir} && NO_COLOR=1 ${process.execPath} ${path.join(repoRoot, 'bin/run.js')} apply; echo $? > ${exitFile}; sleep 30`;
+    // CI=true on purpose: the screen must be live whenever there is a terminal
+    const cmd = `cd ${ws.dir} && CI=true NO_COLOR=1 ${process.execPath} ${path.join(repoRoot, 'bin/run.js')} apply; echo $? > ${exitFile}; sleep 30`;
     tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', cmd);
     await until('the review screen', () => screen().includes('Reason for access'), 30_000);
     expect(screen()).toMatch(/\? +DEPLOY +\+ +agent\.alpha/);
