@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core';
 import {planWorkspace} from '../src/engine/operations.js';
 import {hasChanges} from '../src/engine/planner.js';
-import {planDenied} from '../src/policy/evaluate.js';
-import type {PolicyDecision} from '../src/policy/types.js';
+import {isDenied, type DecisionLike} from '../src/policy/review.js';
 import {EXIT} from '../src/exit-codes.js';
 import {renderPlan} from '../src/ui/plan-view.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from './base.js';
@@ -40,7 +39,7 @@ export default class Plan extends OrxCommand {
       save: out,
       allowDenied: flags['allow-denied'],
     });
-    const denied = planDenied(doc.policy.decisions as PolicyDecision[]);
+    const denied = isDenied(doc.policy.decisions as DecisionLike[]);
     const saved = out && (!denied || flags['allow-denied']) ? out : undefined;
     const rel = saved ? path.relative(this.orx.dir, saved) || saved : '';
     let footer = '';

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {canonicalJson} from '../ledger/hash.js';
-import {policyFiles} from '../policy/load.js';
+import {policyFiles} from '../policy/files.js';
 
 /** orchestration.yml plus every build context it points at: what a saved plan was made from. */
 export function configDigest(fileDigest: string, contextDigests: Record<string, string>): string {

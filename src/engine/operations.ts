@@ -15,10 +15,9 @@ import {buildPlan, summarize} from './planner.js';
 import {withLedger} from './workspace.js';
 import {refuseIfHalted} from './halt.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
-import {buildPolicyInput} from '../policy/context.js';
-import {evaluatePolicies, planDenied} from '../policy/evaluate.js';
-import {loadPolicies} from '../policy/load.js';
-import type {PolicyDecision, PolicySet} from '../policy/types.js';
+import {policyFiles} from '../policy/files.js';
+import {isDenied, type DecisionLike} from '../policy/review.js';
+import type {PolicySet} from '../policy/types.js';
 import {recentActivity} from '../ledger/safety.js';
 import {haltState} from '../ledger/safety.js';
 import {EXIT} from '../exit-codes.js';
@@ -46,6 +45,19 @@ export interface PlanOptions {
   autonomy?: number;
 }
 
+/** The CEL stack loads only for a workspace that has policies (it costs a plan ~50 ms). */
+export async function loadWorkspacePolicies(dir: string): Promise<PolicySet | null> {
+  if (policyFiles(dir).length === 0) return null;
+  const {loadPolicies} = await import('../policy/load.js');
+  return loadPolicies(dir);
+}
+
+async function evaluate(policies: PolicySet, p: {kind: 'apply' | 'destroy'; steps: PlannedStep[]; workspace: string; autonomy: number; ledger: Ledger}): Promise<DecisionLike[]> {
+  const [{buildPolicyInput}, {evaluatePolicies}] = await Promise.all([import('../policy/context.js'), import('../policy/evaluate.js')]);
+  const input = buildPolicyInput({plan: {kind: p.kind, steps: p.steps, summary: summarize(p.steps)}, workspace: p.workspace, autonomy: p.autonomy, now: new Date(), recent: recentActivity(p.ledger)});
+  return evaluatePolicies(policies, input).decisions;
+}
+
 function recordedMap(records: ResourceRecord[]): Map<string, ResourceRecord> {
   return new Map(records.map((r) => [r.address, r]));
 }
@@ -56,7 +68,7 @@ function recordedImages(records: Map<string, ResourceRecord>): (ref: string) => 
   return (ref) => (byRef.has(ref) ? {id: byRef.get(ref)!} : null);
 }
 
-export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Ledger, loaded: LoadedConfig, policies: PolicySet = loadPolicies(ctx.dir)): Promise<PlanDocument> {
+export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Ledger, loaded: LoadedConfig, policies: PolicySet | null): Promise<PlanDocument> {
   const planId = newPlanId();
   const records = ledger.listResources();
   const recorded = recordedMap(records);
@@ -85,12 +97,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
   const meta = ledger.meta();
   const autonomy = effectiveAutonomy(loaded.config.autonomy, opts.autonomy);
   const steps = model.steps;
-  const decisions = policies.rules.length
-    ? evaluatePolicies(
-        policies,
-        buildPolicyInput({plan: {kind: opts.mode, steps, summary: summarize(steps)}, workspace: loaded.config.workspace, autonomy, now: new Date(), recent: recentActivity(ledger)}),
-      ).decisions
-    : [];
+  const decisions = policies?.rules.length ? await evaluate(policies, {kind: opts.mode, steps, workspace: loaded.config.workspace, autonomy, ledger}) : [];
   return {
     formatVersion: PLAN_FORMAT_VERSION,
     plan_id: planId,
@@ -186,11 +193,11 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
  */
 export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & {save?: string; allowDenied?: boolean}): Promise<PlanDocument> {
   const loaded = loadConfig(ctx.dir);
-  const policies = loadPolicies(ctx.dir);
+  const policies = await loadWorkspacePolicies(ctx.dir);
   return withLedger(ctx.dir, async (ledger) => {
     const doc = await createPlan(ctx, opts, ledger, loaded, policies);
     // a denied plan is saved only for review, when asked; apply refuses it either way
-    if (opts.save && (opts.allowDenied || !planDenied(doc.policy.decisions as PolicyDecision[]))) {
+    if (opts.save && (opts.allowDenied || !isDenied(doc.policy.decisions as DecisionLike[]))) {
       writePlanFile(opts.save, doc);
       const run = ledger.startRun({kind: doc.kind, mode: 'PLAN', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
       ledger.finishRun(run.id, 'succeeded', {...doc.summary, saved_to: opts.save});
@@ -205,7 +212,7 @@ export async function applyWorkspace(ctx: OrxContext, doc: PlanDocument, opts: A
 
 /** A plan with a deny decision can be saved for review, never applied. */
 export function refuseIfDenied(doc: PlanDocument): void {
-  const denies = (doc.policy.decisions as PolicyDecision[]).filter((d) => d.effect === 'deny');
+  const denies = (doc.policy.decisions as DecisionLike[]).filter((d) => d.effect === 'deny');
   if (denies.length === 0) return;
   throw new OrxError({
     code: 'policy_denied',

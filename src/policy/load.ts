@@ -1,8 +1,7 @@
 // policies/*.yaml -> PolicySet, or one OrxError('policy_invalid') listing every problem with
 // file:line:col. Every `when` is compiled and type-checked here, once: a rule that cannot run
 // is refused at load, never skipped at evaluation.
-import {closeSync, openSync, readdirSync, readSync, statSync} from 'node:fs';
-import {isAbsolute, join} from 'node:path';
+import {closeSync, openSync, readSync} from 'node:fs';
 import type {ValidateFunction} from 'ajv';
 import {OrxError, formatDiagnostic, preview, type Diagnostic} from '../errors.js';
 import {loadValidator, publishedSchemaPath} from '../config/schema.js';
@@ -13,9 +12,10 @@ import {locate, parseYaml, problemDiagnostic, type Source} from '../config/yaml-
 import {compileWhen, PLAN_VARIABLES, STEP_VARIABLES} from './cel.js';
 import {checkPlaceholders} from './message.js';
 import {valueOffset} from './source-map.js';
+import {POLICY_DIR, policyFiles} from './files.js';
 import type {PolicyEffect, PolicyRule, PolicySet, RuleScope} from './types.js';
 
-export const POLICY_DIR = 'policies';
+export {POLICY_DIR};
 /** A policy file holds rules, not data; refusing early keeps hostile files from costing parse time. */
 export const MAX_POLICY_BYTES = 1024 * 1024;
 const MAX_DIAGNOSTICS = 50;
@@ -23,36 +23,7 @@ const YAML_ALIAS_EXPANSION = 100;
 
 export const POLICY_FIX_ACTION = 'Fix the policy files above; `orx policy test` runs their test cases.';
 
-/**
- * The policy files of a workspace, absolute, sorted by name: regular files directly in
- * policies/ ending in .yaml or .yml, not hidden (editor lock and swap files start with ".").
- * Test cases in policies/tests/ are not policies. What loadPolicies reads and the plan's
- * policy digest covers.
- */
-export function policyFiles(workspaceDir: string): string[] {
-  assertAbsolute(workspaceDir);
-  const dir = join(workspaceDir, POLICY_DIR);
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return [];
-    if (code === 'ENOTDIR') throw invalid([{file: POLICY_DIR, message: `${POLICY_DIR} is not a directory; policy files go in ${POLICY_DIR}/*.yaml`}]);
-    throw new OrxError({code: 'policy_unreadable', message: `cannot read ${POLICY_DIR}/: ${code ?? preview((err as Error).message, 120)}`, actions: ['Check that the directory is readable.']});
-  }
-  return names
-    .filter((n) => /\.ya?ml$/.test(n) && !n.startsWith('.'))
-    .sort()
-    .map((n) => join(dir, n))
-    .filter((f) => {
-      try {
-        return statSync(f).isFile();
-      } catch {
-        return false; // a dangling symlink: nothing to read, and nothing the digest could cover
-      }
-    });
-}
+export {policyFiles};
 
 export interface PolicySource {
   /** how diagnostics and decisions name the file, e.g. "policies/baseline.yaml" */
@@ -230,11 +201,6 @@ function validate(data: unknown) {
 }
 
 // --- reading ---
-
-function assertAbsolute(dir: string): void {
-  // A relative dir would be resolved against the process working directory, which nothing below commands/ may read.
-  if (!isAbsolute(dir)) throw new Error(`workspace directory must be absolute, got ${preview(dir)}`);
-}
 
 // Bounded, so that a file that grows (or a FIFO someone named x.yaml) cannot stall or flood a plan.
 function readBounded(abs: string, file: string): string {

@@ -77,3 +77,8 @@ export function withoutRejected(steps: PlannedStep[], rejected: Iterable<string>
   }
   return {kept: steps.filter((s) => !drop.has(s.address)), dropped: steps.filter((s) => drop.has(s.address)).map((s) => s.address)};
 }
+
+/** Any deny, on a step or on the whole plan: such a plan is never applied. */
+export function isDenied(decisions: readonly Pick<DecisionLike, 'effect'>[]): boolean {
+  return decisions.some((d) => d.effect === 'deny');
+}
