@@ -1,8 +1,7 @@
 import path from 'node:path';
 import {Args, Flags} from '@oclif/core';
-import {planWorkspace} from '../src/engine/operations.js';
+import {loadSavedPlan, planWorkspace} from '../src/engine/operations.js';
 import {effectiveAutonomy} from '../src/policy/autonomy.js';
-import {readPlanFile} from '../src/engine/planfile.js';
 import {runApplyFlow} from './apply-flow.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from './base.js';
 import {planFlags} from './plan.js';
@@ -17,13 +16,17 @@ export default class Apply extends OrxCommand {
   static override description = `With FILE, applies exactly that plan and refuses it (exit 5) if the ledger or the configuration moved since it was made. Without FILE, makes a plan, shows it and asks for "yes" on a terminal; without a terminal it needs --auto-approve.\n\n${exitCodeHelp()}`;
   static override examples = ['orx apply plans/next.plan.json', 'orx apply --auto-approve --parallelism 4'];
   static override args = {file: Args.string({description: 'A plan saved with `orx plan -out FILE`.', required: false})};
-  static override flags = {...planFlags, ...applyFlags};
+  static override flags = {
+    ...planFlags,
+    ...applyFlags,
+    'trusted-key': Flags.string({description: 'Also accept saved plans signed by this public key (PEM file; repeatable), e.g. a CI plan job\'s.', multiple: true, default: [], env: 'ORX_TRUSTED_KEY'}),
+  };
 
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(Apply);
     await this.setup(flags);
     const doc = args.file
-      ? readPlanFile(path.resolve(this.orx.dir, args.file))
+      ? await loadSavedPlan(this.orx, path.resolve(this.orx.dir, args.file), flags['trusted-key'])
       : await planWorkspace(this.orx, {mode: 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace, autonomy: flags.autonomy});
     return runApplyFlow({
       ctx: this.orx,

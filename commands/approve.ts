@@ -1,7 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import {Args, Flags} from '@oclif/core';
-import {planDigest, readPlanFile} from '../src/engine/planfile.js';
+import {loadSavedPlan} from '../src/engine/operations.js';
+import {planDigest} from '../src/engine/planfile.js';
 import {withLedger} from '../src/engine/workspace.js';
 import {OrxError} from '../src/errors.js';
 import {recordApprovals} from '../src/ledger/safety.js';
@@ -19,6 +20,7 @@ export default class Approve extends OrxCommand {
     reason: Flags.string({description: 'Why (a reason-for-access, recorded with the approval).', required: true, env: 'ORX_REASON'}),
     as: Flags.string({description: 'Approver name (default: the OS user).', env: 'ORX_APPROVER'}),
     reject: Flags.boolean({description: 'Record a rejection instead: those steps (and what needs them) are left out.', default: false, env: 'ORX_REJECT'}),
+    'trusted-key': Flags.string({description: 'Also accept plans signed by this public key (PEM file; repeatable).', multiple: true, default: [], env: 'ORX_TRUSTED_KEY'}),
   };
 
   async exec(): Promise<CommandResult> {
@@ -26,7 +28,8 @@ export default class Approve extends OrxCommand {
     await this.setup(flags);
     if (!flags.all && !flags.step?.length) throw new OrxError({code: 'usage', message: 'say which steps: --step ADDR (repeatable) or --all'});
     if (!flags.reason.trim()) throw new OrxError({code: 'usage', message: '--reason must not be empty'});
-    const doc = readPlanFile(path.resolve(this.orx.dir, args.file));
+    // approving a plan whose signature does not hold would approve nobody knows what
+    const doc = await loadSavedPlan(this.orx, path.resolve(this.orx.dir, args.file), flags['trusted-key']);
     const inPlan = new Set(doc.steps.filter((s) => s.action !== 'noop' || s.record).map((s) => s.address));
     for (const a of flags.step ?? []) {
       if (!inPlan.has(a)) throw new OrxError({code: 'not_in_plan', message: `${a} is not a step of plan ${doc.plan_id}`, actions: [`Steps: ${[...inPlan].join(', ') || '(none)'}`]});

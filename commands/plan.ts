@@ -23,6 +23,7 @@ export default class Plan extends OrxCommand {
     out: Flags.string({char: 'o', description: 'Write the plan to this file for `orx apply FILE`.', env: 'ORX_OUT'}),
     destroy: Flags.boolean({description: 'Plan the deletion of everything the workspace owns.', env: 'ORX_DESTROY', default: false}),
     'detailed-exitcode': Flags.boolean({description: 'Exit 2 when the plan has changes, 0 when it has none.', env: 'ORX_DETAILED_EXITCODE', default: false}),
+    'key-file': Flags.string({description: 'Sign a saved plan with this private key (PEM) instead of the workspace key.', env: 'ORX_KEY_FILE'}),
     'allow-denied': Flags.boolean({description: 'Save a plan that policy denies, for review (it can never be applied).', env: 'ORX_ALLOW_DENIED', default: false}),
   };
 
@@ -38,6 +39,7 @@ export default class Plan extends OrxCommand {
       autonomy: flags.autonomy,
       save: out,
       allowDenied: flags['allow-denied'],
+      keyFile: flags['key-file'],
     });
     const denied = isDenied(doc.policy.decisions as DecisionLike[]);
     const saved = out && (!denied || flags['allow-denied']) ? out : undefined;

@@ -10,7 +10,8 @@ import type {Logger} from '../ui/logger.js';
 import {buildDesired, contextDigests, type LocalImage} from './desired.js';
 import {configDigest, policyDigest} from './digests.js';
 import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
-import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, writePlanFile, type PlanDocument} from './planfile.js';
+import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, writePlanFile, type PlanDocument} from './planfile.js';
+import {signingKey, signPlan, trustedPlanKeys, verifyPlan} from '../trust/plan-signature.js';
 import {buildPlan, summarize} from './planner.js';
 import {withLedger} from './workspace.js';
 import {refuseIfHalted} from './halt.js';
@@ -191,19 +192,28 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
  * Loads the configuration and policies before touching the ledger, so bad input leaves nothing behind.
  * `save` writes the plan file and records a PLAN run, so a saved plan can be traced later.
  */
-export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & {save?: string; allowDenied?: boolean}): Promise<PlanDocument> {
+export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & {save?: string; allowDenied?: boolean; keyFile?: string}): Promise<PlanDocument> {
   const loaded = loadConfig(ctx.dir);
   const policies = await loadWorkspacePolicies(ctx.dir);
   return withLedger(ctx.dir, async (ledger) => {
     const doc = await createPlan(ctx, opts, ledger, loaded, policies);
     // a denied plan is saved only for review, when asked; apply refuses it either way
     if (opts.save && (opts.allowDenied || !isDenied(doc.policy.decisions as DecisionLike[]))) {
-      writePlanFile(opts.save, doc);
+      const {key, created} = signingKey(ctx.dir, opts.keyFile);
+      if (created) ctx.log.info(`created the workspace signing key ${key.fingerprint} in .orx/keys/ (orx keys show)`);
+      writePlanFile(opts.save, await signPlan(doc, key));
       const run = ledger.startRun({kind: doc.kind, mode: 'PLAN', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
       ledger.finishRun(run.id, 'succeeded', {...doc.summary, saved_to: opts.save});
     }
     return doc;
   });
+}
+
+/** A saved plan, read and its signature checked (exit 5) before anything else looks at it. */
+export async function loadSavedPlan(ctx: OrxContext, file: string, trustedKeyFiles: string[] = []): Promise<PlanDocument> {
+  const doc = readPlanFile(file);
+  await verifyPlan(doc, trustedPlanKeys(ctx.dir, trustedKeyFiles));
+  return doc;
 }
 
 export async function applyWorkspace(ctx: OrxContext, doc: PlanDocument, opts: ApplyOptions): Promise<ApplyOutcome> {

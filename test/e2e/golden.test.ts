@@ -16,8 +16,11 @@ describe('the CLI golden path', () => {
   it('plan -out, apply FILE, then plan --detailed-exitcode is 0', async () => {
     ws.write(BASE_YAML);
     const p = await orx(['plan', '-out', 'plans/first.plan.json'], {cwd: ws.dir});
-    expect(p.stderr).toBe('');
+    // the first saved plan makes the workspace's signing key; nothing else goes to stderr
+    expect(p.stderr.trim()).toMatch(/^created the workspace signing key sha256:[0-9a-f]{64} in \.orx\/keys\/ \(orx keys show\)$/);
     expect(p.code).toBe(0);
+    const saved = JSON.parse(fs.readFileSync(path.join(ws.dir, 'plans/first.plan.json'), 'utf8'));
+    expect(saved.signature).toMatchObject({mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', verificationMaterial: {publicKey: {hint: expect.any(String)}}});
     expect(p.stdout).toContain('+ agent.alpha');
     expect(p.stdout).toContain('Plan: 4 to add, 0 to change, 0 to replace, 0 to destroy.');
     expect(fs.existsSync(path.join(ws.dir, 'plans/first.plan.json'))).toBe(true);

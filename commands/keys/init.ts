@@ -1,0 +1,26 @@
+import path from 'node:path';
+import {Flags} from '@oclif/core';
+import {initWorkspaceKey, keyPaths} from '../../src/trust/keys.js';
+import {OrxCommand, type CommandResult} from '../base.js';
+
+export default class KeysInit extends OrxCommand {
+  static override summary = 'Create the workspace signing key (ECDSA P-256) in .orx/keys/.';
+  static override description =
+    'The private key is written to .orx/keys/signing.key with mode 0600 and signs saved plans, audit bundles and `orx sign-blob` bundles; the public key (.orx/keys/signing.pub) is what others verify them with. An existing key is never replaced without --force.';
+  static override examples = ['orx keys init', 'orx keys init --force'];
+  static override flags = {
+    force: Flags.boolean({description: 'Replace an existing key (what it signed will no longer verify with the new one).', env: 'ORX_FORCE', default: false}),
+  };
+
+  async exec(): Promise<CommandResult> {
+    const {flags} = await this.parse(KeysInit);
+    await this.setup(flags);
+    const key = initWorkspaceKey(this.orx.dir, {force: flags.force});
+    const p = keyPaths(this.orx.dir);
+    const rel = (f: string): string => path.relative(this.orx.dir, f) || f;
+    return {
+      data: {fingerprint: key.fingerprint, publicKeyPath: p.publicKey, privateKeyPath: p.privateKey, publicKey: key.publicKeyPem},
+      human: `Created the workspace signing key ${key.fingerprint}\n  public key:  ${rel(p.publicKey)} (give it to whoever verifies what this workspace signs)\n  private key: ${rel(p.privateKey)} (mode 0600; never share or commit it)`,
+    };
+  }
+}
