@@ -1,6 +1,7 @@
 // The parsed YAML (already schema-checked, possibly with errors) -> WorkspaceConfig with every
 // default filled in and every name resolved. Problems the schema cannot express (references,
 // units, paths, clashes) are added to `problems`; the result is only used when there are none.
+import {resolve} from 'node:path';
 import {budgetDuration, checkLabels, normalizeAgent, type AgentExtras} from './agent.js';
 import {resolveBuild} from './build-context.js';
 import {checkDependencies, checkHostPorts} from './crossref.js';
@@ -33,7 +34,8 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     const img = rec(v) ?? {};
     const ref = str(img.ref);
     const build = rec(img.build);
-    if (ref !== undefined && build === undefined) put<ImageSpec>(images, name, {ref});
+    const verifyKey = str(rec(img.verify)?.key);
+    if (ref !== undefined && build === undefined) put<ImageSpec>(images, name, verifyKey ? {ref, verify_key: resolve(dir, verifyKey)} : {ref});
     else if (build !== undefined && ref === undefined && typeof build.context === 'string') {
       const dockerfile = str(build.dockerfile) ?? DEFAULT_DOCKERFILE;
       const spec = resolveBuild(dir, build.context, dockerfile, stringMap(build.args), ['images', name, 'build'], problems);

@@ -23,7 +23,9 @@ export interface BuildSpec {
   args: Record<string, string>;
 }
 
-export type ImageSpec = {ref: string; build?: undefined} | {build: BuildSpec; ref?: undefined};
+export type ImageSpec =
+  | {ref: string; /** absolute path of the cosign public key its signature must verify with */ verify_key?: string; build?: undefined}
+  | {build: BuildSpec; ref?: undefined};
 
 export interface VolumeMount {
   volume: string;

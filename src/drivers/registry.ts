@@ -521,3 +521,11 @@ export async function resolveDigest(ref: string, opts: RegistryOptions = {}): Pr
   }
   return digest;
 }
+
+/** `repo[:tag][@digest]` -> `repo`, as the engine names it: what a digest is appended to. */
+export function repositoryOf(ref: string): string {
+  const noDigest = ref.split('@')[0]!;
+  const slash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+}

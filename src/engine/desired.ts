@@ -6,6 +6,7 @@ import {agentConfigHash, HARDENING, type AgentAttrs} from '../resources/agent.js
 import {dockerfileUser, readBuildContext} from '../resources/build-context.js';
 import {objectName} from '../resources/labels.js';
 import type {Attrs, DesiredResource} from '../resources/types.js';
+import {repositoryOf} from '../drivers/registry.js';
 
 export interface LocalImage {
   id: string;
@@ -20,6 +21,8 @@ export interface DesiredInput {
   localImage?: (ref: string) => LocalImage | null;
   /** CPUs the engine has, when known: a limit above it fails at create, so it is refused at plan */
   engineCpus?: number;
+  /** image name -> the registry digest its signature was verified for */
+  verifiedDigests?: Map<string, string>;
 }
 
 export interface DesiredGraph {
@@ -78,9 +81,13 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       // no USER in the Dockerfile means root: known, not unknown
       imageUser[name] = user ?? '';
     } else {
-      const local = input.localImage?.(spec.ref!) ?? null;
-      attributes = {source: 'ref', ref: spec.ref, id: local?.id ?? null};
-      imageRef[name] = local?.id ?? spec.ref!;
+      // a verified image is pinned to the digest its signature was checked for
+      const digest = input.verifiedDigests?.get(name);
+      const pinned = digest ? `${repositoryOf(spec.ref!)}@${digest}` : spec.ref!;
+      const local = input.localImage?.(pinned) ?? null;
+      attributes = {source: 'ref', ref: spec.ref, id: local?.id ?? null, ...(digest ? {digest} : {})};
+      // content-addressed, so the same before and after the pull: agents do not churn
+      imageRef[name] = digest ? pinned : (local?.id ?? spec.ref!);
       // unknown until inspected: checked again when the container is created
       imageUser[name] = local?.user;
     }

@@ -14,6 +14,7 @@ import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, w
 import {signingKey, signPlan, trustedPlanKeys, verifyPlan} from '../trust/plan-signature.js';
 import {buildPlan, summarize} from './planner.js';
 import {withLedger} from './workspace.js';
+import {verifyImages, type ImageVerification} from './image-verify.js';
 import {refuseIfHalted} from './halt.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
 import {policyFiles} from '../policy/files.js';
@@ -59,6 +60,16 @@ async function evaluate(policies: PolicySet, p: {kind: 'apply' | 'destroy'; step
   return evaluatePolicies(policies, input).decisions;
 }
 
+/** An image whose signature does not verify is denied like any policy denial, naming it. */
+function imageDenials(verifications: Map<string, ImageVerification>, steps: PlannedStep[]): DecisionLike[] {
+  return [...verifications.values()]
+    .filter((v) => !v.ok)
+    .map((v) => {
+      const step = steps.find((s) => s.address === `image.${v.image}`);
+      return {rule: 'image-signature', effect: 'deny' as const, message: `image ${v.image} (${v.ref}) is not verified: ${v.reason}`, step: step?.id ?? null, address: `image.${v.image}`};
+    });
+}
+
 function recordedMap(records: ResourceRecord[]): Map<string, ResourceRecord> {
   return new Map(records.map((r) => [r.address, r]));
 }
@@ -75,11 +86,14 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
   const recorded = recordedMap(records);
   const hasRefImages = Object.values(loaded.config.images).some((i) => i.ref) || records.some((r) => r.attributes.source === 'ref');
   const snapshot = opts.refresh ? await takeSnapshot(await connectDocker(), loaded.config.workspace, records, hasRefImages) : null;
+  // deleting needs no trust in what an image contains: only plans that run images verify them
+  const verifications = opts.mode === 'apply' ? await verifyImages(loaded) : new Map<string, ImageVerification>();
   const graph = buildDesired({
     loaded,
     recorded,
     localImage: snapshot ? localImageIndex(snapshot) : recordedImages(recorded),
     engineCpus: snapshot?.cpus,
+    verifiedDigests: new Map([...verifications.values()].filter((v) => v.ok && v.digest).map((v) => [v.image, v.digest!])),
   });
   const desired = new Map(graph.resources.map((r) => [r.address, r]));
   const observation = snapshot ? observe(snapshot, recorded, desired, ledger.forgotten()) : null;
@@ -98,7 +112,10 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
   const meta = ledger.meta();
   const autonomy = effectiveAutonomy(loaded.config.autonomy, opts.autonomy);
   const steps = model.steps;
-  const decisions = policies?.rules.length ? await evaluate(policies, {kind: opts.mode, steps, workspace: loaded.config.workspace, autonomy, ledger}) : [];
+  const decisions = [
+    ...imageDenials(verifications, steps),
+    ...(policies?.rules.length ? await evaluate(policies, {kind: opts.mode, steps, workspace: loaded.config.workspace, autonomy, ledger}) : []),
+  ];
   return {
     formatVersion: PLAN_FORMAT_VERSION,
     plan_id: planId,

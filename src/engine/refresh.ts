@@ -2,6 +2,7 @@ import type Dockerode from 'dockerode';
 import {labelFilter, type Docker} from '../drivers/docker.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import type {LocalImage} from './desired.js';
+import {repositoryOf} from '../drivers/registry.js';
 import {LABEL} from '../resources/labels.js';
 import type {Attrs, DesiredResource, ObservedResource, ResourceKind} from '../resources/types.js';
 
@@ -129,8 +130,12 @@ export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord
   const refs = [...desired.values(), ...recorded.values()].filter((r) => r.attributes.source === 'ref');
   for (const address of new Set(refs.map((r) => r.address))) {
     const ref = String(desired.get(address)?.attributes.ref ?? recorded.get(address)?.attributes.ref);
-    const img = findLocalImage(snapshot, ref, recorded.get(address)?.attributes.id);
-    if (img) observed.set(address, {address, kind: 'image', object_id: img.Id, attributes: {source: 'ref', ref, id: img.Id}});
+    const digest = desired.get(address)?.attributes.digest as string | undefined;
+    const img = findLocalImage(snapshot, digest ? `${repositoryOf(ref)}@${digest}` : ref, recorded.get(address)?.attributes.id);
+    if (!img) continue;
+    // the digest the engine holds the image under, when the plan pins one
+    const held = digest ? ((img.RepoDigests ?? []).find((d) => d.startsWith(`${repositoryOf(ref)}@`))?.split('@')[1] ?? null) : undefined;
+    observed.set(address, {address, kind: 'image', object_id: img.Id, attributes: {source: 'ref', ref, id: img.Id, ...(held !== undefined ? {digest: held} : {})}});
   }
 
   for (const c of snapshot.containers) {

@@ -1,6 +1,7 @@
 import {engineMessage, followProgress, isNotFound} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
 import {readBuildContext} from './build-context.js';
+import {repositoryOf} from '../drivers/registry.js';
 import {bad, obj, str, strMap} from './check.js';
 import {LABEL, ownLabels} from './labels.js';
 import {planByDiff} from './plan-helper.js';
@@ -21,6 +22,8 @@ export interface RefImageAttrs extends Attrs {
   ref: string;
   /** the local image id the ref resolved to when planned; null = pull at apply */
   id: string | null;
+  /** the registry digest its signature was verified for: pulled by digest, never by tag */
+  digest?: string;
 }
 
 export type ImageAttrs = BuiltImageAttrs | RefImageAttrs;
@@ -30,7 +33,7 @@ export const imageAction: Action<ImageAttrs> = {
   version: '1.0.0',
   safety: {category: 'WRITE', budget: {timeMs: 600_000, network: 'internet'}},
   // a new image never disturbs the old one: every change is a rebuild or re-pull in place
-  updatable: new Set(['tag', 'context', 'context_digest', 'dockerfile', 'args', 'user', 'ref', 'id']),
+  updatable: new Set(['tag', 'context', 'context_digest', 'dockerfile', 'args', 'user', 'ref', 'id', 'digest']),
   computed: new Set(),
 
   validate(input) {
@@ -39,7 +42,10 @@ export const imageAction: Action<ImageAttrs> = {
       const user = a.user === null ? null : str('image', a, 'user');
       return {source: 'build', tag: str('image', a, 'tag'), context: str('image', a, 'context'), context_digest: str('image', a, 'context_digest'), dockerfile: str('image', a, 'dockerfile'), args: strMap('image', a, 'args'), user};
     }
-    if (a.source === 'ref') return {source: 'ref', ref: str('image', a, 'ref'), id: str('image', a, 'id', true)};
+    if (a.source === 'ref') {
+      const digest = a.digest === undefined ? undefined : str('image', a, 'digest');
+      return {source: 'ref', ref: str('image', a, 'ref'), id: str('image', a, 'id', true), ...(digest ? {digest} : {})};
+    }
     return bad('image', 'source', '"build" or "ref"');
   },
 
@@ -120,20 +126,27 @@ async function build(after: BuiltImageAttrs, step: PlannedStep, ctx: ApplyContex
 }
 
 async function pull(after: RefImageAttrs, ctx: ApplyContext): Promise<StepOutcome> {
+  // a verified image is fetched by the digest its signature covers, then given its tag
+  const source = after.digest ? `${repositoryOf(after.ref)}@${after.digest}` : after.ref;
   try {
-    const local = await ctx.docker.getImage(after.id ?? after.ref).inspect();
+    const local = await ctx.docker.getImage(after.id ?? source).inspect();
     return {object_id: local.Id, attributes: {...after, id: local.Id}, adopted: true};
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
   try {
-    await followProgress(ctx.docker, await ctx.docker.pull(after.ref, {abortSignal: ctx.signal}));
+    await followProgress(ctx.docker, await ctx.docker.pull(source, {abortSignal: ctx.signal}));
   } catch (err) {
-    throw new Error(`cannot pull ${after.ref}: ${engineMessage(err)}`);
+    throw new Error(`cannot pull ${source}: ${engineMessage(err)}`);
   }
-  const pulled = await ctx.docker.getImage(after.ref).inspect();
+  const pulled = await ctx.docker.getImage(source).inspect();
   if (after.id && pulled.Id !== after.id) {
-    throw new Error(`${after.ref} resolved to ${pulled.Id}, not the ${after.id} that was planned`);
+    throw new Error(`${source} resolved to ${pulled.Id}, not the ${after.id} that was planned`);
+  }
+  if (after.digest && source !== after.ref) {
+    const repo = repositoryOf(after.ref);
+    const tag = after.ref.split('@')[0]!.slice(repo.length + 1) || 'latest';
+    await ctx.docker.getImage(pulled.Id).tag({repo, tag});
   }
   return {object_id: pulled.Id, attributes: {...after, id: pulled.Id}};
 }
