@@ -78,6 +78,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     agents,
     dr: {destination: str(rec(raw.dr)?.destination) ?? DEFAULT_BACKUP_DESTINATION},
     budgets: budgets(rec(raw.budgets), problems),
+    signing_key: signingKey(dir, str(rec(raw.signing)?.key), problems),
   };
 }
 
@@ -88,4 +89,13 @@ function budgets(raw: Record<string, unknown> | undefined, problems: Problems): 
     if (ms !== null) out[kind] = ms;
   }
   return out;
+}
+
+function signingKey(dir: string, key: string | undefined, problems: Problems): string | null {
+  if (key === undefined) return null;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(key)) {
+    problems.add(['signing', 'key'], `signing.key ${JSON.stringify(key.slice(0, 40))}: secret references are not supported yet; give a key file path`);
+    return null;
+  }
+  return resolve(dir, key);
 }

@@ -83,6 +83,8 @@ export interface WorkspaceConfig {
   dr: {destination: string};
   /** time budget per step kind, in milliseconds (absent: the action's own) */
   budgets: Partial<Record<'network' | 'volume' | 'image' | 'agent', number>>;
+  /** absolute path of the signing key given in the file; null: the workspace key */
+  signing_key: string | null;
 }
 
 export interface LoadedConfig {

@@ -125,6 +125,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     workspace: loaded.config.workspace,
     lineage: meta.lineage,
     serial: meta.serial,
+    ledger_head: ledger.chainHead(),
     config_digest: configDigest(loaded.file_digest, graph.contextDigests),
     policy_digest: policyDigest(ctx.dir),
     autonomy,
@@ -216,7 +217,7 @@ export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & {save?:
     const doc = await createPlan(ctx, opts, ledger, loaded, policies);
     // a denied plan is saved only for review, when asked; apply refuses it either way
     if (opts.save && (opts.allowDenied || !isDenied(doc.policy.decisions as DecisionLike[]))) {
-      const {key, created} = signingKey(ctx.dir, opts.keyFile);
+      const {key, created} = signingKey(ctx.dir, opts.keyFile ?? loaded.config.signing_key ?? undefined);
       if (created) ctx.log.info(`created the workspace signing key ${key.fingerprint} in .orx/keys/ (orx keys show)`);
       writePlanFile(opts.save, await signPlan(doc, key));
       const run = ledger.startRun({kind: doc.kind, mode: 'PLAN', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});

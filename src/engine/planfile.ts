@@ -18,6 +18,8 @@ export interface PlanDocument {
   workspace: string;
   lineage: string;
   serial: number;
+  /** the ledger's hash-chain head when the plan was made: the history it was made against */
+  ledger_head: {seq: number; hash: string};
   config_digest: string;
   policy_digest: string;
   autonomy: number;

@@ -34,6 +34,7 @@ describe('defaults', () => {
       agents: {},
       dr: {destination: '.orx/backups'},
       budgets: {},
+      signing_key: null,
     });
   });
 
@@ -221,10 +222,16 @@ describe('ports, env, command, volumes, the rest', () => {
     expect(cfg.images.y!.build!.context_path).toBe(join(realpathSync(WS), 'ctx'));
   });
 
-  it('ref images ignore verify in the normalised form', () => {
+  it('ref images carry their verify key as an absolute path', () => {
     expect(parseConfig('workspace: lab\nimages:\n  t: {ref: "ghcr.io/example/tools:1.4", verify: {key: keys/cosign.pub}}\n', WS).images.t).toEqual({
       ref: 'ghcr.io/example/tools:1.4',
+      verify_key: join(WS, 'keys/cosign.pub'),
     });
+  });
+
+  it('signing.key is a file path; secret references are refused for now', () => {
+    expect(parseConfig('workspace: lab\nsigning: {key: keys/ci.key}\n', WS).signing_key).toBe(join(WS, 'keys/ci.key'));
+    expect(() => parseConfig('workspace: lab\nsigning: {key: "op://vault/item/key"}\n', WS)).toThrow(/secret references are not supported yet/);
   });
 
   it('keys that name Object.prototype members stay plain data', () => {

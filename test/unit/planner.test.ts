@@ -126,7 +126,7 @@ describe('plan file', () => {
   const doc = (): PlanDocument => {
     const m = plan({desired: [net(), agent()]});
     return {
-      formatVersion: '1', plan_id: newPlanId(), kind: 'apply', created_at: new Date().toISOString(), orx_version: '0.0.0', workspace: 'w', lineage: 'L', serial: 3,
+      formatVersion: '1', plan_id: newPlanId(), kind: 'apply', created_at: new Date().toISOString(), orx_version: '0.0.0', workspace: 'w', lineage: 'L', serial: 3, ledger_head: {seq: 7, hash: 'c'.repeat(64)},
       config_digest: 'a'.repeat(64), policy_digest: 'b'.repeat(64), autonomy: 0, refresh: true, targets: [], replace: [], steps: m.steps, drift: m.drift, notes: m.notes,
       summary: summarize(m.steps), policy: {decisions: []}, simulation: null, signature: null,
     };
@@ -147,7 +147,7 @@ describe('plan file', () => {
 
   it('refuses stale plans with exit 5 and says why', () => {
     const d = doc();
-    const now = {workspace: 'w', lineage: 'L', serial: 3, config_digest: d.config_digest, policy_digest: d.policy_digest};
+    const now = {workspace: 'w', lineage: 'L', serial: 3, ledger_head: {seq: 7, hash: 'c'.repeat(64)}, config_digest: d.config_digest, policy_digest: d.policy_digest};
     expect(() => assertFresh(d, now)).not.toThrow();
     for (const [over, why] of [[{serial: 4}, /serial 3 to 4/], [{lineage: 'M'}, /lineage/], [{config_digest: 'c'.repeat(64)}, /orchestration.yml/], [{policy_digest: 'c'.repeat(64)}, /policies/]] as const) {
       try {

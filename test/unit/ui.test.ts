@@ -16,7 +16,7 @@ const step = (over: Partial<PlannedStep>): PlannedStep => ({
 });
 
 const doc = (steps: PlannedStep[], over: Partial<PlanDocument> = {}): PlanDocument => ({
-  formatVersion: '1', plan_id: 'plan-1', kind: 'apply', created_at: '', orx_version: '', workspace: 'w', lineage: 'l', serial: 0, config_digest: '', policy_digest: '',
+  formatVersion: '1', plan_id: 'plan-1', kind: 'apply', created_at: '', orx_version: '', workspace: 'w', lineage: 'l', serial: 0, ledger_head: {seq: 0, hash: '0'.repeat(64)}, config_digest: '', policy_digest: '',
   autonomy: 0, refresh: true, targets: [], replace: [], steps, drift: [], notes: [], summary: {create: 0, update: 0, replace: 0, delete: 0}, policy: {decisions: []}, simulation: null, signature: null, ...over,
 });
 
