@@ -22,6 +22,7 @@ import {isDenied, type DecisionLike} from '../policy/review.js';
 import type {PolicySet} from '../policy/types.js';
 import {recentActivity} from '../ledger/safety.js';
 import {haltState} from '../ledger/safety.js';
+import {recordSnapshot} from '../ledger/snapshots.js';
 import {EXIT} from '../exit-codes.js';
 import type {PlannedStep} from '../resources/types.js';
 import {localImageIndex, observe, takeSnapshot} from './refresh.js';
@@ -196,6 +197,8 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       failed: result.results.filter((r) => r.status === 'failed').length,
       skipped: result.results.filter((r) => r.status === 'skipped').length,
     };
+    // the contract: which configuration (and policies) this run applied, content-addressed
+    recordSnapshot(ledger, {run_id: run.id, config: loaded.config, policy_digest: doc.policy_digest});
     // a halt that arrived as a signal interrupts like Ctrl-C; the ledger says which it was
     const halt = haltState(ledger);
     const halted = result.halted ?? (result.interrupted && halt ? halt.reason : null);

@@ -21,10 +21,20 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 const jsonString = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
 const jsonNullable = (s: string | null | undefined): string => (s == null ? 'null' : jsonString(s));
 
-function encode(value: unknown, inArray: boolean): string | undefined {
-  if (value !== null && typeof value === 'object' && typeof (value as {toJSON?: unknown}).toJSON === 'function') {
-    value = (value as {toJSON: () => unknown}).toJSON();
+// Object keys repeat endlessly (every payload has "address", "action", ...): their encoded
+// form is cached, up to a bound so hostile input cannot grow it without limit.
+const keyCache = new Map<string, string>();
+function jsonKey(key: string): string {
+  let out = keyCache.get(key);
+  if (out === undefined) {
+    out = jsonString(key);
+    if (keyCache.size < 4096) keyCache.set(key, out);
   }
+  return out;
+}
+
+// Builds the string directly (no intermediate arrays): this is the hot path of appending.
+function encode(value: unknown, inArray: boolean): string | undefined {
   switch (typeof value) {
     case 'string':
       return jsonString(value);
@@ -40,15 +50,49 @@ function encode(value: unknown, inArray: boolean): string | undefined {
       return inArray ? 'null' : undefined;
   }
   if (value === null) return 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => encode(v, true)).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const parts: string[] = [];
-  // Code-unit order (not localeCompare) so the ordering never depends on the host's locale.
-  for (const key of Object.keys(obj).sort()) {
-    const v = encode(obj[key], false);
-    if (v !== undefined) parts.push(`${jsonString(key)}:${v}`);
+  // toJSON is called once, as JSON.stringify does: what it returns is not asked again
+  if (typeof (value as {toJSON?: unknown}).toJSON === 'function') {
+    const replaced = (value as {toJSON: () => unknown}).toJSON();
+    return replaced !== null && typeof replaced === 'object' ? encodeObject(replaced as object) : encode(replaced, inArray);
   }
-  return `{${parts.join(',')}}`;
+  return encodeObject(value as object);
+}
+
+function encodeObject(value: object): string {
+  if (Array.isArray(value)) {
+    // holes and undefined items are null, as JSON.stringify has them
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + encode(value[i], true);
+    return `${out}]`;
+  }
+  const obj = value as Record<string, unknown>;
+  // Code-unit order (not localeCompare) so the ordering never depends on the host's locale.
+  // Payloads have a handful of keys: an insertion sort while collecting them beats
+  // Object.keys + sort; big objects are sorted the ordinary way.
+  let keys: string[] = [];
+  for (const key in obj) {
+    if (!Object.hasOwn(obj, key)) continue;
+    let j = keys.length;
+    if (j >= 32) {
+      keys = Object.keys(obj).sort();
+      break;
+    }
+    while (j > 0 && keys[j - 1]! > key) {
+      keys[j] = keys[j - 1]!;
+      j--;
+    }
+    keys[j] = key;
+  }
+  let out = '{';
+  let first = true;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const v = encode(obj[key], false);
+    if (v === undefined) continue;
+    out += `${first ? '' : ','}${jsonKey(key)}:${v}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 export interface HashedEventFields {
@@ -72,6 +116,49 @@ export function sha256Hex(data: string): string {
 /** The hash of one event row; seq is inside it, so moving a row breaks its own hash. */
 export function eventHash(e: HashedEventFields): string {
   return eventHashWithPayloadJson(e, e.payload == null ? 'null' : canonicalJson(e.payload));
+}
+
+/** A lowercase sha256 hex digest, as every stored hash is. */
+export function isHexDigest(s: string): boolean {
+  return s.length === 64 && /^[0-9a-f]{64}$/.test(s);
+}
+
+/**
+ * eventHashWithPayloadJson for a row the ledger is appending, with the escaping checks left
+ * out where they cannot matter: `ts` comes from Date#toISOString and `prevHash` MUST be a
+ * hex digest (isHexDigest; the ledger checks the tail it reads once per batch). Same digest
+ * for the same fields.
+ */
+export function appendedEventHash(
+  prevHash: string,
+  seq: number,
+  runId: string | null,
+  stepId: string | null,
+  ts: string,
+  level: string,
+  message: string,
+  payloadJson: string,
+): string {
+  return sha256Hex(
+    `{"level":${LEVEL_JSON[level] ?? jsonString(level)},"message":${jsonString(message)},"payload":${payloadJson},"prev_hash":"${prevHash}",` +
+      `"run_id":${idJson(runId, 0)},"seq":${seq},"step_id":${idJson(stepId, 1)},"ts":"${ts}"}`,
+  );
+}
+
+const LEVEL_JSON: Record<string, string | undefined> = Object.assign(Object.create(null) as Record<string, string>, {
+  debug: '"debug"',
+  info: '"info"',
+  warn: '"warn"',
+  error: '"error"',
+});
+
+// A batch is mostly one run and a few steps: remember the last run id and step id encoded.
+const lastId: [string | null, string | null] = [null, null];
+const lastIdJson: [string, string] = ['null', 'null'];
+function idJson(id: string | null, slot: 0 | 1): string {
+  if (id === lastId[slot]) return lastIdJson[slot];
+  lastId[slot] = id;
+  return (lastIdJson[slot] = jsonNullable(id));
 }
 
 /**

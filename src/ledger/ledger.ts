@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
-import {canonicalJson, eventHashWithPayloadJson, GENESIS_HASH} from './hash.js';
+import {appendedEventHash, canonicalJson, eventHashWithPayloadJson, GENESIS_HASH, isHexDigest} from './hash.js';
 import {LATEST_SCHEMA_VERSION, migrate, schemaVersion} from './migrations.js';
 import type {
   EventLevel,
@@ -58,7 +58,17 @@ export type ChainVerification =
 /** A put may carry keyed secret fingerprints (never values); StateChange leaves them optional. */
 type PutChange = Extract<StateChange, {op: 'put'}> & {secret_fingerprints?: Record<string, string>};
 
-const now = (): string => new Date().toISOString();
+// Date#toISOString costs about a microsecond; events come many to a millisecond when batched.
+let lastMs = Number.NaN;
+let lastIso = '';
+const now = (): string => {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+};
 
 /** Ids sort by creation time: a fixed-width base36 millisecond stamp, then randomness. */
 export function newId(prefix: string): string {
@@ -88,6 +98,7 @@ export class Ledger {
 
   // better-sqlite3 does not cache statements, and preparing dominates small writes.
   private readonly stmts = new Map<string, Database.Statement>();
+  private insertStmt: Database.Statement | undefined;
 
   private constructor(file: string, db: Database.Database, readonly: boolean) {
     this.path = file;
@@ -430,32 +441,34 @@ export class Ledger {
   /** Many events in one transaction: the fast path for bulk writers. */
   appendEvents(inputs: readonly AppendEventInput[]): EventRecord[] {
     return this.write(() => {
-      let tail = this.chainHead();
-      return inputs.map((e) => (tail = this.insertEvent(e, tail)));
+      const out: EventRecord[] = new Array(inputs.length);
+      // the tail is read once; after the first row it is the row just written
+      let tail: {seq: number; hash: string} = this.chainHead();
+      for (let i = 0; i < inputs.length; i++) tail = out[i] = this.insertEvent(inputs[i]!, tail, i > 0);
+      return out;
     });
   }
 
-  /** Must run inside a write transaction so that reading the tail and appending are atomic. */
-  private insertEvent(input: AppendEventInput, tail = this.chainHead()): EventRecord {
-    const payloadJson = toJson(input.payload);
-    const ev: EventRecord = {
-      seq: tail.seq + 1,
-      run_id: input.run_id ?? null,
-      step_id: input.step_id ?? null,
-      ts: now(),
-      level: input.level,
-      message: input.message,
-      payload: input.payload ?? null,
-      prev_hash: tail.hash,
-      hash: '',
-    };
+  /**
+   * Must run inside a write transaction so that reading the tail and appending are atomic.
+   * tailIsOurs: the tail is the row just appended here, so its hash is known to be a hex digest.
+   */
+  private insertEvent(input: AppendEventInput, tail = this.chainHead(), tailIsOurs = false): EventRecord {
+    const payloadJson = input.payload == null ? null : canonicalJson(input.payload);
+    const seq = tail.seq + 1;
+    const runId = input.run_id ?? null;
+    const stepId = input.step_id ?? null;
+    const ts = now();
     // Hash the stored text itself, so verification needs nothing but the row.
-    ev.hash = eventHashWithPayloadJson(ev, payloadJson ?? 'null');
-    this.stmt(
+    const hash =
+      tailIsOurs || isHexDigest(tail.hash)
+        ? appendedEventHash(tail.hash, seq, runId, stepId, ts, input.level, input.message, payloadJson ?? 'null')
+        : eventHashWithPayloadJson({prev_hash: tail.hash, seq, run_id: runId, step_id: stepId, ts, level: input.level, message: input.message}, payloadJson ?? 'null');
+    (this.insertStmt ??= this.sqlite.prepare(
       `INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(ev.seq, ev.run_id, ev.step_id, ev.ts, ev.level, ev.message, payloadJson, ev.prev_hash, ev.hash);
-    return ev;
+    )).run(seq, runId, stepId, ts, input.level, input.message, payloadJson, tail.hash, hash);
+    return {seq, run_id: runId, step_id: stepId, ts, level: input.level, message: input.message, payload: input.payload ?? null, prev_hash: tail.hash, hash};
   }
 
   listEvents(opts: {run_id?: string; after_seq?: number; limit?: number} = {}): EventRecord[] {

@@ -132,6 +132,24 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'contract snapshots: the canonical JSON of each applied configuration, content-addressed, with its parent and policy digest',
+    up(db) {
+      db.exec(`
+        CREATE TABLE snapshots (
+          id            TEXT PRIMARY KEY,  -- sha256 hex of the canonical JSON in config
+          parent        TEXT,              -- the snapshot in force before this one was first applied
+          run_id        TEXT,              -- the run that first applied it
+          config        TEXT NOT NULL,     -- canonical JSON of the applied configuration
+          policy_digest TEXT,
+          created_at    TEXT NOT NULL
+        );
+        CREATE INDEX snapshots_created_at ON snapshots(created_at);
+        CREATE INDEX snapshots_run_id ON snapshots(run_id);
+      `);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

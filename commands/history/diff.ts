@@ -1,0 +1,20 @@
+import {Args} from '@oclif/core';
+import {historyDiff, renderHistoryDiff} from '../../src/audit/history.js';
+import {withReadLedger} from '../../src/audit/chain.js';
+import {OrxCommand, type CommandResult} from '../base.js';
+
+export default class HistoryDiff extends OrxCommand {
+  static override summary = 'Show what changed between two applied configurations, key by key.';
+  static override examples = ['orx history diff 3f2a9c 81be04'];
+  static override args = {
+    from: Args.string({required: true, description: 'The older snapshot id (or a unique prefix).'}),
+    to: Args.string({required: true, description: 'The newer snapshot id (or a unique prefix).'}),
+  };
+
+  async exec(): Promise<CommandResult> {
+    const {args, flags} = await this.parse(HistoryDiff);
+    await this.setup(flags);
+    const d = await withReadLedger(this.orx.dir, (ledger) => historyDiff(ledger, args.from, args.to));
+    return {data: {...d}, human: renderHistoryDiff(d)};
+  }
+}
