@@ -439,13 +439,12 @@ export class Ledger {
   }
 
   /** Many events in one transaction: the fast path for bulk writers. */
-  appendEvents(inputs: readonly AppendEventInput[]): EventRecord[] {
+  appendEvents(inputs: readonly AppendEventInput[]): {count: number; head: {seq: number; hash: string}} {
     return this.write(() => {
-      const out: EventRecord[] = new Array(inputs.length);
       // the tail is read once; after the first row it is the row just written
       let tail: {seq: number; hash: string} = this.chainHead();
-      for (let i = 0; i < inputs.length; i++) tail = out[i] = this.insertEvent(inputs[i]!, tail, i > 0);
-      return out;
+      for (let i = 0; i < inputs.length; i++) tail = this.insertRow(inputs[i]!, tail, i > 0);
+      return {count: inputs.length, head: tail};
     });
   }
 
@@ -453,12 +452,20 @@ export class Ledger {
    * Must run inside a write transaction so that reading the tail and appending are atomic.
    * tailIsOurs: the tail is the row just appended here, so its hash is known to be a hex digest.
    */
-  private insertEvent(input: AppendEventInput, tail = this.chainHead(), tailIsOurs = false): EventRecord {
+  private insertEvent(input: AppendEventInput, tail = this.chainHead()): EventRecord {
+    const row = this.insertRow(input, tail, false);
+    return {...row, run_id: input.run_id ?? null, step_id: input.step_id ?? null, ts: this.lastTs, level: input.level, message: input.message, payload: input.payload ?? null, prev_hash: tail.hash};
+  }
+
+  private lastTs = '';
+
+  /** The bulk path: writes the row and returns only the new tail (no record built per event). */
+  private insertRow(input: AppendEventInput, tail: {seq: number; hash: string}, tailIsOurs: boolean): {seq: number; hash: string} {
     const payloadJson = input.payload == null ? null : canonicalJson(input.payload);
     const seq = tail.seq + 1;
     const runId = input.run_id ?? null;
     const stepId = input.step_id ?? null;
-    const ts = now();
+    const ts = (this.lastTs = now());
     // Hash the stored text itself, so verification needs nothing but the row.
     const hash =
       tailIsOurs || isHexDigest(tail.hash)
@@ -468,7 +475,7 @@ export class Ledger {
       `INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )).run(seq, runId, stepId, ts, input.level, input.message, payloadJson, tail.hash, hash);
-    return {seq, run_id: runId, step_id: stepId, ts, level: input.level, message: input.message, payload: input.payload ?? null, prev_hash: tail.hash, hash};
+    return {seq, hash};
   }
 
   listEvents(opts: {run_id?: string; after_seq?: number; limit?: number} = {}): EventRecord[] {

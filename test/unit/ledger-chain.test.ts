@@ -44,8 +44,11 @@ describe('hash-chained events', () => {
 
   it('appendEvents writes a batch that continues the chain', () => {
     const batch = l.appendEvents([{level: 'info', message: 'a'}, {level: 'debug', message: 'b', payload: {x: 1}}]);
-    expect(batch.map((e) => e.seq)).toEqual([10, 11]);
-    expect(batch[1].prev_hash).toBe(batch[0].hash);
+    expect(batch).toEqual({count: 2, head: l.chainHead()});
+    const [a, b] = l.listEvents({after_seq: 9});
+    expect([a!.seq, b!.seq]).toEqual([10, 11]);
+    expect(b!.prev_hash).toBe(a!.hash);
+    expect(batch.head.hash).toBe(b!.hash);
     expect(l.verifyChain()).toMatchObject({ok: true, count: 11});
   });
 
