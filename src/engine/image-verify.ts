@@ -1,6 +1,4 @@
 import type {LoadedConfig} from '../config/types.js';
-import {verifyImage} from '../trust/cosign.js';
-import {readTrustedKeyFile} from '../trust/keys.js';
 
 export interface ImageVerification {
   image: string;
@@ -17,6 +15,8 @@ export interface ImageVerification {
  */
 export async function verifyImages(loaded: LoadedConfig): Promise<Map<string, ImageVerification>> {
   const wanted = Object.entries(loaded.config.images).flatMap(([image, spec]) => (spec.ref && spec.verify_key ? [{image, ref: spec.ref, key: spec.verify_key}] : []));
+  if (wanted.length === 0) return new Map();
+  const [{verifyImage}, {readTrustedKeyFile}] = await Promise.all([import('../trust/cosign.js'), import('../trust/keys.js')]);
   const results = await Promise.all(
     wanted.map(async ({image, ref, key}): Promise<ImageVerification> => {
       const r = await verifyImage(ref, readTrustedKeyFile(key).publicKeyPem);

@@ -11,7 +11,6 @@ import {buildDesired, contextDigests, type LocalImage} from './desired.js';
 import {configDigest, policyDigest} from './digests.js';
 import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
 import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, writePlanFile, type PlanDocument} from './planfile.js';
-import {signingKey, signPlan, trustedPlanKeys, verifyPlan} from '../trust/plan-signature.js';
 import {buildPlan, summarize} from './planner.js';
 import {withLedger} from './workspace.js';
 import {verifyImages, type ImageVerification} from './image-verify.js';
@@ -220,6 +219,8 @@ export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & {save?:
     const doc = await createPlan(ctx, opts, ledger, loaded, policies);
     // a denied plan is saved only for review, when asked; apply refuses it either way
     if (opts.save && (opts.allowDenied || !isDenied(doc.policy.decisions as DecisionLike[]))) {
+      // the Sigstore libraries cost ~90 ms to load: only commands that sign or verify pay it
+      const {signingKey, signPlan} = await import('../trust/plan-signature.js');
       const {key, created} = signingKey(ctx.dir, opts.keyFile ?? loaded.config.signing_key ?? undefined);
       if (created) ctx.log.info(`created the workspace signing key ${key.fingerprint} in .orx/keys/ (orx keys show)`);
       writePlanFile(opts.save, await signPlan(doc, key));
@@ -233,6 +234,7 @@ export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & {save?:
 /** A saved plan, read and its signature checked (exit 5) before anything else looks at it. */
 export async function loadSavedPlan(ctx: OrxContext, file: string, trustedKeyFiles: string[] = []): Promise<PlanDocument> {
   const doc = readPlanFile(file);
+  const {trustedPlanKeys, verifyPlan} = await import('../trust/plan-signature.js');
   await verifyPlan(doc, trustedPlanKeys(ctx.dir, trustedKeyFiles));
   return doc;
 }
