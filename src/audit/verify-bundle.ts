@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import {OrxError, preview} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
-import {canonicalJson, eventHash, GENESIS_HASH, sha256Hex} from '../ledger/hash.js';
+import {canonicalJson, eventHash, GENESIS_HASH, sha256Hex, type HashedEventFields} from '../ledger/hash.js';
 import {verifyBlob} from '../trust/blob.js';
 import {trustedKey, type TrustedKey} from '../trust/keys.js';
 import {c} from '../ui/color.js';
@@ -68,17 +68,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typ
 const isHex64 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 const short = (h: string): string => `${h.slice(0, 12)}…`;
 
-interface BundleEvent {
-  seq: number;
-  run_id: string | null;
-  step_id: string | null;
-  ts: string;
-  level: string;
-  message: string;
-  payload: unknown;
-  prev_hash: string;
-  hash: string;
-}
+type BundleEvent = HashedEventFields & {hash: string};
 
 /** "event 7 is" / "events 7..9 are" for the seqs in [from, to] not present at all; null if all are present. */
 function missingSeqs(from: number, to: number, present: ReadonlySet<number>): string | null {
