@@ -13,7 +13,7 @@ export const applyFlags = {
 
 export default class Apply extends OrxCommand {
   static override summary = 'Apply a saved plan exactly, or plan and apply after confirmation.';
-  static override description = `With FILE, applies exactly that plan and refuses it (exit 5) if the ledger or the configuration moved since it was made. Without FILE, makes a plan, shows it and asks for "yes" on a terminal; without a terminal it needs --auto-approve.\n\n${exitCodeHelp()}`;
+  static override description = `With FILE, applies exactly that plan and refuses it (exit 5) if the ledger or the configuration moved since it was made. Without FILE, makes a plan, shows it and opens the review screen on a terminal. Without a terminal nothing is asked: --auto-approve covers what autonomy and policy let through, and \`orx approve FILE\` records the rest for a saved plan.\n\n${exitCodeHelp()}`;
   static override examples = ['orx apply plans/next.plan.json', 'orx apply --auto-approve --parallelism 4'];
   static override args = {file: Args.string({description: 'A plan saved with `orx plan -out FILE`.', required: false})};
   static override flags = {
@@ -34,9 +34,7 @@ export default class Apply extends OrxCommand {
       fromFile: Boolean(args.file),
       autoApprove: flags['auto-approve'],
       parallelism: flags.parallelism,
-      json: this.jsonMode,
-      stdinIsTTY: this.stdinIsTTY,
-      stderrIsTTY: this.stderrIsTTY,
+      ...this.terminal,
       logFormat: flags['log-format'],
       autonomy: effectiveAutonomy(doc.autonomy, flags.autonomy),
     });

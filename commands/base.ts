@@ -51,6 +51,11 @@ export abstract class OrxCommand extends Command {
     return Boolean(process.stderr.isTTY);
   }
 
+  /** What the apply flow needs to know about the terminal and output mode. */
+  protected get terminal(): {json: boolean; stdinIsTTY: boolean; stderrIsTTY: boolean} {
+    return {json: this.jsonMode, stdinIsTTY: this.stdinIsTTY, stderrIsTTY: this.stderrIsTTY};
+  }
+
   protected async setup(flags: {json: boolean; debug: boolean; 'log-format': string; chdir?: string}): Promise<void> {
     this.jsonMode = flags.json;
     this.debugMode = flags.debug;

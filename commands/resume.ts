@@ -32,9 +32,7 @@ export default class Resume extends OrxCommand {
       fromFile: false,
       autoApprove: flags['auto-approve'],
       parallelism: flags.parallelism,
-      json: this.jsonMode,
-      stdinIsTTY: this.stdinIsTTY,
-      stderrIsTTY: this.stderrIsTTY,
+      ...this.terminal,
       logFormat: flags['log-format'],
       autonomy: effectiveAutonomy(doc.autonomy, flags.autonomy),
     });

@@ -1,7 +1,9 @@
 // Props and result of the ink review screen (issue 3: approvals on a TTY).
 
-export type ReviewAction = 'create' | 'update' | 'replace' | 'delete' | 'noop';
-export type ReviewCategory = 'READ' | 'WRITE' | 'DEPLOY' | 'DESTROY' | 'ROLLBACK';
+import type {SafetyCategory, StepAction} from '../../resources/types.js';
+
+export type ReviewAction = StepAction;
+export type ReviewCategory = SafetyCategory;
 export type ReviewNoteEffect = 'deny' | 'require_approval' | 'warn' | 'allow';
 
 export interface ReviewChange {
