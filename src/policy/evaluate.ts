@@ -5,7 +5,7 @@
 // true/false is a deny decision naming the rule, never a pass.
 import {runtimeMessage} from './cel.js';
 import {renderMessage} from './message.js';
-import {EFFECT_RANK, type PolicyDecision, type PolicyEvaluation, type PolicyInput, type PolicyRule, type PolicySet, type PolicyStepInput, type RuleResult, type StepVerdict} from './types.js';
+import {type PolicyDecision, type PolicyEvaluation, type PolicyInput, type PolicyRule, type PolicySet, type PolicyStepInput, type RuleResult} from './types.js';
 
 type Outcome = {value: boolean; vars: Record<string, unknown>} | {error: string};
 
@@ -112,44 +112,4 @@ export function evaluateAll(set: PolicySet, input: PolicyInput): RuleResult[] {
     }
   }
   return rows;
-}
-
-function verdictOf(ds: PolicyDecision[]): StepVerdict {
-  let best = EFFECT_RANK.allow + 1;
-  for (const d of ds) best = Math.min(best, EFFECT_RANK[d.effect]);
-  const denied = best === EFFECT_RANK.deny;
-  const approval = best === EFFECT_RANK.require_approval;
-  const allowed = !denied && !approval && ds.some((d) => d.effect === 'allow');
-  return {
-    denied,
-    approval,
-    warnings: ds.filter((d) => d.effect === 'warn').map((d) => d.message),
-    allowed,
-    reasons: denied || approval ? ds.filter((d) => EFFECT_RANK[d.effect] === best).map((d) => d.message) : [],
-  };
-}
-
-/**
- * Per step id, what its decisions add up to (deny > require_approval > warn > allow). Steps
- * without any decision are absent. Plan-scope decisions are in planVerdict, not here.
- */
-export function stepVerdicts(decisions: PolicyDecision[]): Map<string, StepVerdict> {
-  const byStep = new Map<string, PolicyDecision[]>();
-  for (const d of decisions) {
-    if (d.step === null) continue;
-    const list = byStep.get(d.step);
-    if (list) list.push(d);
-    else byStep.set(d.step, [d]);
-  }
-  return new Map([...byStep].map(([id, ds]) => [id, verdictOf(ds)]));
-}
-
-/** What the plan-scope decisions add up to (quotas, rate limits). */
-export function planVerdict(decisions: PolicyDecision[]): StepVerdict {
-  return verdictOf(decisions.filter((d) => d.step === null));
-}
-
-/** True when any decision, step or plan scope, is a deny: the plan can never be applied. */
-export function planDenied(decisions: PolicyDecision[]): boolean {
-  return decisions.some((d) => d.effect === 'deny');
 }

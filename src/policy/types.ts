@@ -7,9 +7,6 @@ export type RuleScope = 'step' | 'plan';
 
 export const EFFECTS: readonly PolicyEffect[] = ['deny', 'require_approval', 'warn', 'allow'];
 
-/** Strongest first: a deny beats a require_approval beats a warn beats an allow. */
-export const EFFECT_RANK: Readonly<Record<PolicyEffect, number>> = {deny: 0, require_approval: 1, warn: 2, allow: 3};
-
 /** A compiled `when`: gives the CEL value for one evaluation context (should be a bool). */
 export type CompiledWhen = (vars: Record<string, unknown>) => unknown;
 
@@ -64,19 +61,6 @@ export interface RuleResult {
   result: 'true' | 'false' | 'error' | 'not_matched';
   /** the rendered message when result is true, the reason when it is error */
   message: string | null;
-}
-
-export interface StepVerdict {
-  /** some rule denies the step */
-  denied: boolean;
-  /** not denied, and some rule asks a human to approve it */
-  approval: boolean;
-  /** messages of warn decisions (shown, never blocking) */
-  warnings: string[];
-  /** not denied, no approval asked, and some rule explicitly allows it */
-  allowed: boolean;
-  /** messages of the decisions that decided: the denials when denied, the approval requests when approval */
-  reasons: string[];
 }
 
 /** Activity counts over one window, from the ledger. Every documented key is always present. */

@@ -5,7 +5,9 @@ import {fileURLToPath} from 'node:url';
 import {describe, expect, it} from 'vitest';
 import {buildPlan} from '../../src/engine/planner.js';
 import {buildPolicyInput, emptyRecentActivity} from '../../src/policy/context.js';
-import {evaluateAll, evaluatePolicies, planDenied, planVerdict, stepVerdicts} from '../../src/policy/evaluate.js';
+import {evaluateAll, evaluatePolicies} from '../../src/policy/evaluate.js';
+import {isDenied, reviewPlan} from '../../src/policy/review.js';
+import type {PlannedStep} from '../../src/resources/types.js';
 import {compilePolicies, loadPolicies} from '../../src/policy/load.js';
 import type {PolicyDecision, PolicyPlanStep, PolicySet, RecentActivity} from '../../src/policy/types.js';
 import type {DesiredResource} from '../../src/resources/types.js';
@@ -153,7 +155,7 @@ describe('baseline rules, evaluated directly', () => {
     const over = decide(deletes(3), {recent: recent(18)});
     expect(short(over)[0]).toBe('deny rate-destroy (plan)');
     expect(over[0]!.message).toBe('3 DESTROY steps in this plan and 18 in the last hour: more than the 20 per hour the baseline allows');
-    expect(planDenied(over)).toBe(true);
+    expect(isDenied(over)).toBe(true);
     expect(short(decide(deletes(2), {recent: recent(18)})).filter((d) => d.includes('rate'))).toEqual([]);
     expect(short(decide(deletes(21))).filter((d) => d.includes('rate'))).toEqual(['deny rate-destroy (plan)']);
     // no DESTROY step in the plan: the rule does not even run
@@ -191,7 +193,7 @@ describe('fail closed', () => {
     const set = policy(`rules:\n  - id: strict\n    when: step.after.nope == 1\n    effect: warn\n    message: m\n`);
     const ds = decide([createAgent()], {set});
     expect(ds).toEqual([{rule: 'strict', file: 'policies/t.yaml', effect: 'deny', message: 'rule strict failed to evaluate: No such key: nope', step: `s${n}`, address: 'agent.a'}]);
-    expect(planDenied(ds)).toBe(true);
+    expect(isDenied(ds)).toBe(true);
   });
 
   it('a dyn result that is not a bool at run time is a deny', () => {
@@ -215,22 +217,34 @@ describe('fail closed', () => {
 describe('precedence: deny > require_approval > warn > allow', () => {
   const d = (effect: PolicyDecision['effect'], step: string | null = 's1', message: string = effect): PolicyDecision => ({rule: `r-${effect}`, file: 'f', effect, message, step, address: step && `agent.${step}`});
 
+  // what apply acts on: reviewPlan, at autonomy 3 so only the rules speak
+  const planned = (id: string): PlannedStep => ({
+    id, address: `agent.${id}`, kind: 'agent', action: 'create', category: 'WRITE', before: null, after: {}, changes: [], reasons: [],
+    depends_on: [], object_id: null, record: false, idempotency_key: 'k', budget_ms: 1000,
+  });
+  const review = (ds: PolicyDecision[], ids = ['s1', 's2', 's3', 's4', 's5']) => reviewPlan(ids.map(planned), ds, 3);
+
   it('per step', () => {
-    const v = stepVerdicts([d('allow'), d('warn'), d('require_approval'), d('deny'), d('warn', 's2'), d('allow', 's2'), d('require_approval', 's3'), d('allow', 's3'), d('allow', 's4')]);
-    expect(v.get('s1')).toEqual({denied: true, approval: false, warnings: ['warn'], allowed: false, reasons: ['deny']});
-    expect(v.get('s2')).toEqual({denied: false, approval: false, warnings: ['warn'], allowed: true, reasons: []});
-    expect(v.get('s3')).toEqual({denied: false, approval: true, warnings: [], allowed: false, reasons: ['require_approval']});
-    expect(v.get('s4')).toEqual({denied: false, approval: false, warnings: [], allowed: true, reasons: []});
-    expect(v.has('s5')).toBe(false);
+    const r = review([d('allow'), d('warn'), d('require_approval'), d('deny'), d('warn', 's2'), d('allow', 's2'), d('require_approval', 's3'), d('allow', 's3'), d('allow', 's4')]);
+    const by = new Map(r.steps.map((s) => [s.step.id, s]));
+    expect(by.get('s1')).toMatchObject({denied: ['rule r-deny: deny'], warnings: ['rule r-warn: warn']});
+    expect(by.get('s2')).toMatchObject({denied: [], approval: [], warnings: ['rule r-warn: warn']});
+    expect(by.get('s3')).toMatchObject({denied: [], approval: ['rule r-require_approval: require_approval'], warnings: []});
+    expect(by.get('s4')).toMatchObject({denied: [], approval: [], warnings: []});
+    expect(by.get('s5')).toMatchObject({denied: [], approval: [], warnings: [], notes: []});
+    expect(r.denied).toBe(true);
+    expect(review([d('require_approval', 's3'), d('allow', 's3')]).denied).toBe(false);
   });
 
-  it('plan-scope decisions are in planVerdict and planDenied, not per step', () => {
+  it('plan-scope decisions belong to the plan, not to a step', () => {
     const ds = [d('require_approval', null, 'big plan'), d('warn', 's1')];
-    expect(stepVerdicts(ds).get('s1')!.approval).toBe(false);
-    expect(planVerdict(ds)).toEqual({denied: false, approval: true, warnings: [], allowed: false, reasons: ['big plan']});
-    expect(planDenied(ds)).toBe(false);
-    expect(planDenied([...ds, d('deny', null)])).toBe(true);
-    expect(planDenied([d('deny', 's9')])).toBe(true);
+    const r = review(ds);
+    expect(r.steps.find((s) => s.step.id === 's1')!.approval).toEqual([]);
+    expect(r).toMatchObject({denied: false, plan_denied: []});
+    expect(isDenied(ds)).toBe(false);
+    expect(review([...ds, d('deny', null, 'quota')])).toMatchObject({denied: true, plan_denied: ['rule r-deny: quota']});
+    expect(isDenied([...ds, d('deny', null)])).toBe(true);
+    expect(isDenied([d('deny', 's9')])).toBe(true);
   });
 
   it('all effects on one step, from rules', () => {
@@ -239,8 +253,9 @@ describe('precedence: deny > require_approval > warn > allow', () => {
     );
     const ds = decide([createAgent()], {set});
     expect(ds.map((x) => x.effect)).toEqual(['deny', 'require_approval', 'warn', 'allow']);
-    const v = stepVerdicts(ds).get(ds[0]!.step!)!;
-    expect(v).toEqual({denied: true, approval: false, warnings: ['warn agent.a'], allowed: false, reasons: ['deny agent.a']});
+    const r = reviewPlan([{...planned(ds[0]!.step!), address: 'agent.a'}], ds, 3);
+    expect(r.steps[0]).toMatchObject({denied: ['rule r-deny: deny agent.a'], approval: ['rule r-require-approval: require_approval agent.a'], warnings: ['rule r-warn: warn agent.a']});
+    expect(r.denied).toBe(true);
   });
 });
 
