@@ -444,7 +444,7 @@ export class Ledger {
       // the tail is read once; after the first row it is the row just written
       let tail: {seq: number; hash: string} = this.chainHead();
       for (let i = 0; i < inputs.length; i++) tail = this.insertRow(inputs[i]!, tail, i > 0);
-      return {count: inputs.length, head: tail};
+      return {count: inputs.length, head: {seq: tail.seq, hash: tail.hash}};
     });
   }
 
@@ -453,19 +453,17 @@ export class Ledger {
    * tailIsOurs: the tail is the row just appended here, so its hash is known to be a hex digest.
    */
   private insertEvent(input: AppendEventInput, tail = this.chainHead()): EventRecord {
-    const row = this.insertRow(input, tail, false);
-    return {...row, run_id: input.run_id ?? null, step_id: input.step_id ?? null, ts: this.lastTs, level: input.level, message: input.message, payload: input.payload ?? null, prev_hash: tail.hash};
+    const {seq, hash, ts} = this.insertRow(input, tail, false);
+    return {seq, run_id: input.run_id ?? null, step_id: input.step_id ?? null, ts, level: input.level, message: input.message, payload: input.payload ?? null, prev_hash: tail.hash, hash};
   }
 
-  private lastTs = '';
-
   /** The bulk path: writes the row and returns only the new tail (no record built per event). */
-  private insertRow(input: AppendEventInput, tail: {seq: number; hash: string}, tailIsOurs: boolean): {seq: number; hash: string} {
+  private insertRow(input: AppendEventInput, tail: {seq: number; hash: string}, tailIsOurs: boolean): {seq: number; hash: string; ts: string} {
     const payloadJson = input.payload == null ? null : canonicalJson(input.payload);
     const seq = tail.seq + 1;
     const runId = input.run_id ?? null;
     const stepId = input.step_id ?? null;
-    const ts = (this.lastTs = now());
+    const ts = now();
     // Hash the stored text itself, so verification needs nothing but the row.
     const hash =
       tailIsOurs || isHexDigest(tail.hash)
@@ -475,7 +473,7 @@ export class Ledger {
       `INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )).run(seq, runId, stepId, ts, input.level, input.message, payloadJson, tail.hash, hash);
-    return {seq, hash};
+    return {seq, hash, ts};
   }
 
   listEvents(opts: {run_id?: string; after_seq?: number; limit?: number} = {}): EventRecord[] {
