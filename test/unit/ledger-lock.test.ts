@@ -6,6 +6,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {OrxError} from '../../src/errors.js';
 import {EXIT} from '../../src/exit-codes.js';
 import {Ledger, pidAlive} from '../../src/ledger/ledger.js';
+import {caught} from '../helpers/errors.js';
 
 let dir: string;
 let l: Ledger;
@@ -19,15 +20,6 @@ afterEach(() => {
 });
 
 const me = {pid: process.pid, host: os.hostname(), command: 'orx apply'};
-function lockedErr(fn: () => unknown): OrxError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(OrxError);
-    return err as OrxError;
-  }
-  throw new Error('expected an OrxError');
-}
 /** A pid that surely belongs to no running process: a child we started and reaped. */
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', '0']);
@@ -43,7 +35,7 @@ describe('workspace lock', () => {
     expect(lock.id).toMatch(/^lock-/);
     expect(lock.since).toMatch(/Z$/);
     expect(l.currentLock()).toEqual(lock);
-    const err = lockedErr(() => l.acquireLock({...me, command: 'orx destroy'}));
+    const err = caught(() => l.acquireLock({...me, command: 'orx destroy'}));
     expect(err.code).toBe('locked');
     expect(err.exit).toBe(EXIT.LOCKED);
     expect(err.exit).toBe(4);
@@ -75,7 +67,7 @@ describe('workspace lock', () => {
   it('reports a lock held by a dead pid on this host as STALE with the force-unlock action', () => {
     const pid = deadPid();
     const lock = l.acquireLock({...me, pid});
-    const err = lockedErr(() => l.acquireLock(me));
+    const err = caught(() => l.acquireLock(me));
     expect(err.exit).toBe(4);
     expect(err.message).toContain('STALE');
     expect(err.message).toContain(`held by pid ${pid} which is no longer running`);
@@ -86,17 +78,17 @@ describe('workspace lock', () => {
 
   it('does not call a lock on another host stale (its pid means nothing here)', () => {
     l.acquireLock({...me, pid: deadPid(), host: 'some-other-host'});
-    const err = lockedErr(() => l.acquireLock(me));
+    const err = caught(() => l.acquireLock(me));
     expect(err.message).not.toContain('STALE');
     expect(err.data).toMatchObject({stale: false});
   });
 
   it('force-unlock refuses a wrong id or an empty reason, then unlocks with the right id and records it', () => {
     const lock = l.acquireLock({...me, pid: deadPid()});
-    const wrong = lockedErr(() => l.forceUnlock('lock-wrong', 'crashed', 'alice'));
+    const wrong = caught(() => l.forceUnlock('lock-wrong', 'crashed', 'alice'));
     expect(wrong.code).toBe('not_found');
     expect(wrong.message).toContain(lock.id);
-    expect(lockedErr(() => l.forceUnlock(lock.id, '  ', 'alice')).code).toBe('invalid_input');
+    expect(caught(() => l.forceUnlock(lock.id, '  ', 'alice')).code).toBe('invalid_input');
     expect(l.currentLock()).toEqual(lock);
     expect(l.forceUnlock(lock.id, 'apply crashed (kill -9)', 'alice')).toEqual(lock);
     expect(l.currentLock()).toBeUndefined();
@@ -104,7 +96,7 @@ describe('workspace lock', () => {
     expect(ev).toMatchObject({level: 'warn', payload: {actor: 'alice', reason: 'apply crashed (kill -9)', lock: {id: lock.id}}});
     expect(ev.message).toContain('apply crashed (kill -9)');
     expect(l.verifyChain()).toMatchObject({ok: true});
-    expect(lockedErr(() => l.forceUnlock(lock.id, 'again', 'alice')).message).toMatch(/not locked/);
+    expect(caught(() => l.forceUnlock(lock.id, 'again', 'alice')).message).toMatch(/not locked/);
     // the old holder's release must not free a new holder's lock
     const next = l.acquireLock(me);
     expect(l.releaseLock(lock.id)).toBe(false);

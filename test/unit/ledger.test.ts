@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {afterEach, describe, expect, it} from 'vitest';
-import {OrxError} from '../../src/errors.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {LATEST_SCHEMA_VERSION, MIGRATIONS} from '../../src/ledger/migrations.js';
+import {caught} from '../helpers/errors.js';
 
 const dirs: string[] = [];
 const open: Ledger[] = [];
@@ -18,15 +18,6 @@ function openLedger(dir: string, opts?: {readonly?: boolean}): Ledger {
   const l = Ledger.open(dir, opts);
   open.push(l);
   return l;
-}
-function catchErr(fn: () => unknown): OrxError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(OrxError);
-    return err as OrxError;
-  }
-  throw new Error('expected an OrxError');
 }
 afterEach(() => {
   for (const l of open.splice(0)) l.close();
@@ -85,7 +76,7 @@ describe('Ledger.open', () => {
     const dir = tmp();
     fs.mkdirSync(path.join(dir, '.orx'));
     fs.writeFileSync(path.join(dir, '.orx', 'ledger.db'), 'this is not sqlite '.repeat(300));
-    const err = catchErr(() => Ledger.open(dir));
+    const err = caught(() => Ledger.open(dir));
     expect(err.code).toBe('ledger_corrupt');
     expect(err.kind).toBe('user');
     expect(err.message).toContain(path.join(dir, '.orx', 'ledger.db'));
@@ -99,7 +90,7 @@ describe('Ledger.open', () => {
     l.close();
     const file = Ledger.fileFor(dir);
     fs.truncateSync(file, 4096 * 2);
-    expect(catchErr(() => Ledger.open(dir)).code).toBe('ledger_corrupt');
+    expect(caught(() => Ledger.open(dir)).code).toBe('ledger_corrupt');
   });
 
   it('refuses a ledger from a newer schema without touching it', () => {
@@ -108,14 +99,14 @@ describe('Ledger.open', () => {
     const raw = new Database(Ledger.fileFor(dir));
     raw.pragma(`user_version = ${LATEST_SCHEMA_VERSION + 1}`);
     raw.close();
-    const err = catchErr(() => Ledger.open(dir));
+    const err = caught(() => Ledger.open(dir));
     expect(err.code).toBe('ledger_newer');
     expect(err.actions[0]).toMatch(/Upgrade orx/);
   });
 
   it('opens read-only: reads work, writes fail, a missing ledger is not_found', () => {
     const dir = tmp();
-    expect(catchErr(() => Ledger.open(dir, {readonly: true})).code).toBe('not_found');
+    expect(caught(() => Ledger.open(dir, {readonly: true})).code).toBe('not_found');
     expect(fs.existsSync(path.join(dir, '.orx'))).toBe(false);
     const w = openLedger(dir);
     w.applyStateChange(put('volume.v'));
@@ -180,7 +171,7 @@ describe('resources', () => {
     expect(l.removeResource('agent.a', 'adopted by another workspace')).toBe(2);
     expect(l.getResource('agent.a')).toBeUndefined();
     expect(l.listEvents().at(-1)).toMatchObject({level: 'warn', message: 'state rm agent.a: adopted by another workspace'});
-    const err = catchErr(() => l.removeResource('agent.a', 'again'));
+    const err = caught(() => l.removeResource('agent.a', 'again'));
     expect(err.code).toBe('not_found');
     expect(err.message).toContain('agent.a');
     expect(l.meta().serial).toBe(2);
@@ -221,8 +212,8 @@ describe('runs and steps', () => {
     expect(l.getRun(r1.id)?.summary).toEqual({created: 2});
     expect(l.getRun(r1.id.slice(0, -2))?.id).toBe(r1.id);
     expect(l.getRun('run-zzzz')).toBeUndefined();
-    expect(catchErr(() => l.getRun('run-')).code).toBe('ambiguous');
-    expect(catchErr(() => l.finishRun('run-nope', 'failed')).code).toBe('not_found');
+    expect(caught(() => l.getRun('run-')).code).toBe('ambiguous');
+    expect(caught(() => l.finishRun('run-nope', 'failed')).code).toBe('not_found');
   });
 
   it('finishStep updates the step, applies the change and appends an event together', () => {
@@ -241,7 +232,7 @@ describe('runs and steps', () => {
     const s2 = l.startStep({run_id: run.id, address: 'agent.b', action: 'create', idempotency_key: 'k2'});
     expect(l.finishStep({step_id: s2.id, status: 'failed', error: 'boom'})).toEqual({serial: 1});
     expect(l.listEvents().at(-1)).toMatchObject({level: 'error', payload: {error: 'boom', change: null}});
-    expect(catchErr(() => l.finishStep({step_id: 'step-nope', status: 'failed'})).code).toBe('not_found');
+    expect(caught(() => l.finishStep({step_id: 'step-nope', status: 'failed'})).code).toBe('not_found');
   });
 
   it('a failing state change rolls back the step update and the event', () => {

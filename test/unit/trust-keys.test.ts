@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {OrxError} from '../../src/errors.js';
 import {hintToFingerprint, keyFingerprint, keyHint} from '../../src/trust/fingerprint.js';
 import {initWorkspaceKey, keyPaths, loadWorkspaceKey, readTrustedKeyFile, trustedKey} from '../../src/trust/keys.js';
+import {caught} from '../helpers/errors.js';
 
 const posix = process.platform !== 'win32';
 let dir: string;
@@ -20,15 +20,6 @@ function mode(p: string): number {
   return fs.statSync(p).mode & 0o777;
 }
 
-function caught(fn: () => unknown): OrxError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(OrxError);
-    return err as OrxError;
-  }
-  throw new Error('expected an OrxError');
-}
 
 /** sha256 over the DER inside the PEM, computed without node:crypto key parsing */
 function pemFingerprint(pem: string): string {
