@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {Flags} from '@oclif/core';
-import {evaluatePlanRules} from '../../src/policy/plan-eval.js';
+import {evaluatePlanRules} from '../../src/engine/policy-eval.js';
 import {table} from '../../src/ui/state-view.js';
 import {OrxCommand, type CommandResult} from '../base.js';
 

@@ -1,4 +1,5 @@
 // Key-by-key differences between two applied configurations (`orx history diff A B`).
+import {deepEqual} from '../resources/diff.js';
 
 export type ConfigChange =
   | {op: 'add'; path: string; after: unknown}
@@ -16,16 +17,6 @@ export function joinPath(base: string, key: string | number): string {
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-function same(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => same(v, b[i]));
-  if (isObject(a) && isObject(b)) {
-    const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && same(a[k], b[k]));
-  }
-  return false;
-}
-
 /**
  * Objects are compared key by key (in sorted order, so the output is stable); arrays of the
  * same length whose items are objects are compared item by item; any other differing value
@@ -38,7 +29,7 @@ export function diffConfigs(before: unknown, after: unknown, base = ''): ConfigC
 }
 
 function walk(a: unknown, b: unknown, path: string, out: ConfigChange[]): void {
-  if (same(a, b)) return;
+  if (deepEqual(a, b)) return;
   if (isObject(a) && isObject(b)) {
     for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
       const p = joinPath(path, key);

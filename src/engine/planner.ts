@@ -3,7 +3,7 @@ import {OrxError} from '../errors.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {ACTIONS, parseAddress} from '../resources/registry.js';
 import type {AttrChange, Attrs, DesiredResource, ObservedResource, PlannedStep, ResourceKind} from '../resources/types.js';
-import {deepEqual, diffAttrs} from './diff.js';
+import {deepEqual, diffAttrs} from '../resources/diff.js';
 import {closure, topoSort} from './graph.js';
 import type {Observation} from './refresh.js';
 

@@ -1,4 +1,4 @@
-import {diffAttrs} from '../engine/diff.js';
+import {diffAttrs} from './diff.js';
 import type {Action, DesiredResource, ObservedResource, PlannedStep, SafetyCategory} from './types.js';
 
 type Planned = Omit<PlannedStep, 'id' | 'depends_on' | 'idempotency_key' | 'record' | 'budget_ms'>;

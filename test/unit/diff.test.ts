@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {deepEqual, diffAttrs} from '../../src/engine/diff.js';
+import {deepEqual, diffAttrs} from '../../src/resources/diff.js';
 
 const none = new Set<string>();
 

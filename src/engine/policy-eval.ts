@@ -1,10 +1,10 @@
-import {readPlanFile, type PlanDocument} from '../engine/planfile.js';
-import {withLedger} from '../engine/workspace.js';
+import {readPlanFile, type PlanDocument} from './planfile.js';
+import {withLedger} from './workspace.js';
 import {recentActivity} from '../ledger/safety.js';
-import {buildPolicyInput} from './context.js';
-import {evaluateAll} from './evaluate.js';
-import {loadPolicies} from './load.js';
-import type {RuleResult} from './types.js';
+import {buildPolicyInput} from '../policy/context.js';
+import {evaluateAll} from '../policy/evaluate.js';
+import {loadPolicies} from '../policy/load.js';
+import type {RuleResult} from '../policy/types.js';
 
 /** Every rule against every step of a saved plan, with today's rate-limit counts. */
 export async function evaluatePlanRules(dir: string, file: string): Promise<{doc: PlanDocument; results: RuleResult[]}> {
