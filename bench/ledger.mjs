@@ -1,8 +1,10 @@
 // The hash-chained ledger: appending 100,000 events in batches through Ledger.appendEvents
-// against inserting the same rows without hashing (plain JSON, no chain) into an identical
-// table with the same pragmas and batch transactions, both in this run; goal: the hashed
-// rate is at least 0.8x the unhashed one. Then `audit verify` of those 100,000 events,
-// in-process and as the CLI; goal: under 2 s. Run `npm run build` first.
+// against inserting the same rows without hashing (same JSON text, no chain) into an
+// identical table with the same pragmas and batch transactions, both in this run; goal: the
+// hashed rate is at least 0.8x the unhashed one. Bulk appends hash on a worker thread while
+// the main thread inserts; the same appends hashed on the main thread only are shown too.
+// Then `audit verify` of those 100,000 events, in-process and as the CLI; goal: under 2 s.
+// Run `npm run build` first.
 // Usage: node bench/ledger.mjs [EVENTS=100000] [BATCH=1000] [ROUNDS=3]
 // (ORX_DIST=DIR uses another build of dist/.)
 import fs from 'node:fs';
@@ -17,7 +19,6 @@ const distDir = process.env.ORX_DIST ?? path.join(root, 'dist');
 const dist = (p) => import(pathToFileURL(path.join(distDir, 'src', p)).href);
 const {Ledger} = await dist('ledger/ledger.js');
 const {verifyAudit} = await dist('audit/chain.js');
-const {canonicalJson} = await dist('ledger/hash.js');
 
 // What an apply writes: step start/finish events with a run, a step and a small payload.
 function makeInputs(n) {
@@ -42,7 +43,7 @@ function makeInputs(n) {
 // Same row size as the hashed table: the bytes written are the same, only the hashing differs.
 const NO_HASH = '0'.repeat(64);
 // The same timestamp cache the ledger uses (one toISOString per millisecond), so the
-// difference measured is the canonical JSON and the hashing, nothing else.
+// difference measured is the hashing, nothing else.
 let lastMs = NaN;
 let lastIso = '';
 function now() {
@@ -54,26 +55,29 @@ function now() {
   return lastIso;
 }
 
-function appendHashed(inputs) {
+function appendHashed(inputs, hashPipeline) {
   const {dir} = tempWorkspace('ledger-hashed');
-  const l = Ledger.open(dir);
+  const l = Ledger.open(dir, {hashPipeline});
+  // the worker starts with the first bulk append of a process; start it before the clock
+  if (hashPipeline && !l.warmHashPipeline()) throw new Error('the hashing worker did not start');
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < inputs.length; i += BATCH) l.appendEvents(inputs.slice(i, i + BATCH));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const stats = l.hashPipelineStats();
+  if (hashPipeline && stats.fallbackRows > 0) console.log(`  (${stats.fallbackRows} rows fell back to the main thread)`);
   return {ms, dir, l};
 }
 
 // The identical table is the events table of another fresh ledger: same definition, same
 // place in the same file layout, same pragmas (WAL, synchronous=NORMAL), same batches.
-// `encode` is JSON.stringify (what an unhashed log would store) or, for the breakdown,
-// the canonical JSON the hashed ledger stores.
-function insertPlain(inputs, encode) {
+// The payload is stored as JSON.stringify text, as the hashed ledger stores it.
+function insertPlain(inputs) {
   const {dir} = tempWorkspace('ledger-plain');
   const l = Ledger.open(dir);
   const insert = l.sqlite.prepare('INSERT INTO events (run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const batch = l.sqlite.transaction((rows) => {
     for (const e of rows) {
-      insert.run(e.run_id ?? null, e.step_id ?? null, now(), e.level, e.message, e.payload == null ? null : encode(e.payload), NO_HASH, NO_HASH);
+      insert.run(e.run_id ?? null, e.step_id ?? null, now(), e.level, e.message, e.payload == null ? null : JSON.stringify(e.payload), NO_HASH, NO_HASH);
     }
   });
   const t0 = process.hrtime.bigint();
@@ -89,16 +93,20 @@ const fmt = (n) => n.toLocaleString('en-US');
 console.log(`ledger: ${fmt(EVENTS)} events in batches of ${fmt(BATCH)}, median of ${ROUNDS} rounds (order alternates)`);
 
 const hashedMs = [];
+const mainOnlyMs = [];
 const plainMs = [];
-const canonMs = [];
 let kept;
 for (let r = 0; r < ROUNDS; r++) {
-  const order = r % 2 === 0 ? ['plain', 'canon', 'hashed'] : ['hashed', 'canon', 'plain'];
+  const order = r % 2 === 0 ? ['plain', 'main', 'hashed'] : ['hashed', 'main', 'plain'];
   for (const which of order) {
-    if (which === 'plain') plainMs.push(insertPlain(inputs, JSON.stringify));
-    else if (which === 'canon') canonMs.push(insertPlain(inputs, canonicalJson));
-    else {
-      const h = appendHashed(inputs);
+    if (which === 'plain') plainMs.push(insertPlain(inputs));
+    else if (which === 'main') {
+      const h = appendHashed(inputs, false);
+      mainOnlyMs.push(h.ms);
+      h.l.close();
+      fs.rmSync(h.dir, {recursive: true, force: true});
+    } else {
+      const h = appendHashed(inputs, true);
       hashedMs.push(h.ms);
       if (kept) {
         kept.l.close();
@@ -108,16 +116,16 @@ for (let r = 0; r < ROUNDS; r++) {
     }
   }
 }
-const hashed = median(hashedMs);
 const plain = median(plainMs);
-row(`append ${fmt(EVENTS)} hashed (appendEvents)`, hashed, 'unhashed insert', plain, 1.25);
-const canon = median(canonMs);
-console.log(`${'  of which canonical JSON / hash chain'.padEnd(44)} ${(canon - plain).toFixed(0).padStart(7)} ms / ${(hashed - canon).toFixed(0)} ms (unhashed insert of the canonical text: ${canon.toFixed(0)} ms)`);
 const rate = (ms) => (EVENTS / ms) * 1000;
-const rateRatio = rate(hashed) / rate(plain);
-console.log(
-  `${'  rate: hashed vs unhashed'.padEnd(44)} ${fmt(Math.round(rate(hashed))).padStart(7)} ev/s = ${rateRatio.toFixed(2)}× ${fmt(Math.round(rate(plain)))} ev/s  ${rateRatio >= 0.8 ? 'ok' : 'MISSED'} (goal ≥ 0.8×)`,
-);
+const rateRow = (label, ms, goal) => {
+  const ratio = rate(ms) / rate(plain);
+  const verdict = goal ? ` ${ratio >= 0.8 ? 'ok' : 'MISSED'} (goal ≥ 0.8×)` : '';
+  console.log(`${label.padEnd(44)} ${fmt(Math.round(rate(ms))).padStart(7)} ev/s = ${ratio.toFixed(2)}× ${fmt(Math.round(rate(plain)))} ev/s${verdict}`);
+};
+row(`append ${fmt(EVENTS)} hashed (appendEvents)`, median(hashedMs), 'unhashed insert', plain, 1.25);
+rateRow('  rate: hashed vs unhashed', median(hashedMs), true);
+rateRow('  rate: hashed on the main thread only', median(mainOnlyMs), false);
 
 // audit verify of the hashed ledger just written
 const {l, dir} = kept;

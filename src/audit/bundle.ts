@@ -4,7 +4,8 @@ import type {SnapshotRecord} from '../ledger/snapshots.js';
 import type {EventRecord, RunRecord} from '../ledger/types.js';
 
 export const AUDIT_BUNDLE_FORMAT = 'orx.audit-bundle';
-export const AUDIT_BUNDLE_VERSION = 1;
+// 2: events from chain_v2_from on carry event hash format 2 (bundles of version 1 have none)
+export const AUDIT_BUNDLE_VERSION = 2;
 
 export interface AuditRange {
   since: string | null;
@@ -32,6 +33,8 @@ export interface AuditBundleBody {
   chain_head: {seq: number; hash: string};
   /** export recomputed the whole chain from the genesis hash to chain_head before signing */
   chain_verified: {from_genesis: boolean; count: number};
+  /** the first seq whose hash is format 2 (ledger/event-hash.ts); earlier events use format 1 */
+  chain_v2_from: number;
   events: EventRecord[];
   runs: RunRecord[];
   snapshots: SnapshotRecord[];

@@ -116,6 +116,7 @@ export function collectAuditBundle(ledger: Ledger, opts: ExportOptions, publicKe
       range,
       chain_head: chain.head,
       chain_verified: {from_genesis: true, count: chain.count},
+      chain_v2_from: ledger.chainV2From(),
       events,
       runs,
       snapshots: snaps,

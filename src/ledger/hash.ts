@@ -16,7 +16,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 // Strings JSON.stringify would leave as they are (no quote, backslash, control character or
-// surrogate) skip it: most ledger strings are plain, and this is the hot path of appending.
+// surrogate) skip it: most strings are plain, and every plan digest and resource row is encoded here.
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 const jsonString = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
 const jsonNullable = (s: string | null | undefined): string => (s == null ? 'null' : jsonString(s));
@@ -33,7 +33,7 @@ function jsonKey(key: string): string {
   return out;
 }
 
-// Builds the string directly (no intermediate arrays): this is the hot path of appending.
+// Builds the string directly (no intermediate arrays), for the same reason.
 function encode(value: unknown, inArray: boolean): string | undefined {
   switch (typeof value) {
     case 'string':
@@ -106,16 +106,11 @@ export interface HashedEventFields {
   payload: unknown;
 }
 
-// One-shot crypto.hash (Node >= 20.12) is markedly faster than createHash on the append path.
+// One-shot crypto.hash (Node >= 20.12) is markedly faster than createHash for small inputs.
 const oneShot = (crypto as {hash?: (alg: string, data: string, enc: 'hex') => string}).hash;
 
 export function sha256Hex(data: string): string {
   return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data, 'utf8').digest('hex');
-}
-
-/** The hash of one event row; seq is inside it, so moving a row breaks its own hash. */
-export function eventHash(e: HashedEventFields): string {
-  return eventHashWithPayloadJson(e, e.payload == null ? 'null' : canonicalJson(e.payload));
 }
 
 /** A lowercase sha256 hex digest, as every stored hash is. */
@@ -124,49 +119,13 @@ export function isHexDigest(s: string): boolean {
 }
 
 /**
- * eventHashWithPayloadJson for a row the ledger is appending, with the escaping checks left
- * out where they cannot matter: `ts` comes from Date#toISOString and `prevHash` MUST be a
- * hex digest (isHexDigest; the ledger checks the tail it reads once per batch). Same digest
- * for the same fields.
+ * Event hash format 1, which rows before a ledger's `chain_v2_from` seq were written with:
+ * sha256 of the canonical JSON of the eight fields, the payload given as its stored
+ * (canonical JSON) text. Kept so that history written by earlier versions still verifies;
+ * new rows use format 2 (event-hash.ts). The literal below is exactly canonicalJson of the
+ * eight fields: keys in sorted order.
  */
-export function appendedEventHash(
-  prevHash: string,
-  seq: number,
-  runId: string | null,
-  stepId: string | null,
-  ts: string,
-  level: string,
-  message: string,
-  payloadJson: string,
-): string {
-  return sha256Hex(
-    `{"level":${LEVEL_JSON[level] ?? jsonString(level)},"message":${jsonString(message)},"payload":${payloadJson},"prev_hash":"${prevHash}",` +
-      `"run_id":${idJson(runId, 0)},"seq":${seq},"step_id":${idJson(stepId, 1)},"ts":"${ts}"}`,
-  );
-}
-
-const LEVEL_JSON: Record<string, string | undefined> = Object.assign(Object.create(null) as Record<string, string>, {
-  debug: '"debug"',
-  info: '"info"',
-  warn: '"warn"',
-  error: '"error"',
-});
-
-// A batch is mostly one run and a few steps: remember the last run id and step id encoded.
-const lastId: [string | null, string | null] = [null, null];
-const lastIdJson: [string, string] = ['null', 'null'];
-function idJson(id: string | null, slot: 0 | 1): string {
-  if (id === lastId[slot]) return lastIdJson[slot];
-  lastId[slot] = id;
-  return (lastIdJson[slot] = jsonNullable(id));
-}
-
-/**
- * Same digest as eventHash, for a payload already in canonical JSON (as the ledger stores
- * it), so appending and verifying never re-encode it. The literal below is exactly
- * canonicalJson of the eight fields: keys in sorted order.
- */
-export function eventHashWithPayloadJson(e: Omit<HashedEventFields, 'payload'>, payloadJson: string): string {
+export function legacyEventHash(e: Omit<HashedEventFields, 'payload'>, payloadJson: string): string {
   const seq = Number.isFinite(e.seq) ? String(e.seq) : 'null';
   return sha256Hex(
     `{"level":${jsonString(e.level)},"message":${jsonString(e.message)},"payload":${payloadJson},` +

@@ -5,7 +5,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
-import {appendedEventHash, canonicalJson, eventHashWithPayloadJson, GENESIS_HASH, isHexDigest} from './hash.js';
+import {eventHashInput, storedEventHash, type EventRowFields} from './event-hash.js';
+import {canonicalJson, GENESIS_HASH, legacyEventHash, sha256Hex} from './hash.js';
+import {HashPipeline} from './hash-pipeline.js';
 import {LATEST_SCHEMA_VERSION, migrate, schemaVersion} from './migrations.js';
 import type {
   EventLevel,
@@ -80,6 +82,9 @@ export function newId(prefix: string): string {
 const parseJson = <T>(text: string | null): T | null => (text == null ? null : (JSON.parse(text) as T));
 const toJson = (v: unknown): string | null => (v == null ? null : canonicalJson(v));
 
+// Below this many events a batch is hashed here: handing it over would cost more than it saves.
+const PIPELINE_MIN_ROWS = 256;
+
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -99,11 +104,15 @@ export class Ledger {
   // better-sqlite3 does not cache statements, and preparing dominates small writes.
   private readonly stmts = new Map<string, Database.Statement>();
   private insertStmt: Database.Statement | undefined;
+  private pipeline: HashPipeline | null | undefined;
+  private readonly pipelineAllowed: boolean;
+  private v2From: number | undefined;
 
-  private constructor(file: string, db: Database.Database, readonly: boolean) {
+  private constructor(file: string, db: Database.Database, readonly: boolean, hashPipeline: boolean) {
     this.path = file;
     this.sqlite = db;
     this.readonly = readonly;
+    this.pipelineAllowed = hashPipeline;
   }
 
   static fileFor(workspaceDir: string): string {
@@ -114,7 +123,11 @@ export class Ledger {
     return fs.existsSync(Ledger.fileFor(workspaceDir));
   }
 
-  static open(workspaceDir: string, opts: {readonly?: boolean} = {}): Ledger {
+  /**
+   * hashPipeline: false keeps bulk appends hashing on this thread (the benchmark compares the
+   * two; nothing else needs to turn it off).
+   */
+  static open(workspaceDir: string, opts: {readonly?: boolean; hashPipeline?: boolean} = {}): Ledger {
     const file = Ledger.fileFor(workspaceDir);
     const readonly = opts.readonly === true;
     let db: Database.Database | undefined;
@@ -153,7 +166,7 @@ export class Ledger {
       }
       if (!readonly) migrate(db);
       db.prepare('SELECT count(*) FROM meta').get(); // touches the schema: catches corruption past the header
-      return new Ledger(file, db, readonly);
+      return new Ledger(file, db, readonly, opts.hashPipeline !== false);
     } catch (err) {
       try {
         db?.close();
@@ -165,6 +178,8 @@ export class Ledger {
   }
 
   close(): void {
+    this.pipeline?.close();
+    this.pipeline = null;
     if (this.sqlite.open) this.sqlite.close();
   }
 
@@ -438,42 +453,80 @@ export class Ledger {
     return this.write(() => this.insertEvent(input));
   }
 
-  /** Many events in one transaction: the fast path for bulk writers. */
+  /**
+   * Many events in one transaction: the fast path for bulk writers. Large batches are hashed
+   * on a worker thread while this one inserts (hash-pipeline.ts); the rows and hashes are the
+   * same either way.
+   */
   appendEvents(inputs: readonly AppendEventInput[]): {count: number; head: {seq: number; hash: string}} {
     return this.write(() => {
-      // the tail is read once; after the first row it is the row just written
+      // the tail is read once; after that it is the row just written
       let tail: {seq: number; hash: string} = this.chainHead();
-      for (let i = 0; i < inputs.length; i++) tail = this.insertRow(inputs[i]!, tail, i > 0);
-      return {count: inputs.length, head: {seq: tail.seq, hash: tail.hash}};
+      const pipe = inputs.length >= PIPELINE_MIN_ROWS ? this.hashPipeline() : null;
+      if (!pipe?.ready) {
+        for (const input of inputs) tail = this.insertRow(this.rowFields(input, tail.seq + 1), tail.hash);
+        return {count: inputs.length, head: tail};
+      }
+      const rows = inputs.map((input, i) => this.rowFields(input, tail.seq + 1 + i));
+      for (let i = 0; i < rows.length; ) {
+        const taken = pipe.submit(rows, i, tail.hash);
+        if (taken === 0) {
+          tail = this.insertRow(rows[i]!, tail.hash);
+          i++;
+          continue;
+        }
+        for (let k = 0; k < taken; k++) tail = this.insertRow(rows[i + k]!, tail.hash, pipe.hash(k));
+        i += taken;
+      }
+      return {count: inputs.length, head: tail};
     });
   }
 
-  /**
-   * Must run inside a write transaction so that reading the tail and appending are atomic.
-   * tailIsOurs: the tail is the row just appended here, so its hash is known to be a hex digest.
-   */
+  /** Must run inside a write transaction so that reading the tail and appending are atomic. */
   private insertEvent(input: AppendEventInput, tail = this.chainHead()): EventRecord {
-    const {seq, hash, ts} = this.insertRow(input, tail, false);
-    return {seq, run_id: input.run_id ?? null, step_id: input.step_id ?? null, ts, level: input.level, message: input.message, payload: input.payload ?? null, prev_hash: tail.hash, hash};
+    const row = this.rowFields(input, tail.seq + 1);
+    const {hash} = this.insertRow(row, tail.hash);
+    return {...row, level: input.level, payload: input.payload ?? null, prev_hash: tail.hash, hash};
   }
 
-  /** The bulk path: writes the row and returns only the new tail (no record built per event). */
-  private insertRow(input: AppendEventInput, tail: {seq: number; hash: string}, tailIsOurs: boolean): {seq: number; hash: string; ts: string} {
-    const payloadJson = input.payload == null ? null : canonicalJson(input.payload);
-    const seq = tail.seq + 1;
-    const runId = input.run_id ?? null;
-    const stepId = input.step_id ?? null;
-    const ts = now();
-    // Hash the stored text itself, so verification needs nothing but the row.
-    const hash =
-      tailIsOurs || isHexDigest(tail.hash)
-        ? appendedEventHash(tail.hash, seq, runId, stepId, ts, input.level, input.message, payloadJson ?? 'null')
-        : eventHashWithPayloadJson({prev_hash: tail.hash, seq, run_id: runId, step_id: stepId, ts, level: input.level, message: input.message}, payloadJson ?? 'null');
+  private rowFields(input: AppendEventInput, seq: number): EventRowFields {
+    const text = input.payload == null ? undefined : JSON.stringify(input.payload);
+    return {
+      seq,
+      run_id: input.run_id ?? null,
+      step_id: input.step_id ?? null,
+      ts: now(),
+      level: input.level,
+      message: input.message,
+      // JSON.stringify, not canonical JSON: the hash covers the stored text byte for byte, so
+      // key order does not matter, and this is the hot path of appending. A payload that
+      // serialises to nothing or to null is stored as NULL, which is what reading it back gives.
+      payload: text === undefined || text === 'null' ? null : text,
+    };
+  }
+
+  /** Writes one row (hashing it here unless the pipeline already did); returns the new tail. */
+  private insertRow(row: EventRowFields, prevHash: string, hash = sha256Hex(eventHashInput(prevHash, row))): {seq: number; hash: string} {
     (this.insertStmt ??= this.sqlite.prepare(
       `INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )).run(seq, runId, stepId, ts, input.level, input.message, payloadJson, tail.hash, hash);
-    return {seq, hash, ts};
+    )).run(row.seq, row.run_id, row.step_id, row.ts, row.level, row.message, row.payload, prevHash, hash);
+    return {seq: row.seq, hash};
+  }
+
+  private hashPipeline(): HashPipeline | null {
+    if (this.pipeline === undefined) this.pipeline = this.pipelineAllowed && !this.readonly ? new HashPipeline() : null;
+    return this.pipeline;
+  }
+
+  /** Waits (briefly) for the hashing thread of bulk appends to be up; false if there is none. */
+  warmHashPipeline(): boolean {
+    return this.hashPipeline()?.whenReady() ?? false;
+  }
+
+  /** How bulk appends were hashed so far (jobs on the worker, rows that fell back here). */
+  hashPipelineStats(): {jobs: number; fallbackRows: number} | null {
+    return this.pipeline ? {...this.pipeline.stats} : null;
   }
 
   listEvents(opts: {run_id?: string; after_seq?: number; limit?: number} = {}): EventRecord[] {
@@ -482,6 +535,16 @@ export class Ledger {
     const rows = this.stmt(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`)
       .all({after: opts.after_seq ?? 0, run_id: opts.run_id, limit: opts.limit ?? -1}) as EventRow[];
     return rows.map(toEvent);
+  }
+
+  /** The first seq hashed in event hash format 2 (event-hash.ts); rows before it use format 1. */
+  chainV2From(): number {
+    if (this.v2From === undefined) {
+      const row = this.stmt("SELECT value FROM meta WHERE key = 'chain_v2_from'").get() as {value: string} | undefined;
+      // a ledger from before migration 5 (read-only handles refuse those) was all format 1
+      this.v2From = row ? Number(row.value) : Number.MAX_SAFE_INTEGER;
+    }
+    return this.v2From;
   }
 
   /** The newest event's seq and hash: what signed artefacts pin the history to. */
@@ -494,6 +557,7 @@ export class Ledger {
 
   /** Recomputes every hash and link; the first break names its seq. */
   verifyChain(): ChainVerification {
+    const v2From = this.chainV2From();
     let expected = 1;
     let prev = GENESIS_HASH;
     for (const row of this.stmt('SELECT * FROM events ORDER BY seq').iterate() as Iterable<EventRow>) {
@@ -507,7 +571,8 @@ export class Ledger {
       if (row.prev_hash !== prev) {
         return {ok: false, seq: row.seq, reason: `prev_hash does not match the hash of seq ${row.seq - 1} (row inserted, reordered or replaced)`};
       }
-      if (eventHashWithPayloadJson(row, row.payload ?? 'null') !== row.hash) {
+      const computed = row.seq < v2From ? legacyEventHash(row, row.payload ?? 'null') : storedEventHash(row);
+      if (computed !== row.hash) {
         return {ok: false, seq: row.seq, reason: 'hash does not match the row contents (row edited)'};
       }
       prev = row.hash;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {eventHash} from '../../src/ledger/hash.js';
+import {eventHash} from '../../src/ledger/event-hash.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {recordSnapshot} from '../../src/ledger/snapshots.js';
 import {initWorkspaceKey, type WorkspaceKey} from '../../src/trust/keys.js';

@@ -3,8 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {chainHead, renderAuditVerification, verifyAudit, withReadLedger} from '../../src/audit/chain.js';
-import {eventHash, GENESIS_HASH} from '../../src/ledger/hash.js';
+import {eventHash} from '../../src/ledger/event-hash.js';
+import {canonicalJson, GENESIS_HASH, legacyEventHash} from '../../src/ledger/hash.js';
 import {Ledger} from '../../src/ledger/ledger.js';
+import {LATEST_SCHEMA_VERSION} from '../../src/ledger/migrations.js';
 
 let dir: string;
 let l: Ledger;
@@ -111,6 +113,34 @@ describe('audit verify (library)', () => {
     l.close();
     expect(await withReadLedger(dir, (r) => verifyAudit(r).ok)).toBe(true);
     l = Ledger.open(dir);
-    expect(l.meta().schema_version).toBe(4);
+    expect(l.meta().schema_version).toBe(LATEST_SCHEMA_VERSION);
+  });
+
+  it('history hashed in format 1 by an earlier version still verifies after the upgrade, and new rows chain onto it in format 2', async () => {
+    // rewrite the ten rows as a schema-4 ledger wrote them: canonical JSON payloads, format-1 hashes
+    const rows = l.sqlite.prepare('SELECT * FROM events ORDER BY seq').all() as {seq: number; run_id: string | null; step_id: string | null; ts: string; level: string; message: string; payload: string | null}[];
+    let prev = GENESIS_HASH;
+    for (const r of rows) {
+      const payload = r.payload == null ? null : canonicalJson(JSON.parse(r.payload));
+      const hash = legacyEventHash({...r, prev_hash: prev}, payload ?? 'null');
+      sql('UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?', payload, prev, hash, r.seq);
+      prev = hash;
+    }
+    sql("DELETE FROM meta WHERE key = 'chain_v2_from'");
+    l.sqlite.pragma('user_version = 4');
+    l.close();
+
+    l = Ledger.open(dir);
+    expect(l.chainV2From()).toBe(11);
+    expect(verifyAudit(l)).toMatchObject({ok: true, count: 10});
+    l.appendEvents([{level: 'info', message: 'after the upgrade', payload: {z: 1, a: 2}}]);
+    expect(verifyAudit(l)).toMatchObject({ok: true, count: 11});
+    const last = l.listEvents({after_seq: 10})[0]!;
+    expect(last.prev_hash).toBe(prev);
+    expect(eventHash(last, 11)).toBe(last.hash);
+
+    // a format-1 row is still checked as format 1: editing it is found
+    sql("UPDATE events SET message = 'rewritten' WHERE seq = 3");
+    expect(verifyAudit(l)).toMatchObject({ok: false, break: {seq: 3}});
   });
 });

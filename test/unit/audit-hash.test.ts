@@ -1,8 +1,9 @@
-// The fast paths of the ledger's hashing (canonical JSON built directly, the append-time
-// event hash) must give exactly the bytes and digests of the plain definitions.
+// The fast paths of the ledger's hashing (canonical JSON built directly, the event hash
+// encoded into a reused buffer) must give exactly the bytes and digests of the plain definitions.
 import {createHash} from 'node:crypto';
 import {describe, expect, it} from 'vitest';
-import {appendedEventHash, canonicalJson, eventHash, eventHashWithPayloadJson, GENESIS_HASH, isHexDigest} from '../../src/ledger/hash.js';
+import {eventHash, storedEventHash} from '../../src/ledger/event-hash.js';
+import {canonicalJson, GENESIS_HASH, isHexDigest, legacyEventHash} from '../../src/ledger/hash.js';
 
 /**
  * The definition, written plainly (as the ledger first had it): JSON.stringify semantics for
@@ -76,29 +77,74 @@ describe('canonical JSON and event hashes (fast paths)', () => {
     expect(canonicalJson({d: new Date(0), n: {toJSON: () => ({b: 1, a: {toJSON: () => 'x'}})}})).toBe('{"d":"1970-01-01T00:00:00.000Z","n":{"a":"x","b":1}}');
   });
 
-  it('appendedEventHash equals eventHash for the fields the ledger stamps', () => {
-    const r = rng(7);
-    let prev = GENESIS_HASH;
-    for (let seq = 1; seq <= 500; seq++) {
+  /** Format 2 written plainly: the seven fields as a JSON array, then a newline and the stored payload text if there is one. */
+  function format2(e: {prev_hash: string; seq: number; run_id: string | null; step_id: string | null; ts: string; level: string; message: string; payload: string | null}): string {
+    const head = JSON.stringify([e.prev_hash, e.seq, e.run_id, e.step_id, e.ts, e.level, e.message]);
+    const tail = e.payload === null ? [] : [Buffer.from([0x0a]), Buffer.from(e.payload, 'utf8')];
+    return createHash('sha256').update(Buffer.concat([Buffer.from(head, 'utf8'), ...tail])).digest('hex');
+  }
+
+  function randomEvents(seed: number, n: number) {
+    const r = rng(seed);
+    const out = [];
+    for (let seq = 1; seq <= n; seq++) {
       const candidate = r() < 0.2 ? null : randomValue(r, 1);
       const payload = candidate == null || reference(candidate) === undefined ? null : candidate;
-      const e = {
-        prev_hash: prev,
-        seq,
+      out.push({
+        prev_hash: r() < 0.1 ? STRINGS[seq % STRINGS.length]! : createHash('sha256').update(String(seq)).digest('hex'),
+        seq: r() < 0.05 ? 2 ** 40 + seq : seq,
         run_id: r() < 0.3 ? null : `run-${STRINGS[seq % STRINGS.length]}`,
         step_id: r() < 0.5 ? null : `step-${STRINGS[(seq * 7) % STRINGS.length]}`,
         ts: new Date(Math.floor(r() * 2e12)).toISOString(),
         level: ['debug', 'info', 'warn', 'error', 'odd"level'][seq % 5]!,
         message: STRINGS[(seq * 3) % STRINGS.length]! + ' happened',
         payload,
-      };
-      const payloadJson = payload == null ? 'null' : canonicalJson(payload);
-      const expected = createHash('sha256').update(canonicalJson(e), 'utf8').digest('hex');
-      expect(eventHash(e)).toBe(expected);
-      expect(eventHashWithPayloadJson(e, payloadJson)).toBe(expected);
-      expect(appendedEventHash(e.prev_hash, e.seq, e.run_id, e.step_id, e.ts, e.level, e.message, payloadJson)).toBe(expected);
-      prev = expected;
+      });
     }
+    return out;
+  }
+
+  it('format 1 (rows before chain_v2_from) is sha256 of the canonical JSON of the eight fields', () => {
+    for (const e of randomEvents(7, 500)) {
+      const expected = createHash('sha256').update(canonicalJson(e), 'utf8').digest('hex');
+      expect(legacyEventHash(e, e.payload == null ? 'null' : canonicalJson(e.payload))).toBe(expected);
+      expect(eventHash(e, e.seq + 1)).toBe(expected);
+    }
+  });
+
+  it('format 2 is sha256 of the fields as a JSON array and the payload as its stored JSON.stringify text', () => {
+    for (const e of randomEvents(8, 500)) {
+      const text = e.payload == null ? undefined : JSON.stringify(e.payload);
+      // as the ledger stores it: a payload serialising to nothing or null is NULL
+      const stored = {...e, payload: text === undefined || text === 'null' ? null : text};
+      const expected = format2(stored);
+      expect(storedEventHash(stored)).toBe(expected);
+      // what audit bundles do: hash the parsed payload, which must give back the stored text
+      const parsed = {...e, payload: stored.payload == null ? null : JSON.parse(stored.payload)};
+      expect(eventHash(parsed, 1)).toBe(expected);
+    }
+  });
+
+  it('JSON.stringify of a parsed JSON.stringify text is that text (what bundle verification relies on)', () => {
+    const r = rng(9);
+    for (let i = 0; i < 3000; i++) {
+      const text = JSON.stringify(randomValue(r, 0));
+      if (text === undefined) continue;
+      expect(JSON.stringify(JSON.parse(text))).toBe(text);
+    }
+    // index-like keys are ordered first by the engine on both sides
+    const odd = JSON.stringify({b: 1, 10: 2, 9: 3, __proto__x: 4, '4294967295': 5});
+    expect(JSON.stringify(JSON.parse(odd))).toBe(odd);
+  });
+
+  it('format 2 never encodes two different rows alike: moving text between fields changes the hash', () => {
+    const base = {prev_hash: GENESIS_HASH, seq: 1, run_id: 'ab', step_id: null, ts: 't', level: 'info', message: 'm', payload: null};
+    const h = storedEventHash(base);
+    expect(storedEventHash({...base, run_id: 'a', step_id: 'b'})).not.toBe(h);
+    expect(storedEventHash({...base, run_id: null, step_id: 'ab'})).not.toBe(h);
+    expect(storedEventHash({...base, run_id: '', step_id: null})).not.toBe(storedEventHash({...base, run_id: null, step_id: null}));
+    expect(storedEventHash({...base, message: 'm\n', payload: null})).not.toBe(storedEventHash({...base, message: 'm', payload: '\n'}));
+    expect(storedEventHash({...base, payload: ''})).not.toBe(h);
   });
 
   it('isHexDigest', () => {

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {eventHash, GENESIS_HASH} from '../../src/ledger/hash.js';
+import {eventHash} from '../../src/ledger/event-hash.js';
+import {GENESIS_HASH} from '../../src/ledger/hash.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 
 let dir: string;

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 import {createHash} from 'node:crypto';
-import {canonicalJson, eventHash, eventHashWithPayloadJson, GENESIS_HASH} from '../../src/ledger/hash.js';
+import {eventHash} from '../../src/ledger/event-hash.js';
+import {canonicalJson, GENESIS_HASH, legacyEventHash} from '../../src/ledger/hash.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and has no whitespace', () => {
@@ -39,12 +40,13 @@ describe('eventHash', () => {
     expect(eventHash({...base, payload: {a: 1}})).toBe(eventHash(base));
   });
 
-  it('is sha256 of the canonical JSON of the eight fields, also via the pre-encoded payload path', () => {
+  it('in format 1 (seq before chain_v2_from) is sha256 of the canonical JSON of the eight fields', () => {
     const expected = createHash('sha256').update(canonicalJson(base)).digest('hex');
-    expect(eventHash(base)).toBe(expected);
-    expect(eventHashWithPayloadJson(base, canonicalJson(base.payload))).toBe(expected);
+    expect(eventHash(base, 2)).toBe(expected);
+    expect(legacyEventHash(base, canonicalJson(base.payload))).toBe(expected);
     const hostile = {...base, run_id: 'r"\\\u2028', message: '\u0000ü😀\ud800\u2028\u007f\\', payload: {z: [1, {y: 'x'}], a: null}};
-    expect(eventHashWithPayloadJson(hostile, canonicalJson(hostile.payload))).toBe(createHash('sha256').update(canonicalJson(hostile)).digest('hex'));
+    expect(legacyEventHash(hostile, canonicalJson(hostile.payload))).toBe(createHash('sha256').update(canonicalJson(hostile)).digest('hex'));
+    expect(eventHash(base, 1)).not.toBe(expected);
   });
 
   it('changes when any hashed field changes', () => {
