@@ -6,6 +6,7 @@ import {EXIT, exitCodeHelp, type ExitCode} from '../src/exit-codes.js';
 import type {OrxContext} from '../src/engine/operations.js';
 import {setColor} from '../src/ui/color.js';
 import {createLogger, type LogFormat} from '../src/ui/logger.js';
+import {redactStream} from '../src/secrets/redact.js';
 
 export const JSON_FORMAT_VERSION = '1';
 
@@ -72,6 +73,9 @@ export abstract class OrxCommand extends Command {
   }
 
   async run(): Promise<void> {
+    // secret values resolved by any command never reach the terminal, a pipe or a CI log
+    redactStream(process.stdout);
+    redactStream(process.stderr);
     // known before parsing, so a usage error is still reported as JSON when asked
     this.jsonMode = this.argv.includes('--json') || process.env.ORX_JSON === 'true' || process.env.ORX_JSON === '1';
     try {

@@ -7,7 +7,7 @@ import {OrxCommand, type CommandResult} from './base.js';
 export default class Halt extends OrxCommand {
   static override summary = 'The kill switch: stop every running agent and refuse every apply until `orx resume`.';
   static override description =
-    'Safe mode is set first, so a running apply stops starting steps (it finishes the running ones and exits 3); then every running agent of the workspace is stopped, in parallel. Nothing is deleted.';
+    'Safe mode is set first, so a running apply stops starting steps (it finishes the running ones and exits 3); then every running agent of the workspace is stopped, in parallel, its secrets are removed from the host tmpfs and its identity tokens revoked. No container, network or volume is deleted.';
   static override flags = {
     reason: Flags.string({description: 'Why (recorded, and shown to whoever is refused).', required: true, env: 'ORX_REASON'}),
     wait: Flags.integer({description: 'Seconds to wait for a running apply to finish its in-flight steps.', default: 120, min: 0, env: 'ORX_HALT_WAIT'}),
@@ -21,9 +21,10 @@ export default class Halt extends OrxCommand {
       `Workspace halted at ${r.state.at} by ${r.state.by}: ${r.state.reason}`,
       r.interrupted_apply ? `The running apply (pid ${r.interrupted_apply.pid}) was told to stop starting steps.` : '',
       `Stopped ${r.state.stopped.length} agent(s)${r.state.stopped.length ? `: ${r.state.stopped.map((s) => s.address).join(', ')}` : ''}.`,
+      `Removed ${r.secrets_removed} agent secrets director${r.secrets_removed === 1 ? 'y' : 'ies'} from the host tmpfs; revoked ${r.tokens_revoked} identity token(s).`,
       ...r.failures.map((f) => `Could not stop ${f.address}: ${f.error}`),
       'Every apply is refused until `orx resume --reason TEXT`.',
     ].filter(Boolean);
-    return {data: {halt: r.state, interrupted_apply: r.interrupted_apply, failures: r.failures}, human: lines.join('\n'), exit: r.failures.length ? EXIT.ERROR : EXIT.OK};
+    return {data: {halt: r.state, interrupted_apply: r.interrupted_apply, failures: r.failures, secrets_removed: r.secrets_removed, tokens_revoked: r.tokens_revoked}, human: lines.join('\n'), exit: r.failures.length ? EXIT.ERROR : EXIT.OK};
   }
 }

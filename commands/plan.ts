@@ -17,7 +17,7 @@ export const planFlags = {
 export default class Plan extends OrxCommand {
   static override summary = 'Show what apply would change, without changing anything.';
   static override description = `Compares orchestration.yml with the ledger and what the Docker engine has, and prints a Terraform-style diff; drift found by refresh is listed separately.\n\n${exitCodeHelp()}`;
-  static override examples = ['orx plan', 'orx plan -out plans/next.plan.json', 'orx plan --target agent.researcher --detailed-exitcode'];
+  static override examples = ['orx plan', 'orx plan -out plans/next.plan.json', 'orx plan --target agent.researcher --detailed-exitcode', 'orx plan --refresh-secrets'];
   static override flags = {
     ...planFlags,
     out: Flags.string({char: 'o', description: 'Write the plan to this file for `orx apply FILE`.', env: 'ORX_OUT'}),
@@ -25,6 +25,7 @@ export default class Plan extends OrxCommand {
     'detailed-exitcode': Flags.boolean({description: 'Exit 2 when the plan has changes, 0 when it has none.', env: 'ORX_DETAILED_EXITCODE', default: false}),
     'key-file': Flags.string({description: 'Sign a saved plan with this private key (PEM) instead of the workspace key.', env: 'ORX_KEY_FILE'}),
     'allow-denied': Flags.boolean({description: 'Save a plan that policy denies, for review (it can never be applied).', env: 'ORX_ALLOW_DENIED', default: false}),
+    'refresh-secrets': Flags.boolean({description: 'Resolve the secret references (1Password, environment, files) to show rotated values; without it a plan stays offline. `orx apply` always does.', env: 'ORX_REFRESH_SECRETS', default: false}),
   };
 
   async exec(): Promise<CommandResult> {
@@ -40,6 +41,7 @@ export default class Plan extends OrxCommand {
       save: out,
       allowDenied: flags['allow-denied'],
       keyFile: flags['key-file'],
+      refreshSecrets: flags['refresh-secrets'],
     });
     const denied = isDenied(doc.policy.decisions as DecisionLike[]);
     const saved = out && (!denied || flags['allow-denied']) ? out : undefined;

@@ -2,6 +2,7 @@
 import {preview} from '../errors.js';
 import {checkRef} from './crossref.js';
 import type {Problems} from './diagnostics.js';
+import {agentSecrets, agentToken} from './secrets.js';
 import {parseMount} from './mounts.js';
 import {MEMORY_PATTERN} from './patterns.js';
 import {formatPath, type ConfigPath} from './paths.js';
@@ -109,6 +110,8 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, problem
     budget_ms: budgetDuration(rec(raw.budget)?.time, [...path, 'budget', 'time'], problems),
     labels,
     depends_on: depends_on.map((d) => d.name),
+    secrets: agentSecrets(raw.secrets, [...path, 'secrets'], problems),
+    token: agentToken(raw.token, [...path, 'token'], problems),
   };
   return {spec, extras: {ports, depends_on}};
 }

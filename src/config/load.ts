@@ -130,6 +130,16 @@ export function parseConfig(text: string, dir: string, fileLabel = CONFIG_FILE):
   return config;
 }
 
+/**
+ * Problems found after loading (checks that are asynchronous, such as the 1Password SDK's
+ * reference syntax), placed at file:line:col like every other configuration error.
+ */
+export function diagnosticsAt(loaded: LoadedConfig, problems: Problem[]): Diagnostic[] {
+  const label = relative(loaded.dir, loaded.file) || loaded.file;
+  const parsed = parseYaml(readBounded(loaded.file, label).toString('utf8').replace(/^\uFEFF/, ''));
+  return parsed.ok ? toDiagnostics(problems, label, parsed.source.lines, parsed.source) : problems.map((p) => ({file: label, message: p.message}));
+}
+
 function toDiagnostics(problems: Problem[], file: string, lines: LineCounter, source?: Source): Diagnostic[] {
   const out = problems.map((p, i) => ({d: problemDiagnostic(file, lines, source, p), i}));
   // In file order, so the list reads top to bottom next to the file.

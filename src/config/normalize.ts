@@ -7,6 +7,7 @@ import {resolveBuild} from './build-context.js';
 import {checkDependencies, checkHostPorts} from './crossref.js';
 import type {Problems} from './diagnostics.js';
 import {bool, entries, put, rec, str, stringMap, type Raw} from './raw.js';
+import {secretProviders, signingKeySetting} from './secrets.js';
 import type {AgentSpec, Autonomy, ImageSpec, NetworkSpec, VolumeSpec, WorkspaceConfig} from './types.js';
 
 export const DEFAULT_BACKUP_DESTINATION = '.orx/backups';
@@ -68,6 +69,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
   checkHostPorts(ports, problems);
 
   const autonomy = raw.autonomy;
+  const signing = signingKey(dir, str(rec(raw.signing)?.key), problems);
   return {
     workspace: str(raw.workspace) ?? '',
     autonomy: (autonomy === 0 || autonomy === 1 || autonomy === 2 || autonomy === 3 ? autonomy : 0) as Autonomy,
@@ -78,7 +80,9 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     agents,
     dr: {destination: str(rec(raw.dr)?.destination) ?? DEFAULT_BACKUP_DESTINATION},
     budgets: budgets(rec(raw.budgets), problems),
-    signing_key: signingKey(dir, str(rec(raw.signing)?.key), problems),
+    signing_key: signing.path,
+    signing_key_ref: signing.ref,
+    secrets: secretProviders(raw.secrets, problems),
   };
 }
 
@@ -91,11 +95,11 @@ function budgets(raw: Record<string, unknown> | undefined, problems: Problems): 
   return out;
 }
 
-function signingKey(dir: string, key: string | undefined, problems: Problems): string | null {
-  if (key === undefined) return null;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(key)) {
-    problems.add(['signing', 'key'], `signing.key ${JSON.stringify(key.slice(0, 40))}: secret references are not supported yet; give a key file path`);
-    return null;
+function signingKey(dir: string, key: string | undefined, problems: Problems): {path: string | null; ref: string | null} {
+  const setting = signingKeySetting(key);
+  if (setting.path !== null && /^[a-z][a-z0-9+.-]*:\/\//i.test(setting.path)) {
+    problems.add(['signing', 'key'], `signing.key ${JSON.stringify(setting.path.slice(0, 40))}: not a key file path, and not a secret reference orx knows (op://, env://, file://)`);
+    return {path: null, ref: null};
   }
-  return resolve(dir, key);
+  return {path: setting.path === null ? null : resolve(dir, setting.path), ref: setting.ref};
 }

@@ -70,6 +70,10 @@ export interface AgentSpec {
   budget_ms: number | null;
   labels: Record<string, string>;
   depends_on: string[];
+  /** secret name -> reference (op://, env://, file://); never a value */
+  secrets: Record<string, string>;
+  /** the identity token's lifetime, scopes and audience */
+  token: {ttl_ms: number; scopes: string[]; audience: string};
 }
 
 export interface WorkspaceConfig {
@@ -83,8 +87,11 @@ export interface WorkspaceConfig {
   dr: {destination: string};
   /** time budget per step kind, in milliseconds (absent: the action's own) */
   budgets: Partial<Record<'network' | 'volume' | 'image' | 'agent', number>>;
-  /** absolute path of the signing key given in the file; null: the workspace key */
+  /** absolute path of the signing key given in the file; null: the workspace key (or signing_key_ref) */
   signing_key: string | null;
+  /** a secret reference the signing key PEM is resolved from instead of a file */
+  signing_key_ref: string | null;
+  secrets: {onepassword: {token: string | null; account: string | null}};
 }
 
 export interface LoadedConfig {

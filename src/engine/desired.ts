@@ -7,6 +7,7 @@ import {dockerfileUser, readBuildContext} from '../resources/build-context.js';
 import {objectName} from '../resources/labels.js';
 import type {Attrs, DesiredResource} from '../resources/types.js';
 import {repositoryOf} from '../drivers/registry.js';
+import {SECRETS_MOUNT} from '../secrets/delivery.js';
 
 export interface LocalImage {
   id: string;
@@ -118,6 +119,9 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       health: spec.health,
       labels: spec.labels,
       hardening: {...HARDENING, privileged: spec.privileged},
+      secrets: spec.secrets,
+      token: spec.token,
+      secrets_mount: SECRETS_MOUNT,
       running: true,
     };
     resources.push({

@@ -120,7 +120,7 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
     let change: StateChange | undefined;
     if (status === 'succeeded') {
       change = outcome?.attributes
-        ? {op: 'put', address: step.address, kind: step.kind, attributes: outcome.attributes, object_id: outcome.object_id}
+        ? {op: 'put', address: step.address, kind: step.kind, attributes: outcome.attributes, object_id: outcome.object_id, ...(outcome.secret_fingerprints ? {secret_fingerprints: outcome.secret_fingerprints} : {})}
         : {op: 'delete', address: step.address};
     } else if (destroyed.has(step.address)) {
       // the old object is gone even though its replacement failed: the ledger says so

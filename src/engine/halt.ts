@@ -6,6 +6,8 @@ import {EXIT} from '../exit-codes.js';
 import {pidAlive, type Ledger} from '../ledger/ledger.js';
 import {clearHalt, haltState, setHalt, type HaltState} from '../ledger/safety.js';
 import {LABEL} from '../resources/labels.js';
+import {revokeTokens} from '../ledger/tokens.js';
+import {removeWorkspaceSecrets, secretsRoot} from '../secrets/delivery.js';
 import type {OrxContext} from './operations.js';
 
 export interface HaltOptions {
@@ -19,6 +21,10 @@ export interface HaltResult {
   /** the apply that was running when the halt came, if any */
   interrupted_apply: {pid: number; command: string} | null;
   failures: Array<{address: string; error: string}>;
+  /** agents' secrets directories removed from the host tmpfs */
+  secrets_removed: number;
+  /** identity tokens revoked */
+  tokens_revoked: number;
 }
 
 /** The reason every apply but `resume` is refused, or null when none. */
@@ -98,7 +104,11 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
   );
   state.stopped.sort((a, b) => (a.address < b.address ? -1 : 1));
   setHalt(ledger, state);
-  return {state, interrupted_apply: interrupted, failures};
+  // a halted agent keeps no secret in RAM and no identity that still verifies: resume
+  // delivers both afresh
+  const secretsRemoved = removeWorkspaceSecrets(secretsRoot(), ctx.dir, ws).length;
+  const tokensRevoked = revokeTokens(ledger, {all: true}, {actor: ctx.actor, reason: `workspace halted: ${opts.reason}`}).length;
+  return {state, interrupted_apply: interrupted, failures, secrets_removed: secretsRemoved, tokens_revoked: tokensRevoked};
 }
 
 export function liftHalt(ctx: OrxContext, ledger: Ledger, reason: string): HaltState {

@@ -54,6 +54,8 @@ export function initWorkspace(dir: string): InitResult {
   const schemaRef = path.relative(target, publishedSchemaPath('config')).split(path.sep).join('/');
   write('orchestration.yml', fs.readFileSync(path.join(tpl, 'workspace/orchestration.yml'), 'utf8').replace('__NAME__', name).replace('__SCHEMA__', schemaRef.startsWith('.') ? schemaRef : `./${schemaRef}`));
   write('.gitignore', fs.readFileSync(path.join(tpl, 'workspace/gitignore')));
+  // env:// secret references read the environment: direnv keeps them to this directory
+  write('.envrc.example', fs.readFileSync(path.join(tpl, 'workspace/envrc.example')));
   // the safety baseline and its tests, pointing editors at the installed policy schema
   const policySchema = path.relative(path.join(target, 'policies'), publishedSchemaPath('policy')).split(path.sep).join('/');
   const shipped = path.join(tpl, '..', 'policies');

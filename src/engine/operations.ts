@@ -25,6 +25,11 @@ import {recordSnapshot} from '../ledger/snapshots.js';
 import {EXIT} from '../exit-codes.js';
 import type {PlannedStep} from '../resources/types.js';
 import {localImageIndex, observe, takeSnapshot} from './refresh.js';
+import {agentSecretsPort, resolveAgentSecrets, rotatedSecrets, secretRequests, type ResolvedSecrets} from './agent-secrets.js';
+import {workspaceKey} from './workspace-key.js';
+import {secretFingerprinter} from '../secrets/fingerprint.js';
+import type {SecretRequest} from '../secrets/resolve.js';
+import type {WorkspaceKey} from '../trust/keys.js';
 
 export interface OrxContext {
   /** absolute workspace directory */
@@ -45,6 +50,8 @@ export interface PlanOptions {
   replace: string[];
   /** a lower autonomy than the workspace's, for this plan */
   autonomy?: number;
+  /** resolve secret references to find rotated values (plain plans stay offline) */
+  refreshSecrets?: boolean;
 }
 
 /** The CEL stack loads only for a workspace that has policies (it costs a plan ~50 ms). */
@@ -97,6 +104,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
   });
   const desired = new Map(graph.resources.map((r) => [r.address, r]));
   const observation = snapshot ? observe(snapshot, recorded, desired, ledger.forgotten()) : null;
+  const resolved = opts.refreshSecrets && opts.mode === 'apply' ? await resolveForPlan(ctx, loaded) : null;
   const orphanKeys = (observation?.orphans ?? []).map((o) => o.step_key).filter((k): k is string => Boolean(k));
   const model = buildPlan({
     plan_id: planId,
@@ -107,6 +115,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     knownStepKeys: ledger.knownStepKeys(orphanKeys),
     targets: opts.targets,
     replace: opts.replace,
+    rotated: resolved ? rotatedSecrets(resolved, records) : undefined,
     budgetFor: (address, kind) => (kind === 'agent' ? loaded.config.agents[address.slice('agent.'.length)]?.budget_ms : undefined) ?? loaded.config.budgets[kind],
   });
   const meta = ledger.meta();
@@ -116,7 +125,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     ...imageDenials(verifications, steps),
     ...(policies?.rules.length ? await evaluate(policies, {kind: opts.mode, steps, workspace: loaded.config.workspace, autonomy, ledger}) : []),
   ];
-  return {
+  const doc: PlanDocument = {
     formatVersion: PLAN_FORMAT_VERSION,
     plan_id: planId,
     kind: opts.mode,
@@ -140,6 +149,35 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     simulation: null,
     signature: null,
   };
+  // values stay in this process: an apply of this very plan reuses them instead of resolving again
+  if (resolved) planSecrets.set(doc, resolved);
+  return doc;
+}
+
+const planSecrets = new WeakMap<PlanDocument, ResolvedSecrets>();
+
+async function resolveForPlan(ctx: OrxContext, loaded: LoadedConfig): Promise<ResolvedSecrets | null> {
+  const requests = secretRequests(loaded.config);
+  if (requests.length === 0) return null;
+  const key = await workspaceKey(ctx, loaded.config);
+  return resolveAgentSecrets({dir: ctx.dir, version: ctx.version, config: loaded.config}, requests, secretFingerprinter(key));
+}
+
+/**
+ * What the agents this plan starts need: the workspace key (their identity tokens) and every
+ * secret reference resolved before the first step, so one failing reference fails the apply
+ * before any change.
+ */
+async function prepareSecrets(ctx: OrxContext, doc: PlanDocument, steps: PlannedStep[], loaded: LoadedConfig): Promise<{key: WorkspaceKey | null; resolved: ResolvedSecrets}> {
+  const starting = steps.filter((s) => s.kind === 'agent' && s.after && s.action !== 'noop' && s.action !== 'delete');
+  const none: ResolvedSecrets = {values: new Map(), fingerprints: new Map()};
+  if (starting.length === 0) return {key: null, resolved: none};
+  const key = await workspaceKey(ctx, loaded.config);
+  const requests: SecretRequest[] = starting.flatMap((s) => Object.entries((s.after!.secrets as Record<string, string> | undefined) ?? {}).map(([k, ref]) => ({address: s.address, key: k, ref})));
+  if (requests.length === 0) return {key, resolved: none};
+  const earlier = planSecrets.get(doc);
+  if (earlier && requests.every((r) => earlier.values.get(r.address)?.[r.key] !== undefined)) return {key, resolved: earlier};
+  return {key, resolved: await resolveAgentSecrets({dir: ctx.dir, version: ctx.version, config: loaded.config}, requests, secretFingerprinter(key))};
 }
 
 export interface ApplyOptions {
@@ -178,14 +216,18 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       if (s.after) ACTIONS[s.kind].validate(s.after);
     }
     const docker = await connectDocker();
+    const steps = opts.steps ?? doc.steps;
+    // resolved before the run starts: a reference that fails leaves nothing behind
+    const pending = await prepareSecrets(ctx, doc, steps, loaded);
     const run = ledger.startRun({kind: doc.kind, mode: 'APPLY', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
+    const secrets = agentSecretsPort({dir: ctx.dir, workspace: doc.workspace, ledger, runId: run.id, actor: ctx.actor, ...pending});
     const log = ctx.log.withRun(run.id);
     log.info(`apply ${doc.plan_id} started`, {plan_id: doc.plan_id});
     const result = await execute({
       runId: run.id,
-      steps: opts.steps ?? doc.steps,
+      steps,
       haltRequested: () => haltState(ledger)?.reason ?? null,
-      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map()},
+      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map(), secrets},
       ledger,
       parallelism: opts.parallelism,
       signal: opts.signal,
@@ -221,7 +263,10 @@ export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & {save?:
     if (opts.save && (opts.allowDenied || !isDenied(doc.policy.decisions as DecisionLike[]))) {
       // the Sigstore libraries cost ~90 ms to load: only commands that sign or verify pay it
       const {signingKey, signPlan} = await import('../trust/plan-signature.js');
-      const {key, created} = signingKey(ctx.dir, opts.keyFile ?? loaded.config.signing_key ?? undefined);
+      const {key, created} =
+        !opts.keyFile && loaded.config.signing_key_ref
+          ? {key: await workspaceKey(ctx, loaded.config), created: false}
+          : signingKey(ctx.dir, opts.keyFile ?? loaded.config.signing_key ?? undefined);
       if (created) ctx.log.info(`created the workspace signing key ${key.fingerprint} in .orx/keys/ (orx keys show)`);
       writePlanFile(opts.save, await signPlan(doc, key));
       const run = ledger.startRun({kind: doc.kind, mode: 'PLAN', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});

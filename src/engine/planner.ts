@@ -5,6 +5,7 @@ import {ACTIONS, parseAddress} from '../resources/registry.js';
 import type {AttrChange, Attrs, DesiredResource, ObservedResource, PlannedStep, ResourceKind} from '../resources/types.js';
 import {deepEqual, diffAttrs} from '../resources/diff.js';
 import {closure, topoSort} from './graph.js';
+import {REDACTED} from '../secrets/redact.js';
 import type {Observation} from './refresh.js';
 
 export interface DriftItem {
@@ -28,6 +29,8 @@ export interface PlanInput {
   replace: string[];
   /** time budget of a step on this address (default: the action's own) */
   budgetFor?: (address: string, kind: ResourceKind) => number | undefined;
+  /** agent address -> secret names whose value changed since it was delivered (plan --refresh-secrets) */
+  rotated?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface PlanModel {
@@ -106,6 +109,8 @@ export function buildPlan(input: PlanInput): PlanModel {
       draft.category = kind === 'volume' ? 'DESTROY' : kind === 'agent' ? 'DEPLOY' : 'WRITE';
       draft.reasons.push('requested with --replace');
     }
+    const rotated = d ? input.rotated?.get(address) : undefined;
+    if (rotated && (draft.action === 'noop' || draft.action === 'update')) markRotated(draft, rotated);
     if (draft.action === 'noop' && b && (!rec || rec.object_id !== b.object_id || !deepEqual(rec.attributes, draft.after))) {
       draft.record = true;
       if (!rec) draft.reasons.push('found on the engine (left by an interrupted apply): will be recorded');
@@ -154,6 +159,20 @@ export function buildPlan(input: PlanInput): PlanModel {
     return {...rest, id: `s${i + 1}`, idempotency_key: idempotencyKey(input.plan_id, s.address, s.action)};
   });
   return {steps, drift, notes};
+}
+
+/**
+ * A rotated secret is an update: its files are rewritten and the agent restarted (its
+ * container, mounts and identity stay). The values are never shown, only that they changed.
+ */
+function markRotated(draft: Omit<PlannedStep, 'id' | 'idempotency_key'>, keys: readonly string[]): void {
+  draft.action = 'update';
+  draft.category = 'DEPLOY';
+  for (const key of keys) {
+    const path = `secrets.${key}`;
+    if (!draft.changes.some((c) => c.path === path)) draft.changes.push({path, before: REDACTED, after: REDACTED, forces_replacement: false});
+    draft.reasons.push(`secret ${key} rotated`);
+  }
 }
 
 export function idempotencyKey(planId: string, address: string, action: string): string {

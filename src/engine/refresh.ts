@@ -144,7 +144,7 @@ export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord
       const want = desired.get(address)?.attributes;
       const rec = recorded.get(address)?.attributes;
       const hash = c.Labels?.[LABEL.configHash] ?? (rec?.config_hash as string | undefined);
-      const base = want && hash === want.config_hash ? {...want, ...pick(rec, ['cpus', 'memory_bytes', 'pids_limit'])} : rec && hash === rec.config_hash ? rec : {...(rec ?? {}), name, config_hash: hash ?? '(unknown)'};
+      const base = want && hash === want.config_hash ? {...want, ...pick(rec, ['cpus', 'memory_bytes', 'pids_limit', 'secrets', 'token'])} : rec && hash === rec.config_hash ? rec : {...(rec ?? {}), name, config_hash: hash ?? '(unknown)'};
       const networks = Object.keys(c.NetworkSettings?.Networks ?? {}).filter((n) => n !== 'none').sort();
       return {...base, networks, running: c.State === 'running'};
     });

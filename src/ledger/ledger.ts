@@ -8,6 +8,7 @@ import {EXIT} from '../exit-codes.js';
 import {eventHashInput, storedEventHash, type EventRowFields} from './event-hash.js';
 import {canonicalJson, GENESIS_HASH, legacyEventHash, sha256Hex} from './hash.js';
 import {HashPipeline} from './hash-pipeline.js';
+import {redact} from '../secrets/redact.js';
 import {LATEST_SCHEMA_VERSION, migrate, schemaVersion} from './migrations.js';
 import type {
   EventLevel,
@@ -58,7 +59,7 @@ export type ChainVerification =
   | {ok: false; seq: number; reason: string};
 
 /** A put may carry keyed secret fingerprints (never values); StateChange leaves them optional. */
-type PutChange = Extract<StateChange, {op: 'put'}> & {secret_fingerprints?: Record<string, string>};
+type PutChange = Extract<StateChange, {op: 'put'}>;
 
 // Date#toISOString costs about a microsecond; events come many to a millisecond when batched.
 let lastMs = Number.NaN;
@@ -80,7 +81,9 @@ export function newId(prefix: string): string {
 }
 
 const parseJson = <T>(text: string | null): T | null => (text == null ? null : (JSON.parse(text) as T));
-const toJson = (v: unknown): string | null => (v == null ? null : canonicalJson(v));
+// Secret values never enter the ledger: every text written is redacted (a no-op until a
+// value has been resolved in this process).
+const toJson = (v: unknown): string | null => (v == null ? null : redact(canonicalJson(v)));
 
 // Below this many events a batch is hashed here: handing it over would cost more than it saves.
 const PIPELINE_MIN_ROWS = 256;
@@ -273,7 +276,7 @@ export class Ledger {
           `INSERT INTO resources (address, kind, attributes, object_id, secret_fingerprints, serial, updated_at)
            VALUES (@address, @kind, @attributes, @object_id, @fps, @serial, @ts)
            ON CONFLICT(address) DO UPDATE SET kind = excluded.kind, attributes = excluded.attributes,
-             object_id = excluded.object_id, secret_fingerprints = excluded.secret_fingerprints,
+             object_id = excluded.object_id, secret_fingerprints = COALESCE(@fps_given, resources.secret_fingerprints),
              serial = excluded.serial, updated_at = excluded.updated_at`,
         )
         .run({
@@ -282,6 +285,8 @@ export class Ledger {
           attributes: canonicalJson(c.attributes ?? {}),
           object_id: c.object_id ?? null,
           fps: canonicalJson(c.secret_fingerprints ?? {}),
+          // a put that says nothing of secrets (a resize, a recorded no-op) keeps their fingerprints
+          fps_given: c.secret_fingerprints === undefined ? null : canonicalJson(c.secret_fingerprints),
           serial,
           ts: now(),
         });
@@ -404,7 +409,7 @@ export class Ledger {
       const step = this.getStep(input.step_id);
       if (!step) throw notFound('step', input.step_id);
       this.stmt('UPDATE steps SET status = ?, error = ?, outcome = ?, finished_at = ? WHERE id = ?')
-        .run(input.status, input.error ?? null, toJson(input.outcome), now(), step.id);
+        .run(input.status, input.error == null ? null : redact(input.error), toJson(input.outcome), now(), step.id);
       const serial = input.change ? this.changeInTx(input.change) : this.meta().serial;
       this.insertEvent({
         run_id: step.run_id,
@@ -497,11 +502,11 @@ export class Ledger {
       step_id: input.step_id ?? null,
       ts: now(),
       level: input.level,
-      message: input.message,
+      message: redact(input.message),
       // JSON.stringify, not canonical JSON: the hash covers the stored text byte for byte, so
       // key order does not matter, and this is the hot path of appending. A payload that
       // serialises to nothing or to null is stored as NULL, which is what reading it back gives.
-      payload: text === undefined || text === 'null' ? null : text,
+      payload: text === undefined || text === 'null' ? null : redact(text),
     };
   }
 

@@ -159,6 +159,30 @@ export const MIGRATIONS: readonly Migration[] = [
       db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('chain_v2_from', ?)").run(String(highest + 1));
     },
   },
+  {
+    version: 6,
+    description: 'agent identity tokens: the jti and claims of each issued token (never the token itself) and its revocation',
+    up(db) {
+      // IF NOT EXISTS: a ledger whose user_version was set back (tests, hand repair) re-runs this
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS tokens (
+          jti        TEXT PRIMARY KEY,
+          address    TEXT NOT NULL,     -- the agent it was issued to (the JWT's sub)
+          workspace  TEXT NOT NULL,     -- iss
+          audience   TEXT NOT NULL,     -- aud
+          scopes     TEXT NOT NULL,     -- JSON array of scope strings
+          iat        INTEGER NOT NULL,  -- seconds since the epoch, as in the JWT
+          exp        INTEGER NOT NULL,
+          run_id     TEXT,              -- the run that issued it, if any
+          issued_at  TEXT NOT NULL,     -- when it was recorded
+          revoked_at TEXT,
+          revoked_by TEXT,
+          reason     TEXT
+        );
+        CREATE INDEX IF NOT EXISTS tokens_address ON tokens(address, revoked_at);
+      `);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

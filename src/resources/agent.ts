@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto';
 import type Dockerode from 'dockerode';
 import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
+import {SECRETS_MOUNT} from '../secrets/delivery.js';
 import {isRootUser} from './build-context.js';
 import {bool, num, obj, str, strList, strMap} from './check.js';
 import {LABEL, ownLabels} from './labels.js';
@@ -67,12 +68,21 @@ export interface AgentAttrs extends Attrs {
   health: HealthAttr | null;
   labels: Record<string, string>;
   hardening: Hardening;
+  /** secret name -> reference (never a value); delivered as files under secrets_mount */
+  secrets: Record<string, string>;
+  /** the identity token every agent gets at secrets_mount/orx-token */
+  token: {ttl_ms: number; scopes: string[]; audience: string};
+  /** where the secrets directory is mounted: part of the container, so older containers without it are replaced once */
+  secrets_mount: string;
   running: boolean;
   config_hash: string;
 }
 
-// allow_root, image_user and egress are orx's own bookkeeping for policy: no container change
-const UPDATABLE = new Set(['cpus', 'memory_bytes', 'pids_limit', 'running', 'allow_root', 'image_user', 'egress']);
+export const DEFAULT_AGENT_TOKEN = {ttl_ms: 3_600_000, scopes: [] as string[], audience: 'orchestrix'};
+
+// allow_root, image_user and egress are orx's own bookkeeping for policy: no container change;
+// secrets and token are files on the host: rewritten, then the container restarted
+const UPDATABLE = new Set(['cpus', 'memory_bytes', 'pids_limit', 'running', 'allow_root', 'image_user', 'egress', 'secrets', 'token']);
 
 /** Hash of everything that forces a new container; stored as a label so a list call can tell drift. */
 export function agentConfigHash(a: Omit<AgentAttrs, 'config_hash'> | AgentAttrs): string {
@@ -124,6 +134,10 @@ export const agentAction: Action<AgentAttrs> = {
       health,
       labels: strMap('agent', a, 'labels'),
       hardening: {...HARDENING, privileged: hardening.privileged as boolean},
+      // plans made before secrets existed have none of these three
+      secrets: a.secrets === undefined ? {} : strMap('agent', a, 'secrets'),
+      token: a.token === undefined ? {...DEFAULT_AGENT_TOKEN} : tokenSettings(obj('agent', a.token)),
+      secrets_mount: a.secrets_mount === undefined ? SECRETS_MOUNT : str('agent', a, 'secrets_mount'),
       running: bool('agent', a, 'running'),
       config_hash: str('agent', a, 'config_hash'),
     };
@@ -146,11 +160,18 @@ export const agentAction: Action<AgentAttrs> = {
 
   async rollback(outcome, ctx) {
     if (outcome.object_id) await forceRemove(ctx.docker.getContainer(outcome.object_id));
+    const name = outcome.attributes?.name;
+    if (typeof name === 'string') ctx.secrets.remove(null, name, 'agent rolled back');
   },
 };
 
+function tokenSettings(t: Record<string, unknown>): AgentAttrs['token'] {
+  return {ttl_ms: num('agent', t, 'ttl_ms'), scopes: strList('agent', t, 'scopes') ?? [], audience: str('agent', t, 'audience')};
+}
+
 export async function removeAgent(step: PlannedStep, ctx: ApplyContext): Promise<void> {
-  const ref = step.object_id ?? (step.before?.name as string | undefined);
+  const name = step.before?.name as string | undefined;
+  const ref = step.object_id ?? name;
   if (!ref) return;
   const c = ctx.docker.getContainer(ref);
   try {
@@ -160,6 +181,7 @@ export async function removeAgent(step: PlannedStep, ctx: ApplyContext): Promise
     if (!isNotFound(err) && statusCode(err) !== 304) throw new Error(`cannot stop container: ${engineMessage(err)}`);
   }
   await forceRemove(c);
+  if (name) ctx.secrets.remove(step.address, name, step.action === 'replace' ? 'agent replaced' : 'agent deleted');
 }
 
 async function forceRemove(c: Dockerode.Container): Promise<void> {
@@ -178,22 +200,32 @@ async function updateAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOu
     await c.update({Memory: after.memory_bytes, MemorySwap: after.memory_bytes, NanoCpus: Math.round(after.cpus * 1e9), PidsLimit: after.pids_limit});
   }
   const info = await c.inspect();
+  // new secret values (or a stopped agent, whose files a halt removed) mean fresh files and a
+  // fresh token; a running agent is restarted so that it reads them
+  const refresh = changed.has('secrets') || changed.has('token') || !info.State.Running;
+  const fingerprints = refresh ? await ctx.secrets.deliver(step.address, after, await effectiveUser(after, ctx)) : undefined;
   if (!info.State.Running) await c.start();
-  return {object_id: info.Id, attributes: after};
+  else if (refresh) await c.restart({t: 10});
+  return {object_id: info.Id, attributes: after, ...(fingerprints ? {secret_fingerprints: fingerprints} : {})};
 }
 
 async function createAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
   const after = agentAction.validate(step.after);
   await refuseRootImage(step.address, after, ctx);
+  // the bind mount's source must exist before the container is created
+  const fingerprints = await ctx.secrets.deliver(step.address, after, await effectiveUser(after, ctx));
 
   let container: Dockerode.Container;
   try {
     container = await ctx.docker.createContainer(containerSpec(step, after, ctx));
   } catch (err) {
     // the name is taken: most often by this same container, left by an interrupted apply
-    if (statusCode(err) !== 409) throw new Error(`cannot create container: ${engineMessage(err)}`);
+    if (statusCode(err) !== 409) {
+      ctx.secrets.remove(step.address, after.name, 'agent not created');
+      throw new Error(`cannot create container: ${engineMessage(err)}`);
+    }
     const adopted = await adoptExisting(step, after, ctx);
-    if (adopted) return adopted;
+    if (adopted) return {...adopted, secret_fingerprints: fingerprints};
     container = await ctx.docker.createContainer(containerSpec(step, after, ctx));
   }
   try {
@@ -201,15 +233,17 @@ async function createAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOu
     await container.start();
   } catch (err) {
     await forceRemove(container);
+    ctx.secrets.remove(step.address, after.name, 'agent did not start');
     throw new Error(`cannot start container: ${engineMessage(err)}`);
   }
   // like Terraform's must_run: a container that died at once is a failed step, not a success
   const state = (await container.inspect()).State;
   if (!state.Running && state.Status !== 'restarting') {
     await forceRemove(container);
+    ctx.secrets.remove(step.address, after.name, 'agent exited at start');
     throw new Error(`container exited right after start (exit code ${state.ExitCode}${state.Error ? `: ${state.Error}` : ''})`);
   }
-  return {object_id: container.id, attributes: after};
+  return {object_id: container.id, attributes: after, secret_fingerprints: fingerprints};
 }
 
 /** Finishes the job of a container with the same configuration, or clears a stale one away. */
@@ -228,20 +262,20 @@ async function adoptExisting(step: PlannedStep, after: AgentAttrs, ctx: ApplyCon
 
 async function refuseRootImage(address: string, after: AgentAttrs, ctx: ApplyContext): Promise<void> {
   if (after.allow_root) return;
-  if (after.user) {
-    if (isRootUser(after.user)) throw rootRefused(address, after);
-    return;
-  }
+  if (isRootUser(await effectiveUser(after, ctx) ?? '')) throw rootRefused(address, after);
+}
+
+/** The user the container runs as: the agent's `user`, else its image's USER ('' is root). */
+async function effectiveUser(after: AgentAttrs, ctx: ApplyContext): Promise<string | null> {
+  if (after.user) return after.user;
   const key = `image-user:${after.image_ref}`;
   if (!ctx.memo.has(key)) ctx.memo.set(key, ctx.docker.getImage(after.image_ref).inspect().then((i) => i.Config?.User ?? ''));
-  let user: string;
   try {
-    user = (await ctx.memo.get(key)) as string;
+    return (await ctx.memo.get(key)) as string;
   } catch (err) {
     if (isNotFound(err)) throw new Error(`image ${after.image_ref} is not present on the engine`);
     throw err;
   }
-  if (isRootUser(user)) throw rootRefused(address, after);
 }
 
 function rootRefused(address: string, after: AgentAttrs): OrxError {
@@ -282,7 +316,8 @@ export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyCo
     name: after.name,
     Image: after.image_ref,
     ...(after.command ? {Cmd: after.command} : {}),
-    Env: Object.entries(after.env).map(([k, v]) => `${k}=${v}`),
+    // the path of the secrets, never their values
+    Env: [...Object.entries(after.env).map(([k, v]) => `${k}=${v}`), `ORX_SECRETS_DIR=${after.secrets_mount}`],
     ...(after.user ? {User: after.user} : {}),
     Labels: {...after.labels, ...ownLabels(ctx.workspace, step.address, step.idempotency_key), [LABEL.configHash]: after.config_hash},
     ExposedPorts: ports,
@@ -308,7 +343,10 @@ export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyCo
       MemorySwap: after.memory_bytes,
       NanoCpus: Math.round(after.cpus * 1e9),
       Tmpfs: {'/tmp': tmpfsOptions(after.user)},
-      Mounts: after.mounts.map((m) => ({Type: 'volume' as const, Source: m.source, Target: m.target, ReadOnly: m.read_only})),
+      Mounts: [
+        ...after.mounts.map((m) => ({Type: 'volume' as const, Source: m.source, Target: m.target, ReadOnly: m.read_only})),
+        {Type: 'bind' as const, Source: ctx.secrets.dirFor(after.name), Target: after.secrets_mount, ReadOnly: true},
+      ],
       PortBindings: bindings,
       NetworkMode: first ?? 'none',
       RestartPolicy: {Name: 'unless-stopped'},

@@ -57,6 +57,18 @@ export interface StepOutcome {
   attributes: Attrs | null;
   /** true when an existing object carrying this step's key (or identity) was adopted instead of created */
   adopted?: boolean;
+  /** keyed fingerprints of the secrets delivered to an agent (never the values) */
+  secret_fingerprints?: Record<string, string>;
+}
+
+/** Secrets and identity tokens for agents, during one apply (engine/agent-secrets.ts). */
+export interface AgentSecretsPort {
+  /** the host directory bind-mounted at /run/secrets for this container */
+  dirFor(containerName: string): string;
+  /** writes the agent's secret files and a fresh identity token; returns the secrets' fingerprints */
+  deliver(address: string, attrs: {name: string; secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}}, user: string | null): Promise<Record<string, string>>;
+  /** removes the agent's secret files and revokes its tokens (address null: files only) */
+  remove(address: string | null, containerName: string, reason: string): void;
 }
 
 export interface ApplyContext {
@@ -68,6 +80,7 @@ export interface ApplyContext {
   memo: Map<string, Promise<unknown>>;
   /** aborted when the step's budget runs out: long engine calls (builds, pulls) stop with it */
   signal?: AbortSignal;
+  secrets: AgentSecretsPort;
 }
 
 export interface SafetyInfo {

@@ -1,6 +1,7 @@
 import type {PlanDocument} from '../engine/planfile.js';
 import type {AttrChange, Attrs, PlannedStep} from '../resources/types.js';
 import {c} from './color.js';
+import {REDACTED} from '../secrets/redact.js';
 
 const SYMBOL: Record<string, string> = {create: '+', update: '~', replace: '-/+', delete: '-', noop: ' '};
 const VERB: Record<string, string> = {create: 'will be created', update: 'will be updated in place', replace: 'must be replaced', delete: 'will be destroyed', noop: 'will be recorded'};
@@ -25,6 +26,8 @@ function attrLines(sign: string, attrs: Attrs, pad: string): string[] {
 function changeLines(changes: AttrChange[], pad: string): string[] {
   const width = Math.max(0, ...changes.map((ch) => ch.path.length));
   return changes.map((ch) => {
+    // a rotated value: that it changed is all a plan ever says of it
+    if (ch.path.startsWith('secrets.') && ch.before === REDACTED && ch.after === REDACTED) return `${pad}~ secret ${ch.path.slice('secrets.'.length)} ${REDACTED} (rotated)`;
     const forces = ch.forces_replacement ? c.red(' # forces replacement') : '';
     return `${pad}~ ${ch.path.padEnd(width)} = ${fmtValue(ch.before)} -> ${fmtValue(ch.after)}${forces}`;
   });

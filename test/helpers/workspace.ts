@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import Dockerode from 'dockerode';
+import {removeWorkspaceSecrets, secretsRoot} from '../../src/secrets/delivery.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const docker = new Dockerode();
@@ -35,6 +36,8 @@ export function makeWorkspace(prefix = 't'): TestWorkspace {
     },
     async cleanup() {
       await removeWorkspaceObjects(name);
+      // the agents' secrets live on the host tmpfs, outside the workspace directory
+      removeWorkspaceSecrets(secretsRoot(), dir, null);
       fs.rmSync(dir, {recursive: true, force: true});
     },
   };

@@ -2,6 +2,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {LABEL} from '../../src/resources/labels.js';
 import {actions, apply, converge, plan, withLedger} from '../helpers/engine.js';
 import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {secretsRoot} from '../../src/secrets/delivery.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -39,8 +40,13 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
     expect(Object.keys(info.HostConfig.Tmpfs ?? {})).toEqual(['/tmp']);
     expect(info.HostConfig.NetworkMode).toBe(`orx-${ws.name}-backplane`);
     expect(info.HostConfig.PortBindings ?? {}).toEqual({});
-    expect(info.Mounts.map((m) => [m.Name, m.Destination, m.RW])).toEqual([[`orx-${ws.name}-memory`, '/data', true]]);
+    expect(info.Mounts.filter((m) => m.Type === 'volume').map((m) => [m.Name, m.Destination, m.RW])).toEqual([[`orx-${ws.name}-memory`, '/data', true]]);
+    // the only bind mount: the agent's secrets directory on the host tmpfs, read-only
+    const binds = info.Mounts.filter((m) => m.Type === 'bind');
+    expect(binds.map((m) => [m.Destination, m.RW])).toEqual([['/run/secrets', false]]);
+    expect(binds[0]!.Source.startsWith(secretsRoot())).toBe(true);
     expect(info.Config.Env).toContain('LOG_LEVEL=info');
+    expect(info.Config.Env).toContain('ORX_SECRETS_DIR=/run/secrets');
     expect(info.HostConfig.Binds ?? []).toEqual([]);
     const net = await docker.getNetwork(`orx-${ws.name}-backplane`).inspect();
     expect(net.Internal).toBe(true);

@@ -1,4 +1,7 @@
-import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import fs from 'node:fs';
+import {afterEach, beforeEach, describe, expect, it, onTestFinished} from 'vitest';
+import {agentSecretsPort} from '../../src/engine/agent-secrets.js';
+import {Ledger} from '../../src/ledger/ledger.js';
 import {connectDocker} from '../../src/drivers/docker.js';
 import {ACTIONS} from '../../src/resources/registry.js';
 import {silentLogger} from '../../src/ui/logger.js';
@@ -19,7 +22,12 @@ describe('Action.rollback', () => {
     const doc = await plan(ws.dir);
     const out = await apply(ws.dir, doc);
     expect(out.failed).toBe(false);
-    const ctx = {docker: await connectDocker(), workspace: ws.name, dir: ws.dir, log: silentLogger, memo: new Map()};
+    const ledger = Ledger.open(ws.dir);
+    onTestFinished(() => ledger.close());
+    const secrets = agentSecretsPort({dir: ws.dir, workspace: ws.name, ledger, runId: 'run-test', actor: 'test', key: null, resolved: {values: new Map(), fingerprints: new Map()}});
+    const ctx = {docker: await connectDocker(), workspace: ws.name, dir: ws.dir, log: silentLogger, memo: new Map(), secrets};
+    const secretsDir = secrets.dirFor(`orx-${ws.name}-alpha`);
+    expect(fs.existsSync(secretsDir)).toBe(true);
     const byAddress = new Map(out.results.map((r) => [r.step.address, r]));
     const outcome = (address: string) => {
       const step = byAddress.get(address)!.step;
@@ -29,6 +37,7 @@ describe('Action.rollback', () => {
     const container = (await docker.listContainers({all: true, filters}))[0]!;
     await ACTIONS.agent.rollback({...outcome('agent.alpha'), object_id: container.Id}, ctx);
     expect(await docker.listContainers({all: true, filters})).toHaveLength(0);
+    expect(fs.existsSync(secretsDir)).toBe(false);
 
     const net = (await docker.listNetworks({filters}))[0]!;
     await ACTIONS.network.rollback({...outcome('network.backplane'), object_id: net.Id}, ctx);

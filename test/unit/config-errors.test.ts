@@ -232,7 +232,7 @@ describe('types and values', () => {
 describe('unknown keys', () => {
   it('suggests by edit distance, case, camelCase and compose synonyms', () => {
     const e = fail(
-      `${BASE}agents:\n  a:\n    image: base\n    Tier: pro\n    dependsOn: []\n    healthcheck: {}\n    environment: {}\n    memory: 1g\n    secrets: {K: op://x/y/z}\n`,
+      `${BASE}agents:\n  a:\n    image: base\n    Tier: pro\n    dependsOn: []\n    healthcheck: {}\n    environment: {}\n    memory: 1g\n    secret: {K: op://x/y/z}\n`,
     );
     expect(lines(e)).toEqual([
       '7:5: unknown key "Tier" in agents.a (did you mean "tier"?)',
@@ -240,7 +240,7 @@ describe('unknown keys', () => {
       '9:5: unknown key "healthcheck" in agents.a (did you mean "health"?)',
       '10:5: unknown key "environment" in agents.a (did you mean "env"?)',
       '11:5: unknown key "memory" in agents.a (did you mean "resources"?)',
-      '12:5: unknown key "secrets" in agents.a',
+      '12:5: unknown key "secret" in agents.a (did you mean "secrets"?)',
     ]);
   });
 

@@ -35,6 +35,8 @@ describe('defaults', () => {
       dr: {destination: '.orx/backups'},
       budgets: {},
       signing_key: null,
+      signing_key_ref: null,
+      secrets: {onepassword: {token: null, account: null}},
     });
   });
 
@@ -76,6 +78,8 @@ describe('defaults', () => {
       budget_ms: null,
       labels: {},
       depends_on: [],
+      secrets: {},
+      token: {ttl_ms: 3_600_000, scopes: [], audience: 'orchestrix'},
     });
   });
 
@@ -231,7 +235,9 @@ describe('ports, env, command, volumes, the rest', () => {
 
   it('signing.key is a file path; secret references are refused for now', () => {
     expect(parseConfig('workspace: lab\nsigning: {key: keys/ci.key}\n', WS).signing_key).toBe(join(WS, 'keys/ci.key'));
-    expect(() => parseConfig('workspace: lab\nsigning: {key: "op://vault/item/key"}\n', WS)).toThrow(/secret references are not supported yet/);
+    const byRef = parseConfig('workspace: lab\nsigning: {key: "op://vault/item/key"}\n', WS);
+    expect([byRef.signing_key, byRef.signing_key_ref]).toEqual([null, 'op://vault/item/key']);
+    expect(() => parseConfig('workspace: lab\nsigning: {key: "vault://x/y"}\n', WS)).toThrow(/not a key file path, and not a secret reference orx knows/);
   });
 
   it('keys that name Object.prototype members stay plain data', () => {
@@ -255,5 +261,41 @@ describe('ports, env, command, volumes, the rest', () => {
       WS,
     );
     expect(cfg.agents.a!.depends_on).toEqual(['b', 'c']);
+  });
+});
+
+describe('secrets and identity tokens', () => {
+  it('keeps references, defaults the token, and reads the 1Password settings', () => {
+    const a = agent('secrets:\n  OPENAI_API_KEY: op://Private/openai/credential\n  DB_PASSWORD: env://DB_PASSWORD\n  TLS_KEY: file://certs/agent.key\ntoken: {ttl: 15m, scopes: [memory:read]}');
+    expect(a.secrets).toEqual({OPENAI_API_KEY: 'op://Private/openai/credential', DB_PASSWORD: 'env://DB_PASSWORD', TLS_KEY: 'file://certs/agent.key'});
+    expect(a.token).toEqual({ttl_ms: 15 * 60_000, scopes: ['memory:read'], audience: 'orchestrix'});
+    expect(agent('tier: pro').token).toEqual({ttl_ms: 3_600_000, scopes: [], audience: 'orchestrix'});
+    expect(parseConfig('workspace: lab\nsecrets: {onepassword: {account: my.1password.com}}\n', WS).secrets).toEqual({onepassword: {token: null, account: 'my.1password.com'}});
+  });
+
+  it('a literal value is refused naming the key, never the value; so is a literal 1Password token', () => {
+    const literal = 'sk-live-0123456789abcdef';
+    for (const text of [
+      `workspace: lab\nimages:\n  base: {ref: alpine}\nagents:\n  a:\n    image: base\n    secrets: {API_KEY: ${literal}}\n`,
+      `workspace: lab\nsecrets: {onepassword: {token: ${literal}}}\n`,
+      `workspace: lab\nimages:\n  base: {ref: alpine}\nagents:\n  a:\n    image: base\n    secrets: {API_KEY: 12345678}\n`,
+    ]) {
+      let message = '';
+      try {
+        parseConfig(text, WS);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/orchestration\.yml:\d+:\d+: (agents\.a\.secrets\.API_KEY is a literal value|secrets\.onepassword\.token must say where)/);
+      expect(message).not.toContain(literal);
+      expect(message).not.toContain('12345678');
+    }
+  });
+
+  it('refuses reserved or unusable secret names, unknown schemes, and a bad token lifetime', () => {
+    const fails = (body: string, re: RegExp) => expect(() => agent(body)).toThrow(re);
+    fails('secrets: {orx-token: env://X}', /orx-token/);
+    fails('secrets: {K: "vault://a/b"}', /"vault:\/\/" is not a secret provider orx knows/);
+    fails('token: {ttl: 0s}', /must be between 1s and 720h/);
   });
 });

@@ -1,0 +1,96 @@
+// agents.NAME.secrets, agents.NAME.token and the top-level secrets: block. A secret entry must
+// be a reference to where the value lives; a literal is an error that names the key and
+// never repeats the value (it may be the very credential the file should not hold).
+import {parseSecretRef, secretKeyError, secretRefSyntaxError, unknownSchemeHint} from '../secrets/reference.js';
+import type {Problem} from './diagnostics.js';
+import type {Problems} from './diagnostics.js';
+import {formatPath, type ConfigPath} from './paths.js';
+import {entries, list, put, rec, str} from './raw.js';
+import type {AgentSpec, WorkspaceConfig} from './types.js';
+import {parseDuration} from './units.js';
+
+export const DEFAULT_TOKEN_TTL_MS = 3_600_000;
+export const DEFAULT_TOKEN_AUDIENCE = 'orchestrix';
+const MAX_TOKEN_TTL_MS = 30 * 24 * 3_600_000;
+
+const REFERENCE_HINT = 'op://VAULT/ITEM/FIELD, env://NAME or file://PATH';
+
+export function agentSecrets(raw: unknown, path: ConfigPath, problems: Problems): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of entries(raw)) {
+    const at = [...path, key];
+    const badKey = secretKeyError(key);
+    if (badKey) {
+      problems.add(at, `${formatPath(at)}: ${badKey}`, 'key');
+      continue;
+    }
+    const ref = typeof value === 'string' ? parseSecretRef(value) : null;
+    const hint = typeof value === 'string' && !ref ? unknownSchemeHint(value) : null;
+    if (hint) {
+      problems.add(at, `${formatPath(at)}: ${hint}`);
+      continue;
+    }
+    if (!ref) {
+      problems.add(
+        at,
+        `${formatPath(at)} is a literal value, not a secret reference (the value is not shown); store it in 1Password, the environment or a file and write where it lives instead: ${REFERENCE_HINT}`,
+      );
+      continue;
+    }
+    put(out, key, ref.ref);
+  }
+  return out;
+}
+
+export function agentToken(raw: unknown, path: ConfigPath, problems: Problems): AgentSpec['token'] {
+  const t = rec(raw);
+  let ttl_ms = DEFAULT_TOKEN_TTL_MS;
+  const ttl = str(t?.ttl);
+  if (ttl !== undefined) {
+    const ms = parseDuration(ttl);
+    if (ms === undefined || ms < 1000 || ms > MAX_TOKEN_TTL_MS) problems.add([...path, 'ttl'], `${formatPath([...path, 'ttl'])} must be between 1s and 720h`);
+    else ttl_ms = ms;
+  }
+  const scopes = list(t?.scopes).filter((s): s is string => typeof s === 'string');
+  return {ttl_ms, scopes, audience: str(t?.audience) ?? DEFAULT_TOKEN_AUDIENCE};
+}
+
+export function secretProviders(raw: unknown, problems: Problems): WorkspaceConfig['secrets'] {
+  const op = rec(rec(raw)?.onepassword);
+  const token = str(op?.token) ?? null;
+  const account = str(op?.account) ?? null;
+  const at = ['secrets', 'onepassword', 'token'];
+  if (token !== null) {
+    const ref = parseSecretRef(token);
+    if (!ref || ref.provider === 'op') {
+      problems.add(at, `${formatPath(at)} must say where the service-account token lives (env://NAME or file://PATH), not hold it (the value is not shown)`);
+      return {onepassword: {token: null, account}};
+    }
+  }
+  if (token !== null && account !== null) {
+    problems.add(['secrets', 'onepassword'], 'secrets.onepassword: give either token (a service account) or account (the desktop app), not both');
+  }
+  return {onepassword: {token, account}};
+}
+
+/** signing.key: a file path, or a reference the PEM is resolved from. */
+export function signingKeySetting(key: string | undefined): {path: string | null; ref: string | null} {
+  if (key === undefined) return {path: null, ref: null};
+  const ref = parseSecretRef(key);
+  return ref ? {path: null, ref: ref.ref} : {path: key, ref: null};
+}
+
+/** Every reference's syntax (the op:// ones by the 1Password SDK's offline validator), as problems at their keys. */
+export async function secretSyntaxProblems(config: WorkspaceConfig): Promise<Problem[]> {
+  const checks: Array<{path: ConfigPath; ref: string}> = [];
+  for (const [name, spec] of Object.entries(config.agents)) for (const [key, ref] of Object.entries(spec.secrets)) checks.push({path: ['agents', name, 'secrets', key], ref});
+  if (config.signing_key_ref) checks.push({path: ['signing', 'key'], ref: config.signing_key_ref});
+  if (config.secrets.onepassword.token) checks.push({path: ['secrets', 'onepassword', 'token'], ref: config.secrets.onepassword.token});
+  const out: Problem[] = [];
+  for (const c of checks) {
+    const parsed = parseSecretRef(c.ref);
+    const error = parsed ? await secretRefSyntaxError(parsed) : null;
+    if (error) out.push({path: c.path, message: `${formatPath(c.path)}: ${error}`});
+  }
+  return out;
+}
