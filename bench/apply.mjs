@@ -27,6 +27,7 @@ const floorScript = path.join(root, 'bench/floor-create.mjs');
 async function floorRun(tag) {
   const r = timeProcess(process.execPath, [floorScript, String(N), IMAGE, tag]);
   await removeLabelled(`bench.floor=${tag}`);
+  fs.rmSync(`/dev/shm/bench-floor-${tag}`, {recursive: true, force: true});
   return r.ms;
 }
 
@@ -37,6 +38,8 @@ async function orxRun(i) {
   fs.writeFileSync(path.join(ws.dir, 'orchestration.yml'), y);
   const r = timeProcess(process.execPath, [orxBin, 'apply', '--auto-approve', '--parallelism', String(N)], {cwd: ws.dir});
   await removeLabelled(`io.orchestrix.workspace=${ws.name}`);
+  // the agents' secrets directories on the host tmpfs
+  for (const d of fs.existsSync('/dev/shm/orchestrix') ? fs.readdirSync('/dev/shm/orchestrix') : []) if (d.startsWith(`${ws.name}-`)) fs.rmSync(path.join('/dev/shm/orchestrix', d), {recursive: true, force: true});
   fs.rmSync(ws.dir, {recursive: true, force: true});
   return r.ms;
 }
@@ -49,7 +52,8 @@ async function composeRun(i) {
   const ws = tempWorkspace('bcompose');
   let y = 'version: "2.4"\nservices:\n';
   for (let k = 0; k < N; k++) {
-    y += `  a${k}:\n    image: ${IMAGE}\n    command: ${JSON.stringify(AGENT_CMD).replaceAll("$", "$$$$")}\n    read_only: true\n    cap_drop: [ALL]\n    security_opt: [no-new-privileges]\n    pids_limit: 256\n    mem_limit: 32m\n    memswap_limit: 32m\n    cpus: 0.1\n    init: true\n    network_mode: none\n    tmpfs: ["/tmp:rw,noexec,nosuid,size=64m,uid=1000,gid=1000"]\n    labels: {bench.compose: "${ws.name}"}\n`;
+    fs.mkdirSync(path.join(ws.dir, 'secrets', `a${k}`), {recursive: true});
+    y += `  a${k}:\n    image: ${IMAGE}\n    command: ${JSON.stringify(AGENT_CMD).replaceAll("$", "$$$$")}\n    read_only: true\n    cap_drop: [ALL]\n    security_opt: [no-new-privileges]\n    pids_limit: 256\n    mem_limit: 32m\n    memswap_limit: 32m\n    cpus: 0.1\n    init: true\n    network_mode: none\n    tmpfs: ["/tmp:rw,noexec,nosuid,size=64m,uid=1000,gid=1000"]\n    volumes: ["./secrets/a${k}:/run/secrets:ro"]\n    labels: {bench.compose: "${ws.name}"}\n`;
   }
   fs.writeFileSync(path.join(ws.dir, 'docker-compose.yml'), y);
   const r = timeProcess('docker-compose', ['-p', ws.name, 'up', '-d'], {cwd: ws.dir});

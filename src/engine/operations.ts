@@ -172,6 +172,8 @@ async function prepareSecrets(ctx: OrxContext, doc: PlanDocument, steps: Planned
   const starting = steps.filter((s) => s.kind === 'agent' && s.after && s.action !== 'noop' && s.action !== 'delete');
   const none: ResolvedSecrets = {values: new Map(), fingerprints: new Map()};
   if (starting.length === 0) return {key: null, resolved: none};
+  // every started agent gets an identity token: load the JOSE library while the rest goes on
+  void import('../trust/agent-token.js').then((m) => m.preloadTokenLibrary());
   const key = await workspaceKey(ctx, loaded.config);
   const requests: SecretRequest[] = starting.flatMap((s) => Object.entries((s.after!.secrets as Record<string, string> | undefined) ?? {}).map(([k, ref]) => ({address: s.address, key: k, ref})));
   if (requests.length === 0) return {key, resolved: none};

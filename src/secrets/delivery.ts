@@ -80,6 +80,9 @@ export function secretsOwner(address: string, user: string | null): FileOwner {
   return owner;
 }
 
+// the root is created and checked once per process, not once per agent
+const checkedRoots = new Set<string>();
+
 function mkdirOwned(dir: string, mode: number): void {
   fs.mkdirSync(dir, {recursive: true, mode});
   fs.chmodSync(dir, mode);
@@ -92,8 +95,11 @@ function mkdirOwned(dir: string, mode: number): void {
  */
 export function writeSecretFiles(dir: string, files: Record<string, string>, owner: FileOwner): void {
   const root = path.dirname(path.dirname(dir));
-  mkdirOwned(root, 0o711);
-  assertRamBacked(root);
+  if (!checkedRoots.has(root)) {
+    mkdirOwned(root, 0o711);
+    assertRamBacked(root);
+    checkedRoots.add(root);
+  }
   // others may pass through to their own agent's directory, never list or read
   mkdirOwned(path.dirname(dir), 0o711);
   mkdirOwned(dir, 0o700);

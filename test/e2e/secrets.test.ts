@@ -1,7 +1,7 @@
 // Secrets by reference, end to end through the built CLI against the real engine: the value
 // reaches the agent as a 0400 file on a tmpfs and nowhere else: not in any file of the
 // workspace (ledger included), not in anything orx printed, not in `docker inspect`.
-import {randomBytes} from 'node:crypto';
+import {generateKeyPairSync, randomBytes} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {PassThrough} from 'node:stream';
@@ -124,10 +124,18 @@ describe('secrets by reference (canary)', () => {
     expect(planned.stdout).toMatch(/agent\.canary will be updated in place \(secret API_KEY rotated\)/);
     const rotatedPlan = JSON.parse((await run(['plan', '--refresh-secrets', '--json'], v2)).stdout);
     expect(rotatedPlan.steps.filter((s: {action: string}) => s.action !== 'noop').map((s: {action: string; address: string}) => `${s.action} ${s.address}`)).toEqual(['update agent.canary']);
+    const since = Math.floor(Date.now() / 1000) - 1;
     await run(['apply', '--auto-approve', '--json', '--log-format', 'json'], v2);
     const after = await docker.getContainer(c.Id).inspect();
     expect(after.Id).toBe(before.Id);
     expect(after.State.StartedAt).not.toBe(before.State.StartedAt);
+    // exactly one restart: one start event for the container since the apply began
+    const events = await docker.getEvents({since, until: Math.floor(Date.now() / 1000) + 1, filters: {container: [c.Id], event: ['start']}});
+    const starts = String(await new Promise<string>((resolve) => {
+      let text = '';
+      (events as NodeJS.ReadableStream).on('data', (d) => (text += d)).on('end', () => resolve(text));
+    })).trim().split('\n').filter(Boolean);
+    expect(starts).toHaveLength(1);
     expect((await execIn(c.Id, ['cat', '/run/secrets/API_KEY'])).out).toBe(v2);
     // nothing left to do: the fingerprint recorded is the new value's
     await run(['plan', '--refresh-secrets', '--detailed-exitcode'], v2, 0);
@@ -211,5 +219,23 @@ describe('secrets by reference (canary)', () => {
     const doc = JSON.parse(check.stdout);
     expect(doc).toMatchObject({ok: false, checked: 2, failed: 2});
     expect(doc.secrets.map((s: {key: string; status: string}) => `${s.key} ${s.status}`)).toEqual(['API_KEY error', 'TLS_KEY error']);
+  });
+
+  it('signing.key may be a secret reference: plans are signed with the key it resolves to', async () => {
+    const {privateKey, publicKey} = generateKeyPairSync('ec', {namedCurve: 'P-256'});
+    const pem = privateKey.export({type: 'pkcs8', format: 'pem'}).toString();
+    fs.writeFileSync(path.join(ws.dir, 'ci.pub'), publicKey.export({type: 'spki', format: 'pem'}));
+    ws.write(`workspace: __WS__\nautonomy: 3\nsigning: {key: env://ORX_TEST_SIGNING_PEM}\nnetworks:\n  n: {}\n`);
+    const env = {ORX_TEST_SIGNING_PEM: pem};
+    const planned = await orx(['plan', '-out', 'p.json'], {cwd: ws.dir, env});
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.stdout + planned.stderr).not.toContain('PRIVATE KEY');
+    // the apply job trusts the CI key explicitly, as with a signing key file
+    expect((await orx(['apply', 'p.json'], {cwd: ws.dir, env})).code).toBe(5);
+    const applied = await orx(['apply', 'p.json', '--trusted-key', 'ci.pub'], {cwd: ws.dir, env});
+    expect(applied.code, applied.stderr).toBe(0);
+    const missing = await orx(['plan', '-out', 'q.json'], {cwd: ws.dir});
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/signing\.key: .*ORX_TEST_SIGNING_PEM.*not set/);
   });
 });
