@@ -151,7 +151,7 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
     progress.close();
     const steps = out.results.map((r) => ({address: r.step.address, action: r.step.action, status: r.status, ...(r.error ? {error: r.error} : {}), ...(r.adopted ? {adopted: true} : {})}));
     const status = out.halted ? 'halted' : out.interrupted ? 'interrupted' : out.failed ? 'failed' : 'succeeded';
-    const data = {...base, run_id: out.run_id, serial: out.serial, status, steps, ...(dropped.length ? {dropped} : {}), ...(out.halted ? {halted: out.halted} : {})};
+    const data = {...base, run_id: out.run_id, serial: out.serial, status, steps, ...(dropped.length ? {dropped} : {}), ...(out.halted ? {halted: out.halted} : {}), ...(out.rto_ms !== undefined ? {rto_ms: out.rto_ms} : {})};
     const done = steps.filter((s) => s.status === 'succeeded');
     const notDone = steps.filter((s) => s.status !== 'succeeded');
     if (out.failed || out.interrupted || out.halted) {
@@ -165,6 +165,10 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
     }
     const {create, update, replace, delete: del} = summarize(kept);
     const partial = dropped.length ? ` (${dropped.length} rejected step(s) left out)` : '';
+    if (doc.kind === 'backup' || doc.kind === 'restore' || doc.kind === 'prune') {
+      const what = doc.kind === 'backup' ? `Backup complete: ${done.length} step(s)` : doc.kind === 'restore' ? `Restore complete: ${done.length} step(s), RTO ${((out.rto_ms ?? 0) / 1000).toFixed(1)} s (apply start to healthy)` : `Prune complete: ${del} backup(s) deleted`;
+      return {data, human: `${what}${partial}. (run ${out.run_id})`};
+    }
     return {data, human: `Apply complete! Resources: ${create} added, ${update} changed, ${replace} replaced, ${del} destroyed${partial}. (run ${out.run_id}, serial ${out.serial})`};
   } finally {
     progress.close();

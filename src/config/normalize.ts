@@ -25,7 +25,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
   const volumes: Record<string, VolumeSpec> = {};
   for (const [name, v] of entries(raw.volumes)) {
     const n = rec(v) ?? {};
-    const spec = {labels: stringMap(n.labels), backup: bool(n.backup, false)};
+    const spec: VolumeSpec = {labels: stringMap(n.labels), backup: bool(n.backup, false), quiesce: n.quiesce === 'stop' ? 'stop' : 'pause'};
     put(volumes, name, spec);
     checkLabels(spec.labels, ['volumes', name, 'labels'], problems);
   }
@@ -78,12 +78,19 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     volumes,
     images,
     agents,
-    dr: {destination: str(rec(raw.dr)?.destination) ?? DEFAULT_BACKUP_DESTINATION},
+    dr: {destination: str(rec(raw.dr)?.destination) ?? DEFAULT_BACKUP_DESTINATION, health_timeout_ms: healthTimeout(rec(raw.dr)?.health_timeout, problems)},
     budgets: budgets(rec(raw.budgets), problems),
     signing_key: signing.path,
     signing_key_ref: signing.ref,
     secrets: secretProviders(raw.secrets, problems),
   };
+}
+
+export const DEFAULT_RESTORE_HEALTH_TIMEOUT_MS = 120_000;
+
+function healthTimeout(v: unknown, problems: Problems): number {
+  const ms = budgetDuration(v, ['dr', 'health_timeout'], problems);
+  return ms ?? DEFAULT_RESTORE_HEALTH_TIMEOUT_MS;
 }
 
 function budgets(raw: Record<string, unknown> | undefined, problems: Problems): WorkspaceConfig['budgets'] {

@@ -12,6 +12,8 @@ export interface NetworkSpec {
 export interface VolumeSpec {
   labels: Record<string, string>;
   backup: boolean;
+  /** how `orx dr backup` holds the agents that mount it still */
+  quiesce: 'pause' | 'stop';
 }
 
 export interface BuildSpec {
@@ -84,7 +86,7 @@ export interface WorkspaceConfig {
   volumes: Record<string, VolumeSpec>;
   images: Record<string, ImageSpec>;
   agents: Record<string, AgentSpec>;
-  dr: {destination: string};
+  dr: {destination: string; health_timeout_ms: number};
   /** time budget per step kind, in milliseconds (absent: the action's own) */
   budgets: Partial<Record<'network' | 'volume' | 'image' | 'agent', number>>;
   /** absolute path of the signing key given in the file; null: the workspace key (or signing_key_ref) */

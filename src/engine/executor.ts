@@ -15,6 +15,8 @@ export type StepResult = {
 export interface ExecutorEvents {
   onStart?(step: PlannedStep): void;
   onFinish?(result: StepResult): void;
+  /** what a long step is doing now (bytes copied, ...), for a progress line */
+  onDetail?(address: string, detail: string): void;
 }
 
 export interface ExecuteOptions {
@@ -118,7 +120,9 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
 
   const finish = (step: PlannedStep, status: 'succeeded' | 'failed', outcome: StepOutcome | null, error?: string): void => {
     let change: StateChange | undefined;
-    if (status === 'succeeded') {
+    if (status === 'succeeded' && outcome?.changes) {
+      // the step says exactly what it changed (DR steps)
+    } else if (status === 'succeeded') {
       change = outcome?.attributes
         ? {op: 'put', address: step.address, kind: step.kind, attributes: outcome.attributes, object_id: outcome.object_id, ...(outcome.secret_fingerprints ? {secret_fingerprints: outcome.secret_fingerprints} : {})}
         : {op: 'delete', address: step.address};
@@ -132,6 +136,7 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
       error: error ?? null,
       outcome: outcome ? {object_id: outcome.object_id, adopted: outcome.adopted ?? false} : null,
       change,
+      changes: status === 'succeeded' ? outcome?.changes : undefined,
       message: `${step.address}: ${step.action} ${status}${error ? `: ${error}` : ''}`,
     });
     const result: StepResult = {run_id: runId, step, status, error, adopted: outcome?.adopted, elapsed_ms: Date.now() - started.get(step.address)!};
@@ -147,16 +152,18 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
       opts.events?.onStart?.(step);
     }
     const action = ACTIONS[step.kind];
+    const progress = (detail: string): void => opts.events?.onDetail?.(step.address, detail);
     try {
       if (op.phase === 'destroy') {
-        await withinBudget(step.budget_ms, (signal) => action.apply({...step, action: 'delete'}, {...ctx, signal}));
+        const out = await withinBudget(step.budget_ms, (signal) => action.apply({...step, action: 'delete'}, {...ctx, signal, progress}));
         destroyed.add(step.address);
-        if (step.action === 'delete') finish(step, 'succeeded', {object_id: null, attributes: null});
+        // a step that says what it changed (a DR prune) is taken at its word
+        if (step.action === 'delete') finish(step, 'succeeded', out?.changes ? out : {object_id: null, attributes: null});
       } else {
         const outcome =
           step.action === 'noop'
             ? {object_id: step.object_id, attributes: step.after, adopted: true}
-            : await withinBudget(step.budget_ms, (signal) => action.apply(step.action === 'replace' ? {...step, action: 'create'} : step, {...ctx, signal}));
+            : await withinBudget(step.budget_ms, (signal) => action.apply(step.action === 'replace' ? {...step, action: 'create'} : step, {...ctx, signal, progress}));
         finish(step, 'succeeded', outcome);
       }
     } catch (err) {

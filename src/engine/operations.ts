@@ -10,7 +10,7 @@ import type {Logger} from '../ui/logger.js';
 import {buildDesired, contextDigests, type LocalImage} from './desired.js';
 import {configDigest, policyDigest} from './digests.js';
 import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
-import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, writePlanFile, type PlanDocument} from './planfile.js';
+import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, writePlanFile, type PlanDocument, type PlanKind} from './planfile.js';
 import {buildPlan, summarize} from './planner.js';
 import {withLedger} from './workspace.js';
 import {verifyImages, type ImageVerification} from './image-verify.js';
@@ -27,6 +27,7 @@ import type {PlannedStep} from '../resources/types.js';
 import {localImageIndex, observe, takeSnapshot} from './refresh.js';
 import {agentSecretsPort, resolveAgentSecrets, rotatedSecrets, secretRequests, type ResolvedSecrets} from './agent-secrets.js';
 import {workspaceKey} from './workspace-key.js';
+import {resumeInterruptedBackup} from './held-agents.js';
 import {secretFingerprinter} from '../secrets/fingerprint.js';
 import type {SecretRequest} from '../secrets/resolve.js';
 import type {WorkspaceKey} from '../trust/keys.js';
@@ -61,7 +62,7 @@ export async function loadWorkspacePolicies(dir: string): Promise<PolicySet | nu
   return loadPolicies(dir);
 }
 
-async function evaluate(policies: PolicySet, p: {kind: 'apply' | 'destroy'; steps: PlannedStep[]; workspace: string; autonomy: number; ledger: Ledger}): Promise<DecisionLike[]> {
+export async function evaluate(policies: PolicySet, p: {kind: PlanKind; steps: PlannedStep[]; workspace: string; autonomy: number; ledger: Ledger}): Promise<DecisionLike[]> {
   const [{buildPolicyInput}, {evaluatePolicies}] = await Promise.all([import('../policy/context.js'), import('../policy/evaluate.js')]);
   const input = buildPolicyInput({plan: {kind: p.kind, steps: p.steps, summary: summarize(p.steps)}, workspace: p.workspace, autonomy: p.autonomy, now: new Date(), recent: recentActivity(p.ledger)});
   return evaluatePolicies(policies, input).decisions;
@@ -92,6 +93,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
   const records = ledger.listResources();
   const recorded = recordedMap(records);
   const hasRefImages = Object.values(loaded.config.images).some((i) => i.ref) || records.some((r) => r.attributes.source === 'ref');
+  if (opts.refresh) await resumeInterruptedBackup(ledger, ctx.log);
   const snapshot = opts.refresh ? await takeSnapshot(await connectDocker(), loaded.config.workspace, records, hasRefImages) : null;
   // deleting needs no trust in what an image contains: only plans that run images verify them
   const verifications = opts.mode === 'apply' ? await verifyImages(loaded) : new Map<string, ImageVerification>();
@@ -168,8 +170,16 @@ async function resolveForPlan(ctx: OrxContext, loaded: LoadedConfig): Promise<Re
  * secret reference resolved before the first step, so one failing reference fails the apply
  * before any change.
  */
-async function prepareSecrets(ctx: OrxContext, doc: PlanDocument, steps: PlannedStep[], loaded: LoadedConfig): Promise<{key: WorkspaceKey | null; resolved: ResolvedSecrets}> {
+async function prepareSecrets(ctx: OrxContext, doc: PlanDocument, steps: PlannedStep[], loaded: LoadedConfig, ledger: Ledger): Promise<{key: WorkspaceKey | null; resolved: ResolvedSecrets}> {
   const starting = steps.filter((s) => s.kind === 'agent' && s.after && s.action !== 'noop' && s.action !== 'delete');
+  // a restore recreates the agents on the restored volume: as recorded, secrets and all
+  for (const s of steps) {
+    const agents = s.kind === 'dr' && s.after?.op === 'restore-volume' ? ((s.after.agents as string[] | undefined) ?? []) : [];
+    for (const address of agents) {
+      const rec = ledger.getResource(address);
+      if (rec) starting.push({...s, address, kind: 'agent', after: rec.attributes});
+    }
+  }
   const none: ResolvedSecrets = {values: new Map(), fingerprints: new Map()};
   if (starting.length === 0) return {key: null, resolved: none};
   // every started agent gets an identity token: load the JOSE library while the rest goes on
@@ -193,6 +203,8 @@ export interface ApplyOptions {
 export interface ApplyOutcome extends ExecuteResult {
   run_id: string;
   serial: number;
+  /** restore plans: wall time from the apply's start until the restored agents were healthy */
+  rto_ms?: number;
 }
 
 /**
@@ -201,6 +213,7 @@ export interface ApplyOutcome extends ExecuteResult {
  */
 export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledger, opts: ApplyOptions): Promise<ApplyOutcome> {
   const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
+  const startedAt = Date.now();
   try {
     const loaded = loadConfig(ctx.dir);
     refuseIfHalted(ledger, loaded.config.kill_switch, ctx.killSwitch ?? false);
@@ -220,7 +233,9 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     const docker = await connectDocker();
     const steps = opts.steps ?? doc.steps;
     // resolved before the run starts: a reference that fails leaves nothing behind
-    const pending = await prepareSecrets(ctx, doc, steps, loaded);
+    const pending = await prepareSecrets(ctx, doc, steps, loaded, ledger);
+    // agents a killed backup left paused are running again before anything else happens
+    await resumeInterruptedBackup(ledger, ctx.log);
     const run = ledger.startRun({kind: doc.kind, mode: 'APPLY', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
     const secrets = agentSecretsPort({dir: ctx.dir, workspace: doc.workspace, ledger, runId: run.id, actor: ctx.actor, ...pending});
     const log = ctx.log.withRun(run.id);
@@ -229,7 +244,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       runId: run.id,
       steps,
       haltRequested: () => haltState(ledger)?.reason ?? null,
-      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map(), secrets},
+      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map(), secrets, ledger, runId: run.id, version: ctx.version},
       ledger,
       parallelism: opts.parallelism,
       signal: opts.signal,
@@ -245,8 +260,10 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     // a halt that arrived as a signal interrupts like Ctrl-C; the ledger says which it was
     const halt = haltState(ledger);
     const halted = result.halted ?? (result.interrupted && halt ? halt.reason : null);
-    ledger.finishRun(run.id, halted || result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', {...counts, ...(halted ? {halted} : {})});
-    return {...result, halted: halted && halt ? `workspace halted at ${halt.at} by ${halt.by} because ${halt.reason}` : null, run_id: run.id, serial: ledger.meta().serial};
+    // a restore's RTO: from the start of the apply until its agents were healthy on the restored data
+    const rto = doc.kind === 'restore' && !result.failed ? {rto_ms: Date.now() - startedAt} : {};
+    ledger.finishRun(run.id, halted || result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', {...counts, ...(halted ? {halted} : {}), ...rto});
+    return {...result, halted: halted && halt ? `workspace halted at ${halt.at} by ${halt.by} because ${halt.reason}` : null, run_id: run.id, serial: ledger.meta().serial, ...rto};
   } finally {
     ledger.releaseLock(lock.id);
   }
@@ -256,26 +273,38 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
  * Loads the configuration and policies before touching the ledger, so bad input leaves nothing behind.
  * `save` writes the plan file and records a PLAN run, so a saved plan can be traced later.
  */
-export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & {save?: string; allowDenied?: boolean; keyFile?: string}): Promise<PlanDocument> {
+export interface SaveOptions {
+  save?: string;
+  allowDenied?: boolean;
+  keyFile?: string;
+}
+
+export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & SaveOptions): Promise<PlanDocument> {
   const loaded = loadConfig(ctx.dir);
   const policies = await loadWorkspacePolicies(ctx.dir);
   return withLedger(ctx.dir, async (ledger) => {
     const doc = await createPlan(ctx, opts, ledger, loaded, policies);
-    // a denied plan is saved only for review, when asked; apply refuses it either way
-    if (opts.save && (opts.allowDenied || !isDenied(doc.policy.decisions as DecisionLike[]))) {
-      // the Sigstore libraries cost ~90 ms to load: only commands that sign or verify pay it
-      const {signingKey, signPlan} = await import('../trust/plan-signature.js');
-      const {key, created} =
-        !opts.keyFile && loaded.config.signing_key_ref
-          ? {key: await workspaceKey(ctx, loaded.config), created: false}
-          : signingKey(ctx.dir, opts.keyFile ?? loaded.config.signing_key ?? undefined);
-      if (created) ctx.log.info(`created the workspace signing key ${key.fingerprint} in .orx/keys/ (orx keys show)`);
-      writePlanFile(opts.save, await signPlan(doc, key));
-      const run = ledger.startRun({kind: doc.kind, mode: 'PLAN', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
-      ledger.finishRun(run.id, 'succeeded', {...doc.summary, saved_to: opts.save});
-    }
+    await savePlanIfAsked(ctx, ledger, loaded, doc, opts);
     return doc;
   });
+}
+
+/**
+ * `-out FILE`: writes the plan signed and records a PLAN run, so a saved plan can be traced
+ * later. A denied plan is saved only for review, when asked; apply refuses it either way.
+ */
+export async function savePlanIfAsked(ctx: OrxContext, ledger: Ledger, loaded: LoadedConfig, doc: PlanDocument, opts: SaveOptions): Promise<void> {
+  if (!opts.save || (!opts.allowDenied && isDenied(doc.policy.decisions as DecisionLike[]))) return;
+  // the Sigstore libraries cost ~90 ms to load: only commands that sign or verify pay it
+  const {signingKey, signPlan} = await import('../trust/plan-signature.js');
+  const {key, created} =
+    !opts.keyFile && loaded.config.signing_key_ref
+      ? {key: await workspaceKey(ctx, loaded.config), created: false}
+      : signingKey(ctx.dir, opts.keyFile ?? loaded.config.signing_key ?? undefined);
+  if (created) ctx.log.info(`created the workspace signing key ${key.fingerprint} in .orx/keys/ (orx keys show)`);
+  writePlanFile(opts.save, await signPlan(doc, key));
+  const run = ledger.startRun({kind: doc.kind, mode: 'PLAN', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
+  ledger.finishRun(run.id, 'succeeded', {...doc.summary, saved_to: opts.save});
 }
 
 /** A saved plan, read and its signature checked (exit 5) before anything else looks at it. */

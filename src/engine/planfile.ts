@@ -9,10 +9,14 @@ import type {DriftItem} from './planner.js';
 
 export const PLAN_FORMAT_VERSION = '1';
 
+/** apply/destroy converge resources; backup, restore and prune are disaster-recovery plans */
+export type PlanKind = 'apply' | 'destroy' | 'backup' | 'restore' | 'prune';
+export const PLAN_KINDS: readonly PlanKind[] = ['apply', 'destroy', 'backup', 'restore', 'prune'];
+
 export interface PlanDocument {
   formatVersion: string;
   plan_id: string;
-  kind: 'apply' | 'destroy';
+  kind: PlanKind;
   created_at: string;
   orx_version: string;
   workspace: string;
@@ -82,7 +86,7 @@ export function readPlanFile(file: string): PlanDocument {
   for (const k of ['plan_id', 'lineage', 'config_digest', 'policy_digest', 'workspace', 'created_at'] as const) {
     if (typeof d[k] !== 'string') throw invalid(file, `missing ${k}`);
   }
-  if (d.kind !== 'apply' && d.kind !== 'destroy') throw invalid(file, 'kind must be apply or destroy');
+  if (!PLAN_KINDS.includes(d.kind as PlanKind)) throw invalid(file, `kind must be one of ${PLAN_KINDS.join(', ')}`);
   if (typeof d.serial !== 'number' || !Array.isArray(d.steps)) throw invalid(file, 'missing serial or steps');
   for (const s of d.steps) {
     if (typeof s !== 'object' || s === null || typeof s.address !== 'string' || typeof s.action !== 'string' || !Array.isArray(s.depends_on) || typeof s.idempotency_key !== 'string') {

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto';
 import {OrxError} from '../errors.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {ACTIONS, parseAddress} from '../resources/registry.js';
-import type {AttrChange, Attrs, DesiredResource, ObservedResource, PlannedStep, ResourceKind} from '../resources/types.js';
+import type {AttrChange, Attrs, DesiredResource, ObservedResource, PlannedStep, ResourceKind, StepKind} from '../resources/types.js';
 import {deepEqual, diffAttrs} from '../resources/diff.js';
 import {closure, topoSort} from './graph.js';
 import {REDACTED} from '../secrets/redact.js';
@@ -39,7 +39,7 @@ export interface PlanModel {
   notes: string[];
 }
 
-const KIND_RANK: Record<ResourceKind, number> = {network: 0, volume: 1, image: 2, agent: 3};
+const KIND_RANK: Record<StepKind, number> = {network: 0, volume: 1, image: 2, agent: 3, dr: 4};
 
 function checkAddresses(list: string[], flag: string, known: Set<string>): void {
   for (const a of list) {

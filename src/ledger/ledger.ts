@@ -43,6 +43,8 @@ export interface FinishStepInput {
   error?: string | null;
   outcome?: Record<string, unknown> | null;
   change?: StateChange;
+  /** instead of `change`: every state change of the step, committed as one serial */
+  changes?: StateChange[];
   message?: string;
 }
 
@@ -268,6 +270,11 @@ export class Ledger {
   private changeInTx(change: StateChange): number {
     const serial = this.meta().serial + 1;
     this.stmt("UPDATE meta SET value = ? WHERE key = 'serial'").run(String(serial));
+    this.writeChange(change, serial);
+    return serial;
+  }
+
+  private writeChange(change: StateChange, serial: number): void {
     if (change.op === 'delete') {
       this.stmt('DELETE FROM resources WHERE address = ?').run(change.address);
     } else {
@@ -293,7 +300,6 @@ export class Ledger {
       // Binding an address to an object again (import) ends an earlier `state rm`.
       if (c.object_id) this.stmt('DELETE FROM forgotten WHERE object_id = ?').run(c.object_id);
     }
-    return serial;
   }
 
   // ---- runs ------------------------------------------------------------------------
@@ -410,7 +416,13 @@ export class Ledger {
       if (!step) throw notFound('step', input.step_id);
       this.stmt('UPDATE steps SET status = ?, error = ?, outcome = ?, finished_at = ? WHERE id = ?')
         .run(input.status, input.error == null ? null : redact(input.error), toJson(input.outcome), now(), step.id);
-      const serial = input.change ? this.changeInTx(input.change) : this.meta().serial;
+      // several changes of one step (a restore swaps a volume and its agents) are one serial
+      const changes = input.changes ?? (input.change ? [input.change] : []);
+      let serial = this.meta().serial;
+      if (changes.length > 0) {
+        serial = this.changeInTx(changes[0]!);
+        for (const c of changes.slice(1)) this.writeChange(c, serial);
+      }
       this.insertEvent({
         run_id: step.run_id,
         step_id: step.id,
@@ -422,7 +434,8 @@ export class Ledger {
           status: input.status,
           attempt: step.attempt,
           error: input.error ?? null,
-          change: input.change ? changeSummary(input.change, serial) : null,
+          change: changes.length === 1 ? changeSummary(changes[0]!, serial) : null,
+          ...(changes.length > 1 ? {changes: changes.map((c) => changeSummary(c, serial))} : {}),
         },
       });
       return {serial};

@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto';
 import type Dockerode from 'dockerode';
 import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
+import {canonicalJson} from '../ledger/hash.js';
 import {SECRETS_MOUNT} from '../secrets/delivery.js';
 import {isRootUser} from './build-context.js';
 import {bool, num, obj, str, strList, strMap} from './check.js';
@@ -84,14 +85,14 @@ export const DEFAULT_AGENT_TOKEN = {ttl_ms: 3_600_000, scopes: [] as string[], a
 // secrets and token are files on the host: rewritten, then the container restarted
 const UPDATABLE = new Set(['cpus', 'memory_bytes', 'pids_limit', 'running', 'allow_root', 'image_user', 'egress', 'secrets', 'token']);
 
-/** Hash of everything that forces a new container; stored as a label so a list call can tell drift. */
+/**
+ * Hash of everything that forces a new container; stored as a label so a list call can tell
+ * drift. Canonical JSON: attributes read back from the ledger (keys sorted) hash the same as
+ * the ones the configuration gave (a restore recreates agents from recorded attributes).
+ */
 export function agentConfigHash(a: Omit<AgentAttrs, 'config_hash'> | AgentAttrs): string {
-  const forcing = Object.fromEntries(
-    Object.entries(a)
-      .filter(([k]) => !UPDATABLE.has(k) && k !== 'config_hash')
-      .sort(([x], [y]) => (x < y ? -1 : 1)),
-  );
-  return createHash('sha256').update(JSON.stringify(forcing)).digest('hex').slice(0, 24);
+  const forcing = Object.fromEntries(Object.entries(a).filter(([k]) => !UPDATABLE.has(k) && k !== 'config_hash'));
+  return createHash('sha256').update(canonicalJson(forcing)).digest('hex').slice(0, 24);
 }
 
 export const agentAction: Action<AgentAttrs> = {

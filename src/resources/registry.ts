@@ -1,14 +1,16 @@
 import {agentAction} from './agent.js';
 import {imageAction} from './image.js';
 import {networkAction} from './network.js';
-import type {Action, ResourceKind} from './types.js';
+import type {Action, ResourceKind, StepKind} from './types.js';
+import {drAction} from '../dr/action.js';
 import {volumeAction} from './volume.js';
 
-export const ACTIONS: Record<ResourceKind, Action> = {
+export const ACTIONS: Record<StepKind, Action> = {
   network: networkAction as unknown as Action,
   volume: volumeAction as unknown as Action,
   image: imageAction as unknown as Action,
   agent: agentAction as unknown as Action,
+  dr: drAction,
 };
 
 export function parseAddress(address: string): {kind: ResourceKind; name: string} | null {

@@ -1,10 +1,14 @@
 import type {Docker} from '../drivers/docker.js';
 import type {Logger} from '../ui/logger.js';
+import type {StateChange} from '../ledger/types.js';
+import type {Ledger} from '../ledger/ledger.js';
 
 export type Attrs = Record<string, unknown>;
 export type SafetyCategory = 'READ' | 'WRITE' | 'DEPLOY' | 'DESTROY' | 'ROLLBACK';
 export type StepAction = 'create' | 'update' | 'replace' | 'delete' | 'noop';
 export type ResourceKind = 'network' | 'volume' | 'image' | 'agent';
+/** What a plan step acts on: a resource, or a disaster-recovery operation (backup, restore, prune) */
+export type StepKind = ResourceKind | 'dr';
 
 export interface AttrChange {
   path: string;
@@ -34,7 +38,7 @@ export interface ObservedResource {
 export interface PlannedStep {
   id: string;
   address: string;
-  kind: ResourceKind;
+  kind: StepKind;
   action: StepAction;
   category: SafetyCategory;
   before: Attrs | null;
@@ -59,6 +63,8 @@ export interface StepOutcome {
   adopted?: boolean;
   /** keyed fingerprints of the secrets delivered to an agent (never the values) */
   secret_fingerprints?: Record<string, string>;
+  /** the state changes this step made, when they are not simply "put this step's resource" (DR steps: none, or several) */
+  changes?: StateChange[];
 }
 
 /** Secrets and identity tokens for agents, during one apply (engine/agent-secrets.ts). */
@@ -81,6 +87,12 @@ export interface ApplyContext {
   /** aborted when the step's budget runs out: long engine calls (builds, pulls) stop with it */
   signal?: AbortSignal;
   secrets: AgentSecretsPort;
+  /** what DR steps record beyond their step row (backups, held agents); the run they belong to */
+  ledger: Ledger;
+  runId: string;
+  version: string;
+  /** what the step is doing now, for a progress line on a terminal */
+  progress?: (detail: string) => void;
 }
 
 export interface SafetyInfo {
@@ -94,7 +106,7 @@ export interface SafetyInfo {
  * crash (it first looks for an object carrying its idempotency key or identity).
  */
 export interface Action<Desired extends Attrs = Attrs> {
-  kind: ResourceKind;
+  kind: StepKind;
   version: string;
   /** category of a create/update; deletes are always DESTROY */
   safety: SafetyInfo;

@@ -52,15 +52,23 @@ function decisionLines(decisions: DecisionView[], pad: string): string[] {
 }
 
 export function renderStep(s: PlannedStep, decisions: DecisionView[] = []): string {
-  const lines = [`  ${c.bold(`# ${s.address}`)} ${VERB[s.action]}${s.reasons.length ? ` (${s.reasons.join('; ')})` : ''}`];
+  // a DR step is an operation, not an object: what it will do is its reason
+  const verb = s.kind === 'dr' ? `will ${s.category === 'DESTROY' ? 'run (DESTROY)' : 'run'}` : VERB[s.action];
+  const lines = [`  ${c.bold(`# ${s.address}`)} ${verb}${s.reasons.length ? ` (${s.reasons.join('; ')})` : ''}`];
   lines.push(paint(s.action, `${SYMBOL[s.action]!.padStart(3)} ${s.address}`));
-  if (s.action === 'create' && s.after) lines.push(...attrLines('+', s.after, '      '));
+  if (s.kind === 'dr') {
+    // nothing more: the op's parameters are in the plan file
+  } else if (s.action === 'create' && s.after) lines.push(...attrLines('+', s.after, '      '));
   else if (s.action === 'update' || s.action === 'replace') lines.push(...changeLines(s.changes, '      '));
   lines.push(...decisionLines(decisions, '    '));
   return lines.join('\n');
 }
 
-export function summaryLine(doc: Pick<PlanDocument, 'summary' | 'steps'>): string {
+export function summaryLine(doc: Pick<PlanDocument, 'summary' | 'steps'> & {kind?: PlanDocument['kind']}): string {
+  if (doc.kind === 'backup' || doc.kind === 'restore' || doc.kind === 'prune') {
+    const n = doc.steps.length;
+    return n === 0 ? `Nothing to ${doc.kind}.` : `Plan: ${doc.kind}, ${n} step${n === 1 ? '' : 's'}.`;
+  }
   const {create, update, replace, delete: del} = doc.summary;
   const recorded = doc.steps.filter((s) => s.action === 'noop' && s.record).length;
   if (create + update + replace + del === 0) {
@@ -85,7 +93,7 @@ export function renderPlan(doc: PlanDocument): string {
   const visible = doc.steps.filter((s) => s.action !== 'noop' || s.record);
   const decisions = doc.policy.decisions as DecisionView[];
   if (visible.length > 0) {
-    out.push(`orx will perform the following actions (${doc.kind === 'destroy' ? 'destroy' : 'apply'} plan ${doc.plan_id}):`, '');
+    out.push(`orx will perform the following actions (${doc.kind} plan ${doc.plan_id}):`, '');
     for (const s of visible) out.push(renderStep(s, decisions.filter((d) => d.step === s.id)), '');
   }
   const planLevel = decisions.filter((d) => !d.step);

@@ -19,11 +19,13 @@ function line(r: StepResult): string {
  */
 export function progressReporter(write: (s: string) => void, tty: boolean, now: () => number = Date.now): ExecutorEvents & {close(): void} {
   const running = new Map<string, PlannedStep>();
+  const details = new Map<string, string>();
   const t0 = now();
   let done = 0;
   let failed = 0;
   let timer: NodeJS.Timeout | undefined;
-  const status = (): string => `${c.cyan('…')} running ${running.size} [${[...running.keys()].slice(0, 3).join(', ')}${running.size > 3 ? ', …' : ''}] · done ${done} · failed ${failed} · ${secs(now() - t0)}`;
+  const label = (a: string): string => (details.has(a) ? `${a} ${details.get(a)}` : a);
+  const status = (): string => `${c.cyan('…')} running ${running.size} [${[...running.keys()].slice(0, 3).map(label).join(', ')}${running.size > 3 ? ', …' : ''}] · done ${done} · failed ${failed} · ${secs(now() - t0)}`;
   const redraw = (): void => {
     if (tty) write(`\r\x1b[2K${status()}`);
   };
@@ -33,8 +35,12 @@ export function progressReporter(write: (s: string) => void, tty: boolean, now: 
       running.set(step.address, step);
       redraw();
     },
+    onDetail(address, detail) {
+      details.set(address, detail);
+    },
     onFinish(r) {
       running.delete(r.step.address);
+      details.delete(r.step.address);
       if (r.status === 'succeeded') done++;
       if (r.status === 'failed') failed++;
       write(tty ? `\r\x1b[2K${line(r)}\n` : `${line(r)}\n`);

@@ -25,7 +25,7 @@ describe('Action.rollback', () => {
     const ledger = Ledger.open(ws.dir);
     onTestFinished(() => ledger.close());
     const secrets = agentSecretsPort({dir: ws.dir, workspace: ws.name, ledger, runId: 'run-test', actor: 'test', key: null, resolved: {values: new Map(), fingerprints: new Map()}});
-    const ctx = {docker: await connectDocker(), workspace: ws.name, dir: ws.dir, log: silentLogger, memo: new Map(), secrets};
+    const ctx = {docker: await connectDocker(), workspace: ws.name, dir: ws.dir, log: silentLogger, memo: new Map(), secrets, ledger, runId: 'run-test', version: '0.0.0-test'};
     const secretsDir = secrets.dirFor(`orx-${ws.name}-alpha`);
     expect(fs.existsSync(secretsDir)).toBe(true);
     const byAddress = new Map(out.results.map((r) => [r.step.address, r]));

@@ -32,7 +32,7 @@ describe('defaults', () => {
       volumes: {},
       images: {},
       agents: {},
-      dr: {destination: '.orx/backups'},
+      dr: {destination: '.orx/backups', health_timeout_ms: 120_000},
       budgets: {},
       signing_key: null,
       signing_key_ref: null,
@@ -54,7 +54,7 @@ describe('defaults', () => {
       b: {internal: true, labels: {}},
       c: {internal: false, labels: {team: 'x'}},
     });
-    expect(cfg.volumes).toEqual({v: {labels: {}, backup: false}, w: {labels: {}, backup: true}});
+    expect(cfg.volumes).toEqual({v: {labels: {}, backup: false, quiesce: 'pause'}, w: {labels: {}, backup: true, quiesce: 'pause'}});
     expect(cfg.images).toEqual({});
     expect(cfg.agents).toEqual({});
   });

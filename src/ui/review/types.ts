@@ -1,4 +1,5 @@
 // Props and result of the ink review screen (issue 3: approvals on a TTY).
+import type {PlanKind} from '../../engine/planfile.js';
 
 import type {SafetyCategory, StepAction} from '../../resources/types.js';
 
@@ -54,7 +55,7 @@ export interface ReviewSummary {
 
 export interface ReviewProps {
   planId: string;
-  kind: 'apply' | 'destroy';
+  kind: PlanKind;
   summary: ReviewSummary;
   /** Only the steps to review (no noops). */
   steps: ReviewStep[];

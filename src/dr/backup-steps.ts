@@ -1,0 +1,133 @@
+// The steps of a backup plan. Each volume step writes its archive and a small sidecar with
+// what it measured into the backup's partial directory; the finishing step turns the sidecars
+// into the signed manifest and renames the directory into place, so a backup exists only
+// once it is whole.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {loadConfig} from '../config/load.js';
+import {workspaceKey} from '../engine/workspace-key.js';
+import {recordBackup} from '../ledger/backups.js';
+import {currentSnapshot} from '../ledger/snapshots.js';
+import type {ApplyContext, StepOutcome} from '../resources/types.js';
+import {backupVolume, fileSha256} from './archive.js';
+import {dirSize, finalDir, LEDGER_COPY, partialDir, partialsOnDisk} from './layout.js';
+import {pidAlive} from '../ledger/ledger.js';
+import {MANIFEST_FORMAT, writeSignedManifest, type ArchiveEntry, type BackupManifest} from './manifest.js';
+import {withQuiesced} from './quiesce.js';
+
+export interface BackupVolumeOp {
+  op: 'backup-volume';
+  backup_id: string;
+  root: string;
+  volume: string;
+  volume_name: string;
+  /** the image of an agent that mounts it: the helper container runs nothing, it only mounts */
+  image: string;
+  quiesce: 'pause' | 'stop';
+  agents: Array<{address: string; container: string}>;
+}
+
+export interface BackupLedgerOp {
+  op: 'backup-ledger';
+  backup_id: string;
+  root: string;
+}
+
+export interface BackupFinishOp {
+  op: 'backup-finish';
+  backup_id: string;
+  root: string;
+  volumes: string[];
+}
+
+const NO_CHANGE: StepOutcome = {object_id: null, attributes: null, changes: []};
+const sidecar = (dir: string, name: string): string => path.join(dir, `.${name}.json`);
+
+const OWNER = '.owner';
+
+function ensurePartial(root: string, id: string): string {
+  const dir = partialDir(root, id);
+  fs.mkdirSync(dir, {recursive: true, mode: 0o700});
+  fs.writeFileSync(path.join(dir, OWNER), JSON.stringify({pid: process.pid, host: os.hostname()}), {mode: 0o600});
+  return dir;
+}
+
+/** Partial backups whose writer is gone (killed mid-backup): never listed, and removed here. */
+function removeDeadPartials(root: string): void {
+  for (const dir of partialsOnDisk(root)) {
+    let owner: {pid?: number; host?: string} = {};
+    try {
+      owner = JSON.parse(fs.readFileSync(path.join(dir, OWNER), 'utf8')) as typeof owner;
+    } catch {
+      // no owner file: it died before writing anything worth keeping
+    }
+    if (owner.host && owner.host !== os.hostname()) continue;
+    if (owner.pid && owner.pid !== process.pid && pidAlive(owner.pid)) continue;
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+}
+
+export async function backupVolumeStep(op: BackupVolumeOp, ctx: ApplyContext): Promise<StepOutcome> {
+  const dir = ensurePartial(op.root, op.backup_id);
+  const file = `${op.volume}.tar.gz`;
+  const dest = path.join(dir, file);
+  fs.rmSync(dest, {force: true}); // a retry of this step starts the archive over
+  const t0 = Date.now();
+  const containers = op.agents.map((a) => ({id: a.container, address: a.address}));
+  const {result: archive, ms} = await withQuiesced(ctx.docker, ctx.ledger, op.quiesce, containers, () =>
+    backupVolume(ctx.docker, {
+      volume: op.volume_name,
+      image: op.image,
+      dest,
+      labels: {'io.orchestrix.workspace': ctx.workspace},
+      signal: ctx.signal,
+      onProgress: (bytes) => ctx.progress?.(`${(bytes / 1e6).toFixed(0)} MB, ${(bytes / 1e6 / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(0)} MB/s`),
+    }),
+  );
+  const entry: ArchiveEntry = {volume: op.volume, volume_name: op.volume_name, file, ...archive, quiesce: {how: containers.length ? op.quiesce : 'none', agents: op.agents.map((a) => a.address), ms: containers.length ? ms : 0}};
+  fs.writeFileSync(sidecar(dir, op.volume), JSON.stringify(entry), {mode: 0o600});
+  const secs = Math.max(0.001, (Date.now() - t0) / 1000);
+  ctx.log.info(`volume ${op.volume}: ${archive.bytes} bytes in ${archive.files} files -> ${archive.size} bytes, ${(archive.bytes / 1e6 / secs).toFixed(1)} MB/s; agents held ${entry.quiesce.ms} ms`, {address: `backup.${op.volume}`});
+  return NO_CHANGE;
+}
+
+export async function backupLedgerStep(op: BackupLedgerOp, ctx: ApplyContext): Promise<StepOutcome> {
+  const dir = ensurePartial(op.root, op.backup_id);
+  const dest = path.join(dir, LEDGER_COPY);
+  fs.rmSync(dest, {force: true});
+  // the head first: the copy holds at least this much of the chain
+  const head = ctx.ledger.chainHead();
+  const serial = ctx.ledger.meta().serial;
+  await ctx.ledger.backup(dest);
+  fs.chmodSync(dest, 0o600);
+  fs.writeFileSync(sidecar(dir, 'ledger'), JSON.stringify({file: LEDGER_COPY, size: fs.statSync(dest).size, sha256: await fileSha256(dest), serial, chain_head: head}), {mode: 0o600});
+  return NO_CHANGE;
+}
+
+export async function backupFinishStep(op: BackupFinishOp, ctx: ApplyContext): Promise<StepOutcome> {
+  const dir = partialDir(op.root, op.backup_id);
+  const archives = op.volumes.map((v) => JSON.parse(fs.readFileSync(sidecar(dir, v), 'utf8')) as ArchiveEntry);
+  const ledgerPart = fs.existsSync(sidecar(dir, 'ledger')) ? (JSON.parse(fs.readFileSync(sidecar(dir, 'ledger'), 'utf8')) as BackupManifest['ledger']) : null;
+  const loaded = loadConfig(ctx.dir);
+  const manifest: BackupManifest = {
+    format: MANIFEST_FORMAT,
+    format_version: 1,
+    id: op.backup_id,
+    workspace: ctx.workspace,
+    lineage: ctx.ledger.meta().lineage,
+    created_at: new Date().toISOString(),
+    orx_version: ctx.version,
+    config_snapshot: currentSnapshot(ctx.ledger)?.id ?? null,
+    ledger: ledgerPart,
+    archives,
+  };
+  await writeSignedManifest(dir, manifest, await workspaceKey({dir: ctx.dir, version: ctx.version}, loaded.config));
+  for (const v of [...op.volumes, 'ledger']) fs.rmSync(sidecar(dir, v), {force: true});
+  fs.rmSync(path.join(dir, OWNER), {force: true});
+  const final = finalDir(op.root, op.backup_id);
+  fs.renameSync(dir, final);
+  removeDeadPartials(op.root);
+  recordBackup(ctx.ledger, {id: op.backup_id, path: final, created_at: manifest.created_at, size: dirSize(final), manifest: manifest as unknown as Record<string, unknown>}, ctx.runId);
+  return NO_CHANGE;
+}

@@ -1,0 +1,179 @@
+// The steps of a restore plan. A volume is never restored in place: the archive goes into a
+// fresh volume, the agents are recreated against it and must come up healthy, and only then
+// is the old volume removed. Until then the old agents are only stopped and set aside under
+// another name, so a failed health check puts everything back as it was.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type Dockerode from 'dockerode';
+import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
+import {OrxError} from '../errors.js';
+import type {ResourceRecord, StateChange} from '../ledger/types.js';
+import {agentAction, agentConfigHash, type AgentAttrs} from '../resources/agent.js';
+import type {ApplyContext, PlannedStep, StepOutcome} from '../resources/types.js';
+import {volumeAction} from '../resources/volume.js';
+import {restoreVolume} from './archive.js';
+import {checkBackup, type ArchiveEntry} from './manifest.js';
+
+export interface RestoreCheckOp {
+  op: 'restore-check';
+  backup_dir: string;
+}
+
+export interface RestoreVolumeOp {
+  op: 'restore-volume';
+  backup_dir: string;
+  archive: Pick<ArchiveEntry, 'file' | 'sha256' | 'content_digest' | 'volume'>;
+  /** the name the fresh volume gets */
+  new_name: string;
+  /** an image present on the engine, for the helper container */
+  image: string;
+  health_timeout_ms: number;
+  /** the agents on the volume when the plan was made (the review shows them; their secrets are resolved up front) */
+  agents: string[];
+}
+
+export interface RestoreLedgerOp {
+  op: 'restore-ledger';
+  backup_dir: string;
+  file: string;
+  backup_id: string;
+}
+
+export async function restoreCheckStep(op: RestoreCheckOp, ctx: ApplyContext): Promise<StepOutcome> {
+  // the Sigstore libraries load only when a backup is checked
+  const {trustedPlanKeys} = await import('../trust/plan-signature.js');
+  const check = await checkBackup(op.backup_dir, trustedPlanKeys(ctx.dir));
+  if (!check.ok) {
+    throw new OrxError({code: 'backup_invalid', message: `backup ${path.basename(op.backup_dir)} does not check out: ${check.problems.map((p) => `${p.file ?? p.part}: ${p.reason}`).join('; ')}`});
+  }
+  return {object_id: null, attributes: null, changes: []};
+}
+
+function mountsVolume(a: ResourceRecord, volumeName: string): boolean {
+  return a.kind === 'agent' && ((a.attributes.mounts as Array<{source: string}> | undefined) ?? []).some((m) => m.source === volumeName);
+}
+
+async function waitHealthy(docker: Dockerode, id: string, timeoutMs: number): Promise<string | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = (await docker.getContainer(id).inspect()).State;
+    if (!s.Running) return `exited (code ${s.ExitCode})`;
+    const health = s.Health?.Status;
+    // without a health check, running a moment after start is all there is to know
+    if (health === 'healthy' || (!health && Date.now() > deadline - timeoutMs + 1000)) return null;
+    if (health === 'unhealthy') return 'its health check reports unhealthy';
+    if (Date.now() > deadline) return `not healthy after ${Math.round(timeoutMs / 1000)} s`;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const removeQuietly = (p: Promise<unknown>): Promise<void> => p.then(() => undefined).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+
+/**
+ * Restores one volume: the recorded volume and the agents that mount it are read from the
+ * ledger now. A volume orx does not know yet (a fresh machine) is created under its
+ * configured name; its agents come with the next apply.
+ */
+export async function restoreVolumeStep(op: RestoreVolumeOp, step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
+  const address = `volume.${op.archive.volume}`;
+  const vol = ctx.ledger.getResource(address);
+  const archive = path.join(op.backup_dir, op.archive.file);
+  const volStep = (name: string): PlannedStep => ({...step, address, kind: 'volume', action: 'create', after: {...(vol?.attributes ?? {labels: {}, backup: true}), name}, before: null, object_id: null});
+  // the fresh volume, filled from the archive (its digest checked first)
+  const created = await volumeAction.apply(volStep(op.new_name), ctx);
+  try {
+    await restoreVolume(ctx.docker, {volume: op.new_name, image: op.image, archive, sha256: op.archive.sha256, labels: {'io.orchestrix.workspace': ctx.workspace}, signal: ctx.signal});
+  } catch (err) {
+    await removeQuietly(ctx.docker.getVolume(op.new_name).remove({force: true}));
+    throw err;
+  }
+  if (!vol) return {object_id: null, attributes: null, changes: [{op: 'put', address, kind: 'volume', attributes: created.attributes!, object_id: created.object_id}]};
+
+  const oldName = String(vol.attributes.name);
+  const agents = ctx.ledger.listResources().filter((a) => mountsVolume(a, oldName));
+  const aside: Array<{record: ResourceRecord; id: string}> = [];
+  const fresh: Array<{record: ResourceRecord; id: string; attrs: AgentAttrs}> = [];
+  const rollback = async (why: string): Promise<never> => {
+    // every undo is tried, whatever fails before it; the reason for the rollback comes first
+    const undo: string[] = [];
+    const attempt = async (what: string, p: Promise<unknown>): Promise<void> => {
+      try {
+        await p;
+      } catch (err) {
+        if (!isNotFound(err)) undo.push(`${what}: ${engineMessage(err)}`);
+      }
+    };
+    for (const f of fresh) await attempt(`remove ${f.record.address}'s new container`, ctx.docker.getContainer(f.id).remove({force: true}));
+    for (const a of aside) {
+      const c = ctx.docker.getContainer(a.id);
+      await attempt(`rename ${a.record.address} back`, c.rename({name: String(a.record.attributes.name)}));
+      await attempt(`start ${a.record.address}`, c.start().catch((err: unknown) => (statusCode(err) === 304 ? undefined : Promise.reject(err))));
+    }
+    await attempt(`remove the new volume ${op.new_name}`, ctx.docker.getVolume(op.new_name).remove({force: true}));
+    const tail = undo.length ? `; the rollback could not ${undo.join('; ')}` : `; rolled back: the agents run on the old volume ${oldName}, unchanged`;
+    throw new OrxError({code: 'restore_failed', kind: 'external', message: `restore of ${address} failed: ${why}${tail}`});
+  };
+  try {
+    for (const a of agents) {
+      const id = a.object_id ?? String(a.attributes.name);
+      const c = ctx.docker.getContainer(id);
+      await c.stop({t: 10}).catch(() => undefined);
+      await c.rename({name: `${String(a.attributes.name)}-pre-restore-${step.idempotency_key.slice(0, 8)}`});
+      aside.push({record: a, id});
+    }
+    for (const a of aside) {
+      const before = agentAction.validate(a.record.attributes);
+      const {config_hash: _old, ...rest} = {...before, mounts: before.mounts.map((m) => (m.source === oldName ? {...m, source: op.new_name} : m))};
+      const attrs: AgentAttrs = {...rest, config_hash: agentConfigHash(rest)};
+      const out = await agentAction.apply({...step, address: a.record.address, kind: 'agent', action: 'create', before: null, after: attrs, object_id: null}, ctx);
+      fresh.push({record: a.record, id: out.object_id!, attrs});
+    }
+    for (const f of fresh) {
+      const problem = await waitHealthy(ctx.docker, f.id, op.health_timeout_ms);
+      if (problem) return await rollback(`${f.record.address} ${problem}`);
+    }
+  } catch (err) {
+    if (err instanceof OrxError && err.code === 'restore_failed') throw err;
+    return await rollback(err instanceof Error ? err.message : String(err));
+  }
+  // healthy on the restored data: only now do the old agents and the old volume go
+  for (const a of aside) await removeQuietly(ctx.docker.getContainer(a.id).remove({force: true}));
+  try {
+    await ctx.docker.getVolume(oldName).remove();
+  } catch (err) {
+    if (!isNotFound(err)) ctx.log.warn(`the old volume ${oldName} could not be removed: ${engineMessage(err)}`, {address});
+  }
+  const changes: StateChange[] = [
+    {op: 'put', address, kind: 'volume', attributes: created.attributes!, object_id: created.object_id},
+    ...fresh.map((f): StateChange => ({op: 'put', address: f.record.address, kind: 'agent', attributes: f.attrs, object_id: f.id})),
+  ];
+  return {object_id: null, attributes: null, changes};
+}
+
+/**
+ * Restores the ledger's state (what orx manages) from the backup's copy. History is not
+ * rewritten: the chain goes on, and the restore is new events saying what was restored.
+ */
+export async function restoreLedgerStep(op: RestoreLedgerOp, ctx: ApplyContext): Promise<StepOutcome> {
+  const copy = new Database(path.join(op.backup_dir, op.file), {readonly: true, fileMustExist: true});
+  let rows: Array<{address: string; kind: string; attributes: string; object_id: string | null}>;
+  let from: {serial: string; head: {seq: number; hash: string} | undefined};
+  try {
+    rows = copy.prepare('SELECT address, kind, attributes, object_id FROM resources ORDER BY address').all() as typeof rows;
+    from = {
+      serial: (copy.prepare("SELECT value FROM meta WHERE key = 'serial'").get() as {value: string}).value,
+      head: copy.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as {seq: number; hash: string} | undefined,
+    };
+  } finally {
+    copy.close();
+  }
+  const wanted = new Set(rows.map((r) => r.address));
+  const changes: StateChange[] = [
+    ...ctx.ledger.listResources().filter((r) => !wanted.has(r.address)).map((r): StateChange => ({op: 'delete', address: r.address})),
+    ...rows.map((r): StateChange => ({op: 'put', address: r.address, kind: r.kind, attributes: JSON.parse(r.attributes) as Record<string, unknown>, object_id: r.object_id})),
+  ];
+  ctx.ledger.appendEvent({run_id: ctx.runId, level: 'warn', message: `ledger state restored from backup ${op.backup_id} (its serial ${from.serial}, chain head ${from.head ? `seq ${from.head.seq}` : 'empty'})`, payload: {restored_from: {backup: op.backup_id, serial: Number(from.serial), chain_head: from.head ?? null, resources: rows.length}}});
+  fs.accessSync(op.backup_dir);
+  return {object_id: null, attributes: null, changes};
+}
