@@ -162,7 +162,7 @@ try {
   }
   const f = median(floorMs);
   const mbps = (ms) => bytes / 1e3 / ms;
-  row('backupVolume (stream+gzip+sha256+digest)', median(backupMs), 'tar|sha256sum', f, 1 / 0.7);
+  row('backupVolume (stream+gzip+sha256+digest)', median(backupMs), 'tar|sha256sum', f, 1.43);
   const ratio = mbps(median(backupMs)) / mbps(f);
   console.log(`${'  throughput: backupVolume vs floor'.padEnd(44)} ${mbps(median(backupMs)).toFixed(0).padStart(7)} MB/s = ${ratio.toFixed(2)}× ${mbps(f).toFixed(0)} MB/s ${ratio >= 0.7 ? 'ok' : 'MISSED'} (goal ≥ 0.7×)`);
   row('volumeContentDigest (stream+digest only)', median(digestMs), 'tar|sha256sum', f);

@@ -41,6 +41,15 @@ export interface BackupFinishOp {
   volumes: string[];
 }
 
+function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 const NO_CHANGE: StepOutcome = {object_id: null, attributes: null, changes: []};
 const sidecar = (dir: string, name: string): string => path.join(dir, `.${name}.json`);
 
@@ -122,6 +131,8 @@ export async function backupFinishStep(op: BackupFinishOp, ctx: ApplyContext): P
     ledger: ledgerPart,
     archives,
   };
+  // the data reaches the disk before the manifest vouches for it
+  for (const f of [...archives.map((a) => a.file), ...(ledgerPart ? [ledgerPart.file] : [])]) fsyncFile(path.join(dir, f));
   await writeSignedManifest(dir, manifest, await workspaceKey({dir: ctx.dir, version: ctx.version}, loaded.config));
   for (const v of [...op.volumes, 'ledger']) fs.rmSync(sidecar(dir, v), {force: true});
   fs.rmSync(path.join(dir, OWNER), {force: true});

@@ -161,7 +161,8 @@ export class TarDigest {
   private remaining = 0;
   private padding = 0;
   private hash: Hash | undefined;
-  private pending: {path: string; type: string; mode: number; uid: number; gid: number; size: number} | undefined;
+  /** the regular file whose content is being hashed */
+  private pending: {path: string | undefined; head: string; size: number} | undefined;
   private meta: {kind: Meta; parts: Buffer[]} | undefined;
   private next: PaxOverrides = {};
   private global: PaxOverrides = {};
@@ -247,28 +248,29 @@ export class TarDigest {
     // GNU tar puts atime/ctime where ustar has the name prefix
     const ustar = h.toString('latin1', 257, 263) === 'ustar\0';
     const prefix = ustar ? text(h, 345, 155) : '';
-    let name = o.path ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100));
+    const raw = o.path ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100));
     const link = o.linkpath ?? text(h, 157, 100);
     if (o.size !== undefined) size = o.size;
     const mode = num(h, 100, 8) & 0o7777;
     const uid = o.uid ?? num(h, 108, 8);
     const gid = o.gid ?? num(h, 116, 8);
     let type = 'o';
-    if (flag === '0' || flag === '7') type = name.endsWith('/') && flag === '0' ? 'd' : 'f';
+    if (flag === '0' || flag === '7') type = raw.endsWith('/') && flag === '0' ? 'd' : 'f';
     else if (flag === '5') type = 'd';
     else if (flag === '2') type = 'l';
     else if (flag === '1') type = 'h';
-    const path = relative(name);
-    name = encodePath(path);
-    const head = `${type} ${name} ${mode.toString(8).padStart(4, '0')} ${uid}:${gid}`;
+    const rel = relative(raw);
+    // the root has no line, but its data (if it claims any) must still be skipped
+    const path = rel === '' ? undefined : encodePath(rel);
+    const head = `${type} ${path} ${mode.toString(8).padStart(4, '0')} ${uid}:${gid}`;
     if (type === 'f') {
-      this.pending = {path: name, type, mode, uid, gid, size};
+      this.pending = {path, head, size};
       this.hash = createHash('sha256');
       this.startData(size);
       return;
     }
     const detail = type === 'l' ? encodePath(link) : type === 'h' ? encodePath(relative(link)) : '-';
-    if (path !== '') this.entries.set(name, {line: `${head} - ${detail}\n`, type, size: 0});
+    if (path !== undefined) this.entries.set(path, {line: `${head} - ${detail}\n`, type, size: 0});
     // as Go's archive/tar (the engine's) reads them: links, devices, fifos and
     // directories never carry data whatever their size field says; other types' data is skipped
     this.startData(HEADER_ONLY.has(flag) ? 0 : size);
@@ -282,11 +284,8 @@ export class TarDigest {
 
   private finishData(): void {
     if (this.pending && this.hash) {
-      const p = this.pending;
-      if (p.path !== '') {
-        const line = `f ${p.path} ${p.mode.toString(8).padStart(4, '0')} ${p.uid}:${p.gid} ${p.size} ${this.hash.digest('hex')}\n`;
-        this.entries.set(p.path, {line, type: 'f', size: p.size});
-      }
+      const {path, head, size} = this.pending;
+      if (path !== undefined) this.entries.set(path, {line: `${head} ${size} ${this.hash.digest('hex')}\n`, type: 'f', size});
       this.pending = undefined;
       this.hash = undefined;
       return;

@@ -256,7 +256,8 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       skipped: result.results.filter((r) => r.status === 'skipped').length,
     };
     // the contract: which configuration (and policies) this run applied, content-addressed
-    recordSnapshot(ledger, {run_id: run.id, config: loaded.config, policy_digest: doc.policy_digest});
+    // (a backup, restore or prune applies no configuration)
+    if (doc.kind === 'apply' || doc.kind === 'destroy') recordSnapshot(ledger, {run_id: run.id, config: loaded.config, policy_digest: doc.policy_digest});
     // a halt that arrived as a signal interrupts like Ctrl-C; the ledger says which it was
     const halt = haltState(ledger);
     const halted = result.halted ?? (result.interrupted && halt ? halt.reason : null);

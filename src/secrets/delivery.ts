@@ -127,6 +127,12 @@ export function removeSecretFiles(dir: string): void {
     return; // gone
   }
   fs.rmSync(dir, {recursive: true, force: true});
+  // the workspace's directory goes with its last agent
+  try {
+    fs.rmdirSync(path.dirname(dir));
+  } catch {
+    // other agents' directories are still in it
+  }
 }
 
 /**

@@ -1,6 +1,8 @@
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
+import Dockerode from 'dockerode';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {backupVolume, fileSha256, restoreVolume, volumeContentDigest} from '../../src/dr/archive.js';
 import {OrxError} from '../../src/errors.js';
@@ -108,9 +110,9 @@ describe('volume backup and restore through the engine', () => {
     expect(a.sha256).toBe(await fileSha256(dest));
     expect(a.files).toBe(500 + 7);
     expect(a.bytes).toBeGreaterThan(20_000_000);
-    // random bytes do not compress, the small files do
+    // random bytes are stored (a few bytes per 64 KiB block), the rest compresses
     expect(a.size).toBeGreaterThan(20_000_000);
-    expect(a.size).toBeLessThan(a.bytes);
+    expect(a.size).toBeLessThan(a.bytes + 64 * 1024);
     expect(calls).toBeGreaterThanOrEqual(1);
     expect(calls).toBeLessThanOrEqual(Math.ceil(ms / 100) + 1);
 
@@ -169,26 +171,22 @@ describe('volume backup and restore through the engine', () => {
 
   it('mounts the volume read-only in a helper that never starts, and waits for a slow onProgress', async () => {
     const dest = path.join(ws.dir, 'd.tar.gz');
-    let seen: {readOnly: boolean; rw: boolean; status: string; labels: Record<string, string>} | undefined;
+    let seen: {rw: boolean; state: string; labels: Record<string, string>} | undefined;
     await backupVolume(docker, {
       volume: source,
       image,
       dest,
       labels: labels(),
+      // the engine holds the helper's lock until its archive is read, so inspect would wait
+      // for the backup that waits for it: the container list answers from a snapshot
       onProgress: async () => {
         if (seen) return;
         const [h] = await docker.listContainers({all: true, filters: {label: [HELPER, `io.orchestrix.workspace=${ws.name}`]}});
-        const info = await docker.getContainer(h.Id).inspect();
-        const mount = info.Mounts.find((m) => m.Name === source)!;
-        seen = {
-          readOnly: info.HostConfig.Mounts?.[0]?.ReadOnly === true,
-          rw: mount.RW,
-          status: info.State.Status,
-          labels: info.Config.Labels,
-        };
+        const mount = h.Mounts.find((m) => m.Name === source)!;
+        seen = {rw: mount.RW, state: h.State, labels: h.Labels};
       },
     });
-    expect(seen).toEqual({readOnly: true, rw: false, status: 'created', labels: {...labels(), 'io.orchestrix.dr-helper': '1'}});
+    expect(seen).toEqual({rw: false, state: 'created', labels: {...labels(), 'io.orchestrix.dr-helper': '1'}});
     expect(await helpers()).toBe(0);
   });
 
@@ -219,5 +217,27 @@ describe('volume backup and restore through the engine', () => {
     expect(exists.code).toBe('file_error');
     expect(fs.readFileSync(dest, 'utf8')).toBe('keep');
     expect(await helpers()).toBe(0);
+  });
+
+  it('gives the same archive through dockerode when the engine is not on a local socket', async () => {
+    // a TCP endpoint on 127.0.0.1 in front of the engine's socket
+    const socketPath = await (docker.modem as unknown as {getSocketPath(): Promise<string>}).getSocketPath();
+    const proxy = net.createServer((client) => {
+      const engine = net.connect(socketPath);
+      client.pipe(engine).pipe(client);
+      client.on('error', () => engine.destroy());
+      engine.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const tcp = new Dockerode({host: '127.0.0.1', port: (proxy.address() as net.AddressInfo).port});
+      const viaSocket = await backupVolume(docker, {volume: source, image, dest: path.join(ws.dir, 'g.tar.gz'), labels: labels()});
+      const viaTcp = await backupVolume(tcp, {volume: source, image, dest: path.join(ws.dir, 'h.tar.gz'), labels: labels()});
+      expect(viaTcp).toEqual(viaSocket);
+      expect(await volumeContentDigest(tcp, {volume: source, image, labels: labels()})).toMatchObject({content_digest: viaSocket.content_digest});
+      expect(await helpers()).toBe(0);
+    } finally {
+      proxy.close();
+    }
   });
 });

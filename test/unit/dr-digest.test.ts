@@ -76,7 +76,9 @@ function change(i: number, patch: Partial<Entry>): Entry[] {
   return e;
 }
 
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
+/** The digest by its definition: lines sorted by their path, each ending in a newline. */
+const ofLines = (lines: string[]) => sha([...lines].sort((a, b) => (a.split(' ')[1] < b.split(' ')[1] ? -1 : 1)).map((l) => `${l}\n`).join(''));
 
 describe('content digest of a tar stream', () => {
   it('is exactly the documented line format', async () => {
@@ -89,7 +91,7 @@ describe('content digest of a tar stream', () => {
       `f sub/empty 0644 0:0 0 ${sha('')}`,
       `f sub/run.sh 0755 0:0 18 ${sha('#!/bin/sh\necho hi\n')}`,
     ];
-    expect(await digest(base())).toEqual({content_digest: sha(lines.map((l) => `${l}\n`).join('')), files: 4, bytes: 27});
+    expect(await digest(base())).toEqual({content_digest: ofLines(lines), files: 4, bytes: 27});
   });
 
   it('is stable, whatever the chunking of the stream and the order of the entries', async () => {
@@ -139,12 +141,8 @@ describe('content digest of a tar stream', () => {
     const long = `./${'x'.repeat(150)}`; // one component over 100 bytes: a PAX path
     const big = Buffer.alloc(300_000, 7);
     const r = await digest([{name: './', type: 'directory'}, {name: deep, content: 'deep'}, {name: long, content: big}, {name: './l', type: 'symlink', linkname: 'y'.repeat(120), mode: 0o777}]);
-    const lines = [`f ${deep.slice(2)} 0644 0:0 4 ${sha('deep')}`, `l l 0777 0:0 - ${'y'.repeat(120)}`, `f ${long.slice(2)} 0644 0:0 300000 ${createHash('sha256').update(big).digest('hex')}`].sort((a, b) => {
-      const pa = a.split(' ')[1];
-      const pb = b.split(' ')[1];
-      return pa < pb ? -1 : 1;
-    });
-    expect(r).toEqual({content_digest: sha(lines.map((l) => `${l}\n`).join('')), files: 2, bytes: 300_004});
+    const lines = [`f ${deep.slice(2)} 0644 0:0 4 ${sha('deep')}`, `l l 0777 0:0 - ${'y'.repeat(120)}`, `f ${long.slice(2)} 0644 0:0 300000 ${sha(big)}`];
+    expect(r).toEqual({content_digest: ofLines(lines), files: 2, bytes: 300_004});
   });
 
   it('escapes whitespace and control bytes in names, so a name cannot forge a line', async () => {
@@ -158,7 +156,8 @@ describe('content digest of a tar stream', () => {
     expect(forged.content_digest).not.toBe(two.content_digest);
   });
 
-  it('gives GNU tar and POSIX tar of the same directory the same digest', () => {
+  const gnuTar = /GNU tar/.test(spawnSync('tar', ['--version'], {encoding: 'utf8'}).stdout ?? '');
+  it.skipIf(!gnuTar)('gives GNU tar and POSIX tar of the same directory the same digest', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-digest-'));
     try {
       fs.mkdirSync(path.join(dir, 'n'.repeat(120)));
