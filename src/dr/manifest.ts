@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {fileSha256} from './archive.js';
-import {LEDGER_COPY, MANIFEST_BUNDLE, MANIFEST_FILE} from './layout.js';
+import {MANIFEST_BUNDLE, MANIFEST_FILE} from './layout.js';
 import type {TrustedKey, WorkspaceKey} from '../trust/keys.js';
 
 export const MANIFEST_FORMAT = 'orx.backup-manifest';

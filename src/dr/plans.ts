@@ -9,6 +9,7 @@ import type {ResourceRecord} from '../ledger/types.js';
 import {objectName} from '../resources/labels.js';
 import type {PlannedStep, SafetyCategory, StepAction} from '../resources/types.js';
 import type {DrOp} from './action.js';
+import type {BackupVolumeOp} from './backup-steps.js';
 import type {BackupManifest} from './manifest.js';
 
 type Draft = Omit<PlannedStep, 'id' | 'idempotency_key'>;
@@ -54,8 +55,11 @@ export function backupSteps(i: BackupPlanInput): Draft[] {
     if (!image) throw new OrxError({code: 'no_image', message: `no image on the engine to read volume.${volume} with (orx uses one of the workspace's own, never a pulled one)`, actions: ['Apply an agent or an image first.']});
     const how = i.config.volumes[volume]!.quiesce;
     const held = users.map((u) => u.address);
+    // two volumes of one agent are copied one after the other: the first to finish would
+    // otherwise resume the agent while the second is still being copied
+    const after = drafts.filter((d) => ((d.after as unknown as BackupVolumeOp).agents ?? []).some((a) => held.includes(a.address))).map((d) => d.address);
     drafts.push(
-      step(`backup.${volume}`, 'create', 'WRITE', {op: 'backup-volume', backup_id: i.backupId, root: i.root, volume, volume_name: name, image, quiesce: how, agents: users.map((u) => ({address: u.address, container: u.object_id!}))}, held.length ? `archive ${name}; ${how} ${held.join(', ')} while it is copied` : `archive ${name} (no agent mounts it)`),
+      step(`backup.${volume}`, 'create', 'WRITE', {op: 'backup-volume', backup_id: i.backupId, root: i.root, volume, volume_name: name, image, quiesce: how, agents: users.map((u) => ({address: u.address, container: u.object_id!}))}, held.length ? `archive ${name}; ${how} ${held.join(', ')} while it is copied` : `archive ${name} (no agent mounts it)`, after),
     );
   }
   drafts.push(step('backup.ledger', 'create', 'WRITE', {op: 'backup-ledger', backup_id: i.backupId, root: i.root}, 'an online copy of the ledger (.orx/ledger.db)'));

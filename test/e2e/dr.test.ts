@@ -3,10 +3,10 @@
 // a restore whose health check fails (rolled back), and a backup killed half-way.
 import fs from 'node:fs';
 import path from 'node:path';
-import {PassThrough} from 'node:stream';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {volumeContentDigest} from '../../src/dr/archive.js';
 import {noStack, orx, startOrx} from '../helpers/cli.js';
+import {sh} from '../helpers/exec.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
@@ -35,19 +35,6 @@ agents:
 dr:
   health_timeout: 8s
 `;
-
-async function sh(id: string, script: string): Promise<string> {
-  const exec = await docker.getContainer(id).exec({Cmd: ['/bin/sh', '-c', script], AttachStdout: true, AttachStderr: true});
-  const stream = await exec.start({hijack: true, stdin: false});
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (d) => (text += d));
-  docker.modem.demuxStream(stream, out, out);
-  await new Promise((resolve) => stream.on('end', resolve));
-  const code = (await exec.inspect()).ExitCode;
-  if (code !== 0) throw new Error(`exit ${code}: ${text}`);
-  return text;
-}
 
 async function keeper(): Promise<{Id: string; State: string}> {
   const [c] = await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.keeper']}});

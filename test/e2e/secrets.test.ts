@@ -4,9 +4,9 @@
 import {generateKeyPairSync, randomBytes} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import {PassThrough} from 'node:stream';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {noStack, orx, type CliResult} from '../helpers/cli.js';
+import {execIn} from '../helpers/exec.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
@@ -32,19 +32,6 @@ agents:
       API_KEY: env://ORX_CANARY_SECRET
       TLS_KEY: file://certs/agent.key
 ${extra}`;
-
-/** Runs a command in the container as its own user; stdout and stderr demultiplexed. */
-async function execIn(id: string, cmd: string[]): Promise<{code: number; out: string}> {
-  const exec = await docker.getContainer(id).exec({Cmd: cmd, AttachStdout: true, AttachStderr: true});
-  const stream = await exec.start({hijack: true, stdin: false});
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (d) => (text += d));
-  docker.modem.demuxStream(stream, out, out);
-  await new Promise((resolve) => stream.on('end', resolve));
-  const info = await exec.inspect();
-  return {code: info.ExitCode ?? -1, out: text};
-}
 
 async function canary(): Promise<{Id: string; State: string}> {
   const [c] = await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.canary']}});

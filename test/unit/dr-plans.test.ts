@@ -25,6 +25,18 @@ describe('backup plans', () => {
     expect(backupSteps({config, records, volumes: ['memory'], root: '/b', backupId: 'id1'}).map((s) => s.address)).toEqual(['backup.memory', 'backup.ledger', 'backup.manifest']);
   });
 
+  it('volumes of one agent are copied one after the other (it is held once at a time); others in parallel', () => {
+    const shared = [...records, rec('agent.c', 'agent', {name: 'orx-lab-c', image_ref: 'x', mounts: [{source: 'orx-lab-memory', target: '/m', read_only: false}, {source: 'orx-lab-db', target: '/d', read_only: false}]}, 'c-c')];
+    const steps = backupSteps({config, records: shared, volumes: [], root: '/b', backupId: 'id1'});
+    expect(steps.map((s) => [s.address, s.depends_on])).toEqual([
+      ['backup.db', []],
+      ['backup.memory', ['backup.db']],
+      ['backup.ledger', []],
+      ['backup.manifest', ['backup.db', 'backup.memory', 'backup.ledger']],
+    ]);
+    expect(backupSteps({config, records, volumes: [], root: '/b', backupId: 'id1'})[1]!.depends_on).toEqual([]);
+  });
+
   it('refuses unknown volumes, volumes never applied, and workspaces without an image', () => {
     expect(() => backupSteps({config, records, volumes: ['nope'], root: '/b', backupId: 'x'})).toThrow(/--volume nope: no such volume/);
     expect(() => backupSteps({config, records, volumes: ['scratch'], root: '/b', backupId: 'x'})).toThrow(/volume\.scratch has not been applied yet/);
