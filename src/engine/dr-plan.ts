@@ -11,10 +11,9 @@ import {listBackups} from '../ledger/backups.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
 import type {PlannedStep} from '../resources/types.js';
-import {configDigest, policyDigest} from './digests.js';
 import {contextDigests} from './desired.js';
-import {evaluate, loadWorkspacePolicies, type OrxContext} from './operations.js';
-import {newPlanId, PLAN_FORMAT_VERSION, type PlanDocument, type PlanKind} from './planfile.js';
+import {evaluate, loadWorkspacePolicies, planHeader, type OrxContext} from './operations.js';
+import {newPlanId, type PlanDocument, type PlanKind} from './planfile.js';
 import {idempotencyKey, summarize} from './planner.js';
 
 type Draft = Omit<PlannedStep, 'id' | 'idempotency_key'>;
@@ -25,19 +24,9 @@ async function drPlanDocument(ctx: OrxContext, ledger: Ledger, loaded: LoadedCon
   const policies = await loadWorkspacePolicies(ctx.dir);
   const level = effectiveAutonomy(loaded.config.autonomy, autonomy);
   const decisions = policies?.rules.length ? await evaluate(policies, {kind, steps, workspace: loaded.config.workspace, autonomy: level, ledger}) : [];
-  const meta = ledger.meta();
   return {
-    formatVersion: PLAN_FORMAT_VERSION,
-    plan_id: planId,
+    ...planHeader(ctx, ledger, loaded, planId, contextDigests(loaded)),
     kind,
-    created_at: new Date().toISOString(),
-    orx_version: ctx.version,
-    workspace: loaded.config.workspace,
-    lineage: meta.lineage,
-    serial: meta.serial,
-    ledger_head: ledger.chainHead(),
-    config_digest: configDigest(loaded.file_digest, contextDigests(loaded)),
-    policy_digest: policyDigest(ctx.dir),
     autonomy: level,
     refresh: true,
     targets: [],

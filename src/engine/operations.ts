@@ -120,7 +120,6 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     rotated: resolved ? rotatedSecrets(resolved, records) : undefined,
     budgetFor: (address, kind) => (kind === 'agent' ? loaded.config.agents[address.slice('agent.'.length)]?.budget_ms : undefined) ?? loaded.config.budgets[kind],
   });
-  const meta = ledger.meta();
   const autonomy = effectiveAutonomy(loaded.config.autonomy, opts.autonomy);
   const steps = model.steps;
   const decisions = [
@@ -128,17 +127,8 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     ...(policies?.rules.length ? await evaluate(policies, {kind: opts.mode, steps, workspace: loaded.config.workspace, autonomy, ledger}) : []),
   ];
   const doc: PlanDocument = {
-    formatVersion: PLAN_FORMAT_VERSION,
-    plan_id: planId,
+    ...planHeader(ctx, ledger, loaded, planId, graph.contextDigests),
     kind: opts.mode,
-    created_at: new Date().toISOString(),
-    orx_version: ctx.version,
-    workspace: loaded.config.workspace,
-    lineage: meta.lineage,
-    serial: meta.serial,
-    ledger_head: ledger.chainHead(),
-    config_digest: configDigest(loaded.file_digest, graph.contextDigests),
-    policy_digest: policyDigest(ctx.dir),
     autonomy,
     refresh: opts.refresh,
     targets: opts.targets,
@@ -157,6 +147,23 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
 }
 
 const planSecrets = new WeakMap<PlanDocument, ResolvedSecrets>();
+
+/** What every plan says of where it was made: the ledger's lineage, serial and head, and the digests it must still match. */
+export function planHeader(ctx: OrxContext, ledger: Ledger, loaded: LoadedConfig, planId: string, contexts: Record<string, string>) {
+  const meta = ledger.meta();
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    plan_id: planId,
+    created_at: new Date().toISOString(),
+    orx_version: ctx.version,
+    workspace: loaded.config.workspace,
+    lineage: meta.lineage,
+    serial: meta.serial,
+    ledger_head: ledger.chainHead(),
+    config_digest: configDigest(loaded.file_digest, contexts),
+    policy_digest: policyDigest(ctx.dir),
+  };
+}
 
 async function resolveForPlan(ctx: OrxContext, loaded: LoadedConfig): Promise<ResolvedSecrets | null> {
   const requests = secretRequests(loaded.config);

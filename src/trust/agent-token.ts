@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type {JWTPayload} from 'jose';
 import {OrxError, preview} from '../errors.js';
+import type {TokenIssue} from '../ledger/tokens.js';
 import {keyPaths, loadWorkspaceKey, readTrustedKeyFile, trustedKey, trustedKeyOf, type TrustedKey, type WorkspaceKey} from './keys.js';
 
 type Jose = typeof import('jose');
@@ -72,15 +73,7 @@ export function agentAddress(nameOrAddress: string): string {
 }
 
 /** What `recordToken` (src/ledger/tokens.ts) stores: the jti and claims, never the token. */
-export interface IssuedTokenRecord {
-  jti: string;
-  address: string;
-  workspace: string;
-  audience: string;
-  scopes: string[];
-  iat: number;
-  exp: number;
-}
+export type IssuedTokenRecord = TokenIssue;
 
 export interface IssuedToken {
   /** the compact JWS: a credential, to be written only to the agent's secrets file */
