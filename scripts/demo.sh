@@ -22,6 +22,9 @@ echo "== orx plan --detailed-exitcode (expect no changes)" >&2
 orx plan --detailed-exitcode
 echo "== orx state list" >&2
 orx state list
+echo "== orx dr backup --auto-approve, then a restore drill (orx dr verify --drill)" >&2
+orx dr backup --auto-approve
+orx dr verify "$(orx dr list --json | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).backups[0].id)')" --drill
 echo "== orx runs" >&2
 orx runs
 echo >&2
