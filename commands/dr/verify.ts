@@ -3,6 +3,7 @@ import {loadConfig} from '../../src/config/load.js';
 import {connectDocker} from '../../src/drivers/docker.js';
 import {verifyBackup} from '../../src/dr/drill.js';
 import {backupRoot, dirSize, findBackup} from '../../src/dr/layout.js';
+import {helperImage} from '../../src/dr/plans.js';
 import {withLedger} from '../../src/engine/workspace.js';
 import {OrxError} from '../../src/errors.js';
 import {EXIT} from '../../src/exit-codes.js';
@@ -27,7 +28,8 @@ export default class DrVerify extends OrxCommand {
     const loaded = loadConfig(this.orx.dir);
     const found = findBackup(backupRoot(this.orx.dir, loaded.config), args.backup, this.orx.dir);
     return withLedger(this.orx.dir, async (ledger) => {
-      const image = flags.drill ? drillImage(ledger.listResources()) : null;
+      const image = flags.drill ? helperImage(ledger.listResources(), []) : null;
+      if (flags.drill && !image) throw new OrxError({code: 'no_image', message: 'no image of this workspace is on the engine to run the drill with (orx never pulls one for it)', actions: ['Apply the workspace first (`orx apply`).']});
       const v = await verifyBackup(found.dir, trustedPlanKeys(this.orx.dir, flags['trusted-key']), image ? {docker: await connectDocker(), image, workspace: loaded.config.workspace} : null);
       let verifiedAt: string | null = null;
       if (flags.drill && v.ok && v.manifest) {
@@ -38,12 +40,4 @@ export default class DrVerify extends OrxCommand {
       return {data: {backup: found.id, dir: found.dir, ok: v.ok, signed_by: v.signed_by, problems: v.problems, drill: v.drill, verified_at: verifiedAt}, human: renderBackupVerification(found.id, v, verifiedAt), exit};
     });
   }
-}
-
-function drillImage(records: Array<{kind: string; attributes: Record<string, unknown>}>): string {
-  const agent = records.find((r) => r.kind === 'agent' && typeof r.attributes.image_ref === 'string');
-  if (agent) return String(agent.attributes.image_ref);
-  const img = records.find((r) => r.kind === 'image' && (r.attributes.tag || r.attributes.id));
-  if (img) return String(img.attributes.tag ?? img.attributes.id);
-  throw new OrxError({code: 'no_image', message: 'no image of this workspace is on the engine to run the drill with (orx never pulls one for it)', actions: ['Apply the workspace first (`orx apply`).']});
 }

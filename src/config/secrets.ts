@@ -9,8 +9,8 @@ import {entries, list, put, rec, str} from './raw.js';
 import type {AgentSpec, WorkspaceConfig} from './types.js';
 import {parseDuration} from './units.js';
 
-export const DEFAULT_TOKEN_TTL_MS = 3_600_000;
-export const DEFAULT_TOKEN_AUDIENCE = 'orchestrix';
+/** An agent's identity token when orchestration.yml says nothing: 1 h, no scopes, audience orchestrix. */
+export const DEFAULT_TOKEN: Readonly<AgentSpec['token']> = Object.freeze({ttl_ms: 3_600_000, scopes: [], audience: 'orchestrix'});
 const MAX_TOKEN_TTL_MS = 30 * 24 * 3_600_000;
 
 const REFERENCE_HINT = 'op://VAULT/ITEM/FIELD, env://NAME or file://PATH';
@@ -44,7 +44,7 @@ export function agentSecrets(raw: unknown, path: ConfigPath, problems: Problems)
 
 export function agentToken(raw: unknown, path: ConfigPath, problems: Problems): AgentSpec['token'] {
   const t = rec(raw);
-  let ttl_ms = DEFAULT_TOKEN_TTL_MS;
+  let ttl_ms = DEFAULT_TOKEN.ttl_ms;
   const ttl = str(t?.ttl);
   if (ttl !== undefined) {
     const ms = parseDuration(ttl);
@@ -52,7 +52,7 @@ export function agentToken(raw: unknown, path: ConfigPath, problems: Problems): 
     else ttl_ms = ms;
   }
   const scopes = list(t?.scopes).filter((s): s is string => typeof s === 'string');
-  return {ttl_ms, scopes, audience: str(t?.audience) ?? DEFAULT_TOKEN_AUDIENCE};
+  return {ttl_ms, scopes, audience: str(t?.audience) ?? DEFAULT_TOKEN.audience};
 }
 
 export function secretProviders(raw: unknown, problems: Problems): WorkspaceConfig['secrets'] {

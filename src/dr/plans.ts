@@ -24,7 +24,7 @@ function step(address: string, action: StepAction, category: SafetyCategory, op:
 const mounts = (a: ResourceRecord): Array<{source: string}> => (a.attributes.mounts as Array<{source: string}> | undefined) ?? [];
 
 /** An image the engine has, to create a helper container from: an agent's on this volume first. */
-function helperImage(records: ResourceRecord[], users: ResourceRecord[]): string | null {
+export function helperImage(records: ResourceRecord[], users: ResourceRecord[]): string | null {
   const fromAgent = users.find((a) => typeof a.attributes.image_ref === 'string')?.attributes.image_ref;
   if (typeof fromAgent === 'string') return fromAgent;
   const anyAgent = records.find((r) => r.kind === 'agent' && typeof r.attributes.image_ref === 'string')?.attributes.image_ref;

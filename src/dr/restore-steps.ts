@@ -2,7 +2,6 @@
 // fresh volume, the agents are recreated against it and must come up healthy, and only then
 // is the old volume removed. Until then the old agents are only stopped and set aside under
 // another name, so a failed health check puts everything back as it was.
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type Dockerode from 'dockerode';
@@ -55,13 +54,14 @@ function mountsVolume(a: ResourceRecord, volumeName: string): boolean {
 }
 
 async function waitHealthy(docker: Dockerode, id: string, timeoutMs: number): Promise<string | null> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   for (;;) {
     const s = (await docker.getContainer(id).inspect()).State;
     if (!s.Running) return `exited (code ${s.ExitCode})`;
     const health = s.Health?.Status;
-    // without a health check, running a moment after start is all there is to know
-    if (health === 'healthy' || (!health && Date.now() > deadline - timeoutMs + 1000)) return null;
+    // without a health check, still running a second after start is all there is to know
+    if (health === 'healthy' || (!health && Date.now() > started + 1000)) return null;
     if (health === 'unhealthy') return 'its health check reports unhealthy';
     if (Date.now() > deadline) return `not healthy after ${Math.round(timeoutMs / 1000)} s`;
     await new Promise((r) => setTimeout(r, 250));
@@ -174,6 +174,5 @@ export async function restoreLedgerStep(op: RestoreLedgerOp, ctx: ApplyContext):
     ...rows.map((r): StateChange => ({op: 'put', address: r.address, kind: r.kind, attributes: JSON.parse(r.attributes) as Record<string, unknown>, object_id: r.object_id})),
   ];
   ctx.ledger.appendEvent({run_id: ctx.runId, level: 'warn', message: `ledger state restored from backup ${op.backup_id} (its serial ${from.serial}, chain head ${from.head ? `seq ${from.head.seq}` : 'empty'})`, payload: {restored_from: {backup: op.backup_id, serial: Number(from.serial), chain_head: from.head ?? null, resources: rows.length}}});
-  fs.accessSync(op.backup_dir);
   return {object_id: null, attributes: null, changes};
 }

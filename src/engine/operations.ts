@@ -178,13 +178,14 @@ async function resolveForPlan(ctx: OrxContext, loaded: LoadedConfig): Promise<Re
  * before any change.
  */
 async function prepareSecrets(ctx: OrxContext, doc: PlanDocument, steps: PlannedStep[], loaded: LoadedConfig, ledger: Ledger): Promise<{key: WorkspaceKey | null; resolved: ResolvedSecrets}> {
-  const starting = steps.filter((s) => s.kind === 'agent' && s.after && s.action !== 'noop' && s.action !== 'delete');
-  // a restore recreates the agents on the restored volume: as recorded, secrets and all
+  // the agents it starts, and their attributes (a restore recreates agents as recorded)
+  const starting: Array<{address: string; attrs: Record<string, unknown>}> = [];
   for (const s of steps) {
-    const agents = s.kind === 'dr' && s.after?.op === 'restore-volume' ? ((s.after.agents as string[] | undefined) ?? []) : [];
-    for (const address of agents) {
+    if (s.kind === 'agent' && s.after && s.action !== 'noop' && s.action !== 'delete') starting.push({address: s.address, attrs: s.after});
+    if (s.kind !== 'dr' || s.after?.op !== 'restore-volume') continue;
+    for (const address of (s.after.agents as string[] | undefined) ?? []) {
       const rec = ledger.getResource(address);
-      if (rec) starting.push({...s, address, kind: 'agent', after: rec.attributes});
+      if (rec) starting.push({address, attrs: rec.attributes});
     }
   }
   const none: ResolvedSecrets = {values: new Map(), fingerprints: new Map()};
@@ -192,7 +193,7 @@ async function prepareSecrets(ctx: OrxContext, doc: PlanDocument, steps: Planned
   // every started agent gets an identity token: load the JOSE library while the rest goes on
   void import('../trust/agent-token.js').then((m) => m.preloadTokenLibrary());
   const key = await workspaceKey(ctx, loaded.config);
-  const requests: SecretRequest[] = starting.flatMap((s) => Object.entries((s.after!.secrets as Record<string, string> | undefined) ?? {}).map(([k, ref]) => ({address: s.address, key: k, ref})));
+  const requests: SecretRequest[] = starting.flatMap((s) => Object.entries((s.attrs.secrets as Record<string, string> | undefined) ?? {}).map(([k, ref]) => ({address: s.address, key: k, ref})));
   if (requests.length === 0) return {key, resolved: none};
   const earlier = planSecrets.get(doc);
   if (earlier && requests.every((r) => earlier.values.get(r.address)?.[r.key] !== undefined)) return {key, resolved: earlier};

@@ -4,6 +4,7 @@ import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
 import {canonicalJson} from '../ledger/hash.js';
 import {SECRETS_MOUNT} from '../secrets/delivery.js';
+import {DEFAULT_TOKEN} from '../config/secrets.js';
 import {isRootUser} from './build-context.js';
 import {bool, num, obj, str, strList, strMap} from './check.js';
 import {LABEL, ownLabels} from './labels.js';
@@ -79,7 +80,6 @@ export interface AgentAttrs extends Attrs {
   config_hash: string;
 }
 
-export const DEFAULT_AGENT_TOKEN = {ttl_ms: 3_600_000, scopes: [] as string[], audience: 'orchestrix'};
 
 // allow_root, image_user and egress are orx's own bookkeeping for policy: no container change;
 // secrets and token are files on the host: rewritten, then the container restarted
@@ -137,7 +137,7 @@ export const agentAction: Action<AgentAttrs> = {
       hardening: {...HARDENING, privileged: hardening.privileged as boolean},
       // plans made before secrets existed have none of these three
       secrets: a.secrets === undefined ? {} : strMap('agent', a, 'secrets'),
-      token: a.token === undefined ? {...DEFAULT_AGENT_TOKEN} : tokenSettings(obj('agent', a.token)),
+      token: a.token === undefined ? {...DEFAULT_TOKEN, scopes: []} : tokenAttr(obj('agent', a.token)),
       secrets_mount: a.secrets_mount === undefined ? SECRETS_MOUNT : str('agent', a, 'secrets_mount'),
       running: bool('agent', a, 'running'),
       config_hash: str('agent', a, 'config_hash'),
@@ -166,7 +166,7 @@ export const agentAction: Action<AgentAttrs> = {
   },
 };
 
-function tokenSettings(t: Record<string, unknown>): AgentAttrs['token'] {
+function tokenAttr(t: Record<string, unknown>): AgentAttrs['token'] {
   return {ttl_ms: num('agent', t, 'ttl_ms'), scopes: strList('agent', t, 'scopes') ?? [], audience: str('agent', t, 'audience')};
 }
 

@@ -7,6 +7,7 @@ import {createPublicKey, randomUUID} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type {JWTPayload} from 'jose';
+import {DEFAULT_TOKEN} from '../config/secrets.js';
 import {OrxError, preview} from '../errors.js';
 import type {TokenIssue} from '../ledger/tokens.js';
 import {keyPaths, loadWorkspaceKey, readTrustedKeyFile, trustedKey, trustedKeyOf, type TrustedKey, type WorkspaceKey} from './keys.js';
@@ -20,8 +21,6 @@ export function preloadTokenLibrary(): void {
   void loadJose().catch(() => undefined);
 }
 
-/** Where an agent finds its token (a file on the secrets tmpfs, mounted read-only). */
-export const AGENT_TOKEN_PATH = '/run/secrets/orx-token';
 export const TOKEN_ALG = 'ES256';
 /** The JWT `typ` header (RFC 8725 explicit typing): an orx agent token is not any other JWT. */
 export const TOKEN_TYPE = 'orx-agent+jwt';
@@ -40,8 +39,8 @@ export interface TokenSettings {
   audience: string;
 }
 
-/** ttl 1 h, no scopes, audience `orchestrix` */
-export const DEFAULT_TOKEN_SETTINGS: Readonly<TokenSettings> = Object.freeze({ttl_ms: 3_600_000, scopes: [], audience: 'orchestrix'});
+/** ttl 1 h, no scopes, audience `orchestrix`: the configuration's defaults */
+export const DEFAULT_TOKEN_SETTINGS: Readonly<TokenSettings> = DEFAULT_TOKEN;
 
 /** Defaults filled in and every value checked; throws a user error naming the bad setting. */
 export function tokenSettings(partial: Partial<TokenSettings> = {}): TokenSettings {

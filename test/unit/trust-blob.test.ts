@@ -9,6 +9,7 @@ import {EXIT} from '../../src/exit-codes.js';
 import {signBlob, verifyBlob, type SerializedBundle} from '../../src/trust/blob.js';
 import {signBlobFile, verifyBlobFile} from '../../src/trust/blob-files.js';
 import {initWorkspaceKey, trustedKey, trustedKeyOf, workspaceKeyFromPem, type TrustedKey, type WorkspaceKey} from '../../src/trust/keys.js';
+import {caughtAsync} from '../helpers/errors.js';
 
 const data = Buffer.from('orx plan 42: create agent.researcher\n');
 let dir: string;
@@ -33,17 +34,11 @@ afterAll(() => fs.rmSync(dir, {recursive: true, force: true}));
 const clone = (): any => JSON.parse(JSON.stringify(bundle));
 
 async function refusal(p: Promise<unknown>): Promise<OrxError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(OrxError);
-    const e = err as OrxError;
-    expect(e.code).toBe('signature_invalid');
-    expect(e.exit).toBe(EXIT.STALE);
-    expect(e.kind).toBe('user');
-    return e;
-  }
-  throw new Error('expected verification to be refused');
+  const e = await caughtAsync(p);
+  expect(e.code).toBe('signature_invalid');
+  expect(e.exit).toBe(EXIT.STALE);
+  expect(e.kind).toBe('user');
+  return e;
 }
 
 describe('signBlob: the bundle shape cosign verify-blob --key --insecure-ignore-tlog expects', () => {

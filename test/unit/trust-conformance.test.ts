@@ -5,6 +5,7 @@ import {describe, expect, it} from 'vitest';
 import {OrxError} from '../../src/errors.js';
 import {verifyBlob, verifyBlobWithTrustedRoot} from '../../src/trust/blob.js';
 import {readTrustedKeyFile, trustedKey} from '../../src/trust/keys.js';
+import {caughtAsync} from '../helpers/errors.js';
 
 /**
  * Third-party vectors from sigstore-conformance (see the README in that folder): bundles
@@ -26,16 +27,10 @@ function publicGoodRoot(): unknown {
 const EMPTY_ROOT = {mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: []};
 
 async function refusal(p: Promise<unknown>): Promise<OrxError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(OrxError);
-    const e = err as OrxError;
-    expect(e.kind).toBe('user');
-    expect(e.message).not.toMatch(/\n\s+at /);
-    return e;
-  }
-  throw new Error('expected the bundle to be refused');
+  const e = await caughtAsync(p);
+  expect(e.kind).toBe('user');
+  expect(e.message).not.toMatch(/\n\s+at /);
+  return e;
 }
 
 describe.skipIf(!present)(`sigstore-conformance bundle vectors${present ? '' : ` (skipped: ${FIXTURES} is absent)`}`, () => {
