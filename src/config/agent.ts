@@ -2,6 +2,7 @@
 import {preview} from '../errors.js';
 import {checkRef} from './crossref.js';
 import type {Problems} from './diagnostics.js';
+import {agentPlacement} from './kube-target.js';
 import {agentSecrets, agentToken} from './secrets.js';
 import {parseMount} from './mounts.js';
 import {MEMORY_PATTERN} from './patterns.js';
@@ -31,6 +32,9 @@ export interface Names {
   images: ReadonlySet<string>;
   networks: ReadonlySet<string>;
   volumes: ReadonlySet<string>;
+  clusters: ReadonlySet<string>;
+  /** images with a `build`, which only this machine's Docker engine has */
+  builtImages: ReadonlySet<string>;
 }
 
 export interface AgentExtras {
@@ -38,9 +42,13 @@ export interface AgentExtras {
   depends_on: Array<{name: string; path: ConfigPath}>;
 }
 
-export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, problems: Problems): {spec: AgentSpec; extras: AgentExtras} {
+/** `dir`: the absolute workspace directory, which a kubeconfig path is relative to. */
+export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, dir: string, problems: Problems): {spec: AgentSpec; extras: AgentExtras} {
   const image = str(raw.image) ?? '';
   if (typeof raw.image === 'string') checkRef(image, names.images, 'images', [...path, 'image'], problems);
+  const placement = agentPlacement(raw, path, {dir, clusters: names.clusters, builtImages: names.builtImages}, problems);
+  // networks, volumes and ports of a kubernetes agent were refused above: not checked twice
+  const docker = placement.target === 'docker';
 
   const tier = (['basic', 'pro', 'enterprise'] as const).find((t) => t === raw.tier) ?? 'basic';
   const limits = {...TIERS[tier]};
@@ -53,7 +61,7 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, problem
   }
 
   const networks: string[] = [];
-  list(raw.networks).forEach((n, i) => {
+  list(docker ? raw.networks : []).forEach((n, i) => {
     if (typeof n !== 'string' || networks.includes(n)) return; // duplicates: reported by the schema
     networks.push(n);
     checkRef(n, names.networks, 'networks', [...path, 'networks', i], problems);
@@ -62,7 +70,7 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, problem
   const volumes: AgentSpec['volumes'] = [];
   const mountedAt = new Map<string, number>();
   const seenSpecs = new Set<string>();
-  list(raw.volumes).forEach((v, i) => {
+  list(docker ? raw.volumes : []).forEach((v, i) => {
     if (typeof v !== 'string' || seenSpecs.has(v)) return;
     seenSpecs.add(v);
     const at = [...path, 'volumes', i];
@@ -77,7 +85,7 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, problem
   });
 
   const ports: AgentExtras['ports'] = [];
-  list(raw.ports).forEach((p, i) => {
+  list(docker ? raw.ports : []).forEach((p, i) => {
     const at = [...path, 'ports', i];
     const parsed = parsePort(p);
     if (parsed.ok) ports.push({port: parsed.port, path: at});
@@ -112,6 +120,7 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, problem
     depends_on: depends_on.map((d) => d.name),
     secrets: agentSecrets(raw.secrets, [...path, 'secrets'], problems),
     token: agentToken(raw.token, [...path, 'token'], problems),
+    ...placement,
   };
   return {spec, extras: {ports, depends_on}};
 }

@@ -1,11 +1,12 @@
 // Checks that need the whole file: names used before they are defined, dependency cycles,
-// and host ports two agents would both try to bind.
+// and host ports two agents (or an agent and a kind cluster's node) would both try to bind.
 import {preview} from '../errors.js';
 import type {Problems} from './diagnostics.js';
 import {formatPath, type ConfigPath} from './paths.js';
 import {portsClash} from './ports.js';
 import {suggestion} from './suggest.js';
 import type {PortSpec} from './types.js';
+import type {FileSource} from './yaml-source.js';
 
 const SUGGEST_UNTIL = 100;
 
@@ -72,15 +73,28 @@ export function checkDependencies(deps: ReadonlyMap<string, ReadonlyArray<{name:
   }
 }
 
-export function checkHostPorts(ports: ReadonlyArray<{port: PortSpec; path: ConfigPath}>, problems: Problems): void {
+/** A host port something of the workspace binds: an agent's published port or a kind extraPortMapping. */
+export interface HostBinding {
+  port: Pick<PortSpec, 'host' | 'host_ip'> & {protocol: PortSpec['protocol'] | 'sctp'};
+  path: ConfigPath;
+  /** the file `path` is in when not the config (a kind config file) */
+  file?: FileSource;
+  /** how messages name it (default: its path) */
+  label?: string;
+}
+
+export function checkHostPorts(ports: ReadonlyArray<HostBinding>, problems: Problems): void {
   // Quadratic only per host port number: buckets keep 1,000 agents x many ports cheap.
-  const byHost = new Map<number, Array<{port: PortSpec; path: ConfigPath}>>();
+  const byHost = new Map<number, HostBinding[]>();
+  // portsClash reads only host, host_ip and protocol; an sctp binding clashes only with sctp
+  const clashes = (a: HostBinding, b: HostBinding) => portsClash(a.port as PortSpec, b.port as PortSpec);
   for (const p of ports) {
     const bucket = byHost.get(p.port.host) ?? [];
-    const clash = bucket.find((q) => portsClash(q.port, p.port));
+    const clash = bucket.find((q) => clashes(q, p));
     if (clash) {
       const {host, protocol, host_ip} = p.port;
-      problems.add(p.path, `host port ${host_ip}:${host}/${protocol} in ${formatPath(p.path)} is already published by ${formatPath(clash.path)}`);
+      const name = (b: HostBinding) => b.label ?? formatPath(b.path);
+      problems.add(p.path, `host port ${host_ip}:${host}/${protocol} in ${name(p)} is already published by ${name(clash)}`, 'value', p.file);
     }
     bucket.push(p);
     byHost.set(p.port.host, bucket);

@@ -1,6 +1,7 @@
 // Problems found while loading, collected so that every one is reported at once.
 import {OrxError, formatDiagnostic, type Diagnostic} from '../errors.js';
 import type {ConfigPath} from './paths.js';
+import type {FileSource} from './yaml-source.js';
 
 export interface Problem {
   message: string;
@@ -10,13 +11,15 @@ export interface Problem {
   at?: 'key' | 'value';
   /** a source offset, for problems found before there is a document (syntax errors) */
   offset?: number;
+  /** another file the problem is in (a kind config, a manifest), `path` and `offset` being in it; absent: the config file */
+  file?: FileSource;
 }
 
 export class Problems {
   readonly list: Problem[] = [];
 
-  add(path: ConfigPath, message: string, at: 'key' | 'value' = 'value'): void {
-    this.list.push({path, message, at});
+  add(path: ConfigPath, message: string, at: 'key' | 'value' = 'value', file?: FileSource): void {
+    this.list.push(file ? {path, message, at, file} : {path, message, at});
   }
 
   get size(): number {

@@ -141,8 +141,14 @@ export function diagnosticsAt(loaded: LoadedConfig, problems: Problem[]): Diagno
 }
 
 function toDiagnostics(problems: Problem[], file: string, lines: LineCounter, source?: Source): Diagnostic[] {
-  const out = problems.map((p, i) => ({d: problemDiagnostic(file, lines, source, p), i}));
+  // The config file first, then each other file (kind configs, manifests) as first met.
+  const files = new Map<string, number>([[file, 0]]);
+  const out = problems.map((p, i) => {
+    const d = problemDiagnostic(file, lines, source, p);
+    if (!files.has(d.file!)) files.set(d.file!, files.size);
+    return {d, f: files.get(d.file!)!, i};
+  });
   // In file order, so the list reads top to bottom next to the file.
-  out.sort((a, b) => (a.d.line ?? Infinity) - (b.d.line ?? Infinity) || (a.d.col ?? 0) - (b.d.col ?? 0) || a.i - b.i);
+  out.sort((a, b) => a.f - b.f || (a.d.line ?? Infinity) - (b.d.line ?? Infinity) || (a.d.col ?? 0) - (b.d.col ?? 0) || a.i - b.i);
   return out.map((x) => x.d);
 }

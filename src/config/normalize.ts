@@ -4,11 +4,13 @@
 import {resolve} from 'node:path';
 import {budgetDuration, checkLabels, normalizeAgent, type AgentExtras} from './agent.js';
 import {resolveBuild} from './build-context.js';
-import {checkDependencies, checkHostPorts} from './crossref.js';
+import {normalizeClusters} from './clusters.js';
+import {checkDependencies, checkHostPorts, type HostBinding} from './crossref.js';
 import type {Problems} from './diagnostics.js';
+import {normalizeManifests} from './manifests.js';
 import {bool, entries, put, rec, str, stringMap, type Raw} from './raw.js';
 import {secretProviders, signingKeySetting} from './secrets.js';
-import type {AgentSpec, Autonomy, ImageSpec, NetworkSpec, VolumeSpec, WorkspaceConfig} from './types.js';
+import type {AgentSpec, Autonomy, ImageSpec, NetworkSpec, ToolsSpec, VolumeSpec, WorkspaceConfig} from './types.js';
 
 export const DEFAULT_BACKUP_DESTINATION = '.orx/backups';
 export const DEFAULT_DOCKERFILE = 'Dockerfile';
@@ -44,18 +46,25 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     }
   }
 
+  const workspace = str(raw.workspace) ?? '';
+  const {clusters, bindings} = normalizeClusters(raw.clusters, dir, workspace, problems);
   const names = {
     images: new Set(entries(raw.images).map(([k]) => k)),
     networks: new Set(Object.keys(networks)),
     volumes: new Set(Object.keys(volumes)),
+    clusters: new Set(entries(raw.clusters).map(([k]) => k)),
+    builtImages: new Set(entries(raw.images).flatMap(([k, v]) => (rec(v)?.build !== undefined ? [k] : []))),
   };
+  const manifests = normalizeManifests(raw.manifests, {dir, clusters: names.clusters}, workspace, problems);
+
   const agents: Record<string, AgentSpec> = {};
   const deps = new Map<string, AgentExtras['depends_on']>();
-  const ports: AgentExtras['ports'] = [];
+  // the clusters' first: a clash is then reported at the agent's port, in this file
+  const ports: HostBinding[] = [...bindings];
   for (const [name, v] of entries(raw.agents)) {
     const a = rec(v);
     if (!a) continue;
-    const {spec, extras} = normalizeAgent(a, ['agents', name], names, problems);
+    const {spec, extras} = normalizeAgent(a, ['agents', name], names, dir, problems);
     put(agents, name, spec);
     // Docker publishes ports only through a network with a route out: on `none` or an
     // internal network they would be silently unreachable
@@ -71,13 +80,16 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
   const autonomy = raw.autonomy;
   const signing = signingKey(dir, str(rec(raw.signing)?.key), problems);
   return {
-    workspace: str(raw.workspace) ?? '',
+    workspace,
     autonomy: (autonomy === 0 || autonomy === 1 || autonomy === 2 || autonomy === 3 ? autonomy : 0) as Autonomy,
     kill_switch: bool(raw.kill_switch, false),
     networks,
     volumes,
     images,
     agents,
+    clusters,
+    manifests,
+    tools: tools(rec(raw.tools), dir),
     dr: {destination: str(rec(raw.dr)?.destination) ?? DEFAULT_BACKUP_DESTINATION, health_timeout_ms: healthTimeout(rec(raw.dr)?.health_timeout, problems)},
     budgets: budgets(rec(raw.budgets), problems),
     signing_key: signing.path,
@@ -95,11 +107,21 @@ function healthTimeout(v: unknown, problems: Problems): number {
 
 function budgets(raw: Record<string, unknown> | undefined, problems: Problems): WorkspaceConfig['budgets'] {
   const out: WorkspaceConfig['budgets'] = {};
-  for (const kind of ['network', 'volume', 'image', 'agent'] as const) {
+  for (const kind of ['network', 'volume', 'image', 'agent', 'cluster', 'manifests'] as const) {
     const ms = budgetDuration(raw?.[kind], ['budgets', kind], problems);
     if (ms !== null) out[kind] = ms;
   }
   return out;
+}
+
+// A path is resolved now, so that running orx from another directory finds the same binary;
+// a bare command name is looked up on PATH when it runs.
+function tools(raw: Record<string, unknown> | undefined, dir: string): ToolsSpec {
+  const tool = (v: unknown) => {
+    const s = str(v);
+    return s === undefined ? null : s.includes('/') ? resolve(dir, s) : s;
+  };
+  return {kind: tool(raw?.kind), kubectl: tool(raw?.kubectl)};
 }
 
 function signingKey(dir: string, key: string | undefined, problems: Problems): {path: string | null; ref: string | null} {

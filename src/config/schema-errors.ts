@@ -5,6 +5,7 @@ import {preview} from '../errors.js';
 import type {Problem} from './diagnostics.js';
 import {formatPath, fromPointer, where, type ConfigPath} from './paths.js';
 import {NAME_PATTERN, NAME_RULE, PATTERN_HINTS} from './patterns.js';
+import {configSchema} from './schema.js';
 import {suggestion} from './suggest.js';
 
 type Schema = Record<string, unknown>;
@@ -56,13 +57,14 @@ function resolveAlternatives(errors: ErrorObject[]): ErrorObject[] {
       for (const e of sameSpot) dropped.add(e);
       continue; // translated as "exactly one of"
     }
-    const fitting = branches.map((b, i) => (typeFits(b.type, alt.data) ? i : -1)).filter((i) => i >= 0);
+    const fitting = branches.map((b, i) => (typeFits(branchType(b), alt.data) ? i : -1)).filter((i) => i >= 0);
     if (fitting.length === 1) {
       const keep = `${base}${fitting[0]}/`;
       for (const e of sameSpot) if (!e.schemaPath.startsWith(keep)) dropped.add(e);
       dropped.add(alt);
     } else {
-      for (const e of sameSpot) dropped.add(e);
+      // errors from a $ref branch carry the definition's schemaPath, not the branch's
+      for (const e of byPath.get(alt.instancePath) ?? []) if (e !== alt) dropped.add(e);
       droppedBelow.push(`${alt.instancePath}/`);
       replaced.set(alt, {...alt, keyword: 'x-forms'});
     }
@@ -75,6 +77,13 @@ function resolveAlternatives(errors: ErrorObject[]): ErrorObject[] {
 function dropShadowed(errors: ErrorObject[]): ErrorObject[] {
   const tooLong = new Set(errors.filter((e) => e.keyword === 'maxLength' || e.keyword === 'minLength').map((e) => e.instancePath));
   return tooLong.size === 0 ? errors : errors.filter((e) => !(e.keyword === 'pattern' && tooLong.has(e.instancePath)));
+}
+
+// A branch that is only a $ref (the inline kind config) has its type in the definition.
+function branchType(b: Schema): unknown {
+  if (b.type !== undefined || typeof b.$ref !== 'string' || !b.$ref.startsWith('#/definitions/')) return b.type;
+  const defs = configSchema().definitions as Record<string, Schema> | undefined;
+  return defs?.[b.$ref.slice('#/definitions/'.length)]?.type;
 }
 
 function isRequiredOnly(s: Schema): boolean {

@@ -76,6 +76,61 @@ export interface AgentSpec {
   secrets: Record<string, string>;
   /** the identity token's lifetime, scopes and audience */
   token: {ttl_ms: number; scopes: string[]; audience: string};
+  /** where it runs: a container on the Docker engine (default), or a Deployment on a Kubernetes target */
+  target: 'docker' | 'kubernetes';
+  /** for target kubernetes: the cluster or context and the namespace (null for docker agents) */
+  kube: {target: KubeTarget; namespace: string} | null;
+}
+
+/**
+ * Where Kubernetes objects go: a kind cluster of this workspace (`cluster: dev`, or the
+ * context name kind gives it, `context: kind-dev`), or any context of a kubeconfig.
+ */
+export type KubeTarget =
+  | {cluster: string; context?: undefined; kubeconfig?: undefined}
+  | {context: string; /** absolute path; null: kubectl's own default ($KUBECONFIG, ~/.kube/config) */ kubeconfig: string | null; cluster?: undefined};
+
+export interface ClusterSpec {
+  /**
+   * The kind Cluster config (kind.x-k8s.io/v1alpha4) as orx will pass it: checked, without
+   * `name` (orx names the cluster), extraPortMappings' listenAddress filled with 127.0.0.1
+   * where the file left it out (kind's own default is 0.0.0.0).
+   */
+  config: Record<string, unknown>;
+  /** workspace-relative path of the config file; null when the config is inline */
+  config_file: string | null;
+  /** REPO[:TAG]@sha256:HEX, pinned by digest */
+  node_image: string;
+  /** how long `kind create cluster --wait` waits for the control plane (default 5m) */
+  wait_ms: number;
+  /** also write the cluster's context into the user's default kubeconfig (~/.kube/config) */
+  export_kubeconfig: boolean;
+}
+
+/** One Kubernetes object from a manifests file, labelled for this workspace. */
+export interface ManifestObject {
+  /** apiVersion/Kind/namespace/name; namespace empty for cluster-scoped kinds */
+  id: string;
+  object: Record<string, unknown>;
+  /** workspace-relative file it came from */
+  file: string;
+}
+
+export interface ManifestsSpec {
+  target: KubeTarget;
+  /** workspace-relative files read (a directory's *.yaml, *.yml and *.json, sorted) */
+  files: string[];
+  objects: ManifestObject[];
+  /** sha256 over the files' names and bytes: part of the config digest */
+  digest: string;
+  /** objects removed from the files are deleted from the cluster (default true) */
+  prune: boolean;
+}
+
+export interface ToolsSpec {
+  /** path or command name of kind / kubectl; null: found on PATH */
+  kind: string | null;
+  kubectl: string | null;
 }
 
 export interface WorkspaceConfig {
@@ -86,9 +141,12 @@ export interface WorkspaceConfig {
   volumes: Record<string, VolumeSpec>;
   images: Record<string, ImageSpec>;
   agents: Record<string, AgentSpec>;
+  clusters: Record<string, ClusterSpec>;
+  manifests: Record<string, ManifestsSpec>;
+  tools: ToolsSpec;
   dr: {destination: string; health_timeout_ms: number};
   /** time budget per step kind, in milliseconds (absent: the action's own) */
-  budgets: Partial<Record<'network' | 'volume' | 'image' | 'agent', number>>;
+  budgets: Partial<Record<'network' | 'volume' | 'image' | 'agent' | 'cluster' | 'manifests', number>>;
   /** absolute path of the signing key given in the file; null: the workspace key (or signing_key_ref) */
   signing_key: string | null;
   /** a secret reference the signing key PEM is resolved from instead of a file */

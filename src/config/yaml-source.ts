@@ -1,6 +1,6 @@
 // From text to a YAML document: syntax errors, duplicate keys, tags and aliases are found
 // here, with source offsets, before anything looks at the data.
-import {Alias, Document, LineCounter, Pair, YAMLMap, isAlias, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode} from 'yaml';
+import {Alias, Document, LineCounter, Pair, YAMLMap, isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Node as YamlNode} from 'yaml';
 import {preview, type Diagnostic} from '../errors.js';
 import type {Problem} from './diagnostics.js';
 import {formatPath, where, type Segment} from './paths.js';
@@ -13,37 +13,84 @@ export interface Source {
 
 export type Parsed = {ok: true; source: Source} | {ok: false; problems: Problem[]; lines: LineCounter};
 
+/**
+ * A YAML file other than the config that problems can be in (a kind config, a manifest):
+ * how diagnostics name it, its line counter, and the document paths are looked up in.
+ */
+export interface FileSource {
+  label: string;
+  lines: LineCounter;
+  source?: Source;
+}
+
 // Tags that only restate what YAML 1.2's core schema would infer; anything else (!!binary,
 // !!set, custom tags) would hand later stages values that are not plain JSON data.
 const PLAIN_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
 
-export function parseYaml(text: string): Parsed {
+const PARSE_OPTIONS = {
+  prettyErrors: false,
+  uniqueKeys: false, // checked below in linear time, with the key's name in the message
+  merge: false,
+  version: '1.2',
+  schema: 'core',
+} as const;
+
+/** `what` names the file in the one message that needs it (a second document). */
+export function parseYaml(text: string, what = 'orchestration.yml'): Parsed {
   const lines = new LineCounter();
-  const guard = scanYaml(text);
-  if (guard !== undefined) {
-    // The guard stopped before the parser ran, so count lines up to the offset ourselves.
-    lines.addNewLine(0);
-    for (let i = text.indexOf('\n'); i !== -1 && i < guard.offset; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
-    return {ok: false, problems: [{offset: guard.offset, message: guard.message}], lines};
-  }
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    uniqueKeys: false, // checked below in linear time, with the key's name in the message
-    merge: false,
-    version: '1.2',
-    schema: 'core',
-  });
+  const guard = guarded(text, lines);
+  if (guard) return guard;
+  const doc = parseDocument(text, {...PARSE_OPTIONS, lineCounter: lines});
   const problems: Problem[] = [];
-  for (const e of [...doc.errors, ...doc.warnings]) problems.push({offset: e.pos[0], message: yamlMessage(e.code, e.message)});
+  for (const e of [...doc.errors, ...doc.warnings]) problems.push({offset: e.pos[0], message: yamlMessage(e.code, e.message, what)});
   if (problems.length === 0) checkNodes(doc, lines, problems);
   return problems.length > 0 ? {ok: false, problems, lines} : {ok: true, source: {doc, lines}};
 }
 
-function yamlMessage(code: string, message: string): string {
+export type ParsedStream = {ok: true; docs: Source[]; lines: LineCounter} | {ok: false; problems: Problem[]; lines: LineCounter};
+
+/** A file of several documents separated by --- (Kubernetes manifests), with the same checks. */
+export function parseYamlStream(text: string): ParsedStream {
+  const lines = new LineCounter();
+  const guard = guarded(text, lines);
+  if (guard) return guard;
+  const parsed = parseAllDocuments(text, {...PARSE_OPTIONS, lineCounter: lines});
+  const docs = Array.isArray(parsed) ? parsed : [];
+  const problems: Problem[] = [];
+  for (const doc of docs) for (const e of [...doc.errors, ...doc.warnings]) problems.push({offset: e.pos[0], message: yamlMessage(e.code, e.message, '')});
+  if (problems.length === 0) for (const doc of docs) checkNodes(doc, lines, problems);
+  return problems.length > 0 ? {ok: false, problems, lines} : {ok: true, docs: docs.map((doc) => ({doc, lines})), lines};
+}
+
+/** Like load.ts: an alias may stand for a large subtree, so its expansion is bounded. */
+export const MAX_ALIAS_EXPANSION = 100;
+
+/** The document as plain data, or the message for a file whose aliases expand too far. */
+export function documentData(doc: Document.Parsed): {ok: true; data: unknown} | {ok: false; message: string} {
+  try {
+    return {ok: true, data: doc.toJS({maxAliasCount: MAX_ALIAS_EXPANSION})};
+  } catch (err) {
+    const message =
+      err instanceof ReferenceError && /alias/i.test(err.message)
+        ? 'too many YAML aliases: an alias expands to too much data'
+        : `cannot read the YAML: ${preview((err as Error).message, 120)}`;
+    return {ok: false, message};
+  }
+}
+
+function guarded(text: string, lines: LineCounter): {ok: false; problems: Problem[]; lines: LineCounter} | undefined {
+  const guard = scanYaml(text);
+  if (guard === undefined) return undefined;
+  // The guard stopped before the parser ran, so count lines up to the offset ourselves.
+  lines.addNewLine(0);
+  for (let i = text.indexOf('\n'); i !== -1 && i < guard.offset; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+  return {ok: false, problems: [{offset: guard.offset, message: guard.message}], lines};
+}
+
+function yamlMessage(code: string, message: string, what: string): string {
   switch (code) {
     case 'MULTIPLE_DOCS':
-      return 'orchestration.yml must hold a single YAML document (found a second one after ---)';
+      return `${what} must hold a single YAML document (found a second one after ---)`;
     case 'TAG_RESOLVE_FAILED':
       return `unsupported YAML tag ${preview(message.replace(/^Unresolved tag:\s*/, ''), 60)}`;
     default:
@@ -155,10 +202,11 @@ function valueOffset(node: unknown): number | undefined {
 
 /** A problem found in a YAML file, as a diagnostic with the file's line and column. */
 export function problemDiagnostic(file: string, lines: LineCounter, source: Source | undefined, p: Problem): Diagnostic {
-  const offset = p.offset ?? (source && p.path ? locate(source, p.path, p.at) : undefined);
-  const d: Diagnostic = {file, message: p.message};
+  const inFile: FileSource = p.file ?? {label: file, lines, source};
+  const offset = p.offset ?? (inFile.source && p.path ? locate(inFile.source, p.path, p.at) : undefined);
+  const d: Diagnostic = {file: inFile.label, message: p.message};
   if (offset !== undefined) {
-    const pos = lines.linePos(offset);
+    const pos = inFile.lines.linePos(offset);
     d.line = pos.line;
     d.col = pos.col;
   }

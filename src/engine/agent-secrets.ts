@@ -100,26 +100,30 @@ export function agentSecretsPort(o: AgentSecretsOptions): AgentSecretsPort {
   const dirFor = (name: string): string => agentSecretsDir(root, o.dir, o.workspace, name);
   return {
     dirFor,
-    async deliver(address, attrs, user) {
+    async issue(address, attrs) {
       if (!key || !fingerprint) throw new Error(`${address}: no workspace key was loaded for this apply`);
-      const owner = secretsOwner(address, user);
       const have = o.resolved.values.get(address) ?? {};
       const files: Record<string, string> = {};
       const fingerprints: Record<string, string> = {};
-      for (const key of Object.keys(attrs.secrets)) {
-        const value = have[key];
+      for (const name of Object.keys(attrs.secrets)) {
+        const value = have[name];
         // resolution covers every agent of the apply: a missing one is a bug, not a user error
-        if (value === undefined) throw new Error(`${address}: secret ${key} was not resolved before delivery`);
-        files[key] = value;
-        fingerprints[key] = fingerprint(value);
+        if (value === undefined) throw new Error(`${address}: secret ${name} was not resolved before delivery`);
+        files[name] = value;
+        fingerprints[name] = fingerprint(value);
       }
       const {issueAgentToken} = await import('../trust/agent-token.js');
       const token = await issueAgentToken(key, {workspace: o.workspace, address, settings: attrs.token});
       // the token is a credential like any secret: never printed, never stored (its jti is)
       registerSecret(token.token);
       files[TOKEN_FILE] = token.token;
-      writeSecretFiles(dirFor(attrs.name), files, owner);
       recordToken(o.ledger, token.record, o.runId);
+      return {files, fingerprints};
+    },
+    async deliver(address, attrs, user) {
+      const owner = secretsOwner(address, user);
+      const {files, fingerprints} = await this.issue(address, attrs);
+      writeSecretFiles(dirFor(attrs.name), files, owner);
       return fingerprints;
     },
     remove(address, name, reason) {

@@ -1,5 +1,10 @@
 import path from 'node:path';
-import type {LoadedConfig} from '../config/types.js';
+import type {AgentSpec, LoadedConfig} from '../config/types.js';
+import {clusterConfigHash, nodeRoles, type ClusterAttrs} from '../resources/cluster.js';
+import {KUBE_AGENT_BUDGET_MS, renderedObjects, secretsRevision, type KubeAgentAttrs} from '../resources/kube-agent.js';
+import type {ManifestsAttrs} from '../resources/manifests.js';
+import type {KubeObject} from '../k8s/objects.js';
+import {contextKey, kubeAttr, type KubeAttr} from '../k8s/target.js';
 import {OrxError, type Diagnostic} from '../errors.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {agentConfigHash, HARDENING, type AgentAttrs} from '../resources/agent.js';
@@ -37,12 +42,18 @@ function recordedName(recorded: Map<string, ResourceRecord>, address: string, fa
   return typeof name === 'string' ? name : fallback;
 }
 
-/** Resolves build contexts once; the config digest and the image attributes both need them. */
+/**
+ * Resolves build contexts once; the config digest and the image attributes both need them.
+ * Files orchestration.yml points at (kind configs, manifests) are part of the digest too, so
+ * a saved plan is stale once one of them changes.
+ */
 export function contextDigests(loaded: LoadedConfig): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, spec] of Object.entries(loaded.config.images)) {
     if (spec.build) out[`image.${name}`] = readBuildContext(spec.build.context_path, spec.build.dockerfile, spec.build.args).digest;
   }
+  for (const [name, spec] of Object.entries(loaded.config.clusters ?? {})) if (spec.config_file) out[`cluster.${name}`] = clusterConfigHash(spec.node_image, spec.config);
+  for (const [name, spec] of Object.entries(loaded.config.manifests ?? {})) out[`manifests.${name}`] = spec.digest;
   return out;
 }
 
@@ -69,6 +80,7 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
   }
 
   const imageRef: Record<string, string> = {};
+  const kubeImageRef: Record<string, string> = {};
   const imageUser: Record<string, string | null | undefined> = {};
   for (const [name, spec] of Object.entries(cfg.images)) {
     const address = `image.${name}`;
@@ -89,14 +101,49 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       attributes = {source: 'ref', ref: spec.ref, id: local?.id ?? null, ...(digest ? {digest} : {})};
       // content-addressed, so the same before and after the pull: agents do not churn
       imageRef[name] = digest ? pinned : (local?.id ?? spec.ref!);
+      // a Kubernetes node pulls by reference: never the engine's local image id
+      kubeImageRef[name] = digest ? pinned : spec.ref!;
       // unknown until inspected: checked again when the container is created
       imageUser[name] = local?.user;
     }
     resources.push({address, kind: 'image', name, depends_on: [], attributes});
   }
 
+  for (const [name, spec] of Object.entries(cfg.clusters ?? {})) {
+    const address = `cluster.${name}`;
+    const kindName = recordedName(recorded, address, objectName(ws, name));
+    const attributes: ClusterAttrs = {
+      name: kindName,
+      node_image: spec.node_image,
+      config: spec.config,
+      nodes: nodeRoles(spec.config),
+      wait_ms: spec.wait_ms,
+      export_kubeconfig: spec.export_kubeconfig,
+      context: `kind-${kindName}`,
+      config_hash: clusterConfigHash(spec.node_image, spec.config),
+    };
+    resources.push({address, kind: 'cluster', name, depends_on: [], attributes});
+  }
+
+  const manifestsOn = new Map<string, string[]>();
+  for (const [name, spec] of Object.entries(cfg.manifests ?? {})) {
+    const address = `manifests.${name}`;
+    const kube = kubeAttr(ws, spec.target);
+    (manifestsOn.get(contextKey(kube)) ?? manifestsOn.set(contextKey(kube), []).get(contextKey(kube))!).push(address);
+    const attributes: ManifestsAttrs = {kube, files: spec.files, prune: spec.prune, digest: spec.digest, objects: Object.fromEntries(spec.objects.map((o) => [o.id, o.object as KubeObject]))};
+    resources.push({address, kind: 'manifests', name, depends_on: kube.cluster !== null ? [`cluster.${kube.cluster}`] : [], attributes});
+  }
+
   for (const [name, spec] of Object.entries(cfg.agents)) {
     const address = `agent.${name}`;
+    if (spec.target === 'kubernetes' && spec.kube) {
+      const kube = kubeAttr(ws, spec.kube.target);
+      const image = cfg.images[spec.image];
+      const attributes = kubeAgentAttrs({ws, address, name: recordedName(recorded, address, objectName(ws, name)), spec, kube, namespace: spec.kube.namespace, built: Boolean(image?.build), imageRef: kubeImageRef[spec.image] ?? imageRef[spec.image]!, imageUser: imageUser[spec.image] ?? null, fingerprints: recorded.get(address)?.secret_fingerprints, budgetMs: spec.budget_ms ?? cfg.budgets.agent ?? null});
+      const deps = [`image.${spec.image}`, ...(kube.cluster !== null ? [`cluster.${kube.cluster}`] : []), ...(manifestsOn.get(contextKey(kube)) ?? []), ...spec.depends_on.map((d) => `agent.${d}`)];
+      resources.push({address, kind: 'agent', name, attributes, depends_on: deps});
+      continue;
+    }
     if (input.engineCpus !== undefined && spec.cpus > input.engineCpus) {
       problems.push({path: `agents.${name}`, message: `${address}: asks for ${spec.cpus} CPUs (tier ${spec.tier}) but the engine has ${input.engineCpus}; set resources.cpus`});
     }
@@ -137,4 +184,70 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
     throw new OrxError({code: 'plan_refused', message: problems.map((p) => p.message).join('\n'), diagnostics: problems, actions: ['Fix orchestration.yml and run `orx plan` again.']});
   }
   return {resources, contextDigests: digests};
+}
+
+interface KubeAgentSource {
+  ws: string;
+  address: string;
+  name: string;
+  spec: AgentSpec;
+  kube: KubeAttr;
+  namespace: string;
+  built: boolean;
+  imageRef: string;
+  imageUser: string | null;
+  fingerprints: Record<string, string> | undefined;
+  budgetMs: number | null;
+}
+
+/** The rollout must end inside the step's budget, with time left to record it. */
+const ROLLOUT_MARGIN_MS = 10_000;
+
+function kubeAgentAttrs(k: KubeAgentSource): KubeAgentAttrs {
+  const {spec} = k;
+  const input = {
+    workspace: k.ws,
+    address: k.address,
+    name: k.name,
+    namespace: k.namespace,
+    image: k.imageRef,
+    command: spec.command,
+    env: spec.env,
+    // the image's numeric USER, when the agent names none: the pod's fsGroup lets it read its secret files
+    user: spec.user ?? (k.imageUser && /^\d+(:\d+)?$/.test(k.imageUser) ? k.imageUser : null),
+    tier: spec.tier,
+    cpus: spec.cpus,
+    memory_bytes: spec.memory_bytes,
+    ports: [],
+    health: spec.health,
+    labels: spec.labels,
+    privileged: spec.privileged,
+    allow_root: spec.allow_root,
+    secret_keys: Object.keys(spec.secrets).sort(),
+  };
+  // the revision the last apply rendered, from the fingerprints it recorded: unchanged secrets, unchanged pods
+  const revision = Object.keys(spec.secrets).length > 0 ? secretsRevision(k.fingerprints) : null;
+  return {
+    target: 'kubernetes',
+    name: k.name,
+    kube: k.kube,
+    namespace: k.namespace,
+    image: spec.image,
+    image_ref: k.imageRef,
+    load_image: k.built && k.kube.cluster !== null,
+    spec: input,
+    secrets_revision: revision,
+    secrets: spec.secrets,
+    token: spec.token,
+    rollout_timeout_ms: Math.max(5_000, (k.budgetMs ?? KUBE_AGENT_BUDGET_MS) - ROLLOUT_MARGIN_MS),
+    user: spec.user,
+    image_user: k.imageUser,
+    allow_root: spec.allow_root,
+    // a pod reaches out unless a NetworkPolicy says otherwise: policy treats it as egress
+    egress: true,
+    cpus: spec.cpus,
+    memory_bytes: spec.memory_bytes,
+    hardening: {...HARDENING, privileged: spec.privileged},
+    objects: renderedObjects(input, revision),
+  };
 }

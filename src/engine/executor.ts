@@ -1,3 +1,4 @@
+import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {StateChange} from '../ledger/types.js';
 import {ACTIONS} from '../resources/registry.js';
@@ -168,7 +169,8 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
       }
     } catch (err) {
       failed = true;
-      const message = err instanceof Error ? err.message : String(err);
+      // what to do next belongs with what went wrong: the run summary shows only this line
+      const message = err instanceof OrxError && err.actions.length > 0 ? `${err.message} (${err.actions.join(' ')})` : err instanceof Error ? err.message : String(err);
       ctx.log.error(message, {address: step.address});
       finish(step, 'failed', null, message);
     }

@@ -6,6 +6,8 @@ import {EXIT} from '../exit-codes.js';
 import {pidAlive, type Ledger} from '../ledger/ledger.js';
 import {clearHalt, haltState, setHalt, type HaltState} from '../ledger/safety.js';
 import {LABEL} from '../resources/labels.js';
+import {NO_TOOL_PATHS, type ToolPaths} from '../drivers/tools.js';
+import {isKubeAgent, stopKubeAgent, validateKubeAgent} from '../resources/kube-agent.js';
 import {revokeTokens} from '../ledger/tokens.js';
 import {removeWorkspaceSecrets, secretsRoot} from '../secrets/delivery.js';
 import type {OrxContext} from './operations.js';
@@ -47,12 +49,13 @@ export function refuseIfHalted(ledger: Ledger, configKillSwitch: boolean, envKil
   });
 }
 
-function workspaceName(dir: string): string | null {
+function workspaceSettings(dir: string): {workspace: string | null; tools: ToolPaths} {
   try {
-    return loadConfig(dir).config.workspace;
+    const {config} = loadConfig(dir);
+    return {workspace: config.workspace, tools: config.tools};
   } catch {
     // a kill switch must work with a broken configuration too: the ledger's bindings remain
-    return null;
+    return {workspace: null, tools: NO_TOOL_PATHS};
   }
 }
 
@@ -83,7 +86,7 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
   }
 
   const docker = await connectDocker();
-  const ws = workspaceName(ctx.dir);
+  const {workspace: ws, tools} = workspaceSettings(ctx.dir);
   const byId = new Map(ledger.listResources().filter((r) => r.kind === 'agent' && r.object_id).map((r) => [r.object_id!, r.address]));
   const [labelled, bound] = await Promise.all([
     ws ? docker.listContainers({filters: {...labelFilter({[LABEL.workspace]: ws}), status: ['running']}}) : Promise.resolve([]),
@@ -101,6 +104,20 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
         failures.push({address, error: engineMessage(err)});
       }
     }),
+  );
+  // Kubernetes agents: scaled to zero, their Secret deleted; resume's apply brings both back
+  await Promise.all(
+    ledger
+      .listResources()
+      .filter((r) => r.kind === 'agent' && isKubeAgent(r.attributes))
+      .map(async (r) => {
+        try {
+          await stopKubeAgent(ctx.dir, tools, validateKubeAgent(r.attributes));
+          state.stopped.push({address: r.address, object_id: r.object_id ?? r.address});
+        } catch (err) {
+          failures.push({address: r.address, error: err instanceof Error ? err.message : String(err)});
+        }
+      }),
   );
   state.stopped.sort((a, b) => (a.address < b.address ? -1 : 1));
   setHalt(ledger, state);

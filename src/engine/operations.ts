@@ -25,6 +25,8 @@ import {recordSnapshot} from '../ledger/snapshots.js';
 import {EXIT} from '../exit-codes.js';
 import type {PlannedStep} from '../resources/types.js';
 import {localImageIndex, observe, takeSnapshot} from './refresh.js';
+import {hasKubeResources, observeKubernetes} from './kube-refresh.js';
+import {KUBE_AGENT_BUDGET_MS} from '../resources/kube-agent.js';
 import {agentSecretsPort, resolveAgentSecrets, rotatedSecrets, secretRequests, type ResolvedSecrets} from './agent-secrets.js';
 import {workspaceKey} from './workspace-key.js';
 import {resumeInterruptedBackup} from './held-agents.js';
@@ -94,7 +96,8 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
   const recorded = recordedMap(records);
   const hasRefImages = Object.values(loaded.config.images).some((i) => i.ref) || records.some((r) => r.attributes.source === 'ref');
   if (opts.refresh) await resumeInterruptedBackup(ledger, ctx.log);
-  const snapshot = opts.refresh ? await takeSnapshot(await connectDocker(), loaded.config.workspace, records, hasRefImages) : null;
+  const hasClusters = Object.keys(loaded.config.clusters).length > 0 || records.some((r) => r.kind === 'cluster');
+  const snapshot = opts.refresh ? await takeSnapshot(await connectDocker(), loaded.config.workspace, records, hasRefImages, hasClusters) : null;
   // deleting needs no trust in what an image contains: only plans that run images verify them
   const verifications = opts.mode === 'apply' ? await verifyImages(loaded) : new Map<string, ImageVerification>();
   const graph = buildDesired({
@@ -106,6 +109,9 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
   });
   const desired = new Map(graph.resources.map((r) => [r.address, r]));
   const observation = snapshot ? observe(snapshot, recorded, desired, ledger.forgotten()) : null;
+  if (observation && hasKubeResources(graph.resources, records)) {
+    await observeKubernetes({dir: ctx.dir, workspace: loaded.config.workspace, tools: loaded.config.tools, desired, recorded, observed: observation.observed});
+  }
   const resolved = opts.refreshSecrets && opts.mode === 'apply' ? await resolveForPlan(ctx, loaded) : null;
   const orphanKeys = (observation?.orphans ?? []).map((o) => o.step_key).filter((k): k is string => Boolean(k));
   const model = buildPlan({
@@ -118,7 +124,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     targets: opts.targets,
     replace: opts.replace,
     rotated: resolved ? rotatedSecrets(resolved, records) : undefined,
-    budgetFor: (address, kind) => (kind === 'agent' ? loaded.config.agents[address.slice('agent.'.length)]?.budget_ms : undefined) ?? loaded.config.budgets[kind],
+    budgetFor: (address, kind) => (kind === 'agent' ? loaded.config.agents[address.slice('agent.'.length)]?.budget_ms : undefined) ?? loaded.config.budgets[kind] ?? (kind === 'agent' && loaded.config.agents[address.slice('agent.'.length)]?.target === 'kubernetes' ? KUBE_AGENT_BUDGET_MS : undefined),
   });
   const autonomy = effectiveAutonomy(loaded.config.autonomy, opts.autonomy);
   const steps = model.steps;
@@ -252,7 +258,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       runId: run.id,
       steps,
       haltRequested: () => haltState(ledger)?.reason ?? null,
-      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map(), secrets, ledger, runId: run.id, version: ctx.version},
+      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map(), secrets, ledger, runId: run.id, version: ctx.version, tools: loaded.config.tools},
       ledger,
       parallelism: opts.parallelism,
       signal: opts.signal,

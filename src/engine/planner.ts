@@ -39,7 +39,7 @@ export interface PlanModel {
   notes: string[];
 }
 
-const KIND_RANK: Record<StepKind, number> = {network: 0, volume: 1, image: 2, agent: 3, dr: 4};
+const KIND_RANK: Record<StepKind, number> = {network: 0, volume: 1, image: 2, cluster: 3, manifests: 4, agent: 5, dr: 6};
 
 function checkAddresses(list: string[], flag: string, known: Set<string>): void {
   for (const a of list) {
@@ -50,6 +50,8 @@ function checkAddresses(list: string[], flag: string, known: Set<string>): void 
 
 /** The addresses a resource's recorded attributes point at (what it needed when it was made). */
 function recordedDeps(kind: ResourceKind, attrs: Attrs, nameIndex: Map<string, string>): string[] {
+  const cluster = (attrs.kube as {cluster?: string | null} | undefined)?.cluster;
+  if (kind === 'manifests' || attrs.target === 'kubernetes') return cluster ? [`cluster.${cluster}`] : [];
   if (kind !== 'agent') return [];
   const deps = [`image.${String(attrs.image)}`];
   for (const n of (attrs.networks as string[] | undefined) ?? []) deps.push(nameIndex.get(`network:${n}`) ?? '');
@@ -106,7 +108,7 @@ export function buildPlan(input: PlanInput): PlanModel {
     if (observed && rec && !observed.has(address) && d) draft.reasons.push('deleted outside orx');
     if (input.replace.includes(address) && d && b && draft.action !== 'create') {
       draft.action = 'replace';
-      draft.category = kind === 'volume' ? 'DESTROY' : kind === 'agent' ? 'DEPLOY' : 'WRITE';
+      draft.category = kind === 'volume' ? 'DESTROY' : kind === 'agent' || kind === 'cluster' || kind === 'manifests' ? 'DEPLOY' : 'WRITE';
       draft.reasons.push('requested with --replace');
     }
     const rotated = d ? input.rotated?.get(address) : undefined;
@@ -115,7 +117,27 @@ export function buildPlan(input: PlanInput): PlanModel {
       draft.record = true;
       if (!rec) draft.reasons.push('found on the engine (left by an interrupted apply): will be recorded');
     }
+    // a kind cluster left by an interrupted apply is adopted by its create step, which also
+    // writes the workspace kubeconfig the recording alone would not
+    if (kind === 'cluster' && draft.action === 'noop' && !rec && b) {
+      draft.action = 'create';
+      draft.category = 'DEPLOY';
+      draft.record = false;
+      draft.reasons.splice(0, draft.reasons.length, 'found (left by an interrupted apply): will be adopted');
+    }
     drafts.set(address, draft);
+  }
+
+  // a new cluster has none of the objects: everything on it is applied again
+  for (const s of drafts.values()) {
+    const onCluster = s.kind === 'manifests' || (s.kind === 'agent' && (s.after ?? s.before)?.target === 'kubernetes');
+    const dep = onCluster ? s.depends_on.find((a) => a.startsWith('cluster.') && drafts.get(a)?.action === 'replace') : undefined;
+    if (dep && (s.action === 'noop' || s.action === 'update')) {
+      s.action = 'update';
+      s.category = 'DEPLOY';
+      s.record = false;
+      s.reasons.push(`${dep} is replaced: applied to the new cluster`);
+    }
   }
 
   // a container cannot outlive the network or volume it is attached to being recreated
@@ -123,7 +145,7 @@ export function buildPlan(input: PlanInput): PlanModel {
   while (changed) {
     changed = false;
     for (const s of drafts.values()) {
-      if (s.kind !== 'agent' || (s.action !== 'noop' && s.action !== 'update')) continue;
+      if (s.kind !== 'agent' || s.after?.target === 'kubernetes' || (s.action !== 'noop' && s.action !== 'update')) continue;
       const dep = s.depends_on.find((a) => drafts.get(a)?.action === 'replace' && a.split('.')[0] !== 'image');
       if (dep) {
         s.action = 'replace';

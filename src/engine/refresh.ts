@@ -4,6 +4,7 @@ import type {ResourceRecord} from '../ledger/types.js';
 import type {LocalImage} from './desired.js';
 import {repositoryOf} from '../drivers/registry.js';
 import {LABEL} from '../resources/labels.js';
+import {clusterOwner, KIND_CLUSTER_LABEL, KIND_ROLE_LABEL} from '../resources/cluster.js';
 import type {Attrs, DesiredResource, ObservedResource, ResourceKind} from '../resources/types.js';
 
 /** Raw lists from the engine: one call per object type, whatever the number of resources. */
@@ -14,17 +15,21 @@ export interface Snapshot {
   images: Dockerode.ImageInfo[];
   /** every image on the engine; fetched only when the workspace has `ref` images */
   allImages: Dockerode.ImageInfo[];
+  /** every kind node container on the engine; fetched only when the workspace has clusters */
+  kindNodes: Dockerode.ContainerInfo[];
+  workspace: string;
   cpus: number;
 }
 
-export async function takeSnapshot(docker: Docker, workspace: string, recorded: ResourceRecord[], wantAllImages: boolean): Promise<Snapshot> {
+export async function takeSnapshot(docker: Docker, workspace: string, recorded: ResourceRecord[], wantAllImages: boolean, wantKindNodes = false): Promise<Snapshot> {
   const filters = labelFilter({[LABEL.workspace]: workspace});
-  const [containers, networks, volumeList, images, allImages, info] = await Promise.all([
+  const [containers, networks, volumeList, images, allImages, kindNodes, info] = await Promise.all([
     docker.listContainers({all: true, filters}),
     docker.listNetworks({filters}),
     docker.listVolumes({filters}),
     docker.listImages({filters}),
     wantAllImages ? docker.listImages() : Promise.resolve([]),
+    wantKindNodes ? docker.listContainers({all: true, filters: {label: [KIND_CLUSTER_LABEL]}}) : Promise.resolve([]),
     docker.info() as Promise<{NCPU: number}>,
   ]);
   const volumes = volumeList.Volumes ?? [];
@@ -46,6 +51,8 @@ export async function takeSnapshot(docker: Docker, workspace: string, recorded: 
     volumes: [...volumes, ...(extraV.Volumes ?? []).filter((v) => mv.includes(v.Name))],
     images,
     allImages,
+    kindNodes,
+    workspace,
     cpus: info.NCPU,
   };
 }
@@ -138,6 +145,8 @@ export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord
     observed.set(address, {address, kind: 'image', object_id: img.Id, attributes: {source: 'ref', ref, id: img.Id, ...(held !== undefined ? {digest: held} : {})}});
   }
 
+  observeClusters(snapshot, recorded, desired, put);
+
   for (const c of snapshot.containers) {
     const name = (c.Names?.[0] ?? '').replace(/^\//, '');
     put('agent', c.Labels, c.Id, name, (address) => {
@@ -150,6 +159,34 @@ export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord
     });
   }
   return {observed, orphans};
+}
+
+type Put = (kind: ResourceKind, labels: Record<string, string> | undefined, id: string, name: string, attrs: (address: string) => Attrs) => void;
+
+/**
+ * kind clusters from their node containers: the owner mount says whose they are; the node
+ * roles are what Docker shows of the config, the rest is recognised by the config hash.
+ */
+function observeClusters(snapshot: Snapshot, recorded: Map<string, ResourceRecord>, desired: Map<string, DesiredResource>, put: Put): void {
+  const byCluster = new Map<string, Dockerode.ContainerInfo[]>();
+  for (const n of snapshot.kindNodes) {
+    const name = n.Labels?.[KIND_CLUSTER_LABEL];
+    if (name) (byCluster.get(name) ?? byCluster.set(name, []).get(name)!).push(n);
+  }
+  for (const [name, nodes] of byCluster) {
+    const owner = clusterOwner(nodes);
+    const ours = owner && owner.workspace === snapshot.workspace;
+    const labels = ours && owner.address.startsWith('cluster.') ? {[LABEL.address]: owner.address, [LABEL.step]: owner.step} : undefined;
+    put('cluster', labels, name, name, (address) => {
+      const want = desired.get(address)?.attributes;
+      const rec = recorded.get(address)?.attributes;
+      const hash = owner?.config_hash ?? rec?.config_hash;
+      // how long kind waited and whether the context was exported are not to be seen in Docker: as recorded
+      const base = want && hash === want.config_hash ? {...want, ...pick(rec, ['wait_ms', 'export_kubeconfig'])} : rec && hash === rec.config_hash ? rec : {...(rec ?? {}), name, config_hash: '(unknown)'};
+      const roles = nodes.map((n) => n.Labels?.[KIND_ROLE_LABEL] ?? '?');
+      return {...base, nodes: [...roles.filter((r) => r === 'control-plane'), ...roles.filter((r) => r !== 'control-plane')]};
+    });
+  }
 }
 
 function pick(a: Attrs | undefined, keys: string[]): Attrs {

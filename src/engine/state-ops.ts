@@ -78,6 +78,9 @@ async function inspectFor(docker: Dockerode, kind: string, id: string, configNam
 export async function importObject(ctx: OrxContext, ledger: Ledger, address: string, id: string): Promise<ResourceRecord> {
   const parsed = parseAddress(address);
   if (!parsed) throw new OrxError({code: 'bad_address', message: `${address}: not a resource address (kind.name, e.g. volume.memory)`});
+  if (parsed.kind === 'cluster' || parsed.kind === 'manifests') {
+    throw new OrxError({code: 'import_unsupported', message: `${address}: ${parsed.kind === 'cluster' ? 'a kind cluster orx did not create is never adopted' : 'manifests are applied from their files, not imported'}`, actions: [parsed.kind === 'cluster' ? 'Let orx create the cluster (plan and apply), or keep managing that one yourself.' : 'Plan and apply: server-side apply takes the objects over as they are.']});
+  }
   const cfg = loadConfig(ctx.dir).config;
   const section = {network: cfg.networks, volume: cfg.volumes, image: cfg.images, agent: cfg.agents}[parsed.kind] as Record<string, unknown>;
   if (!(parsed.name in section)) {

@@ -10,6 +10,7 @@ import {bool, num, obj, str, strList, strMap} from './check.js';
 import {LABEL, ownLabels} from './labels.js';
 import {assertOurs} from './network.js';
 import {planByDiff} from './plan-helper.js';
+import {applyKubeAgent, isKubeAgent, planKubeAgent, rollbackKubeAgent, validateKubeAgent} from './kube-agent.js';
 import type {Action, ApplyContext, Attrs, PlannedStep, StepOutcome} from './types.js';
 
 export interface MountAttr {
@@ -104,6 +105,7 @@ export const agentAction: Action<AgentAttrs> = {
 
   validate(input) {
     const a = obj('agent', input);
+    if (isKubeAgent(a)) return validateKubeAgent(a) as unknown as AgentAttrs;
     const health = a.health === null ? null : (obj('agent', a.health) as unknown as HealthAttr);
     const mounts = Array.isArray(a.mounts) ? (a.mounts as MountAttr[]) : [];
     const ports = Array.isArray(a.ports) ? (a.ports as PortAttr[]) : [];
@@ -145,11 +147,14 @@ export const agentAction: Action<AgentAttrs> = {
   },
 
   plan(desired, base) {
+    if (isKubeAgent(desired?.attributes) || isKubeAgent(base?.attributes)) return planKubeAgent(desired, base);
     // config_hash restates the other attributes: show it only when nothing else explains a replace
     return planByDiff(this, desired, base, 'DEPLOY', new Set(['config_hash']));
   },
 
   async apply(step, ctx) {
+    // a replace from one target to the other removes by the old attributes, creates by the new
+    if (isKubeAgent(step.action === 'delete' ? step.before : step.after)) return applyKubeAgent(step, ctx);
     if (step.action === 'delete') {
       await removeAgent(step, ctx);
       return {object_id: null, attributes: null};
@@ -160,6 +165,7 @@ export const agentAction: Action<AgentAttrs> = {
   },
 
   async rollback(outcome, ctx) {
+    if (isKubeAgent(outcome.attributes)) return rollbackKubeAgent(outcome, ctx);
     if (outcome.object_id) await forceRemove(ctx.docker.getContainer(outcome.object_id));
     const name = outcome.attributes?.name;
     if (typeof name === 'string') ctx.secrets.remove(null, name, 'agent rolled back');

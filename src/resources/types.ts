@@ -2,11 +2,12 @@ import type {Docker} from '../drivers/docker.js';
 import type {Logger} from '../ui/logger.js';
 import type {StateChange} from '../ledger/types.js';
 import type {Ledger} from '../ledger/ledger.js';
+import type {ToolPaths} from '../drivers/tools.js';
 
 export type Attrs = Record<string, unknown>;
 export type SafetyCategory = 'READ' | 'WRITE' | 'DEPLOY' | 'DESTROY' | 'ROLLBACK';
 export type StepAction = 'create' | 'update' | 'replace' | 'delete' | 'noop';
-export type ResourceKind = 'network' | 'volume' | 'image' | 'agent';
+export type ResourceKind = 'network' | 'volume' | 'image' | 'agent' | 'cluster' | 'manifests';
 /** What a plan step acts on: a resource, or a disaster-recovery operation (backup, restore, prune) */
 export type StepKind = ResourceKind | 'dr';
 
@@ -71,6 +72,8 @@ export interface StepOutcome {
 export interface AgentSecretsPort {
   /** the host directory bind-mounted at /run/secrets for this container */
   dirFor(containerName: string): string;
+  /** the agent's secret files and a fresh identity token, in memory (a Kubernetes Secret is made of them) */
+  issue(address: string, attrs: {secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}}): Promise<{files: Record<string, string>; fingerprints: Record<string, string>}>;
   /** writes the agent's secret files and a fresh identity token; returns the secrets' fingerprints */
   deliver(address: string, attrs: {name: string; secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}}, user: string | null): Promise<Record<string, string>>;
   /** removes the agent's secret files and revokes its tokens (address null: files only) */
@@ -93,6 +96,8 @@ export interface ApplyContext {
   version: string;
   /** what the step is doing now, for a progress line on a terminal */
   progress?: (detail: string) => void;
+  /** where kind and kubectl are (tools.* in orchestration.yml); absent: on PATH */
+  tools?: ToolPaths;
 }
 
 export interface SafetyInfo {

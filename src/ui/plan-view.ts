@@ -2,6 +2,8 @@ import type {PlanDocument} from '../engine/planfile.js';
 import type {AttrChange, Attrs, PlannedStep} from '../resources/types.js';
 import {c} from './color.js';
 import {REDACTED} from '../secrets/redact.js';
+import {stringify} from 'yaml';
+import {parseObjectId} from '../k8s/objects.js';
 
 const SYMBOL: Record<string, string> = {create: '+', update: '~', replace: '-/+', delete: '-', noop: ' '};
 const VERB: Record<string, string> = {create: 'will be created', update: 'will be updated in place', replace: 'must be replaced', delete: 'will be destroyed', noop: 'will be recorded'};
@@ -17,20 +19,40 @@ export function fmtValue(v: unknown): string {
   return s.length > 200 ? `${s.slice(0, 200)}…` : s;
 }
 
+// restated by the rendered objects a Kubernetes agent's plan shows in full
+const HIDDEN_ATTRS = new Set(['config_hash', 'objects', 'spec']);
+
 function attrLines(sign: string, attrs: Attrs, pad: string): string[] {
-  const keys = Object.keys(attrs).filter((k) => k !== 'config_hash').sort();
+  const keys = Object.keys(attrs).filter((k) => !HIDDEN_ATTRS.has(k)).sort();
   const width = Math.max(0, ...keys.map((k) => k.length));
   return keys.map((k) => `${pad}${sign} ${k.padEnd(width)} = ${fmtValue(attrs[k])}`);
 }
 
+/** A Kubernetes object's change, one line: `+ Deployment lab/web (apps/v1)`. */
+function objectLine(ch: AttrChange, pad: string): string {
+  const ref = parseObjectId(ch.path.slice('objects.'.length));
+  const sign = ch.before === null ? '+' : ch.after === null ? '-' : '~';
+  const what = `${sign} ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} (${ref.apiVersion})${ch.before !== null && ch.after !== null ? ' will be updated' : ''}`;
+  return `${pad}${sign === '+' ? c.green(what) : sign === '-' ? c.red(what) : c.yellow(what)}`;
+}
+
+const isObjectChange = (ch: AttrChange): boolean => ch.path.startsWith('objects.');
+
+/** The objects of a Kubernetes agent as they will be applied (its Secret is made at apply, never shown). */
+function renderedLines(objects: unknown, pad: string): string[] {
+  return Object.values((objects ?? {}) as Record<string, unknown>).flatMap((o) => ['---', ...stringify(o).trimEnd().split('\n')].map((l) => `${pad}${c.dim(l)}`));
+}
+
 function changeLines(changes: AttrChange[], pad: string): string[] {
+  const objects = changes.filter(isObjectChange).map((ch) => objectLine(ch, pad));
+  changes = changes.filter((ch) => !isObjectChange(ch));
   const width = Math.max(0, ...changes.map((ch) => ch.path.length));
-  return changes.map((ch) => {
+  return [...objects, ...changes.map((ch) => {
     // a rotated value: that it changed is all a plan ever says of it
     if (ch.path.startsWith('secrets.') && ch.before === REDACTED && ch.after === REDACTED) return `${pad}~ secret ${ch.path.slice('secrets.'.length)} ${REDACTED} (rotated)`;
     const forces = ch.forces_replacement ? c.red(' # forces replacement') : '';
     return `${pad}~ ${ch.path.padEnd(width)} = ${fmtValue(ch.before)} -> ${fmtValue(ch.after)}${forces}`;
-  });
+  })];
 }
 
 export interface DecisionView {
@@ -58,8 +80,11 @@ export function renderStep(s: PlannedStep, decisions: DecisionView[] = []): stri
   lines.push(paint(s.action, `${SYMBOL[s.action]!.padStart(3)} ${s.address}`));
   if (s.kind === 'dr') {
     // nothing more: the op's parameters are in the plan file
-  } else if (s.action === 'create' && s.after) lines.push(...attrLines('+', s.after, '      '));
-  else if (s.action === 'update' || s.action === 'replace') lines.push(...changeLines(s.changes, '      '));
+  } else if (s.kind === 'manifests' && (s.action === 'create' || s.action === 'delete')) lines.push(...changeLines(s.changes, '      '));
+  else if (s.action === 'create' && s.after) {
+    lines.push(...attrLines('+', s.after, '      '));
+    if (s.after.target === 'kubernetes') lines.push(...renderedLines(s.after.objects, '      '));
+  } else if (s.action === 'update' || s.action === 'replace') lines.push(...changeLines(s.changes, '      '));
   lines.push(...decisionLines(decisions, '    '));
   return lines.join('\n');
 }

@@ -32,6 +32,9 @@ describe('defaults', () => {
       volumes: {},
       images: {},
       agents: {},
+      clusters: {},
+      manifests: {},
+      tools: {kind: null, kubectl: null},
       dr: {destination: '.orx/backups', health_timeout_ms: 120_000},
       budgets: {},
       signing_key: null,
@@ -80,6 +83,8 @@ describe('defaults', () => {
       depends_on: [],
       secrets: {},
       token: {ttl_ms: 3_600_000, scopes: [], audience: 'orchestrix'},
+      target: 'docker',
+      kube: null,
     });
   });
 

@@ -1,0 +1,20 @@
+import {Args} from '@oclif/core';
+import {loadConfig} from '../../src/config/load.js';
+import {renderAgentView} from '../../src/engine/kube-info.js';
+import {withLedger} from '../../src/engine/workspace.js';
+import {OrxCommand, type CommandResult} from '../base.js';
+
+export default class RenderAgent extends OrxCommand {
+  static override summary = 'Print the Kubernetes objects of an agent with target kubernetes (ServiceAccount, Deployment).';
+  static override description = 'Offline: nothing is sent to a cluster. The Secret holding its secret files and identity token is made at apply time and never printed.';
+  static override examples = ['orx render agent worker', 'orx render agent worker --json'];
+  static override args = {name: Args.string({description: 'The agent (agents.NAME).', required: true})};
+
+  async exec(): Promise<CommandResult> {
+    const {args, flags} = await this.parse(RenderAgent);
+    await this.setup(flags);
+    const loaded = loadConfig(this.orx.dir);
+    const view = await withLedger(this.orx.dir, (ledger) => renderAgentView(loaded, ledger, args.name));
+    return {data: {address: view.address, context: view.context, namespace: view.namespace, objects: view.objects}, human: view.yaml.trimEnd()};
+  }
+}
