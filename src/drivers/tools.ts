@@ -106,9 +106,13 @@ export async function exec(name: ToolName, command: string, args: string[], opts
     });
   }
   if (r.isCanceled) throw toolFailed(name, command, args, 'cancelled');
-  if (r.timedOut) throw toolFailed(name, command, args, `timed out after ${Math.round((opts.timeoutMs ?? 0) / 1000)}s`);
+  if (r.timedOut) throw toolFailed(name, command, args, `timed out after ${formatMs(opts.timeoutMs ?? 0)}`);
   if (code !== 0 && !(opts.okCodes ?? []).includes(code)) throw toolFailed(name, command, args, String(r.stderr || r.stdout), code);
   return {stdout: String(r.stdout), stderr: String(r.stderr), exitCode: code};
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${Math.round(ms / 1000)}s`;
 }
 
 export function toolFailed(name: ToolName, command: string, args: string[], output: string, code?: number): OrxError {

@@ -95,7 +95,9 @@ export async function observeKubernetes(input: KubeRefreshInput): Promise<void> 
         const liveObjs = liveBy.get(m.address) ?? new Map<string, KubeObject>();
         const want = objectsOf(m.desired);
         const rec = objectsOf(m.recorded?.attributes);
-        const tracked = (id: string): boolean => id in want || id in rec || m.kind === 'manifests';
+        // labelled objects neither wanted nor recorded are orx's to delete only where it prunes
+        const prunes = m.kind === 'manifests' && (m.desired ?? m.recorded?.attributes)?.prune !== false;
+        const tracked = (id: string): boolean => id in want || id in rec || prunes;
         const ids = [...liveObjs.keys()].filter(tracked);
         if (ids.length === 0 && !m.recorded) continue;
         const objects: Record<string, unknown> = {};

@@ -5,6 +5,7 @@ import {ACTIONS, parseAddress} from '../resources/registry.js';
 import type {AttrChange, Attrs, DesiredResource, ObservedResource, PlannedStep, ResourceKind, StepKind} from '../resources/types.js';
 import {deepEqual, diffAttrs} from '../resources/diff.js';
 import {closure, topoSort} from './graph.js';
+import {withObjectChanges} from '../resources/manifests.js';
 import {REDACTED} from '../secrets/redact.js';
 import type {Observation} from './refresh.js';
 
@@ -78,7 +79,7 @@ export function buildPlan(input: PlanInput): PlanModel {
       const o = observed.get(r.address);
       if (!o) drift.push({address: r.address, kind: r.kind as ResourceKind, status: 'deleted', changes: []});
       else {
-        const changes = diffAttrs(r.attributes, o.attributes, ACTIONS[r.kind as ResourceKind].updatable);
+        const changes = withObjectChanges(diffAttrs(r.attributes, o.attributes, ACTIONS[r.kind as ResourceKind].updatable), r.attributes, o.attributes);
         if (changes.length > 0) drift.push({address: r.address, kind: r.kind as ResourceKind, status: 'changed', changes});
       }
     }

@@ -10,7 +10,7 @@ import {objectId, parseObjectId, type KubeObject} from '../k8s/objects.js';
 import {renderAgentObjects, renderAgentSecret, type KubeAgentInput} from '../k8s/render-agent.js';
 import {isKubeAttr, kubeContext, type KubeAttr} from '../k8s/target.js';
 import {OrxError} from '../errors.js';
-import {objectChanges, targetExists} from './manifests.js';
+import {targetExists, withObjectChanges} from './manifests.js';
 import {planByDiff} from './plan-helper.js';
 import type {ApplyContext, Attrs, DesiredResource, ObservedResource, PlannedStep, StepOutcome} from './types.js';
 
@@ -77,7 +77,7 @@ export function planKubeAgent(desired: DesiredResource | null, base: ObservedRes
   // the rendered objects restate the spec: shown (one line per object) only when nothing else explains the change
   const onlyObjects = planned.changes.length > 0 && planned.changes.every((c) => c.path.startsWith('objects.') || c.path === 'secrets_revision');
   if (!desired || !base || !onlyObjects) return planned;
-  return {...planned, changes: objectChanges((base.attributes.objects ?? {}) as Record<string, unknown>, (desired.attributes.objects ?? {}) as Record<string, unknown>)};
+  return {...planned, changes: withObjectChanges(planned.changes.filter((c) => c.path !== 'secrets_revision'), base.attributes, desired.attributes)};
 }
 
 function secretRef(a: KubeAgentAttrs) {

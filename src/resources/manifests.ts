@@ -8,7 +8,7 @@ import {applyObjects, deleteObjects} from '../drivers/kubectl.js';
 import {NO_TOOL_PATHS, tool} from '../drivers/tools.js';
 import {parseObjectId, type KubeObject} from '../k8s/objects.js';
 import {isKubeAttr, kubeContext, type KubeAttr} from '../k8s/target.js';
-import {deepEqual} from './diff.js';
+import {deepEqual, diffAttrs} from './diff.js';
 import {KIND_CLUSTER_LABEL} from './cluster.js';
 import {bool, obj, str, strList} from './check.js';
 import type {Action, ApplyContext, AttrChange, Attrs, PlannedStep, StepOutcome} from './types.js';
@@ -25,6 +25,12 @@ export interface ManifestsAttrs extends Attrs {
 /** A live object orx knows only by its identity (changed outside orx, or not from these files). */
 export const LIVE_MARK = '$live';
 
+/** `ConfigMap lab/settings`: how plans name an object. */
+export function describeObject(id: string): string {
+  const ref = parseObjectId(id);
+  return `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+}
+
 /** Kinds other objects live in or are typed by go first, and last when deleting. */
 const FIRST = new Set(['Namespace', 'CustomResourceDefinition']);
 
@@ -34,6 +40,16 @@ export function applyOrder(ids: string[]): string[] {
 
 export function objectDigest(o: unknown): string {
   return createHash('sha256').update(canonicalJson(o)).digest('hex').slice(0, 12);
+}
+
+/**
+ * Attribute changes with the `objects` map said per object (one line each) instead of field by
+ * field inside them: for drift, and for Kubernetes agents whose only change is their objects.
+ */
+export function withObjectChanges(changes: AttrChange[], before: Attrs, after: Attrs): AttrChange[] {
+  if (!changes.some((c) => c.path.startsWith('objects.'))) return changes;
+  const asObjects = (a: Attrs): Record<string, unknown> => (a.objects ?? {}) as Record<string, unknown>;
+  return [...objectChanges(asObjects(before), asObjects(after)), ...changes.filter((c) => !c.path.startsWith('objects.'))];
 }
 
 /** Per-object changes: `objects.<id>` with short digests (null = absent), so the plan says create/update/delete per object. */
@@ -79,11 +95,15 @@ export const manifestsAction: Action<ManifestsAttrs> = {
       return {...common, address: desired.address, action: 'replace', category: 'DEPLOY', before, after, changes: [{path: 'kube', before: before.kube, after: after.kube, forces_replacement: true}], object_id: base.object_id};
     }
     // without prune, objects gone from the files are left on the cluster and no longer tracked
-    const kept = after.prune ? before.objects : Object.fromEntries(Object.entries(before.objects).filter(([id]) => id in after.objects));
-    const changes = objectChanges(kept, after.objects);
-    const other = !deepEqual({...before, objects: null}, {...after, objects: null});
-    const action = changes.length > 0 || other ? 'update' : 'noop';
-    return {...common, address: desired.address, action, category: action === 'noop' ? 'READ' : 'DEPLOY', before, after, changes, object_id: base.object_id};
+    const untracked = after.prune ? [] : Object.keys(before.objects).filter((id) => !(id in after.objects));
+    const kept = Object.fromEntries(Object.entries(before.objects).filter(([id]) => !untracked.includes(id)));
+    const objects = objectChanges(kept, after.objects);
+    // the file list restates the objects: said only when no object changes (a digest alone, from a comment, is only recorded)
+    const others = diffAttrs({...before, objects: null, digest: null}, {...after, objects: null, digest: null}, this.updatable).filter((c) => objects.length === 0 || c.path !== 'files');
+    const changes = [...objects, ...others];
+    const reasons = untracked.map((id) => `${describeObject(id)} is no longer in the files and stays on the cluster (prune: false)`);
+    const action = changes.length > 0 ? 'update' : 'noop';
+    return {...common, reasons, address: desired.address, action, category: action === 'noop' ? 'READ' : 'DEPLOY', before, after, changes, object_id: base.object_id};
   },
 
   async apply(step, ctx) {

@@ -4,6 +4,7 @@ import {c} from './color.js';
 import {REDACTED} from '../secrets/redact.js';
 import {stringify} from 'yaml';
 import {parseObjectId} from '../k8s/objects.js';
+import {describeObject} from '../resources/manifests.js';
 
 const SYMBOL: Record<string, string> = {create: '+', update: '~', replace: '-/+', delete: '-', noop: ' '};
 const VERB: Record<string, string> = {create: 'will be created', update: 'will be updated in place', replace: 'must be replaced', delete: 'will be destroyed', noop: 'will be recorded'};
@@ -30,9 +31,9 @@ function attrLines(sign: string, attrs: Attrs, pad: string): string[] {
 
 /** A Kubernetes object's change, one line: `+ Deployment lab/web (apps/v1)`. */
 function objectLine(ch: AttrChange, pad: string): string {
-  const ref = parseObjectId(ch.path.slice('objects.'.length));
+  const id = ch.path.slice('objects.'.length);
   const sign = ch.before === null ? '+' : ch.after === null ? '-' : '~';
-  const what = `${sign} ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} (${ref.apiVersion})${ch.before !== null && ch.after !== null ? ' will be updated' : ''}`;
+  const what = `${sign} ${describeObject(id)} (${parseObjectId(id).apiVersion})${ch.before !== null && ch.after !== null ? ' will be updated' : ''}`;
   return `${pad}${sign === '+' ? c.green(what) : sign === '-' ? c.red(what) : c.yellow(what)}`;
 }
 
