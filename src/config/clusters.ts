@@ -34,6 +34,8 @@ export function normalizeClusters(raw: unknown, dir: string, workspace: string, 
     if (!c) continue;
     const path = ['clusters', name];
     const source = kindConfigSource(c.config, dir, [...path, 'config'], problems);
+    // an inline config's own errors, placed at clusters.NAME.config... in orchestration.yml
+    if (source && !source.file) for (const p of schemaProblems(kindConfigErrors(source.data).map((e) => ({...e, instancePath: `/clusters/${name}/config${e.instancePath}`})), {clusters: raw})) problems.list.push(p);
     let config: Raw = defaultKindConfig();
     if (source) {
       const checked = checkKindConfig(source.data, {path: source.path, file: source.file, cluster: formatPath(path), kindName: `orx-${workspace}-${name}`}, problems);

@@ -2,13 +2,12 @@
 // (inline: with the rest of the file; from a file: compiled here on first need); this module
 // adds the rules a schema cannot word well, and makes explicit the one default of kind's
 // that would surprise: an extraPortMapping without listenAddress binds 0.0.0.0.
-import {createRequire} from 'node:module';
 import type {ErrorObject, ValidateFunction} from 'ajv';
 import type {Problems} from './diagnostics.js';
 import {formatPath, type ConfigPath} from './paths.js';
 import {DEFAULT_HOST_IP} from './ports.js';
 import {int, list, rec, str, type Raw} from './raw.js';
-import {AJV_OPTIONS, configSchema} from './schema.js';
+import {loadValidator} from './schema.js';
 import type {HostBinding} from './crossref.js';
 import type {FileSource} from './yaml-source.js';
 
@@ -20,17 +19,9 @@ export function defaultKindConfig(): Raw {
 
 let validateKind: ValidateFunction | undefined;
 
-/** Schema errors of a kind config read from its own file (paths relative to that file). */
+/** Schema errors of a kind config (instance paths relative to the config itself). */
 export function kindConfigErrors(data: unknown): ErrorObject[] {
-  if (validateKind === undefined) {
-    const {Ajv} = createRequire(import.meta.url)('ajv') as typeof import('ajv');
-    const schema = configSchema();
-    const ajv = new Ajv(AJV_OPTIONS);
-    ajv.addSchema(schema);
-    const fn = ajv.getSchema(`${String(schema.$id)}#/definitions/kind_cluster_config`);
-    if (!fn) throw new Error('orchestration.schema.json has no definitions.kind_cluster_config');
-    validateKind = fn;
-  }
+  validateKind ??= loadValidator('kind');
   return validateKind(data) ? [] : [...(validateKind.errors ?? [])];
 }
 

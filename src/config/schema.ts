@@ -46,23 +46,39 @@ export function configSchema(): Record<string, unknown> {
 
 export const AJV_OPTIONS: Options = {allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true};
 
+/** config, policy, and the kind Cluster config (a definition of the config schema, checked on its own). */
+export type ValidatorName = 'config' | 'policy' | 'kind';
+
 /** Where `npm run build` writes each validator compiled ahead of time (ajv standalone). */
-export function precompiledFile(which: 'config' | 'policy'): string {
+export function precompiledFile(which: ValidatorName): string {
   return `${which}-validate.cjs`;
 }
 
-export function compileSchema(which: 'config' | 'policy', opts: Options = {}): {ajv: Ajv; validate: ValidateFunction} {
+const KIND_DEFINITION = 'kind_cluster_config';
+
+export function compileSchema(which: ValidatorName, opts: Options = {}): {ajv: Ajv; validate: ValidateFunction} {
   // ajv itself costs ~30 ms to load: the precompiled validators need only its small runtime
   const {Ajv: AjvClass} = createRequire(import.meta.url)('ajv') as typeof import('ajv');
   const ajv = new AjvClass({...AJV_OPTIONS, ...opts});
-  return {ajv, validate: ajv.compile(readPublishedSchema(which))};
+  if (which === 'policy') return {ajv, validate: ajv.compile(readPublishedSchema('policy'))};
+  const schema = readPublishedSchema('config');
+  if (which === 'kind') {
+    ajv.addSchema(schema);
+    const validate = ajv.getSchema(`${String(schema.$id)}#/definitions/${KIND_DEFINITION}`);
+    if (!validate) throw new Error(`orchestration.schema.json has no definitions.${KIND_DEFINITION}`);
+    return {ajv, validate};
+  }
+  // every start-up loads the config validator; the kind config (half its size) is checked by its
+  // own, loaded only by workspaces that have clusters. Editors still get all of it from the file.
+  const definitions = {...(schema.definitions as Record<string, unknown>), [KIND_DEFINITION]: {type: 'object'}};
+  return {ajv, validate: ajv.compile({...schema, definitions})};
 }
 
 /**
  * Compiling a schema costs about 50 ms per start-up; the build compiles them once. From the
  * TypeScript sources (tests) there is no compiled copy, so it is compiled here.
  */
-export function loadValidator(which: 'config' | 'policy'): ValidateFunction {
+export function loadValidator(which: ValidatorName): ValidateFunction {
   try {
     const mod = createRequire(import.meta.url)(`./${precompiledFile(which)}`) as {default?: ValidateFunction} & ValidateFunction;
     return mod.default ?? mod;
