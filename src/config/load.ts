@@ -8,13 +8,12 @@ import {normalize} from './normalize.js';
 import {validateAgainstSchema} from './schema.js';
 import {describeValue, schemaProblems} from './schema-errors.js';
 import type {LoadedConfig, WorkspaceConfig} from './types.js';
-import {parseYaml, problemDiagnostic, type Source} from './yaml-source.js';
+import {documentData, parseYaml, problemDiagnostic, type Source} from './yaml-source.js';
 import type {LineCounter} from 'yaml';
 
 export const CONFIG_FILE = 'orchestration.yml';
 /** Far above any real workspace; refusing early keeps hostile files from costing parse time. */
 export const MAX_CONFIG_BYTES = 2 * 1024 * 1024;
-const YAML_ALIAS_EXPANSION = 100;
 
 export interface LoadOptions {
   /** config file, relative to `dir` or absolute; default orchestration.yml */
@@ -105,16 +104,9 @@ export function parseConfig(text: string, dir: string, fileLabel = CONFIG_FILE):
   const {source} = parsed;
   const {doc} = source;
 
-  let data: unknown;
-  try {
-    data = doc.toJS({maxAliasCount: YAML_ALIAS_EXPANSION});
-  } catch (err) {
-    const message =
-      err instanceof ReferenceError && /alias/i.test(err.message)
-        ? 'too many YAML aliases: an alias expands to too much data'
-        : `cannot read the YAML: ${preview((err as Error).message, 120)}`;
-    throw configInvalid(toDiagnostics([{path: [], message}], fileLabel, source.lines, source));
-  }
+  const read = documentData(doc);
+  if (!read.ok) throw configInvalid(toDiagnostics([{path: [], message: read.message}], fileLabel, source.lines, source));
+  const data = read.data;
 
   if (data === null || data === undefined)
     throw configInvalid([{file: fileLabel, line: 1, col: 1, message: `${fileLabel} is empty; it needs at least "workspace: NAME"`}]);

@@ -62,7 +62,7 @@ export function parseYamlStream(text: string): ParsedStream {
   return problems.length > 0 ? {ok: false, problems, lines} : {ok: true, docs: docs.map((doc) => ({doc, lines})), lines};
 }
 
-/** Like load.ts: an alias may stand for a large subtree, so its expansion is bounded. */
+/** An alias may stand for a large subtree: its expansion is bounded. */
 export const MAX_ALIAS_EXPANSION = 100;
 
 /** The document as plain data, or the message for a file whose aliases expand too far. */

@@ -1,6 +1,6 @@
 import {createHash, randomBytes} from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
+import {writePrivateFile} from '../util/private-file.js';
 import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
 import {canonicalJson} from '../ledger/hash.js';
@@ -53,10 +53,7 @@ export function planDigest(doc: PlanDocument): string {
 }
 
 export function writePlanFile(file: string, doc: PlanDocument): void {
-  fs.mkdirSync(path.dirname(file), {recursive: true});
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(doc, null, 2) + '\n', {mode: 0o600});
-  fs.renameSync(tmp, file);
+  writePrivateFile(file, JSON.stringify(doc, null, 2) + '\n');
 }
 
 function invalid(file: string, why: string): OrxError {

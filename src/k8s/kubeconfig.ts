@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {parse, stringify} from 'yaml';
+import {writePrivateFile} from '../util/private-file.js';
 
 interface Named {
   name: string;
@@ -27,18 +28,11 @@ export function clusterKubeconfig(dir: string, cluster: string): string {
   return path.join(dir, '.orx', 'kube', `${cluster}.kubeconfig`);
 }
 
-function writePrivate(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text, {mode: 0o600});
-  fs.renameSync(tmp, file);
-}
-
 /** Stores what `kind get kubeconfig` printed for one cluster and rebuilds the merged file. */
 export function saveClusterKubeconfig(dir: string, cluster: string, text: string): void {
   const doc = parse(text) as KubeconfigDoc;
   if (!doc || !Array.isArray(doc.contexts) || doc.contexts.length === 0) throw new Error(`kind printed no kubeconfig for cluster ${cluster}`);
-  writePrivate(clusterKubeconfig(dir, cluster), stringify(doc));
+  writePrivateFile(clusterKubeconfig(dir, cluster), stringify(doc));
   rebuildMerged(dir);
 }
 
@@ -62,5 +56,5 @@ function rebuildMerged(dir: string): void {
     merged.users!.push(...(doc.users ?? []));
     merged['current-context'] ??= doc['current-context'];
   }
-  writePrivate(workspaceKubeconfig(dir), stringify(merged));
+  writePrivateFile(workspaceKubeconfig(dir), stringify(merged));
 }

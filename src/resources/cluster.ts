@@ -7,6 +7,7 @@ import path from 'node:path';
 import {stringify} from 'yaml';
 import type Dockerode from 'dockerode';
 import {OrxError} from '../errors.js';
+import {writePrivateFile} from '../util/private-file.js';
 import {canonicalJson} from '../ledger/hash.js';
 import {createKindCluster, deleteKindCluster, exportKindKubeconfig, kindClusters, kindKubeconfig} from '../drivers/kind.js';
 import {forgetContext} from '../drivers/kubectl.js';
@@ -82,12 +83,6 @@ export function kindConfigFor(dir: string, attrs: ClusterAttrs): Record<string, 
   const nodes = Array.isArray(attrs.config.nodes) ? (attrs.config.nodes as Array<Record<string, unknown>>) : [{role: 'control-plane'}];
   const mount = {hostPath: ownerFile(dir, attrs.name), containerPath: OWNER_MOUNT, readOnly: true};
   return {...attrs.config, nodes: nodes.map((n) => ({...n, extraMounts: [...((n.extraMounts as unknown[] | undefined) ?? []), mount]}))};
-}
-
-function writePrivate(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700});
-  fs.writeFileSync(`${file}.tmp`, text, {mode: 0o600});
-  fs.renameSync(`${file}.tmp`, file);
 }
 
 export const clusterAction: Action<ClusterAttrs> = {
@@ -176,9 +171,9 @@ async function createCluster(step: PlannedStep, ctx: ApplyContext): Promise<Step
     }
   }
   const owner: OwnerRecord = {workspace: ctx.workspace, address: step.address, step: step.idempotency_key, config_hash: after.config_hash};
-  writePrivate(ownerFile(ctx.dir, after.name), `${JSON.stringify(owner)}\n`);
+  writePrivateFile(ownerFile(ctx.dir, after.name), `${JSON.stringify(owner)}\n`);
   const configFile = path.join(kindDir(ctx.dir), `${after.name}.yaml`);
-  writePrivate(configFile, stringify(kindConfigFor(ctx.dir, after)));
+  writePrivateFile(configFile, stringify(kindConfigFor(ctx.dir, after)));
   ctx.progress?.(`kind create cluster ${after.name} (waits up to ${Math.round(after.wait_ms / 1000)}s for the control plane)`);
   try {
     await createKindCluster(kind, {name: after.name, configFile, image: after.node_image, waitMs: after.wait_ms, kubeconfig: scratchKubeconfig(ctx.dir, after.name)}, ctx.signal);
