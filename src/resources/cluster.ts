@@ -15,6 +15,7 @@ import {NO_TOOL_PATHS, tool, type ToolPaths} from '../drivers/tools.js';
 import {removeClusterKubeconfig, saveClusterKubeconfig} from '../k8s/kubeconfig.js';
 import {bool, num, obj, str, strList} from './check.js';
 import {planByDiff} from './plan-helper.js';
+import {diffDeep} from './diff.js';
 import type {Action, ApplyContext, Attrs, PlannedStep, StepOutcome} from './types.js';
 
 export const KIND_CLUSTER_LABEL = 'io.x-k8s.kind.cluster';
@@ -107,7 +108,11 @@ export const clusterAction: Action<ClusterAttrs> = {
   },
 
   plan(desired, base) {
-    return planByDiff(this, desired, base, 'DEPLOY', new Set(['config_hash', 'nodes']));
+    const planned = planByDiff(this, desired, base, 'DEPLOY', new Set(['config_hash', 'nodes']));
+    if (!desired || !base || !planned.changes.some((c) => c.path === 'config' || c.path.startsWith('config.'))) return planned;
+    // kind changes nothing in place: name the very field of the config that forces the new cluster
+    const fine = diffDeep(base.attributes.config, desired.attributes.config, 'config', true);
+    return {...planned, changes: [...fine, ...planned.changes.filter((c) => c.path !== 'config' && !c.path.startsWith('config.'))]};
   },
 
   async apply(step, ctx) {

@@ -36,3 +36,15 @@ export function diffAttrs(before: Attrs, after: Attrs, updatable: ReadonlySet<st
   }
   return out;
 }
+
+/** Differences down to list items too (`config.nodes[1].extraPortMappings[0].hostPort`): for documents like a kind config. */
+export function diffDeep(before: unknown, after: unknown, path: string, forces: boolean): AttrChange[] {
+  if (deepEqual(before, after)) return [];
+  if (isPlainObject(before) && isPlainObject(after)) {
+    return [...new Set([...Object.keys(before), ...Object.keys(after)])].sort().flatMap((k) => diffDeep(before[k], after[k], `${path}.${k}`, forces));
+  }
+  if (Array.isArray(before) && Array.isArray(after)) {
+    return Array.from({length: Math.max(before.length, after.length)}, (_, i) => diffDeep(before[i], after[i], `${path}[${i}]`, forces)).flat();
+  }
+  return [{path, before: before ?? null, after: after ?? null, forces_replacement: forces}];
+}

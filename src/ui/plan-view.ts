@@ -20,11 +20,11 @@ export function fmtValue(v: unknown): string {
   return s.length > 200 ? `${s.slice(0, 200)}…` : s;
 }
 
-// restated by the rendered objects a Kubernetes agent's plan shows in full
+// restated by what a plan shows in full below: a Kubernetes agent's objects, a kind cluster's config
 const HIDDEN_ATTRS = new Set(['config_hash', 'objects', 'spec']);
 
-function attrLines(sign: string, attrs: Attrs, pad: string): string[] {
-  const keys = Object.keys(attrs).filter((k) => !HIDDEN_ATTRS.has(k)).sort();
+function attrLines(sign: string, attrs: Attrs, pad: string, hide: ReadonlySet<string> = HIDDEN_ATTRS): string[] {
+  const keys = Object.keys(attrs).filter((k) => !hide.has(k)).sort();
   const width = Math.max(0, ...keys.map((k) => k.length));
   return keys.map((k) => `${pad}${sign} ${k.padEnd(width)} = ${fmtValue(attrs[k])}`);
 }
@@ -83,8 +83,9 @@ export function renderStep(s: PlannedStep, decisions: DecisionView[] = []): stri
     // nothing more: the op's parameters are in the plan file
   } else if (s.kind === 'manifests' && (s.action === 'create' || s.action === 'delete')) lines.push(...changeLines(s.changes, '      '));
   else if (s.action === 'create' && s.after) {
-    lines.push(...attrLines('+', s.after, '      '));
+    lines.push(...attrLines('+', s.after, '      ', s.kind === 'cluster' ? new Set([...HIDDEN_ATTRS, 'config']) : HIDDEN_ATTRS));
     if (s.after.target === 'kubernetes') lines.push(...renderedLines(s.after.objects, '      '));
+    if (s.kind === 'cluster') lines.push(`      + config =`, ...stringify(s.after.config).trimEnd().split('\n').map((l) => `          ${c.dim(l)}`));
   } else if (s.action === 'update' || s.action === 'replace') lines.push(...changeLines(s.changes, '      '));
   lines.push(...decisionLines(decisions, '    '));
   return lines.join('\n');

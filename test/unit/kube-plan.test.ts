@@ -22,7 +22,7 @@ import type {KubeAgentInput} from '../../src/k8s/render-agent.js';
 import type {KubeAttr} from '../../src/k8s/target.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import type {ResourceRecord} from '../../src/ledger/types.js';
-import {nodeRoles, kindConfigFor, OWNER_MOUNT, ownerFile, type ClusterAttrs} from '../../src/resources/cluster.js';
+import {clusterAction, nodeRoles, kindConfigFor, OWNER_MOUNT, ownerFile, type ClusterAttrs} from '../../src/resources/cluster.js';
 import {planKubeAgent, renderedObjects} from '../../src/resources/kube-agent.js';
 import {LIVE_MARK, applyOrder, manifestsAction, objectDigest, type ManifestsAttrs} from '../../src/resources/manifests.js';
 import type {Attrs, DesiredResource, ObservedResource, PlannedStep} from '../../src/resources/types.js';
@@ -277,6 +277,21 @@ describe('buildPlan with clusters, manifests and Kubernetes agents', () => {
     const s = plan({desired: [edited], recorded: [rec(d)], observation: null}).steps[0]!;
     expect(s.action).toBe('update');
     expect(pathsOf(s.changes)).toEqual([['objects.v1/ConfigMap/lab/settings', 'digest', 'digest']]);
+  });
+});
+
+describe('clusterAction.plan', () => {
+  it('names the very field of the kind config that forces a new cluster; updatable settings stay in place', () => {
+    const node = (hostPort: number) => ({role: 'worker', extraPortMappings: [{containerPort: 30080, hostPort, listenAddress: '127.0.0.1', protocol: 'TCP'}]});
+    const before = clusterAttrs('h1', {kind: 'Cluster', nodes: [{role: 'control-plane'}, node(18080)]});
+    const after = clusterAttrs('h2', {kind: 'Cluster', nodes: [{role: 'control-plane'}, node(18081)]});
+    const step = clusterAction.plan(cluster(after), obs(cluster(before)));
+    expect(step.action).toBe('replace');
+    expect(step.changes).toEqual([{path: 'config.nodes[1].extraPortMappings[0].hostPort', before: 18080, after: 18081, forces_replacement: true}]);
+    const added = clusterAction.plan(cluster(clusterAttrs('h3', {kind: 'Cluster', nodes: [{role: 'control-plane'}]})), obs(cluster(before)));
+    expect(added.changes).toEqual([{path: 'config.nodes[1]', before: node(18080), after: null, forces_replacement: true}]);
+    const exported = clusterAction.plan(cluster({...before, export_kubeconfig: true}), obs(cluster(before)));
+    expect(exported).toMatchObject({action: 'update', changes: [{path: 'export_kubeconfig', before: false, after: true, forces_replacement: false}]});
   });
 });
 
