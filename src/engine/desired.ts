@@ -245,6 +245,7 @@ function kubeAgentAttrs(k: KubeAgentSource): KubeAgentAttrs {
     allow_root: spec.allow_root,
     // a pod reaches out unless a NetworkPolicy says otherwise: policy treats it as egress
     egress: true,
+    networks: [`pod network of ${k.kube.context}`],
     cpus: spec.cpus,
     memory_bytes: spec.memory_bytes,
     hardening: {...HARDENING, privileged: spec.privileged},

@@ -35,6 +35,8 @@ export interface KubeAgentAttrs extends Attrs {
   image_user: string | null;
   allow_root: {reason: string} | null;
   egress: boolean;
+  /** what policy messages name as the agent's networks */
+  networks: string[];
   cpus: number;
   memory_bytes: number;
   hardening: Record<string, unknown>;
