@@ -44,7 +44,7 @@ export interface KubeAgentInput {
   allow_root: {reason: string} | null;
   /** names of the agent's secret files (besides orx-token), sorted */
   secret_keys: string[];
-  /** changes whenever a secret value or the token is re-issued: an annotation on the pod template so pods roll */
+  /** changes when a secret's value does (a new token alone is updated in the mounted Secret in place): an annotation on the pod template so pods roll */
   secrets_revision: string | null;
 }
 
