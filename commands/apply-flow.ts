@@ -1,5 +1,6 @@
 import os from 'node:os';
 import {applyWorkspace, refuseIfDenied, type OrxContext} from '../src/engine/operations.js';
+import type {ChaosSpec} from '../src/sim/chaos.js';
 import {planDigest, type PlanDocument} from '../src/engine/planfile.js';
 import {hasChanges, summarize} from '../src/engine/planner.js';
 import {withLedger} from '../src/engine/workspace.js';
@@ -26,6 +27,8 @@ export interface ApplyFlowOptions {
   logFormat: string;
   /** autonomy for this apply: the plan's, or lower when --autonomy asks */
   autonomy: number;
+  /** --chaos SEED[,rate=R][,kinds=K]: a rehearsal that injects failures */
+  chaos?: ChaosSpec;
 }
 
 function reviewSteps(reviews: StepReview[], approvedAlready: Set<string>): ReviewStep[] {
@@ -147,7 +150,7 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
   process.on('SIGUSR2', onHalt);
   const progress = o.logFormat === 'json' ? jsonProgressReporter(o.ctx.log) : progressReporter((s) => process.stderr.write(s), o.stderrIsTTY && !o.json);
   try {
-    const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept});
+    const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept, chaos: o.chaos});
     progress.close();
     const steps = out.results.map((r) => ({address: r.step.address, action: r.step.action, status: r.status, ...(r.error ? {error: r.error} : {}), ...(r.adopted ? {adopted: true} : {})}));
     const status = out.halted ? 'halted' : out.interrupted ? 'interrupted' : out.failed ? 'failed' : 'succeeded';

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core';
 import {loadSavedPlan, planWorkspace} from '../src/engine/operations.js';
 import {effectiveAutonomy} from '../src/policy/autonomy.js';
 import {runApplyFlow} from './apply-flow.js';
+import {parseChaos} from '../src/sim/chaos.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from './base.js';
 import {planFlags} from './plan.js';
 
@@ -19,6 +20,7 @@ export default class Apply extends OrxCommand {
   static override flags = {
     ...planFlags,
     ...applyFlags,
+    chaos: Flags.string({description: 'Rehearse failures: SEED[,rate=0.2][,kinds=agent+network]. Steps fail (before or after their change) or new containers never get healthy, chosen from the seed: the same seed on the same plan injects the same faults. Only where orchestration.yml sets chaos: {allowed: true}.', env: 'ORX_CHAOS'}),
     'trusted-key': Flags.string({description: 'Also accept saved plans signed by this public key (PEM file; repeatable), e.g. a CI plan job\'s.', multiple: true, default: [], env: 'ORX_TRUSTED_KEY'}),
   };
 
@@ -37,6 +39,7 @@ export default class Apply extends OrxCommand {
       ...this.terminal,
       logFormat: flags['log-format'],
       autonomy: effectiveAutonomy(doc.autonomy, flags.autonomy),
+      chaos: flags.chaos === undefined ? undefined : parseChaos(flags.chaos),
     });
   }
 }

@@ -9,7 +9,7 @@ import {MEMORY_PATTERN} from './patterns.js';
 import {formatPath, type ConfigPath} from './paths.js';
 import {parsePort} from './ports.js';
 import {entries, int, list, put, rec, str, stringMap, type Raw} from './raw.js';
-import type {AgentSpec, HealthSpec, PortSpec, Tier} from './types.js';
+import type {AgentSpec, HealthSpec, PortSpec, RollbackCondition, Tier, UpdateSpec} from './types.js';
 import {GiB, MiB, formatDuration, parseDuration, parseMemory} from './units.js';
 
 export const TIERS: Readonly<Record<Tier, {cpus: number; memory_bytes: number; pids_limit: number}>> = {
@@ -118,10 +118,12 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, dir: st
     budget_ms: budgetDuration(rec(raw.budget)?.time, [...path, 'budget', 'time'], problems),
     labels,
     depends_on: depends_on.map((d) => d.name),
+    update: update(raw.update, [...path, 'update'], problems),
     secrets: agentSecrets(raw.secrets, [...path, 'secrets'], problems),
     token: agentToken(raw.token, [...path, 'token'], problems),
     ...placement,
   };
+  checkProbe(spec, path, problems);
   return {spec, extras: {ports, depends_on}};
 }
 
@@ -200,11 +202,46 @@ function health(v: unknown, path: ConfigPath, problems: Problems): HealthSpec | 
   } else if (typeof h.shell === 'string') {
     test = ['CMD-SHELL', h.shell];
   }
+  let probe: HealthSpec['probe'];
+  const hostHttp = rec(h.host_http);
+  if (Array.isArray(h.exec) && h.exec.length > 0 && h.exec.every((x) => typeof x === 'string')) probe = {exec: [...(h.exec as string[])]};
+  else if (hostHttp && int(hostHttp.port) !== undefined) probe = {http: {port: hostHttp.port as number, path: str(hostHttp.path) ?? '/'}};
   return {
     test,
+    ...(probe ? {probe} : {}),
     interval_ms: duration(h.interval, HEALTH_DEFAULTS.interval_ms, 1, [...path, 'interval'], problems),
     timeout_ms: duration(h.timeout, HEALTH_DEFAULTS.timeout_ms, 1, [...path, 'timeout'], problems),
     retries: int(h.retries) ?? HEALTH_DEFAULTS.retries,
     start_period_ms: duration(h.start_period, HEALTH_DEFAULTS.start_period_ms, 0, [...path, 'start_period'], problems),
   };
+}
+
+export function isDefaultUpdate(u: UpdateSpec): boolean {
+  return u.strategy === UPDATE_DEFAULTS.strategy && u.health_timeout_ms === UPDATE_DEFAULTS.health_timeout_ms && [...u.rollback_on].sort().join() === [...UPDATE_DEFAULTS.rollback_on].sort().join();
+}
+
+export const UPDATE_DEFAULTS: UpdateSpec = {strategy: 'recreate', health_timeout_ms: 60_000, rollback_on: ['unhealthy', 'exit', 'timeout']};
+
+function update(v: unknown, path: ConfigPath, problems: Problems): UpdateSpec {
+  const u = rec(v);
+  if (!u) return {...UPDATE_DEFAULTS, rollback_on: [...UPDATE_DEFAULTS.rollback_on]};
+  const conditions = list(u.rollback_on).filter((c): c is RollbackCondition => c === 'unhealthy' || c === 'exit' || c === 'timeout');
+  return {
+    strategy: u.strategy === 'blue-green' ? 'blue-green' : 'recreate',
+    health_timeout_ms: duration(u.health_timeout, UPDATE_DEFAULTS.health_timeout_ms, 1000, [...path, 'health_timeout'], problems),
+    rollback_on: u.rollback_on === undefined ? [...UPDATE_DEFAULTS.rollback_on] : [...new Set(conditions)].sort(),
+  };
+}
+
+/** orx's HTTP probe reaches the agent from this machine: only through a port it publishes on loopback. */
+function checkProbe(spec: AgentSpec, path: ConfigPath, problems: Problems): void {
+  const probe = spec.health?.probe;
+  if (!probe || !('http' in probe)) return;
+  const at = [...path, 'health', 'host_http', 'port'];
+  if (spec.target === 'kubernetes') {
+    problems.add([...path, 'health', 'host_http'], `${formatPath([...path, 'health', 'host_http'])} probes a port on this machine; a kubernetes agent is checked in its pod: use http, cmd or shell`, 'key');
+    return;
+  }
+  const published = spec.ports.some((p) => p.host === probe.http.port && p.protocol === 'tcp' && (p.host_ip === '127.0.0.1' || p.host_ip === '::1'));
+  if (!published) problems.add(at, `${formatPath(at)}: ${probe.http.port} is not one of this agent's ports published on 127.0.0.1 (ports: [{container: ..., host: ${probe.http.port}}])`);
 }

@@ -90,6 +90,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     clusters,
     manifests,
     tools: tools(rec(raw.tools), dir),
+    chaos: {allowed: bool(rec(raw.chaos)?.allowed, false)},
     dr: {destination: str(rec(raw.dr)?.destination) ?? DEFAULT_BACKUP_DESTINATION, health_timeout_ms: healthTimeout(rec(raw.dr)?.health_timeout, problems)},
     budgets: budgets(rec(raw.budgets), problems),
     signing_key: signing.path,

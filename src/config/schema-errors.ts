@@ -211,7 +211,7 @@ function rangeText(s: Schema): string {
   return `must be ${[lower, max !== undefined ? `at most ${max}` : undefined].filter(Boolean).join(' and ')}`;
 }
 
-// The only oneOf/anyOf left here are "exactly one of these keys" (image: ref|build; health: http|cmd|shell).
+// The only oneOf/anyOf left here are "exactly one of these keys" (image: ref|build; health: http|cmd|shell|exec|host_http).
 function exactlyOne(e: ErrorObject, path: ConfigPath): Problem {
   const keys = ((e.schema ?? []) as Schema[]).map((b) => String((b.required as string[])[0]));
   const quoted = keys.map((k) => `"${k}"`);

@@ -42,13 +42,26 @@ export interface PortSpec {
   protocol: 'tcp' | 'udp';
 }
 
+/** A check orx runs itself while it waits for an agent (the engine knows nothing of it). */
+export type HealthProbe = {exec: string[]} | {http: {/** a host port published on 127.0.0.1 */ port: number; path: string}};
+
 export interface HealthSpec {
-  /** Docker's form: ["CMD", ...] or ["CMD-SHELL", "..."] */
+  /** Docker's form: ["CMD", ...] or ["CMD-SHELL", "..."]; empty when orx probes instead */
   test: string[];
+  /** orx's own probe; absent: the engine's healthcheck (test) decides (absent, not null: agents made before probes keep their config hash) */
+  probe?: HealthProbe;
   interval_ms: number;
   timeout_ms: number;
   retries: number;
   start_period_ms: number;
+}
+
+export type RollbackCondition = 'unhealthy' | 'exit' | 'timeout';
+
+export interface UpdateSpec {
+  strategy: 'recreate' | 'blue-green';
+  health_timeout_ms: number;
+  rollback_on: RollbackCondition[];
 }
 
 export interface AgentSpec {
@@ -76,6 +89,8 @@ export interface AgentSpec {
   secrets: Record<string, string>;
   /** the identity token's lifetime, scopes and audience */
   token: {ttl_ms: number; scopes: string[]; audience: string};
+  /** how a change that needs a new container is rolled out */
+  update: UpdateSpec;
   /** where it runs: a container on the Docker engine (default), or a Deployment on a Kubernetes target */
   target: 'docker' | 'kubernetes';
   /** for target kubernetes: the cluster or context and the namespace (null for docker agents) */
@@ -144,6 +159,8 @@ export interface WorkspaceConfig {
   clusters: Record<string, ClusterSpec>;
   manifests: Record<string, ManifestsSpec>;
   tools: ToolsSpec;
+  /** `orx apply --chaos` is refused unless this is true */
+  chaos: {allowed: boolean};
   dr: {destination: string; health_timeout_ms: number};
   /** time budget per step kind, in milliseconds (absent: the action's own) */
   budgets: Partial<Record<'network' | 'volume' | 'image' | 'agent' | 'cluster' | 'manifests', number>>;

@@ -4,10 +4,10 @@
 // another name, so a failed health check puts everything back as it was.
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type Dockerode from 'dockerode';
 import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
 import type {ResourceRecord, StateChange} from '../ledger/types.js';
+import {waitHealthy} from '../resources/agent-health.js';
 import {agentAction, agentConfigHash, type AgentAttrs} from '../resources/agent.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from '../resources/types.js';
 import {volumeAction} from '../resources/volume.js';
@@ -53,20 +53,6 @@ function mountsVolume(a: ResourceRecord, volumeName: string): boolean {
   return a.kind === 'agent' && ((a.attributes.mounts as Array<{source: string}> | undefined) ?? []).some((m) => m.source === volumeName);
 }
 
-async function waitHealthy(docker: Dockerode, id: string, timeoutMs: number): Promise<string | null> {
-  const started = Date.now();
-  const deadline = started + timeoutMs;
-  for (;;) {
-    const s = (await docker.getContainer(id).inspect()).State;
-    if (!s.Running) return `exited (code ${s.ExitCode})`;
-    const health = s.Health?.Status;
-    // without a health check, still running a second after start is all there is to know
-    if (health === 'healthy' || (!health && Date.now() > started + 1000)) return null;
-    if (health === 'unhealthy') return 'its health check reports unhealthy';
-    if (Date.now() > deadline) return `not healthy after ${Math.round(timeoutMs / 1000)} s`;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const removeQuietly = (p: Promise<unknown>): Promise<void> => p.then(() => undefined).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
 
@@ -130,8 +116,8 @@ export async function restoreVolumeStep(op: RestoreVolumeOp, step: PlannedStep, 
       fresh.push({record: a.record, id: out.object_id!, attrs});
     }
     for (const f of fresh) {
-      const problem = await waitHealthy(ctx.docker, f.id, op.health_timeout_ms);
-      if (problem) return await rollback(`${f.record.address} ${problem}`);
+      const health = await waitHealthy(ctx.docker, f.id, f.attrs.health, {timeoutMs: op.health_timeout_ms, progress: ctx.progress, signal: ctx.signal});
+      if (!health.ok) return await rollback(`${f.record.address} ${health.detail}${health.output ? ` (last check: ${health.output.trim().slice(-200)})` : ''}`);
     }
   } catch (err) {
     if (err instanceof OrxError && err.code === 'restore_failed') throw err;

@@ -13,6 +13,7 @@ import {objectName} from '../resources/labels.js';
 import type {Attrs, DesiredResource} from '../resources/types.js';
 import {repositoryOf} from '../drivers/registry.js';
 import {SECRETS_MOUNT} from '../secrets/delivery.js';
+import {isDefaultUpdate} from '../config/agent.js';
 
 export interface LocalImage {
   id: string;
@@ -170,6 +171,8 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       token: spec.token,
       secrets_mount: SECRETS_MOUNT,
       running: true,
+      // the default is left out, so agents recorded before update strategies existed do not change
+      ...(isDefaultUpdate(spec.update) ? {} : {update: spec.update}),
     };
     resources.push({
       address,

@@ -3,6 +3,7 @@ import type {Ledger} from '../ledger/ledger.js';
 import type {StateChange} from '../ledger/types.js';
 import {ACTIONS} from '../resources/registry.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from '../resources/types.js';
+import {InjectedFault, type ChaosSpec, type Fault} from '../sim/chaos.js';
 
 export type StepResult = {
   run_id: string;
@@ -30,6 +31,8 @@ export interface ExecuteOptions {
   events?: ExecutorEvents;
   /** asked before each new operation: a reason stops the run like an interrupt (the kill switch) */
   haltRequested?: () => string | null;
+  /** chaos rehearsal: the faults to inject, by step address */
+  chaos?: {spec: ChaosSpec; faults: ReadonlyMap<string, Fault>};
 }
 
 type Phase = 'destroy' | 'converge';
@@ -51,8 +54,10 @@ export function operations(steps: PlannedStep[]): Op[] {
   const add = (step: PlannedStep, phase: Phase): void => {
     ops.set(`${phase}:${step.address}`, {key: `${phase}:${step.address}`, step, phase, deps: new Set()});
   };
+  // a replace its action does in one step needs no destroy first, unless something it hangs on is going
+  const inOne = (s: PlannedStep): boolean => s.action === 'replace' && ACTIONS[s.kind].ownsReplace?.(s) === true && !s.depends_on.some((d) => ['replace', 'delete'].includes(byAddress.get(d)?.action ?? ''));
   for (const s of steps) {
-    if (s.action === 'delete' || s.action === 'replace') add(s, 'destroy');
+    if (s.action === 'delete' || (s.action === 'replace' && !inOne(s))) add(s, 'destroy');
     if (s.action !== 'delete') add(s, 'converge');
   }
   for (const s of steps) {
@@ -113,6 +118,7 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
   const stepRows = new Map<string, string>();
   const started = new Map<string, number>();
   const destroyed = new Set<string>();
+  const begun = new Set<string>();
   const results: StepResult[] = [];
   let failed = false;
   let interrupted = false;
@@ -154,17 +160,33 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
     }
     const action = ACTIONS[step.kind];
     const progress = (detail: string): void => opts.events?.onDetail?.(step.address, detail);
+    const fault = opts.chaos?.faults.get(step.address);
+    // a fault happens once per step: at its first operation (a replace has two)
+    const firstOp = op.phase === 'destroy' || !begun.has(step.address);
+    begun.add(step.address);
+    const inject = (when: 'fail-before' | 'fail-after'): void => {
+      if (!fault || fault.kind !== when || !firstOp && when === 'fail-before') return;
+      ledger.appendEvent({run_id: runId, step_id: stepRows.get(step.address), level: 'warn', message: `${step.address}: chaos: injected ${fault.kind}`, payload: {chaos: {seed: opts.chaos!.spec.seed, rate: opts.chaos!.spec.rate, fault: fault.kind, address: step.address}}});
+      throw new InjectedFault(fault, opts.chaos!.spec.seed);
+    };
+    const stepCtx = (signal: AbortSignal): ApplyContext => ({...ctx, signal, progress, ...(fault?.kind === 'unhealthy' ? {chaos: {unhealthy: true}} : {})});
+    if (fault?.kind === 'unhealthy' && firstOp) {
+      ledger.appendEvent({run_id: runId, step_id: stepRows.get(step.address), level: 'warn', message: `${step.address}: chaos: the new container's health checks are made to fail`, payload: {chaos: {seed: opts.chaos!.spec.seed, rate: opts.chaos!.spec.rate, fault: fault.kind, address: step.address}}});
+    }
     try {
+      inject('fail-before');
       if (op.phase === 'destroy') {
-        const out = await withinBudget(step.budget_ms, (signal) => action.apply({...step, action: 'delete'}, {...ctx, signal, progress}));
+        const out = await withinBudget(step.budget_ms, (signal) => action.apply({...step, action: 'delete'}, stepCtx(signal)));
         destroyed.add(step.address);
+        if (step.action === 'delete') inject('fail-after');
         // a step that says what it changed (a DR prune) is taken at its word
         if (step.action === 'delete') finish(step, 'succeeded', out?.changes ? out : {object_id: null, attributes: null});
       } else {
         const outcome =
           step.action === 'noop'
             ? {object_id: step.object_id, attributes: step.after, adopted: true}
-            : await withinBudget(step.budget_ms, (signal) => action.apply(step.action === 'replace' ? {...step, action: 'create'} : step, {...ctx, signal, progress}));
+            : await withinBudget(step.budget_ms, (signal) => action.apply(step.action === 'replace' && destroyed.has(step.address) ? {...step, action: 'create'} : step, stepCtx(signal)));
+        inject('fail-after');
         finish(step, 'succeeded', outcome);
       }
     } catch (err) {

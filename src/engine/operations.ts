@@ -27,6 +27,7 @@ import type {PlannedStep} from '../resources/types.js';
 import {localImageIndex, observe, takeSnapshot} from './refresh.js';
 import {hasKubeResources, observeKubernetes} from './kube-refresh.js';
 import {KUBE_AGENT_BUDGET_MS} from '../resources/kube-agent.js';
+import {CHAOS_RNG, planFaults, type ChaosSpec} from '../sim/chaos.js';
 import {agentSecretsPort, resolveAgentSecrets, rotatedSecrets, secretRequests, type ResolvedSecrets} from './agent-secrets.js';
 import {workspaceKey} from './workspace-key.js';
 import {resumeInterruptedBackup} from './held-agents.js';
@@ -212,6 +213,8 @@ export interface ApplyOptions {
   events?: ExecutorEvents;
   /** the steps to run when a review dropped some (default: all of the plan's) */
   steps?: PlannedStep[];
+  /** chaos rehearsal (`--chaos SEED`): refused unless the workspace allows it */
+  chaos?: ChaosSpec;
 }
 
 export interface ApplyOutcome extends ExecuteResult {
@@ -244,6 +247,9 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       if (!ACTIONS[s.kind]) throw new OrxError({code: 'plan_invalid', exit: 5, message: `plan step ${s.id}: unknown kind ${String(s.kind)}`});
       if (s.after) ACTIONS[s.kind].validate(s.after);
     }
+    if (opts.chaos && !loaded.config.chaos.allowed) {
+      throw new OrxError({code: 'chaos_refused', message: `--chaos: this workspace does not allow chaos rehearsal`, actions: ['Set `chaos: {allowed: true}` in orchestration.yml of a workspace you can afford to break, then apply with --chaos again.']});
+    }
     const docker = await connectDocker();
     const steps = opts.steps ?? doc.steps;
     // resolved before the run starts: a reference that fails leaves nothing behind
@@ -254,6 +260,13 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     const secrets = agentSecretsPort({dir: ctx.dir, workspace: doc.workspace, ledger, runId: run.id, actor: ctx.actor, ...pending});
     const log = ctx.log.withRun(run.id);
     log.info(`apply ${doc.plan_id} started`, {plan_id: doc.plan_id});
+    // chosen over the whole plan, in its order: a review that drops a step does not move the others' faults
+    const faults = opts.chaos ? planFaults(doc.steps, opts.chaos) : null;
+    if (opts.chaos && faults) {
+      const list = faults.map((f) => `${f.address} ${f.kind}`).join(', ') || 'none';
+      log.warn(`chaos rehearsal (seed ${opts.chaos.seed}, rate ${opts.chaos.rate}): injecting ${list}`);
+      ledger.appendEvent({run_id: run.id, level: 'warn', message: `chaos rehearsal: seed ${opts.chaos.seed}, rate ${opts.chaos.rate}, faults: ${list}`, payload: {chaos: {...opts.chaos, rng: CHAOS_RNG, faults}}});
+    }
     const result = await execute({
       runId: run.id,
       steps,
@@ -263,6 +276,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       parallelism: opts.parallelism,
       signal: opts.signal,
       events: opts.events,
+      ...(opts.chaos && faults ? {chaos: {spec: opts.chaos, faults: new Map(faults.map((f) => [f.address, f]))}} : {}),
     });
     const counts = {
       succeeded: result.results.filter((r) => r.status === 'succeeded').length,
@@ -277,7 +291,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     const halted = result.halted ?? (result.interrupted && halt ? halt.reason : null);
     // a restore's RTO: from the start of the apply until its agents were healthy on the restored data
     const rto = doc.kind === 'restore' && !result.failed ? {rto_ms: Date.now() - startedAt} : {};
-    ledger.finishRun(run.id, halted || result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', {...counts, ...(halted ? {halted} : {}), ...rto});
+    ledger.finishRun(run.id, halted || result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', {...counts, ...(halted ? {halted} : {}), ...rto, ...(opts.chaos && faults ? {chaos: {seed: opts.chaos.seed, rate: opts.chaos.rate, faults}} : {})});
     return {...result, halted: halted && halt ? `workspace halted at ${halt.at} by ${halt.by} because ${halt.reason}` : null, run_id: run.id, serial: ledger.meta().serial, ...rto};
   } finally {
     ledger.releaseLock(lock.id);

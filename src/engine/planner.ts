@@ -147,7 +147,8 @@ export function buildPlan(input: PlanInput): PlanModel {
     changed = false;
     for (const s of drafts.values()) {
       if (s.kind !== 'agent' || s.after?.target === 'kubernetes' || (s.action !== 'noop' && s.action !== 'update')) continue;
-      const dep = s.depends_on.find((a) => drafts.get(a)?.action === 'replace' && a.split('.')[0] !== 'image');
+      // another agent it depends on is only an ordering: its replacement leaves this container be
+      const dep = s.depends_on.find((a) => drafts.get(a)?.action === 'replace' && ['network', 'volume'].includes(a.split('.')[0]!));
       if (dep) {
         s.action = 'replace';
         s.category = 'DEPLOY';

@@ -88,6 +88,7 @@ export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord
   const observed = new Map<string, ObservedResource>();
   const orphans: Observation['orphans'] = [];
   const byObjectId = new Map([...recorded.values()].filter((r) => r.object_id).map((r) => [r.object_id!, r.address]));
+  const liveContainers = new Set(snapshot.containers.map((c) => c.Id));
   const put = (kind: ResourceKind, labels: Record<string, string> | undefined, id: string, name: string, attrs: (address: string) => Attrs): void => {
     const labelled = labels?.[LABEL.address];
     // containers inherit their image's labels: an address of another kind is not theirs
@@ -96,6 +97,12 @@ export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord
     if (!bound && !ownLabel) return;
     if (forgotten.has(id)) {
       orphans.push({kind, address: ownLabel ?? '?', object_id: id, name, step_key: null});
+      return;
+    }
+    // a second container of a recorded agent (a blue-green step cut short) is the interrupted step's
+    const boundElsewhere = !bound && kind === 'agent' && ownLabel ? recorded.get(ownLabel)?.object_id : undefined;
+    if (boundElsewhere && boundElsewhere !== id && liveContainers.has(boundElsewhere)) {
+      orphans.push({kind, address: ownLabel!, object_id: id, name, step_key: labels?.[LABEL.step] ?? null});
       return;
     }
     const address = bound ?? (recorded.has(ownLabel!) || desired.has(ownLabel!) ? ownLabel : undefined);

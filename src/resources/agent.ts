@@ -5,11 +5,13 @@ import {OrxError} from '../errors.js';
 import {canonicalJson} from '../ledger/hash.js';
 import {SECRETS_MOUNT} from '../secrets/delivery.js';
 import {DEFAULT_TOKEN} from '../config/secrets.js';
+import type {HealthProbe, UpdateSpec} from '../config/types.js';
 import {isRootUser} from './build-context.js';
-import {bool, num, obj, str, strList, strMap} from './check.js';
+import {bad, bool, num, obj, str, strList, strMap} from './check.js';
 import {LABEL, ownLabels} from './labels.js';
 import {assertOurs} from './network.js';
 import {planByDiff} from './plan-helper.js';
+import {blueGreenReplace, wantsBlueGreen} from './blue-green.js';
 import {applyKubeAgent, isKubeAgent, planKubeAgent, rollbackKubeAgent, validateKubeAgent} from './kube-agent.js';
 import type {Action, ApplyContext, Attrs, PlannedStep, StepOutcome} from './types.js';
 
@@ -28,6 +30,8 @@ export interface PortAttr {
 
 export interface HealthAttr {
   test: string[];
+  /** orx's own probe (absent: the engine's healthcheck decides) */
+  probe?: HealthProbe;
   interval_ms: number;
   timeout_ms: number;
   retries: number;
@@ -78,13 +82,15 @@ export interface AgentAttrs extends Attrs {
   /** where the secrets directory is mounted: part of the container, so older containers without it are replaced once */
   secrets_mount: string;
   running: boolean;
+  /** present only when not the default (recreate): how a replace is rolled out */
+  update?: UpdateSpec;
   config_hash: string;
 }
 
 
 // allow_root, image_user and egress are orx's own bookkeeping for policy: no container change;
 // secrets and token are files on the host: rewritten, then the container restarted
-const UPDATABLE = new Set(['cpus', 'memory_bytes', 'pids_limit', 'running', 'allow_root', 'image_user', 'egress', 'secrets', 'token']);
+const UPDATABLE = new Set(['cpus', 'memory_bytes', 'pids_limit', 'running', 'allow_root', 'image_user', 'egress', 'secrets', 'token', 'update']);
 
 /**
  * Hash of everything that forces a new container; stored as a label so a list call can tell
@@ -102,6 +108,8 @@ export const agentAction: Action<AgentAttrs> = {
   safety: {category: 'DEPLOY', budget: {timeMs: 120_000, network: 'internal'}},
   updatable: UPDATABLE,
   computed: new Set(['name']),
+  // blue-green: the new container comes up beside the old one, in one step
+  ownsReplace: (step) => wantsBlueGreen(step),
 
   validate(input) {
     const a = obj('agent', input);
@@ -142,6 +150,7 @@ export const agentAction: Action<AgentAttrs> = {
       token: a.token === undefined ? {...DEFAULT_TOKEN, scopes: []} : tokenAttr(obj('agent', a.token)),
       secrets_mount: a.secrets_mount === undefined ? SECRETS_MOUNT : str('agent', a, 'secrets_mount'),
       running: bool('agent', a, 'running'),
+      ...(a.update == null ? {} : {update: updateAttr(obj('agent', a.update))}),
       config_hash: str('agent', a, 'config_hash'),
     };
   },
@@ -160,6 +169,7 @@ export const agentAction: Action<AgentAttrs> = {
       return {object_id: null, attributes: null};
     }
     if (step.action === 'update') return updateAgent(step, ctx);
+    if (wantsBlueGreen(step)) return blueGreenReplace(step, ctx);
     if (step.action === 'replace') await removeAgent(step, ctx);
     return createAgent(step, ctx);
   },
@@ -171,6 +181,12 @@ export const agentAction: Action<AgentAttrs> = {
     if (typeof name === 'string') ctx.secrets.remove(null, name, 'agent rolled back');
   },
 };
+
+function updateAttr(u: Record<string, unknown>): UpdateSpec {
+  const strategy = str('agent', u, 'strategy');
+  if (strategy !== 'recreate' && strategy !== 'blue-green') bad('agent', 'update.strategy', 'recreate or blue-green');
+  return {strategy, health_timeout_ms: num('agent', u, 'health_timeout_ms'), rollback_on: strList('agent', u, 'rollback_on') as UpdateSpec['rollback_on']};
+}
 
 function tokenAttr(t: Record<string, unknown>): AgentAttrs['token'] {
   return {ttl_ms: num('agent', t, 'ttl_ms'), scopes: strList('agent', t, 'scopes') ?? [], audience: str('agent', t, 'audience')};
@@ -191,7 +207,7 @@ export async function removeAgent(step: PlannedStep, ctx: ApplyContext): Promise
   if (name) ctx.secrets.remove(step.address, name, step.action === 'replace' ? 'agent replaced' : 'agent deleted');
 }
 
-async function forceRemove(c: Dockerode.Container): Promise<void> {
+export async function forceRemove(c: Dockerode.Container): Promise<void> {
   try {
     await c.remove({force: true});
   } catch (err) {
@@ -216,7 +232,8 @@ async function updateAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOu
   return {object_id: info.Id, attributes: after, ...(fingerprints ? {secret_fingerprints: fingerprints} : {})};
 }
 
-async function createAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
+/** `aliases: false`: reachable by no agent name yet (a blue-green container before it is healthy). */
+export async function createAgent(step: PlannedStep, ctx: ApplyContext, opts: {aliases: boolean} = {aliases: true}): Promise<StepOutcome> {
   const after = agentAction.validate(step.after);
   await refuseRootImage(step.address, after, ctx);
   // the bind mount's source must exist before the container is created
@@ -224,7 +241,7 @@ async function createAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOu
 
   let container: Dockerode.Container;
   try {
-    container = await ctx.docker.createContainer(containerSpec(step, after, ctx));
+    container = await ctx.docker.createContainer(containerSpec(step, after, ctx, opts.aliases));
   } catch (err) {
     // the name is taken: most often by this same container, left by an interrupted apply
     if (statusCode(err) !== 409) {
@@ -233,10 +250,10 @@ async function createAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOu
     }
     const adopted = await adoptExisting(step, after, ctx);
     if (adopted) return {...adopted, secret_fingerprints: fingerprints};
-    container = await ctx.docker.createContainer(containerSpec(step, after, ctx));
+    container = await ctx.docker.createContainer(containerSpec(step, after, ctx, opts.aliases));
   }
   try {
-    await connectNetworks(container, after, after.networks.slice(0, 1), ctx);
+    await connectNetworks(container, opts.aliases ? step.address : null, after, after.networks.slice(0, 1), ctx);
     await container.start();
   } catch (err) {
     await forceRemove(container);
@@ -259,7 +276,7 @@ async function adoptExisting(step: PlannedStep, after: AgentAttrs, ctx: ApplyCon
   assertOurs('container', after.name, existing.Config.Labels, ctx, step.address);
   const c = ctx.docker.getContainer(existing.Id);
   if (existing.Config.Labels?.[LABEL.configHash] === after.config_hash) {
-    await connectNetworks(c, after, Object.keys(existing.NetworkSettings.Networks ?? {}), ctx);
+    await connectNetworks(c, step.address, after, Object.keys(existing.NetworkSettings.Networks ?? {}), ctx);
     if (!existing.State.Running) await c.start();
     return {object_id: existing.Id, attributes: after, adopted: true};
   }
@@ -294,16 +311,16 @@ function rootRefused(address: string, after: AgentAttrs): OrxError {
   });
 }
 
-async function connectNetworks(c: Dockerode.Container, after: AgentAttrs, already: string[], ctx: ApplyContext): Promise<void> {
+async function connectNetworks(c: Dockerode.Container, address: string | null, after: AgentAttrs, already: string[], ctx: ApplyContext): Promise<void> {
   for (const net of after.networks) {
     if (already.includes(net)) continue;
-    await ctx.docker.getNetwork(net).connect({Container: c.id, EndpointConfig: {Aliases: [aliasOf(after, ctx)]}});
+    await ctx.docker.getNetwork(net).connect({Container: c.id, EndpointConfig: address ? {Aliases: [aliasOf(address)]} : {}});
   }
 }
 
-function aliasOf(after: AgentAttrs, ctx: ApplyContext): string {
-  const prefix = `orx-${ctx.workspace}-`;
-  return after.name.startsWith(prefix) ? after.name.slice(prefix.length) : after.name;
+/** Other agents reach it by its name in orchestration.yml, whatever its container is called (blue-green names the new one apart). */
+export function aliasOf(address: string): string {
+  return address.slice('agent.'.length);
 }
 
 function tmpfsOptions(user: string | null): string {
@@ -314,7 +331,7 @@ function tmpfsOptions(user: string | null): string {
   return opts.join(',');
 }
 
-export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyContext): Dockerode.ContainerCreateOptions {
+export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyContext, aliases = true): Dockerode.ContainerCreateOptions {
   const ports = Object.fromEntries(after.ports.map((p) => [`${p.container}/${p.protocol}`, {}]));
   const bindings: Record<string, Array<{HostIp: string; HostPort: string}>> = {};
   for (const p of after.ports) (bindings[`${p.container}/${p.protocol}`] ??= []).push({HostIp: p.host_ip, HostPort: String(p.host)});
@@ -358,6 +375,6 @@ export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyCo
       NetworkMode: first ?? 'none',
       RestartPolicy: {Name: 'unless-stopped'},
     },
-    ...(first ? {NetworkingConfig: {EndpointsConfig: {[first]: {Aliases: [aliasOf(after, ctx)]}}}} : {}),
+    ...(first && aliases ? {NetworkingConfig: {EndpointsConfig: {[first]: {Aliases: [aliasOf(step.address)]}}}} : {}),
   };
 }

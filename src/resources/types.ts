@@ -98,6 +98,8 @@ export interface ApplyContext {
   progress?: (detail: string) => void;
   /** where kind and kubectl are (tools.* in orchestration.yml); absent: on PATH */
   tools?: ToolPaths;
+  /** chaos rehearsal: a fault injected into this step's health checks */
+  chaos?: {unhealthy: boolean};
 }
 
 export interface SafetyInfo {
@@ -120,6 +122,8 @@ export interface Action<Desired extends Attrs = Attrs> {
   /** attributes computed once and carried over (e.g. the Docker object name) */
   computed: ReadonlySet<string>;
   validate(input: unknown): Desired;
+  /** a replace this action does in one step (no destroy before it): blue-green agents */
+  ownsReplace?(step: PlannedStep): boolean;
   plan(desired: DesiredResource | null, base: ObservedResource | null): Omit<PlannedStep, 'id' | 'depends_on' | 'idempotency_key' | 'record' | 'budget_ms'>;
   apply(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome>;
   rollback(outcome: StepOutcome, ctx: ApplyContext): Promise<void>;

@@ -3,6 +3,8 @@ import type {PlannedStep} from '../resources/types.js';
 import {c} from './color.js';
 import type {Logger} from './logger.js';
 
+const DETAIL_EVERY_MS = 2000;
+
 function secs(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
@@ -20,6 +22,7 @@ function line(r: StepResult): string {
 export function progressReporter(write: (s: string) => void, tty: boolean, now: () => number = Date.now): ExecutorEvents & {close(): void} {
   const running = new Map<string, PlannedStep>();
   const details = new Map<string, string>();
+  const printed = new Map<string, number>();
   const t0 = now();
   let done = 0;
   let failed = 0;
@@ -37,6 +40,12 @@ export function progressReporter(write: (s: string) => void, tty: boolean, now: 
     },
     onDetail(address, detail) {
       details.set(address, detail);
+      // without a terminal: a plain line now and then, so a CI log shows what a long step waits for
+      const last = printed.get(address);
+      if (!tty && (last === undefined || now() - last >= DETAIL_EVERY_MS)) {
+        printed.set(address, now());
+        write(`  ${address}: ${detail}\n`);
+      }
     },
     onFinish(r) {
       running.delete(r.step.address);

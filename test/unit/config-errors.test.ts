@@ -169,7 +169,7 @@ describe('types and values', () => {
     expect(lines(e)).toEqual([
       '3:6: images.x must have only one of "ref" or "build" (found "ref" and "build")',
       '4:6: images.y needs one of "ref" or "build"',
-      '8:13: agents.a.health must have only one of "http", "cmd" or "shell" (found "http" and "shell")',
+      '8:13: agents.a.health must have only one of "http", "cmd", "shell", "exec" or "host_http" (found "http" and "shell")',
     ]);
   });
 

@@ -35,6 +35,7 @@ describe('defaults', () => {
       clusters: {},
       manifests: {},
       tools: {kind: null, kubectl: null},
+      chaos: {allowed: false},
       dr: {destination: '.orx/backups', health_timeout_ms: 120_000},
       budgets: {},
       signing_key: null,
@@ -83,6 +84,7 @@ describe('defaults', () => {
       depends_on: [],
       secrets: {},
       token: {ttl_ms: 3_600_000, scopes: [], audience: 'orchestrix'},
+      update: {strategy: 'recreate', health_timeout_ms: 60_000, rollback_on: ['unhealthy', 'exit', 'timeout']},
       target: 'docker',
       kube: null,
     });

@@ -1,0 +1,120 @@
+// Waiting for an agent to be healthy: the engine's healthcheck status, or orx's own probe (an
+// exec through the Engine API, or an HTTP GET on a port published on 127.0.0.1), with the
+// output of the last check kept for the ledger when the answer is no.
+import type Dockerode from 'dockerode';
+import type {HealthAttr} from './agent.js';
+
+export type HealthFailure = 'unhealthy' | 'exit' | 'timeout';
+
+export type HealthResult = {ok: true; attempts: number} | {ok: false; reason: HealthFailure; detail: string; output: string; attempts: number};
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** what a terminal shows: "waiting for health: attempt k of n" */
+  progress?: (detail: string) => void;
+  signal?: AbortSignal;
+  /** chaos rehearsal: every check fails, as a broken new version's would */
+  forceUnhealthy?: boolean;
+}
+
+const POLL_MS = 250;
+// with no health check at all, running this long after start is all there is to know
+const SETTLE_MS = 1000;
+const MAX_OUTPUT = 4096;
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), {once: true});
+  });
+
+function tail(s: string): string {
+  return s.length > MAX_OUTPUT ? `…${s.slice(-MAX_OUTPUT)}` : s;
+}
+
+export async function waitHealthy(docker: Dockerode, id: string, health: HealthAttr | null, opts: WaitOptions): Promise<HealthResult> {
+  const c = docker.getContainer(id);
+  const probe = health?.probe;
+  const started = Date.now();
+  const deadline = started + opts.timeoutMs;
+  const retries = Math.max(1, health?.retries ?? 1);
+  let attempts = 0;
+  let failing = 0;
+  let output = '';
+  for (;;) {
+    const s = (await c.inspect()).State;
+    if (!s.Running) return {ok: false, reason: 'exit', detail: `the container exited (code ${s.ExitCode})`, output: tail(output || (await logsTail(c))), attempts};
+    if (opts.signal?.aborted) return {ok: false, reason: 'timeout', detail: 'cancelled', output, attempts};
+    if (probe || opts.forceUnhealthy) {
+      if (Date.now() >= started + (health?.start_period_ms ?? 0) || opts.forceUnhealthy) {
+        attempts++;
+        opts.progress?.(`waiting for health: attempt ${attempts} (${failing} of ${retries} failed in a row)`);
+        const r = opts.forceUnhealthy ? {ok: false, output: 'chaos: health check forced to fail'} : probe ? await runProbe(docker, c, probe, health!.timeout_ms) : {ok: true, output: ''};
+        output = r.output;
+        if (r.ok) return {ok: true, attempts};
+        if (++failing >= retries) return {ok: false, reason: 'unhealthy', detail: `the health check failed ${failing} times in a row`, output: tail(output), attempts};
+      }
+      if (Date.now() > deadline) return {ok: false, reason: 'timeout', detail: `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`, output: tail(output), attempts};
+      await sleep(health?.interval_ms ?? POLL_MS, opts.signal);
+      continue;
+    }
+    const h = s.Health;
+    if (!h) {
+      if (Date.now() > started + SETTLE_MS) return {ok: true, attempts};
+    } else {
+      const log = h.Log ?? [];
+      attempts = log.length;
+      output = log.at(-1)?.Output ?? output;
+      opts.progress?.(`waiting for health: ${h.Status}, attempt ${Math.max(1, attempts)} (${h.FailingStreak} of ${retries} failed in a row)`);
+      if (h.Status === 'healthy') return {ok: true, attempts};
+      if (h.Status === 'unhealthy') return {ok: false, reason: 'unhealthy', detail: `the health check failed ${h.FailingStreak} times in a row`, output: tail(output), attempts};
+    }
+    if (Date.now() > deadline) return {ok: false, reason: 'timeout', detail: `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`, output: tail(output), attempts};
+    await sleep(POLL_MS, opts.signal);
+  }
+}
+
+async function runProbe(docker: Dockerode, c: Dockerode.Container, probe: NonNullable<HealthAttr['probe']>, timeoutMs: number): Promise<{ok: boolean; output: string}> {
+  if ('http' in probe) {
+    const url = `http://127.0.0.1:${probe.http.port}${probe.http.path}`;
+    try {
+      const res = await fetch(url, {signal: AbortSignal.timeout(timeoutMs), redirect: 'manual'});
+      const body = (await res.text()).slice(0, 512);
+      return {ok: res.status >= 200 && res.status < 400, output: `GET ${url}: ${res.status} ${body}`};
+    } catch (err) {
+      return {ok: false, output: `GET ${url}: ${(err as Error).message}`};
+    }
+  }
+  const exec = await c.exec({Cmd: probe.exec, AttachStdout: true, AttachStderr: true});
+  const stream = await exec.start({hijack: true, stdin: false});
+  let out = '';
+  const sink = {write: (b: Buffer) => ((out += b.toString('utf8')), true)} as unknown as NodeJS.WritableStream;
+  docker.modem.demuxStream(stream, sink, sink);
+  const ended = new Promise<boolean>((resolve) => {
+    stream.on('end', () => resolve(true));
+    stream.on('error', () => resolve(true));
+    setTimeout(() => resolve(false), timeoutMs);
+  });
+  if (!(await ended)) {
+    stream.destroy();
+    return {ok: false, output: `${probe.exec.join(' ')}: no answer within ${timeoutMs} ms`};
+  }
+  const {ExitCode} = await exec.inspect();
+  return {ok: ExitCode === 0, output: `${probe.exec.join(' ')} exited ${ExitCode}${out ? `: ${out.trim()}` : ''}`};
+}
+
+async function logsTail(c: Dockerode.Container): Promise<string> {
+  try {
+    const buf = (await c.logs({stdout: true, stderr: true, tail: 20})) as unknown as Buffer;
+    // non-TTY logs are multiplexed: strip the 8-byte frame headers
+    const parts: string[] = [];
+    for (let i = 0; i + 8 <= buf.length; ) {
+      const len = buf.readUInt32BE(i + 4);
+      parts.push(buf.subarray(i + 8, i + 8 + len).toString('utf8'));
+      i += 8 + len;
+    }
+    return parts.join('');
+  } catch {
+    return '';
+  }
+}

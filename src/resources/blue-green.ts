@@ -1,0 +1,115 @@
+// A blue-green replace of an agent: the new container starts beside the old one (its own
+// name, derived from the step's idempotency key, so a re-run after a crash finds it), and
+// takes over the network aliases only once healthy; otherwise it goes and the old one stays.
+// Published host ports cannot be held by two containers: then the old one is stopped first
+// and kept, and started again on rollback (the documented gap).
+import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
+import {UPDATE_DEFAULTS} from '../config/agent.js';
+import {agentAction, agentConfigHash, aliasOf, createAgent, forceRemove, type AgentAttrs} from './agent.js';
+import {waitHealthy} from './agent-health.js';
+import {LABEL, objectName} from './labels.js';
+import type {ApplyContext, PlannedStep, StepOutcome} from './types.js';
+
+export function wantsBlueGreen(step: PlannedStep): boolean {
+  const u = step.after?.update as AgentAttrs['update'];
+  return step.kind === 'agent' && step.action === 'replace' && u?.strategy === 'blue-green' && step.before !== null && step.before.target !== 'kubernetes' && step.after?.target !== 'kubernetes';
+}
+
+/** The new container's name: the agent's, plus a part of the step's key (stable across a re-run). */
+export function blueGreenName(step: PlannedStep, workspace: string): string {
+  return `${objectName(workspace, step.address.slice('agent.'.length))}-${step.idempotency_key.slice(0, 8)}`;
+}
+
+export class RolledBack extends Error {}
+
+export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
+  const before = agentAction.validate(step.before);
+  const desired = agentAction.validate(step.after);
+  const update = desired.update ?? UPDATE_DEFAULTS;
+  const name = blueGreenName(step, ctx.workspace);
+  // the name is part of what the config hash covers: the label and the record must agree
+  const after: AgentAttrs = {...desired, name, config_hash: agentConfigHash({...desired, name})};
+  const old = ctx.docker.getContainer(step.object_id ?? before.name);
+  await removeLeftovers(step, [name, before.name], ctx);
+  const stopFirst = before.ports.length > 0 && after.ports.length > 0;
+  if (stopFirst) {
+    ctx.progress?.('stopping the old container first: it holds the published host ports');
+    await stopQuietly(old);
+  }
+  let created: StepOutcome;
+  try {
+    // no alias yet: nothing reaches it by the agent's name before it is healthy
+    created = await createAgent({...step, action: 'create', after}, ctx, {aliases: false});
+  } catch (err) {
+    if (stopFirst) await old.start().catch(() => undefined);
+    throw err;
+  }
+  const health = await waitHealthy(ctx.docker, created.object_id!, after.health, {
+    timeoutMs: update.health_timeout_ms,
+    progress: ctx.progress,
+    signal: ctx.signal,
+    forceUnhealthy: ctx.chaos?.unhealthy === true,
+  });
+  // a stopped container cannot take over, whatever rollback_on says
+  if (!health.ok && (health.reason === 'exit' || update.rollback_on.includes(health.reason))) {
+    await forceRemove(ctx.docker.getContainer(created.object_id!));
+    ctx.secrets.remove(null, name, 'blue-green rolled back');
+    if (stopFirst) await old.start();
+    ctx.ledger.appendEvent({
+      run_id: ctx.runId,
+      level: 'warn',
+      message: `${step.address}: blue-green rolled back (${health.reason}): ${health.detail}; ${before.name} keeps running`,
+      payload: {address: step.address, rollback: {strategy: 'blue-green', reason: health.reason, detail: health.detail, attempts: health.attempts, health_output: health.output, kept: before.name, removed: name}},
+    });
+    const last = health.output ? ` Last check: ${health.output.trim().split('\n').slice(-3).join(' | ')}` : '';
+    throw new RolledBack(`blue-green: the new container was not healthy (${health.reason}: ${health.detail}); rolled back, ${before.name} keeps running.${last}`);
+  }
+  if (!health.ok) ctx.log.warn(`${step.address}: promoted although ${health.detail} (update.rollback_on leaves out ${health.reason})`);
+  // the new container takes the agent's name on every network (both answer to it for a moment),
+  // then the old one leaves the networks, then goes
+  ctx.progress?.('moving the network aliases to the new container');
+  await takeAliases(created.object_id!, step.address, after.networks, ctx);
+  await retire(old, ctx);
+  ctx.secrets.remove(null, before.name, 'replaced by blue-green');
+  return created;
+}
+
+async function stopQuietly(c: ReturnType<ApplyContext['docker']['getContainer']>): Promise<void> {
+  try {
+    await c.stop({t: 10});
+  } catch (err) {
+    if (!isNotFound(err) && statusCode(err) !== 304) throw new Error(`cannot stop the old container: ${engineMessage(err)}`);
+  }
+}
+
+async function retire(old: ReturnType<ApplyContext['docker']['getContainer']>, ctx: ApplyContext): Promise<void> {
+  try {
+    const info = await old.inspect();
+    for (const net of Object.keys(info.NetworkSettings.Networks ?? {})) {
+      if (net !== 'none') await ctx.docker.getNetwork(net).disconnect({Container: info.Id, Force: true}).catch(() => undefined);
+    }
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
+  }
+  await stopQuietly(old);
+  await forceRemove(old);
+}
+
+/** New containers of blue-green steps that were cut short (the plan shows them as left alone): not two serving at once. */
+async function removeLeftovers(step: PlannedStep, keep: string[], ctx: ApplyContext): Promise<void> {
+  const labelled = await ctx.docker.listContainers({all: true, filters: {label: [`${LABEL.workspace}=${ctx.workspace}`, `${LABEL.address}=${step.address}`]}});
+  for (const c of labelled) {
+    if (c.Id === step.object_id || keep.some((n) => c.Names?.[0] === `/${n}`) || c.Labels?.[LABEL.step] === undefined) continue;
+    ctx.log.info(`${step.address}: removing ${c.Names?.[0]?.slice(1) ?? c.Id}, left by an interrupted blue-green update`);
+    await forceRemove(ctx.docker.getContainer(c.Id));
+  }
+}
+
+async function takeAliases(id: string, address: string, networks: string[], ctx: ApplyContext): Promise<void> {
+  for (const net of networks) {
+    const n = ctx.docker.getNetwork(net);
+    await n.disconnect({Container: id, Force: true});
+    await n.connect({Container: id, EndpointConfig: {Aliases: [aliasOf(address)]}});
+  }
+}

@@ -1,0 +1,177 @@
+// Updates that cannot take an agent down, through the built CLI against the real engine: a
+// blue-green replace under a probe loop on a loopback port (the traffic reaches the agent by
+// its network alias through a front agent), a new version that never gets healthy (rolled
+// back, exit 6), and a chaos rehearsal that injects the same fault twice for the same seed.
+import http from 'node:http';
+import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {orx, startOrx, type CliResult} from '../helpers/cli.js';
+import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+
+let ws: TestWorkspace;
+beforeEach(() => {
+  ws = makeWorkspace('bg');
+});
+afterEach(async () => {
+  await ws.cleanup();
+});
+
+const port = 21_000 + Math.floor(Math.random() * 20_000);
+
+// the version is served at /version; v-broken serves no /healthz, so its health check never passes
+const serve = (version: string, healthz = true) =>
+  `["/bin/sh", "-c", "mkdir -p /tmp/www && echo ${version} > /tmp/www/version && ${healthz ? 'echo ok > /tmp/www/healthz && ' : ''}exec httpd -f -p 8080 -h /tmp/www"]`;
+
+const yaml = (version: string, opts: {healthz?: boolean; chaos?: boolean; strategy?: string} = {}) => `workspace: __WS__
+autonomy: 3
+${opts.chaos ? 'chaos: {allowed: true}\n' : ''}networks:
+  edge: {internal: false}
+images:
+  base:
+    build: {context: images/agent-base}
+agents:
+  web:
+    image: base
+    user: "1000:1000"
+    command: ${serve(version, opts.healthz ?? true)}
+    env: {VERSION: "${version}"}
+    resources: {cpus: 0.2, memory: 64m}
+    networks: [edge]
+    health: {cmd: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz"], interval: 1s, timeout: 1s, retries: 2}
+    update: {strategy: ${opts.strategy ?? 'blue-green'}, health_timeout: 20s}
+  front:
+    image: base
+    user: "1000:1000"
+    command: ["nc", "-ll", "-p", "8080", "-e", "nc", "web", "8080"]
+    resources: {cpus: 0.2, memory: 64m}
+    networks: [edge]
+    ports: [{container: 8080, host: ${port}}]
+    depends_on: [web]
+`;
+
+async function cli(args: string[], code = 0): Promise<CliResult> {
+  const r = await orx(args, {cwd: ws.dir});
+  expect(r.code, `orx ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(code);
+  return r;
+}
+
+function get(path: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const req = http.get({host: '127.0.0.1', port, path, timeout: 1000}, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : null));
+      res.on('error', () => resolve(null));
+    });
+    req.on('error', () => resolve(null));
+    req.on('timeout', () => (req.destroy(), resolve(null)));
+  });
+}
+
+/** Probes /version every 20 ms while `during` runs and half a second after (bounded: at most 60 s); the longest time without an answer. */
+async function probeWhile(during: Promise<unknown>): Promise<{maxGapMs: number; versions: string[]; failures: number}> {
+  let doneAt = Infinity;
+  void during.finally(() => (doneAt = Date.now()));
+  const versions: string[] = [];
+  let failures = 0;
+  let lastOk = Date.now();
+  let maxGapMs = 0;
+  const t0 = Date.now();
+  while (Date.now() < doneAt + 500 && Date.now() - t0 < 60_000) {
+    const v = await get('/version');
+    const now = Date.now();
+    if (v) {
+      maxGapMs = Math.max(maxGapMs, now - lastOk);
+      lastOk = now;
+      if (versions.at(-1) !== v) versions.push(v);
+    } else failures++;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await during;
+  return {maxGapMs: Math.max(maxGapMs, (await get('/version')) ? 0 : Date.now() - lastOk), versions, failures};
+}
+
+async function webContainers(): Promise<Array<{Id: string; Names: string[]; State: string}>> {
+  return (await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.web']}})) as never;
+}
+
+describe('blue-green updates', () => {
+  it('a healthy new version takes over with no gap in service; the old container is gone', {timeout: 120_000}, async () => {
+    ws.write(yaml('v1'));
+    await cli(['apply', '--auto-approve']);
+    expect(await get('/version')).toBe('v1');
+    const [old] = await webContainers();
+
+    ws.write(yaml('v2'));
+    const plan = await cli(['plan']);
+    expect(plan.stdout).toMatch(/agent\.web must be replaced/);
+    const {child: _c, done} = startOrx(['apply', '--auto-approve'], {cwd: ws.dir});
+    const probe = await probeWhile(done);
+    const r = await done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(await get('/version')).toBe('v2');
+    expect(probe.versions, JSON.stringify(probe)).toEqual(['v1', 'v2']);
+    // a recreate would leave the port without an answer for as long as the new container takes to start
+    expect(probe.maxGapMs, `failures: ${probe.failures}`).toBeLessThan(500);
+    const now = await webContainers();
+    expect(now).toHaveLength(1);
+    expect(now[0]!.Id).not.toBe(old!.Id);
+    expect(now[0]!.Names[0]).toMatch(new RegExp(`^/orx-${ws.name}-web-[0-9a-f]{8}$`));
+    // converged: the new name is recorded and nothing is left to do
+    await cli(['plan', '--detailed-exitcode']);
+  });
+
+  it('a new version that never gets healthy is removed; the old one keeps serving; exit 6 and the rollback in the ledger', {timeout: 120_000}, async () => {
+    ws.write(yaml('v1'));
+    await cli(['apply', '--auto-approve']);
+    const [old] = await webContainers();
+
+    ws.write(yaml('v-broken', {healthz: false}));
+    const {done} = startOrx(['apply', '--auto-approve'], {cwd: ws.dir});
+    const probe = await probeWhile(done);
+    const r = await done;
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toMatch(/blue-green: the new container was not healthy \(unhealthy: the health check failed 2 times in a row\); rolled back, orx-\S+-web keeps running/);
+    expect(probe.versions).toEqual(['v1']);
+    expect(probe.maxGapMs).toBeLessThan(500);
+    const now = await webContainers();
+    expect(now.map((c) => c.Id)).toEqual([old!.Id]);
+    expect(now[0]!.State).toBe('running');
+    const events = JSON.parse((await cli(['events', '--json'])).stdout).events as Array<{message: string; payload: {rollback?: {reason: string; health_output: string}} | null}>;
+    const rollback = events.find((e) => e.payload?.rollback);
+    expect(rollback?.payload?.rollback?.reason).toBe('unhealthy');
+    expect(rollback?.message).toMatch(/blue-green rolled back/);
+    // the plan still wants the new version: nothing was recorded as done
+    expect((await cli(['plan', '--detailed-exitcode'], 2)).stdout).toMatch(/agent\.web must be replaced/);
+  });
+});
+
+describe('chaos rehearsal', () => {
+  it('is refused unless the workspace allows it', async () => {
+    ws.write(yaml('v1'));
+    const r = await cli(['apply', '--auto-approve', '--chaos', '7'], 1);
+    expect(r.stderr).toMatch(/does not allow chaos rehearsal/);
+    expect(await webContainers()).toHaveLength(0);
+  });
+
+  it('the same seed injects the same fault at the same step twice; a plain apply then converges', {timeout: 120_000}, async () => {
+    ws.write(yaml('v1', {chaos: true}));
+    const faultsOf = (r: CliResult) => /injecting (.*)$/m.exec(r.stderr)?.[1];
+    const first = await cli(['apply', '--auto-approve', '--chaos', '3,rate=0.6'], 6);
+    const injected = faultsOf(first);
+    expect(injected).toBeTruthy();
+    expect(injected).not.toBe('none');
+    await cli(['destroy', '--auto-approve']);
+    const second = await cli(['apply', '--auto-approve', '--chaos', '3,rate=0.6'], 6);
+    expect(faultsOf(second)).toBe(injected);
+    // the failing step is the same one, with the same words
+    const failedLine = (r: CliResult) => r.stderr.split('\n').filter((l) => l.startsWith('✗'))[0]?.replace(/\(\d+\.\ds\)/, '');
+    expect(failedLine(second)).toBe(failedLine(first));
+    expect(failedLine(first)).toMatch(/chaos \(seed 3\): injected failure/);
+    const events = JSON.parse((await cli(['events', '--json'])).stdout).events as Array<{payload: {chaos?: {fault: string}} | null}>;
+    expect(events.some((e) => e.payload?.chaos?.fault)).toBe(true);
+
+    await cli(['apply', '--auto-approve']);
+    await cli(['plan', '--detailed-exitcode']);
+    expect(await get('/version')).toBe('v1');
+  });
+});
