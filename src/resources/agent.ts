@@ -253,7 +253,7 @@ export async function createAgent(step: PlannedStep, ctx: ApplyContext, opts: {a
     container = await ctx.docker.createContainer(containerSpec(step, after, ctx, opts.aliases));
   }
   try {
-    await connectNetworks(container, opts.aliases ? step.address : null, after, after.networks.slice(0, 1), ctx);
+    if (opts.aliases) await connectNetworks(container, step.address, after, after.networks.slice(0, 1), ctx);
     await container.start();
   } catch (err) {
     await forceRemove(container);
@@ -311,10 +311,10 @@ function rootRefused(address: string, after: AgentAttrs): OrxError {
   });
 }
 
-async function connectNetworks(c: Dockerode.Container, address: string | null, after: AgentAttrs, already: string[], ctx: ApplyContext): Promise<void> {
+export async function connectNetworks(c: Dockerode.Container, address: string, after: AgentAttrs, already: string[], ctx: ApplyContext): Promise<void> {
   for (const net of after.networks) {
     if (already.includes(net)) continue;
-    await ctx.docker.getNetwork(net).connect({Container: c.id, EndpointConfig: address ? {Aliases: [aliasOf(address)]} : {}});
+    await ctx.docker.getNetwork(net).connect({Container: c.id, EndpointConfig: {Aliases: [aliasOf(address)]}});
   }
 }
 
@@ -372,7 +372,8 @@ export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyCo
         {Type: 'bind' as const, Source: ctx.secrets.dirFor(after.name), Target: after.secrets_mount, ReadOnly: true},
       ],
       PortBindings: bindings,
-      NetworkMode: first ?? 'none',
+      // without aliases (a blue-green container before it is healthy): on no network at all, joined once healthy
+      NetworkMode: aliases ? (first ?? 'none') : 'none',
       RestartPolicy: {Name: 'unless-stopped'},
     },
     ...(first && aliases ? {NetworkingConfig: {EndpointsConfig: {[first]: {Aliases: [aliasOf(step.address)]}}}} : {}),

@@ -5,7 +5,7 @@
 // and kept, and started again on rollback (the documented gap).
 import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {UPDATE_DEFAULTS} from '../config/agent.js';
-import {agentAction, agentConfigHash, aliasOf, createAgent, forceRemove, type AgentAttrs} from './agent.js';
+import {agentAction, agentConfigHash, connectNetworks, createAgent, forceRemove, type AgentAttrs} from './agent.js';
 import {waitHealthy} from './agent-health.js';
 import {LABEL, objectName} from './labels.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from './types.js';
@@ -21,6 +21,8 @@ export function blueGreenName(step: PlannedStep, workspace: string): string {
 }
 
 export class RolledBack extends Error {}
+
+const SETTLE_MS = 1500;
 
 export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
   const before = agentAction.validate(step.before);
@@ -38,7 +40,7 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
   }
   let created: StepOutcome;
   try {
-    // no alias yet: nothing reaches it by the agent's name before it is healthy
+    // on no network yet: nothing reaches it by the agent's name before it is healthy
     created = await createAgent({...step, action: 'create', after}, ctx, {aliases: false});
   } catch (err) {
     if (stopFirst) await old.start().catch(() => undefined);
@@ -68,7 +70,10 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
   // the new container takes the agent's name on every network (both answer to it for a moment),
   // then the old one leaves the networks, then goes
   ctx.progress?.('moving the network aliases to the new container');
-  await takeAliases(created.object_id!, step.address, after.networks, ctx);
+  await takeAliases(created.object_id!, step.address, after, ctx);
+  // a container that just joined a network can take a moment to answer there: the old one keeps
+  // serving under the same name meanwhile
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
   await retire(old, ctx);
   ctx.secrets.remove(null, before.name, 'replaced by blue-green');
   return created;
@@ -82,6 +87,7 @@ async function stopQuietly(c: ReturnType<ApplyContext['docker']['getContainer']>
   }
 }
 
+// Off the networks first: from then on the agent's name resolves to the new container only.
 async function retire(old: ReturnType<ApplyContext['docker']['getContainer']>, ctx: ApplyContext): Promise<void> {
   try {
     const info = await old.inspect();
@@ -89,8 +95,8 @@ async function retire(old: ReturnType<ApplyContext['docker']['getContainer']>, c
       if (net !== 'none') await ctx.docker.getNetwork(net).disconnect({Container: info.Id, Force: true}).catch(() => undefined);
     }
   } catch (err) {
-    if (isNotFound(err)) return;
-    throw err;
+    if (!isNotFound(err)) throw err;
+    return;
   }
   await stopQuietly(old);
   await forceRemove(old);
@@ -106,10 +112,8 @@ async function removeLeftovers(step: PlannedStep, keep: string[], ctx: ApplyCont
   }
 }
 
-async function takeAliases(id: string, address: string, networks: string[], ctx: ApplyContext): Promise<void> {
-  for (const net of networks) {
-    const n = ctx.docker.getNetwork(net);
-    await n.disconnect({Container: id, Force: true});
-    await n.connect({Container: id, EndpointConfig: {Aliases: [aliasOf(address)]}});
-  }
+async function takeAliases(id: string, address: string, after: AgentAttrs, ctx: ApplyContext): Promise<void> {
+  const c = ctx.docker.getContainer(id);
+  if (after.networks.length > 0) await ctx.docker.getNetwork('none').disconnect({Container: id, Force: true});
+  await connectNetworks(c, address, after, [], ctx);
 }
