@@ -29,7 +29,7 @@ export default class Apply extends OrxCommand {
     await this.setup(flags);
     const doc = args.file
       ? await loadSavedPlan(this.orx, path.resolve(this.orx.dir, args.file), flags['trusted-key'])
-      : await planWorkspace(this.orx, {mode: 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace, autonomy: flags.autonomy, refreshSecrets: true});
+      : await planWorkspace(this.orx, {mode: 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace, autonomy: flags.autonomy, refreshSecrets: true, simSeed: flags['sim-seed'], simIterations: flags['sim-iterations']});
     return runApplyFlow({
       ctx: this.orx,
       doc,

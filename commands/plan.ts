@@ -12,6 +12,8 @@ export const planFlags = {
   replace: Flags.string({description: 'Force replacement of this address (repeatable).', multiple: true, env: 'ORX_REPLACE', default: []}),
   refresh: Flags.boolean({description: 'Ask the engine what exists (--refresh=false uses the ledger alone).', allowNo: true, default: true, env: 'ORX_REFRESH'}),
   autonomy: Flags.integer({description: 'Lower the autonomy level for this run (never raise it): 0 every change needs a human, 3 policy alone decides.', min: 0, max: 3, env: 'ORX_AUTONOMY'}),
+  'sim-seed': Flags.string({description: "Seed of the plan's readiness simulation (default: derived from the plan id).", env: 'ORX_SIM_SEED'}),
+  'sim-iterations': Flags.integer({description: 'Iterations of the readiness simulation.', min: 1, max: 1_000_000, default: 1000, env: 'ORX_SIM_ITERATIONS'}),
 };
 
 export default class Plan extends OrxCommand {
@@ -42,6 +44,8 @@ export default class Plan extends OrxCommand {
       allowDenied: flags['allow-denied'],
       keyFile: flags['key-file'],
       refreshSecrets: flags['refresh-secrets'],
+      simSeed: flags['sim-seed'],
+      simIterations: flags['sim-iterations'],
     });
     const denied = isDenied(doc.policy.decisions as DecisionLike[]);
     const saved = out && (!denied || flags['allow-denied']) ? out : undefined;

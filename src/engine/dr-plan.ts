@@ -10,6 +10,7 @@ import {OrxError} from '../errors.js';
 import {listBackups} from '../ledger/backups.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
+import {simulatePlan} from './plan-sim.js';
 import type {PlannedStep} from '../resources/types.js';
 import {contextDigests} from './desired.js';
 import {evaluate, loadWorkspacePolicies, planHeader, type OrxContext} from './operations.js';
@@ -36,7 +37,7 @@ async function drPlanDocument(ctx: OrxContext, ledger: Ledger, loaded: LoadedCon
     notes,
     summary: summarize(steps),
     policy: {decisions},
-    simulation: null,
+    simulation: await simulatePlan(ledger, {plan_id: planId, steps, decisions, autonomy: level}),
     signature: null,
   };
 }

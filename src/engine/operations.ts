@@ -26,6 +26,7 @@ import {EXIT} from '../exit-codes.js';
 import type {PlannedStep} from '../resources/types.js';
 import {localImageIndex, observe, takeSnapshot} from './refresh.js';
 import {hasKubeResources, observeKubernetes} from './kube-refresh.js';
+import {simulatePlan} from './plan-sim.js';
 import {KUBE_AGENT_BUDGET_MS} from '../resources/kube-agent.js';
 import {CHAOS_RNG, planFaults, type ChaosSpec} from '../sim/chaos.js';
 import {agentSecretsPort, resolveAgentSecrets, rotatedSecrets, secretRequests, type ResolvedSecrets} from './agent-secrets.js';
@@ -56,6 +57,9 @@ export interface PlanOptions {
   autonomy?: number;
   /** resolve secret references to find rotated values (plain plans stay offline) */
   refreshSecrets?: boolean;
+  /** the readiness simulation's seed (default: from the plan id) and iterations (default 1000) */
+  simSeed?: string;
+  simIterations?: number;
 }
 
 /** The CEL stack loads only for a workspace that has policies (it costs a plan ~50 ms). */
@@ -145,7 +149,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     notes: model.notes,
     summary: summarize(model.steps),
     policy: {decisions},
-    simulation: null,
+    simulation: await simulatePlan(ledger, {plan_id: planId, steps, decisions, autonomy}, {seed: opts.simSeed, iterations: opts.simIterations}),
     signature: null,
   };
   // values stay in this process: an apply of this very plan reuses them instead of resolving again

@@ -1,6 +1,7 @@
 import {createHash, randomBytes} from 'node:crypto';
 import fs from 'node:fs';
 import {writePrivateFile} from '../util/private-file.js';
+import type {PlanSimulation} from './plan-sim.js';
 import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
 import {canonicalJson} from '../ledger/hash.js';
@@ -36,8 +37,8 @@ export interface PlanDocument {
   summary: {create: number; update: number; replace: number; delete: number};
   /** per-step decisions; filled by the policy engine (safety-envelope issue) */
   policy: {decisions: unknown[]};
-  /** Monte Carlo summary; filled by the simulation issue */
-  simulation: unknown | null;
+  /** the readiness simulation (seeded Monte Carlo) and the inputs it was computed from */
+  simulation: PlanSimulation | null;
   /** Sigstore bundle over the canonical plan; filled by the trust issue */
   signature: unknown | null;
 }

@@ -1,7 +1,7 @@
 // Chaos rehearsal: `orx apply --chaos SEED[,rate=R][,kinds=K+K]` injects failures chosen
 // from seedrandom(SEED) over the plan's steps in order, so the same seed on the same plan
 // injects the same faults, to prove the rollback paths. Pure: the executor applies them.
-import seedrandom from 'seedrandom';
+import {alea} from './alea.js';
 import {OrxError} from '../errors.js';
 import type {PlannedStep} from '../resources/types.js';
 
@@ -49,7 +49,7 @@ function applicable(step: PlannedStep): FaultKind[] {
  * another's: the same seed and the same steps give the same faults.
  */
 export function planFaults(steps: readonly PlannedStep[], spec: ChaosSpec): Fault[] {
-  const rng = seedrandom.alea(`orx-chaos:${spec.seed}`);
+  const rng = alea(`orx-chaos:${spec.seed}`);
   const out: Fault[] = [];
   for (const step of steps) {
     const hit = rng();

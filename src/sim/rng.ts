@@ -2,19 +2,18 @@
 // single seedrandom generator, so a seed (plus the library version and algorithm recorded next
 // to it) reproduces every number on every machine: alea's arithmetic is plain IEEE doubles and
 // V8's Math.log/exp/cos/sin are its own fdlibm port, identical on every platform.
-import {createRequire} from 'node:module';
-import seedrandom from 'seedrandom';
+import {alea, seedrandomVersion} from './alea.js';
 
 /** alea: several times faster than seedrandom's default ARC4 and plenty for Monte Carlo. */
 export const RNG_ALGORITHM = 'alea';
 /** Read from the installed package, not hard-coded: the plan file must name the code that ran. */
-export const RNG_VERSION: string = (createRequire(import.meta.url)('seedrandom/package.json') as {version: string}).version;
+export const RNG_VERSION: string = seedrandomVersion();
 
 export type Uniform = () => number;
 
 /** Uniform on [0, 1), 32 bits of resolution (alea's native output). */
 export function uniformSource(seed: string): Uniform {
-  return seedrandom.alea(seed);
+  return alea(seed);
 }
 
 const TWO_PI = 2 * Math.PI;

@@ -1,4 +1,5 @@
 import type {PlanDocument} from '../engine/planfile.js';
+import type {PlanSimulation} from '../engine/plan-sim.js';
 import type {AttrChange, Attrs, PlannedStep} from '../resources/types.js';
 import {c} from './color.js';
 import {REDACTED} from '../secrets/redact.js';
@@ -128,5 +129,20 @@ export function renderPlan(doc: PlanDocument): string {
   for (const n of doc.notes) out.push(c.dim(`note: ${n}`));
   if (doc.notes.length) out.push('');
   out.push(c.bold(summaryLine(doc)));
+  if (doc.simulation && doc.simulation.inputs.steps.length > 0) out.push(readinessLine(doc.simulation));
   return out.join('\n') + '\n';
+}
+
+function secs(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
+}
+
+/** One line of what the Monte Carlo says of this plan, and how to get the same numbers again. */
+export function readinessLine(r: PlanSimulation): string {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  const score = r.readinessScore >= 0.9 ? c.green(pct(r.readinessScore)) : r.readinessScore >= 0.5 ? c.yellow(pct(r.readinessScore)) : c.red(pct(r.readinessScore));
+  return (
+    `Readiness: ${score} likely to apply cleanly · p50 ${secs(r.p50_ms)} · p95 ${secs(r.p95_ms)} · expected rollbacks ${r.expectedRollbacks} · ${r.policyPassPct}% of steps pass policy without a human\n` +
+    c.dim(`  (Monte Carlo over the ledger's history: ${r.iterations} iterations, seed ${r.seed}, ${r.rng.library} ${r.rng.version} ${r.rng.algorithm}; orx simulate FILE --seed N repeats it)`)
+  );
 }

@@ -1,0 +1,14 @@
+// `orx simulate FILE`: a saved plan's readiness again, from the inputs it carries.
+import {readPlanFile} from './planfile.js';
+import {withLedger} from './workspace.js';
+import {simulatePlan, simulateSteps, type PlanSimulation, type SimulateOptions} from './plan-sim.js';
+import type {DecisionLike} from '../policy/review.js';
+
+export async function resimulate(dir: string, file: string, o: SimulateOptions): Promise<PlanSimulation> {
+  const doc = readPlanFile(file);
+  const prior = doc.simulation;
+  const opts = {seed: o.seed ?? prior?.seed, iterations: o.iterations ?? prior?.iterations, parallelism: prior?.parallelism};
+  if (prior?.inputs) return simulateSteps(prior.inputs.steps, prior.inputs.history, doc.plan_id, opts);
+  // a plan made before readiness was stored: this workspace's ledger stands in for its history
+  return withLedger(dir, (ledger) => simulatePlan(ledger, {plan_id: doc.plan_id, steps: doc.steps, decisions: doc.policy.decisions as DecisionLike[], autonomy: doc.autonomy}, opts));
+}
