@@ -38,6 +38,8 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
   const started = Date.now();
   const deadline = started + opts.timeoutMs;
   const retries = Math.max(1, health?.retries ?? 1);
+  // the most checks that fit in the time allowed: the "n" of "attempt k of n"
+  const most = Math.max(retries, Math.ceil(opts.timeoutMs / Math.max(1, health?.interval_ms ?? POLL_MS)));
   let attempts = 0;
   let failing = 0;
   let output = '';
@@ -48,7 +50,7 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
     if (probe || opts.forceUnhealthy) {
       if (Date.now() >= started + (health?.start_period_ms ?? 0) || opts.forceUnhealthy) {
         attempts++;
-        opts.progress?.(`waiting for health: attempt ${attempts} (${failing} of ${retries} failed in a row)`);
+        opts.progress?.(`waiting for health: attempt ${attempts} of ${most} (${failing} of ${retries} failed in a row)`);
         const r = opts.forceUnhealthy ? {ok: false, output: 'chaos: health check forced to fail'} : probe ? await runProbe(docker, c, probe, health!.timeout_ms) : {ok: true, output: ''};
         output = r.output;
         if (r.ok) return {ok: true, attempts};
@@ -65,7 +67,7 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
       const log = h.Log ?? [];
       attempts = log.length;
       output = log.at(-1)?.Output ?? output;
-      opts.progress?.(`waiting for health: ${h.Status}, attempt ${Math.max(1, attempts)} (${h.FailingStreak} of ${retries} failed in a row)`);
+      opts.progress?.(`waiting for health: ${h.Status}, attempt ${Math.max(1, attempts)} of ${most} (${h.FailingStreak} of ${retries} failed in a row)`);
       if (h.Status === 'healthy') return {ok: true, attempts};
       if (h.Status === 'unhealthy') return {ok: false, reason: 'unhealthy', detail: `the health check failed ${h.FailingStreak} times in a row`, output: tail(output), attempts};
     }
@@ -79,8 +81,8 @@ async function runProbe(docker: Dockerode, c: Dockerode.Container, probe: NonNul
     const url = `http://127.0.0.1:${probe.http.port}${probe.http.path}`;
     try {
       const res = await fetch(url, {signal: AbortSignal.timeout(timeoutMs), redirect: 'manual'});
-      const body = (await res.text()).slice(0, 512);
-      return {ok: res.status >= 200 && res.status < 400, output: `GET ${url}: ${res.status} ${body}`};
+      const body = (await res.text()).slice(0, 512).replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+      return {ok: res.status >= 200 && res.status < 400, output: `GET ${url}: ${res.status}${body ? ` ${body}` : ''}`};
     } catch (err) {
       return {ok: false, output: `GET ${url}: ${(err as Error).message}`};
     }

@@ -40,8 +40,9 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
   }
   let created: StepOutcome;
   try {
-    // on no network yet: nothing reaches it by the agent's name before it is healthy
-    created = await createAgent({...step, action: 'create', after}, ctx, {aliases: false});
+    // on no network yet: nothing reaches it by the agent's name before it is healthy (with host
+    // ports the old one is stopped already, and the ports need the network now)
+    created = await createAgent({...step, action: 'create', after}, ctx, {aliases: stopFirst});
   } catch (err) {
     if (stopFirst) await old.start().catch(() => undefined);
     throw err;
@@ -63,17 +64,19 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
       message: `${step.address}: blue-green rolled back (${health.reason}): ${health.detail}; ${before.name} keeps running`,
       payload: {address: step.address, rollback: {strategy: 'blue-green', reason: health.reason, detail: health.detail, attempts: health.attempts, health_output: health.output, kept: before.name, removed: name}},
     });
-    const last = health.output ? ` Last check: ${health.output.trim().split('\n').slice(-3).join(' | ')}` : '';
+    const last = health.output ? ` Last check: ${health.output.replace(/\s+/g, ' ').trim().slice(0, 300)}` : '';
     throw new RolledBack(`blue-green: the new container was not healthy (${health.reason}: ${health.detail}); rolled back, ${before.name} keeps running.${last}`);
   }
   if (!health.ok) ctx.log.warn(`${step.address}: promoted although ${health.detail} (update.rollback_on leaves out ${health.reason})`);
   // the new container takes the agent's name on every network (both answer to it for a moment),
   // then the old one leaves the networks, then goes
-  ctx.progress?.('moving the network aliases to the new container');
-  await takeAliases(created.object_id!, step.address, after, ctx);
-  // a container that just joined a network can take a moment to answer there: the old one keeps
-  // serving under the same name meanwhile
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  if (!stopFirst) {
+    ctx.progress?.('moving the network aliases to the new container');
+    await takeAliases(created.object_id!, step.address, after, ctx);
+    // a container that just joined a network can take a moment to answer there: the old one keeps
+    // serving under the same name meanwhile
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+  }
   await retire(old, ctx);
   ctx.secrets.remove(null, before.name, 'replaced by blue-green');
   return created;

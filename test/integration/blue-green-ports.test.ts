@@ -1,0 +1,111 @@
+// Blue-green with a published host port (the old container stops first and is started again on
+// rollback) and orx's own probes (an HTTP GET on 127.0.0.1 from this process, an exec through
+// the Engine API), in process against the real engine.
+import http from 'node:http';
+import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {connectDocker} from '../../src/drivers/docker.js';
+import {waitHealthy} from '../../src/resources/agent-health.js';
+import {actions, apply, converge, plan, withLedger} from '../helpers/engine.js';
+import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {until} from '../helpers/cli.js';
+
+let ws: TestWorkspace;
+beforeEach(() => {
+  ws = makeWorkspace('bgp');
+});
+afterEach(async () => {
+  await ws.cleanup();
+});
+
+const port = 21_000 + Math.floor(Math.random() * 20_000);
+
+const yaml = (version: string, healthz: boolean, probe: string) => `workspace: __WS__
+autonomy: 3
+networks:
+  edge: {internal: false}
+images:
+  base:
+    build: {context: images/agent-base}
+agents:
+  web:
+    image: base
+    user: "1000:1000"
+    command: ["/bin/sh", "-c", "mkdir -p /tmp/www && echo ${version} > /tmp/www/version && ${healthz ? 'echo ok > /tmp/www/healthz && ' : ''}exec httpd -f -p 8080 -h /tmp/www"]
+    resources: {cpus: 0.2, memory: 64m}
+    networks: [edge]
+    ports: [{container: 8080, host: ${port}}]
+    health: {${probe}, interval: 500ms, timeout: 1s, retries: 2}
+    update: {strategy: blue-green, health_timeout: 15s}
+`;
+const HTTP_PROBE = `host_http: {port: ${port}, path: /healthz}`;
+const EXEC_PROBE = 'exec: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz"]';
+
+function version(): Promise<string | null> {
+  return new Promise((resolve) => {
+    const req = http.get({host: '127.0.0.1', port, path: '/version', timeout: 1000}, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : null));
+    });
+    req.on('error', () => resolve(null));
+    req.on('timeout', () => (req.destroy(), resolve(null)));
+  });
+}
+
+async function web(): Promise<Array<{Id: string; State: string}>> {
+  return (await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.web']}})) as never;
+}
+
+describe('blue-green with a published host port', () => {
+  it('stops the old container first, promotes a new one its HTTP probe finds healthy', async () => {
+    ws.write(yaml('v1', true, HTTP_PROBE));
+    await converge(ws.dir);
+    await until('v1', () => version(), 15_000);
+    const [old] = await web();
+    ws.write(yaml('v2', true, HTTP_PROBE));
+    const doc = await plan(ws.dir);
+    expect(actions(doc)).toEqual(['replace agent.web']);
+    const out = await apply(ws.dir, doc);
+    expect(out.failed, JSON.stringify(out.results.map((r) => r.error))).toBe(false);
+    expect(await version()).toBe('v2');
+    const now = await web();
+    expect(now).toHaveLength(1);
+    expect(now[0]!.Id).not.toBe(old!.Id);
+    expect(actions(await plan(ws.dir))).toEqual([]);
+  });
+
+  it('starts the old container again when the new one never answers its probe, and records why', async () => {
+    ws.write(yaml('v1', true, HTTP_PROBE));
+    await converge(ws.dir);
+    await until('v1', () => version(), 15_000);
+    const [old] = await web();
+    ws.write(yaml('v-broken', false, HTTP_PROBE));
+    const out = await apply(ws.dir, await plan(ws.dir));
+    expect(out.failed).toBe(true);
+    expect(out.results.find((r) => r.step.address === 'agent.web')?.error).toMatch(/rolled back, orx-\S+-web keeps running\. Last check: GET http:\/\/127\.0\.0\.1:\d+\/healthz: 404/);
+    const now = await web();
+    expect(now.map((c) => [c.Id, c.State])).toEqual([[old!.Id, 'running']]);
+    expect(await until('v1 again', () => version(), 15_000)).toBe('v1');
+    const rollback = withLedger(ws.dir, (l) => l.listEvents({}).find((e) => (e.payload as {rollback?: unknown} | null)?.rollback));
+    expect((rollback?.payload as {rollback: {reason: string; health_output: string}}).rollback).toMatchObject({reason: 'unhealthy'});
+  });
+});
+
+describe('orx probes', () => {
+  it('an exec probe runs in the container through the Engine API; its failure output is kept', async () => {
+    ws.write(yaml('v1', true, EXEC_PROBE));
+    await converge(ws.dir);
+    const [c] = await web();
+    const d = await connectDocker();
+    const attrs = withLedger(ws.dir, (l) => l.getResource('agent.web')!.attributes) as {health: never};
+    const progress: string[] = [];
+    const ok = await waitHealthy(d, c!.Id, attrs.health, {timeoutMs: 10_000, progress: (p) => progress.push(p)});
+    expect(ok.ok).toBe(true);
+    expect(progress[0]).toMatch(/^waiting for health: attempt 1 of \d+ \(0 of 2 failed in a row\)$/);
+    const failing = await waitHealthy(d, c!.Id, {...(attrs.health as object), probe: {exec: ['/bin/sh', '-c', 'echo not ready; exit 3']}} as never, {timeoutMs: 10_000});
+    expect(failing).toMatchObject({ok: false, reason: 'unhealthy', attempts: 2});
+    expect(!failing.ok && failing.output).toBe('/bin/sh -c echo not ready; exit 3 exited 3: not ready');
+    const forced = await waitHealthy(d, c!.Id, attrs.health, {timeoutMs: 10_000, forceUnhealthy: true});
+    expect(forced).toMatchObject({ok: false, reason: 'unhealthy'});
+  });
+});
