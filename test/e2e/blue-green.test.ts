@@ -2,9 +2,9 @@
 // blue-green replace under a probe loop on a loopback port (the traffic reaches the agent by
 // its network alias through a front agent), a new version that never gets healthy (rolled
 // back, exit 6), and a chaos rehearsal that injects the same fault twice for the same seed.
-import http from 'node:http';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {orx, startOrx, until, type CliResult} from '../helpers/cli.js';
+import {loopbackGet} from '../helpers/http.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
@@ -55,18 +55,8 @@ async function cli(args: string[], code = 0): Promise<CliResult> {
   return r;
 }
 
-function get(path: string): Promise<string | null> {
-  return new Promise((resolve) => {
-    const req = http.get({host: '127.0.0.1', port, path, timeout: 300}, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : null));
-      res.on('error', () => resolve(null));
-    });
-    req.on('error', () => resolve(null));
-    req.on('timeout', () => (req.destroy(), resolve(null)));
-  });
-}
+// short: a connection that hangs counts as a gap, it does not stall the loop
+const get = (path: string): Promise<string | null> => loopbackGet(port, path, 300);
 
 /** Probes /version every 20 ms while `during` runs, and after it until an answer came and half a second passed (bounded: at most 60 s); the longest time without an answer. */
 async function probeWhile(during: Promise<unknown>): Promise<{maxGapMs: number; versions: string[]; failures: number}> {

@@ -1,13 +1,13 @@
 // Blue-green with a published host port (the old container stops first and is started again on
 // rollback) and orx's own probes (an HTTP GET on 127.0.0.1 from this process, an exec through
 // the Engine API), in process against the real engine.
-import http from 'node:http';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {connectDocker} from '../../src/drivers/docker.js';
 import {waitHealthy} from '../../src/resources/agent-health.js';
 import {actions, apply, converge, plan, withLedger} from '../helpers/engine.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 import {until} from '../helpers/cli.js';
+import {loopbackGet} from '../helpers/http.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -40,17 +40,7 @@ agents:
 const HTTP_PROBE = `host_http: {port: ${port}, path: /healthz}`;
 const EXEC_PROBE = 'exec: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz"]';
 
-function version(): Promise<string | null> {
-  return new Promise((resolve) => {
-    const req = http.get({host: '127.0.0.1', port, path: '/version', timeout: 1000}, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : null));
-    });
-    req.on('error', () => resolve(null));
-    req.on('timeout', () => (req.destroy(), resolve(null)));
-  });
-}
+const version = (): Promise<string | null> => loopbackGet(port, '/version', 1000);
 
 async function web(): Promise<Array<{Id: string; State: string}>> {
   return (await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.web']}})) as never;
