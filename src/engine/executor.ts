@@ -164,15 +164,17 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
     // a fault happens once per step: at its first operation (a replace has two)
     const firstOp = op.phase === 'destroy' || !begun.has(step.address);
     begun.add(step.address);
+    const recordFault = (what: string): void => {
+      const spec = opts.chaos!.spec;
+      ledger.appendEvent({run_id: runId, step_id: stepRows.get(step.address), level: 'warn', message: `${step.address}: chaos: ${what}`, payload: {chaos: {seed: spec.seed, rate: spec.rate, fault: fault!.kind, address: step.address}}});
+    };
     const inject = (when: 'fail-before' | 'fail-after'): void => {
-      if (!fault || fault.kind !== when || !firstOp && when === 'fail-before') return;
-      ledger.appendEvent({run_id: runId, step_id: stepRows.get(step.address), level: 'warn', message: `${step.address}: chaos: injected ${fault.kind}`, payload: {chaos: {seed: opts.chaos!.spec.seed, rate: opts.chaos!.spec.rate, fault: fault.kind, address: step.address}}});
+      if (!fault || fault.kind !== when || (!firstOp && when === 'fail-before')) return;
+      recordFault(`injected ${fault.kind}`);
       throw new InjectedFault(fault, opts.chaos!.spec.seed);
     };
     const stepCtx = (signal: AbortSignal): ApplyContext => ({...ctx, signal, progress, ...(fault?.kind === 'unhealthy' ? {chaos: {unhealthy: true}} : {})});
-    if (fault?.kind === 'unhealthy' && firstOp) {
-      ledger.appendEvent({run_id: runId, step_id: stepRows.get(step.address), level: 'warn', message: `${step.address}: chaos: the new container's health checks are made to fail`, payload: {chaos: {seed: opts.chaos!.spec.seed, rate: opts.chaos!.spec.rate, fault: fault.kind, address: step.address}}});
-    }
+    if (fault?.kind === 'unhealthy' && firstOp) recordFault("the new container's health checks are made to fail");
     try {
       inject('fail-before');
       if (op.phase === 'destroy') {

@@ -100,9 +100,14 @@ export function buildPlan(input: PlanInput): PlanModel {
   for (const address of all) {
     const kind = parseAddress(address)!.kind;
     const d = desired.get(address) ?? null;
-    const b = base(address);
+    const rec0 = recorded.get(address);
+    // gone from the world and from the configuration, still in the ledger (a delete whose step
+    // failed after it ran): a delete that finds nothing to remove, so that the record goes too
+    const gone = !d && observed && !observed.has(address) && rec0 ? asObserved(rec0) : null;
+    const b = base(address) ?? gone;
     if (!d && !b) continue;
     const step = ACTIONS[kind].plan(d, b);
+    if (gone) step.reasons.push('already gone from the engine: only the record is removed');
     const rec = recorded.get(address);
     const deps = new Set([...(d?.depends_on ?? []), ...(b ? recordedDeps(kind, b.attributes, nameIndex) : []), ...(rec ? recordedDeps(kind, rec.attributes, nameIndex) : [])]);
     const draft: Draft = {...step, depends_on: [...deps].filter((x) => x !== address), record: false, budget_ms: budget(address, kind)};

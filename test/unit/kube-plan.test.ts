@@ -673,3 +673,15 @@ describe('kubectl driver against the kubectl stand-in (a remote context, no Dock
     for (const c of calls) expect(c.argv.slice(0, 4)).toEqual(['--kubeconfig', kubeconfig, '--context', 'ops']);
   });
 });
+
+describe('a record whose object is gone and no longer configured', () => {
+  it('is planned as a delete that only removes the record (a delete that failed after it ran converges)', () => {
+    const gone = rec(cluster());
+    const doc = plan({recorded: [gone], observation: observation()});
+    expect(doc.steps).toHaveLength(1);
+    expect(doc.steps[0]).toMatchObject({address: 'cluster.dev', action: 'delete', category: 'DESTROY'});
+    expect(doc.steps[0]!.reasons).toContain('already gone from the engine: only the record is removed');
+    // without refresh the ledger stands in for the world: an ordinary delete
+    expect(plan({recorded: [gone], observation: null}).steps.map((s) => s.action)).toEqual(['delete']);
+  });
+});
