@@ -70,7 +70,7 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
   if (!health.ok) ctx.log.warn(`${step.address}: promoted although ${health.detail} (update.rollback_on leaves out ${health.reason})`);
   // the new container takes the agent's name on every network (both answer to it for a moment),
   // then the old one leaves the networks, then goes
-  if (!stopFirst) {
+  if (!stopFirst && after.networks.length > 0) {
     ctx.progress?.('moving the network aliases to the new container');
     await takeAliases(created.object_id!, step.address, after, ctx);
     // a container that just joined a network can take a moment to answer there: the old one keeps
@@ -116,7 +116,6 @@ async function removeLeftovers(step: PlannedStep, keep: string[], ctx: ApplyCont
 }
 
 async function takeAliases(id: string, address: string, after: AgentAttrs, ctx: ApplyContext): Promise<void> {
-  const c = ctx.docker.getContainer(id);
-  if (after.networks.length > 0) await ctx.docker.getNetwork('none').disconnect({Container: id, Force: true});
-  await connectNetworks(c, address, after, [], ctx);
+  await ctx.docker.getNetwork('none').disconnect({Container: id, Force: true});
+  await connectNetworks(ctx.docker.getContainer(id), address, after, [], ctx);
 }
