@@ -1,6 +1,6 @@
 // The kubectl commands orx runs, and nothing else (test/fixtures/bin/README.md documents the
 // same list for the stand-in). Objects go in on stdin, never as arguments.
-import {diffName, identityOnly, itemsOf, listDocument, type KubeObject, type ObjectRef} from '../k8s/objects.js';
+import {identityOnly, itemsOf, listDocument, type KubeObject, type ObjectRef} from '../k8s/objects.js';
 import type {Tool} from './tools.js';
 
 export const FIELD_MANAGER = 'orchestrix';
@@ -30,7 +30,6 @@ export async function diffObjects(kubectl: Tool, t: KubeContext, objects: readon
   return {changed, text: out.stdout};
 }
 
-export {diffName};
 
 export async function listLabelled(kubectl: Tool, t: KubeContext, types: readonly string[], selector: string, signal?: AbortSignal): Promise<KubeObject[]> {
   if (types.length === 0) return [];

@@ -133,7 +133,8 @@ export interface Tool {
   run(args: string[], opts?: RunOptions): Promise<RunResult>;
 }
 
-export function tool(name: ToolName, paths: ToolPaths): Tool {
+/** `paths` absent: both found on PATH (or ORX_KIND / ORX_KUBECTL). */
+export function tool(name: ToolName, paths: ToolPaths = NO_TOOL_PATHS): Tool {
   const command = toolCommand(name, paths);
   return {
     name,

@@ -2,10 +2,6 @@
 
 export type KubeObject = Record<string, unknown> & {apiVersion: string; kind: string; metadata: {name: string; namespace?: string; labels?: Record<string, string>}};
 
-export function asKubeObject(v: unknown): KubeObject {
-  return v as KubeObject;
-}
-
 /** apiVersion/Kind/namespace/name: the key orx records an object under. */
 export function objectId(o: KubeObject): string {
   return `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;

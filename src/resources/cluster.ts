@@ -11,7 +11,7 @@ import {writePrivateFile} from '../util/private-file.js';
 import {canonicalJson} from '../ledger/hash.js';
 import {createKindCluster, deleteKindCluster, exportKindKubeconfig, kindClusters, kindKubeconfig} from '../drivers/kind.js';
 import {forgetContext} from '../drivers/kubectl.js';
-import {NO_TOOL_PATHS, tool, type ToolPaths} from '../drivers/tools.js';
+import {tool} from '../drivers/tools.js';
 import {removeClusterKubeconfig, saveClusterKubeconfig} from '../k8s/kubeconfig.js';
 import {bool, num, obj, str, strList} from './check.js';
 import {planByDiff} from './plan-helper.js';
@@ -127,7 +127,7 @@ export const clusterAction: Action<ClusterAttrs> = {
   async rollback(outcome, ctx) {
     if (!outcome.attributes) return;
     const after = clusterAction.validate(outcome.attributes);
-    await deleteKindCluster(tool('kind', tools(ctx)), after.name, scratchKubeconfig(ctx.dir, after.name));
+    await deleteKindCluster(tool('kind', ctx.tools), after.name, scratchKubeconfig(ctx.dir, after.name));
     cleanupFiles(ctx, after.name);
   },
 };
@@ -153,7 +153,7 @@ async function nodesOf(ctx: ApplyContext, name: string): Promise<Dockerode.Conta
 
 async function createCluster(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
   const after = clusterAction.validate(step.after);
-  const kind = tool('kind', tools(ctx));
+  const kind = tool('kind', ctx.tools);
   const key = clusterKey(ctx, after.name);
   if ((await kindClusters(kind, ctx.signal)).includes(after.name)) {
     const owner = clusterOwner(await nodesOf(ctx, after.name));
@@ -193,9 +193,8 @@ async function createCluster(step: PlannedStep, ctx: ApplyContext): Promise<Step
 async function updateCluster(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
   const after = clusterAction.validate(step.after);
   const before = step.before ? clusterAction.validate(step.before) : null;
-  const paths = tools(ctx);
-  if (after.export_kubeconfig && !before?.export_kubeconfig) await exportKindKubeconfig(tool('kind', paths), after.name, ctx.signal);
-  if (!after.export_kubeconfig && before?.export_kubeconfig) await forgetContext(tool('kubectl', paths), after.context);
+  if (after.export_kubeconfig && !before?.export_kubeconfig) await exportKindKubeconfig(tool('kind', ctx.tools), after.name, ctx.signal);
+  if (!after.export_kubeconfig && before?.export_kubeconfig) await forgetContext(tool('kubectl', ctx.tools), after.context);
   return {object_id: step.object_id ?? after.name, attributes: after};
 }
 
@@ -208,10 +207,6 @@ async function removeCluster(step: PlannedStep, ctx: ApplyContext): Promise<void
     throw new OrxError({code: 'name_conflict', message: `kind cluster ${name} belongs to workspace ${owner.workspace}; not deleted`});
   }
   // an exported context is cleaned from the user's kubeconfig by kind itself
-  await deleteKindCluster(tool('kind', tools(ctx)), name, before?.export_kubeconfig ? null : scratchKubeconfig(ctx.dir, name), ctx.signal);
+  await deleteKindCluster(tool('kind', ctx.tools), name, before?.export_kubeconfig ? null : scratchKubeconfig(ctx.dir, name), ctx.signal);
   cleanupFiles(ctx, name);
-}
-
-function tools(ctx: ApplyContext): ToolPaths {
-  return ctx.tools ?? NO_TOOL_PATHS;
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 import {parse} from 'yaml';
 import {noStack, orx, startOrx, until, type CliResult} from '../helpers/cli.js';
-import {ensureStandinNodeImage, makeStandin, standinBin} from '../helpers/kube.js';
+import {ensureStandinNodeImage, makeStandin, standinBin, MANIFEST, writeManifests as writeManifestFiles} from '../helpers/kube.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 const NODE_IMAGE = `kindest/node:v1.31.0@sha256:${'ab'.repeat(32)}`;
@@ -65,18 +65,9 @@ ${
 }${opts.extra ?? ''}`;
 }
 
-function writeManifests(files: Record<string, string | null>): void {
-  fs.mkdirSync(path.join(ws.dir, 'k8s'), {recursive: true});
-  for (const [name, text] of Object.entries(files)) {
-    const f = path.join(ws.dir, 'k8s', name);
-    if (text === null) fs.rmSync(f, {force: true});
-    else fs.writeFileSync(f, text);
-  }
-}
+const writeManifests = (files: Record<string, string | null>): void => writeManifestFiles(ws.dir, files);
+const {namespace: NAMESPACE, settings: CONFIGMAP, extra: EXTRA} = MANIFEST;
 
-const NAMESPACE = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: lab}\n';
-const CONFIGMAP = (v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: lab}\ndata: {mode: "${v}"}\n`;
-const EXTRA = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: lab}\ndata: {a: "1"}\n';
 
 const SECRET_VALUE = 'kube-canary-4f9a1c0e7d';
 

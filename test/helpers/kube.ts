@@ -136,3 +136,19 @@ async function removeContainers(label: string[], keep: (value: string) => boolea
 export async function removeKindClusters(prefix: string): Promise<void> {
   await removeContainers([KIND_CLUSTER_LABEL], (v) => v.startsWith(prefix));
 }
+
+/** Manifest files the kube tests write into a workspace's k8s/ (null: remove the file). */
+export function writeManifests(dir: string, files: Record<string, string | null>): void {
+  fs.mkdirSync(path.join(dir, 'k8s'), {recursive: true});
+  for (const [name, text] of Object.entries(files)) {
+    const f = path.join(dir, 'k8s', name);
+    if (text === null) fs.rmSync(f, {force: true});
+    else fs.writeFileSync(f, text);
+  }
+}
+
+export const MANIFEST = {
+  namespace: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: lab}\n',
+  settings: (mode: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: lab}\ndata: {mode: "${mode}"}\n`,
+  extra: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: lab}\ndata: {a: "1"}\n',
+};

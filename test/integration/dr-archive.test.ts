@@ -5,8 +5,8 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {backupVolume, fileSha256, restoreVolume, volumeContentDigest} from '../../src/dr/archive.js';
-import {OrxError} from '../../src/errors.js';
 import {docker, makeWorkspace, removeWorkspaceObjects, type TestWorkspace} from '../helpers/workspace.js';
+import {caughtAsync} from '../helpers/errors.js';
 
 // One volume filled once (by a container of the test image, as root): 500 small files, a
 // 20 MB file of random bytes, a hard link to it, a symlink, files of mode 0600, 0755 and
@@ -59,16 +59,6 @@ async function newVolume(name: string): Promise<string> {
 
 async function helpers(): Promise<number> {
   return (await docker.listContainers({all: true, filters: {label: [HELPER, `io.orchestrix.workspace=${ws.name}`]}})).length;
-}
-
-async function caughtAsync(p: Promise<unknown>): Promise<OrxError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(OrxError);
-    return err as OrxError;
-  }
-  throw new Error('expected an OrxError');
 }
 
 beforeAll(async () => {

@@ -18,7 +18,7 @@ import {Ledger} from '../../src/ledger/ledger.js';
 import type {ApplyContext, PlannedStep} from '../../src/resources/types.js';
 import {silentLogger} from '../../src/ui/logger.js';
 import {actions, apply, context, converge, plan, withLedger} from '../helpers/engine.js';
-import {ensureStandinNodeImage, makeStandin, standinBin, type Standin} from '../helpers/kube.js';
+import {ensureStandinNodeImage, makeStandin, standinBin, type Standin, MANIFEST, writeManifests as writeManifestFiles} from '../helpers/kube.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 const NODE_IMAGE = `kindest/node:v1.31.0@sha256:${'ab'.repeat(32)}`;
@@ -99,18 +99,9 @@ ${
 }`;
 }
 
-function writeManifests(files: Record<string, string | null>): void {
-  fs.mkdirSync(path.join(ws.dir, 'k8s'), {recursive: true});
-  for (const [name, text] of Object.entries(files)) {
-    const f = path.join(ws.dir, 'k8s', name);
-    if (text === null) fs.rmSync(f, {force: true});
-    else fs.writeFileSync(f, text);
-  }
-}
+const writeManifests = (files: Record<string, string | null>): void => writeManifestFiles(ws.dir, files);
+const {namespace: NAMESPACE, settings: CONFIGMAP, extra: EXTRA} = MANIFEST;
 
-const NAMESPACE = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: lab}\n';
-const CONFIGMAP = (v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: lab}\ndata: {mode: "${v}"}\n`;
-const EXTRA = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: lab}\ndata: {a: "1"}\n';
 const SETTINGS_ID = 'v1/ConfigMap/lab/settings';
 const EXTRA_ID = 'v1/ConfigMap/lab/extra';
 
