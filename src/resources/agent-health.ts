@@ -22,10 +22,12 @@ const POLL_MS = 250;
 const SETTLE_MS = 1000;
 const MAX_OUTPUT = 4096;
 
+// the listener goes when the timer fires: a wait polls many times on one run's signal
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), {once: true});
+    const onAbort = (): void => (clearTimeout(t), resolve());
+    const t = setTimeout(() => (signal?.removeEventListener('abort', onAbort), resolve()), ms);
+    signal?.addEventListener('abort', onAbort, {once: true});
   });
 
 function tail(s: string): string {

@@ -1,6 +1,7 @@
 // Blue-green with a published host port (the old container stops first and is started again on
 // rollback) and orx's own probes (an HTTP GET on 127.0.0.1 from this process, an exec through
 // the Engine API), in process against the real engine.
+import {getEventListeners} from 'node:events';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {connectDocker} from '../../src/drivers/docker.js';
 import {waitHealthy} from '../../src/resources/agent-health.js';
@@ -92,8 +93,11 @@ describe('orx probes', () => {
     const ok = await waitHealthy(d, c!.Id, attrs.health, {timeoutMs: 10_000, progress: (p) => progress.push(p)});
     expect(ok.ok).toBe(true);
     expect(progress[0]).toMatch(/^waiting for health: attempt 1 of \d+ \(0 of 2 failed in a row\)$/);
-    const failing = await waitHealthy(d, c!.Id, {...(attrs.health as object), probe: {exec: ['/bin/sh', '-c', 'echo not ready; exit 3']}} as never, {timeoutMs: 10_000});
+    // one run's signal serves every wait of the run: a wait leaves no listener behind on it
+    const run = new AbortController();
+    const failing = await waitHealthy(d, c!.Id, {...(attrs.health as object), probe: {exec: ['/bin/sh', '-c', 'echo not ready; exit 3']}} as never, {timeoutMs: 10_000, signal: run.signal});
     expect(failing).toMatchObject({ok: false, reason: 'unhealthy', attempts: 2});
+    expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
     expect(!failing.ok && failing.output).toBe('/bin/sh -c echo not ready; exit 3 exited 3: not ready');
     const forced = await waitHealthy(d, c!.Id, attrs.health, {timeoutMs: 10_000, forceUnhealthy: true});
     expect(forced).toMatchObject({ok: false, reason: 'unhealthy'});
