@@ -69,7 +69,7 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
       const log = h.Log ?? [];
       attempts = log.length;
       output = log.at(-1)?.Output ?? output;
-      opts.progress?.(`waiting for health: ${h.Status}, attempt ${Math.max(1, attempts)} of ${most} (${h.FailingStreak} of ${retries} failed in a row)`);
+      opts.progress?.(attempts === 0 ? `waiting for health: ${h.Status}, no check has run yet` : `waiting for health: ${h.Status}, attempt ${attempts} of ${most} (${h.FailingStreak} of ${retries} failed in a row)`);
       if (h.Status === 'healthy') return {ok: true, attempts};
       if (h.Status === 'unhealthy') return {ok: false, reason: 'unhealthy', detail: `the health check failed ${h.FailingStreak} times in a row`, output: tail(output), attempts};
     }

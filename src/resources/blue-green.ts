@@ -15,6 +15,16 @@ export function wantsBlueGreen(step: PlannedStep): boolean {
   return step.kind === 'agent' && step.action === 'replace' && u?.strategy === 'blue-green' && step.before !== null && step.before.target !== 'kubernetes' && step.after?.target !== 'kubernetes';
 }
 
+/**
+ * How a blue-green replace goes: beside the old container, or stop-first when both versions
+ * publish host ports (two containers cannot hold one); null when the step is no blue-green.
+ */
+export function blueGreenMode(step: PlannedStep): 'beside' | 'stop-first' | null {
+  if (!wantsBlueGreen(step)) return null;
+  const published = (a: PlannedStep['before']): boolean => ((a?.ports as unknown[] | undefined) ?? []).length > 0;
+  return published(step.before) && published(step.after) ? 'stop-first' : 'beside';
+}
+
 /** The new container's name: the agent's, plus a part of the step's key (stable across a re-run). */
 export function blueGreenName(step: PlannedStep, workspace: string): string {
   return `${objectName(workspace, step.address.slice('agent.'.length))}-${step.idempotency_key.slice(0, 8)}`;
@@ -33,7 +43,7 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
   const after: AgentAttrs = {...desired, name, config_hash: agentConfigHash({...desired, name})};
   const old = ctx.docker.getContainer(step.object_id ?? before.name);
   await removeLeftovers(step, [name, before.name], ctx);
-  const stopFirst = before.ports.length > 0 && after.ports.length > 0;
+  const stopFirst = blueGreenMode(step) === 'stop-first';
   if (stopFirst) {
     ctx.progress?.('stopping the old container first: it holds the published host ports');
     await stopQuietly(old);

@@ -4,6 +4,7 @@
 import {alea} from './alea.js';
 import {OrxError} from '../errors.js';
 import type {PlannedStep} from '../resources/types.js';
+import {wantsBlueGreen} from '../resources/blue-green.js';
 
 /** before: the step fails before its side effect; after: it fails after it (the world changed, the ledger says failed); unhealthy: a blue-green step's new container never passes its health check */
 export type FaultKind = 'fail-before' | 'fail-after' | 'unhealthy';
@@ -40,8 +41,7 @@ export function parseChaos(text: string): ChaosSpec {
 }
 
 function applicable(step: PlannedStep): FaultKind[] {
-  const blueGreen = step.kind === 'agent' && step.action === 'replace' && (step.after?.update as {strategy?: string} | undefined)?.strategy === 'blue-green';
-  return blueGreen ? ['fail-before', 'fail-after', 'unhealthy'] : ['fail-before', 'fail-after'];
+  return wantsBlueGreen(step) ? ['fail-before', 'fail-after', 'unhealthy'] : ['fail-before', 'fail-after'];
 }
 
 /**

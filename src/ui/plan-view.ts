@@ -6,9 +6,15 @@ import {REDACTED} from '../secrets/redact.js';
 import {stringify} from 'yaml';
 import {parseObjectId} from '../k8s/objects.js';
 import {describeObject} from '../resources/manifests.js';
+import {blueGreenMode} from '../resources/blue-green.js';
 
 const SYMBOL: Record<string, string> = {create: '+', update: '~', replace: '-/+', delete: '-', noop: ' '};
 const VERB: Record<string, string> = {create: 'will be created', update: 'will be updated in place', replace: 'must be replaced', delete: 'will be destroyed', noop: 'will be recorded'};
+
+const BLUE_GREEN_NOTE = {
+  beside: 'blue-green: the new container starts beside the old one and takes over once healthy',
+  'stop-first': 'blue-green, stop-first (host ports): the old container stops, and starts again if the new one is not healthy',
+} as const;
 
 function paint(action: string, s: string): string {
   return action === 'create' ? c.green(s) : action === 'delete' ? c.red(s) : action === 'noop' ? c.dim(s) : c.yellow(s);
@@ -79,7 +85,10 @@ export function renderStep(s: PlannedStep, decisions: DecisionView[] = []): stri
   // a DR step is an operation, not an object: what it will do is its reason
   const verb = s.kind === 'dr' ? `will ${s.category === 'DESTROY' ? 'run (DESTROY)' : 'run'}` : VERB[s.action];
   const lines = [`  ${c.bold(`# ${s.address}`)} ${verb}${s.reasons.length ? ` (${s.reasons.join('; ')})` : ''}`];
-  lines.push(paint(s.action, `${SYMBOL[s.action]!.padStart(3)} ${s.address}`));
+  // like Terraform's create_before_destroy: +/- when the new one comes up before the old one goes
+  const blueGreen = blueGreenMode(s);
+  lines.push(paint(s.action, `${(blueGreen === 'beside' ? '+/-' : SYMBOL[s.action]!).padStart(3)} ${s.address}`));
+  if (blueGreen) lines.push(c.dim(`      # ${BLUE_GREEN_NOTE[blueGreen]}`));
   if (s.kind === 'dr') {
     // nothing more: the op's parameters are in the plan file
   } else if (s.kind === 'manifests' && (s.action === 'create' || s.action === 'delete')) lines.push(...changeLines(s.changes, '      '));

@@ -94,12 +94,14 @@ describe('blue-green updates', () => {
 
     ws.write(yaml('v2'));
     const plan = await cli(['plan']);
-    expect(plan.stdout).toMatch(/agent\.web must be replaced/);
+    expect(plan.stdout).toMatch(/agent\.web must be replaced\n\+\/- agent\.web\n +# blue-green: the new container starts beside the old one/);
     const {child: _c, done} = startOrx(['apply', '--auto-approve'], {cwd: ws.dir});
     const probe = await probeWhile(done);
     const r = await done;
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/agent\.web: waiting for health/);
+    // the engine runs its first check an interval after the start: until then no attempt is claimed
+    expect(r.stderr).toMatch(/agent\.web: waiting for health: starting, no check has run yet\n/);
+    expect(r.stderr).toMatch(/agent\.web: waiting for health: \w+, attempt [1-9]\d* of 20 \(\d of 2 failed in a row\)\n/);
     expect(await get('/version')).toBe('v2');
     // v1 until the new container is healthy, both while the name moves over, then v2 alone
     expect(probe.versions[0], JSON.stringify(probe)).toBe('v1');

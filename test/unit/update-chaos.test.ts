@@ -8,6 +8,7 @@ import {parseConfig} from '../../src/config/load.js';
 import {OrxError} from '../../src/errors.js';
 import type {PlannedStep} from '../../src/resources/types.js';
 import {parseChaos, planFaults} from '../../src/sim/chaos.js';
+import {renderStep} from '../../src/ui/plan-view.js';
 import {caught} from '../helpers/errors.js';
 
 const WS = mkdtempSync(join(tmpdir(), 'orx-update-'));
@@ -66,5 +67,34 @@ describe('chaos', () => {
     // across seeds, every fault kind turns up
     const kinds = new Set(Array.from({length: 40}, (_, i) => planFaults(steps, {seed: String(i), rate: 1, kinds: null})).flat().map((f) => f.kind));
     expect([...kinds].sort()).toEqual(['fail-after', 'fail-before', 'unhealthy']);
+  });
+});
+
+describe('a blue-green replace in the plan', () => {
+  const replace = (ports: unknown[], strategy = 'blue-green', target?: string) =>
+    ({...step('agent.web', 'replace', {update: {strategy}, ports, ...(target ? {target} : {})}), before: {ports, ...(target ? {target} : {})}}) as PlannedStep;
+  const lines = (s: PlannedStep) => renderStep(s).split('\n');
+
+  it('says the new container comes up first (+/-), like a create_before_destroy', () => {
+    expect(lines(replace([]))).toEqual([
+      '  # agent.web must be replaced',
+      '+/- agent.web',
+      '      # blue-green: the new container starts beside the old one and takes over once healthy',
+    ]);
+  });
+
+  it('says when host ports make it stop-first', () => {
+    expect(lines(replace([{container: 8080, host: 18080}])).slice(1)).toEqual([
+      '-/+ agent.web',
+      '      # blue-green, stop-first (host ports): the old container stops, and starts again if the new one is not healthy',
+    ]);
+  });
+
+  it('a recreate, or a Kubernetes agent (its Deployment rolls), is a plain replace; only those get an unhealthy fault', () => {
+    expect(lines(replace([], 'recreate'))).toEqual(['  # agent.web must be replaced', '-/+ agent.web']);
+    expect(lines(replace([], 'blue-green', 'kubernetes'))).toEqual(['  # agent.web must be replaced', '-/+ agent.web']);
+    const faults = (s: PlannedStep) => new Set(Array.from({length: 40}, (_, i) => planFaults([s], {seed: String(i), rate: 1, kinds: null})).flat().map((f) => f.kind));
+    expect(faults(replace([])).has('unhealthy')).toBe(true);
+    expect(faults(replace([], 'blue-green', 'kubernetes')).has('unhealthy')).toBe(false);
   });
 });
