@@ -90,7 +90,7 @@ describe('a blue-green replace in the plan', () => {
     ]);
   });
 
-  it('a recreate, or a Kubernetes agent (its Deployment rolls), is a plain replace; only those get an unhealthy fault', () => {
+  it('a recreate, or a Kubernetes agent (its Deployment rolls), is a plain replace; only a real blue-green step gets an unhealthy fault', () => {
     expect(lines(replace([], 'recreate'))).toEqual(['  # agent.web must be replaced', '-/+ agent.web']);
     expect(lines(replace([], 'blue-green', 'kubernetes'))).toEqual(['  # agent.web must be replaced', '-/+ agent.web']);
     const faults = (s: PlannedStep) => new Set(Array.from({length: 40}, (_, i) => planFaults([s], {seed: String(i), rate: 1, kinds: null})).flat().map((f) => f.kind));
