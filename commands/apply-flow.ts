@@ -1,14 +1,15 @@
 import os from 'node:os';
-import {applyWorkspace, refuseIfDenied, type OrxContext} from '../src/engine/operations.js';
+import {applyWorkspace, type OrxContext} from '../src/engine/operations.js';
+import {refuseIfDenied, reviewPolicy} from '../src/engine/policy-eval.js';
 import type {ChaosSpec} from '../src/sim/chaos.js';
 import {planDigest, type PlanDocument} from '../src/engine/planfile.js';
 import {hasChanges, summarize} from '../src/engine/planner.js';
 import {withLedger} from '../src/engine/workspace.js';
 import {OrxError} from '../src/errors.js';
 import {EXIT} from '../src/exit-codes.js';
-import {approvalsFor, recordApprovals} from '../src/ledger/safety.js';
-import {describePending, gate} from '../src/policy/gate.js';
-import {withoutRejected, type DecisionLike, type StepReview} from '../src/policy/review.js';
+import {recordApprovals} from '../src/ledger/safety.js';
+import {approvalRequired, gate} from '../src/policy/gate.js';
+import {withoutRejected, type StepReview} from '../src/policy/review.js';
 import {renderPlan, summaryLine} from '../src/ui/plan-view.js';
 import {jsonProgressReporter, progressReporter} from '../src/ui/progress.js';
 import type {ReviewStep} from '../src/ui/review/types.js';
@@ -43,7 +44,7 @@ function reviewSteps(reviews: StepReview[], approvedAlready: Set<string>): Revie
     depends_on: r.step.depends_on,
     needs_approval: r.approval.length > 0 && !approvedAlready.has(r.step.address),
     reason_required: r.reason_required && !approvedAlready.has(r.step.address),
-    notes: r.notes.map((n) => ({rule: n.rule, effect: n.effect, message: n.message})),
+    notes: r.notes.map((n) => ({rule: n.rule, effect: n.effect, message: n.message, ...(n.waiver ? {waived: true} : {})})),
   }));
 }
 
@@ -71,15 +72,17 @@ async function loadReviewScreen(): Promise<typeof import('../src/ui/review/rende
 export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> {
   const {doc} = o;
   const base = {plan_id: doc.plan_id, kind: doc.kind, summary: doc.summary};
-  refuseIfDenied(doc);
+  // today's policies and waivers decide, not the decisions the plan carries
+  const policy = await reviewPolicy(o.ctx.dir, doc, o.autonomy);
+  if (policy.differs && o.fromFile) o.ctx.log.warn(`plan ${doc.plan_id} carries policy decisions that differ from today's evaluation; today's are shown and apply`);
+  refuseIfDenied(policy.verdict.decisions, o.fromFile ? `plan ${doc.plan_id}` : 'this plan');
   if (!hasChanges(doc.steps)) {
     return {data: {...base, status: 'no-changes', steps: []}, human: summaryLine(doc)};
   }
   const digest = planDigest(doc);
-  const decisions = doc.policy.decisions as DecisionLike[];
-  const recorded = o.fromFile ? await withLedger(o.ctx.dir, (l) => approvalsFor(l, digest)) : [];
-  const g = gate(doc.steps, decisions, o.autonomy, recorded);
-  if (!o.json) process.stdout.write(renderPlan(doc) + '\n');
+  const autonomy = policy.autonomy;
+  const g = gate(doc.steps, policy.verdict.decisions, autonomy, policy.approvals);
+  if (!o.json) process.stdout.write(renderPlan({...doc, policy: {decisions: policy.verdict.decisions, waivers: policy.verdict.waivers}}) + '\n');
 
   const tty = o.stdinIsTTY && o.stderrIsTTY;
   let rejected = new Set(g.rejected);
@@ -112,18 +115,7 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
         data: {needs_approval: g.pending.map((r) => ({address: r.step.address, category: r.step.category, why: r.approval}))},
       });
     }
-    if (g.pending.length > 0) {
-      throw new OrxError({
-        code: 'approval_required',
-        exit: EXIT.APPROVAL,
-        message: `${g.pending.length} step(s) need a human's approval (autonomy ${o.autonomy}), and nothing is ever asked without a terminal:\n${describePending(g.pending)}`,
-        actions: [
-          'Save the plan (`orx plan -out FILE`), record approvals with `orx approve FILE --step ADDR|--all --reason TEXT`, then `orx apply FILE`.',
-          'Or run on a terminal to review it, or lower what needs a human with `autonomy:` in orchestration.yml.',
-        ],
-        data: {needs_approval: g.pending.map((r) => ({address: r.step.address, category: r.step.category, why: r.approval}))},
-      });
-    }
+    if (g.pending.length > 0) throw approvalRequired(g.pending, autonomy);
   }
 
   const {kept, dropped} = withoutRejected(doc.steps, rejected);
@@ -150,7 +142,7 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
   process.on('SIGUSR2', onHalt);
   const progress = o.logFormat === 'json' ? jsonProgressReporter(o.ctx.log) : progressReporter((s) => process.stderr.write(s), o.stderrIsTTY && !o.json);
   try {
-    const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept, chaos: o.chaos});
+    const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept, chaos: o.chaos, autonomy});
     progress.close();
     const steps = out.results.map((r) => ({address: r.step.address, action: r.step.action, status: r.status, ...(r.error ? {error: r.error} : {}), ...(r.adopted ? {adopted: true} : {})}));
     const status = out.halted ? 'halted' : out.interrupted ? 'interrupted' : out.failed ? 'failed' : 'succeeded';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import {Args, Flags} from '@oclif/core';
 import {loadSavedPlan} from '../src/engine/operations.js';
 import {planDigest} from '../src/engine/planfile.js';
+import {refuseIfDenied, reviewPolicy} from '../src/engine/policy-eval.js';
 import {withLedger} from '../src/engine/workspace.js';
 import {OrxError} from '../src/errors.js';
 import {recordApprovals} from '../src/ledger/safety.js';
@@ -30,6 +31,8 @@ export default class Approve extends OrxCommand {
     if (!flags.reason.trim()) throw new OrxError({code: 'usage', message: '--reason must not be empty'});
     // approving a plan whose signature does not hold would approve nobody knows what
     const doc = await loadSavedPlan(this.orx, path.resolve(this.orx.dir, args.file), flags['trusted-key']);
+    // approving what today's policies deny would record a human's yes to something that can never run
+    if (!flags.reject) refuseIfDenied((await reviewPolicy(this.orx.dir, doc)).verdict.decisions, `plan ${doc.plan_id}`);
     const inPlan = new Set(doc.steps.filter((s) => s.action !== 'noop' || s.record).map((s) => s.address));
     for (const a of flags.step ?? []) {
       if (!inPlan.has(a)) throw new OrxError({code: 'not_in_plan', message: `${a} is not a step of plan ${doc.plan_id}`, actions: [`Steps: ${[...inPlan].join(', ') || '(none)'}`]});

@@ -1,6 +1,7 @@
 // One agent entry -> AgentSpec: tier limits, units, health, ports, mounts and env resolved.
 import {preview} from '../errors.js';
 import {checkRef} from './crossref.js';
+import {MAX_ID, outOfRangeId} from '../util/user-id.js';
 import type {Problems} from './diagnostics.js';
 import {agentPlacement} from './kube-target.js';
 import {agentSecrets, agentToken} from './secrets.js';
@@ -43,8 +44,12 @@ export interface AgentExtras {
 }
 
 /** `dir`: the absolute workspace directory, which a kubeconfig path is relative to. */
-export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, dir: string, problems: Problems): {spec: AgentSpec; extras: AgentExtras} {
+export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, dir: string, problems: Problems, rootWaiver: {reason: string} | null = null): {spec: AgentSpec; extras: AgentExtras} {
   const image = str(raw.image) ?? '';
+  if (raw.allow_root !== undefined) {
+    const name = String(path[path.length - 1]);
+    problems.add([...path, 'allow_root'], `allow_root no longer lets an agent run as root: root is passed only by a waiver of the built-in rule, which a human approves. Replace it with waivers: [{rule: deny-root-user, address: agent.${name}, reason: "...", expires: YYYY-MM-DD}]`, 'key');
+  }
   if (typeof raw.image === 'string') checkRef(image, names.images, 'images', [...path, 'image'], problems);
   const placement = agentPlacement(raw, path, {dir, clusters: names.clusters, builtImages: names.builtImages}, problems);
   // networks, volumes and ports of a kubernetes agent were refused above: not checked twice
@@ -112,8 +117,8 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, dir: st
     volumes,
     ports: ports.map((p) => p.port),
     health: health(raw.health, [...path, 'health'], problems),
-    user: str(raw.user) ?? null,
-    allow_root: allowRoot(raw.allow_root),
+    user: userSetting(raw.user, [...path, 'user'], problems),
+    allow_root: rootWaiver,
     privileged: raw.privileged === true,
     budget_ms: budgetDuration(rec(raw.budget)?.time, [...path, 'budget', 'time'], problems),
     labels,
@@ -127,9 +132,11 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, dir: st
   return {spec, extras: {ports, depends_on}};
 }
 
-function allowRoot(v: unknown): {reason: string} | null {
-  const reason = str(rec(v)?.reason);
-  return reason ? {reason} : null;
+function userSetting(v: unknown, path: ConfigPath, problems: Problems): string | null {
+  const user = str(v) ?? null;
+  const big = user === null ? null : outOfRangeId(user);
+  if (big !== null) problems.add(path, `user "${user}": ${big} is larger than any uid or gid (at most ${MAX_ID})`);
+  return user;
 }
 
 /** A budget duration in ms (1ms..24h), null when absent or refused. */

@@ -10,7 +10,8 @@ import type {Problems} from './diagnostics.js';
 import {normalizeManifests} from './manifests.js';
 import {bool, entries, put, rec, str, stringMap, type Raw} from './raw.js';
 import {secretProviders, signingKeySetting} from './secrets.js';
-import type {AgentSpec, Autonomy, ImageSpec, NetworkSpec, ToolsSpec, VolumeSpec, WorkspaceConfig} from './types.js';
+import {normalizeWaivers} from './waivers.js';
+import type {AgentSpec, Autonomy, ImageSpec, NetworkSpec, ToolsSpec, VolumeSpec, Waiver, WorkspaceConfig} from './types.js';
 
 export const DEFAULT_BACKUP_DESTINATION = '.orx/backups';
 export const DEFAULT_DOCKERFILE = 'Dockerfile';
@@ -57,6 +58,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
   };
   const manifests = normalizeManifests(raw.manifests, {dir, clusters: names.clusters}, workspace, problems);
 
+  const waivers = normalizeWaivers(raw, problems);
   const agents: Record<string, AgentSpec> = {};
   const deps = new Map<string, AgentExtras['depends_on']>();
   // the clusters' first: a clash is then reported at the agent's port, in this file
@@ -64,7 +66,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
   for (const [name, v] of entries(raw.agents)) {
     const a = rec(v);
     if (!a) continue;
-    const {spec, extras} = normalizeAgent(a, ['agents', name], names, dir, problems);
+    const {spec, extras} = normalizeAgent(a, ['agents', name], names, dir, problems, rootWaiver(waivers, `agent.${name}`));
     put(agents, name, spec);
     // Docker publishes ports only through a network with a route out: on `none` or an
     // internal network they would be silently unreachable
@@ -96,7 +98,18 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     signing_key: signing.path,
     signing_key_ref: signing.ref,
     secrets: secretProviders(raw.secrets, problems),
+    waivers,
   };
+}
+
+/**
+ * An agent with a deny-root-user waiver is expected to run as root: its attributes say so (for
+ * review, and for Kubernetes' runAsNonRoot); whether the waiver is still in force is decided when
+ * policy is evaluated and when the container is created, never from these attributes.
+ */
+function rootWaiver(waivers: Waiver[], address: string): {reason: string} | null {
+  const w = waivers.find((x) => x.rule === 'deny-root-user' && x.address === address);
+  return w ? {reason: w.reason} : null;
 }
 
 export const DEFAULT_RESTORE_HEALTH_TIMEOUT_MS = 120_000;

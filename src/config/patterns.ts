@@ -18,6 +18,8 @@ export const PATTERN_HINTS: Record<string, string> = {
     'must be a size like "512m", "2g" or "2GiB", or a number of bytes',
   '^[0-9]{1,5}:[0-9]{1,5}(/(tcp|udp))?$': 'must look like "HOST:CONTAINER" or "HOST:CONTAINER/udp" (for example "18080:8080")',
   '^[0-9A-Fa-f:.]+$': 'must be an IP address such as "127.0.0.1" or "::1"',
+  '^[a-z0-9-]{1,63}$': 'must be a rule id: lowercase letters, digits and "-" (e.g. deny-root-user)',
+  '^[0-9]{4}-[0-9]{2}-[0-9]{2}$': 'must be a date like "2027-01-31"',
   '^/[\\x21-\\x7e]*$': 'must be a URL path starting with "/" without spaces',
   '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$':
     'must be a user name or id, optionally with a group ("agent", "1000" or "1000:1000")',

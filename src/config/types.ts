@@ -148,6 +148,16 @@ export interface ToolsSpec {
   kubectl: string | null;
 }
 
+/** A built-in policy rule passed at one address, for a reason, through a day (orchestration.yml `waivers:`). */
+export interface Waiver {
+  rule: string;
+  /** agent.NAME, network.NAME, ...; "plan" for a plan-scope rule */
+  address: string;
+  reason: string;
+  /** YYYY-MM-DD: in force through the end of that day, UTC */
+  expires: string;
+}
+
 export interface WorkspaceConfig {
   workspace: string;
   autonomy: Autonomy;
@@ -169,6 +179,7 @@ export interface WorkspaceConfig {
   /** a secret reference the signing key PEM is resolved from instead of a file */
   signing_key_ref: string | null;
   secrets: {onepassword: {token: string | null; account: string | null}};
+  waivers: Waiver[];
 }
 
 export interface LoadedConfig {

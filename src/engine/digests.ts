@@ -3,15 +3,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {canonicalJson} from '../ledger/hash.js';
 import {policyFiles} from '../policy/files.js';
+import {BUILTIN_POLICY_FILE, builtinPolicyText} from '../policy/builtin.js';
 
 /** orchestration.yml plus every build context it points at: what a saved plan was made from. */
 export function configDigest(fileDigest: string, contextDigests: Record<string, string>): string {
   return createHash('sha256').update(canonicalJson({file: fileDigest, contexts: contextDigests})).digest('hex');
 }
 
-/** Exactly the files the policy loader reads, so the digest covers what was evaluated. */
+/** Exactly the files the policy loader reads, the built-in baseline first, so the digest covers what was evaluated. */
 export function policyDigest(dir: string): string {
   const h = createHash('sha256');
+  h.update(`${BUILTIN_POLICY_FILE}\0`).update(builtinPolicyText()).update('\0');
   for (const file of policyFiles(dir)) h.update(`${path.basename(file)}\0`).update(fs.readFileSync(file)).update('\0');
   return h.digest('hex');
 }

@@ -13,7 +13,8 @@ import {effectiveAutonomy} from '../policy/autonomy.js';
 import {simulatePlan} from './plan-sim.js';
 import type {PlannedStep} from '../resources/types.js';
 import {contextDigests} from './desired.js';
-import {evaluate, loadWorkspacePolicies, planHeader, type OrxContext} from './operations.js';
+import {planHeader, type OrxContext} from './operations.js';
+import {decidePolicy, loadPolicySet} from './policy-eval.js';
 import {newPlanId, type PlanDocument, type PlanKind} from './planfile.js';
 import {idempotencyKey, summarize} from './planner.js';
 
@@ -22,9 +23,8 @@ type Draft = Omit<PlannedStep, 'id' | 'idempotency_key'>;
 async function drPlanDocument(ctx: OrxContext, ledger: Ledger, loaded: LoadedConfig, kind: PlanKind, drafts: Draft[], notes: string[], autonomy?: number): Promise<PlanDocument> {
   const planId = newPlanId();
   const steps: PlannedStep[] = drafts.map((d, i) => ({...d, id: `s${i + 1}`, idempotency_key: idempotencyKey(planId, d.address, d.action)}));
-  const policies = await loadWorkspacePolicies(ctx.dir);
   const level = effectiveAutonomy(loaded.config.autonomy, autonomy);
-  const decisions = policies?.rules.length ? await evaluate(policies, {kind, steps, workspace: loaded.config.workspace, autonomy: level, ledger}) : [];
+  const {decisions, waivers} = await decidePolicy(await loadPolicySet(ctx.dir), loaded.config.waivers, {kind, steps, workspace: loaded.config.workspace, autonomy: level, ledger});
   return {
     ...planHeader(ctx, ledger, loaded, planId, contextDigests(loaded)),
     kind,
@@ -36,7 +36,7 @@ async function drPlanDocument(ctx: OrxContext, ledger: Ledger, loaded: LoadedCon
     drift: [],
     notes,
     summary: summarize(steps),
-    policy: {decisions},
+    policy: {decisions, waivers},
     simulation: await simulatePlan(ledger, {plan_id: planId, steps, decisions, autonomy: level}),
     signature: null,
   };

@@ -56,12 +56,12 @@ export function initWorkspace(dir: string): InitResult {
   write('.gitignore', fs.readFileSync(path.join(tpl, 'workspace/gitignore')));
   // env:// secret references read the environment: direnv keeps them to this directory
   write('.envrc.example', fs.readFileSync(path.join(tpl, 'workspace/envrc.example')));
-  // the safety baseline and its tests, pointing editors at the installed policy schema
+  // the baseline is built into orx; a workspace starts with an example rule of its own and its tests
   const policySchema = path.relative(path.join(target, 'policies'), publishedSchemaPath('policy')).split(path.sep).join('/');
   const shipped = path.join(tpl, '..', 'policies');
-  for (const rel of ['baseline.yaml', 'tests/baseline_test.yaml']) {
+  for (const rel of ['example.yaml', 'tests/example_test.yaml']) {
     const text = fs.readFileSync(path.join(shipped, rel), 'utf8');
-    write(`policies/${rel}`, rel === 'baseline.yaml' ? text.replace(/^# yaml-language-server: \$schema=.*$/m, `# yaml-language-server: $schema=${policySchema}`) : text);
+    write(`policies/${rel}`, rel === 'example.yaml' ? text.replace(/^# yaml-language-server: \$schema=.*$/m, `# yaml-language-server: $schema=${policySchema}`) : text);
   }
   write('plans/.gitkeep', '');
   for (const f of fs.readdirSync(path.join(tpl, 'images/agent-base'))) {

@@ -16,8 +16,12 @@ import {withLedger} from './workspace.js';
 import {verifyImages, type ImageVerification} from './image-verify.js';
 import {refuseIfHalted} from './halt.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
-import {policyFiles} from '../policy/files.js';
 import {isDenied, type DecisionLike} from '../policy/review.js';
+import {approvalRequired, gate} from '../policy/gate.js';
+import {approvalsFor} from '../ledger/safety.js';
+import {autonomyAtApply, decideAtApply, decidePolicy, loadPolicySet, refuseIfDenied} from './policy-eval.js';
+import {assertCategory} from './step-category.js';
+import {isWaived} from '../config/waivers.js';
 import type {PolicySet} from '../policy/types.js';
 import {recentActivity} from '../ledger/safety.js';
 import {haltState} from '../ledger/safety.js';
@@ -62,19 +66,6 @@ export interface PlanOptions {
   simIterations?: number;
 }
 
-/** The CEL stack loads only for a workspace that has policies (it costs a plan ~50 ms). */
-export async function loadWorkspacePolicies(dir: string): Promise<PolicySet | null> {
-  if (policyFiles(dir).length === 0) return null;
-  const {loadPolicies} = await import('../policy/load.js');
-  return loadPolicies(dir);
-}
-
-export async function evaluate(policies: PolicySet, p: {kind: PlanKind; steps: PlannedStep[]; workspace: string; autonomy: number; ledger: Ledger}): Promise<DecisionLike[]> {
-  const [{buildPolicyInput}, {evaluatePolicies}] = await Promise.all([import('../policy/context.js'), import('../policy/evaluate.js')]);
-  const input = buildPolicyInput({plan: {kind: p.kind, steps: p.steps, summary: summarize(p.steps)}, workspace: p.workspace, autonomy: p.autonomy, now: new Date(), recent: recentActivity(p.ledger)});
-  return evaluatePolicies(policies, input).decisions;
-}
-
 /** An image whose signature does not verify is denied like any policy denial, naming it. */
 function imageDenials(verifications: Map<string, ImageVerification>, steps: PlannedStep[]): DecisionLike[] {
   return [...verifications.values()]
@@ -95,7 +86,7 @@ function recordedImages(records: Map<string, ResourceRecord>): (ref: string) => 
   return (ref) => (byRef.has(ref) ? {id: byRef.get(ref)!} : null);
 }
 
-export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Ledger, loaded: LoadedConfig, policies: PolicySet | null): Promise<PlanDocument> {
+export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Ledger, loaded: LoadedConfig, policies: PolicySet): Promise<PlanDocument> {
   const planId = newPlanId();
   const records = ledger.listResources();
   const recorded = recordedMap(records);
@@ -133,10 +124,8 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
   });
   const autonomy = effectiveAutonomy(loaded.config.autonomy, opts.autonomy);
   const steps = model.steps;
-  const decisions = [
-    ...imageDenials(verifications, steps),
-    ...(policies?.rules.length ? await evaluate(policies, {kind: opts.mode, steps, workspace: loaded.config.workspace, autonomy, ledger}) : []),
-  ];
+  const verdict = await decidePolicy(policies, loaded.config.waivers, {kind: opts.mode, steps, workspace: loaded.config.workspace, autonomy, ledger});
+  const decisions = [...imageDenials(verifications, steps), ...verdict.decisions];
   const doc: PlanDocument = {
     ...planHeader(ctx, ledger, loaded, planId, graph.contextDigests),
     kind: opts.mode,
@@ -148,7 +137,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     drift: model.drift,
     notes: model.notes,
     summary: summarize(model.steps),
-    policy: {decisions},
+    policy: {decisions, waivers: verdict.waivers},
     simulation: await simulatePlan(ledger, {plan_id: planId, steps, decisions, autonomy}, {seed: opts.simSeed, iterations: opts.simIterations}),
     signature: null,
   };
@@ -219,6 +208,8 @@ export interface ApplyOptions {
   steps?: PlannedStep[];
   /** chaos rehearsal (`--chaos SEED`): refused unless the workspace allows it */
   chaos?: ChaosSpec;
+  /** a lower autonomy asked for on the command line */
+  autonomy?: number;
 }
 
 export interface ApplyOutcome extends ExecuteResult {
@@ -238,7 +229,6 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
   try {
     const loaded = loadConfig(ctx.dir);
     refuseIfHalted(ledger, loaded.config.kill_switch, ctx.killSwitch ?? false);
-    refuseIfDenied(doc);
     const meta = ledger.meta();
     assertFresh(doc, {
       workspace: loaded.config.workspace,
@@ -248,19 +238,30 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       policy_digest: policyDigest(ctx.dir),
     });
     for (const s of doc.steps) {
-      if (!ACTIONS[s.kind]) throw new OrxError({code: 'plan_invalid', exit: 5, message: `plan step ${s.id}: unknown kind ${String(s.kind)}`});
+      if (!ACTIONS[s.kind]) throw new OrxError({code: 'plan_invalid', exit: EXIT.STALE, message: `plan step ${s.id}: unknown kind ${String(s.kind)}`});
       if (s.after) ACTIONS[s.kind].validate(s.after);
+      assertCategory(s);
     }
     if (opts.chaos && !loaded.config.chaos.allowed) {
       throw new OrxError({code: 'chaos_refused', message: `--chaos: this workspace does not allow chaos rehearsal`, actions: ['Set `chaos: {allowed: true}` in orchestration.yml of a workspace you can afford to break, then apply with --chaos again.']});
     }
-    const docker = await connectDocker();
     const steps = opts.steps ?? doc.steps;
+    // decided now, on what is about to run: the plan's own decisions are for review only
+    const autonomy = autonomyAtApply(loaded, doc, opts.autonomy);
+    const verdict = await decideAtApply(ctx.dir, doc, steps, loaded, ledger, autonomy);
+    refuseIfDenied(verdict.decisions, `plan ${doc.plan_id}`);
+    const unapproved = gate(steps, verdict.decisions, autonomy, approvalsFor(ledger, planDigest(doc))).pending;
+    if (unapproved.length > 0) throw approvalRequired(unapproved, autonomy);
+    const docker = await connectDocker();
     // resolved before the run starts: a reference that fails leaves nothing behind
     const pending = await prepareSecrets(ctx, doc, steps, loaded, ledger);
     // agents a killed backup left paused are running again before anything else happens
     await resumeInterruptedBackup(ledger, ctx.log);
-    const run = ledger.startRun({kind: doc.kind, mode: 'APPLY', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
+    const run = ledger.startRun({kind: doc.kind, mode: 'APPLY', autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
+    const waived = verdict.waivers.filter((w) => w.status === 'applied');
+    if (waived.length > 0) {
+      ledger.appendEvent({run_id: run.id, level: 'warn', message: `waivers in force: ${waived.map((w) => `${w.rule} at ${w.address} through ${w.expires} (${w.reason})`).join('; ')}`, payload: {waivers: waived}});
+    }
     const secrets = agentSecretsPort({dir: ctx.dir, workspace: doc.workspace, ledger, runId: run.id, actor: ctx.actor, ...pending});
     const log = ctx.log.withRun(run.id);
     log.info(`apply ${doc.plan_id} started`, {plan_id: doc.plan_id});
@@ -275,7 +276,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       runId: run.id,
       steps,
       haltRequested: () => haltState(ledger)?.reason ?? null,
-      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map(), secrets, ledger, runId: run.id, version: ctx.version, tools: loaded.config.tools},
+      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map(), secrets, ledger, runId: run.id, version: ctx.version, tools: loaded.config.tools, waived: (rule, address) => isWaived(loaded.config.waivers, rule, address, new Date())},
       ledger,
       parallelism: opts.parallelism,
       signal: opts.signal,
@@ -295,7 +296,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     const halted = result.halted ?? (result.interrupted && halt ? halt.reason : null);
     // a restore's RTO: from the start of the apply until its agents were healthy on the restored data
     const rto = doc.kind === 'restore' && !result.failed ? {rto_ms: Date.now() - startedAt} : {};
-    ledger.finishRun(run.id, halted || result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', {...counts, ...(halted ? {halted} : {}), ...rto, ...(opts.chaos && faults ? {chaos: {seed: opts.chaos.seed, rate: opts.chaos.rate, faults}} : {})});
+    ledger.finishRun(run.id, halted || result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', {...counts, ...(halted ? {halted} : {}), ...rto, ...(waived.length ? {waivers: waived} : {}), ...(opts.chaos && faults ? {chaos: {seed: opts.chaos.seed, rate: opts.chaos.rate, faults}} : {})});
     return {...result, halted: halted && halt ? `workspace halted at ${halt.at} by ${halt.by} because ${halt.reason}` : null, run_id: run.id, serial: ledger.meta().serial, ...rto};
   } finally {
     ledger.releaseLock(lock.id);
@@ -314,7 +315,7 @@ export interface SaveOptions {
 
 export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & SaveOptions): Promise<PlanDocument> {
   const loaded = loadConfig(ctx.dir);
-  const policies = await loadWorkspacePolicies(ctx.dir);
+  const policies = await loadPolicySet(ctx.dir);
   return withLedger(ctx.dir, async (ledger) => {
     const doc = await createPlan(ctx, opts, ledger, loaded, policies);
     await savePlanIfAsked(ctx, ledger, loaded, doc, opts);
@@ -350,17 +351,4 @@ export async function loadSavedPlan(ctx: OrxContext, file: string, trustedKeyFil
 
 export async function applyWorkspace(ctx: OrxContext, doc: PlanDocument, opts: ApplyOptions): Promise<ApplyOutcome> {
   return withLedger(ctx.dir, (ledger) => applyPlan(ctx, doc, ledger, opts));
-}
-
-/** A plan with a deny decision can be saved for review, never applied. */
-export function refuseIfDenied(doc: PlanDocument): void {
-  const denies = (doc.policy.decisions as DecisionLike[]).filter((d) => d.effect === 'deny');
-  if (denies.length === 0) return;
-  throw new OrxError({
-    code: 'policy_denied',
-    exit: EXIT.APPROVAL,
-    message: `policy denies this plan:\n${denies.map((d) => `  ${d.address ?? 'plan'}: ${d.message} (rule ${d.rule})`).join('\n')}`,
-    actions: ['Change orchestration.yml (or, with review, the policies/) and plan again.'],
-    data: {denied: denies},
-  });
 }

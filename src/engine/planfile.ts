@@ -7,6 +7,8 @@ import {EXIT} from '../exit-codes.js';
 import {canonicalJson} from '../ledger/hash.js';
 import type {PlannedStep} from '../resources/types.js';
 import type {DriftItem} from './planner.js';
+import type {DecisionLike} from '../policy/review.js';
+import type {WaiverUse} from '../policy/waivers.js';
 
 export const PLAN_FORMAT_VERSION = '1';
 
@@ -35,8 +37,8 @@ export interface PlanDocument {
   drift: DriftItem[];
   notes: string[];
   summary: {create: number; update: number; replace: number; delete: number};
-  /** per-step decisions; filled by the policy engine (safety-envelope issue) */
-  policy: {decisions: unknown[]};
+  /** per-step decisions and the waivers of orchestration.yml, for review: apply decides again */
+  policy: {decisions: DecisionLike[]; waivers?: WaiverUse[]};
   /** the readiness simulation (seeded Monte Carlo) and the inputs it was computed from */
   simulation: PlanSimulation | null;
   /** Sigstore bundle over the canonical plan; filled by the trust issue */

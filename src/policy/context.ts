@@ -11,7 +11,8 @@
 //              totals_before {cpus, memory_bytes, agents}     the same over `before`: the state now
 //              steps [step, ...]                              every step, noops included
 //   step       id, kind, action, address, category, before, after, changes, reasons, depends_on
-//              (before is null for a create, after is null for a delete)
+//              (before is null for a create, after is null for a delete); an agent's before/after
+//              also carry uid and gid: ints from its user (else the image's), null when unknown
 //   resource   step.after, or step.before when the step deletes
 //   workspace  {name}
 //   autonomy   int 0..3
@@ -21,6 +22,7 @@
 //
 // Numbers are ints, except cpus values (always doubles) and fractions: see cel.ts.
 import {toCel} from './cel.js';
+import {numericUser} from '../util/user-id.js';
 import type {PolicyInput, PolicyInputInit, PolicyPlanStep, PolicyStepInput, RecentActivity, RecentWindow, SafetyCategory} from './types.js';
 
 export const CATEGORIES: readonly SafetyCategory[] = ['READ', 'WRITE', 'DEPLOY', 'DESTROY', 'ROLLBACK'];
@@ -53,6 +55,19 @@ export function deepMerge(base: Record<string, unknown>, extra: Record<string, u
   return out;
 }
 
+/**
+ * An agent's uid and gid as numbers, worked out here from `user` (else the image's USER) and
+ * never taken from the plan, so that no spelling of root and no edited plan gets past a rule
+ * that compares numbers. null: not known before the container exists (a user name).
+ */
+function withIds(kind: string, attrs: Record<string, unknown> | null | undefined): Record<string, unknown> | null {
+  if (!attrs) return null;
+  if (kind !== 'agent') return attrs;
+  const user = typeof attrs.user === 'string' ? attrs.user : typeof attrs.image_user === 'string' ? attrs.image_user : null;
+  const {uid, gid} = numericUser(user);
+  return {...attrs, uid, gid};
+}
+
 /** The step as rules see it: the plan's own fields, not the executor's bookkeeping. */
 function stepView(s: PolicyPlanStep): Record<string, unknown> {
   return {
@@ -61,8 +76,8 @@ function stepView(s: PolicyPlanStep): Record<string, unknown> {
     action: s.action,
     address: s.address,
     category: s.category,
-    before: s.before ?? null,
-    after: s.after ?? null,
+    before: withIds(s.kind, s.before),
+    after: withIds(s.kind, s.after),
     changes: s.changes ?? [],
     reasons: s.reasons ?? [],
     depends_on: s.depends_on ?? [],

@@ -1,5 +1,7 @@
 // Which steps of a plan may run now: autonomy and policy say what needs a human, the
 // ledger holds approvals already given for this exact plan digest.
+import {OrxError} from '../errors.js';
+import {EXIT} from '../exit-codes.js';
 import type {ApprovalRecord} from '../ledger/safety.js';
 import type {PlannedStep} from '../resources/types.js';
 import {reviewPlan, type DecisionLike, type PlanReview, type StepReview} from './review.js';
@@ -31,4 +33,18 @@ export function gate(steps: PlannedStep[], decisions: DecisionLike[], autonomy: 
 
 export function describePending(pending: StepReview[]): string {
   return pending.map((r) => `  ${r.step.category.padEnd(7)} ${r.step.action} ${r.step.address}: ${r.approval.join('; ')}`).join('\n');
+}
+
+/** The one "a human must approve first" refusal (exit 3), naming each step and why. */
+export function approvalRequired(pending: StepReview[], autonomy: number): OrxError {
+  return new OrxError({
+    code: 'approval_required',
+    exit: EXIT.APPROVAL,
+    message: `${pending.length} step(s) need a human's approval (autonomy ${autonomy}), and nothing is ever asked without a terminal:\n${describePending(pending)}`,
+    actions: [
+      'Save the plan (`orx plan -out FILE`), record approvals with `orx approve FILE --step ADDR|--all --reason TEXT`, then `orx apply FILE`.',
+      'Or run on a terminal to review it, or lower what needs a human with `autonomy:` in orchestration.yml.',
+    ],
+    data: {needs_approval: pending.map((r) => ({address: r.step.address, category: r.step.category, why: r.approval}))},
+  });
 }

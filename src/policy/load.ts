@@ -13,6 +13,7 @@ import {compileWhen, PLAN_VARIABLES, STEP_VARIABLES} from './cel.js';
 import {checkPlaceholders} from './message.js';
 import {valueOffset} from './source-map.js';
 import {POLICY_DIR, policyFiles} from './files.js';
+import {BUILTIN_POLICY_FILE, builtinPolicyText} from './builtin.js';
 import type {PolicyEffect, PolicyRule, PolicySet, RuleScope} from './types.js';
 
 export {POLICY_DIR};
@@ -31,13 +32,16 @@ export interface PolicySource {
   text: string;
 }
 
-/** Reads and compiles every policy file of the workspace. No policies/ directory: an empty set. */
+/**
+ * The built-in baseline, then every policy file of the workspace, compiled. No policies/
+ * directory: the baseline alone, never an empty set.
+ */
 export function loadPolicies(workspaceDir: string): PolicySet {
   const sources = policyFiles(workspaceDir).map((abs) => {
     const file = `${POLICY_DIR}/${abs.slice(abs.lastIndexOf('/') + 1)}`;
     return {file, text: readBounded(abs, file)};
   });
-  return compilePolicies(sources);
+  return compilePolicies([{file: BUILTIN_POLICY_FILE, text: builtinPolicyText()}, ...sources]);
 }
 
 /** The pure part of loadPolicies: policy texts -> PolicySet, or policy_invalid with every problem. */
@@ -50,6 +54,10 @@ export function compilePolicies(sources: PolicySource[]): PolicySet {
     const add = (d: Diagnostic) => fileDiags.push({d, i: fileDiags.length});
     for (const rule of compileFile(src, add)) {
       const first = firstId.get(rule.id);
+      if (first?.startsWith(`${BUILTIN_POLICY_FILE}:`)) {
+        add({file: src.file, line: rule.idLine, col: rule.idCol, path: rule.path, message: `rule ${rule.id} is built into orx and always applies: it cannot be redefined here (an old copy of the baseline in ${POLICY_DIR}/ can be deleted; a waiver in orchestration.yml is the only way past a built-in rule)`});
+        continue;
+      }
       if (first !== undefined) {
         add({file: src.file, line: rule.idLine, col: rule.idCol, path: rule.path, message: `rule ${rule.id}: duplicate rule id (first defined at ${first}); ids must be unique across every policy file`});
         continue;

@@ -1,6 +1,7 @@
 // What a human must decide about a plan: policy decisions and autonomy combined per step.
 import type {PlannedStep} from '../resources/types.js';
 import {autonomyNeedsHuman} from './autonomy.js';
+import type {DecisionWaiver} from './types.js';
 
 export interface DecisionLike {
   rule: string;
@@ -8,6 +9,7 @@ export interface DecisionLike {
   message: string;
   step: string | null;
   address: string | null;
+  waiver?: DecisionWaiver;
 }
 
 export interface StepReview {

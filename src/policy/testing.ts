@@ -25,6 +25,7 @@ import {OrxError, formatDiagnostic, preview, type Diagnostic} from '../errors.js
 import {buildPolicyInput, deepMerge, emptyRecentActivity} from './context.js';
 import {evaluatePolicies} from './evaluate.js';
 import {loadPolicies, MAX_POLICY_BYTES, POLICY_DIR} from './load.js';
+import {BUILTIN_POLICY_FILE, BUILTIN_TEST_FILE, builtinTestPath, isBuiltinRule} from './builtin.js';
 import type {PolicyDecision, PolicyEffect, PolicyPlanStep, PolicySet, RecentActivity, SafetyCategory, StepAction} from './types.js';
 
 export const POLICY_TEST_DIR = `${POLICY_DIR}/tests`;
@@ -310,9 +311,11 @@ function runCase(set: PolicySet, file: string, c: RawCase): PolicyTestCaseResult
 export function runPolicyTests(workspaceDir: string, testDir?: string): PolicyTestReport {
   if (!isAbsolute(workspaceDir)) throw new Error(`workspace directory must be absolute, got ${preview(workspaceDir)}`);
   const set = loadPolicies(workspaceDir);
-  const files = testFiles(workspaceDir, testDir);
+  const files = testFiles(workspaceDir, testDir).map((abs) => ({abs, file: label(workspaceDir, abs)}));
+  // the built-in baseline's own cases run in every workspace, unless a directory was named
+  if (testDir === undefined) files.unshift({abs: builtinTestPath(), file: BUILTIN_TEST_FILE});
   const diagnostics: Diagnostic[] = [];
-  const loaded = files.map((abs) => readTests(abs, label(workspaceDir, abs), diagnostics));
+  const loaded = files.map(({abs, file}) => readTests(abs, file, diagnostics));
   if (diagnostics.length > 0) {
     throw new OrxError({
       code: 'policy_test_invalid',
@@ -323,13 +326,15 @@ export function runPolicyTests(workspaceDir: string, testDir?: string): PolicyTe
     });
   }
   const ruleIds = new Set(set.rules.map((r) => r.id));
+  // the baseline's cases say what the baseline alone decides, whatever the workspace adds
+  const builtinOnly: PolicySet = {rules: set.rules.filter(isBuiltinRule), files: [BUILTIN_POLICY_FILE]};
   const cases: PolicyTestCaseResult[] = [];
   for (const t of loaded) {
     for (const c of t!.cases) {
-      const r = runCase(set, t!.file, c);
+      const r = runCase(t!.file === BUILTIN_TEST_FILE ? builtinOnly : set, t!.file, c);
       const unknown = c.expect.filter((e) => !ruleIds.has(e.rule));
       if (unknown.length > 0 && r.error === undefined) {
-        r.error = unknown.map((e) => `no rule "${e.rule}" in ${POLICY_DIR}/${suggestion(e.rule, ruleIds)}`).join('; ');
+        r.error = unknown.map((e) => `no rule "${e.rule}" built in or in ${POLICY_DIR}/${suggestion(e.rule, ruleIds)}`).join('; ');
         r.passed = false;
       }
       cases.push(r);

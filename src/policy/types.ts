@@ -43,6 +43,15 @@ export interface PolicyDecision {
   /** step id, null for a plan-scope rule */
   step: string | null;
   address: string | null;
+  /** a waiver in orchestration.yml turned this built-in rule's deny into an approval */
+  waiver?: DecisionWaiver;
+}
+
+export interface DecisionWaiver {
+  reason: string;
+  expires: string;
+  /** what the rule decided before the waiver */
+  effect: PolicyEffect;
 }
 
 export interface PolicyEvaluation {

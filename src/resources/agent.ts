@@ -6,7 +6,7 @@ import {canonicalJson} from '../ledger/hash.js';
 import {SECRETS_MOUNT} from '../secrets/delivery.js';
 import {DEFAULT_TOKEN} from '../config/secrets.js';
 import type {HealthProbe, UpdateSpec} from '../config/types.js';
-import {isRootUser} from './build-context.js';
+import {effectiveUser, numericSpec} from './agent-user.js';
 import {bad, bool, num, obj, str, strList, strMap} from './check.js';
 import {LABEL, ownLabels} from './labels.js';
 import {assertOurs} from './network.js';
@@ -226,7 +226,7 @@ async function updateAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOu
   // new secret values (or a stopped agent, whose files a halt removed) mean fresh files and a
   // fresh token; a running agent is restarted so that it reads them
   const refresh = changed.has('secrets') || changed.has('token') || !info.State.Running;
-  const fingerprints = refresh ? await ctx.secrets.deliver(step.address, after, await effectiveUser(after, ctx)) : undefined;
+  const fingerprints = refresh ? await ctx.secrets.deliver(step.address, after, numericSpec(await effectiveUser(after, ctx))) : undefined;
   if (!info.State.Running) await c.start();
   else if (refresh) await c.restart({t: 10});
   return {object_id: info.Id, attributes: after, ...(fingerprints ? {secret_fingerprints: fingerprints} : {})};
@@ -237,7 +237,7 @@ export async function createAgent(step: PlannedStep, ctx: ApplyContext, opts: {a
   const after = agentAction.validate(step.after);
   await refuseRootImage(step.address, after, ctx);
   // the bind mount's source must exist before the container is created
-  const fingerprints = await ctx.secrets.deliver(step.address, after, await effectiveUser(after, ctx));
+  const fingerprints = await ctx.secrets.deliver(step.address, after, numericSpec(await effectiveUser(after, ctx)));
 
   let container: Dockerode.Container;
   try {
@@ -284,30 +284,19 @@ async function adoptExisting(step: PlannedStep, after: AgentAttrs, ctx: ApplyCon
   return null;
 }
 
+// the waiver is looked up in today's orchestration.yml: a plan's allow_root attribute is no proof of one
 async function refuseRootImage(address: string, after: AgentAttrs, ctx: ApplyContext): Promise<void> {
-  if (after.allow_root) return;
-  if (isRootUser(await effectiveUser(after, ctx) ?? '')) throw rootRefused(address, after);
+  if (ctx.waived?.('deny-root-user', address)) return;
+  const who = await effectiveUser(after, ctx);
+  if (who.uid === 0) throw rootRefused(address, after, who.user);
 }
 
-/** The user the container runs as: the agent's `user`, else its image's USER ('' is root). */
-async function effectiveUser(after: AgentAttrs, ctx: ApplyContext): Promise<string | null> {
-  if (after.user) return after.user;
-  const key = `image-user:${after.image_ref}`;
-  if (!ctx.memo.has(key)) ctx.memo.set(key, ctx.docker.getImage(after.image_ref).inspect().then((i) => i.Config?.User ?? ''));
-  try {
-    return (await ctx.memo.get(key)) as string;
-  } catch (err) {
-    if (isNotFound(err)) throw new Error(`image ${after.image_ref} is not present on the engine`);
-    throw err;
-  }
-}
-
-function rootRefused(address: string, after: AgentAttrs): OrxError {
+function rootRefused(address: string, after: AgentAttrs, user: string): OrxError {
   const name = address.slice('agent.'.length);
   return new OrxError({
     code: 'root_user',
-    message: `${address}: ${after.user ? `user ${after.user}` : `image ${after.image}`} runs as root, and agents never do without allow_root`,
-    actions: [`Set \`user:\` on agents.${name} (e.g. "1000:1000"), use an image with a non-root USER, or add \`allow_root: {reason: ...}\` to agents.${name}.`],
+    message: `${address}: ${after.user ? `user "${user}"` : `image ${after.image} (USER "${user}")`} runs as uid 0, and agents never run as root without a waiver of deny-root-user`,
+    actions: [`Set \`user:\` on agents.${name} (e.g. "1000:1000"), use an image with a non-root USER, or add a waiver to orchestration.yml: waivers: [{rule: deny-root-user, address: ${address}, reason: "...", expires: YYYY-MM-DD}].`],
   });
 }
 

@@ -64,9 +64,3 @@ export function dockerfileUser(contextPath: string, dockerfile: string): string 
   }
   return user;
 }
-
-export function isRootUser(user: string | null | undefined): boolean {
-  if (!user) return true;
-  const name = user.split(':')[0];
-  return name === 'root' || name === '0' || name === '';
-}

@@ -100,6 +100,8 @@ export interface ApplyContext {
   tools?: ToolPaths;
   /** chaos rehearsal: a fault injected into this step's health checks */
   chaos?: {unhealthy: boolean};
+  /** whether orchestration.yml waives a built-in rule at an address today (absent: nothing is waived) */
+  waived?: (rule: string, address: string) => boolean;
 }
 
 export interface SafetyInfo {

@@ -1,5 +1,6 @@
 import type {PlanDocument} from '../engine/planfile.js';
 import type {PlanSimulation} from '../engine/plan-sim.js';
+import type {WaiverUse} from '../policy/waivers.js';
 import type {AttrChange, Attrs, PlannedStep} from '../resources/types.js';
 import {c} from './color.js';
 import {REDACTED} from '../secrets/redact.js';
@@ -68,6 +69,7 @@ export interface DecisionView {
   effect: string;
   message: string;
   step: string | null;
+  waiver?: unknown;
 }
 
 const EFFECT_MARK: Record<string, (s: string) => string> = {
@@ -78,7 +80,26 @@ const EFFECT_MARK: Record<string, (s: string) => string> = {
 };
 
 function decisionLines(decisions: DecisionView[], pad: string): string[] {
-  return decisions.map((d) => `${pad}${EFFECT_MARK[d.effect]?.(`${d.message} (rule ${d.rule})`) ?? d.message}`);
+  return decisions.map((d) => `${pad}${d.waiver ? c.yellow(`? waived, needs approval: ${d.message} (rule ${d.rule})`) : (EFFECT_MARK[d.effect]?.(`${d.message} (rule ${d.rule})`) ?? d.message)}`);
+}
+
+const WAIVER_STATUS: Record<WaiverUse['status'], string> = {
+  applied: 'passes a deny in this plan, as a step a human approves',
+  unused: 'nothing in this plan needs it',
+  expired: 'expired: the rule applies again',
+};
+
+/** Every waiver of orchestration.yml, so a reviewer sees what is being let through and until when. */
+function waiverLines(waivers: readonly WaiverUse[]): string[] {
+  if (waivers.length === 0) return [];
+  return [
+    c.bold('Waivers in orchestration.yml:'),
+    ...waivers.map((w) => {
+      const line = `  ${w.rule} at ${w.address} through ${w.expires} (${w.reason}): ${WAIVER_STATUS[w.status]}`;
+      return w.status === 'applied' ? c.yellow(line) : c.dim(line);
+    }),
+    '',
+  ];
 }
 
 export function renderStep(s: PlannedStep, decisions: DecisionView[] = []): string {
@@ -135,6 +156,7 @@ export function renderPlan(doc: PlanDocument): string {
   }
   const planLevel = decisions.filter((d) => !d.step);
   if (planLevel.length) out.push(c.bold('Policy on the whole plan:'), ...decisionLines(planLevel, '  '), '');
+  out.push(...waiverLines(doc.policy.waivers ?? []));
   for (const n of doc.notes) out.push(c.dim(`note: ${n}`));
   if (doc.notes.length) out.push('');
   out.push(c.bold(summaryLine(doc)));

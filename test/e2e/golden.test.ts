@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {noStack, orx} from '../helpers/cli.js';
+import {noStack, orx, orxApproved} from '../helpers/cli.js';
 import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
@@ -55,7 +55,8 @@ describe('the CLI golden path', () => {
     const events = JSON.parse((await orx(['events', '--run', runs[0].id, '--json'], {cwd: ws.dir})).stdout).events;
     expect(events.length).toBeGreaterThanOrEqual(4);
 
-    const logs = await orx(['destroy', '--auto-approve', '--log-format', 'json'], {cwd: ws.dir});
+    // deletes always need a human (the built-in approve-destroy): approved, then applied with JSON logs
+    const logs = await orxApproved('destroy', {cwd: ws.dir}, ['--log-format', 'json']);
     expect(logs.code, logs.stderr).toBe(0);
     const jsonLines = logs.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
     const stepLines = jsonLines.filter((l) => l.address);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {noStack, orx} from '../helpers/cli.js';
+import {noStack, orx, orxApproved} from '../helpers/cli.js';
 import {docker, makeWorkspace, repoRoot, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
@@ -67,32 +67,34 @@ describe('policy as code on every plan', () => {
     expect(ev.stdout).toMatch(/deny-privileged +agent\.ok +false/);
   });
 
-  it('egress asks a human; root needs allow_root', async () => {
+  it('egress asks a human; root needs an approved waiver', async () => {
     ws.write(yaml('    user: "0:0"\n').replace('backplane: {internal: true}', 'backplane: {internal: true}\n  out: {internal: false}').replace('    networks: [backplane]\n  risky', '    networks: [out]\n  risky'));
     const p = JSON.parse((await orx(['plan', '--json'], {cwd: ws.dir})).stdout);
     const rules = p.policy.decisions.map((d: {rule: string; address: string}) => `${d.rule} ${d.address}`).sort();
     expect(rules).toEqual(['approve-egress agent.ok', 'deny-root-user agent.risky']);
-    ws.write(yaml('    user: "0:0"\n    allow_root: {reason: "binds a raw socket"}\n'));
-    const allowed = await orx(['apply', '--auto-approve'], {cwd: ws.dir});
+    ws.write(`${yaml('    user: "0:0"\n')}waivers:\n  - {rule: deny-root-user, address: agent.risky, reason: "binds a raw socket", expires: 2099-01-31}\n`);
+    const allowed = await orxApproved('apply', {cwd: ws.dir});
     expect(allowed.code, allowed.stderr).toBe(0);
     expect((await docker.getContainer(`orx-${ws.name}-risky`).inspect()).Config.User).toBe('0:0');
   });
 
-  it('policy test passes on the baseline, fails on a broken expectation; a broken rule is a located error', async () => {
+  it('policy test passes on the baseline and the example, fails on a broken expectation; a broken rule is a located error', async () => {
     const ok = await orx(['policy', 'test'], {cwd: ws.dir});
     expect(ok.code, ok.stdout).toBe(0);
-    expect(ok.stdout).toMatch(/\d+ passed, 0 failed/);
-    const tests = path.join(ws.dir, 'policies/tests/baseline_test.yaml');
-    fs.writeFileSync(tests, fs.readFileSync(tests, 'utf8').replace('effect: deny', 'effect: warn'));
+    expect(ok.stdout).toMatch(/orx:baseline_test\.yaml: .*PASS/);
+    expect(ok.stdout).toMatch(/example_test\.yaml: a pro-tier agent needs approval +PASS/);
+    expect(ok.stdout).toMatch(/\d+ passed, 0 failed \(\d+ cases in 2 files\)/);
+    const tests = path.join(ws.dir, 'policies/tests/example_test.yaml');
+    fs.writeFileSync(tests, fs.readFileSync(tests, 'utf8').replace('effect: require_approval', 'effect: warn'));
     const failed = await orx(['policy', 'test'], {cwd: ws.dir});
     expect(failed.code).toBe(1);
-    expect(failed.stdout).toMatch(/FAIL/);
+    expect(failed.stdout).toMatch(/example_test\.yaml: a pro-tier agent needs approval +FAIL/);
 
-    fs.appendFileSync(path.join(ws.dir, 'policies/baseline.yaml'), `  - id: broken\n    when: step.after.nope ==\n    effect: deny\n    message: x\n`);
+    fs.appendFileSync(path.join(ws.dir, 'policies/example.yaml'), `  - id: broken\n    when: step.after.nope ==\n    effect: deny\n    message: x\n`);
     ws.write(yaml(''));
     const broken = await orx(['plan'], {cwd: ws.dir});
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(/policies\/baseline\.yaml:\d+:\d+: rule broken: /);
+    expect(broken.stderr).toMatch(/policies\/example\.yaml:\d+:\d+: rule broken: /);
     expect(noStack(broken.stderr)).toBe(true);
     expect(fs.existsSync(path.join(ws.dir, '.orx/ledger.db'))).toBe(false);
   });

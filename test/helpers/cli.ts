@@ -41,3 +41,17 @@ export async function until<T>(what: string, fn: () => T | undefined | false | P
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * What an operator does without a terminal when a human must approve: save the plan, approve
+ * all of it, apply exactly that file (with `applyArgs`). The plan's or approval's failure is
+ * returned as it is; otherwise the apply's result.
+ */
+export async function orxApproved(kind: 'apply' | 'destroy', opts: {cwd: string; env?: Record<string, string>}, applyArgs: string[] = []): Promise<CliResult> {
+  const file = `plans/approved-${Date.now()}-${Math.random().toString(16).slice(2, 8)}.json`;
+  const plan = await orx(['plan', ...(kind === 'destroy' ? ['-destroy'] : []), '-out', file], opts);
+  if (plan.code !== 0) return plan;
+  const approve = await orx(['approve', file, '--all', '--reason', 'approved by the test'], opts);
+  if (approve.code !== 0) return approve;
+  return orx(['apply', file, ...applyArgs], opts);
+}

@@ -1,5 +1,6 @@
 import {applyWorkspace, planWorkspace, type OrxContext, type PlanOptions} from '../../src/engine/operations.js';
-import type {PlanDocument} from '../../src/engine/planfile.js';
+import {planDigest, type PlanDocument} from '../../src/engine/planfile.js';
+import {recordApprovals} from '../../src/ledger/safety.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {silentLogger} from '../../src/ui/logger.js';
 
@@ -11,8 +12,17 @@ export async function plan(dir: string, opts: Partial<PlanOptions> = {}): Promis
   return planWorkspace(context(dir), {mode: 'apply', refresh: true, targets: [], replace: [], ...opts});
 }
 
+/**
+ * Applies a plan as a human who approved all of it would (`orx approve FILE --all`, then
+ * `orx apply FILE`): these tests are about what the engine does, the approval gate has its own.
+ */
 export async function apply(dir: string, doc: PlanDocument, parallelism = 10) {
+  approveAll(dir, doc);
   return applyWorkspace(context(dir), doc, {parallelism});
+}
+
+export function approveAll(dir: string, doc: PlanDocument): void {
+  withLedger(dir, (l) => recordApprovals(l, [{plan_id: doc.plan_id, plan_digest: planDigest(doc), address: null, decision: 'approved', actor: 'test', reason: 'engine test', run_id: null}]));
 }
 
 /** plan + apply, failing loudly if any step failed */

@@ -11,7 +11,7 @@ import {applyWorkspace} from '../../src/engine/operations.js';
 import {withLedger as openLedger} from '../../src/engine/workspace.js';
 import {listBackups, markVerified} from '../../src/ledger/backups.js';
 import {trustedPlanKeys} from '../../src/trust/plan-signature.js';
-import {context, converge, withLedger} from '../helpers/engine.js';
+import {apply, approveAll, context, converge, withLedger} from '../helpers/engine.js';
 import {sh} from '../helpers/exec.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
@@ -57,6 +57,7 @@ describe('DR plans through the engine', () => {
 
     const backup = await openLedger(ws.dir, (l) => planBackup(ctx, l, loaded, {volumes: []}));
     expect(backup.steps.map((s) => s.address)).toEqual(['backup.cache', 'backup.memory', 'backup.ledger', 'backup.manifest']);
+    approveAll(ws.dir, backup);
     const out = await applyWorkspace(ctx, backup, {parallelism: 4});
     expect(out.results.map((r) => `${r.step.address} ${r.status}${r.error ? ` ${r.error}` : ''}`).filter((x) => !x.endsWith('succeeded'))).toEqual([]);
     expect((await docker.getContainer(agent.object_id!).inspect()).State.Running).toBe(true);
@@ -74,6 +75,7 @@ describe('DR plans through the engine', () => {
     await sh(agent.object_id!, 'rm -rf /data/d');
     const restore = await openLedger(ws.dir, (l) => planRestore(ctx, l, loaded, {backup: b!.id, volumes: ['memory'], ledger: false}));
     expect(restore.steps.map((s) => `${s.address} ${s.category}`)).toEqual(['restore.check READ', 'restore.memory DESTROY']);
+    approveAll(ws.dir, restore);
     const restored = await applyWorkspace(ctx, restore, {parallelism: 4});
     expect(restored.failed).toBe(false);
     expect(restored.rto_ms).toBeGreaterThan(0);
@@ -85,10 +87,10 @@ describe('DR plans through the engine', () => {
     expect(await sh(now.object_id!, 'cat /data/d/3')).toBe('3\n');
 
     // two more backups, then keep one: the newest stays, and the verified one is never deleted
-    for (let i = 0; i < 2; i++) expect((await applyWorkspace(ctx, await openLedger(ws.dir, (l) => planBackup(ctx, l, loaded, {volumes: ['cache']})), {parallelism: 2})).failed).toBe(false);
+    for (let i = 0; i < 2; i++) expect((await apply(ws.dir, await openLedger(ws.dir, (l) => planBackup(ctx, l, loaded, {volumes: ['cache']})), 2)).failed).toBe(false);
     const prune = await openLedger(ws.dir, (l) => planPrune(ctx, l, loaded, {keep: 1, keepVerified: 0}));
     expect(prune.steps).toHaveLength(1);
-    expect((await applyWorkspace(ctx, prune, {parallelism: 2})).failed).toBe(false);
+    expect((await apply(ws.dir, prune, 2)).failed).toBe(false);
     const left = backupsOnDisk(backupRoot(ws.dir, loaded.config)).map((x) => x.id);
     expect(left).toHaveLength(2);
     expect(left).toContain(b!.id);

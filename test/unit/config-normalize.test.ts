@@ -1,4 +1,5 @@
 // What the rest of orx receives: every default filled in, every unit resolved.
+import {waiverEnd, waiverInForce} from '../../src/config/waivers.js';
 import {afterAll, describe, expect, it} from 'vitest';
 import {mkdtempSync, mkdirSync, realpathSync, writeFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -41,14 +42,52 @@ describe('defaults', () => {
       signing_key: null,
       signing_key_ref: null,
       secrets: {onepassword: {token: null, account: null}},
+      waivers: [],
     });
   });
 
-  it('budgets and allow_root are read with their units', () => {
-    const cfg = parseConfig('workspace: lab\nbudgets: {agent: 90s, image: 15m}\nimages:\n  base: {ref: alpine}\nagents:\n  a:\n    image: base\n    allow_root: {reason: "needs raw sockets"}\n    budget: {time: 45s}\n', WS);
+  it('budgets are read with their units', () => {
+    const cfg = parseConfig('workspace: lab\nbudgets: {agent: 90s, image: 15m}\nimages:\n  base: {ref: alpine}\nagents:\n  a:\n    image: base\n    budget: {time: 45s}\n', WS);
     expect(cfg.budgets).toEqual({agent: 90_000, image: 900_000});
-    expect(cfg.agents.a).toMatchObject({allow_root: {reason: 'needs raw sockets'}, budget_ms: 45_000});
-    expect(() => parseConfig('workspace: lab\nimages:\n  base: {ref: alpine}\nagents:\n  a:\n    image: base\n    allow_root: {}\n', WS)).toThrow(/allow_root/);
+    expect(cfg.agents.a).toMatchObject({allow_root: null, budget_ms: 45_000});
+  });
+
+  it('allow_root is refused, saying how to write the waiver instead', () => {
+    expect(() => parseConfig('workspace: lab\nimages:\n  base: {ref: alpine}\nagents:\n  a:\n    image: base\n    allow_root: {reason: "raw sockets"}\n', WS)).toThrow(
+      /orchestration\.yml:7:5: allow_root no longer lets an agent run as root: .*waivers: \[\{rule: deny-root-user, address: agent\.a, reason: "\.\.\.", expires: YYYY-MM-DD\}\]/,
+    );
+  });
+
+  it('waivers: built-in rules at addresses the file defines, with a reason and a real date', () => {
+    const base = 'workspace: lab\nimages:\n  base: {ref: alpine}\nagents:\n  a: {image: base, user: "0"}\nwaivers:\n';
+    const cfg = parseConfig(`${base}  - {rule: deny-root-user, address: agent.a, reason: "vendor image", expires: 2027-01-31}\n  - {rule: quota-cpus, address: plan, reason: "burst week", expires: "2027-02-01"}\n`, WS);
+    expect(cfg.waivers).toEqual([
+      {rule: 'deny-root-user', address: 'agent.a', reason: 'vendor image', expires: '2027-01-31'},
+      {rule: 'quota-cpus', address: 'plan', reason: 'burst week', expires: '2027-02-01'},
+    ]);
+    // the agent is marked as expected to run as root (for review and Kubernetes' runAsNonRoot)
+    expect(cfg.agents.a!.allow_root).toEqual({reason: 'vendor image'});
+    const err = (w: string) => () => parseConfig(`${base}  - ${w}\n`, WS);
+    expect(err('{rule: deny-root-usr, address: agent.a, reason: r, expires: 2027-01-31}')).toThrow(/orchestration\.yml:7:12: waiver for "deny-root-usr": not a built-in rule \(did you mean "deny-root-user"\?\)/);
+    expect(err('{rule: my-own-rule, address: agent.a, reason: r, expires: 2027-01-31}')).toThrow(/a rule of your own in policies\/ is changed there/);
+    expect(err('{rule: deny-privileged, address: agent.b, reason: r, expires: 2027-01-31}')).toThrow(/agent\.b is not defined in this file \(did you mean "agent\.a"\?\)/);
+    expect(err('{rule: deny-privileged, address: agent.a, reason: "  ", expires: 2027-01-31}')).toThrow(/the reason must say why/);
+    expect(err('{rule: deny-privileged, address: agent.a, reason: r, expires: 2027-02-30}')).toThrow(/expires must be a date like 2027-01-31/);
+    expect(err('{rule: deny-privileged, address: agent.a, reason: r}')).toThrow(/expires/);
+    expect(() => parseConfig(`${base}  - {rule: deny-privileged, address: agent.a, reason: r, expires: 2027-01-31}\n  - {rule: deny-privileged, address: agent.a, reason: s, expires: 2028-01-31}\n`, WS)).toThrow(/a second waiver for deny-privileged at agent\.a/);
+  });
+
+  it('a waiver holds through the end of its day (UTC), and not a moment longer', () => {
+    const w = {rule: 'deny-root-user', address: 'agent.a', reason: 'r', expires: '2027-01-31'};
+    expect(waiverInForce(w, new Date('2027-01-31T23:59:59.999Z'))).toBe(true);
+    expect(waiverInForce(w, new Date('2027-02-01T00:00:00.000Z'))).toBe(false);
+    expect(waiverEnd('2027-13-01')).toBeNull();
+    expect(waiverEnd('2028-02-29')?.toISOString()).toBe('2028-03-01T00:00:00.000Z');
+    expect(waiverEnd('2027-02-29')).toBeNull();
+  });
+
+  it('a user id larger than any uid is refused (it could wrap around to 0)', () => {
+    expect(() => parseConfig('workspace: lab\nimages:\n  base: {ref: alpine}\nagents:\n  a: {image: base, user: "4294967296"}\n', WS)).toThrow(/user "4294967296": 4294967296 is larger than any uid or gid/);
   });
 
   it('empty sections and empty network/volume entries mean defaults', () => {

@@ -8,6 +8,7 @@ import {Ajv} from 'ajv';
 import {afterEach, describe, expect, it} from 'vitest';
 import {OrxError} from '../../src/errors.js';
 import {compilePolicies, loadPolicies, policyFiles, policySchemaPath} from '../../src/policy/load.js';
+import {builtinRuleIds} from '../../src/policy/builtin.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dirs: string[] = [];
@@ -41,24 +42,27 @@ const lines = (err: OrxError) => err.message.split('\n');
 const rule = (id: string, when: string, extra = '') => `rules:\n  - id: ${id}\n    when: ${when}\n    effect: deny\n    message: m\n${extra}`;
 
 describe('loadPolicies', () => {
-  it('loads the shipped baseline', () => {
+  const BASELINE = [
+    'deny-privileged',
+    'deny-host-namespaces',
+    'deny-host-mounts',
+    'deny-root-user',
+    'approve-destroy',
+    'approve-egress',
+    'quota-cpus',
+    'quota-memory',
+    'quota-agents',
+    'rate-destroy',
+    'warn-unpinned-image',
+  ];
+
+  it('loads the built-in baseline first, then the example workspace\'s own rules', () => {
     const set = loadPolicies(root);
-    expect(set.files).toEqual(['policies/baseline.yaml']);
-    expect(set.rules.map((r) => r.id)).toEqual([
-      'deny-privileged',
-      'deny-host-namespaces',
-      'deny-host-mounts',
-      'deny-root-user',
-      'approve-destroy',
-      'approve-egress',
-      'quota-cpus',
-      'quota-memory',
-      'quota-agents',
-      'rate-destroy',
-      'warn-unpinned-image',
-    ]);
+    expect(set.files).toEqual(['orx:baseline.yaml', 'policies/example.yaml']);
+    expect(set.rules.map((r) => r.id)).toEqual([...BASELINE, 'approve-large-agent']);
+    expect([...builtinRuleIds()]).toEqual(BASELINE);
     const privileged = set.rules[0]!;
-    expect(privileged).toMatchObject({file: 'policies/baseline.yaml', scope: 'step', effect: 'deny'});
+    expect(privileged).toMatchObject({file: 'orx:baseline.yaml', scope: 'step', effect: 'deny'});
     expect([...privileged.match.kinds!]).toEqual(['agent']);
     expect(privileged.match.categories).toBeNull();
     expect(set.rules.find((r) => r.id === 'quota-cpus')!.scope).toBe('plan');
@@ -73,10 +77,17 @@ describe('loadPolicies', () => {
     expect(validate({rules: [{id: 'x', when: 'true', effect: 'deny', message: 'm', extra: 1}]})).toBe(false);
   });
 
-  it('a workspace without policies/ has no rules', () => {
+  it('a workspace without policies/ gets the whole baseline', () => {
     const dir = workspace({'orchestration.yml': 'workspace: w\n'});
-    expect(loadPolicies(dir)).toEqual({rules: [], files: []});
+    const set = loadPolicies(dir);
+    expect(set.files).toEqual(['orx:baseline.yaml']);
+    expect(set.rules.map((r) => r.id)).toEqual(BASELINE);
     expect(policyFiles(dir)).toEqual([]);
+  });
+
+  it('a workspace rule cannot take a built-in rule\'s id (an old copy of the baseline says so)', () => {
+    const dir = workspace({'policies/baseline.yaml': rule('deny-privileged', '"false"')});
+    expect(() => loadPolicies(dir)).toThrow(/policies\/baseline\.yaml:2:9: rule deny-privileged is built into orx and always applies: it cannot be redefined here/);
   });
 
   it('reads *.yaml and *.yml directly in policies/, sorted, skipping hidden files and tests', () => {
@@ -90,8 +101,8 @@ describe('loadPolicies', () => {
     });
     expect(policyFiles(dir).map((f) => path.relative(dir, f))).toEqual(['policies/a.yaml', 'policies/b.yml']);
     const set = loadPolicies(dir);
-    expect(set.files).toEqual(['policies/a.yaml', 'policies/b.yml']);
-    expect(set.rules.map((r) => `${r.file} ${r.id}`)).toEqual(['policies/a.yaml a', 'policies/b.yml b']);
+    expect(set.files).toEqual(['orx:baseline.yaml', 'policies/a.yaml', 'policies/b.yml']);
+    expect(set.rules.filter((r) => !r.file.startsWith('orx:')).map((r) => `${r.file} ${r.id}`)).toEqual(['policies/a.yaml a', 'policies/b.yml b']);
   });
 
   it('refuses a relative workspace directory (nothing here reads the process directory)', () => {

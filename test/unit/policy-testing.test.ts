@@ -9,6 +9,7 @@ import {afterEach, describe, expect, it} from 'vitest';
 import {OrxError} from '../../src/errors.js';
 import {loadPolicies} from '../../src/policy/load.js';
 import {renderPolicyTestTable, runPolicyTests} from '../../src/policy/testing.js';
+import {builtinTestPath, isBuiltinRule} from '../../src/policy/builtin.js';
 import type {PolicyRule} from '../../src/policy/types.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,12 +18,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, {recursive: true, force: true});
 });
 
-/** A workspace holding the shipped baseline plus the given files. */
-function workspace(files: Record<string, string>, withBaseline = true): string {
+/** A workspace holding the given files (the baseline is built in). */
+function workspace(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-policy-test-'));
   dirs.push(dir);
   fs.mkdirSync(path.join(dir, 'policies/tests'), {recursive: true});
-  if (withBaseline) fs.copyFileSync(path.join(root, 'policies/baseline.yaml'), path.join(dir, 'policies/baseline.yaml'));
   for (const [name, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), {recursive: true});
     fs.writeFileSync(path.join(dir, name), text);
@@ -37,11 +37,11 @@ interface FixtureCase {
   expect: Array<{rule: string}>;
 }
 
-describe('the shipped baseline tests', () => {
+describe('the built-in baseline tests', () => {
   const report = runPolicyTests(root);
 
-  it('all pass', () => {
-    expect(report.files).toEqual(['policies/tests/baseline_test.yaml']);
+  it('all pass, run in every workspace before its own', () => {
+    expect(report.files).toEqual(['orx:baseline_test.yaml', 'policies/tests/example_test.yaml']);
     expect(report.cases.filter((c) => !c.passed)).toEqual([]);
     expect(report.failed).toBe(0);
     expect(report.passed).toBe(report.cases.length);
@@ -49,12 +49,12 @@ describe('the shipped baseline tests', () => {
   });
 
   it('cover every baseline rule with at least two denying (or flagging) and two allowing cases', () => {
-    const cases = (parse(fs.readFileSync(path.join(root, 'policies/tests/baseline_test.yaml'), 'utf8')) as {cases: FixtureCase[]}).cases;
+    const cases = (parse(fs.readFileSync(builtinTestPath(), 'utf8')) as {cases: FixtureCase[]}).cases;
     // a case "allows" for a rule when it plans something of the rule's kinds and the rule stays
     // silent (for approve-destroy, whose `when` is always true, that is a plan with no DESTROY step)
     const looksAt = (rule: PolicyRule, c: FixtureCase) =>
       (c.steps ?? []).some((s) => s.action !== 'noop' && (rule.match.kinds === null || rule.match.kinds.has(s.kind)));
-    for (const rule of loadPolicies(root).rules) {
+    for (const rule of loadPolicies(root).rules.filter(isBuiltinRule)) {
       const flagging = cases.filter((c) => c.expect.some((e) => e.rule === rule.id));
       const allowing = cases.filter((c) => !c.expect.some((e) => e.rule === rule.id) && looksAt(rule, c));
       expect(flagging.length, `${rule.id}: cases that expect it`).toBeGreaterThanOrEqual(2);
@@ -66,8 +66,8 @@ describe('the shipped baseline tests', () => {
     const table = renderPolicyTestTable(report);
     const rows = table.split('\n');
     expect(rows[0]).toMatch(/^NAME\s+RESULT\s+DETAILS$/);
-    expect(rows[1]).toMatch(/^a hardened agent orx creates passes every rule\s+PASS$/);
-    expect(table).toMatch(new RegExp(`\\n${report.cases.length} passed, 0 failed \\(${report.cases.length} cases in 1 file\\)\\n$`));
+    expect(rows[1]).toMatch(/^orx:baseline_test\.yaml: a hardened agent orx creates passes every rule\s+PASS$/);
+    expect(table).toMatch(new RegExp(`\\n${report.cases.length} passed, 0 failed \\(${report.cases.length} cases in 2 files\\)\\n$`));
   });
 });
 
@@ -94,7 +94,7 @@ describe('runPolicyTests', () => {
       - {rule: deny-privileged, effect: deny, message: "is fine"}
 `,
     });
-    const report = runPolicyTests(dir);
+    const report = runPolicyTests(dir, 'policies/tests');
     expect(report.passed).toBe(1);
     expect(report.failed).toBe(2);
     const [wrong, right, msg] = report.cases;
@@ -116,9 +116,9 @@ describe('runPolicyTests', () => {
     const dir = workspace({
       'policies/tests/t_test.yaml': `cases:\n  - name: typo\n    steps: [${privileged}]\n    expect: [{rule: deny-privilegd, effect: deny}]\n`,
     });
-    const [c] = runPolicyTests(dir).cases;
+    const [c] = runPolicyTests(dir, 'policies/tests').cases;
     expect(c!.passed).toBe(false);
-    expect(c!.error).toBe('no rule "deny-privilegd" in policies/ (did you mean "deny-privileged"?)');
+    expect(c!.error).toBe('no rule "deny-privilegd" built in or in policies/ (did you mean "deny-privileged"?)');
   });
 
   it('order does not matter, and address: null means a plan-scope decision', () => {
@@ -138,7 +138,7 @@ describe('runPolicyTests', () => {
       - {rule: quota-cpus, effect: deny, address: agent.a}
 `,
     });
-    const report = runPolicyTests(dir);
+    const report = runPolicyTests(dir, 'policies/tests');
     expect(report.cases.map((c) => c.passed)).toEqual([true, false]);
   });
 
@@ -154,8 +154,11 @@ describe('runPolicyTests', () => {
     expect(renderPolicyTestTable(report)).toContain('a_test.yaml: empty plan');
     expect(runPolicyTests(dir, path.join(dir, 'more/b_test.yml')).cases).toHaveLength(1);
     expect(() => runPolicyTests(dir, 'nowhere')).toThrow(/no policy tests at nowhere/);
-    // no tests at all in the default place: an empty report
-    expect(runPolicyTests(workspace({}))).toMatchObject({cases: [], passed: 0, failed: 0});
+    // no tests of its own in the default place: the built-in baseline's cases still run
+    const builtinOnly = runPolicyTests(workspace({}));
+    expect(builtinOnly.files).toEqual(['orx:baseline_test.yaml']);
+    expect(builtinOnly.failed).toBe(0);
+    expect(builtinOnly.passed).toBeGreaterThanOrEqual(40);
   });
 
   it('a broken test file is an error with file:line:col', () => {
@@ -209,13 +212,13 @@ describe('runPolicyTests', () => {
     expect:
       - {rule: ctx, effect: warn, address: null}
       - {rule: cat, effect: warn, address: volume.v, message: "DESTROY {} (none)"}
-      - {rule: cat, effect: warn, address: agent.a, message: "DEPLOY (none) {}"}
+      - {rule: cat, effect: warn, address: agent.a, message: 'DEPLOY (none) {"uid":null,"gid":null}'}
       - {rule: cat, effect: warn, address: network.n, message: "WRITE {} {}"}
+      - {rule: approve-destroy, effect: require_approval, address: volume.v}
 `,
       },
-      false,
     );
-    const report = runPolicyTests(dir);
+    const report = runPolicyTests(dir, 'policies/tests');
     expect(report.cases[0]).toMatchObject({passed: true, unexpected: [], missing: []});
   });
 });

@@ -59,6 +59,7 @@ export function noteTags(step: ReviewStep, maxMessage = 40): string[] {
   const tags: string[] = [];
   for (const n of step.notes) {
     if (n.effect === 'deny') tags.push(`✗ deny: ${clean(n.rule)}`);
+    else if (n.waived) tags.push(`waived: ${clean(n.rule)}`);
     else if (n.effect === 'require_approval') tags.push(`approval: ${clean(n.rule)}`);
     else if (n.effect === 'warn') tags.push(`⚠ warn: ${shorten(clean(n.message), maxMessage)}`);
   }
@@ -111,7 +112,7 @@ export function diffLines(step: ReviewStep): Line[] {
   if (needs.length) lines.push({text: needs.join(' · '), tone: 'warn'});
   for (const n of step.notes) {
     const tone: Tone = n.effect === 'deny' ? 'danger' : n.effect === 'warn' || n.effect === 'require_approval' ? 'warn' : 'muted';
-    lines.push({text: `policy ${n.effect} ${clean(n.rule)}: ${clean(n.message)}`, tone});
+    lines.push({text: `policy ${n.waived ? 'waived (needs approval)' : n.effect} ${clean(n.rule)}: ${clean(n.message)}`, tone});
   }
   return lines;
 }

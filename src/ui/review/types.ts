@@ -18,6 +18,8 @@ export interface ReviewNote {
   rule: string;
   effect: ReviewNoteEffect;
   message: string;
+  /** a waiver in orchestration.yml turned this built-in rule's deny into an approval */
+  waived?: boolean;
 }
 
 export interface ReviewStep {
