@@ -27,7 +27,7 @@ export const POLICY_FIX_ACTION = 'Fix the policy files above; `orx policy test` 
 export {policyFiles};
 
 export interface PolicySource {
-  /** how diagnostics and decisions name the file, e.g. "policies/baseline.yaml" */
+  /** how diagnostics and decisions name the file, e.g. "policies/example.yaml" (the built-in one: "orx:baseline.yaml") */
   file: string;
   text: string;
 }

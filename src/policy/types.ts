@@ -13,7 +13,7 @@ export type CompiledWhen = (vars: Record<string, unknown>) => unknown;
 export interface PolicyRule {
   id: string;
   description: string;
-  /** the file, relative to the workspace ("policies/baseline.yaml"), for messages and decisions */
+  /** the file, relative to the workspace ("policies/example.yaml"; "orx:baseline.yaml" for a built-in rule), for messages and decisions */
   file: string;
   /** where the rule's `when` starts in that file */
   line: number;

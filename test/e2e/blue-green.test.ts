@@ -3,7 +3,7 @@
 // its network alias through a front agent), a new version that never gets healthy (rolled
 // back, exit 6), and a chaos rehearsal that injects the same fault twice for the same seed.
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {orx, startOrx, until, type CliResult} from '../helpers/cli.js';
+import {orx, orxApproved, startOrx, until, type CliResult} from '../helpers/cli.js';
 import {loopbackGet} from '../helpers/http.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
@@ -55,6 +55,13 @@ async function cli(args: string[], code = 0): Promise<CliResult> {
   return r;
 }
 
+/** An apply or destroy a human approved first: creating agents on a network with a route out, and every delete, need one. */
+async function approved(kind: 'apply' | 'destroy', code = 0, applyArgs: string[] = []): Promise<CliResult> {
+  const r = await orxApproved(kind, {cwd: ws.dir}, applyArgs);
+  expect(r.code, `orx ${kind} (approved) ${applyArgs.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(code);
+  return r;
+}
+
 // short: a connection that hangs counts as a gap, it does not stall the loop
 const get = (path: string): Promise<string | null> => loopbackGet(port, path, 300);
 
@@ -88,7 +95,7 @@ async function webContainers(): Promise<Array<{Id: string; Names: string[]; Stat
 describe('blue-green updates', () => {
   it('a healthy new version takes over with no gap in service; the old container is gone', {timeout: 120_000}, async () => {
     ws.write(yaml('v1'));
-    await cli(['apply', '--auto-approve']);
+    await approved('apply');
     expect(await until('v1 served', () => get('/version'), 30_000)).toBe('v1');
     const [old] = await webContainers();
 
@@ -126,7 +133,7 @@ describe('blue-green updates', () => {
 
   it('a new version that never gets healthy is removed; the old one keeps serving; exit 6 and the rollback in the ledger', {timeout: 120_000}, async () => {
     ws.write(yaml('v1'));
-    await cli(['apply', '--auto-approve']);
+    await approved('apply');
     await until('v1 served', () => get('/version'), 30_000);
     const [old] = await webContainers();
 
@@ -153,7 +160,7 @@ describe('blue-green updates', () => {
 describe('chaos rehearsal', () => {
   it('is refused unless the workspace allows it', async () => {
     ws.write(yaml('v1'));
-    const r = await cli(['apply', '--auto-approve', '--chaos', '7'], 1);
+    const r = await approved('apply', 1, ['--chaos', '7']);
     expect(r.stderr).toMatch(/does not allow chaos rehearsal/);
     expect(await webContainers()).toHaveLength(0);
   });
@@ -161,12 +168,12 @@ describe('chaos rehearsal', () => {
   it('the same seed injects the same fault at the same step twice; a plain apply then converges', {timeout: 120_000}, async () => {
     ws.write(yaml('v1', {chaos: true}));
     const faultsOf = (r: CliResult) => /injecting (.*)$/m.exec(r.stderr)?.[1];
-    const first = await cli(['apply', '--auto-approve', '--chaos', '3,rate=0.6'], 6);
+    const first = await approved('apply', 6, ['--chaos', '3,rate=0.6']);
     const injected = faultsOf(first);
     expect(injected).toBeTruthy();
     expect(injected).not.toBe('none');
-    await cli(['destroy', '--auto-approve']);
-    const second = await cli(['apply', '--auto-approve', '--chaos', '3,rate=0.6'], 6);
+    await approved('destroy');
+    const second = await approved('apply', 6, ['--chaos', '3,rate=0.6']);
     expect(faultsOf(second)).toBe(injected);
     // the failing step is the same one, with the same words
     const failedLine = (r: CliResult) => r.stderr.split('\n').filter((l) => l.startsWith('✗'))[0]?.replace(/\(\d+\.\ds\)/, '');
@@ -175,7 +182,7 @@ describe('chaos rehearsal', () => {
     const events = JSON.parse((await cli(['events', '--json'])).stdout).events as Array<{payload: {chaos?: {fault: string}} | null}>;
     expect(events.some((e) => e.payload?.chaos?.fault)).toBe(true);
 
-    await cli(['apply', '--auto-approve']);
+    await approved('apply');
     await cli(['plan', '--detailed-exitcode']);
     expect(await until('v1 served', () => get('/version'), 30_000)).toBe('v1');
   });

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {orx} from '../helpers/cli.js';
+import {orx, orxApproved} from '../helpers/cli.js';
 import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
@@ -27,8 +27,9 @@ describe('state commands and partial failure through the CLI', () => {
     ports: [{container: 8080, host: ${port}}]
     depends_on: [alpha]
 `);
-    const r = await orx(['apply', '--auto-approve', '--json'], {cwd: ws.dir});
-    expect(r.code).toBe(6);
+    // agent.web gets a network with a route out: a human approves that first
+    const r = await orxApproved('apply', {cwd: ws.dir}, ['--json']);
+    expect(r.code, r.stderr).toBe(6);
     const out = JSON.parse(r.stdout);
     expect(out.status).toBe('failed');
     expect(out.steps.find((s: {address: string}) => s.address === 'agent.web')).toMatchObject({status: 'failed', error: expect.stringMatching(/address already in use|already allocated/)});
