@@ -7,7 +7,7 @@ import type {Ledger} from '../ledger/ledger.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {recordToken, revokeTokens} from '../ledger/tokens.js';
 import type {AgentSecretsPort} from '../resources/types.js';
-import {agentSecretsDir, removeSecretFiles, secretsOwner, secretsRoot, TOKEN_FILE, writeSecretFiles} from '../secrets/delivery.js';
+import {agentSecretsDir, isAgentSecretsDir, removeSecretFiles, secretsOwner, secretsRoot, TOKEN_FILE, writeSecretFiles} from '../secrets/delivery.js';
 import {secretFingerprinter, type SecretFingerprinter} from '../secrets/fingerprint.js';
 import {registerSecret} from '../secrets/redact.js';
 import {parseSecretRef} from '../secrets/reference.js';
@@ -129,14 +129,16 @@ export function agentSecretsPort(o: AgentSecretsOptions): AgentSecretsPort {
       recordToken(o.ledger, token.record, o.runId);
       return {files, fingerprints};
     },
-    async deliver(address, attrs, user) {
+    async deliver(address, attrs, user, mountedAt) {
       const owner = secretsOwner(address, user);
       const {files, fingerprints} = await this.issue(address, attrs);
-      writeSecretFiles(dirFor(attrs.name), files, owner);
+      writeSecretFiles(mountedAt && isAgentSecretsDir(mountedAt, o.dir, o.workspace, attrs.name) ? mountedAt : dirFor(attrs.name), files, owner);
       return fingerprints;
     },
-    remove(address, name, reason) {
+    remove(address, name, reason, mountedAt) {
       removeSecretFiles(dirFor(name));
+      // left under a previous runtime directory: removed too, if it has the shape of this agent's
+      if (mountedAt && mountedAt !== dirFor(name) && isAgentSecretsDir(mountedAt, o.dir, o.workspace, name)) removeSecretFiles(mountedAt);
       if (address) revokeTokens(o.ledger, {address}, {actor: o.actor, reason});
     },
   };
