@@ -220,8 +220,16 @@ export function isAgentSecretsDir(dir: string, workspaceDir: string, workspace: 
 /**
  * Removes every agent's secrets directory of a workspace (halt). Without the workspace name
  * (a configuration that does not load) the directory is found by its path digest alone.
+ * `mountedAt`: the secrets mounts of the workspace's containers, so that directories under an
+ * earlier XDG_RUNTIME_DIR go too (only those with the exact shape of this workspace's).
  */
-export function removeWorkspaceSecrets(root: string, workspaceDir: string, workspace: string | null): string[] {
+export function removeWorkspaceSecrets(root: string, workspaceDir: string, workspace: string | null, mountedAt: readonly string[] = []): string[] {
+  const earlier = workspace === null ? [] : [...new Set(mountedAt)].filter((d) => path.dirname(path.dirname(d)) !== root && isAgentSecretsDir(d, workspaceDir, workspace, path.basename(d)) && fs.existsSync(d));
+  for (const d of earlier) removeSecretFiles(d);
+  return [...earlier, ...removeCurrentSecrets(root, workspaceDir, workspace)];
+}
+
+function removeCurrentSecrets(root: string, workspaceDir: string, workspace: string | null): string[] {
   const digest = path.basename(workspaceSecretsDir(root, workspaceDir, '')).slice(1);
   // a root that is not orx's holds nothing orx delivered (and may be a planted link)
   if (!ownRoot(root)) return [];

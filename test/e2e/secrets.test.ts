@@ -367,7 +367,7 @@ describe('secrets delivery on the host', () => {
     expect(await canary()).toBeUndefined();
   });
 
-  it('when XDG_RUNTIME_DIR changes between applies, rotated values reach the directory the agent mounts, and replace and delete remove the earlier one', async () => {
+  it('when XDG_RUNTIME_DIR changes between applies, rotated values reach the directory the agent mounts, and halt, replace and delete remove the earlier one', async () => {
     const [a, b, c] = [runtimeDir(made), runtimeDir(made), runtimeDir(made)];
     fs.mkdirSync(path.join(ws.dir, 'certs'));
     fs.writeFileSync(path.join(ws.dir, 'certs/agent.key'), 'moving-runtime-file', {mode: 0o600});
@@ -382,6 +382,15 @@ describe('secrets delivery on the host', () => {
     expect(underA.startsWith(`${a}/orchestrix/`)).toBe(true);
     // rotated under another runtime directory: the running agent reads the new value where it mounts it
     await apply(b, 'value-two-under-b');
+    expect((await execIn((await canary()).Id, ['cat', '/run/secrets/API_KEY'])).out).toBe('value-two-under-b');
+    // halt under b still clears the files under a; resume gives them back where the agent mounts them
+    const envB = {XDG_RUNTIME_DIR: b, ORX_CANARY_SECRET: 'value-two-under-b'};
+    const halted = await orx(['halt', '--reason', 'runtime dir drill', '--json'], {cwd: ws.dir, env: envB});
+    expect(halted.code, halted.stderr).toBe(0);
+    expect(JSON.parse(halted.stdout)).toMatchObject({secrets_removed: 1});
+    expect(fs.existsSync(underA)).toBe(false);
+    const resumed = await orx(['resume', '--reason', 'drill over', '--auto-approve'], {cwd: ws.dir, env: envB});
+    expect(resumed.code, resumed.stderr).toBe(0);
     expect((await execIn((await canary()).Id, ['cat', '/run/secrets/API_KEY'])).out).toBe('value-two-under-b');
     // replaced (new command): the new container mounts from b, a's directory is gone
     ws.write(AGENT().replace('sleep 3600', 'sleep 3599'));
