@@ -54,8 +54,9 @@ export async function readFileSecret(target: string, dir: string, opts: FileSecr
   if (before) return fail(before);
   let handle: FileHandle;
   try {
-    // O_NONBLOCK: a FIFO swapped in cannot hang the open (it is then refused as not a regular file)
-    handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+    // O_NONBLOCK: a FIFO swapped in cannot hang the open (it is then refused as not a regular file);
+    // the flags are absent on Windows, which has neither FIFOs nor symbolic-link races of this kind
+    handle = await open(real, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0));
   } catch (err) {
     return fail(fsReason(err, lexical));
   }
