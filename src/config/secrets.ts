@@ -1,7 +1,7 @@
 // agents.NAME.secrets, agents.NAME.token and the top-level secrets: block. A secret entry must
 // be a reference to where the value lives; a literal is an error that names the key and
 // never repeats the value (it may be the very credential the file should not hold).
-import {parseSecretRef, secretKeyError, secretRefSyntaxError, unknownSchemeHint} from '../secrets/reference.js';
+import {fileLocationError, parseSecretRef, secretKeyError, secretRefSyntaxError, unknownSchemeHint} from '../secrets/reference.js';
 import type {Problem} from './diagnostics.js';
 import type {Problems} from './diagnostics.js';
 import {formatPath, type ConfigPath} from './paths.js';
@@ -37,6 +37,12 @@ export function agentSecrets(raw: unknown, path: ConfigPath, problems: Problems)
       );
       continue;
     }
+    // a place file:// may never point (.orx/, /proc, ...) is visible in the text: refused here, not first at apply
+    const where = fileLocationError(ref);
+    if (where) {
+      problems.add(at, `${formatPath(at)}: ${where}`);
+      continue;
+    }
     put(out, key, ref.ref);
   }
   return out;
@@ -66,6 +72,8 @@ export function secretProviders(raw: unknown, problems: Problems): WorkspaceConf
       problems.add(at, `${formatPath(at)} must say where the service-account token lives (env://NAME or file://PATH), not hold it (the value is not shown)`);
       return {onepassword: {token: null, account}};
     }
+    const where = fileLocationError(ref);
+    if (where) problems.add(at, `${formatPath(at)}: ${where}`);
   }
   if (token !== null && account !== null) {
     problems.add(['secrets', 'onepassword'], 'secrets.onepassword: give either token (a service account) or account (the desktop app), not both');

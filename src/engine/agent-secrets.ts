@@ -1,14 +1,16 @@
 // Secrets during plan and apply: which references the agents need, resolving them all at
 // once (values registered with the redactor at once), their fingerprints against what was
 // delivered last (rotation), and the AgentSecretsPort the agent action delivers through.
+import path from 'node:path';
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {recordToken, revokeTokens} from '../ledger/tokens.js';
 import type {AgentSecretsPort} from '../resources/types.js';
-import {agentSecretsDir, removeSecretFiles, secretsOwner, secretsRoot, TOKEN_FILE, writeSecretFiles} from '../secrets/delivery.js';
+import {agentSecretsDir, isAgentSecretsDir, removeSecretFiles, secretsOwner, secretsRoot, TOKEN_FILE, writeSecretFiles} from '../secrets/delivery.js';
 import {secretFingerprinter, type SecretFingerprinter} from '../secrets/fingerprint.js';
 import {registerSecret} from '../secrets/redact.js';
+import {parseSecretRef} from '../secrets/reference.js';
 import {resolveSecrets, type SecretRequest, type SecretResult} from '../secrets/resolve.js';
 import type {WorkspaceConfig} from '../config/types.js';
 import type {WorkspaceKey} from '../trust/keys.js';
@@ -40,9 +42,16 @@ export interface ResolveContext {
 
 /** Resolves every request (one 1Password call for all op:// ones); results carry no value when they failed. */
 export async function checkSecrets(ctx: ResolveContext, requests: SecretRequest[]): Promise<SecretResult[]> {
-  const results = await resolveSecrets(requests, {dir: ctx.dir, env: ctx.env, onepassword: ctx.config.secrets.onepassword, version: ctx.version});
+  const results = await resolveSecrets(requests, {dir: ctx.dir, env: ctx.env, onepassword: ctx.config.secrets.onepassword, version: ctx.version, protect: protectedKeyFiles(ctx)});
   for (const r of results) if (r.ok && r.value !== undefined) registerSecret(r.value);
   return results;
+}
+
+/** A signing key kept outside .orx/ (signing.key as a path or a file:// reference): never an agent's secret. */
+function protectedKeyFiles(ctx: ResolveContext): Array<{path: string; what: string}> {
+  const ref = ctx.config.signing_key_ref ? parseSecretRef(ctx.config.signing_key_ref) : null;
+  const file = ctx.config.signing_key ?? (ref?.provider === 'file' ? ref.target : null);
+  return file ? [{path: path.resolve(ctx.dir, file), what: 'the workspace signing key (signing.key)'}] : [];
 }
 
 /** Resolves and fingerprints; any failure is one error naming every reference that failed (never a value). */
@@ -120,14 +129,16 @@ export function agentSecretsPort(o: AgentSecretsOptions): AgentSecretsPort {
       recordToken(o.ledger, token.record, o.runId);
       return {files, fingerprints};
     },
-    async deliver(address, attrs, user) {
+    async deliver(address, attrs, user, mountedAt) {
       const owner = secretsOwner(address, user);
       const {files, fingerprints} = await this.issue(address, attrs);
-      writeSecretFiles(dirFor(attrs.name), files, owner);
+      writeSecretFiles(mountedAt && isAgentSecretsDir(mountedAt, o.dir, o.workspace, attrs.name) ? mountedAt : dirFor(attrs.name), files, owner);
       return fingerprints;
     },
-    remove(address, name, reason) {
+    remove(address, name, reason, mountedAt) {
       removeSecretFiles(dirFor(name));
+      // left under a previous runtime directory: removed too, if it has the shape of this agent's
+      if (mountedAt && mountedAt !== dirFor(name) && isAgentSecretsDir(mountedAt, o.dir, o.workspace, name)) removeSecretFiles(mountedAt);
       if (address) revokeTokens(o.ledger, {address}, {actor: o.actor, reason});
     },
   };

@@ -9,7 +9,7 @@ import {LABEL} from '../resources/labels.js';
 import {NO_TOOL_PATHS, type ToolPaths} from '../drivers/tools.js';
 import {isKubeAgent, stopKubeAgent, validateKubeAgent} from '../resources/kube-agent.js';
 import {revokeTokens} from '../ledger/tokens.js';
-import {removeWorkspaceSecrets, secretsRoot} from '../secrets/delivery.js';
+import {removeWorkspaceSecrets, SECRETS_MOUNT, secretsRoot} from '../secrets/delivery.js';
 import type {OrxContext} from './operations.js';
 
 export interface HaltOptions {
@@ -123,7 +123,8 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
   setHalt(ledger, state);
   // a halted agent keeps no secret in RAM and no identity that still verifies: resume
   // delivers both afresh
-  const secretsRemoved = removeWorkspaceSecrets(secretsRoot(), ctx.dir, ws).length;
+  const mounts = [...labelled, ...bound].flatMap((c) => c.Mounts?.filter((m) => m.Type === 'bind' && m.Destination === SECRETS_MOUNT).map((m) => m.Source) ?? []);
+  const secretsRemoved = removeWorkspaceSecrets(secretsRoot(), ctx.dir, ws, mounts).length;
   const tokensRevoked = revokeTokens(ledger, {all: true}, {actor: ctx.actor, reason: `workspace halted: ${opts.reason}`}).length;
   return {state, interrupted_apply: interrupted, failures, secrets_removed: secretsRemoved, tokens_revoked: tokensRevoked};
 }

@@ -197,6 +197,7 @@ export async function removeAgent(step: PlannedStep, ctx: ApplyContext): Promise
   const ref = step.object_id ?? name;
   if (!ref) return;
   const c = ctx.docker.getContainer(ref);
+  const mountedAt = await secretsMountSource(c, step.before?.secrets_mount);
   try {
     await c.stop({t: 10});
   } catch (err) {
@@ -204,7 +205,25 @@ export async function removeAgent(step: PlannedStep, ctx: ApplyContext): Promise
     if (!isNotFound(err) && statusCode(err) !== 304) throw new Error(`cannot stop container: ${engineMessage(err)}`);
   }
   await forceRemove(c);
-  if (name) ctx.secrets.remove(step.address, name, step.action === 'replace' ? 'agent replaced' : 'agent deleted');
+  if (name) ctx.secrets.remove(step.address, name, step.action === 'replace' ? 'agent replaced' : 'agent deleted', mountedAt);
+}
+
+function secretsMountOf(info: Dockerode.ContainerInspectInfo, target: unknown): string | null {
+  const at = typeof target === 'string' ? target : SECRETS_MOUNT;
+  return info.Mounts?.find((m) => m.Type === 'bind' && m.Destination === at)?.Source ?? null;
+}
+
+/**
+ * The host directory a container has bind-mounted at its secrets mount, as the engine recorded
+ * it when the container was created (null when the container or the mount is gone).
+ */
+export async function secretsMountSource(c: Dockerode.Container, target: unknown): Promise<string | null> {
+  try {
+    return secretsMountOf(await c.inspect(), target);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw new Error(`cannot inspect container: ${engineMessage(err)}`);
+  }
 }
 
 export async function forceRemove(c: Dockerode.Container): Promise<void> {
@@ -226,7 +245,9 @@ async function updateAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOu
   // new secret values (or a stopped agent, whose files a halt removed) mean fresh files and a
   // fresh token; a running agent is restarted so that it reads them
   const refresh = changed.has('secrets') || changed.has('token') || !info.State.Running;
-  const fingerprints = refresh ? await ctx.secrets.deliver(step.address, after, numericSpec(await effectiveUser(after, ctx))) : undefined;
+  // into the directory the container really mounts (an earlier XDG_RUNTIME_DIR's, if it changed)
+  const mountedAt = secretsMountOf(info, after.secrets_mount);
+  const fingerprints = refresh ? await ctx.secrets.deliver(step.address, after, numericSpec(await effectiveUser(after, ctx)), mountedAt) : undefined;
   if (!info.State.Running) await c.start();
   else if (refresh) await c.restart({t: 10});
   return {object_id: info.Id, attributes: after, ...(fingerprints ? {secret_fingerprints: fingerprints} : {})};

@@ -5,7 +5,7 @@
 // and kept, and started again on rollback (the documented gap).
 import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {UPDATE_DEFAULTS} from '../config/agent.js';
-import {agentAction, agentConfigHash, connectNetworks, createAgent, forceRemove, type AgentAttrs} from './agent.js';
+import {agentAction, agentConfigHash, connectNetworks, createAgent, forceRemove, secretsMountSource, type AgentAttrs} from './agent.js';
 import {waitHealthy} from './agent-health.js';
 import {LABEL, objectName} from './labels.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from './types.js';
@@ -87,8 +87,9 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
     // serving under the same name meanwhile
     await new Promise((r) => setTimeout(r, SETTLE_MS));
   }
+  const mountedAt = await secretsMountSource(old, before.secrets_mount);
   await retire(old, ctx);
-  ctx.secrets.remove(null, before.name, 'replaced by blue-green');
+  ctx.secrets.remove(null, before.name, 'replaced by blue-green', mountedAt);
   return created;
 }
 

@@ -74,10 +74,18 @@ export interface AgentSecretsPort {
   dirFor(containerName: string): string;
   /** the agent's secret files and a fresh identity token, in memory (a Kubernetes Secret is made of them) */
   issue(address: string, attrs: {secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}}): Promise<{files: Record<string, string>; fingerprints: Record<string, string>}>;
-  /** writes the agent's secret files and a fresh identity token; returns the secrets' fingerprints */
-  deliver(address: string, attrs: {name: string; secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}}, user: string | null): Promise<Record<string, string>>;
-  /** removes the agent's secret files and revokes its tokens (address null: files only) */
-  remove(address: string | null, containerName: string, reason: string): void;
+  /**
+   * writes the agent's secret files and a fresh identity token; returns the secrets' fingerprints.
+   * `mountedAt`: an existing container's bind-mount source, written to instead when it is this
+   * agent's directory under an earlier root (so a running agent sees rotated values)
+   */
+  deliver(address: string, attrs: {name: string; secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}}, user: string | null, mountedAt?: string | null): Promise<Record<string, string>>;
+  /**
+   * removes the agent's secret files and revokes its tokens (address null: files only);
+   * `mountedAt`: where the container really had them (its bind mount's source), which is
+   * under another root when XDG_RUNTIME_DIR changed since it was created
+   */
+  remove(address: string | null, containerName: string, reason: string, mountedAt?: string | null): void;
 }
 
 export interface ApplyContext {

@@ -1,8 +1,9 @@
 // The two local providers. Each returns the value or the reason it cannot, as a phrase that
 // follows the reference in a message ("env://X is not set ..."); no reason ever holds a value.
-import {constants} from 'node:fs';
-import {open, realpath} from 'node:fs/promises';
+import {constants, type Stats} from 'node:fs';
+import {lstat, open, readlink, realpath, stat, type FileHandle} from 'node:fs/promises';
 import path from 'node:path';
+import {fileRefTextError, openedFileError} from './file-location.js';
 
 export type ProviderResult = {ok: true; value: string} | {ok: false; reason: string};
 
@@ -17,46 +18,102 @@ export function readEnvSecret(name: string, env: NodeJS.ProcessEnv): ProviderRes
   return {ok: true, value};
 }
 
+/** What a file:// read must also refuse: files orx keeps its own secrets in beyond .orx/ (a signing.key given as a path). */
+export interface FileSecretOptions {
+  /** absolute paths; the opened file is compared by identity (device and inode), so another name for it is refused too */
+  protect?: ReadonlyArray<{path: string; what: string}>;
+}
+
 /**
  * file://PATH: relative to the workspace `dir` (and refused if it leads outside, through ..
- * or a symbolic link), or absolute. The file must be readable by its owner only.
+ * or a symbolic link), or absolute; never into .orx/, /proc, /sys or /dev (file-location.ts).
+ * The file must be a regular file with one name that only its owner may read or write.
+ *
+ * The path is resolved and checked, then opened without following a final symbolic link, and
+ * the descriptor itself is checked again: its real path (from /proc/self/fd) under the same
+ * rules, its type, mode and link count from fstat. So a directory swapped for a symbolic link
+ * between the check and the open cannot redirect the read. At most the size limit plus one
+ * byte is read, whatever size the file claims (files in /proc claim 0).
  */
-export async function readFileSecret(target: string, dir: string): Promise<ProviderResult> {
-  const absolute = path.isAbsolute(target);
+export async function readFileSecret(target: string, dir: string, opts: FileSecretOptions = {}): Promise<ProviderResult> {
+  const textError = fileRefTextError(target);
+  if (textError) return fail(textError);
+  const relative = !path.isAbsolute(target);
   const lexical = path.resolve(dir, target);
-  if (!absolute && !inside(dir, lexical)) {
-    return fail(`resolves outside the workspace (${dir}); a relative path must stay inside it (write an absolute path for a file that lives elsewhere)`);
-  }
   let real: string;
+  let realWorkspace = dir;
   try {
     real = await realpath(lexical);
-    if (!absolute) {
-      const realDir = await realpath(dir);
-      if (!inside(realDir, real)) return fail(`leads outside the workspace through a symbolic link (to ${real}); a relative path must stay inside ${dir}`);
-    }
+    if (relative) realWorkspace = await realpath(dir);
+  } catch (err) {
+    return fail(fsReason(err, lexical));
+  }
+  const where = {relative, realWorkspace, workspace: dir};
+  // checked before the open as well: opening some device files has effects of its own
+  const before = openedFileError(real, where);
+  if (before) return fail(before);
+  let handle: FileHandle;
+  try {
+    // O_NONBLOCK: a FIFO swapped in cannot hang the open (it is then refused as not a regular file);
+    // the flags are absent on Windows, which has neither FIFOs nor symbolic-link races of this kind
+    handle = await open(real, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0));
   } catch (err) {
     return fail(fsReason(err, lexical));
   }
   try {
-    // open once and check the opened file, so what is checked is what is read; O_NONBLOCK so a
-    // FIFO at that path cannot hang the open (it is then refused as not a regular file)
-    const handle = await open(real, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
-    try {
-      const st = await handle.stat();
-      if (!st.isFile()) return fail(`is not a regular file (${lexical})`);
-      // Windows has no owner/group/other modes to check (Node reports 0o666 for every file)
-      if (process.platform !== 'win32' && (st.mode & 0o044) !== 0) {
-        const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-        return fail(`is readable by group or others (mode ${mode}); orx only takes secrets from files that only their owner can read: chmod 600 ${lexical}`);
-      }
-      if (st.size > MAX_SECRET_FILE_BYTES) return fail(`is ${st.size} bytes, more than a secret file may hold (${MAX_SECRET_FILE_BYTES}); check the path`);
-      return {ok: true, value: stripOneNewline(await handle.readFile('utf8'))};
-    } finally {
-      await handle.close();
+    const st = await handle.stat();
+    if (!st.isFile()) return fail(`is not a regular file (${lexical})`);
+    const opened = await openedPath(handle, real, st);
+    if (opened === null) return fail(`was replaced while it was being read (${lexical}); check who else can write to its directories`);
+    const after = openedFileError(opened, where);
+    if (after) return fail(after);
+    // Windows has no owner/group/other modes to check (Node reports 0o666 for every file)
+    if (process.platform !== 'win32' && (st.mode & 0o066) !== 0) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+      return fail(`is readable or writable by group or others (mode ${mode}); orx only takes secrets from files that only their owner can read and write: chmod 600 ${lexical}`);
     }
+    // another name of a file is another way to reach it: .orx/keys/signing.key hard-linked elsewhere
+    if (process.platform !== 'win32' && st.nlink > 1) {
+      return fail(`has ${st.nlink} names (hard links); orx only takes secrets from files with exactly one, so that no other name can lead to a file it protects: copy it instead (${lexical})`);
+    }
+    for (const p of opts.protect ?? []) {
+      const other = await stat(p.path).catch(() => null);
+      if (other && other.dev === st.dev && other.ino === st.ino) return fail(`is ${p.what}, which orx never hands out`);
+    }
+    const bytes = await readAtMost(handle, MAX_SECRET_FILE_BYTES + 1);
+    if (bytes.length > MAX_SECRET_FILE_BYTES) return fail(`holds more than a secret file may (${MAX_SECRET_FILE_BYTES} bytes); check the path (${lexical})`);
+    return {ok: true, value: stripOneNewline(bytes.toString('utf8'))};
   } catch (err) {
     return fail(fsReason(err, lexical));
+  } finally {
+    await handle.close();
   }
+}
+
+/**
+ * The real path of what `handle` refers to, from the kernel (/proc/self/fd/N). Where there is
+ * no /proc, the file at the checked path must be the opened one (same device and inode), else
+ * null: something was swapped in between.
+ */
+async function openedPath(handle: FileHandle, checked: string, st: Stats): Promise<string | null> {
+  try {
+    return (await readlink(`/proc/self/fd/${handle.fd}`)).replace(/ \(deleted\)$/, '');
+  } catch {
+    const now = await lstat(checked).catch(() => null);
+    return now && now.isFile() && now.dev === st.dev && now.ino === st.ino ? checked : null;
+  }
+}
+
+/** Reads until end of file or `limit` bytes, whichever comes first. */
+async function readAtMost(handle: FileHandle, limit: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(limit);
+  let got = 0;
+  while (got < limit) {
+    const {bytesRead} = await handle.read(buf, got, limit - got, null);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return buf.subarray(0, got);
 }
 
 /**
@@ -67,11 +124,6 @@ export function stripOneNewline(text: string): string {
   if (text.endsWith('\r\n')) return text.slice(0, -2);
   if (text.endsWith('\n')) return text.slice(0, -1);
   return text;
-}
-
-function inside(root: string, p: string): boolean {
-  const rel = path.relative(root, p);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 function fail(reason: string): ProviderResult {

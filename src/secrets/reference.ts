@@ -2,6 +2,7 @@
 // Messages here may quote a reference (it names a location, not a value) but always through
 // preview(), so a hostile or pasted-in string cannot flood the terminal.
 import {preview} from '../errors.js';
+import {fileRefTextError} from './file-location.js';
 import {opReferenceSyntaxError} from './onepassword.js';
 
 export type SecretProvider = 'op' | 'env' | 'file';
@@ -41,7 +42,7 @@ export function unknownSchemeHint(value: string): string | null {
   return `"${m[1]}://" is not a secret provider orx knows; use op://VAULT/ITEM/FIELD, env://NAME or file://PATH (lower case)`;
 }
 
-/** A syntax problem of a reference (env:// name not [A-Za-z_][A-Za-z0-9_]*, file:// empty path, op:// per the SDK's offline validator), or null. Async because the op:// check loads the SDK. */
+/** A syntax problem of a reference (env:// name not [A-Za-z_][A-Za-z0-9_]*, file:// empty path or a place it may not point, op:// per the SDK's offline validator), or null. Async because the op:// check loads the SDK. */
 export async function secretRefSyntaxError(ref: SecretRef): Promise<string | null> {
   switch (ref.provider) {
     case 'env':
@@ -51,11 +52,18 @@ export async function secretRefSyntaxError(ref: SecretRef): Promise<string | nul
       if (ref.target === '') return `${preview(ref.ref)}: the file path is empty; write file://PATH (relative to the workspace, or absolute)`;
       // a NUL byte cannot be in a path; fs would throw a confusing TypeError later
       if (ref.target.includes('\u0000')) return `${preview(ref.ref)}: the file path contains a NUL character`;
-      return null;
+      return fileLocationError(ref);
     case 'op':
       // loads the SDK (its WASM core costs ~60 ms) only now that an op:// reference exists
       return opReferenceSyntaxError(ref.ref);
   }
+}
+
+/** For a file:// reference: where it points, judged from its text alone (file-location.ts), as a whole message naming the reference; null otherwise. */
+export function fileLocationError(ref: SecretRef): string | null {
+  if (ref.provider !== 'file') return null;
+  const why = fileRefTextError(ref.target);
+  return why ? `${preview(ref.ref)} ${why}` : null;
 }
 
 /** Valid file names inside /run/secrets: [A-Za-z_][A-Za-z0-9_.-]{0,127}, and not "orx-token" (reserved) */

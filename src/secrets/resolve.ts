@@ -13,7 +13,7 @@ import {
   type OpClientFactory,
   type OpResolveAllResponse,
 } from './onepassword.js';
-import {readEnvSecret, readFileSecret, type ProviderResult} from './providers.js';
+import {readEnvSecret, readFileSecret, type FileSecretOptions, type ProviderResult} from './providers.js';
 import {MIN_SECRET_LENGTH, REDACTED} from './redact.js';
 import {parseSecretRef, secretRefSyntaxError, unknownSchemeHint, type SecretProvider, type SecretRef} from './reference.js';
 
@@ -55,6 +55,8 @@ export interface ResolveOptions {
   onePasswordClient?: OpClientFactory;
   /** bound on 1Password sign-in plus lookup together; default 30 s */
   timeoutMs?: number;
+  /** files a file:// reference must not be (besides .orx/ and the kernel trees): the signing key given elsewhere */
+  protect?: FileSecretOptions['protect'];
 }
 
 const NO_CREDENTIALS =
@@ -81,7 +83,7 @@ export async function resolveSecrets(requests: SecretRequest[], opts: ResolveOpt
       }
       const bad = syntax[i];
       if (bad) return failed(bad);
-      const got = await provide(ref, opts.dir, env, op);
+      const got = await provide(ref, opts, env, op);
       if (!got.ok) return failed(`${preview(ref.ref)} ${got.reason}`);
       if (got.value.length < MIN_SECRET_LENGTH) {
         return failed(`${preview(ref.ref)} resolves to fewer than ${MIN_SECRET_LENGTH} characters; orx refuses it as a secret because redacting it would redact too much`);
@@ -92,12 +94,12 @@ export async function resolveSecrets(requests: SecretRequest[], opts: ResolveOpt
   return scrub(results, (await op).token);
 }
 
-async function provide(ref: SecretRef, dir: string, env: NodeJS.ProcessEnv, op: Promise<OpOutcome>): Promise<ProviderResult> {
+async function provide(ref: SecretRef, opts: ResolveOptions, env: NodeJS.ProcessEnv, op: Promise<OpOutcome>): Promise<ProviderResult> {
   switch (ref.provider) {
     case 'env':
       return readEnvSecret(ref.target, env);
     case 'file':
-      return readFileSecret(ref.target, dir);
+      return readFileSecret(ref.target, opts.dir, {protect: opts.protect});
     case 'op':
       return (await op).byRef.get(ref.ref) ?? {ok: false, reason: 'cannot be resolved: 1Password returned no answer for it'};
   }
@@ -157,7 +159,7 @@ async function credentials(opts: ResolveOptions, env: NodeJS.ProcessEnv): Promis
   }
   const bad = await secretRefSyntaxError(ref);
   if (bad) return {ok: false, reason: `cannot be resolved: secrets.onepassword.token: ${bad}`};
-  const got = ref.provider === 'env' ? readEnvSecret(ref.target, env) : await readFileSecret(ref.target, opts.dir);
+  const got = ref.provider === 'env' ? readEnvSecret(ref.target, env) : await readFileSecret(ref.target, opts.dir, {protect: opts.protect});
   // a token never contains whitespace; a stray newline or space around it is a copy-paste artefact
   const token = got.ok ? got.value.trim() : '';
   if (token) return {ok: true, auth: token};

@@ -1,6 +1,7 @@
 // Secrets by reference, end to end through the built CLI against the real engine: the value
 // reaches the agent as a 0400 file on a tmpfs and nowhere else: not in any file of the
 // workspace (ledger included), not in anything orx printed, not in `docker inspect`.
+import {execFileSync} from 'node:child_process';
 import {generateKeyPairSync, randomBytes} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -219,5 +220,190 @@ describe('secrets by reference (canary)', () => {
     const missing = await orx(['plan', '-out', 'q.json'], {cwd: ws.dir});
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/signing\.key: .*ORX_TEST_SIGNING_PEM.*not set/);
+  });
+});
+
+/** A runtime directory of its own on the host tmpfs, traversable by everyone like /dev/shm, so only orx's own modes keep others out. */
+function runtimeDir(made: string[]): string {
+  const dir = fs.mkdtempSync('/dev/shm/orx-e2e-runtime-');
+  fs.chmodSync(dir, 0o755);
+  made.push(dir);
+  return dir;
+}
+
+describe('file:// cannot reach orx\'s own secrets or the kernel', () => {
+  it('.orx/ and /proc references are config errors at validate and plan; a FIFO, a 0622 file and a link into .orx/ fail secrets check; no value is printed', async () => {
+    ws.write('workspace: __WS__\nautonomy: 3\n');
+    expect((await orx(['keys', 'init'], {cwd: ws.dir})).code).toBe(0);
+    expect((await orx(['plan'], {cwd: ws.dir})).code).toBe(0); // makes the ledger
+    const keyPem = fs.readFileSync(path.join(ws.dir, '.orx/keys/signing.key'), 'utf8');
+    const keyBody = keyPem.split('\n')[1]!;
+    const environCanary = `environ-canary-${randomBytes(8).toString('hex')}`;
+    const env = {CANARY_IN_ENVIRON: environCanary, ORX_CANARY_SECRET: `env-value-${randomBytes(8).toString('hex')}`};
+    const printed: string[] = [];
+    const run = async (args: string[]): Promise<CliResult> => {
+      const r = await orx(args, {cwd: ws.dir, env});
+      printed.push(r.stdout + r.stderr);
+      return r;
+    };
+
+    // plainly wrong from the text: refused when the configuration loads, at the reference's line
+    ws.write(AGENT().replace('TLS_KEY: file://certs/agent.key', ['SIGNING: file://.orx/keys/signing.key', 'LEDGER: file://./x/../.orx/ledger.db', 'ENVIRON: file:///proc/self/environ'].join('\n      ')));
+    for (const args of [['validate'], ['plan']]) {
+      const r = await run(args);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr).toMatch(/orchestration\.yml:\d+:\d+: agents\.canary\.secrets\.SIGNING: file:\/\/\.orx\/keys\/signing\.key is inside an orx state directory/);
+      expect(r.stderr).toMatch(/orchestration\.yml:\d+:\d+: agents\.canary\.secrets\.LEDGER: file:\/\/\.\/x\/\.\.\/\.orx\/ledger\.db is inside an orx state directory/);
+      expect(r.stderr).toMatch(/orchestration\.yml:\d+:\d+: agents\.canary\.secrets\.ENVIRON: file:\/\/\/proc\/self\/environ is under \/proc/);
+      expect(noStack(r.stderr)).toBe(true);
+    }
+
+    // visible only on the filesystem: refused when resolved, each named, within a bound (a FIFO never hangs)
+    const worldCanary = `world-writable-${randomBytes(8).toString('hex')}`;
+    fs.writeFileSync(path.join(ws.dir, 'world.txt'), worldCanary);
+    fs.chmodSync(path.join(ws.dir, 'world.txt'), 0o622);
+    execFileSync('mkfifo', ['-m', '600', path.join(ws.dir, 'pipe')]);
+    fs.symlinkSync('.orx/keys', path.join(ws.dir, 'keys'));
+    ws.write(AGENT().replace('TLS_KEY: file://certs/agent.key', ['WORLD: file://world.txt', 'PIPE: file://pipe', 'LINKED: file://keys/signing.key'].join('\n      ')));
+    const t0 = Date.now();
+    const check = await run(['secrets', 'check']);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(check.code).toBe(1);
+    const out = check.stdout + check.stderr;
+    expect(out).toMatch(/file:\/\/world\.txt +agent\.canary +WORLD +file +error/);
+    expect(out).toMatch(/file:\/\/world\.txt is readable or writable by group or others \(mode 0622\)/);
+    expect(out).toMatch(/file:\/\/pipe is not a regular file/);
+    expect(out).toMatch(/file:\/\/keys\/signing\.key is inside an orx state directory/);
+    const json = await run(['secrets', 'check', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ok: false, failed: 3});
+
+    const all = printed.join('\n');
+    for (const value of [keyBody, 'PRIVATE KEY', 'SQLite format', environCanary, worldCanary]) expect(all.includes(value), value).toBe(false);
+  });
+});
+
+const isRoot = process.getuid?.() === 0;
+
+describe('secrets delivery on the host', () => {
+  const made: string[] = [];
+  afterEach(() => {
+    for (const d of made.splice(0)) fs.rmSync(d, {recursive: true, force: true});
+  });
+
+  it(`another host account with the agent's uid reads none of its secrets or its token; the agent still does${isRoot ? '' : ' (skipped: creating a second host account needs root)'}`, async (t) => {
+    if (!isRoot) return t.skip();
+    const user = `orxsec${randomBytes(3).toString('hex')}`;
+    let uid = 0;
+    for (let i = 0; i < 5 && uid === 0; i++) {
+      const candidate = 47000 + Math.floor(Math.random() * 2000);
+      try {
+        execFileSync('useradd', ['-u', String(candidate), '-U', '-M', '-s', '/usr/sbin/nologin', user], {stdio: 'pipe'});
+        uid = candidate;
+      } catch {
+        // that uid is taken: try another
+      }
+    }
+    expect(uid, 'useradd').not.toBe(0);
+    try {
+      const xdg = runtimeDir(made);
+      const env = {XDG_RUNTIME_DIR: xdg, ORX_CANARY_SECRET: `second-uid-env-${randomBytes(8).toString('hex')}`};
+      const fileValue = `second-uid-file-${randomBytes(8).toString('hex')}`;
+      fs.mkdirSync(path.join(ws.dir, 'certs'));
+      fs.writeFileSync(path.join(ws.dir, 'certs/agent.key'), fileValue, {mode: 0o600});
+      ws.write(AGENT().replace('"1000:1000"', `"${uid}:${uid}"`));
+      const applied = await orx(['apply', '--auto-approve'], {cwd: ws.dir, env});
+      expect(applied.code, applied.stderr).toBe(0);
+      const c = await canary();
+      const hostDir = (await docker.getContainer(c.Id).inspect()).Mounts.find((m) => m.Destination === '/run/secrets')!.Source;
+      expect(hostDir.startsWith(`${xdg}/orchestrix/`)).toBe(true);
+      const token = (await execIn(c.Id, ['cat', '/run/secrets/orx-token'])).out;
+      expect((await execIn(c.Id, ['cat', '/run/secrets/API_KEY'])).out).toBe(env.ORX_CANARY_SECRET);
+      expect((await execIn(c.Id, ['cat', '/run/secrets/TLS_KEY'])).out).toBe(fileValue);
+      expect(token.length).toBeGreaterThan(20);
+
+      const as = (cmd: string[]): {code: number; out: string} => {
+        try {
+          return {code: 0, out: execFileSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', ...cmd], {stdio: 'pipe', timeout: 10_000}).toString()};
+        } catch (err) {
+          const e = err as {status: number | null; stdout?: Buffer};
+          return {code: e.status ?? -1, out: String(e.stdout ?? '')};
+        }
+      };
+      // the account works: it reads a file of its own next to orx's root
+      const probe = path.join(xdg, 'probe');
+      fs.writeFileSync(probe, 'probe-ok', {mode: 0o400});
+      fs.chownSync(probe, uid, uid);
+      expect(as(['cat', probe])).toEqual({code: 0, out: 'probe-ok'});
+      // the files are its own (the agent's uid), but it cannot reach them
+      expect(fs.statSync(path.join(hostDir, 'API_KEY')).uid).toBe(uid);
+      for (const f of ['API_KEY', 'TLS_KEY', 'orx-token']) {
+        const r = as(['cat', path.join(hostDir, f)]);
+        expect(r.code, f).not.toBe(0);
+        expect(r.out).toBe('');
+      }
+      for (const d of [`${xdg}/orchestrix`, path.dirname(hostDir), hostDir]) expect(as(['ls', d]).code, d).not.toBe(0);
+      for (const d of [`${xdg}/orchestrix`, path.dirname(hostDir)]) expect(fs.statSync(d).mode & 0o777, d).toBe(0o700);
+    } finally {
+      execFileSync('userdel', [user], {stdio: 'pipe'});
+    }
+  });
+
+  it('a symbolic link planted at the secrets root is refused with a clear error; its target keeps its mode and nothing is created', async () => {
+    const xdg = runtimeDir(made);
+    const elsewhere = path.join(xdg, 'elsewhere');
+    fs.mkdirSync(elsewhere);
+    fs.chmodSync(elsewhere, 0o755);
+    fs.symlinkSync(elsewhere, path.join(xdg, 'orchestrix'));
+    fs.mkdirSync(path.join(ws.dir, 'certs'));
+    fs.writeFileSync(path.join(ws.dir, 'certs/agent.key'), 'planted-link-file-value', {mode: 0o600});
+    ws.write(AGENT());
+    const r = await orx(['apply', '--auto-approve'], {cwd: ws.dir, env: {XDG_RUNTIME_DIR: xdg, ORX_CANARY_SECRET: 'planted-link-env-value'}});
+    expect(r.code).toBe(6);
+    expect(r.stdout + r.stderr).toContain(`the secrets directory ${xdg}/orchestrix is a symbolic link (to ${elsewhere}), perhaps planted by another account; orx will not deliver secrets through it`);
+    expect(r.stdout + r.stderr).toMatch(/Remove the link/);
+    expect(noStack(r.stderr)).toBe(true);
+    expect(fs.statSync(elsewhere).mode & 0o777).toBe(0o755);
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+    expect(await canary()).toBeUndefined();
+  });
+
+  it('when XDG_RUNTIME_DIR changes between applies, rotated values reach the directory the agent mounts, and halt, replace and delete remove the earlier one', async () => {
+    const [a, b, c] = [runtimeDir(made), runtimeDir(made), runtimeDir(made)];
+    fs.mkdirSync(path.join(ws.dir, 'certs'));
+    fs.writeFileSync(path.join(ws.dir, 'certs/agent.key'), 'moving-runtime-file', {mode: 0o600});
+    ws.write(AGENT());
+    const apply = async (xdg: string, value: string, extra: string[] = []): Promise<void> => {
+      const r = await orx(['apply', '--auto-approve', ...extra], {cwd: ws.dir, env: {XDG_RUNTIME_DIR: xdg, ORX_CANARY_SECRET: value}});
+      expect(r.code, r.stderr).toBe(0);
+    };
+    const mountOf = async (): Promise<string> => (await docker.getContainer((await canary()).Id).inspect()).Mounts.find((m) => m.Destination === '/run/secrets')!.Source;
+    await apply(a, 'value-one-under-a');
+    const underA = await mountOf();
+    expect(underA.startsWith(`${a}/orchestrix/`)).toBe(true);
+    // rotated under another runtime directory: the running agent reads the new value where it mounts it
+    await apply(b, 'value-two-under-b');
+    expect((await execIn((await canary()).Id, ['cat', '/run/secrets/API_KEY'])).out).toBe('value-two-under-b');
+    // halt under b still clears the files under a; resume gives them back where the agent mounts them
+    const envB = {XDG_RUNTIME_DIR: b, ORX_CANARY_SECRET: 'value-two-under-b'};
+    const halted = await orx(['halt', '--reason', 'runtime dir drill', '--json'], {cwd: ws.dir, env: envB});
+    expect(halted.code, halted.stderr).toBe(0);
+    expect(JSON.parse(halted.stdout)).toMatchObject({secrets_removed: 1});
+    expect(fs.existsSync(underA)).toBe(false);
+    const resumed = await orx(['resume', '--reason', 'drill over', '--auto-approve'], {cwd: ws.dir, env: envB});
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect((await execIn((await canary()).Id, ['cat', '/run/secrets/API_KEY'])).out).toBe('value-two-under-b');
+    // replaced (new command): the new container mounts from b, a's directory is gone
+    ws.write(AGENT().replace('sleep 3600', 'sleep 3599'));
+    await apply(b, 'value-two-under-b');
+    const underB = await mountOf();
+    expect(underB.startsWith(`${b}/orchestrix/`)).toBe(true);
+    expect(fs.existsSync(underA)).toBe(false);
+    expect(fs.existsSync(path.dirname(underA))).toBe(false);
+    // deleted under yet another: b's directory goes with the agent
+    ws.write('workspace: __WS__\nautonomy: 3\nimages:\n  base:\n    build: {context: images/agent-base}\n');
+    await apply(c, 'value-two-under-b');
+    expect(await canary()).toBeUndefined();
+    expect(fs.existsSync(underB)).toBe(false);
+    expect(fs.readdirSync(c)).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
-import {agentSecretsDir, assertRamBacked, removeSecretFiles, removeWorkspaceSecrets, secretsOwner, secretsRoot, writeSecretFiles} from '../../src/secrets/delivery.js';
+import {agentSecretsDir, assertRamBacked, ensureSecretsRoot, isAgentSecretsDir, removeSecretFiles, removeWorkspaceSecrets, secretsOwner, secretsRoot, writeSecretFiles} from '../../src/secrets/delivery.js';
 
 const made: string[] = [];
 afterEach(() => {
@@ -51,8 +51,11 @@ describe('secrets delivery', () => {
     }
     const d = fs.statSync(dir);
     expect([d.mode & 0o777, d.uid]).toEqual([0o500, owner.uid]);
-    // others can pass through to their own agent's directory, but not list the workspace's
-    expect(fs.statSync(path.dirname(dir)).mode & 0o777).toBe(0o711);
+    // the directories above the agent's are orx's alone: the agent's uid on the host cannot reach it
+    for (const up of [path.dirname(dir), root]) {
+      const st = fs.lstatSync(up);
+      expect([st.mode & 0o777, st.uid]).toEqual([0o700, self.uid]);
+    }
     removeSecretFiles(dir);
     expect(fs.existsSync(dir)).toBe(false);
     removeSecretFiles(dir); // gone already: nothing to do
@@ -67,6 +70,51 @@ describe('secrets delivery', () => {
     expect(fs.readdirSync(root)).toEqual([path.basename(path.dirname(agentSecretsDir(root, '/ws/other', 'other', 'x')))]);
     expect(removeWorkspaceSecrets(root, '/ws/other', 'other')).toHaveLength(1);
     expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  it('the root must be a real directory of the user running orx: a planted link or a foreign directory is refused and left as it is', () => {
+    const root = shmRoot();
+    const elsewhere = path.join(path.dirname(root), 'elsewhere');
+    fs.mkdirSync(elsewhere, {mode: 0o755});
+    fs.chmodSync(elsewhere, 0o755);
+    fs.symlinkSync(elsewhere, root);
+    const dir = agentSecretsDir(root, '/ws', 'lab', 'orx-lab-a');
+    expect(() => writeSecretFiles(dir, {K: 'value-1234'}, {uid: process.getuid!(), gid: process.getgid!()})).toThrow(/the secrets directory .*orchestrix is a symbolic link \(to .*elsewhere\), perhaps planted by another account; orx will not deliver secrets through it/);
+    expect(fs.statSync(elsewhere).mode & 0o777).toBe(0o755);
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+    // removal and halt do not follow it either
+    fs.mkdirSync(path.join(elsewhere, path.basename(path.dirname(dir)), 'orx-lab-a'), {recursive: true});
+    removeSecretFiles(dir);
+    expect(removeWorkspaceSecrets(root, '/ws', 'lab')).toEqual([]);
+    expect(fs.existsSync(path.join(elsewhere, path.basename(path.dirname(dir)), 'orx-lab-a'))).toBe(true);
+    fs.rmSync(root);
+    fs.writeFileSync(root, '');
+    expect(() => ensureSecretsRoot(root)).toThrow(/is not a directory/);
+    fs.rmSync(root);
+    if (process.getuid!() === 0) {
+      fs.mkdirSync(root, {mode: 0o711});
+      fs.chownSync(root, 4242, 4242);
+      expect(() => ensureSecretsRoot(root)).toThrow(/is owned by uid 4242, not by uid 0 that runs orx/);
+      expect(fs.statSync(root).mode & 0o777).toBe(0o711);
+      fs.rmdirSync(root);
+    }
+    // absent: created 0700; an own root left 0711 by an older orx is tightened
+    ensureSecretsRoot(root);
+    expect(fs.statSync(root).mode & 0o777).toBe(0o700);
+    fs.chmodSync(root, 0o711);
+    ensureSecretsRoot(root);
+    expect(fs.statSync(root).mode & 0o777).toBe(0o700);
+  });
+
+  it('a directory from an earlier root is recognised only by its exact shape', () => {
+    const dir = agentSecretsDir('/run/user/1000/orchestrix', '/ws/lab', 'lab', 'orx-lab-a');
+    expect(isAgentSecretsDir(dir, '/ws/lab', 'lab', 'orx-lab-a')).toBe(true);
+    expect(isAgentSecretsDir(agentSecretsDir('/dev/shm/orchestrix', '/ws/lab', 'lab', 'orx-lab-a'), '/ws/lab', 'lab', 'orx-lab-a')).toBe(true);
+    expect(isAgentSecretsDir(dir, '/ws/lab', 'lab', 'orx-lab-b')).toBe(false);
+    expect(isAgentSecretsDir(dir, '/ws/other', 'lab', 'orx-lab-a')).toBe(false);
+    expect(isAgentSecretsDir(agentSecretsDir('/home/me', '/ws/lab', 'lab', 'orx-lab-a'), '/ws/lab', 'lab', 'orx-lab-a')).toBe(false);
+    expect(isAgentSecretsDir(`${path.dirname(dir)}/x/../orx-lab-a`, '/ws/lab', 'lab', 'orx-lab-a')).toBe(false);
+    expect(isAgentSecretsDir('relative/orchestrix/x/orx-lab-a', '/ws/lab', 'lab', 'orx-lab-a')).toBe(false);
   });
 
   it('owner: numeric user, root for an image without USER, and a clear refusal for names', () => {

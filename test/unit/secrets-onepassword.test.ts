@@ -243,7 +243,7 @@ describe('1Password credentials', () => {
     const fake = new FakeOnePassword(answers);
     const [r] = await resolveSecrets([req(ref)], opts(fake, {env: {}, onepassword: {token: 'file://op-token'}}));
     expect(fake.created).toHaveLength(0);
-    expect(r!.error).toMatch(/cannot be resolved: the 1Password service account token \(secrets\.onepassword\.token\) file:\/\/op-token is readable by group or others \(mode 0644\).*chmod 600/);
+    expect(r!.error).toMatch(/cannot be resolved: the 1Password service account token \(secrets\.onepassword\.token\) file:\/\/op-token is readable or writable by group or others \(mode 0644\).*chmod 600/);
     expect(r!.error).not.toContain(TOKEN);
   });
 

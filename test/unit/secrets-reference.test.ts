@@ -46,7 +46,7 @@ const ref = (value: string): SecretRef => {
 };
 
 describe('secretRefSyntaxError', () => {
-  it.each(['env://DB_PASSWORD', 'env://_x', 'env://A1', 'file://db.txt', 'file:///abs/db', 'file://../x'])('%j is well formed', async (value) => {
+  it.each(['env://DB_PASSWORD', 'env://_x', 'env://A1', 'file://db.txt', 'file:///abs/db', 'file://a/../x', 'file://.orxfile', 'file:///devices/x'])('%j is well formed', async (value) => {
     expect(await secretRefSyntaxError(ref(value))).toBeNull();
   });
 
@@ -58,6 +58,15 @@ describe('secretRefSyntaxError', () => {
     ['env://X/Y', /not an environment variable name/],
     ['file://', /file path is empty/],
     ['file://a\u0000b', /NUL/],
+    ['file://../x', /^file:\/\/\.\.\/x resolves outside the workspace/],
+    ['file://.orx/keys/signing.key', /^file:\/\/\.orx\/keys\/signing\.key is inside an orx state directory/],
+    ['file://./a/../.orx/ledger.db', /inside an orx state directory/],
+    ['file:///home/me/other-ws/.orx/keys/signing.key', /inside an orx state directory/],
+    ['file:///proc/self/environ', /^file:\/\/\/proc\/self\/environ is under \/proc/],
+    ['file:///proc', /is under \/proc/],
+    ['file:///sys/kernel/x', /is under \/sys/],
+    ['file:///dev/stdin', /is under \/dev/],
+    ['file:///etc/../dev/fd/0', /is under \/dev/],
   ])('%j is refused', async (value, re) => {
     expect(await secretRefSyntaxError(ref(value))).toMatch(re);
   });

@@ -1,9 +1,10 @@
 // env:// and file:// against the real environment object and real files in a temp workspace.
-import {execFileSync} from 'node:child_process';
-import {chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
+import {execFileSync, spawn} from 'node:child_process';
+import {chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {MAX_SECRET_FILE_BYTES} from '../../src/secrets/providers.js';
 import {resolveSecrets, type SecretRequest, type SecretResult} from '../../src/secrets/resolve.js';
 
 let root: string; // holds the workspace and files "outside" it
@@ -101,18 +102,18 @@ describe('file://', () => {
     expect(await one(`file://${outside}`)).toMatchObject({ok: true, value: 'absolute-value'});
   });
 
-  it.each(['0644', '0640', '0604', '0666'])('a file with mode %s (group or world readable) is refused with chmod 600 as the fix', async (octal) => {
+  it.each(['0644', '0640', '0604', '0666', '0620', '0602', '0622'])('a file with mode %s (group or world readable or writable) is refused with chmod 600 as the fix', async (octal) => {
     const mode = parseInt(octal, 8);
     const file = secretFile(path.join(ws, 'db.txt'), 'leaky-s3cret', mode);
     const r = await one('file://db.txt');
     expect(r.ok).toBe(false);
     expect(r.value).toBeUndefined();
-    expect(r.error).toContain(`agent.x secret DB_PASSWORD: file://db.txt is readable by group or others (mode ${octal})`);
+    expect(r.error).toContain(`agent.x secret DB_PASSWORD: file://db.txt is readable or writable by group or others (mode ${octal})`);
     expect(r.error).toContain(`chmod 600 ${file}`);
     expect(r.error).not.toContain('leaky-s3cret');
   });
 
-  it.each(['0400', '0600', '0700', '0620', '0602'])('mode %s (readable by the owner only) is accepted', async (octal) => {
+  it.each(['0400', '0600', '0700'])('mode %s (the owner only) is accepted', async (octal) => {
     secretFile(path.join(ws, 'db.txt'), 'owner-only', parseInt(octal, 8));
     expect((await one('file://db.txt')).value).toBe('owner-only');
   });
@@ -168,6 +169,128 @@ describe('file://', () => {
   it('an empty path is a syntax error', async () => {
     expect((await one('file://')).error).toMatch(/file path is empty/);
   });
+});
+
+describe('file:// never reaches orx\'s own secrets or the kernel', () => {
+  /** `value`: what the file holds, which the message must not contain (null: nothing distinctive to look for) */
+  const refused = async (ref: string, value: string | null, re: RegExp, opts: {protect?: Array<{path: string; what: string}>} = {}): Promise<void> => {
+    const [r] = await resolveSecrets([{address: 'agent.x', key: 'K', ref}], {dir: ws, env: {}, version: '0', ...opts});
+    expect(r!.ok, `${ref} was accepted`).toBe(false);
+    expect(r).not.toHaveProperty('value');
+    expect(r!.error).toMatch(re);
+    if (value !== null) expect(r!.error).not.toContain(value);
+  };
+
+  it('.orx/ (keys, ledger) by any spelling, and through a symbolic link inside the workspace or from anywhere', async () => {
+    const key = secretFile(path.join(ws, '.orx/keys/signing.key'), 'PRIVATE-KEY-canary-1');
+    secretFile(path.join(ws, '.orx/ledger.db'), 'LEDGER-canary-2');
+    symlinkSync(path.join(ws, '.orx/keys'), path.join(ws, 'keys'));
+    symlinkSync(key, path.join(root, 'innocent'));
+    for (const ref of ['file://.orx/keys/signing.key', 'file://./sub/../.orx/ledger.db', `file://${key}`, 'file://keys/signing.key', `file://${path.join(root, 'innocent')}`]) {
+      await refused(ref, 'canary', /inside an orx state directory/);
+    }
+  });
+
+  it('/proc, /sys and /dev, named or reached through a link; /proc/self/pagemap fails at once instead of reading', async () => {
+    symlinkSync('/proc/self/environ', path.join(root, 'env-link'));
+    symlinkSync('/proc/self', path.join(ws, 'self'));
+    const t0 = Date.now();
+    await refused('file:///proc/self/environ', 'PATH=', /is under \/proc/);
+    await refused(`file://${path.join(root, 'env-link')}`, 'PATH=', /is under \/proc/);
+    await refused('file://self/environ', 'PATH=', /leads outside the workspace/);
+    await refused('file:///proc/self/pagemap', null, /is under \/proc/);
+    await refused('file:///sys/kernel/mm/transparent_hugepage/enabled', null, /is under \/sys/);
+    await refused('file:///dev/zero', null, /is under \/dev/);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a FIFO is refused at once, not waited on', async () => {
+    execFileSync('mkfifo', ['-m', '600', path.join(ws, 'fifo')]);
+    const t0 = Date.now();
+    await refused('file://fifo', null, /is not a regular file/);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a file with a second name (hard link) is refused: it could be the signing key under another name', async () => {
+    const file = secretFile(path.join(ws, 'a.txt'), 'two-names-canary');
+    linkSync(file, path.join(ws, 'b.txt'));
+    await refused('file://b.txt', 'two-names-canary', /has 2 names \(hard links\)/);
+  });
+
+  it('the signing key kept outside .orx/ is refused by identity, whatever path names it', async () => {
+    const key = secretFile(path.join(root, 'ci/signing.pem'), 'CI-KEY-canary');
+    symlinkSync(key, path.join(root, 'other-name'));
+    for (const ref of [`file://${key}`, `file://${path.join(root, 'other-name')}`]) {
+      await refused(ref, 'CI-KEY-canary', /is the workspace signing key \(signing\.key\), which orx never hands out/, {protect: [{path: key, what: 'the workspace signing key (signing.key)'}]});
+    }
+  });
+
+  it('reads at most the size limit plus one byte, whatever the file claims', async () => {
+    const big = secretFile(path.join(ws, 'big'), '');
+    truncateSync(big, 10 * 1024 ** 3); // 10 GiB, sparse
+    const t0 = Date.now();
+    await refused('file://big', null, /holds more than a secret file may/);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    secretFile(path.join(ws, 'exact'), 'k'.repeat(MAX_SECRET_FILE_BYTES));
+    expect((await one('file://exact')).value).toHaveLength(MAX_SECRET_FILE_BYTES);
+    secretFile(path.join(ws, 'over'), 'k'.repeat(MAX_SECRET_FILE_BYTES + 1));
+    await refused('file://over', 'kkkk', /holds more than a secret file may/);
+  });
+
+  // Another account that can write a directory on the path swaps it for a symbolic link while
+  // orx resolves: the descriptor orx opened is checked, not the path, so it never gets the
+  // file the link leads to. The swapping runs in a separate process (a real race, two cores).
+  it('a directory swapped for a symbolic link in a loop never yields the file the link leads to', async () => {
+    secretFile(path.join(ws, 'd/secret'), 'inside-value');
+    secretFile(path.join(root, 'outside/secret'), 'OUTSIDE-canary');
+    secretFile(path.join(ws, '.orx/keys/secret'), 'STATE-canary');
+    symlinkSync(path.join(root, 'outside'), path.join(ws, 'd-rel'));
+    symlinkSync(path.join(ws, '.orx/keys'), path.join(ws, 'd-abs'));
+    const stop = path.join(root, 'stop');
+    const counter = path.join(root, 'swaps');
+    // swaps d with each link in turn: d -> d.real, link -> d, d -> link, d.real -> d
+    const script = `
+      const fs = require('node:fs'); const [ws, stop, counter] = process.argv.slice(1);
+      const j = (n) => ws + '/' + n; let n = 0; const t0 = Date.now();
+      const mv = (a, b) => { try { fs.renameSync(j(a), j(b)); } catch {} };
+      while (n < 2e6 && Date.now() - t0 < 30000 && !fs.existsSync(stop)) {
+        const link = n % 2 ? 'd-rel' : 'd-abs';
+        mv('d', 'd.real'); mv(link, 'd'); mv('d', link); mv('d.real', 'd'); n++;
+        if (n % 500 === 0) fs.writeFileSync(counter, String(n));
+      }
+      fs.writeFileSync(counter, String(n));`;
+    const child = spawn(process.execPath, ['-e', script, ws, stop, counter], {stdio: 'ignore'});
+    const exited = new Promise((r) => child.on('exit', r));
+    const seen = {inside: 0, refused: 0, leaked: 0};
+    try {
+      const t0 = Date.now();
+      for (let i = 0; i < 4000 && Date.now() - t0 < 15_000; i++) {
+        const [rel, abs] = await resolveSecrets(
+          [
+            {address: 'agent.x', key: 'REL', ref: 'file://d/secret'},
+            {address: 'agent.x', key: 'ABS', ref: `file://${path.join(ws, 'd/secret')}`},
+          ],
+          {dir: ws, env: {}, version: '0'},
+        );
+        // an absolute path may lead anywhere but into .orx/; a relative one only inside the workspace
+        for (const [r, allowed] of [[rel!, ['inside-value']], [abs!, ['inside-value', 'OUTSIDE-canary']]] as const) {
+          if (!r.ok) seen.refused++;
+          else if ((allowed as readonly string[]).includes(r.value!)) seen.inside++;
+          else seen.leaked++;
+        }
+      }
+    } finally {
+      writeFileSync(stop, '');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      child.kill();
+    }
+    const swaps = existsSync(counter) ? Number(readFileSync(counter, 'utf8')) : 0;
+    expect(seen.leaked, JSON.stringify({...seen, swaps})).toBe(0);
+    // the race really ran: the swapper swapped, and both outcomes happened
+    expect(swaps).toBeGreaterThan(100);
+    expect(seen.inside).toBeGreaterThan(0);
+    expect(seen.refused).toBeGreaterThan(0);
+  }, 30_000);
 });
 
 describe('every provider', () => {
