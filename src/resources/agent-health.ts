@@ -23,7 +23,8 @@ const POLL_MS = 250;
 const SETTLE_MS = 1000;
 const MAX_OUTPUT = 4096;
 const MAX_OUTPUT_LINES = 40;
-const MAX_PROBE_OUTPUT = 64 * 1024;
+// bigger than the largest secret file (1 MiB): orx itself never cuts a whole value here before tail() redacts it
+const MAX_PROBE_OUTPUT = 2 * 1024 * 1024;
 
 // the listener goes when the timer fires: a wait polls many times on one run's signal
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -86,7 +87,7 @@ async function runProbe(docker: Dockerode, c: Dockerode.Container, probe: NonNul
     const url = `http://127.0.0.1:${probe.http.port}${probe.http.path}`;
     try {
       const res = await fetch(url, {signal: AbortSignal.timeout(timeoutMs), redirect: 'manual'});
-      const body = excerpt(await res.text(), {max: 512, markup: true});
+      const body = excerpt(await bodyStart(res, MAX_PROBE_OUTPUT), {max: 512, markup: true});
       return {ok: res.status >= 200 && res.status < 400, output: `GET ${url}: ${res.status}${body ? ` ${body}` : ''}`};
     } catch (err) {
       return {ok: false, output: `GET ${url}: ${(err as Error).message}`};
@@ -98,7 +99,7 @@ async function runProbe(docker: Dockerode, c: Dockerode.Container, probe: NonNul
   // a probe that prints without end must not fill orx's memory: its last part is what tail() keeps anyway
   const write = (b: Buffer): boolean => {
     out += b.toString('utf8');
-    if (out.length > 4 * MAX_PROBE_OUTPUT) out = out.slice(-MAX_PROBE_OUTPUT);
+    if (out.length > 2 * MAX_PROBE_OUTPUT) out = out.slice(-MAX_PROBE_OUTPUT);
     return true;
   };
   const sink = {write} as unknown as NodeJS.WritableStream;
@@ -114,6 +115,25 @@ async function runProbe(docker: Dockerode, c: Dockerode.Container, probe: NonNul
   }
   const {ExitCode} = await exec.inspect();
   return {ok: ExitCode === 0, output: `${probe.exec.join(' ')} exited ${ExitCode}${out ? `: ${out.trim()}` : ''}`};
+}
+
+/** At most `max` bytes of a response body: an agent that answers without end cannot fill orx's memory. */
+async function bodyStart(res: Response, max: number): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < max) {
+      const {done, value} = await reader.read();
+      if (done) break;
+      parts.push(value);
+      size += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(parts).subarray(0, max).toString('utf8');
 }
 
 async function logsTail(c: Dockerode.Container): Promise<string> {
