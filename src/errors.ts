@@ -1,4 +1,5 @@
 import {EXIT, type ExitCode} from './exit-codes.js';
+import {excerpt} from './secrets/redact.js';
 
 /**
  * The one error shape. `kind` decides how it is shown: a user error has no stack and
@@ -75,9 +76,11 @@ export function toOrxError(err: unknown): OrxError {
   });
 }
 
-/** Shortens a value for an error message so hostile input never floods the terminal. */
+/**
+ * Shortens a value for an error message so hostile input never floods the terminal; redacted
+ * before it is cut, like every short message made from outside text (excerpt()).
+ */
 export function preview(value: unknown, max = 60): string {
   const s = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
-  const clean = s.replace(/[\u0000-\u001f\u007f]/g, '?');
-  return clean.length > max ? `${clean.slice(0, max)}… (${s.length} chars)` : clean;
+  return excerpt(s, {max, note: true, verbatim: true});
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
+import {excerpt} from '../secrets/redact.js';
 import type {ResourceRecord, StateChange} from '../ledger/types.js';
 import {waitHealthy} from '../resources/agent-health.js';
 import {agentAction, agentConfigHash, type AgentAttrs} from '../resources/agent.js';
@@ -117,7 +118,7 @@ export async function restoreVolumeStep(op: RestoreVolumeOp, step: PlannedStep, 
     }
     for (const f of fresh) {
       const health = await waitHealthy(ctx.docker, f.id, f.attrs.health, {timeoutMs: op.health_timeout_ms, progress: ctx.progress, signal: ctx.signal});
-      if (!health.ok) return await rollback(`${f.record.address} ${health.detail}${health.output ? ` (last check: ${health.output.trim().slice(-200)})` : ''}`);
+      if (!health.ok) return await rollback(`${f.record.address} ${health.detail}${health.output ? ` (last check: ${excerpt(health.output, {max: 200, keep: 'end'})})` : ''}`);
     }
   } catch (err) {
     if (err instanceof OrxError && err.code === 'restore_failed') throw err;

@@ -2,7 +2,10 @@
 // ORX_KIND / ORX_KUBECTL) says, version-checked once per process, their stderr shown
 // redacted with the command line when they fail.
 import {OrxError, preview} from '../errors.js';
-import {redact} from '../secrets/redact.js';
+import {excerpt, redact} from '../secrets/redact.js';
+
+// a tool's output in an error: its last lines, and never a screenful of one long line
+const MAX_TAIL_CHARS = 4000;
 
 export type ToolName = 'kind' | 'kubectl';
 
@@ -116,7 +119,7 @@ function formatMs(ms: number): string {
 }
 
 export function toolFailed(name: ToolName, command: string, args: string[], output: string, code?: number): OrxError {
-  const tail = redact(output.trim().split('\n').slice(-12).join('\n'));
+  const tail = excerpt(output, {max: MAX_TAIL_CHARS, keep: 'end', lines: 12});
   const line = redact([command, ...args].join(' '));
   return new OrxError({
     code: `${name}_failed`,

@@ -2,6 +2,7 @@
 // exec through the Engine API, or an HTTP GET on a port published on 127.0.0.1), with the
 // output of the last check kept for the ledger when the answer is no.
 import type Dockerode from 'dockerode';
+import {excerpt} from '../secrets/redact.js';
 import type {HealthAttr} from './agent.js';
 
 export type HealthFailure = 'unhealthy' | 'exit' | 'timeout';
@@ -21,6 +22,9 @@ const POLL_MS = 250;
 // with no health check at all, running this long after start is all there is to know
 const SETTLE_MS = 1000;
 const MAX_OUTPUT = 4096;
+const MAX_OUTPUT_LINES = 40;
+// bigger than the largest secret file (1 MiB): orx itself never cuts a whole value here before tail() redacts it
+const MAX_PROBE_OUTPUT = 2 * 1024 * 1024;
 
 // the listener goes when the timer fires: a wait polls many times on one run's signal
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -30,9 +34,9 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', onAbort, {once: true});
   });
 
-function tail(s: string): string {
-  return s.length > MAX_OUTPUT ? `…${s.slice(-MAX_OUTPUT)}` : s;
-}
+// what the last check printed, redacted as a whole before it is cut to its end: this goes into
+// the ledger and into the messages built from it
+const tail = (s: string): string => excerpt(s, {max: MAX_OUTPUT, keep: 'end', lines: MAX_OUTPUT_LINES});
 
 export async function waitHealthy(docker: Dockerode, id: string, health: HealthAttr | null, opts: WaitOptions): Promise<HealthResult> {
   const c = docker.getContainer(id);
@@ -48,7 +52,7 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
   for (;;) {
     const s = (await c.inspect()).State;
     if (!s.Running) return {ok: false, reason: 'exit', detail: `the container exited (code ${s.ExitCode})`, output: tail(output || (await logsTail(c))), attempts};
-    if (opts.signal?.aborted) return {ok: false, reason: 'timeout', detail: 'cancelled', output, attempts};
+    if (opts.signal?.aborted) return {ok: false, reason: 'timeout', detail: 'cancelled', output: tail(output), attempts};
     if (probe || opts.forceUnhealthy) {
       if (Date.now() >= started + (health?.start_period_ms ?? 0) || opts.forceUnhealthy) {
         attempts++;
@@ -83,7 +87,7 @@ async function runProbe(docker: Dockerode, c: Dockerode.Container, probe: NonNul
     const url = `http://127.0.0.1:${probe.http.port}${probe.http.path}`;
     try {
       const res = await fetch(url, {signal: AbortSignal.timeout(timeoutMs), redirect: 'manual'});
-      const body = (await res.text()).slice(0, 512).replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+      const body = excerpt(await bodyStart(res, MAX_PROBE_OUTPUT), {max: 512, markup: true});
       return {ok: res.status >= 200 && res.status < 400, output: `GET ${url}: ${res.status}${body ? ` ${body}` : ''}`};
     } catch (err) {
       return {ok: false, output: `GET ${url}: ${(err as Error).message}`};
@@ -92,7 +96,13 @@ async function runProbe(docker: Dockerode, c: Dockerode.Container, probe: NonNul
   const exec = await c.exec({Cmd: probe.exec, AttachStdout: true, AttachStderr: true});
   const stream = await exec.start({hijack: true, stdin: false});
   let out = '';
-  const sink = {write: (b: Buffer) => ((out += b.toString('utf8')), true)} as unknown as NodeJS.WritableStream;
+  // a probe that prints without end must not fill orx's memory: its last part is what tail() keeps anyway
+  const write = (b: Buffer): boolean => {
+    out += b.toString('utf8');
+    if (out.length > 2 * MAX_PROBE_OUTPUT) out = out.slice(-MAX_PROBE_OUTPUT);
+    return true;
+  };
+  const sink = {write} as unknown as NodeJS.WritableStream;
   docker.modem.demuxStream(stream, sink, sink);
   const ended = new Promise<boolean>((resolve) => {
     stream.on('end', () => resolve(true));
@@ -105,6 +115,25 @@ async function runProbe(docker: Dockerode, c: Dockerode.Container, probe: NonNul
   }
   const {ExitCode} = await exec.inspect();
   return {ok: ExitCode === 0, output: `${probe.exec.join(' ')} exited ${ExitCode}${out ? `: ${out.trim()}` : ''}`};
+}
+
+/** At most `max` bytes of a response body: an agent that answers without end cannot fill orx's memory. */
+async function bodyStart(res: Response, max: number): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < max) {
+      const {done, value} = await reader.read();
+      if (done) break;
+      parts.push(value);
+      size += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(parts).subarray(0, max).toString('utf8');
 }
 
 async function logsTail(c: Dockerode.Container): Promise<string> {

@@ -5,6 +5,7 @@
 // and kept, and started again on rollback (the documented gap).
 import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {UPDATE_DEFAULTS} from '../config/agent.js';
+import {excerpt} from '../secrets/redact.js';
 import {agentAction, agentConfigHash, connectNetworks, createAgent, forceRemove, secretsMountSource, type AgentAttrs} from './agent.js';
 import {waitHealthy} from './agent-health.js';
 import {LABEL, objectName} from './labels.js';
@@ -74,7 +75,7 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
       message: `${step.address}: blue-green rolled back (${health.reason}): ${health.detail}; ${before.name} keeps running`,
       payload: {address: step.address, rollback: {strategy: 'blue-green', reason: health.reason, detail: health.detail, attempts: health.attempts, health_output: health.output, kept: before.name, removed: name}},
     });
-    const last = health.output ? ` Last check: ${health.output.replace(/\s+/g, ' ').trim().slice(0, 300)}` : '';
+    const last = health.output ? ` Last check: ${excerpt(health.output, {max: 300})}` : '';
     throw new RolledBack(`blue-green: the new container was not healthy (${health.reason}: ${health.detail}); rolled back, ${before.name} keeps running.${last}`);
   }
   if (!health.ok) ctx.log.warn(`${step.address}: promoted although ${health.detail} (update.rollback_on leaves out ${health.reason})`);

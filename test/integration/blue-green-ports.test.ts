@@ -5,7 +5,9 @@ import {getEventListeners} from 'node:events';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {connectDocker} from '../../src/drivers/docker.js';
 import {waitHealthy} from '../../src/resources/agent-health.js';
+import {clearSecrets, REDACTED, registerSecret} from '../../src/secrets/redact.js';
 import {actions, apply, converge, plan, withLedger} from '../helpers/engine.js';
+import {sh} from '../helpers/exec.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 import {until} from '../helpers/cli.js';
 import {loopbackGet} from '../helpers/http.js';
@@ -101,5 +103,47 @@ describe('orx probes', () => {
     expect(!failing.ok && failing.output).toBe('/bin/sh -c echo not ready; exit 3 exited 3: not ready');
     const forced = await waitHealthy(d, c!.Id, attrs.health, {timeoutMs: 10_000, forceUnhealthy: true});
     expect(forced).toMatchObject({ok: false, reason: 'unhealthy'});
+  });
+
+  it('an HTTP probe\'s failing answer is redacted before its markup goes and before it is cut: a multi-line value and one longer than the cut', async () => {
+    // a one-line server: /healthz answers 200, anything else 500 with an HTML page around the files
+    const serve = [
+      'read -r method path rest',
+      // the rest of the request is read first: closing on unread bytes would reset the connection
+      'cr=$(printf "\\r"); while IFS= read -r h && [ "$h" != "$cr" ] && [ -n "$h" ]; do :; done',
+      'if [ "$path" = /healthz ]; then printf \'HTTP/1.0 200 OK\\r\\n\\r\\nok\'; exit 0; fi',
+      "printf 'HTTP/1.0 500 Oops\\r\\nContent-Type: text/html\\r\\n\\r\\n<html><body><pre>'",
+      'cat /tmp/lines.txt /tmp/long.txt',
+      "printf '</pre></body></html>'",
+    ].join('\n');
+    ws.write(
+      yaml('v1', true, HTTP_PROBE).replace(
+        /command: .*\n/,
+        `command: ["/bin/sh", "-c", "printf '%s' \\"$SERVE\\" > /tmp/serve.sh && exec nc -ll -p 8080 -e /bin/sh /tmp/serve.sh"]\n    env: {SERVE: ${JSON.stringify(serve)}}\n`,
+      ),
+    );
+    await converge(ws.dir);
+    const [c] = await web();
+    const rand = (n: number, salt: number): string => Array.from({length: n}, (_, i) => 'abcdefghijklmnopqrstuvwxyz0123456789'[(i * 7919 + salt * 31 + i * i * salt) % 36]).join('');
+    // a tag-like piece inside the value: dropping markup first would split it where the redactor could not see it
+    const lines = [`k3y<b>${rand(40, 1)}`, rand(50, 2), rand(45, 3)];
+    const long = `L${rand(2000, 4)}`;
+    try {
+      registerSecret(lines.join('\n'));
+      registerSecret(long);
+      await sh(c!.Id, `printf '%s' '${lines.join('\n')}' > /tmp/lines.txt && printf '%s' '${long}' > /tmp/long.txt`);
+      const d = await connectDocker();
+      const attrs = withLedger(ws.dir, (l) => l.getResource('agent.web')!.attributes) as {health: object};
+      const failing = await waitHealthy(d, c!.Id, {...attrs.health, probe: {http: {port, path: '/leak'}}} as never, {timeoutMs: 10_000});
+      const output = failing.ok ? '' : failing.output;
+      expect(output).toMatch(new RegExp(`^GET http://127\\.0\\.0\\.1:${port}/leak: 500 `));
+      expect(output).toContain(REDACTED);
+      expect(output).not.toMatch(/<[a-z]/);
+      for (const l of lines) expect(output).not.toContain(l);
+      for (let i = 0; i + 20 <= long.length; i++) expect(output).not.toContain(long.slice(i, i + 20));
+      expect(output).not.toContain(rand(40, 1).slice(0, 20));
+    } finally {
+      clearSecrets();
+    }
   });
 });
