@@ -34,7 +34,7 @@ function checkedPath(name: ToolName, value: string | null | undefined, source: s
     throw new OrxError({
       code: 'tool_path_relative',
       message: `${source} is ${JSON.stringify(preview(value, 120))}, not an absolute path: orx runs ${name} only from an absolute path or from PATH, never relative to the directory it runs in`,
-      actions: [`Give the absolute path (e.g. ${source}=/usr/local/bin/${name}), or unset it to use ${name} from PATH.`],
+      actions: [`Give an absolute path such as /usr/local/bin/${name}, or unset it to use ${name} from PATH.`],
     });
   }
   return value;

@@ -159,6 +159,8 @@ it('the guard itself blocks and records a non-loopback connect (so the tests abo
     req.end();
   });
   expect(err.message).toMatch(/blocked by the test net guard/);
-  expect(attempts).toEqual(['10.255.255.1:9']);
+  const {lookup} = await import('node:dns/promises');
+  await expect(lookup('registry.invalid')).rejects.toThrow(/DNS lookup of registry\.invalid/);
+  expect(attempts).toEqual(['10.255.255.1:9', 'dns:registry.invalid']);
   expect(sockets).toBe(0);
 });
