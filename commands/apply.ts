@@ -4,12 +4,13 @@ import {loadSavedPlan, planWorkspace} from '../src/engine/operations.js';
 import {effectiveAutonomy} from '../src/policy/autonomy.js';
 import {runApplyFlow} from './apply-flow.js';
 import {parseChaos} from '../src/sim/chaos.js';
-import {exitCodeHelp, OrxCommand, type CommandResult} from './base.js';
+import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from './base.js';
 import {planFlags} from './plan.js';
 
 export const applyFlags = {
   'auto-approve': Flags.boolean({description: 'Apply without asking (required when there is no terminal).', env: 'ORX_AUTO_APPROVE', default: false}),
   parallelism: Flags.integer({description: 'How many steps may run at once.', min: 1, max: 256, default: 10, env: 'ORX_PARALLELISM'}),
+  ...toolFlags,
 };
 
 export default class Apply extends OrxCommand {

@@ -7,6 +7,7 @@ import type {OrxContext} from '../src/engine/operations.js';
 import {setColor} from '../src/ui/color.js';
 import {createLogger, type LogFormat} from '../src/ui/logger.js';
 import {redactStream} from '../src/secrets/redact.js';
+import {configureTools, operatorToolPaths, toolEnvName} from '../src/drivers/tools.js';
 
 export const JSON_FORMAT_VERSION = '1';
 
@@ -19,6 +20,15 @@ export interface CommandResult {
   /** already written to stdout as it came (schemas, followed events): print nothing more */
   streamed?: boolean;
 }
+
+/**
+ * Where kind and kubectl are, on the commands that run them: the operator's choice, never the
+ * workspace's (orchestration.yml may come from a pull request). Absolute paths only.
+ */
+export const toolFlags = {
+  'tool-kind': Flags.string({description: 'Absolute path of the kind binary (default: kind on PATH).', env: 'ORX_KIND', helpGroup: 'TOOLS'}),
+  'tool-kubectl': Flags.string({description: 'Absolute path of the kubectl binary (default: kubectl on PATH).', env: 'ORX_KUBECTL', helpGroup: 'TOOLS'}),
+};
 
 /**
  * The command layer: parse flags (each with an ORX_* twin), build the context, run one
@@ -57,7 +67,11 @@ export abstract class OrxCommand extends Command {
     return {json: this.jsonMode, stdinIsTTY: this.stdinIsTTY, stderrIsTTY: this.stderrIsTTY};
   }
 
-  protected async setup(flags: {json: boolean; debug: boolean; 'log-format': string; chdir?: string}): Promise<void> {
+  protected async setup(flags: {json: boolean; debug: boolean; 'log-format': string; chdir?: string; 'tool-kind'?: string; 'tool-kubectl'?: string}): Promise<void> {
+    // checked before anything runs: a relative path would run whatever the current directory holds
+    if ('tool-kind' in ((this.constructor as typeof OrxCommand).flags ?? {})) {
+      configureTools(operatorToolPaths({kind: flags['tool-kind'], kubectl: flags['tool-kubectl']}, (n) => `--tool-${n} (${toolEnvName(n)})`));
+    }
     this.jsonMode = flags.json;
     this.debugMode = flags.debug;
     setColor(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !flags.json);

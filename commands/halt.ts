@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core';
 import {haltWorkspace} from '../src/engine/halt.js';
 import {withLedger} from '../src/engine/workspace.js';
 import {EXIT} from '../src/exit-codes.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, toolFlags, type CommandResult} from './base.js';
 
 export default class Halt extends OrxCommand {
   static override summary = 'The kill switch: stop every running agent and refuse every apply until `orx resume`.';
@@ -11,6 +11,7 @@ export default class Halt extends OrxCommand {
   static override flags = {
     reason: Flags.string({description: 'Why (recorded, and shown to whoever is refused).', required: true, env: 'ORX_REASON'}),
     wait: Flags.integer({description: 'Seconds to wait for a running apply to finish its in-flight steps.', default: 120, min: 0, env: 'ORX_HALT_WAIT'}),
+    ...toolFlags,
   };
 
   async exec(): Promise<CommandResult> {

@@ -4,7 +4,7 @@ import {hasChanges} from '../src/engine/planner.js';
 import {isDenied, type DecisionLike} from '../src/policy/review.js';
 import {EXIT} from '../src/exit-codes.js';
 import {renderPlan} from '../src/ui/plan-view.js';
-import {exitCodeHelp, OrxCommand, type CommandResult} from './base.js';
+import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from './base.js';
 import path from 'node:path';
 
 export const planFlags = {
@@ -22,6 +22,7 @@ export default class Plan extends OrxCommand {
   static override examples = ['orx plan', 'orx plan -out plans/next.plan.json', 'orx plan --target agent.researcher --detailed-exitcode', 'orx plan --refresh-secrets'];
   static override flags = {
     ...planFlags,
+    ...toolFlags,
     out: Flags.string({char: 'o', description: 'Write the plan to this file for `orx apply FILE`.', env: 'ORX_OUT'}),
     destroy: Flags.boolean({description: 'Plan the deletion of everything the workspace owns.', env: 'ORX_DESTROY', default: false}),
     'detailed-exitcode': Flags.boolean({description: 'Exit 2 when the plan has changes, 0 when it has none.', env: 'ORX_DETAILED_EXITCODE', default: false}),

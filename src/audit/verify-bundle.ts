@@ -1,6 +1,5 @@
 // `orx audit verify-bundle FILE [--key PEM]`: checks an audit bundle on its own (no ledger
 // needed) and reports every part that fails, not just the first.
-import fs from 'node:fs';
 import {OrxError, preview} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
 import {eventHash} from '../ledger/event-hash.js';
@@ -8,6 +7,7 @@ import {canonicalJson, GENESIS_HASH, sha256Hex, type HashedEventFields} from '..
 import {verifyBlob} from '../trust/blob.js';
 import {trustedKey, type TrustedKey} from '../trust/keys.js';
 import {c} from '../ui/color.js';
+import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import {AUDIT_BUNDLE_FORMAT, policyDigestRefs, signedBytes, snapshotRef} from './bundle.js';
 
 export type BundlePart = 'signature' | 'public_key' | 'event' | 'link' | 'range' | 'chain_head' | 'snapshot' | 'policy_digest';
@@ -40,13 +40,17 @@ export interface BundleVerification {
   exit: 0 | 1 | 5;
 }
 
+/** Far above a real export (a few hundred bytes per event); a bundle is read whole to check it. */
+export const MAX_AUDIT_BUNDLE_BYTES = 256 * 1024 * 1024;
+
 /** Reads and parses a bundle file; a file that is not JSON is a usage error (exit 1). */
 export function readAuditBundle(file: string): Record<string, unknown> {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readBoundedText(file, MAX_AUDIT_BUNDLE_BYTES);
   } catch (err) {
-    throw new OrxError({code: 'not_found', message: `Cannot read ${file}: ${(err as Error).message}`, data: {file}});
+    if (!(err instanceof FileReadError)) throw err;
+    throw new OrxError({code: err.reason === 'missing' ? 'not_found' : 'invalid_bundle', message: err.reason === 'missing' ? `Cannot read ${file}: it does not exist` : `${err.message}.`, actions: ['Pass a file written by `orx audit export -o FILE`.'], data: {file}});
   }
   let doc: unknown;
   try {

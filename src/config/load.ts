@@ -1,6 +1,5 @@
 // orchestration.yml -> LoadedConfig, or one OrxError listing every problem with file:line:col.
 import {createHash} from 'node:crypto';
-import {closeSync, openSync, readSync, statSync, type Stats} from 'node:fs';
 import {dirname, isAbsolute, relative, resolve, sep} from 'node:path';
 import {OrxError, preview, type Diagnostic} from '../errors.js';
 import {configInvalid, Problems, type Problem} from './diagnostics.js';
@@ -8,6 +7,7 @@ import {normalize} from './normalize.js';
 import {validateAgainstSchema} from './schema.js';
 import {describeValue, schemaProblems} from './schema-errors.js';
 import type {LoadedConfig, WorkspaceConfig} from './types.js';
+import {FileReadError, readBoundedFile} from '../util/bounded-file.js';
 import {documentData, parseYaml, problemDiagnostic, type Source} from './yaml-source.js';
 import type {LineCounter} from 'yaml';
 
@@ -31,37 +31,23 @@ export function loadConfig(dir: string, opts: LoadOptions = {}): LoadedConfig {
   return {dir, file, file_digest: createHash('sha256').update(bytes).digest('hex'), config};
 }
 
-// stat first: opening a FIFO or a device would block or never end. The read is still
-// bounded, so a file that grows after the stat cannot slip past the limit.
+// A FIFO or device named orchestration.yml must not hang or flood orx: the shared bounded
+// reader refuses anything but a regular file and never reads past the limit.
 function readBounded(file: string, label: string): Buffer {
-  let st: Stats;
   try {
-    st = statSync(file);
+    return readBoundedFile(file, MAX_CONFIG_BYTES, {label});
   } catch (err) {
+    if (!(err instanceof FileReadError)) throw err;
+    if (err.reason === 'missing') throw unreadable(err, file, label);
+    if (err.reason === 'directory') throw configInvalid([{file: label, message: `${label} is a directory, not a file`}], ['Remove the directory or choose another file.']);
+    if (err.reason === 'special') throw configInvalid([{file: label, message: err.message}], ['Replace it with a plain file.']);
+    if (err.reason === 'too_large') throw tooLarge(label, err.size);
     throw unreadable(err, file, label);
-  }
-  if (st.isDirectory()) throw configInvalid([{file: label, message: `${label} is a directory, not a file`}], ['Remove the directory or choose another file.']);
-  if (!st.isFile()) throw configInvalid([{file: label, message: `${label} is not a regular file`}], ['Replace it with a plain file.']);
-  if (st.size > MAX_CONFIG_BYTES) throw tooLarge(label, st.size);
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (err) {
-    throw unreadable(err, file, label);
-  }
-  try {
-    const buf = Buffer.allocUnsafe(MAX_CONFIG_BYTES + 1);
-    let n = 0;
-    for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
-    if (n > MAX_CONFIG_BYTES) throw tooLarge(label, n);
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
   }
 }
 
 function unreadable(err: unknown, file: string, label: string): OrxError {
-  const code = (err as NodeJS.ErrnoException).code;
+  const code = err instanceof FileReadError ? err.errno : (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ENOTDIR')
     return new OrxError({
       code: 'config_missing',
@@ -77,9 +63,9 @@ function unreadable(err: unknown, file: string, label: string): OrxError {
   });
 }
 
-function tooLarge(label: string, size: number): OrxError {
+function tooLarge(label: string, size?: number): OrxError {
   return configInvalid(
-    [{file: label, message: `${label} is too large (${size} bytes; at most ${MAX_CONFIG_BYTES} bytes, 2 MiB)`}],
+    [{file: label, message: `${label} is too large (${size !== undefined ? `${size} bytes; ` : 'more than '}at most ${MAX_CONFIG_BYTES} bytes, 2 MiB)`}],
     ['Shrink the file: orchestration.yml holds names and settings, not data.'],
   );
 }

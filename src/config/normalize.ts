@@ -11,7 +11,7 @@ import {normalizeManifests} from './manifests.js';
 import {bool, entries, put, rec, str, stringMap, type Raw} from './raw.js';
 import {secretProviders, signingKeySetting} from './secrets.js';
 import {normalizeWaivers} from './waivers.js';
-import type {AgentSpec, Autonomy, ImageSpec, NetworkSpec, ToolsSpec, VolumeSpec, Waiver, WorkspaceConfig} from './types.js';
+import type {AgentSpec, Autonomy, ImageSpec, NetworkSpec, VolumeSpec, Waiver, WorkspaceConfig} from './types.js';
 
 export const DEFAULT_BACKUP_DESTINATION = '.orx/backups';
 export const DEFAULT_DOCKERFILE = 'Dockerfile';
@@ -91,7 +91,6 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     agents,
     clusters,
     manifests,
-    tools: tools(rec(raw.tools), dir),
     chaos: {allowed: bool(rec(raw.chaos)?.allowed, false)},
     dr: {destination: str(rec(raw.dr)?.destination) ?? DEFAULT_BACKUP_DESTINATION, health_timeout_ms: healthTimeout(rec(raw.dr)?.health_timeout, problems)},
     budgets: budgets(rec(raw.budgets), problems),
@@ -126,16 +125,6 @@ function budgets(raw: Record<string, unknown> | undefined, problems: Problems): 
     if (ms !== null) out[kind] = ms;
   }
   return out;
-}
-
-// A path is resolved now, so that running orx from another directory finds the same binary;
-// a bare command name is looked up on PATH when it runs.
-function tools(raw: Record<string, unknown> | undefined, dir: string): ToolsSpec {
-  const tool = (v: unknown) => {
-    const s = str(v);
-    return s === undefined ? null : s.includes('/') ? resolve(dir, s) : s;
-  };
-  return {kind: tool(raw?.kind), kubectl: tool(raw?.kubectl)};
 }
 
 function signingKey(dir: string, key: string | undefined, problems: Problems): {path: string | null; ref: string | null} {

@@ -17,6 +17,16 @@ export const HANDLED_KEYWORDS = new Set([
   'propertyNames', 'dependencies', 'anyOf', 'oneOf',
 ]);
 
+/**
+ * Top-level keys orx no longer reads, with what to do instead: a plain "unknown key" would
+ * leave the user guessing where the setting went.
+ */
+export const REMOVED_KEYS: Record<string, string> = {
+  tools:
+    'tools: is not read from orchestration.yml: the repository must not choose the programs orx runs (in CI a pull request could run its own script where the signing key is). ' +
+    'Put kind and kubectl on PATH, or give their absolute paths with --tool-kind / --tool-kubectl or ORX_KIND / ORX_KUBECTL, then remove the tools: key',
+};
+
 export function schemaProblems(errors: ErrorObject[], data: unknown): Problem[] {
   const kept = dropShadowed(resolveAlternatives(errors));
   const problems: Problem[] = [];
@@ -138,6 +148,7 @@ function translate(e: ErrorObject, data: unknown): Problem | undefined {
       const allowed = Object.keys((parent.properties ?? {}) as Schema);
       const shown = JSON.stringify(preview(key, 60));
       if (key === '<<') return {path: [...path, key], at: 'key', message: `YAML merge keys (<<) are not supported ${where(path)}; write the keys out`};
+      if (path.length === 0 && Object.hasOwn(REMOVED_KEYS, key)) return {path: [key], at: 'key', message: REMOVED_KEYS[key]!};
       return {path: [...path, key], at: 'key', message: `unknown key ${shown} ${where(path)}${suggestion(key, allowed)}`};
     }
     case 'required': {

@@ -142,12 +142,6 @@ export interface ManifestsSpec {
   prune: boolean;
 }
 
-export interface ToolsSpec {
-  /** path or command name of kind / kubectl; null: found on PATH */
-  kind: string | null;
-  kubectl: string | null;
-}
-
 /** A built-in policy rule passed at one address, for a reason, through a day (orchestration.yml `waivers:`). */
 export interface Waiver {
   rule: string;
@@ -168,7 +162,12 @@ export interface WorkspaceConfig {
   agents: Record<string, AgentSpec>;
   clusters: Record<string, ClusterSpec>;
   manifests: Record<string, ManifestsSpec>;
-  tools: ToolsSpec;
+  /**
+   * Never set: which kind/kubectl runs is the operator's choice (--tool-*, ORX_KIND,
+   * ORX_KUBECTL, PATH), not the repository's, so a `tools:` key is a config error. Declared
+   * only so that callers still passing it along compile; remove together with them.
+   */
+  tools?: undefined;
   /** `orx apply --chaos` is refused unless this is true */
   chaos: {allowed: boolean};
   dr: {destination: string; health_timeout_ms: number};

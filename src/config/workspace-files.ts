@@ -1,9 +1,10 @@
 // Files the config points at (kind configs, manifests) are read by orx and handed to kind or
 // a cluster, so like build contexts they must stay inside the workspace: the written path is
 // checked lexically, then its real path, so that neither "../" nor a symlink leads out.
-import {closeSync, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync, type Stats} from 'node:fs';
+import {readdirSync, realpathSync, statSync, type Stats} from 'node:fs';
 import {join, relative, resolve, sep} from 'node:path';
 import {preview} from '../errors.js';
+import {FileReadError, readBoundedFile} from '../util/bounded-file.js';
 import {isInside} from './build-context.js';
 
 export interface WorkspacePath {
@@ -52,25 +53,12 @@ export function listFiles(dir: string, folder: WorkspacePath, exts: readonly str
   return out;
 }
 
-/** The file's bytes, or why not; `max` bounds the read even if the file grows meanwhile. */
+/** The file's bytes, or why not; through the shared bounded reader (no FIFO, device or endless file). */
 export function readBounded(file: WorkspacePath, max: number): {ok: true; bytes: Buffer} | {ok: false; error: string} {
-  const shown = JSON.stringify(preview(file.rel, 80));
-  let fd: number;
   try {
-    fd = openSync(file.abs, 'r');
+    return {ok: true, bytes: readBoundedFile(file.abs, max, {label: JSON.stringify(preview(file.rel, 80))})};
   } catch (err) {
-    return {ok: false, error: `cannot read ${shown}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`};
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return {ok: false, error: `${shown} is not a regular file`};
-    if (st.size > max) return {ok: false, error: `${shown} is too large (${st.size} bytes; at most ${max})`};
-    const buf = Buffer.allocUnsafe(Math.min(st.size, max) + 1);
-    let n = 0;
-    for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
-    if (n === buf.length) return {ok: false, error: `${shown} grew while it was read; try again`};
-    return {ok: true, bytes: buf.subarray(0, n)};
-  } finally {
-    closeSync(fd);
+    if (err instanceof FileReadError) return {ok: false, error: err.message};
+    throw err;
   }
 }

@@ -4,11 +4,14 @@
 // then every file against the digest the manifest gives for it.
 import fs from 'node:fs';
 import path from 'node:path';
+import {readBoundedFile, readBoundedText} from '../util/bounded-file.js';
 import {fileSha256} from './archive.js';
 import {MANIFEST_BUNDLE, MANIFEST_FILE} from './layout.js';
 import type {TrustedKey, WorkspaceKey} from '../trust/keys.js';
 
 export const MANIFEST_FORMAT = 'orx.backup-manifest';
+/** a manifest lists a few files; its bundle is one signature */
+const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
 export interface ArchiveEntry {
   /** the volume's name in orchestration.yml */
@@ -65,13 +68,13 @@ export async function checkBackup(dir: string, keys: TrustedKey[]): Promise<Back
   const problems: BackupProblem[] = [];
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(path.join(dir, MANIFEST_FILE));
+    bytes = readBoundedFile(path.join(dir, MANIFEST_FILE), MAX_MANIFEST_BYTES, {label: MANIFEST_FILE});
   } catch (err) {
     return {ok: false, manifest: null, signed_by: null, problems: [{part: 'manifest', file: MANIFEST_FILE, reason: `cannot read it: ${(err as Error).message}`}]};
   }
   let signedBy: string | null = null;
   try {
-    const bundle = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_BUNDLE), 'utf8')) as unknown;
+    const bundle = JSON.parse(readBoundedText(path.join(dir, MANIFEST_BUNDLE), MAX_MANIFEST_BYTES, {label: MANIFEST_BUNDLE})) as unknown;
     const {verifyBlob} = await import('../trust/blob.js');
     signedBy = (await verifyBlob(bytes, bundle, keys)).fingerprint;
   } catch (err) {

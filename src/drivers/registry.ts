@@ -1,11 +1,14 @@
 import {createHash} from 'node:crypto';
 import {OrxError, preview} from '../errors.js';
+import {outboundFetch, OutboundRefusal, type Home, type Resolver} from './outbound.js';
 
 /**
  * A small, anonymous Docker Registry HTTP API v2 client: enough to resolve a reference
  * to its manifest digest and to read and write the few blobs and manifests a cosign
  * signature is made of. Plain http for loopback registries (127.0.0.0/8, localhost,
- * ::1), https for every other one. Every request is bounded in time and every body
+ * ::1), https for every other one. Every destination is checked before connecting
+ * (drivers/outbound.ts): never link-local or metadata addresses, and redirects only where
+ * the registry's own place allows. Every request is bounded in time and every body
  * read is bounded in size. Registries that want credentials are supported only as far
  * as an anonymous bearer token goes (public images on Docker Hub, ghcr.io, ...).
  */
@@ -124,7 +127,7 @@ export function sha256Digest(bytes: Uint8Array): string {
 
 // ---------------------------------------------------------------------------------------
 
-export type RegistryErrorCode = 'registry_unreachable' | 'registry_auth' | 'registry_not_found' | 'registry_error' | 'registry_bad_response';
+export type RegistryErrorCode = 'registry_unreachable' | 'registry_refused' | 'registry_auth' | 'registry_not_found' | 'registry_error' | 'registry_bad_response';
 
 /** One registry failure; `reason` is a short phrase for a verification result or a denial. */
 export class RegistryError extends OrxError {
@@ -143,9 +146,14 @@ export function isRegistryError(err: unknown, code?: RegistryErrorCode): err is 
 }
 
 export interface RegistryOptions {
-  /** per request, including reading the body (default 15 s) */
+  /** per request, including its redirects and reading the body (default 15 s) */
   timeoutMs?: number;
+  /** name resolution (default: the system's); every address it gives is checked before connecting */
+  resolve?: Resolver;
 }
+
+// before the registry itself was reached, a URL it chose is judged as if it were public
+const STRICT_HOME: Home = {scheme: 'https:', cls: 'public'};
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -183,7 +191,6 @@ function causeText(err: unknown): string {
     const code = (cause as NodeJS.ErrnoException).code;
     if (cause.name === 'TimeoutError' || cause.name === 'AbortError') return 'timed out';
     if (!cause.message) return code ?? cause.name;
-    if (cause.message === 'bad port') return 'bad port (Node\'s fetch refuses this port number; run the registry on another port)';
     return code && !cause.message.includes(code) ? `${code}: ${cause.message}` : cause.message;
   }
   return err instanceof Error ? err.message : String(err);
@@ -242,12 +249,36 @@ export class RegistryClient {
   readonly registry: string;
   readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly resolve: Resolver | undefined;
   private readonly tokens = new Map<string, string>();
+  /** where the registry turned out to be, once reached: its answers' URLs are judged against it */
+  private home: Home | null = null;
 
   constructor(registry: string, opts: RegistryOptions = {}) {
     this.registry = registry;
     this.baseUrl = registryBaseUrl(registry);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.resolve = opts.resolve;
+  }
+
+  private fetch(url: string, init: {method?: string; headers?: Record<string, string>; body?: Buffer; chosenBy: 'operator' | 'server'}): Promise<Response> {
+    return outboundFetch(url, {
+      ...init,
+      signal: AbortSignal.timeout(this.timeoutMs),
+      home: this.home ?? STRICT_HOME,
+      resolve: this.resolve,
+      onHome: (h) => (this.home = h),
+    });
+  }
+
+  private refused(err: OutboundRefusal): RegistryError {
+    return new RegistryError({
+      code: 'registry_refused',
+      reason: `registry refused by orx: ${err.message}`,
+      message: err.message,
+      actions: ['Use a registry on a routable (or loopback) address that answers without redirecting orx elsewhere.'],
+      cause: err,
+    });
   }
 
   private unreachable(err: unknown, url: string): RegistryError {
@@ -270,8 +301,9 @@ export class RegistryClient {
       const headers: Record<string, string> = {'User-Agent': 'orchestrix', ...init.headers};
       if (token && sameOrigin) headers.Authorization = `Bearer ${token}`;
       try {
-        return await fetch(url, {method: init.method ?? 'GET', headers, body: init.body, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'follow'});
+        return await this.fetch(url, {method: init.method ?? 'GET', headers, body: init.body, chosenBy: sameOrigin ? 'operator' : 'server'});
       } catch (err) {
+        if (err instanceof OutboundRefusal) throw this.refused(err);
         throw this.unreachable(err, url);
       }
     };
@@ -301,14 +333,15 @@ export class RegistryClient {
     } catch {
       return null;
     }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackRegistry(url.host))) return null;
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     const wanted = scope ?? challenge.params.scope;
     if (wanted) url.searchParams.set('scope', wanted);
     let res: Response;
     try {
-      res = await fetch(url, {headers: {'User-Agent': 'orchestrix'}, signal: AbortSignal.timeout(this.timeoutMs)});
+      // the realm is the registry's choice, so it is held to the same rules as a redirect
+      res = await this.fetch(url.toString(), {headers: {'User-Agent': 'orchestrix'}, chosenBy: 'server'});
     } catch (err) {
+      if (err instanceof OutboundRefusal) throw this.refused(err);
       throw this.unreachable(err, url.toString());
     }
     if (!res.ok) {

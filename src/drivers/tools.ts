@@ -1,6 +1,10 @@
-// kind and kubectl are driven as processes (execa): found on PATH or where `tools.*` (or
-// ORX_KIND / ORX_KUBECTL) says, version-checked once per process, their stderr shown
-// redacted with the command line when they fail.
+// kind and kubectl are driven as processes (execa), version-checked once per process, their
+// stderr shown redacted with the command line when they fail. Which binary runs is the
+// operator's choice alone: an absolute path from --tool-kind/--tool-kubectl or ORX_KIND /
+// ORX_KUBECTL, else the absolute directories of PATH. Never a path from the workspace: in
+// CI the repository (a pull request) is untrusted while the plan job holds the signing key.
+import {accessSync, constants, statSync} from 'node:fs';
+import {delimiter, isAbsolute, join} from 'node:path';
 import {OrxError, preview} from '../errors.js';
 import {excerpt, redact} from '../secrets/redact.js';
 
@@ -12,12 +16,67 @@ export type ToolName = 'kind' | 'kubectl';
 /** The oldest versions whose flags orx uses (kind: v1alpha4 configs and `get kubeconfig`; kubectl: `diff --server-side`). */
 export const MIN_VERSION: Record<ToolName, [number, number, number]> = {kind: [0, 20, 0], kubectl: [1, 26, 0]};
 
+/** Absolute paths chosen by the operator; null: look the tool up on PATH. */
 export interface ToolPaths {
   kind: string | null;
   kubectl: string | null;
 }
 
 export const NO_TOOL_PATHS: ToolPaths = {kind: null, kubectl: null};
+
+export const TOOL_NAMES: readonly ToolName[] = ['kind', 'kubectl'];
+
+/** The environment twin of --tool-NAME. */
+export function toolEnvName(name: ToolName): string {
+  return `ORX_${name.toUpperCase()}`;
+}
+
+function checkedPath(name: ToolName, value: string | null | undefined, source: string): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (!isAbsolute(value) || value.includes('\0')) {
+    throw new OrxError({
+      code: 'tool_path_relative',
+      message: `${source} is ${JSON.stringify(preview(value, 120))}, not an absolute path: orx runs ${name} only from an absolute path or from PATH, never relative to the directory it runs in`,
+      actions: [`Give an absolute path such as /usr/local/bin/${name}, or unset it to use ${name} from PATH.`],
+    });
+  }
+  return value;
+}
+
+/** ORX_KIND / ORX_KUBECTL (or the flag values put in their place), checked: absolute or absent. */
+export function operatorToolPaths(values: Partial<Record<ToolName, string | undefined>>, source: (name: ToolName) => string = toolEnvName): ToolPaths {
+  return {kind: checkedPath('kind', values.kind, source('kind')), kubectl: checkedPath('kubectl', values.kubectl, source('kubectl'))};
+}
+
+let configured: ToolPaths | null = null;
+
+/** Set once by the command layer from --tool-* and their ORX_* twins; absent: read from the environment. */
+export function configureTools(paths: ToolPaths): void {
+  configured = paths;
+}
+
+function operatorChoice(env: NodeJS.ProcessEnv): ToolPaths {
+  return configured ?? operatorToolPaths({kind: env.ORX_KIND, kubectl: env.ORX_KUBECTL});
+}
+
+/**
+ * The first executable `name` in an absolute PATH directory. Empty and relative entries are
+ * skipped: they name the current directory (a checked-out repository), not an installed tool.
+ */
+export function findOnPath(name: string, pathVar: string | undefined): string | null {
+  for (const dir of (pathVar ?? '').split(delimiter)) {
+    if (!dir || !isAbsolute(dir)) continue;
+    const candidate = join(dir, name);
+    try {
+      if (!statSync(candidate).isFile()) continue;
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
 
 export interface RunOptions {
   input?: string;
@@ -34,8 +93,18 @@ export interface RunResult {
   exitCode: number;
 }
 
-export function toolCommand(name: ToolName, paths: ToolPaths, env: NodeJS.ProcessEnv = process.env): string {
-  return (name === 'kind' ? env.ORX_KIND : env.ORX_KUBECTL) || paths[name] || name;
+/** The absolute path of the binary to run, or null when there is none on PATH. */
+export function toolCommand(name: ToolName, paths: ToolPaths = NO_TOOL_PATHS, env: NodeJS.ProcessEnv = process.env): string | null {
+  const explicit = checkedPath(name, paths[name], `the ${name} path`);
+  return explicit ?? operatorChoice(env)[name] ?? findOnPath(name, env.PATH);
+}
+
+function missing(name: ToolName, command: string): OrxError {
+  return new OrxError({
+    code: 'tool_missing',
+    message: `${name} not found (${command})`,
+    actions: [`Install ${name} on PATH, or give its absolute path with --tool-${name} or ${toolEnvName(name)}.`],
+  });
 }
 
 const checked = new Map<string, Promise<string>>();
@@ -72,7 +141,7 @@ export function checkTool(name: ToolName, command: string): Promise<string> {
         throw new OrxError({
           code: 'tool_too_old',
           message: `${command} reports version ${JSON.stringify(preview(text.trim(), 60))}; orx needs ${name} ${min.join('.')} or newer`,
-          actions: [`Install a newer ${name}, or point tools.${name} (or ORX_${name.toUpperCase()}) at one.`],
+          actions: [`Install a newer ${name}, or point --tool-${name} (or ${toolEnvName(name)}) at one.`],
         });
       }
       return `${v.join('.')}`;
@@ -101,13 +170,7 @@ export async function exec(name: ToolName, command: string, args: string[], opts
     throw toolFailed(name, command, args, `could not run: ${(err as Error).message}`);
   }
   const code = r.exitCode ?? -1;
-  if ((r as {code?: string}).code === 'ENOENT' || (r.failed && r.exitCode === undefined && /ENOENT/.test(String(r.message)))) {
-    throw new OrxError({
-      code: 'tool_missing',
-      message: `${name} not found (${command})`,
-      actions: [`Install ${name}, or set tools.${name} in orchestration.yml (or ORX_${name.toUpperCase()}) to its path.`],
-    });
-  }
+  if ((r as {code?: string}).code === 'ENOENT' || (r.failed && r.exitCode === undefined && /ENOENT/.test(String(r.message)))) throw missing(name, command);
   if (r.isCanceled) throw toolFailed(name, command, args, 'cancelled');
   if (r.timedOut) throw toolFailed(name, command, args, `timed out after ${formatMs(opts.timeoutMs ?? 0)}`);
   if (code !== 0 && !(opts.okCodes ?? []).includes(code)) throw toolFailed(name, command, args, String(r.stderr || r.stdout), code);
@@ -136,13 +199,15 @@ export interface Tool {
   run(args: string[], opts?: RunOptions): Promise<RunResult>;
 }
 
-/** `paths` absent: both found on PATH (or ORX_KIND / ORX_KUBECTL). */
+/** `paths` absent: the operator's choice (--tool-*, ORX_KIND / ORX_KUBECTL), else PATH. */
 export function tool(name: ToolName, paths: ToolPaths = NO_TOOL_PATHS): Tool {
-  const command = toolCommand(name, paths);
+  const found = toolCommand(name, paths);
+  const command = found ?? name;
   return {
     name,
     command,
     async run(args, opts) {
+      if (!found) throw missing(name, 'not on PATH');
       await checkTool(name, command);
       return exec(name, command, args, opts);
     },

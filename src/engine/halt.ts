@@ -6,7 +6,7 @@ import {EXIT} from '../exit-codes.js';
 import {pidAlive, type Ledger} from '../ledger/ledger.js';
 import {clearHalt, haltState, setHalt, type HaltState} from '../ledger/safety.js';
 import {LABEL} from '../resources/labels.js';
-import {NO_TOOL_PATHS, type ToolPaths} from '../drivers/tools.js';
+import {NO_TOOL_PATHS} from '../drivers/tools.js';
 import {isKubeAgent, stopKubeAgent, validateKubeAgent} from '../resources/kube-agent.js';
 import {revokeTokens} from '../ledger/tokens.js';
 import {removeWorkspaceSecrets, SECRETS_MOUNT, secretsRoot} from '../secrets/delivery.js';
@@ -49,13 +49,12 @@ export function refuseIfHalted(ledger: Ledger, configKillSwitch: boolean, envKil
   });
 }
 
-function workspaceSettings(dir: string): {workspace: string | null; tools: ToolPaths} {
+function workspaceName(dir: string): string | null {
   try {
-    const {config} = loadConfig(dir);
-    return {workspace: config.workspace, tools: config.tools};
+    return loadConfig(dir).config.workspace;
   } catch {
     // a kill switch must work with a broken configuration too: the ledger's bindings remain
-    return {workspace: null, tools: NO_TOOL_PATHS};
+    return null;
   }
 }
 
@@ -86,7 +85,7 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
   }
 
   const docker = await connectDocker();
-  const {workspace: ws, tools} = workspaceSettings(ctx.dir);
+  const ws = workspaceName(ctx.dir);
   const byId = new Map(ledger.listResources().filter((r) => r.kind === 'agent' && r.object_id).map((r) => [r.object_id!, r.address]));
   const [labelled, bound] = await Promise.all([
     ws ? docker.listContainers({filters: {...labelFilter({[LABEL.workspace]: ws}), status: ['running']}}) : Promise.resolve([]),
@@ -112,7 +111,7 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
       .filter((r) => r.kind === 'agent' && isKubeAgent(r.attributes))
       .map(async (r) => {
         try {
-          await stopKubeAgent(ctx.dir, tools, validateKubeAgent(r.attributes));
+          await stopKubeAgent(ctx.dir, NO_TOOL_PATHS, validateKubeAgent(r.attributes));
           state.stopped.push({address: r.address, object_id: r.object_id ?? r.address});
         } catch (err) {
           failures.push({address: r.address, error: err instanceof Error ? err.message : String(err)});

@@ -18,7 +18,8 @@ import type {Attrs, DesiredResource, ObservedResource, ResourceKind} from '../re
 export interface KubeRefreshInput {
   dir: string;
   workspace: string;
-  tools: ToolPaths;
+  /** absent: the operator's choice (--tool-*, ORX_KIND/ORX_KUBECTL) or PATH */
+  tools?: ToolPaths;
   desired: Map<string, DesiredResource>;
   recorded: Map<string, ResourceRecord>;
   /** the Docker observation, clusters included; Kubernetes observations are added to it */

@@ -1,5 +1,5 @@
 import {createHash, randomBytes} from 'node:crypto';
-import fs from 'node:fs';
+import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import {writePrivateFile} from '../util/private-file.js';
 import type {PlanSimulation} from './plan-sim.js';
 import {OrxError} from '../errors.js';
@@ -68,11 +68,12 @@ const MAX_PLAN_BYTES = 64 * 1024 * 1024;
 export function readPlanFile(file: string): PlanDocument {
   let text: string;
   try {
-    if (fs.statSync(file).size > MAX_PLAN_BYTES) throw invalid(file, 'larger than 64 MiB');
-    text = fs.readFileSync(file, 'utf8');
+    text = readBoundedText(file, MAX_PLAN_BYTES, {label: `plan file ${file}`});
   } catch (err) {
-    if (err instanceof OrxError) throw err;
-    throw new OrxError({code: 'plan_missing', message: `cannot read plan file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, actions: ['Check the path, or make one with `orx plan -out FILE`.']});
+    if (!(err instanceof FileReadError)) throw err;
+    if (err.reason === 'too_large') throw invalid(file, 'larger than 64 MiB');
+    if (err.reason === 'special' || err.reason === 'directory') throw new OrxError({code: 'plan_invalid', exit: EXIT.STALE, message: err.message, actions: ['Give the path of a plan written by `orx plan -out FILE`.']});
+    throw new OrxError({code: 'plan_missing', message: err.reason === 'missing' ? `cannot read plan file ${file}: ${err.errno ?? 'ENOENT'}` : err.message, actions: ['Check the path, or make one with `orx plan -out FILE`.']});
   }
   let doc: unknown;
   try {

@@ -1,18 +1,21 @@
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import {createRequire} from 'node:module';
-import type {Ignore} from '@balena/dockerignore';
-
-// a CommonJS function export whose typings claim an ES default
-const ignore = createRequire(import.meta.url)('@balena/dockerignore') as (opts?: {ignorecase?: boolean}) => Ignore;
+import {listContextFiles} from '../config/build-context.js';
+import {OrxError} from '../errors.js';
+import {FileReadError, readBoundedText, streamRegularFile} from '../util/bounded-file.js';
 
 export interface ContextFiles {
   files: string[];
   digest: string;
 }
 
-const MAX_FILES = 10_000;
+/** far above any Dockerfile */
+const MAX_DOCKERFILE_BYTES = 1024 * 1024;
+
+function contextRefused(contextPath: string, why: string): OrxError {
+  return new OrxError({code: 'build_context_invalid', message: `build context ${contextPath} cannot be sent to Docker: ${why}`, actions: ['Remove the file from the build context, then run `orx plan` again.']});
+}
 
 /**
  * The files Docker will receive (after .dockerignore, as dockerode applies it) and one
@@ -20,30 +23,25 @@ const MAX_FILES = 10_000;
  * digest changes, and apply refuses a build whose context moved since the plan.
  */
 export function readBuildContext(contextPath: string, dockerfile: string, args: Record<string, string>): ContextFiles {
-  let filter: (p: string) => boolean = () => true;
-  const ignoreFile = path.join(contextPath, '.dockerignore');
-  if (fs.existsSync(ignoreFile)) filter = ignore({ignorecase: false}).add(fs.readFileSync(ignoreFile, 'utf8')).createFilter();
-
-  const files: string[] = [];
-  const walk = (rel: string): void => {
-    const abs = path.join(contextPath, rel);
-    for (const entry of fs.readdirSync(abs, {withFileTypes: true}).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const r = rel ? `${rel}/${entry.name}` : entry.name;
-      if (!filter(r)) continue;
-      if (entry.isDirectory()) walk(r);
-      else files.push(r);
-      if (files.length > MAX_FILES) throw new Error(`build context ${contextPath} has more than ${MAX_FILES} files`);
-    }
-  };
-  walk('');
-
+  const listed = listContextFiles(contextPath, contextPath);
+  if (!listed.ok) throw contextRefused(contextPath, listed.error);
+  const {files} = listed;
   const h = createHash('sha256');
   h.update(JSON.stringify({dockerfile, args}));
   for (const f of files) {
     const abs = path.join(contextPath, f);
     const st = fs.lstatSync(abs);
     h.update(`\0${f}\0${st.mode & 0o111 ? 'x' : '-'}\0`);
-    h.update(st.isSymbolicLink() ? `->${fs.readlinkSync(abs)}` : fs.readFileSync(abs));
+    if (st.isSymbolicLink()) h.update(`->${fs.readlinkSync(abs)}`);
+    else {
+      try {
+        // chunked and non-blocking: a FIFO swapped in after the listing is refused, not waited on
+        streamRegularFile(abs, (chunk) => h.update(chunk), {label: JSON.stringify(f)});
+      } catch (err) {
+        if (err instanceof FileReadError) throw contextRefused(contextPath, err.message);
+        throw err;
+      }
+    }
   }
   return {files, digest: h.digest('hex')};
 }
@@ -52,7 +50,7 @@ export function readBuildContext(contextPath: string, dockerfile: string, args: 
 export function dockerfileUser(contextPath: string, dockerfile: string): string | null {
   let text: string;
   try {
-    text = fs.readFileSync(path.join(contextPath, dockerfile), 'utf8');
+    text = readBoundedText(path.join(contextPath, dockerfile), MAX_DOCKERFILE_BYTES);
   } catch {
     return null;
   }

@@ -104,7 +104,7 @@ export interface ApplyContext {
   version: string;
   /** what the step is doing now, for a progress line on a terminal */
   progress?: (detail: string) => void;
-  /** where kind and kubectl are (tools.* in orchestration.yml); absent: on PATH */
+  /** where kind and kubectl are, as the operator chose them; absent: the --tool-NAME flags, ORX_KIND/ORX_KUBECTL or PATH */
   tools?: ToolPaths;
   /** chaos rehearsal: a fault injected into this step's health checks */
   chaos?: {unhealthy: boolean};

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type {JWTPayload} from 'jose';
 import {DEFAULT_TOKEN} from '../config/secrets.js';
 import {OrxError, preview} from '../errors.js';
+import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import type {TokenIssue} from '../ledger/tokens.js';
 import {keyPaths, loadWorkspaceKey, readTrustedKeyFile, trustedKey, trustedKeyOf, type TrustedKey, type WorkspaceKey} from './keys.js';
 
@@ -312,7 +313,7 @@ export function tokenVerificationKeys(dir: string, extraKeyFiles: string[] = [])
   const p = keyPaths(dir);
   try {
     if (fs.existsSync(p.privateKey)) keys.push(trustedKeyOf(loadWorkspaceKey(dir)));
-    else if (fs.existsSync(p.publicKey)) keys.push(trustedKey(fs.readFileSync(p.publicKey, 'utf8'), p.publicKey));
+    else if (fs.existsSync(p.publicKey)) keys.push(readTrustedKeyFile(p.publicKey));
   } catch (err) {
     if (keys.length === 0) throw err;
   }
@@ -337,19 +338,20 @@ export async function readTokenArgument(arg: string, dir: string, readStdin: () 
   else if (COMPACT_JWS.test(arg.trim())) return arg.trim();
   else {
     const file = path.resolve(dir, arg);
-    let st: fs.Stats;
     try {
-      st = fs.statSync(file);
-    } catch {
-      throw new OrxError({
-        code: 'invalid_input',
-        message: `TOKEN (${arg.length} characters) is neither a JWT nor the path of a file`,
-        actions: ['Pass the token, a file holding it (e.g. /run/secrets/orx-token), or - to read it from stdin.'],
-      });
+      text = readBoundedText(file, MAX_TOKEN_CHARS);
+    } catch (err) {
+      if (!(err instanceof FileReadError)) throw err;
+      if (err.reason === 'missing') {
+        throw new OrxError({
+          code: 'invalid_input',
+          message: `TOKEN (${arg.length} characters) is neither a JWT nor the path of a file`,
+          actions: ['Pass the token, a file holding it (e.g. /run/secrets/orx-token), or - to read it from stdin.'],
+        });
+      }
+      if (err.reason === 'too_large') throw new OrxError({code: 'invalid_input', message: `${file} is ${err.size !== undefined ? `${err.size} bytes` : 'too long'}: too large to be an agent token`});
+      throw new OrxError({code: 'invalid_input', message: err.message});
     }
-    if (!st.isFile()) throw new OrxError({code: 'invalid_input', message: `${file} is not a regular file`});
-    if (st.size > MAX_TOKEN_CHARS) throw new OrxError({code: 'invalid_input', message: `${file} is ${st.size} bytes: too large to be an agent token`});
-    text = fs.readFileSync(file, 'utf8');
   }
   if (text.length > MAX_TOKEN_CHARS) throw new OrxError({code: 'invalid_input', message: `${arg === '-' ? 'stdin' : arg} holds ${text.length} characters: too many for an agent token`});
   const trimmed = text.trim();

@@ -2,20 +2,23 @@ import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {OrxError} from '../errors.js';
+import {FileReadError, readBoundedFile} from '../util/bounded-file.js';
 import {signBlob, verifyBlob, verifyBlobWithTrustedRoot} from './blob.js';
 import {keyPaths, loadWorkspaceKey, readTrustedKeyFile} from './keys.js';
 
 /** The services behind `orx sign-blob` and `orx verify-blob`: paths in, plain results out. */
 
-function readInput(file: string, what: string): Buffer {
+/** A blob is hashed and verified whole in memory: 1 GiB is far above what orx signs. */
+export const MAX_BLOB_BYTES = 1024 * 1024 * 1024;
+/** bundles and trusted roots are small JSON documents */
+const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+
+function readInput(file: string, what: string, max = MAX_DOCUMENT_BYTES): Buffer {
   try {
-    return fs.readFileSync(file);
+    return readBoundedFile(file, max, {label: `${what} ${file}`});
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new OrxError({
-      code: 'file_missing',
-      message: code === 'ENOENT' ? `${what} ${file} does not exist` : code === 'EISDIR' ? `${what} ${file} is a directory` : `cannot read ${what} ${file}: ${(err as Error).message}`,
-    });
+    if (!(err instanceof FileReadError)) throw err;
+    throw new OrxError({code: err.reason === 'missing' ? 'file_missing' : 'file_unreadable', message: err.message});
   }
 }
 
@@ -30,7 +33,7 @@ export async function signBlobFile(opts: {dir: string; file: string; bundle: str
   const file = path.resolve(opts.dir, opts.file);
   const out = path.resolve(opts.dir, opts.bundle);
   if (file === out) throw new OrxError({code: 'usage', message: 'the bundle must not be written over the file it signs'});
-  const data = readInput(file, 'file');
+  const data = readInput(file, 'file', MAX_BLOB_BYTES);
   const key = loadWorkspaceKey(opts.dir, {keyFile: opts.keyFile});
   const bundle = await signBlob(data, key);
   fs.mkdirSync(path.dirname(out), {recursive: true});
@@ -64,7 +67,7 @@ export async function verifyBlobFile(opts: {dir: string; file: string; bundle: s
     });
   }
   const keys = keyFiles.map((k) => readTrustedKeyFile(k));
-  const data = readInput(file, 'file');
+  const data = readInput(file, 'file', MAX_BLOB_BYTES);
   const bundleText = readInput(bundlePath, 'bundle');
   const {fingerprint} = opts.trustedRoot
     ? await verifyBlobWithTrustedRoot(data, bundleText, keys, readInput(path.resolve(opts.dir, opts.trustedRoot), 'trusted root'), {timestampThreshold: 0})

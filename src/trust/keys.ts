@@ -2,7 +2,11 @@ import {createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, typ
 import fs from 'node:fs';
 import path from 'node:path';
 import {OrxError, preview} from '../errors.js';
+import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import {keyFingerprint, keyHint} from './fingerprint.js';
+
+/** A PEM key is a few hundred bytes; anything far larger is not one. */
+const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 /** The workspace signing key: ECDSA P-256, private part kept in `.orx/keys/` with mode 0600. */
 export interface WorkspaceKey {
@@ -147,9 +151,9 @@ export function loadWorkspaceKey(workspaceDir: string, opts: {keyFile?: string} 
   }
   let pem: string;
   try {
-    pem = fs.readFileSync(file, 'utf8');
+    pem = readBoundedText(file, MAX_KEY_FILE_BYTES);
   } catch (err) {
-    throw new OrxError({code: 'key_unreadable', message: `cannot read ${file}: ${errMessage(err)}`});
+    throw new OrxError({code: 'key_unreadable', message: err instanceof FileReadError ? err.message : `cannot read ${file}: ${errMessage(err)}`});
   }
   return workspaceKeyFromPem(pem, file);
 }
@@ -181,12 +185,12 @@ export function trustedKey(publicKeyPem: string, source = 'the public key'): Tru
 export function readTrustedKeyFile(file: string): TrustedKey {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readBoundedText(file, MAX_KEY_FILE_BYTES);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = err instanceof FileReadError ? err.errno : (err as NodeJS.ErrnoException).code;
     throw new OrxError({
       code: 'key_missing',
-      message: code === 'ENOENT' ? `no public key file at ${file}` : `cannot read ${file}: ${errMessage(err)}`,
+      message: code === 'ENOENT' ? `no public key file at ${file}` : err instanceof FileReadError ? err.message : `cannot read ${file}: ${errMessage(err)}`,
       actions: ['Give the path of a PEM public key, e.g. the signer\'s .orx/keys/signing.pub (`orx keys show` prints it).'],
     });
   }

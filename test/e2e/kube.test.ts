@@ -30,7 +30,6 @@ const hostPort = 20_000 + Math.floor(Math.random() * 20_000);
 function workspaceYaml(opts: {agent?: boolean; cluster?: string; extra?: string} = {}): string {
   return `workspace: __WS__
 autonomy: 3
-tools: {kind: ${standinBin.kind}, kubectl: ${standinBin.kubectl}}
 images:
   base:
     build: {context: images/agent-base}
@@ -282,12 +281,11 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
 
   it('says what is wrong with the tools: missing, too old, failing (redacted, with the command line)', async () => {
     writeManifests({'namespace.yaml': NAMESPACE});
-    ws.write(workspaceYaml({agent: false}).replace(standinBin.kind, '/nonexistent/kind'));
-    const missing = await run(['apply', '--auto-approve'], 6);
+    ws.write(workspaceYaml({agent: false}));
+    const missing = await run(['apply', '--auto-approve'], 6, {ORX_KIND: '/nonexistent/kind'});
     expect(missing.stderr).toMatch(/kind not found \(\/nonexistent\/kind\)/);
     expect(noStack(missing.stderr)).toBe(true);
 
-    ws.write(workspaceYaml({agent: false}));
     const old = await run(['apply', '--auto-approve'], 6, {ORX_STANDIN_KIND_VERSION: '0.9.0'});
     expect(old.stderr).toMatch(/orx needs kind 0\.20\.0 or newer/);
 
@@ -315,7 +313,7 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
       'apiVersion: v1\nkind: Config\nclusters: [{name: remote, cluster: {server: "https://127.0.0.1:6443"}}]\ncontexts: [{name: ops, context: {cluster: remote, user: ops}}]\nusers: [{name: ops, user: {token: not-a-real-token}}]\ncurrent-context: ops\n',
       {mode: 0o600},
     );
-    ws.write(`workspace: __WS__\nautonomy: 3\ntools: {kind: ${standinBin.kind}, kubectl: ${standinBin.kubectl}}\nmanifests:\n  ops: {context: ops, kubeconfig: remote.kubeconfig, path: k8s}\n`);
+    ws.write(`workspace: __WS__\nautonomy: 3\nmanifests:\n  ops: {context: ops, kubeconfig: remote.kubeconfig, path: k8s}\n`);
     const unreachable = await run(['plan'], 1);
     expect(unreachable.stderr).toMatch(/cannot refresh manifests\.ops on context ops/);
     expect(unreachable.stderr).toMatch(/--refresh=false/);

@@ -55,7 +55,7 @@ export interface StandinCall {
 export interface Standin {
   /** ORX_STANDIN_STATE: a fresh temp directory */
   state: string;
-  /** ORX_STANDIN_STATE, ORX_STANDIN_NODE_IMAGE and a HOME inside state (so ~/.kube/config is never the real one) */
+  /** ORX_STANDIN_STATE, ORX_STANDIN_NODE_IMAGE, a HOME inside state (so ~/.kube/config is never the real one), and ORX_KIND / ORX_KUBECTL naming the stand-ins */
   env: Record<string, string>;
   /** every stand-in invocation so far, in order */
   calls(): StandinCall[];
@@ -87,7 +87,7 @@ export function makeStandin(): Standin {
   };
   return {
     state,
-    env: {ORX_STANDIN_STATE: state, ORX_STANDIN_NODE_IMAGE: STANDIN_NODE_IMAGE, HOME: home},
+    env: {ORX_STANDIN_STATE: state, ORX_STANDIN_NODE_IMAGE: STANDIN_NODE_IMAGE, HOME: home, ORX_KIND: standinBin.kind, ORX_KUBECTL: standinBin.kubectl},
     calls,
     objects(cluster) {
       try {

@@ -40,9 +40,6 @@ beforeEach(() => {
     ...standin.env,
     KUBECONFIG: path.join(standin.env.HOME!, '.kube/config'),
     [SECRET_ENV]: SECRET_VALUE,
-    // these would win over tools: in orchestration.yml
-    ORX_KIND: undefined,
-    ORX_KUBECTL: undefined,
   };
   savedEnv = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   setEnv(env);
@@ -67,7 +64,6 @@ function setEnv(env: Record<string, string | undefined>): void {
 function workspaceYaml(opts: {agent?: boolean; prune?: boolean; exportKubeconfig?: boolean} = {}): string {
   return `workspace: __WS__
 autonomy: 3
-tools: {kind: ${standinBin.kind}, kubectl: ${standinBin.kubectl}}
 images:
   base:
     build: {context: images/agent-base}
@@ -329,7 +325,7 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
       'apiVersion: v1\nkind: Config\nclusters: [{name: remote, cluster: {server: "https://127.0.0.1:6443"}}]\ncontexts: [{name: ops, context: {cluster: remote, user: ops}}]\nusers: [{name: ops, user: {token: not-a-real-token}}]\ncurrent-context: ops\n',
       {mode: 0o600},
     );
-    ws.write(`workspace: __WS__\nautonomy: 3\ntools: {kind: ${standinBin.kind}, kubectl: ${standinBin.kubectl}}\nmanifests:\n  ops: {context: ops, kubeconfig: remote.kubeconfig, path: k8s}\n`);
+    ws.write(`workspace: __WS__\nautonomy: 3\nmanifests:\n  ops: {context: ops, kubeconfig: remote.kubeconfig, path: k8s}\n`);
     await expect(plan(ws.dir)).rejects.toMatchObject({code: 'cluster_unreachable', message: expect.stringMatching(/^cannot refresh manifests\.ops on context ops: /), actions: [expect.stringContaining('--refresh=false')]});
 
     standin.writeObjects('remote', []);
@@ -341,7 +337,7 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
     expect(actions(await plan(ws.dir))).toEqual([]);
 
     // gone from the configuration: its objects are deleted from that context
-    ws.write(`workspace: __WS__\nautonomy: 3\ntools: {kind: ${standinBin.kind}, kubectl: ${standinBin.kubectl}}\n`);
+    ws.write(`workspace: __WS__\nautonomy: 3\n`);
     const removed = await plan(ws.dir);
     expect(actions(removed)).toEqual(['delete manifests.ops']);
     expect((await apply(ws.dir, removed)).failed).toBe(false);

@@ -49,11 +49,11 @@ function errors(text: string, files: Record<string, string> = {}, dir = workspac
 const y = (...lines: string[]) => `${lines.join('\n')}\n`;
 
 describe('defaults', () => {
-  it('a workspace without them has no clusters, no manifests, tools from PATH and docker agents', () => {
+  it('a workspace without them has no clusters, no manifests and docker agents', () => {
     const cfg = load(y('workspace: lab', 'images:', '  base: {ref: alpine}', 'agents:', '  a: {image: base}'));
     expect(cfg.clusters).toEqual({});
     expect(cfg.manifests).toEqual({});
-    expect(cfg.tools).toEqual({kind: null, kubectl: null});
+    expect(cfg.tools).toBeUndefined();
     expect(cfg.agents.a).toMatchObject({target: 'docker', kube: null});
   });
 
@@ -75,10 +75,13 @@ describe('defaults', () => {
     expect(cfg.budgets).toEqual({cluster: 900_000, manifests: 90_000});
   });
 
-  it('tool paths are resolved against the workspace; bare command names stay names', () => {
-    const dir = workspace();
-    expect(load(y('workspace: lab', 'tools: {kind: bin/kind, kubectl: kubectl}'), {}, dir).tools).toEqual({kind: join(dir, 'bin', 'kind'), kubectl: 'kubectl'});
-    expect(load(y('workspace: lab', 'tools: {kind: /opt/kind/kind, kubectl: ./kubectl}'), {}, dir).tools).toEqual({kind: '/opt/kind/kind', kubectl: join(dir, 'kubectl')});
+  it('tools: is an error at its key that says where tool paths go instead (the repository never picks the binary)', () => {
+    for (const tools of ['tools: {kubectl: ./evil.sh}', 'tools: {kind: /opt/kind/kind}', 'tools: {}']) {
+      const out = errors(y('workspace: lab', 'autonomy: 1', tools));
+      expect(out).toHaveLength(1);
+      expect(out[0]).toMatch(/^orchestration\.yml:3:1: tools: is not read from orchestration\.yml: /);
+      expect(out[0]).toContain('--tool-kind / --tool-kubectl or ORX_KIND / ORX_KUBECTL');
+    }
   });
 
   it('the cluster-scoped kinds are exported for the resources that apply them', () => {
@@ -528,7 +531,6 @@ describe('the schema', () => {
       agents: {worker: {image: 'tools', target: 'kubernetes', context: 'kind-dev'}},
       clusters: {dev: {config: 'templates/kind/dev.yaml', node_image: `kindest/node@sha256:${DIGEST}`}},
       manifests: {'dev-base': {cluster: 'dev', path: 'templates/k8s/base/'}},
-      tools: {kind: 'kind', kubectl: '/usr/local/bin/kubectl'},
       budgets: {cluster: '10m', manifests: '2m'},
     };
     expect(validateAgainstSchema(sample)).toEqual([]);

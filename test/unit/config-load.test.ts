@@ -82,7 +82,7 @@ describe('loadConfig', () => {
     const made = spawnSync('mkfifo', [join(dir, 'orchestration.yml')]);
     if (made.status !== 0) return; // no mkfifo on this system
     const e = loadError(dir);
-    expect(e.message).toBe('orchestration.yml: orchestration.yml is not a regular file');
+    expect(e.message).toBe('orchestration.yml: orchestration.yml is a FIFO (named pipe), not a regular file; orx reads only regular files');
   });
 
   it.skipIf(process.getuid?.() === 0)('an unreadable file is a user error, not a crash (not as root: root reads anything)', () => {

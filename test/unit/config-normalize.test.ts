@@ -35,7 +35,6 @@ describe('defaults', () => {
       agents: {},
       clusters: {},
       manifests: {},
-      tools: {kind: null, kubectl: null},
       chaos: {allowed: false},
       dr: {destination: '.orx/backups', health_timeout_ms: 120_000},
       budgets: {},

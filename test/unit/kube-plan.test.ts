@@ -9,7 +9,7 @@ import path from 'node:path';
 import {afterAll, afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {parse} from 'yaml';
 import {applyObjects, deleteObjects, diffObjects, listLabelled} from '../../src/drivers/kubectl.js';
-import {checkTool, exec, parseVersion, tool, toolFailed} from '../../src/drivers/tools.js';
+import {checkTool, exec, findOnPath, operatorToolPaths, parseVersion, tool, toolFailed} from '../../src/drivers/tools.js';
 import {loadConfig} from '../../src/config/load.js';
 import {kubeconfigInfo, renderAgentView} from '../../src/engine/kube-info.js';
 import type {PlanDocument} from '../../src/engine/planfile.js';
@@ -548,7 +548,7 @@ describe('running kind and kubectl (scripts standing in for them)', () => {
   let saved: Record<string, string | undefined>;
   beforeEach(() => {
     dir = tempDir('tools');
-    // ORX_KIND / ORX_KUBECTL win over the paths given: these tests must pass their own
+    // ORX_KIND / ORX_KUBECTL are used when no path is given: these tests pass their own
     saved = {ORX_KIND: process.env.ORX_KIND, ORX_KUBECTL: process.env.ORX_KUBECTL};
     delete process.env.ORX_KIND;
     delete process.env.ORX_KUBECTL;
@@ -577,12 +577,40 @@ describe('running kind and kubectl (scripts standing in for them)', () => {
     expect(await checkTool('kind', kind.file)).toBe('0.24.0');
   });
 
-  it('ORX_KIND wins over tools.kind', async () => {
+  it('ORX_KIND is used when no path is given; a path given by the operator\'s flags wins over it', async () => {
     const kind = script('kind-env', 'kind v0.24.0', 'echo env');
     process.env.ORX_KIND = kind.file;
-    const t = tool('kind', {kind: '/nonexistent/kind', kubectl: null});
+    const t = tool('kind');
     expect(t.command).toBe(kind.file);
     expect((await t.run(['get', 'clusters'])).stdout).toBe('env\n');
+    expect(tool('kind', {kind: '/opt/other/kind', kubectl: null}).command).toBe('/opt/other/kind');
+  });
+
+  it('a relative ORX_KIND or ORX_KUBECTL (or flag) is refused before anything runs', async () => {
+    for (const bad of ['./evil.sh', 'bin/kind', 'kind']) {
+      process.env.ORX_KUBECTL = bad;
+      expect(() => tool('kubectl')).toThrow(expect.objectContaining({code: 'tool_path_relative', message: expect.stringContaining(`ORX_KUBECTL is ${JSON.stringify(bad)}, not an absolute path`)}));
+    }
+    expect(() => operatorToolPaths({kind: 'x/kind'}, (n) => `--tool-${n}`)).toThrow(/--tool-kind is "x\/kind", not an absolute path/);
+    expect(operatorToolPaths({kind: '/usr/bin/kind', kubectl: undefined})).toEqual({kind: '/usr/bin/kind', kubectl: null});
+  });
+
+  it('PATH lookup takes only absolute directories: an empty or relative entry (the repository) is skipped', () => {
+    const bin = path.join(dir, 'abs-bin');
+    fs.mkdirSync(bin);
+    fs.mkdirSync(path.join(dir, 'rel'));
+    fs.writeFileSync(path.join(dir, 'rel', 'kubectl'), '#!/bin/sh\n', {mode: 0o755});
+    fs.writeFileSync(path.join(bin, 'kubectl'), '#!/bin/sh\n', {mode: 0o755});
+    fs.writeFileSync(path.join(bin, 'kind'), 'not executable\n', {mode: 0o644});
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      expect(findOnPath('kubectl', ['', '.', 'rel', bin].join(path.delimiter))).toBe(path.join(bin, 'kubectl'));
+      expect(findOnPath('kubectl', ['', '.', 'rel'].join(path.delimiter))).toBeNull();
+      expect(findOnPath('kind', bin)).toBeNull();
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('a version older than orx needs is refused, and asked again on the next run', async () => {
@@ -606,7 +634,7 @@ describe('running kind and kubectl (scripts standing in for them)', () => {
 
   it('a missing binary is tool_missing, naming where it was looked for', async () => {
     await expect(exec('kind', path.join(dir, 'no-such-kind'), ['version'])).rejects.toMatchObject({code: 'tool_missing', message: `kind not found (${path.join(dir, 'no-such-kind')})`});
-    await expect(tool('kubectl', {kind: null, kubectl: '/nonexistent/kubectl'}).run(['get', 'pods'])).rejects.toMatchObject({code: 'tool_missing', actions: [expect.stringContaining('tools.kubectl')]});
+    await expect(tool('kubectl', {kind: null, kubectl: '/nonexistent/kubectl'}).run(['get', 'pods'])).rejects.toMatchObject({code: 'tool_missing', actions: [expect.stringContaining('--tool-kubectl or ORX_KUBECTL')]});
   });
 
   it('a failure shows the command line and its stderr; okCodes are answers; stdin is passed', async () => {
