@@ -183,7 +183,7 @@ export function judgeCheckpoints(ev: CheckpointEvidence, sigs: SignatureResults,
       kind: 'rewritten',
       checkpoint: first.cp.id,
       seq: first.cp.seq,
-      reason: `event seq ${first.cp.seq} hashes to ${short(ev.hash_at[first.cp.seq]!)}, but checkpoint #${first.cp.id} (${first.cp.ts}) signed ${short(first.cp.hash)}: the chain was edited and its hashes recomputed at or before seq ${first.cp.seq}${others ? ` (${others} later checkpoint${others === 1 ? '' : 's'} disagree too)` : ''}`,
+      reason: `event seq ${first.cp.seq} hashes to ${short(ev.hash_at[first.cp.seq]!)}, but checkpoint #${first.cp.id} (${first.cp.ts}) signed ${short(first.cp.hash)}: the chain was edited and its hashes recomputed at or before seq ${first.cp.seq}${others ? ` (${others} later checkpoint${others === 1 ? ' disagrees' : 's disagree'} too)` : ''}`,
     });
   }
 
