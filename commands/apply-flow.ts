@@ -151,7 +151,7 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
   process.on('SIGTERM', onSignal);
   process.on('SIGUSR2', onHalt);
   // the run ends with a signed checkpoint: its code loads while the steps run
-  preloadCheckpointSigner();
+  preloadCheckpointSigner(o.ctx.dir);
   const progress = o.logFormat === 'json' ? jsonProgressReporter(o.ctx.log) : progressReporter((s) => process.stderr.write(s), o.stderrIsTTY && !o.json);
   try {
     const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept, chaos: o.chaos});

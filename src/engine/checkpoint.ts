@@ -1,5 +1,6 @@
 // The one way a run (apply, approval, halt, resume, DR, and the commands that write the ledger
 // outside a run) ends: a checkpoint of the chain head signed with the workspace key.
+import fs from 'node:fs';
 import {loadConfig} from '../config/load.js';
 import type {WorkspaceConfig} from '../config/types.js';
 import {
@@ -14,7 +15,7 @@ import {
   type CheckpointStatement,
 } from '../ledger/checkpoints.js';
 import type {Ledger} from '../ledger/ledger.js';
-import {loadWorkspaceKey, type WorkspaceKey} from '../trust/keys.js';
+import {keyPaths, loadWorkspaceKey, type WorkspaceKey} from '../trust/keys.js';
 import type {Logger} from '../ui/logger.js';
 import {withLedger} from './workspace.js';
 import {workspaceKey} from './workspace-key.js';
@@ -43,9 +44,17 @@ export type CheckpointOutcome =
 // loses three races in a row is left to the next run.
 const STORE_ATTEMPTS = 3;
 
-/** Starts loading the signing code while a run does its slow work, so the run's end does not wait for it. */
-export function preloadCheckpointSigner(): void {
-  void import('../trust/sign-message.js').catch(() => undefined);
+/**
+ * Starts loading the signing code, and parsing the workspace key if it is in .orx/keys (the
+ * first key a process parses costs OpenSSL several milliseconds), while a run does its slow
+ * work, so the run's end does not wait for either. Failures are left for the checkpoint to report.
+ */
+export function preloadCheckpointSigner(dir: string): void {
+  void import('../trust/sign-message.js')
+    .then(() => {
+      if (fs.existsSync(keyPaths(dir).privateKey)) loadWorkspaceKey(dir);
+    })
+    .catch(() => undefined);
 }
 
 /**

@@ -3,10 +3,10 @@
 // hands digest, signature and key hint to @sigstore/bundle, which is what this does directly.
 // Importing @sigstore/sign costs ~140 ms; @sigstore/bundle ~20 ms. Every apply ends with a
 // signed checkpoint, so that difference is paid on every run.
-import {createHash, createPrivateKey, createPublicKey, sign, verify} from 'node:crypto';
+import {createHash, createPublicKey, sign, verify} from 'node:crypto';
 import {bundleToJSON, toMessageSignatureBundle} from '@sigstore/bundle';
 import {keyHint} from './fingerprint.js';
-import type {WorkspaceKey} from './keys.js';
+import {privateKeyObject, type WorkspaceKey} from './keys.js';
 
 /** The v0.3 bundle JSON (`application/vnd.dev.sigstore.bundle.v0.3+json`). */
 export type SerializedBundle = Record<string, unknown>;
@@ -17,7 +17,7 @@ export type SerializedBundle = Record<string, unknown>;
  * timestamps. The signature is checked before it is returned.
  */
 export function signMessage(data: Buffer, key: WorkspaceKey): SerializedBundle {
-  const privateKey = createPrivateKey(key.privateKeyPem);
+  const privateKey = privateKeyObject(key);
   const publicKey = createPublicKey(privateKey);
   const signature = sign('sha256', data, {key: privateKey, dsaEncoding: 'der'});
   if (!verify('sha256', data, {key: publicKey, dsaEncoding: 'der'}, signature)) throw new Error('signMessage: the signature just made does not verify');
