@@ -1,6 +1,7 @@
 import os from 'node:os';
 import {applyWorkspace, type OrxContext} from '../src/engine/operations.js';
 import {refuseIfDenied, reviewPolicy} from '../src/engine/policy-eval.js';
+import {checkpointChain, preloadCheckpointSigner} from '../src/engine/checkpoint.js';
 import type {ChaosSpec} from '../src/sim/chaos.js';
 import {planDigest, type PlanDocument} from '../src/engine/planfile.js';
 import {hasChanges, summarize} from '../src/engine/planner.js';
@@ -100,9 +101,10 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
       ...result.rejected.map((address) => ({address, decision: 'rejected' as const})),
     ];
     if (decided.length > 0) {
-      await withLedger(o.ctx.dir, (l) =>
-        recordApprovals(l, decided.map((d) => ({...d, plan_id: doc.plan_id, plan_digest: digest, actor, reason: result.reason || '(none given)', run_id: null}))),
-      );
+      await withLedger(o.ctx.dir, async (l) => {
+        recordApprovals(l, decided.map((d) => ({...d, plan_id: doc.plan_id, plan_digest: digest, actor, reason: result.reason || '(none given)', run_id: null})));
+        await checkpointChain(o.ctx, l, undefined, {reason: 'approve'});
+      });
     }
     rejected = new Set([...rejected, ...result.rejected]);
   } else {
@@ -140,6 +142,8 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGUSR2', onHalt);
+  // the run ends with a signed checkpoint: its code loads while the steps run
+  preloadCheckpointSigner(o.ctx.dir);
   const progress = o.logFormat === 'json' ? jsonProgressReporter(o.ctx.log) : progressReporter((s) => process.stderr.write(s), o.stderrIsTTY && !o.json);
   try {
     const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept, chaos: o.chaos, autonomy});

@@ -4,7 +4,7 @@ import {Args, Flags} from '@oclif/core';
 import {loadSavedPlan} from '../src/engine/operations.js';
 import {planDigest} from '../src/engine/planfile.js';
 import {refuseIfDenied, reviewPolicy} from '../src/engine/policy-eval.js';
-import {withLedger} from '../src/engine/workspace.js';
+import {withCheckpointedLedger} from '../src/engine/checkpoint.js';
 import {OrxError} from '../src/errors.js';
 import {recordApprovals} from '../src/ledger/safety.js';
 import {OrxCommand, type CommandResult} from './base.js';
@@ -40,7 +40,7 @@ export default class Approve extends OrxCommand {
     const digest = planDigest(doc);
     const actor = flags.as ?? process.env.ORX_ACTOR ?? os.userInfo().username;
     const decision = flags.reject ? ('rejected' as const) : ('approved' as const);
-    const rows = await withLedger(this.orx.dir, (l) =>
+    const rows = await withCheckpointedLedger(this.orx, {reason: 'approve'}, (l) =>
       recordApprovals(l, (flags.all ? [null] : flags.step!).map((address) => ({plan_id: doc.plan_id, plan_digest: digest, address, decision, actor, reason: flags.reason, run_id: null}))),
     );
     return {

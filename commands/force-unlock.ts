@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {withLedger} from '../src/engine/workspace.js';
+import {withCheckpointedLedger} from '../src/engine/checkpoint.js';
 import {OrxCommand, type CommandResult} from './base.js';
 
 export default class ForceUnlock extends OrxCommand {
@@ -11,7 +11,7 @@ export default class ForceUnlock extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(ForceUnlock);
     await this.setup(flags);
-    await withLedger(this.orx.dir, (ledger) => ledger.forceUnlock(args.lockId, flags.reason, this.orx.actor));
+    await withCheckpointedLedger(this.orx, {reason: 'force-unlock'}, (ledger) => ledger.forceUnlock(args.lockId, flags.reason, this.orx.actor));
     return {data: {unlocked: args.lockId}, human: `Lock ${args.lockId} removed.`};
   }
 }

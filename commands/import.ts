@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core';
 import {importObject} from '../src/engine/state-ops.js';
-import {withLedger} from '../src/engine/workspace.js';
+import {withCheckpointedLedger} from '../src/engine/checkpoint.js';
 import {OrxCommand, type CommandResult} from './base.js';
 
 export default class Import extends OrxCommand {
@@ -15,7 +15,7 @@ export default class Import extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(Import);
     await this.setup(flags);
-    const rec = await withLedger(this.orx.dir, (ledger) => importObject(this.orx, ledger, args.address, args.id));
+    const rec = await withCheckpointedLedger(this.orx, {reason: 'import'}, (ledger) => importObject(this.orx, ledger, args.address, args.id));
     return {data: {imported: rec}, human: `Imported ${rec.object_id} as ${rec.address}. Run \`orx plan\` to see how it differs from the configuration.`};
   }
 }

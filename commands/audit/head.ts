@@ -1,13 +1,23 @@
-import {chainHead, renderChainHead, withReadLedger} from '../../src/audit/chain.js';
+import {Flags} from '@oclif/core';
+import {chainHead, renderChainHead, signedHead, withReadLedger} from '../../src/audit/chain.js';
 import {OrxCommand, type CommandResult} from '../base.js';
 
 export default class AuditHead extends OrxCommand {
-  static override summary = 'Print the seq and hash of the newest ledger event (the chain head).';
-  static override description = 'The head pins the whole history: signed plans and audit bundles carry it. It is not verified here; `orx audit verify` does that.';
+  static override summary = 'Print the seq and hash of the newest ledger event (the chain head), or with --signed the newest signed checkpoint.';
+  static override description =
+    'The head pins the whole history: signed plans and audit bundles carry it. It is not verified here; `orx audit verify` does that. --signed prints the newest checkpoint (seq, hash, time, lineage) with its Sigstore bundle, signed with the workspace key: keep it somewhere the ledger\'s host cannot rewrite, and `orx audit verify --head FILE` later proves the ledger still holds it.';
+  static override examples = ['orx audit head', 'orx audit head --signed > ~/orx-heads/lab-$(date +%F).json'];
+  static override flags = {
+    signed: Flags.boolean({description: 'Print the newest signed checkpoint as JSON (a Sigstore bundle beside the signed fields).', default: false, env: 'ORX_SIGNED'}),
+  };
 
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(AuditHead);
     await this.setup(flags);
+    if (flags.signed) {
+      const doc = await withReadLedger(this.orx.dir, (ledger) => signedHead(ledger));
+      return {data: {checkpoint: doc}, human: JSON.stringify(doc, null, 2)};
+    }
     const head = await withReadLedger(this.orx.dir, (ledger) => chainHead(ledger));
     return {data: {head: {seq: head.seq, hash: head.hash}, lineage: head.lineage}, human: renderChainHead(head)};
   }

@@ -5,6 +5,7 @@ import {verifyBackup} from '../../src/dr/drill.js';
 import {backupRoot, dirSize, findBackup} from '../../src/dr/layout.js';
 import {helperImage} from '../../src/dr/plans.js';
 import {withLedger} from '../../src/engine/workspace.js';
+import {checkpointChain} from '../../src/engine/checkpoint.js';
 import {OrxError} from '../../src/errors.js';
 import {EXIT} from '../../src/exit-codes.js';
 import {getBackup, markVerified, recordBackup} from '../../src/ledger/backups.js';
@@ -35,6 +36,7 @@ export default class DrVerify extends OrxCommand {
       if (flags.drill && v.ok && v.manifest) {
         if (!getBackup(ledger, found.id)) recordBackup(ledger, {id: found.id, path: found.dir, created_at: v.manifest.created_at, size: dirSize(found.dir), manifest: v.manifest as unknown as Record<string, unknown>}, null);
         verifiedAt = markVerified(ledger, found.id, {drill: v.drill});
+        await checkpointChain(this.orx, ledger, loaded.config, {reason: 'dr-verify'});
       }
       const exit = v.ok ? EXIT.OK : v.problems.some((p) => p.part === 'signature') ? EXIT.STALE : EXIT.ERROR;
       return {data: {backup: found.id, dir: found.dir, ok: v.ok, signed_by: v.signed_by, problems: v.problems, drill: v.drill, verified_at: verifiedAt}, human: renderBackupVerification(found.id, v, verifiedAt), exit};

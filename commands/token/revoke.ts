@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {withLedger} from '../../src/engine/workspace.js';
+import {withCheckpointedLedger} from '../../src/engine/checkpoint.js';
 import {OrxError, preview} from '../../src/errors.js';
 import {revokeTokensDetailed, tokenRecord, type RevokeSelector} from '../../src/ledger/tokens.js';
 import {agentAddress} from '../../src/trust/agent-token.js';
@@ -37,7 +37,7 @@ export default class TokenRevoke extends OrxCommand {
     }
     const sel: RevokeSelector = args.jti !== undefined ? {jti: args.jti} : {address: agentAddress(flags.agent!)};
     const what = sel.jti !== undefined ? `token ${preview(sel.jti)}` : `agent ${sel.address}`;
-    const r = await withLedger(this.orx.dir, (ledger) => {
+    const r = await withCheckpointedLedger(this.orx, {reason: 'token-revoke'}, (ledger) => {
       const out = revokeTokensDetailed(ledger, sel, {actor: this.orx.actor, reason: flags.reason});
       const first = sel.jti !== undefined ? tokenRecord(ledger, sel.jti) : null;
       return {...out, revocation: first ? {revoked_at: first.revoked_at, revoked_by: first.revoked_by, reason: first.reason} : null};

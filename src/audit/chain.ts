@@ -2,8 +2,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {OrxError} from '../errors.js';
+import {eventHashAt, latestCheckpoint, toSignedHead, type SignedHead} from '../ledger/checkpoints.js';
 import {Ledger} from '../ledger/ledger.js';
 import {c} from '../ui/color.js';
+import {
+  checkHeadFile,
+  checkpointVerifyKeys,
+  checkSignatures,
+  gatherCheckpointEvidence,
+  judgeCheckpoints,
+  readSignedHead,
+  type CheckpointCheck,
+  type HeadFileCheck,
+} from './checkpoint-check.js';
 
 export interface ChainHead {
   seq: number;
@@ -79,13 +90,89 @@ export function verifyAudit(ledger: Ledger): AuditVerification {
   });
 }
 
-export function renderAuditVerification(v: AuditVerification): string {
-  if (v.ok) return `${c.green('Chain intact')}: ${v.count} event${v.count === 1 ? '' : 's'} verified from the genesis hash to head seq ${v.head.seq} ${v.head.hash}`;
-  return [
-    `${c.red('Chain BROKEN')} at seq ${v.break!.seq}: ${v.break!.reason}`,
-    `  ${v.count} event${v.count === 1 ? '' : 's'} before it verified; nothing from seq ${v.break!.seq} on can be trusted.`,
-    `  stored head: seq ${v.head.seq} ${v.head.hash}`,
-  ].join('\n');
+/** `orx audit verify`: the hash chain, the signed checkpoints, and optionally a head kept elsewhere. */
+export interface LedgerVerification extends AuditVerification {
+  /** the hash links hold (what `ok` alone meant before checkpoints) */
+  chain_ok: boolean;
+  checkpoints: CheckpointCheck;
+  head_file: HeadFileCheck | null;
+}
+
+export interface VerifyLedgerOptions {
+  /** extra public keys (PEM files) checkpoints may be signed with */
+  trustedKeyFiles?: string[];
+  /** a signed head kept elsewhere (`orx audit head --signed`): the ledger must still hold it */
+  headFile?: {path: string; label: string};
+}
+
+/**
+ * The chain from the genesis hash, then every checkpoint: its signature (workspace key, or
+ * --trusted-key), its head against the events, deleted checkpoints, and the events after the
+ * newest one. Everything is read in one read transaction; signatures are checked after it.
+ */
+export async function verifyLedger(ledger: Ledger, dir: string, opts: VerifyLedgerOptions = {}): Promise<LedgerVerification> {
+  const kept: SignedHead | null = opts.headFile ? readSignedHead(opts.headFile.path, opts.headFile.label) : null;
+  const {chain, evidence, keptHashAt} = readSnapshot(ledger, () => ({
+    chain: verifyAudit(ledger),
+    evidence: gatherCheckpointEvidence(ledger),
+    keptHashAt: kept ? eventHashAt(ledger, kept.seq) : null,
+  }));
+  const needKeys = evidence.checkpoints.length > 0 || kept !== null;
+  const {keys, error} = needKeys ? checkpointVerifyKeys(dir, opts.trustedKeyFiles) : {keys: [], error: null};
+  const checkpoints = judgeCheckpoints(evidence, await checkSignatures(evidence.checkpoints, keys), keys.length, error);
+  const headFile = kept ? await checkHeadFile(opts.headFile!.label, kept, {lineage: evidence.lineage, head: evidence.head, hashAt: keptHashAt}, keys) : null;
+  const ok = chain.ok && checkpoints.problems.length === 0 && (headFile?.ok ?? true);
+  return {...chain, ok, chain_ok: chain.ok, checkpoints, head_file: headFile};
+}
+
+export function renderAuditVerification(v: AuditVerification | LedgerVerification): string {
+  const lines: string[] = [];
+  const cps = 'checkpoints' in v ? v.checkpoints : null;
+  const headFile = 'head_file' in v ? v.head_file : null;
+  const chainOk = 'chain_ok' in v ? v.chain_ok : v.ok;
+  if (chainOk) {
+    const intact = v.ok ? c.green('Chain intact') : 'Hash links intact';
+    lines.push(`${intact}: ${v.count} event${v.count === 1 ? '' : 's'} verified from the genesis hash to head seq ${v.head.seq} ${v.head.hash}`);
+  } else {
+    lines.push(
+      `${c.red('Chain BROKEN')} at seq ${v.break!.seq}: ${v.break!.reason}`,
+      `  ${v.count} event${v.count === 1 ? '' : 's'} before it verified; nothing from seq ${v.break!.seq} on can be trusted.`,
+      `  stored head: seq ${v.head.seq} ${v.head.hash}`,
+    );
+  }
+  if (cps) {
+    const n = cps.newest;
+    if (n) {
+      lines.push(`Checkpoint #${n.id} (seq ${n.seq}, ${n.ts}, after ${n.reason}${n.run_id ? ` ${n.run_id}` : ''}) signed by ${n.key_fingerprint}; ${cps.verified} of ${cps.count} checkpoint signature${cps.count === 1 ? '' : 's'} verified.`);
+    }
+    if (cps.problems.length) {
+      lines.push(c.red(`Checkpoint problems (${cps.problems.length}):`));
+      for (const p of cps.problems) lines.push(`  ${c.red('✗')} ${p.kind.replace('_', ' ')}: ${p.reason}`);
+    }
+    for (const note of cps.notes) lines.push(`  note: ${note}`);
+  }
+  if (headFile) {
+    lines.push(
+      headFile.ok
+        ? `${c.green('Kept head found')}: ${headFile.file} (checkpoint #${headFile.checkpoint}, seq ${headFile.seq}, ${headFile.ts}) is in this ledger, signed by ${headFile.signed_by}.`
+        : `${c.red('Kept head FAILED')}: ${headFile.file}${headFile.seq !== null ? ` (seq ${headFile.seq}, ${headFile.ts})` : ''}: ${headFile.reason}`,
+    );
+  }
+  if ('checkpoints' in v && !v.ok) lines.push(c.red('Ledger FAILED verification.'));
+  return lines.join('\n');
+}
+
+/** The newest checkpoint as a document to keep elsewhere; an error when there is none yet. */
+export function signedHead(ledger: Ledger): SignedHead {
+  const cp = readSnapshot(ledger, () => latestCheckpoint(ledger));
+  if (!cp) {
+    throw new OrxError({
+      code: 'not_found',
+      message: 'No signed checkpoint in this ledger yet: one is signed when an apply, approval, halt or resume ends.',
+      actions: ['Run `orx apply` (or another command that records a run), then retry.'],
+    });
+  }
+  return toSignedHead(cp);
 }
 
 export function chainHead(ledger: Ledger): ChainHead & {lineage: string} {

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
+import {eventHashAt, latestCheckpoint, toSignedHead} from '../ledger/checkpoints.js';
 import {getSnapshots, snapshotsForRuns} from '../ledger/snapshots.js';
 import type {EventRecord, RunRecord} from '../ledger/types.js';
 import {signBlob} from '../trust/blob.js';
@@ -84,6 +85,16 @@ export function collectAuditBundle(ledger: Ledger, opts: ExportOptions, publicKe
         data: {break: chain.break},
       });
     }
+    // nor of a history that no longer holds its newest checkpoint (edited and recomputed, or truncated)
+    const cp = latestCheckpoint(ledger);
+    if (cp && eventHashAt(ledger, cp.seq) !== cp.hash) {
+      throw new OrxError({
+        code: 'chain_broken',
+        message: `The ledger no longer holds the head its newest checkpoint #${cp.id} signed (seq ${cp.seq}); orx will not sign a bundle of a rewritten history.`,
+        actions: ['See `orx audit verify` for details; restore the ledger from a backup (.orx/backups) to export it.'],
+        data: {checkpoint: {id: cp.id, seq: cp.seq}},
+      });
+    }
     const bounds = ledger.sqlite
       .prepare(
         `SELECT min(seq) AS lo, max(seq) AS hi FROM events
@@ -117,6 +128,7 @@ export function collectAuditBundle(ledger: Ledger, opts: ExportOptions, publicKe
       chain_head: chain.head,
       chain_verified: {from_genesis: true, count: chain.count},
       chain_v2_from: ledger.chainV2From(),
+      checkpoint: cp ? toSignedHead(cp) : null,
       events,
       runs,
       snapshots: snaps,

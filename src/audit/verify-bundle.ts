@@ -8,9 +8,11 @@ import {verifyBlob} from '../trust/blob.js';
 import {trustedKey, type TrustedKey} from '../trust/keys.js';
 import {c} from '../ui/color.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
+import {checkpointBytes, type SignedHead} from '../ledger/checkpoints.js';
 import {AUDIT_BUNDLE_FORMAT, policyDigestRefs, signedBytes, snapshotRef} from './bundle.js';
+import {signedHeadShapeError} from './checkpoint-check.js';
 
-export type BundlePart = 'signature' | 'public_key' | 'event' | 'link' | 'range' | 'chain_head' | 'snapshot' | 'policy_digest';
+export type BundlePart = 'signature' | 'public_key' | 'event' | 'link' | 'range' | 'chain_head' | 'checkpoint' | 'snapshot' | 'policy_digest';
 
 export interface BundleProblem {
   part: BundlePart;
@@ -32,6 +34,8 @@ export interface BundleVerification {
   };
   events: {count: number; from_seq: number | null; to_seq: number | null; hashes_ok: number; links_checked: number};
   chain_head: {seq: number; hash: string} | null;
+  /** the newest signed checkpoint the bundle carries (bundles before format 3 carry none) */
+  checkpoint: {id: number; seq: number; hash: string; ts: string; ok: boolean} | null;
   snapshots: {count: number; ok: number};
   problems: BundleProblem[];
   /** what was taken as given rather than verified */
@@ -228,6 +232,9 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
     } else notes.push(`The chain head (seq ${head.seq}) is past the last exported event (seq ${last.seq}): it is vouched for by the signature, not by the events.`);
   } else if (head.seq === 0 && head.hash !== GENESIS_HASH) problems.push({part: 'chain_head', seq: 0, reason: 'an empty ledger has the genesis hash as its head'});
 
+  // ---- the signed checkpoint ---------------------------------------------------------
+  const checkpoint = await checkBundleCheckpoint(doc, {events, head, key: verifyWith, problems, notes});
+
   // ---- snapshots and policy digests ---------------------------------------------------
   const snapshots = Array.isArray(doc.snapshots) ? doc.snapshots : [];
   if (!Array.isArray(doc.snapshots)) problems.push({part: 'snapshot', reason: 'the bundle has no snapshots array'});
@@ -287,6 +294,7 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
     signature,
     events: {count: events.length, from_seq: first?.seq ?? null, to_seq: last?.seq ?? null, hashes_ok: hashesOk, links_checked: linksChecked},
     chain_head: head,
+    checkpoint,
     snapshots: {count: snapshots.length, ok: snapshotsOk},
     problems,
     notes,
@@ -294,7 +302,50 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
   };
 }
 
-const PART_ORDER: BundlePart[] = ['signature', 'public_key', 'range', 'event', 'link', 'chain_head', 'snapshot', 'policy_digest'];
+const PART_ORDER: BundlePart[] = ['signature', 'public_key', 'range', 'event', 'link', 'chain_head', 'checkpoint', 'snapshot', 'policy_digest'];
+
+/**
+ * The newest checkpoint the ledger had signed when the bundle was made: its signature (with
+ * the key the bundle is checked with), its lineage, and its head against the exported events.
+ */
+async function checkBundleCheckpoint(
+  doc: Record<string, unknown>,
+  at: {events: BundleEvent[]; head: {seq: number; hash: string} | null; key: TrustedKey | null; problems: BundleProblem[]; notes: string[]},
+): Promise<BundleVerification['checkpoint']> {
+  const version = typeof doc.format_version === 'number' ? doc.format_version : 0;
+  if (!('checkpoint' in doc)) {
+    if (version >= 3) at.problems.push({part: 'checkpoint', reason: 'the bundle has no checkpoint field (format 3 bundles carry the newest signed checkpoint, or null)'});
+    else at.notes.push(`The bundle (format ${version}) predates signed checkpoints: nothing but its own signature vouches for the chain head.`);
+    return null;
+  }
+  // the ledger had none yet when the bundle was made: the summary line says "none"
+  if (doc.checkpoint === null) return null;
+  const bad = signedHeadShapeError(isRecord(doc.checkpoint) ? doc.checkpoint : null);
+  if (bad) {
+    at.problems.push({part: 'checkpoint', reason: `the checkpoint is malformed: ${bad}`});
+    return null;
+  }
+  const cp = doc.checkpoint as unknown as SignedHead;
+  const before = at.problems.length;
+  const fail = (reason: string): void => void at.problems.push({part: 'checkpoint', seq: cp.seq, reason});
+  if (!at.key) fail(`checkpoint #${cp.id}: no usable public key to check its signature with`);
+  else {
+    try {
+      await verifyBlob(checkpointBytes(cp), cp.signature, [at.key]);
+    } catch (err) {
+      fail(`checkpoint #${cp.id}: its signature does not verify with key ${at.key.fingerprint}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (cp.lineage !== doc.lineage) fail(`checkpoint #${cp.id} is of ledger lineage ${preview(cp.lineage, 40)}, the bundle of ${preview(String(doc.lineage), 40)}`);
+  if (at.head && cp.seq > at.head.seq) fail(`checkpoint #${cp.id} signed seq ${cp.seq}, past the bundle's chain head seq ${at.head.seq}`);
+  const e = at.events.find((x) => x.seq === cp.seq);
+  if (e && e.hash !== cp.hash) fail(`event seq ${cp.seq} has hash ${short(e.hash)}, but checkpoint #${cp.id} (${cp.ts}) signed ${short(cp.hash)}: the history was rewritten before it was exported`);
+  else if (at.head && at.head.seq === cp.seq && at.head.hash !== cp.hash) fail(`the chain head hash ${short(at.head.hash)} is not the ${short(cp.hash)} checkpoint #${cp.id} signed at the same seq`);
+  else if (!e && at.head?.seq !== cp.seq) at.notes.push(`Checkpoint #${cp.id} (seq ${cp.seq}) is outside the exported events: its signature vouches for the ledger's head at seq ${cp.seq}, not for an event in this bundle.`);
+  const ok = at.problems.length === before;
+  if (ok && at.head && at.head.seq > cp.seq) at.notes.push(`Events after checkpoint #${cp.id} (seq ${cp.seq + 1}..${at.head.seq}) were not yet signed by a checkpoint when the bundle was made.`);
+  return {id: cp.id, seq: cp.seq, hash: cp.hash, ts: cp.ts, ok};
+}
 
 export function renderBundleVerification(file: string, v: BundleVerification, max = 50): string {
   const mark = (ok: boolean): string => (ok ? c.green('ok') : c.red('FAILED'));
@@ -306,6 +357,7 @@ export function renderBundleVerification(file: string, v: BundleVerification, ma
     `  signature   ${sig}`,
     `  events      ${mark(evProblems.length === 0)}  ${v.events.count} (${span}), ${v.events.hashes_ok} hashes and ${v.events.links_checked} links verified`,
     `  chain head  ${mark(!v.problems.some((p) => p.part === 'chain_head'))}  ${v.chain_head ? `seq ${v.chain_head.seq} ${v.chain_head.hash}` : '(missing)'}`,
+    `  checkpoint  ${v.checkpoint ? `${mark(v.checkpoint.ok)}  #${v.checkpoint.id} signed seq ${v.checkpoint.seq} ${v.checkpoint.hash} (${v.checkpoint.ts})` : v.problems.some((p) => p.part === 'checkpoint') ? `${mark(false)}  (missing or malformed)` : 'none (the ledger had no signed checkpoint yet)'}`,
     `  snapshots   ${mark(!v.problems.some((p) => p.part === 'snapshot' || p.part === 'policy_digest'))}  ${v.snapshots.ok} of ${v.snapshots.count} match their content address`,
   ];
   if (v.problems.length) {

@@ -11,6 +11,7 @@ import {isKubeAgent, stopKubeAgent, validateKubeAgent} from '../resources/kube-a
 import {revokeTokens} from '../ledger/tokens.js';
 import {removeWorkspaceSecrets, SECRETS_MOUNT, secretsRoot} from '../secrets/delivery.js';
 import type {OrxContext} from './operations.js';
+import {checkpointChain} from './checkpoint.js';
 
 export interface HaltOptions {
   reason: string;
@@ -125,12 +126,14 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
   const mounts = [...labelled, ...bound].flatMap((c) => c.Mounts?.filter((m) => m.Type === 'bind' && m.Destination === SECRETS_MOUNT).map((m) => m.Source) ?? []);
   const secretsRemoved = removeWorkspaceSecrets(secretsRoot(), ctx.dir, ws, mounts).length;
   const tokensRevoked = revokeTokens(ledger, {all: true}, {actor: ctx.actor, reason: `workspace halted: ${opts.reason}`}).length;
+  await checkpointChain(ctx, ledger, undefined, {reason: 'halt'});
   return {state, interrupted_apply: interrupted, failures, secrets_removed: secretsRemoved, tokens_revoked: tokensRevoked};
 }
 
-export function liftHalt(ctx: OrxContext, ledger: Ledger, reason: string): HaltState {
+export async function liftHalt(ctx: OrxContext, ledger: Ledger, reason: string): Promise<HaltState> {
   const was = haltState(ledger);
   if (!was) throw new OrxError({code: 'not_halted', message: 'the workspace is not halted', actions: ['Nothing to resume; `orx plan` shows what differs.']});
   clearHalt(ledger, ctx.actor, reason);
+  await checkpointChain(ctx, ledger, undefined, {reason: 'resume'});
   return was;
 }

@@ -35,6 +35,7 @@ import {KUBE_AGENT_BUDGET_MS} from '../resources/kube-agent.js';
 import {CHAOS_RNG, planFaults, type ChaosSpec} from '../sim/chaos.js';
 import {agentSecretsPort, resolveAgentSecrets, rotatedSecrets, secretRequests, type ResolvedSecrets} from './agent-secrets.js';
 import {workspaceKey} from './workspace-key.js';
+import {checkpointChain} from './checkpoint.js';
 import {resumeInterruptedBackup} from './held-agents.js';
 import {secretFingerprinter} from '../secrets/fingerprint.js';
 import type {SecretRequest} from '../secrets/resolve.js';
@@ -297,6 +298,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     // a restore's RTO: from the start of the apply until its agents were healthy on the restored data
     const rto = doc.kind === 'restore' && !result.failed ? {rto_ms: Date.now() - startedAt} : {};
     ledger.finishRun(run.id, halted || result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', {...counts, ...(halted ? {halted} : {}), ...rto, ...(waived.length ? {waivers: waived} : {}), ...(opts.chaos && faults ? {chaos: {seed: opts.chaos.seed, rate: opts.chaos.rate, faults}} : {})});
+    await checkpointChain(ctx, ledger, loaded.config, {reason: doc.kind, run_id: run.id});
     return {...result, halted: halted && halt ? `workspace halted at ${halt.at} by ${halt.by} because ${halt.reason}` : null, run_id: run.id, serial: ledger.meta().serial, ...rto};
   } finally {
     ledger.releaseLock(lock.id);

@@ -573,12 +573,16 @@ export class Ledger {
     return last ?? {seq: 0, hash: GENESIS_HASH};
   }
 
-  /** Recomputes every hash and link; the first break names its seq. */
-  verifyChain(): ChainVerification {
+  /**
+   * Recomputes every hash and link; the first break names its seq. `from` starts after a row
+   * already trusted (a checkpoint's seq and hash) instead of at the genesis hash; count is the
+   * seq of the last row that verified.
+   */
+  verifyChain(from: {seq: number; hash: string} = {seq: 0, hash: GENESIS_HASH}): ChainVerification {
     const v2From = this.chainV2From();
-    let expected = 1;
-    let prev = GENESIS_HASH;
-    for (const row of this.stmt('SELECT * FROM events ORDER BY seq').iterate() as Iterable<EventRow>) {
+    let expected = from.seq + 1;
+    let prev = from.hash;
+    for (const row of this.stmt('SELECT * FROM events WHERE seq > ? ORDER BY seq').iterate(from.seq) as Iterable<EventRow>) {
       if (row.seq !== expected) {
         const reason =
           row.seq > expected

@@ -183,6 +183,27 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    description: 'signed checkpoints of the chain head: each run ends with one, so a recomputed or truncated chain is detected',
+    up(db) {
+      // Outside the hash chain on purpose: a checkpoint that appended an event would move the
+      // head it signs. AUTOINCREMENT, so checkpoints deleted from the end are noticed too.
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS checkpoints (
+          id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- signed: a gap means checkpoints were deleted
+          lineage         TEXT NOT NULL,
+          seq             INTEGER NOT NULL,  -- the chain head signed: its seq and hash
+          hash            TEXT NOT NULL,
+          ts              TEXT NOT NULL,
+          reason          TEXT NOT NULL,     -- what ended: apply, approve, halt, resume, ...
+          run_id          TEXT,
+          key_fingerprint TEXT NOT NULL,     -- who signed (for people; trust comes from the key, not this)
+          bundle          TEXT NOT NULL      -- the Sigstore bundle over the canonical JSON of the signed fields
+        );
+      `);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

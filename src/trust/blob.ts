@@ -1,16 +1,15 @@
-import {createHash, createPrivateKey, createPublicKey, sign as cryptoSign, timingSafeEqual} from 'node:crypto';
-import {BUNDLE_V03_MEDIA_TYPE, ValidationError, bundleFromJSON, bundleToJSON, type Bundle} from '@sigstore/bundle';
+import {createHash, createPublicKey, timingSafeEqual} from 'node:crypto';
+import {BUNDLE_V03_MEDIA_TYPE, ValidationError, bundleFromJSON, type Bundle} from '@sigstore/bundle';
 import {HashAlgorithm, TrustedRoot} from '@sigstore/protobuf-specs';
-import {MessageSignatureBundleBuilder, type Signature, type Signer} from '@sigstore/sign';
 import {PolicyError, VerificationError, Verifier, toSignedEntity, toTrustMaterial, type KeyFinderFunc, type TrustMaterial} from '@sigstore/verify';
 import {OrxError, preview} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
 import {BundleShapeError, assertBundleShape} from './bundle-json.js';
 import {hintToFingerprint} from './fingerprint.js';
 import {trustedKey, trustedKeyOf, type TrustedKey, type WorkspaceKey} from './keys.js';
+import {signMessage, type SerializedBundle} from './sign-message.js';
 
-/** The v0.3 bundle JSON (`application/vnd.dev.sigstore.bundle.v0.3+json`). */
-export type SerializedBundle = Record<string, unknown>;
+export type {SerializedBundle};
 
 export const BUNDLE_MEDIA_TYPE = BUNDLE_V03_MEDIA_TYPE;
 
@@ -27,27 +26,6 @@ const HASHES = new Map<HashAlgorithm, string>([
   [HashAlgorithm.SHA2_512, 'sha512'],
 ]);
 
-/**
- * A Sigstore `Signer` over a local private key: ECDSA with SHA-256, DER-encoded (what
- * cosign produces and verifies), the key named by its hint. No Fulcio certificate.
- */
-export class LocalKeySigner implements Signer {
-  private readonly key: ReturnType<typeof createPrivateKey>;
-  private readonly trusted: TrustedKey;
-
-  constructor(key: WorkspaceKey) {
-    this.key = createPrivateKey(key.privateKeyPem);
-    this.trusted = trustedKeyOf(key);
-  }
-
-  async sign(data: Buffer): Promise<Signature> {
-    return {
-      signature: cryptoSign('sha256', data, {key: this.key, dsaEncoding: 'der'}),
-      key: {$case: 'publicKey', publicKey: this.trusted.publicKeyPem, hint: this.trusted.hint},
-    };
-  }
-}
-
 function invalid(message: string, data: Record<string, unknown> = {}, actions: string[] = []): OrxError {
   return new OrxError({code: 'signature_invalid', exit: EXIT.STALE, message, actions, data});
 }
@@ -58,15 +36,7 @@ function invalid(message: string, data: Record<string, unknown> = {}, actions: s
  * by its hint. `cosign verify-blob --key KEY --bundle B --insecure-ignore-tlog` accepts it.
  */
 export async function signBlob(data: Buffer, key: WorkspaceKey): Promise<SerializedBundle> {
-  const builder = new MessageSignatureBundleBuilder({signer: new LocalKeySigner(key), witnesses: []});
-  const bundle = await builder.create({data});
-  // the builder labels every message-signature bundle v0.2 (it assumes a certificate chain);
-  // with a public key and no tlog entries the bundle is a valid v0.3 one
-  bundle.mediaType = BUNDLE_V03_MEDIA_TYPE;
-  const json = bundleToJSON(bundle) as unknown as SerializedBundle;
-  // no witnesses, so no timestamps: leave out the empty object rather than ship `{}`
-  const vm = json.verificationMaterial as Record<string, unknown>;
-  if (vm.timestampVerificationData && Object.keys(vm.timestampVerificationData).length === 0) delete vm.timestampVerificationData;
+  const json = signMessage(data, key);
   // a bundle that does not verify must never leave this function
   await verifyBlob(data, json, [trustedKeyOf(key)]);
   return json;

@@ -57,7 +57,7 @@ function errMessage(err: unknown): string {
 export function workspaceKeyFromPem(pem: string, source: string): WorkspaceKey {
   let key: KeyObject;
   try {
-    key = createPrivateKey({key: pem, format: 'pem'});
+    key = parsed.get(pem) ?? createPrivateKey({key: pem, format: 'pem'});
   } catch (err) {
     const encrypted = /ENCRYPTED/.test(pem) || /passphrase/i.test(errMessage(err));
     throw new OrxError({
@@ -72,11 +72,24 @@ export function workspaceKeyFromPem(pem: string, source: string): WorkspaceKey {
     throw new OrxError({code: 'key_unsupported', message: `${source} is ${describe(key)}: orx signs with ECDSA P-256 keys only`, actions: ['Create one with `orx keys init`.']});
   }
   const pub = createPublicKey(key);
-  return {
-    privateKeyPem: key.export({type: 'pkcs8', format: 'pem'}).toString(),
-    publicKeyPem: pub.export({type: 'spki', format: 'pem'}).toString(),
-    fingerprint: keyFingerprint(pub),
-  };
+  const privateKeyPem = key.export({type: 'pkcs8', format: 'pem'}).toString();
+  remember(privateKeyPem, key);
+  return {privateKeyPem, publicKeyPem: pub.export({type: 'spki', format: 'pem'}).toString(), fingerprint: keyFingerprint(pub)};
+}
+
+// Parsing a PEM costs OpenSSL 3 about a millisecond, and a run that loads the key and then
+// signs with it would parse it twice. Bounded: a process sees one or two keys.
+const parsed = new Map<string, KeyObject>();
+function remember(pem: string, key: KeyObject): void {
+  if (parsed.size >= 8) parsed.delete(parsed.keys().next().value!);
+  parsed.set(pem, key);
+}
+
+/** The workspace key's private KeyObject, parsed once per process. */
+export function privateKeyObject(key: WorkspaceKey): KeyObject {
+  let obj = parsed.get(key.privateKeyPem);
+  if (!obj) remember(key.privateKeyPem, (obj = createPrivateKey(key.privateKeyPem)));
+  return obj;
 }
 
 /** Writes `content` to `file` with `mode`, atomically; without `overwrite`, fails with EEXIST if it exists. */
