@@ -44,6 +44,7 @@ export function configuredAddresses(raw: Raw): Set<string> {
 
 export function normalizeWaivers(raw: Raw, problems: Problems): Waiver[] {
   const list = Array.isArray(raw.waivers) ? raw.waivers : [];
+  if (list.length === 0) return [];
   const rules = builtinRuleIds();
   const addresses = configuredAddresses(raw);
   const seen = new Set<string>();
