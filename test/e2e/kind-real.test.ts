@@ -6,7 +6,7 @@ import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {orx, type CliResult} from '../helpers/cli.js';
+import {orx, orxApproved, type CliResult} from '../helpers/cli.js';
 import {makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 function onPath(bin: string): boolean {
@@ -22,6 +22,11 @@ describe.skipIf(why !== null)(`real kind and kubectl${why ? ` (skipped: ${why})`
   const cli = async (args: string[], code = 0): Promise<CliResult> => {
     const r = await orx(args, {cwd: ws.dir, env: {ORX_TEST_API_KEY: 'real-kind-secret-value'}});
     expect(r.code, `orx ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(code);
+    return r;
+  };
+  const approved = async (kind: 'apply' | 'destroy'): Promise<CliResult> => {
+    const r = await orxApproved(kind, {cwd: ws.dir, env: {ORX_TEST_API_KEY: 'real-kind-secret-value'}});
+    expect(r.code, `orx ${kind} (approved)\n${r.stdout}\n${r.stderr}`).toBe(0);
     return r;
   };
   const kubectl = (...args: string[]): string => execFileSync('kubectl', ['--kubeconfig', path.join(ws.dir, '.orx/kubeconfig'), '--context', `kind-orx-${ws.name}-dev`, ...args], {encoding: 'utf8'});
@@ -60,7 +65,7 @@ ${
     fs.writeFileSync(path.join(ws.dir, 'k8s/cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: lab}\ndata: {mode: a}\n');
   });
   afterAll(async () => {
-    await orx(['destroy', '--auto-approve'], {cwd: ws.dir});
+    await orxApproved('destroy', {cwd: ws.dir});
     spawnSync('kind', ['delete', 'cluster', '--name', `orx-${ws.name}-dev`]);
     await ws.cleanup();
   });
@@ -82,9 +87,10 @@ ${
     expect(env).toContainEqual({name: 'MODE', value: 'b'});
 
     ws.write(yaml('b', false));
-    await cli(['apply', '--auto-approve']);
+    // deleting the agent, and then everything, needs a human (the built-in approve-destroy)
+    await approved('apply');
     expect(kubectl('get', 'deployments', '-n', 'lab', '-o', 'name').trim()).toBe('');
-    await cli(['destroy', '--auto-approve']);
+    await approved('destroy');
     expect(execFileSync('kind', ['get', 'clusters'], {encoding: 'utf8'})).not.toContain(`orx-${ws.name}-dev`);
   });
 });
