@@ -2,6 +2,10 @@ import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {canonicalJson} from '../ledger/hash.js';
+import type {LoadedConfig} from '../config/types.js';
+import type {Ledger} from '../ledger/ledger.js';
+import {contextDigests} from './desired.js';
+import type {CurrentState} from './planfile.js';
 import {policyFiles} from '../policy/files.js';
 import {BUILTIN_POLICY_FILE, builtinPolicyText} from '../policy/builtin.js';
 
@@ -16,4 +20,16 @@ export function policyDigest(dir: string): string {
   h.update(`${BUILTIN_POLICY_FILE}\0`).update(builtinPolicyText()).update('\0');
   for (const file of policyFiles(dir)) h.update(`${path.basename(file)}\0`).update(fs.readFileSync(file)).update('\0');
   return h.digest('hex');
+}
+
+/** What a saved plan must still match to be approved or applied: the ledger it was made against and the files it was made from. */
+export function currentState(dir: string, loaded: LoadedConfig, ledger: Ledger): CurrentState {
+  const meta = ledger.meta();
+  return {
+    workspace: loaded.config.workspace,
+    lineage: meta.lineage,
+    serial: meta.serial,
+    config_digest: configDigest(loaded.file_digest, contextDigests(loaded)),
+    policy_digest: policyDigest(dir),
+  };
 }

@@ -7,8 +7,8 @@ import type {Ledger} from '../ledger/ledger.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {ACTIONS} from '../resources/registry.js';
 import type {Logger} from '../ui/logger.js';
-import {buildDesired, contextDigests, type LocalImage} from './desired.js';
-import {configDigest, policyDigest} from './digests.js';
+import {buildDesired, type LocalImage} from './desired.js';
+import {configDigest, currentState, policyDigest} from './digests.js';
 import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
 import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, writePlanFile, type PlanDocument, type PlanKind} from './planfile.js';
 import {buildPlan, summarize} from './planner.js';
@@ -230,14 +230,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
   try {
     const loaded = loadConfig(ctx.dir);
     refuseIfHalted(ledger, loaded.config.kill_switch, ctx.killSwitch ?? false);
-    const meta = ledger.meta();
-    assertFresh(doc, {
-      workspace: loaded.config.workspace,
-      lineage: meta.lineage,
-      serial: meta.serial,
-      config_digest: configDigest(loaded.file_digest, contextDigests(loaded)),
-      policy_digest: policyDigest(ctx.dir),
-    });
+    assertFresh(doc, currentState(ctx.dir, loaded, ledger));
     for (const s of doc.steps) {
       if (!ACTIONS[s.kind]) throw new OrxError({code: 'plan_invalid', exit: EXIT.STALE, message: `plan step ${s.id}: unknown kind ${String(s.kind)}`});
       if (s.after) ACTIONS[s.kind].validate(s.after);

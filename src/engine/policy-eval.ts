@@ -11,7 +11,8 @@ import {isDenied, type DecisionLike} from '../policy/review.js';
 import type {PolicySet, RuleResult} from '../policy/types.js';
 import type {WaiverUse} from '../policy/waivers.js';
 import type {PlannedStep} from '../resources/types.js';
-import {planDigest, readPlanFile, type PlanDocument, type PlanKind} from './planfile.js';
+import {assertFresh, planDigest, readPlanFile, type PlanDocument, type PlanKind} from './planfile.js';
+import {currentState} from './digests.js';
 import {summarize} from './planner.js';
 import {withLedger} from './workspace.js';
 
@@ -60,6 +61,8 @@ export async function reviewPolicy(dir: string, doc: PlanDocument, requestedAuto
   const policies = await loadPolicySet(dir);
   const autonomy = autonomyAtApply(loaded, doc, requestedAutonomy);
   return withLedger(dir, async (ledger) => {
+    // a stale plan is refused as stale (exit 5) before anyone is asked to approve it
+    assertFresh(doc, currentState(dir, loaded, ledger));
     const verdict = await decideAtApply(dir, doc, doc.steps, loaded, ledger, autonomy, policies);
     return {verdict, autonomy, approvals: approvalsFor(ledger, planDigest(doc)), differs: !sameDecisions(doc.policy.decisions ?? [], verdict.decisions)};
   });

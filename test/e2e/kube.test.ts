@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 import {parse} from 'yaml';
-import {noStack, orx, startOrx, until, type CliResult} from '../helpers/cli.js';
+import {noStack, orx, orxApproved, startOrx, until, type CliResult} from '../helpers/cli.js';
 import {ensureStandinNodeImage, makeStandin, standinBin, MANIFEST, writeManifests as writeManifestFiles} from '../helpers/kube.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
@@ -70,9 +70,18 @@ const {namespace: NAMESPACE, settings: CONFIGMAP, extra: EXTRA} = MANIFEST;
 
 const SECRET_VALUE = 'kube-canary-4f9a1c0e7d';
 
+const cliEnv = (env: Record<string, string>) => ({...standin.env, KUBECONFIG: path.join(standin.env.HOME!, '.kube/config'), ORX_TEST_API_KEY: SECRET_VALUE, ...env});
+
 async function run(args: string[], expectCode = 0, env: Record<string, string> = {}): Promise<CliResult> {
-  const r = await orx(args, {cwd: ws.dir, env: {...standin.env, KUBECONFIG: path.join(standin.env.HOME!, '.kube/config'), ORX_TEST_API_KEY: SECRET_VALUE, ...env}});
+  const r = await orx(args, {cwd: ws.dir, env: cliEnv(env)});
   expect(r.code, `orx ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(expectCode);
+  return r;
+}
+
+/** Saved, approved by a human, then applied: a new agent's pod network has a route out, and deletes always need a human. */
+async function approvedRun(kind: 'apply' | 'destroy', expectCode = 0, env: Record<string, string> = {}): Promise<CliResult> {
+  const r = await orxApproved(kind, {cwd: ws.dir, env: cliEnv(env)});
+  expect(r.code, `orx ${kind} (approved)\n${r.stdout}\n${r.stderr}`).toBe(expectCode);
   return r;
 }
 
@@ -106,7 +115,7 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     // orx never binds kind's 0.0.0.0 default silently
     expect(clusterStep.after.config.nodes[0].extraPortMappings[0].listenAddress).toBe('127.0.0.1');
 
-    const applied = await run(['apply', '--auto-approve']);
+    const applied = await approvedRun('apply');
     expect(applied.stdout + applied.stderr).not.toContain(SECRET_VALUE);
 
     // the nodes are Docker containers, marked by orx's owner mount, ports on loopback only
@@ -188,7 +197,7 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     expect(byAddr('manifests.base').reasons.join()).toMatch(/cluster\.dev is replaced/);
 
     // destroy removes the agent, the objects and the cluster, and the kubeconfigs
-    await run(['destroy', '--auto-approve']);
+    await approvedRun('destroy');
     expect(await nodes()).toHaveLength(0);
     expect(fs.existsSync(path.join(ws.dir, '.orx/kubeconfig'))).toBe(false);
     expect(fs.existsSync(kc)).toBe(false);
@@ -221,7 +230,7 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     const stale = await run(['apply', 'plans/first.plan.json', '--auto-approve'], 5);
     expect(stale.stderr).toMatch(/stale|changed/i);
     expect(standin.calls().some((c) => c.tool === 'kind' && c.argv[0] === 'create')).toBe(false);
-    await run(['apply', '--auto-approve']);
+    await approvedRun('apply');
 
     const name = `orx-${ws.name}-worker`;
     const revision = () => store().find((o) => o.kind === 'Deployment' && o.metadata.name === name)?.spec.template.metadata.annotations?.['io.orchestrix/secrets-revision'];
@@ -299,7 +308,7 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     writeManifests({'namespace.yaml': NAMESPACE});
     ws.write(workspaceYaml().replace('    secrets: {API_KEY: env://ORX_TEST_API_KEY}\n', '    secrets: {API_KEY: env://ORX_TEST_API_KEY}\n    budget: {time: 15s}\n'));
     const tag = JSON.parse((await run(['plan', '--json'])).stdout).steps.find((s: {address: string}) => s.address === 'agent.worker').after.image_ref;
-    const r = await run(['apply', '--auto-approve'], 6, {ORX_STANDIN_UNREADY_IMAGES: tag});
+    const r = await approvedRun('apply', 6, {ORX_STANDIN_UNREADY_IMAGES: tag});
     expect(r.stderr).toMatch(/rollout status deployment\/orx-\S+-worker .*failed/);
     expect(r.stderr).toMatch(/timed out waiting for the condition/);
     expect(r.stderr).not.toContain(SECRET_VALUE);
