@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 describe('the CLI golden path', () => {
-  it('plan -out, apply FILE, then plan --detailed-exitcode is 0', async () => {
+  it('plan -out, apply FILE, then plan --detailed-exitcode is 0', {timeout: 180_000}, async () => {
     ws.write(BASE_YAML);
     const p = await orx(['plan', '-out', 'plans/first.plan.json'], {cwd: ws.dir});
     // the first saved plan makes the workspace's signing key; nothing else goes to stderr

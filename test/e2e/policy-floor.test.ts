@@ -41,7 +41,7 @@ const objects = async () => [
 const ROOTS = ['0', '00', 'root', '0:x', 'root:root', '000:1000'];
 
 describe('a workspace without policies/ gets the whole baseline', () => {
-  it('privileged and every spelling of root are denied (exit 3), nothing is created; host mounts are a config error', async () => {
+  it('privileged and every spelling of root are denied (exit 3), nothing is created; host mounts are a config error', {timeout: 120_000}, async () => {
     ws.write(header() + agent('priv', '    privileged: true\n') + ROOTS.map((u, i) => agent(`root${i}`, `    user: "${u}"\n`)).join(''));
     expect(fs.existsSync(path.join(ws.dir, 'policies'))).toBe(false);
     const p = await orx(['plan', '--json'], {cwd: ws.dir});
@@ -69,7 +69,7 @@ describe('a workspace without policies/ gets the whole baseline', () => {
     expect(tests.stdout).toMatch(/\n(\d{2,}) passed, 0 failed/);
   });
 
-  it('a waiver lets root through only as a step a human approves, and the plan, the run and the audit export show it', async () => {
+  it('a waiver lets root through only as a step a human approves, and the plan, the run and the audit export show it', {timeout: 180_000}, async () => {
     const waivers = `waivers:
   - {rule: deny-root-user, address: agent.vendor, reason: "vendor image needs uid 0", expires: 2099-12-31}
   - {rule: deny-privileged, address: agent.vendor, reason: "long gone", expires: 2020-01-31}
@@ -124,7 +124,7 @@ describe('a saved plan is decided again at approve and apply', () => {
     fs.writeFileSync(file, JSON.stringify(await signPlan(doc, signingKey(ws.dir).key), null, 2));
   }
 
-  it('privileged, a host namespace or uid 0 added to a re-signed plan is refused (exit 3), nothing created', async () => {
+  it('privileged, a host namespace or uid 0 added to a re-signed plan is refused (exit 3), nothing created', {timeout: 180_000}, async () => {
     ws.write(header() + agent('plain', '    user: "1000:1000"\n'));
     const edits: Array<[string, (a: Record<string, unknown>) => void]> = [
       ['deny-privileged', (a) => ((a.hardening as Record<string, unknown>).privileged = true)],
@@ -147,7 +147,7 @@ describe('a saved plan is decided again at approve and apply', () => {
     expect(await objects()).toEqual([]);
   });
 
-  it('a re-signed plan cannot raise its autonomy or lower a step\'s category', async () => {
+  it('a re-signed plan cannot raise its autonomy or lower a step\'s category', {timeout: 120_000}, async () => {
     ws.write(header(1) + agent('plain', '    user: "1000:1000"\n'));
     const file = path.join(ws.dir, 'plans/p.json');
     expect((await orx(['plan', '-out', file], {cwd: ws.dir})).code).toBe(0);
