@@ -405,5 +405,5 @@ describe('secrets delivery on the host', () => {
     expect(await canary()).toBeUndefined();
     expect(fs.existsSync(underB)).toBe(false);
     expect(fs.readdirSync(c)).toEqual([]);
-  });
+  }, 180_000); // six applies, a halt and a resume
 });
