@@ -118,7 +118,7 @@ export async function verifyLedger(ledger: Ledger, dir: string, opts: VerifyLedg
     keptHashAt: kept ? eventHashAt(ledger, kept.seq) : null,
   }));
   const needKeys = evidence.checkpoints.length > 0 || kept !== null;
-  const {keys, error} = needKeys ? checkpointVerifyKeys(dir, opts.trustedKeyFiles) : {keys: [], error: null};
+  const {keys, error} = needKeys ? await checkpointVerifyKeys(dir, opts.trustedKeyFiles) : {keys: [], error: null};
   const checkpoints = judgeCheckpoints(evidence, await checkSignatures(evidence.checkpoints, keys), keys.length, error);
   const headFile = kept ? await checkHeadFile(opts.headFile!.label, kept, {lineage: evidence.lineage, head: evidence.head, hashAt: keptHashAt}, keys) : null;
   const ok = chain.ok && checkpoints.problems.length === 0 && (headFile?.ok ?? true);

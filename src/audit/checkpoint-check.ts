@@ -3,7 +3,6 @@
 // are checked outside it, and judging is pure, so every verdict is testable on its own.
 import fs from 'node:fs';
 import os from 'node:os';
-import {loadConfig} from '../config/load.js';
 import {OrxError, preview} from '../errors.js';
 import {
   CHECKPOINT_FORMAT,
@@ -216,7 +215,7 @@ export function judgeCheckpoints(ev: CheckpointEvidence, sigs: SignatureResults,
  * orchestration.yml), plus any --trusted-key (an old key after `orx keys init --force`, or the
  * public half of a signing_key_ref key). What made a key unusable is returned, never thrown.
  */
-export function checkpointVerifyKeys(dir: string, extraKeyFiles: string[] = []): {keys: TrustedKey[]; error: string | null} {
+export async function checkpointVerifyKeys(dir: string, extraKeyFiles: string[] = []): Promise<{keys: TrustedKey[]; error: string | null}> {
   const keys = extraKeyFiles.map((f) => readTrustedKeyFile(f));
   let error: string | null = null;
   const paths = keyPaths(dir);
@@ -229,6 +228,8 @@ export function checkpointVerifyKeys(dir: string, extraKeyFiles: string[] = []):
     error = err instanceof Error ? err.message : String(err);
   }
   try {
+    // loaded only here: every command that reads the ledger imports this module
+    const {loadConfig} = await import('../config/load.js');
     const file = loadConfig(dir).config.signing_key;
     if (file) keys.push(trustedKeyOf(loadWorkspaceKey(dir, {keyFile: file})));
   } catch (err) {

@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {renderAuditVerification, verifyLedger} from '../../src/audit/chain.js';
+import {renderAuditVerification, signedHead, verifyLedger} from '../../src/audit/chain.js';
+import {signedBytes} from '../../src/audit/bundle.js';
+import {buildAuditBundle} from '../../src/audit/export.js';
+import {verifyAuditBundle} from '../../src/audit/verify-bundle.js';
 import {judgeCheckpoints, type CheckpointEvidence} from '../../src/audit/checkpoint-check.js';
 import {checkpointChain} from '../../src/engine/checkpoint.js';
 import {storedEventHash} from '../../src/ledger/event-hash.js';
@@ -220,6 +223,44 @@ describe('verifyLedger against checkpoints', () => {
     fs.rmSync(path.join(dir, '.orx/keys'), {recursive: true});
     const v = await verifyLedger(l, dir);
     expect(v.checkpoints.problems).toEqual([{kind: 'no_key', reason: expect.stringMatching(/cannot check the signatures of 1 checkpoint: .*--trusted-key/)}]);
+  });
+});
+
+describe('signed heads and audit bundles', () => {
+  it('audit head --signed: the newest checkpoint with its signature; none yet is a clear error', async () => {
+    run(1);
+    expect(() => signedHead(l)).toThrow(/No signed checkpoint in this ledger yet/);
+    const cp = await signed();
+    const doc = signedHead(l);
+    expect(doc).toEqual({format: 'orx.chain-checkpoint', version: 1, id: 1, lineage: cp.lineage, seq: cp.seq, hash: cp.hash, ts: cp.ts, reason: 'apply', run_id: null, signature: cp.bundle});
+    await expect(verifyBlob(checkpointBytes(doc), doc.signature, [trustedKeyOf(key)])).resolves.toBeTruthy();
+  });
+
+  it('a bundle carries the newest checkpoint; verify-bundle checks its signature, lineage and head', async () => {
+    run(2);
+    const cp = await signed();
+    const bundle = await buildAuditBundle(l, {}, key);
+    expect(bundle).toMatchObject({format_version: 3, checkpoint: {id: 1, seq: cp.seq, hash: cp.hash}});
+    const ok = await verifyAuditBundle(bundle as unknown as Record<string, unknown>);
+    expect(ok).toMatchObject({ok: true, checkpoint: {id: 1, seq: cp.seq, ok: true}});
+    // re-signed by the key holder with the checkpoint pointed elsewhere: its own signature fails
+    const forged = JSON.parse(JSON.stringify(bundle)) as Record<string, any>;
+    forged.checkpoint.lineage = 'another-ledger';
+    forged.signature = signMessage(signedBytes(forged), key);
+    const bad = await verifyAuditBundle(forged);
+    expect(bad.exit).toBe(1);
+    expect(bad.problems.filter((p) => p.part === 'checkpoint').map((p) => p.reason)).toEqual([
+      expect.stringMatching(/checkpoint #1: its signature does not verify/),
+      expect.stringMatching(/checkpoint #1 is of ledger lineage another-ledger/),
+    ]);
+    // a bundle from before checkpoints (format 2) verifies, and says so
+    const old = JSON.parse(JSON.stringify(bundle)) as Record<string, any>;
+    delete old.checkpoint;
+    old.format_version = 2;
+    old.signature = signMessage(signedBytes(old), key);
+    const v2 = await verifyAuditBundle(old);
+    expect(v2).toMatchObject({ok: true, checkpoint: null});
+    expect(v2.notes.join()).toMatch(/format 2\) predates signed checkpoints/);
   });
 });
 
