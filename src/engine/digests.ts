@@ -1,8 +1,9 @@
 import {createHash} from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import {canonicalJson} from '../ledger/hash.js';
 import {policyFiles} from '../policy/files.js';
+import {OrxError} from '../errors.js';
+import {FileReadError, streamRegularFile} from '../util/bounded-file.js';
 
 /** orchestration.yml plus every build context it points at: what a saved plan was made from. */
 export function configDigest(fileDigest: string, contextDigests: Record<string, string>): string {
@@ -12,6 +13,16 @@ export function configDigest(fileDigest: string, contextDigests: Record<string, 
 /** Exactly the files the policy loader reads, so the digest covers what was evaluated. */
 export function policyDigest(dir: string): string {
   const h = createHash('sha256');
-  for (const file of policyFiles(dir)) h.update(`${path.basename(file)}\0`).update(fs.readFileSync(file)).update('\0');
+  for (const file of policyFiles(dir)) {
+    h.update(`${path.basename(file)}\0`);
+    // the same bytes as before, but a FIFO swapped in after the listing is refused, not waited on
+    try {
+      streamRegularFile(file, (chunk) => h.update(chunk), {label: `policies/${path.basename(file)}`});
+    } catch (err) {
+      if (err instanceof FileReadError) throw new OrxError({code: 'policy_unreadable', message: err.message, actions: ['Replace it with a plain file.']});
+      throw err;
+    }
+    h.update('\0');
+  }
   return h.digest('hex');
 }
