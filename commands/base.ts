@@ -101,6 +101,9 @@ export abstract class OrxCommand extends Command {
       process.exitCode = result.exit ?? EXIT.OK;
     } catch (err) {
       this.renderError(err);
+    } finally {
+      // the tool choice belongs to this command only (tests run several in one process)
+      configureTools(null);
     }
   }
 

@@ -4,6 +4,7 @@ import type {FileHandle} from 'node:fs/promises';
 import type Dockerode from 'dockerode';
 import {engineMessage, isNotFound} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
+import {FileReadError, openRegularFile} from '../util/bounded-file.js';
 import {EXIT} from '../exit-codes.js';
 import {TarDigest, type ContentDigest} from './tar-digest.js';
 import {archiveSource, type ByteSource} from './engine-stream.js';
@@ -268,11 +269,18 @@ export async function volumeContentDigest(
   });
 }
 
-/** sha256 hex of a file, streamed. */
+/** sha256 hex of a regular file, streamed (a FIFO or device in its place is refused, not waited on). */
 export async function fileSha256(file: string): Promise<string> {
   const h = createHash('sha256');
+  let fd: number;
   try {
-    for await (const chunk of fs.createReadStream(file, {highWaterMark: SLOT})) h.update(chunk as Buffer);
+    fd = openRegularFile(file).fd;
+  } catch (err) {
+    if (!(err instanceof FileReadError)) throw err;
+    throw new OrxError({code: err.reason === 'missing' ? 'not_found' : 'file_error', message: err.reason === 'missing' ? `Cannot read ${file}: it does not exist` : err.message, cause: err});
+  }
+  try {
+    for await (const chunk of fs.createReadStream('', {fd, highWaterMark: SLOT})) h.update(chunk as Buffer);
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new OrxError({

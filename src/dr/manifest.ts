@@ -100,7 +100,13 @@ export async function checkBackup(dir: string, keys: TrustedKey[]): Promise<Back
       problems.push({part: f.part, file: f.file, reason: 'is missing'});
       continue;
     }
-    const actual = await fileSha256(full);
+    let actual: string;
+    try {
+      actual = await fileSha256(full);
+    } catch (err) {
+      problems.push({part: f.part, file: f.file, reason: `cannot be read: ${(err as Error).message}`});
+      continue;
+    }
     if (actual !== f.sha256) problems.push({part: f.part, file: f.file, reason: `sha256 ${actual.slice(0, 16)}… does not match the manifest's ${f.sha256.slice(0, 16)}… (changed or corrupted)`});
   }
   return {ok: problems.length === 0, manifest, signed_by: signedBy, problems};

@@ -153,6 +153,24 @@ function send(url: URL, pinned: Resolved, init: {method: string; headers: Record
   });
 }
 
+// no request was sent to an address that refused the connection: the next one may be tried
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EAFNOSUPPORT']);
+
+/** Like a resolver-driven connect (localhost may be ::1 then 127.0.0.1), over checked addresses only. */
+async function sendToFirstAnswering(url: URL, addresses: Resolved[], init: Parameters<typeof send>[2]): Promise<Response> {
+  let last: unknown;
+  for (const a of addresses) {
+    try {
+      return await send(url, a, init);
+    } catch (err) {
+      last = err;
+      const code = ((err as {cause?: NodeJS.ErrnoException}).cause ?? {}).code;
+      if (!code || !NOT_CONNECTED.has(code) || init.signal.aborted) throw err;
+    }
+  }
+  throw last;
+}
+
 /**
  * One request, its redirects followed here (at most MAX_REDIRECTS), every hop checked before
  * it connects. Throws OutboundRefusal for a refused destination, or an Error shaped like
@@ -175,7 +193,7 @@ export async function outboundFetch(url: string, init: OutboundInit): Promise<Re
       home = {scheme: current.protocol as Home['scheme'], cls: addresses[0]!.cls};
       init.onHome?.(home);
     }
-    const res = await send(current, addresses[0]!, {method, headers, body, signal: init.signal});
+    const res = await sendToFirstAnswering(current, addresses, {method, headers, body, signal: init.signal});
     const location = res.headers.get('location');
     if (!REDIRECTS.has(res.status) || !location) return res;
     await res.body?.cancel().catch(() => undefined);

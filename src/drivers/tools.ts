@@ -50,8 +50,8 @@ export function operatorToolPaths(values: Partial<Record<ToolName, string | unde
 
 let configured: ToolPaths | null = null;
 
-/** Set once by the command layer from --tool-* and their ORX_* twins; absent: read from the environment. */
-export function configureTools(paths: ToolPaths): void {
+/** Set by the command layer from --tool-* and their ORX_* twins for one command; null: read from the environment. */
+export function configureTools(paths: ToolPaths | null): void {
   configured = paths;
 }
 

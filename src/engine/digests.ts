@@ -1,5 +1,4 @@
 import {createHash} from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import {canonicalJson} from '../ledger/hash.js';
 import type {LoadedConfig} from '../config/types.js';
@@ -8,6 +7,8 @@ import {contextDigests} from './desired.js';
 import type {CurrentState} from './planfile.js';
 import {policyFiles} from '../policy/files.js';
 import {BUILTIN_POLICY_FILE, builtinPolicyText} from '../policy/builtin.js';
+import {OrxError} from '../errors.js';
+import {FileReadError, streamRegularFile} from '../util/bounded-file.js';
 
 /** orchestration.yml plus every build context it points at: what a saved plan was made from. */
 export function configDigest(fileDigest: string, contextDigests: Record<string, string>): string {
@@ -18,7 +19,17 @@ export function configDigest(fileDigest: string, contextDigests: Record<string, 
 export function policyDigest(dir: string): string {
   const h = createHash('sha256');
   h.update(`${BUILTIN_POLICY_FILE}\0`).update(builtinPolicyText()).update('\0');
-  for (const file of policyFiles(dir)) h.update(`${path.basename(file)}\0`).update(fs.readFileSync(file)).update('\0');
+  for (const file of policyFiles(dir)) {
+    h.update(`${path.basename(file)}\0`);
+    // the same bytes as before, but a FIFO swapped in after the listing is refused, not waited on
+    try {
+      streamRegularFile(file, (chunk) => h.update(chunk), {label: `policies/${path.basename(file)}`});
+    } catch (err) {
+      if (err instanceof FileReadError) throw new OrxError({code: 'policy_unreadable', message: err.message, actions: ['Replace it with a plain file.']});
+      throw err;
+    }
+    h.update('\0');
+  }
   return h.digest('hex');
 }
 

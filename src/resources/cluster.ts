@@ -12,6 +12,7 @@ import {canonicalJson} from '../ledger/hash.js';
 import {createKindCluster, deleteKindCluster, exportKindKubeconfig, kindClusters, kindKubeconfig} from '../drivers/kind.js';
 import {forgetContext} from '../drivers/kubectl.js';
 import {tool} from '../drivers/tools.js';
+import {readBoundedText} from '../util/bounded-file.js';
 import {removeClusterKubeconfig, saveClusterKubeconfig} from '../k8s/kubeconfig.js';
 import {bool, num, obj, str, strList} from './check.js';
 import {planByDiff} from './plan-helper.js';
@@ -70,7 +71,8 @@ export function clusterOwner(nodes: Dockerode.ContainerInfo[]): OwnerRecord | nu
     const m = (n.Mounts ?? []).find((x) => x.Destination === OWNER_MOUNT);
     if (!m) continue;
     try {
-      const rec = JSON.parse(fs.readFileSync(m.Source, 'utf8')) as OwnerRecord;
+      // the mount source is whatever the container says: read it only if it is a small regular file
+      const rec = JSON.parse(readBoundedText(m.Source, 64 * 1024)) as OwnerRecord;
       if (typeof rec.workspace === 'string' && typeof rec.address === 'string') return rec;
     } catch {
       // the workspace moved or the file was removed: the ledger's record still binds it

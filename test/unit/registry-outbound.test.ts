@@ -83,6 +83,15 @@ describe('registry hosts orx never contacts', () => {
   });
 });
 
+it('a name with several checked addresses is tried address by address (localhost as ::1, then 127.0.0.1)', async () => {
+  const reg = await server((_req, res) => res.end('{}'));
+  const port = reg.host.split(':')[1];
+  const resolve = async () => [{address: '::1', family: 6 as const}, {address: '127.0.0.1', family: 4 as const}];
+  await new RegistryClient(`localhost:${port}`, {resolve}).ping();
+  expect(reg.seen).toEqual([{url: '/v2/', auth: undefined}]);
+  expect(attempts).toEqual([]);
+});
+
 describe('redirects from a loopback registry', () => {
   it.each([
     ['http://10.11.12.13:5000/v2/', '10.11.12.13', /a private address, and a registry on loopback is followed only to loopback/],
