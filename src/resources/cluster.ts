@@ -7,6 +7,7 @@ import path from 'node:path';
 import {stringify} from 'yaml';
 import type Dockerode from 'dockerode';
 import {OrxError} from '../errors.js';
+import {excerpt} from '../secrets/redact.js';
 import {writePrivateFile} from '../util/private-file.js';
 import {canonicalJson} from '../ledger/hash.js';
 import {createKindCluster, deleteKindCluster, exportKindKubeconfig, kindClusters, kindKubeconfig} from '../drivers/kind.js';
@@ -173,7 +174,7 @@ async function createCluster(step: PlannedStep, ctx: ApplyContext): Promise<Step
       ctx.log.info(`${step.address}: adopted kind cluster ${after.name} left by an interrupted apply`);
       return {object_id: after.name, attributes: after, adopted: true};
     } catch (err) {
-      ctx.log.warn(`${step.address}: kind cluster ${after.name} was left half-made (${(err as Error).message.split('\n')[0]}); creating it again`);
+      ctx.log.warn(`${step.address}: kind cluster ${after.name} was left half-made (${excerpt((err as Error).message, {max: 300, lines: 1})}); creating it again`);
       await deleteKindCluster(kind, after.name, scratchKubeconfig(ctx.dir, after.name), ctx.signal);
     }
   }

@@ -28,7 +28,7 @@ export const MIN_FRAGMENT_LENGTH = 12;
 const ANYWHERE_FRAGMENT_LENGTH = 2 * MIN_FRAGMENT_LENGTH;
 
 const values = new Set<string>();
-// every form a registered value can take in printed text, longest first
+// every form a registered value can take in printed text (where forms overlap, their hidden stretches merge)
 let needles: string[] = [];
 
 /** The forms a value takes once printed: as is, with its line endings changed, folded onto one line, JSON-escaped, and line by line. */
@@ -48,7 +48,7 @@ export function registerSecret(value: string): void {
   if (value.length < MIN_SECRET_LENGTH) throw new Error(`refusing to register a secret of ${value.length} characters (minimum ${MIN_SECRET_LENGTH})`);
   if (values.has(value)) return;
   values.add(value);
-  needles = [...new Set([...needles, ...formsOf(value)])].sort((a, b) => b.length - a.length);
+  needles = [...new Set([...needles, ...formsOf(value)])];
 }
 
 export function hasSecrets(): boolean {

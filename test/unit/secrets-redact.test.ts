@@ -173,3 +173,33 @@ describe('excerpt: the one builder of short messages from outside text', () => {
     expect(p).toBe(`prefix ${REDACTED}`);
   });
 });
+
+describe('the ledger stores outside text redacted', () => {
+  it('a multi-line value and the cut-off start of a long one, in an event message, payload and step error: not in the database file', () => {
+    const lines = [randomish(60, 21), randomish(60, 22), randomish(60, 23)];
+    const long = randomish(6000, 24);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-redact-'));
+    const l = Ledger.open(dir);
+    try {
+      registerSecret(lines.join('\n'));
+      registerSecret(long);
+      // what the engine hands over for a health check: its first 4096 bytes, then "..."
+      const engineOutput = `${lines.join('\r\n')}\r\n${long}`.slice(0, 4096) + '...';
+      const run = l.startRun({kind: 'apply', mode: 'APPLY', autonomy: 3, actor: 't'});
+      l.appendEvent({run_id: run.id, level: 'warn', message: `rolled back: ${engineOutput}`, payload: {health_output: engineOutput, tail: `…${long.slice(-200)}`}});
+      const step = l.startStep({run_id: run.id, address: 'agent.a', action: 'replace', idempotency_key: 'k2', category: 'DEPLOY'});
+      l.finishStep({step_id: step.id, status: 'failed', error: `last check: ${lines[1]!.slice(5)}\n${lines[2]}`});
+      l.close();
+      for (const f of fs.readdirSync(path.join(dir, '.orx'))) {
+        const text = fs.readFileSync(path.join(dir, '.orx', f)).toString('latin1');
+        for (const line of lines) expect(text).not.toContain(line);
+        expect(leakedWindows(text, long)).toEqual([]);
+      }
+      const r = Ledger.open(dir);
+      expect(verifyAudit(r)).toMatchObject({ok: true});
+      r.close();
+    } finally {
+      fs.rmSync(dir, {recursive: true, force: true});
+    }
+  });
+});
