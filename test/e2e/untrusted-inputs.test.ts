@@ -54,6 +54,18 @@ async function timed(args: string[], env: Record<string, string> = {}): Promise<
   return {...r, ms: performance.now() - t0};
 }
 
+/**
+ * How long "fails at once" may take: 2 s, or on a machine so loaded that the CLI's own
+ * start-up (measured now, on a command that fails on a missing file) takes longer, twice that
+ * plus 1 s. A hang, or reading /dev/zero until memory runs out, still fails it; the memory
+ * itself is measured separately.
+ */
+async function atOnce(): Promise<{bound: number; note: string}> {
+  const startup = await timed(['show', 'missing.plan.json']);
+  expect(startup.code).toBe(1);
+  return {bound: Math.max(2000, 2 * startup.ms + 1000), note: `start-up alone: ${Math.round(startup.ms)} ms`};
+}
+
 describe('planning runs no program from the repository', () => {
   it('tools: in orchestration.yml is a validate error at file:line:col saying how to set it; plan fails and runs nothing', async () => {
     plantScript('x.sh');
@@ -107,19 +119,14 @@ describe('bad files fail fast', () => {
     mkfifo(path.join(ws.dir, 'pipe.plan.json'));
     ws.write('workspace: __WS__\nautonomy: 3\n');
     const timeBin = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
-    // the CLI's own start-up, measured the same way: on a loaded 2-core machine it alone can
-    // approach 2 s, so the bound is 2 s or start-up + 1 s, whichever is larger (reading
-    // /dev/zero until memory runs out took tens of seconds)
-    const startup = await timed(['apply', 'missing.plan.json']);
-    expect(startup.code).toBe(1);
-    const bound = Math.max(2000, startup.ms + 1000);
     for (const [file, why] of [
       ['/dev/zero', 'plan file /dev/zero is a character device, not a regular file'],
       ['huge.plan.json', 'larger than 64 MiB'],
       ['pipe.plan.json', 'is a FIFO (named pipe), not a regular file'],
     ]) {
+      const {bound, note} = await atOnce();
       const r = await timed(['apply', file!]);
-      expect(r.ms, `apply ${file} (start-up alone: ${Math.round(startup.ms)} ms)`).toBeLessThan(bound);
+      expect(r.ms, `apply ${file} (${note})`).toBeLessThan(bound);
       expect(r.code).toBe(5);
       expect(r.stderr).toContain(why);
       expect(noStack(r.stderr)).toBe(true);
@@ -130,14 +137,13 @@ describe('bad files fail fast', () => {
         expect(kb, `peak RSS of apply ${file}`).toBeLessThan(300 * 1024);
       }
     }
-  });
+  }, 180_000);
 
   it('a FIFO or device passed as any file argument is refused at once, naming it', async () => {
     mkfifo(path.join(ws.dir, 'pipe'));
     ws.write('workspace: __WS__\nautonomy: 3\n');
     await orx(['keys', 'init'], {cwd: ws.dir});
     fs.writeFileSync(path.join(ws.dir, 'blob.txt'), 'hello');
-    // "at once": the CLI's own start-up is most of this on a loaded 2-core machine
     for (const args of [
       ['show', 'pipe'],
       ['approve', 'pipe', '--all', '--reason', 'x'],
@@ -147,22 +153,22 @@ describe('bad files fail fast', () => {
       ['sign-blob', '/dev/zero', '--bundle', 'b.json'],
       ['token', 'verify', 'pipe'],
     ]) {
+      const {bound, note} = await atOnce();
       const r = await timed(args);
-      expect(r.ms, args.join(' ')).toBeLessThan(5000);
+      expect(r.ms, `${args.join(' ')} (${note})`).toBeLessThan(bound);
       expect(r.code, `${args.join(' ')}\n${r.stderr}`).not.toBe(0);
       expect(r.stderr, args.join(' ')).toMatch(/(pipe is a FIFO \(named pipe\)|\/dev\/zero is a character device), not a regular file/);
     }
-  });
+  }, 180_000);
 
   it('a FIFO in a build context fails validate and plan within 2 s, with its path', async () => {
     ws.write('workspace: __WS__\nautonomy: 3\nimages:\n  base:\n    build: {context: images/agent-base}\n');
-    // start-up on this machine right now, as in the /dev/zero test (before, plan waited forever)
-    const startup = await timed(['validate']);
-    expect(startup.code).toBe(0);
     mkfifo(path.join(ws.dir, 'images/agent-base/sub-pipe'));
     for (const cmd of ['validate', 'plan']) {
+      // before, plan waited on the FIFO forever
+      const {bound, note} = await atOnce();
       const r = await timed([cmd]);
-      expect(r.ms, `${cmd} (start-up alone: ${Math.round(startup.ms)} ms)`).toBeLessThan(Math.max(2000, startup.ms + 1000));
+      expect(r.ms, `${cmd} (${note})`).toBeLessThan(bound);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('orchestration.yml:5:22: build context "images/agent-base" cannot be sent to Docker (images.base.build.context): "images/agent-base/sub-pipe" is a FIFO (named pipe)');
     }
@@ -173,8 +179,9 @@ describe('bad files fail fast', () => {
     mkfifo(path.join(ws.dir, 'k8s/a.yaml'));
     mkfifo(path.join(ws.dir, 'kind.yaml'));
     ws.write(`workspace: __WS__\nautonomy: 3\nclusters:\n  dev: {config: kind.yaml, node_image: "kindest/node@sha256:${'a'.repeat(64)}"}\nmanifests:\n  base: {cluster: dev, path: k8s}\n`);
+    const {bound, note} = await atOnce();
     const r = await timed(['validate']);
-    expect(r.ms).toBeLessThan(2000);
+    expect(r.ms, note).toBeLessThan(bound);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/"kind\.yaml" is not a file or a directory/);
     expect(r.stderr).toMatch(/"k8s\/a\.yaml" is not a file or a directory/);

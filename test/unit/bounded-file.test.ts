@@ -46,7 +46,7 @@ describe('readBoundedFile', () => {
   it('refuses /dev/zero at once without reading it', () => {
     const t0 = performance.now();
     const e = refusal(() => readBoundedFile('/dev/zero', 64 * 1024 * 1024));
-    expect(performance.now() - t0).toBeLessThan(200);
+    expect(performance.now() - t0).toBeLessThan(1000);
     expect(e.reason).toBe('special');
     expect(e.message).toBe('/dev/zero is a character device, not a regular file; orx reads only regular files');
   });
@@ -57,7 +57,7 @@ describe('readBoundedFile', () => {
     if (!mkfifo(fifo)) return; // no mkfifo here
     const t0 = performance.now();
     const e = refusal(() => readBoundedFile(fifo, 1024, {label: 'plan file pipe'}));
-    expect(performance.now() - t0).toBeLessThan(200);
+    expect(performance.now() - t0).toBeLessThan(1000);
     expect(e.message).toBe('plan file pipe is a FIFO (named pipe), not a regular file; orx reads only regular files');
     expect(refusal(() => streamRegularFile(fifo, () => undefined)).reason).toBe('special');
   });
@@ -86,7 +86,7 @@ describe('readBoundedFile', () => {
     fs.closeSync(fd);
     const t0 = performance.now();
     const e = refusal(() => readBoundedFile(big, 64 * 1024 * 1024));
-    expect(performance.now() - t0).toBeLessThan(200);
+    expect(performance.now() - t0).toBeLessThan(1000);
     expect(e.reason).toBe('too_large');
   });
 
@@ -127,7 +127,7 @@ describe('listContextFiles', () => {
     if (!mkfifo(path.join(d, 'deep', 'er', 'pipe'))) return;
     const t0 = performance.now();
     const r = listContextFiles(d, 'images/app');
-    expect(performance.now() - t0).toBeLessThan(200);
+    expect(performance.now() - t0).toBeLessThan(1000);
     expect(r).toEqual({ok: false, error: expect.stringContaining('"images/app/deep/er/pipe" is a FIFO (named pipe)')});
   });
 
