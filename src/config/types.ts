@@ -162,12 +162,6 @@ export interface WorkspaceConfig {
   agents: Record<string, AgentSpec>;
   clusters: Record<string, ClusterSpec>;
   manifests: Record<string, ManifestsSpec>;
-  /**
-   * Never set: which kind/kubectl runs is the operator's choice (--tool-*, ORX_KIND,
-   * ORX_KUBECTL, PATH), not the repository's, so a `tools:` key is a config error. Declared
-   * only so that callers still passing it along compile; remove together with them.
-   */
-  tools?: undefined;
   /** `orx apply --chaos` is refused unless this is true */
   chaos: {allowed: boolean};
   dr: {destination: string; health_timeout_ms: number};

@@ -107,7 +107,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
   const desired = new Map(graph.resources.map((r) => [r.address, r]));
   const observation = snapshot ? observe(snapshot, recorded, desired, ledger.forgotten()) : null;
   if (observation && hasKubeResources(graph.resources, records)) {
-    await observeKubernetes({dir: ctx.dir, workspace: loaded.config.workspace, tools: loaded.config.tools, desired, recorded, observed: observation.observed});
+    await observeKubernetes({dir: ctx.dir, workspace: loaded.config.workspace, desired, recorded, observed: observation.observed});
   }
   const resolved = opts.refreshSecrets && opts.mode === 'apply' ? await resolveForPlan(ctx, loaded) : null;
   const orphanKeys = (observation?.orphans ?? []).map((o) => o.step_key).filter((k): k is string => Boolean(k));
@@ -270,7 +270,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       runId: run.id,
       steps,
       haltRequested: () => haltState(ledger)?.reason ?? null,
-      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map(), secrets, ledger, runId: run.id, version: ctx.version, tools: loaded.config.tools, waived: (rule, address) => isWaived(loaded.config.waivers, rule, address, new Date())},
+      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map(), secrets, ledger, runId: run.id, version: ctx.version, waived: (rule, address) => isWaived(loaded.config.waivers, rule, address, new Date())},
       ledger,
       parallelism: opts.parallelism,
       signal: opts.signal,

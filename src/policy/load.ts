@@ -1,7 +1,6 @@
 // policies/*.yaml -> PolicySet, or one OrxError('policy_invalid') listing every problem with
 // file:line:col. Every `when` is compiled and type-checked here, once: a rule that cannot run
 // is refused at load, never skipped at evaluation.
-import {closeSync, openSync, readSync} from 'node:fs';
 import type {ValidateFunction} from 'ajv';
 import {OrxError, formatDiagnostic, preview, type Diagnostic} from '../errors.js';
 import {loadValidator, publishedSchemaPath} from '../config/schema.js';
@@ -14,6 +13,7 @@ import {checkPlaceholders} from './message.js';
 import {valueOffset} from './source-map.js';
 import {POLICY_DIR, policyFiles} from './files.js';
 import {BUILTIN_POLICY_FILE, builtinPolicyText} from './builtin.js';
+import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import type {PolicyEffect, PolicyRule, PolicySet, RuleScope} from './types.js';
 
 export {POLICY_DIR};
@@ -212,19 +212,11 @@ function validate(data: unknown) {
 
 // Bounded, so that a file that grows (or a FIFO someone named x.yaml) cannot stall or flood a plan.
 function readBounded(abs: string, file: string): string {
-  let fd: number;
   try {
-    fd = openSync(abs, 'r');
+    return readBoundedText(abs, MAX_POLICY_BYTES, {label: file});
   } catch (err) {
-    throw new OrxError({code: 'policy_unreadable', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? preview((err as Error).message, 120)}`, actions: ['Check that the file exists and is readable.']});
-  }
-  try {
-    const buf = Buffer.allocUnsafe(MAX_POLICY_BYTES + 1);
-    let n = 0;
-    for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
-    if (n > MAX_POLICY_BYTES) throw invalid([{file, message: `${file} is too large (more than ${MAX_POLICY_BYTES} bytes): policy files hold rules, not data`}]);
-    return buf.subarray(0, n).toString('utf8');
-  } finally {
-    closeSync(fd);
+    if (!(err instanceof FileReadError)) throw err;
+    if (err.reason === 'too_large') throw invalid([{file, message: `${file} is too large (more than ${MAX_POLICY_BYTES} bytes): policy files hold rules, not data`}]);
+    throw new OrxError({code: 'policy_unreadable', message: err.message, actions: ['Check that the file exists, is readable and is a plain file.']});
   }
 }

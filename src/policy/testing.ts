@@ -12,7 +12,7 @@
 //         - {kind: agent, action: create, address: agent.x, after: {...}}
 //       expect:                        # exactly these, in any order; address/message optional
 //         - {rule: deny-privileged, effect: deny, address: agent.x}
-import {readdirSync, readFileSync, statSync} from 'node:fs';
+import {readdirSync, statSync} from 'node:fs';
 import {isAbsolute, join, relative, resolve, sep} from 'node:path';
 import {Ajv, type ValidateFunction} from 'ajv';
 import type {LineCounter} from 'yaml';
@@ -25,6 +25,7 @@ import {OrxError, formatDiagnostic, preview, type Diagnostic} from '../errors.js
 import {buildPolicyInput, deepMerge, emptyRecentActivity} from './context.js';
 import {evaluatePolicies} from './evaluate.js';
 import {loadPolicies, MAX_POLICY_BYTES, POLICY_DIR} from './load.js';
+import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import {BUILTIN_POLICY_FILE, BUILTIN_TEST_FILE, builtinTestPath, isBuiltinRule} from './builtin.js';
 import type {PolicyDecision, PolicyEffect, PolicyPlanStep, PolicySet, RecentActivity, SafetyCategory, StepAction} from './types.js';
 
@@ -220,13 +221,11 @@ interface LoadedTests {
 function readTests(abs: string, file: string, diagnostics: Diagnostic[]): LoadedTests | undefined {
   let text: string;
   try {
-    if (statSync(abs).size > MAX_POLICY_BYTES * 8) {
-      diagnostics.push({file, message: `${file} is too large (at most ${MAX_POLICY_BYTES * 8} bytes)`});
-      return undefined;
-    }
-    text = readFileSync(abs, 'utf8').replace(/^\uFEFF/, '');
+    // a FIFO or a huge file named *_test.yaml is refused at once, never waited on
+    text = readBoundedText(abs, MAX_POLICY_BYTES * 8, {label: file}).replace(/^\uFEFF/, '');
   } catch (err) {
-    diagnostics.push({file, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? preview((err as Error).message, 120)}`});
+    if (!(err instanceof FileReadError)) throw err;
+    diagnostics.push({file, message: err.reason === 'too_large' ? `${file} is too large (at most ${MAX_POLICY_BYTES * 8} bytes)` : err.message});
     return undefined;
   }
   const parsed = parseYaml(text);

@@ -53,7 +53,7 @@ describe('defaults', () => {
     const cfg = load(y('workspace: lab', 'images:', '  base: {ref: alpine}', 'agents:', '  a: {image: base}'));
     expect(cfg.clusters).toEqual({});
     expect(cfg.manifests).toEqual({});
-    expect(cfg.tools).toBeUndefined();
+    expect('tools' in cfg).toBe(false);
     expect(cfg.agents.a).toMatchObject({target: 'docker', kube: null});
   });
 
