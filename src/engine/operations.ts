@@ -334,6 +334,7 @@ export async function savePlanIfAsked(ctx: OrxContext, ledger: Ledger, loaded: L
   writePlanFile(opts.save, await signPlan(doc, key));
   const run = ledger.startRun({kind: doc.kind, mode: 'PLAN', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
   ledger.finishRun(run.id, 'succeeded', {...doc.summary, saved_to: opts.save});
+  await checkpointChain(ctx, ledger, loaded.config, {reason: 'plan', run_id: run.id});
 }
 
 /** A saved plan, read and its signature checked (exit 5) before anything else looks at it. */
