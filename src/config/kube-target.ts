@@ -5,6 +5,7 @@
 import {resolve} from 'node:path';
 import {preview} from '../errors.js';
 import {checkRef} from './crossref.js';
+import {commandRunningUser} from './kubeconfig-users.js';
 import type {Problems} from './diagnostics.js';
 import {formatPath, type ConfigPath} from './paths.js';
 import {str, type Raw} from './raw.js';
@@ -41,7 +42,14 @@ export function kubeTarget(raw: Raw, path: ConfigPath, refs: KubeRefs, problems:
   // with an explicit kubeconfig, kind-X is a context of that file, not this workspace's cluster
   const kindCluster = /^kind-(.+)$/.exec(context)?.[1];
   if (raw.kubeconfig === undefined && kindCluster !== undefined && refs.clusters.has(kindCluster)) return {cluster: kindCluster};
-  return {context, kubeconfig: kubeconfig === undefined ? null : resolve(refs.dir, kubeconfig)};
+  if (kubeconfig === undefined) return {context, kubeconfig: null};
+  const file = resolve(refs.dir, kubeconfig);
+  const refused = commandRunningUser(file, kubeconfig);
+  if (refused !== null) {
+    problems.add([...path, 'kubeconfig'], `${refused}: a kubeconfig named in orchestration.yml may hold only token or certificate users. Put such a context in your own kubeconfig ($KUBECONFIG or ~/.kube/config) and leave kubeconfig: out`);
+    return undefined;
+  }
+  return {context, kubeconfig: file};
 }
 
 const KUBE_ONLY = ['cluster', 'context', 'kubeconfig', 'namespace'] as const;

@@ -370,6 +370,17 @@ describe('manifests', () => {
     expect(cfg.manifests.d!.target).toEqual({context: 'kind-dev', kubeconfig: '/etc/kubeconfig'});
   });
 
+  it('a kubeconfig named in the file may not run commands: exec and auth-provider users are refused', () => {
+    const kubeconfig = (user: string) => `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]\ncontexts: [{name: prod, context: {cluster: c, user: u}}]\nusers:\n  - name: u\n    user: ${user}\n`;
+    const refused = (user: string) => errors(text('  c: {context: prod, kubeconfig: kube/config, path: k.yaml}'), {'k.yaml': CM('a'), 'kube/config': kubeconfig(user)});
+    expect(refused('{exec: {apiVersion: client.authentication.k8s.io/v1, command: ./evil.sh}}')).toEqual([
+      expect.stringMatching(/^orchestration\.yml:\d+:\d+: user "u" in kube\/config runs an exec credential plugin, which kubectl would run during orx plan: a kubeconfig named in orchestration\.yml may hold only token or certificate users/),
+    ]);
+    expect(refused('{auth-provider: {name: gcp}}')[0]).toMatch(/runs an auth-provider/);
+    const ok = load(text('  c: {context: prod, kubeconfig: kube/config, path: k.yaml}'), {'k.yaml': CM('a'), 'kube/config': kubeconfig('{token: not-a-real-token}')});
+    expect(ok.manifests.c!.target).toMatchObject({context: 'prod'});
+  });
+
   it('needs exactly one of cluster and context, a known cluster, and kubeconfig only with a context', () => {
     expect(
       errors(
