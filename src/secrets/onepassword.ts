@@ -3,6 +3,7 @@
 // its WASM core costs ~60 ms at start-up and only op:// references need it.
 import type * as Sdk from '@1password/sdk';
 import {preview} from '../errors.js';
+import {excerpt} from './redact.js';
 
 type SdkModule = typeof Sdk;
 
@@ -120,7 +121,7 @@ export function sdkFailure(err: unknown): SdkFailure {
     name = json.name ?? name;
     message = json.message;
   }
-  const line = preview(message.replace(/\s+/g, ' ').trim(), 400) || 'no message';
+  const line = excerpt(message, {max: 400, note: true}) || 'no message';
   // hasOwn: a name like "constructor" in someone's JSON must not find Object.prototype members
   const byName = name !== undefined && Object.hasOwn(BY_NAME, name) ? BY_NAME[name] : undefined;
   return {kind: byName ?? kindFromMessage(line), message: line};
@@ -169,7 +170,7 @@ export function describeSdkFailure(phase: 'sign-in' | 'resolve', f: SdkFailure):
 
 /** One reference's error from resolveAll as the reason it could not be resolved. */
 export function describeResolveError(err: OpResolveError): string {
-  const detail = err.message ? preview(err.message.replace(/\s+/g, ' ').trim(), 400) : '';
+  const detail = err.message ? excerpt(err.message, {max: 400, note: true}) : '';
   switch (err.type) {
     case 'vaultNotFound':
       return 'no vault matches it (check the vault name or ID, and that these 1Password credentials can access that vault)';

@@ -10,7 +10,7 @@ import {signedBytes} from '../../src/audit/bundle.js';
 import {storedEventHash} from '../../src/ledger/event-hash.js';
 import {signBlob} from '../../src/trust/blob.js';
 import {loadWorkspaceKey} from '../../src/trust/keys.js';
-import {noStack, orx, type CliResult} from '../helpers/cli.js';
+import {noStack, orx, orxApproved, type CliResult} from '../helpers/cli.js';
 import {makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
@@ -177,15 +177,17 @@ describe('signed checkpoints of the chain head', () => {
     const r = await cli(['audit', 'verify'], 1);
     expect(r.stdout).toMatch(/✗ unsigned tail: event \d+ was written after checkpoint #2 \(seq \d+\) and no checkpoint signs the head seq \d+/);
 
+    // a saved plan's PLAN run signs one too
     await cli(['plan', '-out', 'plans/next.json']);
+    expect(checkpoints().at(-1)).toMatchObject({id: 3, reason: 'plan'});
     await cli(['approve', 'plans/next.json', '--all', '--reason', 'checkpoint test']);
-    expect(checkpoints().at(-1)).toMatchObject({id: 3, reason: 'approve'});
+    expect(checkpoints().at(-1)).toMatchObject({id: 4, reason: 'approve'});
     await cli(['audit', 'verify']);
     await cli(['halt', '--reason', 'checkpoint test', '--wait', '0']);
-    expect(checkpoints().at(-1)).toMatchObject({id: 4, reason: 'halt'});
+    expect(checkpoints().at(-1)).toMatchObject({id: 5, reason: 'halt'});
     await cli(['resume', '--reason', 'checkpoint test over', '--auto-approve']);
-    expect(checkpoints().at(-1)).toMatchObject({id: 5, reason: 'resume'});
-    expect(json(await cli(['audit', 'verify', '--json']))).toMatchObject({ok: true, checkpoints: {count: 5, verified: 5, tail: null}});
+    expect(checkpoints().at(-1)).toMatchObject({id: 6, reason: 'resume'});
+    expect(json(await cli(['audit', 'verify', '--json']))).toMatchObject({ok: true, checkpoints: {count: 6, verified: 6, tail: null}});
   });
 
   it('a key that cannot be loaded does not fail the apply: a warning, and verify then reports the unsigned tail', async () => {
@@ -203,7 +205,9 @@ describe('signed checkpoints of the chain head', () => {
     expect(checkpoints()).toHaveLength(2);
     const v = json(await cli(['audit', 'verify', '--json'], 1));
     expect(v.checkpoints.problems).toEqual([expect.objectContaining({kind: 'unsigned_tail', checkpoint: 2})]);
-    await cli(['apply', '--auto-approve']); // the next run signs the head again (and removes network.side)
+    // the next run signs the head again (removing network.side, which a human approves)
+    const next = await orxApproved('apply', {cwd: ws.dir});
+    expect(next.code, next.stderr).toBe(0);
     await cli(['audit', 'verify']);
   });
 
