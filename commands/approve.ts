@@ -31,12 +31,12 @@ export default class Approve extends OrxCommand {
     if (!flags.reason.trim()) throw new OrxError({code: 'usage', message: '--reason must not be empty'});
     // approving a plan whose signature does not hold would approve nobody knows what
     const doc = await loadSavedPlan(this.orx, path.resolve(this.orx.dir, args.file), flags['trusted-key']);
-    // approving what today's policies deny would record a human's yes to something that can never run
-    if (!flags.reject) refuseIfDenied((await reviewPolicy(this.orx.dir, doc)).verdict.decisions, `plan ${doc.plan_id}`);
     const inPlan = new Set(doc.steps.filter((s) => s.action !== 'noop' || s.record).map((s) => s.address));
     for (const a of flags.step ?? []) {
       if (!inPlan.has(a)) throw new OrxError({code: 'not_in_plan', message: `${a} is not a step of plan ${doc.plan_id}`, actions: [`Steps: ${[...inPlan].join(', ') || '(none)'}`]});
     }
+    // approving what today's policies deny would record a human's yes to something that can never run
+    if (!flags.reject) refuseIfDenied((await reviewPolicy(this.orx.dir, doc)).verdict.decisions, `plan ${doc.plan_id}`);
     const digest = planDigest(doc);
     const actor = flags.as ?? process.env.ORX_ACTOR ?? os.userInfo().username;
     const decision = flags.reject ? ('rejected' as const) : ('approved' as const);

@@ -96,7 +96,7 @@ function store(): Array<{kind: string; metadata: {name: string; namespace?: stri
 }
 
 describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kubectl)', () => {
-  it('plans, applies, converges, prunes, notices drift and destroys, never touching ~/.kube/config', async () => {
+  it('plans, applies, converges, prunes, notices drift and destroys, never touching ~/.kube/config', {timeout: 180_000}, async () => {
     writeManifests({'namespace.yaml': NAMESPACE, 'settings.yaml': CONFIGMAP('a'), 'extra.yaml': EXTRA});
     ws.write(workspaceYaml());
 

@@ -6,7 +6,7 @@ import {generateKeyPairSync, randomBytes} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {noStack, orx, type CliResult} from '../helpers/cli.js';
+import {noStack, orx, orxApproved, type CliResult} from '../helpers/cli.js';
 import {execIn} from '../helpers/exec.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
@@ -164,8 +164,8 @@ describe('secrets by reference (canary)', () => {
     // delete: the directory goes with the agent, and so does its identity
     ws.write(`workspace: __WS__\nautonomy: 3\nimages:\n  base:\n    build: {context: images/agent-base}\n`);
     const live = (await execIn(c.Id, ['cat', '/run/secrets/orx-token'])).out;
-    // autonomy 3 and no policies/ in this workspace: policy alone decides, and nothing asks
-    const deleted = await orx(['apply', '--auto-approve'], {cwd: ws.dir, env: {ORX_CANARY_SECRET: v2}});
+    // a delete always needs a human (the built-in approve-destroy): approved, then applied
+    const deleted = await orxApproved('apply', {cwd: ws.dir, env: {ORX_CANARY_SECRET: v2}});
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(await canary()).toBeUndefined();
     expect(fs.existsSync(hostDir)).toBe(false);
@@ -401,7 +401,8 @@ describe('secrets delivery on the host', () => {
     expect(fs.existsSync(path.dirname(underA))).toBe(false);
     // deleted under yet another: b's directory goes with the agent
     ws.write('workspace: __WS__\nautonomy: 3\nimages:\n  base:\n    build: {context: images/agent-base}\n');
-    await apply(c, 'value-two-under-b');
+    const deleted = await orxApproved('apply', {cwd: ws.dir, env: {XDG_RUNTIME_DIR: c, ORX_CANARY_SECRET: 'value-two-under-b'}});
+    expect(deleted.code, deleted.stderr).toBe(0);
     expect(await canary()).toBeUndefined();
     expect(fs.existsSync(underB)).toBe(false);
     expect(fs.readdirSync(c)).toEqual([]);
