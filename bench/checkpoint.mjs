@@ -5,7 +5,7 @@
 //  2. The same path in a fresh process each time: (a) the signer preloaded while the run works
 //     (150 ms of waiting stands for the apply's Docker calls), as `orx apply` does; (b) not
 //     preloaded, what a command pays that signs right away (approve, halt, state rm: no goal).
-//  3. Whole `orx apply` processes (one network created or deleted each time, Docker) where the
+//  3. Whole `orx apply` processes (one network created each time, Docker) where the
 //     checkpoint is signed, against the same applies where it is skipped before signing
 //     (the workspace key is made unreadable, so the apply warns and signs nothing).
 // Run `npm run build` first. Usage: node bench/checkpoint.mjs [ROUNDS=15] [APPLY_ROUNDS=7] [STEPS=20]
@@ -149,13 +149,14 @@ if (APPLY_ROUNDS > 0 && fs.existsSync(orxBin)) {
   const docker = new Dockerode();
   const make = (tag) => {
     const ws = tempWorkspace(tag);
-    return {...ws, yaml: (on) => fs.writeFileSync(path.join(ws.dir, 'orchestration.yml'), `workspace: ${ws.name}\nautonomy: 3\nnetworks:\n  keep: {internal: true}\n${on ? '  toggled: {internal: true}\n' : ''}`)};
+    // each round adds one network: a create, which at autonomy 3 needs no human (a delete always would)
+    return {...ws, yaml: (n) => fs.writeFileSync(path.join(ws.dir, 'orchestration.yml'), `workspace: ${ws.name}\nautonomy: 3\nnetworks:\n  keep: {internal: true}\n${Array.from({length: n}, (_, i) => `  n${i}: {internal: true}\n`).join('')}`)};
   };
   const signing = make('ckp-sign');
   const skipping = make('ckp-skip');
   const apply = (ws) => timeProcess(process.execPath, [orxBin, 'apply', '--auto-approve'], {cwd: ws.dir});
   for (const ws of [signing, skipping]) {
-    ws.yaml(false);
+    ws.yaml(0);
     apply(ws); // creates the key (first checkpoint) and network.keep
   }
   fs.chmodSync(path.join(skipping.dir, '.orx/keys/signing.key'), 0o644);
@@ -163,7 +164,7 @@ if (APPLY_ROUNDS > 0 && fs.existsSync(orxBin)) {
   const withoutMs = [];
   try {
     for (let r = 0; r < APPLY_ROUNDS; r++) {
-      for (const ws of [signing, skipping]) ws.yaml(r % 2 === 0);
+      for (const ws of [signing, skipping]) ws.yaml(r + 1);
       const pair = r % 2 === 0 ? [signing, skipping] : [skipping, signing];
       for (const ws of pair) {
         const res = apply(ws);
@@ -179,7 +180,7 @@ if (APPLY_ROUNDS > 0 && fs.existsSync(orxBin)) {
     }
   }
   // a whole apply varies by more than the checkpoint costs: shown, not judged
-  console.log(`3. orx apply --auto-approve, one network created or deleted (CLI process, median of ${APPLY_ROUNDS}, order alternates):`);
+  console.log(`3. orx apply --auto-approve, one network created (CLI process, median of ${APPLY_ROUNDS}, order alternates):`);
   console.log(`${'  checkpoint skipped (key unreadable)'.padEnd(52)} ${fmtMs(median(withoutMs))}`);
   console.log(`${'  checkpoint signed'.padEnd(52)} ${fmtMs(median(withMs))}`);
   console.log(`${'  = difference (Docker noise is larger than the goal)'.padEnd(52)} ${fmtMs(median(withMs) - median(withoutMs))}`);
