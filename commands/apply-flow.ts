@@ -1,11 +1,10 @@
 import os from 'node:os';
 import {applyWorkspace, type OrxContext} from '../src/engine/operations.js';
 import {refuseIfDenied, reviewPolicy} from '../src/engine/policy-eval.js';
-import {checkpointChain, preloadCheckpointSigner} from '../src/engine/checkpoint.js';
+import {preloadCheckpointSigner, withCheckpointedLedger} from '../src/engine/checkpoint.js';
 import type {ChaosSpec} from '../src/sim/chaos.js';
 import {planDigest, type PlanDocument} from '../src/engine/planfile.js';
 import {hasChanges, summarize} from '../src/engine/planner.js';
-import {withLedger} from '../src/engine/workspace.js';
 import {OrxError} from '../src/errors.js';
 import {EXIT} from '../src/exit-codes.js';
 import {recordApprovals} from '../src/ledger/safety.js';
@@ -101,10 +100,9 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
       ...result.rejected.map((address) => ({address, decision: 'rejected' as const})),
     ];
     if (decided.length > 0) {
-      await withLedger(o.ctx.dir, async (l) => {
-        recordApprovals(l, decided.map((d) => ({...d, plan_id: doc.plan_id, plan_digest: digest, actor, reason: result.reason || '(none given)', run_id: null})));
-        await checkpointChain(o.ctx, l, undefined, {reason: 'approve'});
-      });
+      await withCheckpointedLedger(o.ctx, {reason: 'approve'}, (l) =>
+        recordApprovals(l, decided.map((d) => ({...d, plan_id: doc.plan_id, plan_digest: digest, actor, reason: result.reason || '(none given)', run_id: null}))),
+      );
     }
     rejected = new Set([...rejected, ...result.rejected]);
   } else {

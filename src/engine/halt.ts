@@ -6,7 +6,6 @@ import {EXIT} from '../exit-codes.js';
 import {pidAlive, type Ledger} from '../ledger/ledger.js';
 import {clearHalt, haltState, setHalt, type HaltState} from '../ledger/safety.js';
 import {LABEL} from '../resources/labels.js';
-import {NO_TOOL_PATHS} from '../drivers/tools.js';
 import {isKubeAgent, stopKubeAgent, validateKubeAgent} from '../resources/kube-agent.js';
 import {revokeTokens} from '../ledger/tokens.js';
 import {removeWorkspaceSecrets, SECRETS_MOUNT, secretsRoot} from '../secrets/delivery.js';
@@ -112,7 +111,7 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
       .filter((r) => r.kind === 'agent' && isKubeAgent(r.attributes))
       .map(async (r) => {
         try {
-          await stopKubeAgent(ctx.dir, NO_TOOL_PATHS, validateKubeAgent(r.attributes));
+          await stopKubeAgent(ctx.dir, validateKubeAgent(r.attributes));
           state.stopped.push({address: r.address, object_id: r.object_id ?? r.address});
         } catch (err) {
           failures.push({address: r.address, error: err instanceof Error ? err.message : String(err)});

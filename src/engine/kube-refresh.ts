@@ -6,7 +6,7 @@ import {OrxError} from '../errors.js';
 import {kindKubeconfig} from '../drivers/kind.js';
 import {clusterKubeconfig, saveClusterKubeconfig} from '../k8s/kubeconfig.js';
 import {diffObjects, listLabelled} from '../drivers/kubectl.js';
-import {tool, type ToolPaths} from '../drivers/tools.js';
+import {tool} from '../drivers/tools.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {diffName, kubectlType, objectId, parseObjectId, type KubeObject} from '../k8s/objects.js';
 import {contextKey, isKubeAttr, kubeContext, type KubeAttr} from '../k8s/target.js';
@@ -18,8 +18,6 @@ import type {Attrs, DesiredResource, ObservedResource, ResourceKind} from '../re
 export interface KubeRefreshInput {
   dir: string;
   workspace: string;
-  /** absent: the operator's choice (--tool-*, ORX_KIND/ORX_KUBECTL) or PATH */
-  tools?: ToolPaths;
   desired: Map<string, DesiredResource>;
   recorded: Map<string, ResourceRecord>;
   /** the Docker observation, clusters included; Kubernetes observations are added to it */
@@ -57,7 +55,7 @@ export async function observeKubernetes(input: KubeRefreshInput): Promise<void> 
     const g = groups.get(contextKey(kube)) ?? groups.set(contextKey(kube), {kube, members: []}).get(contextKey(kube))!;
     g.members.push({address, kind, desired: d?.attributes ?? null, recorded: r});
   }
-  const kubectl = tool('kubectl', input.tools);
+  const kubectl = tool('kubectl');
   await Promise.all(
     [...groups.values()].map(async ({kube, members}) => {
       // a cluster not there, or not yet recorded (to be created or adopted), has none of our objects
@@ -120,5 +118,5 @@ export async function observeKubernetes(input: KubeRefreshInput): Promise<void> 
 async function restoreKubeconfig(input: KubeRefreshInput, cluster: string): Promise<void> {
   if (fs.existsSync(clusterKubeconfig(input.dir, cluster))) return;
   const name = input.observed.get(`cluster.${cluster}`)!.object_id;
-  saveClusterKubeconfig(input.dir, cluster, await kindKubeconfig(tool('kind', input.tools), name));
+  saveClusterKubeconfig(input.dir, cluster, await kindKubeconfig(tool('kind'), name));
 }

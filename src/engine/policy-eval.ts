@@ -39,8 +39,8 @@ export async function decidePolicy(policies: PolicySet, waivers: readonly Waiver
  * current policies and waivers, whatever the file says. Image-signature denials found at plan
  * time cannot be checked again offline, so the plan's own are kept on top.
  */
-export async function decideAtApply(dir: string, doc: PlanDocument, steps: PlannedStep[], loaded: LoadedConfig, ledger: Ledger, autonomy: number, policies?: PolicySet): Promise<PolicyVerdict> {
-  const verdict = await decidePolicy(policies ?? (await loadPolicySet(dir)), loaded.config.waivers, {kind: doc.kind, steps, workspace: loaded.config.workspace, autonomy, ledger});
+export async function decideAtApply(dir: string, doc: PlanDocument, steps: PlannedStep[], loaded: LoadedConfig, ledger: Ledger, autonomy: number): Promise<PolicyVerdict> {
+  const verdict = await decidePolicy(await loadPolicySet(dir), loaded.config.waivers, {kind: doc.kind, steps, workspace: loaded.config.workspace, autonomy, ledger});
   const running = new Set(steps.map((s) => s.id));
   const signatures = ((doc.policy.decisions ?? []) as DecisionLike[]).filter((d) => d.rule === 'image-signature' && d.effect === 'deny' && (d.step === null || running.has(d.step)));
   return {decisions: [...signatures, ...verdict.decisions], waivers: verdict.waivers};
@@ -58,12 +58,11 @@ export interface PlanPolicyReview {
 /** What review and approval go by for a plan: today's policies and waivers over all its steps. */
 export async function reviewPolicy(dir: string, doc: PlanDocument, requestedAutonomy?: number): Promise<PlanPolicyReview> {
   const loaded = loadConfig(dir);
-  const policies = await loadPolicySet(dir);
   const autonomy = autonomyAtApply(loaded, doc, requestedAutonomy);
   return withLedger(dir, async (ledger) => {
     // a stale plan is refused as stale (exit 5) before anyone is asked to approve it
     assertFresh(doc, currentState(dir, loaded, ledger));
-    const verdict = await decideAtApply(dir, doc, doc.steps, loaded, ledger, autonomy, policies);
+    const verdict = await decideAtApply(dir, doc, doc.steps, loaded, ledger, autonomy);
     return {verdict, autonomy, approvals: approvalsFor(ledger, planDigest(doc)), differs: !sameDecisions(doc.policy.decisions ?? [], verdict.decisions)};
   });
 }

@@ -1,6 +1,7 @@
 // policies/*.yaml -> PolicySet, or one OrxError('policy_invalid') listing every problem with
 // file:line:col. Every `when` is compiled and type-checked here, once: a rule that cannot run
 // is refused at load, never skipped at evaluation.
+import {createHash} from 'node:crypto';
 import type {ValidateFunction} from 'ajv';
 import {OrxError, formatDiagnostic, preview, type Diagnostic} from '../errors.js';
 import {loadValidator, publishedSchemaPath} from '../config/schema.js';
@@ -41,7 +42,18 @@ export function loadPolicies(workspaceDir: string): PolicySet {
     const file = `${POLICY_DIR}/${abs.slice(abs.lastIndexOf('/') + 1)}`;
     return {file, text: readBounded(abs, file)};
   });
-  return compilePolicies([{file: BUILTIN_POLICY_FILE, text: builtinPolicyText()}, ...sources]);
+  return compiledOnce([{file: BUILTIN_POLICY_FILE, text: builtinPolicyText()}, ...sources]);
+}
+
+// An apply decides at plan, at review and under the lock: the files are read each time (they
+// may have changed), but the same texts are compiled once per process. A compiled set is immutable.
+const compiled = new Map<string, PolicySet>();
+
+function compiledOnce(sources: PolicySource[]): PolicySet {
+  const key = createHash('sha256').update(JSON.stringify(sources)).digest('hex');
+  let set = compiled.get(key);
+  if (!set) compiled.set(key, (set = compilePolicies(sources)));
+  return set;
 }
 
 /** The pure part of loadPolicies: policy texts -> PolicySet, or policy_invalid with every problem. */

@@ -26,6 +26,7 @@ import {buildPolicyInput, deepMerge, emptyRecentActivity} from './context.js';
 import {evaluatePolicies} from './evaluate.js';
 import {loadPolicies, MAX_POLICY_BYTES, POLICY_DIR} from './load.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
+import {leastCategory} from './category.js';
 import {BUILTIN_POLICY_FILE, BUILTIN_TEST_FILE, builtinTestPath, isBuiltinRule} from './builtin.js';
 import type {PolicyDecision, PolicyEffect, PolicyPlanStep, PolicySet, RecentActivity, SafetyCategory, StepAction} from './types.js';
 
@@ -167,21 +168,14 @@ function validate(data: unknown) {
   return cachedValidate(data) ? [] : [...(cachedValidate.errors ?? [])];
 }
 
-/** DESIGN.md's safety categories, so fixtures need not spell out the obvious. */
-export function defaultCategory(kind: string, action: StepAction): SafetyCategory {
-  if (action === 'delete') return 'DESTROY';
-  if (action === 'replace' && kind === 'volume') return 'DESTROY';
-  if (action === 'noop') return 'READ';
-  return kind === 'agent' || kind === 'cluster' || kind === 'manifests' ? 'DEPLOY' : 'WRITE';
-}
-
 function fixtureStep(s: RawStep, i: number): PolicyPlanStep {
   return {
     id: s.id ?? `s${i + 1}`,
     address: s.address ?? `${s.kind}.fixture-${i + 1}`,
     kind: s.kind,
     action: s.action,
-    category: s.category ?? defaultCategory(s.kind, s.action),
+    // DESIGN.md's categories, so fixtures need not spell out the obvious
+    category: s.category ?? leastCategory(s),
     before: s.before !== undefined ? s.before : s.action === 'create' ? null : {},
     after: s.after !== undefined ? s.after : s.action === 'delete' ? null : {},
     changes: s.changes ?? [],

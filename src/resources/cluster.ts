@@ -130,7 +130,7 @@ export const clusterAction: Action<ClusterAttrs> = {
   async rollback(outcome, ctx) {
     if (!outcome.attributes) return;
     const after = clusterAction.validate(outcome.attributes);
-    await deleteKindCluster(tool('kind', ctx.tools), after.name, scratchKubeconfig(ctx.dir, after.name));
+    await deleteKindCluster(tool('kind'), after.name, scratchKubeconfig(ctx.dir, after.name));
     cleanupFiles(ctx, after.name);
   },
 };
@@ -156,7 +156,7 @@ async function nodesOf(ctx: ApplyContext, name: string): Promise<Dockerode.Conta
 
 async function createCluster(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
   const after = clusterAction.validate(step.after);
-  const kind = tool('kind', ctx.tools);
+  const kind = tool('kind');
   const key = clusterKey(ctx, after.name);
   if ((await kindClusters(kind, ctx.signal)).includes(after.name)) {
     const owner = clusterOwner(await nodesOf(ctx, after.name));
@@ -196,8 +196,8 @@ async function createCluster(step: PlannedStep, ctx: ApplyContext): Promise<Step
 async function updateCluster(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
   const after = clusterAction.validate(step.after);
   const before = step.before ? clusterAction.validate(step.before) : null;
-  if (after.export_kubeconfig && !before?.export_kubeconfig) await exportKindKubeconfig(tool('kind', ctx.tools), after.name, ctx.signal);
-  if (!after.export_kubeconfig && before?.export_kubeconfig) await forgetContext(tool('kubectl', ctx.tools), after.context);
+  if (after.export_kubeconfig && !before?.export_kubeconfig) await exportKindKubeconfig(tool('kind'), after.name, ctx.signal);
+  if (!after.export_kubeconfig && before?.export_kubeconfig) await forgetContext(tool('kubectl'), after.context);
   return {object_id: step.object_id ?? after.name, attributes: after};
 }
 
@@ -210,6 +210,6 @@ async function removeCluster(step: PlannedStep, ctx: ApplyContext): Promise<void
     throw new OrxError({code: 'name_conflict', message: `kind cluster ${name} belongs to workspace ${owner.workspace}; not deleted`});
   }
   // an exported context is cleaned from the user's kubeconfig by kind itself
-  await deleteKindCluster(tool('kind', ctx.tools), name, before?.export_kubeconfig ? null : scratchKubeconfig(ctx.dir, name), ctx.signal);
+  await deleteKindCluster(tool('kind'), name, before?.export_kubeconfig ? null : scratchKubeconfig(ctx.dir, name), ctx.signal);
   cleanupFiles(ctx, name);
 }

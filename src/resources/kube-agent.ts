@@ -5,7 +5,7 @@ import {createHash} from 'node:crypto';
 import {canonicalJson} from '../ledger/hash.js';
 import {loadKindImage} from '../drivers/kind.js';
 import {applyObjects, deleteObjects, rolloutStatus} from '../drivers/kubectl.js';
-import {tool, type ToolPaths} from '../drivers/tools.js';
+import {tool} from '../drivers/tools.js';
 import {objectId, parseObjectId, type KubeObject} from '../k8s/objects.js';
 import {renderAgentObjects, renderAgentSecret, type KubeAgentInput} from '../k8s/render-agent.js';
 import {isKubeAttr, kubeContext, type KubeAttr} from '../k8s/target.js';
@@ -92,11 +92,11 @@ export async function applyKubeAgent(step: PlannedStep, ctx: ApplyContext): Prom
     return {object_id: null, attributes: null};
   }
   const after = validateKubeAgent(step.after!);
-  const kubectl = tool('kubectl', ctx.tools);
+  const kubectl = tool('kubectl');
   const t = kubeContext(ctx.dir, after.kube);
   if (after.load_image && after.kube.cluster !== null) {
     ctx.progress?.(`kind load docker-image ${after.image_ref}`);
-    await loadKindImage(tool('kind', ctx.tools), after.kube.context.slice('kind-'.length), after.image_ref, ctx.signal);
+    await loadKindImage(tool('kind'), after.kube.context.slice('kind-'.length), after.image_ref, ctx.signal);
   }
   const {files, fingerprints} = await ctx.secrets.issue(step.address, after);
   const revision = secretsRevision(fingerprints);
@@ -114,7 +114,7 @@ async function removeKubeAgent(step: PlannedStep, ctx: ApplyContext): Promise<vo
   if (!before) return;
   if (await targetExists(before.kube, ctx)) {
     const refs = [...Object.keys(before.objects).map(parseObjectId), secretRef(before)].reverse();
-    await deleteObjects(tool('kubectl', ctx.tools), kubeContext(ctx.dir, before.kube), refs, ctx.signal);
+    await deleteObjects(tool('kubectl'), kubeContext(ctx.dir, before.kube), refs, ctx.signal);
   }
   ctx.secrets.remove(step.address, before.name, step.action === 'replace' ? 'agent replaced' : 'agent deleted');
 }
@@ -125,8 +125,8 @@ export async function rollbackKubeAgent(outcome: StepOutcome, ctx: ApplyContext)
 }
 
 /** `orx halt`: no pod left running, no secret left in the cluster; nothing else is deleted. */
-export async function stopKubeAgent(dir: string, paths: ToolPaths, a: KubeAgentAttrs): Promise<void> {
-  const kubectl = tool('kubectl', paths);
+export async function stopKubeAgent(dir: string, a: KubeAgentAttrs): Promise<void> {
+  const kubectl = tool('kubectl');
   const t = kubeContext(dir, a.kube);
   const deployment = Object.values(a.objects).find((o) => o.kind === 'Deployment');
   if (deployment) await applyObjects(kubectl, t, [{...deployment, spec: {...(deployment.spec as object), replicas: 0}} as KubeObject]);

@@ -122,7 +122,7 @@ export const manifestsAction: Action<ManifestsAttrs> = {
 async function applyAll(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
   const after = manifestsAction.validate(step.after);
   const t = kubeContext(ctx.dir, after.kube);
-  const kubectl = tool('kubectl', ctx.tools);
+  const kubectl = tool('kubectl');
   const ids = applyOrder(Object.keys(after.objects));
   ctx.progress?.(`kubectl apply --server-side: ${ids.length} object${ids.length === 1 ? '' : 's'} on ${after.kube.context}`);
   await applyObjects(kubectl, t, ids.map((id) => after.objects[id]!), ctx.signal);
@@ -137,7 +137,7 @@ async function removeAll(step: PlannedStep, ctx: ApplyContext): Promise<void> {
   if (!before || !isKubeAttr(before.kube)) return;
   const ids = Object.keys((before.objects ?? {}) as Record<string, unknown>);
   if (!(await targetExists(before.kube, ctx))) return;
-  await deleteObjects(tool('kubectl', ctx.tools), kubeContext(ctx.dir, before.kube), applyOrder(ids).reverse().map(parseObjectId), ctx.signal);
+  await deleteObjects(tool('kubectl'), kubeContext(ctx.dir, before.kube), applyOrder(ids).reverse().map(parseObjectId), ctx.signal);
 }
 
 /** A workspace cluster that is gone took its objects with it: nothing to delete, nothing to reach. */

@@ -2,7 +2,6 @@ import type {Docker} from '../drivers/docker.js';
 import type {Logger} from '../ui/logger.js';
 import type {StateChange} from '../ledger/types.js';
 import type {Ledger} from '../ledger/ledger.js';
-import type {ToolPaths} from '../drivers/tools.js';
 
 export type Attrs = Record<string, unknown>;
 export type SafetyCategory = 'READ' | 'WRITE' | 'DEPLOY' | 'DESTROY' | 'ROLLBACK';
@@ -104,8 +103,6 @@ export interface ApplyContext {
   version: string;
   /** what the step is doing now, for a progress line on a terminal */
   progress?: (detail: string) => void;
-  /** where kind and kubectl are, as the operator chose them; absent: the --tool-NAME flags, ORX_KIND/ORX_KUBECTL or PATH */
-  tools?: ToolPaths;
   /** chaos rehearsal: a fault injected into this step's health checks */
   chaos?: {unhealthy: boolean};
   /** whether orchestration.yml waives a built-in rule at an address today (absent: nothing is waived) */

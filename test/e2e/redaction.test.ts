@@ -63,6 +63,19 @@ const SECRETS = `    secrets:
 
 const PRINT = 'cat /run/secrets/CANARY_PEM /run/secrets/CANARY_LONG';
 
+/** The CLI in this test's workspace, keeping every output for the leak checks. */
+function recordingCli(): {outputs: CliResult[]; cli: (args: string[], code?: number) => Promise<CliResult>} {
+  const outputs: CliResult[] = [];
+  const cli = async (args: string[], code = 0): Promise<CliResult> => {
+    const r = await orx(args, {cwd: ws.dir});
+    outputs.push(r);
+    expect(r.code, `orx ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(code);
+    expect(noStack(r.stderr)).toBe(true);
+    return r;
+  };
+  return {outputs, cli};
+}
+
 describe('redaction of what an agent prints', () => {
   it('a failing blue-green update whose health check prints the secrets (CRLF lines): nothing of them in any output, events or the audit export', {timeout: 180_000}, async () => {
     const canary = plantSecrets('\r\n');
@@ -82,14 +95,7 @@ ${SECRETS}
     health: {shell: '${PRINT}; test "$VERSION" = v1', interval: 1s, timeout: 2s, retries: 2}
     update: {strategy: blue-green, health_timeout: 20s}
 `;
-    const outputs: CliResult[] = [];
-    const cli = async (args: string[], code = 0): Promise<CliResult> => {
-      const r = await orx(args, {cwd: ws.dir});
-      outputs.push(r);
-      expect(r.code, `orx ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(code);
-      expect(noStack(r.stderr)).toBe(true);
-      return r;
-    };
+    const {outputs, cli} = recordingCli();
     await cli(['keys', 'init']);
     ws.write(yaml('v1'));
     await cli(['apply', '--auto-approve']);
@@ -139,14 +145,7 @@ ${SECRETS}
 dr:
   health_timeout: 8s
 `);
-    const outputs: CliResult[] = [];
-    const cli = async (args: string[], code = 0): Promise<CliResult> => {
-      const r = await orx(args, {cwd: ws.dir});
-      outputs.push(r);
-      expect(r.code, `orx ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(code);
-      expect(noStack(r.stderr)).toBe(true);
-      return r;
-    };
+    const {outputs, cli} = recordingCli();
     await cli(['apply', '--auto-approve']);
     const [keeper] = await docker.listContainers({filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.keeper']}});
     // a backup of data the health check rejects, then the live data made good again

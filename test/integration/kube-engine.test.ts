@@ -263,7 +263,7 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
     ws.write(workspaceYaml({agent: false}));
     const first = await plan(ws.dir);
     // the cluster step's work done, as if the apply died before recording it
-    const ctx = {docker: await connectDocker(), workspace: ws.name, dir: ws.dir, log: silentLogger, memo: new Map(), tools: {kind: standinBin.kind, kubectl: standinBin.kubectl}} as unknown as ApplyContext;
+    const ctx = {docker: await connectDocker(), workspace: ws.name, dir: ws.dir, log: silentLogger, memo: new Map()} as unknown as ApplyContext;
     await clusterAction.apply(stepOf(first, 'cluster.dev'), ctx);
     expect(await nodes()).toHaveLength(1);
     expect(withLedger(ws.dir, (l) => l.getResource('cluster.dev'))).toBeUndefined();
@@ -302,7 +302,7 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
     writeManifests({'namespace.yaml': NAMESPACE});
     ws.write(workspaceYaml({agent: false}));
     const first = await plan(ws.dir);
-    const ctx = {docker: await connectDocker(), workspace: ws.name, dir: ws.dir, log: silentLogger, memo: new Map(), tools: {kind: standinBin.kind, kubectl: standinBin.kubectl}} as unknown as ApplyContext;
+    const ctx = {docker: await connectDocker(), workspace: ws.name, dir: ws.dir, log: silentLogger, memo: new Map()} as unknown as ApplyContext;
     await clusterAction.apply(stepOf(first, 'cluster.dev'), ctx);
     await docker.getContainer(`${clusterName()}-control-plane`).stop({t: 1});
 
