@@ -3,8 +3,9 @@
 // into an image. Lexical checks catch "../..", realpath catches symlinks.
 import {readdirSync, realpathSync, statSync, type Dirent} from 'node:fs';
 import {createRequire} from 'node:module';
-import {isAbsolute, join, relative, resolve, sep} from 'node:path';
+import {join, resolve} from 'node:path';
 import type {Ignore} from '@balena/dockerignore';
+import {isInside} from '../util/path-inside.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import type {BuildSpec} from './types.js';
 import type {Problems} from './diagnostics.js';
@@ -63,11 +64,6 @@ export function listContextFiles(contextPath: string, shownAs = '.'): {ok: true;
   };
   const problem = walk('');
   return problem ? {ok: false, error: problem} : {ok: true, files};
-}
-
-export function isInside(root: string, p: string): boolean {
-  const rel = relative(root, p);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 function real(p: string): string | undefined {

@@ -5,7 +5,7 @@ import {readdirSync, realpathSync, statSync, type Stats} from 'node:fs';
 import {join, relative, resolve, sep} from 'node:path';
 import {preview} from '../errors.js';
 import {FileReadError, readBoundedFile} from '../util/bounded-file.js';
-import {isInside} from './build-context.js';
+import {isInside} from '../util/path-inside.js';
 
 export interface WorkspacePath {
   kind: 'file' | 'dir';

@@ -7,6 +7,7 @@
 // kernel's views of processes, devices and itself (/proc, /sys, /dev: /proc/self/environ
 // holds orx's own environment), and, for a relative path, anything outside the workspace.
 import path from 'node:path';
+import {isInside} from '../util/path-inside.js';
 
 /** A directory named like this holds orx state (keys, ledger, backups): in any workspace, never a secret's source. */
 export const STATE_DIR_NAME = '.orx';
@@ -39,12 +40,6 @@ export function fileRefTextError(target: string): string | null {
   }
   // relative: only the state-directory rule can be judged without knowing where the workspace is
   return normal.split(path.sep).includes(STATE_DIR_NAME) ? forbiddenSecretLocation(`/${normal}`) : null;
-}
-
-/** True when `p` is `root` or below it (both absolute). */
-export function isInside(root: string, p: string): boolean {
-  const rel = path.relative(root, p);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 /**
