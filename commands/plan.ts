@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {planWorkspace} from '../src/engine/operations.js';
 import {hasChanges} from '../src/engine/planner.js';
-import {isDenied, type DecisionLike} from '../src/policy/review.js';
+import {isDenied} from '../src/policy/review.js';
 import {EXIT} from '../src/exit-codes.js';
 import {renderPlan} from '../src/ui/plan-view.js';
 import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from './base.js';
@@ -48,7 +48,7 @@ export default class Plan extends OrxCommand {
       simSeed: flags['sim-seed'],
       simIterations: flags['sim-iterations'],
     });
-    const denied = isDenied(doc.policy.decisions as DecisionLike[]);
+    const denied = isDenied(doc.policy.decisions);
     const saved = out && (!denied || flags['allow-denied']) ? out : undefined;
     const rel = saved ? path.relative(this.orx.dir, saved) || saved : '';
     let footer = '';

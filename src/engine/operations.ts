@@ -323,7 +323,7 @@ export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & SaveOpt
  * later. A denied plan is saved only for review, when asked; apply refuses it either way.
  */
 export async function savePlanIfAsked(ctx: OrxContext, ledger: Ledger, loaded: LoadedConfig, doc: PlanDocument, opts: SaveOptions): Promise<void> {
-  if (!opts.save || (!opts.allowDenied && isDenied(doc.policy.decisions as DecisionLike[]))) return;
+  if (!opts.save || (!opts.allowDenied && isDenied(doc.policy.decisions))) return;
   // the Sigstore libraries cost ~90 ms to load: only commands that sign or verify pay it
   const {signingKey, signPlan} = await import('../trust/plan-signature.js');
   const {key, created} =

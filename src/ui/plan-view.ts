@@ -149,7 +149,7 @@ export function renderPlan(doc: PlanDocument): string {
     out.push('');
   }
   const visible = doc.steps.filter((s) => s.action !== 'noop' || s.record);
-  const decisions = doc.policy.decisions as DecisionView[];
+  const decisions: DecisionView[] = doc.policy.decisions;
   if (visible.length > 0) {
     out.push(`orx will perform the following actions (${doc.kind} plan ${doc.plan_id}):`, '');
     for (const s of visible) out.push(renderStep(s, decisions.filter((d) => d.step === s.id)), '');
