@@ -1,4 +1,6 @@
 import {engineMessage, followProgress, isNotFound} from '../drivers/docker.js';
+import {buildImage} from '../drivers/image-build.js';
+import {retryTransient} from '../drivers/engine-retry.js';
 import {OrxError} from '../errors.js';
 import {readBuildContext} from './build-context.js';
 import {repositoryOf} from '../drivers/registry.js';
@@ -104,22 +106,23 @@ async function build(after: BuiltImageAttrs, step: PlannedStep, ctx: ApplyContex
       actions: ['Run `orx plan` again to review the new image.'],
     });
   }
-  const stream = await ctx.docker.buildImage(
-    {context: contextPath, src: context.files},
-    {
-      t: after.tag,
-      dockerfile: after.dockerfile,
-      buildargs: after.args,
-      labels: {...ownLabels(ctx.workspace, step.address, step.idempotency_key), [LABEL.contextDigest]: after.context_digest},
-      rm: true,
-      forcerm: true,
-      abortSignal: ctx.signal,
-    },
-  );
   try {
-    await followProgress(ctx.docker, stream);
+    await buildImage(
+      ctx.docker,
+      {context: contextPath, src: context.files},
+      {
+        t: after.tag,
+        dockerfile: after.dockerfile,
+        buildargs: after.args,
+        labels: {...ownLabels(ctx.workspace, step.address, step.idempotency_key), [LABEL.contextDigest]: after.context_digest},
+        rm: true,
+        forcerm: true,
+        abortSignal: ctx.signal,
+      },
+      {onRetry: (attempt, err) => ctx.log.warn(`${step.address}: the engine failed the build over a concurrent change (${engineMessage(err).trim()}); trying again (${attempt + 1})`)},
+    );
   } catch (err) {
-    throw new Error(`image build failed: ${(err as Error).message.trim()}`);
+    throw new Error(`image build failed: ${engineMessage(err).trim()}`);
   }
   const built = await ctx.docker.getImage(after.tag).inspect();
   return {object_id: built.Id, attributes: after};
@@ -135,7 +138,7 @@ async function pull(after: RefImageAttrs, ctx: ApplyContext): Promise<StepOutcom
     if (!isNotFound(err)) throw err;
   }
   try {
-    await followProgress(ctx.docker, await ctx.docker.pull(source, {abortSignal: ctx.signal}));
+    await retryTransient(async () => followProgress(ctx.docker, await ctx.docker.pull(source, {abortSignal: ctx.signal})), {signal: ctx.signal});
   } catch (err) {
     throw new Error(`cannot pull ${source}: ${engineMessage(err)}`);
   }

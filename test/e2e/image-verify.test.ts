@@ -5,6 +5,7 @@ import {followProgress} from '../../src/drivers/docker.js';
 import {orx} from '../helpers/cli.js';
 import {startRegistry, type TestRegistry} from '../helpers/registry.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {buildImage} from '../../src/drivers/image-build.js';
 
 // A real Debian docker-registry on 127.0.0.1: images are signed with `orx image sign` and
 // verified at plan time; apply pulls exactly the verified digest.
@@ -16,7 +17,7 @@ async function buildAndPush(repoTag: string, marker: string): Promise<void> {
   const ctx = path.join(ws.dir, `ctx-${marker}`);
   fs.cpSync(path.join(ws.dir, 'images/agent-base'), ctx, {recursive: true});
   fs.appendFileSync(path.join(ctx, 'Dockerfile'), `\nLABEL marker=${marker}\n`);
-  await followProgress(docker, await docker.buildImage({context: ctx, src: fs.readdirSync(ctx)}, {t: repoTag}));
+  await buildImage(docker, {context: ctx, src: fs.readdirSync(ctx)}, {t: repoTag});
   await followProgress(docker, await docker.getImage(repoTag).push({authconfig: {}}));
   refs.push(repoTag);
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {docker, repoRoot} from './workspace.js';
+import {buildImage} from '../../src/drivers/image-build.js';
 
 /** Absolute paths of the stand-in executables (not the real tools). */
 export const standinBin = {
@@ -32,14 +33,9 @@ export function ensureStandinNodeImage(): Promise<string> {
     if (!fs.existsSync(path.join(context, 'busybox'))) {
       throw new Error(`${context}/busybox is missing: run \`bash scripts/prepare-images.sh\` first`);
     }
-    const stream = await docker.buildImage({context, src: ['Dockerfile', 'busybox']}, {t: STANDIN_NODE_IMAGE, rm: true, forcerm: true});
-    await new Promise<void>((resolve, reject) =>
-      docker.modem.followProgress(stream, (err: Error | null, res: Array<{error?: string}>) => {
-        const failed = err ?? res.find((r) => r.error)?.error;
-        if (failed) reject(new Error(`building ${STANDIN_NODE_IMAGE} failed: ${String(failed)}`));
-        else resolve();
-      }),
-    );
+    await buildImage(docker, {context, src: ['Dockerfile', 'busybox']}, {t: STANDIN_NODE_IMAGE, rm: true, forcerm: true}).catch((err: Error) => {
+      throw new Error(`building ${STANDIN_NODE_IMAGE} failed: ${err.message}`);
+    });
     return STANDIN_NODE_IMAGE;
   })();
   nodeImage.catch(() => (nodeImage = undefined));

@@ -22,6 +22,7 @@ import {
 import {initWorkspaceKey} from '../../src/trust/keys.js';
 import {startRegistry, type TestRegistry} from '../helpers/registry.js';
 import {docker, repoRoot} from '../helpers/workspace.js';
+import {buildImage} from '../../src/drivers/image-build.js';
 
 function keyPair() {
   const {privateKey, publicKey} = generateKeyPairSync('ec', {namedCurve: 'P-256'});
@@ -44,7 +45,7 @@ async function buildTiny(name: string, content: string): Promise<string> {
   fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
   fs.writeFileSync(path.join(ctx, 'hello.txt'), content);
   const tag = `orx-sigtest-${run}-${name}:1`;
-  await followProgress(docker, await docker.buildImage({context: ctx, src: ['Dockerfile', 'hello.txt']}, {t: tag}));
+  await buildImage(docker, {context: ctx, src: ['Dockerfile', 'hello.txt']}, {t: tag});
   built.push(tag);
   return tag;
 }

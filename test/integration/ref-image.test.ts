@@ -3,6 +3,7 @@ import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {actions, apply, converge, plan, withLedger} from '../helpers/engine.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {buildImage} from '../../src/drivers/image-build.js';
 
 let ws: TestWorkspace;
 let tag: string;
@@ -10,8 +11,7 @@ beforeEach(async () => {
   ws = makeWorkspace('ref');
   tag = `orx-test-${ws.name}:1`;
   const ctx = path.join(ws.dir, 'images/agent-base');
-  const stream = await docker.buildImage({context: ctx, src: fs.readdirSync(ctx)}, {t: tag});
-  await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(undefined))));
+  await buildImage(docker, {context: ctx, src: fs.readdirSync(ctx)}, {t: tag});
 });
 afterEach(async () => {
   await ws.cleanup();
