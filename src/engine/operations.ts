@@ -31,6 +31,7 @@ import type {PlannedStep} from '../resources/types.js';
 import {localImageIndex, observe, takeSnapshot} from './refresh.js';
 import {hasKubeResources, observeKubernetes} from './kube-refresh.js';
 import {simulatePlan} from './plan-sim.js';
+import {findPortConflicts, portConflictError} from './port-conflicts.js';
 import {KUBE_AGENT_BUDGET_MS} from '../resources/kube-agent.js';
 import {CHAOS_RNG, planFaults, type ChaosSpec} from '../sim/chaos.js';
 import {agentSecretsPort, resolveAgentSecrets, rotatedSecrets, secretRequests, type ResolvedSecrets} from './agent-secrets.js';
@@ -123,8 +124,12 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     rotated: resolved ? rotatedSecrets(resolved, records) : undefined,
     budgetFor: (address, kind) => (kind === 'agent' ? loaded.config.agents[address.slice('agent.'.length)]?.budget_ms : undefined) ?? loaded.config.budgets[kind] ?? (kind === 'agent' && loaded.config.agents[address.slice('agent.'.length)]?.target === 'kubernetes' ? KUBE_AGENT_BUDGET_MS : undefined),
   });
-  const autonomy = effectiveAutonomy(loaded.config.autonomy, opts.autonomy);
   const steps = model.steps;
+  if (snapshot && opts.mode === 'apply') {
+    const conflicts = await findPortConflicts(await connectDocker(), loaded.config.workspace, loaded, steps);
+    if (conflicts.length > 0) throw portConflictError(loaded, conflicts);
+  }
+  const autonomy = effectiveAutonomy(loaded.config.autonomy, opts.autonomy);
   const verdict = await decidePolicy(policies, loaded.config.waivers, {kind: opts.mode, steps, workspace: loaded.config.workspace, autonomy, ledger});
   const decisions = [...imageDenials(verifications, steps), ...verdict.decisions];
   const doc: PlanDocument = {
