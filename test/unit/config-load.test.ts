@@ -7,6 +7,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {loadConfig, MAX_CONFIG_BYTES} from '../../src/config/load.js';
 import {OrxError} from '../../src/errors.js';
+import {cpuMs} from '../helpers/cpu-time.js';
 
 const made: string[] = [];
 afterAll(() => made.forEach((d) => rmSync(d, {recursive: true, force: true})));
@@ -110,18 +111,16 @@ describe('loadConfig', () => {
     const dir = workspace();
     // Would be a YAML syntax error if it were parsed.
     writeFileSync(join(dir, 'orchestration.yml'), `workspace: [${'x,'.repeat(MAX_CONFIG_BYTES)}`);
-    const t0 = performance.now();
-    const e = loadError(dir);
-    expect(performance.now() - t0).toBeLessThan(300);
+    const {value: e, ms} = cpuMs(() => loadError(dir));
+    expect(ms).toBeLessThan(300);
     expect(e.code).toBe('config_invalid');
     expect(e.message).toMatch(/^orchestration\.yml: orchestration\.yml is too large \(\d+ bytes; at most 2097152 bytes, 2 MiB\)$/);
   });
 
   it('refuses a 10 MB string quickly and briefly', () => {
     const dir = workspace(`workspace: lab\nimages:\n  i: {ref: alpine}\nagents:\n  a:\n    image: i\n    command: "${'A'.repeat(10_000_000)}"\n`);
-    const t0 = performance.now();
-    const e = loadError(dir);
-    expect(performance.now() - t0).toBeLessThan(300);
+    const {value: e, ms} = cpuMs(() => loadError(dir));
+    expect(ms).toBeLessThan(300);
     expect(e.message.length).toBeLessThan(200);
     expect(e.message).not.toMatch(/AAAA/);
     expect(e.message).toMatch(/too large/);

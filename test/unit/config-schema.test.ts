@@ -6,6 +6,7 @@ import {Ajv} from 'ajv';
 import {configSchema, configSchemaPath, validateAgainstSchema} from '../../src/config/schema.js';
 import {HANDLED_KEYWORDS} from '../../src/config/schema-errors.js';
 import {NAME_PATTERN, PATTERN_HINTS} from '../../src/config/patterns.js';
+import {cpuMs} from '../helpers/cpu-time.js';
 
 type S = Record<string, unknown>;
 const schema = configSchema() as S;
@@ -132,9 +133,7 @@ describe('orchestration.schema.json', () => {
   it('the image ref pattern stays fast on hostile input', () => {
     const re = new RegExp((defs.image!.properties as Record<string, S>).ref!.pattern as string, 'u');
     for (const s of ['a'.repeat(50_000) + '!', 'a-'.repeat(25_000) + '!', 'a.'.repeat(25_000) + '/', 'a__'.repeat(20_000) + 'A', `${'a'.repeat(300)}:${'a'.repeat(300)}`]) {
-      const t0 = performance.now();
-      re.test(s);
-      expect(performance.now() - t0).toBeLessThan(100);
+      expect(cpuMs(() => re.test(s)).ms).toBeLessThan(100);
     }
     for (const ok of ['alpine', 'alpine:3.20', 'ghcr.io/example/tools:1.4', 'localhost:5000/a/b_c__d-e', `alpine@sha256:${'0'.repeat(64)}`, 'docker.io/library/busybox:1.36.1-musl'])
       expect(re.test(ok), ok).toBe(true);
