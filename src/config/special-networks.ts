@@ -21,6 +21,7 @@ export function isDockerNetwork(name: string): boolean {
 export function dockerNetworkAdvice(name: string, use: 'key' | 'ref' | 'import'): string {
   const what = `"${name}" is ${WHAT[name] ?? 'a network orx does not manage'}, never a workspace resource`;
   if (use === 'key') return `${what}; give this network another name${name === 'none' ? ' (an agent with no network needs none declared: leave its `networks` out)' : ''}`;
-  if (name === 'none') return `${what}; for an agent with no network, leave its \`networks\` out (agents are on \`none\` by default)`;
-  return `${what}; ${OWN_NETWORK} and ${use === 'ref' ? 'list that' : 'let orx create it (plan and apply)'}`;
+  const noNetwork = 'for an agent with no network, leave its `networks` out (agents are on `none` by default)';
+  if (use === 'import') return `${what}; orx creates this workspace's networks itself (plan and apply)${name === 'none' ? `, and ${noNetwork}` : ''}`;
+  return `${what}; ${name === 'none' ? noNetwork : `${OWN_NETWORK} and list that`}`;
 }
