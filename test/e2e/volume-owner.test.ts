@@ -81,6 +81,27 @@ describe('volumes work for the agents that mount them', () => {
     expect((await execIn(await containerOf('agent.a'), ['/bin/sh', '-c', 'touch /shared/g'])).code).not.toBe(0);
   });
 
+  it("an agent's uid known only at apply (a ref image) decides the owner at apply", async () => {
+    // a ref image present on the engine: the workspace's own build, tagged under another name (kept: deletes need a human)
+    ws.write(yaml('  state:\n', agent('builder', ['state:/state'])));
+    await apply();
+    const built = (await docker.listImages({filters: {label: [`io.orchestrix.workspace=${ws.name}`]}}))[0]!;
+    await docker.getImage(built.Id).tag({repo: `orxref-${ws.name}`, tag: '1'});
+    cleanups.push(() => docker.getImage(`orxref-${ws.name}:1`).remove());
+    ws.write(
+      `workspace: __WS__\nautonomy: 3\nvolumes:\n  state:\n  late:\nimages:\n  base:\n    build: {context: images/agent-base}\n  tool: {ref: "orxref-${ws.name}:1"}\nagents:\n` +
+        agent('builder', ['state:/state']) +
+        agent('a', ['late:/late']).replace('image: base', 'image: tool'),
+    );
+    const plan = JSON.parse((await orx(['plan', '--json'], {cwd: ws.dir})).stdout);
+    const step = plan.steps.find((s: {address: string}) => s.address === 'volume.late');
+    expect(step).toMatchObject({action: 'create', after: {owner_from: [{agent: 'agent.a', user: null}]}, depends_on: ['image.tool']});
+    expect(step.reasons).toEqual(['owner decided at apply: the uid agent.a runs as (not known before the image is on the engine)']);
+    await apply();
+    expect(JSON.parse((await orx(['state', 'show', 'volume.late', '--json'], {cwd: ws.dir})).stdout).resource.attributes).toMatchObject({owner: '1000:1000'});
+    expect((await execIn(await containerOf('agent.a'), ['/bin/sh', '-c', 'touch /late/f'])).code).toBe(0);
+  });
+
   it('an existing volume owned by someone else is reported in the plan with the fix, and left alone', async () => {
     const name = `${ws.name}-legacy`;
     await docker.createVolume({Name: name});
