@@ -40,7 +40,7 @@ async function withOwnerHelper<T>(docker: Docker, o: {volume: string; ids: Ids; 
     NetworkDisabled: true,
     HostConfig: {
       NetworkMode: 'none',
-      Mounts: [{Type: 'volume', Source: o.volume, Target: OWNER_DIR, ...(o.copy ? {} : {VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions']})}],
+      Mounts: [{Type: 'volume', Source: o.volume, Target: OWNER_DIR, ...(o.copy ? {} : {ReadOnly: true, VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions']})}],
     },
   });
   try {

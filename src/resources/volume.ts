@@ -58,13 +58,14 @@ export const volumeAction: Action<VolumeAttrs> = {
   // when that is not what its agents need)
   plan(desired, base) {
     const step = planByDiff(this, desired && withoutOwner(desired), base && withoutOwner(base), 'DESTROY');
-    if (step.action === 'create' || step.action === 'replace') {
-      step.after = desired!.attributes;
-      const from = desired!.attributes.owner_from as OwnerSource[] | undefined;
-      if (from) step.reasons.push(`owner decided at apply: the uid ${from.map((f) => f.agent).join(', ')} run${from.length === 1 ? 's' : ''} as (not known before the image is on the engine)`);
-    } else if (step.after && base) {
-      step.before = base.attributes;
-      if (base.attributes.owner !== undefined) step.after.owner = base.attributes.owner;
+    if (base) step.before = base.attributes;
+    if (!step.after || !desired) return step;
+    const fresh = step.action === 'create' || step.action === 'replace';
+    const owner = pickOwner(fresh ? desired.attributes : base!.attributes);
+    step.after = {...step.after, ...owner};
+    if (fresh && owner.owner_from) {
+      const agents = owner.owner_from.map((f) => f.agent);
+      step.reasons.push(`owner decided at apply: the uid ${agents.join(', ')} run${agents.length === 1 ? 's' : ''} as (not known before the image is on the engine)`);
     }
     return step;
   },
@@ -99,6 +100,10 @@ async function removeByName(name: string, ctx: ApplyContext): Promise<void> {
 
 function withoutOwner<T extends DesiredResource | ObservedResource>(r: T): T {
   return {...r, attributes: Object.fromEntries(Object.entries(r.attributes).filter(([k]) => !OWNER_ATTRS.includes(k)))};
+}
+
+function pickOwner(a: Attrs): Pick<VolumeAttrs, 'owner' | 'owner_from'> {
+  return Object.fromEntries(Object.entries(a).filter(([k, v]) => OWNER_ATTRS.includes(k) && v !== undefined));
 }
 
 export async function createVolume(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
