@@ -102,6 +102,19 @@ describe('volumes work for the agents that mount them', () => {
     expect((await execIn(await containerOf('agent.a'), ['/bin/sh', '-c', 'touch /late/f'])).code).toBe(0);
   });
 
+  it('a restored volume is handed to its recorded owner before the archive is put back', async () => {
+    ws.write(yaml('  scratch: {backup: true}\n', agent('b', ['scratch:/data'], '2000:2000')));
+    await apply();
+    expect((await execIn(await containerOf('agent.b'), ['/bin/sh', '-c', 'echo kept > /data/f'])).code).toBe(0);
+    expect((await orx(['dr', 'backup', '--auto-approve'], {cwd: ws.dir})).code).toBe(0);
+    const id = JSON.parse((await orx(['dr', 'list', '--json'], {cwd: ws.dir})).stdout).backups[0].id as string;
+    expect((await orx(['dr', 'restore', id, '-out', 'plans/restore.json'], {cwd: ws.dir})).code).toBe(0);
+    expect((await orx(['approve', 'plans/restore.json', '--all', '--reason', 'volume owner test'], {cwd: ws.dir})).code).toBe(0);
+    const r = await orx(['apply', 'plans/restore.json'], {cwd: ws.dir});
+    expect(r.code, r.stderr).toBe(0);
+    expect(await execIn(await containerOf('agent.b'), ['/bin/sh', '-c', 'cat /data/f && touch /data/g && stat -c "%u:%g %a" /data'])).toEqual({code: 0, out: 'kept\n2000:2000 755\n'});
+  });
+
   it('an existing volume owned by someone else is reported in the plan with the fix, and left alone', async () => {
     const name = `${ws.name}-legacy`;
     await docker.createVolume({Name: name});
