@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type {AgentSpec, LoadedConfig, VolumeSpec} from '../config/types.js';
 import {decideOwner, rwMounters} from '../config/volume-owners.js';
+import {isDockerNetwork} from '../config/special-networks.js';
 import type {VolumeAttrs} from '../resources/volume.js';
 import {clusterConfigHash, nodeRoles, type ClusterAttrs} from '../resources/cluster.js';
 import {KUBE_AGENT_BUDGET_MS, renderedObjects, secretsRevision, type KubeAgentAttrs} from '../resources/kube-agent.js';
@@ -73,6 +74,8 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
   for (const [name, spec] of Object.entries(cfg.networks)) {
     const address = `network.${name}`;
     netNames[name] = recordedName(recorded, address, objectName(ws, name));
+    // imported before orx refused Docker's own networks
+    if (isDockerNetwork(netNames[name])) problems.push({path: `networks.${name}`, message: `${address}: the state binds it to Docker's own network "${netNames[name]}", which is never a workspace resource; run \`orx state rm ${address}\` (the network is left alone), then plan again: orx creates a network of this workspace`});
     resources.push({address, kind: 'network', name, depends_on: [], attributes: {name: netNames[name], internal: spec.internal, labels: spec.labels}});
   }
 

@@ -1,6 +1,9 @@
 // The pieces of a volume's hand-over that need no engine: reading a root's owner from the
 // start of an archive, the owner image's archive, the volume plan, and who owns a volume.
 import {describe, expect, it} from 'vitest';
+import {parseConfig} from '../../src/config/load.js';
+import {buildDesired} from '../../src/engine/desired.js';
+import type {ResourceRecord} from '../../src/ledger/types.js';
 import {decideOwner, ownerSpec, type RwMounter} from '../../src/config/volume-owners.js';
 import {ownerImageArchive} from '../../src/drivers/owner-image.js';
 import {volumeAction} from '../../src/resources/volume.js';
@@ -103,5 +106,28 @@ describe("the paths config keeps volumes away from", () => {
   it("are the ones orx mounts", () => {
     expect(TMP_MOUNT).toBe(HARDENING.tmpfs);
     expect(SECRETS_MOUNT).toBe(DELIVERED_AT);
+  });
+});
+
+describe('desired volumes', () => {
+  const DIR = '/nonexistent-orx-workspace';
+  const desired = (yaml: string, recorded = new Map<string, ResourceRecord>()) => {
+    const config = parseConfig(yaml, DIR);
+    return buildDesired({loaded: {dir: DIR, file: `${DIR}/orchestration.yml`, file_digest: 'x', config}, recorded, localImage: () => ({id: 'sha256:abc'})}).resources;
+  };
+  const head = 'workspace: lab\nnetworks:\n  n: {}\nvolumes:\n  v:\nimages:\n  tool: {ref: "example/tool:1"}\nagents:\n';
+
+  it("carry the owner the agents' user gives, or the agents that decide it at apply", () => {
+    const known = desired(`${head}  a:\n    image: tool\n    user: "1000"\n    volumes: ["v:/v"]\n  r:\n    image: tool\n    volumes: ["v:/r:ro"]\n`).find((r) => r.address === 'volume.v')!;
+    expect(known).toMatchObject({attributes: {owner: '1000:1000'}, depends_on: []});
+    const late = desired(`${head}  a:\n    image: tool\n    volumes: ["v:/v"]\n`).find((r) => r.address === 'volume.v')!;
+    expect(late).toMatchObject({attributes: {owner_from: [{agent: 'agent.a', user: null, image_ref: 'sha256:abc'}]}, depends_on: ['image.tool']});
+    expect(late.attributes.owner).toBeUndefined();
+    expect(desired(`${head}  a:\n    image: tool\n`).find((r) => r.address === 'volume.v')!.attributes).toEqual({name: 'orx-lab-v', labels: {}, backup: false});
+  });
+
+  it("refuse a network the state binds to one of Docker's own", () => {
+    const rec: ResourceRecord = {address: 'network.n', kind: 'network', attributes: {name: 'host', internal: false, labels: {}}, object_id: 'abc', secret_fingerprints: {}, serial: 1, updated_at: ''};
+    expect(() => desired(head, new Map([['network.n', rec]]))).toThrow(/network\.n: the state binds it to Docker's own network "host".*orx state rm network\.n/);
   });
 });
