@@ -90,8 +90,8 @@ interface ImportOwner {
  * isolated, or cannot start), never an object another workspace manages (this one would then
  * replace or delete it).
  */
-function refuseForeign(owner: ImportOwner, kind: string, name: string, labels: Record<string, string> | null | undefined, dockers = false): void {
-  if (dockers) {
+function refuseForeign(owner: ImportOwner, kind: string, name: string, labels: Record<string, string> | null | undefined, dockerNetwork = false): void {
+  if (dockerNetwork) {
     throw new OrxError({code: 'import_refused', message: `${owner.address}: network ${dockerNetworkAdvice(name, 'import')}`, actions: [`Run \`orx plan\` and \`orx apply\` instead: orx creates ${owner.address} as a network of this workspace.`]});
   }
   const other = labels?.[LABEL.workspace];
