@@ -56,12 +56,16 @@ async function withOwnerHelper<T>(docker: Docker, o: {volume: string; ids: Ids; 
  * Returns what the root is afterwards.
  */
 export async function handOver(docker: Docker, volume: string, ids: Ids, workspace: string): Promise<VolumeRoot> {
+  await engineCall(`cannot hand volume ${volume} to ${ids.uid}:${ids.gid}`, () => withOwnerHelper(docker, {volume, ids, copy: true, workspace}, async () => undefined));
+  return readRoot(docker, volume, workspace);
+}
+
+async function engineCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
-    await withOwnerHelper(docker, {volume, ids, copy: true, workspace}, async () => undefined);
-    return await readRoot(docker, volume, workspace);
+    return await fn();
   } catch (err) {
     if (err instanceof OrxError) throw err;
-    throw new OrxError({code: 'engine_error', kind: 'external', message: `cannot hand volume ${volume} to ${ids.uid}:${ids.gid}: ${engineMessage(err)}`, cause: err});
+    throw new OrxError({code: 'engine_error', kind: 'external', message: `${what}: ${engineMessage(err)}`, cause: err});
   }
 }
 
@@ -70,7 +74,7 @@ const MAX_READ = 64 * 1024;
 
 /** Who owns the volume's root and whether anything is in it: the first two entries of its archive, the rest never read. */
 export async function readRoot(docker: Docker, volume: string, workspace: string): Promise<VolumeRoot> {
-  return withOwnerHelper(docker, {volume, ids: {uid: 0, gid: 0}, copy: false, workspace}, async (c) => {
+  return engineCall(`cannot read the owner of volume ${volume}`, () => withOwnerHelper(docker, {volume, ids: {uid: 0, gid: 0}, copy: false, workspace}, async (c) => {
     const stream = await c.getArchive({path: OWNER_DIR});
     const parts: Buffer[] = [];
     let got = 0;
@@ -86,9 +90,9 @@ export async function readRoot(docker: Docker, volume: string, workspace: string
       (stream as NodeJS.ReadableStream & {destroy?: () => void}).destroy?.();
     }
     root ??= rootOf(Buffer.concat(parts), true);
-    if (!root) throw new OrxError({code: 'engine_error', kind: 'external', message: `cannot read the root of volume ${volume}: the engine's archive had no entry for it`});
+    if (!root) throw new OrxError({code: 'engine_error', kind: 'external', message: `cannot read the owner of volume ${volume}: the engine's archive had no entry for it`});
     return root;
-  });
+  }));
 }
 
 /** Octal ASCII, or GNU base-256 when the high bit of the first byte is set. */

@@ -1,0 +1,60 @@
+// Handing a volume to a uid:gid and reading its owner, on the real engine: only an empty volume
+// is handed over, data is never re-owned, and nothing is left behind.
+import {Readable} from 'node:stream';
+import type Dockerode from 'dockerode';
+import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {ensureOwnerImage, OWNER_DIR} from '../../src/drivers/owner-image.js';
+import {LABEL} from '../../src/resources/labels.js';
+import {handOver, readRoot} from '../../src/resources/volume-owner.js';
+import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+
+let ws: TestWorkspace;
+beforeEach(() => {
+  ws = makeWorkspace('own');
+});
+afterEach(async () => {
+  await ws.cleanup();
+});
+
+async function volume(suffix: string): Promise<string> {
+  const name = `${ws.name}-${suffix}`;
+  await docker.createVolume({Name: name, Labels: {[LABEL.workspace]: ws.name}});
+  return name;
+}
+
+/** One file, root's, put in through a created, never started container. */
+async function putFile(vol: string): Promise<void> {
+  const image = await ensureOwnerImage(docker, 0, 0);
+  const c: Dockerode.Container = await docker.createContainer({Image: image, Cmd: ['/x'], Labels: {[LABEL.workspace]: ws.name}, HostConfig: {Mounts: [{Type: 'volume', Source: vol, Target: OWNER_DIR, VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions']}]}});
+  const header = Buffer.alloc(512);
+  header.write('f', 0);
+  for (const [off, v] of [[100, '0000644'], [108, '0000000'], [116, '0000000'], [124, '00000000003'], [136, '00000000000']] as const) header.write(`${v}\0`, off);
+  header.write('0', 156);
+  header.fill(0x20, 148, 156);
+  header.write(`${[...header].reduce((a, b) => a + b, 0).toString(8).padStart(6, '0')}\0`, 148);
+  const tar = Buffer.concat([header, Buffer.from('hi\n'), Buffer.alloc(509), Buffer.alloc(1024)]);
+  await c.putArchive(Readable.from([tar]), {path: OWNER_DIR});
+  await c.remove({force: true});
+}
+
+describe('volume owner helpers', () => {
+  it('hands an empty volume over, mode 0755, and reads it back', async () => {
+    const v = await volume('fresh');
+    expect(await readRoot(docker, v, ws.name)).toEqual({owner: '0:0', empty: true});
+    expect(await handOver(docker, v, {uid: 1234, gid: 5678}, ws.name)).toEqual({owner: '1234:5678', empty: true});
+    // no helper left behind
+    expect(await docker.listContainers({all: true, filters: {label: [`${LABEL.workspace}=${ws.name}`]}})).toEqual([]);
+  });
+
+  it('never re-owns a volume with data in it', async () => {
+    const v = await volume('data');
+    await putFile(v);
+    expect(await handOver(docker, v, {uid: 1000, gid: 1000}, ws.name)).toEqual({owner: '0:0', empty: false});
+  });
+
+  it('refuses a volume that does not exist rather than making one', async () => {
+    const missing = `${ws.name}-missing`;
+    await expect(readRoot(docker, missing, ws.name)).rejects.toThrow(/cannot read the owner of volume .*-missing: .*no such volume/i);
+    expect((await docker.listVolumes({filters: {name: [missing]}})).Volumes ?? []).toEqual([]);
+  });
+});
