@@ -42,7 +42,8 @@ function tarHeader(name: string, o: {mode: number; uid: number; gid: number; siz
   return b;
 }
 
-function tarFile(name: string, data: Buffer): Buffer[] {
+/** A regular file entry, root's, mode 0644: header, data, padding. */
+export function tarFile(name: string, data: Buffer): Buffer[] {
   return [tarHeader(name, {mode: 0o644, uid: 0, gid: 0, size: data.length, type: '0'}), data, Buffer.alloc((BLOCK - (data.length % BLOCK)) % BLOCK)];
 }
 

@@ -3,7 +3,7 @@
 import {Readable} from 'node:stream';
 import type Dockerode from 'dockerode';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {ensureOwnerImage, OWNER_DIR} from '../../src/drivers/owner-image.js';
+import {ensureOwnerImage, OWNER_DIR, tarFile} from '../../src/drivers/owner-image.js';
 import {LABEL} from '../../src/resources/labels.js';
 import {handOver, readRoot} from '../../src/resources/volume-owner.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
@@ -26,13 +26,7 @@ async function volume(suffix: string): Promise<string> {
 async function putFile(vol: string): Promise<void> {
   const image = await ensureOwnerImage(docker, 0, 0);
   const c: Dockerode.Container = await docker.createContainer({Image: image, Cmd: ['/x'], Labels: {[LABEL.workspace]: ws.name}, HostConfig: {Mounts: [{Type: 'volume', Source: vol, Target: OWNER_DIR, VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions']}]}});
-  const header = Buffer.alloc(512);
-  header.write('f', 0);
-  for (const [off, v] of [[100, '0000644'], [108, '0000000'], [116, '0000000'], [124, '00000000003'], [136, '00000000000']] as const) header.write(`${v}\0`, off);
-  header.write('0', 156);
-  header.fill(0x20, 148, 156);
-  header.write(`${[...header].reduce((a, b) => a + b, 0).toString(8).padStart(6, '0')}\0`, 148);
-  const tar = Buffer.concat([header, Buffer.from('hi\n'), Buffer.alloc(509), Buffer.alloc(1024)]);
+  const tar = Buffer.concat([...tarFile('f', Buffer.from('hi\n')), Buffer.alloc(1024)]);
   await c.putArchive(Readable.from([tar]), {path: OWNER_DIR});
   await c.remove({force: true});
 }
