@@ -135,3 +135,13 @@ export function rootOf(tar: Buffer, atEnd = false): VolumeRoot | null {
   const empty = tar.length < next + 512 || tar[next] === 0;
   return {owner: `${uid}:${gid}`, empty};
 }
+
+/**
+ * Removes owner helpers a killed orx left mounting the volume; true when there were any. Only
+ * this workspace's; a container of an owner image carries its label and has nothing to run.
+ */
+export async function removeLeftoverHelpers(docker: Docker, volume: string, workspace: string): Promise<boolean> {
+  const left = await docker.listContainers({all: true, filters: {label: [`${LABEL.workspace}=${workspace}`, `${OWNER_IMAGE_LABEL}=volume-owner`], volume: [volume]}});
+  await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({force: true})));
+  return left.length > 0;
+}

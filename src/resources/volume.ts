@@ -1,4 +1,4 @@
-import {engineMessage, isNotFound} from '../drivers/docker.js';
+import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
 import {effectiveUser} from './agent-user.js';
 import {bad, bool, obj, str, strMap} from './check.js';
@@ -6,7 +6,7 @@ import {ownLabels} from './labels.js';
 import {assertOurs} from './network.js';
 import {planByDiff} from './plan-helper.js';
 import type {Action, ApplyContext, Attrs, DesiredResource, ObservedResource, PlannedStep, StepOutcome} from './types.js';
-import {handOver, parseOwner} from './volume-owner.js';
+import {handOver, parseOwner, removeLeftoverHelpers} from './volume-owner.js';
 
 /** An agent that mounts the volume read-write and whose uid is known only once its image is on the engine. */
 export interface OwnerSource {
@@ -94,7 +94,10 @@ async function removeByName(name: string, ctx: ApplyContext): Promise<void> {
   try {
     await ctx.docker.getVolume(name).remove();
   } catch (err) {
-    if (!isNotFound(err)) throw new Error(`cannot remove volume ${name}: ${engineMessage(err)}`);
+    if (isNotFound(err)) return;
+    // in use: perhaps only by an owner helper an interrupted orx left behind
+    if (statusCode(err) === 409 && (await removeLeftoverHelpers(ctx.docker, name, ctx.workspace))) return removeByName(name, ctx);
+    throw new Error(`cannot remove volume ${name}: ${engineMessage(err)}`);
   }
 }
 

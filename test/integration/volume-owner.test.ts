@@ -6,13 +6,17 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {ensureOwnerImage, OWNER_DIR, tarFile} from '../../src/drivers/owner-image.js';
 import {LABEL} from '../../src/resources/labels.js';
 import {handOver, readRoot} from '../../src/resources/volume-owner.js';
-import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import type {ApplyContext, PlannedStep} from '../../src/resources/types.js';
+import {volumeAction} from '../../src/resources/volume.js';
+import {docker, makeWorkspace, removeWorkspaceObjects, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
   ws = makeWorkspace('own');
 });
+const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
+  for (const f of cleanups.splice(0)) await f().catch(() => undefined);
   await ws.cleanup();
 });
 
@@ -50,5 +54,20 @@ describe('volume owner helpers', () => {
     const missing = `${ws.name}-missing`;
     await expect(readRoot(docker, missing, ws.name)).rejects.toThrow(/cannot read the owner of volume .*-missing: .*no such volume/i);
     expect((await docker.listVolumes({filters: {name: [missing]}})).Volumes ?? []).toEqual([]);
+  });
+
+  it('a volume an interrupted orx left an owner helper on is still deleted', async () => {
+    const v = await volume('left');
+    const image = await ensureOwnerImage(docker, 0, 0);
+    const helperLabels = {[LABEL.workspace]: ws.name, 'io.orchestrix.helper': 'volume-owner'};
+    await docker.createContainer({Image: image, Cmd: ['/x'], Labels: helperLabels, HostConfig: {Mounts: [{Type: 'volume', Source: v, Target: OWNER_DIR}]}});
+    const del = (name: string) => volumeAction.apply({action: 'delete', address: 'volume.left', object_id: name, before: {name}} as unknown as PlannedStep, {docker, workspace: ws.name} as unknown as ApplyContext);
+    await del(v);
+    expect((await docker.listVolumes({filters: {name: [v]}})).Volumes?.filter((x) => x.Name === v) ?? []).toEqual([]);
+    // another workspace's helper is never removed for it (the test's cleanup does, by its label)
+    const used = await volume('used');
+    await docker.createContainer({Image: image, Cmd: ['/x'], Labels: {...helperLabels, [LABEL.workspace]: `${ws.name}-other`}, HostConfig: {Mounts: [{Type: 'volume', Source: used, Target: OWNER_DIR}]}});
+    cleanups.push(() => removeWorkspaceObjects(`${ws.name}-other`));
+    await expect(del(used)).rejects.toThrow(/cannot remove volume .*-used: .*in use/);
   });
 });
