@@ -6,6 +6,7 @@ import type {Problems} from './diagnostics.js';
 import {agentPlacement} from './kube-target.js';
 import {agentSecrets, agentToken} from './secrets.js';
 import {parseMount} from './mounts.js';
+import {dockerNetworkAdvice, isDockerNetwork} from './special-networks.js';
 import {MEMORY_PATTERN} from './patterns.js';
 import {formatPath, type ConfigPath} from './paths.js';
 import {parsePort} from './ports.js';
@@ -41,6 +42,8 @@ export interface Names {
 export interface AgentExtras {
   ports: Array<{port: PortSpec; path: ConfigPath}>;
   depends_on: Array<{name: string; path: ConfigPath}>;
+  /** where each of spec.volumes is written */
+  mount_paths: ConfigPath[];
 }
 
 /** `dir`: the absolute workspace directory, which a kubeconfig path is relative to. */
@@ -69,10 +72,13 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, dir: st
   list(docker ? raw.networks : []).forEach((n, i) => {
     if (typeof n !== 'string' || networks.includes(n)) return; // duplicates: reported by the schema
     networks.push(n);
-    checkRef(n, names.networks, 'networks', [...path, 'networks', i], problems);
+    const at = [...path, 'networks', i];
+    if (isDockerNetwork(n)) problems.add(at, `${formatPath(at)}: ${dockerNetworkAdvice(n, 'ref')}`);
+    else checkRef(n, names.networks, 'networks', at, problems);
   });
 
   const volumes: AgentSpec['volumes'] = [];
+  const mount_paths: ConfigPath[] = [];
   const mountedAt = new Map<string, number>();
   const seenSpecs = new Set<string>();
   list(docker ? raw.volumes : []).forEach((v, i) => {
@@ -87,6 +93,7 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, dir: st
       return problems.add(at, `${formatPath(at)} mounts a second volume at ${JSON.stringify(parsed.mount.path)} (see volumes[${earlier}])`);
     mountedAt.set(parsed.mount.path, i);
     volumes.push(parsed.mount);
+    mount_paths.push(at);
   });
 
   const ports: AgentExtras['ports'] = [];
@@ -129,7 +136,7 @@ export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, dir: st
     ...placement,
   };
   checkProbe(spec, path, problems);
-  return {spec, extras: {ports, depends_on}};
+  return {spec, extras: {ports, depends_on, mount_paths}};
 }
 
 function userSetting(v: unknown, path: ConfigPath, problems: Problems): string | null {

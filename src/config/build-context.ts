@@ -17,6 +17,8 @@ const dockerignore = createRequire(import.meta.url)('@balena/dockerignore') as (
 
 export const MAX_CONTEXT_FILES = 10_000;
 const MAX_DOCKERIGNORE_BYTES = 1024 * 1024;
+/** far above any Dockerfile */
+const MAX_DOCKERFILE_BYTES = 1024 * 1024;
 
 function specialKind(e: Dirent): string | null {
   if (e.isFIFO()) return 'a FIFO (named pipe)';
@@ -145,4 +147,21 @@ export function resolveBuild(
     return undefined;
   }
   return {context, context_path: contextPath, dockerfile, args};
+}
+
+/** The user the image's last stage runs as, read from the Dockerfile (null when it never says). */
+export function dockerfileUser(contextPath: string, dockerfile: string): string | null {
+  let text: string;
+  try {
+    text = readBoundedText(join(contextPath, dockerfile), MAX_DOCKERFILE_BYTES);
+  } catch {
+    return null;
+  }
+  let user: string | null = null;
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(FROM|USER)\s+(\S+)/i.exec(line);
+    if (!m) continue;
+    user = m[1]!.toUpperCase() === 'FROM' ? null : m[2]!;
+  }
+  return user;
 }

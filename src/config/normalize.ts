@@ -3,14 +3,18 @@
 // units, paths, clashes) are added to `problems`; the result is only used when there are none.
 import {resolve} from 'node:path';
 import {budgetDuration, checkLabels, normalizeAgent, type AgentExtras} from './agent.js';
-import {resolveBuild} from './build-context.js';
+import {dockerfileUser, resolveBuild} from './build-context.js';
 import {normalizeClusters} from './clusters.js';
 import {checkDependencies, checkHostPorts, type HostBinding} from './crossref.js';
 import type {Problems} from './diagnostics.js';
 import {normalizeManifests} from './manifests.js';
 import {bool, entries, put, rec, str, stringMap, type Raw} from './raw.js';
 import {secretProviders, signingKeySetting} from './secrets.js';
+import {dockerNetworkAdvice, isDockerNetwork} from './special-networks.js';
 import {normalizeWaivers} from './waivers.js';
+import type {ConfigPath} from './paths.js';
+import {MAX_ID, outOfRangeId} from '../util/user-id.js';
+import {checkVolumeOwners, rwMounters} from './volume-owners.js';
 import type {AgentSpec, Autonomy, ImageSpec, NetworkSpec, VolumeSpec, Waiver, WorkspaceConfig} from './types.js';
 
 export const DEFAULT_BACKUP_DESTINATION = '.orx/backups';
@@ -21,6 +25,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
   for (const [name, v] of entries(raw.networks)) {
     const n = rec(v) ?? {};
     const spec = {internal: bool(n.internal, true), labels: stringMap(n.labels)};
+    if (isDockerNetwork(name)) problems.add(['networks', name], `networks.${name}: ${dockerNetworkAdvice(name, 'key')}`, 'key');
     put(networks, name, spec);
     checkLabels(spec.labels, ['networks', name, 'labels'], problems);
   }
@@ -28,9 +33,11 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
   const volumes: Record<string, VolumeSpec> = {};
   for (const [name, v] of entries(raw.volumes)) {
     const n = rec(v) ?? {};
-    const spec: VolumeSpec = {labels: stringMap(n.labels), backup: bool(n.backup, false), quiesce: n.quiesce === 'stop' ? 'stop' : 'pause'};
+    const spec: VolumeSpec = {labels: stringMap(n.labels), backup: bool(n.backup, false), quiesce: n.quiesce === 'stop' ? 'stop' : 'pause', owner: str(n.owner) ?? null};
     put(volumes, name, spec);
     checkLabels(spec.labels, ['volumes', name, 'labels'], problems);
+    const big = spec.owner === null ? null : outOfRangeId(spec.owner);
+    if (big !== null) problems.add(['volumes', name, 'owner'], `volumes.${name}.owner "${spec.owner}": ${big} is larger than any uid or gid (at most ${MAX_ID})`);
   }
 
   const images: Record<string, ImageSpec> = {};
@@ -61,6 +68,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
   const waivers = normalizeWaivers(raw, problems);
   const agents: Record<string, AgentSpec> = {};
   const deps = new Map<string, AgentExtras['depends_on']>();
+  const mountPaths = new Map<string, ConfigPath[]>();
   // the clusters' first: a clash is then reported at the agent's port, in this file
   const ports: HostBinding[] = [...bindings];
   for (const [name, v] of entries(raw.agents)) {
@@ -74,9 +82,16 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
       problems.add(extras.ports[0]!.path, `agent "${name}" publishes ports but is on no network with \`internal: false\`; add one to its networks (ports are never published from \`none\` or an internal network)`);
     }
     deps.set(name, extras.depends_on);
+    mountPaths.set(name, extras.mount_paths);
     ports.push(...extras.ports);
   }
   checkDependencies(deps, problems);
+  // what an agent runs as, as far as the files say: `user`, else a built image's Dockerfile USER
+  const userOf = (a: AgentSpec) => {
+    const build = images[a.image]?.build;
+    return a.user ?? (build ? (dockerfileUser(build.context_path, build.dockerfile) ?? '') : undefined);
+  };
+  checkVolumeOwners(volumes, (v) => rwMounters(v, agents, userOf, (a, i) => mountPaths.get(a)![i]!), problems);
   checkHostPorts(ports, problems);
 
   const autonomy = raw.autonomy;

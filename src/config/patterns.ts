@@ -23,6 +23,7 @@ export const PATTERN_HINTS: Record<string, string> = {
   '^/[\\x21-\\x7e]*$': 'must be a URL path starting with "/" without spaces',
   '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$':
     'must be a user name or id, optionally with a group ("agent", "1000" or "1000:1000")',
+  '^[0-9]{1,10}(:[0-9]{1,10})?$': 'must be a numeric uid or uid:gid (for example "1000:1000")',
   // Docker's reference grammar (distribution/reference) with mandatory separators, so no
   // backtracking blow-up: [registry[:port]/]path[:tag][@sha256:digest].
   '^(([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*(:[0-9]{1,5})?/)?[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$':

@@ -14,6 +14,8 @@ export interface VolumeSpec {
   backup: boolean;
   /** how `orx dr backup` holds the agents that mount it still */
   quiesce: 'pause' | 'stop';
+  /** "uid:gid" the volume's root is handed to when orx creates it; null: the agents that mount it read-write decide */
+  owner: string | null;
 }
 
 export interface BuildSpec {

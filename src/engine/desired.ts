@@ -1,5 +1,8 @@
 import path from 'node:path';
-import type {AgentSpec, LoadedConfig} from '../config/types.js';
+import type {AgentSpec, LoadedConfig, VolumeSpec} from '../config/types.js';
+import {decideOwner, rwMounters} from '../config/volume-owners.js';
+import {isDockerNetwork} from '../config/special-networks.js';
+import type {VolumeAttrs} from '../resources/volume.js';
 import {clusterConfigHash, nodeRoles, type ClusterAttrs} from '../resources/cluster.js';
 import {KUBE_AGENT_BUDGET_MS, renderedObjects, secretsRevision, type KubeAgentAttrs} from '../resources/kube-agent.js';
 import type {ManifestsAttrs} from '../resources/manifests.js';
@@ -8,7 +11,8 @@ import {contextKey, kubeAttr, type KubeAttr} from '../k8s/target.js';
 import {OrxError, type Diagnostic} from '../errors.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {agentConfigHash, HARDENING, type AgentAttrs} from '../resources/agent.js';
-import {dockerfileUser, readBuildContext} from '../resources/build-context.js';
+import {readBuildContext} from '../resources/build-context.js';
+import {dockerfileUser} from '../config/build-context.js';
 import {objectName} from '../resources/labels.js';
 import type {Attrs, DesiredResource} from '../resources/types.js';
 import {repositoryOf} from '../drivers/registry.js';
@@ -70,14 +74,9 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
   for (const [name, spec] of Object.entries(cfg.networks)) {
     const address = `network.${name}`;
     netNames[name] = recordedName(recorded, address, objectName(ws, name));
+    // imported before orx refused Docker's own networks
+    if (isDockerNetwork(netNames[name])) problems.push({path: `networks.${name}`, message: `${address}: the state binds it to Docker's own network "${netNames[name]}", which is never a workspace resource; run \`orx state rm ${address}\` (the network is left alone), then plan again: orx creates a network of this workspace`});
     resources.push({address, kind: 'network', name, depends_on: [], attributes: {name: netNames[name], internal: spec.internal, labels: spec.labels}});
-  }
-
-  const volNames: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(cfg.volumes)) {
-    const address = `volume.${name}`;
-    volNames[name] = recordedName(recorded, address, objectName(ws, name));
-    resources.push({address, kind: 'volume', name, depends_on: [], attributes: {name: volNames[name], labels: spec.labels, backup: spec.backup}});
   }
 
   const imageRef: Record<string, string> = {};
@@ -108,6 +107,14 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       imageUser[name] = local?.user;
     }
     resources.push({address, kind: 'image', name, depends_on: [], attributes});
+  }
+
+  const volNames: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(cfg.volumes)) {
+    const address = `volume.${name}`;
+    volNames[name] = recordedName(recorded, address, objectName(ws, name));
+    const owner = volumeOwner(name, spec, cfg.agents, imageUser, imageRef, problems);
+    resources.push({address, kind: 'volume', name, depends_on: owner.depends_on, attributes: {name: volNames[name], labels: spec.labels, backup: spec.backup, ...owner.attributes}});
   }
 
   for (const [name, spec] of Object.entries(cfg.clusters ?? {})) {
@@ -187,6 +194,17 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
     throw new OrxError({code: 'plan_refused', message: problems.map((p) => p.message).join('\n'), diagnostics: problems, actions: ['Fix orchestration.yml and run `orx plan` again.']});
   }
   return {resources, contextDigests: digests};
+}
+
+/** Who a volume orx creates is handed to: `owner`, or the agents named in `owner_from` at apply. */
+function volumeOwner(name: string, spec: VolumeSpec, agents: Record<string, AgentSpec>, imageUser: Record<string, string | null | undefined>, imageRef: Record<string, string>, problems: Diagnostic[]): {attributes: Pick<VolumeAttrs, 'owner' | 'owner_from'>; depends_on: string[]} {
+  const mounters = rwMounters(name, agents, (a) => a.user ?? imageUser[a.image], () => []);
+  const d = decideOwner(spec, mounters);
+  if (d.kind === 'known') return {attributes: {owner: d.owner}, depends_on: []};
+  if (d.kind === 'conflict') problems.push({path: `volumes.${name}`, message: `volume.${name}: agents.${d.first.agent} runs as ${d.first.owner} and agents.${d.second.agent} as ${d.second.owner}, and both mount it read-write; set volumes.${name}.owner`});
+  if (d.kind !== 'at-apply') return {attributes: {}, depends_on: []};
+  const from = mounters.map((m) => ({agent: `agent.${m.agent}`, user: agents[m.agent]!.user, image_ref: imageRef[agents[m.agent]!.image]!}));
+  return {attributes: {owner_from: from}, depends_on: [...new Set(mounters.map((m) => `image.${agents[m.agent]!.image}`))]};
 }
 
 interface KubeAgentSource {

@@ -8,6 +8,7 @@ import type {ResourceRecord} from '../ledger/types.js';
 import {ACTIONS} from '../resources/registry.js';
 import type {Logger} from '../ui/logger.js';
 import {buildDesired, type LocalImage} from './desired.js';
+import {observeVolumeOwners} from './volume-owners.js';
 import {configDigest, currentState, policyDigest} from './digests.js';
 import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
 import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, writePlanFile, type PlanDocument, type PlanKind} from './planfile.js';
@@ -107,6 +108,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
   });
   const desired = new Map(graph.resources.map((r) => [r.address, r]));
   const observation = snapshot ? observe(snapshot, recorded, desired, ledger.forgotten()) : null;
+  const ownerNotes = observation && opts.mode === 'apply' ? await observeVolumeOwners(await connectDocker(), loaded.config, desired, observation) : [];
   if (observation && hasKubeResources(graph.resources, records)) {
     await observeKubernetes({dir: ctx.dir, workspace: loaded.config.workspace, desired, recorded, observed: observation.observed});
   }
@@ -141,7 +143,7 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     replace: opts.replace,
     steps: model.steps,
     drift: model.drift,
-    notes: model.notes,
+    notes: [...model.notes, ...ownerNotes],
     summary: summarize(model.steps),
     policy: {decisions, waivers: verdict.waivers},
     simulation: await simulatePlan(ledger, {plan_id: planId, steps, decisions, autonomy}, {seed: opts.simSeed, iterations: opts.simIterations}),

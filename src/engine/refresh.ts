@@ -117,11 +117,16 @@ export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord
     put('network', n.Labels, n.Id, n.Name, () => ({name: n.Name, internal: n.Internal ?? false, labels: userLabels(n.Labels)}));
   }
   for (const v of snapshot.volumes) {
-    put('volume', v.Labels ?? undefined, v.Name, v.Name, (address) => ({
-      name: v.Name,
-      labels: userLabels(v.Labels ?? undefined),
-      backup: Boolean(recorded.get(address)?.attributes.backup ?? desired.get(address)?.attributes.backup ?? false),
-    }));
+    put('volume', v.Labels ?? undefined, v.Name, v.Name, (address) => {
+      // the root's owner is not in the list: as recorded (engine/volume-owners.ts reads it when that is not enough)
+      const owner = recorded.get(address)?.attributes.owner;
+      return {
+        name: v.Name,
+        labels: userLabels(v.Labels ?? undefined),
+        backup: Boolean(recorded.get(address)?.attributes.backup ?? desired.get(address)?.attributes.backup ?? false),
+        ...(owner !== undefined ? {owner} : {}),
+      };
+    });
   }
 
   // several builds of one image may exist; the one matching the desired context wins

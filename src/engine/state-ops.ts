@@ -7,6 +7,8 @@ import type {Ledger} from '../ledger/ledger.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {agentConfigHash, type AgentAttrs} from '../resources/agent.js';
 import {parseAddress} from '../resources/registry.js';
+import {LABEL} from '../resources/labels.js';
+import {dockerNetworkAdvice, isDockerNetwork} from '../config/special-networks.js';
 import type {Attrs} from '../resources/types.js';
 import type {OrxContext} from './operations.js';
 
@@ -52,14 +54,16 @@ export function agentAttrsFromInspect(info: Dockerode.ContainerInspectInfo, imag
   return {...base, config_hash: agentConfigHash(base)} as AgentAttrs;
 }
 
-async function inspectFor(docker: Dockerode, kind: string, id: string, configName: string, spec: Attrs): Promise<{object_id: string; attributes: Attrs}> {
+async function inspectFor(docker: Dockerode, kind: string, id: string, configName: string, spec: Attrs, owner: ImportOwner): Promise<{object_id: string; attributes: Attrs}> {
   try {
     if (kind === 'network') {
       const n = await docker.getNetwork(id).inspect();
+      refuseForeign(owner, 'network', n.Name, n.Labels, isDockerNetwork(n.Name) || n.Driver === 'host' || n.Driver === 'null');
       return {object_id: n.Id, attributes: {name: n.Name, internal: Boolean(n.Internal), labels: withoutOrxLabels(n.Labels)}};
     }
     if (kind === 'volume') {
       const v = await docker.getVolume(id).inspect();
+      refuseForeign(owner, 'volume', v.Name, v.Labels);
       return {object_id: v.Name, attributes: {name: v.Name, labels: withoutOrxLabels(v.Labels), backup: Boolean(spec.backup)}};
     }
     if (kind === 'image') {
@@ -67,10 +71,36 @@ async function inspectFor(docker: Dockerode, kind: string, id: string, configNam
       return {object_id: i.Id, attributes: {source: 'ref', ref: String(spec.ref ?? i.RepoTags?.[0] ?? i.Id), id: i.Id}};
     }
     const c = await docker.getContainer(id).inspect();
+    refuseForeign(owner, 'container', c.Name.replace(/^\//, ''), c.Config.Labels);
     return {object_id: c.Id, attributes: agentAttrsFromInspect(c, String(spec.image ?? configName))};
   } catch (err) {
+    if (err instanceof OrxError) throw err;
     if (isNotFound(err)) throw new OrxError({code: 'not_found', message: `no ${kind === 'agent' ? 'container' : kind} "${id}" on the engine`, actions: ['Check the id or name with `docker ps -a` / `docker network ls` / `docker volume ls`.']});
     throw new OrxError({code: 'engine_error', kind: 'external', message: engineMessage(err)});
+  }
+}
+
+interface ImportOwner {
+  workspace: string;
+  address: string;
+}
+
+/**
+ * What orx may adopt: never Docker's own networks (an agent placed on `host` or `none` is not
+ * isolated, or cannot start), never an object another workspace manages (this one would then
+ * replace or delete it).
+ */
+function refuseForeign(owner: ImportOwner, kind: string, name: string, labels: Record<string, string> | null | undefined, dockerNetwork = false): void {
+  if (dockerNetwork) {
+    throw new OrxError({code: 'import_refused', message: `${owner.address}: network ${dockerNetworkAdvice(name, 'import')}`, actions: [`Run \`orx plan\` and \`orx apply\` instead: orx creates ${owner.address} as a network of this workspace.`]});
+  }
+  const other = labels?.[LABEL.workspace];
+  if (other !== undefined && other !== owner.workspace) {
+    throw new OrxError({
+      code: 'import_refused',
+      message: `${owner.address}: ${kind} "${name}" belongs to workspace "${other}" (label ${LABEL.workspace}), not "${owner.workspace}"; orx never takes over another workspace's objects`,
+      actions: [`Let orx create ${owner.address} for this workspace (plan and apply), or manage "${name}" from workspace "${other}".`],
+    });
   }
 }
 
@@ -94,7 +124,7 @@ export async function importObject(ctx: OrxContext, ledger: Ledger, address: str
     if (ledger.getResource(address)) {
       throw new OrxError({code: 'already_managed', message: `${address} is already in the state`, actions: [`Run \`orx state rm ${address}\` first to bind it to another object.`]});
     }
-    const found = await inspectFor(await connectDocker(), parsed.kind, id, parsed.name, section[parsed.name] as Attrs);
+    const found = await inspectFor(await connectDocker(), parsed.kind, id, parsed.name, section[parsed.name] as Attrs, {workspace: cfg.workspace, address});
     ledger.applyStateChange({op: 'put', address, kind: parsed.kind, attributes: found.attributes, object_id: found.object_id}, {message: `${address}: imported ${found.object_id}`});
     return ledger.getResource(address)!;
   } finally {

@@ -378,7 +378,8 @@ export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyCo
       NanoCpus: Math.round(after.cpus * 1e9),
       Tmpfs: {'/tmp': tmpfsOptions(after.user)},
       Mounts: [
-        ...after.mounts.map((m) => ({Type: 'volume' as const, Source: m.source, Target: m.target, ReadOnly: m.read_only})),
+        // NoCopy: the engine would copy the image's directory (and its owner) onto an empty volume, undoing the volume's hand-over to its owner
+        ...after.mounts.map((m) => ({Type: 'volume' as const, Source: m.source, Target: m.target, ReadOnly: m.read_only, VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions']})),
         {Type: 'bind' as const, Source: ctx.secrets.dirFor(after.name), Target: after.secrets_mount, ReadOnly: true},
       ],
       PortBindings: bindings,

@@ -3,15 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {listContextFiles} from '../config/build-context.js';
 import {OrxError} from '../errors.js';
-import {FileReadError, readBoundedText, streamRegularFile} from '../util/bounded-file.js';
+import {FileReadError, streamRegularFile} from '../util/bounded-file.js';
 
 export interface ContextFiles {
   files: string[];
   digest: string;
 }
-
-/** far above any Dockerfile */
-const MAX_DOCKERFILE_BYTES = 1024 * 1024;
 
 function contextRefused(contextPath: string, why: string): OrxError {
   return new OrxError({code: 'build_context_invalid', message: `build context ${contextPath} cannot be sent to Docker: ${why}`, actions: ['Remove the file from the build context, then run `orx plan` again.']});
@@ -44,21 +41,4 @@ export function readBuildContext(contextPath: string, dockerfile: string, args: 
     }
   }
   return {files, digest: h.digest('hex')};
-}
-
-/** The user the image's last stage runs as, read from the Dockerfile (null when it never says). */
-export function dockerfileUser(contextPath: string, dockerfile: string): string | null {
-  let text: string;
-  try {
-    text = readBoundedText(path.join(contextPath, dockerfile), MAX_DOCKERFILE_BYTES);
-  } catch {
-    return null;
-  }
-  let user: string | null = null;
-  for (const line of text.split(/\r?\n/)) {
-    const m = /^\s*(FROM|USER)\s+(\S+)/i.exec(line);
-    if (!m) continue;
-    user = m[1]!.toUpperCase() === 'FROM' ? null : m[2]!;
-  }
-  return user;
 }

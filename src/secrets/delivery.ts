@@ -8,10 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {OrxError} from '../errors.js';
 
-/** Where agents see their secrets. */
-export const SECRETS_MOUNT = '/run/secrets';
-/** The orchestrator-issued identity token, next to the secrets. */
-export const TOKEN_FILE = 'orx-token';
+// where agents see their secrets and the orchestrator-issued identity token: config refuses volumes there
+export {SECRETS_MOUNT, TOKEN_FILE} from '../config/mounts.js';
 
 // statfs f_type of tmpfs (and of ramfs, which is RAM-backed as well)
 const RAM_FILESYSTEMS = new Set([0x01021994, 0x858458f6]);

@@ -418,7 +418,7 @@ describe('cross-references and mounts', () => {
     expect(e.diagnostics.map((d) => d.message)).toEqual([
       'agents.a.volumes[0] mount path "data" must be absolute (start with /)',
       'agents.a.volumes[1] mount path "/a/../b" must not contain ".."',
-      'agents.a.volumes[2] cannot mount a volume over "/proc/x"',
+      'agents.a.volumes[2] cannot mount a volume at "/proc/x": /proc is the kernel\'s; choose a path of your own (e.g. /data)',
       'agents.a.volumes[3] cannot mount a volume over "/"',
       'agents.a.volumes[4] has mode "rx"; use "ro" or "rw" (got "memory:/d:rx")',
       'agents.a.volumes[5] must look like "NAME:/path" or "NAME:/path:ro" (got "memory")',
@@ -455,6 +455,62 @@ describe('cross-references and mounts', () => {
   it('labels under io.orchestrix. are reserved', () => {
     const e = fail(`${head}  a:\n    image: base\n    labels: {io.orchestrix.workspace: other}\n`);
     expect(lines(e)).toEqual(['11:14: label "io.orchestrix.workspace" in agents.a.labels uses the reserved prefix "io.orchestrix."']);
+  });
+});
+
+describe("orx's own mounts, Docker's networks, volume owners", () => {
+  const head = 'workspace: lab\nimages:\n  base: {ref: alpine}\nnetworks:\n  backplane:\nvolumes:\n  memory:\nagents:\n';
+
+  it('a volume cannot go where orx or the kernel mounts something', () => {
+    const e = fail(`${head}  a:\n    image: base\n    volumes: ["memory:/run/secrets", "memory:/run/secrets/orx-token", "memory:/tmp", "memory:/tmp/cache", "memory:/dev/shm", "memory:/sys"]\n`);
+    const secrets = "/run/secrets holds orx's secrets and identity token (/run/secrets/orx-token); choose another path (e.g. /data)";
+    const tmp = "/tmp holds the agent's tmpfs; choose another path (e.g. /data)";
+    expect(lines(e)).toEqual([
+      `11:15: agents.a.volumes[0] cannot mount a volume at "/run/secrets": ${secrets}`,
+      `11:38: agents.a.volumes[1] cannot mount a volume at "/run/secrets/orx-token": ${secrets}`,
+      `11:71: agents.a.volumes[2] cannot mount a volume at "/tmp": ${tmp}`,
+      `11:86: agents.a.volumes[3] cannot mount a volume at "/tmp/cache": ${tmp}`,
+      `11:107: agents.a.volumes[4] cannot mount a volume at "/dev/shm": /dev is the kernel's; choose a path of your own (e.g. /data)`,
+      `11:126: agents.a.volumes[5] cannot mount a volume at "/sys": /sys is the kernel's; choose a path of your own (e.g. /data)`,
+    ]);
+    expect(e.message.split('\n')[0]).toMatch(/^orchestration\.yml:11:15: /);
+  });
+
+  it('paths that only look like them are fine', () => {
+    expect(() => parseConfig(`${head}  a:\n    image: base\n    volumes: ["memory:/run/secrets2", "memory:/tmpdata", "memory:/run/x"]\n`, WS)).not.toThrow();
+  });
+
+  it("Docker's host, none and bridge are not workspace networks, and the error says what to write", () => {
+    const e = fail(`workspace: lab\nimages:\n  base: {ref: alpine}\nnetworks:\n  host: {internal: false}\n  bridge:\nagents:\n  a:\n    image: base\n    networks: [none]\n  b:\n    image: base\n    networks: [host]\n`);
+    expect(lines(e)).toEqual([
+      `5:3: networks.host: "host" is Docker's host network (the machine's own network stack, no isolation), never a workspace resource; give this network another name`,
+      `6:3: networks.bridge: "bridge" is Docker's default bridge (shared with every container on the engine), never a workspace resource; give this network another name`,
+      '10:16: agents.a.networks[0]: "none" is Docker\'s `none` network, never a workspace resource; for an agent with no network, leave its `networks` out (agents are on `none` by default)',
+      '13:16: agents.b.networks[0]: "host" is Docker\'s host network (the machine\'s own network stack, no isolation), never a workspace resource; declare a network of this workspace under `networks` (e.g. `backplane: {internal: true}`, or `internal: false` for a route out) and list that',
+    ]);
+  });
+
+  it('agents with different uids mounting one volume read-write need volumes.X.owner', () => {
+    const agents = `  a:\n    image: base\n    user: "1000:1000"\n    volumes: ["memory:/data"]\n  b:\n    image: base\n    user: "2000"\n    volumes: ["memory:/state"]\n`;
+    const e = fail(`${head}${agents}`);
+    expect(lines(e)).toEqual([
+      '16:15: agents.b.volumes[0]: volume "memory" is mounted read-write by agents.a (running as 1000:1000) and agents.b (running as 2000:2000); only one uid can own it: set volumes.memory.owner to the uid:gid that should (e.g. owner: "1000:1000"), or run them as one user',
+    ]);
+    // the owner settles it; a read-only mount, or a uid known only at apply, never conflicts
+    expect(parseConfig(`${head.replace('  memory:\n', '  memory: {owner: "2000"}\n')}${agents}`, WS).volumes.memory!.owner).toBe('2000');
+    expect(() => parseConfig(`${head}${agents.replace('"memory:/state"', '"memory:/state:ro"')}`, WS)).not.toThrow();
+    expect(() => parseConfig(`${head}${agents.replace('    user: "2000"\n', '')}`, WS)).not.toThrow();
+  });
+
+  it("a built image's Dockerfile USER counts, and no USER is root", () => {
+    const e = fail(`workspace: lab\nimages:\n  built: {build: {context: ctx}}\nvolumes:\n  memory:\nagents:\n  a:\n    image: built\n    volumes: ["memory:/data"]\n  b:\n    image: built\n    user: "1000:1000"\n    volumes: ["memory:/data"]\n`);
+    expect(lines(e)[0]).toContain('agents.a (running as 0:0) and agents.b (running as 1000:1000)');
+  });
+
+  it('volumes.X.owner must be numeric', () => {
+    const e = fail(`${head.replace('  memory:\n', '  memory: {owner: agent}\n')}`);
+    expect(lines(e)).toEqual(['7:19: volumes.memory.owner must be a numeric uid or uid:gid (for example "1000:1000") (got "agent")']);
+    expect(lines(fail(`${head.replace('  memory:\n', '  memory: {owner: "1000:4294967296"}\n')}`))).toEqual(['7:19: volumes.memory.owner "1000:4294967296": 4294967296 is larger than any uid or gid (at most 2147483647)']);
   });
 });
 

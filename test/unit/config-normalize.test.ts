@@ -96,7 +96,7 @@ describe('defaults', () => {
       b: {internal: true, labels: {}},
       c: {internal: false, labels: {team: 'x'}},
     });
-    expect(cfg.volumes).toEqual({v: {labels: {}, backup: false, quiesce: 'pause'}, w: {labels: {}, backup: true, quiesce: 'pause'}});
+    expect(cfg.volumes).toEqual({v: {labels: {}, backup: false, quiesce: 'pause', owner: null}, w: {labels: {}, backup: true, quiesce: 'pause', owner: null}});
     expect(cfg.images).toEqual({});
     expect(cfg.agents).toEqual({});
   });
