@@ -10,6 +10,7 @@ import {EXIT} from '../src/exit-codes.js';
 import {recordApprovals} from '../src/ledger/safety.js';
 import {approvalRequired, gate} from '../src/policy/gate.js';
 import {withoutRejected, type StepReview} from '../src/policy/review.js';
+import {unfinishedSummary} from '../src/ui/apply-summary.js';
 import {renderPlan, summaryLine} from '../src/ui/plan-view.js';
 import {jsonProgressReporter, progressReporter} from '../src/ui/progress.js';
 import type {ReviewStep} from '../src/ui/review/types.js';
@@ -146,19 +147,21 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
   try {
     const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept, chaos: o.chaos, autonomy});
     progress.close();
-    const steps = out.results.map((r) => ({address: r.step.address, action: r.step.action, status: r.status, ...(r.error ? {error: r.error} : {}), ...(r.adopted ? {adopted: true} : {})}));
+    const steps = out.results.map((r) => ({
+      address: r.step.address,
+      action: r.step.action,
+      status: r.status,
+      ...(r.error ? {error: r.error} : {}),
+      ...(r.adopted ? {adopted: true} : {}),
+      ...(r.rollback_failed ? {rollback_failed: true} : {}),
+      ...(r.destroyed ? {destroyed: true} : {}),
+    }));
     const status = out.halted ? 'halted' : out.interrupted ? 'interrupted' : out.failed ? 'failed' : 'succeeded';
     const data = {...base, run_id: out.run_id, serial: out.serial, status, steps, ...(dropped.length ? {dropped} : {}), ...(out.halted ? {halted: out.halted} : {}), ...(out.rto_ms !== undefined ? {rto_ms: out.rto_ms} : {})};
     const done = steps.filter((s) => s.status === 'succeeded');
-    const notDone = steps.filter((s) => s.status !== 'succeeded');
     if (out.failed || out.interrupted || out.halted) {
-      const lines = [
-        out.halted ? `Apply stopped: ${out.halted} (run ${out.run_id}).` : out.interrupted ? `Apply interrupted (run ${out.run_id}).` : `Apply failed partway (run ${out.run_id}).`,
-        `Done (${done.length}): ${done.map((s) => `${s.address} ${s.action}`).join(', ') || 'nothing'}`,
-        `Not done (${notDone.length}): ${notDone.map((s) => `${s.address} ${s.action} ${s.status}${s.error ? ` (${s.error})` : ''}`).join(', ')}`,
-        'The ledger records both; run `orx plan` to see what is left.',
-      ];
-      return {data, human: lines.join('\n'), exit: out.halted ? EXIT.APPROVAL : out.interrupted ? EXIT.INTERRUPTED : EXIT.PARTIAL};
+      const headline = out.halted ? `Apply stopped: ${out.halted} (run ${out.run_id}).` : out.interrupted ? `Apply interrupted (run ${out.run_id}).` : `Apply failed partway (run ${out.run_id}).`;
+      return {data, human: unfinishedSummary(headline, steps), exit: out.halted ? EXIT.APPROVAL : out.interrupted ? EXIT.INTERRUPTED : EXIT.PARTIAL};
     }
     const {create, update, replace, delete: del} = summarize(kept);
     const partial = dropped.length ? ` (${dropped.length} rejected step(s) left out)` : '';

@@ -1,6 +1,7 @@
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {StateChange} from '../ledger/types.js';
+import {RollbackFailed, RolledBack} from '../resources/agent-rollback.js';
 import {ACTIONS} from '../resources/registry.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from '../resources/types.js';
 import {InjectedFault, type ChaosSpec, type Fault} from '../sim/chaos.js';
@@ -8,9 +9,14 @@ import {InjectedFault, type ChaosSpec, type Fault} from '../sim/chaos.js';
 export type StepResult = {
   run_id: string;
   step: PlannedStep;
-  status: 'succeeded' | 'failed' | 'skipped';
+  /** rolled_back: the step failed and put back what it had touched (the old container runs) */
+  status: 'succeeded' | 'failed' | 'rolled_back' | 'skipped';
   error?: string;
   adopted?: boolean;
+  /** the step failed and so did putting things back: its error names what was left behind */
+  rollback_failed?: boolean;
+  /** a replace whose old object was destroyed before its replacement failed: the address is gone */
+  destroyed?: boolean;
   elapsed_ms: number;
 };
 
@@ -54,10 +60,20 @@ export function operations(steps: PlannedStep[]): Op[] {
   const add = (step: PlannedStep, phase: Phase): void => {
     ops.set(`${phase}:${step.address}`, {key: `${phase}:${step.address}`, step, phase, deps: new Set()});
   };
-  // a replace its action does in one step needs no destroy first, unless something it hangs on is going
-  const inOne = (s: PlannedStep): boolean => s.action === 'replace' && ACTIONS[s.kind].ownsReplace?.(s) === true && !s.depends_on.some((d) => ['replace', 'delete'].includes(byAddress.get(d)?.action ?? ''));
+  // A replace its action does in one step (new object first) needs no destroy before it, unless
+  // something it hangs on is destroyed first: that must wait until this one's old object is gone
+  // (a network cannot go while a container is on it). Another one-step replace is no such thing.
+  const destroys = new Map<string, boolean>();
+  const hasDestroy = (s: PlannedStep): boolean => {
+    const known = destroys.get(s.address);
+    if (known !== undefined) return known;
+    destroys.set(s.address, true); // a cycle (refused by the planner) splits
+    const split = s.action === 'delete' || (s.action === 'replace' && (ACTIONS[s.kind].ownsReplace?.(s) !== true || s.depends_on.some((d) => byAddress.has(d) && hasDestroy(byAddress.get(d)!))));
+    destroys.set(s.address, split);
+    return split;
+  };
   for (const s of steps) {
-    if (s.action === 'delete' || (s.action === 'replace' && !inOne(s))) add(s, 'destroy');
+    if (hasDestroy(s)) add(s, 'destroy');
     if (s.action !== 'delete') add(s, 'converge');
   }
   for (const s of steps) {
@@ -125,7 +141,7 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
   let halted: string | null = null;
   let running = 0;
 
-  const finish = (step: PlannedStep, status: 'succeeded' | 'failed', outcome: StepOutcome | null, error?: string): void => {
+  const finish = (step: PlannedStep, status: 'succeeded' | 'failed' | 'rolled_back', outcome: StepOutcome | null, error?: string, rollbackFailed = false): void => {
     let change: StateChange | undefined;
     if (status === 'succeeded' && outcome?.changes) {
       // the step says exactly what it changed (DR steps)
@@ -144,9 +160,18 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
       outcome: outcome ? {object_id: outcome.object_id, adopted: outcome.adopted ?? false} : null,
       change,
       changes: status === 'succeeded' ? outcome?.changes : undefined,
-      message: `${step.address}: ${step.action} ${status}${error ? `: ${error}` : ''}`,
+      message: `${step.address}: ${step.action} ${status.replace('_', ' ')}${error ? `: ${error}` : ''}`,
     });
-    const result: StepResult = {run_id: runId, step, status, error, adopted: outcome?.adopted, elapsed_ms: Date.now() - started.get(step.address)!};
+    const result: StepResult = {
+      run_id: runId,
+      step,
+      status,
+      error,
+      adopted: outcome?.adopted,
+      elapsed_ms: Date.now() - started.get(step.address)!,
+      ...(rollbackFailed ? {rollback_failed: true} : {}),
+      ...(status !== 'succeeded' && destroyed.has(step.address) && step.action === 'replace' ? {destroyed: true} : {}),
+    };
     results.push(result);
     opts.events?.onFinish?.(result);
   };
@@ -196,7 +221,7 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
       // what to do next belongs with what went wrong: the run summary shows only this line
       const message = err instanceof OrxError && err.actions.length > 0 ? `${err.message} (${err.actions.join(' ')})` : err instanceof Error ? err.message : String(err);
       ctx.log.error(message, {address: step.address});
-      finish(step, 'failed', null, message);
+      finish(step, err instanceof RolledBack ? 'rolled_back' : 'failed', null, message, err instanceof RollbackFailed);
     }
   };
 

@@ -280,6 +280,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     const counts = {
       succeeded: result.results.filter((r) => r.status === 'succeeded').length,
       failed: result.results.filter((r) => r.status === 'failed').length,
+      rolled_back: result.results.filter((r) => r.status === 'rolled_back').length,
       skipped: result.results.filter((r) => r.status === 'skipped').length,
     };
     // the contract: which configuration (and policies) this run applied, content-addressed

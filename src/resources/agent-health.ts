@@ -16,6 +16,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** chaos rehearsal: every check fails, as a broken new version's would */
   forceUnhealthy?: boolean;
+  /** with no health check: how long running counts as started (default SETTLE_MS) */
+  settleMs?: number;
 }
 
 const POLL_MS = 250;
@@ -51,7 +53,8 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
   let output = '';
   for (;;) {
     const s = (await c.inspect()).State;
-    if (!s.Running) return {ok: false, reason: 'exit', detail: `the container exited (code ${s.ExitCode})`, output: tail(output || (await logsTail(c))), attempts};
+    // the engine restarting it (restart policy) means it exited: Running stays true meanwhile
+    if (!s.Running || s.Restarting) return {ok: false, reason: 'exit', detail: `the container exited (code ${s.ExitCode})`, output: tail(output || (await logsTail(c))), attempts};
     if (opts.signal?.aborted) return {ok: false, reason: 'timeout', detail: 'cancelled', output: tail(output), attempts};
     if (probe || opts.forceUnhealthy) {
       if (Date.now() >= started + (health?.start_period_ms ?? 0) || opts.forceUnhealthy) {
@@ -68,7 +71,7 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
     }
     const h = s.Health;
     if (!h) {
-      if (Date.now() > started + SETTLE_MS) return {ok: true, attempts};
+      if (Date.now() > started + (opts.settleMs ?? SETTLE_MS)) return {ok: true, attempts};
     } else {
       const log = h.Log ?? [];
       attempts = log.length;
