@@ -1,4 +1,5 @@
 import os from 'node:os';
+import {ForcedStop} from '../src/engine/forced-stop.js';
 import {applyWorkspace, type OrxContext} from '../src/engine/operations.js';
 import {refuseIfDenied, reviewPolicy} from '../src/engine/policy-eval.js';
 import {preloadCheckpointSigner, withCheckpointedLedger} from '../src/engine/checkpoint.js';
@@ -14,7 +15,7 @@ import {unfinishedSummary} from '../src/ui/apply-summary.js';
 import {renderPlan, summaryLine} from '../src/ui/plan-view.js';
 import {jsonProgressReporter, progressReporter} from '../src/ui/progress.js';
 import type {ReviewStep} from '../src/ui/review/types.js';
-import type {CommandResult} from './base.js';
+import {onOutputClosed, type CommandResult} from './base.js';
 
 export interface ApplyFlowOptions {
   ctx: OrxContext;
@@ -126,26 +127,34 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
   }
 
   const controller = new AbortController();
+  const forced = new ForcedStop();
   let signals = 0;
-  const onSignal = (): void => {
+  // the first signal stops new steps and lets the running ones finish; the next one stops at once,
+  // after recording the run as interrupted and releasing the lock (synchronous ledger writes)
+  const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) {
-      process.stderr.write('\nInterrupt received: no new steps will start; waiting for running ones to finish (press again to stop at once).\n');
+      process.stderr.write(`\n${signal === 'SIGINT' ? 'Interrupt' : signal} received: no new steps will start; waiting for running ones to finish (press Ctrl-C again to stop at once).\n`);
       controller.abort();
     } else {
+      process.stderr.write(`\n${signal} received again: stopping at once; the run is recorded as interrupted and the lock released. The next apply removes what the running steps half made.\n`);
+      forced.run();
       process.exit(EXIT.INTERRUPTED);
     }
   };
   // `orx halt` nudges a running apply with SIGUSR2: stop starting steps, finish the running ones
   const onHalt = (): void => controller.abort();
+  // nobody reads the output any more: as for one Ctrl-C (a pipe's reader is no signal to count)
+  const offOutput = onOutputClosed(() => controller.abort());
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   process.on('SIGUSR2', onHalt);
   // the run ends with a signed checkpoint: its code loads while the steps run
   preloadCheckpointSigner(o.ctx.dir);
   const progress = o.logFormat === 'json' ? jsonProgressReporter(o.ctx.log) : progressReporter((s) => process.stderr.write(s), o.stderrIsTTY && !o.json);
   try {
-    const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept, chaos: o.chaos, autonomy});
+    const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept, chaos: o.chaos, autonomy, forced});
     progress.close();
     const steps = out.results.map((r) => ({
       address: r.step.address,
@@ -172,8 +181,10 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
     return {data, human: `Apply complete! Resources: ${create} added, ${update} changed, ${replace} replaced, ${del} destroyed${partial}. (run ${out.run_id}, serial ${out.serial})`};
   } finally {
     progress.close();
+    offOutput();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     process.off('SIGUSR2', onHalt);
   }
 }

@@ -5,6 +5,7 @@ import {RollbackFailed, RolledBack} from '../resources/agent-rollback.js';
 import {ACTIONS} from '../resources/registry.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from '../resources/types.js';
 import {InjectedFault, type ChaosSpec, type Fault} from '../sim/chaos.js';
+import type {ForcedStop} from './forced-stop.js';
 
 export type StepResult = {
   run_id: string;
@@ -39,6 +40,8 @@ export interface ExecuteOptions {
   haltRequested?: () => string | null;
   /** chaos rehearsal: the faults to inject, by step address */
   chaos?: {spec: ChaosSpec; faults: ReadonlyMap<string, Fault>};
+  /** a forced stop records the steps in flight and those never started before the process goes */
+  forced?: ForcedStop;
 }
 
 type Phase = 'destroy' | 'converge';
@@ -225,6 +228,19 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
     }
   };
 
+  // a forced stop cannot wait for the steps in flight: they are failed as cut short (what they
+  // made is found by the next plan), the rest skipped
+  const unforce = opts.forced?.add(() => {
+    const cutShort = 'cut short by a forced stop: what it made is found and finished or removed by the next apply';
+    for (const [address, row] of stepRows) {
+      if (results.some((r) => r.step.address === address)) continue;
+      const change: StateChange | undefined = destroyed.has(address) ? {op: 'delete', address} : undefined;
+      ledger.finishStep({step_id: row, status: 'failed', error: cutShort, change, message: `${address}: ${cutShort}`});
+      results.push({run_id: runId, step: opts.steps.find((s) => s.address === address)!, status: 'failed', error: cutShort, elapsed_ms: 0});
+    }
+    recordSkipped();
+  });
+
   await new Promise<void>((resolve) => {
     const pump = (): void => {
       if (opts.signal?.aborted) interrupted = true;
@@ -248,17 +264,23 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
     pump();
   });
 
-  // never started: recorded as skipped so the run says exactly what was not done
-  const finished = new Set(results.map((r) => r.step.address));
-  for (const op of remaining.values()) {
-    if (finished.has(op.step.address)) continue;
-    const row = stepRows.get(op.step.address) ?? ledger.startStep({run_id: runId, address: op.step.address, action: op.step.action, idempotency_key: op.step.idempotency_key, category: op.step.category}).id;
-    const change: StateChange | undefined = destroyed.has(op.step.address) ? {op: 'delete', address: op.step.address} : undefined;
-    ledger.finishStep({step_id: row, status: 'skipped', error: null, change, message: `${op.step.address}: ${op.step.action} not started`});
-    const r: StepResult = {run_id: runId, step: op.step, status: 'skipped', elapsed_ms: 0};
-    results.push(r);
-    opts.events?.onFinish?.(r);
-    finished.add(op.step.address);
-  }
+  unforce?.();
+  recordSkipped();
   return {results, failed, interrupted, halted};
+
+  // never started: recorded as skipped so the run says exactly what was not done
+  function recordSkipped(): void {
+    const finished = new Set(results.map((r) => r.step.address));
+    for (const op of remaining.values()) {
+      if (finished.has(op.step.address)) continue;
+      const row = stepRows.get(op.step.address) ?? ledger.startStep({run_id: runId, address: op.step.address, action: op.step.action, idempotency_key: op.step.idempotency_key, category: op.step.category}).id;
+      const change: StateChange | undefined = destroyed.has(op.step.address) ? {op: 'delete', address: op.step.address} : undefined;
+      ledger.finishStep({step_id: row, status: 'skipped', error: null, change, message: `${op.step.address}: ${op.step.action} not started`});
+      const r: StepResult = {run_id: runId, step: op.step, status: 'skipped', elapsed_ms: 0};
+      results.push(r);
+      opts.events?.onFinish?.(r);
+      finished.add(op.step.address);
+    }
+    remaining.clear();
+  }
 }
