@@ -52,9 +52,11 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
   let failing = 0;
   let output = '';
   for (;;) {
-    const s = (await c.inspect()).State;
-    // the engine restarting it (restart policy) means it exited: Running stays true meanwhile
-    if (!s.Running || s.Restarting) return {ok: false, reason: 'exit', detail: `the container exited (code ${s.ExitCode})`, output: tail(output || (await logsTail(c))), attempts};
+    const info = await c.inspect();
+    const s = info.State;
+    // the engine restarting it (restart policy) means it exited: Running stays true meanwhile,
+    // and once restarted only the count tells
+    if (!s.Running || s.Restarting || info.RestartCount > 0) return {ok: false, reason: 'exit', detail: `the container exited (code ${s.ExitCode})`, output: tail(output || (await logsTail(c))), attempts};
     if (opts.signal?.aborted) return {ok: false, reason: 'timeout', detail: 'cancelled', output: tail(output), attempts};
     if (probe || opts.forceUnhealthy) {
       if (Date.now() >= started + (health?.start_period_ms ?? 0) || opts.forceUnhealthy) {

@@ -14,9 +14,10 @@ import {waitHealthy} from './agent-health.js';
 import {putBack, removeLeftovers, stopQuietly} from './agent-rollback.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from './types.js';
 
-// without a health check: how long the new container must keep running to count as started
-// (a command that exits at once is caught; the engine restarts it within this time)
-export const RECREATE_SETTLE_MS = 1000;
+// without a health check: how long the new container must keep running to count as started.
+// A command that exits at once is caught: by then it is stopped, being restarted, or restarted
+// (its restart count says so; the engine's first restart comes 100 ms after the exit).
+export const RECREATE_SETTLE_MS = 500;
 
 /** The new container's name until it takes over: the agent's, plus a part of the step's key. */
 export function nextName(after: AgentAttrs, step: PlannedStep): string {
