@@ -51,6 +51,10 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
   let attempts = 0;
   let failing = 0;
   let output = '';
+  const settle = opts.settleMs ?? SETTLE_MS;
+  // with no check of orx's own: one look after the settle time (an exit in between shows in the
+  // restart count) instead of polling an engine many replaces share
+  if (!probe && !health?.test.length && !opts.forceUnhealthy) await sleep(settle, opts.signal);
   for (;;) {
     const info = await c.inspect();
     const s = info.State;
@@ -73,7 +77,7 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
     }
     const h = s.Health;
     if (!h) {
-      if (Date.now() > started + (opts.settleMs ?? SETTLE_MS)) return {ok: true, attempts};
+      if (Date.now() >= started + settle) return {ok: true, attempts};
     } else {
       const log = h.Log ?? [];
       attempts = log.length;

@@ -67,11 +67,27 @@ export async function putBack(step: PlannedStep, ctx: ApplyContext, p: PutBack):
 }
 
 /**
- * Containers of this agent left by replace steps that were cut short (the plan notes them):
- * gone before a new one is made, so that two never serve at once.
+ * This workspace's containers, listed once per apply for every replace in it (one list call,
+ * not one per agent). A step's own containers are made after the list came back, so it holds
+ * what earlier applies left, and every old container as it was before this apply.
  */
-export async function removeLeftovers(step: PlannedStep, keep: string[], ctx: ApplyContext): Promise<void> {
-  const labelled = await ctx.docker.listContainers({all: true, filters: {label: [`${LABEL.workspace}=${ctx.workspace}`, `${LABEL.address}=${step.address}`]}});
+function workspaceContainers(ctx: ApplyContext): Promise<Dockerode.ContainerInfo[]> {
+  let listed = ctx.memo.get('replace:containers') as Promise<Dockerode.ContainerInfo[]> | undefined;
+  if (!listed) {
+    listed = ctx.docker.listContainers({all: true, filters: {label: [`${LABEL.workspace}=${ctx.workspace}`]}});
+    ctx.memo.set('replace:containers', listed);
+  }
+  return listed;
+}
+
+/**
+ * Containers of this agent left by replace steps that were cut short (the plan notes them):
+ * gone before a new one is made, so that two never serve at once. Returns the old container
+ * as listed (null when it is gone).
+ */
+export async function removeLeftovers(step: PlannedStep, keep: string[], ctx: ApplyContext): Promise<Dockerode.ContainerInfo | null> {
+  const labelled = (await workspaceContainers(ctx)).filter((c) => c.Labels?.[LABEL.address] === step.address);
+  const oldName = `/${String(step.before?.name)}`;
   for (const c of labelled) {
     if (c.Id === step.object_id || keep.some((n) => c.Names?.[0] === `/${n}`) || c.Labels?.[LABEL.step] === undefined) continue;
     const name = c.Names?.[0]?.slice(1);
@@ -79,4 +95,5 @@ export async function removeLeftovers(step: PlannedStep, keep: string[], ctx: Ap
     await forceRemove(ctx.docker.getContainer(c.Id));
     if (name) ctx.secrets.remove(null, name, 'left by an interrupted update');
   }
+  return labelled.find((c) => (step.object_id ? c.Id === step.object_id : c.Names?.[0] === oldName)) ?? null;
 }

@@ -210,7 +210,8 @@ export async function removeAgent(step: PlannedStep, ctx: ApplyContext): Promise
   if (name) ctx.secrets.remove(step.address, name, step.action === 'replace' ? 'agent replaced' : 'agent deleted', mountedAt);
 }
 
-export function secretsMountOf(info: Dockerode.ContainerInspectInfo, target: unknown): string | null {
+/** From an inspect or a list entry: both carry the container's mounts. */
+export function secretsMountOf(info: {Mounts?: Array<{Type?: string; Destination: string; Source: string}>}, target: unknown): string | null {
   const at = typeof target === 'string' ? target : SECRETS_MOUNT;
   return info.Mounts?.find((m) => m.Type === 'bind' && m.Destination === at)?.Source ?? null;
 }

@@ -4,9 +4,8 @@
 // networks), the new one starts and must stay up (or pass its health check), and only then
 // does the old one go and the new one take the agent's name. A failed start or health wait
 // removes the new container and starts the old one again with its own secrets and token.
-import type Dockerode from 'dockerode';
 import {UPDATE_DEFAULTS} from '../config/agent.js';
-import {engineMessage, isNotFound} from '../drivers/docker.js';
+import {engineMessage} from '../drivers/docker.js';
 import {NEXT_SUFFIX} from '../secrets/delivery.js';
 import {excerpt} from '../secrets/redact.js';
 import {agentAction, createStopped, forceRemove, secretsMountOf, type AgentAttrs} from './agent.js';
@@ -24,25 +23,15 @@ export function nextName(after: AgentAttrs, step: PlannedStep): string {
   return `${after.name}${NEXT_SUFFIX}${step.idempotency_key.slice(0, 8)}`;
 }
 
-async function inspectOrNull(c: Dockerode.Container): Promise<Dockerode.ContainerInspectInfo | null> {
-  try {
-    return await c.inspect();
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw new Error(`cannot inspect the old container: ${engineMessage(err)}`);
-  }
-}
-
 export async function recreateReplace(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
   const before = agentAction.validate(step.before);
   const after = agentAction.validate(step.after);
   const update = after.update ?? UPDATE_DEFAULTS;
   const temp = nextName(after, step);
   const old = ctx.docker.getContainer(step.object_id ?? before.name);
-  await removeLeftovers(step, [before.name], ctx);
-  const oldInfo = await inspectOrNull(old);
+  const oldInfo = await removeLeftovers(step, [before.name], ctx);
   const oldMount = oldInfo ? secretsMountOf(oldInfo, before.secrets_mount) : null;
-  const wasRunning = oldInfo?.State.Running === true;
+  const wasRunning = oldInfo?.State === 'running';
 
   const {container, fingerprints} = await createStopped(step, after, ctx, temp);
   const back = (why: string, startOld: boolean, payload: Record<string, unknown> = {}): Promise<never> =>
