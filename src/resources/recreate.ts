@@ -34,12 +34,13 @@ export async function recreateReplace(step: PlannedStep, ctx: ApplyContext): Pro
   const wasRunning = oldInfo?.State === 'running';
 
   const {container, fingerprints} = await createStopped(step, after, ctx, temp);
-  const back = (why: string, startOld: boolean, payload: Record<string, unknown> = {}): Promise<never> =>
+  // from here on a failure puts the old container back as it was: running if it ran
+  const back = (why: string, payload: Record<string, unknown>): Promise<never> =>
     putBack(step, ctx, {
       created: {id: container.id, name: temp},
       old,
       oldName: before.name,
-      startOld: startOld && wasRunning,
+      startOld: wasRunning,
       why,
       kept: wasRunning ? `rolled back: ${before.name} runs again with the old configuration` : `rolled back: ${before.name} is left as it was (stopped)`,
       payload: {strategy: 'recreate', ...payload},
@@ -50,13 +51,13 @@ export async function recreateReplace(step: PlannedStep, ctx: ApplyContext): Pro
     try {
       await stopQuietly(old);
     } catch (err) {
-      return back((err as Error).message, true, {reason: 'stop'});
+      return back((err as Error).message, {reason: 'stop'});
     }
   }
   try {
     await container.start();
   } catch (err) {
-    return back(`the new container did not start: ${engineMessage(err)}`, true, {reason: 'start'});
+    return back(`the new container did not start: ${engineMessage(err)}`, {reason: 'start'});
   }
   const health = await waitHealthy(ctx.docker, container.id, after.health, {
     timeoutMs: update.health_timeout_ms,
@@ -68,7 +69,7 @@ export async function recreateReplace(step: PlannedStep, ctx: ApplyContext): Pro
   // a container that exited cannot take over, whatever rollback_on says
   if (!health.ok && (health.reason === 'exit' || update.rollback_on.includes(health.reason))) {
     const last = health.output ? ` Last output: ${excerpt(health.output, {max: 300})}` : '';
-    return back(`the new container ${health.reason === 'exit' ? 'did not stay up' : 'was not healthy'} (${health.reason}: ${health.detail}).${last}`, true, {reason: health.reason, detail: health.detail, attempts: health.attempts, health_output: health.output});
+    return back(`the new container ${health.reason === 'exit' ? 'did not stay up' : 'was not healthy'} (${health.reason}: ${health.detail}).${last}`, {reason: health.reason, detail: health.detail, attempts: health.attempts, health_output: health.output});
   }
   if (!health.ok) ctx.log.warn(`${step.address}: kept although ${health.detail} (update.rollback_on leaves out ${health.reason})`);
 
