@@ -1,8 +1,8 @@
 // Runs end recorded, however they end: a closed output pipe, SIGHUP, SIGTERM and a second
 // Ctrl-C, each at a moment a fixed seed picks (after the k-th agent of a 10-agent apply is
 // recorded), leave no run "running" and no lock; the next plain apply succeeds without
-// force-unlock and converges. A forced stop in the middle of a blue-green update leaves a
-// half-made container that the next plan names and the next apply removes.
+// force-unlock and converges. A forced stop in the middle of a blue-green or recreate update
+// leaves a half-made container that the next plan names and the next apply removes.
 import {spawn} from 'node:child_process';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/ledger/ledger.js';
@@ -126,8 +126,8 @@ describe('runs end recorded, however they end', () => {
   });
 });
 
-describe('a forced stop in the middle of a blue-green update', () => {
-  const bg = (version: string, check: string) => `workspace: __WS__
+describe('a forced stop in the middle of an update', () => {
+  const bg = (version: string, check: string, strategy: string) => `workspace: __WS__
 autonomy: 3
 networks:
   back: {internal: true}
@@ -142,36 +142,38 @@ agents:
     resources: {cpus: 0.1, memory: 32m}
     networks: [back]
     health: {cmd: ["${check}"], interval: 1s, timeout: 1s, retries: 60, start_period: 1s}
-    update: {strategy: blue-green, health_timeout: 60s}
+    update: {strategy: ${strategy}, health_timeout: 60s}
 `;
 
-  it('leaves a half-made container that the next plan names and the next apply removes', {timeout: 180_000}, async () => {
-    ws.write(bg('v1', 'true'));
-    expect((await orx(['apply', '--auto-approve'], {cwd: ws.dir})).code).toBe(0);
-    const filters = {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.web']};
-    const [old] = await docker.listContainers({all: true, filters});
+  for (const strategy of ['blue-green', 'recreate']) {
+    it(`${strategy}: leaves a half-made container that the next plan names and the next apply removes`, {timeout: 180_000}, async () => {
+      ws.write(bg('v1', 'true', strategy));
+      expect((await orx(['apply', '--auto-approve'], {cwd: ws.dir})).code).toBe(0);
+      const filters = {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.web']};
+      const [old] = await docker.listContainers({all: true, filters});
 
-    ws.write(bg('v2', 'false'));
-    const run = startOrx(['apply', '--auto-approve'], {cwd: ws.dir});
-    let stderr = '';
-    run.child.stderr!.on('data', (d) => (stderr += d));
-    await until('the new container to wait for health', () => stderr.includes('agent.web: waiting for health'));
-    run.child.kill('SIGINT');
-    await until('the first interrupt to be taken', () => stderr.includes('Interrupt received'));
-    run.child.kill('SIGINT');
-    expect((await run.done).code).toBe(130);
-    const left = (await docker.listContainers({all: true, filters})).filter((c) => c.Id !== old!.Id);
-    expect(left).toHaveLength(1);
+      ws.write(bg('v2', 'false', strategy));
+      const run = startOrx(['apply', '--auto-approve'], {cwd: ws.dir});
+      let stderr = '';
+      run.child.stderr!.on('data', (d) => (stderr += d));
+      await until('the new container to wait for health', () => stderr.includes('agent.web: waiting for health'));
+      run.child.kill('SIGINT');
+      await until('the first interrupt to be taken', () => stderr.includes('Interrupt received'));
+      run.child.kill('SIGINT');
+      expect((await run.done).code).toBe(130);
+      const left = (await docker.listContainers({all: true, filters})).filter((c) => c.Id !== old!.Id);
+      expect(left).toHaveLength(1);
 
-    ws.write(bg('v3', 'true'));
-    const plan = await orx(['plan'], {cwd: ws.dir});
-    expect(plan.stdout + plan.stderr).toContain(`container ${left[0]!.Names[0]!.slice(1)} was left by an interrupted update of agent.web: its replace removes it first`);
-    const apply = await orx(['apply', '--auto-approve'], {cwd: ws.dir});
-    expect(apply.code, apply.stderr).toBe(0);
-    const now = await docker.listContainers({all: true, filters});
-    expect(now).toHaveLength(1);
-    expect([old!.Id, left[0]!.Id]).not.toContain(now[0]!.Id);
-    expect((await orx(['plan', '--detailed-exitcode'], {cwd: ws.dir})).code).toBe(0);
-    ledgerRead((l) => expect(l.currentLock()).toBeUndefined());
-  });
+      ws.write(bg('v3', 'true', strategy));
+      const plan = await orx(['plan'], {cwd: ws.dir});
+      expect(plan.stdout + plan.stderr).toContain(`container ${left[0]!.Names[0]!.slice(1)} was left by an interrupted update of agent.web: its replace removes it first`);
+      const apply = await orx(['apply', '--auto-approve'], {cwd: ws.dir});
+      expect(apply.code, apply.stderr).toBe(0);
+      const now = await docker.listContainers({all: true, filters});
+      expect(now).toHaveLength(1);
+      expect([old!.Id, left[0]!.Id]).not.toContain(now[0]!.Id);
+      expect((await orx(['plan', '--detailed-exitcode'], {cwd: ws.dir})).code).toBe(0);
+      ledgerRead((l) => expect(l.currentLock()).toBeUndefined());
+    });
+  }
 });
