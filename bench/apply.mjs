@@ -1,5 +1,7 @@
 // orx apply of N new agents vs (a) a dockerode Promise.all floor creating and starting
-// the same hardened containers, (b) docker-compose up -d of an equivalent compose file.
+// the same hardened containers, (b) docker-compose up -d of an equivalent compose file; and
+// a replace of the N agents (recreate: new container first, old one removed once the new one
+// runs) vs the same replace done as remove-then-create with dockerode.
 // Usage: node bench/apply.mjs [N=20] [ROUNDS=3]
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
@@ -24,19 +26,31 @@ async function removeLabelled(label) {
 
 const floorScript = path.join(root, 'bench/floor-create.mjs');
 
-async function floorRun(tag) {
-  const r = timeProcess(process.execPath, [floorScript, String(N), IMAGE, tag]);
+async function floorRun(tag, replace = false) {
+  // a replace replaces what an untimed create made first
+  if (replace) timeProcess(process.execPath, [floorScript, String(N), IMAGE, tag]);
+  const r = timeProcess(process.execPath, [floorScript, String(N), IMAGE, tag, ...(replace ? ['replace'] : [])]);
   await removeLabelled(`bench.floor=${tag}`);
   fs.rmSync(`/dev/shm/bench-floor-${tag}`, {recursive: true, force: true});
   return r.ms;
 }
 
-async function orxRun(i) {
-  const ws = tempWorkspace('bapply');
+function orxConfig(ws, version) {
   let y = `workspace: ${ws.name}\nautonomy: 3\nimages:\n  base: {ref: "${IMAGE}"}\nagents:\n`;
-  for (let k = 0; k < N; k++) y += `  a${k}:\n    image: base\n    command: ${JSON.stringify(AGENT_CMD)}\n    resources: {cpus: 0.1, memory: 32m}\n`;
+  for (let k = 0; k < N; k++) y += `  a${k}:\n    image: base\n    command: ${JSON.stringify(AGENT_CMD)}\n    env: {VERSION: "${version}"}\n    resources: {cpus: 0.1, memory: 32m}\n`;
   fs.writeFileSync(path.join(ws.dir, 'orchestration.yml'), y);
-  const r = timeProcess(process.execPath, [orxBin, 'apply', '--auto-approve', '--parallelism', String(N)], {cwd: ws.dir});
+}
+
+async function orxRun(i, replace = false) {
+  const ws = tempWorkspace(replace ? 'breplace' : 'bapply');
+  const apply = () => timeProcess(process.execPath, [orxBin, 'apply', '--auto-approve', '--parallelism', String(N)], {cwd: ws.dir});
+  orxConfig(ws, 'v1');
+  if (replace) {
+    // the agents to replace, made untimed; then every one is replaced (a new env forces it)
+    apply();
+    orxConfig(ws, 'v2');
+  }
+  const r = apply();
   await removeLabelled(`io.orchestrix.workspace=${ws.name}`);
   // the agents' secrets directories on the host tmpfs
   for (const d of fs.existsSync('/dev/shm/orchestrix') ? fs.readdirSync('/dev/shm/orchestrix') : []) if (d.startsWith(`${ws.name}-`)) fs.rmSync(path.join('/dev/shm/orchestrix', d), {recursive: true, force: true});
@@ -65,12 +79,16 @@ async function composeRun(i) {
 const floor = [];
 const orx = [];
 const compose = [];
+const floorReplace = [];
+const orxReplace = [];
 const haveCompose = composeAvailable();
 for (let i = 0; i < ROUNDS; i++) {
   // interleaved so machine noise hits every contender alike
   floor.push(await floorRun(`f${i}-${process.pid}`));
   orx.push(await orxRun(i));
   if (haveCompose) compose.push(await composeRun(i));
+  floorReplace.push(await floorRun(`r${i}-${process.pid}`, true));
+  orxReplace.push(await orxRun(i, true));
 }
 console.log(`apply of ${N} new hardened agents (median of ${ROUNDS}):`);
 const f = median(floor);
@@ -84,4 +102,8 @@ if (haveCompose) {
 } else {
   console.log('docker-compose: not installed (apt-get install docker-compose), row skipped');
 }
+console.log(`replace of ${N} agents (median of ${ROUNDS}):`);
+const fr = median(floorReplace);
+console.log(`${'floor: dockerode stop+remove, create+start'.padEnd(44)} ${fr.toFixed(0).padStart(7)} ms`);
+row(`orx apply: replace, new container first (N=${N})`, median(orxReplace), 'floor', fr, 1.25);
 await docker.getImage(IMAGE).remove({force: true}).catch(() => undefined);

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import {ForcedStop} from '../src/engine/forced-stop.js';
 import {applyWorkspace, type OrxContext} from '../src/engine/operations.js';
 import {refuseIfDenied, reviewPolicy} from '../src/engine/policy-eval.js';
 import {preloadCheckpointSigner, withCheckpointedLedger} from '../src/engine/checkpoint.js';
@@ -10,10 +11,11 @@ import {EXIT} from '../src/exit-codes.js';
 import {recordApprovals} from '../src/ledger/safety.js';
 import {approvalRequired, gate} from '../src/policy/gate.js';
 import {withoutRejected, type StepReview} from '../src/policy/review.js';
+import {unfinishedSummary} from '../src/ui/apply-summary.js';
 import {renderPlan, summaryLine} from '../src/ui/plan-view.js';
 import {jsonProgressReporter, progressReporter} from '../src/ui/progress.js';
 import type {ReviewStep} from '../src/ui/review/types.js';
-import type {CommandResult} from './base.js';
+import {onOutputClosed, type CommandResult} from './base.js';
 
 export interface ApplyFlowOptions {
   ctx: OrxContext;
@@ -125,40 +127,50 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
   }
 
   const controller = new AbortController();
+  const forced = new ForcedStop();
   let signals = 0;
-  const onSignal = (): void => {
+  // the first signal stops new steps and lets the running ones finish; the next one stops at once,
+  // after recording the run as interrupted and releasing the lock (synchronous ledger writes)
+  const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) {
-      process.stderr.write('\nInterrupt received: no new steps will start; waiting for running ones to finish (press again to stop at once).\n');
+      process.stderr.write(`\n${signal === 'SIGINT' ? 'Interrupt' : signal} received: no new steps will start; waiting for running ones to finish (press Ctrl-C again to stop at once).\n`);
       controller.abort();
     } else {
+      process.stderr.write(`\n${signal} received again: stopping at once; the run is recorded as interrupted and the lock released. The next apply removes what the running steps half made.\n`);
+      forced.run();
       process.exit(EXIT.INTERRUPTED);
     }
   };
   // `orx halt` nudges a running apply with SIGUSR2: stop starting steps, finish the running ones
   const onHalt = (): void => controller.abort();
+  // nobody reads the output any more: as for one Ctrl-C (a pipe's reader is no signal to count)
+  const offOutput = onOutputClosed(() => controller.abort());
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   process.on('SIGUSR2', onHalt);
   // the run ends with a signed checkpoint: its code loads while the steps run
   preloadCheckpointSigner(o.ctx.dir);
   const progress = o.logFormat === 'json' ? jsonProgressReporter(o.ctx.log) : progressReporter((s) => process.stderr.write(s), o.stderrIsTTY && !o.json);
   try {
-    const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept, chaos: o.chaos, autonomy});
+    const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept, chaos: o.chaos, autonomy, forced});
     progress.close();
-    const steps = out.results.map((r) => ({address: r.step.address, action: r.step.action, status: r.status, ...(r.error ? {error: r.error} : {}), ...(r.adopted ? {adopted: true} : {})}));
+    const steps = out.results.map((r) => ({
+      address: r.step.address,
+      action: r.step.action,
+      status: r.status,
+      ...(r.error ? {error: r.error} : {}),
+      ...(r.adopted ? {adopted: true} : {}),
+      ...(r.rollback_failed ? {rollback_failed: true} : {}),
+      ...(r.destroyed ? {destroyed: true} : {}),
+    }));
     const status = out.halted ? 'halted' : out.interrupted ? 'interrupted' : out.failed ? 'failed' : 'succeeded';
     const data = {...base, run_id: out.run_id, serial: out.serial, status, steps, ...(dropped.length ? {dropped} : {}), ...(out.halted ? {halted: out.halted} : {}), ...(out.rto_ms !== undefined ? {rto_ms: out.rto_ms} : {})};
     const done = steps.filter((s) => s.status === 'succeeded');
-    const notDone = steps.filter((s) => s.status !== 'succeeded');
     if (out.failed || out.interrupted || out.halted) {
-      const lines = [
-        out.halted ? `Apply stopped: ${out.halted} (run ${out.run_id}).` : out.interrupted ? `Apply interrupted (run ${out.run_id}).` : `Apply failed partway (run ${out.run_id}).`,
-        `Done (${done.length}): ${done.map((s) => `${s.address} ${s.action}`).join(', ') || 'nothing'}`,
-        `Not done (${notDone.length}): ${notDone.map((s) => `${s.address} ${s.action} ${s.status}${s.error ? ` (${s.error})` : ''}`).join(', ')}`,
-        'The ledger records both; run `orx plan` to see what is left.',
-      ];
-      return {data, human: lines.join('\n'), exit: out.halted ? EXIT.APPROVAL : out.interrupted ? EXIT.INTERRUPTED : EXIT.PARTIAL};
+      const headline = out.halted ? `Apply stopped: ${out.halted} (run ${out.run_id}).` : out.interrupted ? `Apply interrupted (run ${out.run_id}).` : `Apply failed partway (run ${out.run_id}).`;
+      return {data, human: unfinishedSummary(headline, steps), exit: out.halted ? EXIT.APPROVAL : out.interrupted ? EXIT.INTERRUPTED : EXIT.PARTIAL};
     }
     const {create, update, replace, delete: del} = summarize(kept);
     const partial = dropped.length ? ` (${dropped.length} rejected step(s) left out)` : '';
@@ -169,8 +181,10 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
     return {data, human: `Apply complete! Resources: ${create} added, ${update} changed, ${replace} replaced, ${del} destroyed${partial}. (run ${out.run_id}, serial ${out.serial})`};
   } finally {
     progress.close();
+    offOutput();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     process.off('SIGUSR2', onHalt);
   }
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {ResourceRecord} from '../ledger/types.js';
-import {recordToken, revokeTokens} from '../ledger/tokens.js';
+import {listTokens, recordToken, revokeTokens} from '../ledger/tokens.js';
 import type {AgentSecretsPort} from '../resources/types.js';
 import {agentSecretsDir, isAgentSecretsDir, removeSecretFiles, secretsOwner, secretsRoot, TOKEN_FILE, writeSecretFiles} from '../secrets/delivery.js';
 import {secretFingerprinter, type SecretFingerprinter} from '../secrets/fingerprint.js';
@@ -107,31 +107,41 @@ export function agentSecretsPort(o: AgentSecretsOptions): AgentSecretsPort {
   const key = o.key;
   const fingerprint = key ? secretFingerprinter(key) : null;
   const dirFor = (name: string): string => agentSecretsDir(root, o.dir, o.workspace, name);
+  // container name -> jtis of the tokens this apply wrote into its directory
+  const delivered = new Map<string, string[]>();
+  const revoke = (jtis: Iterable<string>, reason: string): void => {
+    for (const jti of jtis) revokeTokens(o.ledger, {jti}, {actor: o.actor, reason});
+  };
+  const issueFiles = async (address: string, attrs: {secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}}): Promise<{files: Record<string, string>; fingerprints: Record<string, string>; jti: string}> => {
+    if (!key || !fingerprint) throw new Error(`${address}: no workspace key was loaded for this apply`);
+    const have = o.resolved.values.get(address) ?? {};
+    const files: Record<string, string> = {};
+    const fingerprints: Record<string, string> = {};
+    for (const name of Object.keys(attrs.secrets)) {
+      const value = have[name];
+      // resolution covers every agent of the apply: a missing one is a bug, not a user error
+      if (value === undefined) throw new Error(`${address}: secret ${name} was not resolved before delivery`);
+      files[name] = value;
+      fingerprints[name] = fingerprint(value);
+    }
+    const {issueAgentToken} = await import('../trust/agent-token.js');
+    const token = await issueAgentToken(key, {workspace: o.workspace, address, settings: attrs.token});
+    // the token is a credential like any secret: never printed, never stored (its jti is)
+    registerSecret(token.token);
+    files[TOKEN_FILE] = token.token;
+    recordToken(o.ledger, token.record, o.runId);
+    return {files, fingerprints, jti: token.record.jti};
+  };
   return {
     dirFor,
     async issue(address, attrs) {
-      if (!key || !fingerprint) throw new Error(`${address}: no workspace key was loaded for this apply`);
-      const have = o.resolved.values.get(address) ?? {};
-      const files: Record<string, string> = {};
-      const fingerprints: Record<string, string> = {};
-      for (const name of Object.keys(attrs.secrets)) {
-        const value = have[name];
-        // resolution covers every agent of the apply: a missing one is a bug, not a user error
-        if (value === undefined) throw new Error(`${address}: secret ${name} was not resolved before delivery`);
-        files[name] = value;
-        fingerprints[name] = fingerprint(value);
-      }
-      const {issueAgentToken} = await import('../trust/agent-token.js');
-      const token = await issueAgentToken(key, {workspace: o.workspace, address, settings: attrs.token});
-      // the token is a credential like any secret: never printed, never stored (its jti is)
-      registerSecret(token.token);
-      files[TOKEN_FILE] = token.token;
-      recordToken(o.ledger, token.record, o.runId);
+      const {files, fingerprints} = await issueFiles(address, attrs);
       return {files, fingerprints};
     },
     async deliver(address, attrs, user, mountedAt) {
       const owner = secretsOwner(address, user);
-      const {files, fingerprints} = await this.issue(address, attrs);
+      const {files, fingerprints, jti} = await issueFiles(address, attrs);
+      delivered.set(attrs.name, [...(delivered.get(attrs.name) ?? []), jti]);
       writeSecretFiles(mountedAt && isAgentSecretsDir(mountedAt, o.dir, o.workspace, attrs.name) ? mountedAt : dirFor(attrs.name), files, owner);
       return fingerprints;
     },
@@ -140,6 +150,16 @@ export function agentSecretsPort(o: AgentSecretsOptions): AgentSecretsPort {
       // left under a previous runtime directory: removed too, if it has the shape of this agent's
       if (mountedAt && mountedAt !== dirFor(name) && isAgentSecretsDir(mountedAt, o.dir, o.workspace, name)) removeSecretFiles(mountedAt);
       if (address) revokeTokens(o.ledger, {address}, {actor: o.actor, reason});
+    },
+    discard(name, reason) {
+      removeSecretFiles(dirFor(name));
+      revoke(delivered.get(name) ?? [], reason);
+      delivered.delete(name);
+    },
+    retire(address, name, successor, reason, mountedAt) {
+      this.remove(null, name, reason, mountedAt);
+      const keep = new Set(delivered.get(successor) ?? []);
+      revoke(listTokens(o.ledger, {address, live: true}).map((t) => t.jti).filter((j) => !keep.has(j)), reason);
     },
   };
 }

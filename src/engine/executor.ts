@@ -1,16 +1,23 @@
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {StateChange} from '../ledger/types.js';
+import {RollbackFailed, RolledBack} from '../resources/agent-rollback.js';
 import {ACTIONS} from '../resources/registry.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from '../resources/types.js';
 import {InjectedFault, type ChaosSpec, type Fault} from '../sim/chaos.js';
+import type {ForcedStop} from './forced-stop.js';
 
 export type StepResult = {
   run_id: string;
   step: PlannedStep;
-  status: 'succeeded' | 'failed' | 'skipped';
+  /** rolled_back: the step failed and put back what it had touched (the old container runs) */
+  status: 'succeeded' | 'failed' | 'rolled_back' | 'skipped';
   error?: string;
   adopted?: boolean;
+  /** the step failed and so did putting things back: its error names what was left behind */
+  rollback_failed?: boolean;
+  /** a replace whose old object was destroyed before its replacement failed: the address is gone */
+  destroyed?: boolean;
   elapsed_ms: number;
 };
 
@@ -33,6 +40,8 @@ export interface ExecuteOptions {
   haltRequested?: () => string | null;
   /** chaos rehearsal: the faults to inject, by step address */
   chaos?: {spec: ChaosSpec; faults: ReadonlyMap<string, Fault>};
+  /** a forced stop records the steps in flight and those never started before the process goes */
+  forced?: ForcedStop;
 }
 
 type Phase = 'destroy' | 'converge';
@@ -54,10 +63,20 @@ export function operations(steps: PlannedStep[]): Op[] {
   const add = (step: PlannedStep, phase: Phase): void => {
     ops.set(`${phase}:${step.address}`, {key: `${phase}:${step.address}`, step, phase, deps: new Set()});
   };
-  // a replace its action does in one step needs no destroy first, unless something it hangs on is going
-  const inOne = (s: PlannedStep): boolean => s.action === 'replace' && ACTIONS[s.kind].ownsReplace?.(s) === true && !s.depends_on.some((d) => ['replace', 'delete'].includes(byAddress.get(d)?.action ?? ''));
+  // A replace its action does in one step (new object first) needs no destroy before it, unless
+  // something it hangs on is destroyed first: that must wait until this one's old object is gone
+  // (a network cannot go while a container is on it). Another one-step replace is no such thing.
+  const destroys = new Map<string, boolean>();
+  const hasDestroy = (s: PlannedStep): boolean => {
+    const known = destroys.get(s.address);
+    if (known !== undefined) return known;
+    destroys.set(s.address, true); // a cycle (refused by the planner) splits
+    const split = s.action === 'delete' || (s.action === 'replace' && (ACTIONS[s.kind].ownsReplace?.(s) !== true || s.depends_on.some((d) => byAddress.has(d) && hasDestroy(byAddress.get(d)!))));
+    destroys.set(s.address, split);
+    return split;
+  };
   for (const s of steps) {
-    if (s.action === 'delete' || (s.action === 'replace' && !inOne(s))) add(s, 'destroy');
+    if (hasDestroy(s)) add(s, 'destroy');
     if (s.action !== 'delete') add(s, 'converge');
   }
   for (const s of steps) {
@@ -125,7 +144,7 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
   let halted: string | null = null;
   let running = 0;
 
-  const finish = (step: PlannedStep, status: 'succeeded' | 'failed', outcome: StepOutcome | null, error?: string): void => {
+  const finish = (step: PlannedStep, status: 'succeeded' | 'failed' | 'rolled_back', outcome: StepOutcome | null, error?: string, rollbackFailed = false): void => {
     let change: StateChange | undefined;
     if (status === 'succeeded' && outcome?.changes) {
       // the step says exactly what it changed (DR steps)
@@ -144,9 +163,18 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
       outcome: outcome ? {object_id: outcome.object_id, adopted: outcome.adopted ?? false} : null,
       change,
       changes: status === 'succeeded' ? outcome?.changes : undefined,
-      message: `${step.address}: ${step.action} ${status}${error ? `: ${error}` : ''}`,
+      message: `${step.address}: ${step.action} ${status.replace('_', ' ')}${error ? `: ${error}` : ''}`,
     });
-    const result: StepResult = {run_id: runId, step, status, error, adopted: outcome?.adopted, elapsed_ms: Date.now() - started.get(step.address)!};
+    const result: StepResult = {
+      run_id: runId,
+      step,
+      status,
+      error,
+      adopted: outcome?.adopted,
+      elapsed_ms: Date.now() - started.get(step.address)!,
+      ...(rollbackFailed ? {rollback_failed: true} : {}),
+      ...(status !== 'succeeded' && destroyed.has(step.address) && step.action === 'replace' ? {destroyed: true} : {}),
+    };
     results.push(result);
     opts.events?.onFinish?.(result);
   };
@@ -196,9 +224,22 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
       // what to do next belongs with what went wrong: the run summary shows only this line
       const message = err instanceof OrxError && err.actions.length > 0 ? `${err.message} (${err.actions.join(' ')})` : err instanceof Error ? err.message : String(err);
       ctx.log.error(message, {address: step.address});
-      finish(step, 'failed', null, message);
+      finish(step, err instanceof RolledBack ? 'rolled_back' : 'failed', null, message, err instanceof RollbackFailed);
     }
   };
+
+  // a forced stop cannot wait for the steps in flight: they are failed as cut short (what they
+  // made is found by the next plan), the rest skipped
+  const unforce = opts.forced?.add(() => {
+    const cutShort = 'cut short by a forced stop: what it made is found and finished or removed by the next apply';
+    for (const [address, row] of stepRows) {
+      if (results.some((r) => r.step.address === address)) continue;
+      const change: StateChange | undefined = destroyed.has(address) ? {op: 'delete', address} : undefined;
+      ledger.finishStep({step_id: row, status: 'failed', error: cutShort, change, message: `${address}: ${cutShort}`});
+      results.push({run_id: runId, step: opts.steps.find((s) => s.address === address)!, status: 'failed', error: cutShort, elapsed_ms: 0});
+    }
+    recordSkipped();
+  });
 
   await new Promise<void>((resolve) => {
     const pump = (): void => {
@@ -223,17 +264,23 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
     pump();
   });
 
-  // never started: recorded as skipped so the run says exactly what was not done
-  const finished = new Set(results.map((r) => r.step.address));
-  for (const op of remaining.values()) {
-    if (finished.has(op.step.address)) continue;
-    const row = stepRows.get(op.step.address) ?? ledger.startStep({run_id: runId, address: op.step.address, action: op.step.action, idempotency_key: op.step.idempotency_key, category: op.step.category}).id;
-    const change: StateChange | undefined = destroyed.has(op.step.address) ? {op: 'delete', address: op.step.address} : undefined;
-    ledger.finishStep({step_id: row, status: 'skipped', error: null, change, message: `${op.step.address}: ${op.step.action} not started`});
-    const r: StepResult = {run_id: runId, step: op.step, status: 'skipped', elapsed_ms: 0};
-    results.push(r);
-    opts.events?.onFinish?.(r);
-    finished.add(op.step.address);
-  }
+  unforce?.();
+  recordSkipped();
   return {results, failed, interrupted, halted};
+
+  // never started: recorded as skipped so the run says exactly what was not done
+  function recordSkipped(): void {
+    const finished = new Set(results.map((r) => r.step.address));
+    for (const op of remaining.values()) {
+      if (finished.has(op.step.address)) continue;
+      const row = stepRows.get(op.step.address) ?? ledger.startStep({run_id: runId, address: op.step.address, action: op.step.action, idempotency_key: op.step.idempotency_key, category: op.step.category}).id;
+      const change: StateChange | undefined = destroyed.has(op.step.address) ? {op: 'delete', address: op.step.address} : undefined;
+      ledger.finishStep({step_id: row, status: 'skipped', error: null, change, message: `${op.step.address}: ${op.step.action} not started`});
+      const r: StepResult = {run_id: runId, step: op.step, status: 'skipped', elapsed_ms: 0};
+      results.push(r);
+      opts.events?.onFinish?.(r);
+      finished.add(op.step.address);
+    }
+    remaining.clear();
+  }
 }

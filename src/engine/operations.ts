@@ -11,6 +11,7 @@ import {buildDesired, type LocalImage} from './desired.js';
 import {observeVolumeOwners} from './volume-owners.js';
 import {configDigest, currentState, policyDigest} from './digests.js';
 import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
+import type {ForcedStop} from './forced-stop.js';
 import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, writePlanFile, type PlanDocument, type PlanKind} from './planfile.js';
 import {buildPlan, summarize} from './planner.js';
 import {withLedger} from './workspace.js';
@@ -218,6 +219,8 @@ export interface ApplyOptions {
   chaos?: ChaosSpec;
   /** a lower autonomy asked for on the command line */
   autonomy?: number;
+  /** what a forced stop must still record before the process goes (the run, the lock) */
+  forced?: ForcedStop;
 }
 
 export interface ApplyOutcome extends ExecuteResult {
@@ -233,6 +236,7 @@ export interface ApplyOutcome extends ExecuteResult {
  */
 export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledger, opts: ApplyOptions): Promise<ApplyOutcome> {
   const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
+  const unlockOnForce = opts.forced?.add(() => ledger.releaseLock(lock.id));
   const startedAt = Date.now();
   try {
     const loaded = loadConfig(ctx.dir);
@@ -259,6 +263,8 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     // agents a killed backup left paused are running again before anything else happens
     await resumeInterruptedBackup(ledger, ctx.log);
     const run = ledger.startRun({kind: doc.kind, mode: 'APPLY', autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
+    // its signed checkpoint is left to the next run's, which covers this run's events too
+    const endOnForce = opts.forced?.add(() => ledger.finishRun(run.id, 'interrupted', {forced: true}));
     const waived = verdict.waivers.filter((w) => w.status === 'applied');
     if (waived.length > 0) {
       ledger.appendEvent({run_id: run.id, level: 'warn', message: `waivers in force: ${waived.map((w) => `${w.rule} at ${w.address} through ${w.expires} (${w.reason})`).join('; ')}`, payload: {waivers: waived}});
@@ -283,10 +289,12 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       signal: opts.signal,
       events: opts.events,
       ...(opts.chaos && faults ? {chaos: {spec: opts.chaos, faults: new Map(faults.map((f) => [f.address, f]))}} : {}),
+      forced: opts.forced,
     });
     const counts = {
       succeeded: result.results.filter((r) => r.status === 'succeeded').length,
       failed: result.results.filter((r) => r.status === 'failed').length,
+      rolled_back: result.results.filter((r) => r.status === 'rolled_back').length,
       skipped: result.results.filter((r) => r.status === 'skipped').length,
     };
     // the contract: which configuration (and policies) this run applied, content-addressed
@@ -297,10 +305,12 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     const halted = result.halted ?? (result.interrupted && halt ? halt.reason : null);
     // a restore's RTO: from the start of the apply until its agents were healthy on the restored data
     const rto = doc.kind === 'restore' && !result.failed ? {rto_ms: Date.now() - startedAt} : {};
+    endOnForce?.();
     ledger.finishRun(run.id, halted || result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', {...counts, ...(halted ? {halted} : {}), ...rto, ...(waived.length ? {waivers: waived} : {}), ...(opts.chaos && faults ? {chaos: {seed: opts.chaos.seed, rate: opts.chaos.rate, faults}} : {})});
     await checkpointChain(ctx, ledger, loaded.config, {reason: doc.kind, run_id: run.id});
     return {...result, halted: halted && halt ? `workspace halted at ${halt.at} by ${halt.by} because ${halt.reason}` : null, run_id: run.id, serial: ledger.meta().serial, ...rto};
   } finally {
+    unlockOnForce?.();
     ledger.releaseLock(lock.id);
   }
 }

@@ -167,6 +167,9 @@ export function buildPlan(input: PlanInput): PlanModel {
   for (const o of input.observation?.orphans ?? []) {
     if (o.step_key && input.knownStepKeys.has(o.step_key) && !drafts.has(o.address) && parseAddress(o.address)) {
       drafts.set(o.address, {address: o.address, kind: o.kind, action: 'delete', category: 'DESTROY', before: {name: o.name}, after: null, changes: [], reasons: ['created by an earlier apply that was interrupted; no longer in the configuration'], depends_on: [], object_id: o.object_id, record: false, budget_ms: budget(o.address, o.kind)});
+    } else if (o.kind === 'agent' && o.step_key && input.knownStepKeys.has(o.step_key) && drafts.get(o.address)?.action === 'replace') {
+      // a replace removes its agent's leftovers before making a new container (agent-rollback.ts)
+      notes.push(`container ${o.name} was left by an interrupted update of ${o.address}: its replace removes it first`);
     } else if (!drafts.has(o.address)) {
       notes.push(`${o.kind} ${o.name} carries this workspace's labels but orx does not manage it (left alone)`);
     }

@@ -426,7 +426,7 @@ export class Ledger {
       this.insertEvent({
         run_id: step.run_id,
         step_id: step.id,
-        level: input.status === 'failed' ? 'error' : 'info',
+        level: input.status === 'failed' ? 'error' : input.status === 'rolled_back' ? 'warn' : 'info',
         message: input.message ?? `${step.address}: ${step.action} ${input.status}`,
         payload: {
           address: step.address,

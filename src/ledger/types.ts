@@ -1,6 +1,7 @@
 export type RunMode = 'PLAN' | 'APPLY';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
-export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
+/** rolled_back: failed, and what it had touched was put back as it was */
+export type StepStatus = 'running' | 'succeeded' | 'failed' | 'rolled_back' | 'skipped';
 export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface LedgerMeta {

@@ -16,6 +16,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** chaos rehearsal: every check fails, as a broken new version's would */
   forceUnhealthy?: boolean;
+  /** with no health check: how long running counts as started (default SETTLE_MS) */
+  settleMs?: number;
 }
 
 const POLL_MS = 250;
@@ -49,9 +51,16 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
   let attempts = 0;
   let failing = 0;
   let output = '';
+  const settle = opts.settleMs ?? SETTLE_MS;
+  // with no check of orx's own: one look after the settle time (an exit in between shows in the
+  // restart count) instead of polling an engine many replaces share
+  if (!probe && !health?.test.length && !opts.forceUnhealthy) await sleep(settle, opts.signal);
   for (;;) {
-    const s = (await c.inspect()).State;
-    if (!s.Running) return {ok: false, reason: 'exit', detail: `the container exited (code ${s.ExitCode})`, output: tail(output || (await logsTail(c))), attempts};
+    const info = await c.inspect();
+    const s = info.State;
+    // the engine restarting it (restart policy) means it exited: Running stays true meanwhile,
+    // and once restarted only the count tells
+    if (!s.Running || s.Restarting || info.RestartCount > 0) return {ok: false, reason: 'exit', detail: `the container exited (code ${s.ExitCode})`, output: tail(output || (await logsTail(c))), attempts};
     if (opts.signal?.aborted) return {ok: false, reason: 'timeout', detail: 'cancelled', output: tail(output), attempts};
     if (probe || opts.forceUnhealthy) {
       if (Date.now() >= started + (health?.start_period_ms ?? 0) || opts.forceUnhealthy) {
@@ -68,7 +77,7 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
     }
     const h = s.Health;
     if (!h) {
-      if (Date.now() > started + SETTLE_MS) return {ok: true, attempts};
+      if (Date.now() >= started + settle) return {ok: true, attempts};
     } else {
       const log = h.Log ?? [];
       attempts = log.length;

@@ -12,6 +12,7 @@ import {LABEL, ownLabels} from './labels.js';
 import {assertOurs} from './network.js';
 import {planByDiff} from './plan-helper.js';
 import {blueGreenReplace, wantsBlueGreen} from './blue-green.js';
+import {recreateReplace} from './recreate.js';
 import {applyKubeAgent, isKubeAgent, planKubeAgent, rollbackKubeAgent, validateKubeAgent} from './kube-agent.js';
 import type {Action, ApplyContext, Attrs, PlannedStep, StepOutcome} from './types.js';
 
@@ -108,8 +109,8 @@ export const agentAction: Action<AgentAttrs> = {
   safety: {category: 'DEPLOY', budget: {timeMs: 120_000, network: 'internal'}},
   updatable: UPDATABLE,
   computed: new Set(['name']),
-  // blue-green: the new container comes up beside the old one, in one step
-  ownsReplace: (step) => wantsBlueGreen(step),
+  // between Docker containers a replace is one step, new container first (recreate or blue-green)
+  ownsReplace: (step) => step.action === 'replace' && step.before !== null && !isKubeAgent(step.before) && !isKubeAgent(step.after),
 
   validate(input) {
     const a = obj('agent', input);
@@ -170,6 +171,7 @@ export const agentAction: Action<AgentAttrs> = {
     }
     if (step.action === 'update') return updateAgent(step, ctx);
     if (wantsBlueGreen(step)) return blueGreenReplace(step, ctx);
+    if (step.action === 'replace' && this.ownsReplace?.(step)) return recreateReplace(step, ctx);
     if (step.action === 'replace') await removeAgent(step, ctx);
     return createAgent(step, ctx);
   },
@@ -208,7 +210,8 @@ export async function removeAgent(step: PlannedStep, ctx: ApplyContext): Promise
   if (name) ctx.secrets.remove(step.address, name, step.action === 'replace' ? 'agent replaced' : 'agent deleted', mountedAt);
 }
 
-function secretsMountOf(info: Dockerode.ContainerInspectInfo, target: unknown): string | null {
+/** From an inspect or a list entry: both carry the container's mounts. */
+export function secretsMountOf(info: {Mounts?: Array<{Type?: string; Destination: string; Source: string}>}, target: unknown): string | null {
   const at = typeof target === 'string' ? target : SECRETS_MOUNT;
   return info.Mounts?.find((m) => m.Type === 'bind' && m.Destination === at)?.Source ?? null;
 }
@@ -291,6 +294,26 @@ export async function createAgent(step: PlannedStep, ctx: ApplyContext, opts: {a
   return {object_id: container.id, attributes: after, secret_fingerprints: fingerprints};
 }
 
+/**
+ * The container of `after`, created under `name` (a replace's temporary one) and joined to its
+ * networks, not started; its secrets delivered into that name's directory. Nothing of it is
+ * left when this fails.
+ */
+export async function createStopped(step: PlannedStep, after: AgentAttrs, ctx: ApplyContext, name: string): Promise<{container: Dockerode.Container; fingerprints: Record<string, string>}> {
+  await refuseRootImage(step.address, after, ctx);
+  const fingerprints = await ctx.secrets.deliver(step.address, {...after, name}, numericSpec(await effectiveUser(after, ctx)));
+  let container: Dockerode.Container | undefined;
+  try {
+    container = await ctx.docker.createContainer(containerSpec(step, after, ctx, true, name));
+    await connectNetworks(container, step.address, after, after.networks.slice(0, 1), ctx);
+    return {container, fingerprints};
+  } catch (err) {
+    if (container) await forceRemove(container).catch(() => undefined);
+    ctx.secrets.discard(name, 'agent not created');
+    throw new Error(`cannot create the new container: ${engineMessage(err)}`);
+  }
+}
+
 /** Finishes the job of a container with the same configuration, or clears a stale one away. */
 async function adoptExisting(step: PlannedStep, after: AgentAttrs, ctx: ApplyContext): Promise<StepOutcome | null> {
   const existing = await ctx.docker.getContainer(after.name).inspect();
@@ -341,13 +364,14 @@ function tmpfsOptions(user: string | null): string {
   return opts.join(',');
 }
 
-export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyContext, aliases = true): Dockerode.ContainerCreateOptions {
+/** `name`: the container's (a replace's temporary one); its secrets directory is named for it. */
+export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyContext, aliases = true, name = after.name): Dockerode.ContainerCreateOptions {
   const ports = Object.fromEntries(after.ports.map((p) => [`${p.container}/${p.protocol}`, {}]));
   const bindings: Record<string, Array<{HostIp: string; HostPort: string}>> = {};
   for (const p of after.ports) (bindings[`${p.container}/${p.protocol}`] ??= []).push({HostIp: p.host_ip, HostPort: String(p.host)});
   const first = after.networks[0];
   return {
-    name: after.name,
+    name,
     Image: after.image_ref,
     ...(after.command ? {Cmd: after.command} : {}),
     // the path of the secrets, never their values
@@ -380,7 +404,7 @@ export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyCo
       Mounts: [
         // NoCopy: the engine would copy the image's directory (and its owner) onto an empty volume, undoing the volume's hand-over to its owner
         ...after.mounts.map((m) => ({Type: 'volume' as const, Source: m.source, Target: m.target, ReadOnly: m.read_only, VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions']})),
-        {Type: 'bind' as const, Source: ctx.secrets.dirFor(after.name), Target: after.secrets_mount, ReadOnly: true},
+        {Type: 'bind' as const, Source: ctx.secrets.dirFor(name), Target: after.secrets_mount, ReadOnly: true},
       ],
       PortBindings: bindings,
       // without aliases (a blue-green container before it is healthy): on no network at all, joined once healthy

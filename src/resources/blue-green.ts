@@ -3,12 +3,13 @@
 // takes over the network aliases only once healthy; otherwise it goes and the old one stays.
 // Published host ports cannot be held by two containers: then the old one is stopped first
 // and kept, and started again on rollback (the documented gap).
-import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
+import {isNotFound} from '../drivers/docker.js';
 import {UPDATE_DEFAULTS} from '../config/agent.js';
 import {excerpt} from '../secrets/redact.js';
 import {agentAction, agentConfigHash, connectNetworks, createAgent, forceRemove, secretsMountSource, type AgentAttrs} from './agent.js';
 import {waitHealthy} from './agent-health.js';
-import {LABEL, objectName} from './labels.js';
+import {putBack, removeLeftovers, stopQuietly} from './agent-rollback.js';
+import {objectName} from './labels.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from './types.js';
 
 export function wantsBlueGreen(step: PlannedStep): boolean {
@@ -31,8 +32,6 @@ export function blueGreenName(step: PlannedStep, workspace: string): string {
   return `${objectName(workspace, step.address.slice('agent.'.length))}-${step.idempotency_key.slice(0, 8)}`;
 }
 
-export class RolledBack extends Error {}
-
 const SETTLE_MS = 1500;
 
 export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
@@ -45,6 +44,8 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
   const old = ctx.docker.getContainer(step.object_id ?? before.name);
   await removeLeftovers(step, [name, before.name], ctx);
   const stopFirst = blueGreenMode(step) === 'stop-first';
+  const back = (why: string, created: StepOutcome | null, kept: string, payload: Record<string, unknown>): Promise<never> =>
+    putBack(step, ctx, {created: created ? {id: created.object_id!, name} : null, old, oldName: before.name, startOld: stopFirst, why, kept, payload: {strategy: 'blue-green', ...payload}});
   if (stopFirst) {
     ctx.progress?.('stopping the old container first: it holds the published host ports');
     await stopQuietly(old);
@@ -55,8 +56,9 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
     // ports the old one is stopped already, and the ports need the network now)
     created = await createAgent({...step, action: 'create', after}, ctx, {aliases: stopFirst});
   } catch (err) {
-    if (stopFirst) await old.start().catch(() => undefined);
-    throw err;
+    // createAgent leaves nothing of the new container behind: only a stopped old one needs putting back
+    if (!stopFirst) throw err;
+    return back(`blue-green: ${(err as Error).message}`, null, `rolled back, ${before.name} keeps running.`, {reason: 'start'});
   }
   const health = await waitHealthy(ctx.docker, created.object_id!, after.health, {
     timeoutMs: update.health_timeout_ms,
@@ -66,17 +68,13 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
   });
   // a stopped container cannot take over, whatever rollback_on says
   if (!health.ok && (health.reason === 'exit' || update.rollback_on.includes(health.reason))) {
-    await forceRemove(ctx.docker.getContainer(created.object_id!));
-    ctx.secrets.remove(null, name, 'blue-green rolled back');
-    if (stopFirst) await old.start();
-    ctx.ledger.appendEvent({
-      run_id: ctx.runId,
-      level: 'warn',
-      message: `${step.address}: blue-green rolled back (${health.reason}): ${health.detail}; ${before.name} keeps running`,
-      payload: {address: step.address, rollback: {strategy: 'blue-green', reason: health.reason, detail: health.detail, attempts: health.attempts, health_output: health.output, kept: before.name, removed: name}},
-    });
     const last = health.output ? ` Last check: ${excerpt(health.output, {max: 300})}` : '';
-    throw new RolledBack(`blue-green: the new container was not healthy (${health.reason}: ${health.detail}); rolled back, ${before.name} keeps running.${last}`);
+    return back(`blue-green: the new container was not healthy (${health.reason}: ${health.detail})`, created, `rolled back, ${before.name} keeps running.${last}`, {
+      reason: health.reason,
+      detail: health.detail,
+      attempts: health.attempts,
+      health_output: health.output,
+    });
   }
   if (!health.ok) ctx.log.warn(`${step.address}: promoted although ${health.detail} (update.rollback_on leaves out ${health.reason})`);
   // the new container takes the agent's name on every network (both answer to it for a moment),
@@ -90,16 +88,8 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
   }
   const mountedAt = await secretsMountSource(old, before.secrets_mount);
   await retire(old, ctx);
-  ctx.secrets.remove(null, before.name, 'replaced by blue-green', mountedAt);
+  ctx.secrets.retire(step.address, before.name, name, 'replaced by blue-green', mountedAt);
   return created;
-}
-
-async function stopQuietly(c: ReturnType<ApplyContext['docker']['getContainer']>): Promise<void> {
-  try {
-    await c.stop({t: 10});
-  } catch (err) {
-    if (!isNotFound(err) && statusCode(err) !== 304) throw new Error(`cannot stop the old container: ${engineMessage(err)}`);
-  }
 }
 
 // Off the networks first: from then on the agent's name resolves to the new container only.
@@ -115,16 +105,6 @@ async function retire(old: ReturnType<ApplyContext['docker']['getContainer']>, c
   }
   await stopQuietly(old);
   await forceRemove(old);
-}
-
-/** New containers of blue-green steps that were cut short (the plan shows them as left alone): not two serving at once. */
-async function removeLeftovers(step: PlannedStep, keep: string[], ctx: ApplyContext): Promise<void> {
-  const labelled = await ctx.docker.listContainers({all: true, filters: {label: [`${LABEL.workspace}=${ctx.workspace}`, `${LABEL.address}=${step.address}`]}});
-  for (const c of labelled) {
-    if (c.Id === step.object_id || keep.some((n) => c.Names?.[0] === `/${n}`) || c.Labels?.[LABEL.step] === undefined) continue;
-    ctx.log.info(`${step.address}: removing ${c.Names?.[0]?.slice(1) ?? c.Id}, left by an interrupted blue-green update`);
-    await forceRemove(ctx.docker.getContainer(c.Id));
-  }
 }
 
 async function takeAliases(id: string, address: string, after: AgentAttrs, ctx: ApplyContext): Promise<void> {

@@ -85,6 +85,13 @@ export interface AgentSecretsPort {
    * under another root when XDG_RUNTIME_DIR changed since it was created
    */
   remove(address: string | null, containerName: string, reason: string, mountedAt?: string | null): void;
+  /** a new container that did not take over (rolled back): its files, and the tokens this apply delivered into them */
+  discard(containerName: string, reason: string): void;
+  /**
+   * the old container of a replace, once its successor took over: its files, and every live token
+   * of the agent but those this apply delivered to the successor
+   */
+  retire(address: string, containerName: string, successor: string, reason: string, mountedAt?: string | null): void;
 }
 
 export interface ApplyContext {

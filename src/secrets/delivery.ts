@@ -204,6 +204,12 @@ export function removeSecretFiles(dir: string): void {
 }
 
 /**
+ * What a recreate's new container is called until it takes the agent's name: "." is in no
+ * agent's or workspace's name, so no other agent's directory has this shape.
+ */
+export const NEXT_SUFFIX = '.next-';
+
+/**
  * True when `dir` has the shape of this workspace's secrets directory for `containerName` under
  * some secrets root (ROOT/orchestrix/WORKSPACE-DIGEST/CONTAINER), whatever ROOT was: the
  * directory an agent was given under a previous XDG_RUNTIME_DIR. Anything else a container
@@ -212,7 +218,9 @@ export function removeSecretFiles(dir: string): void {
 export function isAgentSecretsDir(dir: string, workspaceDir: string, workspace: string, containerName: string): boolean {
   if (!path.isAbsolute(dir) || path.normalize(dir) !== dir) return false;
   const wsDir = path.dirname(dir);
-  return path.basename(dir) === containerName && wsDir === workspaceSecretsDir(path.dirname(wsDir), workspaceDir, workspace) && path.basename(path.dirname(wsDir)) === ROOT_NAME;
+  const base = path.basename(dir);
+  // a recreated agent keeps the directory of the temporary name its container was created under
+  return (base === containerName || base.startsWith(`${containerName}${NEXT_SUFFIX}`)) && wsDir === workspaceSecretsDir(path.dirname(wsDir), workspaceDir, workspace) && path.basename(path.dirname(wsDir)) === ROOT_NAME;
 }
 
 /**

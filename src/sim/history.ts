@@ -31,13 +31,14 @@ interface Row {
  * and running steps (no outcome), PLAN runs. A step with safety category ROLLBACK is undo work:
  * its time is a rollback duration of its kind, its outcome is not a success or failure of the
  * kind. A failed step's time counts as a duration too: failing also takes time in an apply.
+ * A rolled-back step (a replace that put the old container back) is a failure of its kind.
  */
 export function stepHistory(ledger: Ledger): History {
   const rows = ledger.sqlite
     .prepare(
       `SELECT s.address, s.action, s.status, s.category, s.started_at, s.finished_at, r.kind AS run_kind
        FROM steps s JOIN runs r ON r.id = s.run_id
-       WHERE r.mode = 'APPLY' AND s.status IN ('succeeded', 'failed') AND s.action <> 'noop'
+       WHERE r.mode = 'APPLY' AND s.status IN ('succeeded', 'failed', 'rolled_back') AND s.action <> 'noop'
        ORDER BY s.started_at, s.rowid`,
     )
     .all() as Row[];

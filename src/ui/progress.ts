@@ -10,9 +10,9 @@ function secs(ms: number): string {
 }
 
 function line(r: StepResult): string {
-  const mark = r.status === 'succeeded' ? c.green('✓') : r.status === 'failed' ? c.red('✗') : c.dim('·');
-  const note = r.status === 'failed' ? `: ${r.error}` : r.status === 'skipped' ? ' (not started)' : r.adopted ? ' (adopted existing object)' : '';
-  return `${mark} ${r.step.address}: ${r.step.action} ${r.status} (${secs(r.elapsed_ms)})${note}`;
+  const mark = r.status === 'succeeded' ? c.green('✓') : r.status === 'failed' ? c.red('✗') : r.status === 'rolled_back' ? c.yellow('↺') : c.dim('·');
+  const note = r.status === 'failed' || r.status === 'rolled_back' ? `: ${r.error}` : r.status === 'skipped' ? ' (not started)' : r.adopted ? ' (adopted existing object)' : '';
+  return `${mark} ${r.step.address}: ${r.step.action} ${r.status.replace('_', ' ')} (${secs(r.elapsed_ms)})${note}`;
 }
 
 /**
@@ -51,7 +51,7 @@ export function progressReporter(write: (s: string) => void, tty: boolean, now: 
       running.delete(r.step.address);
       details.delete(r.step.address);
       if (r.status === 'succeeded') done++;
-      if (r.status === 'failed') failed++;
+      if (r.status === 'failed' || r.status === 'rolled_back') failed++;
       write(tty ? `\r\x1b[2K${line(r)}\n` : `${line(r)}\n`);
       redraw();
     },
@@ -71,6 +71,7 @@ export function jsonProgressReporter(log: Logger): ExecutorEvents & {close(): vo
       const fields = {address: r.step.address, action: r.step.action, status: r.status, elapsed_ms: r.elapsed_ms, ...(r.error ? {error: r.error} : {}), ...(r.adopted ? {adopted: true} : {})};
       const run = log.withRun(r.run_id);
       if (r.status === 'failed') run.error(`${r.step.action} failed`, fields);
+      else if (r.status === 'rolled_back') run.warn(`${r.step.action} rolled back`, fields);
       else run.info(`${r.step.action} ${r.status}`, fields);
     },
     close() {},

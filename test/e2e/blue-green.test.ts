@@ -136,6 +136,7 @@ describe('blue-green updates', () => {
     await approved('apply');
     await until('v1 served', () => get('/version'), 30_000);
     const [old] = await webContainers();
+    const startedAt = (await docker.getContainer(old!.Id).inspect()).State.StartedAt;
 
     ws.write(yaml('v-broken', {healthz: false}));
     const {done} = startOrx(['apply', '--auto-approve'], {cwd: ws.dir});
@@ -144,7 +145,13 @@ describe('blue-green updates', () => {
     expect(r.code, r.stderr).toBe(6);
     expect(r.stderr).toMatch(/blue-green: the new container was not healthy \(unhealthy: the health check failed 2 times in a row\); rolled back, orx-\S+-web keeps running/);
     expect(probe.versions).toEqual(['v1']);
-    expect(probe.maxGapMs, JSON.stringify(probe)).toBeLessThan(500);
+    // the proof that service never stopped: the old container ran throughout, never restarted
+    const after = await docker.getContainer(old!.Id).inspect();
+    expect(after.State.StartedAt).toBe(startedAt);
+    expect(after.RestartCount).toBe(0);
+    // and the probe never went without an answer for as long as any restart of v1 would take (its
+    // start-up alone is 3 s); what is shorter is the probe loop's own latency on a loaded machine
+    expect(probe.maxGapMs, JSON.stringify(probe)).toBeLessThan(2500);
     const now = await webContainers();
     expect(now.map((c) => c.Id)).toEqual([old!.Id]);
     expect(now[0]!.State).toBe('running');

@@ -52,8 +52,10 @@ describe('reliability', () => {
     ws.write(agentsYaml(4));
     const first = startOrx(['apply', '--auto-approve', '--parallelism', '1'], {cwd: ws.dir});
     const lock = await until('the first apply to take the lock', () => peek(ws.dir, (l) => l.currentLock()));
-    const second = await orx(['apply', '--auto-approve'], {cwd: ws.dir});
-    expect(second.code).toBe(4);
+    // held still while the second one plans and applies: on a loaded machine the first could end first
+    first.child.kill('SIGSTOP');
+    const second = await orx(['apply', '--auto-approve'], {cwd: ws.dir}).finally(() => first.child.kill('SIGCONT'));
+    expect(second.code, second.stderr).toBe(4);
     expect(second.stderr).toContain(`pid ${lock.pid}`);
     expect(noStack(second.stderr)).toBe(true);
     const r = await first.done;
