@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto';
 import type Dockerode from 'dockerode';
 import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
+import {retryTransient} from '../drivers/engine-retry.js';
 import {OrxError} from '../errors.js';
 import {canonicalJson} from '../ledger/hash.js';
 import {SECRETS_MOUNT} from '../secrets/delivery.js';
@@ -265,7 +266,7 @@ export async function createAgent(step: PlannedStep, ctx: ApplyContext, opts: {a
 
   let container: Dockerode.Container;
   try {
-    container = await ctx.docker.createContainer(containerSpec(step, after, ctx, opts.aliases));
+    container = await createContainer(ctx, containerSpec(step, after, ctx, opts.aliases));
   } catch (err) {
     // the name is taken: most often by this same container, left by an interrupted apply
     if (statusCode(err) !== 409) {
@@ -274,7 +275,7 @@ export async function createAgent(step: PlannedStep, ctx: ApplyContext, opts: {a
     }
     const adopted = await adoptExisting(step, after, ctx);
     if (adopted) return {...adopted, secret_fingerprints: fingerprints};
-    container = await ctx.docker.createContainer(containerSpec(step, after, ctx, opts.aliases));
+    container = await createContainer(ctx, containerSpec(step, after, ctx, opts.aliases));
   }
   try {
     if (opts.aliases) await connectNetworks(container, step.address, after, after.networks.slice(0, 1), ctx);
@@ -304,7 +305,7 @@ export async function createStopped(step: PlannedStep, after: AgentAttrs, ctx: A
   const fingerprints = await ctx.secrets.deliver(step.address, {...after, name}, numericSpec(await effectiveUser(after, ctx)));
   let container: Dockerode.Container | undefined;
   try {
-    container = await ctx.docker.createContainer(containerSpec(step, after, ctx, true, name));
+    container = await createContainer(ctx, containerSpec(step, after, ctx, true, name));
     await connectNetworks(container, step.address, after, after.networks.slice(0, 1), ctx);
     return {container, fingerprints};
   } catch (err) {
@@ -312,6 +313,11 @@ export async function createStopped(step: PlannedStep, after: AgentAttrs, ctx: A
     ctx.secrets.discard(name, 'agent not created');
     throw new Error(`cannot create the new container: ${engineMessage(err)}`);
   }
+}
+
+/** A create the engine failed over another client's concurrent change to the image's layers is tried again. */
+function createContainer(ctx: ApplyContext, spec: Dockerode.ContainerCreateOptions): Promise<Dockerode.Container> {
+  return retryTransient(() => ctx.docker.createContainer(spec), {signal: ctx.signal});
 }
 
 /** Finishes the job of a container with the same configuration, or clears a stale one away. */
