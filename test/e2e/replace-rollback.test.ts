@@ -105,11 +105,23 @@ describe('a replace that cannot take over puts the old container back', () => {
     expect((await orx(['approve', file, '--all', '--reason', 'test'], {cwd: ws.dir})).code).toBe(0);
     const squatter = net.createServer((s) => s.end());
     await new Promise<void>((resolve) => squatter.listen(P2, '127.0.0.1', resolve));
+    let r: CliResult;
     try {
-      const r = await orx(['apply', file], {cwd: ws.dir});
-      expect(r.stdout + r.stderr).toMatch(/the new container did not start: .*address already in use/);
-      expect(r.stdout).toMatch(/rolled back: orx-\S+-web runs again with the old configuration/);
-      await expectPutBack(r, oldId);
+      r = await orx(['apply', file], {cwd: ws.dir});
+    } finally {
+      // let go before the next plan: it would refuse a port something else holds
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    expect(r.stdout + r.stderr).toMatch(/the new container did not start: .*address already in use/);
+    expect(r.stdout).toMatch(/rolled back: orx-\S+-web runs again with the old configuration/);
+    await expectPutBack(r, oldId);
+    // while it is held, a new plan says so before anything is touched
+    squatter.listen(P2, '127.0.0.1');
+    await new Promise((resolve) => squatter.once('listening', resolve));
+    try {
+      const again = await orx(['plan'], {cwd: ws.dir});
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain(`host port 127.0.0.1:${P2}/tcp is already in use by pid ${process.pid}`);
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }
