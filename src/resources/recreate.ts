@@ -5,7 +5,8 @@
 // does the old one go and the new one take the agent's name. A failed start or health wait
 // removes the new container and starts the old one again with its own secrets and token.
 import {UPDATE_DEFAULTS} from '../config/agent.js';
-import {engineMessage} from '../drivers/docker.js';
+import type Dockerode from 'dockerode';
+import {engineMessage, isNotFound} from '../drivers/docker.js';
 import {NEXT_SUFFIX} from '../secrets/delivery.js';
 import {excerpt} from '../secrets/redact.js';
 import {agentAction, createStopped, forceRemove, secretsMountOf, type AgentAttrs} from './agent.js';
@@ -24,12 +25,14 @@ export function nextName(after: AgentAttrs, step: PlannedStep): string {
 }
 
 export async function recreateReplace(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
-  const before = agentAction.validate(step.before);
+  // the old container's record may not meet today's attributes (an imported one was never
+  // hardened): only its name and secrets mount are read from it
+  const before = {name: typeof step.before?.name === 'string' ? step.before.name : (step.object_id ?? ''), secrets_mount: step.before?.secrets_mount};
   const after = agentAction.validate(step.after);
   const update = after.update ?? UPDATE_DEFAULTS;
   const temp = nextName(after, step);
   const old = ctx.docker.getContainer(step.object_id ?? before.name);
-  const oldInfo = await removeLeftovers(step, [before.name], ctx);
+  const oldInfo = (await removeLeftovers(step, [before.name], ctx)) ?? (await unlabelled(old));
   const oldMount = oldInfo ? secretsMountOf(oldInfo, before.secrets_mount) : null;
   const wasRunning = oldInfo?.State === 'running';
 
@@ -83,4 +86,15 @@ export async function recreateReplace(step: PlannedStep, ctx: ApplyContext): Pro
     ctx.log.warn(`${step.address}: the new container serves as ${temp}: ${(err as Error).message}`);
   }
   return {object_id: container.id, attributes: after, secret_fingerprints: fingerprints};
+}
+
+/** An old container without orx's labels (imported): the labelled list does not show it. */
+async function unlabelled(old: Dockerode.Container): Promise<{State: string; Mounts?: Array<{Type?: string; Destination: string; Source: string}>} | null> {
+  try {
+    const info = await old.inspect();
+    return {State: info.State.Status, Mounts: info.Mounts};
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
 }

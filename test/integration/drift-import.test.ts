@@ -104,7 +104,8 @@ describe('import and state rm', () => {
     const step = doc.steps.find((s) => s.address === 'agent.alpha')!;
     expect(step.action).toBe('replace');
     expect(step.changes.map((ch) => ch.path)).toEqual(expect.arrayContaining(['hardening.read_only_rootfs', 'hardening.cap_drop', 'env.LOG_LEVEL']));
-    await apply(ws.dir, doc);
+    const out = await apply(ws.dir, doc);
+    expect(out.results.filter((r) => r.status !== 'succeeded'), JSON.stringify(out.results.map((r) => [r.step.address, r.status, r.error]))).toEqual([]);
     await expect(docker.getContainer(c.id).inspect()).rejects.toThrow();
     expect(actions(await plan(ws.dir))).toEqual([]);
   });

@@ -146,11 +146,12 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
   });
 
   it('a failing step stops the run, records everything and leaves no half-made container', async () => {
-    // a port already taken on 127.0.0.1 makes the engine refuse to start the container
+    // a port taken on 127.0.0.1 after the plan (which would have refused it) makes the engine refuse to start the container
     const net = await import('node:net');
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as {port: number}).port;
+    await new Promise((resolve) => server.close(resolve));
     try {
       ws.write(BASE_YAML.replace('networks:\n', 'networks:\n  frontdoor: {internal: false}\n') + `  broken:
     image: base
@@ -160,6 +161,7 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
     ports: [{container: 8080, host: ${port}}]
 `);
       const doc = await plan(ws.dir);
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
       const out = await apply(ws.dir, doc, 1);
       expect(out.failed).toBe(true);
       const broken = out.results.find((r) => r.step.address === 'agent.broken')!;
