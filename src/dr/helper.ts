@@ -1,0 +1,297 @@
+// orx's own volume helper (templates/dr-helper/orx-volume-helper.c, built into dist/ by
+// scripts/build.mjs): a static program in an image of nothing else, run in a hardened
+// container (no network, read-only root, no capabilities but the mode's, no new
+// privileges) that scans, packs or unpacks a volume without ever following a link the
+// agent left in it. The image is made from the binary itself (`docker import`) and tagged
+// by its sha256, so every orx version finds its own and nothing is pulled.
+import {createHash} from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {Readable} from 'node:stream';
+import {fileURLToPath} from 'node:url';
+import type Dockerode from 'dockerode';
+import {engineMessage, isNotFound} from '../drivers/docker.js';
+import {OrxError} from '../errors.js';
+import {EXIT} from '../exit-codes.js';
+import {excerpt} from '../secrets/redact.js';
+
+/** Every helper container carries this label, so a crashed run's leftovers can be found. */
+export const HELPER_LABELS: Readonly<Record<string, string>> = {'io.orchestrix.dr-helper': '1'};
+/** Where the helper mounts the volume (the C program's MOUNT). */
+const MOUNT = '/orx-volume';
+const BIN_NAME = 'orx-volume-helper';
+const REPO = 'orx-dr-helper';
+
+export type HelperMode = 'scan' | 'pack' | 'unpack';
+
+const CAPS: Record<HelperMode, string[]> = {
+  // reading what the agent made unreadable (a 0000 file or directory) without owning it
+  scan: ['DAC_READ_SEARCH'],
+  pack: ['DAC_READ_SEARCH'],
+  // writing as root, then giving each entry its owner, mode (set-id bits kept) and time
+  unpack: ['CHOWN', 'FOWNER', 'DAC_OVERRIDE', 'FSETID'],
+};
+
+export function engineError(what: string, err: unknown): OrxError {
+  return new OrxError({code: 'engine_error', kind: 'external', message: `${what}: ${engineMessage(err)}`, cause: err});
+}
+
+export function interrupted(what: string): OrxError {
+  return new OrxError({code: 'interrupted', exit: EXIT.INTERRUPTED, message: `${what} interrupted`});
+}
+
+/** dist/dr-helper/orx-volume-helper of the package this module belongs to (from src/ or dist/src/). */
+function binaryPath(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return path.join(dir, 'dist', 'dr-helper', BIN_NAME);
+}
+
+/** A tar of the binary and the mount point, for `docker import`. */
+function imageTar(binary: Buffer): Buffer {
+  const header = (name: string, mode: number, size: number, type: string): Buffer => {
+    const h = Buffer.alloc(512);
+    h.write(name, 0, 'latin1');
+    h.write(`${mode.toString(8).padStart(7, '0')}\0`, 100, 'latin1');
+    h.write('0000000\0', 108, 'latin1');
+    h.write('0000000\0', 116, 'latin1');
+    h.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+    h.write('00000000000\0', 136, 'latin1');
+    h.write('        ', 148, 'latin1');
+    h.write(type, 156, 'latin1');
+    h.write('ustar\x0000', 257, 'latin1');
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    return h;
+  };
+  return Buffer.concat([header(`${MOUNT.slice(1)}/`, 0o755, 0, '5'), header(BIN_NAME, 0o755, binary.length, '0'), binary, Buffer.alloc((512 - (binary.length % 512)) % 512), Buffer.alloc(1024)]);
+}
+
+const images = new WeakMap<Dockerode, Promise<string>>();
+
+/** The helper image of this orx's binary, imported when the engine does not have it yet. */
+export function helperImage(docker: Dockerode): Promise<string> {
+  let p = images.get(docker);
+  if (!p) {
+    p = ensureImage(docker);
+    images.set(docker, p);
+    p.catch(() => images.delete(docker));
+  }
+  return p;
+}
+
+async function ensureImage(docker: Dockerode): Promise<string> {
+  const file = binaryPath();
+  let binary: Buffer;
+  try {
+    binary = fs.readFileSync(file);
+  } catch (err) {
+    throw new OrxError({
+      code: 'dr_helper_missing',
+      kind: 'bug',
+      message: `orx's volume helper ${file} is missing: ${(err as Error).message}`,
+      actions: ['Build orx (`npm run build`): it compiles templates/dr-helper/orx-volume-helper.c with a C compiler.'],
+      cause: err,
+    });
+  }
+  const sha = createHash('sha256').update(binary).digest('hex');
+  const ref = `${REPO}:${sha.slice(0, 32)}`;
+  try {
+    await docker.getImage(ref).inspect();
+    return ref;
+  } catch (err) {
+    if (!isNotFound(err)) throw engineError(`cannot inspect the helper image ${ref}`, err);
+  }
+  try {
+    const stream = await docker.importImage(Readable.from([imageTar(binary)]), {repo: REPO, tag: sha.slice(0, 32), changes: [`LABEL io.orchestrix.dr-helper-image=${sha}`]} as object);
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(stream, (err: Error | null, out: Array<{error?: string}>) => {
+        const failed = err ?? out.find((o) => o.error);
+        if (failed) reject(failed instanceof Error ? failed : new Error(failed.error));
+        else resolve();
+      }),
+    );
+  } catch (err) {
+    throw engineError(`cannot create the helper image ${ref}`, err);
+  }
+  return ref;
+}
+
+export interface HelperRun {
+  mode: HelperMode;
+  volume: string;
+  args?: string[];
+  labels?: Record<string, string>;
+  /** unpack: the tar written to the helper's stdin */
+  stdin?: Readable;
+  /** the helper's stdout; false pauses it until `control.resume()` */
+  onStdout: (chunk: Buffer) => boolean;
+  /** what to call to resume or fail the stream later, given before any output */
+  onControl?: (control: StreamControl) => void;
+  signal?: AbortSignal;
+  what: string;
+}
+
+export interface StreamControl {
+  resume(): void;
+  destroy(err: Error): void;
+}
+
+/** stderr kept to report a failure: the helper writes one line */
+const MAX_STDERR = 16 * 1024;
+
+/**
+ * Runs the helper in `mode` on `volume` (read-only but for unpack) and streams its stdout;
+ * resolves when it exited 0, else throws an OrxError with what it said on stderr. The
+ * container is removed in every case.
+ */
+export async function runHelper(docker: Dockerode, o: HelperRun): Promise<void> {
+  if (o.signal?.aborted) throw interrupted(o.what);
+  // a volume mount of a missing volume would silently create an empty one
+  try {
+    await docker.getVolume(o.volume).inspect();
+  } catch (err) {
+    if (isNotFound(err)) throw new OrxError({code: 'not_found', message: `Volume ${o.volume} does not exist`});
+    throw engineError(`cannot inspect volume ${o.volume}`, err);
+  }
+  const image = await helperImage(docker);
+  const input = o.stdin !== undefined;
+  let container: Dockerode.Container;
+  try {
+    container = await docker.createContainer({
+      Image: image,
+      Cmd: [`/${BIN_NAME}`, o.mode, ...(o.args ?? [])],
+      User: '0:0',
+      Labels: {...o.labels, ...HELPER_LABELS},
+      NetworkDisabled: true,
+      AttachStdin: input,
+      OpenStdin: input,
+      StdinOnce: input,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      HostConfig: {
+        NetworkMode: 'none',
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        CapAdd: CAPS[o.mode],
+        SecurityOpt: ['no-new-privileges'],
+        PidsLimit: 4,
+        // the archive goes through the attach stream: a log driver would store a copy of it
+        LogConfig: {Type: 'none', Config: {}},
+        Mounts: [
+          {
+            Type: 'volume',
+            Source: o.volume,
+            Target: MOUNT,
+            ReadOnly: o.mode !== 'unpack',
+            // an empty volume must not be filled from the image's directory at MOUNT
+            VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions'],
+          },
+        ],
+      },
+    });
+  } catch (err) {
+    throw engineError(`cannot create a helper container for volume ${o.volume}`, err);
+  }
+  try {
+    await stream(container, o);
+  } finally {
+    await container.remove({force: true}).catch(() => undefined);
+  }
+}
+
+async function stream(container: Dockerode.Container, o: HelperRun): Promise<void> {
+  const input = o.stdin !== undefined;
+  let sock: NodeJS.ReadWriteStream & {destroy(err?: Error): void; pause(): void; resume(): void; end(): void};
+  try {
+    sock = (await container.attach({stream: true, hijack: true, stdin: input, stdout: true, stderr: true})) as typeof sock;
+  } catch (err) {
+    throw engineError(`cannot attach to the helper for ${o.what}`, err);
+  }
+  let failure: Error | undefined;
+  const fail = (err: Error) => {
+    failure ??= err;
+    sock.destroy();
+    o.stdin?.destroy();
+  };
+  o.onControl?.({resume: () => sock.resume(), destroy: fail});
+  const abort = () => fail(interrupted(o.what));
+  o.signal?.addEventListener('abort', abort, {once: true});
+  const stderr: Buffer[] = [];
+  let stderrBytes = 0;
+  try {
+    const ended = new Promise<void>((resolve, reject) => {
+      // the attach stream is multiplexed: 8-byte frame headers (stream, 0, 0, 0, size BE)
+      let head = Buffer.alloc(0);
+      let kind = 0;
+      let left = 0;
+      sock.on('data', (chunk: Buffer) => {
+        try {
+          let pos = 0;
+          let go = true;
+          while (pos < chunk.length) {
+            if (left === 0) {
+              const n = Math.min(8 - head.length, chunk.length - pos);
+              head = Buffer.concat([head, chunk.subarray(pos, pos + n)]);
+              pos += n;
+              if (head.length < 8) break;
+              kind = head[0]!;
+              left = head.readUInt32BE(4);
+              head = Buffer.alloc(0);
+              continue;
+            }
+            const n = Math.min(left, chunk.length - pos);
+            const part = chunk.subarray(pos, pos + n);
+            if (kind === 1) {
+              if (!o.onStdout(part)) go = false;
+            } else if (stderrBytes < MAX_STDERR) {
+              stderr.push(Buffer.from(part));
+              stderrBytes += part.length;
+            }
+            left -= n;
+            pos += n;
+          }
+          if (!go) sock.pause();
+        } catch (err) {
+          fail(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+      sock.on('end', resolve);
+      sock.on('close', () => (failure ? reject(failure) : resolve()));
+      sock.on('error', (err: Error) => reject(failure ?? err));
+    });
+    try {
+      await container.start();
+    } catch (err) {
+      throw engineError(`cannot start the helper for ${o.what}`, err);
+    }
+    if (o.stdin) {
+      o.stdin.on('error', (err: Error) => fail(err));
+      o.stdin.pipe(sock as unknown as NodeJS.WritableStream);
+    }
+    await ended;
+    if (failure) throw failure;
+    const exit = ((await container.wait()) as {StatusCode: number}).StatusCode;
+    if (exit !== 0) {
+      const said = Buffer.concat(stderr).toString('utf8').trim();
+      throw new OrxError({
+        code: 'dr_helper_failed',
+        kind: 'external',
+        message: `${o.what} failed: ${said ? excerpt(said, {max: 600}) : `the volume helper exited ${exit}`}`,
+        data: {exit, stderr: said},
+      });
+    }
+  } catch (err) {
+    if (o.signal?.aborted) throw interrupted(o.what);
+    if (err instanceof OrxError) throw err;
+    throw engineError(`${o.what} failed`, err);
+  } finally {
+    o.signal?.removeEventListener('abort', abort);
+  }
+}
