@@ -266,6 +266,8 @@ async function stream(container: Dockerode.Container, o: HelperRun): Promise<voi
       sock.on('close', () => (failure ? reject(failure) : resolve()));
       sock.on('error', (err: Error) => reject(failure ?? err));
     });
+    // output (and a failure) may come before start() answers: awaited below
+    ended.catch(() => undefined);
     try {
       await container.start();
     } catch (err) {
