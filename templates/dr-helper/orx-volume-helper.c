@@ -672,16 +672,19 @@ static size_t ndirs, dirs_cap;
 static int root_fd;
 static int root_seen;
 
-/** Volume-relative path: the first component dropped; refused if it could leave the volume. */
-static char *relative(const char *p, size_t n, const char *what) {
-  if (memchr(p, 0, n)) die("unpack: %s holds a NUL byte", what);
-  char *e = esc(p, n);
-  if (n == 0) die("unpack: an entry has an empty %s", what);
-  if (p[0] == '/') die("unpack: refused %s: an absolute path", e);
+/**
+ * Volume-relative path: the first component dropped; refused if it could leave the volume.
+ * Messages name the entry being read (path); `subject` says when p is its link target.
+ */
+static char *relative(const char *p, size_t n, const char *subject) {
+  char *e = esc(path.p, path.len);
+  if (memchr(p, 0, n)) die("unpack: refused %s: %sthe path holds a NUL byte", e, subject);
+  if (n == 0) die("unpack: refused %s: %san empty path", e, subject);
+  if (p[0] == '/') die("unpack: refused %s: %san absolute path", e, subject);
   while (n > 0 && p[n - 1] == '/') n--;
   const char *slash = memchr(p, '/', n);
   size_t first = slash ? (size_t)(slash - p) : n;
-  if ((first == 2 && !memcmp(p, "..", 2)) || first == 0) die("unpack: refused %s: it leaves the volume", e);
+  if ((first == 2 && !memcmp(p, "..", 2)) || first == 0) die("unpack: refused %s: %sit leaves the volume", e, subject);
   const char *rest = slash ? slash + 1 : p + n;
   size_t rlen = (size_t)(p + n - rest);
   // every component after the first must be a plain name
@@ -690,7 +693,7 @@ static char *relative(const char *p, size_t n, const char *what) {
     if (i == rlen || rest[i] == '/') {
       size_t cl = i - start;
       if (rlen && (cl == 0 || (cl == 1 && rest[start] == '.') || (cl == 2 && !memcmp(rest + start, "..", 2))))
-        die("unpack: refused %s: it has an empty, \".\" or \"..\" component", e);
+        die("unpack: refused %s: %sit has an empty, \".\" or \"..\" component", e, subject);
       start = i + 1;
     }
   }
@@ -720,12 +723,12 @@ static int parent_of(const char *rel, const char **name) {
     if (!e) e = rel + plen;
     char comp[4096];
     size_t cl = (size_t)(e - c);
-    if (cl >= sizeof comp) die("unpack: a name in %s is too long", esc(rel, strlen(rel)));
+    if (cl >= sizeof comp) die("unpack: a name in %s is too long", esc(path.p, path.len));
     memcpy(comp, c, cl);
     comp[cl] = 0;
     int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0) {
-      char *er = esc(rel, strlen(rel));
+      char *er = esc(path.p, path.len);
       if (errno == ELOOP || errno == ENOTDIR) die("unpack: refused %s: its parent path passes through a symlink or a file", er);
       if (errno == ENOENT) die("unpack: refused %s: its directory is not in the archive before it", er);
       die("unpack: cannot open the directory of %s: %s", er, strerror(errno));
@@ -894,7 +897,7 @@ static int unpack(void) {
     }
     path.len = 0;
     str_put(&path, name.p, name.len);
-    char *rel = relative(name.p, name.len, "path");
+    char *rel = relative(name.p, name.len, "");
     free(name.p);
     if (rel[0] == 0) {
       if (type != '5') die("unpack: refused %s: the volume's root must be a directory", esc(path.p, path.len));
@@ -929,7 +932,7 @@ static int unpack(void) {
     } else if (type == '1') {
       str *l = &a.link;
       if (!a.has_link) l->len = 0, str_put(l, h + 157, strnlen(h + 157, 100));
-      char *trel = relative(l->p, l->len, "hard link target");
+      char *trel = relative(l->p, l->len, "its hard link target: ");
       if (!trel[0]) die("unpack: refused %s: a hard link to the volume's root", esc(path.p, path.len));
       const char *tn;
       int tfd = parent_of(trel, &tn);
