@@ -6,6 +6,7 @@
 // by its sha256, so every orx version finds its own and nothing is pulled.
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {Readable} from 'node:stream';
 import {fileURLToPath} from 'node:url';
@@ -13,10 +14,14 @@ import type Dockerode from 'dockerode';
 import {engineMessage, isNotFound} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
+import {pidAlive} from '../ledger/ledger.js';
 import {excerpt} from '../secrets/redact.js';
 
 /** Every helper container carries this label, so a crashed run's leftovers can be found. */
 export const HELPER_LABELS: Readonly<Record<string, string>> = {'io.orchestrix.dr-helper': '1'};
+/** ...and says whose it is: a helper whose orx is gone (killed mid-backup) is removed by the next one */
+const OWNER_PID = 'io.orchestrix.dr-helper-pid';
+const OWNER_HOST = 'io.orchestrix.dr-helper-host';
 /** Where the helper mounts the volume (the C program's MOUNT). */
 const MOUNT = '/orx-volume';
 const BIN_NAME = 'orx-volume-helper';
@@ -160,6 +165,7 @@ export async function runHelper(docker: Dockerode, o: HelperRun): Promise<void> 
     throw engineError(`cannot inspect volume ${o.volume}`, err);
   }
   const image = await helperImage(docker);
+  await removeDeadHelpers(docker);
   const input = o.stdin !== undefined;
   let container: Dockerode.Container;
   try {
@@ -167,7 +173,7 @@ export async function runHelper(docker: Dockerode, o: HelperRun): Promise<void> 
       Image: image,
       Cmd: [`/${BIN_NAME}`, o.mode, ...(o.args ?? [])],
       User: '0:0',
-      Labels: {...o.labels, ...HELPER_LABELS},
+      Labels: {...o.labels, ...HELPER_LABELS, [OWNER_PID]: String(process.pid), [OWNER_HOST]: os.hostname()},
       NetworkDisabled: true,
       AttachStdin: input,
       OpenStdin: input,
@@ -203,6 +209,19 @@ export async function runHelper(docker: Dockerode, o: HelperRun): Promise<void> 
     await stream(container, o);
   } finally {
     await container.remove({force: true}).catch(() => undefined);
+  }
+}
+
+const swept = new WeakSet<Dockerode>();
+
+/** Helpers left by an orx of this host that is gone (once a process: later ones are its own). */
+async function removeDeadHelpers(docker: Dockerode): Promise<void> {
+  if (swept.has(docker)) return;
+  swept.add(docker);
+  const left = await docker.listContainers({all: true, filters: {label: [`${OWNER_HOST}=${os.hostname()}`]}}).catch(() => []);
+  for (const c of left) {
+    const pid = Number(c.Labels[OWNER_PID]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid)) await docker.getContainer(c.Id).remove({force: true}).catch(() => undefined);
   }
 }
 

@@ -179,6 +179,8 @@ describe('orx dr', () => {
     const root = path.join(ws.dir, '.orx/backups');
     expect(fs.readdirSync(root).filter((n) => n.startsWith('.partial-'))).toEqual([]);
     expect(JSON.parse((await cli(['dr', 'list', '--json'])).stdout).backups).toHaveLength(1);
+    // and the killed backup's helper container with it
+    expect(await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.dr-helper=1']}})).toHaveLength(0);
   });
 
   it('prune keeps the newest and the last verified backup; --ledger restores the recorded state as new events', async () => {
