@@ -7,6 +7,9 @@
 //   orx-volume-helper scan                   stdout: report lines (see scan())
 //   orx-volume-helper pack [--skip-special]  stdout: a POSIX pax tar of the volume
 //   orx-volume-helper unpack                 stdin: such a tar, written into the empty volume
+//   --pipe PATH: the tar goes to (pack) or comes from (unpack) the FIFO at PATH instead of
+//   stdout/stdin: a pipe orx made on the host and bind-mounted in, so the data does not go
+//   through the engine's attach stream (which copies it several times)
 //
 // The tar (what orx's TarDigest and restorability check read, see src/dr/):
 // - every entry has a pax header: path (raw bytes), linkpath, uid, gid, mtime (ns);
@@ -979,13 +982,25 @@ static int unpack(void) {
   return 0;
 }
 
+/** Puts the FIFO at `p` in place of stdin (unpack) or stdout (pack). */
+static void use_pipe(const char *p, int unpacking) {
+  int fd = open(p, (unpacking ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) die("%s: cannot open the pipe %s: %s", mode_name, p, fd < 0 ? strerror(errno) : "not a FIFO");
+  if (dup2(fd, unpacking ? 0 : 1) < 0) die("%s: %s", mode_name, strerror(errno));
+  close(fd);
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2) die("usage: orx-volume-helper scan | pack [--skip-special] | unpack");
+  if (argc < 2) die("usage: orx-volume-helper scan | pack [--skip-special] [--pipe PATH] | unpack [--pipe PATH]");
   mode_name = argv[1];
+  const char *pipe_path = NULL;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--skip-special")) skip_special = 1;
+    else if (!strcmp(argv[i], "--pipe") && i + 1 < argc) pipe_path = argv[++i];
     else die("%s: unknown option %s", mode_name, argv[i]);
   }
+  if (pipe_path) use_pipe(pipe_path, !strcmp(argv[1], "unpack"));
   if (!strcmp(argv[1], "scan")) return scan();
   if (!strcmp(argv[1], "pack")) return pack();
   if (!strcmp(argv[1], "unpack")) return unpack();
