@@ -206,7 +206,7 @@ describe('volume backup and restore through the helper', () => {
     expect(await helpers()).toBe(0);
   });
 
-  it('gives the same archive when the engine is reached over TCP', async () => {
+  it('gives the same archive, and restores it, when the engine is reached over TCP (no local pipe: the attach stream)', async () => {
     // a TCP endpoint on 127.0.0.1 in front of the engine's socket
     const socketPath = await (docker.modem as unknown as {getSocketPath(): Promise<string>}).getSocketPath();
     const proxy = net.createServer((client) => {
@@ -222,6 +222,11 @@ describe('volume backup and restore through the helper', () => {
       const viaTcp = await backupVolume(tcp, {volume: source, dest: path.join(ws.dir, 'h.tar.gz'), labels: labels()});
       expect(viaTcp).toEqual(viaSocket);
       expect(await volumeContentDigest(tcp, {volume: source, labels: labels()})).toMatchObject({content_digest: viaSocket.content_digest});
+      // and a restore feeds the helper through the attach stream's stdin
+      const target = await newVolume('via-tcp');
+      perTest.push(target);
+      await restoreVolume(tcp, {volume: target, archive: path.join(ws.dir, 'h.tar.gz'), sha256: viaTcp.sha256, labels: labels()});
+      expect(await volumeContentDigest(docker, {volume: target, labels: labels()})).toMatchObject({content_digest: viaSocket.content_digest});
       expect(await helpers()).toBe(0);
     } finally {
       proxy.close();
