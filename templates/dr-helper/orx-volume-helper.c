@@ -359,7 +359,7 @@ typedef struct {
 } region;
 
 /** One entry: its pax header, then its ustar header. `stored` is the data that follows. */
-static void entry(char type, struct stat *st, const char *p, size_t plen, const char *link, size_t llen, uint64_t stored, const region *map, size_t nmap) {
+static void entry(char type, struct stat *st, const char *p, size_t plen, const char *link, size_t llen, uint64_t stored, const region *map) {
   str pax = {0};
   pax_record(&pax, "path", p, plen);
   if (link) pax_record(&pax, "linkpath", link, llen);
@@ -379,7 +379,6 @@ static void entry(char type, struct stat *st, const char *p, size_t plen, const 
   out_zeros(pad(pax.len));
   free(pax.p);
   ustar(p, plen, type, st->st_mode, st->st_uid, st->st_gid, stored, st->st_mtim.tv_sec, link, llen);
-  (void)nmap;
 }
 
 static char *dbuf;
@@ -441,7 +440,7 @@ static void pack_file(int dfd, const char *name, struct stat *st) {
   // a file with as many blocks as bytes has no holes: no need to ask
   region *map = (uint64_t)st->st_blocks * 512 < size ? regions(fd, size, &n) : NULL;
   if (!map) {
-    entry('0', st, path.p, path.len, NULL, 0, size, NULL, 0);
+    entry('0', st, path.p, path.len, NULL, 0, size, NULL);
     copy_range(fd, 0, size);
     out_zeros(pad(size));
   } else {
@@ -453,7 +452,7 @@ static void pack_file(int dfd, const char *name, struct stat *st) {
       data += map[i].len;
     }
     size_t mpad = pad(m.len);
-    entry('0', st, path.p, path.len, NULL, 0, m.len + mpad + data, map, n);
+    entry('0', st, path.p, path.len, NULL, 0, m.len + mpad + data, map);
     out(m.p, m.len);
     out_zeros(mpad);
     for (size_t i = 0; i < n; i++) copy_range(fd, map[i].off, map[i].len);
@@ -473,7 +472,7 @@ static void pack_visit(int dfd, const char *name, struct stat *st) {
   if (S_ISDIR(st->st_mode)) {
     size_t keep = path.len;
     str_cat(&path, "/");
-    entry('5', st, path.p, path.len, NULL, 0, 0, NULL, 0);
+    entry('5', st, path.p, path.len, NULL, 0, 0, NULL);
     path.len = keep;
     path.p[keep] = 0;
   } else if (S_ISLNK(st->st_mode)) {
@@ -483,7 +482,7 @@ static void pack_visit(int dfd, const char *name, struct stat *st) {
       ssize_t r = readlinkat(dfd, name, t, cap);
       if (r < 0) die("pack: cannot read symlink %s: %s", esc(path.p, path.len), strerror(errno));
       if ((size_t)r < cap) {
-        entry('2', st, path.p, path.len, t, (size_t)r, 0, NULL, 0);
+        entry('2', st, path.p, path.len, t, (size_t)r, 0, NULL);
         free(t);
         break;
       }
@@ -494,7 +493,7 @@ static void pack_visit(int dfd, const char *name, struct stat *st) {
     if (st->st_nlink > 1) {
       link_slot *s = link_find(st->st_dev, st->st_ino, 0);
       if (s) {
-        entry('1', st, path.p, path.len, s->path, s->len, 0, NULL, 0);
+        entry('1', st, path.p, path.len, s->path, s->len, 0, NULL);
         return;
       }
       s = link_find(st->st_dev, st->st_ino, 1);
@@ -515,7 +514,7 @@ static int pack(void) {
   struct stat st;
   if (fstat(root, &st) < 0) die("pack: cannot stat the volume: %s", strerror(errno));
   str_cat(&path, ".");
-  entry('5', &st, "./", 2, NULL, 0, 0, NULL, 0);
+  entry('5', &st, "./", 2, NULL, 0, 0, NULL);
   walk(root, 0, pack_visit, 0);
   out_zeros(2 * BLOCK);
   out_flush();
@@ -915,7 +914,6 @@ static int unpack(void) {
       // a directory's owner, mode and time are set once everything inside it is written
       if (ndirs == dirs_cap) dirs = xrealloc(dirs, (dirs_cap = dirs_cap ? dirs_cap * 2 : 64) * sizeof *dirs);
       dirs[ndirs++] = (dir_fix){rel, mode, a.uid, a.gid, a.mtime_s, a.mtime_ns, a.has_mtime};
-      in_read(NULL, 0);
     } else if (type == '0' || type == '7') {
       const char *nm;
       int dfd = parent_of(rel, &nm);
@@ -949,7 +947,6 @@ static int unpack(void) {
       if (tdup != root_fd) close(tdup);
       free(trel);
       free(rel);
-      in_read(NULL, 0);
     } else {
       die("unpack: cannot restore %s: entry type '%c' is not a file, directory or link", esc(path.p, path.len), type);
     }
