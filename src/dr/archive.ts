@@ -12,7 +12,6 @@ import {ArchiveWriter, PieceGzip, SLOT} from './gzip-pieces.js';
 import {RestoreCheck} from './restorable.js';
 
 export {CONTENT_DIGEST_FORMAT, TarDigest, type ContentDigest, type DigestFormat} from './tar-digest.js';
-export {HELPER_LABELS} from './helper.js';
 
 export interface VolumeArchive {
   /** bytes of the compressed archive file written */
@@ -52,7 +51,7 @@ const PROGRESS_MS = 100;
  */
 export async function scanVolume(docker: Dockerode, o: {volume: string; labels?: Record<string, string>; signal?: AbortSignal}): Promise<VolumeScan> {
   const out: Buffer[] = [];
-  await runHelper(docker, {mode: 'scan', volume: o.volume, labels: o.labels, signal: o.signal, what: `scan of volume ${o.volume}`, onStdout: (b) => out.push(Buffer.from(b)) > 0});
+  await runHelper(docker, {mode: 'scan', volume: o.volume, labels: o.labels, signal: o.signal, what: `scan of volume ${o.volume}`, onStdout: (b) => (out.push(Buffer.from(b)), true)});
   const scan: VolumeScan = {apparent: 0, allocated: 0, entries: 0, specials: [], special_count: 0};
   for (const line of Buffer.concat(out).toString('latin1').split('\n')) {
     const [key, a, b] = line.split(' ');
