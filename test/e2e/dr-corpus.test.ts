@@ -89,7 +89,7 @@ async function pausesOf(id: string, since: number, until: number): Promise<numbe
 }
 
 describe('orx dr: every backup restores', () => {
-  it('round-trips the corpus (backup, verify, drill, restore) with equal content digests, sparse kept sparse', async () => {
+  it('round-trips the corpus (backup, verify, drill, restore) with equal content digests, sparse kept sparse', {timeout: 120_000}, async () => {
     ws.write(YAML);
     await cli(['apply', '--auto-approve']);
     await sh(await keeperId(), CORPUS);

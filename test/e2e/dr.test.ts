@@ -62,7 +62,8 @@ const volumeName = async () => {
 };
 
 describe('orx dr', () => {
-  it('backs up with the agent paused, drills, restores damaged data with a health check, refuses tampered backups', async () => {
+  // each helper run (scan, pack, unpack) is a container's life: on a loaded machine they add up
+  it('backs up with the agent paused, drills, restores damaged data with a health check, refuses tampered backups', {timeout: 120_000}, async () => {
     ws.write(YAML);
     await cli(['apply', '--auto-approve']);
     let c = await keeper();
