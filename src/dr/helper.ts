@@ -164,12 +164,14 @@ interface HostPipe {
   path: string;
 }
 
-function hostPipe(docker: Dockerode): HostPipe | null {
+function hostPipe(docker: Dockerode, mode: HelperMode): HostPipe | null {
   if (process.platform !== 'linux' || !(docker.modem as unknown as {socketPath?: unknown}).socketPath) return null;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-dr-'));
   const p = path.join(dir, 'pipe');
   try {
-    execFileSync('mkfifo', ['-m', '600', p], {stdio: 'ignore'});
+    // the helper is root without DAC_OVERRIDE when it packs, and orx may not be root: "other"
+    // gets the one right the helper needs; nobody else can reach the FIFO through the 0700 directory
+    execFileSync('mkfifo', ['-m', mode === 'unpack' ? '604' : '602', p], {stdio: 'ignore'});
     return {dir, path: p};
   } catch {
     fs.rmSync(dir, {recursive: true, force: true});
@@ -193,7 +195,7 @@ export async function runHelper(docker: Dockerode, o: HelperRun): Promise<void> 
   }
   const image = await helperImage(docker);
   await removeDeadHelpers(docker);
-  let pipe = o.mode === 'scan' ? null : hostPipe(docker);
+  let pipe = o.mode === 'scan' ? null : hostPipe(docker, o.mode);
   try {
     let container: Dockerode.Container;
     try {
@@ -355,9 +357,13 @@ async function stream(container: Dockerode.Container, o: HelperRun, pipe: HostPi
       o.stdin.on('error', (err: Error) => fail(err));
       o.stdin.pipe(sock as unknown as NodeJS.WritableStream);
     }
-    const exit = ((await container.wait()) as {StatusCode: number}).StatusCode;
-    // a helper that never opened its end leaves ours waiting in open(): release it
-    if (pipe) releasePipe(pipe.path, o.stdin !== undefined);
+    let exit: number;
+    try {
+      exit = ((await container.wait()) as {StatusCode: number}).StatusCode;
+    } finally {
+      // a helper that never opened its end leaves ours waiting in open(): release it
+      if (pipe) releasePipe(pipe.path, o.stdin !== undefined);
+    }
     const moveError = await moved.then(
       () => undefined,
       (err: unknown) => err,
