@@ -153,6 +153,8 @@ export interface StreamControl {
 /** stderr kept to report a failure: the helper writes one line */
 const MAX_STDERR = 16 * 1024;
 const PIPE_TARGET = '/orx-pipe';
+/** the FIFO's directory, named by the orx process that made it */
+const PIPE_DIR = 'orx-dr-';
 
 // The data path. The engine's attach stream copies a container's output through the shim
 // and the daemon (~60 MB/s here, a third of reading the files); when the engine is on this
@@ -166,7 +168,7 @@ interface HostPipe {
 
 function hostPipe(docker: Dockerode, mode: HelperMode): HostPipe | null {
   if (process.platform !== 'linux' || !(docker.modem as unknown as {socketPath?: unknown}).socketPath) return null;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-dr-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${PIPE_DIR}${process.pid}-`));
   const p = path.join(dir, 'pipe');
   try {
     // the helper is root without DAC_OVERRIDE when it packs, and orx may not be root: "other"
@@ -262,10 +264,14 @@ async function createHelper(docker: Dockerode, image: string, o: HelperRun, pipe
 
 const swept = new WeakSet<Dockerode>();
 
-/** Helpers left by an orx of this host that is gone (once a process: later ones are its own). */
+/** Helpers (and their FIFOs) left by an orx of this host that is gone (once a process: later ones are its own). */
 async function removeDeadHelpers(docker: Dockerode): Promise<void> {
   if (swept.has(docker)) return;
   swept.add(docker);
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const pid = name.startsWith(PIPE_DIR) ? parseInt(name.slice(PIPE_DIR.length), 10) : NaN;
+    if (pid > 0 && pid !== process.pid && !pidAlive(pid)) fs.rmSync(path.join(os.tmpdir(), name), {recursive: true, force: true});
+  }
   const left = await docker.listContainers({all: true, filters: {label: [`${OWNER_HOST}=${os.hostname()}`]}}).catch(() => []);
   for (const c of left) {
     const pid = Number(c.Labels[OWNER_PID]);
