@@ -70,6 +70,7 @@ export async function scanVolume(docker: Dockerode, o: {volume: string; labels?:
  * before its rename). `onProgress` gets the tar bytes read so far, at most every 100 ms
  * and once at the end; when it returns a promise, reading waits for it. With
  * `skipSpecial`, FIFOs, sockets and devices are left out; without it they fail the backup.
+ * `hold` wraps the reading of the volume alone (see HelperRun): where agents are paused.
  */
 export async function backupVolume(
   docker: Dockerode,
@@ -80,6 +81,7 @@ export async function backupVolume(
     labels?: Record<string, string>;
     onProgress?: (bytes: number) => void | Promise<void>;
     signal?: AbortSignal;
+    hold?: (read: () => Promise<void>) => Promise<void>;
   },
 ): Promise<VolumeArchive> {
   const what = `backup of volume ${o.volume}`;
@@ -110,6 +112,7 @@ export async function backupVolume(
       labels: o.labels,
       signal: o.signal,
       what,
+      hold: o.hold,
       onControl: (c) => (control = c),
       onStdout: (chunk) => {
         digest.push(chunk);

@@ -116,16 +116,19 @@ export async function backupVolumeStep(op: BackupVolumeOp, ctx: ApplyContext): P
   fs.rmSync(dest, {force: true}); // a retry of this step starts the archive over
   const t0 = Date.now();
   const containers = op.agents.map((a) => ({id: a.container, address: a.address}));
-  const {result: archive, ms} = await withQuiesced(ctx.docker, ctx.ledger, op.quiesce, containers, () =>
-    backupVolume(ctx.docker, {
-      volume: op.volume_name,
-      dest,
-      skipSpecial: op.skip_special === true,
-      labels,
-      signal: ctx.signal,
-      onProgress: (bytes) => ctx.progress?.(`${(bytes / 1e6).toFixed(0)} MB, ${(bytes / 1e6 / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(0)} MB/s`),
-    }),
-  );
+  let ms = 0;
+  const archive = await backupVolume(ctx.docker, {
+    volume: op.volume_name,
+    dest,
+    skipSpecial: op.skip_special === true,
+    labels,
+    signal: ctx.signal,
+    onProgress: (bytes) => ctx.progress?.(`${(bytes / 1e6).toFixed(0)} MB, ${(bytes / 1e6 / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(0)} MB/s`),
+    // the agents are held while the helper reads, not while its container is made or removed
+    hold: async (read) => {
+      ms = (await withQuiesced(ctx.docker, ctx.ledger, op.quiesce, containers, read)).ms;
+    },
+  });
   const skipped = op.skip_special && scan.special_count > 0 ? {skipped: scan.specials} : {};
   const entry: ArchiveEntry = {volume: op.volume, volume_name: op.volume_name, file, ...archive, content_digest_format: CONTENT_DIGEST_FORMAT, ...skipped, quiesce: {how: containers.length ? op.quiesce : 'none', agents: op.agents.map((a) => a.address), ms: containers.length ? ms : 0}};
   fs.writeFileSync(sidecar(dir, op.volume), JSON.stringify(entry), {mode: 0o600});

@@ -143,6 +143,11 @@ export interface HelperRun {
   onControl?: (control: StreamControl) => void;
   signal?: AbortSignal;
   what: string;
+  /**
+   * Wraps the helper's run (start to exit): a backup pauses its agents here, so the
+   * container is created before and removed after they are held
+   */
+  hold?: (run: () => Promise<void>) => Promise<void>;
 }
 
 export interface StreamControl {
@@ -210,7 +215,8 @@ export async function runHelper(docker: Dockerode, o: HelperRun): Promise<void> 
       container = await createHelper(docker, image, o, null);
     }
     try {
-      await stream(container, o, pipe);
+      const run = () => stream(container, o, pipe);
+      await (o.hold ? o.hold(run) : run());
     } finally {
       await container.remove({force: true}).catch(() => undefined);
     }
