@@ -158,8 +158,9 @@ export interface StreamControl {
 /** stderr kept to report a failure: the helper writes one line */
 const MAX_STDERR = 16 * 1024;
 const PIPE_TARGET = '/orx-pipe';
-/** the FIFO's directory, named by the orx process that made it */
-const PIPE_DIR = 'orx-dr-';
+/** the FIFO's directory (PIPE_DIR<pid>-XXXXXX), named by the orx process that made it */
+const PIPE_DIR = 'orx-dr-pipe-';
+const PIPE_DIR_NAME = /^orx-dr-pipe-(\d+)-[A-Za-z0-9]{6}$/;
 
 // The data path. The engine's attach stream copies a container's output through the shim
 // and the daemon (~60 MB/s here, a third of reading the files); when the engine is on this
@@ -169,6 +170,18 @@ const PIPE_DIR = 'orx-dr-';
 interface HostPipe {
   dir: string;
   path: string;
+}
+
+/** A directory of ours holds the FIFO and nothing else: anything else there is left alone. */
+function removePipeDir(dir: string): void {
+  try {
+    const names = fs.readdirSync(dir);
+    if (names.some((n) => n !== 'pipe') || (names.length === 1 && !fs.lstatSync(path.join(dir, 'pipe')).isFIFO())) return;
+    for (const n of names) fs.unlinkSync(path.join(dir, n));
+    fs.rmdirSync(dir);
+  } catch {
+    // gone already, or not ours to remove
+  }
 }
 
 function hostPipe(docker: Dockerode, mode: HelperMode): HostPipe | null {
@@ -181,7 +194,7 @@ function hostPipe(docker: Dockerode, mode: HelperMode): HostPipe | null {
     execFileSync('mkfifo', ['-m', mode === 'unpack' ? '604' : '602', p], {stdio: 'ignore'});
     return {dir, path: p};
   } catch {
-    fs.rmSync(dir, {recursive: true, force: true});
+    removePipeDir(dir);
     return null;
   }
 }
@@ -210,7 +223,7 @@ export async function runHelper(docker: Dockerode, o: HelperRun): Promise<void> 
     } catch (err) {
       // a daemon that does not see this machine's temp directory: the attach stream it is
       if (!pipe) throw err;
-      fs.rmSync(pipe.dir, {recursive: true, force: true});
+      removePipeDir(pipe.dir);
       pipe = null;
       container = await createHelper(docker, image, o, null);
     }
@@ -221,7 +234,7 @@ export async function runHelper(docker: Dockerode, o: HelperRun): Promise<void> 
       await container.remove({force: true}).catch(() => undefined);
     }
   } finally {
-    if (pipe) fs.rmSync(pipe.dir, {recursive: true, force: true});
+    if (pipe) removePipeDir(pipe.dir);
   }
 }
 
@@ -275,8 +288,8 @@ async function removeDeadHelpers(docker: Dockerode): Promise<void> {
   if (swept.has(docker)) return;
   swept.add(docker);
   for (const name of fs.readdirSync(os.tmpdir())) {
-    const pid = name.startsWith(PIPE_DIR) ? parseInt(name.slice(PIPE_DIR.length), 10) : NaN;
-    if (pid > 0 && pid !== process.pid && !pidAlive(pid)) fs.rmSync(path.join(os.tmpdir(), name), {recursive: true, force: true});
+    const pid = Number(PIPE_DIR_NAME.exec(name)?.[1]);
+    if (pid > 0 && pid !== process.pid && !pidAlive(pid)) removePipeDir(path.join(os.tmpdir(), name));
   }
   const left = await docker.listContainers({all: true, filters: {label: [`${OWNER_HOST}=${os.hostname()}`]}}).catch(() => []);
   for (const c of left) {
