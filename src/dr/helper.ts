@@ -375,9 +375,14 @@ async function stream(container: Dockerode.Container, o: HelperRun, pipe: HostPi
       throw engineError(`cannot start the helper for ${o.what}`, err);
     }
     let moved: Promise<void> = Promise.resolve();
+    /** our open() of the FIFO is through (or the pump is over) */
+    let through = false;
     if (pipe) {
-      moved = pumpPipe(pipe.path, o, deliver, (s) => (data = s), () => failure);
-      moved.catch(() => undefined);
+      moved = pumpPipe(pipe.path, o, deliver, () => (through = true), (s) => (data = s), () => failure);
+      moved.then(
+        () => (through = true),
+        () => (through = true),
+      );
     } else if (o.stdin) {
       o.stdin.on('error', (err: Error) => fail(err));
       o.stdin.pipe(sock as unknown as NodeJS.WritableStream);
@@ -386,8 +391,9 @@ async function stream(container: Dockerode.Container, o: HelperRun, pipe: HostPi
     try {
       exit = ((await container.wait()) as {StatusCode: number}).StatusCode;
     } finally {
-      // a helper that never opened its end leaves ours waiting in open(): release it
-      if (pipe) releasePipe(pipe.path, o.stdin !== undefined);
+      // a helper that never opened its end leaves ours waiting in open(): release it (the
+      // open may not have reached the threadpool yet, so until it is through)
+      if (pipe) await releasePipe(pipe.path, o.stdin !== undefined, () => through);
     }
     const moveError = await moved.then(
       () => undefined,
@@ -417,14 +423,16 @@ async function stream(container: Dockerode.Container, o: HelperRun, pipe: HostPi
 const openFd = (p: string, flags: number): Promise<number> => new Promise((resolve, reject) => fs.open(p, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
 
 /** Our end of the FIFO: the tar read from it into `deliver` (pack), or written to it from stdin (unpack). */
-async function pumpPipe(p: string, o: HelperRun, deliver: (chunk: Buffer) => boolean, opened: (s: net.Socket) => void, failure: () => Error | undefined): Promise<void> {
+async function pumpPipe(p: string, o: HelperRun, deliver: (chunk: Buffer) => boolean, isOpen: () => void, opened: (s: net.Socket) => void, failure: () => Error | undefined): Promise<void> {
   if (o.stdin) {
     // blocking writes on the threadpool: a FIFO opened for writing cannot be a net.Socket (no shutdown)
     const fd = await openFd(p, fs.constants.O_WRONLY);
+    isOpen();
     await pipeline(o.stdin, fs.createWriteStream('', {fd, highWaterMark: 1 << 20}));
     return;
   }
   const fd = await openFd(p, fs.constants.O_RDONLY);
+  isOpen();
   const s = new net.Socket({fd, readable: true, writable: false});
   opened(s);
   await new Promise<void>((resolve, reject) => {
@@ -441,10 +449,14 @@ async function pumpPipe(p: string, o: HelperRun, deliver: (chunk: Buffer) => boo
   });
 }
 
-function releasePipe(p: string, weWrite: boolean): void {
-  try {
-    fs.closeSync(fs.openSync(p, (weWrite ? fs.constants.O_RDONLY : fs.constants.O_WRONLY) | fs.constants.O_NONBLOCK));
-  } catch {
-    // ENXIO: no reader is waiting, nothing to release
+/** Opens and closes the FIFO's other end until our own open() is through (at most ~5 s). */
+async function releasePipe(p: string, weWrite: boolean, through: () => boolean): Promise<void> {
+  for (let i = 0; i < 250 && !through(); i++) {
+    try {
+      fs.closeSync(fs.openSync(p, (weWrite ? fs.constants.O_RDONLY : fs.constants.O_WRONLY) | fs.constants.O_NONBLOCK));
+    } catch {
+      // ENXIO: our open() is not waiting yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
