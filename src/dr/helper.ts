@@ -40,7 +40,7 @@ const CAPS: Record<HelperMode, string[]> = {
   unpack: ['CHOWN', 'FOWNER', 'DAC_OVERRIDE', 'FSETID'],
 };
 
-export function engineError(what: string, err: unknown): OrxError {
+function engineError(what: string, err: unknown): OrxError {
   return new OrxError({code: 'engine_error', kind: 'external', message: `${what}: ${engineMessage(err)}`, cause: err});
 }
 

@@ -1,19 +1,9 @@
 // Whether every entry of an archive can be restored faithfully: the rules the helper's
 // unpack enforces (templates/dr-helper/orx-volume-helper.c), checked on the archive file
 // alone, so `orx dr verify` without --drill names the entry a restore would stop at.
-import type {TarEntry} from './tar-digest.js';
+import {encodePath, type TarEntry} from './tar-digest.js';
 
 const KINDS: Record<string, string> = {'3': 'a character device', '4': 'a block device', '6': 'a FIFO', g: 'a global pax header'};
-
-/** Bytes outside 0x21..0x7e and "%" as %XX, as the helper and the content digest write paths. */
-export function escapePath(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    out += c <= 0x20 || c >= 0x7f || c === 0x25 ? `%${c.toString(16).toUpperCase().padStart(2, '0')}` : s[i];
-  }
-  return out;
-}
 
 type Kind = 'd' | 'f' | 'l';
 
@@ -26,7 +16,7 @@ export class RestoreCheck {
   readonly onEntry = (e: TarEntry): void => {
     if (this.problem) return;
     const reason = this.check(e);
-    if (reason) this.problem = {path: escapePath(e.path), reason};
+    if (reason) this.problem = {path: encodePath(e.path), reason};
   };
 
   /** The end of the archive: a problem if nothing so far had one but the root is missing. */

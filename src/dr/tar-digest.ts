@@ -137,7 +137,8 @@ function isZeroBlock(h: Buffer): boolean {
 }
 
 const SAFE = /^[\x21\x22\x23\x24\x26-\x7e]*$/;
-function encodePath(s: string): string {
+/** Bytes outside 0x21..0x7e and "%" as %XX (as the helper writes paths in its messages too). */
+export function encodePath(s: string): string {
   if (SAFE.test(s)) return s;
   let out = '';
   for (let i = 0; i < s.length; i++) {
