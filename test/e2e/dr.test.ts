@@ -184,7 +184,7 @@ describe('orx dr', () => {
     expect(await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.dr-helper=1']}})).toHaveLength(0);
   });
 
-  it('prune keeps the newest and the last verified backup; --ledger restores the recorded state as new events', async () => {
+  it('prune keeps the newest and the last verified backup; --ledger restores the recorded state as new events', {timeout: 120_000}, async () => {
     ws.write(YAML);
     await cli(['apply', '--auto-approve']);
     const ids: string[] = [];
