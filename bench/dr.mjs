@@ -7,6 +7,12 @@
 // log-like text files (~20% of the bytes). Needs root (to read the volume's host directory)
 // and a local engine; nothing is pulled: the image is built from templates/images/agent-base.
 // Run `npm run build` first.
+// Second part, a sparse volume: one 2 GiB file with 12 KB of data (what an agent's
+// preallocated database or disk image looks like). A backup (the step's scan before the
+// pause, then the pack under it) must take under 2 s: it reads and writes the allocated
+// bytes only. Floors, measured in the same run: one helper container's whole life
+// (create, attach, start, wait, remove: what any run of the helper costs at least) and
+// `tar --sparse -c <host dir> | sha256sum` (GNU tar finding the holes without the engine).
 // Usage: node bench/dr.mjs [MB=500] [ROUNDS=3]   (ORX_DIST=DIR uses another build of dist/.)
 import {spawnSync} from 'node:child_process';
 import {randomBytes, randomFillSync} from 'node:crypto';
@@ -21,13 +27,15 @@ import {median, root, row} from './lib.mjs';
 const MB = Number(process.argv[2] ?? 500);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const distDir = process.env.ORX_DIST ?? path.join(root, 'dist');
-const {backupVolume, restoreVolume, volumeContentDigest, fileSha256} = await import(pathToFileURL(path.join(distDir, 'src/dr/archive.js')).href);
+const {backupVolume, restoreVolume, scanVolume, volumeContentDigest, fileSha256} = await import(pathToFileURL(path.join(distDir, 'src/dr/archive.js')).href);
+const {helperImage} = await import(pathToFileURL(path.join(distDir, 'src/dr/helper.js')).href);
 
 const docker = new Dockerode();
 const run = randomBytes(3).toString('hex');
 const labels = {'io.orchestrix.bench': `dr-${run}`};
 const IMAGE = `orx-bench-dr-${run}:1`;
 const VOLUME = `orx-bench-dr-${run}`;
+const SPARSE = `orx-bench-dr-${run}-sparse`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-bench-dr-'));
 const fmt = (n) => n.toLocaleString('en-US');
 
@@ -108,7 +116,7 @@ async function fill() {
 async function cleanup() {
   const filters = {label: [`io.orchestrix.bench=dr-${run}`]};
   for (const c of await docker.listContainers({all: true, filters})) await docker.getContainer(c.Id).remove({force: true}).catch(() => undefined);
-  await docker.getVolume(VOLUME).remove({force: true}).catch(() => undefined);
+  for (const v of [VOLUME, SPARSE, `${SPARSE}-restored`]) await docker.getVolume(v).remove({force: true}).catch(() => undefined);
   await docker.getImage(IMAGE).remove({force: true}).catch(() => undefined);
   fs.rmSync(tmp, {recursive: true, force: true});
 }
@@ -127,7 +135,7 @@ let archive;
 async function backup(i) {
   const dest = path.join(tmp, `b${i}.tar.gz`);
   const t0 = process.hrtime.bigint();
-  archive = await backupVolume(docker, {volume: VOLUME, image: IMAGE, dest, labels});
+  archive = await backupVolume(docker, {volume: VOLUME, dest, labels});
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (i === 0 && (await fileSha256(dest)) !== archive.sha256) throw new Error('the archive sha256 does not match the file');
   // the last one is restored below, for the RTO figure
@@ -137,8 +145,75 @@ async function backup(i) {
 
 async function digestOnly() {
   const t0 = process.hrtime.bigint();
-  await volumeContentDigest(docker, {volume: VOLUME, image: IMAGE, labels});
+  await volumeContentDigest(docker, {volume: VOLUME, labels});
   return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+// --- the sparse volume ----------------------------------------------------------------
+
+async function runIn(volume, script) {
+  const c = await docker.createContainer({Image: IMAGE, User: '0:0', Cmd: ['/bin/sh', '-c', script], Labels: labels, HostConfig: {Mounts: [{Type: 'volume', Source: volume, Target: '/v'}]}});
+  try {
+    await c.start();
+    const {StatusCode} = await c.wait();
+    if (StatusCode !== 0) throw new Error(`filling ${volume} failed (exit ${StatusCode})`);
+  } finally {
+    await c.remove({force: true});
+  }
+}
+
+/** One helper container's life, doing nothing but a scan of an empty directory's worth. */
+async function helperLife(image) {
+  const t0 = process.hrtime.bigint();
+  const c = await docker.createContainer({Image: image, Cmd: ['/orx-volume-helper', 'scan'], Labels: labels, AttachStdout: true, AttachStderr: true, HostConfig: {NetworkMode: 'none', LogConfig: {Type: 'none', Config: {}}, Mounts: [{Type: 'volume', Source: SPARSE, Target: '/orx-volume', ReadOnly: true}]}});
+  const stream = await c.attach({stream: true, hijack: true, stdout: true, stderr: true});
+  const ended = new Promise((resolve) => stream.on('end', resolve));
+  stream.resume();
+  await c.start();
+  await ended;
+  await c.wait();
+  await c.remove({force: true});
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+async function sparseBench() {
+  await docker.createVolume({Name: SPARSE, Labels: labels});
+  const GIB2 = 2 * 1024 ** 3;
+  await runIn(SPARSE, `set -e; dd if=/dev/zero of=/v/disk.img bs=1 count=0 seek=${GIB2} 2>/dev/null; for at in 4096 1000000000 2147000000; do head -c 4096 /dev/urandom | dd of=/v/disk.img bs=4096 seek=$((at / 4096)) conv=notrunc 2>/dev/null; done`);
+  const dir = (await docker.getVolume(SPARSE).inspect()).Mountpoint;
+  const image = await helperImage(docker);
+  const scan = await scanVolume(docker, {volume: SPARSE, labels});
+  console.log(`\nsparse: one file of ${fmt(scan.apparent)} bytes, ${fmt(scan.allocated)} allocated; median of ${ROUNDS} rounds`);
+  const backupMs = [];
+  const lifeMs = [];
+  const tarMs = [];
+  let a;
+  for (let r = 0; r < ROUNDS; r++) {
+    lifeMs.push(await helperLife(image));
+    const t0 = process.hrtime.bigint();
+    // what the backup step does: the scan (before any pause), then the pack (under it)
+    await scanVolume(docker, {volume: SPARSE, labels});
+    const dest = path.join(tmp, `sparse${r}.tar.gz`);
+    a = await backupVolume(docker, {volume: SPARSE, dest, labels});
+    backupMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (r < ROUNDS - 1) fs.rmSync(dest);
+    const t1 = process.hrtime.bigint();
+    const t = spawnSync('bash', ['-c', 'set -o pipefail; tar --sparse -c -C "$1" . | sha256sum', 'floor', dir], {encoding: 'utf8'});
+    if (t.status !== 0) throw new Error(`tar --sparse failed: ${t.stderr.slice(0, 300)}`);
+    tarMs.push(Number(process.hrtime.bigint() - t1) / 1e6);
+  }
+  const b = median(backupMs);
+  row('sparse 2 GiB: scan + backupVolume', b, 'one helper container life', median(lifeMs));
+  row('sparse 2 GiB: scan + backupVolume', b, 'tar --sparse | sha256sum', median(tarMs));
+  console.log(`${'  goal: the 2 GiB sparse file backs up in'.padEnd(44)} ${b.toFixed(0).padStart(7)} ms  ${b < 2000 ? 'ok' : 'MISSED'} (goal < 2000 ms); archive ${fmt(a.size)} bytes`);
+  console.log(`  rounds (ms): backup ${backupMs.map((x) => x.toFixed(0)).join(' ')}; helper life ${lifeMs.map((x) => x.toFixed(0)).join(' ')}; tar --sparse ${tarMs.map((x) => x.toFixed(0)).join(' ')}`);
+  const fresh = `${SPARSE}-restored`;
+  await docker.createVolume({Name: fresh, Labels: labels});
+  const t0 = process.hrtime.bigint();
+  await restoreVolume(docker, {volume: fresh, archive: path.join(tmp, `sparse${ROUNDS - 1}.tar.gz`), sha256: a.sha256, labels});
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const back = await scanVolume(docker, {volume: fresh, labels});
+  console.log(`${'sparse 2 GiB: restore into a fresh volume'.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms; ${fmt(back.allocated)} bytes allocated after (${back.allocated <= scan.allocated * 2 ? 'still sparse' : 'NOT SPARSE'})`);
 }
 
 try {
@@ -176,12 +251,13 @@ try {
   await docker.createVolume({Name: fresh, Labels: labels});
   try {
     const t0 = process.hrtime.bigint();
-    await restoreVolume(docker, {volume: fresh, image: IMAGE, archive: path.join(tmp, `b${ROUNDS - 1}.tar.gz`), sha256: archive.sha256, labels});
+    await restoreVolume(docker, {volume: fresh, archive: path.join(tmp, `b${ROUNDS - 1}.tar.gz`), sha256: archive.sha256, labels});
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     console.log(`${'RTO data part (verify + restore into a fresh volume)'.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms = ${(bytes / 1e3 / ms).toFixed(0)} MB/s (plus the agents' restart and health check)`);
   } finally {
     await docker.getVolume(fresh).remove({force: true}).catch(() => undefined);
   }
+  await sparseBench();
 } finally {
   await cleanup();
 }

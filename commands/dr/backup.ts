@@ -8,7 +8,7 @@ import {planFlags} from '../plan.js';
 export default class DrBackup extends OrxCommand {
   static override summary = 'Back up volumes (and the ledger) as a plan: quiesce, stream, checksum, sign.';
   static override description =
-    'Plans one step per volume with `backup: true` (or each --volume): its agents are paused (or stopped, `quiesce: stop`) while the volume is streamed through the Engine API by a created-not-started container of their own image, gzip-compressed and hashed; then an online copy of the ledger and a signed manifest. The backup appears under dr.destination only once complete. With -out the plan is saved for `orx apply FILE`; otherwise it is reviewed and applied like `orx apply`.';
+    'Plans one step per volume with `backup: true` (or each --volume): the volume is first scanned (a FIFO, socket or device fails it unless dr.skip_special, as does a volume over dr.max_volume_bytes), then its agents are paused (or stopped, `quiesce: stop`) while orx\'s own helper container streams it as a tar (links never followed, sparse files kept sparse), gzip-compressed and hashed; then an online copy of the ledger and a signed manifest. The backup appears under dr.destination only once complete. With -out the plan is saved for `orx apply FILE`; otherwise it is reviewed and applied like `orx apply`.';
   static override examples = ['orx dr backup', 'orx dr backup --volume memory -out plans/backup.json', 'orx dr backup --auto-approve --json'];
   static override flags = {
     volume: Flags.string({description: 'Back up this volume (repeatable; default: every volume with backup: true).', multiple: true, default: [], env: 'ORX_VOLUME'}),

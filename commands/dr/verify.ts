@@ -3,10 +3,8 @@ import {loadConfig} from '../../src/config/load.js';
 import {connectDocker} from '../../src/drivers/docker.js';
 import {verifyBackup} from '../../src/dr/drill.js';
 import {backupRoot, dirSize, findBackup} from '../../src/dr/layout.js';
-import {helperImage} from '../../src/dr/plans.js';
 import {withLedger} from '../../src/engine/workspace.js';
 import {checkpointChain} from '../../src/engine/checkpoint.js';
-import {OrxError} from '../../src/errors.js';
 import {EXIT} from '../../src/exit-codes.js';
 import {getBackup, markVerified, recordBackup} from '../../src/ledger/backups.js';
 import {trustedPlanKeys} from '../../src/trust/plan-signature.js';
@@ -14,7 +12,7 @@ import {renderBackupVerification} from '../../src/ui/dr-view.js';
 import {OrxCommand, type CommandResult} from '../base.js';
 
 export default class DrVerify extends OrxCommand {
-  static override summary = 'Check a backup: its signature and every digest; with --drill, restore it into scratch volumes and compare content.';
+  static override summary = 'Check a backup: its signature, every digest and that every archive entry can be restored; with --drill, restore it into scratch volumes and compare content.';
   static override description = 'Exit 0 when everything checks out, 5 when the manifest signature fails, 1 for anything else. A backup counts as verified (orx dr list) only after a drill passed.';
   static override examples = ['orx dr verify 20261122T023000Z-ab12cd', 'orx dr verify 20261122 --drill', 'orx dr verify .orx/backups/20261122T023000Z-ab12cd --json'];
   static override args = {backup: Args.string({description: 'A backup id (or unique prefix), or a backup directory.', required: true})};
@@ -29,9 +27,7 @@ export default class DrVerify extends OrxCommand {
     const loaded = loadConfig(this.orx.dir);
     const found = findBackup(backupRoot(this.orx.dir, loaded.config), args.backup, this.orx.dir);
     return withLedger(this.orx.dir, async (ledger) => {
-      const image = flags.drill ? helperImage(ledger.listResources(), []) : null;
-      if (flags.drill && !image) throw new OrxError({code: 'no_image', message: 'no image of this workspace is on the engine to run the drill with (orx never pulls one for it)', actions: ['Apply the workspace first (`orx apply`).']});
-      const v = await verifyBackup(found.dir, trustedPlanKeys(this.orx.dir, flags['trusted-key']), image ? {docker: await connectDocker(), image, workspace: loaded.config.workspace} : null);
+      const v = await verifyBackup(found.dir, trustedPlanKeys(this.orx.dir, flags['trusted-key']), flags.drill ? {docker: await connectDocker(), workspace: loaded.config.workspace} : null);
       let verifiedAt: string | null = null;
       if (flags.drill && v.ok && v.manifest) {
         if (!getBackup(ledger, found.id)) recordBackup(ledger, {id: found.id, path: found.dir, created_at: v.manifest.created_at, size: dirSize(found.dir), manifest: v.manifest as unknown as Record<string, unknown>}, null);

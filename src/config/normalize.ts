@@ -16,6 +16,7 @@ import type {ConfigPath} from './paths.js';
 import {MAX_ID, outOfRangeId} from '../util/user-id.js';
 import {checkVolumeOwners, rwMounters} from './volume-owners.js';
 import type {AgentSpec, Autonomy, ImageSpec, NetworkSpec, VolumeSpec, Waiver, WorkspaceConfig} from './types.js';
+import {parseMemory} from './units.js';
 
 export const DEFAULT_BACKUP_DESTINATION = '.orx/backups';
 export const DEFAULT_DOCKERFILE = 'Dockerfile';
@@ -107,7 +108,12 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     clusters,
     manifests,
     chaos: {allowed: bool(rec(raw.chaos)?.allowed, false)},
-    dr: {destination: str(rec(raw.dr)?.destination) ?? DEFAULT_BACKUP_DESTINATION, health_timeout_ms: healthTimeout(rec(raw.dr)?.health_timeout, problems)},
+    dr: {
+      destination: str(rec(raw.dr)?.destination) ?? DEFAULT_BACKUP_DESTINATION,
+      health_timeout_ms: healthTimeout(rec(raw.dr)?.health_timeout, problems),
+      skip_special: bool(rec(raw.dr)?.skip_special, false),
+      max_volume_bytes: maxVolumeBytes(rec(raw.dr)?.max_volume_bytes, problems),
+    },
     budgets: budgets(rec(raw.budgets), problems),
     signing_key: signing.path,
     signing_key_ref: signing.ref,
@@ -127,6 +133,18 @@ function rootWaiver(waivers: Waiver[], address: string): {reason: string} | null
 }
 
 export const DEFAULT_RESTORE_HEALTH_TIMEOUT_MS = 120_000;
+
+export const DEFAULT_MAX_VOLUME_BYTES = 20 * 1024 ** 3;
+
+function maxVolumeBytes(v: unknown, problems: Problems): number {
+  if (v === undefined) return DEFAULT_MAX_VOLUME_BYTES;
+  const bytes = typeof v === 'number' || typeof v === 'string' ? parseMemory(v) : undefined;
+  if (bytes === undefined || bytes <= 0) {
+    problems.add(['dr', 'max_volume_bytes'], `dr.max_volume_bytes must be a size like "20GiB" or a number of bytes (got ${JSON.stringify(v)})`);
+    return DEFAULT_MAX_VOLUME_BYTES;
+  }
+  return bytes;
+}
 
 function healthTimeout(v: unknown, problems: Problems): number {
   const ms = budgetDuration(v, ['dr', 'health_timeout'], problems);

@@ -166,7 +166,12 @@ export interface WorkspaceConfig {
   manifests: Record<string, ManifestsSpec>;
   /** `orx apply --chaos` is refused unless this is true */
   chaos: {allowed: boolean};
-  dr: {destination: string; health_timeout_ms: number};
+  /**
+   * skip_special: FIFOs, sockets and devices in a volume are left out of its backup (listed in
+   * the manifest) instead of failing it; max_volume_bytes: a volume whose files add up to more
+   * (apparent size) is not backed up
+   */
+  dr: {destination: string; health_timeout_ms: number; skip_special: boolean; max_volume_bytes: number};
   /** time budget per step kind, in milliseconds (absent: the action's own) */
   budgets: Partial<Record<'network' | 'volume' | 'image' | 'agent' | 'cluster' | 'manifests', number>>;
   /** absolute path of the signing key given in the file; null: the workspace key (or signing_key_ref) */

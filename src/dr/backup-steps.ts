@@ -10,7 +10,9 @@ import {workspaceKey} from '../engine/workspace-key.js';
 import {recordBackup} from '../ledger/backups.js';
 import {currentSnapshot} from '../ledger/snapshots.js';
 import type {ApplyContext, StepOutcome} from '../resources/types.js';
-import {backupVolume, fileSha256} from './archive.js';
+import {backupVolume, CONTENT_DIGEST_FORMAT, fileSha256, scanVolume, type VolumeScan} from './archive.js';
+import {DEFAULT_MAX_VOLUME_BYTES} from '../config/normalize.js';
+import {OrxError} from '../errors.js';
 import {dirSize, finalDir, LEDGER_COPY, partialDir, partialsOnDisk} from './layout.js';
 import {pidAlive} from '../ledger/ledger.js';
 import {MANIFEST_FORMAT, writeSignedManifest, type ArchiveEntry, type BackupManifest} from './manifest.js';
@@ -22,9 +24,10 @@ export interface BackupVolumeOp {
   root: string;
   volume: string;
   volume_name: string;
-  /** the image of an agent that mounts it: the helper container runs nothing, it only mounts */
-  image: string;
   quiesce: 'pause' | 'stop';
+  /** dr.skip_special and dr.max_volume_bytes when the plan was made (absent in older plans: the defaults) */
+  skip_special?: boolean;
+  max_volume_bytes?: number;
   agents: Array<{address: string; container: string}>;
 }
 
@@ -77,24 +80,57 @@ function removeDeadPartials(root: string): void {
   }
 }
 
+const fmtBytes = (n: number): string => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
+
+/** What would make the backup fail or unfaithful, refused while every agent still runs. */
+function refuseBeforePause(op: BackupVolumeOp, scan: VolumeScan): void {
+  const address = `volume.${op.volume}`;
+  if (scan.special_count > 0 && !op.skip_special) {
+    const named = scan.specials.slice(0, 5).map((s) => `${s.path} (${s.kind})`).join(', ');
+    const more = scan.special_count > 5 ? ` and ${scan.special_count - 5} more` : '';
+    throw new OrxError({
+      code: 'dr_special_entry',
+      message: `${address} (${op.volume_name}) holds entries no restore can put back faithfully: ${named}${more}; nothing was paused or written`,
+      actions: ['Remove them from the volume, or set `dr.skip_special: true` to leave FIFOs, sockets and devices out of backups (the manifest lists them as skipped).'],
+      data: {volume: op.volume, specials: scan.specials, count: scan.special_count},
+    });
+  }
+  const max = op.max_volume_bytes ?? DEFAULT_MAX_VOLUME_BYTES;
+  if (scan.apparent > max) {
+    throw new OrxError({
+      code: 'dr_volume_too_large',
+      message: `${address} (${op.volume_name}) holds ${scan.apparent} bytes (${fmtBytes(scan.apparent)} apparent size, ${fmtBytes(scan.allocated)} on disk), more than dr.max_volume_bytes (${max} bytes); nothing was paused or written`,
+      actions: ['Raise `dr.max_volume_bytes` in orchestration.yml, or remove data from the volume.'],
+      data: {volume: op.volume, apparent: scan.apparent, allocated: scan.allocated, max},
+    });
+  }
+}
+
 export async function backupVolumeStep(op: BackupVolumeOp, ctx: ApplyContext): Promise<StepOutcome> {
+  const labels = {'io.orchestrix.workspace': ctx.workspace};
+  const scan = await scanVolume(ctx.docker, {volume: op.volume_name, labels, signal: ctx.signal});
+  refuseBeforePause(op, scan);
   const dir = ensurePartial(op.root, op.backup_id);
   const file = `${op.volume}.tar.gz`;
   const dest = path.join(dir, file);
   fs.rmSync(dest, {force: true}); // a retry of this step starts the archive over
   const t0 = Date.now();
   const containers = op.agents.map((a) => ({id: a.container, address: a.address}));
-  const {result: archive, ms} = await withQuiesced(ctx.docker, ctx.ledger, op.quiesce, containers, () =>
-    backupVolume(ctx.docker, {
-      volume: op.volume_name,
-      image: op.image,
-      dest,
-      labels: {'io.orchestrix.workspace': ctx.workspace},
-      signal: ctx.signal,
-      onProgress: (bytes) => ctx.progress?.(`${(bytes / 1e6).toFixed(0)} MB, ${(bytes / 1e6 / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(0)} MB/s`),
-    }),
-  );
-  const entry: ArchiveEntry = {volume: op.volume, volume_name: op.volume_name, file, ...archive, quiesce: {how: containers.length ? op.quiesce : 'none', agents: op.agents.map((a) => a.address), ms: containers.length ? ms : 0}};
+  let ms = 0;
+  const archive = await backupVolume(ctx.docker, {
+    volume: op.volume_name,
+    dest,
+    skipSpecial: op.skip_special === true,
+    labels,
+    signal: ctx.signal,
+    onProgress: (bytes) => ctx.progress?.(`${(bytes / 1e6).toFixed(0)} MB, ${(bytes / 1e6 / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(0)} MB/s`),
+    // the agents are held while the helper reads, not while its container is made or removed
+    hold: async (read) => {
+      ms = (await withQuiesced(ctx.docker, ctx.ledger, op.quiesce, containers, read)).ms;
+    },
+  });
+  const skipped = op.skip_special && scan.special_count > 0 ? {skipped: scan.specials} : {};
+  const entry: ArchiveEntry = {volume: op.volume, volume_name: op.volume_name, file, ...archive, content_digest_format: CONTENT_DIGEST_FORMAT, ...skipped, quiesce: {how: containers.length ? op.quiesce : 'none', agents: op.agents.map((a) => a.address), ms: containers.length ? ms : 0}};
   fs.writeFileSync(sidecar(dir, op.volume), JSON.stringify(entry), {mode: 0o600});
   const secs = Math.max(0.001, (Date.now() - t0) / 1000);
   ctx.log.info(`volume ${op.volume}: ${archive.bytes} bytes in ${archive.files} files -> ${archive.size} bytes, ${(archive.bytes / 1e6 / secs).toFixed(1)} MB/s; agents held ${entry.quiesce.ms} ms`, {address: `backup.${op.volume}`});

@@ -1,13 +1,15 @@
-// `orx dr verify`: the manifest's signature and every archive's digest; with --drill, every
-// archive is restored into a scratch volume and its content digest recomputed and compared
-// with the one taken at backup time. Only a drill that passed marks a backup verified.
+// `orx dr verify`: the manifest's signature, every archive's sha256, then every archive read
+// as a restore would read it: each entry restorable (restorable.ts) and the content digest
+// the manifest's. With --drill, every archive is restored into a scratch volume and that
+// volume's content digest compared with the one taken at backup time. Only a drill that
+// passed marks a backup verified.
 import {randomBytes} from 'node:crypto';
 import type Dockerode from 'dockerode';
 import path from 'node:path';
 import {isNotFound} from '../drivers/docker.js';
 import type {TrustedKey} from '../trust/keys.js';
-import {restoreVolume, volumeContentDigest} from './archive.js';
-import {checkBackup, type BackupCheck} from './manifest.js';
+import {inspectArchive, restoreVolume, volumeContentDigest} from './archive.js';
+import {checkBackup, type BackupCheck, type BackupProblem} from './manifest.js';
 
 export interface DrillResult {
   volume: string;
@@ -22,8 +24,9 @@ export interface Verification extends BackupCheck {
   drill: DrillResult[] | null;
 }
 
-export async function verifyBackup(dir: string, keys: TrustedKey[], drill: {docker: Dockerode; image: string; workspace: string} | null): Promise<Verification> {
-  const check = await checkBackup(dir, keys);
+export async function verifyBackup(dir: string, keys: TrustedKey[], drill: {docker: Dockerode; workspace: string} | null): Promise<Verification> {
+  const checked = await checkBackup(dir, keys);
+  const check = checked.ok && checked.manifest ? await checkArchives(dir, checked) : checked;
   if (!drill || !check.ok || !check.manifest) return {...check, drill: null};
   const results: DrillResult[] = [];
   for (const a of check.manifest.archives) {
@@ -34,8 +37,8 @@ export async function verifyBackup(dir: string, keys: TrustedKey[], drill: {dock
     let error: string | null = null;
     try {
       await drill.docker.createVolume({Name: scratch, Labels: labels});
-      await restoreVolume(drill.docker, {volume: scratch, image: drill.image, archive: path.join(dir, a.file), sha256: a.sha256, labels});
-      actual = (await volumeContentDigest(drill.docker, {volume: scratch, image: drill.image, labels})).content_digest;
+      await restoreVolume(drill.docker, {volume: scratch, archive: path.join(dir, a.file), sha256: a.sha256, labels});
+      actual = (await volumeContentDigest(drill.docker, {volume: scratch, format: a.content_digest_format ?? 1, labels})).content_digest;
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     } finally {
@@ -51,4 +54,19 @@ export async function verifyBackup(dir: string, keys: TrustedKey[], drill: {dock
     problems: [...check.problems, ...failed.map((f) => ({part: 'archive' as const, file: `${f.volume} (drill)`, reason: f.error ?? 'content differs'}))],
     drill: results,
   };
+}
+
+/** Every archive read through as a restore would: the first entry it could not restore, and its content digest. */
+async function checkArchives(dir: string, check: BackupCheck): Promise<BackupCheck> {
+  const problems: BackupProblem[] = [];
+  for (const a of check.manifest!.archives) {
+    try {
+      const seen = await inspectArchive(path.join(dir, a.file), a.content_digest_format ?? 1);
+      if (seen.unrestorable) problems.push({part: 'archive', file: a.file, reason: `cannot be restored: entry ${seen.unrestorable.path}: ${seen.unrestorable.reason}`});
+      else if (seen.content_digest !== a.content_digest) problems.push({part: 'archive', file: a.file, reason: `its content digest ${seen.content_digest.slice(0, 16)}… is not the manifest's ${a.content_digest.slice(0, 16)}…`});
+    } catch (err) {
+      problems.push({part: 'archive', file: a.file, reason: `cannot be read as an archive: ${(err as Error).message}`});
+    }
+  }
+  return problems.length ? {...check, ok: false, problems: [...check.problems, ...problems]} : check;
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {readBoundedFile, readBoundedText} from '../util/bounded-file.js';
 import {fileSha256} from './archive.js';
+import type {DigestFormat} from './tar-digest.js';
 import {MANIFEST_BUNDLE, MANIFEST_FILE} from './layout.js';
 import type {TrustedKey, WorkspaceKey} from '../trust/keys.js';
 
@@ -22,6 +23,10 @@ export interface ArchiveEntry {
   size: number;
   sha256: string;
   content_digest: string;
+  /** tar-digest.ts's format of content_digest; absent in backups made before format 2: 1 */
+  content_digest_format?: DigestFormat;
+  /** FIFOs, sockets and devices left out (dr.skip_special), paths %XX-escaped */
+  skipped?: Array<{kind: string; path: string}>;
   files: number;
   bytes: number;
   /** how its agents were held still, and for how long (the backup's RPO-relevant pause) */

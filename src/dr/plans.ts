@@ -23,16 +23,6 @@ function step(address: string, action: StepAction, category: SafetyCategory, op:
 
 const mounts = (a: ResourceRecord): Array<{source: string}> => (a.attributes.mounts as Array<{source: string}> | undefined) ?? [];
 
-/** An image the engine has, to create a helper container from: an agent's on this volume first. */
-export function helperImage(records: ResourceRecord[], users: ResourceRecord[]): string | null {
-  const fromAgent = users.find((a) => typeof a.attributes.image_ref === 'string')?.attributes.image_ref;
-  if (typeof fromAgent === 'string') return fromAgent;
-  const anyAgent = records.find((r) => r.kind === 'agent' && typeof r.attributes.image_ref === 'string')?.attributes.image_ref;
-  if (typeof anyAgent === 'string') return anyAgent;
-  const img = records.find((r) => r.kind === 'image' && (r.attributes.tag || r.attributes.id));
-  return img ? String(img.attributes.tag ?? img.attributes.id) : null;
-}
-
 export interface BackupPlanInput {
   config: WorkspaceConfig;
   records: ResourceRecord[];
@@ -51,15 +41,13 @@ export function backupSteps(i: BackupPlanInput): Draft[] {
     if (!rec) throw new OrxError({code: 'not_applied', message: `volume.${volume} has not been applied yet: there is nothing to back up`, actions: ['Run `orx apply` first.']});
     const name = String(rec.attributes.name);
     const users = i.records.filter((r) => r.kind === 'agent' && mounts(r).some((m) => m.source === name) && r.object_id);
-    const image = helperImage(i.records, users);
-    if (!image) throw new OrxError({code: 'no_image', message: `no image on the engine to read volume.${volume} with (orx uses one of the workspace's own, never a pulled one)`, actions: ['Apply an agent or an image first.']});
     const how = i.config.volumes[volume]!.quiesce;
     const held = users.map((u) => u.address);
     // two volumes of one agent are copied one after the other: the first to finish would
     // otherwise resume the agent while the second is still being copied
     const after = drafts.filter((d) => ((d.after as unknown as BackupVolumeOp).agents ?? []).some((a) => held.includes(a.address))).map((d) => d.address);
     drafts.push(
-      step(`backup.${volume}`, 'create', 'WRITE', {op: 'backup-volume', backup_id: i.backupId, root: i.root, volume, volume_name: name, image, quiesce: how, agents: users.map((u) => ({address: u.address, container: u.object_id!}))}, held.length ? `archive ${name}; ${how} ${held.join(', ')} while it is copied` : `archive ${name} (no agent mounts it)`, after),
+      step(`backup.${volume}`, 'create', 'WRITE', {op: 'backup-volume', backup_id: i.backupId, root: i.root, volume, volume_name: name, quiesce: how, skip_special: i.config.dr.skip_special, max_volume_bytes: i.config.dr.max_volume_bytes, agents: users.map((u) => ({address: u.address, container: u.object_id!}))}, held.length ? `archive ${name}; ${how} ${held.join(', ')} while it is copied` : `archive ${name} (no agent mounts it)`, after),
     );
   }
   drafts.push(step('backup.ledger', 'create', 'WRITE', {op: 'backup-ledger', backup_id: i.backupId, root: i.root}, 'an online copy of the ledger (.orx/ledger.db)'));
@@ -90,13 +78,11 @@ export function restoreSteps(i: RestorePlanInput): Draft[] {
     const rec = i.records.find((r) => r.address === `volume.${a.volume}`);
     const base = objectName(i.workspace, a.volume);
     const users = rec ? i.records.filter((r) => r.kind === 'agent' && mounts(r).some((x) => x.source === rec.attributes.name)) : [];
-    const image = helperImage(i.records, users);
-    if (!image) throw new OrxError({code: 'no_image', message: `no image on the engine to restore volume.${a.volume} with`, actions: ['Apply the workspace first (`orx apply`): it builds its images.']});
     const agents = users.map((u) => u.address);
     const reason = rec
       ? `restore ${a.file} into a fresh volume; ${agents.length ? `${agents.join(', ')} are recreated on it and must be healthy before ` : ''}the old volume ${String(rec.attributes.name)} is removed`
       : `restore ${a.file} into a new volume ${base} (not recorded here yet)`;
-    const op: DrOp = {op: 'restore-volume', backup_dir: i.backup.dir, archive: {file: a.file, sha256: a.sha256, content_digest: a.content_digest, volume: a.volume}, new_name: rec ? `${base}-r${suffix}` : base, image, health_timeout_ms: i.config.dr.health_timeout_ms, agents};
+    const op: DrOp = {op: 'restore-volume', backup_dir: i.backup.dir, archive: {file: a.file, sha256: a.sha256, content_digest: a.content_digest, volume: a.volume}, new_name: rec ? `${base}-r${suffix}` : base, health_timeout_ms: i.config.dr.health_timeout_ms, agents};
     drafts.push(step(`restore.${a.volume}`, 'update', 'DESTROY', op, reason, i.ledger ? ['restore.check', 'restore.ledger'] : ['restore.check']));
   }
   return drafts;

@@ -26,8 +26,6 @@ export interface RestoreVolumeOp {
   archive: Pick<ArchiveEntry, 'file' | 'sha256' | 'content_digest' | 'volume'>;
   /** the name the fresh volume gets */
   new_name: string;
-  /** an image present on the engine, for the helper container */
-  image: string;
   health_timeout_ms: number;
   /** the agents on the volume when the plan was made (the review shows them; their secrets are resolved up front) */
   agents: string[];
@@ -70,7 +68,7 @@ export async function restoreVolumeStep(op: RestoreVolumeOp, step: PlannedStep, 
   // the fresh volume, filled from the archive (its digest checked first)
   const created = await volumeAction.apply(volStep(op.new_name), ctx);
   try {
-    await restoreVolume(ctx.docker, {volume: op.new_name, image: op.image, archive, sha256: op.archive.sha256, labels: {'io.orchestrix.workspace': ctx.workspace}, signal: ctx.signal});
+    await restoreVolume(ctx.docker, {volume: op.new_name, archive, sha256: op.archive.sha256, labels: {'io.orchestrix.workspace': ctx.workspace}, signal: ctx.signal});
   } catch (err) {
     await removeQuietly(ctx.docker.getVolume(op.new_name).remove({force: true}));
     throw err;

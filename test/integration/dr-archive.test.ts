@@ -86,12 +86,12 @@ afterAll(async () => {
   await ws.cleanup();
 });
 
-describe('volume backup and restore through the engine', () => {
+describe('volume backup and restore through the helper', () => {
   it('backs up a volume: the file matches the size and sha256 returned, the content digest the volume', async () => {
     const dest = path.join(ws.dir, 'a.tar.gz');
     let calls = 0;
     const t0 = Date.now();
-    const a = await backupVolume(docker, {volume: source, image, dest, labels: labels(), onProgress: () => void calls++});
+    const a = await backupVolume(docker, {volume: source, dest, labels: labels(), onProgress: () => void calls++});
     const ms = Date.now() - t0;
 
     const st = fs.statSync(dest);
@@ -106,7 +106,7 @@ describe('volume backup and restore through the engine', () => {
     expect(calls).toBeGreaterThanOrEqual(1);
     expect(calls).toBeLessThanOrEqual(Math.ceil(ms / 100) + 1);
 
-    const now = await volumeContentDigest(docker, {volume: source, image, labels: labels()});
+    const now = await volumeContentDigest(docker, {volume: source, labels: labels()});
     expect(now).toEqual({content_digest: a.content_digest, files: a.files, bytes: a.bytes});
     expect(await helpers()).toBe(0);
 
@@ -126,23 +126,23 @@ describe('volume backup and restore through the engine', () => {
     expect(list.stdout.split('\n').filter((l) => l.includes(' ./many/f')).length).toBe(500);
 
     // the same volume gives the same bytes
-    const again = await backupVolume(docker, {volume: source, image, dest: path.join(ws.dir, 'b.tar.gz'), labels: labels()});
+    const again = await backupVolume(docker, {volume: source, dest: path.join(ws.dir, 'b.tar.gz'), labels: labels()});
     expect(again.sha256).toBe(a.sha256);
   });
 
   it('restores into a fresh volume with the same content digest', async () => {
     const dest = path.join(ws.dir, 'r.tar.gz');
-    const a = await backupVolume(docker, {volume: source, image, dest, labels: labels()});
+    const a = await backupVolume(docker, {volume: source, dest, labels: labels()});
     const target = await newVolume('restored');
     perTest.push(target);
-    await restoreVolume(docker, {volume: target, image, archive: dest, sha256: a.sha256, labels: labels()});
-    expect(await volumeContentDigest(docker, {volume: target, image, labels: labels()})).toEqual({content_digest: a.content_digest, files: a.files, bytes: a.bytes});
+    await restoreVolume(docker, {volume: target, archive: dest, sha256: a.sha256, labels: labels()});
+    expect(await volumeContentDigest(docker, {volume: target, labels: labels()})).toEqual({content_digest: a.content_digest, files: a.files, bytes: a.bytes});
     expect(await helpers()).toBe(0);
   });
 
   it('refuses an archive whose sha256 does not match, naming the file, before writing anything', async () => {
     const dest = path.join(ws.dir, 'c.tar.gz');
-    const a = await backupVolume(docker, {volume: source, image, dest, labels: labels()});
+    const a = await backupVolume(docker, {volume: source, dest, labels: labels()});
     const fd = fs.openSync(dest, 'r+');
     const b = Buffer.alloc(1);
     fs.readSync(fd, b, 0, 1, Math.floor(a.size / 2));
@@ -152,64 +152,61 @@ describe('volume backup and restore through the engine', () => {
 
     const target = await newVolume('untouched');
     perTest.push(target);
-    const err = await caughtAsync(restoreVolume(docker, {volume: target, image, archive: dest, sha256: a.sha256, labels: labels()}));
+    const err = await caughtAsync(restoreVolume(docker, {volume: target, archive: dest, sha256: a.sha256, labels: labels()}));
     expect(err.code).toBe('dr_archive_mismatch');
     expect(err.message).toContain(dest);
-    expect(await volumeContentDigest(docker, {volume: target, image, labels: labels()})).toMatchObject({files: 0, bytes: 0});
+    expect(await volumeContentDigest(docker, {volume: target, labels: labels()})).toMatchObject({files: 0, bytes: 0});
     expect(await helpers()).toBe(0);
   });
 
-  it('mounts the volume read-only in a helper that never starts, and waits for a slow onProgress', async () => {
+  it('runs the helper hardened: volume and root read-only, no network, one capability, no new privileges, labelled', async () => {
     const dest = path.join(ws.dir, 'd.tar.gz');
-    let seen: {rw: boolean; state: string; labels: Record<string, string>} | undefined;
+    let seen: Dockerode.ContainerInspectInfo | undefined;
     await backupVolume(docker, {
       volume: source,
-      image,
       dest,
       labels: labels(),
-      // the engine holds the helper's lock until its archive is read, so inspect would wait
-      // for the backup that waits for it: the container list answers from a snapshot
       onProgress: async () => {
         if (seen) return;
         const [h] = await docker.listContainers({all: true, filters: {label: [HELPER, `io.orchestrix.workspace=${ws.name}`]}});
-        const mount = h.Mounts.find((m) => m.Name === source)!;
-        seen = {rw: mount.RW, state: h.State, labels: h.Labels};
+        if (h) seen = await docker.getContainer(h.Id).inspect();
       },
     });
-    expect(seen).toEqual({rw: false, state: 'created', labels: {...labels(), 'io.orchestrix.dr-helper': '1'}});
+    expect(seen).toBeDefined();
+    const info = seen!;
+    expect(info.Mounts.find((m) => m.Name === source)?.RW).toBe(false);
+    expect(info.HostConfig).toMatchObject({NetworkMode: 'none', ReadonlyRootfs: true, CapDrop: ['ALL'], CapAdd: ['DAC_READ_SEARCH'], SecurityOpt: ['no-new-privileges'], LogConfig: {Type: 'none'}});
+    expect(info.Config.Labels).toMatchObject({...labels(), 'io.orchestrix.dr-helper': '1'});
+    expect(info.Config.Image).toMatch(/^orx-dr-helper:[0-9a-f]{32}$/);
     expect(await helpers()).toBe(0);
   });
 
   it('stops on abort: no archive left behind, no helper', async () => {
     const dest = path.join(ws.dir, 'e.tar.gz');
     const ac = new AbortController();
-    const err = await caughtAsync(backupVolume(docker, {volume: source, image, dest, labels: labels(), signal: ac.signal, onProgress: () => ac.abort()}));
+    const err = await caughtAsync(backupVolume(docker, {volume: source, dest, labels: labels(), signal: ac.signal, onProgress: () => ac.abort()}));
     expect(err.code).toBe('interrupted');
     expect(fs.existsSync(dest)).toBe(false);
     expect(await helpers()).toBe(0);
   });
 
-  it('fails clearly on a missing volume, a missing image and an existing destination', async () => {
+  it('fails clearly on a missing volume and an existing destination', async () => {
     const dest = path.join(ws.dir, 'f.tar.gz');
-    const noVolume = await caughtAsync(backupVolume(docker, {volume: `orx-test-${ws.name}-nothing`, image, dest, labels: labels()}));
+    const noVolume = await caughtAsync(backupVolume(docker, {volume: `orx-test-${ws.name}-nothing`, dest, labels: labels()}));
     expect(noVolume.code).toBe('not_found');
     expect(noVolume.message).toContain('nothing');
     // the mount did not create it
     expect((await docker.listVolumes()).Volumes.some((v) => v.Name === `orx-test-${ws.name}-nothing`)).toBe(false);
     expect(fs.existsSync(dest)).toBe(false);
 
-    const noImage = await caughtAsync(volumeContentDigest(docker, {volume: source, image: `orx-test-${ws.name}-none:1`, labels: labels()}));
-    expect(noImage.code).toBe('not_found');
-    expect(noImage.actions.join(' ')).toMatch(/never pulls/);
-
     fs.writeFileSync(dest, 'keep');
-    const exists = await caughtAsync(backupVolume(docker, {volume: source, image, dest, labels: labels()}));
+    const exists = await caughtAsync(backupVolume(docker, {volume: source, dest, labels: labels()}));
     expect(exists.code).toBe('file_error');
     expect(fs.readFileSync(dest, 'utf8')).toBe('keep');
     expect(await helpers()).toBe(0);
   });
 
-  it('gives the same archive through dockerode when the engine is not on a local socket', async () => {
+  it('gives the same archive, and restores it, when the engine is reached over TCP (no local pipe: the attach stream)', async () => {
     // a TCP endpoint on 127.0.0.1 in front of the engine's socket
     const socketPath = await (docker.modem as unknown as {getSocketPath(): Promise<string>}).getSocketPath();
     const proxy = net.createServer((client) => {
@@ -221,10 +218,15 @@ describe('volume backup and restore through the engine', () => {
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
       const tcp = new Dockerode({host: '127.0.0.1', port: (proxy.address() as net.AddressInfo).port});
-      const viaSocket = await backupVolume(docker, {volume: source, image, dest: path.join(ws.dir, 'g.tar.gz'), labels: labels()});
-      const viaTcp = await backupVolume(tcp, {volume: source, image, dest: path.join(ws.dir, 'h.tar.gz'), labels: labels()});
+      const viaSocket = await backupVolume(docker, {volume: source, dest: path.join(ws.dir, 'g.tar.gz'), labels: labels()});
+      const viaTcp = await backupVolume(tcp, {volume: source, dest: path.join(ws.dir, 'h.tar.gz'), labels: labels()});
       expect(viaTcp).toEqual(viaSocket);
-      expect(await volumeContentDigest(tcp, {volume: source, image, labels: labels()})).toMatchObject({content_digest: viaSocket.content_digest});
+      expect(await volumeContentDigest(tcp, {volume: source, labels: labels()})).toMatchObject({content_digest: viaSocket.content_digest});
+      // and a restore feeds the helper through the attach stream's stdin
+      const target = await newVolume('via-tcp');
+      perTest.push(target);
+      await restoreVolume(tcp, {volume: target, archive: path.join(ws.dir, 'h.tar.gz'), sha256: viaTcp.sha256, labels: labels()});
+      expect(await volumeContentDigest(docker, {volume: target, labels: labels()})).toMatchObject({content_digest: viaSocket.content_digest});
       expect(await helpers()).toBe(0);
     } finally {
       proxy.close();

@@ -52,8 +52,7 @@ describe('DR plans through the engine', () => {
     const loaded = loadConfig(ws.dir);
     const agent = recorded('agent.keeper');
     await sh(agent.object_id!, 'mkdir -p /data/d && for i in 1 2 3 4 5; do echo $i > /data/d/$i; done');
-    const image = String(agent.attributes.image_ref);
-    const memoryBefore = await volumeContentDigest(docker, {volume: String(recorded('volume.memory').attributes.name), image, labels: labels()});
+    const memoryBefore = await volumeContentDigest(docker, {volume: String(recorded('volume.memory').attributes.name), labels: labels()});
 
     const backup = await openLedger(ws.dir, (l) => planBackup(ctx, l, loaded, {volumes: []}));
     expect(backup.steps.map((s) => s.address)).toEqual(['backup.cache', 'backup.memory', 'backup.ledger', 'backup.manifest']);
@@ -65,7 +64,7 @@ describe('DR plans through the engine', () => {
     expect(withLedger(ws.dir, (l) => l.meta().serial)).toBe(backup.serial);
 
     const [b] = backupsOnDisk(backupRoot(ws.dir, loaded.config));
-    const drilled = await verifyBackup(b!.dir, trustedPlanKeys(ws.dir), {docker, image, workspace: ws.name});
+    const drilled = await verifyBackup(b!.dir, trustedPlanKeys(ws.dir), {docker, workspace: ws.name});
     expect(drilled).toMatchObject({ok: true, problems: []});
     expect(drilled.drill!.map((d) => [d.volume, d.ok])).toEqual([['cache', true], ['memory', true]]);
     expect(drilled.manifest!.archives.map((a) => [a.volume, a.quiesce.how])).toEqual([['cache', 'stop'], ['memory', 'pause']]);
@@ -81,7 +80,7 @@ describe('DR plans through the engine', () => {
     expect(restored.rto_ms).toBeGreaterThan(0);
     const vol = recorded('volume.memory');
     expect(String(vol.attributes.name)).toMatch(new RegExp(`^orx-${ws.name}-memory-r[0-9a-f]{6}$`));
-    expect((await volumeContentDigest(docker, {volume: String(vol.attributes.name), image, labels: labels()})).content_digest).toBe(memoryBefore.content_digest);
+    expect((await volumeContentDigest(docker, {volume: String(vol.attributes.name), labels: labels()})).content_digest).toBe(memoryBefore.content_digest);
     const now = recorded('agent.keeper');
     expect(now.object_id).not.toBe(agent.object_id);
     expect(await sh(now.object_id!, 'cat /data/d/3')).toBe('3\n');

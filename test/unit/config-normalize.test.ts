@@ -36,7 +36,7 @@ describe('defaults', () => {
       clusters: {},
       manifests: {},
       chaos: {allowed: false},
-      dr: {destination: '.orx/backups', health_timeout_ms: 120_000},
+      dr: {destination: '.orx/backups', health_timeout_ms: 120_000, skip_special: false, max_volume_bytes: 20 * GiB},
       budgets: {},
       signing_key: null,
       signing_key_ref: null,
@@ -131,6 +131,8 @@ describe('defaults', () => {
   it('top-level settings are kept', () => {
     const cfg = parseConfig('workspace: research-lab\nautonomy: 3\nkill_switch: true\ndr: {destination: /mnt/backups}\n', WS);
     expect(cfg).toMatchObject({workspace: 'research-lab', autonomy: 3, kill_switch: true, dr: {destination: '/mnt/backups'}});
+    expect(parseConfig('workspace: w\ndr: {skip_special: true, max_volume_bytes: 512MiB}\n', WS).dr).toMatchObject({skip_special: true, max_volume_bytes: 512 * 1024 * 1024});
+    expect(parseConfig('workspace: w\ndr: {max_volume_bytes: 1073741824}\n', WS).dr.max_volume_bytes).toBe(GiB);
   });
 });
 

@@ -125,7 +125,7 @@ describe('orchestration.schema.json', () => {
         },
         planner: {image: 'tools'},
       },
-      dr: {destination: '.orx/backups'},
+      dr: {destination: '.orx/backups', skip_special: false, max_volume_bytes: '20GiB'},
     };
     expect(validateAgainstSchema(example)).toEqual([]);
   });

@@ -5,7 +5,7 @@ import {createRequire} from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import {describe, expect, it} from 'vitest';
-import {TarDigest} from '../../src/dr/tar-digest.js';
+import {TarDigest, type DigestFormat} from '../../src/dr/tar-digest.js';
 import {OrxError} from '../../src/errors.js';
 
 // tar-stream (a dependency of dockerode's tar-fs) writes the archives: an implementation
@@ -44,8 +44,8 @@ async function tarOf(entries: Entry[]): Promise<Buffer> {
 }
 
 /** Feeds the tar in pieces of the given sizes (cycled), as a socket would. */
-function digestOf(tar: Buffer, pieces: number[] = [65536]) {
-  const d = new TarDigest();
+function digestOf(tar: Buffer, pieces: number[] = [65536], format: DigestFormat = 1) {
+  const d = new TarDigest(format);
   for (let off = 0, i = 0; off < tar.length; i++) {
     const n = pieces[i % pieces.length];
     d.push(tar.subarray(off, off + n));
@@ -80,7 +80,7 @@ const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex')
 /** The digest by its definition: lines sorted by their path, each ending in a newline. */
 const ofLines = (lines: string[]) => sha([...lines].sort((a, b) => (a.split(' ')[1] < b.split(' ')[1] ? -1 : 1)).map((l) => `${l}\n`).join(''));
 
-describe('content digest of a tar stream', () => {
+describe('content digest of a tar stream, format 1 (backups made with the engine\'s archive stream)', () => {
   it('is exactly the documented line format', async () => {
     const lines = [
       `f a.txt 0644 0:0 6 ${sha('alpha\n')}`,
@@ -198,5 +198,97 @@ describe('content digest of a tar stream', () => {
 
   it('of nothing but the root is the digest of no lines', async () => {
     expect(await digest([{name: './', type: 'directory'}])).toEqual({content_digest: sha(''), files: 0, bytes: 0});
+  });
+});
+
+const be64 = (n: number) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+};
+/** format 2's file detail by its definition: runs of non-zero 4096-byte blocks as offset, bytes, length */
+function dataBlocks(content: Buffer): string {
+  const h = createHash('sha256');
+  let run: {at: number; parts: Buffer[]} | null = null;
+  const close = () => {
+    if (!run) return;
+    const bytes = Buffer.concat(run.parts);
+    h.update(Buffer.concat([be64(run.at), bytes, be64(bytes.length)]));
+    run = null;
+  };
+  for (let at = 0; at < content.length; at += 4096) {
+    const block = content.subarray(at, at + 4096);
+    if (block.every((b) => b === 0)) close();
+    else (run ??= {at, parts: []}).parts.push(block);
+  }
+  close();
+  return h.digest('hex');
+}
+
+const gnuTar2 = /GNU tar/.test(spawnSync('tar', ['--version'], {encoding: 'utf8'}).stdout ?? '');
+
+describe('content digest, format 2 (orx\'s helper)', () => {
+  const d2 = (tar: Buffer, pieces?: number[]) => digestOf(tar, pieces, 2);
+
+  it('is exactly the documented line format: mtimes of files, directories and links, data blocks of files', async () => {
+    const t = '1700000000.000000000';
+    const lines = [
+      `f a.txt 0644 0:0 6 ${t} ${dataBlocks(Buffer.from('alpha\n'))}`,
+      'h hard 0644 0:0 - - a.txt',
+      `l link 0777 0:0 - ${t} a.txt`,
+      `f secret 0600 1000:1000 3 ${t} ${dataBlocks(Buffer.from('key'))}`,
+      `d sub 0700 0:0 - ${t} -`,
+      `f sub/empty 0644 0:0 0 ${t} ${sha('')}`,
+      `f sub/run.sh 0755 0:0 18 ${t} ${dataBlocks(Buffer.from('#!/bin/sh\necho hi\n'))}`,
+    ];
+    expect(d2(await tarOf(base()))).toEqual({content_digest: ofLines(lines), files: 4, bytes: 27});
+    // an mtime is part of it now: the helper restores them
+    expect(d2(await tarOf(base().map((e) => ({...e, mtime: new Date(1_600_000_000_000)})))).content_digest).not.toBe(ofLines(lines));
+  });
+
+  it('counts zero blocks as holes wherever they are, and the offset of every run of data', async () => {
+    const file = (bytes: Array<[number, string]>, size: number) => {
+      const b = Buffer.alloc(size);
+      for (const [at, s] of bytes) b.write(s, at);
+      return b;
+    };
+    const d2Tar = (content: Buffer) => tarOf([{name: './', type: 'directory'}, {name: './f', content}]).then((t) => d2(t, [4096 + 100, 7, 1]).content_digest);
+    const a = file([[5, 'x'], [3 * 4096 + 9, 'y']], 10 * 4096 + 17);
+    const line = (content: Buffer) => ofLines([`f f 0644 0:0 ${content.length} 1700000000.000000000 ${dataBlocks(content)}`]);
+    expect(await d2Tar(a)).toBe(line(a));
+    // the same bytes one block later is another file
+    expect(await d2Tar(file([[5, 'x'], [4 * 4096 + 9, 'y']], 10 * 4096 + 17))).not.toBe(line(a));
+    // a file of nothing but zeros hashes no data, but its size still counts
+    expect(dataBlocks(Buffer.alloc(9000))).toBe(sha(''));
+    expect(await d2Tar(Buffer.alloc(9000))).not.toBe(await d2Tar(Buffer.alloc(9001)));
+  });
+
+  it.skipIf(!gnuTar2)('gives a sparse file (GNU sparse 1.0) and the same file with its zeros written the same digest, however it is chunked', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-digest-'));
+    try {
+      const f = path.join(dir, 'sparse');
+      const fd = fs.openSync(f, 'w');
+      fs.writeSync(fd, 'middle', 3_000_000);
+      fs.writeSync(fd, 'end', 40_000_000 - 3);
+      fs.ftruncateSync(fd, 40_000_000);
+      fs.closeSync(fd);
+      fs.writeFileSync(path.join(dir, 'small'), 'x');
+      const run = (...args: string[]) => spawnSync('tar', ['--format=posix', '--numeric-owner', ...args, '-cf', '-', '-C', dir, '.'], {maxBuffer: 1 << 27});
+      const sparse = run('--sparse', '--sparse-version=1.0');
+      const dense = run();
+      expect(sparse.status).toBe(0);
+      expect(sparse.stdout.length).toBeLessThan(1_000_000);
+      expect(dense.stdout.length).toBeGreaterThan(40_000_000);
+      expect(sparse.stdout.includes('GNU.sparse.major=1')).toBe(true);
+      const d = d2(dense.stdout);
+      expect(d2(sparse.stdout)).toEqual(d);
+      expect(d2(sparse.stdout, [1])).toEqual(d);
+      expect(d2(sparse.stdout, [7, 511, 513, 4095])).toEqual(d);
+      expect(d.bytes).toBe(40_000_001);
+      // format 1 reads the sparse entry as the whole file too
+      expect(digestOf(sparse.stdout, [65536], 1)).toEqual(digestOf(dense.stdout, [65536], 1));
+    } finally {
+      fs.rmSync(dir, {recursive: true, force: true});
+    }
   });
 });

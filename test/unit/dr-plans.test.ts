@@ -20,7 +20,8 @@ describe('backup plans', () => {
   it('one step per volume with backup: true (its agents held as the volume says), then the ledger, then the manifest', () => {
     const steps = backupSteps({config, records, volumes: [], root: '/b', backupId: 'id1'});
     expect(steps.map((s) => `${s.address} ${s.category}`)).toEqual(['backup.db WRITE', 'backup.memory WRITE', 'backup.ledger WRITE', 'backup.manifest WRITE']);
-    expect(steps[0]!.after).toMatchObject({op: 'backup-volume', volume_name: 'orx-lab-db', quiesce: 'stop', image: 'orx-lab-base:abc', agents: [{address: 'agent.b', container: 'c-b'}]});
+    expect(backupSteps({config: parseConfig('workspace: lab\nvolumes:\n  db: {backup: true}\ndr: {skip_special: true, max_volume_bytes: 1GiB}\n', WS), records, volumes: [], root: '/b', backupId: 'id1'})[0]!.after).toMatchObject({skip_special: true, max_volume_bytes: 1024 ** 3});
+    expect(steps[0]!.after).toMatchObject({op: 'backup-volume', volume_name: 'orx-lab-db', quiesce: 'stop', skip_special: false, max_volume_bytes: 20 * 1024 ** 3, agents: [{address: 'agent.b', container: 'c-b'}]});
     expect(steps[3]!.depends_on).toEqual(['backup.db', 'backup.memory', 'backup.ledger']);
     expect(backupSteps({config, records, volumes: ['memory'], root: '/b', backupId: 'id1'}).map((s) => s.address)).toEqual(['backup.memory', 'backup.ledger', 'backup.manifest']);
   });
@@ -37,10 +38,10 @@ describe('backup plans', () => {
     expect(backupSteps({config, records, volumes: [], root: '/b', backupId: 'id1'})[1]!.depends_on).toEqual([]);
   });
 
-  it('refuses unknown volumes, volumes never applied, and workspaces without an image', () => {
+  it('refuses unknown volumes and volumes never applied; needs no image of the workspace (the helper is orx\'s own)', () => {
     expect(() => backupSteps({config, records, volumes: ['nope'], root: '/b', backupId: 'x'})).toThrow(/--volume nope: no such volume/);
     expect(() => backupSteps({config, records, volumes: ['scratch'], root: '/b', backupId: 'x'})).toThrow(/volume\.scratch has not been applied yet/);
-    expect(() => backupSteps({config, records: records.slice(0, 2), volumes: ['memory'], root: '/b', backupId: 'x'})).toThrow(/no image on the engine/);
+    expect(backupSteps({config, records: records.slice(0, 2), volumes: ['memory'], root: '/b', backupId: 'x'})[0]!.after).toMatchObject({op: 'backup-volume', agents: []});
   });
 });
 
