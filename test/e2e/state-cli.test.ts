@@ -1,6 +1,6 @@
 import net from 'node:net';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {orx, orxApproved} from '../helpers/cli.js';
+import {orx} from '../helpers/cli.js';
 import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
@@ -17,8 +17,9 @@ describe('state commands and partial failure through the CLI', () => {
   it('apply that fails partway exits 6 and says what was and was not done', async () => {
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(async () => server.close());
     const port = (server.address() as net.AddressInfo).port;
+    // free at plan time (a held port is a plan error), taken before the apply
+    await new Promise((resolve) => server.close(resolve));
     ws.write(`${BASE_YAML.replace('networks:\n', 'networks:\n  frontdoor: {internal: false}\n')}  web:
     image: base
     command: ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"]
@@ -28,7 +29,15 @@ describe('state commands and partial failure through the CLI', () => {
     depends_on: [alpha]
 `);
     // agent.web gets a network with a route out: a human approves that first
-    const r = await orxApproved('apply', {cwd: ws.dir}, ['--json']);
+    expect((await orx(['plan', '-out', 'plans/p.json'], {cwd: ws.dir})).code).toBe(0);
+    expect((await orx(['approve', 'plans/p.json', '--all', '--reason', 'test'], {cwd: ws.dir})).code).toBe(0);
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    let r;
+    try {
+      r = await orx(['apply', 'plans/p.json', '--json'], {cwd: ws.dir});
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
     expect(r.code, r.stderr).toBe(6);
     const out = JSON.parse(r.stdout);
     expect(out.status).toBe('failed');
