@@ -19,6 +19,7 @@ import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
 import {pidAlive} from '../ledger/ledger.js';
 import {excerpt} from '../secrets/redact.js';
+import {TAR_END, tarFile, tarHeader} from '../util/tar-write.js';
 
 /** Every helper container carries this label, so a crashed run's leftovers can be found. */
 export const HELPER_LABELS: Readonly<Record<string, string>> = {'io.orchestrix.dr-helper': '1'};
@@ -61,23 +62,7 @@ function binaryPath(): string {
 
 /** A tar of the binary and the mount point, for `docker import`. */
 function imageTar(binary: Buffer): Buffer {
-  const header = (name: string, mode: number, size: number, type: string): Buffer => {
-    const h = Buffer.alloc(512);
-    h.write(name, 0, 'latin1');
-    h.write(`${mode.toString(8).padStart(7, '0')}\0`, 100, 'latin1');
-    h.write('0000000\0', 108, 'latin1');
-    h.write('0000000\0', 116, 'latin1');
-    h.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
-    h.write('00000000000\0', 136, 'latin1');
-    h.write('        ', 148, 'latin1');
-    h.write(type, 156, 'latin1');
-    h.write('ustar\x0000', 257, 'latin1');
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-    return h;
-  };
-  return Buffer.concat([header(`${MOUNT.slice(1)}/`, 0o755, 0, '5'), header(BIN_NAME, 0o755, binary.length, '0'), binary, Buffer.alloc((512 - (binary.length % 512)) % 512), Buffer.alloc(1024)]);
+  return Buffer.concat([tarHeader(`${MOUNT.slice(1)}/`, {mode: 0o755, size: 0, type: '5'}), ...tarFile(BIN_NAME, binary, 0o755), TAR_END]);
 }
 
 const images = new WeakMap<Dockerode, Promise<string>>();

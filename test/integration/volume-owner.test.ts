@@ -3,7 +3,8 @@
 import {Readable} from 'node:stream';
 import type Dockerode from 'dockerode';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {ensureOwnerImage, OWNER_DIR, tarFile} from '../../src/drivers/owner-image.js';
+import {ensureOwnerImage, OWNER_DIR} from '../../src/drivers/owner-image.js';
+import {tarFile} from '../../src/util/tar-write.js';
 import {LABEL} from '../../src/resources/labels.js';
 import {handOver, readRoot} from '../../src/resources/volume-owner.js';
 import type {ApplyContext, PlannedStep} from '../../src/resources/types.js';
