@@ -20,6 +20,7 @@ import {EXIT} from '../exit-codes.js';
 import {pidAlive} from '../ledger/ledger.js';
 import {excerpt} from '../secrets/redact.js';
 import {TAR_END, tarFile, tarHeader} from '../util/tar-write.js';
+import {retryTransient} from '../drivers/engine-retry.js';
 
 /** Every helper container carries this label, so a crashed run's leftovers can be found. */
 export const HELPER_LABELS: Readonly<Record<string, string>> = {'io.orchestrix.dr-helper': '1'};
@@ -355,7 +356,7 @@ async function stream(container: Dockerode.Container, o: HelperRun, pipe: HostPi
     // output (and a failure) may come before start() answers: awaited below
     ended.catch(() => undefined);
     try {
-      await container.start();
+      await retryTransient(() => container.start());
     } catch (err) {
       throw engineError(`cannot start the helper for ${o.what}`, err);
     }

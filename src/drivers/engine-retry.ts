@@ -14,6 +14,8 @@ const TRANSIENT: RegExp[] = [
   /cannot overwrite digest sha256:/i,
   // a forced removal of the same container is still running
   /removal of container \S+ is already in progress/i,
+  // runc lost the container's init process between create and start on a loaded host
+  /cannot start a stopped process/i,
 ];
 
 // A cached intermediate image removed between the builder's cache lookup and its use. Only

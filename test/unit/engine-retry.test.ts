@@ -12,6 +12,7 @@ describe('transient engine errors', () => {
     expect(isTransientEngineError(new Error('No such image: sha256:0123abcd'))).toBe(true);
     expect(isTransientEngineError(httpError(404, 'No such image: sha256:0123abcd'))).toBe(false);
     expect(isTransientEngineError(httpError(409, 'removal of container 3f1a9c0d2e7b is already in progress'))).toBe(true);
+    expect(isTransientEngineError(httpError(500, 'cannot start a stopped process: unknown'))).toBe(true);
     expect(isTransientEngineError(new Error('The command \'/bin/sh -c exit 3\' returned a non-zero code: 3'))).toBe(false);
     expect(isTransientEngineError(httpError(404, 'No such image: orx-test:1'))).toBe(false);
     expect(isTransientEngineError(httpError(400, RACE))).toBe(false);
