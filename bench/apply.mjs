@@ -17,7 +17,11 @@ const docker = new Dockerode();
 const ctx = path.join(root, 'templates/images/agent-base');
 if (!fs.existsSync(path.join(ctx, 'busybox'))) spawnSync('bash', [path.join(root, 'scripts/prepare-images.sh')], {stdio: 'inherit'});
 const IMAGE = 'orx-bench-base:latest';
-await new Promise((resolve, reject) => docker.buildImage({context: ctx, src: fs.readdirSync(ctx)}, {t: IMAGE}, (err, stream) => (err ? reject(err) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())))));
+await new Promise((resolve, reject) =>
+  docker.buildImage({context: ctx, src: fs.readdirSync(ctx)}, {t: IMAGE}, (err, stream) =>
+    err ? reject(err) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())),
+  ),
+);
 
 async function removeLabelled(label) {
   const list = await docker.listContainers({all: true, filters: {label: [label]}});
@@ -37,7 +41,8 @@ async function floorRun(tag, replace = false) {
 
 function orxConfig(ws, version) {
   let y = `workspace: ${ws.name}\nautonomy: 3\nimages:\n  base: {ref: "${IMAGE}"}\nagents:\n`;
-  for (let k = 0; k < N; k++) y += `  a${k}:\n    image: base\n    command: ${JSON.stringify(AGENT_CMD)}\n    env: {VERSION: "${version}"}\n    resources: {cpus: 0.1, memory: 32m}\n`;
+  for (let k = 0; k < N; k++)
+    y += `  a${k}:\n    image: base\n    command: ${JSON.stringify(AGENT_CMD)}\n    env: {VERSION: "${version}"}\n    resources: {cpus: 0.1, memory: 32m}\n`;
   fs.writeFileSync(path.join(ws.dir, 'orchestration.yml'), y);
 }
 
@@ -53,7 +58,8 @@ async function orxRun(i, replace = false) {
   const r = apply();
   await removeLabelled(`io.orchestrix.workspace=${ws.name}`);
   // the agents' secrets directories on the host tmpfs
-  for (const d of fs.existsSync('/dev/shm/orchestrix') ? fs.readdirSync('/dev/shm/orchestrix') : []) if (d.startsWith(`${ws.name}-`)) fs.rmSync(path.join('/dev/shm/orchestrix', d), {recursive: true, force: true});
+  for (const d of fs.existsSync('/dev/shm/orchestrix') ? fs.readdirSync('/dev/shm/orchestrix') : [])
+    if (d.startsWith(`${ws.name}-`)) fs.rmSync(path.join('/dev/shm/orchestrix', d), {recursive: true, force: true});
   fs.rmSync(ws.dir, {recursive: true, force: true});
   return r.ms;
 }
@@ -62,12 +68,12 @@ function composeAvailable() {
   return spawnSync('docker-compose', ['version'], {encoding: 'utf8'}).status === 0;
 }
 
-async function composeRun(i) {
+async function composeRun(_i) {
   const ws = tempWorkspace('bcompose');
   let y = 'version: "2.4"\nservices:\n';
   for (let k = 0; k < N; k++) {
     fs.mkdirSync(path.join(ws.dir, 'secrets', `a${k}`), {recursive: true});
-    y += `  a${k}:\n    image: ${IMAGE}\n    command: ${JSON.stringify(AGENT_CMD).replaceAll("$", "$$$$")}\n    read_only: true\n    cap_drop: [ALL]\n    security_opt: [no-new-privileges]\n    pids_limit: 256\n    mem_limit: 32m\n    memswap_limit: 32m\n    cpus: 0.1\n    init: true\n    network_mode: none\n    tmpfs: ["/tmp:rw,noexec,nosuid,size=64m,uid=1000,gid=1000"]\n    volumes: ["./secrets/a${k}:/run/secrets:ro"]\n    labels: {bench.compose: "${ws.name}"}\n`;
+    y += `  a${k}:\n    image: ${IMAGE}\n    command: ${JSON.stringify(AGENT_CMD).replaceAll('$', '$$$$')}\n    read_only: true\n    cap_drop: [ALL]\n    security_opt: [no-new-privileges]\n    pids_limit: 256\n    mem_limit: 32m\n    memswap_limit: 32m\n    cpus: 0.1\n    init: true\n    network_mode: none\n    tmpfs: ["/tmp:rw,noexec,nosuid,size=64m,uid=1000,gid=1000"]\n    volumes: ["./secrets/a${k}:/run/secrets:ro"]\n    labels: {bench.compose: "${ws.name}"}\n`;
   }
   fs.writeFileSync(path.join(ws.dir, 'docker-compose.yml'), y);
   const r = timeProcess('docker-compose', ['-p', ws.name, 'up', '-d'], {cwd: ws.dir});
@@ -98,7 +104,9 @@ if (haveCompose) {
   const c = median(compose);
   console.log(`${'docker-compose up -d'.padEnd(44)} ${c.toFixed(0).padStart(7)} ms  = ${(c / f).toFixed(2)}× floor`);
   const ratio = median(orx) / c;
-  console.log(`${'orx vs docker-compose'.padEnd(44)} ${''.padStart(7)}     = ${ratio.toFixed(2)}× compose${ratio <= 0.95 ? '  ok (goal ≤ 0.95×)' : '  MISSED (goal ≤ 0.95×)'}`);
+  console.log(
+    `${'orx vs docker-compose'.padEnd(44)} ${''.padStart(7)}     = ${ratio.toFixed(2)}× compose${ratio <= 0.95 ? '  ok (goal ≤ 0.95×)' : '  MISSED (goal ≤ 0.95×)'}`,
+  );
 } else {
   console.log('docker-compose: not installed (apt-get install docker-compose), row skipped');
 }
@@ -106,4 +114,7 @@ console.log(`replace of ${N} agents (median of ${ROUNDS}):`);
 const fr = median(floorReplace);
 console.log(`${'floor: dockerode stop+remove, create+start'.padEnd(44)} ${fr.toFixed(0).padStart(7)} ms`);
 row(`orx apply: replace, new container first (N=${N})`, median(orxReplace), 'floor', fr, 1.25);
-await docker.getImage(IMAGE).remove({force: true}).catch(() => undefined);
+await docker
+  .getImage(IMAGE)
+  .remove({force: true})
+  .catch(() => undefined);

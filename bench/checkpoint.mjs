@@ -22,13 +22,29 @@ const STEPS = Number(process.argv[4] ?? 20);
 const GOAL_MS = 15;
 const dist = (p) => pathToFileURL(path.join(root, 'dist/src', p)).href;
 
-const log = {debug() {}, info() {}, warn(m) { throw new Error(`unexpected warning: ${m}`); }, error() {}, withRun() { return log; }};
+const log = {
+  debug() {},
+  info() {},
+  warn(m) {
+    throw new Error(`unexpected warning: ${m}`);
+  },
+  error() {},
+  withRun() {
+    return log;
+  },
+};
 
 // A run as an apply records it: started, STEPS steps each started and finished, finished.
 function runEvents(l) {
   const run = l.startRun({kind: 'apply', mode: 'APPLY', autonomy: 3, actor: 'bench'});
   for (let i = 0; i < STEPS; i++) {
-    const s = l.startStep({run_id: run.id, address: `network.n${i}`, action: 'create', idempotency_key: `${run.id}-${i}`, category: 'WRITE'});
+    const s = l.startStep({
+      run_id: run.id,
+      address: `network.n${i}`,
+      action: 'create',
+      idempotency_key: `${run.id}-${i}`,
+      category: 'WRITE',
+    });
     l.finishStep({step_id: s.id, status: 'succeeded', outcome: {id: `n${i}`}});
   }
   return run;
@@ -71,9 +87,16 @@ function verdict(label, withMs, withoutMs, cpu) {
   const cpuCol = (a) => (cpu ? `   cpu ${fmtMs(a)}` : '');
   console.log(`${'  without the checkpoint'.padEnd(52)} ${fmtMs(withoutMs)}${cpuCol(cpu?.without)}`);
   console.log(`${'  with the checkpoint'.padEnd(52)} ${fmtMs(withMs)}${cpuCol(cpu?.with)}`);
-  console.log(`${`  = added by the checkpoint (${label})`.padEnd(52)} ${fmtMs(diff)}${cpuCol(cpu ? cpu.with - cpu.without : 0)}  ${diff <= GOAL_MS ? 'ok' : 'MISSED'} (goal ≤ ${GOAL_MS} ms)`);
+  console.log(
+    `${`  = added by the checkpoint (${label})`.padEnd(52)} ${fmtMs(diff)}${cpuCol(cpu ? cpu.with - cpu.without : 0)}  ${diff <= GOAL_MS ? 'ok' : 'MISSED'} (goal ≤ ${GOAL_MS} ms)`,
+  );
 }
-console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores (wall times grow with it)`);
+console.log(
+  `load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} on ${os.cpus().length} cores (wall times grow with it)`,
+);
 
 // ---- 1. in process ----------------------------------------------------------------------
 {
@@ -115,7 +138,20 @@ console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on 
   fs.writeFileSync(path.join(ws.dir, 'orchestration.yml'), `workspace: ${ws.name}\n`);
   initWorkspaceKey(ws.dir);
   const child = (flag, preload) =>
-    timeProcess(process.execPath, ['--input-type=module', '-e', childScript, dist('ledger/ledger.js'), dist('engine/checkpoint.js'), ws.dir, String(STEPS), flag, preload]).stdout.trim().split(' ').map(Number);
+    timeProcess(process.execPath, [
+      '--input-type=module',
+      '-e',
+      childScript,
+      dist('ledger/ledger.js'),
+      dist('engine/checkpoint.js'),
+      ws.dir,
+      String(STEPS),
+      flag,
+      preload,
+    ])
+      .stdout.trim()
+      .split(' ')
+      .map(Number);
   child('1', '0'); // the first checkpoint checks the whole chain once; measure the steady state
   for (const [preload, title, label] of [
     ['1', 'signer preloaded while the run works, as orx apply does', 'fresh process, preloaded'],
@@ -150,7 +186,14 @@ if (APPLY_ROUNDS > 0 && fs.existsSync(orxBin)) {
   const make = (tag) => {
     const ws = tempWorkspace(tag);
     // each round adds one network: a create, which at autonomy 3 needs no human (a delete always would)
-    return {...ws, yaml: (n) => fs.writeFileSync(path.join(ws.dir, 'orchestration.yml'), `workspace: ${ws.name}\nautonomy: 3\nnetworks:\n  keep: {internal: true}\n${Array.from({length: n}, (_, i) => `  n${i}: {internal: true}\n`).join('')}`)};
+    return {
+      ...ws,
+      yaml: (n) =>
+        fs.writeFileSync(
+          path.join(ws.dir, 'orchestration.yml'),
+          `workspace: ${ws.name}\nautonomy: 3\nnetworks:\n  keep: {internal: true}\n${Array.from({length: n}, (_, i) => `  n${i}: {internal: true}\n`).join('')}`,
+        ),
+    };
   };
   const signing = make('ckp-sign');
   const skipping = make('ckp-skip');
@@ -168,14 +211,22 @@ if (APPLY_ROUNDS > 0 && fs.existsSync(orxBin)) {
       const pair = r % 2 === 0 ? [signing, skipping] : [skipping, signing];
       for (const ws of pair) {
         const res = apply(ws);
-        if (ws === skipping && !/no checkpoint of the ledger's chain head was signed/.test(res.stderr)) throw new Error('the skipping workspace signed a checkpoint');
+        if (ws === skipping && !/no checkpoint of the ledger's chain head was signed/.test(res.stderr))
+          throw new Error('the skipping workspace signed a checkpoint');
         (ws === signing ? withMs : withoutMs).push(res.ms);
       }
     }
   } finally {
     for (const ws of [signing, skipping]) {
       const nets = await docker.listNetworks({filters: {label: [`io.orchestrix.workspace=${ws.name}`]}});
-      await Promise.all(nets.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+      await Promise.all(
+        nets.map((n) =>
+          docker
+            .getNetwork(n.Id)
+            .remove()
+            .catch(() => undefined),
+        ),
+      );
       fs.rmSync(ws.dir, {recursive: true, force: true});
     }
   }

@@ -27,7 +27,9 @@ import {median, root, row} from './lib.mjs';
 const MB = Number(process.argv[2] ?? 500);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const distDir = process.env.ORX_DIST ?? path.join(root, 'dist');
-const {backupVolume, restoreVolume, scanVolume, volumeContentDigest, fileSha256} = await import(pathToFileURL(path.join(distDir, 'src/dr/archive.js')).href);
+const {backupVolume, restoreVolume, scanVolume, volumeContentDigest, fileSha256} = await import(
+  pathToFileURL(path.join(distDir, 'src/dr/archive.js')).href
+);
 const {helperImage} = await import(pathToFileURL(path.join(distDir, 'src/dr/helper.js')).href);
 
 const docker = new Dockerode();
@@ -71,7 +73,11 @@ function logText(bytes) {
   let t = Date.UTC(2026, 0, 1);
   while (s.length < bytes) {
     t += rnd(5000);
-    s += `${new Date(t).toISOString()} level=${LEVELS[rnd(6)]} agent=${AGENTS[rnd(4)]}-${rnd(8)} req=${rnd(1 << 24).toString(16).padStart(6, '0')}${rnd(1 << 24).toString(16).padStart(6, '0')} path=${PATHS[rnd(5)]}/${rnd(100000)} status=${rnd(10) ? 200 : 500} latency_ms=${rnd(900)} msg="${MSGS[rnd(6)]}"\n`;
+    s += `${new Date(t).toISOString()} level=${LEVELS[rnd(6)]} agent=${AGENTS[rnd(4)]}-${rnd(8)} req=${rnd(1 << 24)
+      .toString(16)
+      .padStart(6, '0')}${rnd(1 << 24)
+      .toString(16)
+      .padStart(6, '0')} path=${PATHS[rnd(5)]}/${rnd(100000)} status=${rnd(10) ? 200 : 500} latency_ms=${rnd(900)} msg="${MSGS[rnd(6)]}"\n`;
   }
   return Buffer.from(s.slice(0, bytes));
 }
@@ -96,16 +102,26 @@ function* volumeTar(totalBytes) {
   for (let left = big; left > 0; left -= buf.length) yield Buffer.from(randomFillSync(buf).subarray(0, Math.min(left, buf.length)));
   yield Buffer.alloc((512 - (big % 512)) % 512);
   yield Buffer.alloc(1024);
-  console.log(`data: one ${fmt(Math.round(big / 1e6))} MB file of random bytes + ${fmt(files)} log-like text files (${fmt(Math.round(small / 1e6))} MB)`);
+  console.log(
+    `data: one ${fmt(Math.round(big / 1e6))} MB file of random bytes + ${fmt(files)} log-like text files (${fmt(Math.round(small / 1e6))} MB)`,
+  );
 }
 
 async function fill() {
   const ctx = path.join(root, 'templates/images/agent-base');
   if (!fs.existsSync(path.join(ctx, 'busybox'))) spawnSync('bash', [path.join(root, 'scripts/prepare-images.sh')], {stdio: 'inherit'});
   const stream = await docker.buildImage({context: ctx, src: fs.readdirSync(ctx)}, {t: IMAGE, labels});
-  await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err, out) => (err || out.find((o) => o.error) ? reject(err ?? new Error(JSON.stringify(out.find((o) => o.error)))) : resolve())));
+  await new Promise((resolve, reject) =>
+    docker.modem.followProgress(stream, (err, out) =>
+      err || out.find((o) => o.error) ? reject(err ?? new Error(JSON.stringify(out.find((o) => o.error)))) : resolve(),
+    ),
+  );
   await docker.createVolume({Name: VOLUME, Labels: labels});
-  const c = await docker.createContainer({Image: IMAGE, Labels: labels, HostConfig: {Mounts: [{Type: 'volume', Source: VOLUME, Target: '/v'}]}});
+  const c = await docker.createContainer({
+    Image: IMAGE,
+    Labels: labels,
+    HostConfig: {Mounts: [{Type: 'volume', Source: VOLUME, Target: '/v'}]},
+  });
   try {
     await c.putArchive(Readable.from(volumeTar(MB * 1e6)), {path: '/v'});
   } finally {
@@ -115,9 +131,20 @@ async function fill() {
 
 async function cleanup() {
   const filters = {label: [`io.orchestrix.bench=dr-${run}`]};
-  for (const c of await docker.listContainers({all: true, filters})) await docker.getContainer(c.Id).remove({force: true}).catch(() => undefined);
-  for (const v of [VOLUME, SPARSE, `${SPARSE}-restored`]) await docker.getVolume(v).remove({force: true}).catch(() => undefined);
-  await docker.getImage(IMAGE).remove({force: true}).catch(() => undefined);
+  for (const c of await docker.listContainers({all: true, filters}))
+    await docker
+      .getContainer(c.Id)
+      .remove({force: true})
+      .catch(() => undefined);
+  for (const v of [VOLUME, SPARSE, `${SPARSE}-restored`])
+    await docker
+      .getVolume(v)
+      .remove({force: true})
+      .catch(() => undefined);
+  await docker
+    .getImage(IMAGE)
+    .remove({force: true})
+    .catch(() => undefined);
   fs.rmSync(tmp, {recursive: true, force: true});
 }
 
@@ -152,7 +179,13 @@ async function digestOnly() {
 // --- the sparse volume ----------------------------------------------------------------
 
 async function runIn(volume, script) {
-  const c = await docker.createContainer({Image: IMAGE, User: '0:0', Cmd: ['/bin/sh', '-c', script], Labels: labels, HostConfig: {Mounts: [{Type: 'volume', Source: volume, Target: '/v'}]}});
+  const c = await docker.createContainer({
+    Image: IMAGE,
+    User: '0:0',
+    Cmd: ['/bin/sh', '-c', script],
+    Labels: labels,
+    HostConfig: {Mounts: [{Type: 'volume', Source: volume, Target: '/v'}]},
+  });
   try {
     await c.start();
     const {StatusCode} = await c.wait();
@@ -165,7 +198,18 @@ async function runIn(volume, script) {
 /** One helper container's life, doing nothing but a scan of an empty directory's worth. */
 async function helperLife(image) {
   const t0 = process.hrtime.bigint();
-  const c = await docker.createContainer({Image: image, Cmd: ['/orx-volume-helper', 'scan'], Labels: labels, AttachStdout: true, AttachStderr: true, HostConfig: {NetworkMode: 'none', LogConfig: {Type: 'none', Config: {}}, Mounts: [{Type: 'volume', Source: SPARSE, Target: '/orx-volume', ReadOnly: true}]}});
+  const c = await docker.createContainer({
+    Image: image,
+    Cmd: ['/orx-volume-helper', 'scan'],
+    Labels: labels,
+    AttachStdout: true,
+    AttachStderr: true,
+    HostConfig: {
+      NetworkMode: 'none',
+      LogConfig: {Type: 'none', Config: {}},
+      Mounts: [{Type: 'volume', Source: SPARSE, Target: '/orx-volume', ReadOnly: true}],
+    },
+  });
   const stream = await c.attach({stream: true, hijack: true, stdout: true, stderr: true});
   const ended = new Promise((resolve) => stream.on('end', resolve));
   stream.resume();
@@ -179,7 +223,10 @@ async function helperLife(image) {
 async function sparseBench() {
   await docker.createVolume({Name: SPARSE, Labels: labels});
   const GIB2 = 2 * 1024 ** 3;
-  await runIn(SPARSE, `set -e; dd if=/dev/zero of=/v/disk.img bs=1 count=0 seek=${GIB2} 2>/dev/null; for at in 4096 1000000000 2147000000; do head -c 4096 /dev/urandom | dd of=/v/disk.img bs=4096 seek=$((at / 4096)) conv=notrunc 2>/dev/null; done`);
+  await runIn(
+    SPARSE,
+    `set -e; dd if=/dev/zero of=/v/disk.img bs=1 count=0 seek=${GIB2} 2>/dev/null; for at in 4096 1000000000 2147000000; do head -c 4096 /dev/urandom | dd of=/v/disk.img bs=4096 seek=$((at / 4096)) conv=notrunc 2>/dev/null; done`,
+  );
   const dir = (await docker.getVolume(SPARSE).inspect()).Mountpoint;
   const image = await helperImage(docker);
   const scan = await scanVolume(docker, {volume: SPARSE, labels});
@@ -205,15 +252,21 @@ async function sparseBench() {
   const b = median(backupMs);
   row('sparse 2 GiB: scan + backupVolume', b, 'one helper container life', median(lifeMs));
   row('sparse 2 GiB: scan + backupVolume', b, 'tar --sparse | sha256sum', median(tarMs));
-  console.log(`${'  goal: the 2 GiB sparse file backs up in'.padEnd(44)} ${b.toFixed(0).padStart(7)} ms  ${b < 2000 ? 'ok' : 'MISSED'} (goal < 2000 ms); archive ${fmt(a.size)} bytes`);
-  console.log(`  rounds (ms): backup ${backupMs.map((x) => x.toFixed(0)).join(' ')}; helper life ${lifeMs.map((x) => x.toFixed(0)).join(' ')}; tar --sparse ${tarMs.map((x) => x.toFixed(0)).join(' ')}`);
+  console.log(
+    `${'  goal: the 2 GiB sparse file backs up in'.padEnd(44)} ${b.toFixed(0).padStart(7)} ms  ${b < 2000 ? 'ok' : 'MISSED'} (goal < 2000 ms); archive ${fmt(a.size)} bytes`,
+  );
+  console.log(
+    `  rounds (ms): backup ${backupMs.map((x) => x.toFixed(0)).join(' ')}; helper life ${lifeMs.map((x) => x.toFixed(0)).join(' ')}; tar --sparse ${tarMs.map((x) => x.toFixed(0)).join(' ')}`,
+  );
   const fresh = `${SPARSE}-restored`;
   await docker.createVolume({Name: fresh, Labels: labels});
   const t0 = process.hrtime.bigint();
   await restoreVolume(docker, {volume: fresh, archive: path.join(tmp, `sparse${ROUNDS - 1}.tar.gz`), sha256: a.sha256, labels});
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const back = await scanVolume(docker, {volume: fresh, labels});
-  console.log(`${'sparse 2 GiB: restore into a fresh volume'.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms; ${fmt(back.allocated)} bytes allocated after (${back.allocated <= scan.allocated * 2 ? 'still sparse' : 'NOT SPARSE'})`);
+  console.log(
+    `${'sparse 2 GiB: restore into a fresh volume'.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms; ${fmt(back.allocated)} bytes allocated after (${back.allocated <= scan.allocated * 2 ? 'still sparse' : 'NOT SPARSE'})`,
+  );
 }
 
 try {
@@ -240,12 +293,18 @@ try {
   const mbps = (ms) => bytes / 1e3 / ms;
   row('backupVolume (stream+gzip+sha256+digest)', median(backupMs), 'tar|sha256sum', f, 1.43);
   const ratio = mbps(median(backupMs)) / mbps(f);
-  console.log(`${'  throughput: backupVolume vs floor'.padEnd(44)} ${mbps(median(backupMs)).toFixed(0).padStart(7)} MB/s = ${ratio.toFixed(2)}× ${mbps(f).toFixed(0)} MB/s ${ratio >= 0.7 ? 'ok' : 'MISSED'} (goal ≥ 0.7×)`);
+  console.log(
+    `${'  throughput: backupVolume vs floor'.padEnd(44)} ${mbps(median(backupMs)).toFixed(0).padStart(7)} MB/s = ${ratio.toFixed(2)}× ${mbps(f).toFixed(0)} MB/s ${ratio >= 0.7 ? 'ok' : 'MISSED'} (goal ≥ 0.7×)`,
+  );
   row('volumeContentDigest (stream+digest only)', median(digestMs), 'tar|sha256sum', f);
   console.log(`  archive: ${fmt(archive.size)} bytes = ${(archive.size / bytes).toFixed(3)} of the volume, ${fmt(archive.files)} files`);
-  console.log(`  rounds (ms): floor ${floorMs.map((x) => x.toFixed(0)).join(' ')}; backup ${backupMs.map((x) => x.toFixed(0)).join(' ')}; digest ${digestMs.map((x) => x.toFixed(0)).join(' ')}`);
+  console.log(
+    `  rounds (ms): floor ${floorMs.map((x) => x.toFixed(0)).join(' ')}; backup ${backupMs.map((x) => x.toFixed(0)).join(' ')}; digest ${digestMs.map((x) => x.toFixed(0)).join(' ')}`,
+  );
   // RPO: the agents of a volume are paused for exactly the stream, so its pause is the backup's wall time
-  console.log(`${'RPO pause (agents held while streaming)'.padEnd(44)} ${median(backupMs).toFixed(0).padStart(7)} ms for ${fmt(Math.round(bytes / 1e6))} MB`);
+  console.log(
+    `${'RPO pause (agents held while streaming)'.padEnd(44)} ${median(backupMs).toFixed(0).padStart(7)} ms for ${fmt(Math.round(bytes / 1e6))} MB`,
+  );
   // RTO's data part: the archive restored (sha256 checked first) into a fresh volume
   const fresh = `${VOLUME}-restored`;
   await docker.createVolume({Name: fresh, Labels: labels});
@@ -253,9 +312,14 @@ try {
     const t0 = process.hrtime.bigint();
     await restoreVolume(docker, {volume: fresh, archive: path.join(tmp, `b${ROUNDS - 1}.tar.gz`), sha256: archive.sha256, labels});
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    console.log(`${'RTO data part (verify + restore into a fresh volume)'.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms = ${(bytes / 1e3 / ms).toFixed(0)} MB/s (plus the agents' restart and health check)`);
+    console.log(
+      `${'RTO data part (verify + restore into a fresh volume)'.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms = ${(bytes / 1e3 / ms).toFixed(0)} MB/s (plus the agents' restart and health check)`,
+    );
   } finally {
-    await docker.getVolume(fresh).remove({force: true}).catch(() => undefined);
+    await docker
+      .getVolume(fresh)
+      .remove({force: true})
+      .catch(() => undefined);
   }
   await sparseBench();
 } finally {

@@ -32,8 +32,21 @@ function makeInputs(n) {
       level: 'info',
       message: `agent.a${k}: update ${finished ? 'succeeded' : 'started'}`,
       payload: finished
-        ? {address: `agent.a${k}`, action: 'update', status: 'succeeded', attempt: 1, error: null,
-           change: {op: 'put', address: `agent.a${k}`, kind: 'agent', object_id: `c0ffee${k}`, attributes_sha256: 'ab'.repeat(32), serial: i}}
+        ? {
+            address: `agent.a${k}`,
+            action: 'update',
+            status: 'succeeded',
+            attempt: 1,
+            error: null,
+            change: {
+              op: 'put',
+              address: `agent.a${k}`,
+              kind: 'agent',
+              object_id: `c0ffee${k}`,
+              attributes_sha256: 'ab'.repeat(32),
+              serial: i,
+            },
+          }
         : {address: `agent.a${k}`, action: 'update', attempt: 1, idempotency_key: `ik-${i}`},
     };
   }
@@ -74,10 +87,21 @@ function appendHashed(inputs, hashPipeline) {
 function insertPlain(inputs) {
   const {dir} = tempWorkspace('ledger-plain');
   const l = Ledger.open(dir);
-  const insert = l.sqlite.prepare('INSERT INTO events (run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const insert = l.sqlite.prepare(
+    'INSERT INTO events (run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
   const batch = l.sqlite.transaction((rows) => {
     for (const e of rows) {
-      insert.run(e.run_id ?? null, e.step_id ?? null, now(), e.level, e.message, e.payload == null ? null : JSON.stringify(e.payload), NO_HASH, NO_HASH);
+      insert.run(
+        e.run_id ?? null,
+        e.step_id ?? null,
+        now(),
+        e.level,
+        e.message,
+        e.payload == null ? null : JSON.stringify(e.payload),
+        NO_HASH,
+        NO_HASH,
+      );
     }
   });
   const t0 = process.hrtime.bigint();
@@ -121,7 +145,9 @@ const rate = (ms) => (EVENTS / ms) * 1000;
 const rateRow = (label, ms, goal) => {
   const ratio = rate(ms) / rate(plain);
   const verdict = goal ? ` ${ratio >= 0.8 ? 'ok' : 'MISSED'} (goal ≥ 0.8×)` : '';
-  console.log(`${label.padEnd(44)} ${fmt(Math.round(rate(ms))).padStart(7)} ev/s = ${ratio.toFixed(2)}× ${fmt(Math.round(rate(plain)))} ev/s${verdict}`);
+  console.log(
+    `${label.padEnd(44)} ${fmt(Math.round(rate(ms))).padStart(7)} ev/s = ${ratio.toFixed(2)}× ${fmt(Math.round(rate(plain)))} ev/s${verdict}`,
+  );
 };
 row(`append ${fmt(EVENTS)} hashed (appendEvents)`, median(hashedMs), 'unhashed insert', plain, 1.25);
 rateRow('  rate: hashed vs unhashed', median(hashedMs), true);

@@ -31,7 +31,9 @@ export function tempWorkspace(prefix) {
 export function row(label, value, floorLabel, floor, goal) {
   const ratio = value / floor;
   const verdict = goal === undefined ? '' : ratio <= goal ? `  ok (goal ≤ ${goal}×)` : `  MISSED (goal ≤ ${goal}×)`;
-  console.log(`${label.padEnd(44)} ${value.toFixed(0).padStart(7)} ms  = ${ratio.toFixed(2)}× ${floorLabel} (${floor.toFixed(0)} ms)${verdict}`);
+  console.log(
+    `${label.padEnd(44)} ${value.toFixed(0).padStart(7)} ms  = ${ratio.toFixed(2)}× ${floorLabel} (${floor.toFixed(0)} ms)${verdict}`,
+  );
   return ratio;
 }
 

@@ -44,7 +44,10 @@ function makeHistory() {
   const rnd = seedrandom.alea('bench-history');
   const around = (median, k) => Array.from({length: k}, () => Math.round(median * Math.exp(0.4 * (rnd() + rnd() + rnd() - 1.5))));
   const kind = (successes, failures, median, k, rollbackMedian = 0) => ({
-    successes, failures, durations_ms: around(median, k), rollback_durations_ms: rollbackMedian ? around(rollbackMedian, 5) : [],
+    successes,
+    failures,
+    durations_ms: around(median, k),
+    rollback_durations_ms: rollbackMedian ? around(rollbackMedian, 5) : [],
   });
   return {
     agent: kind(2400, 3, 1800, 60, 900),
@@ -91,7 +94,9 @@ const floor = median(floors);
 const ms = median(sims);
 const fmt = (x) => x.toLocaleString('en-US');
 console.log(`readiness simulation: ${STEPS} steps (${kinds} kinds), ${fmt(ITERATIONS)} iterations, median of ${ROUNDS} after a warm-up`);
-console.log(`  (readiness ${warm.r.readinessScore}, p50 ${fmt(warm.r.p50_ms)} ms, p95 ${fmt(warm.r.p95_ms)} ms, ${warm.r.expectedRollbacks} rollbacks/apply)`);
+console.log(
+  `  (readiness ${warm.r.readinessScore}, p50 ${fmt(warm.r.p50_ms)} ms, p95 ${fmt(warm.r.p95_ms)} ms, ${warm.r.expectedRollbacks} rollbacks/apply)`,
+);
 console.log(`${`floor: ${fmt(draws)} alea draws`.padEnd(44)} ${floor.toFixed(1).padStart(7)} ms`);
 console.log(
   `${`simulate ${STEPS} steps x ${ITERATIONS} iterations`.padEnd(44)} ${ms.toFixed(1).padStart(7)} ms  = ${(ms / BUDGET_MS).toFixed(2)}× the ${BUDGET_MS} ms budget${ms < BUDGET_MS ? '  ok' : '  MISSED'} (${(ms / floor).toFixed(1)}× the floor)`,

@@ -15,7 +15,8 @@ import {unfinishedSummary} from '../src/ui/apply-summary.js';
 import {renderPlan, summaryLine} from '../src/ui/plan-view.js';
 import {jsonProgressReporter, progressReporter} from '../src/ui/progress.js';
 import type {ReviewStep} from '../src/ui/review/types.js';
-import {onOutputClosed, type CommandResult} from './base.js';
+import type {CommandResult} from './base.js';
+import {watchStopSignals} from '../src/cli/stop-signals.js';
 
 export interface ApplyFlowOptions {
   ctx: OrxContext;
@@ -76,7 +77,8 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
   const base = {plan_id: doc.plan_id, kind: doc.kind, summary: doc.summary};
   // today's policies and waivers decide, not the decisions the plan carries
   const policy = await reviewPolicy(o.ctx.dir, doc, o.autonomy);
-  if (policy.differs && o.fromFile) o.ctx.log.warn(`plan ${doc.plan_id} carries policy decisions that differ from today's evaluation; today's are shown and apply`);
+  if (policy.differs && o.fromFile)
+    o.ctx.log.warn(`plan ${doc.plan_id} carries policy decisions that differ from today's evaluation; today's are shown and apply`);
   refuseIfDenied(policy.verdict.decisions, o.fromFile ? `plan ${doc.plan_id}` : 'this plan');
   if (!hasChanges(doc.steps)) {
     return {data: {...base, status: 'no-changes', steps: []}, human: summaryLine(doc)};
@@ -84,7 +86,8 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
   const digest = planDigest(doc);
   const autonomy = policy.autonomy;
   const g = gate(doc.steps, policy.verdict.decisions, autonomy, policy.approvals);
-  if (!o.json) process.stdout.write(renderPlan({...doc, policy: {decisions: policy.verdict.decisions, waivers: policy.verdict.waivers}}) + '\n');
+  if (!o.json)
+    process.stdout.write(renderPlan({...doc, policy: {decisions: policy.verdict.decisions, waivers: policy.verdict.waivers}}) + '\n');
 
   const tty = o.stdinIsTTY && o.stderrIsTTY;
   let rejected = new Set(g.rejected);
@@ -94,16 +97,33 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
       {planId: doc.plan_id, kind: doc.kind, summary: doc.summary, steps: reviewSteps(g.review.steps, g.approved)},
       {stdin: process.stdin, stdout: process.stderr, isTTY: true},
     );
-    if (!result) throw new OrxError({code: 'approval_declined', exit: EXIT.APPROVAL, message: `${doc.kind} cancelled at the review screen: nothing was changed`});
+    if (!result)
+      throw new OrxError({
+        code: 'approval_declined',
+        exit: EXIT.APPROVAL,
+        message: `${doc.kind} cancelled at the review screen: nothing was changed`,
+      });
     const actor = process.env.ORX_ACTOR ?? os.userInfo().username;
     const decided = [
       // what a human decided: approvals of steps that needed one, and every rejection
-      ...result.approved.filter((a) => g.pending.some((p) => p.step.address === a)).map((address) => ({address, decision: 'approved' as const})),
+      ...result.approved
+        .filter((a) => g.pending.some((p) => p.step.address === a))
+        .map((address) => ({address, decision: 'approved' as const})),
       ...result.rejected.map((address) => ({address, decision: 'rejected' as const})),
     ];
     if (decided.length > 0) {
       await withCheckpointedLedger(o.ctx, {reason: 'approve'}, (l) =>
-        recordApprovals(l, decided.map((d) => ({...d, plan_id: doc.plan_id, plan_digest: digest, actor, reason: result.reason || '(none given)', run_id: null}))),
+        recordApprovals(
+          l,
+          decided.map((d) => ({
+            ...d,
+            plan_id: doc.plan_id,
+            plan_digest: digest,
+            actor,
+            reason: result.reason || '(none given)',
+            run_id: null,
+          })),
+        ),
       );
     }
     rejected = new Set([...rejected, ...result.rejected]);
@@ -113,7 +133,9 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
         code: 'approval_required',
         exit: EXIT.APPROVAL,
         message: `this ${doc.kind} needs confirmation and there is no terminal to ask on`,
-        actions: ['Review the plan above, then rerun with --auto-approve (or ORX_AUTO_APPROVE=1), or save it with `orx plan -out FILE`, `orx approve FILE ...` and `orx apply FILE`.'],
+        actions: [
+          'Review the plan above, then rerun with --auto-approve (or ORX_AUTO_APPROVE=1), or save it with `orx plan -out FILE`, `orx approve FILE ...` and `orx apply FILE`.',
+        ],
         data: {needs_approval: g.pending.map((r) => ({address: r.step.address, category: r.step.category, why: r.approval}))},
       });
     }
@@ -126,35 +148,22 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
     return {data: {...base, status: 'nothing-approved', dropped, steps: []}, human: 'Nothing left to apply: every change was rejected.'};
   }
 
-  const controller = new AbortController();
   const forced = new ForcedStop();
-  let signals = 0;
-  // the first signal stops new steps and lets the running ones finish; the next one stops at once,
-  // after recording the run as interrupted and releasing the lock (synchronous ledger writes)
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals++;
-    if (signals === 1) {
-      process.stderr.write(`\n${signal === 'SIGINT' ? 'Interrupt' : signal} received: no new steps will start; waiting for running ones to finish (press Ctrl-C again to stop at once).\n`);
-      controller.abort();
-    } else {
-      process.stderr.write(`\n${signal} received again: stopping at once; the run is recorded as interrupted and the lock released. The next apply removes what the running steps half made.\n`);
-      forced.run();
-      process.exit(EXIT.INTERRUPTED);
-    }
-  };
-  // `orx halt` nudges a running apply with SIGUSR2: stop starting steps, finish the running ones
-  const onHalt = (): void => controller.abort();
-  // nobody reads the output any more: as for one Ctrl-C (a pipe's reader is no signal to count)
-  const offOutput = onOutputClosed(() => controller.abort());
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
-  process.on('SIGUSR2', onHalt);
+  const stop = watchStopSignals(() => forced.run());
   // the run ends with a signed checkpoint: its code loads while the steps run
   preloadCheckpointSigner(o.ctx.dir);
-  const progress = o.logFormat === 'json' ? jsonProgressReporter(o.ctx.log) : progressReporter((s) => process.stderr.write(s), o.stderrIsTTY && !o.json);
+  const progress =
+    o.logFormat === 'json' ? jsonProgressReporter(o.ctx.log) : progressReporter((s) => process.stderr.write(s), o.stderrIsTTY && !o.json);
   try {
-    const out = await applyWorkspace(o.ctx, doc, {parallelism: o.parallelism, signal: controller.signal, events: progress, steps: kept, chaos: o.chaos, autonomy, forced});
+    const out = await applyWorkspace(o.ctx, doc, {
+      parallelism: o.parallelism,
+      signal: stop.signal,
+      events: progress,
+      steps: kept,
+      chaos: o.chaos,
+      autonomy,
+      forced,
+    });
     progress.close();
     const steps = out.results.map((r) => ({
       address: r.step.address,
@@ -166,25 +175,46 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
       ...(r.destroyed ? {destroyed: true} : {}),
     }));
     const status = out.halted ? 'halted' : out.interrupted ? 'interrupted' : out.failed ? 'failed' : 'succeeded';
-    const data = {...base, run_id: out.run_id, serial: out.serial, status, steps, ...(dropped.length ? {dropped} : {}), ...(out.halted ? {halted: out.halted} : {}), ...(out.rto_ms !== undefined ? {rto_ms: out.rto_ms} : {})};
+    const data = {
+      ...base,
+      run_id: out.run_id,
+      serial: out.serial,
+      status,
+      steps,
+      ...(dropped.length ? {dropped} : {}),
+      ...(out.halted ? {halted: out.halted} : {}),
+      ...(out.rto_ms !== undefined ? {rto_ms: out.rto_ms} : {}),
+    };
     const done = steps.filter((s) => s.status === 'succeeded');
     if (out.failed || out.interrupted || out.halted) {
-      const headline = out.halted ? `Apply stopped: ${out.halted} (run ${out.run_id}).` : out.interrupted ? `Apply interrupted (run ${out.run_id}).` : `Apply failed partway (run ${out.run_id}).`;
-      return {data, human: unfinishedSummary(headline, steps), exit: out.halted ? EXIT.APPROVAL : out.interrupted ? EXIT.INTERRUPTED : EXIT.PARTIAL};
+      const headline = out.halted
+        ? `Apply stopped: ${out.halted} (run ${out.run_id}).`
+        : out.interrupted
+          ? `Apply interrupted (run ${out.run_id}).`
+          : `Apply failed partway (run ${out.run_id}).`;
+      return {
+        data,
+        human: unfinishedSummary(headline, steps),
+        exit: out.halted ? EXIT.APPROVAL : out.interrupted ? EXIT.INTERRUPTED : EXIT.PARTIAL,
+      };
     }
     const {create, update, replace, delete: del} = summarize(kept);
     const partial = dropped.length ? ` (${dropped.length} rejected step(s) left out)` : '';
     if (doc.kind === 'backup' || doc.kind === 'restore' || doc.kind === 'prune') {
-      const what = doc.kind === 'backup' ? `Backup complete: ${done.length} step(s)` : doc.kind === 'restore' ? `Restore complete: ${done.length} step(s), RTO ${((out.rto_ms ?? 0) / 1000).toFixed(1)} s (apply start to healthy)` : `Prune complete: ${del} backup(s) deleted`;
+      const what =
+        doc.kind === 'backup'
+          ? `Backup complete: ${done.length} step(s)`
+          : doc.kind === 'restore'
+            ? `Restore complete: ${done.length} step(s), RTO ${((out.rto_ms ?? 0) / 1000).toFixed(1)} s (apply start to healthy)`
+            : `Prune complete: ${del} backup(s) deleted`;
       return {data, human: `${what}${partial}. (run ${out.run_id})`};
     }
-    return {data, human: `Apply complete! Resources: ${create} added, ${update} changed, ${replace} replaced, ${del} destroyed${partial}. (run ${out.run_id}, serial ${out.serial})`};
+    return {
+      data,
+      human: `Apply complete! Resources: ${create} added, ${update} changed, ${replace} replaced, ${del} destroyed${partial}. (run ${out.run_id}, serial ${out.serial})`,
+    };
   } finally {
     progress.close();
-    offOutput();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
-    process.off('SIGUSR2', onHalt);
+    stop.off();
   }
 }

@@ -8,7 +8,11 @@ import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from './base.js
 import {planFlags} from './plan.js';
 
 export const applyFlags = {
-  'auto-approve': Flags.boolean({description: 'Apply without asking (required when there is no terminal).', env: 'ORX_AUTO_APPROVE', default: false}),
+  'auto-approve': Flags.boolean({
+    description: 'Apply without asking (required when there is no terminal).',
+    env: 'ORX_AUTO_APPROVE',
+    default: false,
+  }),
   parallelism: Flags.integer({description: 'How many steps may run at once.', min: 1, max: 256, default: 10, env: 'ORX_PARALLELISM'}),
   ...toolFlags,
 };
@@ -21,8 +25,17 @@ export default class Apply extends OrxCommand {
   static override flags = {
     ...planFlags,
     ...applyFlags,
-    chaos: Flags.string({description: 'Rehearse failures: SEED[,rate=0.2][,kinds=agent+network]. Steps fail (before or after their change) or new containers never get healthy, chosen from the seed: the same seed on the same plan injects the same faults. Only where orchestration.yml sets chaos: {allowed: true}.', env: 'ORX_CHAOS'}),
-    'trusted-key': Flags.string({description: 'Also accept saved plans signed by this public key (PEM file; repeatable), e.g. a CI plan job\'s.', multiple: true, default: [], env: 'ORX_TRUSTED_KEY'}),
+    chaos: Flags.string({
+      description:
+        'Rehearse failures: SEED[,rate=0.2][,kinds=agent+network]. Steps fail (before or after their change) or new containers never get healthy, chosen from the seed: the same seed on the same plan injects the same faults. Only where orchestration.yml sets chaos: {allowed: true}.',
+      env: 'ORX_CHAOS',
+    }),
+    'trusted-key': Flags.string({
+      description: "Also accept saved plans signed by this public key (PEM file; repeatable), e.g. a CI plan job's.",
+      multiple: true,
+      default: [],
+      env: 'ORX_TRUSTED_KEY',
+    }),
   };
 
   async exec(): Promise<CommandResult> {
@@ -30,7 +43,16 @@ export default class Apply extends OrxCommand {
     await this.setup(flags);
     const doc = args.file
       ? await loadSavedPlan(this.orx, path.resolve(this.orx.dir, args.file), flags['trusted-key'])
-      : await planWorkspace(this.orx, {mode: 'apply', refresh: flags.refresh, targets: flags.target, replace: flags.replace, autonomy: flags.autonomy, refreshSecrets: true, simSeed: flags['sim-seed'], simIterations: flags['sim-iterations']});
+      : await planWorkspace(this.orx, {
+          mode: 'apply',
+          refresh: flags.refresh,
+          targets: flags.target,
+          replace: flags.replace,
+          autonomy: flags.autonomy,
+          refreshSecrets: true,
+          simSeed: flags['sim-seed'],
+          simIterations: flags['sim-iterations'],
+        });
     return runApplyFlow({
       ctx: this.orx,
       doc,

@@ -8,6 +8,7 @@ import {setColor} from '../src/ui/color.js';
 import {createLogger, type LogFormat} from '../src/ui/logger.js';
 import {redactStream} from '../src/secrets/redact.js';
 import {configureTools, operatorToolPaths, toolEnvName} from '../src/drivers/tools.js';
+import {guardOutput} from '../src/cli/output-guard.js';
 
 export const JSON_FORMAT_VERSION = '1';
 
@@ -21,44 +22,21 @@ export interface CommandResult {
   streamed?: boolean;
 }
 
-const output = {closed: false, listeners: new Set<() => void>()};
-const guardedStreams = new WeakSet<NodeJS.WriteStream>();
-
-/** Calls `fn` once stdout or stderr is found closed (its reader went away), at once if it already is. */
-export function onOutputClosed(fn: () => void): () => void {
-  if (output.closed) fn();
-  else output.listeners.add(fn);
-  return () => output.listeners.delete(fn);
-}
-
-/**
- * A write to a pipe nobody reads any more (`orx apply | head -1`) fails with EPIPE as an
- * 'error' event, which would end the process mid-apply with its run "running" and its lock
- * held. The first such error is told to the command (an apply stops between steps as for
- * Ctrl-C); the stream then writes nowhere, and later errors are swallowed.
- */
-function guardOutput(stream: NodeJS.WriteStream): void {
-  if (guardedStreams.has(stream)) return;
-  guardedStreams.add(stream);
-  stream.on('error', () => {
-    stream.write = ((_chunk: unknown, enc?: unknown, cb?: unknown) => {
-      const done = typeof enc === 'function' ? enc : cb;
-      if (typeof done === 'function') process.nextTick(done as () => void);
-      return true;
-    }) as typeof stream.write;
-    if (output.closed) return;
-    output.closed = true;
-    for (const fn of [...output.listeners]) fn();
-    output.listeners.clear();
-  });
-}
 /**
  * Where kind and kubectl are, on the commands that run them: the operator's choice, never the
  * workspace's (orchestration.yml may come from a pull request). Absolute paths only.
  */
 export const toolFlags = {
-  'tool-kind': Flags.string({description: 'Absolute path of the kind binary (default: kind on PATH).', env: 'ORX_KIND', helpGroup: 'TOOLS'}),
-  'tool-kubectl': Flags.string({description: 'Absolute path of the kubectl binary (default: kubectl on PATH).', env: 'ORX_KUBECTL', helpGroup: 'TOOLS'}),
+  'tool-kind': Flags.string({
+    description: 'Absolute path of the kind binary (default: kind on PATH).',
+    env: 'ORX_KIND',
+    helpGroup: 'TOOLS',
+  }),
+  'tool-kubectl': Flags.string({
+    description: 'Absolute path of the kubectl binary (default: kubectl on PATH).',
+    env: 'ORX_KUBECTL',
+    helpGroup: 'TOOLS',
+  }),
 };
 
 /**
@@ -69,7 +47,12 @@ export abstract class OrxCommand extends Command {
   static override baseFlags = {
     json: Flags.boolean({description: 'Print one JSON document on stdout and nothing else there.', env: 'ORX_JSON', default: false}),
     debug: Flags.boolean({description: 'Show stack traces and debug logs.', env: 'ORX_DEBUG', default: false}),
-    'log-format': Flags.string({description: 'Format of the logs on stderr.', options: ['text', 'json'], env: 'ORX_LOG_FORMAT', default: 'text'}),
+    'log-format': Flags.string({
+      description: 'Format of the logs on stderr.',
+      options: ['text', 'json'],
+      env: 'ORX_LOG_FORMAT',
+      default: 'text',
+    }),
     chdir: Flags.directory({char: 'C', description: 'Workspace directory (default: the current directory).', env: 'ORX_CHDIR'}),
   };
 
@@ -98,15 +81,28 @@ export abstract class OrxCommand extends Command {
     return {json: this.jsonMode, stdinIsTTY: this.stdinIsTTY, stderrIsTTY: this.stderrIsTTY};
   }
 
-  protected async setup(flags: {json: boolean; debug: boolean; 'log-format': string; chdir?: string; 'tool-kind'?: string; 'tool-kubectl'?: string}): Promise<void> {
+  protected async setup(flags: {
+    json: boolean;
+    debug: boolean;
+    'log-format': string;
+    chdir?: string;
+    'tool-kind'?: string;
+    'tool-kubectl'?: string;
+  }): Promise<void> {
     // checked before anything runs: a relative path would run whatever the current directory holds
     if ('tool-kind' in ((this.constructor as typeof OrxCommand).flags ?? {})) {
-      configureTools(operatorToolPaths({kind: flags['tool-kind'], kubectl: flags['tool-kubectl']}, (n) => `--tool-${n} (${toolEnvName(n)})`));
+      configureTools(
+        operatorToolPaths({kind: flags['tool-kind'], kubectl: flags['tool-kubectl']}, (n) => `--tool-${n} (${toolEnvName(n)})`),
+      );
     }
     this.jsonMode = flags.json;
     this.debugMode = flags.debug;
     setColor(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !flags.json);
-    const log = createLogger({format: flags['log-format'] as LogFormat, level: flags.debug ? 'debug' : 'info', write: (s) => process.stderr.write(s)});
+    const log = createLogger({
+      format: flags['log-format'] as LogFormat,
+      level: flags.debug ? 'debug' : 'info',
+      write: (s) => process.stderr.write(s),
+    });
     this.orx = {
       dir: path.resolve(flags.chdir ?? process.cwd()),
       log,
@@ -144,14 +140,19 @@ export abstract class OrxCommand extends Command {
     let e: OrxError;
     if (err instanceof Errors.CLIError && !(err instanceof OrxError)) {
       // flag parsing and other oclif usage errors are user errors
-      e = new OrxError({code: 'usage', message: err.message.replace(/\n\s*See more help with --help$/, ''), actions: [`See \`orx ${this.id?.replace(/:/g, ' ') ?? ''} --help\`.`]});
+      e = new OrxError({
+        code: 'usage',
+        message: err.message.replace(/\n\s*See more help with --help$/, ''),
+        actions: [`See \`orx ${this.id?.replace(/:/g, ' ') ?? ''} --help\`.`],
+      });
     } else {
       e = toOrxError(err);
     }
     if (this.jsonMode) {
       process.stdout.write(JSON.stringify({formatVersion: JSON_FORMAT_VERSION, error: e.toJSON()}, null, 2) + '\n');
     } else {
-      const body = e.diagnostics.length > 0 && e.diagnostics.some((d) => d.file) ? e.diagnostics.map(formatDiagnostic).join('\n') : e.message;
+      const body =
+        e.diagnostics.length > 0 && e.diagnostics.some((d) => d.file) ? e.diagnostics.map(formatDiagnostic).join('\n') : e.message;
       let text = `Error: ${body}\n`;
       for (const a of e.actions) text += `  → ${a}\n`;
       if (e.kind === 'bug' || this.debugMode) text += `${(e.cause as Error | undefined)?.stack ?? e.stack}\n`;

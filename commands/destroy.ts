@@ -12,7 +12,22 @@ export default class Destroy extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(Destroy);
     await this.setup(flags);
-    const doc = await planWorkspace(this.orx, {mode: 'destroy', refresh: flags.refresh, targets: flags.target, replace: [], autonomy: flags.autonomy});
-    return runApplyFlow({ctx: this.orx, doc, fromFile: false, autoApprove: flags['auto-approve'], parallelism: flags.parallelism, ...this.terminal, logFormat: flags['log-format'], autonomy: doc.autonomy});
+    const doc = await planWorkspace(this.orx, {
+      mode: 'destroy',
+      refresh: flags.refresh,
+      targets: flags.target,
+      replace: [],
+      autonomy: flags.autonomy,
+    });
+    return runApplyFlow({
+      ctx: this.orx,
+      doc,
+      fromFile: false,
+      autoApprove: flags['auto-approve'],
+      parallelism: flags.parallelism,
+      ...this.terminal,
+      logFormat: flags['log-format'],
+      autonomy: doc.autonomy,
+    });
   }
 }

@@ -11,7 +11,9 @@ export default class ForceUnlock extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(ForceUnlock);
     await this.setup(flags);
-    await withCheckpointedLedger(this.orx, {reason: 'force-unlock'}, (ledger) => ledger.forceUnlock(args.lockId, flags.reason, this.orx.actor));
+    await withCheckpointedLedger(this.orx, {reason: 'force-unlock'}, (ledger) =>
+      ledger.forceUnlock(args.lockId, flags.reason, this.orx.actor),
+    );
     return {data: {unlocked: args.lockId}, human: `Lock ${args.lockId} removed.`};
   }
 }

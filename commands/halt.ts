@@ -10,7 +10,12 @@ export default class Halt extends OrxCommand {
     'Safe mode is set first, so a running apply stops starting steps (it finishes the running ones and exits 3); then every running agent of the workspace is stopped, in parallel, its secrets are removed from the host tmpfs and its identity tokens revoked. No container, network or volume is deleted.';
   static override flags = {
     reason: Flags.string({description: 'Why (recorded, and shown to whoever is refused).', required: true, env: 'ORX_REASON'}),
-    wait: Flags.integer({description: 'Seconds to wait for a running apply to finish its in-flight steps.', default: 120, min: 0, env: 'ORX_HALT_WAIT'}),
+    wait: Flags.integer({
+      description: 'Seconds to wait for a running apply to finish its in-flight steps.',
+      default: 120,
+      min: 0,
+      env: 'ORX_HALT_WAIT',
+    }),
     ...toolFlags,
   };
 
@@ -26,6 +31,16 @@ export default class Halt extends OrxCommand {
       ...r.failures.map((f) => `Could not stop ${f.address}: ${f.error}`),
       'Every apply is refused until `orx resume --reason TEXT`.',
     ].filter(Boolean);
-    return {data: {halt: r.state, interrupted_apply: r.interrupted_apply, failures: r.failures, secrets_removed: r.secrets_removed, tokens_revoked: r.tokens_revoked}, human: lines.join('\n'), exit: r.failures.length ? EXIT.ERROR : EXIT.OK};
+    return {
+      data: {
+        halt: r.state,
+        interrupted_apply: r.interrupted_apply,
+        failures: r.failures,
+        secrets_removed: r.secrets_removed,
+        tokens_revoked: r.tokens_revoked,
+      },
+      human: lines.join('\n'),
+      exit: r.failures.length ? EXIT.ERROR : EXIT.OK,
+    };
   }
 }

@@ -5,8 +5,11 @@ import {OrxCommand, type CommandResult} from './base.js';
 
 export default class History extends OrxCommand {
   static override summary = 'List the contract snapshots: each configuration applied, with its run, policy digest and parent.';
-  static override description = 'Snapshots are content-addressed (sha256 of the canonical JSON of the applied configuration). `orx history diff A B` shows what changed between two.';
-  static override flags = {limit: Flags.integer({description: 'How many snapshots to list (newest first).', default: 20, min: 1, env: 'ORX_LIMIT'})};
+  static override description =
+    'Snapshots are content-addressed (sha256 of the canonical JSON of the applied configuration). `orx history diff A B` shows what changed between two.';
+  static override flags = {
+    limit: Flags.integer({description: 'How many snapshots to list (newest first).', default: 20, min: 1, env: 'ORX_LIMIT'}),
+  };
 
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(History);

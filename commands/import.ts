@@ -5,7 +5,8 @@ import {OrxCommand, type CommandResult} from './base.js';
 
 export default class Import extends OrxCommand {
   static override summary = 'Adopt an existing Docker object into the state.';
-  static override description = "The address must be declared in orchestration.yml; the next plan shows how the object differs from it. Docker's own networks (host, none, bridge) and objects labelled for another workspace are refused.";
+  static override description =
+    "The address must be declared in orchestration.yml; the next plan shows how the object differs from it. Docker's own networks (host, none, bridge) and objects labelled for another workspace are refused.";
   static override examples = ['orx import volume.memory my-old-volume', 'orx import agent.researcher 3f2c9a1b'];
   static override args = {
     address: Args.string({required: true, description: 'e.g. volume.memory'}),
@@ -15,7 +16,12 @@ export default class Import extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(Import);
     await this.setup(flags);
-    const rec = await withCheckpointedLedger(this.orx, {reason: 'import'}, (ledger) => importObject(this.orx, ledger, args.address, args.id));
-    return {data: {imported: rec}, human: `Imported ${rec.object_id} as ${rec.address}. Run \`orx plan\` to see how it differs from the configuration.`};
+    const rec = await withCheckpointedLedger(this.orx, {reason: 'import'}, (ledger) =>
+      importObject(this.orx, ledger, args.address, args.id),
+    );
+    return {
+      data: {imported: rec},
+      human: `Imported ${rec.object_id} as ${rec.address}. Run \`orx plan\` to see how it differs from the configuration.`,
+    };
   }
 }

@@ -11,6 +11,9 @@ export default class Init extends OrxCommand {
     const {args, flags} = await this.parse(Init);
     await this.setup(flags);
     const result = initWorkspace(path.resolve(this.orx.dir, args.dir ?? '.'));
-    return {data: {...result}, human: `Initialised ${result.dir}:\n${result.created.map((f) => `  + ${f}`).join('\n')}\n${result.notes.map((n) => `note: ${n}\n`).join('')}Next: orx validate && orx plan`};
+    return {
+      data: {...result},
+      human: `Initialised ${result.dir}:\n${result.created.map((f) => `  + ${f}`).join('\n')}\n${result.notes.map((n) => `note: ${n}\n`).join('')}Next: orx validate && orx plan`,
+    };
   }
 }

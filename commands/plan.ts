@@ -8,27 +8,72 @@ import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from './base.js
 import path from 'node:path';
 
 export const planFlags = {
-  target: Flags.string({description: 'Limit the plan to this address and what it depends on (repeatable).', multiple: true, env: 'ORX_TARGET', default: []}),
+  target: Flags.string({
+    description: 'Limit the plan to this address and what it depends on (repeatable).',
+    multiple: true,
+    env: 'ORX_TARGET',
+    default: [],
+  }),
   replace: Flags.string({description: 'Force replacement of this address (repeatable).', multiple: true, env: 'ORX_REPLACE', default: []}),
-  refresh: Flags.boolean({description: 'Ask the engine what exists (--refresh=false uses the ledger alone).', allowNo: true, default: true, env: 'ORX_REFRESH'}),
-  autonomy: Flags.integer({description: 'Lower the autonomy level for this run (never raise it): 0 every change needs a human, 3 policy alone decides.', min: 0, max: 3, env: 'ORX_AUTONOMY'}),
-  'sim-seed': Flags.string({description: "Seed of the plan's readiness simulation (default: derived from the plan id).", env: 'ORX_SIM_SEED'}),
-  'sim-iterations': Flags.integer({description: 'Iterations of the readiness simulation.', min: 1, max: 1_000_000, default: 1000, env: 'ORX_SIM_ITERATIONS'}),
+  refresh: Flags.boolean({
+    description: 'Ask the engine what exists (--refresh=false uses the ledger alone).',
+    allowNo: true,
+    default: true,
+    env: 'ORX_REFRESH',
+  }),
+  autonomy: Flags.integer({
+    description: 'Lower the autonomy level for this run (never raise it): 0 every change needs a human, 3 policy alone decides.',
+    min: 0,
+    max: 3,
+    env: 'ORX_AUTONOMY',
+  }),
+  'sim-seed': Flags.string({
+    description: "Seed of the plan's readiness simulation (default: derived from the plan id).",
+    env: 'ORX_SIM_SEED',
+  }),
+  'sim-iterations': Flags.integer({
+    description: 'Iterations of the readiness simulation.',
+    min: 1,
+    max: 1_000_000,
+    default: 1000,
+    env: 'ORX_SIM_ITERATIONS',
+  }),
 };
 
 export default class Plan extends OrxCommand {
   static override summary = 'Show what apply would change, without changing anything.';
   static override description = `Compares orchestration.yml with the ledger and what the Docker engine has, and prints a Terraform-style diff; drift found by refresh is listed separately.\n\n${exitCodeHelp()}`;
-  static override examples = ['orx plan', 'orx plan -out plans/next.plan.json', 'orx plan --target agent.researcher --detailed-exitcode', 'orx plan --refresh-secrets'];
+  static override examples = [
+    'orx plan',
+    'orx plan -out plans/next.plan.json',
+    'orx plan --target agent.researcher --detailed-exitcode',
+    'orx plan --refresh-secrets',
+  ];
   static override flags = {
     ...planFlags,
     ...toolFlags,
     out: Flags.string({char: 'o', description: 'Write the plan to this file for `orx apply FILE`.', env: 'ORX_OUT'}),
     destroy: Flags.boolean({description: 'Plan the deletion of everything the workspace owns.', env: 'ORX_DESTROY', default: false}),
-    'detailed-exitcode': Flags.boolean({description: 'Exit 2 when the plan has changes, 0 when it has none.', env: 'ORX_DETAILED_EXITCODE', default: false}),
-    'key-file': Flags.string({description: 'Sign a saved plan with this private key (PEM) instead of the workspace key.', env: 'ORX_KEY_FILE'}),
-    'allow-denied': Flags.boolean({description: 'Save a plan that policy denies, for review (it can never be applied).', env: 'ORX_ALLOW_DENIED', default: false}),
-    'refresh-secrets': Flags.boolean({description: 'Resolve the secret references (1Password, environment, files) to show rotated values; without it a plan stays offline. `orx apply` always does.', env: 'ORX_REFRESH_SECRETS', default: false}),
+    'detailed-exitcode': Flags.boolean({
+      description: 'Exit 2 when the plan has changes, 0 when it has none.',
+      env: 'ORX_DETAILED_EXITCODE',
+      default: false,
+    }),
+    'key-file': Flags.string({
+      description: 'Sign a saved plan with this private key (PEM) instead of the workspace key.',
+      env: 'ORX_KEY_FILE',
+    }),
+    'allow-denied': Flags.boolean({
+      description: 'Save a plan that policy denies, for review (it can never be applied).',
+      env: 'ORX_ALLOW_DENIED',
+      default: false,
+    }),
+    'refresh-secrets': Flags.boolean({
+      description:
+        'Resolve the secret references (1Password, environment, files) to show rotated values; without it a plan stays offline. `orx apply` always does.',
+      env: 'ORX_REFRESH_SECRETS',
+      default: false,
+    }),
   };
 
   async exec(): Promise<CommandResult> {
@@ -52,7 +97,8 @@ export default class Plan extends OrxCommand {
     const saved = out && (!denied || flags['allow-denied']) ? out : undefined;
     const rel = saved ? path.relative(this.orx.dir, saved) || saved : '';
     let footer = '';
-    if (denied) footer = `\nPolicy denies this plan: it cannot be applied.${out && !saved ? ' Not saved (--allow-denied saves it for review).' : ''}\n`;
+    if (denied)
+      footer = `\nPolicy denies this plan: it cannot be applied.${out && !saved ? ' Not saved (--allow-denied saves it for review).' : ''}\n`;
     if (saved) footer += `\nSaved the plan to ${rel}.${denied ? '' : ` Apply exactly it with: orx apply ${rel}`}\n`;
     return {
       data: {...doc, denied, ...(saved ? {saved_to: saved} : {})},

@@ -24,7 +24,14 @@ export default class Resume extends OrxCommand {
     const recorded = await withLedger(this.orx.dir, (l) => new Set(l.listResources().map((r) => r.address)));
     const targets = was.stopped.map((s) => s.address).filter((a) => recorded.has(a));
     if (targets.length === 0) return {data: {resumed: was, status: 'no-changes'}, human: 'Safe mode lifted; halt had stopped nothing.'};
-    const doc = await planWorkspace(this.orx, {mode: 'apply', refresh: true, targets, replace: [], autonomy: flags.autonomy, refreshSecrets: true});
+    const doc = await planWorkspace(this.orx, {
+      mode: 'apply',
+      refresh: true,
+      targets,
+      replace: [],
+      autonomy: flags.autonomy,
+      refreshSecrets: true,
+    });
     process.stderr.write(`Safe mode lifted. Restarting what halt stopped: ${targets.join(', ')}\n`);
     const out = await runApplyFlow({
       ctx: this.orx,

@@ -5,7 +5,9 @@ import {OrxCommand, type CommandResult} from './base.js';
 export default class Schema extends OrxCommand {
   static override summary = 'Print a JSON Schema shipped with orx (config, plan or policy).';
   static override examples = ['orx schema config > orchestration.schema.json'];
-  static override args = {which: Args.string({required: true, options: ['config', 'plan', 'policy'], description: 'config | plan | policy'})};
+  static override args = {
+    which: Args.string({required: true, options: ['config', 'plan', 'policy'], description: 'config | plan | policy'}),
+  };
 
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(Schema);

@@ -6,7 +6,8 @@ import {OrxCommand, type CommandResult} from './base.js';
 
 export default class Simulate extends OrxCommand {
   static override summary = "Recompute a saved plan's readiness: the same inputs and seed give the same numbers on any machine.";
-  static override description = "Uses the steps and the ledger history stored in the plan (a plan without them: the steps and this workspace's ledger). Changes nothing.";
+  static override description =
+    "Uses the steps and the ledger history stored in the plan (a plan without them: the steps and this workspace's ledger). Changes nothing.";
   static override examples = ['orx simulate plans/next.plan.json', 'orx simulate plans/next.plan.json --seed 42 --iterations 10000 --json'];
   static override args = {file: Args.string({description: 'A plan saved with `orx plan -out FILE`.', required: true})};
   static override flags = {

@@ -13,13 +13,23 @@ export default class VerifyBlob extends OrxCommand {
   static override flags = {
     bundle: Flags.string({char: 'b', description: 'The Sigstore bundle (JSON) to check.', required: true, env: 'ORX_BUNDLE'}),
     key: Flags.string({description: 'A trusted public key, PEM (repeatable; default: the workspace key).', multiple: true, env: 'ORX_KEY'}),
-    'trusted-root': Flags.string({description: 'A Sigstore trusted_root.json: check the bundle\'s transparency-log entry and timestamps against it (and require a tlog entry).', env: 'ORX_TRUSTED_ROOT'}),
+    'trusted-root': Flags.string({
+      description:
+        "A Sigstore trusted_root.json: check the bundle's transparency-log entry and timestamps against it (and require a tlog entry).",
+      env: 'ORX_TRUSTED_ROOT',
+    }),
   };
 
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(VerifyBlob);
     await this.setup(flags);
-    const r = await verifyBlobFile({dir: this.orx.dir, file: args.file, bundle: flags.bundle, keys: flags.key, trustedRoot: flags['trusted-root']});
+    const r = await verifyBlobFile({
+      dir: this.orx.dir,
+      file: args.file,
+      bundle: flags.bundle,
+      keys: flags.key,
+      trustedRoot: flags['trusted-root'],
+    });
     return {data: {verified: true, ...r}, human: `Verified OK (${args.file}, signed by ${r.fingerprint})`};
   }
 }

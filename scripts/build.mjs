@@ -15,9 +15,23 @@ cpSync(`${root}/src/policy/builtin`, `${root}/dist/src/policy/builtin`, {recursi
 // it needs nothing else
 const cc = process.env.CC ?? 'cc';
 mkdirSync(`${root}/dist/dr-helper`, {recursive: true});
-const helper = spawnSync(cc, ['-static', '-O2', '-Wall', '-Werror', '-o', `${root}/dist/dr-helper/orx-volume-helper`, `${root}/templates/dr-helper/orx-volume-helper.c`], {stdio: 'inherit'});
+const helper = spawnSync(
+  cc,
+  [
+    '-static',
+    '-O2',
+    '-Wall',
+    '-Werror',
+    '-o',
+    `${root}/dist/dr-helper/orx-volume-helper`,
+    `${root}/templates/dr-helper/orx-volume-helper.c`,
+  ],
+  {stdio: 'inherit'},
+);
 if (helper.error || helper.status !== 0) {
-  console.error(`build: cannot compile templates/dr-helper/orx-volume-helper.c with "${cc} -static" (${helper.error?.message ?? `exit ${helper.status}`}). orx dr needs it: install a C compiler and a static libc (Debian/Ubuntu: apt-get install gcc libc6-dev), or set CC.`);
+  console.error(
+    `build: cannot compile templates/dr-helper/orx-volume-helper.c with "${cc} -static" (${helper.error?.message ?? `exit ${helper.status}`}). orx dr needs it: install a C compiler and a static libc (Debian/Ubuntu: apt-get install gcc libc6-dev), or set CC.`,
+  );
   process.exit(1);
 }
 

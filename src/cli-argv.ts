@@ -13,9 +13,9 @@ export function normalizeArgv(argv: string[]): string[] {
     let a = arg;
     if (/^-[a-z][a-z-]+(=.*)?$/.test(a)) a = `-${a}`;
     const m = /^--([a-z-]+)=(true|false)$/.exec(a);
-    if (m && BOOLEAN_FLAGS.has(m[1]!)) {
+    if (m && BOOLEAN_FLAGS.has(m[1])) {
       if (m[2] === 'true') out.push(`--${m[1]}`);
-      else if (NEGATABLE.has(m[1]!)) out.push(`--no-${m[1]}`);
+      else if (NEGATABLE.has(m[1])) out.push(`--no-${m[1]}`);
       continue;
     }
     out.push(a);

@@ -81,6 +81,6 @@ export function toOrxError(err: unknown): OrxError {
  * before it is cut, like every short message made from outside text (excerpt()).
  */
 export function preview(value: unknown, max = 60): string {
-  const s = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const s = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return excerpt(s, {max, note: true, verbatim: true});
 }

@@ -8,7 +8,10 @@ export default class AuditVerifyBundle extends OrxCommand {
   static override summary = 'Check an audit bundle: signature, every event hash, the links in its range, the chain head, snapshots.';
   static override description =
     'Reports every part that fails (with the event seq or snapshot id and why), not just the first. Without --key the signature is checked against the public key inside the bundle; --key pins the signer. Exit 5 if the signature (or the pinned key) fails, 1 if anything else fails. Needs no workspace.';
-  static override examples = ['orx audit verify-bundle audit.json', 'orx audit verify-bundle audit.json --key keys/auditor-trusted.pub --json'];
+  static override examples = [
+    'orx audit verify-bundle audit.json',
+    'orx audit verify-bundle audit.json --key keys/auditor-trusted.pub --json',
+  ];
   static override args = {file: Args.string({required: true, description: 'A bundle written by `orx audit export`.'})};
   static override flags = {
     key: Flags.string({description: 'PEM public key the bundle must be signed with.', env: 'ORX_KEY'}),

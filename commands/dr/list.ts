@@ -20,7 +20,15 @@ export default class DrList extends OrxCommand {
     const rows: BackupRow[] = backupsOnDisk(root).map((b) => {
       const r = byId.get(b.id);
       const created = r?.created_at ?? null;
-      return {id: b.id, dir: b.dir, created_at: created, age_s: created ? Math.round((now - Date.parse(created)) / 1000) : null, size: r?.size ?? dirSize(b.dir), verified_at: r?.verified_at ?? null, recorded: Boolean(r)};
+      return {
+        id: b.id,
+        dir: b.dir,
+        created_at: created,
+        age_s: created ? Math.round((now - Date.parse(created)) / 1000) : null,
+        size: r?.size ?? dirSize(b.dir),
+        verified_at: r?.verified_at ?? null,
+        recorded: Boolean(r),
+      };
     });
     return {data: {destination: root, backups: rows}, human: renderBackupList(root, rows)};
   }

@@ -23,7 +23,10 @@ export interface DrFlowOptions {
   terminal: {json: boolean; stdinIsTTY: boolean; stderrIsTTY: boolean};
 }
 
-export async function drPlanFlow(o: DrFlowOptions, build: (ledger: Ledger, loaded: LoadedConfig) => Promise<PlanDocument>): Promise<CommandResult> {
+export async function drPlanFlow(
+  o: DrFlowOptions,
+  build: (ledger: Ledger, loaded: LoadedConfig) => Promise<PlanDocument>,
+): Promise<CommandResult> {
   const loaded = loadConfig(o.ctx.dir);
   const out = o.out ? path.resolve(o.ctx.dir, o.out) : undefined;
   const doc = await withLedger(o.ctx.dir, async (ledger) => {
@@ -35,5 +38,14 @@ export async function drPlanFlow(o: DrFlowOptions, build: (ledger: Ledger, loade
     const rel = path.relative(o.ctx.dir, out) || out;
     return {data: {...doc, saved_to: out}, human: `${renderPlan(doc)}\nSaved the plan to ${rel}. Apply exactly it with: orx apply ${rel}`};
   }
-  return runApplyFlow({ctx: o.ctx, doc, fromFile: false, autoApprove: o.autoApprove, parallelism: o.parallelism, ...o.terminal, logFormat: o.logFormat, autonomy: effectiveAutonomy(doc.autonomy, o.autonomy)});
+  return runApplyFlow({
+    ctx: o.ctx,
+    doc,
+    fromFile: false,
+    autoApprove: o.autoApprove,
+    parallelism: o.parallelism,
+    ...o.terminal,
+    logFormat: o.logFormat,
+    autonomy: effectiveAutonomy(doc.autonomy, o.autonomy),
+  });
 }

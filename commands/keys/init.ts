@@ -9,7 +9,11 @@ export default class KeysInit extends OrxCommand {
     'The private key is written to .orx/keys/signing.key with mode 0600 and signs saved plans, audit bundles and `orx sign-blob` bundles; the public key (.orx/keys/signing.pub) is what others verify them with. An existing key is never replaced without --force.';
   static override examples = ['orx keys init', 'orx keys init --force'];
   static override flags = {
-    force: Flags.boolean({description: 'Replace an existing key (what it signed will no longer verify with the new one).', env: 'ORX_FORCE', default: false}),
+    force: Flags.boolean({
+      description: 'Replace an existing key (what it signed will no longer verify with the new one).',
+      env: 'ORX_FORCE',
+      default: false,
+    }),
   };
 
   async exec(): Promise<CommandResult> {

@@ -5,7 +5,8 @@ import {OrxCommand, type CommandResult} from '../base.js';
 
 export default class PolicyTest extends OrxCommand {
   static override summary = 'Run the policy test cases (policies/tests/*_test.yaml) against policies/.';
-  static override description = 'Like `opa test` / `conftest verify`: each case is a plan fixture and the decisions it must produce. Exit 1 on any failure.';
+  static override description =
+    'Like `opa test` / `conftest verify`: each case is a plan fixture and the decisions it must produce. Exit 1 on any failure.';
   static override args = {dir: Args.string({description: 'Directory of *_test.yaml files (default: policies/tests).', required: false})};
 
   async exec(): Promise<CommandResult> {

@@ -6,7 +6,8 @@ import {OrxCommand, type CommandResult} from '../base.js';
 
 export default class RenderAgent extends OrxCommand {
   static override summary = 'Print the Kubernetes objects of an agent with target kubernetes (ServiceAccount, Deployment).';
-  static override description = 'Offline: nothing is sent to a cluster. The Secret holding its secret files and identity token is made at apply time and never printed.';
+  static override description =
+    'Offline: nothing is sent to a cluster. The Secret holding its secret files and identity token is made at apply time and never printed.';
   static override examples = ['orx render agent worker', 'orx render agent worker --json'];
   static override args = {name: Args.string({description: 'The agent (agents.NAME).', required: true})};
 
@@ -15,6 +16,9 @@ export default class RenderAgent extends OrxCommand {
     await this.setup(flags);
     const loaded = loadConfig(this.orx.dir);
     const view = await withLedger(this.orx.dir, (ledger) => renderAgentView(loaded, ledger, args.name));
-    return {data: {address: view.address, context: view.context, namespace: view.namespace, objects: view.objects}, human: view.yaml.trimEnd()};
+    return {
+      data: {address: view.address, context: view.context, namespace: view.namespace, objects: view.objects},
+      human: view.yaml.trimEnd(),
+    };
   }
 }

@@ -11,7 +11,10 @@ export default class StateList extends OrxCommand {
     return withLedger(this.orx.dir, (ledger) => {
       const resources = ledger.listResources();
       const rows = resources.map((r) => [r.address, r.object_id ?? '-']);
-      return {data: {resources: resources.map((r) => ({address: r.address, kind: r.kind, object_id: r.object_id, serial: r.serial}))}, human: resources.length ? table(rows) : 'The state is empty.'};
+      return {
+        data: {resources: resources.map((r) => ({address: r.address, kind: r.kind, object_id: r.object_id, serial: r.serial}))},
+        human: resources.length ? table(rows) : 'The state is empty.',
+      };
     });
   }
 }

@@ -12,6 +12,9 @@ export default class StateRm extends OrxCommand {
     const {args, flags} = await this.parse(StateRm);
     await this.setup(flags);
     const rec = await withCheckpointedLedger(this.orx, {reason: 'state-rm'}, (ledger) => forgetResource(this.orx, ledger, args.address));
-    return {data: {removed: {address: rec.address, object_id: rec.object_id}}, human: `Removed ${rec.address} from the state; object ${rec.object_id ?? '-'} was left as it is.`};
+    return {
+      data: {removed: {address: rec.address, object_id: rec.object_id}},
+      human: `Removed ${rec.address} from the state; object ${rec.object_id ?? '-'} was left as it is.`,
+    };
   }
 }

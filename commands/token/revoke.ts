@@ -15,17 +15,25 @@ export default class TokenRevoke extends OrxCommand {
     'orx token revoke 1b4e28ba-2fa1-11d2-883f-0016d3cca427 --reason "leaked in a log"',
     'orx token revoke --agent researcher --reason "rotating credentials"',
   ];
-  static override args = {jti: Args.string({required: false, description: 'The token\'s jti (`orx token verify` prints it).'})};
+  static override args = {jti: Args.string({required: false, description: "The token's jti (`orx token verify` prints it)."})};
   static override flags = {
     agent: Flags.string({description: 'Revoke every live token of this agent (NAME or agent.NAME).', env: 'ORX_AGENT'}),
-    reason: Flags.string({description: 'Why (recorded in the ledger).', default: 'revoked by the operator (orx token revoke)', env: 'ORX_REASON'}),
+    reason: Flags.string({
+      description: 'Why (recorded in the ledger).',
+      default: 'revoked by the operator (orx token revoke)',
+      env: 'ORX_REASON',
+    }),
   };
 
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(TokenRevoke);
     await this.setup(flags);
     if ((args.jti === undefined) === (flags.agent === undefined)) {
-      throw new OrxError({code: 'usage', message: 'give either a JTI or --agent NAME (exactly one)', actions: ['See `orx token revoke --help`.']});
+      throw new OrxError({
+        code: 'usage',
+        message: 'give either a JTI or --agent NAME (exactly one)',
+        actions: ['See `orx token revoke --help`.'],
+      });
     }
     if (args.jti !== undefined && JWT_SHAPE.test(args.jti.trim())) {
       // never echo it: it is a credential
@@ -45,13 +53,22 @@ export default class TokenRevoke extends OrxCommand {
     if (r.matched === 0) {
       throw new OrxError({
         code: 'not_found',
-        message: sel.jti !== undefined ? `no token with jti ${preview(sel.jti)} is recorded in this workspace's ledger` : `no token was ever issued to ${sel.address} in this workspace`,
-        actions: sel.jti !== undefined ? ['Check the jti: `orx token verify TOKEN` prints it.'] : ['Check the agent name (tokens are issued when an agent starts).'],
+        message:
+          sel.jti !== undefined
+            ? `no token with jti ${preview(sel.jti)} is recorded in this workspace's ledger`
+            : `no token was ever issued to ${sel.address} in this workspace`,
+        actions:
+          sel.jti !== undefined
+            ? ['Check the jti: `orx token verify TOKEN` prints it.']
+            : ['Check the agent name (tokens are issued when an agent starts).'],
         data: {selector: sel},
       });
     }
     const lines: string[] = [];
-    if (r.revoked.length) lines.push(sel.jti !== undefined ? `Revoked ${what}.` : `Revoked ${r.revoked.length} token(s) of ${sel.address}: ${r.revoked.join(', ')}`);
+    if (r.revoked.length)
+      lines.push(
+        sel.jti !== undefined ? `Revoked ${what}.` : `Revoked ${r.revoked.length} token(s) of ${sel.address}: ${r.revoked.join(', ')}`,
+      );
     if (r.already_revoked.length) {
       lines.push(
         sel.jti !== undefined && r.revocation
@@ -62,7 +79,14 @@ export default class TokenRevoke extends OrxCommand {
     if (r.expired.length) lines.push(`Expired (left as they are): ${r.expired.length} token(s)`);
     if (r.revoked.length === 0) lines.push('Nothing new to revoke.');
     return {
-      data: {selector: sel, matched: r.matched, revoked: r.revoked, already_revoked: r.already_revoked, expired: r.expired, reason: flags.reason},
+      data: {
+        selector: sel,
+        matched: r.matched,
+        revoked: r.revoked,
+        already_revoked: r.already_revoked,
+        expired: r.expired,
+        reason: flags.reason,
+      },
       human: lines.join('\n'),
     };
   }

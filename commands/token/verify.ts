@@ -17,7 +17,12 @@ export default class TokenVerify extends OrxCommand {
   ];
   static override args = {token: Args.string({required: true, description: 'The token, a file holding it, or - for stdin.'})};
   static override flags = {
-    'trusted-key': Flags.string({description: 'Also accept tokens signed by this public key (PEM file; repeatable), e.g. the key before `orx keys init --force`.', multiple: true, default: [], env: 'ORX_TRUSTED_KEY'}),
+    'trusted-key': Flags.string({
+      description: 'Also accept tokens signed by this public key (PEM file; repeatable), e.g. the key before `orx keys init --force`.',
+      multiple: true,
+      default: [],
+      env: 'ORX_TRUSTED_KEY',
+    }),
     audience: Flags.string({description: 'Also require this audience (aud claim).', env: 'ORX_TOKEN_AUDIENCE'}),
   };
 

@@ -58,7 +58,9 @@ export function signedBytes(doc: Record<string, unknown>): Buffer {
 }
 
 /** The snapshot an event says was applied, if it is a snapshot event. */
-export function snapshotRef(e: {payload?: unknown}): {id: string; parent: string | null; policy_digest: string | null; created: boolean} | null {
+export function snapshotRef(e: {
+  payload?: unknown;
+}): {id: string; parent: string | null; policy_digest: string | null; created: boolean} | null {
   const p = e.payload as {snapshot?: unknown} | null | undefined;
   const s = p && typeof p === 'object' ? (p.snapshot as Record<string, unknown> | undefined) : undefined;
   if (!s || typeof s !== 'object' || typeof s.id !== 'string') return null;

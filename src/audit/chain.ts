@@ -44,7 +44,9 @@ export async function withReadLedger<T>(dir: string, fn: (ledger: Ledger) => Pro
       message: isWorkspace
         ? `No ledger at ${Ledger.fileFor(dir)}: nothing has been recorded in this workspace yet.`
         : `${dir} is not an orx workspace (no orchestration.yml, no .orx/ledger.db)`,
-      actions: isWorkspace ? ['Run `orx apply` (or `orx init`) first.'] : ['Run orx in a workspace directory, pass -C DIR, or create one with `orx init`.'],
+      actions: isWorkspace
+        ? ['Run `orx apply` (or `orx init`) first.']
+        : ['Run orx in a workspace directory, pass -C DIR, or create one with `orx init`.'],
     });
   }
   let ledger: Ledger;
@@ -80,11 +82,17 @@ export function verifyAudit(ledger: Ledger): AuditVerification {
       const before = (ledger.sqlite.prepare('SELECT count(*) AS n FROM events WHERE seq < ?').get(v.seq) as {n: number}).n;
       return {ok: false, count: before, head, break: {seq: v.seq, reason: v.reason}};
     }
-    const highest = (ledger.sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as {seq: number} | undefined)?.seq ?? 0;
+    const highest =
+      (ledger.sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as {seq: number} | undefined)?.seq ?? 0;
     if (highest > v.count) {
       const first = v.count + 1;
       const what = highest > first ? `events ${first}..${highest} are` : `event ${first} is`;
-      return {ok: false, count: v.count, head, break: {seq: first, reason: `${what} missing at the end of the chain (deleted): the ledger once held seq ${highest}`}};
+      return {
+        ok: false,
+        count: v.count,
+        head,
+        break: {seq: first, reason: `${what} missing at the end of the chain (deleted): the ledger once held seq ${highest}`},
+      };
     }
     return {ok: true, count: v.count, head, break: null};
   });
@@ -120,7 +128,9 @@ export async function verifyLedger(ledger: Ledger, dir: string, opts: VerifyLedg
   const needKeys = evidence.checkpoints.length > 0 || kept !== null;
   const {keys, error} = needKeys ? await checkpointVerifyKeys(dir, opts.trustedKeyFiles) : {keys: [], error: null};
   const checkpoints = judgeCheckpoints(evidence, await checkSignatures(evidence.checkpoints, keys), keys.length, error);
-  const headFile = kept ? await checkHeadFile(opts.headFile!.label, kept, {lineage: evidence.lineage, head: evidence.head, hashAt: keptHashAt}, keys) : null;
+  const headFile = kept
+    ? await checkHeadFile(opts.headFile!.label, kept, {lineage: evidence.lineage, head: evidence.head, hashAt: keptHashAt}, keys)
+    : null;
   const ok = chain.ok && checkpoints.problems.length === 0 && (headFile?.ok ?? true);
   return {...chain, ok, chain_ok: chain.ok, checkpoints, head_file: headFile};
 }
@@ -132,7 +142,9 @@ export function renderAuditVerification(v: AuditVerification | LedgerVerificatio
   const chainOk = 'chain_ok' in v ? v.chain_ok : v.ok;
   if (chainOk) {
     const intact = v.ok ? c.green('Chain intact') : 'Hash links intact';
-    lines.push(`${intact}: ${v.count} event${v.count === 1 ? '' : 's'} verified from the genesis hash to head seq ${v.head.seq} ${v.head.hash}`);
+    lines.push(
+      `${intact}: ${v.count} event${v.count === 1 ? '' : 's'} verified from the genesis hash to head seq ${v.head.seq} ${v.head.hash}`,
+    );
   } else {
     lines.push(
       `${c.red('Chain BROKEN')} at seq ${v.break!.seq}: ${v.break!.reason}`,
@@ -143,7 +155,9 @@ export function renderAuditVerification(v: AuditVerification | LedgerVerificatio
   if (cps) {
     const n = cps.newest;
     if (n) {
-      lines.push(`Checkpoint #${n.id} (seq ${n.seq}, ${n.ts}, after ${n.reason}${n.run_id ? ` ${n.run_id}` : ''}) signed by ${n.key_fingerprint}; ${cps.verified} of ${cps.count} checkpoint signature${cps.count === 1 ? '' : 's'} verified.`);
+      lines.push(
+        `Checkpoint #${n.id} (seq ${n.seq}, ${n.ts}, after ${n.reason}${n.run_id ? ` ${n.run_id}` : ''}) signed by ${n.key_fingerprint}; ${cps.verified} of ${cps.count} checkpoint signature${cps.count === 1 ? '' : 's'} verified.`,
+      );
     }
     if (cps.problems.length) {
       lines.push(c.red(`Checkpoint problems (${cps.problems.length}):`));

@@ -13,7 +13,6 @@ import {
   listCheckpoints,
   unfinishedRuns,
   type CheckpointRecord,
-  type CheckpointStatement,
   type SignedHead,
 } from '../ledger/checkpoints.js';
 import {pidAlive, type Ledger} from '../ledger/ledger.js';
@@ -123,23 +122,39 @@ const summary = (cp: CheckpointRecord, fingerprint: string | null): CheckpointSu
 });
 
 /** The verdict: pure, from the evidence, the signature results and the number of trusted keys. */
-export function judgeCheckpoints(ev: CheckpointEvidence, sigs: SignatureResults, keyCount: number, keyError: string | null = null): CheckpointCheck {
+export function judgeCheckpoints(
+  ev: CheckpointEvidence,
+  sigs: SignatureResults,
+  keyCount: number,
+  keyError: string | null = null,
+): CheckpointCheck {
   const problems: CheckpointProblem[] = [];
   const notes: string[] = [];
   const cps = ev.checkpoints;
   if (cps.length === 0 && ev.high_water === 0) {
-    notes.push('No signed checkpoint yet: this ledger was written before orx signed checkpoints, or no run has ended since. The next apply, approval, halt or resume signs one.');
+    notes.push(
+      'No signed checkpoint yet: this ledger was written before orx signed checkpoints, or no run has ended since. The next apply, approval, halt or resume signs one.',
+    );
     return {count: 0, verified: 0, newest: null, tail: null, problems, notes};
   }
 
   // deleted checkpoints: ids are signed, consecutive, and never reused
   const maxId = cps.at(-1)?.id ?? 0;
   if (ev.high_water > maxId) {
-    problems.push({kind: 'checkpoints_missing', checkpoint: maxId + 1, reason: `${cpSpan(maxId + 1, ev.high_water)} missing at the end (deleted): the ledger once held checkpoint #${ev.high_water}`});
+    problems.push({
+      kind: 'checkpoints_missing',
+      checkpoint: maxId + 1,
+      reason: `${cpSpan(maxId + 1, ev.high_water)} missing at the end (deleted): the ledger once held checkpoint #${ev.high_water}`,
+    });
   }
   let expectedId = 1;
   for (const cp of cps) {
-    if (cp.id > expectedId) problems.push({kind: 'checkpoints_missing', checkpoint: expectedId, reason: `${cpSpan(expectedId, cp.id - 1)} missing before checkpoint #${cp.id} (deleted)`});
+    if (cp.id > expectedId)
+      problems.push({
+        kind: 'checkpoints_missing',
+        checkpoint: expectedId,
+        reason: `${cpSpan(expectedId, cp.id - 1)} missing before checkpoint #${cp.id} (deleted)`,
+      });
     expectedId = cp.id + 1;
   }
 
@@ -154,14 +169,24 @@ export function judgeCheckpoints(ev: CheckpointEvidence, sigs: SignatureResults,
   for (const cp of cps) {
     const s = sigs.get(cp.id);
     if (s?.ok) valid.push({cp, fingerprint: s.fingerprint});
-    else if (s) problems.push({kind: 'signature', checkpoint: cp.id, seq: cp.seq, reason: `checkpoint #${cp.id} (seq ${cp.seq}, ${cp.ts}): its signature does not verify: ${s.reason}`});
+    else if (s)
+      problems.push({
+        kind: 'signature',
+        checkpoint: cp.id,
+        seq: cp.seq,
+        reason: `checkpoint #${cp.id} (seq ${cp.seq}, ${cp.ts}): its signature does not verify: ${s.reason}`,
+      });
   }
 
   // each valid checkpoint against the events: the newest one beyond the head, the oldest one rewritten
   const beyond = valid.filter(({cp}) => cp.seq > ev.head.seq || ev.hash_at[cp.seq] === null);
   const rewritten = valid.filter(({cp}) => cp.seq <= ev.head.seq && ev.hash_at[cp.seq] != null && ev.hash_at[cp.seq] !== cp.hash);
   for (const {cp} of valid.filter(({cp}) => cp.lineage !== ev.lineage)) {
-    problems.push({kind: 'lineage', checkpoint: cp.id, reason: `checkpoint #${cp.id} signed a ledger of lineage ${cp.lineage}, but this ledger's lineage is ${ev.lineage}: the ledger was replaced, or its lineage edited`});
+    problems.push({
+      kind: 'lineage',
+      checkpoint: cp.id,
+      reason: `checkpoint #${cp.id} signed a ledger of lineage ${cp.lineage}, but this ledger's lineage is ${ev.lineage}: the ledger was replaced, or its lineage edited`,
+    });
   }
   const gone = beyond.at(-1)?.cp;
   if (gone) {
@@ -194,7 +219,9 @@ export function judgeCheckpoints(ev: CheckpointEvidence, sigs: SignatureResults,
     const events = span(tail.from_seq, tail.to_seq, 'event');
     if (expected) {
       const who = ev.lock_held_live!;
-      notes.push(`${events} ${tail.count === 1 ? 'comes' : 'come'} after checkpoint #${newest.cp.id}: run ${ev.unfinished_runs.join(', ')} is in progress (pid ${who.pid} on ${who.host}) and signs a checkpoint when it ends.`);
+      notes.push(
+        `${events} ${tail.count === 1 ? 'comes' : 'come'} after checkpoint #${newest.cp.id}: run ${ev.unfinished_runs.join(', ')} is in progress (pid ${who.pid} on ${who.host}) and signs a checkpoint when it ends.`,
+      );
     } else {
       const killed = ev.unfinished_runs.length ? ` (run ${ev.unfinished_runs.join(', ')} never finished: its process is gone)` : '';
       problems.push({
@@ -266,7 +293,12 @@ export function readSignedHead(file: string, label = file): SignedHead {
       const buf = Buffer.alloc(MAX_HEAD_FILE + 1);
       let n = 0;
       for (let r = 1; r > 0 && n < buf.length; n += r) r = fs.readSync(fd, buf, n, buf.length - n, null);
-      if (n > MAX_HEAD_FILE) throw new OrxError({code: 'invalid_head', message: `${label} is larger than ${MAX_HEAD_FILE} bytes: not a signed head`, data: {file}});
+      if (n > MAX_HEAD_FILE)
+        throw new OrxError({
+          code: 'invalid_head',
+          message: `${label} is larger than ${MAX_HEAD_FILE} bytes: not a signed head`,
+          data: {file},
+        });
       text = buf.subarray(0, n).toString('utf8');
     } finally {
       fs.closeSync(fd);
@@ -279,13 +311,23 @@ export function readSignedHead(file: string, label = file): SignedHead {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new OrxError({code: 'invalid_head', message: `${label} is not JSON (${(err as Error).message}).`, actions: ['Pass a file written by `orx audit head --signed > FILE`.'], data: {file}});
+    throw new OrxError({
+      code: 'invalid_head',
+      message: `${label} is not JSON (${(err as Error).message}).`,
+      actions: ['Pass a file written by `orx audit head --signed > FILE`.'],
+      data: {file},
+    });
   }
   const inner = doc && typeof doc === 'object' && (doc as {checkpoint?: unknown}).checkpoint;
   const d = (inner && typeof inner === 'object' ? inner : doc) as Record<string, unknown> | null;
   const bad = signedHeadShapeError(d);
   if (bad) {
-    throw new OrxError({code: 'invalid_head', message: `${label} is not a signed chain head (${bad}).`, actions: ['Pass a file written by `orx audit head --signed > FILE`.'], data: {file}});
+    throw new OrxError({
+      code: 'invalid_head',
+      message: `${label} is not a signed chain head (${bad}).`,
+      actions: ['Pass a file written by `orx audit head --signed > FILE`.'],
+      data: {file},
+    });
   }
   return d as unknown as SignedHead;
 }
@@ -303,21 +345,32 @@ export function signedHeadShapeError(d: Record<string, unknown> | null): string 
 }
 
 /** Whether this ledger still holds the head in the file: same lineage, the event at its seq with its hash, a signature by a trusted key. */
-export async function checkHeadFile(file: string, head: SignedHead, ledger: {lineage: string; head: {seq: number}; hashAt: string | null}, keys: TrustedKey[]): Promise<HeadFileCheck> {
+export async function checkHeadFile(
+  file: string,
+  head: SignedHead,
+  ledger: {lineage: string; head: {seq: number}; hashAt: string | null},
+  keys: TrustedKey[],
+): Promise<HeadFileCheck> {
   const base = {file, checkpoint: head.id, seq: head.seq, hash: head.hash, ts: head.ts, signed_by: null as string | null};
   const fail = (reason: string): HeadFileCheck => ({...base, ok: false, reason});
   if (keys.length === 0) return fail('no trusted key to check its signature with (pass --trusted-key)');
   const {verifyBlob} = await import('../trust/blob.js');
   try {
-    base.signed_by = (await verifyBlob(checkpointBytes(head as CheckpointStatement), head.signature, keys)).fingerprint;
+    base.signed_by = (await verifyBlob(checkpointBytes(head), head.signature, keys)).fingerprint;
   } catch (err) {
     return fail(`its signature does not verify with the workspace key: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (head.lineage !== ledger.lineage) return fail(`it is a head of ledger lineage ${head.lineage}; this ledger is ${ledger.lineage} (replaced by another ledger)`);
+  if (head.lineage !== ledger.lineage)
+    return fail(`it is a head of ledger lineage ${head.lineage}; this ledger is ${ledger.lineage} (replaced by another ledger)`);
   if (ledger.head.seq < head.seq) {
-    return fail(`the ledger ends at seq ${ledger.head.seq}, before the kept head seq ${head.seq} (signed ${head.ts}): it was rolled back to an older copy or truncated`);
+    return fail(
+      `the ledger ends at seq ${ledger.head.seq}, before the kept head seq ${head.seq} (signed ${head.ts}): it was rolled back to an older copy or truncated`,
+    );
   }
   if (ledger.hashAt === null) return fail(`the event at the kept head seq ${head.seq} is missing (deleted)`);
-  if (ledger.hashAt !== head.hash) return fail(`the event at seq ${head.seq} hashes to ${short(ledger.hashAt)}, not the kept ${short(head.hash)}: the history up to it was rewritten`);
+  if (ledger.hashAt !== head.hash)
+    return fail(
+      `the event at seq ${head.seq} hashes to ${short(ledger.hashAt)}, not the kept ${short(head.hash)}: the history up to it was rewritten`,
+    );
   return {...base, ok: true, reason: null};
 }

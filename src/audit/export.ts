@@ -43,7 +43,7 @@ const UNIT_MS: Record<string, number> = {s: 1e3, m: 60e3, h: 3600e3, d: 86400e3,
 export function parseTimeBound(input: string, which: 'since' | 'until', now = new Date()): string {
   const s = input.trim();
   const d = DURATION.exec(s);
-  if (d) return new Date(now.getTime() - Number(d[1]) * UNIT_MS[d[2]!]!).toISOString();
+  if (d) return new Date(now.getTime() - Number(d[1]) * UNIT_MS[d[2]]).toISOString();
   if (/^\d{4}-\d{2}-\d{2}$/.test(s)) {
     const t = Date.parse(`${s}T00:00:00.000Z`);
     if (!Number.isNaN(t)) return new Date(which === 'since' ? t : t + 86400e3 - 1).toISOString();
@@ -72,7 +72,13 @@ export function collectAuditBundle(ledger: Ledger, opts: ExportOptions, publicKe
     let runId: string | null = null;
     if (opts.run) {
       const run = ledger.getRun(opts.run);
-      if (!run) throw new OrxError({code: 'not_found', message: `No run "${opts.run}" in the ledger.`, actions: ['See `orx runs`.'], data: {run: opts.run}});
+      if (!run)
+        throw new OrxError({
+          code: 'not_found',
+          message: `No run "${opts.run}" in the ledger.`,
+          actions: ['See `orx runs`.'],
+          data: {run: opts.run},
+        });
       runId = run.id;
     }
     // A bundle vouches for the history it carries, so the chain must hold up to the head.
@@ -108,7 +114,10 @@ export function collectAuditBundle(ledger: Ledger, opts: ExportOptions, publicKe
       bounds.lo == null
         ? []
         : (ledger.sqlite.prepare('SELECT * FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq').all(bounds.lo, bounds.hi) as EventRow[]);
-    const events: EventRecord[] = rows.map((r) => ({...r, payload: r.payload == null ? null : (JSON.parse(r.payload) as Record<string, unknown>)}));
+    const events: EventRecord[] = rows.map((r) => ({
+      ...r,
+      payload: r.payload == null ? null : (JSON.parse(r.payload) as Record<string, unknown>),
+    }));
 
     const runIds = [...new Set(events.map((e) => e.run_id).filter((id): id is string => id != null))];
     const runs = runIds.map((id) => ledger.getRun(id)).filter((r): r is RunRecord => r !== undefined);
@@ -168,7 +177,15 @@ export interface ExportSummary {
 }
 
 export function exportSummary(file: string, b: AuditBundle): ExportSummary {
-  return {file, range: b.range, events: b.events.length, runs: b.runs.length, snapshots: b.snapshots.length, chain_head: b.chain_head, key_fingerprint: b.public_key.fingerprint};
+  return {
+    file,
+    range: b.range,
+    events: b.events.length,
+    runs: b.runs.length,
+    snapshots: b.snapshots.length,
+    chain_head: b.chain_head,
+    key_fingerprint: b.public_key.fingerprint,
+  };
 }
 
 export function renderExportSummary(s: ExportSummary): string {

@@ -41,9 +41,14 @@ export function renderHistory(h: HistoryList): string {
     ['', 'SNAPSHOT', 'RECORDED', 'RUN', 'POLICY', 'PARENT'],
     ...h.snapshots.map((s) => [s.current ? '*' : ' ', short(s.id), s.created_at, s.run_id ?? '-', short(s.policy_digest), short(s.parent)]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
-  lines[0] = c.bold(lines[0]!);
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
+  lines[0] = c.bold(lines[0]);
   let foot = '';
   if (h.current) {
     const row = h.snapshots.find((s) => s.id === h.current!.id);

@@ -12,7 +12,8 @@ import {checkpointBytes, type SignedHead} from '../ledger/checkpoints.js';
 import {AUDIT_BUNDLE_FORMAT, policyDigestRefs, signedBytes, snapshotRef} from './bundle.js';
 import {signedHeadShapeError} from './checkpoint-check.js';
 
-export type BundlePart = 'signature' | 'public_key' | 'event' | 'link' | 'range' | 'chain_head' | 'checkpoint' | 'snapshot' | 'policy_digest';
+export type BundlePart =
+  'signature' | 'public_key' | 'event' | 'link' | 'range' | 'chain_head' | 'checkpoint' | 'snapshot' | 'policy_digest';
 
 export interface BundleProblem {
   part: BundlePart;
@@ -54,13 +55,23 @@ export function readAuditBundle(file: string): Record<string, unknown> {
     text = readBoundedText(file, MAX_AUDIT_BUNDLE_BYTES);
   } catch (err) {
     if (!(err instanceof FileReadError)) throw err;
-    throw new OrxError({code: err.reason === 'missing' ? 'not_found' : 'invalid_bundle', message: err.reason === 'missing' ? `Cannot read ${file}: it does not exist` : `${err.message}.`, actions: ['Pass a file written by `orx audit export -o FILE`.'], data: {file}});
+    throw new OrxError({
+      code: err.reason === 'missing' ? 'not_found' : 'invalid_bundle',
+      message: err.reason === 'missing' ? `Cannot read ${file}: it does not exist` : `${err.message}.`,
+      actions: ['Pass a file written by `orx audit export -o FILE`.'],
+      data: {file},
+    });
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new OrxError({code: 'invalid_bundle', message: `${file} is not JSON (${(err as Error).message}).`, actions: ['Pass a file written by `orx audit export -o FILE`.'], data: {file}});
+    throw new OrxError({
+      code: 'invalid_bundle',
+      message: `${file} is not JSON (${(err as Error).message}).`,
+      actions: ['Pass a file written by `orx audit export -o FILE`.'],
+      data: {file},
+    });
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc) || (doc as {format?: unknown}).format !== AUDIT_BUNDLE_FORMAT) {
     throw new OrxError({
@@ -86,13 +97,16 @@ function missingSeqs(from: number, to: number, present: ReadonlySet<number>): st
   if (gone.length === 0) return null;
   if (gone.length === 1) return `event ${gone[0]} is`;
   const contiguous = gone.length === to - from + 1;
-  return contiguous ? `events ${from}..${to} are` : `${gone.length > 10_000 ? 'more than 10000' : gone.length} events between ${from} and ${to} are`;
+  return contiguous
+    ? `events ${from}..${to} are`
+    : `${gone.length > 10_000 ? 'more than 10000' : gone.length} events between ${from} and ${to} are`;
 }
 
 function eventShapeError(e: unknown): string | null {
   if (!isRecord(e)) return 'not an object';
   if (!Number.isSafeInteger(e.seq)) return 'seq is not an integer';
-  for (const k of ['ts', 'level', 'message', 'prev_hash', 'hash'] as const) if (typeof e[k] !== 'string') return `${k} is missing or not a string`;
+  for (const k of ['ts', 'level', 'message', 'prev_hash', 'hash'] as const)
+    if (typeof e[k] !== 'string') return `${k} is missing or not a string`;
   for (const k of ['run_id', 'step_id'] as const) if (e[k] !== null && typeof e[k] !== 'string') return `${k} is not a string or null`;
   if (!('payload' in e)) return 'payload is missing';
   return null;
@@ -120,7 +134,10 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
       problems.push({part: 'public_key', reason: `the public key PEM does not parse (${(err as Error).message})`});
     }
     if (bundleKey && pk.fingerprint !== bundleKey.fingerprint) {
-      problems.push({part: 'public_key', reason: `the stated fingerprint ${preview(pk.fingerprint, 80)} is not the fingerprint of the PEM (${bundleKey.fingerprint})`});
+      problems.push({
+        part: 'public_key',
+        reason: `the stated fingerprint ${preview(pk.fingerprint, 80)} is not the fingerprint of the PEM (${bundleKey.fingerprint})`,
+      });
     }
   }
   const signature: BundleVerification['signature'] = {ok: false, key: opts.key ? 'pinned' : 'bundle', fingerprint: null, reason: null};
@@ -145,11 +162,16 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
           : err instanceof Error
             ? err.message
             : String(err);
-      signature.reason = signature.reason ? `${signature.reason}; and it does not verify with that key (${why})` : `does not verify with key ${verifyWith.fingerprint}: ${why}`;
+      signature.reason = signature.reason
+        ? `${signature.reason}; and it does not verify with that key (${why})`
+        : `does not verify with key ${verifyWith.fingerprint}: ${why}`;
     }
   }
   if (!signature.ok) problems.push({part: 'signature', reason: signature.reason ?? 'the signature does not verify'});
-  else if (!opts.key) notes.push(`The signature was checked against the public key inside the bundle (${signature.fingerprint}); pass --key PEM to require a specific signer.`);
+  else if (!opts.key)
+    notes.push(
+      `The signature was checked against the public key inside the bundle (${signature.fingerprint}); pass --key PEM to require a specific signer.`,
+    );
 
   // ---- events: hashes, order, links ---------------------------------------------------
   const events: BundleEvent[] = [];
@@ -157,20 +179,26 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
   else {
     doc.events.forEach((e, i) => {
       const bad = eventShapeError(e);
-      if (bad) problems.push({part: 'event', seq: isRecord(e) && Number.isSafeInteger(e.seq) ? (e.seq as number) : undefined, reason: `event #${i + 1} in the file is malformed: ${bad}`});
-      else events.push(e as unknown as BundleEvent);
+      if (bad)
+        problems.push({
+          part: 'event',
+          seq: isRecord(e) && Number.isSafeInteger(e.seq) ? (e.seq as number) : undefined,
+          reason: `event #${i + 1} in the file is malformed: ${bad}`,
+        });
+      else events.push(e as BundleEvent);
     });
   }
   // Version 1 bundles predate hash format 2: all their events are format 1.
   let v2From = Number.MAX_SAFE_INTEGER;
   if (Number.isSafeInteger(doc.chain_v2_from) && (doc.chain_v2_from as number) >= 1) v2From = doc.chain_v2_from as number;
-  else if (doc.format_version !== 1) problems.push({part: 'range', reason: 'chain_v2_from (the first seq with hash format 2) is missing or not a positive integer'});
+  else if (doc.format_version !== 1)
+    problems.push({part: 'range', reason: 'chain_v2_from (the first seq with hash format 2) is missing or not a positive integer'});
   let hashesOk = 0;
   let linksChecked = 0;
   const present = new Set(events.map((e) => e.seq));
   let maxSeq = -Infinity;
   for (let i = 0; i < events.length; i++) {
-    const e = events[i]!;
+    const e = events[i];
     let computed: string | null = null;
     try {
       computed = eventHash(e, v2From);
@@ -194,43 +222,81 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
       problems.push({
         part: 'range',
         seq: e.seq,
-        reason: missing ? `${missing} missing before seq ${e.seq} (deleted)` : `seq ${e.seq} comes before seq ${maxSeq + 1} (events reordered)`,
+        reason: missing
+          ? `${missing} missing before seq ${e.seq} (deleted)`
+          : `seq ${e.seq} comes before seq ${maxSeq + 1} (events reordered)`,
       });
       maxSeq = e.seq;
       continue;
     }
     maxSeq = e.seq;
-    const prev = events[i - 1]!;
+    const prev = events[i - 1];
     if (prev.seq !== e.seq - 1) continue; // the seq before it is out of place: reported above
     linksChecked++;
-    if (e.prev_hash !== prev.hash) problems.push({part: 'link', seq: e.seq, reason: `prev_hash does not match the hash of seq ${prev.seq} (an event was replaced, inserted or reordered)`});
+    if (e.prev_hash !== prev.hash)
+      problems.push({
+        part: 'link',
+        seq: e.seq,
+        reason: `prev_hash does not match the hash of seq ${prev.seq} (an event was replaced, inserted or reordered)`,
+      });
   }
   const first = events[0];
   const last = events.at(-1);
   if (first) {
     if (first.seq === 1) {
-      if (first.prev_hash !== GENESIS_HASH) problems.push({part: 'link', seq: 1, reason: 'the first event of the ledger must link to the genesis hash'});
+      if (first.prev_hash !== GENESIS_HASH)
+        problems.push({part: 'link', seq: 1, reason: 'the first event of the ledger must link to the genesis hash'});
     } else {
-      notes.push(`The first event (seq ${first.seq}) links to prev_hash ${short(first.prev_hash)}, which is taken as given: the events before seq ${first.seq} are not in the bundle.`);
+      notes.push(
+        `The first event (seq ${first.seq}) links to prev_hash ${short(first.prev_hash)}, which is taken as given: the events before seq ${first.seq} are not in the bundle.`,
+      );
     }
   }
   const range = isRecord(doc.range) ? doc.range : null;
   if (!range) problems.push({part: 'range', reason: 'the bundle has no range'});
   else {
-    if ((range.from_seq ?? null) !== (first?.seq ?? null)) problems.push({part: 'range', seq: first?.seq, reason: `range.from_seq is ${String(range.from_seq)} but the first event is seq ${first?.seq ?? '(none)'}`});
-    if ((range.to_seq ?? null) !== (last?.seq ?? null)) problems.push({part: 'range', seq: last?.seq, reason: `range.to_seq is ${String(range.to_seq)} but the last event is seq ${last?.seq ?? '(none)'}`});
+    if ((range.from_seq ?? null) !== (first?.seq ?? null))
+      problems.push({
+        part: 'range',
+        seq: first?.seq,
+        reason: `range.from_seq is ${String(range.from_seq)} but the first event is seq ${first?.seq ?? '(none)'}`,
+      });
+    if ((range.to_seq ?? null) !== (last?.seq ?? null))
+      problems.push({
+        part: 'range',
+        seq: last?.seq,
+        reason: `range.to_seq is ${String(range.to_seq)} but the last event is seq ${last?.seq ?? '(none)'}`,
+      });
   }
 
   // ---- chain head -------------------------------------------------------------------
-  const head = isRecord(doc.chain_head) && Number.isSafeInteger(doc.chain_head.seq) && typeof doc.chain_head.hash === 'string' ? {seq: doc.chain_head.seq as number, hash: doc.chain_head.hash} : null;
+  const head =
+    isRecord(doc.chain_head) && Number.isSafeInteger(doc.chain_head.seq) && typeof doc.chain_head.hash === 'string'
+      ? {seq: doc.chain_head.seq as number, hash: doc.chain_head.hash}
+      : null;
   if (!head) problems.push({part: 'chain_head', reason: 'the bundle has no chain head (seq and hash)'});
-  else if (!isHex64(head.hash) && head.seq > 0) problems.push({part: 'chain_head', seq: head.seq, reason: 'the head hash is not a sha256 hex digest'});
+  else if (!isHex64(head.hash) && head.seq > 0)
+    problems.push({part: 'chain_head', seq: head.seq, reason: 'the head hash is not a sha256 hex digest'});
   else if (last) {
-    if (head.seq < last.seq) problems.push({part: 'chain_head', seq: head.seq, reason: `the head (seq ${head.seq}) is older than the last event in the bundle (seq ${last.seq})`});
+    if (head.seq < last.seq)
+      problems.push({
+        part: 'chain_head',
+        seq: head.seq,
+        reason: `the head (seq ${head.seq}) is older than the last event in the bundle (seq ${last.seq})`,
+      });
     else if (head.seq === last.seq) {
-      if (head.hash !== last.hash) problems.push({part: 'chain_head', seq: head.seq, reason: `the head hash ${short(head.hash)} is not the hash of event seq ${last.seq} (${short(last.hash)})`});
-    } else notes.push(`The chain head (seq ${head.seq}) is past the last exported event (seq ${last.seq}): it is vouched for by the signature, not by the events.`);
-  } else if (head.seq === 0 && head.hash !== GENESIS_HASH) problems.push({part: 'chain_head', seq: 0, reason: 'an empty ledger has the genesis hash as its head'});
+      if (head.hash !== last.hash)
+        problems.push({
+          part: 'chain_head',
+          seq: head.seq,
+          reason: `the head hash ${short(head.hash)} is not the hash of event seq ${last.seq} (${short(last.hash)})`,
+        });
+    } else
+      notes.push(
+        `The chain head (seq ${head.seq}) is past the last exported event (seq ${last.seq}): it is vouched for by the signature, not by the events.`,
+      );
+  } else if (head.seq === 0 && head.hash !== GENESIS_HASH)
+    problems.push({part: 'chain_head', seq: 0, reason: 'an empty ledger has the genesis hash as its head'});
 
   // ---- the signed checkpoint ---------------------------------------------------------
   const checkpoint = await checkBundleCheckpoint(doc, {events, head, key: verifyWith, problems, notes});
@@ -245,7 +311,11 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
       problems.push({part: 'snapshot', reason: `snapshot #${i + 1} in the file is malformed (needs id and config)`});
       return;
     }
-    const snap = {id: s.id, parent: typeof s.parent === 'string' ? s.parent : null, policy_digest: typeof s.policy_digest === 'string' ? s.policy_digest : null};
+    const snap = {
+      id: s.id,
+      parent: typeof s.parent === 'string' ? s.parent : null,
+      policy_digest: typeof s.policy_digest === 'string' ? s.policy_digest : null,
+    };
     byId.set(snap.id, snap);
     let actual: string;
     try {
@@ -254,7 +324,12 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
       problems.push({part: 'snapshot', id: snap.id, reason: `its config cannot be canonicalised (${(err as Error).message})`});
       return;
     }
-    if (actual !== snap.id) problems.push({part: 'snapshot', id: snap.id, reason: `its config hashes to ${short(actual)}, not to its id (the configuration was edited)`});
+    if (actual !== snap.id)
+      problems.push({
+        part: 'snapshot',
+        id: snap.id,
+        reason: `its config hashes to ${short(actual)}, not to its id (the configuration was edited)`,
+      });
     else snapshotsOk++;
   });
   for (const e of events) {
@@ -262,37 +337,80 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
     if (!ref) continue;
     const s = byId.get(ref.id);
     if (!s) {
-      problems.push({part: 'snapshot', id: ref.id, seq: e.seq, reason: `snapshot ${short(ref.id)} recorded by event seq ${e.seq} is not in the bundle`});
+      problems.push({
+        part: 'snapshot',
+        id: ref.id,
+        seq: e.seq,
+        reason: `snapshot ${short(ref.id)} recorded by event seq ${e.seq} is not in the bundle`,
+      });
       continue;
     }
     if (!ref.created) continue; // a re-application: the row keeps the values of its first application
     if (s.policy_digest !== ref.policy_digest) {
-      problems.push({part: 'snapshot', id: s.id, seq: e.seq, reason: `policy_digest ${s.policy_digest ?? 'null'} differs from the ${ref.policy_digest ?? 'null'} event seq ${e.seq} recorded`});
+      problems.push({
+        part: 'snapshot',
+        id: s.id,
+        seq: e.seq,
+        reason: `policy_digest ${s.policy_digest ?? 'null'} differs from the ${ref.policy_digest ?? 'null'} event seq ${e.seq} recorded`,
+      });
     }
     if (s.parent !== ref.parent) {
-      problems.push({part: 'snapshot', id: s.id, seq: e.seq, reason: `parent ${s.parent ?? 'null'} differs from the ${ref.parent ?? 'null'} event seq ${e.seq} recorded`});
+      problems.push({
+        part: 'snapshot',
+        id: s.id,
+        seq: e.seq,
+        reason: `parent ${s.parent ?? 'null'} differs from the ${ref.parent ?? 'null'} event seq ${e.seq} recorded`,
+      });
     }
   }
   const expected = policyDigestRefs([...byId.values()], events);
   const listed = Array.isArray(doc.policy_digests) ? doc.policy_digests : [];
   const listedMap = new Map<string, string>();
-  for (const p of listed) if (isRecord(p) && typeof p.digest === 'string') listedMap.set(p.digest, canonicalJson(Array.isArray(p.snapshots) ? [...p.snapshots].sort() : null));
+  for (const p of listed)
+    if (isRecord(p) && typeof p.digest === 'string')
+      listedMap.set(p.digest, canonicalJson(Array.isArray(p.snapshots) ? [...(p.snapshots as unknown[])].sort() : null));
   for (const p of expected) {
     const got = listedMap.get(p.digest);
-    if (got === undefined) problems.push({part: 'policy_digest', id: p.digest, reason: `policy digest ${short(p.digest)} (of snapshot ${p.snapshots.map(short).join(', ')}) is not listed in policy_digests`});
-    else if (got !== canonicalJson(p.snapshots)) problems.push({part: 'policy_digest', id: p.digest, reason: `policy digest ${short(p.digest)} lists other snapshots than the ones applied under it`});
+    if (got === undefined)
+      problems.push({
+        part: 'policy_digest',
+        id: p.digest,
+        reason: `policy digest ${short(p.digest)} (of snapshot ${p.snapshots.map(short).join(', ')}) is not listed in policy_digests`,
+      });
+    else if (got !== canonicalJson(p.snapshots))
+      problems.push({
+        part: 'policy_digest',
+        id: p.digest,
+        reason: `policy digest ${short(p.digest)} lists other snapshots than the ones applied under it`,
+      });
     listedMap.delete(p.digest);
   }
-  for (const digest of listedMap.keys()) problems.push({part: 'policy_digest', id: digest, reason: `policy digest ${short(digest)} is listed but no snapshot in the bundle was applied under it`});
+  for (const digest of listedMap.keys())
+    problems.push({
+      part: 'policy_digest',
+      id: digest,
+      reason: `policy digest ${short(digest)} is listed but no snapshot in the bundle was applied under it`,
+    });
 
   // signature and key first, then everything about events in seq order, then the rest
-  const group = (p: BundleProblem): number => (p.part === 'signature' || p.part === 'public_key' ? 0 : p.part === 'event' || p.part === 'link' || p.part === 'range' ? 1 : PART_ORDER.indexOf(p.part));
+  const group = (p: BundleProblem): number =>
+    p.part === 'signature' || p.part === 'public_key'
+      ? 0
+      : p.part === 'event' || p.part === 'link' || p.part === 'range'
+        ? 1
+        : PART_ORDER.indexOf(p.part);
   problems.sort((a, b) => group(a) - group(b) || (a.seq ?? -1) - (b.seq ?? -1));
   const exit = !signature.ok ? EXIT.STALE : problems.length > 0 ? EXIT.ERROR : EXIT.OK;
   return {
     ok: problems.length === 0,
     signature,
-    events: {count: events.length, from_seq: first?.seq ?? null, to_seq: last?.seq ?? null, hashes_ok: hashesOk, links_checked: linksChecked},
+    events: {
+      count: events.length,
+      from_seq: first?.seq ?? null,
+      to_seq: last?.seq ?? null,
+      hashes_ok: hashesOk,
+      links_checked: linksChecked,
+    },
     chain_head: head,
     checkpoint,
     snapshots: {count: snapshots.length, ok: snapshotsOk},
@@ -302,7 +420,17 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
   };
 }
 
-const PART_ORDER: BundlePart[] = ['signature', 'public_key', 'range', 'event', 'link', 'chain_head', 'checkpoint', 'snapshot', 'policy_digest'];
+const PART_ORDER: BundlePart[] = [
+  'signature',
+  'public_key',
+  'range',
+  'event',
+  'link',
+  'chain_head',
+  'checkpoint',
+  'snapshot',
+  'policy_digest',
+];
 
 /**
  * The newest checkpoint the ledger had signed when the bundle was made: its signature (with
@@ -314,8 +442,15 @@ async function checkBundleCheckpoint(
 ): Promise<BundleVerification['checkpoint']> {
   const version = typeof doc.format_version === 'number' ? doc.format_version : 0;
   if (!('checkpoint' in doc)) {
-    if (version >= 3) at.problems.push({part: 'checkpoint', reason: 'the bundle has no checkpoint field (format 3 bundles carry the newest signed checkpoint, or null)'});
-    else at.notes.push(`The bundle (format ${version}) predates signed checkpoints: nothing but its own signature vouches for the chain head.`);
+    if (version >= 3)
+      at.problems.push({
+        part: 'checkpoint',
+        reason: 'the bundle has no checkpoint field (format 3 bundles carry the newest signed checkpoint, or null)',
+      });
+    else
+      at.notes.push(
+        `The bundle (format ${version}) predates signed checkpoints: nothing but its own signature vouches for the chain head.`,
+      );
     return null;
   }
   // the ledger had none yet when the bundle was made: the summary line says "none"
@@ -333,23 +468,38 @@ async function checkBundleCheckpoint(
     try {
       await verifyBlob(checkpointBytes(cp), cp.signature, [at.key]);
     } catch (err) {
-      fail(`checkpoint #${cp.id}: its signature does not verify with key ${at.key.fingerprint}: ${err instanceof Error ? err.message : String(err)}`);
+      fail(
+        `checkpoint #${cp.id}: its signature does not verify with key ${at.key.fingerprint}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
-  if (cp.lineage !== doc.lineage) fail(`checkpoint #${cp.id} is of ledger lineage ${preview(cp.lineage, 40)}, the bundle of ${preview(String(doc.lineage), 40)}`);
+  if (cp.lineage !== doc.lineage)
+    fail(`checkpoint #${cp.id} is of ledger lineage ${preview(cp.lineage, 40)}, the bundle of ${preview(String(doc.lineage), 40)}`);
   if (at.head && cp.seq > at.head.seq) fail(`checkpoint #${cp.id} signed seq ${cp.seq}, past the bundle's chain head seq ${at.head.seq}`);
   const e = at.events.find((x) => x.seq === cp.seq);
-  if (e && e.hash !== cp.hash) fail(`event seq ${cp.seq} has hash ${short(e.hash)}, but checkpoint #${cp.id} (${cp.ts}) signed ${short(cp.hash)}: the history was rewritten before it was exported`);
-  else if (at.head && at.head.seq === cp.seq && at.head.hash !== cp.hash) fail(`the chain head hash ${short(at.head.hash)} is not the ${short(cp.hash)} checkpoint #${cp.id} signed at the same seq`);
-  else if (!e && at.head?.seq !== cp.seq) at.notes.push(`Checkpoint #${cp.id} (seq ${cp.seq}) is outside the exported events: its signature vouches for the ledger's head at seq ${cp.seq}, not for an event in this bundle.`);
+  if (e && e.hash !== cp.hash)
+    fail(
+      `event seq ${cp.seq} has hash ${short(e.hash)}, but checkpoint #${cp.id} (${cp.ts}) signed ${short(cp.hash)}: the history was rewritten before it was exported`,
+    );
+  else if (at.head && at.head.seq === cp.seq && at.head.hash !== cp.hash)
+    fail(`the chain head hash ${short(at.head.hash)} is not the ${short(cp.hash)} checkpoint #${cp.id} signed at the same seq`);
+  else if (!e && at.head?.seq !== cp.seq)
+    at.notes.push(
+      `Checkpoint #${cp.id} (seq ${cp.seq}) is outside the exported events: its signature vouches for the ledger's head at seq ${cp.seq}, not for an event in this bundle.`,
+    );
   const ok = at.problems.length === before;
-  if (ok && at.head && at.head.seq > cp.seq) at.notes.push(`Events after checkpoint #${cp.id} (seq ${cp.seq + 1}..${at.head.seq}) were not yet signed by a checkpoint when the bundle was made.`);
+  if (ok && at.head && at.head.seq > cp.seq)
+    at.notes.push(
+      `Events after checkpoint #${cp.id} (seq ${cp.seq + 1}..${at.head.seq}) were not yet signed by a checkpoint when the bundle was made.`,
+    );
   return {id: cp.id, seq: cp.seq, hash: cp.hash, ts: cp.ts, ok};
 }
 
 export function renderBundleVerification(file: string, v: BundleVerification, max = 50): string {
   const mark = (ok: boolean): string => (ok ? c.green('ok') : c.red('FAILED'));
-  const sig = v.signature.ok ? `${mark(true)}  signed by ${v.signature.fingerprint} (${v.signature.key === 'pinned' ? 'the pinned --key' : 'the key in the bundle'})` : `${mark(false)}  ${v.signature.reason}`;
+  const sig = v.signature.ok
+    ? `${mark(true)}  signed by ${v.signature.fingerprint} (${v.signature.key === 'pinned' ? 'the pinned --key' : 'the key in the bundle'})`
+    : `${mark(false)}  ${v.signature.reason}`;
   const evProblems = v.problems.filter((p) => p.part === 'event' || p.part === 'link' || p.part === 'range');
   const span = v.events.from_seq == null ? 'none' : `seq ${v.events.from_seq}..${v.events.to_seq}`;
   const lines = [
@@ -364,7 +514,14 @@ export function renderBundleVerification(file: string, v: BundleVerification, ma
     const sorted = v.problems;
     lines.push('', c.bold(`Problems (${v.problems.length}):`));
     for (const p of sorted.slice(0, max)) {
-      const where = p.part === 'event' || p.part === 'link' || p.part === 'range' ? (p.seq !== undefined ? `event seq ${p.seq}` : p.part) : p.id ? `${p.part} ${short(p.id)}` : p.part.replace('_', ' ');
+      const where =
+        p.part === 'event' || p.part === 'link' || p.part === 'range'
+          ? p.seq !== undefined
+            ? `event seq ${p.seq}`
+            : p.part
+          : p.id
+            ? `${p.part} ${short(p.id)}`
+            : p.part.replace('_', ' ');
       lines.push(`  ${c.red('✗')} ${where}: ${p.reason}`);
     }
     if (sorted.length > max) lines.push(`  … and ${sorted.length - max} more (--json lists them all)`);

@@ -47,11 +47,22 @@ export interface AgentExtras {
 }
 
 /** `dir`: the absolute workspace directory, which a kubeconfig path is relative to. */
-export function normalizeAgent(raw: Raw, path: ConfigPath, names: Names, dir: string, problems: Problems, rootWaiver: {reason: string} | null = null): {spec: AgentSpec; extras: AgentExtras} {
+export function normalizeAgent(
+  raw: Raw,
+  path: ConfigPath,
+  names: Names,
+  dir: string,
+  problems: Problems,
+  rootWaiver: {reason: string} | null = null,
+): {spec: AgentSpec; extras: AgentExtras} {
   const image = str(raw.image) ?? '';
   if (raw.allow_root !== undefined) {
     const name = String(path[path.length - 1]);
-    problems.add([...path, 'allow_root'], `allow_root no longer lets an agent run as root: root is passed only by a waiver of the built-in rule, which a human approves. Replace it with waivers: [{rule: deny-root-user, address: agent.${name}, reason: "...", expires: YYYY-MM-DD}]`, 'key');
+    problems.add(
+      [...path, 'allow_root'],
+      `allow_root no longer lets an agent run as root: root is passed only by a waiver of the built-in rule, which a human approves. Replace it with waivers: [{rule: deny-root-user, address: agent.${name}, reason: "...", expires: YYYY-MM-DD}]`,
+      'key',
+    );
   }
   if (typeof raw.image === 'string') checkRef(image, names.images, 'images', [...path, 'image'], problems);
   const placement = agentPlacement(raw, path, {dir, clusters: names.clusters, builtImages: names.builtImages}, problems);
@@ -154,7 +165,11 @@ export function budgetDuration(v: unknown, path: ConfigPath, problems: Problems)
 export function checkLabels(labels: Record<string, string>, path: ConfigPath, problems: Problems): void {
   for (const key of Object.keys(labels))
     if (key.startsWith(RESERVED_LABEL_PREFIX))
-      problems.add([...path, key], `label ${JSON.stringify(preview(key, 60))} in ${formatPath(path)} uses the reserved prefix "${RESERVED_LABEL_PREFIX}"`, 'key');
+      problems.add(
+        [...path, key],
+        `label ${JSON.stringify(preview(key, 60))} in ${formatPath(path)} uses the reserved prefix "${RESERVED_LABEL_PREFIX}"`,
+        'key',
+      );
 }
 
 function command(v: unknown): string[] | null {
@@ -212,13 +227,13 @@ function health(v: unknown, path: ConfigPath, problems: Problems): HealthSpec | 
     const p = str(http.path) ?? '/';
     test = ['CMD', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${http.port as number}${p}`];
   } else if (Array.isArray(h.cmd) && h.cmd.every((x) => typeof x === 'string')) {
-    test = ['CMD', ...(h.cmd as string[])];
+    test = ['CMD', ...h.cmd];
   } else if (typeof h.shell === 'string') {
     test = ['CMD-SHELL', h.shell];
   }
   let probe: HealthSpec['probe'];
   const hostHttp = rec(h.host_http);
-  if (Array.isArray(h.exec) && h.exec.length > 0 && h.exec.every((x) => typeof x === 'string')) probe = {exec: [...(h.exec as string[])]};
+  if (Array.isArray(h.exec) && h.exec.length > 0 && h.exec.every((x) => typeof x === 'string')) probe = {exec: [...h.exec]};
   else if (hostHttp && int(hostHttp.port) !== undefined) probe = {http: {port: hostHttp.port as number, path: str(hostHttp.path) ?? '/'}};
   return {
     test,
@@ -231,7 +246,11 @@ function health(v: unknown, path: ConfigPath, problems: Problems): HealthSpec | 
 }
 
 export function isDefaultUpdate(u: UpdateSpec): boolean {
-  return u.strategy === UPDATE_DEFAULTS.strategy && u.health_timeout_ms === UPDATE_DEFAULTS.health_timeout_ms && [...u.rollback_on].sort().join() === [...UPDATE_DEFAULTS.rollback_on].sort().join();
+  return (
+    u.strategy === UPDATE_DEFAULTS.strategy &&
+    u.health_timeout_ms === UPDATE_DEFAULTS.health_timeout_ms &&
+    [...u.rollback_on].sort().join() === [...UPDATE_DEFAULTS.rollback_on].sort().join()
+  );
 }
 
 export const UPDATE_DEFAULTS: UpdateSpec = {strategy: 'recreate', health_timeout_ms: 60_000, rollback_on: ['unhealthy', 'exit', 'timeout']};
@@ -253,9 +272,19 @@ function checkProbe(spec: AgentSpec, path: ConfigPath, problems: Problems): void
   if (!probe || !('http' in probe)) return;
   const at = [...path, 'health', 'host_http', 'port'];
   if (spec.target === 'kubernetes') {
-    problems.add([...path, 'health', 'host_http'], `${formatPath([...path, 'health', 'host_http'])} probes a port on this machine; a kubernetes agent is checked in its pod: use http, cmd or shell`, 'key');
+    problems.add(
+      [...path, 'health', 'host_http'],
+      `${formatPath([...path, 'health', 'host_http'])} probes a port on this machine; a kubernetes agent is checked in its pod: use http, cmd or shell`,
+      'key',
+    );
     return;
   }
-  const published = spec.ports.some((p) => p.host === probe.http.port && p.protocol === 'tcp' && (p.host_ip === '127.0.0.1' || p.host_ip === '::1'));
-  if (!published) problems.add(at, `${formatPath(at)}: ${probe.http.port} is not one of this agent's ports published on 127.0.0.1 (ports: [{container: ..., host: ${probe.http.port}}])`);
+  const published = spec.ports.some(
+    (p) => p.host === probe.http.port && p.protocol === 'tcp' && (p.host_ip === '127.0.0.1' || p.host_ip === '::1'),
+  );
+  if (!published)
+    problems.add(
+      at,
+      `${formatPath(at)}: ${probe.http.port} is not one of this agent's ports published on 127.0.0.1 (ports: [{container: ..., host: ${probe.http.port}}])`,
+    );
 }

@@ -54,7 +54,8 @@ export function listContextFiles(contextPath: string, shownAs = '.'): {ok: true;
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const r = rel ? `${rel}/${entry.name}` : entry.name;
       const special = specialKind(entry);
-      if (special) return `${show(r)} is ${special}; a build context holds only files, directories and symlinks: remove it or move it out of the context`;
+      if (special)
+        return `${show(r)} is ${special}; a build context holds only files, directories and symlinks: remove it or move it out of the context`;
       if (!filter(r)) continue;
       if (entry.isDirectory()) {
         const problem = walk(r);
@@ -161,7 +162,7 @@ export function dockerfileUser(contextPath: string, dockerfile: string): string 
   for (const line of text.split(/\r?\n/)) {
     const m = /^\s*(FROM|USER)\s+(\S+)/i.exec(line);
     if (!m) continue;
-    user = m[1]!.toUpperCase() === 'FROM' ? null : m[2]!;
+    user = m[1].toUpperCase() === 'FROM' ? null : m[2];
   }
   return user;
 }

@@ -35,10 +35,19 @@ export function normalizeClusters(raw: unknown, dir: string, workspace: string, 
     const path = ['clusters', name];
     const source = kindConfigSource(c.config, dir, [...path, 'config'], problems);
     // an inline config's own errors, placed at clusters.NAME.config... in orchestration.yml
-    if (source && !source.file) for (const p of schemaProblems(kindConfigErrors(source.data).map((e) => ({...e, instancePath: `/clusters/${name}/config${e.instancePath}`})), {clusters: raw})) problems.list.push(p);
+    if (source && !source.file)
+      for (const p of schemaProblems(
+        kindConfigErrors(source.data).map((e) => ({...e, instancePath: `/clusters/${name}/config${e.instancePath}`})),
+        {clusters: raw},
+      ))
+        problems.list.push(p);
     let config: Raw = defaultKindConfig();
     if (source) {
-      const checked = checkKindConfig(source.data, {path: source.path, file: source.file, cluster: formatPath(path), kindName: `orx-${workspace}-${name}`}, problems);
+      const checked = checkKindConfig(
+        source.data,
+        {path: source.path, file: source.file, cluster: formatPath(path), kindName: `orx-${workspace}-${name}`},
+        problems,
+      );
       config = checked.config;
       bindings.push(...checked.bindings);
     }
@@ -69,7 +78,11 @@ function kindConfigSource(v: unknown, dir: string, path: ConfigPath, problems: P
 function readKindFile(dir: string, written: string, path: ConfigPath, problems: Problems): KindSource | undefined {
   const found = lookupInWorkspace(dir, written);
   if (!found.ok) return void problems.add(path, `${formatPath(path)}: kind config ${found.error}`);
-  if (found.path.kind !== 'file') return void problems.add(path, `${formatPath(path)}: ${JSON.stringify(preview(written, 80))} is a directory; give the kind config file`);
+  if (found.path.kind !== 'file')
+    return void problems.add(
+      path,
+      `${formatPath(path)}: ${JSON.stringify(preview(written, 80))} is a directory; give the kind config file`,
+    );
   const read = readBounded(found.path, MAX_KIND_CONFIG_BYTES);
   if (!read.ok) return void problems.add(path, `${formatPath(path)}: kind config ${read.error}`);
   const label = found.path.rel;
@@ -84,7 +97,12 @@ function readKindFile(dir: string, written: string, path: ConfigPath, problems: 
   const config = rec(data.data);
   if (!config) {
     const what = data.data === null || data.data === undefined ? 'is empty' : `must be a mapping (got ${describeValue(data.data)})`;
-    return void problems.add([], `kind config ${label} ${what}; it needs at least kind: Cluster and apiVersion: kind.x-k8s.io/v1alpha4`, 'value', file);
+    return void problems.add(
+      [],
+      `kind config ${label} ${what}; it needs at least kind: Cluster and apiVersion: kind.x-k8s.io/v1alpha4`,
+      'value',
+      file,
+    );
   }
   for (const p of schemaProblems(kindConfigErrors(config), config)) problems.list.push({...p, file});
   return {data: config, path: [], file};
@@ -98,7 +116,10 @@ function nodeImage(v: unknown, path: ConfigPath, problems: Problems): string {
   }
   const image = str(v) ?? '';
   if (typeof v === 'string' && !PINNED.test(image))
-    problems.add(at, `${formatPath(at)} must be pinned by digest, REPO[:TAG]@sha256:<64 hex digits> (got ${JSON.stringify(preview(image, 80))}), e.g. ${NODE_IMAGE_HINT}`);
+    problems.add(
+      at,
+      `${formatPath(at)} must be pinned by digest, REPO[:TAG]@sha256:<64 hex digits> (got ${JSON.stringify(preview(image, 80))}), e.g. ${NODE_IMAGE_HINT}`,
+    );
   return image;
 }
 
@@ -106,7 +127,10 @@ function waitMs(v: unknown, path: ConfigPath, problems: Problems): number {
   const ms = typeof v === 'string' ? parseDuration(v) : undefined;
   if (ms === undefined) return DEFAULT_CLUSTER_WAIT_MS; // absent, or the schema's pattern reported it
   if (ms < MIN_WAIT_MS || ms > MAX_WAIT_MS) {
-    problems.add(path, `${formatPath(path)} must be between ${formatDuration(MIN_WAIT_MS)} and ${formatDuration(MAX_WAIT_MS)} (got ${JSON.stringify(v)})`);
+    problems.add(
+      path,
+      `${formatPath(path)} must be between ${formatDuration(MIN_WAIT_MS)} and ${formatDuration(MAX_WAIT_MS)} (got ${JSON.stringify(v)})`,
+    );
     return DEFAULT_CLUSTER_WAIT_MS;
   }
   return ms;

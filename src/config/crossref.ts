@@ -48,14 +48,14 @@ export function checkDependencies(deps: ReadonlyMap<string, ReadonlyArray<{name:
     const stack: Array<{agent: string; next: number}> = [{agent: root, next: 0}];
     state.set(root, 'active');
     while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
+      const top = stack[stack.length - 1];
       const out = edges.get(top.agent) ?? [];
       if (top.next >= out.length) {
         state.set(top.agent, 'done');
         stack.pop();
         continue;
       }
-      const d = out[top.next++]!;
+      const d = out[top.next++];
       const s = state.get(d.name);
       if (s === undefined) {
         state.set(d.name, 'active');
@@ -94,7 +94,12 @@ export function checkHostPorts(ports: ReadonlyArray<HostBinding>, problems: Prob
     if (clash) {
       const {host, protocol, host_ip} = p.port;
       const name = (b: HostBinding) => b.label ?? formatPath(b.path);
-      problems.add(p.path, `host port ${host_ip}:${host}/${protocol} in ${name(p)} is already published by ${name(clash)}`, 'value', p.file);
+      problems.add(
+        p.path,
+        `host port ${host_ip}:${host}/${protocol} in ${name(p)} is already published by ${name(clash)}`,
+        'value',
+        p.file,
+      );
     }
     bucket.push(p);
     byHost.set(p.port.host, bucket);

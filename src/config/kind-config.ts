@@ -37,7 +37,8 @@ export interface KindConfigAt {
 
 /** The config as orx passes it to kind, and the host ports its nodes publish. */
 export function checkKindConfig(config: Raw, at: KindConfigAt, problems: Problems): {config: Raw; bindings: HostBinding[]} {
-  const add = (sub: ConfigPath, message: string, where: 'key' | 'value' = 'value') => problems.add([...at.path, ...sub], message, where, at.file);
+  const add = (sub: ConfigPath, message: string, where: 'key' | 'value' = 'value') =>
+    problems.add([...at.path, ...sub], message, where, at.file);
   const shown = (sub: ConfigPath) => formatPath([...at.path, ...sub]);
   if (config.name !== undefined) add(['name'], `${shown(['name'])}: orx names the cluster itself ("${at.kindName}"); remove name`, 'key');
 
@@ -45,7 +46,8 @@ export function checkKindConfig(config: Raw, at: KindConfigAt, problems: Problem
   const nodes = list(config.nodes).map((n, i) => {
     const node = rec(n);
     if (!node) return n;
-    if (node.image !== undefined) add(['nodes', i, 'image'], `${shown(['nodes', i, 'image'])}: pin the node image with ${at.cluster}.node_image`, 'key');
+    if (node.image !== undefined)
+      add(['nodes', i, 'image'], `${shown(['nodes', i, 'image'])}: pin the node image with ${at.cluster}.node_image`, 'key');
     const mappings = list(node.extraPortMappings).map((m, j) => {
       const mapping = rec(m);
       if (!mapping) return m;

@@ -46,7 +46,10 @@ export function kubeTarget(raw: Raw, path: ConfigPath, refs: KubeRefs, problems:
   const file = resolve(refs.dir, kubeconfig);
   const refused = commandRunningUser(file, kubeconfig);
   if (refused !== null) {
-    problems.add([...path, 'kubeconfig'], `${refused}: a kubeconfig named in orchestration.yml may hold only token or certificate users. Put such a context in your own kubeconfig ($KUBECONFIG or ~/.kube/config) and leave kubeconfig: out`);
+    problems.add(
+      [...path, 'kubeconfig'],
+      `${refused}: a kubeconfig named in orchestration.yml may hold only token or certificate users. Put such a context in your own kubeconfig ($KUBECONFIG or ~/.kube/config) and leave kubeconfig: out`,
+    );
     return undefined;
   }
   return {context, kubeconfig: file};

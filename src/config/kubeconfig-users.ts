@@ -31,7 +31,8 @@ export function commandRunningUser(file: string, label: string): string | null {
     const user = (u as {user?: Record<string, unknown>; name?: unknown} | null)?.user;
     if (!user || typeof user !== 'object') continue;
     const what = 'exec' in user ? 'an exec credential plugin' : 'auth-provider' in user ? 'an auth-provider' : null;
-    if (what) return `user ${JSON.stringify(String((u as {name?: unknown}).name ?? '?')).slice(0, 80)} in ${label} runs ${what}, which kubectl would run during orx plan`;
+    if (what)
+      return `user ${JSON.stringify(String((u as {name?: unknown}).name ?? '?')).slice(0, 80)} in ${label} runs ${what}, which kubectl would run during orx plan`;
   }
   return null;
 }

@@ -39,7 +39,11 @@ function readBounded(file: string, label: string): Buffer {
   } catch (err) {
     if (!(err instanceof FileReadError)) throw err;
     if (err.reason === 'missing') throw unreadable(err, file, label);
-    if (err.reason === 'directory') throw configInvalid([{file: label, message: `${label} is a directory, not a file`}], ['Remove the directory or choose another file.']);
+    if (err.reason === 'directory')
+      throw configInvalid(
+        [{file: label, message: `${label} is a directory, not a file`}],
+        ['Remove the directory or choose another file.'],
+      );
     if (err.reason === 'special') throw configInvalid([{file: label, message: err.message}], ['Replace it with a plain file.']);
     if (err.reason === 'too_large') throw tooLarge(label, err.size);
     throw unreadable(err, file, label);
@@ -65,7 +69,12 @@ function unreadable(err: unknown, file: string, label: string): OrxError {
 
 function tooLarge(label: string, size?: number): OrxError {
   return configInvalid(
-    [{file: label, message: `${label} is too large (${size !== undefined ? `${size} bytes; ` : 'more than '}at most ${MAX_CONFIG_BYTES} bytes, 2 MiB)`}],
+    [
+      {
+        file: label,
+        message: `${label} is too large (${size !== undefined ? `${size} bytes; ` : 'more than '}at most ${MAX_CONFIG_BYTES} bytes, 2 MiB)`,
+      },
+    ],
     ['Shrink the file: orchestration.yml holds names and settings, not data.'],
   );
 }
@@ -114,8 +123,14 @@ export function parseConfig(text: string, dir: string, fileLabel = CONFIG_FILE):
  */
 export function diagnosticsAt(loaded: LoadedConfig, problems: Problem[]): Diagnostic[] {
   const label = relative(loaded.dir, loaded.file) || loaded.file;
-  const parsed = parseYaml(readBounded(loaded.file, label).toString('utf8').replace(/^\uFEFF/, ''));
-  return parsed.ok ? toDiagnostics(problems, label, parsed.source.lines, parsed.source) : problems.map((p) => ({file: label, message: p.message}));
+  const parsed = parseYaml(
+    readBounded(loaded.file, label)
+      .toString('utf8')
+      .replace(/^\uFEFF/, ''),
+  );
+  return parsed.ok
+    ? toDiagnostics(problems, label, parsed.source.lines, parsed.source)
+    : problems.map((p) => ({file: label, message: p.message}));
 }
 
 function toDiagnostics(problems: Problem[], file: string, lines: LineCounter, source?: Source): Diagnostic[] {

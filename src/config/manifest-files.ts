@@ -19,7 +19,8 @@ export interface ManifestFile {
 
 /** The files of a `path` value (a path or a list of them), each once, in the order written. */
 export function manifestFiles(dir: string, raw: unknown, path: ConfigPath, problems: Problems): ManifestFile[] {
-  const written = typeof raw === 'string' ? [{p: raw, at: path}] : list(raw).flatMap((p, i) => (typeof p === 'string' ? [{p, at: [...path, i]}] : []));
+  const written =
+    typeof raw === 'string' ? [{p: raw, at: path}] : list(raw).flatMap((p, i) => (typeof p === 'string' ? [{p, at: [...path, i]}] : []));
   const out: ManifestFile[] = [];
   const seen = new Set<string>();
   const add = (file: WorkspacePath, at: ConfigPath) => {
@@ -38,7 +39,11 @@ export function manifestFiles(dir: string, raw: unknown, path: ConfigPath, probl
       continue;
     }
     const files = listFiles(dir, found.path, MANIFEST_EXTENSIONS);
-    if (files.length === 0) problems.add(at, `${formatPath(at)}: directory ${JSON.stringify(found.path.rel)} has no ${MANIFEST_EXTENSIONS.map((e) => `*${e}`).join(', ')} file`);
+    if (files.length === 0)
+      problems.add(
+        at,
+        `${formatPath(at)}: directory ${JSON.stringify(found.path.rel)} has no ${MANIFEST_EXTENSIONS.map((e) => `*${e}`).join(', ')} file`,
+      );
     for (const f of files) {
       if (f.ok) add(f.path, at);
       else problems.add(at, `${formatPath(at)}: ${f.error}`);
@@ -82,7 +87,8 @@ export function readManifestFile(mf: ManifestFile, problems: Problems): {bytes: 
     }
     if (data.data === null || data.data === undefined) continue;
     const obj = rec(data.data);
-    if (obj?.kind === 'List' && Array.isArray(obj.items)) obj.items.forEach((item, i) => objects.push({data: item, n: ++n, at: ['items', i], file}));
+    if (obj?.kind === 'List' && Array.isArray(obj.items))
+      obj.items.forEach((item, i) => objects.push({data: item, n: ++n, at: ['items', i], file}));
     else objects.push({data: data.data, n: ++n, at: [], file});
   }
   return {bytes: read.bytes, objects};

@@ -15,8 +15,20 @@ import {locate} from './yaml-source.js';
 
 /** Kinds whose objects live in no namespace. */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
-  'Namespace', 'Node', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'StorageClass',
-  'PriorityClass', 'IngressClass', 'RuntimeClass', 'CSIDriver', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'APIService',
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'StorageClass',
+  'PriorityClass',
+  'IngressClass',
+  'RuntimeClass',
+  'CSIDriver',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'APIService',
 ]);
 
 export const MANIFEST_LABELS = {workspace: `${RESERVED_LABEL_PREFIX}workspace`, address: `${RESERVED_LABEL_PREFIX}address`} as const;
@@ -75,13 +87,24 @@ export function normalizeManifests(raw: unknown, refs: KubeRefs, workspace: stri
 }
 
 // Two entries applying the same object to the same cluster would overwrite each other's and prune each other's.
-function crossCheck(name: string, target: KubeTarget, placed: Placed[], seen: Map<string, {entry: string; placed: Placed}>, problems: Problems): void {
+function crossCheck(
+  name: string,
+  target: KubeTarget,
+  placed: Placed[],
+  seen: Map<string, {entry: string; placed: Placed}>,
+  problems: Problems,
+): void {
   const key = target.cluster !== undefined ? `cluster\0${target.cluster}` : `context\0${target.kubeconfig ?? ''}\0${target.context}`;
   const what = target.cluster !== undefined ? `cluster "${target.cluster}"` : `context ${JSON.stringify(preview(target.context, 60))}`;
   for (const p of placed) {
     const id = `${key}\0${p.obj.id}`;
     const other = seen.get(id);
-    if (other && other.entry !== name) report(problems, p.raw, `${describe(p.raw, p.obj)} is also in manifests.${other.entry} (${place(other.placed.raw)}), which targets the same ${what}`);
+    if (other && other.entry !== name)
+      report(
+        problems,
+        p.raw,
+        `${describe(p.raw, p.obj)} is also in manifests.${other.entry} (${place(other.placed.raw)}), which targets the same ${what}`,
+      );
     else if (!other) seen.set(id, {entry: name, placed: p});
   }
 }
@@ -93,29 +116,50 @@ function manifestObject(r: RawObject, namespace: string, labels: Record<string, 
   const apiVersion = field(o, 'apiVersion', r, problems);
   const kind = field(o, 'kind', r, problems);
   const meta = rec(o.metadata);
-  if (o.metadata !== undefined && !meta) return void report(problems, r, `${n}: metadata must be a mapping (got ${describeValue(o.metadata)})`, ['metadata']);
+  if (o.metadata !== undefined && !meta)
+    return void report(problems, r, `${n}: metadata must be a mapping (got ${describeValue(o.metadata)})`, ['metadata']);
   if (typeof meta?.name !== 'string') {
     if (meta?.name === undefined) return void report(problems, r, `${n} has no metadata.name`, meta ? ['metadata'] : []);
     return void report(problems, r, `${n}: metadata.name must be a string (got ${describeValue(meta.name)})`, ['metadata', 'name']);
   }
   const name = meta.name;
   if (name.length > 253 || !OBJECT_NAME.test(name))
-    return void report(problems, r, `${n}: metadata.name ${JSON.stringify(preview(name, 60))} must be 1-253 lowercase letters, digits, "-", "." and ":", starting and ending with a letter or digit`, ['metadata', 'name']);
+    return void report(
+      problems,
+      r,
+      `${n}: metadata.name ${JSON.stringify(preview(name, 60))} must be 1-253 lowercase letters, digits, "-", "." and ":", starting and ending with a letter or digit`,
+      ['metadata', 'name'],
+    );
   if (apiVersion === undefined || kind === undefined) return undefined;
   const who = `${n} (${kind} "${name}")`;
 
   let ns = '';
   if (CLUSTER_SCOPED_KINDS.has(kind)) {
-    if (meta.namespace !== undefined) return void report(problems, r, `${who}: a ${kind} is cluster-scoped; remove metadata.namespace`, ['metadata', 'namespace'], 'key');
+    if (meta.namespace !== undefined)
+      return void report(problems, r, `${who}: a ${kind} is cluster-scoped; remove metadata.namespace`, ['metadata', 'namespace'], 'key');
   } else if (meta.namespace === undefined) ns = namespace;
   else if (typeof meta.namespace === 'string' && NAMESPACE.test(meta.namespace)) ns = meta.namespace;
-  else return void report(problems, r, `${who}: metadata.namespace ${describeValue(meta.namespace)} is not a valid namespace: ${NAME_RULE}`, ['metadata', 'namespace']);
+  else
+    return void report(problems, r, `${who}: metadata.namespace ${describeValue(meta.namespace)} is not a valid namespace: ${NAME_RULE}`, [
+      'metadata',
+      'namespace',
+    ]);
 
   const own = rec(meta.labels);
-  if (meta.labels !== undefined && !own) return void report(problems, r, `${who}: metadata.labels must be a mapping (got ${describeValue(meta.labels)})`, ['metadata', 'labels']);
+  if (meta.labels !== undefined && !own)
+    return void report(problems, r, `${who}: metadata.labels must be a mapping (got ${describeValue(meta.labels)})`, [
+      'metadata',
+      'labels',
+    ]);
   const reserved = Object.keys(own ?? {}).filter((k) => k.startsWith(RESERVED_LABEL_PREFIX));
   for (const k of reserved)
-    report(problems, r, `${who}: label ${JSON.stringify(preview(k, 60))} uses the reserved prefix "${RESERVED_LABEL_PREFIX}" (orx sets these labels itself)`, ['metadata', 'labels', k], 'key');
+    report(
+      problems,
+      r,
+      `${who}: label ${JSON.stringify(preview(k, 60))} uses the reserved prefix "${RESERVED_LABEL_PREFIX}" (orx sets these labels itself)`,
+      ['metadata', 'labels', k],
+      'key',
+    );
   if (reserved.length > 0) return undefined;
 
   const metadata: Raw = {...meta, labels: {...own, ...labels}};
@@ -135,7 +179,13 @@ function describe(r: RawObject, obj: ManifestObject): string {
   return `object ${r.n} (${obj.id})`;
 }
 
-function report(problems: Problems, r: RawObject, message: string, sub: ReadonlyArray<string | number> = [], at: 'key' | 'value' = 'value'): void {
+function report(
+  problems: Problems,
+  r: RawObject,
+  message: string,
+  sub: ReadonlyArray<string | number> = [],
+  at: 'key' | 'value' = 'value',
+): void {
   problems.add([...r.at, ...sub], message, at, r.file);
 }
 

@@ -40,13 +40,23 @@ export function parseMount(spec: string): MountParse {
   const [volume, target = '', mode] = parts as [string, string, string | undefined];
   if (mode !== undefined && mode !== 'ro' && mode !== 'rw')
     return {ok: false, error: `has mode ${JSON.stringify(preview(mode, 20))}; use "ro" or "rw" (got ${shown})`};
-  if (!target.startsWith('/')) return {ok: false, error: `mount path ${JSON.stringify(preview(target, 60))} must be absolute (start with /)`};
-  if (target.split('/').includes('..')) return {ok: false, error: `mount path ${JSON.stringify(preview(target, 60))} must not contain ".."`};
+  if (!target.startsWith('/'))
+    return {ok: false, error: `mount path ${JSON.stringify(preview(target, 60))} must be absolute (start with /)`};
+  if (target.split('/').includes('..'))
+    return {ok: false, error: `mount path ${JSON.stringify(preview(target, 60))} must not contain ".."`};
   const path = posix.normalize(target).replace(/(.)\/$/, '$1');
   if (path === '/') return {ok: false, error: `cannot mount a volume over "/"`};
   const system = SYSTEM_PATHS.find((p) => under(path, p));
-  if (system) return {ok: false, error: `cannot mount a volume at ${JSON.stringify(path)}: ${system} is the kernel's; choose a path of your own (e.g. /data)`};
+  if (system)
+    return {
+      ok: false,
+      error: `cannot mount a volume at ${JSON.stringify(path)}: ${system} is the kernel's; choose a path of your own (e.g. /data)`,
+    };
   const own = ORX_PATHS.find((o) => under(path, o.path));
-  if (own) return {ok: false, error: `cannot mount a volume at ${JSON.stringify(path)}: ${own.path} holds ${own.what}; choose another path (e.g. /data)`};
+  if (own)
+    return {
+      ok: false,
+      error: `cannot mount a volume at ${JSON.stringify(path)}: ${own.path} holds ${own.what}; choose another path (e.g. /data)`,
+    };
   return {ok: true, mount: {volume, path, read_only: mode === 'ro'}};
 }

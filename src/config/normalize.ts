@@ -15,7 +15,7 @@ import {normalizeWaivers} from './waivers.js';
 import type {ConfigPath} from './paths.js';
 import {MAX_ID, outOfRangeId} from '../util/user-id.js';
 import {checkVolumeOwners, rwMounters} from './volume-owners.js';
-import type {AgentSpec, Autonomy, ImageSpec, NetworkSpec, VolumeSpec, Waiver, WorkspaceConfig} from './types.js';
+import type {AgentSpec, ImageSpec, NetworkSpec, VolumeSpec, Waiver, WorkspaceConfig} from './types.js';
 import {parseMemory} from './units.js';
 
 export const DEFAULT_BACKUP_DESTINATION = '.orx/backups';
@@ -34,11 +34,20 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
   const volumes: Record<string, VolumeSpec> = {};
   for (const [name, v] of entries(raw.volumes)) {
     const n = rec(v) ?? {};
-    const spec: VolumeSpec = {labels: stringMap(n.labels), backup: bool(n.backup, false), quiesce: n.quiesce === 'stop' ? 'stop' : 'pause', owner: str(n.owner) ?? null};
+    const spec: VolumeSpec = {
+      labels: stringMap(n.labels),
+      backup: bool(n.backup, false),
+      quiesce: n.quiesce === 'stop' ? 'stop' : 'pause',
+      owner: str(n.owner) ?? null,
+    };
     put(volumes, name, spec);
     checkLabels(spec.labels, ['volumes', name, 'labels'], problems);
     const big = spec.owner === null ? null : outOfRangeId(spec.owner);
-    if (big !== null) problems.add(['volumes', name, 'owner'], `volumes.${name}.owner "${spec.owner}": ${big} is larger than any uid or gid (at most ${MAX_ID})`);
+    if (big !== null)
+      problems.add(
+        ['volumes', name, 'owner'],
+        `volumes.${name}.owner "${spec.owner}": ${big} is larger than any uid or gid (at most ${MAX_ID})`,
+      );
   }
 
   const images: Record<string, ImageSpec> = {};
@@ -47,7 +56,8 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     const ref = str(img.ref);
     const build = rec(img.build);
     const verifyKey = str(rec(img.verify)?.key);
-    if (ref !== undefined && build === undefined) put<ImageSpec>(images, name, verifyKey ? {ref, verify_key: resolve(dir, verifyKey)} : {ref});
+    if (ref !== undefined && build === undefined)
+      put<ImageSpec>(images, name, verifyKey ? {ref, verify_key: resolve(dir, verifyKey)} : {ref});
     else if (build !== undefined && ref === undefined && typeof build.context === 'string') {
       const dockerfile = str(build.dockerfile) ?? DEFAULT_DOCKERFILE;
       const spec = resolveBuild(dir, build.context, dockerfile, stringMap(build.args), ['images', name, 'build'], problems);
@@ -80,7 +90,10 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     // Docker publishes ports only through a network with a route out: on `none` or an
     // internal network they would be silently unreachable
     if (extras.ports.length > 0 && !spec.networks.some((n) => networks[n] && !networks[n].internal)) {
-      problems.add(extras.ports[0]!.path, `agent "${name}" publishes ports but is on no network with \`internal: false\`; add one to its networks (ports are never published from \`none\` or an internal network)`);
+      problems.add(
+        extras.ports[0].path,
+        `agent "${name}" publishes ports but is on no network with \`internal: false\`; add one to its networks (ports are never published from \`none\` or an internal network)`,
+      );
     }
     deps.set(name, extras.depends_on);
     mountPaths.set(name, extras.mount_paths);
@@ -92,14 +105,14 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     const build = images[a.image]?.build;
     return a.user ?? (build ? (dockerfileUser(build.context_path, build.dockerfile) ?? '') : undefined);
   };
-  checkVolumeOwners(volumes, (v) => rwMounters(v, agents, userOf, (a, i) => mountPaths.get(a)![i]!), problems);
+  checkVolumeOwners(volumes, (v) => rwMounters(v, agents, userOf, (a, i) => mountPaths.get(a)![i]), problems);
   checkHostPorts(ports, problems);
 
   const autonomy = raw.autonomy;
   const signing = signingKey(dir, str(rec(raw.signing)?.key), problems);
   return {
     workspace,
-    autonomy: (autonomy === 0 || autonomy === 1 || autonomy === 2 || autonomy === 3 ? autonomy : 0) as Autonomy,
+    autonomy: autonomy === 0 || autonomy === 1 || autonomy === 2 || autonomy === 3 ? autonomy : 0,
     kill_switch: bool(raw.kill_switch, false),
     networks,
     volumes,
@@ -140,7 +153,10 @@ function maxVolumeBytes(v: unknown, problems: Problems): number {
   if (v === undefined) return DEFAULT_MAX_VOLUME_BYTES;
   const bytes = typeof v === 'number' || typeof v === 'string' ? parseMemory(v) : undefined;
   if (bytes === undefined || bytes <= 0) {
-    problems.add(['dr', 'max_volume_bytes'], `dr.max_volume_bytes must be a size like "20GiB" or a number of bytes (got ${JSON.stringify(v)})`);
+    problems.add(
+      ['dr', 'max_volume_bytes'],
+      `dr.max_volume_bytes must be a size like "20GiB" or a number of bytes (got ${JSON.stringify(v)})`,
+    );
     return DEFAULT_MAX_VOLUME_BYTES;
   }
   return bytes;
@@ -163,7 +179,10 @@ function budgets(raw: Record<string, unknown> | undefined, problems: Problems): 
 function signingKey(dir: string, key: string | undefined, problems: Problems): {path: string | null; ref: string | null} {
   const setting = signingKeySetting(key);
   if (setting.path !== null && /^[a-z][a-z0-9+.-]*:\/\//i.test(setting.path)) {
-    problems.add(['signing', 'key'], `signing.key ${JSON.stringify(setting.path.slice(0, 40))}: not a key file path, and not a secret reference orx knows (op://, env://, file://)`);
+    problems.add(
+      ['signing', 'key'],
+      `signing.key ${JSON.stringify(setting.path.slice(0, 40))}: not a key file path, and not a secret reference orx knows (op://, env://, file://)`,
+    );
     return {path: null, ref: null};
   }
   return {path: setting.path === null ? null : resolve(dir, setting.path), ref: setting.ref};

@@ -10,12 +10,12 @@ export const MEMORY_PATTERN = '^[0-9]{1,15}(\\.[0-9]{1,6})?([bB]|[kKmMgGtT]([iI]
 export const PATTERN_HINTS: Record<string, string> = {
   [NAME_PATTERN]: `is not a valid name: ${NAME_RULE}`,
   '^[A-Za-z_][A-Za-z0-9_]*$': 'must start with a letter or "_" and hold only letters, digits and "_"',
-  '^[A-Za-z_][A-Za-z0-9_.-]*$': 'must start with a letter or "_" and hold only letters, digits, "_", "." and "-" (it becomes a file name in /run/secrets)',
+  '^[A-Za-z_][A-Za-z0-9_.-]*$':
+    'must start with a letter or "_" and hold only letters, digits, "_", "." and "-" (it becomes a file name in /run/secrets)',
   '^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$':
     'must hold only letters, digits, ".", "_", "/" and "-", starting and ending with a letter or digit',
   '^([0-9]{1,9}(ms|s|m|h))+$': 'must be a duration like "500ms", "5s", "1m" or "1m30s"',
-  [MEMORY_PATTERN]:
-    'must be a size like "512m", "2g" or "2GiB", or a number of bytes',
+  [MEMORY_PATTERN]: 'must be a size like "512m", "2g" or "2GiB", or a number of bytes',
   '^[0-9]{1,5}:[0-9]{1,5}(/(tcp|udp))?$': 'must look like "HOST:CONTAINER" or "HOST:CONTAINER/udp" (for example "18080:8080")',
   '^[0-9A-Fa-f:.]+$': 'must be an IP address such as "127.0.0.1" or "::1"',
   '^[a-z0-9-]{1,63}$': 'must be a rule id: lowercase letters, digits and "-" (e.g. deny-root-user)',

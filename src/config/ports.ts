@@ -19,8 +19,7 @@ export function parsePort(raw: unknown): PortParse {
     if (!m) return {ok: false}; // the schema's pattern reported it
     const host = Number(m[1]);
     const container = Number(m[2]);
-    if (!inRange(host) || !inRange(container))
-      return {ok: false, error: `port ${JSON.stringify(s)} is out of range: ports are 1-65535`};
+    if (!inRange(host) || !inRange(container)) return {ok: false, error: `port ${JSON.stringify(s)} is out of range: ports are 1-65535`};
     return {ok: true, port: {container, host, host_ip: DEFAULT_HOST_IP, protocol: (m[3] ?? 'tcp') as 'tcp' | 'udp'}};
   }
   const r = rec(raw);

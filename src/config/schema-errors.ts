@@ -12,9 +12,24 @@ type Schema = Record<string, unknown>;
 
 /** Keywords this module turns into messages; a unit test checks the schema uses no others. */
 export const HANDLED_KEYWORDS = new Set([
-  'type', 'enum', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum', 'exclusiveMinimum',
-  'minItems', 'maxItems', 'maxProperties', 'uniqueItems', 'required', 'additionalProperties',
-  'propertyNames', 'dependencies', 'anyOf', 'oneOf',
+  'type',
+  'enum',
+  'pattern',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'minItems',
+  'maxItems',
+  'maxProperties',
+  'uniqueItems',
+  'required',
+  'additionalProperties',
+  'propertyNames',
+  'dependencies',
+  'anyOf',
+  'oneOf',
 ]);
 
 /**
@@ -145,10 +160,11 @@ function translate(e: ErrorObject, data: unknown): Problem | undefined {
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
-      const allowed = Object.keys((parent.properties ?? {}) as Schema);
+      const allowed = Object.keys(parent.properties ?? {});
       const shown = JSON.stringify(preview(key, 60));
-      if (key === '<<') return {path: [...path, key], at: 'key', message: `YAML merge keys (<<) are not supported ${where(path)}; write the keys out`};
-      if (path.length === 0 && Object.hasOwn(REMOVED_KEYS, key)) return {path: [key], at: 'key', message: REMOVED_KEYS[key]!};
+      if (key === '<<')
+        return {path: [...path, key], at: 'key', message: `YAML merge keys (<<) are not supported ${where(path)}; write the keys out`};
+      if (path.length === 0 && Object.hasOwn(REMOVED_KEYS, key)) return {path: [key], at: 'key', message: REMOVED_KEYS[key]};
       return {path: [...path, key], at: 'key', message: `unknown key ${shown} ${where(path)}${suggestion(key, allowed)}`};
     }
     case 'required': {
@@ -192,7 +208,7 @@ function translate(e: ErrorObject, data: unknown): Problem | undefined {
     }
     case 'uniqueItems': {
       const j = Number(params.j);
-      const item = Array.isArray(e.data) ? e.data[j] : undefined;
+      const item: unknown = Array.isArray(e.data) ? (e.data as unknown[])[j] : undefined;
       return {path: [...path, j], message: `duplicate entry ${describeValue(item)} in ${at}`};
     }
     case 'dependencies': {
@@ -228,7 +244,7 @@ function exactlyOne(e: ErrorObject, path: ConfigPath): Problem {
   const quoted = keys.map((k) => `"${k}"`);
   const passing = (e.params as {passingSchemas?: number[] | null}).passingSchemas;
   if (Array.isArray(passing) && passing.length > 1) {
-    const found = passing.map((i) => quoted[i]!);
+    const found = passing.map((i) => quoted[i]);
     return {path, message: `${formatPath(path)} must have only one of ${orList(quoted)} (found ${found.join(' and ')})`};
   }
   return {path, message: `${formatPath(path)} needs one of ${orList(quoted)}`};
@@ -246,7 +262,8 @@ function nameProblem(path: ConfigPath, name: string, e: ErrorObject): Problem {
   const shown = JSON.stringify(preview(name, 40));
   const head = `invalid ${kind} ${shown} ${where(path)}`;
   let rule: string;
-  if (typeof sub.maxLength === 'number' && name.length > sub.maxLength) rule = `too long (${name.length} characters, at most ${sub.maxLength})`;
+  if (typeof sub.maxLength === 'number' && name.length > sub.maxLength)
+    rule = `too long (${name.length} characters, at most ${sub.maxLength})`;
   else if (sub.pattern === NAME_PATTERN) rule = NAME_RULE;
   else rule = (PATTERN_HINTS[String(sub.pattern)] ?? 'has an invalid format').replace(/^must /, 'it must ');
   return {path: [...path, name], at: 'key', message: `${head}: ${rule}`};

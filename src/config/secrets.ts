@@ -54,7 +54,8 @@ export function agentToken(raw: unknown, path: ConfigPath, problems: Problems): 
   const ttl = str(t?.ttl);
   if (ttl !== undefined) {
     const ms = parseDuration(ttl);
-    if (ms === undefined || ms < 1000 || ms > MAX_TOKEN_TTL_MS) problems.add([...path, 'ttl'], `${formatPath([...path, 'ttl'])} must be between 1s and 720h`);
+    if (ms === undefined || ms < 1000 || ms > MAX_TOKEN_TTL_MS)
+      problems.add([...path, 'ttl'], `${formatPath([...path, 'ttl'])} must be between 1s and 720h`);
     else ttl_ms = ms;
   }
   const scopes = list(t?.scopes).filter((s): s is string => typeof s === 'string');
@@ -69,14 +70,20 @@ export function secretProviders(raw: unknown, problems: Problems): WorkspaceConf
   if (token !== null) {
     const ref = parseSecretRef(token);
     if (!ref || ref.provider === 'op') {
-      problems.add(at, `${formatPath(at)} must say where the service-account token lives (env://NAME or file://PATH), not hold it (the value is not shown)`);
+      problems.add(
+        at,
+        `${formatPath(at)} must say where the service-account token lives (env://NAME or file://PATH), not hold it (the value is not shown)`,
+      );
       return {onepassword: {token: null, account}};
     }
     const where = fileLocationError(ref);
     if (where) problems.add(at, `${formatPath(at)}: ${where}`);
   }
   if (token !== null && account !== null) {
-    problems.add(['secrets', 'onepassword'], 'secrets.onepassword: give either token (a service account) or account (the desktop app), not both');
+    problems.add(
+      ['secrets', 'onepassword'],
+      'secrets.onepassword: give either token (a service account) or account (the desktop app), not both',
+    );
   }
   return {onepassword: {token, account}};
 }
@@ -91,7 +98,8 @@ export function signingKeySetting(key: string | undefined): {path: string | null
 /** Every reference's syntax (the op:// ones by the 1Password SDK's offline validator), as problems at their keys. */
 export async function secretSyntaxProblems(config: WorkspaceConfig): Promise<Problem[]> {
   const checks: Array<{path: ConfigPath; ref: string}> = [];
-  for (const [name, spec] of Object.entries(config.agents)) for (const [key, ref] of Object.entries(spec.secrets)) checks.push({path: ['agents', name, 'secrets', key], ref});
+  for (const [name, spec] of Object.entries(config.agents))
+    for (const [key, ref] of Object.entries(spec.secrets)) checks.push({path: ['agents', name, 'secrets', key], ref});
   if (config.signing_key_ref) checks.push({path: ['signing', 'key'], ref: config.signing_key_ref});
   if (config.secrets.onepassword.token) checks.push({path: ['secrets', 'onepassword', 'token'], ref: config.secrets.onepassword.token});
   const out: Problem[] = [];

@@ -8,7 +8,8 @@ const WHAT: Readonly<Record<string, string>> = {
   none: "Docker's `none` network",
 };
 
-const OWN_NETWORK = 'declare a network of this workspace under `networks` (e.g. `backplane: {internal: true}`, or `internal: false` for a route out)';
+const OWN_NETWORK =
+  'declare a network of this workspace under `networks` (e.g. `backplane: {internal: true}`, or `internal: false` for a route out)';
 
 export function isDockerNetwork(name: string): boolean {
   return Object.hasOwn(WHAT, name);
@@ -20,8 +21,10 @@ export function isDockerNetwork(name: string): boolean {
  */
 export function dockerNetworkAdvice(name: string, use: 'key' | 'ref' | 'import'): string {
   const what = `"${name}" is ${WHAT[name] ?? 'a network orx does not manage'}, never a workspace resource`;
-  if (use === 'key') return `${what}; give this network another name${name === 'none' ? ' (an agent with no network needs none declared: leave its `networks` out)' : ''}`;
+  if (use === 'key')
+    return `${what}; give this network another name${name === 'none' ? ' (an agent with no network needs none declared: leave its `networks` out)' : ''}`;
   const noNetwork = 'for an agent with no network, leave its `networks` out (agents are on `none` by default)';
-  if (use === 'import') return `${what}; orx creates this workspace's networks itself (plan and apply)${name === 'none' ? `, and ${noNetwork}` : ''}`;
+  if (use === 'import')
+    return `${what}; orx creates this workspace's networks itself (plan and apply)${name === 'none' ? `, and ${noNetwork}` : ''}`;
   return `${what}; ${name === 'none' ? noNetwork : `${OWN_NETWORK} and list that`}`;
 }

@@ -105,7 +105,11 @@ export interface AgentSpec {
  */
 export type KubeTarget =
   | {cluster: string; context?: undefined; kubeconfig?: undefined}
-  | {context: string; /** absolute path; null: kubectl's own default ($KUBECONFIG, ~/.kube/config) */ kubeconfig: string | null; cluster?: undefined};
+  | {
+      context: string;
+      /** absolute path; null: kubectl's own default ($KUBECONFIG, ~/.kube/config) */ kubeconfig: string | null;
+      cluster?: undefined;
+    };
 
 export interface ClusterSpec {
   /**

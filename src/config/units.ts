@@ -10,7 +10,7 @@ export function parseDuration(text: string): number | undefined {
   let total = 0;
   let end = 0;
   for (let m = DURATION_PART.exec(text); m !== null; m = DURATION_PART.exec(text)) {
-    total += Number(m[1]) * DURATION_MS[m[2]!]!;
+    total += Number(m[1]) * DURATION_MS[m[2]];
     end = DURATION_PART.lastIndex;
   }
   return end === text.length ? total : undefined;
@@ -38,7 +38,7 @@ export function parseMemory(value: string | number): number | undefined {
   const [, whole, frac = '', unit = '', suffix] = m;
   // "b" alone is bytes; "ib" needs a unit letter ("kib"), so "5ib" is not a size.
   if (unit === '' && suffix !== undefined && suffix !== 'b') return undefined;
-  const mult = 1024 ** MEMORY_POWER[unit]!;
+  const mult = 1024 ** MEMORY_POWER[unit];
   const bytes = Math.round(Number(`${whole}.${frac || '0'}`) * mult);
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }

@@ -30,11 +30,17 @@ export function ownerSpec(owner: string): string {
 }
 
 /** The docker agents that mount `volume` read-write, with what they run as. */
-export function rwMounters(volume: string, agents: Record<string, AgentSpec>, userOf: (agent: AgentSpec) => string | null | undefined, mountPaths: (agent: string, index: number) => ConfigPath): RwMounter[] {
+export function rwMounters(
+  volume: string,
+  agents: Record<string, AgentSpec>,
+  userOf: (agent: AgentSpec) => string | null | undefined,
+  mountPaths: (agent: string, index: number) => ConfigPath,
+): RwMounter[] {
   const out: RwMounter[] = [];
   for (const [name, spec] of Object.entries(agents)) {
     spec.volumes.forEach((m, i) => {
-      if (m.volume === volume && !m.read_only && spec.target === 'docker') out.push({agent: name, user: userOf(spec), path: mountPaths(name, i)});
+      if (m.volume === volume && !m.read_only && spec.target === 'docker')
+        out.push({agent: name, user: userOf(spec), path: mountPaths(name, i)});
     });
   }
   return out;
@@ -58,7 +64,11 @@ export function decideOwner(spec: VolumeSpec, mounters: RwMounter[]): OwnerDecis
   return first === null ? {kind: 'none'} : {kind: 'known', owner: first.owner};
 }
 
-export function checkVolumeOwners(volumes: Record<string, VolumeSpec>, mounters: (volume: string) => RwMounter[], problems: Problems): void {
+export function checkVolumeOwners(
+  volumes: Record<string, VolumeSpec>,
+  mounters: (volume: string) => RwMounter[],
+  problems: Problems,
+): void {
   for (const [name, spec] of Object.entries(volumes)) {
     const d = decideOwner(spec, mounters(name));
     if (d.kind !== 'conflict') continue;

@@ -60,19 +60,31 @@ export function normalizeWaivers(raw: Raw, problems: Problems): Waiver[] {
     let ok = true;
     if (!rules.has(rule)) {
       ok = false;
-      problems.add(['waivers', i, 'rule'], `waiver for "${rule}": not a built-in rule${suggestion(rule, rules)}; a waiver passes one of orx's built-in rules (${[...rules].join(', ')}); a rule of your own in policies/ is changed there`);
+      problems.add(
+        ['waivers', i, 'rule'],
+        `waiver for "${rule}": not a built-in rule${suggestion(rule, rules)}; a waiver passes one of orx's built-in rules (${[...rules].join(', ')}); a rule of your own in policies/ is changed there`,
+      );
     }
     if (!addresses.has(address)) {
       ok = false;
-      problems.add(['waivers', i, 'address'], `waiver for ${rule}: ${address} is not defined in this file${suggestion(address, addresses)}; name the resource as plans do (agent.NAME, network.NAME, ...), or "plan" for a plan-wide rule`);
+      problems.add(
+        ['waivers', i, 'address'],
+        `waiver for ${rule}: ${address} is not defined in this file${suggestion(address, addresses)}; name the resource as plans do (agent.NAME, network.NAME, ...), or "plan" for a plan-wide rule`,
+      );
     }
     if (reason.trim() === '') {
       ok = false;
-      problems.add(['waivers', i, 'reason'], `waiver for ${rule} at ${address}: the reason must say why (it is recorded with every run that uses it)`);
+      problems.add(
+        ['waivers', i, 'reason'],
+        `waiver for ${rule} at ${address}: the reason must say why (it is recorded with every run that uses it)`,
+      );
     }
     if (waiverEnd(expires) === null) {
       ok = false;
-      problems.add(['waivers', i, 'expires'], `waiver for ${rule} at ${address}: expires must be a date like 2027-01-31 (the waiver holds through that day, UTC)`);
+      problems.add(
+        ['waivers', i, 'expires'],
+        `waiver for ${rule} at ${address}: expires must be a date like 2027-01-31 (the waiver holds through that day, UTC)`,
+      );
     }
     const key = `${rule}\0${address}`;
     if (ok && seen.has(key)) {

@@ -61,8 +61,7 @@ export function scanYaml(text: string): GuardProblem | undefined {
       case '?':
       case ':':
       case ',':
-        if (++entries > YAML_LIMITS.entries)
-          return {offset: at, message: `too many YAML entries (more than ${YAML_LIMITS.entries})`};
+        if (++entries > YAML_LIMITS.entries) return {offset: at, message: `too many YAML entries (more than ${YAML_LIMITS.entries})`};
         if (tok !== ',' && depth === 0 && ++onLine > YAML_LIMITS.indicatorsPerLine)
           return {offset: at, message: 'YAML nesting is too deep (too many collections opened on one line)'};
         continue;
@@ -70,8 +69,7 @@ export function scanYaml(text: string): GuardProblem | undefined {
     const c = tok[0];
     if (c === '*' && ++aliases > YAML_LIMITS.aliases)
       return {offset: at, message: `too many YAML aliases (more than ${YAML_LIMITS.aliases})`};
-    if (c === '%')
-      return {offset: at, message: 'YAML directives (%YAML, %TAG) are not supported in orchestration.yml'};
+    if (c === '%') return {offset: at, message: 'YAML directives (%YAML, %TAG) are not supported in orchestration.yml'};
   }
   return undefined;
 }

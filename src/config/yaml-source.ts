@@ -1,6 +1,19 @@
 // From text to a YAML document: syntax errors, duplicate keys, tags and aliases are found
 // here, with source offsets, before anything looks at the data.
-import {Alias, Document, LineCounter, Pair, YAMLMap, isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Node as YamlNode} from 'yaml';
+import {
+  Alias,
+  Document,
+  LineCounter,
+  Pair,
+  YAMLMap,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  parseDocument,
+  type Node as YamlNode,
+} from 'yaml';
 import {preview, type Diagnostic} from '../errors.js';
 import type {Problem} from './diagnostics.js';
 import {formatPath, where, type Segment} from './paths.js';
@@ -57,7 +70,8 @@ export function parseYamlStream(text: string): ParsedStream {
   const parsed = parseAllDocuments(text, {...PARSE_OPTIONS, lineCounter: lines});
   const docs = Array.isArray(parsed) ? parsed : [];
   const problems: Problem[] = [];
-  for (const doc of docs) for (const e of [...doc.errors, ...doc.warnings]) problems.push({offset: e.pos[0], message: yamlMessage(e.code, e.message, '')});
+  for (const doc of docs)
+    for (const e of [...doc.errors, ...doc.warnings]) problems.push({offset: e.pos[0], message: yamlMessage(e.code, e.message, '')});
   if (problems.length === 0) for (const doc of docs) checkNodes(doc, lines, problems);
   return problems.length > 0 ? {ok: false, problems, lines} : {ok: true, docs: docs.map((doc) => ({doc, lines})), lines};
 }

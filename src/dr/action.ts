@@ -17,7 +17,15 @@ export interface PruneOp {
 
 export type DrOp = BackupVolumeOp | BackupLedgerOp | BackupFinishOp | RestoreCheckOp | RestoreVolumeOp | RestoreLedgerOp | PruneOp;
 
-const OPS = new Set(['backup-volume', 'backup-ledger', 'backup-finish', 'restore-check', 'restore-volume', 'restore-ledger', 'prune-backup']);
+const OPS = new Set([
+  'backup-volume',
+  'backup-ledger',
+  'backup-finish',
+  'restore-check',
+  'restore-volume',
+  'restore-ledger',
+  'prune-backup',
+]);
 
 export const drAction: Action = {
   kind: 'dr',
@@ -28,7 +36,8 @@ export const drAction: Action = {
 
   validate(input) {
     const op = (input as {op?: unknown} | null)?.op;
-    if (typeof op !== 'string' || !OPS.has(op)) throw new OrxError({code: 'plan_invalid', exit: 5, message: `plan file: a dr step has no known op (${String(op)})`});
+    if (typeof op !== 'string' || !OPS.has(op))
+      throw new OrxError({code: 'plan_invalid', exit: 5, message: `plan file: a dr step has no known op (${String(op)})`});
     return input as Record<string, unknown>;
   },
 

@@ -49,9 +49,19 @@ const PROGRESS_MS = 100;
  * for dr.max_volume_bytes and the entries no restore could put back (FIFOs, sockets,
  * devices). Runs before any agent is paused.
  */
-export async function scanVolume(docker: Dockerode, o: {volume: string; labels?: Record<string, string>; signal?: AbortSignal}): Promise<VolumeScan> {
+export async function scanVolume(
+  docker: Dockerode,
+  o: {volume: string; labels?: Record<string, string>; signal?: AbortSignal},
+): Promise<VolumeScan> {
   const out: Buffer[] = [];
-  await runHelper(docker, {mode: 'scan', volume: o.volume, labels: o.labels, signal: o.signal, what: `scan of volume ${o.volume}`, onStdout: (b) => (out.push(Buffer.from(b)), true)});
+  await runHelper(docker, {
+    mode: 'scan',
+    volume: o.volume,
+    labels: o.labels,
+    signal: o.signal,
+    what: `scan of volume ${o.volume}`,
+    onStdout: (b) => (out.push(Buffer.from(b)), true),
+  });
   const scan: VolumeScan = {apparent: 0, allocated: 0, entries: 0, specials: [], special_count: 0};
   for (const line of Buffer.concat(out).toString('latin1').split('\n')) {
     const [key, a, b] = line.split(' ');
@@ -167,7 +177,10 @@ async function checkSha256(archive: string, sha256: string): Promise<void> {
  * owners, modes, times, links and holes as recorded; any entry it cannot restore
  * faithfully stops it, named. With `sha256`, the file is checked before anything is written.
  */
-export async function restoreVolume(docker: Dockerode, o: {volume: string; archive: string; sha256?: string; labels?: Record<string, string>; signal?: AbortSignal}): Promise<void> {
+export async function restoreVolume(
+  docker: Dockerode,
+  o: {volume: string; archive: string; sha256?: string; labels?: Record<string, string>; signal?: AbortSignal},
+): Promise<void> {
   const what = `restore of volume ${o.volume}`;
   if (o.signal?.aborted) throw interrupted(what);
   if (o.sha256 !== undefined) await checkSha256(o.archive, o.sha256);
@@ -177,9 +190,19 @@ export async function restoreVolume(docker: Dockerode, o: {volume: string; archi
 }
 
 /** The content digest of a volume as it is now (for restore drills), in the format asked for. */
-export async function volumeContentDigest(docker: Dockerode, o: {volume: string; format?: DigestFormat; labels?: Record<string, string>; signal?: AbortSignal}): Promise<ContentDigest> {
+export async function volumeContentDigest(
+  docker: Dockerode,
+  o: {volume: string; format?: DigestFormat; labels?: Record<string, string>; signal?: AbortSignal},
+): Promise<ContentDigest> {
   const digest = new TarDigest(o.format);
-  await runHelper(docker, {mode: 'pack', volume: o.volume, labels: o.labels, signal: o.signal, what: `reading volume ${o.volume}`, onStdout: (chunk) => (digest.push(chunk), true)});
+  await runHelper(docker, {
+    mode: 'pack',
+    volume: o.volume,
+    labels: o.labels,
+    signal: o.signal,
+    what: `reading volume ${o.volume}`,
+    onStdout: (chunk) => (digest.push(chunk), true),
+  });
   return digest.end();
 }
 
@@ -187,16 +210,28 @@ export async function volumeContentDigest(docker: Dockerode, o: {volume: string;
  * Reads an archive file as a restore would, without a volume: its content digest and the
  * first entry a restore could not put back faithfully (named), if any.
  */
-export async function inspectArchive(archive: string, format: DigestFormat): Promise<ContentDigest & {unrestorable: {path: string; reason: string} | null}> {
+export async function inspectArchive(
+  archive: string,
+  format: DigestFormat,
+): Promise<ContentDigest & {unrestorable: {path: string; reason: string} | null}> {
   const check = new RestoreCheck();
   const digest = new TarDigest(format, check.onEntry);
   try {
-    await pipeline(fs.createReadStream(archive, {highWaterMark: SLOT}), zlib.createGunzip({chunkSize: 256 * 1024}), async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) digest.push(chunk);
-    });
+    await pipeline(
+      fs.createReadStream(archive, {highWaterMark: SLOT}),
+      zlib.createGunzip({chunkSize: 256 * 1024}),
+      async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) digest.push(chunk);
+      },
+    );
   } catch (err) {
     if (err instanceof OrxError) throw err;
-    throw new OrxError({code: 'dr_archive_corrupt', kind: 'external', message: `Cannot read ${archive}: ${(err as Error).message}`, cause: err});
+    throw new OrxError({
+      code: 'dr_archive_corrupt',
+      kind: 'external',
+      message: `Cannot read ${archive}: ${(err as Error).message}`,
+      cause: err,
+    });
   }
   const d = digest.end();
   return {...d, unrestorable: check.finish()};
@@ -210,7 +245,11 @@ export async function fileSha256(file: string): Promise<string> {
     fd = openRegularFile(file).fd;
   } catch (err) {
     if (!(err instanceof FileReadError)) throw err;
-    throw new OrxError({code: err.reason === 'missing' ? 'not_found' : 'file_error', message: err.reason === 'missing' ? `Cannot read ${file}: it does not exist` : err.message, cause: err});
+    throw new OrxError({
+      code: err.reason === 'missing' ? 'not_found' : 'file_error',
+      message: err.reason === 'missing' ? `Cannot read ${file}: it does not exist` : err.message,
+      cause: err,
+    });
   }
   try {
     for await (const chunk of fs.createReadStream('', {fd, highWaterMark: SLOT})) h.update(chunk as Buffer);

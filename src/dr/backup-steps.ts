@@ -86,12 +86,17 @@ const fmtBytes = (n: number): string => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toF
 function refuseBeforePause(op: BackupVolumeOp, scan: VolumeScan): void {
   const address = `volume.${op.volume}`;
   if (scan.special_count > 0 && !op.skip_special) {
-    const named = scan.specials.slice(0, 5).map((s) => `${s.path} (${s.kind})`).join(', ');
+    const named = scan.specials
+      .slice(0, 5)
+      .map((s) => `${s.path} (${s.kind})`)
+      .join(', ');
     const more = scan.special_count > 5 ? ` and ${scan.special_count - 5} more` : '';
     throw new OrxError({
       code: 'dr_special_entry',
       message: `${address} (${op.volume_name}) holds entries no restore can put back faithfully: ${named}${more}; nothing was paused or written`,
-      actions: ['Remove them from the volume, or set `dr.skip_special: true` to leave FIFOs, sockets and devices out of backups (the manifest lists them as skipped).'],
+      actions: [
+        'Remove them from the volume, or set `dr.skip_special: true` to leave FIFOs, sockets and devices out of backups (the manifest lists them as skipped).',
+      ],
       data: {volume: op.volume, specials: scan.specials, count: scan.special_count},
     });
   }
@@ -123,17 +128,29 @@ export async function backupVolumeStep(op: BackupVolumeOp, ctx: ApplyContext): P
     skipSpecial: op.skip_special === true,
     labels,
     signal: ctx.signal,
-    onProgress: (bytes) => ctx.progress?.(`${(bytes / 1e6).toFixed(0)} MB, ${(bytes / 1e6 / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(0)} MB/s`),
+    onProgress: (bytes) =>
+      ctx.progress?.(`${(bytes / 1e6).toFixed(0)} MB, ${(bytes / 1e6 / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(0)} MB/s`),
     // the agents are held while the helper reads, not while its container is made or removed
     hold: async (read) => {
       ms = (await withQuiesced(ctx.docker, ctx.ledger, op.quiesce, containers, read)).ms;
     },
   });
   const skipped = op.skip_special && scan.special_count > 0 ? {skipped: scan.specials} : {};
-  const entry: ArchiveEntry = {volume: op.volume, volume_name: op.volume_name, file, ...archive, content_digest_format: CONTENT_DIGEST_FORMAT, ...skipped, quiesce: {how: containers.length ? op.quiesce : 'none', agents: op.agents.map((a) => a.address), ms: containers.length ? ms : 0}};
+  const entry: ArchiveEntry = {
+    volume: op.volume,
+    volume_name: op.volume_name,
+    file,
+    ...archive,
+    content_digest_format: CONTENT_DIGEST_FORMAT,
+    ...skipped,
+    quiesce: {how: containers.length ? op.quiesce : 'none', agents: op.agents.map((a) => a.address), ms: containers.length ? ms : 0},
+  };
   fs.writeFileSync(sidecar(dir, op.volume), JSON.stringify(entry), {mode: 0o600});
   const secs = Math.max(0.001, (Date.now() - t0) / 1000);
-  ctx.log.info(`volume ${op.volume}: ${archive.bytes} bytes in ${archive.files} files -> ${archive.size} bytes, ${(archive.bytes / 1e6 / secs).toFixed(1)} MB/s; agents held ${entry.quiesce.ms} ms`, {address: `backup.${op.volume}`});
+  ctx.log.info(
+    `volume ${op.volume}: ${archive.bytes} bytes in ${archive.files} files -> ${archive.size} bytes, ${(archive.bytes / 1e6 / secs).toFixed(1)} MB/s; agents held ${entry.quiesce.ms} ms`,
+    {address: `backup.${op.volume}`},
+  );
   return NO_CHANGE;
 }
 
@@ -146,14 +163,20 @@ export async function backupLedgerStep(op: BackupLedgerOp, ctx: ApplyContext): P
   const serial = ctx.ledger.meta().serial;
   await ctx.ledger.backup(dest);
   fs.chmodSync(dest, 0o600);
-  fs.writeFileSync(sidecar(dir, 'ledger'), JSON.stringify({file: LEDGER_COPY, size: fs.statSync(dest).size, sha256: await fileSha256(dest), serial, chain_head: head}), {mode: 0o600});
+  fs.writeFileSync(
+    sidecar(dir, 'ledger'),
+    JSON.stringify({file: LEDGER_COPY, size: fs.statSync(dest).size, sha256: await fileSha256(dest), serial, chain_head: head}),
+    {mode: 0o600},
+  );
   return NO_CHANGE;
 }
 
 export async function backupFinishStep(op: BackupFinishOp, ctx: ApplyContext): Promise<StepOutcome> {
   const dir = partialDir(op.root, op.backup_id);
   const archives = op.volumes.map((v) => JSON.parse(fs.readFileSync(sidecar(dir, v), 'utf8')) as ArchiveEntry);
-  const ledgerPart = fs.existsSync(sidecar(dir, 'ledger')) ? (JSON.parse(fs.readFileSync(sidecar(dir, 'ledger'), 'utf8')) as BackupManifest['ledger']) : null;
+  const ledgerPart = fs.existsSync(sidecar(dir, 'ledger'))
+    ? (JSON.parse(fs.readFileSync(sidecar(dir, 'ledger'), 'utf8')) as BackupManifest['ledger'])
+    : null;
   const loaded = loadConfig(ctx.dir);
   const manifest: BackupManifest = {
     format: MANIFEST_FORMAT,
@@ -175,6 +198,16 @@ export async function backupFinishStep(op: BackupFinishOp, ctx: ApplyContext): P
   const final = finalDir(op.root, op.backup_id);
   fs.renameSync(dir, final);
   removeDeadPartials(op.root);
-  recordBackup(ctx.ledger, {id: op.backup_id, path: final, created_at: manifest.created_at, size: dirSize(final), manifest: manifest as unknown as Record<string, unknown>}, ctx.runId);
+  recordBackup(
+    ctx.ledger,
+    {
+      id: op.backup_id,
+      path: final,
+      created_at: manifest.created_at,
+      size: dirSize(final),
+      manifest: manifest as unknown as Record<string, unknown>,
+    },
+    ctx.runId,
+  );
   return NO_CHANGE;
 }

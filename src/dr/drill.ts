@@ -24,7 +24,11 @@ export interface Verification extends BackupCheck {
   drill: DrillResult[] | null;
 }
 
-export async function verifyBackup(dir: string, keys: TrustedKey[], drill: {docker: Dockerode; workspace: string} | null): Promise<Verification> {
+export async function verifyBackup(
+  dir: string,
+  keys: TrustedKey[],
+  drill: {docker: Dockerode; workspace: string} | null,
+): Promise<Verification> {
   const checked = await checkBackup(dir, keys);
   const check = checked.ok && checked.manifest ? await checkArchives(dir, checked) : checked;
   if (!drill || !check.ok || !check.manifest) return {...check, drill: null};
@@ -42,16 +46,29 @@ export async function verifyBackup(dir: string, keys: TrustedKey[], drill: {dock
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     } finally {
-      await drill.docker.getVolume(scratch).remove({force: true}).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+      await drill.docker
+        .getVolume(scratch)
+        .remove({force: true})
+        .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err as Error)));
     }
     const ok = error === null && actual === a.content_digest;
-    results.push({volume: a.volume, ok, expected: a.content_digest, actual, error: error ?? (ok ? null : 'the restored content differs from what was backed up'), ms: Date.now() - t0});
+    results.push({
+      volume: a.volume,
+      ok,
+      expected: a.content_digest,
+      actual,
+      error: error ?? (ok ? null : 'the restored content differs from what was backed up'),
+      ms: Date.now() - t0,
+    });
   }
   const failed = results.filter((r) => !r.ok);
   return {
     ...check,
     ok: failed.length === 0,
-    problems: [...check.problems, ...failed.map((f) => ({part: 'archive' as const, file: `${f.volume} (drill)`, reason: f.error ?? 'content differs'}))],
+    problems: [
+      ...check.problems,
+      ...failed.map((f) => ({part: 'archive' as const, file: `${f.volume} (drill)`, reason: f.error ?? 'content differs'})),
+    ],
     drill: results,
   };
 }
@@ -62,8 +79,18 @@ async function checkArchives(dir: string, check: BackupCheck): Promise<BackupChe
   for (const a of check.manifest!.archives) {
     try {
       const seen = await inspectArchive(path.join(dir, a.file), a.content_digest_format ?? 1);
-      if (seen.unrestorable) problems.push({part: 'archive', file: a.file, reason: `cannot be restored: entry ${seen.unrestorable.path}: ${seen.unrestorable.reason}`});
-      else if (seen.content_digest !== a.content_digest) problems.push({part: 'archive', file: a.file, reason: `its content digest ${seen.content_digest.slice(0, 16)}… is not the manifest's ${a.content_digest.slice(0, 16)}…`});
+      if (seen.unrestorable)
+        problems.push({
+          part: 'archive',
+          file: a.file,
+          reason: `cannot be restored: entry ${seen.unrestorable.path}: ${seen.unrestorable.reason}`,
+        });
+      else if (seen.content_digest !== a.content_digest)
+        problems.push({
+          part: 'archive',
+          file: a.file,
+          reason: `its content digest ${seen.content_digest.slice(0, 16)}… is not the manifest's ${a.content_digest.slice(0, 16)}…`,
+        });
     } catch (err) {
       problems.push({part: 'archive', file: a.file, reason: `cannot be read as an archive: ${(err as Error).message}`});
     }

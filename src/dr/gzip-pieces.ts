@@ -138,11 +138,12 @@ export class ArchiveWriter {
       const failed = (err: unknown) => {
         if (settled) return;
         settled = true;
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
         this.onError(err);
       };
       this.worker.on('message', (m: WorkerReply) => {
-        if (m.error !== undefined) failed(new OrxError({code: 'file_error', kind: 'external', message: `Cannot write ${dest}: ${m.error}`}));
+        if (m.error !== undefined)
+          failed(new OrxError({code: 'file_error', kind: 'external', message: `Cannot write ${dest}: ${m.error}`}));
         else if (m.end) {
           settled = true;
           resolve({size: m.size ?? 0, sha256: m.sha256 ?? ''});
@@ -173,7 +174,10 @@ export class ArchiveWriter {
   write(slot: number, len: number, member: Buffer | undefined): void {
     if (!member) return this.worker.postMessage({slot, len});
     // moved, not cloned: a clone would copy the whole buffer zlib's output is a view of
-    const owned = member.byteOffset === 0 && member.byteLength === member.buffer.byteLength && member.buffer instanceof ArrayBuffer ? member : new Uint8Array(member);
+    const owned =
+      member.byteOffset === 0 && member.byteLength === member.buffer.byteLength && member.buffer instanceof ArrayBuffer
+        ? member
+        : new Uint8Array(member);
     this.worker.postMessage({slot, data: owned}, [owned.buffer as ArrayBuffer]);
   }
 

@@ -102,7 +102,11 @@ async function ensureImage(docker: Dockerode): Promise<string> {
     if (!isNotFound(err)) throw engineError(`cannot inspect the helper image ${ref}`, err);
   }
   try {
-    const stream = await docker.importImage(Readable.from([imageTar(binary)]), {repo: REPO, tag: sha.slice(0, 32), changes: [`LABEL io.orchestrix.dr-helper-image=${sha}`]} as object);
+    const stream = await docker.importImage(Readable.from([imageTar(binary)]), {
+      repo: REPO,
+      tag: sha.slice(0, 32),
+      changes: [`LABEL io.orchestrix.dr-helper-image=${sha}`],
+    } as object);
     await new Promise<void>((resolve, reject) =>
       docker.modem.followProgress(stream, (err: Error | null, out: Array<{error?: string}>) => {
         const failed = err ?? out.find((o) => o.error);
@@ -280,7 +284,11 @@ async function removeDeadHelpers(docker: Dockerode): Promise<void> {
   const left = await docker.listContainers({all: true, filters: {label: [`${OWNER_HOST}=${os.hostname()}`]}}).catch(() => []);
   for (const c of left) {
     const pid = Number(c.Labels[OWNER_PID]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid)) await docker.getContainer(c.Id).remove({force: true}).catch(() => undefined);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid))
+      await docker
+        .getContainer(c.Id)
+        .remove({force: true})
+        .catch(() => undefined);
   }
 }
 
@@ -364,14 +372,21 @@ async function stream(container: Dockerode.Container, o: HelperRun, pipe: HostPi
     /** our open() of the FIFO is through (or the pump is over) */
     let through = false;
     if (pipe) {
-      moved = pumpPipe(pipe.path, o, deliver, () => (through = true), (s) => (data = s), () => failure);
+      moved = pumpPipe(
+        pipe.path,
+        o,
+        deliver,
+        () => (through = true),
+        (s) => (data = s),
+        () => failure,
+      );
       moved.then(
         () => (through = true),
         () => (through = true),
       );
     } else if (o.stdin) {
       o.stdin.on('error', (err: Error) => fail(err));
-      o.stdin.pipe(sock as unknown as NodeJS.WritableStream);
+      o.stdin.pipe(sock);
     }
     let exit: number;
     try {
@@ -396,7 +411,7 @@ async function stream(container: Dockerode.Container, o: HelperRun, pipe: HostPi
         data: {exit, stderr: said},
       });
     }
-    if (moveError) throw moveError;
+    if (moveError) throw moveError as Error;
   } catch (err) {
     if (o.signal?.aborted) throw interrupted(o.what);
     if (err instanceof OrxError) throw err;
@@ -406,10 +421,18 @@ async function stream(container: Dockerode.Container, o: HelperRun, pipe: HostPi
   }
 }
 
-const openFd = (p: string, flags: number): Promise<number> => new Promise((resolve, reject) => fs.open(p, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
+const openFd = (p: string, flags: number): Promise<number> =>
+  new Promise((resolve, reject) => fs.open(p, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
 
 /** Our end of the FIFO: the tar read from it into `deliver` (pack), or written to it from stdin (unpack). */
-async function pumpPipe(p: string, o: HelperRun, deliver: (chunk: Buffer) => boolean, isOpen: () => void, opened: (s: net.Socket) => void, failure: () => Error | undefined): Promise<void> {
+async function pumpPipe(
+  p: string,
+  o: HelperRun,
+  deliver: (chunk: Buffer) => boolean,
+  isOpen: () => void,
+  opened: (s: net.Socket) => void,
+  failure: () => Error | undefined,
+): Promise<void> {
   if (o.stdin) {
     // blocking writes on the threadpool: a FIFO opened for writing cannot be a net.Socket (no shutdown)
     const fd = await openFd(p, fs.constants.O_WRONLY);

@@ -19,7 +19,10 @@ export function backupRoot(dir: string, config: WorkspaceConfig): string {
 
 /** Sorts by time: a compact UTC stamp, then randomness. */
 export function newBackupId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${randomBytes(3).toString('hex')}`;
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}-${randomBytes(3).toString('hex')}`;
 }
 
 export const partialDir = (root: string, id: string): string => path.join(root, `${PARTIAL}${id}`);
@@ -43,7 +46,10 @@ export function backupsOnDisk(root: string): Array<{id: string; dir: string}> {
 /** Partial backups left by an interrupted run (never listed, removed by the next backup). */
 export function partialsOnDisk(root: string): string[] {
   try {
-    return fs.readdirSync(root).filter((n) => n.startsWith(PARTIAL)).map((n) => path.join(root, n));
+    return fs
+      .readdirSync(root)
+      .filter((n) => n.startsWith(PARTIAL))
+      .map((n) => path.join(root, n));
   } catch {
     return [];
   }
@@ -54,10 +60,12 @@ export function findBackup(root: string, ref: string, cwd: string): {id: string;
   const asPath = path.resolve(cwd, ref);
   if (fs.existsSync(path.join(asPath, MANIFEST_FILE))) return {id: path.basename(asPath), dir: asPath};
   const matches = backupsOnDisk(root).filter((b) => b.id.startsWith(ref));
-  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 1) return matches[0];
   throw new OrxError({
     code: matches.length ? 'ambiguous' : 'not_found',
-    message: matches.length ? `"${ref}" matches ${matches.length} backups: ${matches.map((m) => m.id).join(', ')}` : `no backup "${ref}" in ${root}`,
+    message: matches.length
+      ? `"${ref}" matches ${matches.length} backups: ${matches.map((m) => m.id).join(', ')}`
+      : `no backup "${ref}" in ${root}`,
     actions: ['See `orx dr list`.'],
   });
 }

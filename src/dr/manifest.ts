@@ -75,7 +75,12 @@ export async function checkBackup(dir: string, keys: TrustedKey[]): Promise<Back
   try {
     bytes = readBoundedFile(path.join(dir, MANIFEST_FILE), MAX_MANIFEST_BYTES, {label: MANIFEST_FILE});
   } catch (err) {
-    return {ok: false, manifest: null, signed_by: null, problems: [{part: 'manifest', file: MANIFEST_FILE, reason: `cannot read it: ${(err as Error).message}`}]};
+    return {
+      ok: false,
+      manifest: null,
+      signed_by: null,
+      problems: [{part: 'manifest', file: MANIFEST_FILE, reason: `cannot read it: ${(err as Error).message}`}],
+    };
   }
   let signedBy: string | null = null;
   try {
@@ -83,9 +88,13 @@ export async function checkBackup(dir: string, keys: TrustedKey[]): Promise<Back
     const {verifyBlob} = await import('../trust/blob.js');
     signedBy = (await verifyBlob(bytes, bundle, keys)).fingerprint;
   } catch (err) {
-    problems.push({part: 'signature', file: MANIFEST_BUNDLE, reason: `the manifest's signature does not verify: ${(err as Error).message}`});
+    problems.push({
+      part: 'signature',
+      file: MANIFEST_BUNDLE,
+      reason: `the manifest's signature does not verify: ${(err as Error).message}`,
+    });
   }
-  let manifest: BackupManifest | null = null;
+  let manifest: BackupManifest;
   try {
     manifest = JSON.parse(bytes.toString('utf8')) as BackupManifest;
     if (manifest.format !== MANIFEST_FORMAT || !Array.isArray(manifest.archives)) throw new Error(`not an ${MANIFEST_FORMAT} document`);
@@ -93,7 +102,12 @@ export async function checkBackup(dir: string, keys: TrustedKey[]): Promise<Back
     problems.push({part: 'manifest', file: MANIFEST_FILE, reason: `unreadable: ${(err as Error).message}`});
     return {ok: false, manifest: null, signed_by: signedBy, problems};
   }
-  const files = [...manifest.archives.map((a) => ({part: 'archive' as const, file: a.file, size: a.size, sha256: a.sha256})), ...(manifest.ledger ? [{part: 'ledger' as const, file: manifest.ledger.file, size: manifest.ledger.size, sha256: manifest.ledger.sha256}] : [])];
+  const files = [
+    ...manifest.archives.map((a) => ({part: 'archive' as const, file: a.file, size: a.size, sha256: a.sha256})),
+    ...(manifest.ledger
+      ? [{part: 'ledger' as const, file: manifest.ledger.file, size: manifest.ledger.size, sha256: manifest.ledger.sha256}]
+      : []),
+  ];
   for (const f of files) {
     // names come from a signed manifest, but are still kept inside the backup directory
     if (path.basename(f.file) !== f.file) {
@@ -112,8 +126,12 @@ export async function checkBackup(dir: string, keys: TrustedKey[]): Promise<Back
       problems.push({part: f.part, file: f.file, reason: `cannot be read: ${(err as Error).message}`});
       continue;
     }
-    if (actual !== f.sha256) problems.push({part: f.part, file: f.file, reason: `sha256 ${actual.slice(0, 16)}… does not match the manifest's ${f.sha256.slice(0, 16)}… (changed or corrupted)`});
+    if (actual !== f.sha256)
+      problems.push({
+        part: f.part,
+        file: f.file,
+        reason: `sha256 ${actual.slice(0, 16)}… does not match the manifest's ${f.sha256.slice(0, 16)}… (changed or corrupted)`,
+      });
   }
   return {ok: problems.length === 0, manifest, signed_by: signedBy, problems};
 }
-

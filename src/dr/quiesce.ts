@@ -24,7 +24,10 @@ function readHeld(ledger: Ledger): Held[] {
 
 function writeHeld(ledger: Ledger, held: Held[]): void {
   if (held.length === 0) ledger.sqlite.prepare('DELETE FROM meta WHERE key = ?').run(KEY);
-  else ledger.sqlite.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(KEY, JSON.stringify(held));
+  else
+    ledger.sqlite
+      .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(KEY, JSON.stringify(held));
 }
 
 async function release(docker: Dockerode, how: 'pause' | 'stop', id: string): Promise<void> {
@@ -35,7 +38,7 @@ async function release(docker: Dockerode, how: 'pause' | 'stop', id: string): Pr
   } catch (err) {
     // not paused / already running / gone: nothing to give back
     if (isNotFound(err) || statusCode(err) === 304 || statusCode(err) === 409) return;
-    throw new Error(`cannot ${how === 'pause' ? 'unpause' : 'start'} ${id.slice(0, 12)}: ${engineMessage(err)}`);
+    throw new Error(`cannot ${how === 'pause' ? 'unpause' : 'start'} ${id.slice(0, 12)}: ${engineMessage(err)}`, {cause: err});
   }
 }
 
@@ -43,7 +46,13 @@ async function release(docker: Dockerode, how: 'pause' | 'stop', id: string): Pr
  * Pauses (or stops) the running containers given, runs `fn`, and resumes them whatever
  * happens. Returns fn's result and how long the agents were held (the backup's pause).
  */
-export async function withQuiesced<T>(docker: Dockerode, ledger: Ledger, how: 'pause' | 'stop', containers: Array<{id: string; address: string}>, fn: () => Promise<T>): Promise<{result: T; ms: number}> {
+export async function withQuiesced<T>(
+  docker: Dockerode,
+  ledger: Ledger,
+  how: 'pause' | 'stop',
+  containers: Array<{id: string; address: string}>,
+  fn: () => Promise<T>,
+): Promise<{result: T; ms: number}> {
   const running: Array<{id: string; address: string}> = [];
   for (const c of containers) {
     try {
@@ -56,6 +65,24 @@ export async function withQuiesced<T>(docker: Dockerode, ledger: Ledger, how: 'p
   if (running.length > 0) ledger.write(() => writeHeld(ledger, [...readHeld(ledger), mine]));
   const t0 = Date.now();
   const held: string[] = [];
+  // agents left paused are worse than a failed backup: a failure to resume wins over fn's
+  const resume = async (failure?: unknown): Promise<void> => {
+    const errors: string[] = [];
+    for (const id of held) await release(docker, how, id).catch((err: Error) => errors.push(err.message));
+    if (running.length > 0)
+      ledger.write(() =>
+        writeHeld(
+          ledger,
+          readHeld(ledger).filter((h) => !(h.pid === mine.pid && h.at === mine.at)),
+        ),
+      );
+    if (errors.length > 0)
+      throw new Error(
+        `could not resume every agent after the backup: ${errors.join('; ')}`,
+        failure === undefined ? undefined : {cause: failure},
+      );
+  };
+  let result: T;
   try {
     for (const c of running) {
       const target = docker.getContainer(c.id);
@@ -63,14 +90,14 @@ export async function withQuiesced<T>(docker: Dockerode, ledger: Ledger, how: 'p
       else await target.stop({t: 10});
       held.push(c.id);
     }
-    const result = await fn();
-    return {result, ms: Date.now() - t0};
-  } finally {
-    const errors: string[] = [];
-    for (const id of held) await release(docker, how, id).catch((err: Error) => errors.push(err.message));
-    if (running.length > 0) ledger.write(() => writeHeld(ledger, readHeld(ledger).filter((h) => !(h.pid === mine.pid && h.at === mine.at))));
-    if (errors.length > 0) throw new Error(`could not resume every agent after the backup: ${errors.join('; ')}`);
+    result = await fn();
+  } catch (err) {
+    await resume(err);
+    throw err;
   }
+  const ms = Date.now() - t0;
+  await resume();
+  return {result, ms};
 }
 
 /**
@@ -89,8 +116,15 @@ export async function recoverQuiesced(docker: Dockerode, ledger: Ledger): Promis
     }
   }
   ledger.write(() => {
-    writeHeld(ledger, readHeld(ledger).filter((h) => !orphaned.some((o) => o.pid === h.pid && o.at === h.at)));
-    ledger.appendEvent({level: 'warn', message: `resumed ${resumed.length} agent(s) an interrupted backup had left ${orphaned[0]!.how === 'pause' ? 'paused' : 'stopped'}`, payload: {resumed}});
+    writeHeld(
+      ledger,
+      readHeld(ledger).filter((h) => !orphaned.some((o) => o.pid === h.pid && o.at === h.at)),
+    );
+    ledger.appendEvent({
+      level: 'warn',
+      message: `resumed ${resumed.length} agent(s) an interrupted backup had left ${orphaned[0].how === 'pause' ? 'paused' : 'stopped'}`,
+      payload: {resumed},
+    });
   });
   return resumed;
 }

@@ -71,6 +71,7 @@ function relativeOf(p: string): string | {refused: string} {
   const first = slash < 0 ? trimmed : trimmed.slice(0, slash);
   if (first === '' || first === '..') return {refused: 'it leaves the volume'};
   const rest = slash < 0 ? '' : trimmed.slice(slash + 1);
-  if (rest !== '' && rest.split('/').some((c) => c === '' || c === '.' || c === '..')) return {refused: 'it has an empty, "." or ".." component'};
+  if (rest !== '' && rest.split('/').some((c) => c === '' || c === '.' || c === '..'))
+    return {refused: 'it has an empty, "." or ".." component'};
   return rest;
 }

@@ -43,7 +43,10 @@ export async function restoreCheckStep(op: RestoreCheckOp, ctx: ApplyContext): P
   const {trustedPlanKeys} = await import('../trust/plan-signature.js');
   const check = await checkBackup(op.backup_dir, trustedPlanKeys(ctx.dir));
   if (!check.ok) {
-    throw new OrxError({code: 'backup_invalid', message: `backup ${path.basename(op.backup_dir)} does not check out: ${check.problems.map((p) => `${p.file ?? p.part}: ${p.reason}`).join('; ')}`});
+    throw new OrxError({
+      code: 'backup_invalid',
+      message: `backup ${path.basename(op.backup_dir)} does not check out: ${check.problems.map((p) => `${p.file ?? p.part}: ${p.reason}`).join('; ')}`,
+    });
   }
   return {object_id: null, attributes: null, changes: []};
 }
@@ -52,8 +55,8 @@ function mountsVolume(a: ResourceRecord, volumeName: string): boolean {
   return a.kind === 'agent' && ((a.attributes.mounts as Array<{source: string}> | undefined) ?? []).some((m) => m.source === volumeName);
 }
 
-
-const removeQuietly = (p: Promise<unknown>): Promise<void> => p.then(() => undefined).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+const removeQuietly = (p: Promise<unknown>): Promise<void> =>
+  p.then(() => undefined).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err as Error)));
 
 /**
  * Restores one volume: the recorded volume and the agents that mount it are read from the
@@ -64,16 +67,35 @@ export async function restoreVolumeStep(op: RestoreVolumeOp, step: PlannedStep, 
   const address = `volume.${op.archive.volume}`;
   const vol = ctx.ledger.getResource(address);
   const archive = path.join(op.backup_dir, op.archive.file);
-  const volStep = (name: string): PlannedStep => ({...step, address, kind: 'volume', action: 'create', after: {...(vol?.attributes ?? {labels: {}, backup: true}), name}, before: null, object_id: null});
+  const volStep = (name: string): PlannedStep => ({
+    ...step,
+    address,
+    kind: 'volume',
+    action: 'create',
+    after: {...(vol?.attributes ?? {labels: {}, backup: true}), name},
+    before: null,
+    object_id: null,
+  });
   // the fresh volume, filled from the archive (its digest checked first)
   const created = await volumeAction.apply(volStep(op.new_name), ctx);
   try {
-    await restoreVolume(ctx.docker, {volume: op.new_name, archive, sha256: op.archive.sha256, labels: {'io.orchestrix.workspace': ctx.workspace}, signal: ctx.signal});
+    await restoreVolume(ctx.docker, {
+      volume: op.new_name,
+      archive,
+      sha256: op.archive.sha256,
+      labels: {'io.orchestrix.workspace': ctx.workspace},
+      signal: ctx.signal,
+    });
   } catch (err) {
     await removeQuietly(ctx.docker.getVolume(op.new_name).remove({force: true}));
     throw err;
   }
-  if (!vol) return {object_id: null, attributes: null, changes: [{op: 'put', address, kind: 'volume', attributes: created.attributes!, object_id: created.object_id}]};
+  if (!vol)
+    return {
+      object_id: null,
+      attributes: null,
+      changes: [{op: 'put', address, kind: 'volume', attributes: created.attributes!, object_id: created.object_id}],
+    };
 
   const oldName = String(vol.attributes.name);
   const agents = ctx.ledger.listResources().filter((a) => mountsVolume(a, oldName));
@@ -93,10 +115,15 @@ export async function restoreVolumeStep(op: RestoreVolumeOp, step: PlannedStep, 
     for (const a of aside) {
       const c = ctx.docker.getContainer(a.id);
       await attempt(`rename ${a.record.address} back`, c.rename({name: String(a.record.attributes.name)}));
-      await attempt(`start ${a.record.address}`, c.start().catch((err: unknown) => (statusCode(err) === 304 ? undefined : Promise.reject(err))));
+      await attempt(
+        `start ${a.record.address}`,
+        c.start().catch((err: unknown) => (statusCode(err) === 304 ? undefined : Promise.reject(err as Error))),
+      );
     }
     await attempt(`remove the new volume ${op.new_name}`, ctx.docker.getVolume(op.new_name).remove({force: true}));
-    const tail = undo.length ? `; the rollback could not ${undo.join('; ')}` : `; rolled back: the agents run on the old volume ${oldName}, unchanged`;
+    const tail = undo.length
+      ? `; the rollback could not ${undo.join('; ')}`
+      : `; rolled back: the agents run on the old volume ${oldName}, unchanged`;
     throw new OrxError({code: 'restore_failed', kind: 'external', message: `restore of ${address} failed: ${why}${tail}`});
   };
   try {
@@ -109,14 +136,27 @@ export async function restoreVolumeStep(op: RestoreVolumeOp, step: PlannedStep, 
     }
     for (const a of aside) {
       const before = agentAction.validate(a.record.attributes);
-      const {config_hash: _old, ...rest} = {...before, mounts: before.mounts.map((m) => (m.source === oldName ? {...m, source: op.new_name} : m))};
+      const {config_hash: _old, ...rest} = {
+        ...before,
+        mounts: before.mounts.map((m) => (m.source === oldName ? {...m, source: op.new_name} : m)),
+      };
       const attrs: AgentAttrs = {...rest, config_hash: agentConfigHash(rest)};
-      const out = await agentAction.apply({...step, address: a.record.address, kind: 'agent', action: 'create', before: null, after: attrs, object_id: null}, ctx);
+      const out = await agentAction.apply(
+        {...step, address: a.record.address, kind: 'agent', action: 'create', before: null, after: attrs, object_id: null},
+        ctx,
+      );
       fresh.push({record: a.record, id: out.object_id!, attrs});
     }
     for (const f of fresh) {
-      const health = await waitHealthy(ctx.docker, f.id, f.attrs.health, {timeoutMs: op.health_timeout_ms, progress: ctx.progress, signal: ctx.signal});
-      if (!health.ok) return await rollback(`${f.record.address} ${health.detail}${health.output ? ` (last check: ${excerpt(health.output, {max: 200, keep: 'end'})})` : ''}`);
+      const health = await waitHealthy(ctx.docker, f.id, f.attrs.health, {
+        timeoutMs: op.health_timeout_ms,
+        progress: ctx.progress,
+        signal: ctx.signal,
+      });
+      if (!health.ok)
+        return await rollback(
+          `${f.record.address} ${health.detail}${health.output ? ` (last check: ${excerpt(health.output, {max: 200, keep: 'end'})})` : ''}`,
+        );
     }
   } catch (err) {
     if (err instanceof OrxError && err.code === 'restore_failed') throw err;
@@ -155,9 +195,23 @@ export async function restoreLedgerStep(op: RestoreLedgerOp, ctx: ApplyContext):
   }
   const wanted = new Set(rows.map((r) => r.address));
   const changes: StateChange[] = [
-    ...ctx.ledger.listResources().filter((r) => !wanted.has(r.address)).map((r): StateChange => ({op: 'delete', address: r.address})),
-    ...rows.map((r): StateChange => ({op: 'put', address: r.address, kind: r.kind, attributes: JSON.parse(r.attributes) as Record<string, unknown>, object_id: r.object_id})),
+    ...ctx.ledger
+      .listResources()
+      .filter((r) => !wanted.has(r.address))
+      .map((r): StateChange => ({op: 'delete', address: r.address})),
+    ...rows.map((r): StateChange => ({
+      op: 'put',
+      address: r.address,
+      kind: r.kind,
+      attributes: JSON.parse(r.attributes) as Record<string, unknown>,
+      object_id: r.object_id,
+    })),
   ];
-  ctx.ledger.appendEvent({run_id: ctx.runId, level: 'warn', message: `ledger state restored from backup ${op.backup_id} (its serial ${from.serial}, chain head ${from.head ? `seq ${from.head.seq}` : 'empty'})`, payload: {restored_from: {backup: op.backup_id, serial: Number(from.serial), chain_head: from.head ?? null, resources: rows.length}}});
+  ctx.ledger.appendEvent({
+    run_id: ctx.runId,
+    level: 'warn',
+    message: `ledger state restored from backup ${op.backup_id} (its serial ${from.serial}, chain head ${from.head ? `seq ${from.head.seq}` : 'empty'})`,
+    payload: {restored_from: {backup: op.backup_id, serial: Number(from.serial), chain_head: from.head ?? null, resources: rows.length}},
+  });
   return {object_id: null, attributes: null, changes};
 }

@@ -1,4 +1,4 @@
-import {createHash, type Hash} from 'node:crypto';
+import {createHash} from 'node:crypto';
 import {OrxError} from '../errors.js';
 
 /**
@@ -174,7 +174,14 @@ function parsePax(b: Buffer, into: PaxOverrides): void {
     else if (key === 'mtime') {
       if (!/^-?\d+(\.\d*)?$/.test(value)) throw corrupt(`bad PAX mtime "${value}"`);
       into.mtime = value;
-    } else if (key === 'size' || key === 'uid' || key === 'gid' || key === 'GNU.sparse.major' || key === 'GNU.sparse.minor' || key === 'GNU.sparse.realsize') {
+    } else if (
+      key === 'size' ||
+      key === 'uid' ||
+      key === 'gid' ||
+      key === 'GNU.sparse.major' ||
+      key === 'GNU.sparse.minor' ||
+      key === 'GNU.sparse.realsize'
+    ) {
       if (!/^\d+$/.test(value)) throw corrupt(`bad PAX ${key} "${value}"`);
       into[key] = Number(value);
     }
@@ -334,7 +341,7 @@ class SparseData {
     let i = 0;
     while (i < b.length) {
       if (this.padding < 0) {
-        const c = b[i++]!;
+        const c = b[i++];
         this.consumed++;
         if (c !== 0x0a) {
           if (c < 0x30 || c > 0x39 || this.digits.length >= 16) throw corrupt('bad sparse map');
@@ -345,8 +352,8 @@ class SparseData {
         this.numbers.push(Number(this.digits));
         this.digits = '';
         if (this.want < 0) {
-          if (this.numbers[0]! > MAX_REGIONS) throw corrupt('a sparse map of too many regions');
-          this.want = 1 + 2 * this.numbers[0]!;
+          if (this.numbers[0] > MAX_REGIONS) throw corrupt('a sparse map of too many regions');
+          this.want = 1 + 2 * this.numbers[0];
         }
         if (this.numbers.length === this.want) this.startData();
         continue;
@@ -368,25 +375,25 @@ class SparseData {
   /** The file's digest, once the entry's data is all through; throws if map and data disagree. */
   end(): string {
     if (this.padding !== 0 || this.digits !== '' || this.numbers.length !== this.want) throw corrupt('a sparse entry ends inside its map');
-    while (this.regionLeft === 0 && this.region < this.numbers[0]!) this.nextRegion();
-    if (this.regionLeft > 0 || this.region < this.numbers[0]!) throw corrupt('a sparse entry ends before its data');
+    while (this.regionLeft === 0 && this.region < this.numbers[0]) this.nextRegion();
+    if (this.regionLeft > 0 || this.region < this.numbers[0]) throw corrupt('a sparse entry ends before its data');
     return this.file.end(this.realsize);
   }
 
   private startData(): void {
     this.padding = (BLOCK - (this.consumed % BLOCK)) % BLOCK;
     let prev = 0;
-    for (let r = 0; r < this.numbers[0]!; r++) {
-      const off = this.numbers[1 + 2 * r]!;
-      const len = this.numbers[2 + 2 * r]!;
+    for (let r = 0; r < this.numbers[0]; r++) {
+      const off = this.numbers[1 + 2 * r];
+      const len = this.numbers[2 + 2 * r];
       if (off < prev || off + len > this.realsize) throw corrupt('a sparse map out of order or past the file');
       prev = off + len;
     }
   }
 
   private nextRegion(): void {
-    if (this.region >= this.numbers[0]!) throw corrupt('sparse data past its map');
-    this.file.skipTo(this.numbers[1 + 2 * this.region]!);
+    if (this.region >= this.numbers[0]) throw corrupt('sparse data past its map');
+    this.file.skipTo(this.numbers[1 + 2 * this.region]);
     this.regionLeft = this.numbers[2 + 2 * this.region]!;
     this.region++;
   }
@@ -412,7 +419,8 @@ export class TarDigest {
   private remaining = 0;
   private padding = 0;
   /** the regular file whose content is being hashed */
-  private pending: {path: string | undefined; head: string; size: number; mtime: string; file: FileHash; sparse: SparseData | undefined} | undefined;
+  private pending:
+    {path: string | undefined; head: string; size: number; mtime: string; file: FileHash; sparse: SparseData | undefined} | undefined;
   private meta: {kind: Meta; parts: Buffer[]} | undefined;
   private next: PaxOverrides = {};
   private global: PaxOverrides = {};
@@ -463,7 +471,8 @@ export class TarDigest {
 
   /** The digest of everything pushed; throws if the stream stopped inside an entry. */
   end(): ContentDigest {
-    if (this.remaining > 0 || this.padding > 0 || this.headerFill > 0 || this.meta || this.pending) throw corrupt('the stream ends inside an entry');
+    if (this.remaining > 0 || this.padding > 0 || this.headerFill > 0 || this.meta || this.pending)
+      throw corrupt('the stream ends inside an entry');
     // a stream cut between two entries looks whole but for the end-of-archive blocks
     if (!this.ended && this.zeroBlocks === 0) throw corrupt('the stream ends without the end-of-archive marker');
     const paths = [...this.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -491,7 +500,8 @@ export class TarDigest {
     if (!checksumOk(h)) throw corrupt('header checksum mismatch');
     const flag = h[156] === 0 ? '0' : String.fromCharCode(h[156]);
     let size = num(h, 124, 12);
-    const meta: Meta | undefined = flag === 'x' ? 'pax' : flag === 'g' ? 'global' : flag === 'L' ? 'longname' : flag === 'K' ? 'longlink' : undefined;
+    const meta: Meta | undefined =
+      flag === 'x' ? 'pax' : flag === 'g' ? 'global' : flag === 'L' ? 'longname' : flag === 'K' ? 'longlink' : undefined;
     if (meta) {
       if (size > MAX_META) throw corrupt(`a ${meta} entry of ${size} bytes`);
       if (meta === 'global') this.onEntry?.({flag, path: '', linkpath: '', sparse: false});
@@ -516,13 +526,18 @@ export class TarDigest {
     else if (flag === '5') type = 'd';
     else if (flag === '2') type = 'l';
     else if (flag === '1') type = 'h';
-    if (sparseKeys && (type !== 'f' || o['GNU.sparse.major'] !== 1 || o['GNU.sparse.minor'] !== 0 || o['GNU.sparse.realsize'] === undefined)) throw corrupt(`unsupported sparse entry ${encodePath(raw)}`);
+    if (
+      sparseKeys &&
+      (type !== 'f' || o['GNU.sparse.major'] !== 1 || o['GNU.sparse.minor'] !== 0 || o['GNU.sparse.realsize'] === undefined)
+    )
+      throw corrupt(`unsupported sparse entry ${encodePath(raw)}`);
     this.onEntry?.({flag, path: raw, linkpath: link, sparse: sparseKeys});
     const rel = relative(raw);
     // the root has no line, but its data (if it claims any) must still be skipped
     const path = rel === '' ? undefined : encodePath(rel);
     const head = `${type} ${path} ${mode.toString(8).padStart(4, '0')} ${uid}:${gid}`;
-    const mtime = this.format === 2 && type !== 'h' && type !== 'o' ? ` ${mtimeText(o.mtime, num(h, 136, 12))}` : this.format === 2 ? ' -' : '';
+    const mtime =
+      this.format === 2 && type !== 'h' && type !== 'o' ? ` ${mtimeText(o.mtime, num(h, 136, 12))}` : this.format === 2 ? ' -' : '';
     if (type === 'f') {
       const file = this.format === 2 ? new DataBlocksHash() : new PlainHash();
       const realsize = sparseKeys ? o['GNU.sparse.realsize']! : size;

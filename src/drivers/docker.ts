@@ -30,7 +30,15 @@ function deferModule(id: string): void {
     delete requireCjs.cache[file];
     return (requireCjs(file) as (...a: unknown[]) => unknown).apply(this, args);
   };
-  requireCjs.cache[file] = {id: file, filename: file, loaded: true, exports: stand, children: [], paths: [], path: file} as unknown as NodeJS.Module;
+  requireCjs.cache[file] = {
+    id: file,
+    filename: file,
+    loaded: true,
+    exports: stand,
+    children: [],
+    paths: [],
+    path: file,
+  } as unknown as NodeJS.Module;
 }
 
 /**
@@ -60,9 +68,7 @@ export function engineUnreachable(err: unknown): OrxError {
     code: 'engine_unreachable',
     kind: 'external',
     message: `Cannot reach the Docker engine at ${dockerEndpoint()}: ${reason}`,
-    actions: [
-      'Start the Docker engine (as root on Debian: scripts/ensure-docker.sh), or point DOCKER_HOST at a running one.',
-    ],
+    actions: ['Start the Docker engine (as root on Debian: scripts/ensure-docker.sh), or point DOCKER_HOST at a running one.'],
   });
 }
 

@@ -18,7 +18,8 @@ export function engineIsLocal(env: NodeJS.ProcessEnv = process.env): boolean {
  */
 export function probePort(ip: string, port: number, protocol: Protocol): Promise<'free' | 'in-use' | 'unknown'> {
   return new Promise((resolve) => {
-    const verdict = (err: NodeJS.ErrnoException | null): void => resolve(err === null ? 'free' : err.code === 'EADDRINUSE' ? 'in-use' : 'unknown');
+    const verdict = (err: NodeJS.ErrnoException | null): void =>
+      resolve(err === null ? 'free' : err.code === 'EADDRINUSE' ? 'in-use' : 'unknown');
     if (protocol === 'udp') {
       const sock = dgram.createSocket({type: net.isIPv6(ip) ? 'udp6' : 'udp4', ipv6Only: net.isIPv6(ip) && ip !== '::'});
       sock.once('error', (err) => {
@@ -66,9 +67,9 @@ function socketInodes(ip: string, port: number, protocol: Protocol): Set<string>
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f.length < 10 || f[3] !== HOLDING_STATE[protocol]) continue;
-      const [addrHex, portHex] = f[1]!.split(':') as [string, string];
+      const [addrHex, portHex] = f[1].split(':') as [string, string];
       if (parseInt(portHex, 16) !== port || !blocks(want, procAddressBytes(addrHex))) continue;
-      inodes.add(f[9]!);
+      inodes.add(f[9]);
     }
   }
   return inodes;
@@ -86,7 +87,10 @@ export function portHolder(ip: string, port: number, protocol: Protocol): string
   if (inodes.size === 0) return null;
   let pids: string[];
   try {
-    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).slice(0, MAX_PROCESSES);
+    pids = fs
+      .readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .slice(0, MAX_PROCESSES);
   } catch {
     return null;
   }
@@ -105,7 +109,7 @@ export function portHolder(ip: string, port: number, protocol: Protocol): string
         continue;
       }
       const m = /^socket:\[(\d+)\]$/.exec(link);
-      if (m && inodes.has(m[1]!)) return `pid ${pid} (${command(pid)})`;
+      if (m && inodes.has(m[1])) return `pid ${pid} (${command(pid)})`;
     }
   }
   return null;
@@ -113,7 +117,13 @@ export function portHolder(ip: string, port: number, protocol: Protocol): string
 
 function command(pid: string): string {
   try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim().replace(/[^\x20-\x7e]/g, '?').slice(0, 32) || '?';
+    return (
+      fs
+        .readFileSync(`/proc/${pid}/comm`, 'utf8')
+        .trim()
+        .replace(/[^\x20-\x7e]/g, '?')
+        .slice(0, 32) || '?'
+    );
   } catch {
     return '?';
   }

@@ -12,5 +12,8 @@ export function buildImage(
   options: Dockerode.ImageBuildOptions & {abortSignal?: AbortSignal},
   retry: Omit<RetryOptions, 'signal'> = {},
 ): Promise<Array<Record<string, unknown>>> {
-  return retryTransient(async () => followProgress(docker, await docker.buildImage(context, options)), {...retry, signal: options.abortSignal});
+  return retryTransient(async () => followProgress(docker, await docker.buildImage(context, options)), {
+    ...retry,
+    signal: options.abortSignal,
+  });
 }

@@ -4,7 +4,10 @@ import type {Tool} from './tools.js';
 
 export async function kindClusters(kind: Tool, signal?: AbortSignal): Promise<string[]> {
   const out = await kind.run(['get', 'clusters'], {signal, timeoutMs: 30_000});
-  return out.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  return out.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 export interface CreateCluster {
@@ -17,7 +20,23 @@ export interface CreateCluster {
 }
 
 export async function createKindCluster(kind: Tool, c: CreateCluster, signal?: AbortSignal): Promise<void> {
-  await kind.run(['create', 'cluster', '--name', c.name, '--config', c.configFile, '--image', c.image, '--wait', `${Math.ceil(c.waitMs / 1000)}s`, '--kubeconfig', c.kubeconfig], {signal});
+  await kind.run(
+    [
+      'create',
+      'cluster',
+      '--name',
+      c.name,
+      '--config',
+      c.configFile,
+      '--image',
+      c.image,
+      '--wait',
+      `${Math.ceil(c.waitMs / 1000)}s`,
+      '--kubeconfig',
+      c.kubeconfig,
+    ],
+    {signal},
+  );
 }
 
 /** kubeconfig null: kind cleans the user's default kubeconfig (the cluster was exported there). */

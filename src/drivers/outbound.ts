@@ -10,7 +10,15 @@ import http from 'node:http';
 import type {LookupFunction} from 'node:net';
 import https from 'node:https';
 import {Readable} from 'node:stream';
-import {classifyAddress, describeClass, formatAddress, INTERNAL, NEVER_CONTACTED, parseAddress, type AddressClass} from '../util/address-class.js';
+import {
+  classifyAddress,
+  describeClass,
+  formatAddress,
+  INTERNAL,
+  NEVER_CONTACTED,
+  parseAddress,
+  type AddressClass,
+} from '../util/address-class.js';
 
 export const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -24,7 +32,8 @@ export interface Resolved {
 /** Name -> addresses; tests may give their own (e.g. a name that resolves to 169.254.169.254). */
 export type Resolver = (host: string) => Promise<Resolved[]>;
 
-export const systemResolver: Resolver = async (host) => (await lookup(host, {all: true, verbatim: true})).map((a) => ({address: a.address, family: a.family === 6 ? 6 : 4}));
+export const systemResolver: Resolver = async (host) =>
+  (await lookup(host, {all: true, verbatim: true})).map((a) => ({address: a.address, family: a.family === 6 ? 6 : 4}));
 
 /** Where the registry itself is: what the URLs in its answers are judged against. */
 export interface Home {
@@ -51,11 +60,14 @@ export class OutboundRefusal extends Error {
  * http (loopback). Returns why not, or null.
  */
 export function serverChosenRefusal(home: Home, scheme: string, cls: AddressClass): string | null {
-  if (scheme !== 'https:' && !(scheme === 'http:' && home.scheme === 'http:')) return `it is ${scheme.replace(/:$/, '')}, and orx follows a registry only to https`;
+  if (scheme !== 'https:' && !(scheme === 'http:' && home.scheme === 'http:'))
+    return `it is ${scheme.replace(/:$/, '')}, and orx follows a registry only to https`;
   if (NEVER_CONTACTED.has(cls)) return `it is ${describeClass(cls)}`;
-  if (home.cls === 'loopback') return cls === 'loopback' ? null : `it is ${describeClass(cls)}, and a registry on loopback is followed only to loopback`;
+  if (home.cls === 'loopback')
+    return cls === 'loopback' ? null : `it is ${describeClass(cls)}, and a registry on loopback is followed only to loopback`;
   if (cls === 'loopback') return `it is ${describeClass(cls)}, and only a registry on loopback is followed there`;
-  if (INTERNAL.has(cls) && !INTERNAL.has(home.cls)) return `it is ${describeClass(cls)}, and a registry on ${describeClass(home.cls)} is not followed into internal networks`;
+  if (INTERNAL.has(cls) && !INTERNAL.has(home.cls))
+    return `it is ${describeClass(cls)}, and a registry on ${describeClass(home.cls)} is not followed into internal networks`;
   return null;
 }
 
@@ -74,7 +86,8 @@ export async function destination(url: URL, resolve: Resolver): Promise<Array<Re
   } catch (err) {
     throw Object.assign(new Error('fetch failed'), {cause: err});
   }
-  if (found.length === 0) throw Object.assign(new Error('fetch failed'), {cause: Object.assign(new Error(`${host} has no address`), {code: 'ENOTFOUND'})});
+  if (found.length === 0)
+    throw Object.assign(new Error('fetch failed'), {cause: Object.assign(new Error(`${host} has no address`), {code: 'ENOTFOUND'})});
   return found.map((r) => ({...r, cls: classifyAddress(r.address) ?? 'reserved'}));
 }
 
@@ -92,12 +105,22 @@ export interface OutboundInit {
   onHome?: (home: Home) => void;
 }
 
-function checkHop(url: URL, addresses: Array<Resolved & {cls: AddressClass}>, by: 'operator' | 'server', home: Home | undefined, what: string): void {
+function checkHop(
+  url: URL,
+  addresses: Array<Resolved & {cls: AddressClass}>,
+  by: 'operator' | 'server',
+  home: Home | undefined,
+  what: string,
+): void {
   const host = hostOf(url);
   for (const a of addresses) {
     const shown = parseAddress(host) ? a.address : `${host} (${a.address})`;
     if (by === 'operator') {
-      if (NEVER_CONTACTED.has(a.cls)) throw new OutboundRefusal(`refusing to contact ${what} ${shown}: it is ${describeClass(a.cls)}; orx never sends requests to link-local, metadata, multicast or unspecified addresses`, a.address);
+      if (NEVER_CONTACTED.has(a.cls))
+        throw new OutboundRefusal(
+          `refusing to contact ${what} ${shown}: it is ${describeClass(a.cls)}; orx never sends requests to link-local, metadata, multicast or unspecified addresses`,
+          a.address,
+        );
     } else {
       const why = serverChosenRefusal(home!, url.protocol, a.cls);
       if (why) throw new OutboundRefusal(`refusing to follow ${what} to ${url.protocol}//${shown}: ${why}`, a.address);
@@ -112,7 +135,11 @@ function pinnedLookup(pinned: Resolved): LookupFunction {
   }) as LookupFunction;
 }
 
-function send(url: URL, pinned: Resolved, init: {method: string; headers: Record<string, string>; body?: Buffer; signal: AbortSignal}): Promise<Response> {
+function send(
+  url: URL,
+  pinned: Resolved,
+  init: {method: string; headers: Record<string, string>; body?: Buffer; signal: AbortSignal},
+): Promise<Response> {
   const mod = url.protocol === 'https:' ? https : http;
   const host = hostOf(url);
   const headers: Record<string, string> = {...init.headers};
@@ -136,7 +163,7 @@ function send(url: URL, pinned: Resolved, init: {method: string; headers: Record
       (res) => {
         const status = res.statusCode ?? 0;
         const h = new Headers();
-        for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) h.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+        for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) h.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
         const noBody = init.method === 'HEAD' || status === 204 || status === 205 || status === 304;
         if (noBody) res.resume();
         if (status < 200 || status > 599) {
@@ -144,7 +171,13 @@ function send(url: URL, pinned: Resolved, init: {method: string; headers: Record
           reject(Object.assign(new Error('fetch failed'), {cause: new Error(`unexpected HTTP status ${status}`)}));
           return;
         }
-        resolve(new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), {status, statusText: res.statusMessage ?? '', headers: h}));
+        resolve(
+          new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), {
+            status,
+            statusText: res.statusMessage ?? '',
+            headers: h,
+          }),
+        );
       },
     );
     // shaped like fetch's failure, so callers read the cause the same way
@@ -186,11 +219,12 @@ export async function outboundFetch(url: string, init: OutboundInit): Promise<Re
   let home = init.home;
   const origin = current.origin;
   for (let hop = 0; ; hop++) {
-    if (current.protocol !== 'http:' && current.protocol !== 'https:') throw new OutboundRefusal(`refusing to follow a redirect to ${current.protocol}//${current.host}: only http(s) is followed`, null);
+    if (current.protocol !== 'http:' && current.protocol !== 'https:')
+      throw new OutboundRefusal(`refusing to follow a redirect to ${current.protocol}//${current.host}: only http(s) is followed`, null);
     const addresses = await destination(current, resolve);
     checkHop(current, addresses, by, home, by === 'operator' ? 'the registry' : hop === 0 ? 'a registry URL' : 'a redirect');
     if (by === 'operator') {
-      home = {scheme: current.protocol as Home['scheme'], cls: addresses[0]!.cls};
+      home = {scheme: current.protocol, cls: addresses[0].cls};
       init.onHome?.(home);
     }
     const res = await sendToFirstAnswering(current, addresses, {method, headers, body, signal: init.signal});
@@ -204,7 +238,8 @@ export async function outboundFetch(url: string, init: OutboundInit): Promise<Re
       body = undefined;
     }
     // credentials stay with the origin they were given for
-    if (next.origin !== current.origin) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+    if (next.origin !== current.origin)
+      headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
     current = next;
     by = 'server';
   }

@@ -36,8 +36,15 @@ export function ownerImageArchive(uid: number, gid: number): Buffer {
     }),
   );
   const configName = `${sha256(config)}.json`;
-  const manifest = Buffer.from(JSON.stringify([{Config: configName, RepoTags: [ownerImageTag(uid, gid)], Layers: [`${diffId}/layer.tar`]}]));
-  return Buffer.concat([...tarFile(configName, config), ...tarFile(`${diffId}/layer.tar`, layer), ...tarFile('manifest.json', manifest), TAR_END]);
+  const manifest = Buffer.from(
+    JSON.stringify([{Config: configName, RepoTags: [ownerImageTag(uid, gid)], Layers: [`${diffId}/layer.tar`]}]),
+  );
+  return Buffer.concat([
+    ...tarFile(configName, config),
+    ...tarFile(`${diffId}/layer.tar`, layer),
+    ...tarFile('manifest.json', manifest),
+    TAR_END,
+  ]);
 }
 
 /** The owner image's tag, loaded into the engine first when it is not there. */

@@ -31,7 +31,9 @@ export const MEDIA_TYPES = {
 } as const;
 
 /** Every manifest kind orx understands; without the Docker ones, old registries convert to schema 1. */
-export const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest].join(', ');
+export const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest].join(
+  ', ',
+);
 
 export const DOCKER_HUB = 'docker.io';
 const DOCKER_HUB_API = 'registry-1.docker.io';
@@ -39,7 +41,8 @@ const DOCKER_HUB_API = 'registry-1.docker.io';
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const HOST_RE = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::([0-9]{1,5}))?$/;
+const HOST_RE =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::([0-9]{1,5}))?$/;
 const NAME_MAX = 255;
 
 export function isDigest(s: string): boolean {
@@ -50,7 +53,9 @@ function invalidReference(ref: string, why: string): OrxError {
   return new OrxError({
     code: 'invalid_reference',
     message: `invalid image reference ${JSON.stringify(preview(ref))}: ${why}`,
-    actions: ['Write it as [REGISTRY[:PORT]/]REPOSITORY[:TAG][@sha256:DIGEST], e.g. ghcr.io/example/tools:1.4 or 127.0.0.1:5000/test/x@sha256:….'],
+    actions: [
+      'Write it as [REGISTRY[:PORT]/]REPOSITORY[:TAG][@sha256:DIGEST], e.g. ghcr.io/example/tools:1.4 or 127.0.0.1:5000/test/x@sha256:….',
+    ],
   });
 }
 
@@ -76,7 +81,11 @@ export function parseReference(ref: string): ImageReference {
   if (colon >= 0) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG_RE.test(tag)) throw invalidReference(ref, `the tag ${JSON.stringify(preview(tag))} is not valid (letters, digits, _ . -, at most 128, not starting with . or -)`);
+    if (!TAG_RE.test(tag))
+      throw invalidReference(
+        ref,
+        `the tag ${JSON.stringify(preview(tag))} is not valid (letters, digits, _ . -, at most 128, not starting with . or -)`,
+      );
   }
   if (!rest) throw invalidReference(ref, 'the repository name is missing');
   let registry = DOCKER_HUB;
@@ -91,12 +100,16 @@ export function parseReference(ref: string): ImageReference {
   }
   const host = HOST_RE.exec(registry);
   if (!host) throw invalidReference(ref, `the registry ${JSON.stringify(preview(registry))} is not a host[:port]`);
-  if (host[1] !== undefined && (Number(host[1]) < 1 || Number(host[1]) > 65535)) throw invalidReference(ref, `the port ${host[1]} is out of range`);
+  if (host[1] !== undefined && (Number(host[1]) < 1 || Number(host[1]) > 65535))
+    throw invalidReference(ref, `the port ${host[1]} is out of range`);
   if (registry === 'index.docker.io') registry = DOCKER_HUB;
   if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`;
   for (const part of repository.split('/')) {
     if (!PATH_COMPONENT_RE.test(part)) {
-      const why = part !== part.toLowerCase() ? 'repository names must be lowercase' : `the path component ${JSON.stringify(preview(part))} is not valid (lowercase letters and digits, separated by . _ __ or -)`;
+      const why =
+        part !== part.toLowerCase()
+          ? 'repository names must be lowercase'
+          : `the path component ${JSON.stringify(preview(part))} is not valid (lowercase letters and digits, separated by . _ __ or -)`;
       throw invalidReference(ref, why);
     }
   }
@@ -111,7 +124,7 @@ export function formatReference(r: ImageReference): string {
 }
 
 export function isLoopbackRegistry(registry: string): boolean {
-  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.split(':')[0]!;
+  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.split(':')[0];
   return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
@@ -127,14 +140,22 @@ export function sha256Digest(bytes: Uint8Array): string {
 
 // ---------------------------------------------------------------------------------------
 
-export type RegistryErrorCode = 'registry_unreachable' | 'registry_refused' | 'registry_auth' | 'registry_not_found' | 'registry_error' | 'registry_bad_response';
+export type RegistryErrorCode =
+  'registry_unreachable' | 'registry_refused' | 'registry_auth' | 'registry_not_found' | 'registry_error' | 'registry_bad_response';
 
 /** One registry failure; `reason` is a short phrase for a verification result or a denial. */
 export class RegistryError extends OrxError {
   readonly status: number | undefined;
   readonly reason: string;
   constructor(init: {code: RegistryErrorCode; message: string; reason: string; status?: number; actions?: string[]; cause?: unknown}) {
-    super({code: init.code, kind: 'external', message: init.message, actions: init.actions, cause: init.cause, data: init.status ? {status: init.status} : {}});
+    super({
+      code: init.code,
+      kind: 'external',
+      message: init.message,
+      actions: init.actions,
+      cause: init.cause,
+      data: init.status ? {status: init.status} : {},
+    });
     this.name = 'RegistryError';
     this.status = init.status;
     this.reason = init.reason;
@@ -201,19 +222,27 @@ async function readBody(res: Response, max: number, what: string, registry: stri
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > max) {
     await res.body?.cancel().catch(() => undefined);
-    throw new RegistryError({code: 'registry_bad_response', reason: `registry sent an oversized ${what}`, message: `${registry} sent a ${what} of ${declared} bytes (limit ${max})`});
+    throw new RegistryError({
+      code: 'registry_bad_response',
+      reason: `registry sent an oversized ${what}`,
+      message: `${registry} sent a ${what} of ${declared} bytes (limit ${max})`,
+    });
   }
   if (!res.body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let total = 0;
   const reader = res.body.getReader();
   for (;;) {
-    const {done, value} = await reader.read();
+    const {done, value} = (await reader.read()) as {done: false; value: Uint8Array} | {done: true; value?: undefined};
     if (done) break;
     total += value.byteLength;
     if (total > max) {
       await reader.cancel().catch(() => undefined);
-      throw new RegistryError({code: 'registry_bad_response', reason: `registry sent an oversized ${what}`, message: `${registry} sent a ${what} larger than ${max} bytes`});
+      throw new RegistryError({
+        code: 'registry_bad_response',
+        reason: `registry sent an oversized ${what}`,
+        message: `${registry} sent a ${what} larger than ${max} bytes`,
+      });
     }
     chunks.push(Buffer.from(value));
   }
@@ -230,8 +259,8 @@ function parseChallenge(header: string | null): Challenge | null {
   const m = /^\s*(\w+)\s*(.*)$/.exec(header);
   if (!m) return null;
   const params: Record<string, string> = {};
-  for (const p of m[2]!.matchAll(/(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))/g)) params[p[1]!.toLowerCase()] = p[2] ?? p[3] ?? '';
-  return {scheme: m[1]!.toLowerCase(), params};
+  for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))/g)) params[p[1].toLowerCase()] = p[2] ?? p[3] ?? '';
+  return {scheme: m[1].toLowerCase(), params};
 }
 
 interface RequestInit2 {
@@ -261,7 +290,10 @@ export class RegistryClient {
     this.resolve = opts.resolve;
   }
 
-  private fetch(url: string, init: {method?: string; headers?: Record<string, string>; body?: Buffer; chosenBy: 'operator' | 'server'}): Promise<Response> {
+  private fetch(
+    url: string,
+    init: {method?: string; headers?: Record<string, string>; body?: Buffer; chosenBy: 'operator' | 'server'},
+  ): Promise<Response> {
     return outboundFetch(url, {
       ...init,
       signal: AbortSignal.timeout(this.timeoutMs),
@@ -288,7 +320,11 @@ export class RegistryClient {
       code: 'registry_unreachable',
       reason: `registry unreachable: ${this.registry}: ${timedOut ? `no answer within ${Math.round(this.timeoutMs / 100) / 10}s` : detail}`,
       message: `cannot reach the registry ${this.registry} (${new URL(url).origin}): ${timedOut ? `no answer within ${Math.round(this.timeoutMs / 100) / 10}s` : detail}`,
-      actions: [isLoopbackRegistry(this.registry) ? `Start the registry on ${this.registry}.` : `Check the network and that ${this.registry} serves the Registry v2 API over https.`],
+      actions: [
+        isLoopbackRegistry(this.registry)
+          ? `Start the registry on ${this.registry}.`
+          : `Check the network and that ${this.registry} serves the Registry v2 API over https.`,
+      ],
       cause: err,
     });
   }
@@ -301,7 +337,12 @@ export class RegistryClient {
       const headers: Record<string, string> = {'User-Agent': 'orchestrix', ...init.headers};
       if (token && sameOrigin) headers.Authorization = `Bearer ${token}`;
       try {
-        return await this.fetch(url, {method: init.method ?? 'GET', headers, body: init.body, chosenBy: sameOrigin ? 'operator' : 'server'});
+        return await this.fetch(url, {
+          method: init.method ?? 'GET',
+          headers,
+          body: init.body,
+          chosenBy: sameOrigin ? 'operator' : 'server',
+        });
       } catch (err) {
         if (err instanceof OutboundRefusal) throw this.refused(err);
         throw this.unreachable(err, url);
@@ -329,7 +370,7 @@ export class RegistryClient {
   private async anonymousToken(challenge: Challenge, scope: string | undefined): Promise<string | null> {
     let url: URL;
     try {
-      url = new URL(challenge.params.realm!);
+      url = new URL(challenge.params.realm);
     } catch {
       return null;
     }
@@ -349,7 +390,10 @@ export class RegistryClient {
       return null;
     }
     try {
-      const body = JSON.parse((await readBody(res, 64 * 1024, 'token', this.registry)).toString('utf8')) as {token?: unknown; access_token?: unknown};
+      const body = JSON.parse((await readBody(res, 64 * 1024, 'token', this.registry)).toString('utf8')) as {
+        token?: unknown;
+        access_token?: unknown;
+      };
       const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : null;
       return token;
     } catch (err) {
@@ -380,11 +424,18 @@ export class RegistryClient {
         status,
         reason: `registry refused access: ${this.registry} answered ${status} for ${what}`,
         message: `${this.registry} refused ${what} without credentials (HTTP ${status})${suffix}`,
-        actions: ['orx talks to registries anonymously: use a registry (or repository) that allows anonymous access, e.g. a local registry on 127.0.0.1.'],
+        actions: [
+          'orx talks to registries anonymously: use a registry (or repository) that allows anonymous access, e.g. a local registry on 127.0.0.1.',
+        ],
       });
     }
     if (status === 404) {
-      return new RegistryError({code: 'registry_not_found', status, reason: `not found: ${what}`, message: `${this.registry}: ${what} not found (HTTP 404)${suffix}`});
+      return new RegistryError({
+        code: 'registry_not_found',
+        status,
+        reason: `not found: ${what}`,
+        message: `${this.registry}: ${what} not found (HTTP 404)${suffix}`,
+      });
     }
     return new RegistryError({
       code: 'registry_error',
@@ -411,7 +462,13 @@ export class RegistryClient {
   /** The digest of a manifest by tag or digest, or null when there is none. HEAD first, GET when the header is missing. */
   async manifestDigest(repository: string, reference: string): Promise<string | null> {
     const what = `manifest ${repository}:${reference}`;
-    const res = await this.request(`/v2/${repository}/manifests/${reference}`, {method: 'HEAD', headers: {Accept: MANIFEST_ACCEPT}, scope: this.pullScope(repository), expect: [404], what});
+    const res = await this.request(`/v2/${repository}/manifests/${reference}`, {
+      method: 'HEAD',
+      headers: {Accept: MANIFEST_ACCEPT},
+      scope: this.pullScope(repository),
+      expect: [404],
+      what,
+    });
     if (res.status === 404) return null;
     const header = res.headers.get('docker-content-digest');
     if (header && isDigest(header)) return header;
@@ -422,7 +479,12 @@ export class RegistryClient {
   /** Fetches and parses a manifest; checks its bytes against the digest asked for (or the one the registry claims). */
   async getManifest(repository: string, reference: string): Promise<FetchedManifest | null> {
     const what = `manifest ${repository}:${reference}`;
-    const res = await this.request(`/v2/${repository}/manifests/${reference}`, {headers: {Accept: MANIFEST_ACCEPT}, scope: this.pullScope(repository), expect: [404], what});
+    const res = await this.request(`/v2/${repository}/manifests/${reference}`, {
+      headers: {Accept: MANIFEST_ACCEPT},
+      scope: this.pullScope(repository),
+      expect: [404],
+      what,
+    });
     if (res.status === 404) {
       await res.body?.cancel().catch(() => undefined);
       return null;
@@ -432,34 +494,57 @@ export class RegistryClient {
     const claimed = res.headers.get('docker-content-digest');
     const expected = isDigest(reference) ? reference : claimed && isDigest(claimed) ? claimed : null;
     if (expected && expected !== digest) {
-      throw new RegistryError({code: 'registry_bad_response', reason: `registry sent a manifest that does not match its digest`, message: `${this.registry} sent ${what} with digest ${digest}, expected ${expected}`});
+      throw new RegistryError({
+        code: 'registry_bad_response',
+        reason: `registry sent a manifest that does not match its digest`,
+        message: `${this.registry} sent ${what} with digest ${digest}, expected ${expected}`,
+      });
     }
     let manifest: Manifest;
     try {
       manifest = JSON.parse(bytes.toString('utf8')) as Manifest;
       if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw new Error('not an object');
     } catch (err) {
-      throw new RegistryError({code: 'registry_bad_response', reason: 'registry sent a manifest that is not JSON', message: `${this.registry} sent ${what} that is not a JSON object: ${causeText(err)}`});
+      throw new RegistryError({
+        code: 'registry_bad_response',
+        reason: 'registry sent a manifest that is not JSON',
+        message: `${this.registry} sent ${what} that is not a JSON object: ${causeText(err)}`,
+      });
     }
-    const mediaType = manifest.mediaType ?? (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    const mediaType = manifest.mediaType ?? (res.headers.get('content-type') ?? '').split(';')[0].trim();
     return {digest, mediaType, bytes, manifest};
   }
 
   /** Stores a manifest under a tag (or digest); returns its digest. */
   async putManifest(repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
     const what = `upload of manifest ${repository}:${reference}`;
-    const res = await this.request(`/v2/${repository}/manifests/${reference}`, {method: 'PUT', headers: {'Content-Type': mediaType}, body: bytes, scope: this.pushScope(repository), what});
+    const res = await this.request(`/v2/${repository}/manifests/${reference}`, {
+      method: 'PUT',
+      headers: {'Content-Type': mediaType},
+      body: bytes,
+      scope: this.pushScope(repository),
+      what,
+    });
     await res.body?.cancel().catch(() => undefined);
     const digest = sha256Digest(bytes);
     const claimed = res.headers.get('docker-content-digest');
     if (claimed && isDigest(claimed) && claimed !== digest) {
-      throw new RegistryError({code: 'registry_bad_response', reason: 'registry stored a different manifest than sent', message: `${this.registry} stored ${repository}:${reference} as ${claimed}, but orx sent ${digest}`});
+      throw new RegistryError({
+        code: 'registry_bad_response',
+        reason: 'registry stored a different manifest than sent',
+        message: `${this.registry} stored ${repository}:${reference} as ${claimed}, but orx sent ${digest}`,
+      });
     }
     return digest;
   }
 
   async blobExists(repository: string, digest: string): Promise<boolean> {
-    const res = await this.request(`/v2/${repository}/blobs/${digest}`, {method: 'HEAD', scope: this.pullScope(repository), expect: [404], what: `blob ${repository}@${digest}`});
+    const res = await this.request(`/v2/${repository}/blobs/${digest}`, {
+      method: 'HEAD',
+      scope: this.pullScope(repository),
+      expect: [404],
+      what: `blob ${repository}@${digest}`,
+    });
     await res.body?.cancel().catch(() => undefined);
     return res.status !== 404;
   }
@@ -475,7 +560,11 @@ export class RegistryClient {
     const bytes = await readBody(res, maxBytes, 'blob', this.registry);
     const got = sha256Digest(bytes);
     if (got !== digest) {
-      throw new RegistryError({code: 'registry_bad_response', reason: 'registry sent a blob that does not match its digest', message: `${this.registry} sent ${what} whose content has digest ${got}`});
+      throw new RegistryError({
+        code: 'registry_bad_response',
+        reason: 'registry sent a blob that does not match its digest',
+        message: `${this.registry} sent ${what} whose content has digest ${got}`,
+      });
     }
     return bytes;
   }
@@ -489,7 +578,12 @@ export class RegistryClient {
     const start = await this.request(`/v2/${repository}/blobs/uploads/`, {method: 'POST', scope: this.pushScope(repository), what});
     await start.body?.cancel().catch(() => undefined);
     const location = start.headers.get('location');
-    if (!location) throw new RegistryError({code: 'registry_bad_response', reason: 'registry sent no upload location', message: `${this.registry} started an upload for ${repository} but sent no Location header`});
+    if (!location)
+      throw new RegistryError({
+        code: 'registry_bad_response',
+        reason: 'registry sent no upload location',
+        message: `${this.registry} started an upload for ${repository} but sent no Location header`,
+      });
     const url = new URL(location, this.baseUrl);
     url.searchParams.set('digest', digest);
     const put = await this.request(url.toString(), {
@@ -505,7 +599,11 @@ export class RegistryClient {
 
   /** Tags of a repository (one page of up to `max`), or [] when the repository is unknown. */
   async listTags(repository: string, max = 1000): Promise<string[]> {
-    const res = await this.request(`/v2/${repository}/tags/list?n=${max}`, {scope: this.pullScope(repository), expect: [404], what: `tag list of ${repository}`});
+    const res = await this.request(`/v2/${repository}/tags/list?n=${max}`, {
+      scope: this.pullScope(repository),
+      expect: [404],
+      what: `tag list of ${repository}`,
+    });
     if (res.status === 404) {
       await res.body?.cancel().catch(() => undefined);
       return [];
@@ -515,7 +613,11 @@ export class RegistryClient {
       const body = JSON.parse(bytes.toString('utf8')) as {tags?: unknown};
       return Array.isArray(body.tags) ? body.tags.filter((t): t is string => typeof t === 'string') : [];
     } catch {
-      throw new RegistryError({code: 'registry_bad_response', reason: 'registry sent a tag list that is not JSON', message: `${this.registry} sent a tag list for ${repository} that is not JSON`});
+      throw new RegistryError({
+        code: 'registry_bad_response',
+        reason: 'registry sent a tag list that is not JSON',
+        message: `${this.registry} sent a tag list for ${repository} that is not JSON`,
+      });
     }
   }
 }
@@ -557,7 +659,7 @@ export async function resolveDigest(ref: string, opts: RegistryOptions = {}): Pr
 
 /** `repo[:tag][@digest]` -> `repo`, as the engine names it: what a digest is appended to. */
 export function repositoryOf(ref: string): string {
-  const noDigest = ref.split('@')[0]!;
+  const noDigest = ref.split('@')[0];
   const slash = noDigest.lastIndexOf('/');
   const colon = noDigest.lastIndexOf(':');
   return colon > slash ? noDigest.slice(0, colon) : noDigest;

@@ -44,7 +44,10 @@ function checkedPath(name: ToolName, value: string | null | undefined, source: s
 }
 
 /** ORX_KIND / ORX_KUBECTL (or the flag values put in their place), checked: absolute or absent. */
-export function operatorToolPaths(values: Partial<Record<ToolName, string | undefined>>, source: (name: ToolName) => string = toolEnvName): ToolPaths {
+export function operatorToolPaths(
+  values: Partial<Record<ToolName, string | undefined>>,
+  source: (name: ToolName) => string = toolEnvName,
+): ToolPaths {
   return {kind: checkedPath('kind', values.kind, source('kind')), kubectl: checkedPath('kubectl', values.kubectl, source('kubectl'))};
 }
 
@@ -115,7 +118,7 @@ export function parseVersion(text: string): [number, number, number] | null {
 }
 
 function older(a: [number, number, number], b: [number, number, number]): boolean {
-  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] < b[i];
   return false;
 }
 
@@ -170,7 +173,8 @@ export async function exec(name: ToolName, command: string, args: string[], opts
     throw toolFailed(name, command, args, `could not run: ${(err as Error).message}`);
   }
   const code = r.exitCode ?? -1;
-  if ((r as {code?: string}).code === 'ENOENT' || (r.failed && r.exitCode === undefined && /ENOENT/.test(String(r.message)))) throw missing(name, command);
+  if ((r as {code?: string}).code === 'ENOENT' || (r.failed && r.exitCode === undefined && /ENOENT/.test(String(r.message))))
+    throw missing(name, command);
   if (r.isCanceled) throw toolFailed(name, command, args, 'cancelled');
   if (r.timedOut) throw toolFailed(name, command, args, `timed out after ${formatMs(opts.timeoutMs ?? 0)}`);
   if (code !== 0 && !(opts.okCodes ?? []).includes(code)) throw toolFailed(name, command, args, String(r.stderr || r.stdout), code);

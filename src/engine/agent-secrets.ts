@@ -7,7 +7,15 @@ import type {Ledger} from '../ledger/ledger.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {listTokens, recordToken, revokeTokens} from '../ledger/tokens.js';
 import type {AgentSecretsPort} from '../resources/types.js';
-import {agentSecretsDir, isAgentSecretsDir, removeSecretFiles, secretsOwner, secretsRoot, TOKEN_FILE, writeSecretFiles} from '../secrets/delivery.js';
+import {
+  agentSecretsDir,
+  isAgentSecretsDir,
+  removeSecretFiles,
+  secretsOwner,
+  secretsRoot,
+  TOKEN_FILE,
+  writeSecretFiles,
+} from '../secrets/delivery.js';
 import {secretFingerprinter, type SecretFingerprinter} from '../secrets/fingerprint.js';
 import {registerSecret} from '../secrets/redact.js';
 import {parseSecretRef} from '../secrets/reference.js';
@@ -42,7 +50,13 @@ export interface ResolveContext {
 
 /** Resolves every request (one 1Password call for all op:// ones); results carry no value when they failed. */
 export async function checkSecrets(ctx: ResolveContext, requests: SecretRequest[]): Promise<SecretResult[]> {
-  const results = await resolveSecrets(requests, {dir: ctx.dir, env: ctx.env, onepassword: ctx.config.secrets.onepassword, version: ctx.version, protect: protectedKeyFiles(ctx)});
+  const results = await resolveSecrets(requests, {
+    dir: ctx.dir,
+    env: ctx.env,
+    onepassword: ctx.config.secrets.onepassword,
+    version: ctx.version,
+    protect: protectedKeyFiles(ctx),
+  });
   for (const r of results) if (r.ok && r.value !== undefined) registerSecret(r.value);
   return results;
 }
@@ -55,7 +69,11 @@ function protectedKeyFiles(ctx: ResolveContext): Array<{path: string; what: stri
 }
 
 /** Resolves and fingerprints; any failure is one error naming every reference that failed (never a value). */
-export async function resolveAgentSecrets(ctx: ResolveContext, requests: SecretRequest[], fingerprint: SecretFingerprinter): Promise<ResolvedSecrets> {
+export async function resolveAgentSecrets(
+  ctx: ResolveContext,
+  requests: SecretRequest[],
+  fingerprint: SecretFingerprinter,
+): Promise<ResolvedSecrets> {
   const results = await checkSecrets(ctx, requests);
   const failed = results.filter((r) => !r.ok);
   if (failed.length > 0) {
@@ -112,7 +130,10 @@ export function agentSecretsPort(o: AgentSecretsOptions): AgentSecretsPort {
   const revoke = (jtis: Iterable<string>, reason: string): void => {
     for (const jti of jtis) revokeTokens(o.ledger, {jti}, {actor: o.actor, reason});
   };
-  const issueFiles = async (address: string, attrs: {secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}}): Promise<{files: Record<string, string>; fingerprints: Record<string, string>; jti: string}> => {
+  const issueFiles = async (
+    address: string,
+    attrs: {secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}},
+  ): Promise<{files: Record<string, string>; fingerprints: Record<string, string>; jti: string}> => {
     if (!key || !fingerprint) throw new Error(`${address}: no workspace key was loaded for this apply`);
     const have = o.resolved.values.get(address) ?? {};
     const files: Record<string, string> = {};
@@ -142,7 +163,11 @@ export function agentSecretsPort(o: AgentSecretsOptions): AgentSecretsPort {
       const owner = secretsOwner(address, user);
       const {files, fingerprints, jti} = await issueFiles(address, attrs);
       delivered.set(attrs.name, [...(delivered.get(attrs.name) ?? []), jti]);
-      writeSecretFiles(mountedAt && isAgentSecretsDir(mountedAt, o.dir, o.workspace, attrs.name) ? mountedAt : dirFor(attrs.name), files, owner);
+      writeSecretFiles(
+        mountedAt && isAgentSecretsDir(mountedAt, o.dir, o.workspace, attrs.name) ? mountedAt : dirFor(attrs.name),
+        files,
+        owner,
+      );
       return fingerprints;
     },
     remove(address, name, reason, mountedAt) {
@@ -159,8 +184,12 @@ export function agentSecretsPort(o: AgentSecretsOptions): AgentSecretsPort {
     retire(address, name, successor, reason, mountedAt) {
       this.remove(null, name, reason, mountedAt);
       const keep = new Set(delivered.get(successor) ?? []);
-      revoke(listTokens(o.ledger, {address, live: true}).map((t) => t.jti).filter((j) => !keep.has(j)), reason);
+      revoke(
+        listTokens(o.ledger, {address, live: true})
+          .map((t) => t.jti)
+          .filter((j) => !keep.has(j)),
+        reason,
+      );
     },
   };
 }
-

@@ -65,9 +65,16 @@ export function preloadCheckpointSigner(dir: string): void {
  * checkpoint or whose newer rows do not verify: that is left for `orx audit verify` to name.
  * `config` undefined: loaded here (a configuration that does not load uses .orx/keys only).
  */
-export async function checkpointChain(ctx: CheckpointContext, ledger: Ledger, config: WorkspaceConfig | null | undefined, what: CheckpointWhat): Promise<CheckpointOutcome> {
+export async function checkpointChain(
+  ctx: CheckpointContext,
+  ledger: Ledger,
+  config: WorkspaceConfig | null | undefined,
+  what: CheckpointWhat,
+): Promise<CheckpointOutcome> {
   const skip = (reason: string): CheckpointOutcome => {
-    ctx.log.warn(`no checkpoint of the ledger's chain head was signed: ${reason}. \`orx audit verify\` reports the events after the last checkpoint as unsigned until a later run signs one.`);
+    ctx.log.warn(
+      `no checkpoint of the ledger's chain head was signed: ${reason}. \`orx audit verify\` reports the events after the last checkpoint as unsigned until a later run signs one.`,
+    );
     return {status: 'skipped', reason};
   };
   try {
@@ -137,7 +144,11 @@ async function checkpointKey(ctx: CheckpointContext, config: WorkspaceConfig | n
  * For commands that write the ledger outside a run (approve, state rm, import, force-unlock,
  * token revoke): the write, then a checkpoint of the head, with the ledger open once.
  */
-export async function withCheckpointedLedger<T>(ctx: CheckpointContext, what: CheckpointWhat, fn: (ledger: Ledger) => Promise<T> | T): Promise<T> {
+export async function withCheckpointedLedger<T>(
+  ctx: CheckpointContext,
+  what: CheckpointWhat,
+  fn: (ledger: Ledger) => Promise<T> | T,
+): Promise<T> {
   return withLedger(ctx.dir, async (ledger) => {
     const out = await fn(ledger);
     await checkpointChain(ctx, ledger, undefined, what);

@@ -57,7 +57,8 @@ export function contextDigests(loaded: LoadedConfig): Record<string, string> {
   for (const [name, spec] of Object.entries(loaded.config.images)) {
     if (spec.build) out[`image.${name}`] = readBuildContext(spec.build.context_path, spec.build.dockerfile, spec.build.args).digest;
   }
-  for (const [name, spec] of Object.entries(loaded.config.clusters ?? {})) if (spec.config_file) out[`cluster.${name}`] = clusterConfigHash(spec.node_image, spec.config);
+  for (const [name, spec] of Object.entries(loaded.config.clusters ?? {}))
+    if (spec.config_file) out[`cluster.${name}`] = clusterConfigHash(spec.node_image, spec.config);
   for (const [name, spec] of Object.entries(loaded.config.manifests ?? {})) out[`manifests.${name}`] = spec.digest;
   return out;
 }
@@ -75,8 +76,18 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
     const address = `network.${name}`;
     netNames[name] = recordedName(recorded, address, objectName(ws, name));
     // imported before orx refused Docker's own networks
-    if (isDockerNetwork(netNames[name])) problems.push({path: `networks.${name}`, message: `${address}: the state binds it to Docker's own network "${netNames[name]}", which is never a workspace resource; run \`orx state rm ${address}\` (the network is left alone), then plan again: orx creates a network of this workspace`});
-    resources.push({address, kind: 'network', name, depends_on: [], attributes: {name: netNames[name], internal: spec.internal, labels: spec.labels}});
+    if (isDockerNetwork(netNames[name]))
+      problems.push({
+        path: `networks.${name}`,
+        message: `${address}: the state binds it to Docker's own network "${netNames[name]}", which is never a workspace resource; run \`orx state rm ${address}\` (the network is left alone), then plan again: orx creates a network of this workspace`,
+      });
+    resources.push({
+      address,
+      kind: 'network',
+      name,
+      depends_on: [],
+      attributes: {name: netNames[name], internal: spec.internal, labels: spec.labels},
+    });
   }
 
   const imageRef: Record<string, string> = {};
@@ -86,23 +97,31 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
     const address = `image.${name}`;
     let attributes: Attrs;
     if (spec.build) {
-      const digest = digests[address]!;
+      const digest = digests[address];
       const user = dockerfileUser(spec.build.context_path, spec.build.dockerfile);
       const context = path.relative(loaded.dir, spec.build.context_path) || '.';
-      attributes = {source: 'build', tag: `${objectName(ws, name)}:${digest.slice(0, 12)}`, context, context_digest: digest, dockerfile: spec.build.dockerfile, args: spec.build.args, user};
+      attributes = {
+        source: 'build',
+        tag: `${objectName(ws, name)}:${digest.slice(0, 12)}`,
+        context,
+        context_digest: digest,
+        dockerfile: spec.build.dockerfile,
+        args: spec.build.args,
+        user,
+      };
       imageRef[name] = attributes.tag as string;
       // no USER in the Dockerfile means root: known, not unknown
       imageUser[name] = user ?? '';
     } else {
       // a verified image is pinned to the digest its signature was checked for
       const digest = input.verifiedDigests?.get(name);
-      const pinned = digest ? `${repositoryOf(spec.ref!)}@${digest}` : spec.ref!;
+      const pinned = digest ? `${repositoryOf(spec.ref)}@${digest}` : spec.ref;
       const local = input.localImage?.(pinned) ?? null;
       attributes = {source: 'ref', ref: spec.ref, id: local?.id ?? null, ...(digest ? {digest} : {})};
       // content-addressed, so the same before and after the pull: agents do not churn
-      imageRef[name] = digest ? pinned : (local?.id ?? spec.ref!);
+      imageRef[name] = digest ? pinned : (local?.id ?? spec.ref);
       // a Kubernetes node pulls by reference: never the engine's local image id
-      kubeImageRef[name] = digest ? pinned : spec.ref!;
+      kubeImageRef[name] = digest ? pinned : spec.ref;
       // unknown until inspected: checked again when the container is created
       imageUser[name] = local?.user;
     }
@@ -114,7 +133,13 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
     const address = `volume.${name}`;
     volNames[name] = recordedName(recorded, address, objectName(ws, name));
     const owner = volumeOwner(name, spec, cfg.agents, imageUser, imageRef, problems);
-    resources.push({address, kind: 'volume', name, depends_on: owner.depends_on, attributes: {name: volNames[name], labels: spec.labels, backup: spec.backup, ...owner.attributes}});
+    resources.push({
+      address,
+      kind: 'volume',
+      name,
+      depends_on: owner.depends_on,
+      attributes: {name: volNames[name], labels: spec.labels, backup: spec.backup, ...owner.attributes},
+    });
   }
 
   for (const [name, spec] of Object.entries(cfg.clusters ?? {})) {
@@ -138,7 +163,13 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
     const address = `manifests.${name}`;
     const kube = kubeAttr(ws, spec.target);
     (manifestsOn.get(contextKey(kube)) ?? manifestsOn.set(contextKey(kube), []).get(contextKey(kube))!).push(address);
-    const attributes: ManifestsAttrs = {kube, files: spec.files, prune: spec.prune, digest: spec.digest, objects: Object.fromEntries(spec.objects.map((o) => [o.id, o.object as KubeObject]))};
+    const attributes: ManifestsAttrs = {
+      kube,
+      files: spec.files,
+      prune: spec.prune,
+      digest: spec.digest,
+      objects: Object.fromEntries(spec.objects.map((o) => [o.id, o.object as KubeObject])),
+    };
     resources.push({address, kind: 'manifests', name, depends_on: kube.cluster !== null ? [`cluster.${kube.cluster}`] : [], attributes});
   }
 
@@ -147,29 +178,49 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
     if (spec.target === 'kubernetes' && spec.kube) {
       const kube = kubeAttr(ws, spec.kube.target);
       const image = cfg.images[spec.image];
-      const attributes = kubeAgentAttrs({ws, address, name: recordedName(recorded, address, objectName(ws, name)), spec, kube, namespace: spec.kube.namespace, built: Boolean(image?.build), imageRef: kubeImageRef[spec.image] ?? imageRef[spec.image]!, imageUser: imageUser[spec.image] ?? null, fingerprints: recorded.get(address)?.secret_fingerprints, budgetMs: spec.budget_ms ?? cfg.budgets.agent ?? null});
-      const deps = [`image.${spec.image}`, ...(kube.cluster !== null ? [`cluster.${kube.cluster}`] : []), ...(manifestsOn.get(contextKey(kube)) ?? []), ...spec.depends_on.map((d) => `agent.${d}`)];
+      const attributes = kubeAgentAttrs({
+        ws,
+        address,
+        name: recordedName(recorded, address, objectName(ws, name)),
+        spec,
+        kube,
+        namespace: spec.kube.namespace,
+        built: Boolean(image?.build),
+        imageRef: kubeImageRef[spec.image] ?? imageRef[spec.image],
+        imageUser: imageUser[spec.image] ?? null,
+        fingerprints: recorded.get(address)?.secret_fingerprints,
+        budgetMs: spec.budget_ms ?? cfg.budgets.agent ?? null,
+      });
+      const deps = [
+        `image.${spec.image}`,
+        ...(kube.cluster !== null ? [`cluster.${kube.cluster}`] : []),
+        ...(manifestsOn.get(contextKey(kube)) ?? []),
+        ...spec.depends_on.map((d) => `agent.${d}`),
+      ];
       resources.push({address, kind: 'agent', name, attributes, depends_on: deps});
       continue;
     }
     if (input.engineCpus !== undefined && spec.cpus > input.engineCpus) {
-      problems.push({path: `agents.${name}`, message: `${address}: asks for ${spec.cpus} CPUs (tier ${spec.tier}) but the engine has ${input.engineCpus}; set resources.cpus`});
+      problems.push({
+        path: `agents.${name}`,
+        message: `${address}: asks for ${spec.cpus} CPUs (tier ${spec.tier}) but the engine has ${input.engineCpus}; set resources.cpus`,
+      });
     }
     const base: Omit<AgentAttrs, 'config_hash'> = {
       name: recordedName(recorded, address, objectName(ws, name)),
       image: spec.image,
-      image_ref: imageRef[spec.image]!,
+      image_ref: imageRef[spec.image],
       command: spec.command,
       env: spec.env,
       user: spec.user,
       image_user: imageUser[spec.image] ?? null,
       allow_root: spec.allow_root,
-      egress: spec.networks.some((n) => !cfg.networks[n]!.internal),
+      egress: spec.networks.some((n) => !cfg.networks[n].internal),
       cpus: spec.cpus,
       memory_bytes: spec.memory_bytes,
       pids_limit: spec.pids_limit,
-      networks: spec.networks.map((n) => netNames[n]!).sort(),
-      mounts: spec.volumes.map((v) => ({source: volNames[v.volume]!, target: v.path, read_only: v.read_only})),
+      networks: spec.networks.map((n) => netNames[n]).sort(),
+      mounts: spec.volumes.map((v) => ({source: volNames[v.volume], target: v.path, read_only: v.read_only})),
       ports: spec.ports,
       health: spec.health,
       labels: spec.labels,
@@ -186,25 +237,51 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       kind: 'agent',
       name,
       attributes: {...base, config_hash: agentConfigHash(base)},
-      depends_on: [`image.${spec.image}`, ...spec.networks.map((n) => `network.${n}`), ...spec.volumes.map((v) => `volume.${v.volume}`), ...spec.depends_on.map((d) => `agent.${d}`)],
+      depends_on: [
+        `image.${spec.image}`,
+        ...spec.networks.map((n) => `network.${n}`),
+        ...spec.volumes.map((v) => `volume.${v.volume}`),
+        ...spec.depends_on.map((d) => `agent.${d}`),
+      ],
     });
   }
 
   if (problems.length > 0) {
-    throw new OrxError({code: 'plan_refused', message: problems.map((p) => p.message).join('\n'), diagnostics: problems, actions: ['Fix orchestration.yml and run `orx plan` again.']});
+    throw new OrxError({
+      code: 'plan_refused',
+      message: problems.map((p) => p.message).join('\n'),
+      diagnostics: problems,
+      actions: ['Fix orchestration.yml and run `orx plan` again.'],
+    });
   }
   return {resources, contextDigests: digests};
 }
 
 /** Who a volume orx creates is handed to: `owner`, or the agents named in `owner_from` at apply. */
-function volumeOwner(name: string, spec: VolumeSpec, agents: Record<string, AgentSpec>, imageUser: Record<string, string | null | undefined>, imageRef: Record<string, string>, problems: Diagnostic[]): {attributes: Pick<VolumeAttrs, 'owner' | 'owner_from'>; depends_on: string[]} {
-  const mounters = rwMounters(name, agents, (a) => a.user ?? imageUser[a.image], () => []);
+function volumeOwner(
+  name: string,
+  spec: VolumeSpec,
+  agents: Record<string, AgentSpec>,
+  imageUser: Record<string, string | null | undefined>,
+  imageRef: Record<string, string>,
+  problems: Diagnostic[],
+): {attributes: Pick<VolumeAttrs, 'owner' | 'owner_from'>; depends_on: string[]} {
+  const mounters = rwMounters(
+    name,
+    agents,
+    (a) => a.user ?? imageUser[a.image],
+    () => [],
+  );
   const d = decideOwner(spec, mounters);
   if (d.kind === 'known') return {attributes: {owner: d.owner}, depends_on: []};
-  if (d.kind === 'conflict') problems.push({path: `volumes.${name}`, message: `volume.${name}: agents.${d.first.agent} runs as ${d.first.owner} and agents.${d.second.agent} as ${d.second.owner}, and both mount it read-write; set volumes.${name}.owner`});
+  if (d.kind === 'conflict')
+    problems.push({
+      path: `volumes.${name}`,
+      message: `volume.${name}: agents.${d.first.agent} runs as ${d.first.owner} and agents.${d.second.agent} as ${d.second.owner}, and both mount it read-write; set volumes.${name}.owner`,
+    });
   if (d.kind !== 'at-apply') return {attributes: {}, depends_on: []};
-  const from = mounters.map((m) => ({agent: `agent.${m.agent}`, user: agents[m.agent]!.user, image_ref: imageRef[agents[m.agent]!.image]!}));
-  return {attributes: {owner_from: from}, depends_on: [...new Set(mounters.map((m) => `image.${agents[m.agent]!.image}`))]};
+  const from = mounters.map((m) => ({agent: `agent.${m.agent}`, user: agents[m.agent].user, image_ref: imageRef[agents[m.agent].image]}));
+  return {attributes: {owner_from: from}, depends_on: [...new Set(mounters.map((m) => `image.${agents[m.agent].image}`))]};
 }
 
 interface KubeAgentSource {

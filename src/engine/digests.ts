@@ -12,7 +12,9 @@ import {FileReadError, streamRegularFile} from '../util/bounded-file.js';
 
 /** orchestration.yml plus every build context it points at: what a saved plan was made from. */
 export function configDigest(fileDigest: string, contextDigests: Record<string, string>): string {
-  return createHash('sha256').update(canonicalJson({file: fileDigest, contexts: contextDigests})).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({file: fileDigest, contexts: contextDigests}))
+    .digest('hex');
 }
 
 /** Exactly the files the policy loader reads, the built-in baseline first, so the digest covers what was evaluated. */
@@ -25,7 +27,8 @@ export function policyDigest(dir: string): string {
     try {
       streamRegularFile(file, (chunk) => h.update(chunk), {label: `policies/${path.basename(file)}`});
     } catch (err) {
-      if (err instanceof FileReadError) throw new OrxError({code: 'policy_unreadable', message: err.message, actions: ['Replace it with a plain file.']});
+      if (err instanceof FileReadError)
+        throw new OrxError({code: 'policy_unreadable', message: err.message, actions: ['Replace it with a plain file.']});
       throw err;
     }
     h.update('\0');

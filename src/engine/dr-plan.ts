@@ -20,11 +20,29 @@ import {idempotencyKey, summarize} from './planner.js';
 
 type Draft = Omit<PlannedStep, 'id' | 'idempotency_key'>;
 
-async function drPlanDocument(ctx: OrxContext, ledger: Ledger, loaded: LoadedConfig, kind: PlanKind, drafts: Draft[], notes: string[], autonomy?: number): Promise<PlanDocument> {
+async function drPlanDocument(
+  ctx: OrxContext,
+  ledger: Ledger,
+  loaded: LoadedConfig,
+  kind: PlanKind,
+  drafts: Draft[],
+  notes: string[],
+  autonomy?: number,
+): Promise<PlanDocument> {
   const planId = newPlanId();
-  const steps: PlannedStep[] = drafts.map((d, i) => ({...d, id: `s${i + 1}`, idempotency_key: idempotencyKey(planId, d.address, d.action)}));
+  const steps: PlannedStep[] = drafts.map((d, i) => ({
+    ...d,
+    id: `s${i + 1}`,
+    idempotency_key: idempotencyKey(planId, d.address, d.action),
+  }));
   const level = effectiveAutonomy(loaded.config.autonomy, autonomy);
-  const {decisions, waivers} = await decidePolicy(await loadPolicySet(ctx.dir), loaded.config.waivers, {kind, steps, workspace: loaded.config.workspace, autonomy: level, ledger});
+  const {decisions, waivers} = await decidePolicy(await loadPolicySet(ctx.dir), loaded.config.waivers, {
+    kind,
+    steps,
+    workspace: loaded.config.workspace,
+    autonomy: level,
+    ledger,
+  });
   return {
     ...planHeader(ctx, ledger, loaded, planId, contextDigests(loaded)),
     kind,
@@ -42,14 +60,24 @@ async function drPlanDocument(ctx: OrxContext, ledger: Ledger, loaded: LoadedCon
   };
 }
 
-export async function planBackup(ctx: OrxContext, ledger: Ledger, loaded: LoadedConfig, o: {volumes: string[]; autonomy?: number}): Promise<PlanDocument> {
+export async function planBackup(
+  ctx: OrxContext,
+  ledger: Ledger,
+  loaded: LoadedConfig,
+  o: {volumes: string[]; autonomy?: number},
+): Promise<PlanDocument> {
   await resumeInterruptedBackup(ledger, ctx.log);
   const root = backupRoot(ctx.dir, loaded.config);
   const drafts = backupSteps({config: loaded.config, records: ledger.listResources(), volumes: o.volumes, root, backupId: newBackupId()});
   return drPlanDocument(ctx, ledger, loaded, 'backup', drafts, [`backups go to ${root}`], o.autonomy);
 }
 
-export async function planRestore(ctx: OrxContext, ledger: Ledger, loaded: LoadedConfig, o: {backup: string; volumes: string[]; ledger: boolean; autonomy?: number}): Promise<PlanDocument> {
+export async function planRestore(
+  ctx: OrxContext,
+  ledger: Ledger,
+  loaded: LoadedConfig,
+  o: {backup: string; volumes: string[]; ledger: boolean; autonomy?: number},
+): Promise<PlanDocument> {
   await resumeInterruptedBackup(ledger, ctx.log);
   const found = findBackup(backupRoot(ctx.dir, loaded.config), o.backup, ctx.dir);
   // checked now as well as when applied: a corrupt backup is not worth reviewing
@@ -63,12 +91,40 @@ export async function planRestore(ctx: OrxContext, ledger: Ledger, loaded: Loade
       data: {problems: check.problems},
     });
   }
-  const drafts = restoreSteps({config: loaded.config, workspace: loaded.config.workspace, records: ledger.listResources(), backup: {...found, manifest: check.manifest}, volumes: o.volumes, ledger: o.ledger});
-  return drPlanDocument(ctx, ledger, loaded, 'restore', drafts, [`restoring backup ${found.id} of ${check.manifest.created_at}`], o.autonomy);
+  const drafts = restoreSteps({
+    config: loaded.config,
+    workspace: loaded.config.workspace,
+    records: ledger.listResources(),
+    backup: {...found, manifest: check.manifest},
+    volumes: o.volumes,
+    ledger: o.ledger,
+  });
+  return drPlanDocument(
+    ctx,
+    ledger,
+    loaded,
+    'restore',
+    drafts,
+    [`restoring backup ${found.id} of ${check.manifest.created_at}`],
+    o.autonomy,
+  );
 }
 
-export async function planPrune(ctx: OrxContext, ledger: Ledger, loaded: LoadedConfig, o: {keep: number; keepVerified: number; autonomy?: number}): Promise<PlanDocument> {
+export async function planPrune(
+  ctx: OrxContext,
+  ledger: Ledger,
+  loaded: LoadedConfig,
+  o: {keep: number; keepVerified: number; autonomy?: number},
+): Promise<PlanDocument> {
   const root = backupRoot(ctx.dir, loaded.config);
   const drafts = pruneSteps({backups: backupsOnDisk(root), recorded: listBackups(ledger), keep: o.keep, keepVerified: o.keepVerified});
-  return drPlanDocument(ctx, ledger, loaded, 'prune', drafts, [`keeping the newest ${o.keep}, the newest ${Math.max(1, o.keepVerified)} verified`], o.autonomy);
+  return drPlanDocument(
+    ctx,
+    ledger,
+    loaded,
+    'prune',
+    drafts,
+    [`keeping the newest ${o.keep}, the newest ${Math.max(1, o.keepVerified)} verified`],
+    o.autonomy,
+  );
 }

@@ -71,7 +71,10 @@ export function operations(steps: PlannedStep[]): Op[] {
     const known = destroys.get(s.address);
     if (known !== undefined) return known;
     destroys.set(s.address, true); // a cycle (refused by the planner) splits
-    const split = s.action === 'delete' || (s.action === 'replace' && (ACTIONS[s.kind].ownsReplace?.(s) !== true || s.depends_on.some((d) => byAddress.has(d) && hasDestroy(byAddress.get(d)!))));
+    const split =
+      s.action === 'delete' ||
+      (s.action === 'replace' &&
+        (ACTIONS[s.kind].ownsReplace?.(s) !== true || s.depends_on.some((d) => byAddress.has(d) && hasDestroy(byAddress.get(d)!))));
     destroys.set(s.address, split);
     return split;
   };
@@ -114,7 +117,11 @@ async function withinBudget<T>(budgetMs: number, run: (signal: AbortSignal) => P
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort();
-      reject(new BudgetExceeded(`budget exceeded: the step ran past its ${(budgetMs / 1000).toFixed(budgetMs < 1000 ? 3 : 0)}s time budget and was cancelled`));
+      reject(
+        new BudgetExceeded(
+          `budget exceeded: the step ran past its ${(budgetMs / 1000).toFixed(budgetMs < 1000 ? 3 : 0)}s time budget and was cancelled`,
+        ),
+      );
     }, budgetMs);
   });
   try {
@@ -144,13 +151,26 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
   let halted: string | null = null;
   let running = 0;
 
-  const finish = (step: PlannedStep, status: 'succeeded' | 'failed' | 'rolled_back', outcome: StepOutcome | null, error?: string, rollbackFailed = false): void => {
+  const finish = (
+    step: PlannedStep,
+    status: 'succeeded' | 'failed' | 'rolled_back',
+    outcome: StepOutcome | null,
+    error?: string,
+    rollbackFailed = false,
+  ): void => {
     let change: StateChange | undefined;
     if (status === 'succeeded' && outcome?.changes) {
       // the step says exactly what it changed (DR steps)
     } else if (status === 'succeeded') {
       change = outcome?.attributes
-        ? {op: 'put', address: step.address, kind: step.kind, attributes: outcome.attributes, object_id: outcome.object_id, ...(outcome.secret_fingerprints ? {secret_fingerprints: outcome.secret_fingerprints} : {})}
+        ? {
+            op: 'put',
+            address: step.address,
+            kind: step.kind,
+            attributes: outcome.attributes,
+            object_id: outcome.object_id,
+            ...(outcome.secret_fingerprints ? {secret_fingerprints: outcome.secret_fingerprints} : {}),
+          }
         : {op: 'delete', address: step.address};
     } else if (destroyed.has(step.address)) {
       // the old object is gone even though its replacement failed: the ledger says so
@@ -183,7 +203,16 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
     const {step} = op;
     if (!stepRows.has(step.address)) {
       started.set(step.address, Date.now());
-      stepRows.set(step.address, ledger.startStep({run_id: runId, address: step.address, action: step.action, idempotency_key: step.idempotency_key, category: step.category}).id);
+      stepRows.set(
+        step.address,
+        ledger.startStep({
+          run_id: runId,
+          address: step.address,
+          action: step.action,
+          idempotency_key: step.idempotency_key,
+          category: step.category,
+        }).id,
+      );
       opts.events?.onStart?.(step);
     }
     const action = ACTIONS[step.kind];
@@ -194,14 +223,25 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
     begun.add(step.address);
     const recordFault = (what: string): void => {
       const spec = opts.chaos!.spec;
-      ledger.appendEvent({run_id: runId, step_id: stepRows.get(step.address), level: 'warn', message: `${step.address}: chaos: ${what}`, payload: {chaos: {seed: spec.seed, rate: spec.rate, fault: fault!.kind, address: step.address}}});
+      ledger.appendEvent({
+        run_id: runId,
+        step_id: stepRows.get(step.address),
+        level: 'warn',
+        message: `${step.address}: chaos: ${what}`,
+        payload: {chaos: {seed: spec.seed, rate: spec.rate, fault: fault!.kind, address: step.address}},
+      });
     };
     const inject = (when: 'fail-before' | 'fail-after'): void => {
       if (!fault || fault.kind !== when || (!firstOp && when === 'fail-before')) return;
       recordFault(`injected ${fault.kind}`);
       throw new InjectedFault(fault, opts.chaos!.spec.seed);
     };
-    const stepCtx = (signal: AbortSignal): ApplyContext => ({...ctx, signal, progress, ...(fault?.kind === 'unhealthy' ? {chaos: {unhealthy: true}} : {})});
+    const stepCtx = (signal: AbortSignal): ApplyContext => ({
+      ...ctx,
+      signal,
+      progress,
+      ...(fault?.kind === 'unhealthy' ? {chaos: {unhealthy: true}} : {}),
+    });
     if (fault?.kind === 'unhealthy' && firstOp) recordFault("the new container's health checks are made to fail");
     try {
       inject('fail-before');
@@ -215,14 +255,24 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
         const outcome =
           step.action === 'noop'
             ? {object_id: step.object_id, attributes: step.after, adopted: true}
-            : await withinBudget(step.budget_ms, (signal) => action.apply(step.action === 'replace' && destroyed.has(step.address) ? {...step, action: 'create'} : step, stepCtx(signal)));
+            : await withinBudget(step.budget_ms, (signal) =>
+                action.apply(
+                  step.action === 'replace' && destroyed.has(step.address) ? {...step, action: 'create'} : step,
+                  stepCtx(signal),
+                ),
+              );
         inject('fail-after');
         finish(step, 'succeeded', outcome);
       }
     } catch (err) {
       failed = true;
       // what to do next belongs with what went wrong: the run summary shows only this line
-      const message = err instanceof OrxError && err.actions.length > 0 ? `${err.message} (${err.actions.join(' ')})` : err instanceof Error ? err.message : String(err);
+      const message =
+        err instanceof OrxError && err.actions.length > 0
+          ? `${err.message} (${err.actions.join(' ')})`
+          : err instanceof Error
+            ? err.message
+            : String(err);
       ctx.log.error(message, {address: step.address});
       finish(step, err instanceof RolledBack ? 'rolled_back' : 'failed', null, message, err instanceof RollbackFailed);
     }
@@ -273,9 +323,23 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
     const finished = new Set(results.map((r) => r.step.address));
     for (const op of remaining.values()) {
       if (finished.has(op.step.address)) continue;
-      const row = stepRows.get(op.step.address) ?? ledger.startStep({run_id: runId, address: op.step.address, action: op.step.action, idempotency_key: op.step.idempotency_key, category: op.step.category}).id;
+      const row =
+        stepRows.get(op.step.address) ??
+        ledger.startStep({
+          run_id: runId,
+          address: op.step.address,
+          action: op.step.action,
+          idempotency_key: op.step.idempotency_key,
+          category: op.step.category,
+        }).id;
       const change: StateChange | undefined = destroyed.has(op.step.address) ? {op: 'delete', address: op.step.address} : undefined;
-      ledger.finishStep({step_id: row, status: 'skipped', error: null, change, message: `${op.step.address}: ${op.step.action} not started`});
+      ledger.finishStep({
+        step_id: row,
+        status: 'skipped',
+        error: null,
+        change,
+        message: `${op.step.address}: ${op.step.action} not started`,
+      });
       const r: StepResult = {run_id: runId, step: op.step, status: 'skipped', elapsed_ms: 0};
       results.push(r);
       opts.events?.onFinish?.(r);

@@ -34,7 +34,11 @@ export function topoSort<T extends Node>(nodes: T[]): T[] {
   }
   if (out.length !== nodes.length) {
     const stuck = nodes.filter((n) => !out.includes(n)).map((n) => n.id);
-    throw new OrxError({code: 'dependency_cycle', message: `dependency cycle among: ${stuck.join(', ')}`, actions: ['Break the cycle in depends_on.']});
+    throw new OrxError({
+      code: 'dependency_cycle',
+      message: `dependency cycle among: ${stuck.join(', ')}`,
+      actions: ['Break the cycle in depends_on.'],
+    });
   }
   return out;
 }

@@ -45,7 +45,9 @@ export function refuseIfHalted(ledger: Ledger, configKillSwitch: boolean, envKil
     code: 'halted',
     exit: EXIT.APPROVAL,
     message: `refused: ${reason}`,
-    actions: haltState(ledger) ? ['Lift it with `orx resume --reason TEXT` once it is safe.'] : ['Turn the kill switch off, then apply again.'],
+    actions: haltState(ledger)
+      ? ['Lift it with `orx resume --reason TEXT` once it is safe.']
+      : ['Turn the kill switch off, then apply again.'],
   });
 }
 
@@ -86,7 +88,12 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
 
   const docker = await connectDocker();
   const ws = workspaceName(ctx.dir);
-  const byId = new Map(ledger.listResources().filter((r) => r.kind === 'agent' && r.object_id).map((r) => [r.object_id!, r.address]));
+  const byId = new Map(
+    ledger
+      .listResources()
+      .filter((r) => r.kind === 'agent' && r.object_id)
+      .map((r) => [r.object_id!, r.address]),
+  );
   const [labelled, bound] = await Promise.all([
     ws ? docker.listContainers({filters: {...labelFilter({[LABEL.workspace]: ws}), status: ['running']}}) : Promise.resolve([]),
     byId.size ? docker.listContainers({filters: {id: [...byId.keys()], status: ['running']}}) : Promise.resolve([]),
@@ -122,7 +129,9 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
   setHalt(ledger, state);
   // a halted agent keeps no secret in RAM and no identity that still verifies: resume
   // delivers both afresh
-  const mounts = [...labelled, ...bound].flatMap((c) => c.Mounts?.filter((m) => m.Type === 'bind' && m.Destination === SECRETS_MOUNT).map((m) => m.Source) ?? []);
+  const mounts = [...labelled, ...bound].flatMap(
+    (c) => c.Mounts?.filter((m) => m.Type === 'bind' && m.Destination === SECRETS_MOUNT).map((m) => m.Source) ?? [],
+  );
   const secretsRemoved = removeWorkspaceSecrets(secretsRoot(), ctx.dir, ws, mounts).length;
   const tokensRevoked = revokeTokens(ledger, {all: true}, {actor: ctx.actor, reason: `workspace halted: ${opts.reason}`}).length;
   await checkpointChain(ctx, ledger, undefined, {reason: 'halt'});
@@ -131,7 +140,12 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
 
 export async function liftHalt(ctx: OrxContext, ledger: Ledger, reason: string): Promise<HaltState> {
   const was = haltState(ledger);
-  if (!was) throw new OrxError({code: 'not_halted', message: 'the workspace is not halted', actions: ['Nothing to resume; `orx plan` shows what differs.']});
+  if (!was)
+    throw new OrxError({
+      code: 'not_halted',
+      message: 'the workspace is not halted',
+      actions: ['Nothing to resume; `orx plan` shows what differs.'],
+    });
   clearHalt(ledger, ctx.actor, reason);
   await checkpointChain(ctx, ledger, undefined, {reason: 'resume'});
   return was;

@@ -8,5 +8,8 @@ import type {Logger} from '../ui/logger.js';
 export async function resumeInterruptedBackup(ledger: Ledger, log: Logger): Promise<void> {
   if (!heldByDeadBackup(ledger)) return;
   const resumed = await recoverQuiesced(await connectDocker(), ledger);
-  if (resumed.length > 0) log.warn(`an interrupted backup had left ${resumed.map((r) => r.address).join(', ')} ${resumed[0]!.how === 'pause' ? 'paused' : 'stopped'}: resumed them`);
+  if (resumed.length > 0)
+    log.warn(
+      `an interrupted backup had left ${resumed.map((r) => r.address).join(', ')} ${resumed[0].how === 'pause' ? 'paused' : 'stopped'}: resumed them`,
+    );
 }

@@ -14,7 +14,9 @@ export interface ImageVerification {
  * signature checked for exactly that digest, at plan time, all in parallel.
  */
 export async function verifyImages(loaded: LoadedConfig): Promise<Map<string, ImageVerification>> {
-  const wanted = Object.entries(loaded.config.images).flatMap(([image, spec]) => (spec.ref && spec.verify_key ? [{image, ref: spec.ref, key: spec.verify_key}] : []));
+  const wanted = Object.entries(loaded.config.images).flatMap(([image, spec]) =>
+    spec.ref && spec.verify_key ? [{image, ref: spec.ref, key: spec.verify_key}] : [],
+  );
   if (wanted.length === 0) return new Map();
   const [{verifyImage}, {readTrustedKeyFile}] = await Promise.all([import('../trust/cosign.js'), import('../trust/keys.js')]);
   const results = await Promise.all(

@@ -39,7 +39,11 @@ export function initWorkspace(dir: string): InitResult {
   const target = path.resolve(dir);
   const file = path.join(target, 'orchestration.yml');
   if (fs.existsSync(file)) {
-    throw new OrxError({code: 'already_initialised', message: `${file} already exists`, actions: ['Edit it, or run `orx init` in an empty directory.']});
+    throw new OrxError({
+      code: 'already_initialised',
+      message: `${file} already exists`,
+      actions: ['Edit it, or run `orx init` in an empty directory.'],
+    });
   }
   const tpl = templatesDir();
   const created: string[] = [];
@@ -50,9 +54,21 @@ export function initWorkspace(dir: string): InitResult {
     fs.writeFileSync(p, content, {mode});
     created.push(rel);
   };
-  const name = path.basename(target).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'workspace';
+  const name =
+    path
+      .basename(target)
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63) || 'workspace';
   const schemaRef = path.relative(target, publishedSchemaPath('config')).split(path.sep).join('/');
-  write('orchestration.yml', fs.readFileSync(path.join(tpl, 'workspace/orchestration.yml'), 'utf8').replace('__NAME__', name).replace('__SCHEMA__', schemaRef.startsWith('.') ? schemaRef : `./${schemaRef}`));
+  write(
+    'orchestration.yml',
+    fs
+      .readFileSync(path.join(tpl, 'workspace/orchestration.yml'), 'utf8')
+      .replace('__NAME__', name)
+      .replace('__SCHEMA__', schemaRef.startsWith('.') ? schemaRef : `./${schemaRef}`),
+  );
   write('.gitignore', fs.readFileSync(path.join(tpl, 'workspace/gitignore')));
   // env:// secret references read the environment: direnv keeps them to this directory
   write('.envrc.example', fs.readFileSync(path.join(tpl, 'workspace/envrc.example')));
@@ -61,7 +77,12 @@ export function initWorkspace(dir: string): InitResult {
   const shipped = path.join(tpl, '..', 'policies');
   for (const rel of ['example.yaml', 'tests/example_test.yaml']) {
     const text = fs.readFileSync(path.join(shipped, rel), 'utf8');
-    write(`policies/${rel}`, rel === 'example.yaml' ? text.replace(/^# yaml-language-server: \$schema=.*$/m, `# yaml-language-server: $schema=${policySchema}`) : text);
+    write(
+      `policies/${rel}`,
+      rel === 'example.yaml'
+        ? text.replace(/^# yaml-language-server: \$schema=.*$/m, `# yaml-language-server: $schema=${policySchema}`)
+        : text,
+    );
   }
   write('plans/.gitkeep', '');
   for (const f of fs.readdirSync(path.join(tpl, 'images/agent-base'))) {
@@ -71,7 +92,10 @@ export function initWorkspace(dir: string): InitResult {
   // the starter image is registry-free: FROM scratch plus a static busybox from the host
   const busybox = staticBusybox([path.join(tpl, 'images/agent-base/busybox'), '/bin/busybox', '/usr/bin/busybox']);
   if (busybox) write('templates/images/agent-base/busybox', fs.readFileSync(busybox), 0o755);
-  else notes.push('templates/images/agent-base/ needs a static busybox binary (Debian/Ubuntu: apt-get install busybox-static, then cp /bin/busybox there).');
+  else
+    notes.push(
+      'templates/images/agent-base/ needs a static busybox binary (Debian/Ubuntu: apt-get install busybox-static, then cp /bin/busybox there).',
+    );
   fs.mkdirSync(path.join(target, '.orx'), {recursive: true, mode: 0o700});
   return {dir: target, created, notes};
 }

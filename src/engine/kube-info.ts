@@ -23,11 +23,19 @@ export function kubeconfigInfo(loaded: LoadedConfig, name?: string): KubeconfigI
     return {path, cluster: null, context: null, exists: fs.existsSync(path)};
   }
   if (!(name in loaded.config.clusters)) {
-    throw new OrxError({code: 'not_in_config', message: `no cluster "${name}" in orchestration.yml${suggestion(name, Object.keys(loaded.config.clusters))}`, actions: ['See `clusters:` in orchestration.yml.']});
+    throw new OrxError({
+      code: 'not_in_config',
+      message: `no cluster "${name}" in orchestration.yml${suggestion(name, Object.keys(loaded.config.clusters))}`,
+      actions: ['See `clusters:` in orchestration.yml.'],
+    });
   }
   const path = clusterKubeconfig(loaded.dir, name);
   if (!fs.existsSync(path)) {
-    throw new OrxError({code: 'not_created', message: `cluster ${name} has no kubeconfig yet: it has not been created`, actions: ['Create it with `orx apply` (the plan shows cluster.' + name + ').']});
+    throw new OrxError({
+      code: 'not_created',
+      message: `cluster ${name} has no kubeconfig yet: it has not been created`,
+      actions: ['Create it with `orx apply` (the plan shows cluster.' + name + ').'],
+    });
   }
   return {path, cluster: name, context: `kind-${objectName(loaded.config.workspace, name)}`, exists: true};
 }
@@ -43,14 +51,28 @@ export interface RenderedAgentView {
 /** The ServiceAccount and Deployment orx applies for a Kubernetes agent (its Secret is made at apply). */
 export function renderAgentView(loaded: LoadedConfig, ledger: Ledger, name: string): RenderedAgentView {
   const spec = loaded.config.agents[name];
-  if (!spec) throw new OrxError({code: 'not_in_config', message: `no agent "${name}" in orchestration.yml${suggestion(name, Object.keys(loaded.config.agents))}`});
+  if (!spec)
+    throw new OrxError({
+      code: 'not_in_config',
+      message: `no agent "${name}" in orchestration.yml${suggestion(name, Object.keys(loaded.config.agents))}`,
+    });
   if (spec.target !== 'kubernetes') {
-    throw new OrxError({code: 'not_kubernetes', message: `agent.${name} runs on the Docker engine (target: docker); only Kubernetes agents are rendered`, actions: [`Set \`target: kubernetes\` and a cluster or context on agents.${name}, or see its container with \`orx plan\`.`]});
+    throw new OrxError({
+      code: 'not_kubernetes',
+      message: `agent.${name} runs on the Docker engine (target: docker); only Kubernetes agents are rendered`,
+      actions: [`Set \`target: kubernetes\` and a cluster or context on agents.${name}, or see its container with \`orx plan\`.`],
+    });
   }
   const recorded = new Map(ledger.listResources().map((r) => [r.address, r]));
   const address = `agent.${name}`;
   const desired = buildDesired({loaded, recorded}).resources.find((r) => r.address === address)!;
   const objects = Object.values(desired.attributes.objects as Record<string, Record<string, unknown>>);
   const kube = desired.attributes.kube as {context: string};
-  return {address, context: kube.context, namespace: String(desired.attributes.namespace), objects, yaml: objects.map((o) => `---\n${stringify(o)}`).join('')};
+  return {
+    address,
+    context: kube.context,
+    namespace: String(desired.attributes.namespace),
+    objects,
+    yaml: objects.map((o) => `---\n${stringify(o)}`).join(''),
+  };
 }

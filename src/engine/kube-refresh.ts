@@ -59,15 +59,17 @@ export async function observeKubernetes(input: KubeRefreshInput): Promise<void> 
   await Promise.all(
     [...groups.values()].map(async ({kube, members}) => {
       // a cluster not there, or not yet recorded (to be created or adopted), has none of our objects
-      if (kube.cluster !== null && (!input.observed.has(`cluster.${kube.cluster}`) || !input.recorded.has(`cluster.${kube.cluster}`))) return;
+      if (kube.cluster !== null && (!input.observed.has(`cluster.${kube.cluster}`) || !input.recorded.has(`cluster.${kube.cluster}`)))
+        return;
       if (kube.cluster !== null) await restoreKubeconfig(input, kube.cluster);
       const t = kubeContext(input.dir, kube);
-      const objectsOf = (a: Attrs | null | undefined): Record<string, KubeObject> => ((a?.objects ?? {}) as Record<string, KubeObject>);
+      const objectsOf = (a: Attrs | null | undefined): Record<string, KubeObject> => (a?.objects ?? {}) as Record<string, KubeObject>;
       const types = new Set<string>();
-      for (const m of members) for (const id of [...Object.keys(objectsOf(m.desired)), ...Object.keys(objectsOf(m.recorded?.attributes))]) {
-        const ref = parseObjectId(id);
-        types.add(kubectlType(ref.apiVersion, ref.kind));
-      }
+      for (const m of members)
+        for (const id of [...Object.keys(objectsOf(m.desired)), ...Object.keys(objectsOf(m.recorded?.attributes))]) {
+          const ref = parseObjectId(id);
+          types.add(kubectlType(ref.apiVersion, ref.kind));
+        }
       let live: KubeObject[];
       try {
         live = await listLabelled(kubectl, t, [...types], `${LABEL.workspace}=${input.workspace}`);
@@ -77,7 +79,11 @@ export async function observeKubernetes(input: KubeRefreshInput): Promise<void> 
           code: 'cluster_unreachable',
           kind: 'external',
           message: `cannot refresh ${members.map((m) => m.address).join(', ')} on context ${kube.context}: ${err.message}`,
-          actions: [kube.cluster !== null ? `Check the cluster's nodes (docker ps --filter label=io.x-k8s.kind.cluster), or plan from the ledger's record with \`orx plan --refresh=false\`.` : 'Check the context and that its API server answers, or plan from the ledger\'s record with `orx plan --refresh=false`.'],
+          actions: [
+            kube.cluster !== null
+              ? `Check the cluster's nodes (docker ps --filter label=io.x-k8s.kind.cluster), or plan from the ledger's record with \`orx plan --refresh=false\`.`
+              : "Check the context and that its API server answers, or plan from the ledger's record with `orx plan --refresh=false`.",
+          ],
         });
       }
       const liveBy = new Map<string, Map<string, KubeObject>>();
@@ -87,7 +93,8 @@ export async function observeKubernetes(input: KubeRefreshInput): Promise<void> 
         (liveBy.get(a) ?? liveBy.set(a, new Map()).get(a)!).set(objectId(o), o);
       }
       const toDiff: KubeObject[] = [];
-      for (const m of members) for (const [id, o] of Object.entries(objectsOf(m.desired))) if (liveBy.get(m.address)?.has(id)) toDiff.push(o);
+      for (const m of members)
+        for (const [id, o] of Object.entries(objectsOf(m.desired))) if (liveBy.get(m.address)?.has(id)) toDiff.push(o);
       const {changed} = await diffObjects(kubectl, t, toDiff);
 
       for (const m of members) {
@@ -103,7 +110,11 @@ export async function observeKubernetes(input: KubeRefreshInput): Promise<void> 
         for (const id of ids) {
           const same = id in want && !changed.has(diffName(parseObjectId(id)));
           // a file edit since the last apply explains a difference; anything else changed outside orx
-          objects[id] = same ? want[id] : id in rec && !deepEqual(rec[id], want[id]) ? rec[id] : {[LIVE_MARK]: objectDigest(liveObjs.get(id))};
+          objects[id] = same
+            ? want[id]
+            : id in rec && !deepEqual(rec[id], want[id])
+              ? rec[id]
+              : {[LIVE_MARK]: objectDigest(liveObjs.get(id))};
         }
         const allSame = m.desired !== null && ids.length === Object.keys(want).length && ids.every((id) => objects[id] === want[id]);
         const attributes = allSame ? m.desired! : {...(m.recorded?.attributes ?? m.desired ?? {}), objects};

@@ -12,7 +12,7 @@ import {observeVolumeOwners} from './volume-owners.js';
 import {configDigest, currentState, policyDigest} from './digests.js';
 import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
 import type {ForcedStop} from './forced-stop.js';
-import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, writePlanFile, type PlanDocument, type PlanKind} from './planfile.js';
+import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, writePlanFile, type PlanDocument} from './planfile.js';
 import {buildPlan, summarize} from './planner.js';
 import {withLedger} from './workspace.js';
 import {verifyImages, type ImageVerification} from './image-verify.js';
@@ -25,7 +25,6 @@ import {autonomyAtApply, decideAtApply, decidePolicy, loadPolicySet, refuseIfDen
 import {assertCategory} from './step-category.js';
 import {isWaived} from '../config/waivers.js';
 import type {PolicySet} from '../policy/types.js';
-import {recentActivity} from '../ledger/safety.js';
 import {haltState} from '../ledger/safety.js';
 import {recordSnapshot} from '../ledger/snapshots.js';
 import {EXIT} from '../exit-codes.js';
@@ -76,7 +75,13 @@ function imageDenials(verifications: Map<string, ImageVerification>, steps: Plan
     .filter((v) => !v.ok)
     .map((v) => {
       const step = steps.find((s) => s.address === `image.${v.image}`);
-      return {rule: 'image-signature', effect: 'deny' as const, message: `image ${v.image} (${v.ref}) is not verified: ${v.reason}`, step: step?.id ?? null, address: `image.${v.image}`};
+      return {
+        rule: 'image-signature',
+        effect: 'deny' as const,
+        message: `image ${v.image} (${v.ref}) is not verified: ${v.reason}`,
+        step: step?.id ?? null,
+        address: `image.${v.image}`,
+      };
     });
 }
 
@@ -86,18 +91,30 @@ function recordedMap(records: ResourceRecord[]): Map<string, ResourceRecord> {
 
 /** Ref images resolve from the ledger when refresh is off: no engine call at all. */
 function recordedImages(records: Map<string, ResourceRecord>): (ref: string) => LocalImage | null {
-  const byRef = new Map([...records.values()].filter((r) => r.attributes.source === 'ref' && r.attributes.id).map((r) => [String(r.attributes.ref), String(r.attributes.id)]));
+  const byRef = new Map(
+    [...records.values()]
+      .filter((r) => r.attributes.source === 'ref' && r.attributes.id)
+      .map((r) => [String(r.attributes.ref), String(r.attributes.id)]),
+  );
   return (ref) => (byRef.has(ref) ? {id: byRef.get(ref)!} : null);
 }
 
-export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Ledger, loaded: LoadedConfig, policies: PolicySet): Promise<PlanDocument> {
+export async function createPlan(
+  ctx: OrxContext,
+  opts: PlanOptions,
+  ledger: Ledger,
+  loaded: LoadedConfig,
+  policies: PolicySet,
+): Promise<PlanDocument> {
   const planId = newPlanId();
   const records = ledger.listResources();
   const recorded = recordedMap(records);
   const hasRefImages = Object.values(loaded.config.images).some((i) => i.ref) || records.some((r) => r.attributes.source === 'ref');
   if (opts.refresh) await resumeInterruptedBackup(ledger, ctx.log);
   const hasClusters = Object.keys(loaded.config.clusters).length > 0 || records.some((r) => r.kind === 'cluster');
-  const snapshot = opts.refresh ? await takeSnapshot(await connectDocker(), loaded.config.workspace, records, hasRefImages, hasClusters) : null;
+  const snapshot = opts.refresh
+    ? await takeSnapshot(await connectDocker(), loaded.config.workspace, records, hasRefImages, hasClusters)
+    : null;
   // deleting needs no trust in what an image contains: only plans that run images verify them
   const verifications = opts.mode === 'apply' ? await verifyImages(loaded) : new Map<string, ImageVerification>();
   const graph = buildDesired({
@@ -109,7 +126,8 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
   });
   const desired = new Map(graph.resources.map((r) => [r.address, r]));
   const observation = snapshot ? observe(snapshot, recorded, desired, ledger.forgotten()) : null;
-  const ownerNotes = observation && opts.mode === 'apply' ? await observeVolumeOwners(await connectDocker(), loaded.config, desired, observation) : [];
+  const ownerNotes =
+    observation && opts.mode === 'apply' ? await observeVolumeOwners(await connectDocker(), loaded.config, desired, observation) : [];
   if (observation && hasKubeResources(graph.resources, records)) {
     await observeKubernetes({dir: ctx.dir, workspace: loaded.config.workspace, desired, recorded, observed: observation.observed});
   }
@@ -125,7 +143,12 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     targets: opts.targets,
     replace: opts.replace,
     rotated: resolved ? rotatedSecrets(resolved, records) : undefined,
-    budgetFor: (address, kind) => (kind === 'agent' ? loaded.config.agents[address.slice('agent.'.length)]?.budget_ms : undefined) ?? loaded.config.budgets[kind] ?? (kind === 'agent' && loaded.config.agents[address.slice('agent.'.length)]?.target === 'kubernetes' ? KUBE_AGENT_BUDGET_MS : undefined),
+    budgetFor: (address, kind) =>
+      (kind === 'agent' ? loaded.config.agents[address.slice('agent.'.length)]?.budget_ms : undefined) ??
+      loaded.config.budgets[kind] ??
+      (kind === 'agent' && loaded.config.agents[address.slice('agent.'.length)]?.target === 'kubernetes'
+        ? KUBE_AGENT_BUDGET_MS
+        : undefined),
   });
   const steps = model.steps;
   if (snapshot && opts.mode === 'apply') {
@@ -133,7 +156,13 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     if (conflicts.length > 0) throw portConflictError(loaded, conflicts);
   }
   const autonomy = effectiveAutonomy(loaded.config.autonomy, opts.autonomy);
-  const verdict = await decidePolicy(policies, loaded.config.waivers, {kind: opts.mode, steps, workspace: loaded.config.workspace, autonomy, ledger});
+  const verdict = await decidePolicy(policies, loaded.config.waivers, {
+    kind: opts.mode,
+    steps,
+    workspace: loaded.config.workspace,
+    autonomy,
+    ledger,
+  });
   const decisions = [...imageDenials(verifications, steps), ...verdict.decisions];
   const doc: PlanDocument = {
     ...planHeader(ctx, ledger, loaded, planId, graph.contextDigests),
@@ -147,7 +176,11 @@ export async function createPlan(ctx: OrxContext, opts: PlanOptions, ledger: Led
     notes: [...model.notes, ...ownerNotes],
     summary: summarize(model.steps),
     policy: {decisions, waivers: verdict.waivers},
-    simulation: await simulatePlan(ledger, {plan_id: planId, steps, decisions, autonomy}, {seed: opts.simSeed, iterations: opts.simIterations}),
+    simulation: await simulatePlan(
+      ledger,
+      {plan_id: planId, steps, decisions, autonomy},
+      {seed: opts.simSeed, iterations: opts.simIterations},
+    ),
     signature: null,
   };
   // values stay in this process: an apply of this very plan reuses them instead of resolving again
@@ -186,7 +219,13 @@ async function resolveForPlan(ctx: OrxContext, loaded: LoadedConfig): Promise<Re
  * secret reference resolved before the first step, so one failing reference fails the apply
  * before any change.
  */
-async function prepareSecrets(ctx: OrxContext, doc: PlanDocument, steps: PlannedStep[], loaded: LoadedConfig, ledger: Ledger): Promise<{key: WorkspaceKey | null; resolved: ResolvedSecrets}> {
+async function prepareSecrets(
+  ctx: OrxContext,
+  doc: PlanDocument,
+  steps: PlannedStep[],
+  loaded: LoadedConfig,
+  ledger: Ledger,
+): Promise<{key: WorkspaceKey | null; resolved: ResolvedSecrets}> {
   // the agents it starts, and their attributes (a restore recreates agents as recorded)
   const starting: Array<{address: string; attrs: Record<string, unknown>}> = [];
   for (const s of steps) {
@@ -202,11 +241,16 @@ async function prepareSecrets(ctx: OrxContext, doc: PlanDocument, steps: Planned
   // every started agent gets an identity token: load the JOSE library while the rest goes on
   void import('../trust/agent-token.js').then((m) => m.preloadTokenLibrary());
   const key = await workspaceKey(ctx, loaded.config);
-  const requests: SecretRequest[] = starting.flatMap((s) => Object.entries((s.attrs.secrets as Record<string, string> | undefined) ?? {}).map(([k, ref]) => ({address: s.address, key: k, ref})));
+  const requests: SecretRequest[] = starting.flatMap((s) =>
+    Object.entries((s.attrs.secrets as Record<string, string> | undefined) ?? {}).map(([k, ref]) => ({address: s.address, key: k, ref})),
+  );
   if (requests.length === 0) return {key, resolved: none};
   const earlier = planSecrets.get(doc);
   if (earlier && requests.every((r) => earlier.values.get(r.address)?.[r.key] !== undefined)) return {key, resolved: earlier};
-  return {key, resolved: await resolveAgentSecrets({dir: ctx.dir, version: ctx.version, config: loaded.config}, requests, secretFingerprinter(key))};
+  return {
+    key,
+    resolved: await resolveAgentSecrets({dir: ctx.dir, version: ctx.version, config: loaded.config}, requests, secretFingerprinter(key)),
+  };
 }
 
 export interface ApplyOptions {
@@ -243,12 +287,19 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     refuseIfHalted(ledger, loaded.config.kill_switch, ctx.killSwitch ?? false);
     assertFresh(doc, currentState(ctx.dir, loaded, ledger));
     for (const s of doc.steps) {
-      if (!ACTIONS[s.kind]) throw new OrxError({code: 'plan_invalid', exit: EXIT.STALE, message: `plan step ${s.id}: unknown kind ${String(s.kind)}`});
+      if (!ACTIONS[s.kind])
+        throw new OrxError({code: 'plan_invalid', exit: EXIT.STALE, message: `plan step ${s.id}: unknown kind ${String(s.kind)}`});
       if (s.after) ACTIONS[s.kind].validate(s.after);
       assertCategory(s);
     }
     if (opts.chaos && !loaded.config.chaos.allowed) {
-      throw new OrxError({code: 'chaos_refused', message: `--chaos: this workspace does not allow chaos rehearsal`, actions: ['Set `chaos: {allowed: true}` in orchestration.yml of a workspace you can afford to break, then apply with --chaos again.']});
+      throw new OrxError({
+        code: 'chaos_refused',
+        message: `--chaos: this workspace does not allow chaos rehearsal`,
+        actions: [
+          'Set `chaos: {allowed: true}` in orchestration.yml of a workspace you can afford to break, then apply with --chaos again.',
+        ],
+      });
     }
     const steps = opts.steps ?? doc.steps;
     // decided now, on what is about to run: the plan's own decisions are for review only
@@ -262,12 +313,24 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     const pending = await prepareSecrets(ctx, doc, steps, loaded, ledger);
     // agents a killed backup left paused are running again before anything else happens
     await resumeInterruptedBackup(ledger, ctx.log);
-    const run = ledger.startRun({kind: doc.kind, mode: 'APPLY', autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
+    const run = ledger.startRun({
+      kind: doc.kind,
+      mode: 'APPLY',
+      autonomy,
+      actor: ctx.actor,
+      plan_id: doc.plan_id,
+      plan_digest: planDigest(doc),
+    });
     // its signed checkpoint is left to the next run's, which covers this run's events too
     const endOnForce = opts.forced?.add(() => ledger.finishRun(run.id, 'interrupted', {forced: true}));
     const waived = verdict.waivers.filter((w) => w.status === 'applied');
     if (waived.length > 0) {
-      ledger.appendEvent({run_id: run.id, level: 'warn', message: `waivers in force: ${waived.map((w) => `${w.rule} at ${w.address} through ${w.expires} (${w.reason})`).join('; ')}`, payload: {waivers: waived}});
+      ledger.appendEvent({
+        run_id: run.id,
+        level: 'warn',
+        message: `waivers in force: ${waived.map((w) => `${w.rule} at ${w.address} through ${w.expires} (${w.reason})`).join('; ')}`,
+        payload: {waivers: waived},
+      });
     }
     const secrets = agentSecretsPort({dir: ctx.dir, workspace: doc.workspace, ledger, runId: run.id, actor: ctx.actor, ...pending});
     const log = ctx.log.withRun(run.id);
@@ -277,13 +340,29 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     if (opts.chaos && faults) {
       const list = faults.map((f) => `${f.address} ${f.kind}`).join(', ') || 'none';
       log.warn(`chaos rehearsal (seed ${opts.chaos.seed}, rate ${opts.chaos.rate}): injecting ${list}`);
-      ledger.appendEvent({run_id: run.id, level: 'warn', message: `chaos rehearsal: seed ${opts.chaos.seed}, rate ${opts.chaos.rate}, faults: ${list}`, payload: {chaos: {...opts.chaos, rng: CHAOS_RNG, faults}}});
+      ledger.appendEvent({
+        run_id: run.id,
+        level: 'warn',
+        message: `chaos rehearsal: seed ${opts.chaos.seed}, rate ${opts.chaos.rate}, faults: ${list}`,
+        payload: {chaos: {...opts.chaos, rng: CHAOS_RNG, faults}},
+      });
     }
     const result = await execute({
       runId: run.id,
       steps,
       haltRequested: () => haltState(ledger)?.reason ?? null,
-      ctx: {docker, workspace: doc.workspace, dir: ctx.dir, log, memo: new Map(), secrets, ledger, runId: run.id, version: ctx.version, waived: (rule, address) => isWaived(loaded.config.waivers, rule, address, new Date())},
+      ctx: {
+        docker,
+        workspace: doc.workspace,
+        dir: ctx.dir,
+        log,
+        memo: new Map(),
+        secrets,
+        ledger,
+        runId: run.id,
+        version: ctx.version,
+        waived: (rule, address) => isWaived(loaded.config.waivers, rule, address, new Date()),
+      },
       ledger,
       parallelism: opts.parallelism,
       signal: opts.signal,
@@ -299,16 +378,29 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     };
     // the contract: which configuration (and policies) this run applied, content-addressed
     // (a backup, restore or prune applies no configuration)
-    if (doc.kind === 'apply' || doc.kind === 'destroy') recordSnapshot(ledger, {run_id: run.id, config: loaded.config, policy_digest: doc.policy_digest});
+    if (doc.kind === 'apply' || doc.kind === 'destroy')
+      recordSnapshot(ledger, {run_id: run.id, config: loaded.config, policy_digest: doc.policy_digest});
     // a halt that arrived as a signal interrupts like Ctrl-C; the ledger says which it was
     const halt = haltState(ledger);
     const halted = result.halted ?? (result.interrupted && halt ? halt.reason : null);
     // a restore's RTO: from the start of the apply until its agents were healthy on the restored data
     const rto = doc.kind === 'restore' && !result.failed ? {rto_ms: Date.now() - startedAt} : {};
     endOnForce?.();
-    ledger.finishRun(run.id, halted || result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', {...counts, ...(halted ? {halted} : {}), ...rto, ...(waived.length ? {waivers: waived} : {}), ...(opts.chaos && faults ? {chaos: {seed: opts.chaos.seed, rate: opts.chaos.rate, faults}} : {})});
+    ledger.finishRun(run.id, halted || result.interrupted ? 'interrupted' : result.failed ? 'failed' : 'succeeded', {
+      ...counts,
+      ...(halted ? {halted} : {}),
+      ...rto,
+      ...(waived.length ? {waivers: waived} : {}),
+      ...(opts.chaos && faults ? {chaos: {seed: opts.chaos.seed, rate: opts.chaos.rate, faults}} : {}),
+    });
     await checkpointChain(ctx, ledger, loaded.config, {reason: doc.kind, run_id: run.id});
-    return {...result, halted: halted && halt ? `workspace halted at ${halt.at} by ${halt.by} because ${halt.reason}` : null, run_id: run.id, serial: ledger.meta().serial, ...rto};
+    return {
+      ...result,
+      halted: halted && halt ? `workspace halted at ${halt.at} by ${halt.by} because ${halt.reason}` : null,
+      run_id: run.id,
+      serial: ledger.meta().serial,
+      ...rto,
+    };
   } finally {
     unlockOnForce?.();
     ledger.releaseLock(lock.id);
@@ -339,7 +431,13 @@ export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & SaveOpt
  * `-out FILE`: writes the plan signed and records a PLAN run, so a saved plan can be traced
  * later. A denied plan is saved only for review, when asked; apply refuses it either way.
  */
-export async function savePlanIfAsked(ctx: OrxContext, ledger: Ledger, loaded: LoadedConfig, doc: PlanDocument, opts: SaveOptions): Promise<void> {
+export async function savePlanIfAsked(
+  ctx: OrxContext,
+  ledger: Ledger,
+  loaded: LoadedConfig,
+  doc: PlanDocument,
+  opts: SaveOptions,
+): Promise<void> {
   if (!opts.save || (!opts.allowDenied && isDenied(doc.policy.decisions))) return;
   // the Sigstore libraries cost ~90 ms to load: only commands that sign or verify pay it
   const {signingKey, signPlan} = await import('../trust/plan-signature.js');
@@ -349,7 +447,14 @@ export async function savePlanIfAsked(ctx: OrxContext, ledger: Ledger, loaded: L
       : signingKey(ctx.dir, opts.keyFile ?? loaded.config.signing_key ?? undefined);
   if (created) ctx.log.info(`created the workspace signing key ${key.fingerprint} in .orx/keys/ (orx keys show)`);
   writePlanFile(opts.save, await signPlan(doc, key));
-  const run = ledger.startRun({kind: doc.kind, mode: 'PLAN', autonomy: doc.autonomy, actor: ctx.actor, plan_id: doc.plan_id, plan_digest: planDigest(doc)});
+  const run = ledger.startRun({
+    kind: doc.kind,
+    mode: 'PLAN',
+    autonomy: doc.autonomy,
+    actor: ctx.actor,
+    plan_id: doc.plan_id,
+    plan_digest: planDigest(doc),
+  });
   ledger.finishRun(run.id, 'succeeded', {...doc.summary, saved_to: opts.save});
   await checkpointChain(ctx, ledger, loaded.config, {reason: 'plan', run_id: run.id});
 }

@@ -39,7 +39,12 @@ function trimmed(history: History, kinds: ReadonlySet<string>): History {
   const out: History = {};
   for (const k of [...kinds].sort()) {
     const h = history[k];
-    if (h) out[k] = {...h, durations_ms: h.durations_ms.slice(-HISTORY_DURATIONS), rollback_durations_ms: h.rollback_durations_ms.slice(-HISTORY_DURATIONS)};
+    if (h)
+      out[k] = {
+        ...h,
+        durations_ms: h.durations_ms.slice(-HISTORY_DURATIONS),
+        rollback_durations_ms: h.rollback_durations_ms.slice(-HISTORY_DURATIONS),
+      };
   }
   return out;
 }
@@ -47,11 +52,19 @@ function trimmed(history: History, kinds: ReadonlySet<string>): History {
 export async function simulateSteps(steps: SimStep[], history: History, planId: string, o: SimulateOptions = {}): Promise<PlanSimulation> {
   const {simulate, defaultSeed, DEFAULT_ITERATIONS, DEFAULT_PARALLELISM} = await import('../sim/readiness.js');
   const parallelism = o.parallelism ?? DEFAULT_PARALLELISM;
-  const result = simulate(steps, history, {seed: o.seed ?? defaultSeed(planId), iterations: o.iterations ?? DEFAULT_ITERATIONS, parallelism});
+  const result = simulate(steps, history, {
+    seed: o.seed ?? defaultSeed(planId),
+    iterations: o.iterations ?? DEFAULT_ITERATIONS,
+    parallelism,
+  });
   return {...result, parallelism, inputs: {steps, history}};
 }
 
-export async function simulatePlan(ledger: Ledger, p: {plan_id: string; steps: PlannedStep[]; decisions: DecisionLike[]; autonomy: number}, o: SimulateOptions = {}): Promise<PlanSimulation> {
+export async function simulatePlan(
+  ledger: Ledger,
+  p: {plan_id: string; steps: PlannedStep[]; decisions: DecisionLike[]; autonomy: number},
+  o: SimulateOptions = {},
+): Promise<PlanSimulation> {
   const steps = simSteps(p.steps, p.decisions, p.autonomy);
   const {stepHistory} = await import('../sim/history.js');
   const history = trimmed(stepHistory(ledger), new Set(steps.map((s) => s.kind)));

@@ -42,11 +42,14 @@ export interface PlanDocument {
   /** the readiness simulation (seeded Monte Carlo) and the inputs it was computed from */
   simulation: PlanSimulation | null;
   /** Sigstore bundle over the canonical plan; filled by the trust issue */
-  signature: unknown | null;
+  signature: unknown;
 }
 
 export function newPlanId(now = new Date()): string {
-  return `plan-${now.toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
+  return `plan-${now
+    .toISOString()
+    .replace(/[-:.TZ]/g, '')
+    .slice(0, 14)}-${randomBytes(4).toString('hex')}`;
 }
 
 /** The bytes a signature covers and a ledger run records: the plan without its signature. */
@@ -60,7 +63,12 @@ export function writePlanFile(file: string, doc: PlanDocument): void {
 }
 
 function invalid(file: string, why: string): OrxError {
-  return new OrxError({code: 'plan_invalid', exit: EXIT.STALE, message: `${file}: not a usable orx plan: ${why}`, actions: ['Make a new plan with `orx plan -out FILE`.']});
+  return new OrxError({
+    code: 'plan_invalid',
+    exit: EXIT.STALE,
+    message: `${file}: not a usable orx plan: ${why}`,
+    actions: ['Make a new plan with `orx plan -out FILE`.'],
+  });
 }
 
 const MAX_PLAN_BYTES = 64 * 1024 * 1024;
@@ -72,8 +80,18 @@ export function readPlanFile(file: string): PlanDocument {
   } catch (err) {
     if (!(err instanceof FileReadError)) throw err;
     if (err.reason === 'too_large') throw invalid(file, 'larger than 64 MiB');
-    if (err.reason === 'special' || err.reason === 'directory') throw new OrxError({code: 'plan_invalid', exit: EXIT.STALE, message: err.message, actions: ['Give the path of a plan written by `orx plan -out FILE`.']});
-    throw new OrxError({code: 'plan_missing', message: err.reason === 'missing' ? `cannot read plan file ${file}: ${err.errno ?? 'ENOENT'}` : err.message, actions: ['Check the path, or make one with `orx plan -out FILE`.']});
+    if (err.reason === 'special' || err.reason === 'directory')
+      throw new OrxError({
+        code: 'plan_invalid',
+        exit: EXIT.STALE,
+        message: err.message,
+        actions: ['Give the path of a plan written by `orx plan -out FILE`.'],
+      });
+    throw new OrxError({
+      code: 'plan_missing',
+      message: err.reason === 'missing' ? `cannot read plan file ${file}: ${err.errno ?? 'ENOENT'}` : err.message,
+      actions: ['Check the path, or make one with `orx plan -out FILE`.'],
+    });
   }
   let doc: unknown;
   try {
@@ -83,14 +101,22 @@ export function readPlanFile(file: string): PlanDocument {
   }
   const d = doc as Partial<PlanDocument>;
   if (typeof d !== 'object' || d === null) throw invalid(file, 'not a JSON object');
-  if (d.formatVersion !== PLAN_FORMAT_VERSION) throw invalid(file, `formatVersion ${JSON.stringify(d.formatVersion)} is not ${PLAN_FORMAT_VERSION}`);
+  if (d.formatVersion !== PLAN_FORMAT_VERSION)
+    throw invalid(file, `formatVersion ${JSON.stringify(d.formatVersion)} is not ${PLAN_FORMAT_VERSION}`);
   for (const k of ['plan_id', 'lineage', 'config_digest', 'policy_digest', 'workspace', 'created_at'] as const) {
     if (typeof d[k] !== 'string') throw invalid(file, `missing ${k}`);
   }
   if (!PLAN_KINDS.includes(d.kind as PlanKind)) throw invalid(file, `kind must be one of ${PLAN_KINDS.join(', ')}`);
   if (typeof d.serial !== 'number' || !Array.isArray(d.steps)) throw invalid(file, 'missing serial or steps');
   for (const s of d.steps) {
-    if (typeof s !== 'object' || s === null || typeof s.address !== 'string' || typeof s.action !== 'string' || !Array.isArray(s.depends_on) || typeof s.idempotency_key !== 'string') {
+    if (
+      typeof s !== 'object' ||
+      s === null ||
+      typeof s.address !== 'string' ||
+      typeof s.action !== 'string' ||
+      !Array.isArray(s.depends_on) ||
+      typeof s.idempotency_key !== 'string'
+    ) {
       throw invalid(file, 'a step is malformed');
     }
   }

@@ -44,8 +44,14 @@ const KIND_RANK: Record<StepKind, number> = {network: 0, volume: 1, image: 2, cl
 
 function checkAddresses(list: string[], flag: string, known: Set<string>): void {
   for (const a of list) {
-    if (!parseAddress(a)) throw new OrxError({code: 'bad_address', message: `${flag} ${a}: not a resource address (kind.name, e.g. agent.researcher)`});
-    if (!known.has(a)) throw new OrxError({code: 'bad_address', message: `${flag} ${a}: no such resource in the configuration or the state`, actions: ['See `orx state list` for recorded addresses.']});
+    if (!parseAddress(a))
+      throw new OrxError({code: 'bad_address', message: `${flag} ${a}: not a resource address (kind.name, e.g. agent.researcher)`});
+    if (!known.has(a))
+      throw new OrxError({
+        code: 'bad_address',
+        message: `${flag} ${a}: no such resource in the configuration or the state`,
+        actions: ['See `orx state list` for recorded addresses.'],
+      });
   }
 }
 
@@ -66,7 +72,12 @@ export function buildPlan(input: PlanInput): PlanModel {
   const observed = input.observation?.observed;
   const notes: string[] = [];
 
-  const asObserved = (r: ResourceRecord): ObservedResource => ({address: r.address, kind: r.kind as ResourceKind, object_id: r.object_id ?? String(r.attributes.name ?? r.address), attributes: r.attributes});
+  const asObserved = (r: ResourceRecord): ObservedResource => ({
+    address: r.address,
+    kind: r.kind as ResourceKind,
+    object_id: r.object_id ?? String(r.attributes.name ?? r.address),
+    attributes: r.attributes,
+  });
   const base = (address: string): ObservedResource | null => {
     if (observed) return observed.get(address) ?? null;
     const r = recorded.get(address);
@@ -79,7 +90,11 @@ export function buildPlan(input: PlanInput): PlanModel {
       const o = observed.get(r.address);
       if (!o) drift.push({address: r.address, kind: r.kind as ResourceKind, status: 'deleted', changes: []});
       else {
-        const changes = withObjectChanges(diffAttrs(r.attributes, o.attributes, ACTIONS[r.kind as ResourceKind].updatable), r.attributes, o.attributes);
+        const changes = withObjectChanges(
+          diffAttrs(r.attributes, o.attributes, ACTIONS[r.kind as ResourceKind].updatable),
+          r.attributes,
+          o.attributes,
+        );
         if (changes.length > 0) drift.push({address: r.address, kind: r.kind as ResourceKind, status: 'changed', changes});
       }
     }
@@ -109,7 +124,11 @@ export function buildPlan(input: PlanInput): PlanModel {
     const step = ACTIONS[kind].plan(d, b);
     if (gone) step.reasons.push('already gone from the engine: only the record is removed');
     const rec = recorded.get(address);
-    const deps = new Set([...(d?.depends_on ?? []), ...(b ? recordedDeps(kind, b.attributes, nameIndex) : []), ...(rec ? recordedDeps(kind, rec.attributes, nameIndex) : [])]);
+    const deps = new Set([
+      ...(d?.depends_on ?? []),
+      ...(b ? recordedDeps(kind, b.attributes, nameIndex) : []),
+      ...(rec ? recordedDeps(kind, rec.attributes, nameIndex) : []),
+    ]);
     const draft: Draft = {...step, depends_on: [...deps].filter((x) => x !== address), record: false, budget_ms: budget(address, kind)};
     if (observed && rec && !observed.has(address) && d) draft.reasons.push('deleted outside orx');
     if (input.replace.includes(address) && d && b && draft.action !== 'create') {
@@ -153,7 +172,7 @@ export function buildPlan(input: PlanInput): PlanModel {
     for (const s of drafts.values()) {
       if (s.kind !== 'agent' || s.after?.target === 'kubernetes' || (s.action !== 'noop' && s.action !== 'update')) continue;
       // another agent it depends on is only an ordering: its replacement leaves this container be
-      const dep = s.depends_on.find((a) => drafts.get(a)?.action === 'replace' && ['network', 'volume'].includes(a.split('.')[0]!));
+      const dep = s.depends_on.find((a) => drafts.get(a)?.action === 'replace' && ['network', 'volume'].includes(a.split('.')[0]));
       if (dep) {
         s.action = 'replace';
         s.category = 'DEPLOY';
@@ -166,7 +185,20 @@ export function buildPlan(input: PlanInput): PlanModel {
 
   for (const o of input.observation?.orphans ?? []) {
     if (o.step_key && input.knownStepKeys.has(o.step_key) && !drafts.has(o.address) && parseAddress(o.address)) {
-      drafts.set(o.address, {address: o.address, kind: o.kind, action: 'delete', category: 'DESTROY', before: {name: o.name}, after: null, changes: [], reasons: ['created by an earlier apply that was interrupted; no longer in the configuration'], depends_on: [], object_id: o.object_id, record: false, budget_ms: budget(o.address, o.kind)});
+      drafts.set(o.address, {
+        address: o.address,
+        kind: o.kind,
+        action: 'delete',
+        category: 'DESTROY',
+        before: {name: o.name},
+        after: null,
+        changes: [],
+        reasons: ['created by an earlier apply that was interrupted; no longer in the configuration'],
+        depends_on: [],
+        object_id: o.object_id,
+        record: false,
+        budget_ms: budget(o.address, o.kind),
+      });
     } else if (o.kind === 'agent' && o.step_key && input.knownStepKeys.has(o.step_key) && drafts.get(o.address)?.action === 'replace') {
       // a replace removes its agent's leftovers before making a new container (agent-rollback.ts)
       notes.push(`container ${o.name} was left by an interrupted update of ${o.address}: its replace removes it first`);
@@ -202,7 +234,8 @@ function markRotated(draft: Omit<PlannedStep, 'id' | 'idempotency_key'>, keys: r
   draft.category = 'DEPLOY';
   for (const key of keys) {
     const path = `secrets.${key}`;
-    if (!draft.changes.some((c) => c.path === path)) draft.changes.push({path, before: REDACTED, after: REDACTED, forces_replacement: false});
+    if (!draft.changes.some((c) => c.path === path))
+      draft.changes.push({path, before: REDACTED, after: REDACTED, forces_replacement: false});
     draft.reasons.push(`secret ${key} rotated`);
   }
 }
@@ -220,4 +253,3 @@ export function summarize(steps: PlannedStep[]): Record<'create' | 'update' | 'r
 export function hasChanges(steps: PlannedStep[]): boolean {
   return steps.some((s) => s.action !== 'noop' || s.record);
 }
-

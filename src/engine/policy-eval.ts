@@ -27,10 +27,24 @@ export async function loadPolicySet(dir: string): Promise<PolicySet> {
   return loadPolicies(dir);
 }
 
-export async function decidePolicy(policies: PolicySet, waivers: readonly Waiver[], p: {kind: PlanKind; steps: PlannedStep[]; workspace: string; autonomy: number; ledger: Ledger; now?: Date}): Promise<PolicyVerdict> {
-  const [{buildPolicyInput}, {evaluatePolicies}, {applyWaivers}] = await Promise.all([import('../policy/context.js'), import('../policy/evaluate.js'), import('../policy/waivers.js')]);
+export async function decidePolicy(
+  policies: PolicySet,
+  waivers: readonly Waiver[],
+  p: {kind: PlanKind; steps: PlannedStep[]; workspace: string; autonomy: number; ledger: Ledger; now?: Date},
+): Promise<PolicyVerdict> {
+  const [{buildPolicyInput}, {evaluatePolicies}, {applyWaivers}] = await Promise.all([
+    import('../policy/context.js'),
+    import('../policy/evaluate.js'),
+    import('../policy/waivers.js'),
+  ]);
   const now = p.now ?? new Date();
-  const input = buildPolicyInput({plan: {kind: p.kind, steps: p.steps, summary: summarize(p.steps)}, workspace: p.workspace, autonomy: p.autonomy, now, recent: recentActivity(p.ledger)});
+  const input = buildPolicyInput({
+    plan: {kind: p.kind, steps: p.steps, summary: summarize(p.steps)},
+    workspace: p.workspace,
+    autonomy: p.autonomy,
+    now,
+    recent: recentActivity(p.ledger),
+  });
   return applyWaivers(evaluatePolicies(policies, input).decisions, waivers, now);
 }
 
@@ -39,10 +53,25 @@ export async function decidePolicy(policies: PolicySet, waivers: readonly Waiver
  * current policies and waivers, whatever the file says. Image-signature denials found at plan
  * time cannot be checked again offline, so the plan's own are kept on top.
  */
-export async function decideAtApply(dir: string, doc: PlanDocument, steps: PlannedStep[], loaded: LoadedConfig, ledger: Ledger, autonomy: number): Promise<PolicyVerdict> {
-  const verdict = await decidePolicy(await loadPolicySet(dir), loaded.config.waivers, {kind: doc.kind, steps, workspace: loaded.config.workspace, autonomy, ledger});
+export async function decideAtApply(
+  dir: string,
+  doc: PlanDocument,
+  steps: PlannedStep[],
+  loaded: LoadedConfig,
+  ledger: Ledger,
+  autonomy: number,
+): Promise<PolicyVerdict> {
+  const verdict = await decidePolicy(await loadPolicySet(dir), loaded.config.waivers, {
+    kind: doc.kind,
+    steps,
+    workspace: loaded.config.workspace,
+    autonomy,
+    ledger,
+  });
   const running = new Set(steps.map((s) => s.id));
-  const signatures = ((doc.policy.decisions ?? []) as DecisionLike[]).filter((d) => d.rule === 'image-signature' && d.effect === 'deny' && (d.step === null || running.has(d.step)));
+  const signatures = (doc.policy.decisions ?? []).filter(
+    (d) => d.rule === 'image-signature' && d.effect === 'deny' && (d.step === null || running.has(d.step)),
+  );
   return {decisions: [...signatures, ...verdict.decisions], waivers: verdict.waivers};
 }
 
@@ -63,7 +92,12 @@ export async function reviewPolicy(dir: string, doc: PlanDocument, requestedAuto
     // a stale plan is refused as stale (exit 5) before anyone is asked to approve it
     assertFresh(doc, currentState(dir, loaded, ledger));
     const verdict = await decideAtApply(dir, doc, doc.steps, loaded, ledger, autonomy);
-    return {verdict, autonomy, approvals: approvalsFor(ledger, planDigest(doc)), differs: !sameDecisions(doc.policy.decisions ?? [], verdict.decisions)};
+    return {
+      verdict,
+      autonomy,
+      approvals: approvalsFor(ledger, planDigest(doc)),
+      differs: !sameDecisions(doc.policy.decisions ?? [], verdict.decisions),
+    };
   });
 }
 
@@ -87,7 +121,9 @@ export function refuseIfDenied(decisions: readonly DecisionLike[], what = 'this 
     code: 'policy_denied',
     exit: EXIT.APPROVAL,
     message: `policy denies ${what}:\n${denies.map((d) => `  ${d.address ?? 'plan'}: ${d.message} (rule ${d.rule})`).join('\n')}`,
-    actions: ['Change orchestration.yml (or, with review, the policies/) and plan again. A built-in rule is passed only by a waiver in orchestration.yml (waivers: [{rule, address, reason, expires}]).'],
+    actions: [
+      'Change orchestration.yml (or, with review, the policies/) and plan again. A built-in rule is passed only by a waiver in orchestration.yml (waivers: [{rule, address, reason, expires}]).',
+    ],
     data: {denied: denies},
   });
 }
@@ -98,6 +134,12 @@ export async function evaluatePlanRules(dir: string, file: string): Promise<{doc
   const set = await loadPolicySet(dir);
   const [{buildPolicyInput}, {evaluateAll}] = await Promise.all([import('../policy/context.js'), import('../policy/evaluate.js')]);
   const recent = await withLedger(dir, (l) => recentActivity(l));
-  const input = buildPolicyInput({plan: {kind: doc.kind, steps: doc.steps, summary: doc.summary}, workspace: doc.workspace, autonomy: doc.autonomy, now: new Date(), recent});
+  const input = buildPolicyInput({
+    plan: {kind: doc.kind, steps: doc.steps, summary: doc.summary},
+    workspace: doc.workspace,
+    autonomy: doc.autonomy,
+    now: new Date(),
+    recent,
+  });
   return {doc, results: evaluateAll(set, input)};
 }

@@ -28,7 +28,10 @@ function published(c: Dockerode.ContainerInfo): Published[] {
   const holder = `container ${excerpt(name, {max: 64, verbatim: true})}${ws ? ` (orx workspace ${excerpt(ws, {max: 64, verbatim: true})})` : ''}`;
   return (c.Ports ?? [])
     .filter((p) => p.PublicPort)
-    .map((p) => ({port: {host: p.PublicPort, container: p.PrivatePort, host_ip: p.IP || '0.0.0.0', protocol: p.Type === 'udp' ? 'udp' : 'tcp'}, holder}));
+    .map((p) => ({
+      port: {host: p.PublicPort, container: p.PrivatePort, host_ip: p.IP || '0.0.0.0', protocol: p.Type === 'udp' ? 'udp' : 'tcp'},
+      holder,
+    }));
 }
 
 /**
@@ -36,7 +39,12 @@ function published(c: Dockerode.ContainerInfo): Published[] {
  * other than this workspace's own containers holds: another container (one list call), or
  * a process on this host (a bind for a moment, when the engine is local).
  */
-export async function findPortConflicts(docker: Dockerode, workspace: string, loaded: LoadedConfig, steps: PlannedStep[]): Promise<PortConflict[]> {
+export async function findPortConflicts(
+  docker: Dockerode,
+  workspace: string,
+  loaded: LoadedConfig,
+  steps: PlannedStep[],
+): Promise<PortConflict[]> {
   const starting = steps.filter((s) => s.kind === 'agent' && (s.action === 'create' || s.action === 'replace'));
   const wanted = starting.flatMap((s) => {
     const agent = s.address.slice('agent.'.length);
@@ -70,6 +78,14 @@ export function portConflictError(loaded: LoadedConfig, conflicts: PortConflict[
     message: problems.map((p) => p.message).join('\n'),
     diagnostics: diagnosticsAt(loaded, problems),
     actions: ['Pick another port in orchestration.yml (or stop what holds it), then run `orx plan` again.'],
-    data: {conflicts: conflicts.map((c) => ({address: `agent.${c.agent}`, host_ip: c.port.host_ip, port: c.port.host, protocol: c.port.protocol, holder: c.holder}))},
+    data: {
+      conflicts: conflicts.map((c) => ({
+        address: `agent.${c.agent}`,
+        host_ip: c.port.host_ip,
+        port: c.port.host,
+        protocol: c.port.protocol,
+        holder: c.holder,
+      })),
+    },
   });
 }

@@ -21,7 +21,13 @@ export interface Snapshot {
   cpus: number;
 }
 
-export async function takeSnapshot(docker: Docker, workspace: string, recorded: ResourceRecord[], wantAllImages: boolean, wantKindNodes = false): Promise<Snapshot> {
+export async function takeSnapshot(
+  docker: Docker,
+  workspace: string,
+  recorded: ResourceRecord[],
+  wantAllImages: boolean,
+  wantKindNodes = false,
+): Promise<Snapshot> {
   const filters = labelFilter({[LABEL.workspace]: workspace});
   const [containers, networks, volumeList, images, allImages, kindNodes, info] = await Promise.all([
     docker.listContainers({all: true, filters}),
@@ -35,7 +41,8 @@ export async function takeSnapshot(docker: Docker, workspace: string, recorded: 
   const volumes = volumeList.Volumes ?? [];
   // imported objects carry no orx labels: one more filtered call per type, only when
   // the ledger binds an address to an object the labelled lists did not return
-  const missing = (kind: string, seen: Set<string>) => recorded.filter((r) => r.kind === kind && r.object_id && !seen.has(r.object_id)).map((r) => r.object_id!);
+  const missing = (kind: string, seen: Set<string>) =>
+    recorded.filter((r) => r.kind === kind && r.object_id && !seen.has(r.object_id)).map((r) => r.object_id!);
   const mc = missing('agent', new Set(containers.map((c) => c.Id)));
   const mn = missing('network', new Set(networks.map((n) => n.Id)));
   const mv = missing('volume', new Set(volumes.map((v) => v.Name)));
@@ -58,7 +65,9 @@ export async function takeSnapshot(docker: Docker, workspace: string, recorded: 
 }
 
 function findLocalImage(snapshot: Snapshot, ref: string, id?: unknown): Dockerode.ImageInfo | undefined {
-  return snapshot.allImages.find((i) => i.Id === id || i.Id === ref || (i.RepoTags ?? []).includes(ref) || (i.RepoDigests ?? []).includes(ref));
+  return snapshot.allImages.find(
+    (i) => i.Id === id || i.Id === ref || (i.RepoTags ?? []).includes(ref) || (i.RepoDigests ?? []).includes(ref),
+  );
 }
 
 export function localImageIndex(snapshot: Snapshot): (ref: string) => LocalImage | null {
@@ -84,12 +93,23 @@ export interface Observation {
  * config, so their forcing attributes are recognised by the config-hash label they
  * were created with: equal to the desired or recorded hash means those attributes.
  */
-export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord>, desired: Map<string, DesiredResource>, forgotten: ReadonlySet<string>): Observation {
+export function observe(
+  snapshot: Snapshot,
+  recorded: Map<string, ResourceRecord>,
+  desired: Map<string, DesiredResource>,
+  forgotten: ReadonlySet<string>,
+): Observation {
   const observed = new Map<string, ObservedResource>();
   const orphans: Observation['orphans'] = [];
   const byObjectId = new Map([...recorded.values()].filter((r) => r.object_id).map((r) => [r.object_id!, r.address]));
   const liveContainers = new Set(snapshot.containers.map((c) => c.Id));
-  const put = (kind: ResourceKind, labels: Record<string, string> | undefined, id: string, name: string, attrs: (address: string) => Attrs): void => {
+  const put = (
+    kind: ResourceKind,
+    labels: Record<string, string> | undefined,
+    id: string,
+    name: string,
+    attrs: (address: string) => Attrs,
+  ): void => {
     const labelled = labels?.[LABEL.address];
     // containers inherit their image's labels: an address of another kind is not theirs
     const ownLabel = labelled?.startsWith(`${kind}.`) ? labelled : undefined;
@@ -138,7 +158,10 @@ export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord
   for (const [address, imgs] of imagesByAddress) {
     const want = desired.get(address)?.attributes;
     const rec = recorded.get(address)?.attributes;
-    const pick = imgs.find((i) => i.Labels?.[LABEL.contextDigest] === want?.context_digest) ?? imgs.find((i) => i.Labels?.[LABEL.contextDigest] === rec?.context_digest) ?? imgs.sort((a, b) => b.Created - a.Created)[0]!;
+    const pick =
+      imgs.find((i) => i.Labels?.[LABEL.contextDigest] === want?.context_digest) ??
+      imgs.find((i) => i.Labels?.[LABEL.contextDigest] === rec?.context_digest) ??
+      imgs.sort((a, b) => b.Created - a.Created)[0];
     const digest = pick.Labels?.[LABEL.contextDigest];
     put('image', pick.Labels, pick.Id, pick.RepoTags?.[0] ?? pick.Id, () => {
       if (want && digest === want.context_digest) return want;
@@ -154,7 +177,12 @@ export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord
     if (!img) continue;
     // the digest the engine holds the image under, when the plan pins one
     const held = digest ? ((img.RepoDigests ?? []).find((d) => d.startsWith(`${repositoryOf(ref)}@`))?.split('@')[1] ?? null) : undefined;
-    observed.set(address, {address, kind: 'image', object_id: img.Id, attributes: {source: 'ref', ref, id: img.Id, ...(held !== undefined ? {digest: held} : {})}});
+    observed.set(address, {
+      address,
+      kind: 'image',
+      object_id: img.Id,
+      attributes: {source: 'ref', ref, id: img.Id, ...(held !== undefined ? {digest: held} : {})},
+    });
   }
 
   observeClusters(snapshot, recorded, desired, put);
@@ -165,15 +193,28 @@ export function observe(snapshot: Snapshot, recorded: Map<string, ResourceRecord
       const want = desired.get(address)?.attributes;
       const rec = recorded.get(address)?.attributes;
       const hash = c.Labels?.[LABEL.configHash] ?? (rec?.config_hash as string | undefined);
-      const base = want && hash === want.config_hash ? {...want, ...pick(rec, ['cpus', 'memory_bytes', 'pids_limit', 'secrets', 'token'])} : rec && hash === rec.config_hash ? rec : {...(rec ?? {}), name, config_hash: hash ?? '(unknown)'};
-      const networks = Object.keys(c.NetworkSettings?.Networks ?? {}).filter((n) => n !== 'none').sort();
+      const base =
+        want && hash === want.config_hash
+          ? {...want, ...pick(rec, ['cpus', 'memory_bytes', 'pids_limit', 'secrets', 'token'])}
+          : rec && hash === rec.config_hash
+            ? rec
+            : {...(rec ?? {}), name, config_hash: hash ?? '(unknown)'};
+      const networks = Object.keys(c.NetworkSettings?.Networks ?? {})
+        .filter((n) => n !== 'none')
+        .sort();
       return {...base, networks, running: c.State === 'running'};
     });
   }
   return {observed, orphans};
 }
 
-type Put = (kind: ResourceKind, labels: Record<string, string> | undefined, id: string, name: string, attrs: (address: string) => Attrs) => void;
+type Put = (
+  kind: ResourceKind,
+  labels: Record<string, string> | undefined,
+  id: string,
+  name: string,
+  attrs: (address: string) => Attrs,
+) => void;
 
 /**
  * kind clusters from their node containers: the owner mount says whose they are; the node
@@ -194,7 +235,12 @@ function observeClusters(snapshot: Snapshot, recorded: Map<string, ResourceRecor
       const rec = recorded.get(address)?.attributes;
       const hash = owner?.config_hash ?? rec?.config_hash;
       // how long kind waited and whether the context was exported are not to be seen in Docker: as recorded
-      const base = want && hash === want.config_hash ? {...want, ...pick(rec, ['wait_ms', 'export_kubeconfig'])} : rec && hash === rec.config_hash ? rec : {...(rec ?? {}), name, config_hash: '(unknown)'};
+      const base =
+        want && hash === want.config_hash
+          ? {...want, ...pick(rec, ['wait_ms', 'export_kubeconfig'])}
+          : rec && hash === rec.config_hash
+            ? rec
+            : {...(rec ?? {}), name, config_hash: '(unknown)'};
       const roles = nodes.map((n) => n.Labels?.[KIND_ROLE_LABEL] ?? '?');
       return {...base, nodes: [...roles.filter((r) => r === 'control-plane'), ...roles.filter((r) => r !== 'control-plane')]};
     });

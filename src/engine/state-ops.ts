@@ -19,10 +19,16 @@ function withoutOrxLabels(labels: Record<string, string> | null | undefined): Re
 /** What a container someone else made looks like in orx's terms; the next plan shows the gap. */
 export function agentAttrsFromInspect(info: Dockerode.ContainerInspectInfo, image: string): AgentAttrs {
   const hc = info.HostConfig;
+  const securityOpt = (hc.SecurityOpt ?? []) as string[];
   const env = Object.fromEntries((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-  const ports = Object.entries(hc.PortBindings ?? {}).flatMap(([key, binds]) => {
+  const ports = Object.entries((hc.PortBindings ?? {}) as Record<string, unknown>).flatMap(([key, binds]) => {
     const [container, protocol] = key.split('/');
-    return ((binds as Array<{HostIp: string; HostPort: string}>) ?? []).map((b) => ({container: Number(container), host: Number(b.HostPort), host_ip: b.HostIp || '0.0.0.0', protocol: (protocol === 'udp' ? 'udp' : 'tcp') as 'tcp' | 'udp'}));
+    return ((binds as Array<{HostIp: string; HostPort: string}>) ?? []).map((b) => ({
+      container: Number(container),
+      host: Number(b.HostPort),
+      host_ip: b.HostIp || '0.0.0.0',
+      protocol: protocol === 'udp' ? 'udp' : 'tcp',
+    }));
   });
   const h = info.Config.Healthcheck;
   const base = {
@@ -35,16 +41,28 @@ export function agentAttrsFromInspect(info: Dockerode.ContainerInspectInfo, imag
     cpus: (hc.NanoCpus ?? 0) / 1e9,
     memory_bytes: hc.Memory ?? 0,
     pids_limit: hc.PidsLimit ?? 0,
-    networks: Object.keys(info.NetworkSettings.Networks ?? {}).filter((n) => n !== 'none').sort(),
-    mounts: (info.Mounts ?? []).filter((m) => m.Type === 'volume').map((m) => ({source: m.Name ?? '', target: m.Destination, read_only: !m.RW})),
+    networks: Object.keys(info.NetworkSettings.Networks ?? {})
+      .filter((n) => n !== 'none')
+      .sort(),
+    mounts: (info.Mounts ?? [])
+      .filter((m) => m.Type === 'volume')
+      .map((m) => ({source: m.Name ?? '', target: m.Destination, read_only: !m.RW})),
     ports,
-    health: h?.Test ? {test: h.Test, interval_ms: (h.Interval ?? 0) / 1e6, timeout_ms: (h.Timeout ?? 0) / 1e6, retries: h.Retries ?? 0, start_period_ms: (h.StartPeriod ?? 0) / 1e6} : null,
+    health: h?.Test
+      ? {
+          test: h.Test,
+          interval_ms: (h.Interval ?? 0) / 1e6,
+          timeout_ms: (h.Timeout ?? 0) / 1e6,
+          retries: h.Retries ?? 0,
+          start_period_ms: (h.StartPeriod ?? 0) / 1e6,
+        }
+      : null,
     labels: withoutOrxLabels(info.Config.Labels),
     hardening: {
       read_only_rootfs: Boolean(hc.ReadonlyRootfs),
-      cap_drop: hc.CapDrop ?? [],
-      no_new_privileges: (hc.SecurityOpt ?? []).some((o: string) => o.startsWith('no-new-privileges')),
-      seccomp: (hc.SecurityOpt ?? []).some((o: string) => o === 'seccomp=unconfined' || o === 'seccomp:unconfined') ? 'unconfined' : 'default',
+      cap_drop: (hc.CapDrop ?? []) as string[],
+      no_new_privileges: securityOpt.some((o) => o.startsWith('no-new-privileges')),
+      seccomp: securityOpt.some((o) => o === 'seccomp=unconfined' || o === 'seccomp:unconfined') ? 'unconfined' : 'default',
       privileged: Boolean(hc.Privileged),
       init: Boolean(hc.Init),
       tmpfs: hc.Tmpfs?.['/tmp'] !== undefined ? '/tmp' : '',
@@ -54,7 +72,14 @@ export function agentAttrsFromInspect(info: Dockerode.ContainerInspectInfo, imag
   return {...base, config_hash: agentConfigHash(base)} as AgentAttrs;
 }
 
-async function inspectFor(docker: Dockerode, kind: string, id: string, configName: string, spec: Attrs, owner: ImportOwner): Promise<{object_id: string; attributes: Attrs}> {
+async function inspectFor(
+  docker: Dockerode,
+  kind: string,
+  id: string,
+  configName: string,
+  spec: Attrs,
+  owner: ImportOwner,
+): Promise<{object_id: string; attributes: Attrs}> {
   try {
     if (kind === 'network') {
       const n = await docker.getNetwork(id).inspect();
@@ -75,7 +100,12 @@ async function inspectFor(docker: Dockerode, kind: string, id: string, configNam
     return {object_id: c.Id, attributes: agentAttrsFromInspect(c, String(spec.image ?? configName))};
   } catch (err) {
     if (err instanceof OrxError) throw err;
-    if (isNotFound(err)) throw new OrxError({code: 'not_found', message: `no ${kind === 'agent' ? 'container' : kind} "${id}" on the engine`, actions: ['Check the id or name with `docker ps -a` / `docker network ls` / `docker volume ls`.']});
+    if (isNotFound(err))
+      throw new OrxError({
+        code: 'not_found',
+        message: `no ${kind === 'agent' ? 'container' : kind} "${id}" on the engine`,
+        actions: ['Check the id or name with `docker ps -a` / `docker network ls` / `docker volume ls`.'],
+      });
     throw new OrxError({code: 'engine_error', kind: 'external', message: engineMessage(err)});
   }
 }
@@ -90,9 +120,19 @@ interface ImportOwner {
  * isolated, or cannot start), never an object another workspace manages (this one would then
  * replace or delete it).
  */
-function refuseForeign(owner: ImportOwner, kind: string, name: string, labels: Record<string, string> | null | undefined, dockerNetwork = false): void {
+function refuseForeign(
+  owner: ImportOwner,
+  kind: string,
+  name: string,
+  labels: Record<string, string> | null | undefined,
+  dockerNetwork = false,
+): void {
   if (dockerNetwork) {
-    throw new OrxError({code: 'import_refused', message: `${owner.address}: network ${dockerNetworkAdvice(name, 'import')}`, actions: [`Run \`orx plan\` and \`orx apply\` instead: orx creates ${owner.address} as a network of this workspace.`]});
+    throw new OrxError({
+      code: 'import_refused',
+      message: `${owner.address}: network ${dockerNetworkAdvice(name, 'import')}`,
+      actions: [`Run \`orx plan\` and \`orx apply\` instead: orx creates ${owner.address} as a network of this workspace.`],
+    });
   }
   const other = labels?.[LABEL.workspace];
   if (other !== undefined && other !== owner.workspace) {
@@ -109,23 +149,51 @@ export async function importObject(ctx: OrxContext, ledger: Ledger, address: str
   const parsed = parseAddress(address);
   if (!parsed) throw new OrxError({code: 'bad_address', message: `${address}: not a resource address (kind.name, e.g. volume.memory)`});
   if (parsed.kind === 'cluster' || parsed.kind === 'manifests') {
-    throw new OrxError({code: 'import_unsupported', message: `${address}: ${parsed.kind === 'cluster' ? 'a kind cluster orx did not create is never adopted' : 'manifests are applied from their files, not imported'}`, actions: [parsed.kind === 'cluster' ? 'Let orx create the cluster (plan and apply), or keep managing that one yourself.' : 'Plan and apply: server-side apply takes the objects over as they are.']});
+    throw new OrxError({
+      code: 'import_unsupported',
+      message: `${address}: ${parsed.kind === 'cluster' ? 'a kind cluster orx did not create is never adopted' : 'manifests are applied from their files, not imported'}`,
+      actions: [
+        parsed.kind === 'cluster'
+          ? 'Let orx create the cluster (plan and apply), or keep managing that one yourself.'
+          : 'Plan and apply: server-side apply takes the objects over as they are.',
+      ],
+    });
   }
   const cfg = loadConfig(ctx.dir).config;
-  const section = {network: cfg.networks, volume: cfg.volumes, image: cfg.images, agent: cfg.agents}[parsed.kind] as Record<string, unknown>;
+  const section = {network: cfg.networks, volume: cfg.volumes, image: cfg.images, agent: cfg.agents}[parsed.kind] as Record<
+    string,
+    unknown
+  >;
   if (!(parsed.name in section)) {
-    throw new OrxError({code: 'not_in_config', message: `${address} is not declared in orchestration.yml`, actions: [`Add ${parsed.kind === 'agent' ? 'agents' : `${parsed.kind}s`}.${parsed.name} to orchestration.yml, then import it.`]});
+    throw new OrxError({
+      code: 'not_in_config',
+      message: `${address} is not declared in orchestration.yml`,
+      actions: [`Add ${parsed.kind === 'agent' ? 'agents' : `${parsed.kind}s`}.${parsed.name} to orchestration.yml, then import it.`],
+    });
   }
   if (parsed.kind === 'image' && (section[parsed.name] as {build?: unknown}).build) {
-    throw new OrxError({code: 'import_unsupported', message: `${address} is built by orx from its context; only \`ref\` images can be imported`});
+    throw new OrxError({
+      code: 'import_unsupported',
+      message: `${address} is built by orx from its context; only \`ref\` images can be imported`,
+    });
   }
   const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
   try {
     if (ledger.getResource(address)) {
-      throw new OrxError({code: 'already_managed', message: `${address} is already in the state`, actions: [`Run \`orx state rm ${address}\` first to bind it to another object.`]});
+      throw new OrxError({
+        code: 'already_managed',
+        message: `${address} is already in the state`,
+        actions: [`Run \`orx state rm ${address}\` first to bind it to another object.`],
+      });
     }
-    const found = await inspectFor(await connectDocker(), parsed.kind, id, parsed.name, section[parsed.name] as Attrs, {workspace: cfg.workspace, address});
-    ledger.applyStateChange({op: 'put', address, kind: parsed.kind, attributes: found.attributes, object_id: found.object_id}, {message: `${address}: imported ${found.object_id}`});
+    const found = await inspectFor(await connectDocker(), parsed.kind, id, parsed.name, section[parsed.name] as Attrs, {
+      workspace: cfg.workspace,
+      address,
+    });
+    ledger.applyStateChange(
+      {op: 'put', address, kind: parsed.kind, attributes: found.attributes, object_id: found.object_id},
+      {message: `${address}: imported ${found.object_id}`},
+    );
     return ledger.getResource(address)!;
   } finally {
     ledger.releaseLock(lock.id);

@@ -10,7 +10,12 @@ import {readRoot} from '../resources/volume-owner.js';
 import type {Observation} from './refresh.js';
 
 /** Sets the observed owner of the volumes where it matters; returns the plan notes for those owned by someone else. */
-export async function observeVolumeOwners(docker: Docker, cfg: WorkspaceConfig, desired: Map<string, DesiredResource>, observation: Observation): Promise<string[]> {
+export async function observeVolumeOwners(
+  docker: Docker,
+  cfg: WorkspaceConfig,
+  desired: Map<string, DesiredResource>,
+  observation: Observation,
+): Promise<string[]> {
   const notes: string[] = [];
   const checks = [...desired.values()].flatMap((d) => {
     const o = observation.observed.get(d.address);
@@ -22,8 +27,16 @@ export async function observeVolumeOwners(docker: Docker, cfg: WorkspaceConfig, 
       const root = await readRoot(docker, o.object_id, cfg.workspace);
       o.attributes = {...o.attributes, owner: root.owner};
       if (root.owner === wanted) return;
-      const agents = rwMounters(d.name, cfg.agents, () => undefined, () => []).map((m) => `agents.${m.agent}`);
-      const who = cfg.volumes[d.name]?.owner !== null ? `volumes.${d.name}.owner says ${wanted}` : `${agents.join(', ')} ${agents.length === 1 ? 'runs' : 'run'} as ${wanted} and mount${agents.length === 1 ? 's' : ''} it read-write`;
+      const agents = rwMounters(
+        d.name,
+        cfg.agents,
+        () => undefined,
+        () => [],
+      ).map((m) => `agents.${m.agent}`);
+      const who =
+        cfg.volumes[d.name]?.owner !== null
+          ? `volumes.${d.name}.owner says ${wanted}`
+          : `${agents.join(', ')} ${agents.length === 1 ? 'runs' : 'run'} as ${wanted} and mount${agents.length === 1 ? 's' : ''} it read-write`;
       const sameUid = root.owner.split(':')[0] === wanted.split(':')[0];
       notes.push(
         `${d.address}: volume ${o.object_id} is owned by ${root.owner}${root.empty ? '' : ' and holds data'}, but ${who}${sameUid ? '' : ': they cannot write to it'}. orx hands over only the volumes it creates; ` +

@@ -10,9 +10,17 @@ import {initWorkspaceKey, keyPaths, loadWorkspaceKey, workspaceKeyFromPem, type 
 export async function workspaceKey(ctx: {dir: string; version: string}, config: WorkspaceConfig): Promise<WorkspaceKey> {
   if (config.signing_key) return loadWorkspaceKey(ctx.dir, {keyFile: config.signing_key});
   if (config.signing_key_ref) {
-    const [r] = await resolveSecrets([{address: 'signing', key: 'key', ref: config.signing_key_ref}], {dir: ctx.dir, onepassword: config.secrets.onepassword, version: ctx.version});
+    const [r] = await resolveSecrets([{address: 'signing', key: 'key', ref: config.signing_key_ref}], {
+      dir: ctx.dir,
+      onepassword: config.secrets.onepassword,
+      version: ctx.version,
+    });
     if (!r?.ok || r.value === undefined) {
-      throw new OrxError({code: 'key_unresolved', message: `signing.key: ${r?.error ?? `cannot resolve ${config.signing_key_ref}`}`, actions: ['Fix the reference (see `orx secrets check`), or point signing.key at a key file.']});
+      throw new OrxError({
+        code: 'key_unresolved',
+        message: `signing.key: ${r?.error ?? `cannot resolve ${config.signing_key_ref}`}`,
+        actions: ['Fix the reference (see `orx secrets check`), or point signing.key at a key file.'],
+      });
     }
     registerSecret(r.value);
     return workspaceKeyFromPem(r.value, config.signing_key_ref);

@@ -31,7 +31,8 @@ export function clusterKubeconfig(dir: string, cluster: string): string {
 /** Stores what `kind get kubeconfig` printed for one cluster and rebuilds the merged file. */
 export function saveClusterKubeconfig(dir: string, cluster: string, text: string): void {
   const doc = parse(text) as KubeconfigDoc;
-  if (!doc || !Array.isArray(doc.contexts) || doc.contexts.length === 0) throw new Error(`kind printed no kubeconfig for cluster ${cluster}`);
+  if (!doc || !Array.isArray(doc.contexts) || doc.contexts.length === 0)
+    throw new Error(`kind printed no kubeconfig for cluster ${cluster}`);
   writePrivateFile(clusterKubeconfig(dir, cluster), stringify(doc));
   rebuildMerged(dir);
 }
@@ -43,7 +44,12 @@ export function removeClusterKubeconfig(dir: string, cluster: string): void {
 
 function rebuildMerged(dir: string): void {
   const kubeDir = path.join(dir, '.orx', 'kube');
-  const files = fs.existsSync(kubeDir) ? fs.readdirSync(kubeDir).filter((f) => f.endsWith('.kubeconfig')).sort() : [];
+  const files = fs.existsSync(kubeDir)
+    ? fs
+        .readdirSync(kubeDir)
+        .filter((f) => f.endsWith('.kubeconfig'))
+        .sort()
+    : [];
   if (files.length === 0) {
     fs.rmSync(workspaceKubeconfig(dir), {force: true});
     return;

@@ -1,6 +1,10 @@
 // Identities of Kubernetes objects in the forms orx, kubectl and `kubectl diff` each use.
 
-export type KubeObject = Record<string, unknown> & {apiVersion: string; kind: string; metadata: {name: string; namespace?: string; labels?: Record<string, string>}};
+export type KubeObject = Record<string, unknown> & {
+  apiVersion: string;
+  kind: string;
+  metadata: {name: string; namespace?: string; labels?: Record<string, string>};
+};
 
 /** apiVersion/Kind/namespace/name: the key orx records an object under. */
 export function objectId(o: KubeObject): string {

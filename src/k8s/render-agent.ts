@@ -133,7 +133,7 @@ export function renderAgentSecret(
   files: Record<string, string>,
 ): Record<string, unknown> {
   const data: Record<string, string> = {};
-  for (const key of Object.keys(files).sort()) data[key] = Buffer.from(files[key]!, 'utf8').toString('base64');
+  for (const key of Object.keys(files).sort()) data[key] = Buffer.from(files[key], 'utf8').toString('base64');
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -147,7 +147,11 @@ export function renderAgentSecret(
 
 function objectLabels(a: Pick<KubeAgentInput, 'workspace' | 'address' | 'labels'>): Record<string, string> {
   const all: Record<string, string> = {...a.labels, [LABEL.workspace]: a.workspace, [LABEL.address]: a.address};
-  return Object.fromEntries(Object.keys(all).sort().map((k) => [k, all[k]!]));
+  return Object.fromEntries(
+    Object.keys(all)
+      .sort()
+      .map((k) => [k, all[k]]),
+  );
 }
 
 function objectMeta(a: Pick<KubeAgentInput, 'name' | 'namespace'>, labels: Record<string, string>) {
@@ -220,7 +224,7 @@ function container(a: KubeAgentInput) {
   const env = Object.keys(a.env)
     .filter((k) => k !== 'ORX_SECRETS_DIR')
     .sort()
-    .map((name) => ({name, value: a.env[name]!}));
+    .map((name) => ({name, value: a.env[name]}));
   const probe = healthProbe(a.health);
   return {
     name: CONTAINER_NAME,
@@ -266,16 +270,16 @@ function probeAction(test: string[]): ProbeAction | null {
   if (http) return {httpGet: http};
   const [kind, ...rest] = test;
   if (kind === 'CMD' && rest.length > 0) return {exec: {command: rest}};
-  if (kind === 'CMD-SHELL' && rest.length === 1) return {exec: {command: ['/bin/sh', '-c', rest[0]!]}};
+  if (kind === 'CMD-SHELL' && rest.length === 1) return {exec: {command: ['/bin/sh', '-c', rest[0]]}};
   return null;
 }
 
 function httpCheck(test: string[]): {path: string; port: number} | null {
   if (test.length !== HTTP_HEALTH_PREFIX.length + 1 || HTTP_HEALTH_PREFIX.some((t, i) => test[i] !== t)) return null;
-  const m = HTTP_HEALTH_URL.exec(test[HTTP_HEALTH_PREFIX.length]!);
+  const m = HTTP_HEALTH_URL.exec(test[HTTP_HEALTH_PREFIX.length]);
   if (!m) return null;
   const port = Number(m[1]);
-  return port >= 1 && port <= 65535 ? {path: m[2]!, port} : null;
+  return port >= 1 && port <= 65535 ? {path: m[2], port} : null;
 }
 
 function healthProbe(h: HealthSpec | null) {

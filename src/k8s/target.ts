@@ -14,7 +14,8 @@ export interface KubeAttr {
 }
 
 export function kubeAttr(workspace: string, target: KubeTarget): KubeAttr {
-  if (target.cluster !== undefined) return {cluster: target.cluster, context: `kind-${objectName(workspace, target.cluster)}`, kubeconfig: null};
+  if (target.cluster !== undefined)
+    return {cluster: target.cluster, context: `kind-${objectName(workspace, target.cluster)}`, kubeconfig: null};
   return {cluster: null, context: target.context, kubeconfig: target.kubeconfig};
 }
 
@@ -29,5 +30,11 @@ export function contextKey(k: KubeAttr): string {
 
 export function isKubeAttr(v: unknown): v is KubeAttr {
   const k = v as KubeAttr | null;
-  return typeof k === 'object' && k !== null && typeof k.context === 'string' && (k.cluster === null || typeof k.cluster === 'string') && (k.kubeconfig === null || typeof k.kubeconfig === 'string');
+  return (
+    typeof k === 'object' &&
+    k !== null &&
+    typeof k.context === 'string' &&
+    (k.cluster === null || typeof k.cluster === 'string') &&
+    (k.kubeconfig === null || typeof k.kubeconfig === 'string')
+  );
 }

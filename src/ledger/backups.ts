@@ -23,9 +23,16 @@ const toRecord = (r: Row): BackupRecord => ({...r, manifest: r.manifest ? (JSON.
 export function recordBackup(ledger: Ledger, b: Omit<BackupRecord, 'verified_at'>, runId: string | null): void {
   ledger.write(() => {
     ledger.sqlite
-      .prepare('INSERT INTO backups (id, path, created_at, size, verified_at, manifest) VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT(id) DO UPDATE SET path = excluded.path, size = excluded.size, manifest = excluded.manifest')
+      .prepare(
+        'INSERT INTO backups (id, path, created_at, size, verified_at, manifest) VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT(id) DO UPDATE SET path = excluded.path, size = excluded.size, manifest = excluded.manifest',
+      )
       .run(b.id, b.path, b.created_at, b.size, JSON.stringify(b.manifest));
-    ledger.appendEvent({run_id: runId, level: 'info', message: `backup ${b.id} written (${b.size} bytes)`, payload: {backup: {id: b.id, path: b.path, size: b.size}}});
+    ledger.appendEvent({
+      run_id: runId,
+      level: 'info',
+      message: `backup ${b.id} written (${b.size} bytes)`,
+      payload: {backup: {id: b.id, path: b.path, size: b.size}},
+    });
   });
 }
 

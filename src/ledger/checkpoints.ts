@@ -109,5 +109,9 @@ export function eventHashAt(ledger: Ledger, seq: number): string | null {
 
 /** Runs still marked running (a live apply, or one that was killed and never finished). */
 export function unfinishedRuns(ledger: Ledger): Array<{id: string; kind: string; started_at: string}> {
-  return ledger.sqlite.prepare("SELECT id, kind, started_at FROM runs WHERE status = 'running' ORDER BY rowid").all() as Array<{id: string; kind: string; started_at: string}>;
+  return ledger.sqlite.prepare("SELECT id, kind, started_at FROM runs WHERE status = 'running' ORDER BY rowid").all() as Array<{
+    id: string;
+    kind: string;
+    started_at: string;
+  }>;
 }

@@ -141,7 +141,7 @@ export class HashPipeline {
     if (!this.ready || !isHexDigest(prevHash) || from >= rows.length || !this.awaitIdle()) return 0;
     const lengths = this.lengths;
     // the job starts now, so the worker wakes while the rows are being copied
-    this.firstSeq[0] = rows[from]!.seq;
+    this.firstSeq[0] = rows[from].seq;
     this.out.write(prevHash, 0, 'latin1');
     this.rows = rows;
     this.first = from;
@@ -155,7 +155,7 @@ export class HashPipeline {
     let n = 0;
     try {
       while (from + n < rows.length && n < MAX_ROWS) {
-        const r = rows[from + n]!;
+        const r = rows[from + n];
         // one UTF-16 copy of the six strings back to back: two bytes a unit, lone surrogates kept
         const text = (r.run_id ?? '') + (r.step_id ?? '') + r.ts + r.level + r.message + (r.payload ?? '');
         if (off + 2 * text.length > DATA_BYTES) break;
@@ -193,7 +193,7 @@ export class HashPipeline {
       return this.lastHash;
     }
     this.stats.fallbackRows++;
-    this.lastHash = sha256Hex(eventHashInput(this.lastHash, this.rows[this.first + i]!));
+    this.lastHash = sha256Hex(eventHashInput(this.lastHash, this.rows[this.first + i]));
     return this.lastHash;
   }
 

@@ -53,7 +53,7 @@ function encode(value: unknown, inArray: boolean): string | undefined {
   // toJSON is called once, as JSON.stringify does: what it returns is not asked again
   if (typeof (value as {toJSON?: unknown}).toJSON === 'function') {
     const replaced = (value as {toJSON: () => unknown}).toJSON();
-    return replaced !== null && typeof replaced === 'object' ? encodeObject(replaced as object) : encode(replaced, inArray);
+    return replaced !== null && typeof replaced === 'object' ? encodeObject(replaced) : encode(replaced, inArray);
   }
   return encodeObject(value as object);
 }
@@ -77,7 +77,7 @@ function encodeObject(value: object): string {
       keys = Object.keys(obj).sort();
       break;
     }
-    while (j > 0 && keys[j - 1]! > key) {
+    while (j > 0 && keys[j - 1] > key) {
       keys[j] = keys[j - 1]!;
       j--;
     }
@@ -86,7 +86,7 @@ function encodeObject(value: object): string {
   let out = '{';
   let first = true;
   for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
+    const key = keys[i];
     const v = encode(obj[key], false);
     if (v === undefined) continue;
     out += `${first ? '' : ','}${jsonKey(key)}:${v}`;

@@ -56,12 +56,7 @@ export interface AppendEventInput {
   payload?: Record<string, unknown> | null;
 }
 
-export type ChainVerification =
-  | {ok: true; count: number; head: string}
-  | {ok: false; seq: number; reason: string};
-
-/** A put may carry keyed secret fingerprints (never values); StateChange leaves them optional. */
-type PutChange = Extract<StateChange, {op: 'put'}>;
+export type ChainVerification = {ok: true; count: number; head: string} | {ok: false; seq: number; reason: string};
 
 // Date#toISOString costs about a microsecond; events come many to a millisecond when batched.
 let lastMs = Number.NaN;
@@ -278,25 +273,24 @@ export class Ledger {
     if (change.op === 'delete') {
       this.stmt('DELETE FROM resources WHERE address = ?').run(change.address);
     } else {
-      const c = change as PutChange;
+      const c = change;
       this.stmt(
-          `INSERT INTO resources (address, kind, attributes, object_id, secret_fingerprints, serial, updated_at)
+        `INSERT INTO resources (address, kind, attributes, object_id, secret_fingerprints, serial, updated_at)
            VALUES (@address, @kind, @attributes, @object_id, @fps, @serial, @ts)
            ON CONFLICT(address) DO UPDATE SET kind = excluded.kind, attributes = excluded.attributes,
              object_id = excluded.object_id, secret_fingerprints = COALESCE(@fps_given, resources.secret_fingerprints),
              serial = excluded.serial, updated_at = excluded.updated_at`,
-        )
-        .run({
-          address: c.address,
-          kind: c.kind,
-          attributes: canonicalJson(c.attributes ?? {}),
-          object_id: c.object_id ?? null,
-          fps: canonicalJson(c.secret_fingerprints ?? {}),
-          // a put that says nothing of secrets (a resize, a recorded no-op) keeps their fingerprints
-          fps_given: c.secret_fingerprints === undefined ? null : canonicalJson(c.secret_fingerprints),
-          serial,
-          ts: now(),
-        });
+      ).run({
+        address: c.address,
+        kind: c.kind,
+        attributes: canonicalJson(c.attributes ?? {}),
+        object_id: c.object_id ?? null,
+        fps: canonicalJson(c.secret_fingerprints ?? {}),
+        // a put that says nothing of secrets (a resize, a recorded no-op) keeps their fingerprints
+        fps_given: c.secret_fingerprints === undefined ? null : canonicalJson(c.secret_fingerprints),
+        serial,
+        ts: now(),
+      });
       // Binding an address to an object again (import) ends an earlier `state rm`.
       if (c.object_id) this.stmt('DELETE FROM forgotten WHERE object_id = ?').run(c.object_id);
     }
@@ -321,10 +315,9 @@ export class Ledger {
     };
     return this.write(() => {
       this.stmt(
-          `INSERT INTO runs (id, kind, mode, status, autonomy, actor, reason, plan_id, plan_digest, started_at)
+        `INSERT INTO runs (id, kind, mode, status, autonomy, actor, reason, plan_id, plan_digest, started_at)
            VALUES (@id, @kind, @mode, @status, @autonomy, @actor, @reason, @plan_id, @plan_digest, @started_at)`,
-        )
-        .run(run);
+      ).run(run);
       const {kind, mode, autonomy, actor, reason, plan_id, plan_digest} = run;
       this.insertEvent({
         run_id: run.id,
@@ -338,8 +331,12 @@ export class Ledger {
 
   finishRun(id: string, status: RunStatus, summary?: Record<string, unknown> | null): RunRecord {
     return this.write(() => {
-      const res = this.stmt('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?')
-        .run(status, now(), toJson(summary), id);
+      const res = this.stmt('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?').run(
+        status,
+        now(),
+        toJson(summary),
+        id,
+      );
       if (res.changes === 0) throw notFound('run', id);
       this.insertEvent({
         run_id: id,
@@ -380,22 +377,19 @@ export class Ledger {
   /** A step whose idempotency key already has a row (a re-run after a crash) is resumed as a new attempt. */
   startStep(input: {run_id: string; address: string; action: string; idempotency_key: string; category?: string}): StepRecord {
     return this.write(() => {
-      const existing = this.stmt('SELECT id FROM steps WHERE idempotency_key = ?')
-        .get(input.idempotency_key) as {id: string} | undefined;
+      const existing = this.stmt('SELECT id FROM steps WHERE idempotency_key = ?').get(input.idempotency_key) as {id: string} | undefined;
       const id = existing?.id ?? newId('step');
       if (existing) {
         this.stmt(
-            `UPDATE steps SET run_id = @run_id, address = @address, action = @action, category = @category, status = 'running',
+          `UPDATE steps SET run_id = @run_id, address = @address, action = @action, category = @category, status = 'running',
                attempt = attempt + 1, error = NULL, outcome = NULL, started_at = @ts, finished_at = NULL
              WHERE id = @id`,
-          )
-          .run({category: null, ...input, id, ts: now()});
+        ).run({category: null, ...input, id, ts: now()});
       } else {
         this.stmt(
-            `INSERT INTO steps (id, run_id, address, action, category, status, attempt, idempotency_key, started_at)
+          `INSERT INTO steps (id, run_id, address, action, category, status, attempt, idempotency_key, started_at)
              VALUES (@id, @run_id, @address, @action, @category, 'running', 1, @idempotency_key, @ts)`,
-          )
-          .run({category: null, ...input, id, ts: now()});
+        ).run({category: null, ...input, id, ts: now()});
       }
       const step = this.getStep(id) as StepRecord;
       this.insertEvent({
@@ -414,13 +408,18 @@ export class Ledger {
     return this.write(() => {
       const step = this.getStep(input.step_id);
       if (!step) throw notFound('step', input.step_id);
-      this.stmt('UPDATE steps SET status = ?, error = ?, outcome = ?, finished_at = ? WHERE id = ?')
-        .run(input.status, input.error == null ? null : redact(input.error), toJson(input.outcome), now(), step.id);
+      this.stmt('UPDATE steps SET status = ?, error = ?, outcome = ?, finished_at = ? WHERE id = ?').run(
+        input.status,
+        input.error == null ? null : redact(input.error),
+        toJson(input.outcome),
+        now(),
+        step.id,
+      );
       // several changes of one step (a restore swaps a volume and its agents) are one serial
       const changes = input.changes ?? (input.change ? [input.change] : []);
       let serial = this.meta().serial;
       if (changes.length > 0) {
-        serial = this.changeInTx(changes[0]!);
+        serial = this.changeInTx(changes[0]);
         for (const c of changes.slice(1)) this.writeChange(c, serial);
       }
       this.insertEvent({
@@ -434,7 +433,7 @@ export class Ledger {
           status: input.status,
           attempt: step.attempt,
           error: input.error ?? null,
-          change: changes.length === 1 ? changeSummary(changes[0]!, serial) : null,
+          change: changes.length === 1 ? changeSummary(changes[0], serial) : null,
           ...(changes.length > 1 ? {changes: changes.map((c) => changeSummary(c, serial))} : {}),
         },
       });
@@ -486,14 +485,14 @@ export class Ledger {
         return {count: inputs.length, head: tail};
       }
       const rows = inputs.map((input, i) => this.rowFields(input, tail.seq + 1 + i));
-      for (let i = 0; i < rows.length; ) {
+      for (let i = 0; i < rows.length;) {
         const taken = pipe.submit(rows, i, tail.hash);
         if (taken === 0) {
-          tail = this.insertRow(rows[i]!, tail.hash);
+          tail = this.insertRow(rows[i], tail.hash);
           i++;
           continue;
         }
-        for (let k = 0; k < taken; k++) tail = this.insertRow(rows[i + k]!, tail.hash, pipe.hash(k));
+        for (let k = 0; k < taken; k++) tail = this.insertRow(rows[i + k], tail.hash, pipe.hash(k));
         i += taken;
       }
       return {count: inputs.length, head: tail};
@@ -550,8 +549,11 @@ export class Ledger {
   listEvents(opts: {run_id?: string; after_seq?: number; limit?: number} = {}): EventRecord[] {
     const where = ['seq > @after'];
     if (opts.run_id !== undefined) where.push('run_id = @run_id');
-    const rows = this.stmt(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`)
-      .all({after: opts.after_seq ?? 0, run_id: opts.run_id, limit: opts.limit ?? -1}) as EventRow[];
+    const rows = this.stmt(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`).all({
+      after: opts.after_seq ?? 0,
+      run_id: opts.run_id,
+      limit: opts.limit ?? -1,
+    }) as EventRow[];
     return rows.map(toEvent);
   }
 
@@ -567,9 +569,7 @@ export class Ledger {
 
   /** The newest event's seq and hash: what signed artefacts pin the history to. */
   chainHead(): {seq: number; hash: string} {
-    const last = this.stmt('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as
-      | {seq: number; hash: string}
-      | undefined;
+    const last = this.stmt('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as {seq: number; hash: string} | undefined;
     return last ?? {seq: 0, hash: GENESIS_HASH};
   }
 
@@ -591,7 +591,11 @@ export class Ledger {
         return {ok: false, seq: row.seq, reason};
       }
       if (row.prev_hash !== prev) {
-        return {ok: false, seq: row.seq, reason: `prev_hash does not match the hash of seq ${row.seq - 1} (row inserted, reordered or replaced)`};
+        return {
+          ok: false,
+          seq: row.seq,
+          reason: `prev_hash does not match the hash of seq ${row.seq - 1} (row inserted, reordered or replaced)`,
+        };
       }
       const computed = row.seq < v2From ? legacyEventHash(row, row.payload ?? 'null') : storedEventHash(row);
       if (computed !== row.hash) {
@@ -618,8 +622,7 @@ export class Ledger {
     return this.write(() => {
       const held = this.currentLock(lock.name);
       if (held) throw lockedError(held);
-      this.stmt('INSERT INTO locks (name, id, pid, host, command, since) VALUES (@name, @id, @pid, @host, @command, @since)')
-        .run(lock);
+      this.stmt('INSERT INTO locks (name, id, pid, host, command, since) VALUES (@name, @id, @pid, @host, @command, @since)').run(lock);
       return lock;
     });
   }
@@ -706,7 +709,9 @@ function changeSummary(change: StateChange, serial: number): Record<string, unkn
     address: change.address,
     kind: change.kind,
     object_id: change.object_id,
-    attributes_sha256: createHash('sha256').update(canonicalJson(change.attributes ?? {})).digest('hex'),
+    attributes_sha256: createHash('sha256')
+      .update(canonicalJson(change.attributes ?? {}))
+      .digest('hex'),
     serial,
   };
 }

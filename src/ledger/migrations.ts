@@ -134,7 +134,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    description: 'contract snapshots: the canonical JSON of each applied configuration, content-addressed, with its parent and policy digest',
+    description:
+      'contract snapshots: the canonical JSON of each applied configuration, content-addressed, with its parent and policy digest',
     up(db) {
       db.exec(`
         CREATE TABLE snapshots (
@@ -152,7 +153,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
-    description: 'event hash format 2 (a JSON array of the fields, then the stored payload text) from the next seq on; earlier rows keep format 1',
+    description:
+      'event hash format 2 (a JSON array of the fields, then the stored payload text) from the next seq on; earlier rows keep format 1',
     up(db) {
       // AUTOINCREMENT's high-water mark, not max(seq): a seq deleted from the end is never reused
       const highest = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as {seq: number} | undefined)?.seq ?? 0;

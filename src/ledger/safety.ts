@@ -31,7 +31,15 @@ export function recordApprovals(ledger: Ledger, rows: Array<Omit<ApprovalRecord,
         run_id: r.run_id,
         level: 'info',
         message: `${r.address ?? 'all steps'} ${r.decision} by ${r.actor}: ${r.reason}`,
-        payload: {approval: rec.id, plan_id: r.plan_id, plan_digest: r.plan_digest, address: r.address, decision: r.decision, actor: r.actor, reason: r.reason},
+        payload: {
+          approval: rec.id,
+          plan_id: r.plan_id,
+          plan_digest: r.plan_digest,
+          address: r.address,
+          decision: r.decision,
+          actor: r.actor,
+          reason: r.reason,
+        },
       });
       return rec;
     });
@@ -40,13 +48,17 @@ export function recordApprovals(ledger: Ledger, rows: Array<Omit<ApprovalRecord,
 
 export function approvalsFor(ledger: Ledger, planDigest: string): ApprovalRecord[] {
   return ledger.sqlite
-    .prepare(`SELECT id, plan_id, plan_digest, address, decision, actor, reason, run_id, ts FROM approvals WHERE plan_digest = ? ORDER BY ts, rowid`)
+    .prepare(
+      `SELECT id, plan_id, plan_digest, address, decision, actor, reason, run_id, ts FROM approvals WHERE plan_digest = ? ORDER BY ts, rowid`,
+    )
     .all(planDigest) as ApprovalRecord[];
 }
 
 export function approvalsForRun(ledger: Ledger, runId: string): ApprovalRecord[] {
   return ledger.sqlite
-    .prepare(`SELECT id, plan_id, plan_digest, address, decision, actor, reason, run_id, ts FROM approvals WHERE run_id = ? ORDER BY ts, rowid`)
+    .prepare(
+      `SELECT id, plan_id, plan_digest, address, decision, actor, reason, run_id, ts FROM approvals WHERE run_id = ? ORDER BY ts, rowid`,
+    )
     .all(runId) as ApprovalRecord[];
 }
 
@@ -67,7 +79,9 @@ export function haltState(ledger: Ledger): HaltState | null {
 
 export function setHalt(ledger: Ledger, state: HaltState): void {
   ledger.write(() => {
-    ledger.sqlite.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(HALT_KEY, JSON.stringify(state));
+    ledger.sqlite
+      .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(HALT_KEY, JSON.stringify(state));
     ledger.appendEvent({level: 'warn', message: `workspace halted by ${state.by}: ${state.reason}`, payload: {halt: state}});
   });
 }
@@ -85,14 +99,21 @@ const CATEGORIES = ['READ', 'WRITE', 'DEPLOY', 'DESTROY', 'ROLLBACK'];
 const KINDS = ['network', 'volume', 'image', 'agent'];
 
 function window(ledger: Ledger, since: string): RecentWindow {
-  const applies = (ledger.sqlite.prepare(`SELECT COUNT(*) AS n FROM runs WHERE mode = 'APPLY' AND started_at >= ?`).get(since) as {n: number}).n;
+  const applies = (
+    ledger.sqlite.prepare(`SELECT COUNT(*) AS n FROM runs WHERE mode = 'APPLY' AND started_at >= ?`).get(since) as {n: number}
+  ).n;
   const rows = ledger.sqlite
     .prepare(
       `SELECT substr(address, 1, instr(address, '.') - 1) AS kind, category, COUNT(*) AS n FROM steps
        WHERE status = 'succeeded' AND action != 'noop' AND finished_at >= ? GROUP BY kind, category`,
     )
     .all(since) as Array<{kind: string; category: string | null; n: number}>;
-  const w: RecentWindow = {applies, steps: 0, by_kind: Object.fromEntries(KINDS.map((k) => [k, 0])), by_category: Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as RecentWindow['by_category']};
+  const w: RecentWindow = {
+    applies,
+    steps: 0,
+    by_kind: Object.fromEntries(KINDS.map((k) => [k, 0])),
+    by_category: Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as RecentWindow['by_category'],
+  };
   for (const r of rows) {
     w.steps += r.n;
     w.by_kind[r.kind] = (w.by_kind[r.kind] ?? 0) + r.n;

@@ -72,8 +72,7 @@ export function recordSnapshot(ledger: Ledger, input: RecordSnapshotInput): Reco
   return ledger.write(() => {
     const head = currentSnapshot(ledger);
     const existing = ledger.sqlite.prepare('SELECT id, parent FROM snapshots WHERE id = ?').get(id) as
-      | {id: string; parent: string | null}
-      | undefined;
+      {id: string; parent: string | null} | undefined;
     if (existing && head?.id === id && head.policy_digest === policy) return {id, parent: existing.parent, created: false};
 
     const at = new Date().toISOString();
@@ -119,7 +118,9 @@ export function resolveSnapshot(ledger: Ledger, idOrPrefix: string): SnapshotRec
       data: {id: idOrPrefix},
     });
   }
-  const rows = ledger.sqlite.prepare('SELECT * FROM snapshots WHERE id >= ? AND id < ? ORDER BY id LIMIT 6').all(wanted, `${wanted}g`) as SnapshotRow[];
+  const rows = ledger.sqlite
+    .prepare('SELECT * FROM snapshots WHERE id >= ? AND id < ? ORDER BY id LIMIT 6')
+    .all(wanted, `${wanted}g`) as SnapshotRow[];
   if (rows.length === 0) {
     throw new OrxError({
       code: 'not_found',
@@ -128,7 +129,7 @@ export function resolveSnapshot(ledger: Ledger, idOrPrefix: string): SnapshotRec
       data: {id: wanted},
     });
   }
-  if (rows.length > 1 && rows[0]!.id !== wanted) {
+  if (rows.length > 1 && rows[0].id !== wanted) {
     throw new OrxError({
       code: 'ambiguous',
       message: `Snapshot id prefix "${wanted}" matches more than one snapshot.`,
@@ -136,7 +137,7 @@ export function resolveSnapshot(ledger: Ledger, idOrPrefix: string): SnapshotRec
       data: {prefix: wanted, matches: rows.map((r) => r.id)},
     });
   }
-  return toSnapshot(rows[0]!);
+  return toSnapshot(rows[0]);
 }
 
 /** Newest first (in the order they were recorded: a clock that went back cannot reorder them). */

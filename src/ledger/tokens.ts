@@ -60,12 +60,18 @@ export interface RevokeOutcome {
 const JWT_SHAPE = /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/;
 
 function invalid(message: string): OrxError {
-  return new OrxError({code: 'invalid_input', kind: 'bug', message, actions: ['This is a bug in orx: rerun with --debug and report the output.']});
+  return new OrxError({
+    code: 'invalid_input',
+    kind: 'bug',
+    message,
+    actions: ['This is a bug in orx: rerun with --debug and report the output.'],
+  });
 }
 
 function checkText(field: string, v: unknown, max = 256): string {
   // never echo the value: it may be the token
-  if (typeof v === 'string' && JWT_SHAPE.test(v)) throw invalid(`token record: ${field} looks like a JWT; only the jti and claims are recorded, never the token`);
+  if (typeof v === 'string' && JWT_SHAPE.test(v))
+    throw invalid(`token record: ${field} looks like a JWT; only the jti and claims are recorded, never the token`);
   if (typeof v !== 'string' || v.length === 0 || v.length > max || /[\u0000-\u001f\u007f]/.test(v)) {
     throw invalid(`token record: ${field} must be a non-empty string of at most ${max} printable characters`);
   }
@@ -73,7 +79,8 @@ function checkText(field: string, v: unknown, max = 256): string {
 }
 
 function checkSeconds(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw invalid(`token record: ${field} must be whole seconds since the epoch`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw invalid(`token record: ${field} must be whole seconds since the epoch`);
   return v;
 }
 
@@ -98,11 +105,28 @@ export function recordToken(ledger: Ledger, t: TokenIssue, runId: string | null 
   if (exp <= iat) throw invalid('token record: exp must be after iat');
   ledger.write(() => {
     if (ledger.sqlite.prepare('SELECT 1 FROM tokens WHERE jti = ?').get(jti)) {
-      throw new OrxError({code: 'token_exists', kind: 'bug', message: `a token with jti ${preview(jti)} is already recorded`, actions: ['This is a bug in orx: every token gets a fresh jti.']});
+      throw new OrxError({
+        code: 'token_exists',
+        kind: 'bug',
+        message: `a token with jti ${preview(jti)} is already recorded`,
+        actions: ['This is a bug in orx: every token gets a fresh jti.'],
+      });
     }
     ledger.sqlite
-      .prepare(`INSERT INTO tokens (${COLUMNS}) VALUES (@jti, @address, @workspace, @audience, @scopes, @iat, @exp, @run_id, @issued_at, NULL, NULL, NULL)`)
-      .run({jti, address, workspace, audience, scopes: JSON.stringify(scopes), iat, exp, run_id: runId, issued_at: new Date().toISOString()});
+      .prepare(
+        `INSERT INTO tokens (${COLUMNS}) VALUES (@jti, @address, @workspace, @audience, @scopes, @iat, @exp, @run_id, @issued_at, NULL, NULL, NULL)`,
+      )
+      .run({
+        jti,
+        address,
+        workspace,
+        audience,
+        scopes: JSON.stringify(scopes),
+        iat,
+        exp,
+        run_id: runId,
+        issued_at: new Date().toISOString(),
+      });
     ledger.appendEvent({
       run_id: runId,
       level: 'info',
@@ -138,8 +162,7 @@ export function listTokens(ledger: Ledger, opts: {address?: string; live?: boole
 /** Whether (and when, why) a token was revoked; null for a live or unknown jti. */
 export function tokenRevocation(ledger: Ledger, jti: string): {revoked_at: string; reason: string | null} | null {
   const row = ledger.sqlite.prepare('SELECT revoked_at, reason FROM tokens WHERE jti = ? AND revoked_at IS NOT NULL').get(jti) as
-    | {revoked_at: string; reason: string | null}
-    | undefined;
+    {revoked_at: string; reason: string | null} | undefined;
   return row ? {revoked_at: row.revoked_at, reason: row.reason} : null;
 }
 
@@ -163,7 +186,11 @@ export function revokeTokensDetailed(ledger: Ledger, sel: RevokeSelector, by: Re
   const reason = by.reason.trim();
   if (!actor) throw invalid('revoking tokens needs an actor');
   if (!reason) {
-    throw new OrxError({code: 'invalid_input', message: 'revoking tokens needs a reason; it is recorded in the audit log.', actions: ['Pass --reason "..."']});
+    throw new OrxError({
+      code: 'invalid_input',
+      message: 'revoking tokens needs a reason; it is recorded in the audit log.',
+      actions: ['Pass --reason "..."'],
+    });
   }
   const {where, params, what} = selectorWhere(sel);
   const at = by.now ?? new Date();
@@ -181,7 +208,9 @@ export function revokeTokensDetailed(ledger: Ledger, sel: RevokeSelector, by: Re
       else out.revoked.push(r.jti);
     }
     if (out.revoked.length === 0) return out;
-    const update = ledger.sqlite.prepare('UPDATE tokens SET revoked_at = ?, revoked_by = ?, reason = ? WHERE jti = ? AND revoked_at IS NULL');
+    const update = ledger.sqlite.prepare(
+      'UPDATE tokens SET revoked_at = ?, revoked_by = ?, reason = ? WHERE jti = ? AND revoked_at IS NULL',
+    );
     const ts = at.toISOString();
     for (const jti of out.revoked) update.run(ts, actor, reason, jti);
     const selector = sel.jti !== undefined ? {jti: sel.jti} : sel.address !== undefined ? {address: sel.address} : {all: true};

@@ -77,5 +77,12 @@ export interface LockRecord {
 
 /** What a finished step does to the recorded state, written in the same transaction. */
 export type StateChange =
-  | {op: 'put'; address: string; kind: string; attributes: Record<string, unknown>; object_id: string | null; /** keyed fingerprints of the secrets delivered (absent: unchanged) */ secret_fingerprints?: Record<string, string>}
+  | {
+      op: 'put';
+      address: string;
+      kind: string;
+      attributes: Record<string, unknown>;
+      object_id: string | null;
+      /** keyed fingerprints of the secrets delivered (absent: unchanged) */ secret_fingerprints?: Record<string, string>;
+    }
   | {op: 'delete'; address: string};

@@ -28,7 +28,7 @@ let ids: ReadonlySet<string> | undefined;
  * them on every command, and the baseline's own layout (`  - id: NAME`) is fixed.
  */
 export function builtinRuleIds(): ReadonlySet<string> {
-  ids ??= new Set([...builtinPolicyText().matchAll(/^ {2}- id: ([a-z0-9-]+)\s*$/gm)].map((m) => m[1]!));
+  ids ??= new Set([...builtinPolicyText().matchAll(/^ {2}- id: ([a-z0-9-]+)\s*$/gm)].map((m) => m[1]));
   return ids;
 }
 

@@ -30,7 +30,7 @@ const TYPES: Record<string, string> = {
 function makeEnv(names: readonly string[]): Environment {
   // Mixed literals such as ["", "root", null] are normal in rules; CEL infers list<dyn> for them.
   const env = new Environment({homogeneousAggregateLiterals: false, limits: {maxAstNodes: 5000, maxDepth: 64}});
-  for (const n of names) env.registerVariable(n, TYPES[n]!);
+  for (const n of names) env.registerVariable(n, TYPES[n]);
   return env;
 }
 
@@ -51,14 +51,17 @@ interface CelErrorLike {
 
 function describe(err: unknown, scope: RuleScope): {message: string; offset: number | undefined} {
   const e = (err ?? {}) as CelErrorLike;
-  const summary = String(e.summary ?? e.message ?? err).split('\n')[0]!;
+  const summary = String(e.summary ?? e.message ?? err).split('\n')[0];
   const offset = typeof e.range?.start === 'number' ? e.range.start : undefined;
   const unknown = /^Unknown variable: (.+)$/.exec(summary);
   if (unknown) {
-    const name = unknown[1]!;
+    const name = unknown[1];
     const names = scope === 'step' ? STEP_VARIABLES : PLAN_VARIABLES;
     if (scope === 'plan' && (name === 'step' || name === 'resource'))
-      return {offset, message: `"${name}" is not available in a plan-scope rule (it runs once per plan); use plan.steps, or make the rule scope: step`};
+      return {
+        offset,
+        message: `"${name}" is not available in a plan-scope rule (it runs once per plan); use plan.steps, or make the rule scope: step`,
+      };
     return {offset, message: `unknown variable "${name}"${suggestion(name, names)}; a ${scope}-scope rule can read ${names.join(', ')}`};
   }
   return {offset, message: summary};
@@ -99,13 +102,13 @@ export function compileWhen(expression: string, scope: RuleScope): Compiled {
     const what = TYPE_WORDS[type] ?? (type.startsWith('list') ? 'a list' : type.startsWith('map') ? 'a map' : type);
     return {ok: false, offset: 0, message: `when must give true or false, but this expression gives ${what} (${type})`};
   }
-  return {ok: true, program: (vars) => parsed(vars)};
+  return {ok: true, program: (vars) => parsed(vars) as unknown};
 }
 
 /** The one-line reason of an error thrown while evaluating. */
 export function runtimeMessage(err: unknown): string {
   const e = (err ?? {}) as CelErrorLike;
-  return String(e.summary ?? e.message ?? err).split('\n')[0]!;
+  return String(e.summary ?? e.message ?? err).split('\n')[0];
 }
 
 /** JSON-like data as CEL values (see the note on numbers at the top of this file). */

@@ -50,7 +50,7 @@ export function deepMerge(base: Record<string, unknown>, extra: Record<string, u
   const out: Record<string, unknown> = {...base};
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) continue;
-    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
+    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k], v) : v;
   }
   return out;
 }
@@ -109,7 +109,7 @@ export function buildPolicyInput(init: PolicyInputInit): PolicyInput {
   const steps: PolicyStepInput[] = [];
   for (const s of init.plan.steps) {
     if (s.action !== 'noop') {
-      if (s.action in summary) summary[s.action as keyof typeof summary]++;
+      if (s.action in summary) summary[s.action]++;
       if (s.category in counts) counts[s.category]++;
     }
     if (s.kind === 'agent') {

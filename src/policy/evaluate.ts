@@ -5,14 +5,26 @@
 // true/false is a deny decision naming the rule, never a pass.
 import {runtimeMessage} from './cel.js';
 import {renderMessage} from './message.js';
-import {type PolicyDecision, type PolicyEvaluation, type PolicyInput, type PolicyRule, type PolicySet, type PolicyStepInput, type RuleResult} from './types.js';
+import {
+  type PolicyDecision,
+  type PolicyEvaluation,
+  type PolicyInput,
+  type PolicyRule,
+  type PolicySet,
+  type PolicyStepInput,
+  type RuleResult,
+} from './types.js';
 
 type Outcome = {value: boolean; vars: Record<string, unknown>} | {error: string};
 
 function matches(rule: PolicyRule, s: PolicyStepInput): boolean {
   if (s.action === 'noop') return false;
   const m = rule.match;
-  return (m.kinds === null || m.kinds.has(s.kind)) && (m.categories === null || m.categories.has(s.category)) && (m.actions === null || m.actions.has(s.action));
+  return (
+    (m.kinds === null || m.kinds.has(s.kind)) &&
+    (m.categories === null || m.categories.has(s.category)) &&
+    (m.actions === null || m.actions.has(s.action))
+  );
 }
 
 function hasMatch(rule: PolicyRule): boolean {
@@ -32,7 +44,18 @@ function run(rule: PolicyRule, vars: Record<string, unknown>): Outcome {
     return {error: runtimeMessage(err)};
   }
   if (value === true || value === false) return {value, vars};
-  const what = value === null ? 'null' : typeof value === 'bigint' ? 'an int' : typeof value === 'number' ? 'a double' : typeof value === 'string' ? 'a string' : Array.isArray(value) ? 'a list' : typeof value;
+  const what =
+    value === null
+      ? 'null'
+      : typeof value === 'bigint'
+        ? 'an int'
+        : typeof value === 'number'
+          ? 'a double'
+          : typeof value === 'string'
+            ? 'a string'
+            : Array.isArray(value)
+              ? 'a list'
+              : typeof value;
   return {error: `when gave ${what}, not true or false`};
 }
 
@@ -98,7 +121,11 @@ export function evaluateAll(set: PolicySet, input: PolicyInput): RuleResult[] {
     message,
   });
   const outcomeRow = (rule: PolicyRule, s: PolicyStepInput | null, o: Outcome): RuleResult =>
-    'error' in o ? row(rule, s, 'error', failed(rule, o.error)) : o.value ? row(rule, s, 'true', renderMessage(rule.message, o.vars)) : row(rule, s, 'false', null);
+    'error' in o
+      ? row(rule, s, 'error', failed(rule, o.error))
+      : o.value
+        ? row(rule, s, 'true', renderMessage(rule.message, o.vars))
+        : row(rule, s, 'false', null);
   for (const rule of set.rules) {
     if (rule.scope === 'plan') {
       if (hasMatch(rule) && !input.steps.some((s) => matches(rule, s))) rows.push(row(rule, null, 'not_matched', null));

@@ -21,8 +21,13 @@ export function policyFiles(workspaceDir: string): string[] {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return [];
-    if (code === 'ENOTDIR') throw new OrxError({code: 'policy_invalid', message: `${POLICY_DIR} is not a directory; policy files go in ${POLICY_DIR}/*.yaml`});
-    throw new OrxError({code: 'policy_unreadable', message: `cannot read ${POLICY_DIR}/: ${code ?? preview((err as Error).message, 120)}`, actions: ['Check that the directory is readable.']});
+    if (code === 'ENOTDIR')
+      throw new OrxError({code: 'policy_invalid', message: `${POLICY_DIR} is not a directory; policy files go in ${POLICY_DIR}/*.yaml`});
+    throw new OrxError({
+      code: 'policy_unreadable',
+      message: `cannot read ${POLICY_DIR}/: ${code ?? preview((err as Error).message, 120)}`,
+      actions: ['Check that the directory is readable.'],
+    });
   }
   return names
     .filter((n) => /\.ya?ml$/.test(n) && !n.startsWith('.'))
@@ -36,4 +41,3 @@ export function policyFiles(workspaceDir: string): string[] {
       }
     });
 }
-

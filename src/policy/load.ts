@@ -67,11 +67,23 @@ export function compilePolicies(sources: PolicySource[]): PolicySet {
     for (const rule of compileFile(src, add)) {
       const first = firstId.get(rule.id);
       if (first?.startsWith(`${BUILTIN_POLICY_FILE}:`)) {
-        add({file: src.file, line: rule.idLine, col: rule.idCol, path: rule.path, message: `rule ${rule.id} is built into orx and always applies: it cannot be redefined here (an old copy of the baseline in ${POLICY_DIR}/ can be deleted; a waiver in orchestration.yml is the only way past a built-in rule)`});
+        add({
+          file: src.file,
+          line: rule.idLine,
+          col: rule.idCol,
+          path: rule.path,
+          message: `rule ${rule.id} is built into orx and always applies: it cannot be redefined here (an old copy of the baseline in ${POLICY_DIR}/ can be deleted; a waiver in orchestration.yml is the only way past a built-in rule)`,
+        });
         continue;
       }
       if (first !== undefined) {
-        add({file: src.file, line: rule.idLine, col: rule.idCol, path: rule.path, message: `rule ${rule.id}: duplicate rule id (first defined at ${first}); ids must be unique across every policy file`});
+        add({
+          file: src.file,
+          line: rule.idLine,
+          col: rule.idCol,
+          path: rule.path,
+          message: `rule ${rule.id}: duplicate rule id (first defined at ${first}); ids must be unique across every policy file`,
+        });
         continue;
       }
       firstId.set(rule.id, `${src.file}:${rule.idLine}:${rule.idCol}`);
@@ -89,7 +101,13 @@ function invalid(diagnostics: Diagnostic[]): OrxError {
   const lines = shown.map(formatDiagnostic);
   const hidden = diagnostics.length - shown.length;
   if (hidden > 0) lines.push(`... and ${hidden} more error${hidden === 1 ? '' : 's'}`);
-  return new OrxError({code: 'policy_invalid', message: lines.join('\n'), diagnostics: shown, actions: [POLICY_FIX_ACTION], data: {error_count: diagnostics.length}});
+  return new OrxError({
+    code: 'policy_invalid',
+    message: lines.join('\n'),
+    diagnostics: shown,
+    actions: [POLICY_FIX_ACTION],
+    data: {error_count: diagnostics.length},
+  });
 }
 
 interface CompiledRule {
@@ -109,7 +127,8 @@ function compileFile(src: PolicySource, add: (d: Diagnostic) => void): CompiledR
   }
   const parsed = parseYaml(text);
   if (!parsed.ok) {
-    for (const p of parsed.problems) add(problemDiagnostic(file, parsed.lines, undefined, {...p, message: p.message.replace('orchestration.yml', file)}));
+    for (const p of parsed.problems)
+      add(problemDiagnostic(file, parsed.lines, undefined, {...p, message: p.message.replace('orchestration.yml', file)}));
     return [];
   }
   const {source} = parsed;
@@ -117,7 +136,9 @@ function compileFile(src: PolicySource, add: (d: Diagnostic) => void): CompiledR
   try {
     data = source.doc.toJS({maxAliasCount: YAML_ALIAS_EXPANSION});
   } catch (err) {
-    const message = /alias/i.test((err as Error).message) ? 'too many YAML aliases: an alias expands to too much data' : `cannot read the YAML: ${preview((err as Error).message, 120)}`;
+    const message = /alias/i.test((err as Error).message)
+      ? 'too many YAML aliases: an alias expands to too much data'
+      : `cannot read the YAML: ${preview((err as Error).message, 120)}`;
     add(problemDiagnostic(file, source.lines, source, {path: [], message}));
     return [];
   }
@@ -126,11 +147,16 @@ function compileFile(src: PolicySource, add: (d: Diagnostic) => void): CompiledR
     return [];
   }
   if (typeof data !== 'object' || Array.isArray(data)) {
-    add(problemDiagnostic(file, source.lines, source, {path: [], message: `${file} must be a mapping with a "rules:" list (got ${Array.isArray(data) ? 'a list' : preview(String(data), 40)})`}));
+    add(
+      problemDiagnostic(file, source.lines, source, {
+        path: [],
+        message: `${file} must be a mapping with a "rules:" list (got ${Array.isArray(data) ? 'a list' : preview(String(data), 40)})`,
+      }),
+    );
     return [];
   }
 
-  const rawRules = Array.isArray((data as {rules?: unknown}).rules) ? ((data as {rules: unknown[]}).rules) : [];
+  const rawRules = Array.isArray((data as {rules?: unknown}).rules) ? (data as {rules: unknown[]}).rules : [];
   const ruleId = (i: number): string | undefined => {
     const r = rawRules[i] as {id?: unknown} | null;
     return r && typeof r === 'object' && typeof r.id === 'string' && /^[a-z0-9-]{1,63}$/.test(r.id) ? r.id : undefined;
@@ -152,7 +178,8 @@ function compileFile(src: PolicySource, add: (d: Diagnostic) => void): CompiledR
     const base: Segment[] = ['rules', i];
     const at = (path: Segment[], index?: number, key = false): {line: number; col: number} => {
       const node = nodeAt(source, path);
-      const offset = index !== undefined && node !== undefined ? valueOffset(text, node, index) : locate(source, path, key ? 'key' : 'value');
+      const offset =
+        index !== undefined && node !== undefined ? valueOffset(text, node, index) : locate(source, path, key ? 'key' : 'value');
       return source.lines.linePos(offset ?? 0);
     };
     let ok = !schemaBad.has(i);
@@ -163,7 +190,12 @@ function compileFile(src: PolicySource, add: (d: Diagnostic) => void): CompiledR
       if (compiled.ok) program = compiled.program;
       else {
         ok = false;
-        add({file, ...at([...base, 'when'], compiled.offset ?? 0), path: formatPath([...base, 'when']), message: `rule ${id}: ${compiled.message}`});
+        add({
+          file,
+          ...at([...base, 'when'], compiled.offset ?? 0),
+          path: formatPath([...base, 'when']),
+          message: `rule ${id}: ${compiled.message}`,
+        });
       }
     }
     if (typeof r.message === 'string') {
@@ -205,7 +237,6 @@ function nodeAt(source: Source, path: Segment[]): unknown {
   return source.doc.getIn(path, true);
 }
 
-
 // --- the published schema, compiled once per process on first use ---
 
 let cachedValidate: ValidateFunction | undefined;
@@ -228,7 +259,12 @@ function readBounded(abs: string, file: string): string {
     return readBoundedText(abs, MAX_POLICY_BYTES, {label: file});
   } catch (err) {
     if (!(err instanceof FileReadError)) throw err;
-    if (err.reason === 'too_large') throw invalid([{file, message: `${file} is too large (more than ${MAX_POLICY_BYTES} bytes): policy files hold rules, not data`}]);
-    throw new OrxError({code: 'policy_unreadable', message: err.message, actions: ['Check that the file exists, is readable and is a plain file.']});
+    if (err.reason === 'too_large')
+      throw invalid([{file, message: `${file} is too large (more than ${MAX_POLICY_BYTES} bytes): policy files hold rules, not data`}]);
+    throw new OrxError({
+      code: 'policy_unreadable',
+      message: err.message,
+      actions: ['Check that the file exists, is readable and is a plain file.'],
+    });
   }
 }

@@ -19,13 +19,20 @@ function segments(path: string): string[] {
 export function checkPlaceholders(message: string, variables: readonly string[]): PlaceholderProblem[] {
   const out: PlaceholderProblem[] = [];
   for (const m of message.matchAll(PLACEHOLDER)) {
-    const path = m[1]!;
+    const path = m[1];
     if (!PATH.test(path)) {
-      out.push({index: m.index, message: `message placeholder {{${preview(path, 40)}}} must be a path such as {{step.address}} or {{step.after.mounts[0].source}}`});
+      out.push({
+        index: m.index,
+        message: `message placeholder {{${preview(path, 40)}}} must be a path such as {{step.address}} or {{step.after.mounts[0].source}}`,
+      });
       continue;
     }
-    const root = segments(path)[0]!;
-    if (!variables.includes(root)) out.push({index: m.index, message: `message placeholder {{${path}}} names "${root}", which this rule cannot read (it can read ${variables.join(', ')})`});
+    const root = segments(path)[0];
+    if (!variables.includes(root))
+      out.push({
+        index: m.index,
+        message: `message placeholder {{${path}}} names "${root}", which this rule cannot read (it can read ${variables.join(', ')})`,
+      });
   }
   return out;
 }

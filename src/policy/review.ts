@@ -41,7 +41,8 @@ export function reviewPlan(steps: PlannedStep[], decisions: DecisionLike[], auto
       const approval = flagged.map((d) => `rule ${d.rule}: ${d.message}`);
       // recording an object an interrupted apply left changes nothing in the world
       const changesWorld = step.action !== 'noop';
-      if (changesWorld && autonomyNeedsHuman(autonomy, step.category)) approval.unshift(`autonomy ${autonomy}: ${step.category} steps need a human`);
+      if (changesWorld && autonomyNeedsHuman(autonomy, step.category))
+        approval.unshift(`autonomy ${autonomy}: ${step.category} steps need a human`);
       return {
         step,
         notes,

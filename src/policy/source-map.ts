@@ -45,9 +45,9 @@ export function valueOffset(text: string, node: unknown, index: number): number 
   let last = s;
   for (let i = 0; i <= upto; i++) {
     if (i === value.length) return Math.min(last, limit);
-    const ch = value[i]!;
+    const ch = value[i];
     let p = s;
-    while (p < limit && text[p] !== ch && SKIPPABLE.has(text[p]!)) p++;
+    while (p < limit && text[p] !== ch && SKIPPABLE.has(text[p])) p++;
     if (p >= limit) return last;
     // text[p] !== ch: an escape such as \n; its last source character stands for it
     if (i === upto) return p;

@@ -197,7 +197,11 @@ function testFiles(workspaceDir: string, testDir: string | undefined): string[] 
     st = statSync(dir);
   } catch {
     if (testDir === undefined) return [];
-    throw new OrxError({code: 'policy_tests_missing', message: `no policy tests at ${label(workspaceDir, dir)}: no such file or directory`, actions: [`Put test cases in ${POLICY_TEST_DIR}/*_test.yaml.`]});
+    throw new OrxError({
+      code: 'policy_tests_missing',
+      message: `no policy tests at ${label(workspaceDir, dir)}: no such file or directory`,
+      actions: [`Put test cases in ${POLICY_TEST_DIR}/*_test.yaml.`],
+    });
   }
   if (st.isFile()) return [dir];
   return readdirSync(dir)
@@ -219,11 +223,18 @@ function readTests(abs: string, file: string, diagnostics: Diagnostic[]): Loaded
     text = readBoundedText(abs, MAX_POLICY_BYTES * 8, {label: file}).replace(/^\uFEFF/, '');
   } catch (err) {
     if (!(err instanceof FileReadError)) throw err;
-    diagnostics.push({file, message: err.reason === 'too_large' ? `${file} is too large (at most ${MAX_POLICY_BYTES * 8} bytes)` : err.message});
+    diagnostics.push({
+      file,
+      message: err.reason === 'too_large' ? `${file} is too large (at most ${MAX_POLICY_BYTES * 8} bytes)` : err.message,
+    });
     return undefined;
   }
   const parsed = parseYaml(text);
-  const at = (lines: LineCounter, source: Source | undefined, p: {offset?: number; path?: readonly (string | number)[]; at?: 'key' | 'value'; message: string}): Diagnostic => {
+  const at = (
+    lines: LineCounter,
+    source: Source | undefined,
+    p: {offset?: number; path?: readonly (string | number)[]; at?: 'key' | 'value'; message: string},
+  ): Diagnostic => {
     const offset = p.offset ?? (source && p.path ? locate(source, p.path, p.at) : undefined);
     const d: Diagnostic = {file, message: p.message};
     if (offset !== undefined) Object.assign(d, lines.linePos(offset));
@@ -231,14 +242,17 @@ function readTests(abs: string, file: string, diagnostics: Diagnostic[]): Loaded
     return d;
   };
   if (!parsed.ok) {
-    for (const p of parsed.problems) diagnostics.push(at(parsed.lines, undefined, {...p, message: p.message.replace('orchestration.yml', file)}));
+    for (const p of parsed.problems)
+      diagnostics.push(at(parsed.lines, undefined, {...p, message: p.message.replace('orchestration.yml', file)}));
     return undefined;
   }
   let data: unknown;
   try {
     data = parsed.source.doc.toJS({maxAliasCount: 100});
   } catch (err) {
-    diagnostics.push(at(parsed.source.lines, parsed.source, {path: [], message: `cannot read the YAML: ${preview((err as Error).message, 120)}`}));
+    diagnostics.push(
+      at(parsed.source.lines, parsed.source, {path: [], message: `cannot read the YAML: ${preview((err as Error).message, 120)}`}),
+    );
     return undefined;
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
@@ -248,7 +262,8 @@ function readTests(abs: string, file: string, diagnostics: Diagnostic[]): Loaded
   const problems = schemaProblems(validate(data), data);
   const cases = ((data as {cases?: unknown}).cases ?? []) as RawCase[];
   cases.forEach((c, i) => {
-    if (typeof c?.now === 'string' && Number.isNaN(Date.parse(c.now))) problems.push({path: ['cases', i, 'now'], message: `cases[${i}].now must be a time like "2024-01-01T00:00:00Z"`});
+    if (typeof c?.now === 'string' && Number.isNaN(Date.parse(c.now)))
+      problems.push({path: ['cases', i, 'now'], message: `cases[${i}].now must be a time like "2024-01-01T00:00:00Z"`});
   });
   for (const p of problems) diagnostics.push(at(parsed.source.lines, parsed.source, p));
   return problems.length > 0 ? undefined : {file, cases};
@@ -259,7 +274,12 @@ function specificity(e: ExpectedDecision): number {
 }
 
 function fits(e: ExpectedDecision, a: ActualDecision): boolean {
-  return e.rule === a.rule && e.effect === a.effect && (e.address === undefined || e.address === a.address) && (e.message === undefined || a.message.includes(e.message));
+  return (
+    e.rule === a.rule &&
+    e.effect === a.effect &&
+    (e.address === undefined || e.address === a.address) &&
+    (e.message === undefined || a.message.includes(e.message))
+  );
 }
 
 function runCase(set: PolicySet, file: string, c: RawCase): PolicyTestCaseResult {
@@ -275,7 +295,12 @@ function runCase(set: PolicySet, file: string, c: RawCase): PolicyTestCaseResult
       now: new Date(c.now ?? DEFAULT_TEST_NOW),
       recent: deepMerge(emptyRecentActivity() as unknown as Record<string, unknown>, c.recent ?? {}) as unknown as RecentActivity,
     });
-    result.actual = evaluatePolicies(set, input).decisions.map((d: PolicyDecision) => ({rule: d.rule, effect: d.effect, address: d.address, message: d.message}));
+    result.actual = evaluatePolicies(set, input).decisions.map((d: PolicyDecision) => ({
+      rule: d.rule,
+      effect: d.effect,
+      address: d.address,
+      message: d.message,
+    }));
   } catch (err) {
     result.error = preview((err as Error).message ?? String(err), 300);
     result.missing = [...expected];
@@ -347,7 +372,8 @@ export function failureDetails(c: PolicyTestCaseResult): string {
   const parts: string[] = [];
   if (c.error !== undefined) parts.push(`error: ${c.error}`);
   if (c.missing.length > 0) parts.push(`missing: ${c.missing.map(showDecision).join(', ')}`);
-  if (c.unexpected.length > 0) parts.push(`unexpected: ${c.unexpected.map((d) => `${showDecision(d)} ("${preview(d.message, 100)}")`).join(', ')}`);
+  if (c.unexpected.length > 0)
+    parts.push(`unexpected: ${c.unexpected.map((d) => `${showDecision(d)} ("${preview(d.message, 100)}")`).join(', ')}`);
   return parts.join('; ');
 }
 
@@ -363,6 +389,9 @@ export function renderPolicyTestTable(report: PolicyTestReport): string {
   const line = (a: string, b: string, c: string) => `${a.padEnd(width)}  ${b.padEnd(6)}  ${c}`.trimEnd();
   const out = [line('NAME', 'RESULT', 'DETAILS'), ...rows.map((r) => line(r.name, r.result, r.details))];
   const files = report.files.length;
-  out.push('', `${report.passed} passed, ${report.failed} failed (${report.cases.length} case${report.cases.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'})`);
+  out.push(
+    '',
+    `${report.passed} passed, ${report.failed} failed (${report.cases.length} case${report.cases.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'})`,
+  );
   return out.join('\n') + '\n';
 }

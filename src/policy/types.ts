@@ -89,7 +89,7 @@ export interface RecentActivity {
 
 /** The fields of a step policy looks at; a PlannedStep has them all. */
 export type PolicyPlanStep = Pick<PlannedStep, 'id' | 'address' | 'action' | 'category' | 'before' | 'after'> & {
-  kind: ResourceKind | string;
+  kind: string;
 } & Partial<Pick<PlannedStep, 'changes' | 'reasons' | 'depends_on'>>;
 
 /** The fields of a plan policy looks at; a PlanDocument has them all. */
@@ -114,7 +114,7 @@ export interface PolicyInputInit {
 export interface PolicyStepInput {
   id: string;
   address: string;
-  kind: ResourceKind | string;
+  kind: string;
   action: StepAction;
   category: SafetyCategory;
   step: Record<string, unknown>;

@@ -11,7 +11,11 @@ export interface WaiverUse extends Waiver {
   status: 'applied' | 'unused' | 'expired';
 }
 
-export function applyWaivers(decisions: PolicyDecision[], waivers: readonly Waiver[], now: Date): {decisions: PolicyDecision[]; waivers: WaiverUse[]} {
+export function applyWaivers(
+  decisions: PolicyDecision[],
+  waivers: readonly Waiver[],
+  now: Date,
+): {decisions: PolicyDecision[]; waivers: WaiverUse[]} {
   const uses: WaiverUse[] = waivers.map((w) => ({...w, status: waiverInForce(w, now) ? 'unused' : 'expired'}));
   const out = decisions.map((d) => {
     if (d.effect !== 'deny' || !isBuiltinRule(d)) return d;

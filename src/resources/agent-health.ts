@@ -7,7 +7,8 @@ import type {HealthAttr} from './agent.js';
 
 export type HealthFailure = 'unhealthy' | 'exit' | 'timeout';
 
-export type HealthResult = {ok: true; attempts: number} | {ok: false; reason: HealthFailure; detail: string; output: string; attempts: number};
+export type HealthResult =
+  {ok: true; attempts: number} | {ok: false; reason: HealthFailure; detail: string; output: string; attempts: number};
 
 export interface WaitOptions {
   timeoutMs: number;
@@ -60,18 +61,43 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
     const s = info.State;
     // the engine restarting it (restart policy) means it exited: Running stays true meanwhile,
     // and once restarted only the count tells
-    if (!s.Running || s.Restarting || info.RestartCount > 0) return {ok: false, reason: 'exit', detail: `the container exited (code ${s.ExitCode})`, output: tail(output || (await logsTail(c))), attempts};
+    if (!s.Running || s.Restarting || info.RestartCount > 0)
+      return {
+        ok: false,
+        reason: 'exit',
+        detail: `the container exited (code ${s.ExitCode})`,
+        output: tail(output || (await logsTail(c))),
+        attempts,
+      };
     if (opts.signal?.aborted) return {ok: false, reason: 'timeout', detail: 'cancelled', output: tail(output), attempts};
     if (probe || opts.forceUnhealthy) {
       if (Date.now() >= started + (health?.start_period_ms ?? 0) || opts.forceUnhealthy) {
         attempts++;
         opts.progress?.(`waiting for health: attempt ${attempts} of ${most} (${failing} of ${retries} failed in a row)`);
-        const r = opts.forceUnhealthy ? {ok: false, output: 'chaos: health check forced to fail'} : probe ? await runProbe(docker, c, probe, health!.timeout_ms) : {ok: true, output: ''};
+        const r = opts.forceUnhealthy
+          ? {ok: false, output: 'chaos: health check forced to fail'}
+          : probe
+            ? await runProbe(docker, c, probe, health.timeout_ms)
+            : {ok: true, output: ''};
         output = r.output;
         if (r.ok) return {ok: true, attempts};
-        if (++failing >= retries) return {ok: false, reason: 'unhealthy', detail: `the health check failed ${failing} times in a row`, output: tail(output), attempts};
+        if (++failing >= retries)
+          return {
+            ok: false,
+            reason: 'unhealthy',
+            detail: `the health check failed ${failing} times in a row`,
+            output: tail(output),
+            attempts,
+          };
       }
-      if (Date.now() > deadline) return {ok: false, reason: 'timeout', detail: `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`, output: tail(output), attempts};
+      if (Date.now() > deadline)
+        return {
+          ok: false,
+          reason: 'timeout',
+          detail: `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`,
+          output: tail(output),
+          attempts,
+        };
       await sleep(health?.interval_ms ?? POLL_MS, opts.signal);
       continue;
     }
@@ -82,16 +108,39 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
       const log = h.Log ?? [];
       attempts = log.length;
       output = log.at(-1)?.Output ?? output;
-      opts.progress?.(attempts === 0 ? `waiting for health: ${h.Status}, no check has run yet` : `waiting for health: ${h.Status}, attempt ${attempts} of ${most} (${h.FailingStreak} of ${retries} failed in a row)`);
+      opts.progress?.(
+        attempts === 0
+          ? `waiting for health: ${h.Status}, no check has run yet`
+          : `waiting for health: ${h.Status}, attempt ${attempts} of ${most} (${h.FailingStreak} of ${retries} failed in a row)`,
+      );
       if (h.Status === 'healthy') return {ok: true, attempts};
-      if (h.Status === 'unhealthy') return {ok: false, reason: 'unhealthy', detail: `the health check failed ${h.FailingStreak} times in a row`, output: tail(output), attempts};
+      if (h.Status === 'unhealthy')
+        return {
+          ok: false,
+          reason: 'unhealthy',
+          detail: `the health check failed ${h.FailingStreak} times in a row`,
+          output: tail(output),
+          attempts,
+        };
     }
-    if (Date.now() > deadline) return {ok: false, reason: 'timeout', detail: `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`, output: tail(output), attempts};
+    if (Date.now() > deadline)
+      return {
+        ok: false,
+        reason: 'timeout',
+        detail: `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`,
+        output: tail(output),
+        attempts,
+      };
     await sleep(POLL_MS, opts.signal);
   }
 }
 
-async function runProbe(docker: Dockerode, c: Dockerode.Container, probe: NonNullable<HealthAttr['probe']>, timeoutMs: number): Promise<{ok: boolean; output: string}> {
+async function runProbe(
+  docker: Dockerode,
+  c: Dockerode.Container,
+  probe: NonNullable<HealthAttr['probe']>,
+  timeoutMs: number,
+): Promise<{ok: boolean; output: string}> {
   if ('http' in probe) {
     const url = `http://127.0.0.1:${probe.http.port}${probe.http.path}`;
     try {
@@ -134,7 +183,7 @@ async function bodyStart(res: Response, max: number): Promise<string> {
   let size = 0;
   try {
     while (size < max) {
-      const {done, value} = await reader.read();
+      const {done, value} = (await reader.read()) as {done: false; value: Uint8Array} | {done: true; value?: undefined};
       if (done) break;
       parts.push(value);
       size += value.length;
@@ -147,10 +196,10 @@ async function bodyStart(res: Response, max: number): Promise<string> {
 
 async function logsTail(c: Dockerode.Container): Promise<string> {
   try {
-    const buf = (await c.logs({stdout: true, stderr: true, tail: 20})) as unknown as Buffer;
+    const buf = await c.logs({stdout: true, stderr: true, tail: 20});
     // non-TTY logs are multiplexed: strip the 8-byte frame headers
     const parts: string[] = [];
-    for (let i = 0; i + 8 <= buf.length; ) {
+    for (let i = 0; i + 8 <= buf.length;) {
       const len = buf.readUInt32BE(i + 4);
       parts.push(buf.subarray(i + 8, i + 8 + len).toString('utf8'));
       i += 8 + len;

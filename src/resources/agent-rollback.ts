@@ -18,7 +18,7 @@ export async function stopQuietly(c: Dockerode.Container): Promise<void> {
     await c.stop({t: 10});
   } catch (err) {
     // 304: already stopped
-    if (!isNotFound(err) && statusCode(err) !== 304) throw new Error(`cannot stop the old container: ${engineMessage(err)}`);
+    if (!isNotFound(err) && statusCode(err) !== 304) throw new Error(`cannot stop the old container: ${engineMessage(err)}`, {cause: err});
   }
 }
 
@@ -52,15 +52,21 @@ export async function putBack(step: PlannedStep, ctx: ApplyContext, p: PutBack):
     try {
       await p.old.start();
     } catch (err) {
-      if (statusCode(err) !== 304) left.push(`the old container ${p.oldName} is left stopped: cannot start it again: ${engineMessage(err)}`);
+      if (statusCode(err) !== 304)
+        left.push(`the old container ${p.oldName} is left stopped: cannot start it again: ${engineMessage(err)}`);
     }
   }
   const ok = left.length === 0;
   ctx.ledger.appendEvent({
     run_id: ctx.runId,
     level: ok ? 'warn' : 'error',
-    message: ok ? `${step.address}: ${p.payload.strategy} rolled back: ${p.why}; ${p.oldName} keeps running` : `${step.address}: ${p.payload.strategy} rollback failed: ${left.join('; ')}`,
-    payload: {address: step.address, rollback: {...p.payload, ok, kept: p.oldName, removed: p.created?.name ?? null, ...(ok ? {} : {left_behind: left})}},
+    message: ok
+      ? `${step.address}: ${String(p.payload.strategy)} rolled back: ${p.why}; ${p.oldName} keeps running`
+      : `${step.address}: ${String(p.payload.strategy)} rollback failed: ${left.join('; ')}`,
+    payload: {
+      address: step.address,
+      rollback: {...p.payload, ok, kept: p.oldName, removed: p.created?.name ?? null, ...(ok ? {} : {left_behind: left})},
+    },
   });
   if (ok) throw new RolledBack(`${p.why}; ${p.kept}`);
   throw new RollbackFailed(`${p.why}; the rollback failed too: ${left.join('; ')}`);

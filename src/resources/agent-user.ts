@@ -19,7 +19,9 @@ export async function effectiveUser(after: {user: string | null; image_ref: stri
   const user = after.user ?? (await memo(ctx, `image-user:${after.image_ref}`, () => imageUser(ctx.docker, after.image_ref)));
   const ids = numericUser(user);
   if (ids.uid !== null && ids.gid !== null) return {user, ...ids};
-  const passwd = await memo(ctx, `image-passwd:${after.image_ref}`, () => readImageFile(ctx.docker, after.image_ref, '/etc/passwd', ctx.workspace));
+  const passwd = await memo(ctx, `image-passwd:${after.image_ref}`, () =>
+    readImageFile(ctx.docker, after.image_ref, '/etc/passwd', ctx.workspace),
+  );
   return {user, ...numericUser(user, passwd === null ? {} : parsePasswd(passwd))};
 }
 
@@ -32,7 +34,7 @@ async function imageUser(docker: Dockerode, ref: string): Promise<string> {
   try {
     return (await docker.getImage(ref).inspect()).Config?.User ?? '';
   } catch (err) {
-    if (isNotFound(err)) throw new Error(`image ${ref} is not present on the engine`);
+    if (isNotFound(err)) throw new Error(`image ${ref} is not present on the engine`, {cause: err});
     throw err;
   }
 }
@@ -42,7 +44,14 @@ async function imageUser(docker: Dockerode, ref: string): Promise<string> {
  * the image has no such file.
  */
 async function readImageFile(docker: Dockerode, ref: string, file: string, workspace: string): Promise<string | null> {
-  const c = await docker.createContainer({Image: ref, Cmd: ['/orx-never-started'], Entrypoint: [], NetworkDisabled: true, Labels: {[LABEL.workspace]: workspace}, HostConfig: {NetworkMode: 'none', AutoRemove: false}});
+  const c = await docker.createContainer({
+    Image: ref,
+    Cmd: ['/orx-never-started'],
+    Entrypoint: [],
+    NetworkDisabled: true,
+    Labels: {[LABEL.workspace]: workspace},
+    HostConfig: {NetworkMode: 'none', AutoRemove: false},
+  });
   try {
     const stream = await c.getArchive({path: file}).catch((err: unknown) => {
       if (isNotFound(err)) return null;

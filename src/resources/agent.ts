@@ -89,10 +89,20 @@ export interface AgentAttrs extends Attrs {
   config_hash: string;
 }
 
-
 // allow_root, image_user and egress are orx's own bookkeeping for policy: no container change;
 // secrets and token are files on the host: rewritten, then the container restarted
-const UPDATABLE = new Set(['cpus', 'memory_bytes', 'pids_limit', 'running', 'allow_root', 'image_user', 'egress', 'secrets', 'token', 'update']);
+const UPDATABLE = new Set([
+  'cpus',
+  'memory_bytes',
+  'pids_limit',
+  'running',
+  'allow_root',
+  'image_user',
+  'egress',
+  'secrets',
+  'token',
+  'update',
+]);
 
 /**
  * Hash of everything that forces a new container; stored as a label so a list call can tell
@@ -121,12 +131,18 @@ export const agentAction: Action<AgentAttrs> = {
     const ports = Array.isArray(a.ports) ? (a.ports as PortAttr[]) : [];
     for (const m of mounts) {
       obj('agent', m);
-      if (!m.source.startsWith('orx-') && m.source.includes('/')) throw new OrxError({code: 'plan_invalid', message: `plan file: agent mounts may only name volumes, not host path ${m.source}`});
+      if (!m.source.startsWith('orx-') && m.source.includes('/'))
+        throw new OrxError({code: 'plan_invalid', message: `plan file: agent mounts may only name volumes, not host path ${m.source}`});
     }
     for (const p of ports) str('agent', obj('agent', p), 'host_ip');
     const hardening = obj('agent', a.hardening);
     for (const [k, v] of Object.entries(HARDENING)) {
-      if (k === 'privileged' ? typeof hardening[k] !== 'boolean' : JSON.stringify(hardening[k]) !== JSON.stringify(v)) throw new OrxError({code: 'plan_invalid', message: `plan file: agent hardening.${k} must be ${JSON.stringify(v)}`, actions: ['Make a new plan with `orx plan -out FILE`.']});
+      if (k === 'privileged' ? typeof hardening[k] !== 'boolean' : JSON.stringify(hardening[k]) !== JSON.stringify(v))
+        throw new OrxError({
+          code: 'plan_invalid',
+          message: `plan file: agent hardening.${k} must be ${JSON.stringify(v)}`,
+          actions: ['Make a new plan with `orx plan -out FILE`.'],
+        });
     }
     return {
       name: str('agent', a, 'name'),
@@ -188,7 +204,11 @@ export const agentAction: Action<AgentAttrs> = {
 function updateAttr(u: Record<string, unknown>): UpdateSpec {
   const strategy = str('agent', u, 'strategy');
   if (strategy !== 'recreate' && strategy !== 'blue-green') bad('agent', 'update.strategy', 'recreate or blue-green');
-  return {strategy, health_timeout_ms: num('agent', u, 'health_timeout_ms'), rollback_on: strList('agent', u, 'rollback_on') as UpdateSpec['rollback_on']};
+  return {
+    strategy,
+    health_timeout_ms: num('agent', u, 'health_timeout_ms'),
+    rollback_on: strList('agent', u, 'rollback_on') as UpdateSpec['rollback_on'],
+  };
 }
 
 function tokenAttr(t: Record<string, unknown>): AgentAttrs['token'] {
@@ -205,14 +225,17 @@ export async function removeAgent(step: PlannedStep, ctx: ApplyContext): Promise
     await c.stop({t: 10});
   } catch (err) {
     // 304: already stopped
-    if (!isNotFound(err) && statusCode(err) !== 304) throw new Error(`cannot stop container: ${engineMessage(err)}`);
+    if (!isNotFound(err) && statusCode(err) !== 304) throw new Error(`cannot stop container: ${engineMessage(err)}`, {cause: err});
   }
   await forceRemove(c);
   if (name) ctx.secrets.remove(step.address, name, step.action === 'replace' ? 'agent replaced' : 'agent deleted', mountedAt);
 }
 
 /** From an inspect or a list entry: both carry the container's mounts. */
-export function secretsMountOf(info: {Mounts?: Array<{Type?: string; Destination: string; Source: string}>}, target: unknown): string | null {
+export function secretsMountOf(
+  info: {Mounts?: Array<{Type?: string; Destination: string; Source: string}>},
+  target: unknown,
+): string | null {
   const at = typeof target === 'string' ? target : SECRETS_MOUNT;
   return info.Mounts?.find((m) => m.Type === 'bind' && m.Destination === at)?.Source ?? null;
 }
@@ -226,7 +249,7 @@ export async function secretsMountSource(c: Dockerode.Container, target: unknown
     return secretsMountOf(await c.inspect(), target);
   } catch (err) {
     if (isNotFound(err)) return null;
-    throw new Error(`cannot inspect container: ${engineMessage(err)}`);
+    throw new Error(`cannot inspect container: ${engineMessage(err)}`, {cause: err});
   }
 }
 
@@ -234,7 +257,7 @@ export async function forceRemove(c: Dockerode.Container): Promise<void> {
   try {
     await c.remove({force: true});
   } catch (err) {
-    if (!isNotFound(err)) throw new Error(`cannot remove container: ${engineMessage(err)}`);
+    if (!isNotFound(err)) throw new Error(`cannot remove container: ${engineMessage(err)}`, {cause: err});
   }
 }
 
@@ -243,7 +266,12 @@ async function updateAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOu
   const c = ctx.docker.getContainer(step.object_id ?? after.name);
   const changed = new Set(step.changes.map((ch) => ch.path.split('.')[0]));
   if (changed.has('cpus') || changed.has('memory_bytes') || changed.has('pids_limit')) {
-    await c.update({Memory: after.memory_bytes, MemorySwap: after.memory_bytes, NanoCpus: Math.round(after.cpus * 1e9), PidsLimit: after.pids_limit});
+    await c.update({
+      Memory: after.memory_bytes,
+      MemorySwap: after.memory_bytes,
+      NanoCpus: Math.round(after.cpus * 1e9),
+      PidsLimit: after.pids_limit,
+    });
   }
   const info = await c.inspect();
   // new secret values (or a stopped agent, whose files a halt removed) mean fresh files and a
@@ -251,7 +279,9 @@ async function updateAgent(step: PlannedStep, ctx: ApplyContext): Promise<StepOu
   const refresh = changed.has('secrets') || changed.has('token') || !info.State.Running;
   // into the directory the container really mounts (an earlier XDG_RUNTIME_DIR's, if it changed)
   const mountedAt = secretsMountOf(info, after.secrets_mount);
-  const fingerprints = refresh ? await ctx.secrets.deliver(step.address, after, numericSpec(await effectiveUser(after, ctx)), mountedAt) : undefined;
+  const fingerprints = refresh
+    ? await ctx.secrets.deliver(step.address, after, numericSpec(await effectiveUser(after, ctx)), mountedAt)
+    : undefined;
   if (!info.State.Running) await c.start();
   else if (refresh) await c.restart({t: 10});
   return {object_id: info.Id, attributes: after, ...(fingerprints ? {secret_fingerprints: fingerprints} : {})};
@@ -271,7 +301,7 @@ export async function createAgent(step: PlannedStep, ctx: ApplyContext, opts: {a
     // the name is taken: most often by this same container, left by an interrupted apply
     if (statusCode(err) !== 409) {
       ctx.secrets.remove(step.address, after.name, 'agent not created');
-      throw new Error(`cannot create container: ${engineMessage(err)}`);
+      throw new Error(`cannot create container: ${engineMessage(err)}`, {cause: err});
     }
     const adopted = await adoptExisting(step, after, ctx);
     if (adopted) return {...adopted, secret_fingerprints: fingerprints};
@@ -283,7 +313,7 @@ export async function createAgent(step: PlannedStep, ctx: ApplyContext, opts: {a
   } catch (err) {
     await forceRemove(container);
     ctx.secrets.remove(step.address, after.name, 'agent did not start');
-    throw new Error(`cannot start container: ${engineMessage(err)}`);
+    throw new Error(`cannot start container: ${engineMessage(err)}`, {cause: err});
   }
   // like Terraform's must_run: a container that died at once is a failed step, not a success
   const state = (await container.inspect()).State;
@@ -300,7 +330,12 @@ export async function createAgent(step: PlannedStep, ctx: ApplyContext, opts: {a
  * networks, not started; its secrets delivered into that name's directory. Nothing of it is
  * left when this fails.
  */
-export async function createStopped(step: PlannedStep, after: AgentAttrs, ctx: ApplyContext, name: string): Promise<{container: Dockerode.Container; fingerprints: Record<string, string>}> {
+export async function createStopped(
+  step: PlannedStep,
+  after: AgentAttrs,
+  ctx: ApplyContext,
+  name: string,
+): Promise<{container: Dockerode.Container; fingerprints: Record<string, string>}> {
   await refuseRootImage(step.address, after, ctx);
   const fingerprints = await ctx.secrets.deliver(step.address, {...after, name}, numericSpec(await effectiveUser(after, ctx)));
   let container: Dockerode.Container | undefined;
@@ -311,7 +346,7 @@ export async function createStopped(step: PlannedStep, after: AgentAttrs, ctx: A
   } catch (err) {
     if (container) await forceRemove(container).catch(() => undefined);
     ctx.secrets.discard(name, 'agent not created');
-    throw new Error(`cannot create the new container: ${engineMessage(err)}`);
+    throw new Error(`cannot create the new container: ${engineMessage(err)}`, {cause: err});
   }
 }
 
@@ -346,11 +381,19 @@ function rootRefused(address: string, after: AgentAttrs, user: string): OrxError
   return new OrxError({
     code: 'root_user',
     message: `${address}: ${after.user ? `user "${user}"` : `image ${after.image} (USER "${user}")`} runs as uid 0, and agents never run as root without a waiver of deny-root-user`,
-    actions: [`Set \`user:\` on agents.${name} (e.g. "1000:1000"), use an image with a non-root USER, or add a waiver to orchestration.yml: waivers: [{rule: deny-root-user, address: ${address}, reason: "...", expires: YYYY-MM-DD}].`],
+    actions: [
+      `Set \`user:\` on agents.${name} (e.g. "1000:1000"), use an image with a non-root USER, or add a waiver to orchestration.yml: waivers: [{rule: deny-root-user, address: ${address}, reason: "...", expires: YYYY-MM-DD}].`,
+    ],
   });
 }
 
-export async function connectNetworks(c: Dockerode.Container, address: string, after: AgentAttrs, already: string[], ctx: ApplyContext): Promise<void> {
+export async function connectNetworks(
+  c: Dockerode.Container,
+  address: string,
+  after: AgentAttrs,
+  already: string[],
+  ctx: ApplyContext,
+): Promise<void> {
   for (const net of after.networks) {
     if (already.includes(net)) continue;
     await ctx.docker.getNetwork(net).connect({Container: c.id, EndpointConfig: {Aliases: [aliasOf(address)]}});
@@ -371,7 +414,13 @@ function tmpfsOptions(user: string | null): string {
 }
 
 /** `name`: the container's (a replace's temporary one); its secrets directory is named for it. */
-export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyContext, aliases = true, name = after.name): Dockerode.ContainerCreateOptions {
+export function containerSpec(
+  step: PlannedStep,
+  after: AgentAttrs,
+  ctx: ApplyContext,
+  aliases = true,
+  name = after.name,
+): Dockerode.ContainerCreateOptions {
   const ports = Object.fromEntries(after.ports.map((p) => [`${p.container}/${p.protocol}`, {}]));
   const bindings: Record<string, Array<{HostIp: string; HostPort: string}>> = {};
   for (const p of after.ports) (bindings[`${p.container}/${p.protocol}`] ??= []).push({HostIp: p.host_ip, HostPort: String(p.host)});
@@ -409,7 +458,13 @@ export function containerSpec(step: PlannedStep, after: AgentAttrs, ctx: ApplyCo
       Tmpfs: {'/tmp': tmpfsOptions(after.user)},
       Mounts: [
         // NoCopy: the engine would copy the image's directory (and its owner) onto an empty volume, undoing the volume's hand-over to its owner
-        ...after.mounts.map((m) => ({Type: 'volume' as const, Source: m.source, Target: m.target, ReadOnly: m.read_only, VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions']})),
+        ...after.mounts.map((m) => ({
+          Type: 'volume' as const,
+          Source: m.source,
+          Target: m.target,
+          ReadOnly: m.read_only,
+          VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions'],
+        })),
         {Type: 'bind' as const, Source: ctx.secrets.dirFor(name), Target: after.secrets_mount, ReadOnly: true},
       ],
       PortBindings: bindings,

@@ -14,7 +14,14 @@ import type {ApplyContext, PlannedStep, StepOutcome} from './types.js';
 
 export function wantsBlueGreen(step: PlannedStep): boolean {
   const u = step.after?.update as AgentAttrs['update'];
-  return step.kind === 'agent' && step.action === 'replace' && u?.strategy === 'blue-green' && step.before !== null && step.before.target !== 'kubernetes' && step.after?.target !== 'kubernetes';
+  return (
+    step.kind === 'agent' &&
+    step.action === 'replace' &&
+    u?.strategy === 'blue-green' &&
+    step.before !== null &&
+    step.before.target !== 'kubernetes' &&
+    step.after?.target !== 'kubernetes'
+  );
 }
 
 /**
@@ -45,7 +52,15 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
   await removeLeftovers(step, [name, before.name], ctx);
   const stopFirst = blueGreenMode(step) === 'stop-first';
   const back = (why: string, created: StepOutcome | null, kept: string, payload: Record<string, unknown>): Promise<never> =>
-    putBack(step, ctx, {created: created ? {id: created.object_id!, name} : null, old, oldName: before.name, startOld: stopFirst, why, kept, payload: {strategy: 'blue-green', ...payload}});
+    putBack(step, ctx, {
+      created: created ? {id: created.object_id!, name} : null,
+      old,
+      oldName: before.name,
+      startOld: stopFirst,
+      why,
+      kept,
+      payload: {strategy: 'blue-green', ...payload},
+    });
   if (stopFirst) {
     ctx.progress?.('stopping the old container first: it holds the published host ports');
     await stopQuietly(old);
@@ -69,12 +84,17 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
   // a stopped container cannot take over, whatever rollback_on says
   if (!health.ok && (health.reason === 'exit' || update.rollback_on.includes(health.reason))) {
     const last = health.output ? ` Last check: ${excerpt(health.output, {max: 300})}` : '';
-    return back(`blue-green: the new container was not healthy (${health.reason}: ${health.detail})`, created, `rolled back, ${before.name} keeps running.${last}`, {
-      reason: health.reason,
-      detail: health.detail,
-      attempts: health.attempts,
-      health_output: health.output,
-    });
+    return back(
+      `blue-green: the new container was not healthy (${health.reason}: ${health.detail})`,
+      created,
+      `rolled back, ${before.name} keeps running.${last}`,
+      {
+        reason: health.reason,
+        detail: health.detail,
+        attempts: health.attempts,
+        health_output: health.output,
+      },
+    );
   }
   if (!health.ok) ctx.log.warn(`${step.address}: promoted although ${health.detail} (update.rollback_on leaves out ${health.reason})`);
   // the new container takes the agent's name on every network (both answer to it for a moment),
@@ -97,7 +117,11 @@ async function retire(old: ReturnType<ApplyContext['docker']['getContainer']>, c
   try {
     const info = await old.inspect();
     for (const net of Object.keys(info.NetworkSettings.Networks ?? {})) {
-      if (net !== 'none') await ctx.docker.getNetwork(net).disconnect({Container: info.Id, Force: true}).catch(() => undefined);
+      if (net !== 'none')
+        await ctx.docker
+          .getNetwork(net)
+          .disconnect({Container: info.Id, Force: true})
+          .catch(() => undefined);
     }
   } catch (err) {
     if (!isNotFound(err)) throw err;

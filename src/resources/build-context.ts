@@ -11,7 +11,11 @@ export interface ContextFiles {
 }
 
 function contextRefused(contextPath: string, why: string): OrxError {
-  return new OrxError({code: 'build_context_invalid', message: `build context ${contextPath} cannot be sent to Docker: ${why}`, actions: ['Remove the file from the build context, then run `orx plan` again.']});
+  return new OrxError({
+    code: 'build_context_invalid',
+    message: `build context ${contextPath} cannot be sent to Docker: ${why}`,
+    actions: ['Remove the file from the build context, then run `orx plan` again.'],
+  });
 }
 
 /**

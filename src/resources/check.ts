@@ -46,6 +46,6 @@ export function strMap(kind: string, a: Attrs, k: string): Record<string, string
 export function strList(kind: string, a: Attrs, k: string, nullable = false): string[] {
   const v = a[k];
   if (nullable && v === null) return v as unknown as string[];
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
   return bad(kind, k, 'a list of strings');
 }

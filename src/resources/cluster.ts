@@ -55,7 +55,10 @@ export function nodeRoles(config: Record<string, unknown>): string[] {
 }
 
 export function clusterConfigHash(nodeImage: string, config: Record<string, unknown>): string {
-  return createHash('sha256').update(canonicalJson({node_image: nodeImage, config})).digest('hex').slice(0, 24);
+  return createHash('sha256')
+    .update(canonicalJson({node_image: nodeImage, config}))
+    .digest('hex')
+    .slice(0, 24);
 }
 
 function kindDir(dir: string): string {
@@ -140,7 +143,8 @@ function scratchKubeconfig(dir: string, name: string): string {
 }
 
 function cleanupFiles(ctx: ApplyContext, name: string): void {
-  for (const f of [ownerFile(ctx.dir, name), path.join(kindDir(ctx.dir), `${name}.yaml`), scratchKubeconfig(ctx.dir, name)]) fs.rmSync(f, {force: true});
+  for (const f of [ownerFile(ctx.dir, name), path.join(kindDir(ctx.dir), `${name}.yaml`), scratchKubeconfig(ctx.dir, name)])
+    fs.rmSync(f, {force: true});
   removeClusterKubeconfig(ctx.dir, clusterKey(ctx, name));
 }
 
@@ -164,7 +168,9 @@ async function createCluster(step: PlannedStep, ctx: ApplyContext): Promise<Step
       throw new OrxError({
         code: 'name_conflict',
         message: `a kind cluster named "${after.name}" already exists and orx did not create it (its nodes carry no orchestrix owner mark for this workspace)`,
-        actions: [`orx never deletes a cluster it did not make: remove it yourself with \`kind delete cluster --name ${after.name}\`, or rename the cluster in orchestration.yml.`],
+        actions: [
+          `orx never deletes a cluster it did not make: remove it yourself with \`kind delete cluster --name ${after.name}\`, or rename the cluster in orchestration.yml.`,
+        ],
       });
     }
     // ours, left by an interrupted apply: adopted when kind can still report it, else made anew
@@ -174,7 +180,9 @@ async function createCluster(step: PlannedStep, ctx: ApplyContext): Promise<Step
       ctx.log.info(`${step.address}: adopted kind cluster ${after.name} left by an interrupted apply`);
       return {object_id: after.name, attributes: after, adopted: true};
     } catch (err) {
-      ctx.log.warn(`${step.address}: kind cluster ${after.name} was left half-made (${excerpt((err as Error).message, {max: 300, lines: 1})}); creating it again`);
+      ctx.log.warn(
+        `${step.address}: kind cluster ${after.name} was left half-made (${excerpt((err as Error).message, {max: 300, lines: 1})}); creating it again`,
+      );
       await deleteKindCluster(kind, after.name, scratchKubeconfig(ctx.dir, after.name), ctx.signal);
     }
   }
@@ -184,7 +192,11 @@ async function createCluster(step: PlannedStep, ctx: ApplyContext): Promise<Step
   writePrivateFile(configFile, stringify(kindConfigFor(ctx.dir, after)));
   ctx.progress?.(`kind create cluster ${after.name} (waits up to ${Math.round(after.wait_ms / 1000)}s for the control plane)`);
   try {
-    await createKindCluster(kind, {name: after.name, configFile, image: after.node_image, waitMs: after.wait_ms, kubeconfig: scratchKubeconfig(ctx.dir, after.name)}, ctx.signal);
+    await createKindCluster(
+      kind,
+      {name: after.name, configFile, image: after.node_image, waitMs: after.wait_ms, kubeconfig: scratchKubeconfig(ctx.dir, after.name)},
+      ctx.signal,
+    );
     saveClusterKubeconfig(ctx.dir, key, await kindKubeconfig(kind, after.name, ctx.signal));
     if (after.export_kubeconfig) await exportKindKubeconfig(kind, after.name, ctx.signal);
   } finally {

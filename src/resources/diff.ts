@@ -20,7 +20,12 @@ export function deepEqual(a: unknown, b: unknown): boolean {
  * says `env.LOG_LEVEL`), lists and scalars compare whole (like `terraform plan` for a
  * list of primitives).
  */
-export function diffAttrs(before: Attrs, after: Attrs, updatable: ReadonlySet<string>, skip: ReadonlySet<string> = new Set()): AttrChange[] {
+export function diffAttrs(
+  before: Attrs,
+  after: Attrs,
+  updatable: ReadonlySet<string>,
+  skip: ReadonlySet<string> = new Set(),
+): AttrChange[] {
   const out: AttrChange[] = [];
   const walk = (b: unknown, a: unknown, path: string, top: string): void => {
     if (deepEqual(b, a)) return;
@@ -41,10 +46,14 @@ export function diffAttrs(before: Attrs, after: Attrs, updatable: ReadonlySet<st
 export function diffDeep(before: unknown, after: unknown, path: string, forces: boolean): AttrChange[] {
   if (deepEqual(before, after)) return [];
   if (isPlainObject(before) && isPlainObject(after)) {
-    return [...new Set([...Object.keys(before), ...Object.keys(after)])].sort().flatMap((k) => diffDeep(before[k], after[k], `${path}.${k}`, forces));
+    return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+      .sort()
+      .flatMap((k) => diffDeep(before[k], after[k], `${path}.${k}`, forces));
   }
   if (Array.isArray(before) && Array.isArray(after)) {
-    return Array.from({length: Math.max(before.length, after.length)}, (_, i) => diffDeep(before[i], after[i], `${path}[${i}]`, forces)).flat();
+    return Array.from({length: Math.max(before.length, after.length)}, (_, i) =>
+      diffDeep(before[i], after[i], `${path}[${i}]`, forces),
+    ).flat();
   }
   return [{path, before: before ?? null, after: after ?? null, forces_replacement: forces}];
 }

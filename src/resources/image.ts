@@ -42,7 +42,15 @@ export const imageAction: Action<ImageAttrs> = {
     const a = obj('image', input);
     if (a.source === 'build') {
       const user = a.user === null ? null : str('image', a, 'user');
-      return {source: 'build', tag: str('image', a, 'tag'), context: str('image', a, 'context'), context_digest: str('image', a, 'context_digest'), dockerfile: str('image', a, 'dockerfile'), args: strMap('image', a, 'args'), user};
+      return {
+        source: 'build',
+        tag: str('image', a, 'tag'),
+        context: str('image', a, 'context'),
+        context_digest: str('image', a, 'context_digest'),
+        dockerfile: str('image', a, 'dockerfile'),
+        args: strMap('image', a, 'args'),
+        user,
+      };
     }
     if (a.source === 'ref') {
       const digest = a.digest === undefined ? undefined : str('image', a, 'digest');
@@ -84,7 +92,7 @@ async function removeTag(tag: string, ctx: ApplyContext): Promise<void> {
   try {
     await ctx.docker.getImage(tag).remove();
   } catch (err) {
-    if (!isNotFound(err)) throw new Error(`cannot remove image ${tag}: ${engineMessage(err)}`);
+    if (!isNotFound(err)) throw new Error(`cannot remove image ${tag}: ${engineMessage(err)}`, {cause: err});
   }
 }
 
@@ -119,10 +127,15 @@ async function build(after: BuiltImageAttrs, step: PlannedStep, ctx: ApplyContex
         forcerm: true,
         abortSignal: ctx.signal,
       },
-      {onRetry: (attempt, err) => ctx.log.warn(`${step.address}: the engine failed the build over a concurrent change (${engineMessage(err).trim()}); trying again (${attempt + 1})`)},
+      {
+        onRetry: (attempt, err) =>
+          ctx.log.warn(
+            `${step.address}: the engine failed the build over a concurrent change (${engineMessage(err).trim()}); trying again (${attempt + 1})`,
+          ),
+      },
     );
   } catch (err) {
-    throw new Error(`image build failed: ${engineMessage(err).trim()}`);
+    throw new Error(`image build failed: ${engineMessage(err).trim()}`, {cause: err});
   }
   const built = await ctx.docker.getImage(after.tag).inspect();
   return {object_id: built.Id, attributes: after};
@@ -138,9 +151,11 @@ async function pull(after: RefImageAttrs, ctx: ApplyContext): Promise<StepOutcom
     if (!isNotFound(err)) throw err;
   }
   try {
-    await retryTransient(async () => followProgress(ctx.docker, await ctx.docker.pull(source, {abortSignal: ctx.signal})), {signal: ctx.signal});
+    await retryTransient(async () => followProgress(ctx.docker, await ctx.docker.pull(source, {abortSignal: ctx.signal})), {
+      signal: ctx.signal,
+    });
   } catch (err) {
-    throw new Error(`cannot pull ${source}: ${engineMessage(err)}`);
+    throw new Error(`cannot pull ${source}: ${engineMessage(err)}`, {cause: err});
   }
   const pulled = await ctx.docker.getImage(source).inspect();
   if (after.id && pulled.Id !== after.id) {
@@ -148,7 +163,7 @@ async function pull(after: RefImageAttrs, ctx: ApplyContext): Promise<StepOutcom
   }
   if (after.digest && source !== after.ref) {
     const repo = repositoryOf(after.ref);
-    const tag = after.ref.split('@')[0]!.slice(repo.length + 1) || 'latest';
+    const tag = after.ref.split('@')[0].slice(repo.length + 1) || 'latest';
     await ctx.docker.getImage(pulled.Id).tag({repo, tag});
   }
   return {object_id: pulled.Id, attributes: {...after, id: pulled.Id}};

@@ -67,19 +67,50 @@ export function renderedObjects(spec: Omit<KubeAgentInput, 'secrets_revision'>, 
 const FORCING = new Set(['target', 'name', 'kube', 'namespace']);
 
 export function validateKubeAgent(a: Attrs): KubeAgentAttrs {
-  if (!isKubeAttr(a.kube) || typeof a.name !== 'string' || typeof a.namespace !== 'string' || typeof a.spec !== 'object' || a.spec === null || typeof a.objects !== 'object' || a.objects === null) {
-    throw new OrxError({code: 'plan_invalid', message: 'plan file: a kubernetes agent needs kube, name, namespace, spec and objects', actions: ['Make a new plan with `orx plan -out FILE`.']});
+  if (
+    !isKubeAttr(a.kube) ||
+    typeof a.name !== 'string' ||
+    typeof a.namespace !== 'string' ||
+    typeof a.spec !== 'object' ||
+    a.spec === null ||
+    typeof a.objects !== 'object' ||
+    a.objects === null
+  ) {
+    throw new OrxError({
+      code: 'plan_invalid',
+      message: 'plan file: a kubernetes agent needs kube, name, namespace, spec and objects',
+      actions: ['Make a new plan with `orx plan -out FILE`.'],
+    });
   }
   return a as KubeAgentAttrs;
 }
 
 export function planKubeAgent(desired: DesiredResource | null, base: ObservedResource | null) {
   const updatable = new Set(Object.keys({...desired?.attributes, ...base?.attributes}).filter((k) => !FORCING.has(k)));
-  const planned = planByDiff({kind: 'agent', safety: {category: 'DEPLOY', budget: {timeMs: KUBE_AGENT_BUDGET_MS, network: 'internal'}}, updatable, computed: new Set(['name'])}, desired, base, 'DEPLOY', new Set(['objects', 'secrets_revision']));
+  const planned = planByDiff(
+    {
+      kind: 'agent',
+      safety: {category: 'DEPLOY', budget: {timeMs: KUBE_AGENT_BUDGET_MS, network: 'internal'}},
+      updatable,
+      computed: new Set(['name']),
+    },
+    desired,
+    base,
+    'DEPLOY',
+    new Set(['objects', 'secrets_revision']),
+  );
   // the rendered objects restate the spec: shown (one line per object) only when nothing else explains the change
-  const onlyObjects = planned.changes.length > 0 && planned.changes.every((c) => c.path.startsWith('objects.') || c.path === 'secrets_revision');
+  const onlyObjects =
+    planned.changes.length > 0 && planned.changes.every((c) => c.path.startsWith('objects.') || c.path === 'secrets_revision');
   if (!desired || !base || !onlyObjects) return planned;
-  return {...planned, changes: withObjectChanges(planned.changes.filter((c) => c.path !== 'secrets_revision'), base.attributes, desired.attributes)};
+  return {
+    ...planned,
+    changes: withObjectChanges(
+      planned.changes.filter((c) => c.path !== 'secrets_revision'),
+      base.attributes,
+      desired.attributes,
+    ),
+  };
 }
 
 function secretRef(a: KubeAgentAttrs) {
@@ -103,10 +134,14 @@ export async function applyKubeAgent(step: PlannedStep, ctx: ApplyContext): Prom
   const objects = renderedObjects(after.spec, revision);
   const secret = renderAgentSecret(after.spec, files);
   const ordered = Object.values(objects).sort((a) => (a.kind === 'ServiceAccount' ? -1 : 1));
-  await applyObjects(kubectl, t, [ordered[0]!, secret as KubeObject, ...ordered.slice(1)], ctx.signal);
+  await applyObjects(kubectl, t, [ordered[0], secret as KubeObject, ...ordered.slice(1)], ctx.signal);
   ctx.progress?.(`kubectl rollout status deployment/${after.name}`);
   await rolloutStatus(kubectl, t, after.namespace, after.name, after.rollout_timeout_ms, ctx.signal);
-  return {object_id: `${after.namespace}/${after.name}`, attributes: {...after, secrets_revision: revision, objects}, secret_fingerprints: fingerprints};
+  return {
+    object_id: `${after.namespace}/${after.name}`,
+    attributes: {...after, secrets_revision: revision, objects},
+    secret_fingerprints: fingerprints,
+  };
 }
 
 async function removeKubeAgent(step: PlannedStep, ctx: ApplyContext): Promise<void> {
@@ -129,6 +164,6 @@ export async function stopKubeAgent(dir: string, a: KubeAgentAttrs): Promise<voi
   const kubectl = tool('kubectl');
   const t = kubeContext(dir, a.kube);
   const deployment = Object.values(a.objects).find((o) => o.kind === 'Deployment');
-  if (deployment) await applyObjects(kubectl, t, [{...deployment, spec: {...(deployment.spec as object), replicas: 0}} as KubeObject]);
+  if (deployment) await applyObjects(kubectl, t, [{...deployment, spec: {...(deployment.spec as object), replicas: 0}}]);
   await deleteObjects(kubectl, t, [secretRef(a)]);
 }

@@ -59,7 +59,12 @@ export function objectChanges(before: Record<string, unknown>, after: Record<str
     const b = before[id];
     const a = after[id];
     if (b !== undefined && a !== undefined && deepEqual(b, a)) continue;
-    out.push({path: `objects.${id}`, before: b === undefined ? null : objectDigest(b), after: a === undefined ? null : objectDigest(a), forces_replacement: false});
+    out.push({
+      path: `objects.${id}`,
+      before: b === undefined ? null : objectDigest(b),
+      after: a === undefined ? null : objectDigest(a),
+      forces_replacement: false,
+    });
   }
   return out;
 }
@@ -73,10 +78,17 @@ export const manifestsAction: Action<ManifestsAttrs> = {
 
   validate(input) {
     const a = obj('manifests', input);
-    if (!isKubeAttr(a.kube)) throw new OrxError({code: 'plan_invalid', message: 'plan file: manifests attribute "kube" must be a cluster or context'});
+    if (!isKubeAttr(a.kube))
+      throw new OrxError({code: 'plan_invalid', message: 'plan file: manifests attribute "kube" must be a cluster or context'});
     const objects = obj('manifests', a.objects) as Record<string, KubeObject>;
     for (const o of Object.values(objects)) obj('manifests', o);
-    return {kube: a.kube, files: strList('manifests', a, 'files') ?? [], prune: bool('manifests', a, 'prune'), digest: str('manifests', a, 'digest'), objects};
+    return {
+      kube: a.kube,
+      files: strList('manifests', a, 'files') ?? [],
+      prune: bool('manifests', a, 'prune'),
+      digest: str('manifests', a, 'digest'),
+      objects,
+    };
   },
 
   plan(desired, base) {
@@ -86,24 +98,63 @@ export const manifestsAction: Action<ManifestsAttrs> = {
       const objs = (attrs.objects ?? {}) as Record<string, unknown>;
       const changes = desired ? objectChanges({}, objs) : objectChanges(objs, {});
       return desired
-        ? {...common, address: desired.address, action: 'create', category: 'DEPLOY', before: null, after: desired.attributes, changes, object_id: null}
-        : {...common, address: base!.address, action: 'delete', category: 'DESTROY', before: base!.attributes, after: null, changes, object_id: base!.object_id};
+        ? {
+            ...common,
+            address: desired.address,
+            action: 'create',
+            category: 'DEPLOY',
+            before: null,
+            after: desired.attributes,
+            changes,
+            object_id: null,
+          }
+        : {
+            ...common,
+            address: base!.address,
+            action: 'delete',
+            category: 'DESTROY',
+            before: base!.attributes,
+            after: null,
+            changes,
+            object_id: base!.object_id,
+          };
     }
     const after = desired.attributes as ManifestsAttrs;
     const before = base.attributes as ManifestsAttrs;
     if (!deepEqual(before.kube, after.kube)) {
-      return {...common, address: desired.address, action: 'replace', category: 'DEPLOY', before, after, changes: [{path: 'kube', before: before.kube, after: after.kube, forces_replacement: true}], object_id: base.object_id};
+      return {
+        ...common,
+        address: desired.address,
+        action: 'replace',
+        category: 'DEPLOY',
+        before,
+        after,
+        changes: [{path: 'kube', before: before.kube, after: after.kube, forces_replacement: true}],
+        object_id: base.object_id,
+      };
     }
     // without prune, objects gone from the files are left on the cluster and no longer tracked
     const untracked = after.prune ? [] : Object.keys(before.objects).filter((id) => !(id in after.objects));
     const kept = Object.fromEntries(Object.entries(before.objects).filter(([id]) => !untracked.includes(id)));
     const objects = objectChanges(kept, after.objects);
     // the file list restates the objects: said only when no object changes (a digest alone, from a comment, is only recorded)
-    const others = diffAttrs({...before, objects: null, digest: null}, {...after, objects: null, digest: null}, this.updatable).filter((c) => objects.length === 0 || c.path !== 'files');
+    const others = diffAttrs({...before, objects: null, digest: null}, {...after, objects: null, digest: null}, this.updatable).filter(
+      (c) => objects.length === 0 || c.path !== 'files',
+    );
     const changes = [...objects, ...others];
     const reasons = untracked.map((id) => `${describeObject(id)} is no longer in the files and stays on the cluster (prune: false)`);
     const action = changes.length > 0 ? 'update' : 'noop';
-    return {...common, reasons, address: desired.address, action, category: action === 'noop' ? 'READ' : 'DEPLOY', before, after, changes, object_id: base.object_id};
+    return {
+      ...common,
+      reasons,
+      address: desired.address,
+      action,
+      category: action === 'noop' ? 'READ' : 'DEPLOY',
+      before,
+      after,
+      changes,
+      object_id: base.object_id,
+    };
   },
 
   async apply(step, ctx) {
@@ -125,7 +176,12 @@ async function applyAll(step: PlannedStep, ctx: ApplyContext): Promise<StepOutco
   const kubectl = tool('kubectl');
   const ids = applyOrder(Object.keys(after.objects));
   ctx.progress?.(`kubectl apply --server-side: ${ids.length} object${ids.length === 1 ? '' : 's'} on ${after.kube.context}`);
-  await applyObjects(kubectl, t, ids.map((id) => after.objects[id]!), ctx.signal);
+  await applyObjects(
+    kubectl,
+    t,
+    ids.map((id) => after.objects[id]),
+    ctx.signal,
+  );
   const before = (step.before?.objects ?? {}) as Record<string, unknown>;
   const gone = after.prune ? Object.keys(before).filter((id) => !(id in after.objects)) : [];
   if (gone.length > 0) await deleteObjects(kubectl, t, applyOrder(gone).reverse().map(parseObjectId), ctx.signal);
@@ -135,7 +191,7 @@ async function applyAll(step: PlannedStep, ctx: ApplyContext): Promise<StepOutco
 async function removeAll(step: PlannedStep, ctx: ApplyContext): Promise<void> {
   const before = step.before;
   if (!before || !isKubeAttr(before.kube)) return;
-  const ids = Object.keys((before.objects ?? {}) as Record<string, unknown>);
+  const ids = Object.keys(before.objects ?? {});
   if (!(await targetExists(before.kube, ctx))) return;
   await deleteObjects(tool('kubectl'), kubeContext(ctx.dir, before.kube), applyOrder(ids).reverse().map(parseObjectId), ctx.signal);
 }
@@ -143,6 +199,9 @@ async function removeAll(step: PlannedStep, ctx: ApplyContext): Promise<void> {
 /** A workspace cluster that is gone took its objects with it: nothing to delete, nothing to reach. */
 export async function targetExists(k: KubeAttr, ctx: ApplyContext): Promise<boolean> {
   if (k.cluster === null) return true;
-  const nodes = await ctx.docker.listContainers({all: true, filters: {label: [`${KIND_CLUSTER_LABEL}=${k.context.slice('kind-'.length)}`]}});
+  const nodes = await ctx.docker.listContainers({
+    all: true,
+    filters: {label: [`${KIND_CLUSTER_LABEL}=${k.context.slice('kind-'.length)}`]},
+  });
   return nodes.length > 0;
 }

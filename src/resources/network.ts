@@ -12,7 +12,13 @@ export interface NetworkAttrs extends Record<string, unknown> {
 }
 
 /** Refuses to touch an object of the same name that another owner made. */
-export function assertOurs(kind: string, name: string, labels: Record<string, string> | null | undefined, ctx: ApplyContext, address: string): boolean {
+export function assertOurs(
+  kind: string,
+  name: string,
+  labels: Record<string, string> | null | undefined,
+  ctx: ApplyContext,
+  address: string,
+): boolean {
   const l = labels ?? {};
   if (l[LABEL.workspace] === ctx.workspace && l[LABEL.address] === address) return true;
   throw new OrxError({
@@ -61,7 +67,7 @@ async function removeById(id: string, ctx: ApplyContext): Promise<void> {
   try {
     await ctx.docker.getNetwork(id).remove();
   } catch (err) {
-    if (!isNotFound(err)) throw new Error(`cannot remove network: ${engineMessage(err)}`);
+    if (!isNotFound(err)) throw new Error(`cannot remove network: ${engineMessage(err)}`, {cause: err});
   }
 }
 

@@ -27,7 +27,10 @@ export function nextName(after: AgentAttrs, step: PlannedStep): string {
 export async function recreateReplace(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
   // the old container's record may not meet today's attributes (an imported one was never
   // hardened): only its name and secrets mount are read from it
-  const before = {name: typeof step.before?.name === 'string' ? step.before.name : (step.object_id ?? ''), secrets_mount: step.before?.secrets_mount};
+  const before = {
+    name: typeof step.before?.name === 'string' ? step.before.name : (step.object_id ?? ''),
+    secrets_mount: step.before?.secrets_mount,
+  };
   const after = agentAction.validate(step.after);
   const update = after.update ?? UPDATE_DEFAULTS;
   const temp = nextName(after, step);
@@ -45,7 +48,9 @@ export async function recreateReplace(step: PlannedStep, ctx: ApplyContext): Pro
       oldName: before.name,
       startOld: wasRunning,
       why,
-      kept: wasRunning ? `rolled back: ${before.name} runs again with the old configuration` : `rolled back: ${before.name} is left as it was (stopped)`,
+      kept: wasRunning
+        ? `rolled back: ${before.name} runs again with the old configuration`
+        : `rolled back: ${before.name} is left as it was (stopped)`,
       payload: {strategy: 'recreate', ...payload},
     });
 
@@ -72,7 +77,10 @@ export async function recreateReplace(step: PlannedStep, ctx: ApplyContext): Pro
   // a container that exited cannot take over, whatever rollback_on says
   if (!health.ok && (health.reason === 'exit' || update.rollback_on.includes(health.reason))) {
     const last = health.output ? ` Last output: ${excerpt(health.output, {max: 300})}` : '';
-    return back(`the new container ${health.reason === 'exit' ? 'did not stay up' : 'was not healthy'} (${health.reason}: ${health.detail}).${last}`, {reason: health.reason, detail: health.detail, attempts: health.attempts, health_output: health.output});
+    return back(
+      `the new container ${health.reason === 'exit' ? 'did not stay up' : 'was not healthy'} (${health.reason}: ${health.detail}).${last}`,
+      {reason: health.reason, detail: health.detail, attempts: health.attempts, health_output: health.output},
+    );
   }
   if (!health.ok) ctx.log.warn(`${step.address}: kept although ${health.detail} (update.rollback_on leaves out ${health.reason})`);
 
@@ -89,7 +97,9 @@ export async function recreateReplace(step: PlannedStep, ctx: ApplyContext): Pro
 }
 
 /** An old container without orx's labels (imported): the labelled list does not show it. */
-async function unlabelled(old: Dockerode.Container): Promise<{State: string; Mounts?: Array<{Type?: string; Destination: string; Source: string}>} | null> {
+async function unlabelled(
+  old: Dockerode.Container,
+): Promise<{State: string; Mounts?: Array<{Type?: string; Destination: string; Source: string}>} | null> {
   try {
     const info = await old.inspect();
     return {State: info.State.Status, Mounts: info.Mounts};

@@ -8,16 +8,16 @@ import {clusterAction} from './cluster.js';
 import {manifestsAction} from './manifests.js';
 
 export const ACTIONS: Record<StepKind, Action> = {
-  network: networkAction as unknown as Action,
-  volume: volumeAction as unknown as Action,
-  image: imageAction as unknown as Action,
-  agent: agentAction as unknown as Action,
-  cluster: clusterAction as unknown as Action,
-  manifests: manifestsAction as unknown as Action,
+  network: networkAction,
+  volume: volumeAction,
+  image: imageAction,
+  agent: agentAction,
+  cluster: clusterAction,
+  manifests: manifestsAction,
   dr: drAction,
 };
 
 export function parseAddress(address: string): {kind: ResourceKind; name: string} | null {
   const m = /^(network|volume|image|agent|cluster|manifests)\.([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$/.exec(address);
-  return m ? {kind: m[1] as ResourceKind, name: m[2]!} : null;
+  return m ? {kind: m[1] as ResourceKind, name: m[2]} : null;
 }

@@ -72,13 +72,21 @@ export interface AgentSecretsPort {
   /** the host directory bind-mounted at /run/secrets for this container */
   dirFor(containerName: string): string;
   /** the agent's secret files and a fresh identity token, in memory (a Kubernetes Secret is made of them) */
-  issue(address: string, attrs: {secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}}): Promise<{files: Record<string, string>; fingerprints: Record<string, string>}>;
+  issue(
+    address: string,
+    attrs: {secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}},
+  ): Promise<{files: Record<string, string>; fingerprints: Record<string, string>}>;
   /**
    * writes the agent's secret files and a fresh identity token; returns the secrets' fingerprints.
    * `mountedAt`: an existing container's bind-mount source, written to instead when it is this
    * agent's directory under an earlier root (so a running agent sees rotated values)
    */
-  deliver(address: string, attrs: {name: string; secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}}, user: string | null, mountedAt?: string | null): Promise<Record<string, string>>;
+  deliver(
+    address: string,
+    attrs: {name: string; secrets: Record<string, string>; token: {ttl_ms: number; scopes: string[]; audience: string}},
+    user: string | null,
+    mountedAt?: string | null,
+  ): Promise<Record<string, string>>;
   /**
    * removes the agent's secret files and revokes its tokens (address null: files only);
    * `mountedAt`: where the container really had them (its bind mount's source), which is
@@ -138,7 +146,10 @@ export interface Action<Desired extends Attrs = Attrs> {
   validate(input: unknown): Desired;
   /** a replace this action does in one step (no destroy before it): blue-green agents */
   ownsReplace?(step: PlannedStep): boolean;
-  plan(desired: DesiredResource | null, base: ObservedResource | null): Omit<PlannedStep, 'id' | 'depends_on' | 'idempotency_key' | 'record' | 'budget_ms'>;
+  plan(
+    desired: DesiredResource | null,
+    base: ObservedResource | null,
+  ): Omit<PlannedStep, 'id' | 'depends_on' | 'idempotency_key' | 'record' | 'budget_ms'>;
   apply(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome>;
   rollback(outcome: StepOutcome, ctx: ApplyContext): Promise<void>;
 }

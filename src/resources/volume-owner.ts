@@ -28,7 +28,11 @@ export function parseOwner(owner: string): Ids {
  * the volume at OWNER_DIR. `copy`: let the engine copy the image directory's owner onto an
  * empty volume (the hand-over); otherwise the volume is mounted as it is.
  */
-async function withOwnerHelper<T>(docker: Docker, o: {volume: string; ids: Ids; copy: boolean; workspace: string}, fn: (c: Dockerode.Container) => Promise<T>): Promise<T> {
+async function withOwnerHelper<T>(
+  docker: Docker,
+  o: {volume: string; ids: Ids; copy: boolean; workspace: string},
+  fn: (c: Dockerode.Container) => Promise<T>,
+): Promise<T> {
   // a mount of a missing volume would quietly create one, unlabelled
   await docker.getVolume(o.volume).inspect();
   const image = await ensureOwnerImage(docker, o.ids.uid, o.ids.gid);
@@ -40,7 +44,14 @@ async function withOwnerHelper<T>(docker: Docker, o: {volume: string; ids: Ids; 
     NetworkDisabled: true,
     HostConfig: {
       NetworkMode: 'none',
-      Mounts: [{Type: 'volume', Source: o.volume, Target: OWNER_DIR, ...(o.copy ? {} : {ReadOnly: true, VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions']})}],
+      Mounts: [
+        {
+          Type: 'volume',
+          Source: o.volume,
+          Target: OWNER_DIR,
+          ...(o.copy ? {} : {ReadOnly: true, VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions']}),
+        },
+      ],
     },
   });
   try {
@@ -56,7 +67,9 @@ async function withOwnerHelper<T>(docker: Docker, o: {volume: string; ids: Ids; 
  * Returns what the root is afterwards.
  */
 export async function handOver(docker: Docker, volume: string, ids: Ids, workspace: string): Promise<VolumeRoot> {
-  await engineCall(`cannot hand volume ${volume} to ${ids.uid}:${ids.gid}`, () => withOwnerHelper(docker, {volume, ids, copy: true, workspace}, async () => undefined));
+  await engineCall(`cannot hand volume ${volume} to ${ids.uid}:${ids.gid}`, () =>
+    withOwnerHelper(docker, {volume, ids, copy: true, workspace}, () => Promise.resolve(undefined)),
+  );
   return readRoot(docker, volume, workspace);
 }
 
@@ -74,35 +87,45 @@ const MAX_READ = 64 * 1024;
 
 /** Who owns the volume's root and whether anything is in it: the first two entries of its archive, the rest never read. */
 export async function readRoot(docker: Docker, volume: string, workspace: string): Promise<VolumeRoot> {
-  return engineCall(`cannot read the owner of volume ${volume}`, () => withOwnerHelper(docker, {volume, ids: {uid: 0, gid: 0}, copy: false, workspace}, async (c) => {
-    const stream = await c.getArchive({path: OWNER_DIR});
-    const parts: Buffer[] = [];
-    let got = 0;
-    let root: ReturnType<typeof rootOf> = null;
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        parts.push(chunk);
-        got += chunk.length;
-        root = rootOf(Buffer.concat(parts));
-        if (root || got >= MAX_READ) break;
+  return engineCall(`cannot read the owner of volume ${volume}`, () =>
+    withOwnerHelper(docker, {volume, ids: {uid: 0, gid: 0}, copy: false, workspace}, async (c) => {
+      const stream = await c.getArchive({path: OWNER_DIR});
+      const parts: Buffer[] = [];
+      let got = 0;
+      let root: ReturnType<typeof rootOf> = null;
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          parts.push(chunk);
+          got += chunk.length;
+          root = rootOf(Buffer.concat(parts));
+          if (root || got >= MAX_READ) break;
+        }
+      } finally {
+        (stream as NodeJS.ReadableStream & {destroy?: () => void}).destroy?.();
       }
-    } finally {
-      (stream as NodeJS.ReadableStream & {destroy?: () => void}).destroy?.();
-    }
-    root ??= rootOf(Buffer.concat(parts), true);
-    if (!root) throw new OrxError({code: 'engine_error', kind: 'external', message: `cannot read the owner of volume ${volume}: the engine's archive had no entry for it`});
-    return root;
-  }));
+      root ??= rootOf(Buffer.concat(parts), true);
+      if (!root)
+        throw new OrxError({
+          code: 'engine_error',
+          kind: 'external',
+          message: `cannot read the owner of volume ${volume}: the engine's archive had no entry for it`,
+        });
+      return root;
+    }),
+  );
 }
 
 /** Octal ASCII, or GNU base-256 when the high bit of the first byte is set. */
 function num(b: Buffer, off: number, len: number): number {
-  if ((b[off]! & 0x80) !== 0) {
-    let n = b[off]! & 0x7f;
-    for (let i = 1; i < len; i++) n = n * 256 + b[off + i]!;
+  if ((b[off] & 0x80) !== 0) {
+    let n = b[off] & 0x7f;
+    for (let i = 1; i < len; i++) n = n * 256 + b[off + i];
     return n;
   }
-  const t = b.toString('latin1', off, off + len).replace(/\0.*$/s, '').trim();
+  const t = b
+    .toString('latin1', off, off + len)
+    .replace(/\0.*$/s, '')
+    .trim();
   return t === '' ? 0 : parseInt(t, 8);
 }
 
@@ -117,7 +140,7 @@ export function rootOf(tar: Buffer, atEnd = false): VolumeRoot | null {
   const pax: {uid?: number; gid?: number} = {};
   for (;;) {
     if (tar.length < off + 512) return null;
-    const type = String.fromCharCode(tar[off + 156]!);
+    const type = String.fromCharCode(tar[off + 156]);
     const size = num(tar, off + 124, 12);
     if (type !== 'x' && type !== 'g') break;
     if (tar.length < off + 512 + size) return null;
@@ -141,7 +164,10 @@ export function rootOf(tar: Buffer, atEnd = false): VolumeRoot | null {
  * this workspace's; a container of an owner image carries its label and has nothing to run.
  */
 export async function removeLeftoverHelpers(docker: Docker, volume: string, workspace: string): Promise<boolean> {
-  const left = await docker.listContainers({all: true, filters: {label: [`${LABEL.workspace}=${workspace}`, `${OWNER_IMAGE_LABEL}=volume-owner`], volume: [volume]}});
+  const left = await docker.listContainers({
+    all: true,
+    filters: {label: [`${LABEL.workspace}=${workspace}`, `${OWNER_IMAGE_LABEL}=volume-owner`], volume: [volume]},
+  });
   await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({force: true})));
   return left.length > 0;
 }

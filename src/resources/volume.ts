@@ -65,7 +65,9 @@ export const volumeAction: Action<VolumeAttrs> = {
     step.after = {...step.after, ...owner};
     if (fresh && owner.owner_from) {
       const agents = owner.owner_from.map((f) => f.agent);
-      step.reasons.push(`owner decided at apply: the uid ${agents.join(', ')} run${agents.length === 1 ? 's' : ''} as (not known before the image is on the engine)`);
+      step.reasons.push(
+        `owner decided at apply: the uid ${agents.join(', ')} run${agents.length === 1 ? 's' : ''} as (not known before the image is on the engine)`,
+      );
     }
     return step;
   },
@@ -97,7 +99,7 @@ async function removeByName(name: string, ctx: ApplyContext): Promise<void> {
     if (isNotFound(err)) return;
     // in use: perhaps only by an owner helper an interrupted orx left behind
     if (statusCode(err) === 409 && (await removeLeftoverHelpers(ctx.docker, name, ctx.workspace))) return removeByName(name, ctx);
-    throw new Error(`cannot remove volume ${name}: ${engineMessage(err)}`);
+    throw new Error(`cannot remove volume ${name}: ${engineMessage(err)}`, {cause: err});
   }
 }
 
@@ -132,8 +134,10 @@ export async function createVolume(step: PlannedStep, ctx: ApplyContext): Promis
   if (owner !== undefined) {
     // a fresh volume is root's already; an adopted one is read to record what it is
     const ids = parseOwner(owner);
-    recorded.owner = ids.uid === 0 && ids.gid === 0 && !adopted ? owner : (await handOver(ctx.docker, after.name, ids, ctx.workspace)).owner;
-    if (recorded.owner !== owner) ctx.log.warn(`${step.address}: volume ${after.name} holds data owned by ${String(recorded.owner)}; it was not handed to ${owner}`);
+    recorded.owner =
+      ids.uid === 0 && ids.gid === 0 && !adopted ? owner : (await handOver(ctx.docker, after.name, ids, ctx.workspace)).owner;
+    if (recorded.owner !== owner)
+      ctx.log.warn(`${step.address}: volume ${after.name} holds data owned by ${String(recorded.owner)}; it was not handed to ${owner}`);
   }
   return {object_id: after.name, attributes: recorded, ...(adopted ? {adopted} : {})};
 }
@@ -144,13 +148,23 @@ async function ownerAtApply(address: string, from: OwnerSource[], ctx: ApplyCont
   for (const f of from) {
     const who = await effectiveUser(f, ctx);
     if (who.uid === null || who.gid === null) {
-      throw new OrxError({code: 'volume_owner_unknown', message: `${address}: orx cannot tell which uid ${f.agent} runs as (user "${who.user}" is not in its image's /etc/passwd), so it cannot hand the volume to it`, actions: [`Give ${f.agent} a numeric \`user\` (e.g. "1000:1000"), or set volumes.${address.slice('volume.'.length)}.owner.`]});
+      throw new OrxError({
+        code: 'volume_owner_unknown',
+        message: `${address}: orx cannot tell which uid ${f.agent} runs as (user "${who.user}" is not in its image's /etc/passwd), so it cannot hand the volume to it`,
+        actions: [`Give ${f.agent} a numeric \`user\` (e.g. "1000:1000"), or set volumes.${address.slice('volume.'.length)}.owner.`],
+      });
     }
     seen.push({agent: f.agent, owner: `${who.uid}:${who.gid}`});
   }
-  const other = seen.find((s) => s.owner !== seen[0]!.owner);
+  const other = seen.find((s) => s.owner !== seen[0].owner);
   if (other) {
-    throw new OrxError({code: 'volume_owner_conflict', message: `${address}: ${seen[0]!.agent} runs as ${seen[0]!.owner} and ${other.agent} as ${other.owner}, and both mount it read-write; only one uid can own it`, actions: [`Set volumes.${address.slice('volume.'.length)}.owner in orchestration.yml to the uid:gid that should own it, or run them as one user.`]});
+    throw new OrxError({
+      code: 'volume_owner_conflict',
+      message: `${address}: ${seen[0].agent} runs as ${seen[0].owner} and ${other.agent} as ${other.owner}, and both mount it read-write; only one uid can own it`,
+      actions: [
+        `Set volumes.${address.slice('volume.'.length)}.owner in orchestration.yml to the uid:gid that should own it, or run them as one user.`,
+      ],
+    });
   }
-  return seen[0]!.owner;
+  return seen[0].owner;
 }

@@ -106,21 +106,37 @@ export function ensureSecretsRoot(root: string): void {
     fs.mkdirSync(root, {mode: 0o700});
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw rootError(root, `cannot be created: ${path.dirname(root)} does not exist`, `Create ${path.dirname(root)} (mode 0700) or set XDG_RUNTIME_DIR to a directory that exists.`);
-    if (code !== 'EEXIST') throw rootError(root, `cannot be created (${code ?? (err as Error).message})`, `Check the permissions of ${path.dirname(root)}.`);
+    if (code === 'ENOENT')
+      throw rootError(
+        root,
+        `cannot be created: ${path.dirname(root)} does not exist`,
+        `Create ${path.dirname(root)} (mode 0700) or set XDG_RUNTIME_DIR to a directory that exists.`,
+      );
+    if (code !== 'EEXIST')
+      throw rootError(root, `cannot be created (${code ?? (err as Error).message})`, `Check the permissions of ${path.dirname(root)}.`);
   }
   const st = fs.lstatSync(root);
   const self = selfUid();
   if (st.isSymbolicLink()) {
-    throw rootError(root, `is a symbolic link (to ${fs.readlinkSync(root)}), perhaps planted by another account`, `Remove the link (rm ${root}); orx creates the directory itself.`);
+    throw rootError(
+      root,
+      `is a symbolic link (to ${fs.readlinkSync(root)}), perhaps planted by another account`,
+      `Remove the link (rm ${root}); orx creates the directory itself.`,
+    );
   }
   if (!st.isDirectory()) throw rootError(root, 'is not a directory', `Remove it (rm ${root}); orx creates the directory itself.`);
-  if (st.uid !== self) throw rootError(root, `is owned by uid ${st.uid}, not by uid ${self} that runs orx`, `Remove it as its owner or root (rm -r ${root}) after checking what it holds.`);
+  if (st.uid !== self)
+    throw rootError(
+      root,
+      `is owned by uid ${st.uid}, not by uid ${self} that runs orx`,
+      `Remove it as its owner or root (rm -r ${root}) after checking what it holds.`,
+    );
   const fd = fs.openSync(root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
   try {
     const now = fs.fstatSync(fd);
     // replaced between the lstat and the open: not the directory that was checked
-    if (now.dev !== st.dev || now.ino !== st.ino || now.uid !== self) throw rootError(root, 'changed while orx was checking it', 'Check who else can write to its parent directory, then retry.');
+    if (now.dev !== st.dev || now.ino !== st.ino || now.uid !== self)
+      throw rootError(root, 'changed while orx was checking it', 'Check who else can write to its parent directory, then retry.');
     if ((now.mode & 0o777) !== 0o700) fs.fchmodSync(fd, 0o700);
   } finally {
     fs.closeSync(fd);
@@ -150,7 +166,11 @@ function ensureDir(dir: string, mode: number, alsoOwner?: number): void {
   }
   const st = fs.lstatSync(dir);
   if (!st.isDirectory() || (st.uid !== selfUid() && st.uid !== alsoOwner)) {
-    throw new OrxError({code: 'secrets_dir', message: `${dir} is not a directory orx made (${st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? `owned by uid ${st.uid}` : 'not a directory'}); orx will not deliver secrets through it`, actions: [`Remove it (rm -r ${dir}) after checking what it holds, then apply again.`]});
+    throw new OrxError({
+      code: 'secrets_dir',
+      message: `${dir} is not a directory orx made (${st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? `owned by uid ${st.uid}` : 'not a directory'}); orx will not deliver secrets through it`,
+      actions: [`Remove it (rm -r ${dir}) after checking what it holds, then apply again.`],
+    });
   }
   fs.chmodSync(dir, mode);
 }
@@ -220,7 +240,11 @@ export function isAgentSecretsDir(dir: string, workspaceDir: string, workspace: 
   const wsDir = path.dirname(dir);
   const base = path.basename(dir);
   // a recreated agent keeps the directory of the temporary name its container was created under
-  return (base === containerName || base.startsWith(`${containerName}${NEXT_SUFFIX}`)) && wsDir === workspaceSecretsDir(path.dirname(wsDir), workspaceDir, workspace) && path.basename(path.dirname(wsDir)) === ROOT_NAME;
+  return (
+    (base === containerName || base.startsWith(`${containerName}${NEXT_SUFFIX}`)) &&
+    wsDir === workspaceSecretsDir(path.dirname(wsDir), workspaceDir, workspace) &&
+    path.basename(path.dirname(wsDir)) === ROOT_NAME
+  );
 }
 
 /**
@@ -229,8 +253,19 @@ export function isAgentSecretsDir(dir: string, workspaceDir: string, workspace: 
  * `mountedAt`: the secrets mounts of the workspace's containers, so that directories under an
  * earlier XDG_RUNTIME_DIR go too (only those with the exact shape of this workspace's).
  */
-export function removeWorkspaceSecrets(root: string, workspaceDir: string, workspace: string | null, mountedAt: readonly string[] = []): string[] {
-  const earlier = workspace === null ? [] : [...new Set(mountedAt)].filter((d) => path.dirname(path.dirname(d)) !== root && isAgentSecretsDir(d, workspaceDir, workspace, path.basename(d)) && fs.existsSync(d));
+export function removeWorkspaceSecrets(
+  root: string,
+  workspaceDir: string,
+  workspace: string | null,
+  mountedAt: readonly string[] = [],
+): string[] {
+  const earlier =
+    workspace === null
+      ? []
+      : [...new Set(mountedAt)].filter(
+          (d) =>
+            path.dirname(path.dirname(d)) !== root && isAgentSecretsDir(d, workspaceDir, workspace, path.basename(d)) && fs.existsSync(d),
+        );
   for (const d of earlier) removeSecretFiles(d);
   return [...earlier, ...removeCurrentSecrets(root, workspaceDir, workspace)];
 }
@@ -241,7 +276,13 @@ function removeCurrentSecrets(root: string, workspaceDir: string, workspace: str
   if (!ownRoot(root)) return [];
   let wsDirs: string[];
   try {
-    wsDirs = workspace !== null ? [workspaceSecretsDir(root, workspaceDir, workspace)] : fs.readdirSync(root).filter((n) => n.endsWith(`-${digest}`)).map((n) => path.join(root, n));
+    wsDirs =
+      workspace !== null
+        ? [workspaceSecretsDir(root, workspaceDir, workspace)]
+        : fs
+            .readdirSync(root)
+            .filter((n) => n.endsWith(`-${digest}`))
+            .map((n) => path.join(root, n));
   } catch {
     return [];
   }

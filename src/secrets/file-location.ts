@@ -21,7 +21,8 @@ const KERNEL_TREES = ['/proc', '/sys', '/dev'];
 export function forbiddenSecretLocation(p: string): string | null {
   const normal = path.posix.normalize(p.split(path.sep).join('/'));
   const tree = KERNEL_TREES.find((t) => normal === t || normal.startsWith(`${t}/`));
-  if (tree) return `is under ${tree}, which holds the kernel's view of processes and devices (orx's own environment among them), not secret files`;
+  if (tree)
+    return `is under ${tree}, which holds the kernel's view of processes and devices (orx's own environment among them), not secret files`;
   if (normal.split('/').includes(STATE_DIR_NAME)) {
     return `is inside an orx state directory (${STATE_DIR_NAME}/: the workspace signing key, the ledger, backups, kubeconfigs), which orx never hands out`;
   }

@@ -13,7 +13,10 @@ export const MAX_SECRET_FILE_BYTES = 1024 * 1024;
 export function readEnvSecret(name: string, env: NodeJS.ProcessEnv): ProviderResult {
   const value = env[name];
   if (value === undefined) {
-    return {ok: false, reason: `is not set in the environment (export ${name} before running orx, or put it in the workspace's .envrc for direnv)`};
+    return {
+      ok: false,
+      reason: `is not set in the environment (export ${name} before running orx, or put it in the workspace's .envrc for direnv)`,
+    };
   }
   return {ok: true, value};
 }
@@ -70,18 +73,23 @@ export async function readFileSecret(target: string, dir: string, opts: FileSecr
     // Windows has no owner/group/other modes to check (Node reports 0o666 for every file)
     if (process.platform !== 'win32' && (st.mode & 0o066) !== 0) {
       const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-      return fail(`is readable or writable by group or others (mode ${mode}); orx only takes secrets from files that only their owner can read and write: chmod 600 ${lexical}`);
+      return fail(
+        `is readable or writable by group or others (mode ${mode}); orx only takes secrets from files that only their owner can read and write: chmod 600 ${lexical}`,
+      );
     }
     // another name of a file is another way to reach it: .orx/keys/signing.key hard-linked elsewhere
     if (process.platform !== 'win32' && st.nlink > 1) {
-      return fail(`has ${st.nlink} names (hard links); orx only takes secrets from files with exactly one, so that no other name can lead to a file it protects: copy it instead (${lexical})`);
+      return fail(
+        `has ${st.nlink} names (hard links); orx only takes secrets from files with exactly one, so that no other name can lead to a file it protects: copy it instead (${lexical})`,
+      );
     }
     for (const p of opts.protect ?? []) {
       const other = await stat(p.path).catch(() => null);
       if (other && other.dev === st.dev && other.ino === st.ino) return fail(`is ${p.what}, which orx never hands out`);
     }
     const bytes = await readAtMost(handle, MAX_SECRET_FILE_BYTES + 1);
-    if (bytes.length > MAX_SECRET_FILE_BYTES) return fail(`holds more than a secret file may (${MAX_SECRET_FILE_BYTES} bytes); check the path (${lexical})`);
+    if (bytes.length > MAX_SECRET_FILE_BYTES)
+      return fail(`holds more than a secret file may (${MAX_SECRET_FILE_BYTES} bytes); check the path (${lexical})`);
     return {ok: true, value: stripOneNewline(bytes.toString('utf8'))};
   } catch (err) {
     return fail(fsReason(err, lexical));

@@ -45,7 +45,8 @@ function formsOf(value: string): string[] {
 }
 
 export function registerSecret(value: string): void {
-  if (value.length < MIN_SECRET_LENGTH) throw new Error(`refusing to register a secret of ${value.length} characters (minimum ${MIN_SECRET_LENGTH})`);
+  if (value.length < MIN_SECRET_LENGTH)
+    throw new Error(`refusing to register a secret of ${value.length} characters (minimum ${MIN_SECRET_LENGTH})`);
   if (values.has(value)) return;
   values.add(value);
   needles = [...new Set([...needles, ...formsOf(value)])];
@@ -67,7 +68,7 @@ function occurrences(text: string, needle: string, into: Array<[number, number]>
   const k = MIN_FRAGMENT_LENGTH;
   // a start of the value: found by its first k characters, then followed as far as it agrees
   const head = needle.slice(0, k);
-  for (let i = text.indexOf(head); i !== -1; ) {
+  for (let i = text.indexOf(head); i !== -1;) {
     let m = k;
     while (m < needle.length && i + m < text.length && text.charCodeAt(i + m) === needle.charCodeAt(m)) m++;
     if (m === needle.length || m >= ANYWHERE_FRAGMENT_LENGTH || !continues(text[i + m])) into.push([i, i + m]);
@@ -92,11 +93,11 @@ export function redact(text: string): string {
   found.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
   let out = '';
   let pos = 0;
-  for (let i = 0; i < found.length; ) {
-    const start = found[i]![0];
-    let end = found[i]![1];
+  for (let i = 0; i < found.length;) {
+    const start = found[i][0];
+    let end = found[i][1];
     // overlapping or touching pieces are one hidden stretch
-    for (i++; i < found.length && found[i]![0] <= end; i++) end = Math.max(end, found[i]![1]);
+    for (i++; i < found.length && found[i][0] <= end; i++) end = Math.max(end, found[i][1]);
     out += text.slice(pos, start) + REDACTED;
     pos = end;
   }
@@ -134,7 +135,10 @@ export function excerpt(text: string, opts: ExcerptOptions): string {
   }
   if (opts.markup) s = s.replace(/<[^>]*>/g, ' ');
   if (opts.lines !== undefined) {
-    let lines = s.split(/\r\n|\r|\n/).map((l) => l.replace(/\s+/g, ' ').trimEnd()).filter((l) => l.trim() !== '');
+    let lines = s
+      .split(/\r\n|\r|\n/)
+      .map((l) => l.replace(/\s+/g, ' ').trimEnd())
+      .filter((l) => l.trim() !== '');
     if (lines.length > opts.lines) lines = opts.keep === 'end' ? lines.slice(-opts.lines) : lines.slice(0, opts.lines);
     s = lines.join('\n');
   } else {
@@ -145,7 +149,8 @@ export function excerpt(text: string, opts: ExcerptOptions): string {
   return noted(cut, cut !== s, text, opts);
 }
 
-const noted = (s: string, wasCut: boolean, text: string, opts: ExcerptOptions): string => (opts.note && wasCut ? `${s} (${text.length} chars)` : s);
+const noted = (s: string, wasCut: boolean, text: string, opts: ExcerptOptions): string =>
+  opts.note && wasCut ? `${s} (${text.length} chars)` : s;
 
 function cutTo(s: string, opts: ExcerptOptions): string {
   if (s.length <= opts.max) return s;
@@ -178,11 +183,11 @@ export function redactStream(stream: NodeJS.WriteStream): void {
   if (guarded.has(stream)) return;
   guarded.add(stream);
   const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+  stream.write = (chunk: unknown, ...rest: unknown[]) => {
     if (needles.length > 0) {
       if (typeof chunk === 'string') chunk = redact(chunk);
       else if (chunk instanceof Uint8Array) chunk = Buffer.from(redact(Buffer.from(chunk).toString('utf8')), 'utf8');
     }
     return write(chunk, ...rest);
-  }) as typeof stream.write;
+  };
 }

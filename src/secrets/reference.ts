@@ -29,7 +29,7 @@ export function parseSecretRef(value: string): SecretRef | null {
   const m = PREFIX.exec(value);
   if (!m) return null;
   const provider = m[1] as SecretProvider;
-  return {ref: value, provider, target: provider === 'op' ? value : m[2]!};
+  return {ref: value, provider, target: provider === 'op' ? value : m[2]};
 }
 
 /**
@@ -49,7 +49,8 @@ export async function secretRefSyntaxError(ref: SecretRef): Promise<string | nul
       if (ENV_NAME.test(ref.target)) return null;
       return `${preview(ref.ref)}: "${preview(ref.target)}" is not an environment variable name (letters, digits and _, not starting with a digit)`;
     case 'file':
-      if (ref.target === '') return `${preview(ref.ref)}: the file path is empty; write file://PATH (relative to the workspace, or absolute)`;
+      if (ref.target === '')
+        return `${preview(ref.ref)}: the file path is empty; write file://PATH (relative to the workspace, or absolute)`;
       // a NUL byte cannot be in a path; fs would throw a confusing TypeError later
       if (ref.target.includes('\u0000')) return `${preview(ref.ref)}: the file path contains a NUL character`;
       return fileLocationError(ref);

@@ -67,7 +67,7 @@ export async function resolveSecrets(requests: SecretRequest[], opts: ResolveOpt
   const env = opts.env ?? process.env;
   const refs = requests.map((r) => parseSecretRef(r.ref));
   // syntax first: a malformed reference is reported as malformed, not as whatever a provider makes of it
-  const syntax = await Promise.all(refs.map((ref) => (ref ? secretRefSyntaxError(ref) : null)));
+  const syntax = await Promise.all(refs.map((ref) => (ref ? secretRefSyntaxError(ref) : Promise.resolve(null))));
   const opRefs = [...new Set(refs.flatMap((ref, i) => (ref?.provider === 'op' && !syntax[i] ? [ref.ref] : [])))];
   const op = opRefs.length > 0 ? resolveOnePassword(opRefs, opts, env) : Promise.resolve<OpOutcome>({byRef: new Map()});
 
@@ -79,14 +79,18 @@ export async function resolveSecrets(requests: SecretRequest[], opts: ResolveOpt
       if (!ref) {
         // the literal may be the secret itself: say what is wrong, never what it is
         const hint = unknownSchemeHint(req.ref);
-        return failed(`is not a secret reference (the value is not shown)${hint ? `; ${hint}` : '; write where the secret lives: op://VAULT/ITEM/FIELD, env://NAME or file://PATH'}`);
+        return failed(
+          `is not a secret reference (the value is not shown)${hint ? `; ${hint}` : '; write where the secret lives: op://VAULT/ITEM/FIELD, env://NAME or file://PATH'}`,
+        );
       }
       const bad = syntax[i];
       if (bad) return failed(bad);
       const got = await provide(ref, opts, env, op);
       if (!got.ok) return failed(`${preview(ref.ref)} ${got.reason}`);
       if (got.value.length < MIN_SECRET_LENGTH) {
-        return failed(`${preview(ref.ref)} resolves to fewer than ${MIN_SECRET_LENGTH} characters; orx refuses it as a secret because redacting it would redact too much`);
+        return failed(
+          `${preview(ref.ref)} resolves to fewer than ${MIN_SECRET_LENGTH} characters; orx refuses it as a secret because redacting it would redact too much`,
+        );
       }
       return {...base, ok: true, value: got.value};
     }),
@@ -131,7 +135,10 @@ async function resolveOnePassword(refs: string[], opts: ResolveOptions, env: Nod
   } catch (err) {
     if (err instanceof OpTimeout) {
       const s = Math.round(timeoutMs / 100) / 10;
-      return every(`cannot be resolved: 1Password did not answer within ${s} s (during ${phase}); check the network connection to 1Password, or the desktop app, and retry`, token);
+      return every(
+        `cannot be resolved: 1Password did not answer within ${s} s (during ${phase}); check the network connection to 1Password, or the desktop app, and retry`,
+        token,
+      );
     }
     return every(`cannot be resolved: ${describeSdkFailure(phase, sdkFailure(err))}`, token);
   }
@@ -155,7 +162,11 @@ async function credentials(opts: ResolveOptions, env: NodeJS.ProcessEnv): Promis
   const configured = opts.onepassword?.token ?? null;
   const ref = parseSecretRef(configured ?? DEFAULT_OP_TOKEN_REF);
   if (!ref || ref.provider === 'op') {
-    return {ok: false, reason: 'cannot be resolved: secrets.onepassword.token must say where the service account token lives (env://NAME or file://PATH), not hold it (the value is not shown)'};
+    return {
+      ok: false,
+      reason:
+        'cannot be resolved: secrets.onepassword.token must say where the service account token lives (env://NAME or file://PATH), not hold it (the value is not shown)',
+    };
   }
   const bad = await secretRefSyntaxError(ref);
   if (bad) return {ok: false, reason: `cannot be resolved: secrets.onepassword.token: ${bad}`};
@@ -165,7 +176,10 @@ async function credentials(opts: ResolveOptions, env: NodeJS.ProcessEnv): Promis
   if (token) return {ok: true, auth: token};
   if (configured === null) return {ok: false, reason: NO_CREDENTIALS};
   const why = got.ok ? 'is empty' : got.reason;
-  return {ok: false, reason: `cannot be resolved: the 1Password service account token (secrets.onepassword.token) ${preview(ref.ref)} ${why}`};
+  return {
+    ok: false,
+    reason: `cannot be resolved: the 1Password service account token (secrets.onepassword.token) ${preview(ref.ref)} ${why}`,
+  };
 }
 
 async function withTimeout<T>(ms: number, run: () => Promise<T>): Promise<T> {
@@ -189,5 +203,7 @@ function scrub(results: SecretResult[], token: string | undefined): SecretResult
   const values = [token, ...results.map((r) => r.value)].filter((v): v is string => v !== undefined && v.length >= MIN_SECRET_LENGTH);
   if (values.length === 0) return results;
   values.sort((a, b) => b.length - a.length);
-  return results.map((r) => (r.error && values.some((v) => r.error!.includes(v)) ? {...r, error: values.reduce((e, v) => e.split(v).join(REDACTED), r.error)} : r));
+  return results.map((r) =>
+    r.error && values.some((v) => r.error!.includes(v)) ? {...r, error: values.reduce((e, v) => e.split(v).join(REDACTED), r.error)} : r,
+  );
 }

@@ -28,7 +28,11 @@ export const CHAOS_RNG = {library: 'seedrandom', algorithm: 'alea'} as const;
 export function parseChaos(text: string): ChaosSpec {
   const [seed, ...opts] = text.split(',').map((s) => s.trim());
   const bad = (why: string): OrxError =>
-    new OrxError({code: 'bad_flag', message: `--chaos ${JSON.stringify(text)}: ${why}`, actions: ['Write --chaos SEED[,rate=0.2][,kinds=agent+network], e.g. --chaos 42,rate=0.5,kinds=agent.']});
+    new OrxError({
+      code: 'bad_flag',
+      message: `--chaos ${JSON.stringify(text)}: ${why}`,
+      actions: ['Write --chaos SEED[,rate=0.2][,kinds=agent+network], e.g. --chaos 42,rate=0.5,kinds=agent.'],
+    });
   if (!seed) throw bad('the seed is missing');
   const spec: ChaosSpec = {seed, rate: DEFAULT_CHAOS_RATE, kinds: null};
   for (const o of opts) {
@@ -57,7 +61,7 @@ export function planFaults(steps: readonly PlannedStep[], spec: ChaosSpec): Faul
     if (step.action === 'noop' || (spec.kinds && !spec.kinds.includes(step.kind))) continue;
     if (hit >= spec.rate) continue;
     const kinds = applicable(step);
-    out.push({address: step.address, kind: kinds[Math.min(kinds.length - 1, Math.floor(pick * kinds.length))]!});
+    out.push({address: step.address, kind: kinds[Math.min(kinds.length - 1, Math.floor(pick * kinds.length))]});
   }
   return out;
 }
@@ -67,6 +71,8 @@ export class InjectedFault extends Error {
     readonly fault: Fault,
     seed: string,
   ) {
-    super(`chaos (seed ${seed}): injected ${fault.kind === 'fail-before' ? 'failure before the step changed anything' : 'failure after the step made its change'}`);
+    super(
+      `chaos (seed ${seed}): injected ${fault.kind === 'fail-before' ? 'failure before the step changed anything' : 'failure after the step made its change'}`,
+    );
   }
 }

@@ -85,7 +85,7 @@ export const READINESS_MODEL = {
   prior: {alpha: 9, beta: 1},
   // Median duration of a kind with no recorded durations: typical times on a developer machine
   // (an image build is seconds, a kind cluster a minute and a half). Unknown kinds use `other`.
-  default_duration_ms: {agent: 2000, cluster: 90_000, dr: 10_000, image: 5000, manifests: 2000, network: 300, other: 1000, volume: 200} as Record<string, number>,
+  default_duration_ms: {agent: 2000, cluster: 90_000, dr: 10_000, image: 5000, manifests: 2000, network: 300, other: 1000, volume: 200},
   // log-sd used with fewer than two recorded durations: a step within 0.37x..2.7x of its median 95% of the time
   default_sigma: 0.5,
 } as const satisfies Readiness['model'];
@@ -113,7 +113,7 @@ function fitLogNormal(durations: readonly number[], defaultSigma: number): LogNo
   if (logs.length === 0) return null;
   // sorted: the float sums below then do not depend on the order the ledger returned rows in
   logs.sort((x, y) => x - y);
-  if (logs.length === 1) return {mu: logs[0]!, sigma: defaultSigma};
+  if (logs.length === 1) return {mu: logs[0], sigma: defaultSigma};
   let sum = 0;
   for (const l of logs) sum += l;
   const mu = sum / logs.length;
@@ -144,7 +144,7 @@ function kindModel(kind: string, h: KindHistory | undefined): KindModel {
   const {prior, default_duration_ms: defaults, default_sigma: sigma} = READINESS_MODEL;
   const successes = count(h?.successes ?? 0, `history.${kind}.successes`);
   const failures = count(h?.failures ?? 0, `history.${kind}.failures`);
-  const median = defaults[kind] ?? defaults.other!;
+  const median = (defaults as Record<string, number>)[kind] ?? defaults.other;
   return {
     beta: betaParams(prior.alpha + successes, prior.beta + failures),
     duration: fitLogNormal(h?.durations_ms ?? [], sigma) ?? {mu: Math.log(median), sigma},
@@ -168,24 +168,24 @@ function compileGraph(steps: readonly SimStep[]): {ndeps: Int32Array; depStart: 
     for (const d of new Set(s.depends_on)) {
       const j = index.get(d);
       if (j === undefined) continue;
-      ndeps[i]!++;
-      dependents[j]!.push(i);
+      ndeps[i]++;
+      dependents[j].push(i);
     }
   });
   const depStart = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) depStart[i + 1] = depStart[i]! + dependents[i]!.length;
-  const depList = new Int32Array(depStart[n]!);
-  for (let i = 0; i < n; i++) depList.set(dependents[i]!, depStart[i]!);
+  for (let i = 0; i < n; i++) depStart[i + 1] = depStart[i] + dependents[i].length;
+  const depList = new Int32Array(depStart[n]);
+  for (let i = 0; i < n; i++) depList.set(dependents[i], depStart[i]);
   // Kahn's algorithm once, so the loop below can trust every step eventually becomes ready
   const left = ndeps.slice();
   const queue: number[] = [];
   for (let i = 0; i < n; i++) if (left[i] === 0) queue.push(i);
   for (let q = 0; q < queue.length; q++) {
-    const s = queue[q]!;
-    for (let k = depStart[s]!; k < depStart[s + 1]!; k++) if (--left[depList[k]!]! === 0) queue.push(depList[k]!);
+    const s = queue[q];
+    for (let k = depStart[s]; k < depStart[s + 1]; k++) if (--left[depList[k]] === 0) queue.push(depList[k]);
   }
   if (queue.length < n) {
-    const stuck = steps.filter((_, i) => left[i]! > 0).map((s) => s.id);
+    const stuck = steps.filter((_, i) => left[i] > 0).map((s) => s.id);
     throw new Error(`simulate: the steps' dependencies form a cycle (${stuck.slice(0, 5).join(', ')}${stuck.length > 5 ? ', ...' : ''})`);
   }
   return {ndeps, depStart, depList};
@@ -194,8 +194,10 @@ function compileGraph(steps: readonly SimStep[]): {ndeps: Int32Array; depStart: 
 export function simulate(steps: SimStep[], history: History, opts: SimOptions): Readiness {
   const {seed, iterations} = opts;
   const parallelism = opts.parallelism ?? DEFAULT_PARALLELISM;
-  if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`simulate: iterations must be a positive integer (got ${iterations})`);
-  if (!Number.isInteger(parallelism) || parallelism < 1) throw new RangeError(`simulate: parallelism must be a positive integer (got ${parallelism})`);
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new RangeError(`simulate: iterations must be a positive integer (got ${iterations})`);
+  if (!Number.isInteger(parallelism) || parallelism < 1)
+    throw new RangeError(`simulate: parallelism must be a positive integer (got ${parallelism})`);
   if (typeof seed !== 'string') throw new TypeError('simulate: seed must be a string');
 
   const n = steps.length;
@@ -204,8 +206,8 @@ export function simulate(steps: SimStep[], history: History, opts: SimOptions): 
   const models = kinds.map((k) => kindModel(k, Object.hasOwn(history, k) ? history[k] : undefined));
   const stepKind = Int32Array.from(steps, (s) => kindIndex.get(s.kind)!);
   const {ndeps, depStart, depList} = compileGraph(steps);
-  const mu = Float64Array.from(steps, (s) => models[kindIndex.get(s.kind)!]!.duration.mu);
-  const sigma = Float64Array.from(steps, (s) => models[kindIndex.get(s.kind)!]!.duration.sigma);
+  const mu = Float64Array.from(steps, (s) => models[kindIndex.get(s.kind)!].duration.mu);
+  const sigma = Float64Array.from(steps, (s) => models[kindIndex.get(s.kind)!].duration.sigma);
 
   const next = uniformSource(seed);
   const p = new Float64Array(kinds.length);
@@ -224,7 +226,7 @@ export function simulate(steps: SimStep[], history: History, opts: SimOptions): 
   let rollbacks = 0;
 
   for (let it = 0; it < iterations; it++) {
-    for (let k = 0; k < kinds.length; k++) p[k] = betaQuantile(next(), models[k]!.beta);
+    for (let k = 0; k < kinds.length; k++) p[k] = betaQuantile(next(), models[k].beta);
     for (let i = 0; i < n; i++) {
       uOk[i] = next();
       u1[i] = next();
@@ -240,15 +242,15 @@ export function simulate(steps: SimStep[], history: History, opts: SimOptions): 
     let failedSteps = 0;
     for (;;) {
       while (!stopped && nRun < parallelism && nReady > 0) {
-        const s = ready[0]!;
+        const s = ready[0];
         ready[0] = ready[--nReady]!;
         siftDownInt(ready, nReady, 0);
-        const d = Math.exp(mu[s]! + sigma[s]! * boxMullerCos(boxMullerRadius(u1[s]!), u2[s]!));
+        const d = Math.exp(mu[s] + sigma[s] * boxMullerCos(boxMullerRadius(u1[s]), u2[s]));
         dur[s] = d;
         pushRun(runAt, runIdx, nRun++, now + d, s);
       }
       if (nRun === 0) break;
-      const s = runIdx[0]!;
+      const s = runIdx[0];
       now = runAt[0]!;
       nRun--;
       if (nRun > 0) {
@@ -256,19 +258,17 @@ export function simulate(steps: SimStep[], history: History, opts: SimOptions): 
         runIdx[0] = runIdx[nRun]!;
         siftDownRun(runAt, runIdx, nRun, 0);
       }
-      const k = stepKind[s]!;
-      if (uOk[s]! < p[k]!) {
-        for (let e = depStart[s]!; e < depStart[s + 1]!; e++) {
-          const c = depList[e]!;
-          if (--pending[c]! === 0) pushInt(ready, nReady++, c);
+      const k = stepKind[s];
+      if (uOk[s] < p[k]) {
+        for (let e = depStart[s]; e < depStart[s + 1]; e++) {
+          const c = depList[e];
+          if (--pending[c] === 0) pushInt(ready, nReady++, c);
         }
       } else {
         stopped = true;
         failedSteps++;
-        const rb = models[k]!.rollback;
-        rollbackMs += rb
-          ? Math.exp(rb.mu + rb.sigma * boxMullerSin(boxMullerRadius(u1[s]!), u2[s]!))
-          : DEFAULT_ROLLBACK_FRACTION * dur[s]!;
+        const rb = models[k].rollback;
+        rollbackMs += rb ? Math.exp(rb.mu + rb.sigma * boxMullerSin(boxMullerRadius(u1[s]), u2[s])) : DEFAULT_ROLLBACK_FRACTION * dur[s];
       }
     }
     if (failedSteps === 0) succeeded++;
@@ -278,11 +278,11 @@ export function simulate(steps: SimStep[], history: History, opts: SimOptions): 
 
   makespans.sort();
   // nearest rank: the smallest value with at least q of the iterations at or below it
-  const quantile = (q: number): number => Math.round(makespans[Math.max(0, Math.ceil(q * iterations) - 1)]!);
+  const quantile = (q: number): number => Math.round(makespans[Math.max(0, Math.ceil(q * iterations) - 1)]);
   const auto = steps.filter((s) => !s.needs_human).length;
   const per_kind: Readiness['per_kind'] = {};
   kinds.forEach((k, i) => {
-    const {beta, duration} = models[i]!;
+    const {beta, duration} = models[i];
     per_kind[k] = {p_success: round(beta.a / (beta.a + beta.b), 4), median_ms: Math.round(Math.exp(duration.mu))};
   });
   const {version, prior, default_duration_ms, default_sigma} = READINESS_MODEL;
@@ -306,7 +306,7 @@ function pushInt(h: Int32Array, size: number, v: number): void {
   let i = size;
   while (i > 0) {
     const parent = (i - 1) >> 1;
-    if (h[parent]! <= v) break;
+    if (h[parent] <= v) break;
     h[i] = h[parent]!;
     i = parent;
   }
@@ -314,13 +314,13 @@ function pushInt(h: Int32Array, size: number, v: number): void {
 }
 
 function siftDownInt(h: Int32Array, size: number, start: number): void {
-  const v = h[start]!;
+  const v = h[start];
   let i = start;
   for (;;) {
     let c = 2 * i + 1;
     if (c >= size) break;
-    if (c + 1 < size && h[c + 1]! < h[c]!) c++;
-    if (h[c]! >= v) break;
+    if (c + 1 < size && h[c + 1] < h[c]) c++;
+    if (h[c] >= v) break;
     h[i] = h[c]!;
     i = c;
   }
@@ -334,7 +334,7 @@ function pushRun(at: Float64Array, idx: Int32Array, size: number, t: number, s: 
   let i = size;
   while (i > 0) {
     const parent = (i - 1) >> 1;
-    if (!before(t, s, at[parent]!, idx[parent]!)) break;
+    if (!before(t, s, at[parent], idx[parent])) break;
     at[i] = at[parent]!;
     idx[i] = idx[parent]!;
     i = parent;
@@ -344,14 +344,14 @@ function pushRun(at: Float64Array, idx: Int32Array, size: number, t: number, s: 
 }
 
 function siftDownRun(at: Float64Array, idx: Int32Array, size: number, start: number): void {
-  const t = at[start]!;
-  const s = idx[start]!;
+  const t = at[start];
+  const s = idx[start];
   let i = start;
   for (;;) {
     let c = 2 * i + 1;
     if (c >= size) break;
-    if (c + 1 < size && before(at[c + 1]!, idx[c + 1]!, at[c]!, idx[c]!)) c++;
-    if (!before(at[c]!, idx[c]!, t, s)) break;
+    if (c + 1 < size && before(at[c + 1], idx[c + 1], at[c], idx[c])) c++;
+    if (!before(at[c], idx[c], t, s)) break;
     at[i] = at[c]!;
     idx[i] = idx[c]!;
     i = c;

@@ -38,10 +38,9 @@ export const boxMullerSin = (radius: number, u2: number): number => radius * Mat
 // bracket kept around the root so Halley steps cannot escape and a tighter tolerance.
 
 const LANCZOS = [
-  57.1562356658629235, -59.5979603554754912, 14.1360979747417471, -0.491913816097620199,
-  0.339946499848118887e-4, 0.465236289270485756e-4, -0.983744753048795646e-4, 0.158088703224912494e-3,
-  -0.210264441724104883e-3, 0.217439618115212643e-3, -0.164318106536763890e-3, 0.844182239838527433e-4,
-  -0.261908384015814087e-4, 0.368991826595316234e-5,
+  57.1562356658629235, -59.5979603554754912, 14.1360979747417471, -0.491913816097620199, 0.339946499848118887e-4, 0.465236289270485756e-4,
+  -0.983744753048795646e-4, 0.158088703224912494e-3, -0.210264441724104883e-3, 0.217439618115212643e-3, -0.16431810653676389e-3,
+  0.844182239838527433e-4, -0.261908384015814087e-4, 0.368991826595316234e-5,
 ];
 
 /** ln Γ(x), x > 0, about 15 significant digits. */
@@ -98,7 +97,8 @@ export interface BetaParams {
 }
 
 export function betaParams(a: number, b: number): BetaParams {
-  if (!(a > 0 && b > 0 && Number.isFinite(a) && Number.isFinite(b))) throw new RangeError(`Beta parameters must be positive and finite (got ${a}, ${b})`);
+  if (!(a > 0 && b > 0 && Number.isFinite(a) && Number.isFinite(b)))
+    throw new RangeError(`Beta parameters must be positive and finite (got ${a}, ${b})`);
   return {a, b, lnB: lnGamma(a) + lnGamma(b) - lnGamma(a + b)};
 }
 

@@ -11,7 +11,7 @@ import {DEFAULT_TOKEN} from '../config/secrets.js';
 import {OrxError, preview} from '../errors.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import type {TokenIssue} from '../ledger/tokens.js';
-import {keyPaths, loadWorkspaceKey, readTrustedKeyFile, trustedKey, trustedKeyOf, type TrustedKey, type WorkspaceKey} from './keys.js';
+import {keyPaths, loadWorkspaceKey, readTrustedKeyFile, trustedKeyOf, type TrustedKey, type WorkspaceKey} from './keys.js';
 
 type Jose = typeof import('jose');
 let jose: Promise<Jose> | undefined;
@@ -45,8 +45,9 @@ export const DEFAULT_TOKEN_SETTINGS: Readonly<TokenSettings> = DEFAULT_TOKEN;
 
 /** Defaults filled in and every value checked; throws a user error naming the bad setting. */
 export function tokenSettings(partial: Partial<TokenSettings> = {}): TokenSettings {
-  const s = {...DEFAULT_TOKEN_SETTINGS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined))} as TokenSettings;
-  const bad = (message: string): OrxError => new OrxError({code: 'token_settings_invalid', message, actions: ['Fix the token settings in orchestration.yml.']});
+  const s = {...DEFAULT_TOKEN_SETTINGS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined))};
+  const bad = (message: string): OrxError =>
+    new OrxError({code: 'token_settings_invalid', message, actions: ['Fix the token settings in orchestration.yml.']});
   if (typeof s.ttl_ms !== 'number' || !Number.isFinite(s.ttl_ms) || s.ttl_ms <= 0 || s.ttl_ms > MAX_TOKEN_TTL_MS) {
     throw bad(`token ttl must be more than 0 and at most 366 days (got ${preview(s.ttl_ms)} ms)`);
   }
@@ -67,7 +68,10 @@ export function tokenSettings(partial: Partial<TokenSettings> = {}): TokenSettin
 export function agentAddress(nameOrAddress: string): string {
   const name = nameOrAddress.startsWith('agent.') ? nameOrAddress.slice('agent.'.length) : nameOrAddress;
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(name)) {
-    throw new OrxError({code: 'invalid_input', message: `${preview(nameOrAddress)} is not an agent name (e.g. researcher or agent.researcher)`});
+    throw new OrxError({
+      code: 'invalid_input',
+      message: `${preview(nameOrAddress)} is not an agent name (e.g. researcher or agent.researcher)`,
+    });
   }
   return `agent.${name}`;
 }
@@ -94,8 +98,12 @@ export async function issueAgentToken(
   claims: {workspace: string; address: string; settings: TokenSettings; now?: Date},
 ): Promise<IssuedToken> {
   const settings = tokenSettings(claims.settings);
-  for (const [field, v] of [['workspace', claims.workspace], ['address', claims.address]] as const) {
-    if (typeof v !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(v)) throw new OrxError({code: 'invalid_input', kind: 'bug', message: `an agent token needs a ${field} (got ${preview(v)})`});
+  for (const [field, v] of [
+    ['workspace', claims.workspace],
+    ['address', claims.address],
+  ] as const) {
+    if (typeof v !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(v))
+      throw new OrxError({code: 'invalid_input', kind: 'bug', message: `an agent token needs a ${field} (got ${preview(v)})`});
   }
   const {SignJWT, importPKCS8} = await loadJose();
   // an apply issues one token per agent it starts: the key is imported once per key object
@@ -173,9 +181,15 @@ export interface VerifyTokenOptions {
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti'];
 
-const iso = (seconds: unknown): string => (typeof seconds === 'number' && Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : preview(seconds));
+const iso = (seconds: unknown): string =>
+  typeof seconds === 'number' && Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : preview(seconds);
 
-function fail(code: TokenFailure, reason: string, claims: Record<string, unknown> | null = null, extra: Partial<TokenCheck> = {}): TokenCheck {
+function fail(
+  code: TokenFailure,
+  reason: string,
+  claims: Record<string, unknown> | null = null,
+  extra: Partial<TokenCheck> = {},
+): TokenCheck {
   const jti = claims && typeof claims.jti === 'string' ? claims.jti : null;
   return {ok: false, reason, code, claims, jti, scopes: scopesOf(claims), key_fingerprint: null, revocation: null, ...extra};
 }
@@ -211,12 +225,14 @@ export async function verifyAgentToken(token: string, opts: VerifyTokenOptions):
   const j = await loadJose();
   let header: Record<string, unknown>;
   try {
-    header = j.decodeProtectedHeader(compact) as Record<string, unknown>;
+    header = j.decodeProtectedHeader(compact);
   } catch {
     return fail('malformed', 'not a JWT: its header is not base64url-encoded JSON');
   }
-  if (header.alg !== TOKEN_ALG) return fail('algorithm', `signed with ${preview(header.alg ?? '(no alg)', 20)}; orx agent tokens are signed ${TOKEN_ALG}`);
-  if (header.typ !== TOKEN_TYPE) return fail('type', `typ header is ${preview(header.typ ?? '(none)', 40)}, not ${TOKEN_TYPE}: not an orx agent token`);
+  if (header.alg !== TOKEN_ALG)
+    return fail('algorithm', `signed with ${preview(header.alg ?? '(no alg)', 20)}; orx agent tokens are signed ${TOKEN_ALG}`);
+  if (header.typ !== TOKEN_TYPE)
+    return fail('type', `typ header is ${preview(header.typ ?? '(none)', 40)}, not ${TOKEN_TYPE}: not an orx agent token`);
   if (Array.isArray(header.crit)) return fail('malformed', 'the token has critical header parameters orx does not understand');
 
   const keys = await candidateKeys(j, opts.keys, header.kid);
@@ -224,7 +240,9 @@ export async function verifyAgentToken(token: string, opts: VerifyTokenOptions):
     throw new OrxError({
       code: 'no_trusted_key',
       message: 'no ECDSA P-256 public key to check the token signature with',
-      actions: ['Run it in the workspace that issued the token, or pass that workspace\'s public key with --trusted-key PEM (`orx keys show` prints it).'],
+      actions: [
+        "Run it in the workspace that issued the token, or pass that workspace's public key with --trusted-key PEM (`orx keys show` prints it).",
+      ],
     });
   }
   const now = opts.now ?? new Date();
@@ -244,7 +262,10 @@ export async function verifyAgentToken(token: string, opts: VerifyTokenOptions):
       break;
     } catch (err) {
       if (err instanceof j.errors.JWSSignatureVerificationFailed) continue;
-      const verified = err instanceof j.errors.JWTExpired || err instanceof j.errors.JWTClaimValidationFailed ? (err.payload as Record<string, unknown>) : null;
+      const verified =
+        err instanceof j.errors.JWTExpired || err instanceof j.errors.JWTClaimValidationFailed
+          ? (err.payload as Record<string, unknown>)
+          : null;
       const extra = {key_fingerprint: verified ? k.fingerprint : null};
       if (err instanceof j.errors.JWTExpired) {
         return fail('expired', `expired at ${iso(verified?.exp)}`, verified, {...extra, revocation: revocationOf(opts, verified)});
@@ -256,30 +277,52 @@ export async function verifyAgentToken(token: string, opts: VerifyTokenOptions):
     }
   }
   if (!payload || fingerprint === null) {
-    return fail('signature', `the signature does not verify with ${keys.length === 1 ? `the trusted key ${keys[0]!.fingerprint}` : `any of the ${keys.length} trusted keys`}`);
+    return fail(
+      'signature',
+      `the signature does not verify with ${keys.length === 1 ? `the trusted key ${keys[0].fingerprint}` : `any of the ${keys.length} trusted keys`}`,
+    );
   }
 
   const claims = {...payload} as Record<string, unknown>;
   const extra = {key_fingerprint: fingerprint};
   for (const c of ['sub', 'jti'] as const) {
-    if (typeof claims[c] !== 'string' || (claims[c] as string).length === 0) return fail('claims', `the ${c} claim must be a non-empty string`, claims, extra);
+    if (typeof claims[c] !== 'string' || claims[c].length === 0)
+      return fail('claims', `the ${c} claim must be a non-empty string`, claims, extra);
   }
-  if (claims.scope !== undefined && typeof claims.scope !== 'string') return fail('claims', 'the scope claim must be a space-separated string', claims, extra);
+  if (claims.scope !== undefined && typeof claims.scope !== 'string')
+    return fail('claims', 'the scope claim must be a space-separated string', claims, extra);
   const nowSec = Math.floor(now.getTime() / 1000);
-  if ((claims.iat as number) > nowSec + IAT_SKEW_SECONDS) return fail('not_yet_valid', `issued in the future (iat ${iso(claims.iat)})`, claims, extra);
+  if ((claims.iat as number) > nowSec + IAT_SKEW_SECONDS)
+    return fail('not_yet_valid', `issued in the future (iat ${iso(claims.iat)})`, claims, extra);
 
   const jti = claims.jti as string;
   const revocation = opts.isRevoked(jti);
-  if (revocation) return fail('revoked', `revoked at ${revocation.revoked_at}${revocation.reason ? `: ${revocation.reason}` : ''}`, claims, {...extra, revocation});
+  if (revocation)
+    return fail('revoked', `revoked at ${revocation.revoked_at}${revocation.reason ? `: ${revocation.reason}` : ''}`, claims, {
+      ...extra,
+      revocation,
+    });
   if (opts.lookup) {
     const rec = opts.lookup(jti);
-    if (!rec) return fail('unknown', `jti ${preview(jti)} is not recorded in this workspace's ledger: orx did not issue it here (or the ledger was replaced)`, claims, extra);
+    if (!rec)
+      return fail(
+        'unknown',
+        `jti ${preview(jti)} is not recorded in this workspace's ledger: orx did not issue it here (or the ledger was replaced)`,
+        claims,
+        extra,
+      );
     const differs = [
       rec.address !== claims.sub ? 'sub' : '',
       rec.workspace !== claims.iss ? 'iss' : '',
       rec.exp !== claims.exp ? 'exp' : '',
     ].filter(Boolean);
-    if (differs.length) return fail('mismatch', `its ${differs.join(', ')} differ${differs.length === 1 ? 's' : ''} from what the ledger recorded for jti ${preview(jti)}`, claims, extra);
+    if (differs.length)
+      return fail(
+        'mismatch',
+        `its ${differs.join(', ')} differ${differs.length === 1 ? 's' : ''} from what the ledger recorded for jti ${preview(jti)}`,
+        claims,
+        extra,
+      );
   }
   return {ok: true, reason: null, code: null, claims, jti, scopes: scopesOf(claims), key_fingerprint: fingerprint, revocation: null};
 }
@@ -288,7 +331,13 @@ function revocationOf(opts: VerifyTokenOptions, claims: Record<string, unknown> 
   return claims && typeof claims.jti === 'string' ? opts.isRevoked(claims.jti) : null;
 }
 
-function claimFailure(claim: string, why: string, claims: Record<string, unknown>, opts: VerifyTokenOptions, extra: Partial<TokenCheck>): TokenCheck {
+function claimFailure(
+  claim: string,
+  why: string,
+  claims: Record<string, unknown>,
+  opts: VerifyTokenOptions,
+  extra: Partial<TokenCheck>,
+): TokenCheck {
   if (why === 'missing') return fail('claims', `the required ${claim} claim is missing`, claims, extra);
   switch (claim) {
     case 'iss':
@@ -300,7 +349,12 @@ function claimFailure(claim: string, why: string, claims: Record<string, unknown
     case 'typ':
       return fail('type', `not an orx agent token (typ is not ${TOKEN_TYPE})`, claims, extra);
     default:
-      return fail(why === 'invalid' ? 'malformed' : 'claims', `the ${claim} claim is ${why === 'invalid' ? 'malformed' : 'not acceptable'}`, claims, extra);
+      return fail(
+        why === 'invalid' ? 'malformed' : 'claims',
+        `the ${claim} claim is ${why === 'invalid' ? 'malformed' : 'not acceptable'}`,
+        claims,
+        extra,
+      );
   }
 }
 
@@ -349,11 +403,19 @@ export async function readTokenArgument(arg: string, dir: string, readStdin: () 
           actions: ['Pass the token, a file holding it (e.g. /run/secrets/orx-token), or - to read it from stdin.'],
         });
       }
-      if (err.reason === 'too_large') throw new OrxError({code: 'invalid_input', message: `${file} is ${err.size !== undefined ? `${err.size} bytes` : 'too long'}: too large to be an agent token`});
+      if (err.reason === 'too_large')
+        throw new OrxError({
+          code: 'invalid_input',
+          message: `${file} is ${err.size !== undefined ? `${err.size} bytes` : 'too long'}: too large to be an agent token`,
+        });
       throw new OrxError({code: 'invalid_input', message: err.message});
     }
   }
-  if (text.length > MAX_TOKEN_CHARS) throw new OrxError({code: 'invalid_input', message: `${arg === '-' ? 'stdin' : arg} holds ${text.length} characters: too many for an agent token`});
+  if (text.length > MAX_TOKEN_CHARS)
+    throw new OrxError({
+      code: 'invalid_input',
+      message: `${arg === '-' ? 'stdin' : arg} holds ${text.length} characters: too many for an agent token`,
+    });
   const trimmed = text.trim();
   if (trimmed.length === 0) throw new OrxError({code: 'invalid_input', message: arg === '-' ? 'no token on stdin' : `${arg} is empty`});
   return trimmed;
@@ -373,7 +435,14 @@ export async function readBounded(stream: NodeJS.ReadableStream, max = MAX_TOKEN
 function relative(seconds: number, nowSec: number): string {
   const d = seconds - nowSec;
   const abs = Math.abs(d);
-  const text = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.floor(abs / 60)}m` : abs < 86_400 ? `${Math.floor(abs / 3600)}h${Math.floor((abs % 3600) / 60)}m` : `${Math.floor(abs / 86_400)}d`;
+  const text =
+    abs < 60
+      ? `${abs}s`
+      : abs < 3600
+        ? `${Math.floor(abs / 60)}m`
+        : abs < 86_400
+          ? `${Math.floor(abs / 3600)}h${Math.floor((abs % 3600) / 60)}m`
+          : `${Math.floor(abs / 86_400)}d`;
   return d >= 0 ? `in ${text}` : `${text} ago`;
 }
 
@@ -394,7 +463,11 @@ export function renderTokenCheck(check: TokenCheck, now: Date = new Date()): str
       ['expires', time(c.exp)],
     ];
     if (check.key_fingerprint) rows.push(['key', check.key_fingerprint]);
-    if (check.revocation) rows.push(['revoked', `${check.revocation.revoked_at}${check.revocation.reason ? ` (${preview(check.revocation.reason, 200)})` : ''}`]);
+    if (check.revocation)
+      rows.push([
+        'revoked',
+        `${check.revocation.revoked_at}${check.revocation.reason ? ` (${preview(check.revocation.reason, 200)})` : ''}`,
+      ]);
     for (const [k, v] of rows) lines.push(`  ${`${k}:`.padEnd(10)}${v}`);
   }
   return lines.join('\n');

@@ -55,7 +55,13 @@ export interface VerifyBlobFileResult {
  * With `trustedRoot` (a Sigstore trusted_root.json), the bundle's transparency-log entry and
  * timestamps are checked against it and one tlog entry is required.
  */
-export async function verifyBlobFile(opts: {dir: string; file: string; bundle: string; keys?: string[]; trustedRoot?: string}): Promise<VerifyBlobFileResult> {
+export async function verifyBlobFile(opts: {
+  dir: string;
+  file: string;
+  bundle: string;
+  keys?: string[];
+  trustedRoot?: string;
+}): Promise<VerifyBlobFileResult> {
   const file = path.resolve(opts.dir, opts.file);
   const bundlePath = path.resolve(opts.dir, opts.bundle);
   const keyFiles = opts.keys?.length ? opts.keys.map((k) => path.resolve(opts.dir, k)) : [keyPaths(opts.dir).publicKey];
@@ -63,14 +69,16 @@ export async function verifyBlobFile(opts: {dir: string; file: string; bundle: s
     throw new OrxError({
       code: 'key_missing',
       message: `no --key given and this workspace has no public key (${keyFiles[0]})`,
-      actions: ['Pass the signer\'s public key: --key PATH.pem'],
+      actions: ["Pass the signer's public key: --key PATH.pem"],
     });
   }
   const keys = keyFiles.map((k) => readTrustedKeyFile(k));
   const data = readInput(file, 'file', MAX_BLOB_BYTES);
   const bundleText = readInput(bundlePath, 'bundle');
   const {fingerprint} = opts.trustedRoot
-    ? await verifyBlobWithTrustedRoot(data, bundleText, keys, readInput(path.resolve(opts.dir, opts.trustedRoot), 'trusted root'), {timestampThreshold: 0})
+    ? await verifyBlobWithTrustedRoot(data, bundleText, keys, readInput(path.resolve(opts.dir, opts.trustedRoot), 'trusted root'), {
+        timestampThreshold: 0,
+      })
     : await verifyBlob(data, bundleText, keys);
   return {file, bundle: bundlePath, fingerprint, keys: keyFiles};
 }

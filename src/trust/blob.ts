@@ -1,7 +1,15 @@
 import {createHash, createPublicKey, timingSafeEqual} from 'node:crypto';
 import {BUNDLE_V03_MEDIA_TYPE, ValidationError, bundleFromJSON, type Bundle} from '@sigstore/bundle';
 import {HashAlgorithm, TrustedRoot} from '@sigstore/protobuf-specs';
-import {PolicyError, VerificationError, Verifier, toSignedEntity, toTrustMaterial, type KeyFinderFunc, type TrustMaterial} from '@sigstore/verify';
+import {
+  PolicyError,
+  VerificationError,
+  Verifier,
+  toSignedEntity,
+  toTrustMaterial,
+  type KeyFinderFunc,
+  type TrustMaterial,
+} from '@sigstore/verify';
 import {OrxError, preview} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
 import {BundleShapeError, assertBundleShape} from './bundle-json.js';
@@ -67,12 +75,14 @@ function readBundle(input: unknown): {doc: Record<string, unknown>; bundle: Bund
     throw err;
   }
   const mediaType = String(doc.mediaType);
-  if (!KNOWN_MEDIA_TYPES.has(mediaType)) throw invalid(`the bundle has an unsupported media type ${preview(mediaType)} (expected ${BUNDLE_V03_MEDIA_TYPE})`);
+  if (!KNOWN_MEDIA_TYPES.has(mediaType))
+    throw invalid(`the bundle has an unsupported media type ${preview(mediaType)} (expected ${BUNDLE_V03_MEDIA_TYPE})`);
   let bundle: Bundle;
   try {
     bundle = bundleFromJSON(doc);
   } catch (err) {
-    if (err instanceof ValidationError) throw invalid(`the bundle is not a valid Sigstore bundle: invalid ${err.fields.join(', ')}`, {fields: err.fields});
+    if (err instanceof ValidationError)
+      throw invalid(`the bundle is not a valid Sigstore bundle: invalid ${err.fields.join(', ')}`, {fields: err.fields});
     throw invalid(`the bundle is not a valid Sigstore bundle (${(err as Error).message})`);
   }
   return {doc, bundle};
@@ -88,7 +98,9 @@ function translate(err: unknown, key: TrustedKey | undefined): OrxError {
     const by = key ? ` with key ${key.fingerprint}` : '';
     switch (err.code) {
       case 'SIGNATURE_ERROR':
-        return invalid(`the signature does not verify${by}: the file or the bundle was changed after signing, or another key signed it`, {reason: err.code});
+        return invalid(`the signature does not verify${by}: the file or the bundle was changed after signing, or another key signed it`, {
+          reason: err.code,
+        });
       case 'PUBLIC_KEY_ERROR':
         return invalid(`the signing key is not trusted: ${err.message}`, {reason: err.code});
       case 'TIMESTAMP_ERROR':
@@ -110,21 +122,34 @@ function translate(err: unknown, key: TrustedKey | undefined): OrxError {
  * The shared path: shape, media type, content kind, our own digest comparison, the key
  * named by the hint, then @sigstore/verify with the given trust material and thresholds.
  */
-function verifyWith(data: Buffer, bundleInput: unknown, keys: TrustedKey[], root: Omit<TrustMaterial, 'publicKey'>, opts: Required<VerifyOptions>): {fingerprint: string} {
+function verifyWith(
+  data: Buffer,
+  bundleInput: unknown,
+  keys: TrustedKey[],
+  root: Omit<TrustMaterial, 'publicKey'>,
+  opts: Required<VerifyOptions>,
+): {fingerprint: string} {
   const {bundle} = readBundle(bundleInput);
-  if (keys.length === 0) throw invalid('no trusted public key was given to verify the bundle with', {}, ['Pass the signer\'s public key (PEM), e.g. `--key signing.pub`.']);
+  if (keys.length === 0)
+    throw invalid('no trusted public key was given to verify the bundle with', {}, [
+      "Pass the signer's public key (PEM), e.g. `--key signing.pub`.",
+    ]);
   if (bundle.content.$case !== 'messageSignature') {
-    throw invalid('the bundle holds a DSSE envelope (an attestation), not a signature over the file: verify-blob checks message signatures');
+    throw invalid(
+      'the bundle holds a DSSE envelope (an attestation), not a signature over the file: verify-blob checks message signatures',
+    );
   }
   const vm = bundle.verificationMaterial.content;
   if (vm.$case !== 'publicKey') {
-    throw invalid('the bundle is signed with a certificate (keyless signing): orx verifies bundles signed with a public key', {material: vm.$case});
+    throw invalid('the bundle is signed with a certificate (keyless signing): orx verifies bundles signed with a public key', {
+      material: vm.$case,
+    });
   }
 
   // the library compares the artifact with the signed digest only through a tlog entry: do it here
   const md = bundle.content.messageSignature.messageDigest;
   const algName = HASHES.get(md.algorithm);
-  if (!algName) throw invalid('the bundle\'s message digest uses an unsupported hash algorithm');
+  if (!algName) throw invalid("the bundle's message digest uses an unsupported hash algorithm");
   const actual = createHash(algName).update(data).digest();
   if (md.digest.length !== actual.length || !timingSafeEqual(md.digest, actual)) {
     throw invalid(
@@ -139,17 +164,23 @@ function verifyWith(data: Buffer, bundleInput: unknown, keys: TrustedKey[], root
     throw invalid(
       `the bundle was signed by key ${describeHint(hint)}, which is not a trusted key here (trusted: ${keys.map((k) => k.fingerprint).join(', ')})`,
       {hint, trusted: keys.map((k) => k.fingerprint)},
-      ['Verify with the signer\'s public key, or add it with --trusted-key/--key.'],
+      ["Verify with the signer's public key, or add it with --trusted-key/--key."],
     );
   }
 
   const tlogCount = bundle.verificationMaterial.tlogEntries.length;
   const tsaCount = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0;
   if (tlogCount > 0 && root.tlogs.length === 0) {
-    throw invalid(`the bundle carries ${tlogCount} transparency-log ${tlogCount === 1 ? 'entry' : 'entries'}, which cannot be checked without a Sigstore trusted root that lists the log`, {reason: 'TLOG_ERROR'});
+    throw invalid(
+      `the bundle carries ${tlogCount} transparency-log ${tlogCount === 1 ? 'entry' : 'entries'}, which cannot be checked without a Sigstore trusted root that lists the log`,
+      {reason: 'TLOG_ERROR'},
+    );
   }
   if (tsaCount > 0 && root.timestampAuthorities.length === 0) {
-    throw invalid(`the bundle carries ${tsaCount} RFC 3161 ${tsaCount === 1 ? 'timestamp' : 'timestamps'}, which cannot be checked without a Sigstore trusted root that lists the timestamp authority`, {reason: 'TIMESTAMP_ERROR'});
+    throw invalid(
+      `the bundle carries ${tsaCount} RFC 3161 ${tsaCount === 1 ? 'timestamp' : 'timestamps'}, which cannot be checked without a Sigstore trusted root that lists the timestamp authority`,
+      {reason: 'TIMESTAMP_ERROR'},
+    );
   }
 
   let last: OrxError | undefined;
@@ -157,7 +188,10 @@ function verifyWith(data: Buffer, bundleInput: unknown, keys: TrustedKey[], root
     const finder: KeyFinderFunc = () => ({publicKey: createPublicKey(key.publicKeyPem), validFor: () => true});
     try {
       const entity = toSignedEntity(bundle, data);
-      new Verifier({...root, publicKey: finder}, {tlogThreshold: opts.tlogThreshold, ctlogThreshold: 0, timestampThreshold: opts.timestampThreshold}).verify(entity);
+      new Verifier(
+        {...root, publicKey: finder},
+        {tlogThreshold: opts.tlogThreshold, ctlogThreshold: 0, timestampThreshold: opts.timestampThreshold},
+      ).verify(entity);
       return {fingerprint: key.fingerprint};
     } catch (err) {
       last = translate(err, key);

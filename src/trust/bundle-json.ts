@@ -17,7 +17,13 @@ const TLOG_ENTRY: Spec = {
     integratedTime: 'int64',
     inclusionPromise: {object: {signedEntryTimestamp: 'bytes'}},
     inclusionProof: {
-      object: {logIndex: 'int64', rootHash: 'bytes', treeSize: 'int64', hashes: {array: 'bytes'}, checkpoint: {object: {envelope: 'string'}}},
+      object: {
+        logIndex: 'int64',
+        rootHash: 'bytes',
+        treeSize: 'int64',
+        hashes: {array: 'bytes'},
+        checkpoint: {object: {envelope: 'string'}},
+      },
     },
     canonicalizedBody: 'bytes',
   },
@@ -70,17 +76,23 @@ function check(value: unknown, spec: Spec, at: string): void {
     if (typeof value !== 'string') throw new BundleShapeError(at, `${at} must be a base64 string, got ${typeName(value)}`);
     if (!isCanonicalBase64(value)) throw new BundleShapeError(at, `${at} is not valid base64`);
   } else if (spec === 'int64') {
-    const ok = (typeof value === 'string' && /^(0|[1-9][0-9]{0,18})$/.test(value)) || (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0);
+    const ok =
+      (typeof value === 'string' && /^(0|[1-9][0-9]{0,18})$/.test(value)) ||
+      (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0);
     if (!ok) throw new BundleShapeError(at, `${at} must be a non-negative integer, got ${typeName(value)}`);
   } else if ('enum' in spec) {
     if (typeof value !== 'string' || !spec.enum.includes(value)) {
-      throw new BundleShapeError(at, `${at} must be one of ${spec.enum.join(', ')}, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeName(value)}`);
+      throw new BundleShapeError(
+        at,
+        `${at} must be one of ${spec.enum.join(', ')}, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeName(value)}`,
+      );
     }
   } else if ('array' in spec) {
     if (!Array.isArray(value)) throw new BundleShapeError(at, `${at} must be an array, got ${typeName(value)}`);
     value.forEach((v, i) => check(v, spec.array, `${at}[${i}]`));
   } else {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BundleShapeError(at, `${at} must be an object, got ${typeName(value)}`);
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw new BundleShapeError(at, `${at} must be an object, got ${typeName(value)}`);
     for (const [k, v] of Object.entries(value)) {
       const sub = Object.hasOwn(spec.object, k) ? spec.object[k] : undefined;
       const where = at ? `${at}.${k}` : k;
@@ -92,16 +104,28 @@ function check(value: unknown, spec: Spec, at: string): void {
 
 /** Checks a parsed bundle document against the Sigstore bundle JSON shape; throws BundleShapeError. */
 export function assertBundleShape(doc: unknown): asserts doc is Record<string, unknown> {
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new BundleShapeError('', `a bundle must be a JSON object, got ${typeName(doc)}`);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new BundleShapeError('', `a bundle must be a JSON object, got ${typeName(doc)}`);
   check(doc, BUNDLE, '');
   const d = doc as Record<string, Record<string, unknown> | undefined>;
   if (typeof d.mediaType !== 'string') throw new BundleShapeError('mediaType', 'mediaType is missing');
   const contents = ['messageSignature', 'dsseEnvelope'].filter((k) => d[k] !== undefined);
-  if (contents.length !== 1) throw new BundleShapeError('', contents.length === 0 ? 'the bundle holds no signature (no messageSignature or dsseEnvelope)' : 'the bundle holds both a messageSignature and a dsseEnvelope');
+  if (contents.length !== 1)
+    throw new BundleShapeError(
+      '',
+      contents.length === 0
+        ? 'the bundle holds no signature (no messageSignature or dsseEnvelope)'
+        : 'the bundle holds both a messageSignature and a dsseEnvelope',
+    );
   const vm = d.verificationMaterial;
   if (!vm) throw new BundleShapeError('verificationMaterial', 'verificationMaterial is missing');
   const material = ['publicKey', 'x509CertificateChain', 'certificate'].filter((k) => vm[k] !== undefined);
   if (material.length !== 1) {
-    throw new BundleShapeError('verificationMaterial', material.length === 0 ? 'verificationMaterial names no key or certificate' : `verificationMaterial holds more than one of ${material.join(', ')}`);
+    throw new BundleShapeError(
+      'verificationMaterial',
+      material.length === 0
+        ? 'verificationMaterial names no key or certificate'
+        : `verificationMaterial holds more than one of ${material.join(', ')}`,
+    );
   }
 }

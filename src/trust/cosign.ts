@@ -92,11 +92,13 @@ export function parsePayload(bytes: Uint8Array): SimpleSigningPayload {
   const critical = field(doc, 'critical');
   if (!isObject(critical)) throw new PayloadError('payload has no "critical" object');
   const type = field(critical, 'type');
-  if (type !== COSIGN_SIGNATURE_TYPE) throw new PayloadError(`payload type is ${JSON.stringify(preview(type))}, not "${COSIGN_SIGNATURE_TYPE}"`);
+  if (type !== COSIGN_SIGNATURE_TYPE)
+    throw new PayloadError(`payload type is ${JSON.stringify(preview(type))}, not "${COSIGN_SIGNATURE_TYPE}"`);
   const image = field(critical, 'image');
   if (!isObject(image)) throw new PayloadError('payload has no "critical.image" object');
   const digest = field(image, 'docker-manifest-digest');
-  if (typeof digest !== 'string' || !isDigest(digest)) throw new PayloadError(`payload names no sha256 manifest digest (${JSON.stringify(preview(digest))})`);
+  if (typeof digest !== 'string' || !isDigest(digest))
+    throw new PayloadError(`payload names no sha256 manifest digest (${JSON.stringify(preview(digest))})`);
   const identity = field(critical, 'identity');
   const ref = isObject(identity) ? field(identity, 'docker-reference') : undefined;
   const optional = field(doc, 'optional');
@@ -108,13 +110,24 @@ export function parsePayload(bytes: Uint8Array): SimpleSigningPayload {
 function keyError(what: 'private' | 'public', pem: string, err: unknown): OrxError {
   const hints: string[] = [];
   if (pem.includes('ENCRYPTED SIGSTORE PRIVATE KEY') || pem.includes('ENCRYPTED COSIGN PRIVATE KEY')) {
-    hints.push('This is a password-encrypted cosign key; orx needs an unencrypted PKCS#8 PEM key (the workspace key in .orx/keys/signing.key is one).');
+    hints.push(
+      'This is a password-encrypted cosign key; orx needs an unencrypted PKCS#8 PEM key (the workspace key in .orx/keys/signing.key is one).',
+    );
   } else if (pem.includes('ENCRYPTED PRIVATE KEY')) {
     hints.push('The key is encrypted with a passphrase; orx needs an unencrypted PKCS#8 PEM key.');
   } else {
-    hints.push(what === 'private' ? 'Give a PEM private key (PKCS#8 or SEC1), e.g. the workspace key .orx/keys/signing.key.' : 'Give a PEM public key (SPKI, "-----BEGIN PUBLIC KEY-----"), e.g. the output of `orx keys show` or a cosign.pub.');
+    hints.push(
+      what === 'private'
+        ? 'Give a PEM private key (PKCS#8 or SEC1), e.g. the workspace key .orx/keys/signing.key.'
+        : 'Give a PEM public key (SPKI, "-----BEGIN PUBLIC KEY-----"), e.g. the output of `orx keys show` or a cosign.pub.',
+    );
   }
-  return new OrxError({code: 'invalid_key', message: `cannot read the ${what} key: ${(err as Error)?.message ?? String(err)}`, actions: hints, cause: err});
+  return new OrxError({
+    code: 'invalid_key',
+    message: `cannot read the ${what} key: ${(err as Error)?.message ?? String(err)}`,
+    actions: hints,
+    cause: err,
+  });
 }
 
 export function loadPrivateKey(pem: string): KeyObject {
@@ -201,7 +214,12 @@ export async function pushSignatureManifest(
       continue;
     }
     const blob = await client.pushBlob(target.repository, layer.payload);
-    descriptors.push({mediaType: SIMPLE_SIGNING_MEDIA_TYPE, size: blob.size, digest: blob.digest, annotations: {...layer.annotations, [SIGNATURE_ANNOTATION]: layer.signature}});
+    descriptors.push({
+      mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+      size: blob.size,
+      digest: blob.digest,
+      annotations: {...layer.annotations, [SIGNATURE_ANNOTATION]: layer.signature},
+    });
   }
   const config = signatureConfig(descriptors.map((d) => d.digest));
   const cfg = await client.pushBlob(target.repository, config);
@@ -211,11 +229,20 @@ export async function pushSignatureManifest(
     config: {mediaType: MEDIA_TYPES.ociConfig, size: cfg.size, digest: cfg.digest},
     layers: descriptors,
   };
-  return client.putManifest(target.repository, signatureTag(digest), Buffer.from(JSON.stringify(manifest), 'utf8'), MEDIA_TYPES.ociManifest);
+  return client.putManifest(
+    target.repository,
+    signatureTag(digest),
+    Buffer.from(JSON.stringify(manifest), 'utf8'),
+    MEDIA_TYPES.ociManifest,
+  );
 }
 
 /** The signature layers stored for `digest`: null when there is no signature manifest at all. */
-async function fetchSignatureLayers(client: RegistryClient, repository: string, digest: string): Promise<{layers: FetchedLayer[]; other: Descriptor[]} | null> {
+async function fetchSignatureLayers(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+): Promise<{layers: FetchedLayer[]; other: Descriptor[]} | null> {
   const got = await client.getManifest(repository, signatureTag(digest));
   if (!got) return null;
   const all = Array.isArray(got.manifest.layers) ? got.manifest.layers : [];
@@ -333,7 +360,9 @@ export async function verifyImage(ref: string, publicKeyPem: string, opts: Regis
   }
   const verdicts = found.layers.map((l) => judge(l, key));
   if (verdicts.some((v) => v.verified && v.payloadDigest === digest)) return {ok: true, digest};
-  const mismatched = [...new Set(verdicts.filter((v) => v.verified && v.payloadDigest && v.payloadDigest !== digest).map((v) => v.payloadDigest!))];
+  const mismatched = [
+    ...new Set(verdicts.filter((v) => v.verified && v.payloadDigest && v.payloadDigest !== digest).map((v) => v.payloadDigest!)),
+  ];
   if (mismatched.length > 0) return {ok: false, digest, reason: mismatchReason(mismatched, digest)};
   const malformed = verdicts.find((v) => v.verified && v.payloadError);
   if (malformed) return {ok: false, digest, reason: `signature payload is not a cosign image signature: ${malformed.payloadError}`};

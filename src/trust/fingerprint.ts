@@ -2,7 +2,8 @@ import {createHash, createPublicKey, type KeyObject} from 'node:crypto';
 
 /** The DER bytes of a public key's SubjectPublicKeyInfo (what cosign and Sigstore hash). */
 export function spkiDer(publicKey: KeyObject | string): Buffer {
-  const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey.type === 'private' ? createPublicKey(publicKey) : publicKey;
+  const key =
+    typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey.type === 'private' ? createPublicKey(publicKey) : publicKey;
   return key.export({type: 'spki', format: 'der'});
 }
 

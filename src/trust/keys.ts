@@ -69,7 +69,11 @@ export function workspaceKeyFromPem(pem: string, source: string): WorkspaceKey {
     });
   }
   if (key.asymmetricKeyType !== 'ec' || !SIGNING_CURVES.has(key.asymmetricKeyDetails?.namedCurve ?? '')) {
-    throw new OrxError({code: 'key_unsupported', message: `${source} is ${describe(key)}: orx signs with ECDSA P-256 keys only`, actions: ['Create one with `orx keys init`.']});
+    throw new OrxError({
+      code: 'key_unsupported',
+      message: `${source} is ${describe(key)}: orx signs with ECDSA P-256 keys only`,
+      actions: ['Create one with `orx keys init`.'],
+    });
   }
   const pub = createPublicKey(key);
   const privateKeyPem = key.export({type: 'pkcs8', format: 'pem'}).toString();
@@ -112,7 +116,10 @@ export function initWorkspaceKey(workspaceDir: string, opts: {force?: boolean} =
     new OrxError({
       code: 'key_exists',
       message: `a signing key already exists at ${p.privateKey}`,
-      actions: ['Show it with `orx keys show`.', 'Replace it with `orx keys init --force` (plans signed with the old key will no longer verify with the new one).'],
+      actions: [
+        'Show it with `orx keys show`.',
+        'Replace it with `orx keys init --force` (plans signed with the old key will no longer verify with the new one).',
+      ],
     });
   if (!opts.force && fs.existsSync(p.privateKey)) throw exists();
   fs.mkdirSync(p.dir, {recursive: true, mode: 0o700});
@@ -166,7 +173,10 @@ export function loadWorkspaceKey(workspaceDir: string, opts: {keyFile?: string} 
   try {
     pem = readBoundedText(file, MAX_KEY_FILE_BYTES);
   } catch (err) {
-    throw new OrxError({code: 'key_unreadable', message: err instanceof FileReadError ? err.message : `cannot read ${file}: ${errMessage(err)}`});
+    throw new OrxError({
+      code: 'key_unreadable',
+      message: err instanceof FileReadError ? err.message : `cannot read ${file}: ${errMessage(err)}`,
+    });
   }
   return workspaceKeyFromPem(pem, file);
 }
@@ -175,13 +185,22 @@ export function loadWorkspaceKey(workspaceDir: string, opts: {keyFile?: string} 
 export function trustedKey(publicKeyPem: string, source = 'the public key'): TrustedKey {
   const text = String(publicKeyPem);
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
-    throw new OrxError({code: 'key_invalid', message: `${source} is a private key: give the public key (e.g. .orx/keys/signing.pub, or \`orx keys show\`)`});
+    throw new OrxError({
+      code: 'key_invalid',
+      message: `${source} is a private key: give the public key (e.g. .orx/keys/signing.pub, or \`orx keys show\`)`,
+    });
   }
   if (/-----BEGIN CERTIFICATE-----/.test(text)) {
-    throw new OrxError({code: 'key_invalid', message: `${source} is a certificate, not a public key: extract it with \`openssl x509 -pubkey -noout -in CERT\``});
+    throw new OrxError({
+      code: 'key_invalid',
+      message: `${source} is a certificate, not a public key: extract it with \`openssl x509 -pubkey -noout -in CERT\``,
+    });
   }
   if (!/-----BEGIN (RSA )?PUBLIC KEY-----/.test(text)) {
-    throw new OrxError({code: 'key_invalid', message: `${source} is not a PEM public key (expected "-----BEGIN PUBLIC KEY-----", got ${preview(text.trim(), 40)})`});
+    throw new OrxError({
+      code: 'key_invalid',
+      message: `${source} is not a PEM public key (expected "-----BEGIN PUBLIC KEY-----", got ${preview(text.trim(), 40)})`,
+    });
   }
   let key: KeyObject;
   try {
@@ -190,7 +209,10 @@ export function trustedKey(publicKeyPem: string, source = 'the public key'): Tru
     throw new OrxError({code: 'key_invalid', message: `${source} is not a valid public key (${errMessage(err)})`});
   }
   if (!supportedForVerifying(key)) {
-    throw new OrxError({code: 'key_unsupported', message: `${source} is ${describe(key)}: Sigstore message signatures are verified with ECDSA P-256/P-384/P-521 or RSA (2048 bits or more) keys`});
+    throw new OrxError({
+      code: 'key_unsupported',
+      message: `${source} is ${describe(key)}: Sigstore message signatures are verified with ECDSA P-256/P-384/P-521 or RSA (2048 bits or more) keys`,
+    });
   }
   return {publicKeyPem: key.export({type: 'spki', format: 'pem'}).toString(), fingerprint: keyFingerprint(key), hint: keyHint(key)};
 }
@@ -203,8 +225,13 @@ export function readTrustedKeyFile(file: string): TrustedKey {
     const code = err instanceof FileReadError ? err.errno : (err as NodeJS.ErrnoException).code;
     throw new OrxError({
       code: 'key_missing',
-      message: code === 'ENOENT' ? `no public key file at ${file}` : err instanceof FileReadError ? err.message : `cannot read ${file}: ${errMessage(err)}`,
-      actions: ['Give the path of a PEM public key, e.g. the signer\'s .orx/keys/signing.pub (`orx keys show` prints it).'],
+      message:
+        code === 'ENOENT'
+          ? `no public key file at ${file}`
+          : err instanceof FileReadError
+            ? err.message
+            : `cannot read ${file}: ${errMessage(err)}`,
+      actions: ["Give the path of a PEM public key, e.g. the signer's .orx/keys/signing.pub (`orx keys show` prints it)."],
     });
   }
   return trustedKey(text, file);

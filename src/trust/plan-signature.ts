@@ -6,7 +6,15 @@ import {EXIT} from '../exit-codes.js';
 import {canonicalJson} from '../ledger/hash.js';
 import type {PlanDocument} from '../engine/planfile.js';
 import {signBlob, verifyBlob} from './blob.js';
-import {initWorkspaceKey, keyPaths, loadWorkspaceKey, readTrustedKeyFile, trustedKeyOf, type TrustedKey, type WorkspaceKey} from './keys.js';
+import {
+  initWorkspaceKey,
+  keyPaths,
+  loadWorkspaceKey,
+  readTrustedKeyFile,
+  trustedKeyOf,
+  type TrustedKey,
+  type WorkspaceKey,
+} from './keys.js';
 
 /** Exactly what is signed: the plan without its signature, as canonical JSON. */
 export function planSigningBytes(doc: PlanDocument): Buffer {
@@ -39,21 +47,31 @@ export function trustedPlanKeys(dir: string, extraKeyFiles: string[] = []): Trus
 
 export async function verifyPlan(doc: PlanDocument, trusted: TrustedKey[]): Promise<{fingerprint: string}> {
   if (!doc.signature) {
-    throw new OrxError({code: 'plan_unsigned', exit: EXIT.STALE, message: `plan ${doc.plan_id} is not signed`, actions: ['Make it with `orx plan -out FILE`, which signs it with the workspace key.']});
+    throw new OrxError({
+      code: 'plan_unsigned',
+      exit: EXIT.STALE,
+      message: `plan ${doc.plan_id} is not signed`,
+      actions: ['Make it with `orx plan -out FILE`, which signs it with the workspace key.'],
+    });
   }
   if (trusted.length === 0) {
     throw new OrxError({
       code: 'no_trusted_key',
       exit: EXIT.STALE,
       message: `no key to check plan ${doc.plan_id}'s signature with: this workspace has no signing key`,
-      actions: ['Pass the planning machine\'s public key with --trusted-key PEM (see `orx keys show` there).'],
+      actions: ["Pass the planning machine's public key with --trusted-key PEM (see `orx keys show` there)."],
     });
   }
   try {
     return await verifyBlob(planSigningBytes(doc), doc.signature, trusted);
   } catch (err) {
     if (err instanceof OrxError) {
-      throw new OrxError({code: 'plan_signature_invalid', exit: EXIT.STALE, message: `plan ${doc.plan_id}: signature check failed: ${err.message}`, actions: ['Do not apply it: make and review a new plan.', ...err.actions]});
+      throw new OrxError({
+        code: 'plan_signature_invalid',
+        exit: EXIT.STALE,
+        message: `plan ${doc.plan_id}: signature check failed: ${err.message}`,
+        actions: ['Do not apply it: make and review a new plan.', ...err.actions],
+      });
     }
     throw err;
   }

@@ -20,8 +20,14 @@ export function signMessage(data: Buffer, key: WorkspaceKey): SerializedBundle {
   const privateKey = privateKeyObject(key);
   const publicKey = createPublicKey(privateKey);
   const signature = sign('sha256', data, {key: privateKey, dsaEncoding: 'der'});
-  if (!verify('sha256', data, {key: publicKey, dsaEncoding: 'der'}, signature)) throw new Error('signMessage: the signature just made does not verify');
-  const bundle = toMessageSignatureBundle({digest: createHash('sha256').update(data).digest(), signature, keyHint: keyHint(publicKey), certificateChain: false});
+  if (!verify('sha256', data, {key: publicKey, dsaEncoding: 'der'}, signature))
+    throw new Error('signMessage: the signature just made does not verify');
+  const bundle = toMessageSignatureBundle({
+    digest: createHash('sha256').update(data).digest(),
+    signature,
+    keyHint: keyHint(publicKey),
+    certificateChain: false,
+  });
   const json = bundleToJSON(bundle) as unknown as SerializedBundle;
   // no witnesses, so no timestamps: leave out the empty object rather than ship `{}`
   const vm = json.verificationMaterial as Record<string, unknown>;

@@ -10,7 +10,13 @@ import {describeObject} from '../resources/manifests.js';
 import {blueGreenMode} from '../resources/blue-green.js';
 
 const SYMBOL: Record<string, string> = {create: '+', update: '~', replace: '-/+', delete: '-', noop: ' '};
-const VERB: Record<string, string> = {create: 'will be created', update: 'will be updated in place', replace: 'must be replaced', delete: 'will be destroyed', noop: 'will be recorded'};
+const VERB: Record<string, string> = {
+  create: 'will be created',
+  update: 'will be updated in place',
+  replace: 'must be replaced',
+  delete: 'will be destroyed',
+  noop: 'will be recorded',
+};
 
 const BLUE_GREEN_NOTE = {
   beside: 'blue-green: the new container starts beside the old one and takes over once healthy',
@@ -32,7 +38,9 @@ export function fmtValue(v: unknown): string {
 const HIDDEN_ATTRS = new Set(['config_hash', 'objects', 'spec']);
 
 function attrLines(sign: string, attrs: Attrs, pad: string, hide: ReadonlySet<string> = HIDDEN_ATTRS): string[] {
-  const keys = Object.keys(attrs).filter((k) => !hide.has(k)).sort();
+  const keys = Object.keys(attrs)
+    .filter((k) => !hide.has(k))
+    .sort();
   const width = Math.max(0, ...keys.map((k) => k.length));
   return keys.map((k) => `${pad}${sign} ${k.padEnd(width)} = ${fmtValue(attrs[k])}`);
 }
@@ -49,19 +57,25 @@ const isObjectChange = (ch: AttrChange): boolean => ch.path.startsWith('objects.
 
 /** The objects of a Kubernetes agent as they will be applied (its Secret is made at apply, never shown). */
 function renderedLines(objects: unknown, pad: string): string[] {
-  return Object.values((objects ?? {}) as Record<string, unknown>).flatMap((o) => ['---', ...stringify(o).trimEnd().split('\n')].map((l) => `${pad}${c.dim(l)}`));
+  return Object.values((objects ?? {}) as Record<string, unknown>).flatMap((o) =>
+    ['---', ...stringify(o).trimEnd().split('\n')].map((l) => `${pad}${c.dim(l)}`),
+  );
 }
 
 function changeLines(changes: AttrChange[], pad: string): string[] {
   const objects = changes.filter(isObjectChange).map((ch) => objectLine(ch, pad));
   changes = changes.filter((ch) => !isObjectChange(ch));
   const width = Math.max(0, ...changes.map((ch) => ch.path.length));
-  return [...objects, ...changes.map((ch) => {
-    // a rotated value: that it changed is all a plan ever says of it
-    if (ch.path.startsWith('secrets.') && ch.before === REDACTED && ch.after === REDACTED) return `${pad}~ secret ${ch.path.slice('secrets.'.length)} ${REDACTED} (rotated)`;
-    const forces = ch.forces_replacement ? c.red(' # forces replacement') : '';
-    return `${pad}~ ${ch.path.padEnd(width)} = ${fmtValue(ch.before)} -> ${fmtValue(ch.after)}${forces}`;
-  })];
+  return [
+    ...objects,
+    ...changes.map((ch) => {
+      // a rotated value: that it changed is all a plan ever says of it
+      if (ch.path.startsWith('secrets.') && ch.before === REDACTED && ch.after === REDACTED)
+        return `${pad}~ secret ${ch.path.slice('secrets.'.length)} ${REDACTED} (rotated)`;
+      const forces = ch.forces_replacement ? c.red(' # forces replacement') : '';
+      return `${pad}~ ${ch.path.padEnd(width)} = ${fmtValue(ch.before)} -> ${fmtValue(ch.after)}${forces}`;
+    }),
+  ];
 }
 
 export interface DecisionView {
@@ -80,7 +94,10 @@ const EFFECT_MARK: Record<string, (s: string) => string> = {
 };
 
 function decisionLines(decisions: DecisionView[], pad: string): string[] {
-  return decisions.map((d) => `${pad}${d.waiver ? c.yellow(`? waived, needs approval: ${d.message} (rule ${d.rule})`) : (EFFECT_MARK[d.effect]?.(`${d.message} (rule ${d.rule})`) ?? d.message)}`);
+  return decisions.map(
+    (d) =>
+      `${pad}${d.waiver ? c.yellow(`? waived, needs approval: ${d.message} (rule ${d.rule})`) : (EFFECT_MARK[d.effect]?.(`${d.message} (rule ${d.rule})`) ?? d.message)}`,
+  );
 }
 
 const WAIVER_STATUS: Record<WaiverUse['status'], string> = {
@@ -108,7 +125,7 @@ export function renderStep(s: PlannedStep, decisions: DecisionView[] = []): stri
   const lines = [`  ${c.bold(`# ${s.address}`)} ${verb}${s.reasons.length ? ` (${s.reasons.join('; ')})` : ''}`];
   // like Terraform's create_before_destroy: +/- when the new one comes up before the old one goes
   const blueGreen = blueGreenMode(s);
-  lines.push(paint(s.action, `${(blueGreen === 'beside' ? '+/-' : SYMBOL[s.action]!).padStart(3)} ${s.address}`));
+  lines.push(paint(s.action, `${(blueGreen === 'beside' ? '+/-' : SYMBOL[s.action]).padStart(3)} ${s.address}`));
   if (blueGreen) lines.push(c.dim(`      # ${BLUE_GREEN_NOTE[blueGreen]}`));
   if (s.kind === 'dr') {
     // nothing more: the op's parameters are in the plan file
@@ -116,7 +133,14 @@ export function renderStep(s: PlannedStep, decisions: DecisionView[] = []): stri
   else if (s.action === 'create' && s.after) {
     lines.push(...attrLines('+', s.after, '      ', s.kind === 'cluster' ? new Set([...HIDDEN_ATTRS, 'config']) : HIDDEN_ATTRS));
     if (s.after.target === 'kubernetes') lines.push(...renderedLines(s.after.objects, '      '));
-    if (s.kind === 'cluster') lines.push(`      + config =`, ...stringify(s.after.config).trimEnd().split('\n').map((l) => `          ${c.dim(l)}`));
+    if (s.kind === 'cluster')
+      lines.push(
+        `      + config =`,
+        ...stringify(s.after.config)
+          .trimEnd()
+          .split('\n')
+          .map((l) => `          ${c.dim(l)}`),
+      );
   } else if (s.action === 'update' || s.action === 'replace') lines.push(...changeLines(s.changes, '      '));
   lines.push(...decisionLines(decisions, '    '));
   return lines.join('\n');
@@ -130,7 +154,9 @@ export function summaryLine(doc: Pick<PlanDocument, 'summary' | 'steps'> & {kind
   const {create, update, replace, delete: del} = doc.summary;
   const recorded = doc.steps.filter((s) => s.action === 'noop' && s.record).length;
   if (create + update + replace + del === 0) {
-    return recorded > 0 ? `No changes to the world. ${recorded} existing object(s) will be recorded in the ledger.` : 'No changes. The workspace matches the configuration.';
+    return recorded > 0
+      ? `No changes to the world. ${recorded} existing object(s) will be recorded in the ledger.`
+      : 'No changes. The workspace matches the configuration.';
   }
   return `Plan: ${create} to add, ${update} to change, ${replace} to replace, ${del} to destroy.`;
 }
@@ -143,7 +169,12 @@ export function renderPlan(doc: PlanDocument): string {
       if (d.status === 'deleted') out.push(c.red(`  - ${d.address}: deleted outside orx`));
       else {
         out.push(c.yellow(`  ~ ${d.address}: changed outside orx`));
-        out.push(...changeLines(d.changes.map((ch) => ({...ch, forces_replacement: false})), '      '));
+        out.push(
+          ...changeLines(
+            d.changes.map((ch) => ({...ch, forces_replacement: false})),
+            '      ',
+          ),
+        );
       }
     }
     out.push('');
@@ -152,7 +183,14 @@ export function renderPlan(doc: PlanDocument): string {
   const decisions: DecisionView[] = doc.policy.decisions;
   if (visible.length > 0) {
     out.push(`orx will perform the following actions (${doc.kind} plan ${doc.plan_id}):`, '');
-    for (const s of visible) out.push(renderStep(s, decisions.filter((d) => d.step === s.id)), '');
+    for (const s of visible)
+      out.push(
+        renderStep(
+          s,
+          decisions.filter((d) => d.step === s.id),
+        ),
+        '',
+      );
   }
   const planLevel = decisions.filter((d) => !d.step);
   if (planLevel.length) out.push(c.bold('Policy on the whole plan:'), ...decisionLines(planLevel, '  '), '');
@@ -171,9 +209,16 @@ function secs(ms: number): string {
 /** One line of what the Monte Carlo says of this plan, and how to get the same numbers again. */
 export function readinessLine(r: PlanSimulation): string {
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-  const score = r.readinessScore >= 0.9 ? c.green(pct(r.readinessScore)) : r.readinessScore >= 0.5 ? c.yellow(pct(r.readinessScore)) : c.red(pct(r.readinessScore));
+  const score =
+    r.readinessScore >= 0.9
+      ? c.green(pct(r.readinessScore))
+      : r.readinessScore >= 0.5
+        ? c.yellow(pct(r.readinessScore))
+        : c.red(pct(r.readinessScore));
   return (
     `Readiness: ${score} likely to apply cleanly · p50 ${secs(r.p50_ms)} · p95 ${secs(r.p95_ms)} · expected rollbacks ${r.expectedRollbacks} · ${r.policyPassPct}% of steps pass policy without a human\n` +
-    c.dim(`  (Monte Carlo over the ledger's history: ${r.iterations} iterations, seed ${r.seed}, ${r.rng.library} ${r.rng.version} ${r.rng.algorithm}; orx simulate FILE --seed N repeats it)`)
+    c.dim(
+      `  (Monte Carlo over the ledger's history: ${r.iterations} iterations, seed ${r.seed}, ${r.rng.library} ${r.rng.version} ${r.rng.algorithm}; orx simulate FILE --seed N repeats it)`,
+    )
   );
 }

@@ -10,8 +10,16 @@ function secs(ms: number): string {
 }
 
 function line(r: StepResult): string {
-  const mark = r.status === 'succeeded' ? c.green('✓') : r.status === 'failed' ? c.red('✗') : r.status === 'rolled_back' ? c.yellow('↺') : c.dim('·');
-  const note = r.status === 'failed' || r.status === 'rolled_back' ? `: ${r.error}` : r.status === 'skipped' ? ' (not started)' : r.adopted ? ' (adopted existing object)' : '';
+  const mark =
+    r.status === 'succeeded' ? c.green('✓') : r.status === 'failed' ? c.red('✗') : r.status === 'rolled_back' ? c.yellow('↺') : c.dim('·');
+  const note =
+    r.status === 'failed' || r.status === 'rolled_back'
+      ? `: ${r.error}`
+      : r.status === 'skipped'
+        ? ' (not started)'
+        : r.adopted
+          ? ' (adopted existing object)'
+          : '';
   return `${mark} ${r.step.address}: ${r.step.action} ${r.status.replace('_', ' ')} (${secs(r.elapsed_ms)})${note}`;
 }
 
@@ -28,7 +36,8 @@ export function progressReporter(write: (s: string) => void, tty: boolean, now: 
   let failed = 0;
   let timer: NodeJS.Timeout | undefined;
   const label = (a: string): string => (details.has(a) ? `${a} ${details.get(a)}` : a);
-  const status = (): string => `${c.cyan('…')} running ${running.size} [${[...running.keys()].slice(0, 3).map(label).join(', ')}${running.size > 3 ? ', …' : ''}] · done ${done} · failed ${failed} · ${secs(now() - t0)}`;
+  const status = (): string =>
+    `${c.cyan('…')} running ${running.size} [${[...running.keys()].slice(0, 3).map(label).join(', ')}${running.size > 3 ? ', …' : ''}] · done ${done} · failed ${failed} · ${secs(now() - t0)}`;
   const redraw = (): void => {
     if (tty) write(`\r\x1b[2K${status()}`);
   };
@@ -62,13 +71,19 @@ export function progressReporter(write: (s: string) => void, tty: boolean, now: 
   };
 }
 
-
 /** With `--log-format json`: one structured line per step, correlated by run id. */
 export function jsonProgressReporter(log: Logger): ExecutorEvents & {close(): void} {
   return {
     onStart() {},
     onFinish(r) {
-      const fields = {address: r.step.address, action: r.step.action, status: r.status, elapsed_ms: r.elapsed_ms, ...(r.error ? {error: r.error} : {}), ...(r.adopted ? {adopted: true} : {})};
+      const fields = {
+        address: r.step.address,
+        action: r.step.action,
+        status: r.status,
+        elapsed_ms: r.elapsed_ms,
+        ...(r.error ? {error: r.error} : {}),
+        ...(r.adopted ? {adopted: true} : {}),
+      };
       const run = log.withRun(r.run_id);
       if (r.status === 'failed') run.error(`${r.step.action} failed`, fields);
       else if (r.status === 'rolled_back') run.warn(`${r.step.action} rolled back`, fields);

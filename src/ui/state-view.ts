@@ -19,13 +19,16 @@ export function renderState(resources: ResourceRecord[], meta: {lineage: string;
 
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n');
 }
 
 export function renderRuns(runs: RunRecord[]): string {
   if (runs.length === 0) return 'No runs yet.';
-  return table([['RUN', 'KIND', 'MODE', 'STATUS', 'STARTED', 'ACTOR', 'PLAN'], ...runs.map((r) => [r.id, r.kind, r.mode, r.status, r.started_at, r.actor, r.plan_id ?? '-'])]);
+  return table([
+    ['RUN', 'KIND', 'MODE', 'STATUS', 'STARTED', 'ACTOR', 'PLAN'],
+    ...runs.map((r) => [r.id, r.kind, r.mode, r.status, r.started_at, r.actor, r.plan_id ?? '-']),
+  ]);
 }
 
 export function renderRun(run: RunRecord, steps: StepRecord[], approvals: ApprovalRecord[] = []): string {

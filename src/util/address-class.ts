@@ -48,7 +48,7 @@ export function describeClass(c: AddressClass): string {
 function ipv4Part(p: string): number | null {
   if (p === '') return null;
   let m: RegExpExecArray | null;
-  if ((m = /^0[xX]([0-9a-fA-F]*)$/.exec(p))) return m[1] === '' ? 0 : parseInt(m[1]!, 16);
+  if ((m = /^0[xX]([0-9a-fA-F]*)$/.exec(p))) return m[1] === '' ? 0 : parseInt(m[1], 16);
   if (/^0[0-7]+$/.test(p)) return parseInt(p, 8);
   if (/^(0|[1-9][0-9]*)$/.test(p)) return Number(p);
   return null;
@@ -62,9 +62,9 @@ export function parseIPv4(text: string): number[] | null {
   if (nums.some((n) => n === null || !Number.isFinite(n))) return null;
   const last = nums.pop()!;
   if (nums.some((n) => n! > 255)) return null;
-  if (last! >= 256 ** (4 - nums.length)) return null;
+  if (last >= 256 ** (4 - nums.length)) return null;
   const bytes = nums as number[];
-  for (let i = 3 - nums.length; i >= 0; i--) bytes.push(Math.floor(last! / 256 ** i) % 256);
+  for (let i = 3 - nums.length; i >= 0; i--) bytes.push(Math.floor(last / 256 ** i) % 256);
   return bytes;
 }
 
@@ -82,13 +82,13 @@ export function parseIPv6(text: string): number[] | null {
     const out: number[] = [];
     const items = s.split(':');
     for (let i = 0; i < items.length; i++) {
-      const g = items[i]!;
+      const g = items[i];
       if (i === items.length - 1 && g.includes('.')) {
         // dotted IPv4 in the last 32 bits: strict a.b.c.d only
         if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(g)) return null;
         const v4 = g.split('.').map(Number);
         if (v4.some((n) => n > 255)) return null;
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
       } else {
         if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
         out.push(parseInt(g, 16));
@@ -96,8 +96,8 @@ export function parseIPv6(text: string): number[] | null {
     }
     return out;
   };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
   if (!head || !tail) return null;
   let words: number[];
   if (halves.length === 2) {
@@ -149,11 +149,12 @@ function classifyV6(b: number[]): AddressClass {
     if (inner !== 'public') return inner;
   }
   // AWS's IPv6 instance metadata address, fd00:ec2::254
-  if (b[0] === 0xfd && b[1] === 0x00 && b[2] === 0x0e && b[3] === 0xc2 && zeros(4, 14) && b[14] === 0x02 && b[15] === 0x54) return 'metadata';
+  if (b[0] === 0xfd && b[1] === 0x00 && b[2] === 0x0e && b[3] === 0xc2 && zeros(4, 14) && b[14] === 0x02 && b[15] === 0x54)
+    return 'metadata';
   if (b[0] === 0xff) return 'multicast';
-  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return 'link-local';
-  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0xc0) return 'private';
-  if ((b[0]! & 0xfe) === 0xfc) return 'private';
+  if (b[0] === 0xfe && (b[1] & 0xc0) === 0x80) return 'link-local';
+  if (b[0] === 0xfe && (b[1] & 0xc0) === 0xc0) return 'private';
+  if ((b[0] & 0xfe) === 0xfc) return 'private';
   if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0x0d && b[3] === 0xb8) return 'reserved';
   if (b[0] === 0x01 && zeros(1, 8)) return 'reserved';
   return 'public';
@@ -169,11 +170,11 @@ export function classifyAddress(text: string): AddressClass | null {
 /** The plain spelling of an address (dotted quad, or compressed lowercase IPv6), for messages. */
 export function formatAddress(a: ParsedAddress): string {
   if (a.family === 4) return a.bytes.join('.');
-  const words = Array.from({length: 8}, (_, i) => (a.bytes[2 * i]! << 8) | a.bytes[2 * i + 1]!);
+  const words = Array.from({length: 8}, (_, i) => (a.bytes[2 * i] << 8) | a.bytes[2 * i + 1]);
   // the longest run of two or more zero words becomes "::"
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++;
       continue;
@@ -191,7 +192,14 @@ export function formatAddress(a: ParsedAddress): string {
 }
 
 /** Classes no request from orx ever goes to, whoever named them. */
-export const NEVER_CONTACTED: ReadonlySet<AddressClass> = new Set(['link-local', 'metadata', 'multicast', 'unspecified', 'broadcast', 'reserved']);
+export const NEVER_CONTACTED: ReadonlySet<AddressClass> = new Set([
+  'link-local',
+  'metadata',
+  'multicast',
+  'unspecified',
+  'broadcast',
+  'reserved',
+]);
 
 /** Classes inside the operator's own networks: reachable only when the operator named them. */
 export const INTERNAL: ReadonlySet<AddressClass> = new Set(['loopback', 'private', 'shared']);

@@ -54,12 +54,19 @@ function systemError(err: unknown, file: string, label: string): FileReadError {
   if (code === 'ENOENT' || code === 'ENOTDIR') return new FileReadError('missing', file, `${label} does not exist`, code);
   if (code === 'EISDIR') return new FileReadError('directory', file, `${label} is a directory, not a regular file`, code);
   // opening a socket fails with ENXIO; a device may refuse with its own code
-  if (code === 'ENXIO' || code === 'ENODEV' || code === 'EOPNOTSUPP') return new FileReadError('special', file, `${label} is not a regular file; orx reads only regular files`, code);
+  if (code === 'ENXIO' || code === 'ENODEV' || code === 'EOPNOTSUPP')
+    return new FileReadError('special', file, `${label} is not a regular file; orx reads only regular files`, code);
   return new FileReadError('unreadable', file, `cannot read ${label}: ${code ?? (err as Error).message}`, code);
 }
 
 function tooLarge(file: string, label: string, max: number, size?: number): FileReadError {
-  return new FileReadError('too_large', file, `${label} is too large (${size !== undefined ? `${size} bytes; ` : 'more than '}at most ${max} bytes)`, undefined, size);
+  return new FileReadError(
+    'too_large',
+    file,
+    `${label} is too large (${size !== undefined ? `${size} bytes; ` : 'more than '}at most ${max} bytes)`,
+    undefined,
+    size,
+  );
 }
 
 /**

@@ -34,7 +34,10 @@ function idOf(text: string, names: IdTable | undefined): number | null {
  * (the image's passwd) when given, 'root' always to 0; a group absent from the string is the
  * user's primary group, which only the passwd knows (null without it, 0 for root).
  */
-export function numericUser(user: string | null | undefined, tables: {users?: IdTable; groups?: IdTable; primaryGroups?: IdTable} = {}): NumericUser {
+export function numericUser(
+  user: string | null | undefined,
+  tables: {users?: IdTable; groups?: IdTable; primaryGroups?: IdTable} = {},
+): NumericUser {
   if (user === null || user === undefined) return {uid: null, gid: null};
   const colon = user.indexOf(':');
   const userPart = colon === -1 ? user : user.slice(0, colon);
@@ -64,11 +67,11 @@ export function parsePasswd(text: string): {users: Map<string, number>; primaryG
   for (const line of text.split('\n')) {
     const f = line.split(':');
     if (f.length < 4 || f[0] === '' || line.startsWith('#')) continue;
-    const uid = numericPart(f[2]!);
-    const gid = numericPart(f[3]!);
-    if (uid === null || users.has(f[0]!)) continue;
-    users.set(f[0]!, uid);
-    if (gid !== null) primaryGroups.set(f[0]!, gid);
+    const uid = numericPart(f[2]);
+    const gid = numericPart(f[3]);
+    if (uid === null || users.has(f[0])) continue;
+    users.set(f[0], uid);
+    if (gid !== null) primaryGroups.set(f[0], gid);
   }
   return {users, primaryGroups};
 }

@@ -60,7 +60,16 @@ function editAndRecompute(db: Database.Database, seq: number, message: string): 
   }
 }
 
-const checkpoints = () => raw((db) => db.prepare('SELECT id, seq, hash, reason FROM checkpoints ORDER BY id').all() as Array<{id: number; seq: number; hash: string; reason: string}>);
+const checkpoints = () =>
+  raw(
+    (db) =>
+      db.prepare('SELECT id, seq, hash, reason FROM checkpoints ORDER BY id').all() as Array<{
+        id: number;
+        seq: number;
+        hash: string;
+        reason: string;
+      }>,
+  );
 
 beforeAll(async () => {
   ws = makeWorkspace('ckp');
@@ -88,20 +97,31 @@ afterAll(async () => {
 describe('signed checkpoints of the chain head', () => {
   it('every apply ends with one; an untouched ledger verifies against the newest', async () => {
     const cps = checkpoints();
-    expect(cps.map((c) => [c.id, c.reason])).toEqual([[1, 'apply'], [2, 'apply']]);
+    expect(cps.map((c) => [c.id, c.reason])).toEqual([
+      [1, 'apply'],
+      [2, 'apply'],
+    ]);
     const head = json(await cli(['audit', 'head', '--json'])).head;
     expect(cps[1]).toMatchObject({seq: head.seq, hash: head.hash});
     const v = await cli(['audit', 'verify']);
     expect(v.stdout).toMatch(new RegExp(`Chain intact: ${head.seq} events verified from the genesis hash to head seq ${head.seq}`));
-    expect(v.stdout).toMatch(/Checkpoint #2 \(seq \d+, \S+, after apply run-\S+\) signed by sha256:[0-9a-f]{64}; 2 of 2 checkpoint signatures verified\./);
-    expect(json(await cli(['audit', 'verify', '--json']))).toMatchObject({ok: true, chain_ok: true, checkpoints: {count: 2, verified: 2, newest: {id: 2, seq: head.seq}, tail: null, problems: []}});
+    expect(v.stdout).toMatch(
+      /Checkpoint #2 \(seq \d+, \S+, after apply run-\S+\) signed by sha256:[0-9a-f]{64}; 2 of 2 checkpoint signatures verified\./,
+    );
+    expect(json(await cli(['audit', 'verify', '--json']))).toMatchObject({
+      ok: true,
+      chain_ok: true,
+      checkpoints: {count: 2, verified: 2, newest: {id: 2, seq: head.seq}, tail: null, problems: []},
+    });
   });
 
   it('an event edited with every later hash recomputed: the links hold, the checkpoints name the rewrite (exit 1)', async () => {
     raw((db) => editAndRecompute(db, 3, 'nothing was created'));
     const r = await cli(['audit', 'verify'], 1);
     expect(r.stdout).toMatch(/^Hash links intact: /);
-    expect(r.stdout).toMatch(/✗ rewritten: event seq \d+ hashes to [0-9a-f]{12}…, but checkpoint #1 \(\S+\) signed [0-9a-f]{12}…: the chain was edited and its hashes recomputed at or before seq \d+ \(1 later checkpoint disagrees too\)/);
+    expect(r.stdout).toMatch(
+      /✗ rewritten: event seq \d+ hashes to [0-9a-f]{12}…, but checkpoint #1 \(\S+\) signed [0-9a-f]{12}…: the chain was edited and its hashes recomputed at or before seq \d+ \(1 later checkpoint disagrees too\)/,
+    );
     expect(r.stdout).toMatch(/Ledger FAILED verification\./);
     const j = json(await cli(['audit', 'verify', '--json'], 1));
     expect(j).toMatchObject({ok: false, chain_ok: true, break: null, checkpoints: {problems: [{kind: 'rewritten', checkpoint: 1}]}});
@@ -110,24 +130,35 @@ describe('signed checkpoints of the chain head', () => {
     expect(e.stderr).toMatch(/no longer holds the head its newest checkpoint #2 signed/);
   });
 
-  it('the newest rows deleted (SQLite\'s high-water mark put back too): rows missing after the checkpoint (exit 1)', async () => {
-    const cp = checkpoints()[1]!;
+  it("the newest rows deleted (SQLite's high-water mark put back too): rows missing after the checkpoint (exit 1)", async () => {
+    const cp = checkpoints()[1];
     raw((db) => {
       db.prepare('DELETE FROM events WHERE seq > ?').run(cp.seq - 3);
       db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'").run(cp.seq - 3);
     });
     const r = await cli(['audit', 'verify'], 1);
     expect(r.stdout).toContain(`✗ rows missing: checkpoint #2 (`);
-    expect(r.stdout).toContain(`signed seq ${cp.seq}, but the ledger ends at seq ${cp.seq - 3}: events ${cp.seq - 2}..${cp.seq} were deleted`);
-    expect(json(await cli(['audit', 'verify', '--json'], 1)).checkpoints.problems).toEqual([expect.objectContaining({kind: 'rows_missing', checkpoint: 2, seq: cp.seq})]);
+    expect(r.stdout).toContain(
+      `signed seq ${cp.seq}, but the ledger ends at seq ${cp.seq - 3}: events ${cp.seq - 2}..${cp.seq} were deleted`,
+    );
+    expect(json(await cli(['audit', 'verify', '--json'], 1)).checkpoints.problems).toEqual([
+      expect.objectContaining({kind: 'rows_missing', checkpoint: 2, seq: cp.seq}),
+    ]);
   });
 
   it('--head FILE: the kept head is found; a rollback to an older copy of ledger.db verifies on its own but not against the head', async () => {
     const kept = await cli(['audit', 'head', '--signed']);
     const file = path.join(ws.dir, 'kept-head.json');
     fs.writeFileSync(file, kept.stdout);
-    expect(JSON.parse(kept.stdout)).toMatchObject({format: 'orx.chain-checkpoint', version: 1, id: 2, signature: {mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json'}});
-    expect((await cli(['audit', 'verify', '--head', 'kept-head.json'])).stdout).toMatch(/Kept head found: kept-head\.json \(checkpoint #2, seq \d+, \S+\) is in this ledger, signed by sha256:/);
+    expect(JSON.parse(kept.stdout)).toMatchObject({
+      format: 'orx.chain-checkpoint',
+      version: 1,
+      id: 2,
+      signature: {mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json'},
+    });
+    expect((await cli(['audit', 'verify', '--head', 'kept-head.json'])).stdout).toMatch(
+      /Kept head found: kept-head\.json \(checkpoint #2, seq \d+, \S+\) is in this ledger, signed by sha256:/,
+    );
     // the --json form of `audit head --signed` is accepted too
     fs.writeFileSync(path.join(ws.dir, 'kept.json'), (await cli(['audit', 'head', '--signed', '--json'])).stdout);
     await cli(['audit', 'verify', '--head', 'kept.json']);
@@ -139,16 +170,25 @@ describe('signed checkpoints of the chain head', () => {
     }
     await cli(['audit', 'verify']); // the old copy is consistent with itself
     const r = await cli(['audit', 'verify', '--head', 'kept-head.json'], 1);
-    expect(r.stdout).toMatch(/Kept head FAILED: kept-head\.json \(seq \d+, \S+\): the ledger ends at seq \d+, before the kept head seq \d+ \(signed \S+\): it was rolled back to an older copy or truncated/);
-    expect(json(await cli(['audit', 'verify', '--head', 'kept-head.json', '--json'], 1)).head_file).toMatchObject({ok: false, checkpoint: 2});
+    expect(r.stdout).toMatch(
+      /Kept head FAILED: kept-head\.json \(seq \d+, \S+\): the ledger ends at seq \d+, before the kept head seq \d+ \(signed \S+\): it was rolled back to an older copy or truncated/,
+    );
+    expect(json(await cli(['audit', 'verify', '--head', 'kept-head.json', '--json'], 1)).head_file).toMatchObject({
+      ok: false,
+      checkpoint: 2,
+    });
 
     // a kept head edited to match a rewritten ledger no longer carries a valid signature
     const forged = JSON.parse(kept.stdout);
     forged.seq = 1;
     fs.writeFileSync(file, JSON.stringify(forged));
-    expect((await cli(['audit', 'verify', '--head', 'kept-head.json'], 1)).stdout).toMatch(/Kept head FAILED: .*its signature does not verify with the workspace key/);
+    expect((await cli(['audit', 'verify', '--head', 'kept-head.json'], 1)).stdout).toMatch(
+      /Kept head FAILED: .*its signature does not verify with the workspace key/,
+    );
     fs.writeFileSync(file, '{"format": "something else"}');
-    expect((await cli(['audit', 'verify', '--head', 'kept-head.json'], 1)).stderr).toMatch(/kept-head\.json is not a signed chain head \(no "format": "orx\.chain-checkpoint"\)/);
+    expect((await cli(['audit', 'verify', '--head', 'kept-head.json'], 1)).stderr).toMatch(
+      /kept-head\.json is not a signed chain head \(no "format": "orx\.chain-checkpoint"\)/,
+    );
   });
 
   it('a checkpoint whose signature was tampered with is reported (exit 1)', async () => {
@@ -164,18 +204,38 @@ describe('signed checkpoints of the chain head', () => {
     expect(r.stdout).toMatch(/1 of 2 checkpoint signatures verified/);
     // a checkpoint row moved to another head (to cover a rewrite) fails the same way
     raw((db) => db.prepare('UPDATE checkpoints SET seq = seq - 1 WHERE id = 2').run());
-    expect(json(await cli(['audit', 'verify', '--json'], 1)).checkpoints.problems.map((p: {kind: string; checkpoint: number}) => [p.kind, p.checkpoint])).toEqual([['signature', 1], ['signature', 2]]);
+    expect(
+      json(await cli(['audit', 'verify', '--json'], 1)).checkpoints.problems.map((p: {kind: string; checkpoint: number}) => [
+        p.kind,
+        p.checkpoint,
+      ]),
+    ).toEqual([
+      ['signature', 1],
+      ['signature', 2],
+    ]);
   });
 
   it('events after the newest checkpoint with no run in progress: an unsigned tail (exit 1); approve, halt and resume each sign one', async () => {
     raw((db) => {
       const last = db.prepare('SELECT * FROM events ORDER BY seq DESC LIMIT 1').get() as Row;
-      const row = {seq: last.seq + 1, run_id: null, step_id: null, ts: new Date().toISOString(), level: 'info', message: 'appended later', payload: null, prev_hash: last.hash};
-      db.prepare('INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(row.seq, null, null, row.ts, 'info', row.message, null, row.prev_hash, storedEventHash(row));
+      const row = {
+        seq: last.seq + 1,
+        run_id: null,
+        step_id: null,
+        ts: new Date().toISOString(),
+        level: 'info',
+        message: 'appended later',
+        payload: null,
+        prev_hash: last.hash,
+      };
+      db.prepare(
+        'INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(row.seq, null, null, row.ts, 'info', row.message, null, row.prev_hash, storedEventHash(row));
     });
     const r = await cli(['audit', 'verify'], 1);
-    expect(r.stdout).toMatch(/✗ unsigned tail: event \d+ was written after checkpoint #2 \(seq \d+\) and no checkpoint signs the head seq \d+/);
+    expect(r.stdout).toMatch(
+      /✗ unsigned tail: event \d+ was written after checkpoint #2 \(seq \d+\) and no checkpoint signs the head seq \d+/,
+    );
 
     // a saved plan's PLAN run signs one too
     await cli(['plan', '-out', 'plans/next.json']);
@@ -225,6 +285,8 @@ describe('signed checkpoints of the chain head', () => {
     fs.writeFileSync(path.join(ws.dir, 'forged.json'), JSON.stringify(bundle));
     const bad = await cli(['audit', 'verify-bundle', 'forged.json', '--json'], 1);
     expect(json(bad).problems.map((p: {part: string}) => p.part)).toContain('checkpoint');
-    expect(json(bad).problems.find((p: {part: string}) => p.part === 'checkpoint').reason).toMatch(/checkpoint #2: its signature does not verify/);
+    expect(json(bad).problems.find((p: {part: string}) => p.part === 'checkpoint').reason).toMatch(
+      /checkpoint #2: its signature does not verify/,
+    );
   });
 });

@@ -31,7 +31,13 @@ beforeEach(() => {
     const run = l.startRun({kind: 'apply', mode: 'APPLY', autonomy: 1, actor: 'alice'});
     runs.push(run.id);
     l.appendEvents(Array.from({length: 5}, (_, i) => ({run_id: run.id, level: 'info' as const, message: `work ${i}`, payload: {i}})));
-    snaps.push(recordSnapshot(l, {run_id: run.id, config: {...base, agents: {researcher: {...base.agents.researcher, env: {LOG_LEVEL: level}}}}, policy_digest: `p-${level}`}).id);
+    snaps.push(
+      recordSnapshot(l, {
+        run_id: run.id,
+        config: {...base, agents: {researcher: {...base.agents.researcher, env: {LOG_LEVEL: level}}}},
+        policy_digest: `p-${level}`,
+      }).id,
+    );
     l.finishRun(run.id, 'succeeded');
   }
   l.close();
@@ -44,7 +50,11 @@ function tamper(sqlText: string, ...params: unknown[]): void {
   const l = Ledger.open(dir);
   try {
     l.sqlite.transaction(() => {
-      for (const s of sqlText.split(';').map((x) => x.trim()).filter(Boolean)) l.sqlite.prepare(s).run(...(s.includes('?') ? params : []));
+      for (const s of sqlText
+        .split(';')
+        .map((x) => x.trim())
+        .filter(Boolean))
+        l.sqlite.prepare(s).run(...(s.includes('?') ? params : []));
     })();
   } finally {
     l.close();
@@ -74,16 +84,36 @@ describe('orx audit verify / head', () => {
       () => {
         tamper('UPDATE events SET seq = seq + 100 WHERE seq >= 6; UPDATE events SET seq = seq - 99 WHERE seq >= 106');
         const l = Ledger.open(dir);
-        const prev = l.listEvents({after_seq: 4, limit: 1})[0]!;
-        const fake = {seq: 6, run_id: prev.run_id, step_id: null, ts: prev.ts, level: 'info', message: 'forged', payload: null, prev_hash: prev.hash};
-        l.sqlite.prepare('INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        const prev = l.listEvents({after_seq: 4, limit: 1})[0];
+        const fake = {
+          seq: 6,
+          run_id: prev.run_id,
+          step_id: null,
+          ts: prev.ts,
+          level: 'info',
+          message: 'forged',
+          payload: null,
+          prev_hash: prev.hash,
+        };
+        l.sqlite
+          .prepare(
+            'INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          )
           .run(6, fake.run_id, null, fake.ts, 'info', 'forged', null, prev.hash, eventHash(fake));
         l.close();
       },
       7,
       /prev_hash/,
     ],
-    ['two rows swapped', () => tamper('UPDATE events SET seq = -1 WHERE seq = 11; UPDATE events SET seq = 11 WHERE seq = 12; UPDATE events SET seq = 12 WHERE seq = -1'), 11, /./],
+    [
+      'two rows swapped',
+      () =>
+        tamper(
+          'UPDATE events SET seq = -1 WHERE seq = 11; UPDATE events SET seq = 11 WHERE seq = 12; UPDATE events SET seq = 12 WHERE seq = -1',
+        ),
+      11,
+      /./,
+    ],
   ];
   for (const [what, doIt, seq, reason] of cases) {
     it(`${what}: exit 1, naming seq ${seq}`, async () => {
@@ -116,7 +146,14 @@ describe('orx audit export / verify-bundle', () => {
   it('round trip, then tampering each part is reported precisely', async () => {
     const exp = await orx(['audit', 'export', '-o', 'out/audit.json', '--json'], {cwd: dir});
     expect(exp.code, exp.stderr).toBe(0);
-    expect(json(exp.stdout)).toMatchObject({events: 16, runs: 2, snapshots: 2, chain_head: {seq: 16}, key_fingerprint: key.fingerprint, range: {from_seq: 1, to_seq: 16}});
+    expect(json(exp.stdout)).toMatchObject({
+      events: 16,
+      runs: 2,
+      snapshots: 2,
+      chain_head: {seq: 16},
+      key_fingerprint: key.fingerprint,
+      range: {from_seq: 1, to_seq: 16},
+    });
     const file = path.join(dir, 'out/audit.json');
     const ok = await orx(['audit', 'verify-bundle', file], {cwd: dir});
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
@@ -138,7 +175,10 @@ describe('orx audit export / verify-bundle', () => {
     };
     const ev = await variant('event', (b) => (b.events[6].message = 'edited'));
     expect(ev.code).toBe(5);
-    expect(ev.j.problems).toEqual([expect.objectContaining({part: 'signature'}), {part: 'event', seq: 7, reason: expect.stringMatching(/hash does not match/)}]);
+    expect(ev.j.problems).toEqual([
+      expect.objectContaining({part: 'signature'}),
+      {part: 'event', seq: 7, reason: expect.stringMatching(/hash does not match/)},
+    ]);
     expect(ev.human.stdout).toMatch(/✗ event seq 7: hash does not match the event contents/);
 
     const head = await variant('head', (b) => (b.chain_head.hash = 'a'.repeat(64)));
@@ -146,8 +186,11 @@ describe('orx audit export / verify-bundle', () => {
     expect(head.human.stdout).toMatch(/✗ chain head: the head hash aaaaaaaaaaaa… is not the hash of event seq 16/);
 
     const snap = await variant('snapshot', (b) => (b.snapshots[1].config.agents.researcher.env.LOG_LEVEL = 'trace'));
-    expect(snap.j.problems).toEqual([expect.objectContaining({part: 'signature'}), expect.objectContaining({part: 'snapshot', id: snaps[1]})]);
-    expect(snap.human.stdout).toContain(`✗ snapshot ${snaps[1]!.slice(0, 12)}…: its config hashes to`);
+    expect(snap.j.problems).toEqual([
+      expect.objectContaining({part: 'signature'}),
+      expect.objectContaining({part: 'snapshot', id: snaps[1]}),
+    ]);
+    expect(snap.human.stdout).toContain(`✗ snapshot ${snaps[1].slice(0, 12)}…: its config hashes to`);
 
     const sig = await variant('sig', (b) => {
       const s = Buffer.from(b.signature.messageSignature.signature, 'base64');
@@ -175,8 +218,8 @@ describe('orx audit export / verify-bundle', () => {
     expect(nb.stderr).toMatch(/is not an orx audit bundle/);
   });
 
-  it('--run exports that run\'s stretch; the first link is taken as given and said so', async () => {
-    const r = await orx(['audit', 'export', '--run', runs[1]!, '-o', 'run.json', '--json'], {cwd: dir});
+  it("--run exports that run's stretch; the first link is taken as given and said so", async () => {
+    const r = await orx(['audit', 'export', '--run', runs[1], '-o', 'run.json', '--json'], {cwd: dir});
     expect(r.code, r.stderr).toBe(0);
     expect(json(r.stdout)).toMatchObject({events: 8, runs: 1, snapshots: 1, range: {run_id: runs[1], from_seq: 9, to_seq: 16}});
     const v = await orx(['audit', 'verify-bundle', 'run.json'], {cwd: dir});
@@ -210,9 +253,9 @@ describe('orx audit export / verify-bundle', () => {
       }`;
     const writer = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'pipe']});
     let err = '';
-    writer.stderr!.on('data', (d) => (err += d));
+    writer.stderr.on('data', (d) => (err += d));
     await new Promise<void>((resolve, reject) => {
-      writer.stdout!.once('data', () => resolve());
+      writer.stdout.once('data', () => resolve());
       writer.once('exit', (code) => reject(new Error(`writer exited ${code}: ${err}`)));
     });
     try {
@@ -228,7 +271,7 @@ describe('orx audit export / verify-bundle', () => {
         const a = await orx(['audit', 'verify', '--json'], {cwd: dir});
         expect(json(a.stdout)).toMatchObject({ok: true});
       }
-      expect(heads[2]).toBeGreaterThan(heads[0]!); // the writer really was writing meanwhile
+      expect(heads[2]).toBeGreaterThan(heads[0]); // the writer really was writing meanwhile
     } finally {
       writer.kill('SIGKILL');
       await new Promise((r) => writer.once('close', r));
@@ -241,23 +284,25 @@ describe('orx history', () => {
   it('lists snapshots and diffs two of them by unique prefix', async () => {
     const list = await orx(['history'], {cwd: dir});
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(new RegExp(`^\\*\\s+${snaps[1]!.slice(0, 12)}\\s+\\S+\\s+${runs[1]}\\s+p-debug\\s+${snaps[0]!.slice(0, 12)}$`, 'm'));
-    expect(list.stdout).toMatch(new RegExp(`^\\s+${snaps[0]!.slice(0, 12)}\\s+\\S+\\s+${runs[0]}\\s+p-info\\s+-$`, 'm'));
+    expect(list.stdout).toMatch(
+      new RegExp(`^\\*\\s+${snaps[1].slice(0, 12)}\\s+\\S+\\s+${runs[1]}\\s+p-debug\\s+${snaps[0].slice(0, 12)}$`, 'm'),
+    );
+    expect(list.stdout).toMatch(new RegExp(`^\\s+${snaps[0].slice(0, 12)}\\s+\\S+\\s+${runs[0]}\\s+p-info\\s+-$`, 'm'));
     const j = json((await orx(['history', '--json'], {cwd: dir})).stdout);
     expect(j.snapshots.map((s: {id: string}) => s.id)).toEqual([snaps[1], snaps[0]]);
     expect(j.current).toMatchObject({id: snaps[1], policy_digest: 'p-debug'});
 
-    const d = await orx(['history', 'diff', snaps[0]!.slice(0, 8), snaps[1]!.slice(0, 8)], {cwd: dir});
+    const d = await orx(['history', 'diff', snaps[0].slice(0, 8), snaps[1].slice(0, 8)], {cwd: dir});
     expect(d.code, d.stderr).toBe(0);
     expect(d.stdout).toContain('~ agents.researcher.env.LOG_LEVEL: "info" -> "debug"');
     expect(d.stdout).toContain('~ (policy digest): p-info -> p-debug');
-    const dj = json((await orx(['history', 'diff', snaps[0]!, snaps[1]!, '--json'], {cwd: dir})).stdout);
+    const dj = json((await orx(['history', 'diff', snaps[0], snaps[1], '--json'], {cwd: dir})).stdout);
     expect(dj.changes).toEqual([{op: 'change', path: 'agents.researcher.env.LOG_LEVEL', before: 'info', after: 'debug'}]);
 
-    const bad = await orx(['history', 'diff', 'zz', snaps[1]!], {cwd: dir});
+    const bad = await orx(['history', 'diff', 'zz', snaps[1]], {cwd: dir});
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/"zz" is not a snapshot id/);
-    const missing = await orx(['history', 'diff', '0000000000', snaps[1]!, '--json'], {cwd: dir});
+    const missing = await orx(['history', 'diff', '0000000000', snaps[1], '--json'], {cwd: dir});
     expect(missing.code).toBe(1);
     expect(json(missing.stdout).error).toMatchObject({code: 'not_found'});
   });

@@ -89,7 +89,10 @@ async function probeWhile(during: Promise<unknown>): Promise<{maxGapMs: number; 
 }
 
 async function webContainers(): Promise<Array<{Id: string; Names: string[]; State: string}>> {
-  return (await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.web']}})) as never;
+  return await docker.listContainers({
+    all: true,
+    filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.web']},
+  });
 }
 
 describe('blue-green updates', () => {
@@ -101,7 +104,9 @@ describe('blue-green updates', () => {
 
     ws.write(yaml('v2'));
     const plan = await cli(['plan']);
-    expect(plan.stdout).toMatch(/agent\.web must be replaced\n\+\/- agent\.web\n +# blue-green: the new container starts beside the old one/);
+    expect(plan.stdout).toMatch(
+      /agent\.web must be replaced\n\+\/- agent\.web\n +# blue-green: the new container starts beside the old one/,
+    );
     const {child: _c, done} = startOrx(['apply', '--auto-approve'], {cwd: ws.dir});
     const probe = await probeWhile(done);
     const r = await done;
@@ -118,8 +123,8 @@ describe('blue-green updates', () => {
     expect(probe.maxGapMs, JSON.stringify(probe)).toBeLessThan(1500);
     const now = await webContainers();
     expect(now).toHaveLength(1);
-    expect(now[0]!.Id).not.toBe(old!.Id);
-    expect(now[0]!.Names[0]).toMatch(new RegExp(`^/orx-${ws.name}-web-[0-9a-f]{8}$`));
+    expect(now[0].Id).not.toBe(old.Id);
+    expect(now[0].Names[0]).toMatch(new RegExp(`^/orx-${ws.name}-web-[0-9a-f]{8}$`));
     // converged: the new name is recorded and nothing is left to do
     await cli(['plan', '--detailed-exitcode']);
 
@@ -131,37 +136,46 @@ describe('blue-green updates', () => {
     expect(gap.maxGapMs, JSON.stringify(gap)).toBeGreaterThan(2500);
   });
 
-  it('a new version that never gets healthy is removed; the old one keeps serving; exit 6 and the rollback in the ledger', {timeout: 120_000}, async () => {
-    ws.write(yaml('v1'));
-    await approved('apply');
-    await until('v1 served', () => get('/version'), 30_000);
-    const [old] = await webContainers();
-    const startedAt = (await docker.getContainer(old!.Id).inspect()).State.StartedAt;
+  it(
+    'a new version that never gets healthy is removed; the old one keeps serving; exit 6 and the rollback in the ledger',
+    {timeout: 120_000},
+    async () => {
+      ws.write(yaml('v1'));
+      await approved('apply');
+      await until('v1 served', () => get('/version'), 30_000);
+      const [old] = await webContainers();
+      const startedAt = (await docker.getContainer(old.Id).inspect()).State.StartedAt;
 
-    ws.write(yaml('v-broken', {healthz: false}));
-    const {done} = startOrx(['apply', '--auto-approve'], {cwd: ws.dir});
-    const probe = await probeWhile(done);
-    const r = await done;
-    expect(r.code, r.stderr).toBe(6);
-    expect(r.stderr).toMatch(/blue-green: the new container was not healthy \(unhealthy: the health check failed 2 times in a row\); rolled back, orx-\S+-web keeps running/);
-    expect(probe.versions).toEqual(['v1']);
-    // the proof that service never stopped: the old container ran throughout, never restarted
-    const after = await docker.getContainer(old!.Id).inspect();
-    expect(after.State.StartedAt).toBe(startedAt);
-    expect(after.RestartCount).toBe(0);
-    // and the probe never went without an answer for as long as any restart of v1 would take (its
-    // start-up alone is 3 s); what is shorter is the probe loop's own latency on a loaded machine
-    expect(probe.maxGapMs, JSON.stringify(probe)).toBeLessThan(2500);
-    const now = await webContainers();
-    expect(now.map((c) => c.Id)).toEqual([old!.Id]);
-    expect(now[0]!.State).toBe('running');
-    const events = JSON.parse((await cli(['events', '--json'])).stdout).events as Array<{message: string; payload: {rollback?: {reason: string; health_output: string}} | null}>;
-    const rollback = events.find((e) => e.payload?.rollback);
-    expect(rollback?.payload?.rollback?.reason).toBe('unhealthy');
-    expect(rollback?.message).toMatch(/blue-green rolled back/);
-    // the plan still wants the new version: nothing was recorded as done
-    expect((await cli(['plan', '--detailed-exitcode'], 2)).stdout).toMatch(/agent\.web must be replaced/);
-  });
+      ws.write(yaml('v-broken', {healthz: false}));
+      const {done} = startOrx(['apply', '--auto-approve'], {cwd: ws.dir});
+      const probe = await probeWhile(done);
+      const r = await done;
+      expect(r.code, r.stderr).toBe(6);
+      expect(r.stderr).toMatch(
+        /blue-green: the new container was not healthy \(unhealthy: the health check failed 2 times in a row\); rolled back, orx-\S+-web keeps running/,
+      );
+      expect(probe.versions).toEqual(['v1']);
+      // the proof that service never stopped: the old container ran throughout, never restarted
+      const after = await docker.getContainer(old.Id).inspect();
+      expect(after.State.StartedAt).toBe(startedAt);
+      expect(after.RestartCount).toBe(0);
+      // and the probe never went without an answer for as long as any restart of v1 would take (its
+      // start-up alone is 3 s); what is shorter is the probe loop's own latency on a loaded machine
+      expect(probe.maxGapMs, JSON.stringify(probe)).toBeLessThan(2500);
+      const now = await webContainers();
+      expect(now.map((c) => c.Id)).toEqual([old.Id]);
+      expect(now[0].State).toBe('running');
+      const events = JSON.parse((await cli(['events', '--json'])).stdout).events as Array<{
+        message: string;
+        payload: {rollback?: {reason: string; health_output: string}} | null;
+      }>;
+      const rollback = events.find((e) => e.payload?.rollback);
+      expect(rollback?.payload?.rollback?.reason).toBe('unhealthy');
+      expect(rollback?.message).toMatch(/blue-green rolled back/);
+      // the plan still wants the new version: nothing was recorded as done
+      expect((await cli(['plan', '--detailed-exitcode'], 2)).stdout).toMatch(/agent\.web must be replaced/);
+    },
+  );
 });
 
 describe('chaos rehearsal', () => {
@@ -183,7 +197,11 @@ describe('chaos rehearsal', () => {
     const second = await approved('apply', 6, ['--chaos', '3,rate=0.6']);
     expect(faultsOf(second)).toBe(injected);
     // the failing step is the same one, with the same words
-    const failedLine = (r: CliResult) => r.stderr.split('\n').filter((l) => l.startsWith('✗'))[0]?.replace(/\(\d+\.\ds\)/, '');
+    const failedLine = (r: CliResult) =>
+      r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('✗'))[0]
+        ?.replace(/\(\d+\.\ds\)/, '');
     expect(failedLine(second)).toBe(failedLine(first));
     expect(failedLine(first)).toMatch(/chaos \(seed 3\): injected failure/);
     const events = JSON.parse((await cli(['events', '--json'])).stdout).events as Array<{payload: {chaos?: {fault: string}} | null}>;

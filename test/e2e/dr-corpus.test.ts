@@ -63,21 +63,29 @@ const cli = async (args: string[], code = 0) => {
 };
 
 async function keeperId(): Promise<string> {
-  const [c] = await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.keeper']}});
-  return c!.Id;
+  const [c] = await docker.listContainers({
+    all: true,
+    filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.keeper']},
+  });
+  return c.Id;
 }
 
 async function volumeName(): Promise<string> {
-  const vols = (await docker.listVolumes({filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=volume.memory']}})).Volumes ?? [];
+  const vols =
+    (await docker.listVolumes({filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=volume.memory']}})).Volumes ??
+    [];
   expect(vols).toHaveLength(1);
-  return vols[0]!.Name;
+  return vols[0].Name;
 }
 
 const labels = () => ({'io.orchestrix.workspace': ws.name});
 
-async function lastBackup(): Promise<{id: string; manifest: {archives: Array<Record<string, unknown> & {file: string; content_digest: string; size: number; quiesce: {ms: number}}>}}> {
+async function lastBackup(): Promise<{
+  id: string;
+  manifest: {archives: Array<Record<string, unknown> & {file: string; content_digest: string; size: number; quiesce: {ms: number}}>};
+}> {
   const [b] = JSON.parse((await cli(['dr', 'list', '--json'])).stdout).backups as Array<{id: string; dir: string}>;
-  return {id: b!.id, manifest: JSON.parse(fs.readFileSync(path.join(b!.dir, 'manifest.json'), 'utf8'))};
+  return {id: b.id, manifest: JSON.parse(fs.readFileSync(path.join(b.dir, 'manifest.json'), 'utf8'))};
 }
 
 /** Engine pause events of a container between two times (seconds). */
@@ -89,43 +97,50 @@ async function pausesOf(id: string, since: number, until: number): Promise<numbe
 }
 
 describe('orx dr: every backup restores', () => {
-  it('round-trips the corpus (backup, verify, drill, restore) with equal content digests, sparse kept sparse', {timeout: 120_000}, async () => {
-    ws.write(YAML);
-    await cli(['apply', '--auto-approve']);
-    await sh(await keeperId(), CORPUS);
-    const before = await volumeContentDigest(docker, {volume: await volumeName(), labels: labels()});
-    expect(before.files).toBe(6);
+  it(
+    'round-trips the corpus (backup, verify, drill, restore) with equal content digests, sparse kept sparse',
+    {timeout: 120_000},
+    async () => {
+      ws.write(YAML);
+      await cli(['apply', '--auto-approve']);
+      await sh(await keeperId(), CORPUS);
+      const before = await volumeContentDigest(docker, {volume: await volumeName(), labels: labels()});
+      expect(before.files).toBe(6);
 
-    const backup = JSON.parse((await cli(['dr', 'backup', '--auto-approve', '--json'])).stdout);
-    expect(backup.status).toBe('succeeded');
-    const {id, manifest} = await lastBackup();
-    const [archive] = manifest.archives;
-    expect(archive).toMatchObject({content_digest: before.content_digest, content_digest_format: 2, files: 6});
-    // 2 GiB of holes are neither read nor stored, and the agent is held for well under 3 s
-    expect(archive!.size).toBeLessThan(64 * 1024);
-    expect(archive!.quiesce.ms).toBeGreaterThan(0);
-    expect(archive!.quiesce.ms).toBeLessThan(3000);
+      const backup = JSON.parse((await cli(['dr', 'backup', '--auto-approve', '--json'])).stdout);
+      expect(backup.status).toBe('succeeded');
+      const {id, manifest} = await lastBackup();
+      const [archive] = manifest.archives;
+      expect(archive).toMatchObject({content_digest: before.content_digest, content_digest_format: 2, files: 6});
+      // 2 GiB of holes are neither read nor stored, and the agent is held for well under 3 s
+      expect(archive.size).toBeLessThan(64 * 1024);
+      expect(archive.quiesce.ms).toBeGreaterThan(0);
+      expect(archive.quiesce.ms).toBeLessThan(3000);
 
-    // every entry restorable, the archive's content digest the manifest's
-    expect(JSON.parse((await cli(['dr', 'verify', id, '--json'])).stdout)).toMatchObject({ok: true, problems: []});
-    const drill = JSON.parse((await cli(['dr', 'verify', id, '--drill', '--json'])).stdout);
-    expect(drill).toMatchObject({ok: true, drill: [{volume: 'memory', ok: true, expected: before.content_digest, actual: before.content_digest}]});
+      // every entry restorable, the archive's content digest the manifest's
+      expect(JSON.parse((await cli(['dr', 'verify', id, '--json'])).stdout)).toMatchObject({ok: true, problems: []});
+      const drill = JSON.parse((await cli(['dr', 'verify', id, '--drill', '--json'])).stdout);
+      expect(drill).toMatchObject({
+        ok: true,
+        drill: [{volume: 'memory', ok: true, expected: before.content_digest, actual: before.content_digest}],
+      });
 
-    await cli(['dr', 'restore', id, '-out', 'plans/restore.json']);
-    await cli(['approve', 'plans/restore.json', '--all', '--reason', 'corpus restore in a test']);
-    expect(JSON.parse((await cli(['apply', 'plans/restore.json', '--json'])).stdout).status).toBe('succeeded');
-    const restored = await volumeName();
-    expect((await volumeContentDigest(docker, {volume: restored, labels: labels()})).content_digest).toBe(before.content_digest);
-    const scan = await scanVolume(docker, {volume: restored, labels: labels()});
-    expect(scan.apparent).toBeGreaterThan(2 ** 31);
-    expect(scan.allocated).toBeLessThan(1024 * 1024);
-    // the agent sees what it wrote: links verbatim, the hard link shared, its own modes
-    const c = await keeperId();
-    expect(await sh(c, 'readlink /data/up; readlink /data/abs')).toBe('../../../../\n/etc/passwd\n');
-    expect(await sh(c, 'echo changed > /data/tree/a; cat /data/tree/deep/b')).toBe('changed\n');
-    expect(await sh(c, 'stat -c "%a %u" /data/locked /data/closed /data/empty')).toBe('0 1000\n0 1000\n755 1000\n');
-    expect(await sh(c, 'dd if=/data/sparse bs=1 skip=1000000 count=6 2>/dev/null')).toBe('middle');
-  });
+      await cli(['dr', 'restore', id, '-out', 'plans/restore.json']);
+      await cli(['approve', 'plans/restore.json', '--all', '--reason', 'corpus restore in a test']);
+      expect(JSON.parse((await cli(['apply', 'plans/restore.json', '--json'])).stdout).status).toBe('succeeded');
+      const restored = await volumeName();
+      expect((await volumeContentDigest(docker, {volume: restored, labels: labels()})).content_digest).toBe(before.content_digest);
+      const scan = await scanVolume(docker, {volume: restored, labels: labels()});
+      expect(scan.apparent).toBeGreaterThan(2 ** 31);
+      expect(scan.allocated).toBeLessThan(1024 * 1024);
+      // the agent sees what it wrote: links verbatim, the hard link shared, its own modes
+      const c = await keeperId();
+      expect(await sh(c, 'readlink /data/up; readlink /data/abs')).toBe('../../../../\n/etc/passwd\n');
+      expect(await sh(c, 'echo changed > /data/tree/a; cat /data/tree/deep/b')).toBe('changed\n');
+      expect(await sh(c, 'stat -c "%a %u" /data/locked /data/closed /data/empty')).toBe('0 1000\n0 1000\n755 1000\n');
+      expect(await sh(c, 'dd if=/data/sparse bs=1 skip=1000000 count=6 2>/dev/null')).toBe('middle');
+    },
+  );
 
   it('a FIFO fails the backup before any agent is paused, naming it; with dr.skip_special it is left out and listed', async () => {
     ws.write(YAML);

@@ -20,7 +20,10 @@ describe('the CLI golden path', () => {
     expect(p.stderr.trim()).toMatch(/^created the workspace signing key sha256:[0-9a-f]{64} in \.orx\/keys\/ \(orx keys show\)$/);
     expect(p.code).toBe(0);
     const saved = JSON.parse(fs.readFileSync(path.join(ws.dir, 'plans/first.plan.json'), 'utf8'));
-    expect(saved.signature).toMatchObject({mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', verificationMaterial: {publicKey: {hint: expect.any(String)}}});
+    expect(saved.signature).toMatchObject({
+      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      verificationMaterial: {publicKey: {hint: expect.any(String)}},
+    });
     expect(p.stdout).toContain('+ agent.alpha');
     expect(p.stdout).toContain('Plan: 4 to add, 0 to change, 0 to replace, 0 to destroy.');
     expect(fs.existsSync(path.join(ws.dir, 'plans/first.plan.json'))).toBe(true);
@@ -35,7 +38,12 @@ describe('the CLI golden path', () => {
     expect(a.code, a.stderr).toBe(0);
     expect(a.stdout).toContain('Apply complete! Resources: 4 added');
     // no TTY: one plain line per finished step on stderr
-    expect(a.stderr.trim().split('\n').filter((l) => /: create succeeded/.test(l))).toHaveLength(4);
+    expect(
+      a.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => /: create succeeded/.test(l)),
+    ).toHaveLength(4);
 
     const again = await orx(['plan', '--detailed-exitcode'], {cwd: ws.dir});
     expect(again.code).toBe(0);
@@ -44,7 +52,12 @@ describe('the CLI golden path', () => {
     const list = await orx(['state', 'list', '--json'], {cwd: ws.dir});
     const parsed = JSON.parse(list.stdout);
     expect(parsed.formatVersion).toBe('1');
-    expect(parsed.resources.map((r: {address: string}) => r.address)).toEqual(['agent.alpha', 'image.base', 'network.backplane', 'volume.memory']);
+    expect(parsed.resources.map((r: {address: string}) => r.address)).toEqual([
+      'agent.alpha',
+      'image.base',
+      'network.backplane',
+      'volume.memory',
+    ]);
 
     const runs = JSON.parse((await orx(['runs', '--json'], {cwd: ws.dir})).stdout).runs;
     // newest first: the apply of the saved plan, then the PLAN run that saved it
@@ -58,10 +71,15 @@ describe('the CLI golden path', () => {
     // deletes always need a human (the built-in approve-destroy): approved, then applied with JSON logs
     const logs = await orxApproved('destroy', {cwd: ws.dir}, ['--log-format', 'json']);
     expect(logs.code, logs.stderr).toBe(0);
-    const jsonLines = logs.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const jsonLines = logs.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     const stepLines = jsonLines.filter((l) => l.address);
     expect(stepLines.map((l) => l.address).sort()).toEqual(['agent.alpha', 'image.base', 'network.backplane', 'volume.memory']);
-    expect(stepLines.every((l) => l.level === 'info' && l.status === 'succeeded' && l.action === 'delete' && /^run-/.test(l.run_id))).toBe(true);
+    expect(stepLines.every((l) => l.level === 'info' && l.status === 'succeeded' && l.action === 'delete' && /^run-/.test(l.run_id))).toBe(
+      true,
+    );
     expect(await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`]}})).toHaveLength(0);
   });
 

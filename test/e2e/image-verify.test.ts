@@ -23,7 +23,10 @@ async function buildAndPush(repoTag: string, marker: string): Promise<void> {
 }
 
 async function forgetLocal(ref: string): Promise<void> {
-  await docker.getImage(ref).remove({force: true}).catch(() => undefined);
+  await docker
+    .getImage(ref)
+    .remove({force: true})
+    .catch(() => undefined);
 }
 
 beforeAll(async () => {
@@ -54,7 +57,7 @@ describe('image signatures before anything runs', () => {
     expect((await orx(['keys', 'init'], {cwd: ws.dir})).code).toBe(0);
     const signed = await orx(['image', 'sign', ref], {cwd: ws.dir});
     expect(signed.code, signed.stderr).toBe(0);
-    const digest = (await docker.getImage(ref).inspect()).RepoDigests!.find((d) => d.startsWith(`${reg.host}/orx/tools@`))!.split('@')[1]!;
+    const digest = (await docker.getImage(ref).inspect()).RepoDigests.find((d) => d.startsWith(`${reg.host}/orx/tools@`))!.split('@')[1];
     await forgetLocal(ref);
 
     ws.write(yaml(ref));
@@ -76,7 +79,9 @@ describe('image signatures before anything runs', () => {
     await forgetLocal(ref);
     const moved = await orx(['plan'], {cwd: ws.dir});
     expect(moved.code).toBe(3);
-    expect(moved.stdout).toMatch(/image tools \(.*orx\/tools:1\) is not verified: signature is for digest sha256:[0-9a-f]+, not sha256:[0-9a-f]+ \(rule image-signature\)/);
+    expect(moved.stdout).toMatch(
+      /image tools \(.*orx\/tools:1\) is not verified: signature is for digest sha256:[0-9a-f]+, not sha256:[0-9a-f]+ \(rule image-signature\)/,
+    );
 
     const other = `${reg.host}/orx/unsigned:1`;
     await buildAndPush(other, 'three');

@@ -15,10 +15,10 @@ afterEach(async () => {
 
 function yaml(n: number): string {
   let y = 'workspace: __WS__\nautonomy: 3\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n';
-  for (let i = 0; i < n; i++) y += `  a${i}:\n    image: base\n    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]\n    resources: {cpus: 0.1, memory: 32m}\n`;
+  for (let i = 0; i < n; i++)
+    y += `  a${i}:\n    image: base\n    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]\n    resources: {cpus: 0.1, memory: 32m}\n`;
   return y;
 }
-
 
 function recordedAgents(dir: string): number {
   if (!Ledger.exists(dir)) return 0;
@@ -43,14 +43,20 @@ describe('interrupts and followers', () => {
     const l = Ledger.open(ws.dir);
     try {
       expect(l.currentLock()).toBeUndefined();
-      const runRow = l.listRuns({limit: 1})[0]!;
+      const runRow = l.listRuns({limit: 1})[0];
       expect(runRow.status).toBe('interrupted');
       const steps = l.listSteps(runRow.id);
       expect(steps.some((s) => s.status === 'skipped')).toBe(true);
       expect(steps.every((s) => s.status !== 'running')).toBe(true);
       // what the ledger says exists is exactly what the engine has
-      const recorded = l.listResources().filter((x) => x.kind === 'agent').map((x) => x.object_id).sort();
-      const live = (await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`]}})).map((c) => c.Id).sort();
+      const recorded = l
+        .listResources()
+        .filter((x) => x.kind === 'agent')
+        .map((x) => x.object_id)
+        .sort();
+      const live = (await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`]}}))
+        .map((c) => c.Id)
+        .sort();
       expect(live).toEqual(recorded);
       expect(recorded.length).toBeLessThan(12);
     } finally {
@@ -73,7 +79,10 @@ describe('interrupts and followers', () => {
     await until('the follower to print the end of the run', () => out.includes('"message":"run succeeded"'), 10_000);
     follow.child.kill('SIGINT');
     const f = await follow.done;
-    const lines = f.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = f.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.some((e) => e.message === 'agent.a0: create succeeded')).toBe(true);
     expect(lines.map((e) => e.seq)).toEqual([...lines.map((e) => e.seq)].sort((x, y) => x - y));
   });

@@ -67,10 +67,14 @@ ${
 const writeManifests = (files: Record<string, string | null>): void => writeManifestFiles(ws.dir, files);
 const {namespace: NAMESPACE, settings: CONFIGMAP, extra: EXTRA} = MANIFEST;
 
-
 const SECRET_VALUE = 'kube-canary-4f9a1c0e7d';
 
-const cliEnv = (env: Record<string, string>) => ({...standin.env, KUBECONFIG: path.join(standin.env.HOME!, '.kube/config'), ORX_TEST_API_KEY: SECRET_VALUE, ...env});
+const cliEnv = (env: Record<string, string>) => ({
+  ...standin.env,
+  KUBECONFIG: path.join(standin.env.HOME, '.kube/config'),
+  ORX_TEST_API_KEY: SECRET_VALUE,
+  ...env,
+});
 
 async function run(args: string[], expectCode = 0, env: Record<string, string> = {}): Promise<CliResult> {
   const r = await orx(args, {cwd: ws.dir, env: cliEnv(env)});
@@ -87,11 +91,18 @@ async function approvedRun(kind: 'apply' | 'destroy', expectCode = 0, env: Recor
 
 const clusterName = () => `orx-${ws.name}-dev`;
 
-async function nodes(): Promise<Array<{Names: string[]; Labels: Record<string, string>; Ports: Array<{IP?: string; PublicPort?: number; PrivatePort: number}>}>> {
-  return (await docker.listContainers({all: true, filters: {label: [`io.x-k8s.kind.cluster=${clusterName()}`]}})) as never;
+async function nodes(): Promise<
+  Array<{Names: string[]; Labels: Record<string, string>; Ports: Array<{IP?: string; PublicPort?: number; PrivatePort: number}>}>
+> {
+  return await docker.listContainers({all: true, filters: {label: [`io.x-k8s.kind.cluster=${clusterName()}`]}});
 }
 
-function store(): Array<{kind: string; metadata: {name: string; namespace?: string; labels?: Record<string, string>}; data?: Record<string, string>; spec?: any}> {
+function store(): Array<{
+  kind: string;
+  metadata: {name: string; namespace?: string; labels?: Record<string, string>};
+  data?: Record<string, string>;
+  spec?: any;
+}> {
   return standin.objects(`kind-${clusterName()}`);
 }
 
@@ -130,21 +141,28 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     expect(kc).toBe(path.join(ws.dir, '.orx/kube/dev.kubeconfig'));
     expect(fs.statSync(kc).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.join(ws.dir, '.orx/kubeconfig')).mode & 0o777).toBe(0o600);
-    expect(fs.existsSync(path.join(standin.env.HOME!, '.kube/config'))).toBe(false);
+    expect(fs.existsSync(path.join(standin.env.HOME, '.kube/config'))).toBe(false);
     const creates = standin.calls().filter((c) => c.tool === 'kind' && c.argv[0] === 'create');
     expect(creates).toHaveLength(1);
-    expect(creates[0]!.argv).toContain('--kubeconfig');
-    expect(creates[0]!.argv[creates[0]!.argv.indexOf('--kubeconfig') + 1]).toContain(path.join(ws.dir, '.orx'));
+    expect(creates[0].argv).toContain('--kubeconfig');
+    expect(creates[0].argv[creates[0].argv.indexOf('--kubeconfig') + 1]).toContain(path.join(ws.dir, '.orx'));
 
     // the objects, labelled; the agent's Deployment, ServiceAccount and Secret
     const objs = store();
     const byName = (kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
-    expect(byName('ConfigMap', 'settings')?.metadata.labels).toMatchObject({'io.orchestrix.workspace': ws.name, 'io.orchestrix.address': 'manifests.base'});
+    expect(byName('ConfigMap', 'settings')?.metadata.labels).toMatchObject({
+      'io.orchestrix.workspace': ws.name,
+      'io.orchestrix.address': 'manifests.base',
+    });
     const deployment = byName('Deployment', `orx-${ws.name}-worker`);
     expect(deployment?.metadata.namespace).toBe('lab');
-    expect(deployment?.spec.template.spec.containers[0].securityContext).toMatchObject({readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}});
+    expect(deployment?.spec.template.spec.containers[0].securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: {drop: ['ALL']},
+    });
     const secret = byName('Secret', `orx-${ws.name}-worker`);
-    expect(Buffer.from(secret!.data!.API_KEY!, 'base64').toString()).toBe(SECRET_VALUE);
+    expect(Buffer.from(secret!.data!.API_KEY, 'base64').toString()).toBe(SECRET_VALUE);
     expect(secret!.data!['orx-token']).toBeTruthy();
     // the built image was loaded into the cluster's nodes before the rollout
     expect(standin.calls().some((c) => c.tool === 'kind' && c.argv[0] === 'load')).toBe(true);
@@ -166,7 +184,10 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     await run(['plan', '--detailed-exitcode']);
 
     // changed on the cluster behind orx's back: drift, and an update puts it back
-    standin.writeObjects(`kind-${clusterName()}`, store().map((o) => (o.metadata.name === 'settings' ? {...o, data: {mode: 'hand-edited'}} : o)));
+    standin.writeObjects(
+      `kind-${clusterName()}`,
+      store().map((o) => (o.metadata.name === 'settings' ? {...o, data: {mode: 'hand-edited'}} : o)),
+    );
     const drift = await run(['plan', '--detailed-exitcode'], 2);
     expect(drift.stdout).toMatch(/~ ConfigMap lab\/settings \(v1\) will be updated/);
     await run(['apply', '--auto-approve']);
@@ -205,7 +226,7 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
 
   it('writes the context into the user kubeconfig only with export_kubeconfig, and takes it out again', async () => {
     writeManifests({'namespace.yaml': NAMESPACE});
-    const userConfig = path.join(standin.env.HOME!, '.kube/config');
+    const userConfig = path.join(standin.env.HOME, '.kube/config');
     ws.write(workspaceYaml({agent: false}).replace('    wait: 30s\n', '    wait: 30s\n    export_kubeconfig: true\n'));
     await run(['apply', '--auto-approve']);
     expect(fs.readFileSync(userConfig, 'utf8')).toContain(`kind-${clusterName()}`);
@@ -217,7 +238,7 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     await run(['apply', '--auto-approve']);
     // as `kubectl config delete-context` leaves it: the entries go, current-context is the user's to change
     const after = parse(fs.readFileSync(userConfig, 'utf8')) as Record<string, Array<{name: string}>>;
-    for (const list of ['clusters', 'contexts', 'users']) expect(after[list]!.map((e) => e.name)).not.toContain(`kind-${clusterName()}`);
+    for (const list of ['clusters', 'contexts', 'users']) expect(after[list].map((e) => e.name)).not.toContain(`kind-${clusterName()}`);
     // the workspace's own kubeconfig is there all along
     expect(fs.readFileSync(path.join(ws.dir, '.orx/kubeconfig'), 'utf8')).toContain(`kind-${clusterName()}`);
   });
@@ -233,7 +254,10 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     await approvedRun('apply');
 
     const name = `orx-${ws.name}-worker`;
-    const revision = () => store().find((o) => o.kind === 'Deployment' && o.metadata.name === name)?.spec.template.metadata.annotations?.['io.orchestrix/secrets-revision'];
+    const revision = () =>
+      store().find((o) => o.kind === 'Deployment' && o.metadata.name === name)?.spec.template.metadata.annotations?.[
+        'io.orchestrix/secrets-revision'
+      ];
     const before = revision();
     expect(before).toBeTruthy();
     await run(['plan', '--detailed-exitcode']);
@@ -241,7 +265,7 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     expect(rotated.stdout).toMatch(/~ secret API_KEY \(sensitive\) \(rotated\)/);
     await run(['apply', '--auto-approve'], 0, {ORX_TEST_API_KEY: 'kube-canary-rotated-91b2'});
     const secret = store().find((o) => o.kind === 'Secret' && o.metadata.name === name);
-    expect(Buffer.from(secret!.data!.API_KEY!, 'base64').toString()).toBe('kube-canary-rotated-91b2');
+    expect(Buffer.from(secret!.data!.API_KEY, 'base64').toString()).toBe('kube-canary-rotated-91b2');
     expect(revision()).not.toBe(before);
     await run(['plan', '--detailed-exitcode'], 0, {ORX_TEST_API_KEY: 'kube-canary-rotated-91b2'});
   });
@@ -252,7 +276,24 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     const cfg = path.join(standin.state, 'foreign.yaml');
     fs.writeFileSync(cfg, 'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n');
     const made = await import('node:child_process').then((cp) =>
-      cp.spawnSync(standinBin.kind, ['create', 'cluster', '--name', clusterName(), '--config', cfg, '--image', NODE_IMAGE, '--wait', '30s', '--kubeconfig', path.join(standin.state, 'foreign.kubeconfig')], {env: {...process.env, ...standin.env}, encoding: 'utf8'}),
+      cp.spawnSync(
+        standinBin.kind,
+        [
+          'create',
+          'cluster',
+          '--name',
+          clusterName(),
+          '--config',
+          cfg,
+          '--image',
+          NODE_IMAGE,
+          '--wait',
+          '30s',
+          '--kubeconfig',
+          path.join(standin.state, 'foreign.kubeconfig'),
+        ],
+        {env: {...process.env, ...standin.env}, encoding: 'utf8'},
+      ),
     );
     expect(made.status, made.stderr).toBe(0);
     const r = await run(['apply', '--auto-approve'], 6);
@@ -272,7 +313,11 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     child.kill('SIGKILL');
     await done;
     // the stand-in kind goes on after orx died, like the real one would
-    await until('kind create to finish', () => standin.calls().length > 0 && fs.existsSync(path.join(standin.state, 'kind', `${clusterName()}.json`)), 30_000);
+    await until(
+      'kind create to finish',
+      () => standin.calls().length > 0 && fs.existsSync(path.join(standin.state, 'kind', `${clusterName()}.json`)),
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 4500));
     const planned = JSON.parse((await run(['plan', '--json'])).stdout);
     const step = planned.steps.find((s: {address: string}) => s.address === 'cluster.dev');
@@ -306,8 +351,14 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
 
   it('an agent whose pods never become ready fails the apply (exit 6) after its rollout timeout', async () => {
     writeManifests({'namespace.yaml': NAMESPACE});
-    ws.write(workspaceYaml().replace('    secrets: {API_KEY: env://ORX_TEST_API_KEY}\n', '    secrets: {API_KEY: env://ORX_TEST_API_KEY}\n    budget: {time: 15s}\n'));
-    const tag = JSON.parse((await run(['plan', '--json'])).stdout).steps.find((s: {address: string}) => s.address === 'agent.worker').after.image_ref;
+    ws.write(
+      workspaceYaml().replace(
+        '    secrets: {API_KEY: env://ORX_TEST_API_KEY}\n',
+        '    secrets: {API_KEY: env://ORX_TEST_API_KEY}\n    budget: {time: 15s}\n',
+      ),
+    );
+    const tag = JSON.parse((await run(['plan', '--json'])).stdout).steps.find((s: {address: string}) => s.address === 'agent.worker').after
+      .image_ref;
     const r = await approvedRun('apply', 6, {ORX_STANDIN_UNREADY_IMAGES: tag});
     expect(r.stderr).toMatch(/rollout status deployment\/orx-\S+-worker .*failed/);
     expect(r.stderr).toMatch(/timed out waiting for the condition/);

@@ -68,11 +68,17 @@ describe('policy as code on every plan', () => {
   });
 
   it('egress asks a human; root needs an approved waiver', async () => {
-    ws.write(yaml('    user: "0:0"\n').replace('backplane: {internal: true}', 'backplane: {internal: true}\n  out: {internal: false}').replace('    networks: [backplane]\n  risky', '    networks: [out]\n  risky'));
+    ws.write(
+      yaml('    user: "0:0"\n')
+        .replace('backplane: {internal: true}', 'backplane: {internal: true}\n  out: {internal: false}')
+        .replace('    networks: [backplane]\n  risky', '    networks: [out]\n  risky'),
+    );
     const p = JSON.parse((await orx(['plan', '--json'], {cwd: ws.dir})).stdout);
     const rules = p.policy.decisions.map((d: {rule: string; address: string}) => `${d.rule} ${d.address}`).sort();
     expect(rules).toEqual(['approve-egress agent.ok', 'deny-root-user agent.risky']);
-    ws.write(`${yaml('    user: "0:0"\n')}waivers:\n  - {rule: deny-root-user, address: agent.risky, reason: "binds a raw socket", expires: 2099-01-31}\n`);
+    ws.write(
+      `${yaml('    user: "0:0"\n')}waivers:\n  - {rule: deny-root-user, address: agent.risky, reason: "binds a raw socket", expires: 2099-01-31}\n`,
+    );
     const allowed = await orxApproved('apply', {cwd: ws.dir});
     expect(allowed.code, allowed.stderr).toBe(0);
     expect((await docker.getContainer(`orx-${ws.name}-risky`).inspect()).Config.User).toBe('0:0');
@@ -90,7 +96,10 @@ describe('policy as code on every plan', () => {
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/example_test\.yaml: a pro-tier agent needs approval +FAIL/);
 
-    fs.appendFileSync(path.join(ws.dir, 'policies/example.yaml'), `  - id: broken\n    when: step.after.nope ==\n    effect: deny\n    message: x\n`);
+    fs.appendFileSync(
+      path.join(ws.dir, 'policies/example.yaml'),
+      `  - id: broken\n    when: step.after.nope ==\n    effect: deny\n    message: x\n`,
+    );
     ws.write(yaml(''));
     const broken = await orx(['plan'], {cwd: ws.dir});
     expect(broken.code).toBe(1);

@@ -56,13 +56,19 @@ describe('host ports held by something else are a plan error', () => {
     const r = await orx(['plan', '-out', 'plans/p.plan.json'], {cwd: ws.dir});
     expect(r.code, r.stdout).toBe(1);
     expect(noStack(r.stderr)).toBe(true);
-    expect(r.stderr).toMatch(new RegExp(`orchestration\\.yml:\\d+:\\d+: agent\\.web: host port 127\\.0\\.0\\.1:${port}/tcp is already in use by pid ${process.pid} \\(`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `orchestration\\.yml:\\d+:\\d+: agent\\.web: host port 127\\.0\\.0\\.1:${port}/tcp is already in use by pid ${process.pid} \\(`,
+      ),
+    );
     expect(r.stderr).toMatch(/Pick another port/);
     const j = await orx(['plan', '--json'], {cwd: ws.dir});
     expect(j.code).toBe(1);
     const err = JSON.parse(j.stdout).error;
     expect(err.code).toBe('port_in_use');
-    expect(err.data.conflicts).toEqual([{address: 'agent.web', host_ip: '127.0.0.1', port, protocol: 'tcp', holder: expect.stringContaining(`pid ${process.pid}`)}]);
+    expect(err.data.conflicts).toEqual([
+      {address: 'agent.web', host_ip: '127.0.0.1', port, protocol: 'tcp', holder: expect.stringContaining(`pid ${process.pid}`)},
+    ]);
     const containers = await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`]}});
     expect(containers).toEqual([]);
   }, 60_000);
@@ -75,10 +81,14 @@ describe('host ports held by something else are a plan error', () => {
     ws.write(yaml(port));
     const r = await orx(['plan'], {cwd: ws.dir});
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`host port 127.0.0.1:${port}/tcp is already in use by container orx-${other.name}-holder (orx workspace ${other.name})`);
+    expect(r.stderr).toContain(
+      `host port 127.0.0.1:${port}/tcp is already in use by container orx-${other.name}-holder (orx workspace ${other.name})`,
+    );
 
     // the holder itself: a replace keeps the same port, which its own running container holds
-    other.write(yaml(port, 'holder').replace('resources: {cpus: 0.1, memory: 32m}', 'resources: {cpus: 0.2, memory: 32m}\n    env: {V: "2"}'));
+    other.write(
+      yaml(port, 'holder').replace('resources: {cpus: 0.1, memory: 32m}', 'resources: {cpus: 0.2, memory: 32m}\n    env: {V: "2"}'),
+    );
     const plan = await orx(['plan', '--detailed-exitcode'], {cwd: other.dir});
     expect(plan.code, plan.stderr).toBe(2);
     expect(plan.stdout).toMatch(/agent\.holder must be replaced/);

@@ -25,11 +25,19 @@ async function cli(args: string[], code = 0): Promise<CliResult> {
 describe('readiness simulation', () => {
   it('is in every plan, is stored in the saved plan, and orx simulate repeats it exactly', async () => {
     const human = await cli(['plan', '--refresh=false']);
-    expect(human.stdout).toMatch(/^Readiness: \d+\.\d% likely to apply cleanly · p50 [\d.]+s · p95 [\d.]+s · expected rollbacks [\d.]+ · 100% of steps pass policy without a human$/m);
+    expect(human.stdout).toMatch(
+      /^Readiness: \d+\.\d% likely to apply cleanly · p50 [\d.]+s · p95 [\d.]+s · expected rollbacks [\d.]+ · 100% of steps pass policy without a human$/m,
+    );
     expect(human.stdout).toMatch(/1000 iterations, seed \d+, seedrandom 3\.0\.5 alea/);
 
     const doc = JSON.parse((await cli(['plan', '--refresh=false', '--json', '--sim-seed', '42', '--sim-iterations', '500'])).stdout);
-    expect(doc.simulation).toMatchObject({seed: '42', iterations: 500, parallelism: 10, rng: {library: 'seedrandom', version: '3.0.5', algorithm: 'alea'}, model: {version: 'orx-readiness/1'}});
+    expect(doc.simulation).toMatchObject({
+      seed: '42',
+      iterations: 500,
+      parallelism: 10,
+      rng: {library: 'seedrandom', version: '3.0.5', algorithm: 'alea'},
+      model: {version: 'orx-readiness/1'},
+    });
     expect(doc.simulation.inputs.steps.map((s: {kind: string}) => s.kind).sort()).toEqual(['agent', 'image', 'network', 'volume']);
     // no history yet: every kind is on the prior, Beta(9, 1)
     expect(doc.simulation.per_kind.agent.p_success).toBeCloseTo(0.9, 3);
@@ -39,7 +47,8 @@ describe('readiness simulation', () => {
     await cli(['plan', '--refresh=false', '-out', 'plans/p.json']);
     const saved = JSON.parse(fs.readFileSync(path.join(ws.dir, 'plans/p.json'), 'utf8')).simulation;
     const again = JSON.parse((await cli(['simulate', 'plans/p.json', '--json'])).stdout).simulation;
-    for (const k of ['readinessScore', 'policyPassPct', 'p50_ms', 'p95_ms', 'expectedRollbacks', 'seed', 'iterations']) expect(again[k], k).toEqual(saved[k]);
+    for (const k of ['readinessScore', 'policyPassPct', 'p50_ms', 'p95_ms', 'expectedRollbacks', 'seed', 'iterations'])
+      expect(again[k], k).toEqual(saved[k]);
     const other = JSON.parse((await cli(['simulate', 'plans/p.json', '--seed', '7', '--iterations', '2000', '--json'])).stdout).simulation;
     expect(other).toMatchObject({seed: '7', iterations: 2000});
     expect([other.readinessScore, other.p50_ms, other.p95_ms]).not.toEqual([saved.readinessScore, saved.p50_ms, saved.p95_ms]);

@@ -27,7 +27,10 @@ const WINDOW = 20;
 // letters and digits only: the same bytes whether printed raw or inside JSON
 const token = (n: number): string => {
   let s = '';
-  while (s.length < n) s += randomBytes(n).toString('base64').replace(/[^A-Za-z0-9]/g, '');
+  while (s.length < n)
+    s += randomBytes(n)
+      .toString('base64')
+      .replace(/[^A-Za-z0-9]/g, '');
   return s.slice(0, n);
 };
 
@@ -77,9 +80,12 @@ function recordingCli(): {outputs: CliResult[]; cli: (args: string[], code?: num
 }
 
 describe('redaction of what an agent prints', () => {
-  it('a failing blue-green update whose health check prints the secrets (CRLF lines): nothing of them in any output, events or the audit export', {timeout: 180_000}, async () => {
-    const canary = plantSecrets('\r\n');
-    const yaml = (version: string) => `workspace: __WS__
+  it(
+    'a failing blue-green update whose health check prints the secrets (CRLF lines): nothing of them in any output, events or the audit export',
+    {timeout: 180_000},
+    async () => {
+      const canary = plantSecrets('\r\n');
+      const yaml = (version: string) => `workspace: __WS__
 autonomy: 3
 images:
   base:
@@ -95,38 +101,44 @@ ${SECRETS}
     health: {shell: '${PRINT}; test "$VERSION" = v1', interval: 1s, timeout: 2s, retries: 2}
     update: {strategy: blue-green, health_timeout: 20s}
 `;
-    const {outputs, cli} = recordingCli();
-    await cli(['keys', 'init']);
-    ws.write(yaml('v1'));
-    await cli(['apply', '--auto-approve']);
+      const {outputs, cli} = recordingCli();
+      await cli(['keys', 'init']);
+      ws.write(yaml('v1'));
+      await cli(['apply', '--auto-approve']);
 
-    ws.write(yaml('v2'));
-    // the agent did print them, and orx said what it printed: (sensitive) in their place (human
-    // log lines on stderr, the JSON result on stdout; then JSON log lines)
-    const failed = await cli(['apply', '--auto-approve', '--json'], 6);
-    expect(failed.stderr).toMatch(/blue-green: the new container was not healthy \(unhealthy: .*\).* Last check: .*\(sensitive\)/);
-    expect(failed.stdout).toMatch(/Last check: .*\(sensitive\)/);
-    const jsonLogs = await cli(['apply', '--auto-approve', '--log-format', 'json'], 6);
-    expect(jsonLogs.stderr).toMatch(/"msg":"blue-green: the new container was not healthy.* Last check: .*\(sensitive\)/);
+      ws.write(yaml('v2'));
+      // the agent did print them, and orx said what it printed: (sensitive) in their place (human
+      // log lines on stderr, the JSON result on stdout; then JSON log lines)
+      const failed = await cli(['apply', '--auto-approve', '--json'], 6);
+      expect(failed.stderr).toMatch(/blue-green: the new container was not healthy \(unhealthy: .*\).* Last check: .*\(sensitive\)/);
+      expect(failed.stdout).toMatch(/Last check: .*\(sensitive\)/);
+      const jsonLogs = await cli(['apply', '--auto-approve', '--log-format', 'json'], 6);
+      expect(jsonLogs.stderr).toMatch(/"msg":"blue-green: the new container was not healthy.* Last check: .*\(sensitive\)/);
 
-    const events = await cli(['events', '--json']);
-    const rollbacks = (JSON.parse(events.stdout).events as Array<{payload: {rollback?: {health_output: string}} | null}>).filter((e) => e.payload?.rollback);
-    expect(rollbacks).toHaveLength(2);
-    for (const r of rollbacks) expect(r.payload!.rollback!.health_output).toContain(REDACTED);
-    const exported = await cli(['audit', 'export', '-o', 'audit.json', '--json']);
-    const bundle = fs.readFileSync(path.join(ws.dir, 'audit.json'), 'utf8');
-    expect(bundle).toContain('blue-green rolled back');
+      const events = await cli(['events', '--json']);
+      const rollbacks = (JSON.parse(events.stdout).events as Array<{payload: {rollback?: {health_output: string}} | null}>).filter(
+        (e) => e.payload?.rollback,
+      );
+      expect(rollbacks).toHaveLength(2);
+      for (const r of rollbacks) expect(r.payload!.rollback!.health_output).toContain(REDACTED);
+      const exported = await cli(['audit', 'export', '-o', 'audit.json', '--json']);
+      const bundle = fs.readFileSync(path.join(ws.dir, 'audit.json'), 'utf8');
+      expect(bundle).toContain('blue-green rolled back');
 
-    for (const r of outputs) expect(leaks(`${r.stdout}\n${r.stderr}`, canary), `orx output:\n${r.stdout}\n${r.stderr}`).toEqual([]);
-    expect(leaks(bundle, canary)).toEqual([]);
-    expect(leaks(exported.stdout, canary)).toEqual([]);
-    // and the ledger file itself
-    expect(leaks(fs.readFileSync(path.join(ws.dir, '.orx/ledger.db')).toString('latin1'), canary)).toEqual([]);
-  });
+      for (const r of outputs) expect(leaks(`${r.stdout}\n${r.stderr}`, canary), `orx output:\n${r.stdout}\n${r.stderr}`).toEqual([]);
+      expect(leaks(bundle, canary)).toEqual([]);
+      expect(leaks(exported.stdout, canary)).toEqual([]);
+      // and the ledger file itself
+      expect(leaks(fs.readFileSync(path.join(ws.dir, '.orx/ledger.db')).toString('latin1'), canary)).toEqual([]);
+    },
+  );
 
-  it('a failing restore whose health check prints the secrets (LF lines): nothing of them in any output, events or the audit export', {timeout: 180_000}, async () => {
-    const canary = plantSecrets('\n');
-    ws.write(`workspace: __WS__
+  it(
+    'a failing restore whose health check prints the secrets (LF lines): nothing of them in any output, events or the audit export',
+    {timeout: 180_000},
+    async () => {
+      const canary = plantSecrets('\n');
+      ws.write(`workspace: __WS__
 autonomy: 3
 volumes:
   memory: {backup: true}
@@ -145,29 +157,32 @@ ${SECRETS}
 dr:
   health_timeout: 8s
 `);
-    const {outputs, cli} = recordingCli();
-    await cli(['apply', '--auto-approve']);
-    const [keeper] = await docker.listContainers({filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.keeper']}});
-    // a backup of data the health check rejects, then the live data made good again
-    await sh(keeper!.Id, 'touch /data/broken');
-    await cli(['dr', 'backup', '--auto-approve']);
-    const id = JSON.parse((await cli(['dr', 'list', '--json'])).stdout).backups[0].id as string;
-    await sh(keeper!.Id, 'rm /data/broken');
+      const {outputs, cli} = recordingCli();
+      await cli(['apply', '--auto-approve']);
+      const [keeper] = await docker.listContainers({
+        filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.keeper']},
+      });
+      // a backup of data the health check rejects, then the live data made good again
+      await sh(keeper.Id, 'touch /data/broken');
+      await cli(['dr', 'backup', '--auto-approve']);
+      const id = JSON.parse((await cli(['dr', 'list', '--json'])).stdout).backups[0].id as string;
+      await sh(keeper.Id, 'rm /data/broken');
 
-    await cli(['dr', 'restore', id, '-out', 'plans/restore.json']);
-    await cli(['approve', 'plans/restore.json', '--all', '--reason', 'restore in a redaction test']);
-    const failed = await cli(['apply', 'plans/restore.json'], 6);
-    expect(failed.stderr).toMatch(/restore of volume\.memory failed: agent\.keeper .*\(last check: …?.*\(sensitive\).*\); rolled back/);
+      await cli(['dr', 'restore', id, '-out', 'plans/restore.json']);
+      await cli(['approve', 'plans/restore.json', '--all', '--reason', 'restore in a redaction test']);
+      const failed = await cli(['apply', 'plans/restore.json'], 6);
+      expect(failed.stderr).toMatch(/restore of volume\.memory failed: agent\.keeper .*\(last check: …?.*\(sensitive\).*\); rolled back/);
 
-    const events = await cli(['events', '--json']);
-    expect(events.stdout).toMatch(/restore of volume\.memory failed: .*\(sensitive\)/);
-    await cli(['audit', 'export', '-o', 'audit.json']);
-    const bundle = fs.readFileSync(path.join(ws.dir, 'audit.json'), 'utf8');
-    expect(bundle).toContain('restore of volume.memory failed');
-    await cli(['runs', '--json']);
+      const events = await cli(['events', '--json']);
+      expect(events.stdout).toMatch(/restore of volume\.memory failed: .*\(sensitive\)/);
+      await cli(['audit', 'export', '-o', 'audit.json']);
+      const bundle = fs.readFileSync(path.join(ws.dir, 'audit.json'), 'utf8');
+      expect(bundle).toContain('restore of volume.memory failed');
+      await cli(['runs', '--json']);
 
-    for (const r of outputs) expect(leaks(`${r.stdout}\n${r.stderr}`, canary), `orx output:\n${r.stdout}\n${r.stderr}`).toEqual([]);
-    expect(leaks(bundle, canary)).toEqual([]);
-    expect(leaks(fs.readFileSync(path.join(ws.dir, '.orx/ledger.db')).toString('latin1'), canary)).toEqual([]);
-  });
+      for (const r of outputs) expect(leaks(`${r.stdout}\n${r.stderr}`, canary), `orx output:\n${r.stdout}\n${r.stderr}`).toEqual([]);
+      expect(leaks(bundle, canary)).toEqual([]);
+      expect(leaks(fs.readFileSync(path.join(ws.dir, '.orx/ledger.db')).toString('latin1'), canary)).toEqual([]);
+    },
+  );
 });

@@ -34,7 +34,6 @@ agents:
   return y;
 }
 
-
 function peek<T>(dir: string, fn: (l: Ledger) => T): T | undefined {
   if (!Ledger.exists(dir)) return undefined;
   const l = Ledger.open(dir);
@@ -66,7 +65,9 @@ describe('reliability', () => {
   it('kill -9 in the middle of a 20-agent apply, then apply again: 20 agents, no duplicates, next plan empty', async () => {
     ws.write(agentsYaml(20));
     const run = startOrx(['apply', '--auto-approve', '--parallelism', '4'], {cwd: ws.dir});
-    await until('a few agents to be recorded', () => ((peek(ws.dir, (l) => l.listResources().filter((r) => r.kind === 'agent').length) ?? 0) >= 3 ? true : undefined));
+    await until('a few agents to be recorded', () =>
+      (peek(ws.dir, (l) => l.listResources().filter((r) => r.kind === 'agent').length) ?? 0) >= 3 ? true : undefined,
+    );
     run.child.kill('SIGKILL');
     await run.done;
     const partial = (await containers()).length;
@@ -76,7 +77,7 @@ describe('reliability', () => {
     const locked = await orx(['apply', '--auto-approve'], {cwd: ws.dir});
     expect(locked.code).toBe(4);
     expect(locked.stderr).toMatch(/no longer running/);
-    const lockId = /force-unlock (\S+)/.exec(locked.stderr)![1]!;
+    const lockId = /force-unlock (\S+)/.exec(locked.stderr)![1];
     expect((await orx(['force-unlock', lockId, '--reason', 'apply was killed by the test'], {cwd: ws.dir})).code).toBe(0);
 
     const again = await orx(['apply', '--auto-approve'], {cwd: ws.dir});
@@ -93,11 +94,20 @@ describe('reliability', () => {
 describe('hostile input: exit 1, one clear message, no stack trace, nothing created', () => {
   const cases: Array<[string, () => string, RegExp]> = [
     ['malformed YAML', () => 'workspace: [unclosed\nagents: {', /orchestration\.yml:\d+:\d+/],
-    ['an alias bomb', () => `workspace: x\na: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n`, /alias/i],
+    [
+      'an alias bomb',
+      () =>
+        `workspace: x\na: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n`,
+      /alias/i,
+    ],
     ['a 10 MB string', () => `workspace: "${'x'.repeat(10 * 1024 * 1024)}"\n`, /./],
     ['an unknown key', () => 'workspace: __WS__\nagents:\n  a:\n    imgae: base\n', /did you mean "image"/],
     ['a wrong type', () => 'workspace: __WS__\nautonomy: "high"\n', /autonomy/],
-    ['a build context outside the workspace', () => 'workspace: __WS__\nimages:\n  base:\n    build: {context: ../..}\n', /escapes the workspace/],
+    [
+      'a build context outside the workspace',
+      () => 'workspace: __WS__\nimages:\n  base:\n    build: {context: ../..}\n',
+      /escapes the workspace/,
+    ],
     ['a name with shell metacharacters', () => 'workspace: "x; rm -rf / $(id) `id`"\n', /workspace/],
   ];
   for (const [name, yaml, pattern] of cases) {

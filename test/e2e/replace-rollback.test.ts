@@ -22,7 +22,8 @@ afterEach(async () => {
 const P1 = 21_000 + 2 * Math.floor(Math.random() * 10_000);
 const P2 = P1 + 1;
 
-const serve = (version: string) => `["/bin/sh", "-c", "mkdir -p /tmp/www && echo ${version} > /tmp/www/version && echo ok > /tmp/www/healthz && exec httpd -f -p 8080 -h /tmp/www"]`;
+const serve = (version: string) =>
+  `["/bin/sh", "-c", "mkdir -p /tmp/www && echo ${version} > /tmp/www/version && echo ok > /tmp/www/healthz && exec httpd -f -p 8080 -h /tmp/www"]`;
 
 interface Web {
   version: string;
@@ -56,7 +57,10 @@ async function approvedApply(code: number): Promise<CliResult> {
 }
 
 async function webContainers(): Promise<Array<{Id: string; Names: string[]; State: string}>> {
-  return (await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.web']}})) as never;
+  return await docker.listContainers({
+    all: true,
+    filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.web']},
+  });
 }
 
 /** v1 on P1, and its container's id. */
@@ -65,7 +69,7 @@ async function startV1(extra: Partial<Web> = {}): Promise<string> {
   await approvedApply(0);
   expect(await until('v1 served', () => loopbackGet(P1, '/version', 500), 30_000)).toBe('v1');
   const [old] = await webContainers();
-  return old!.Id;
+  return old.Id;
 }
 
 /** What every failed replace must leave: the old container serving, the ledger and the plan saying nothing changed. */
@@ -75,14 +79,14 @@ async function expectPutBack(r: CliResult, oldId: string): Promise<void> {
   expect(r.stdout).not.toMatch(/Done \(0\): nothing/);
   const now = await webContainers();
   expect(now.map((c) => c.Id)).toEqual([oldId]);
-  expect(now[0]!.State).toBe('running');
+  expect(now[0].State).toBe('running');
   expect(await until('v1 served again', () => loopbackGet(P1, '/version', 500), 30_000)).toBe('v1');
   const l = Ledger.open(ws.dir);
   try {
     const rec = l.getResource('agent.web')!;
     expect(rec.object_id).toBe(oldId);
     expect(rec.attributes.env).toEqual({VERSION: 'v1'});
-    const run = l.listRuns({limit: 1})[0]!;
+    const run = l.listRuns({limit: 1})[0];
     expect(run.status).toBe('failed');
     expect(l.listSteps(run.id).map((s) => [s.address, s.status])).toEqual([['agent.web', 'rolled_back']]);
     expect(l.currentLock()).toBeUndefined();
@@ -127,7 +131,7 @@ describe('a replace that cannot take over puts the old container back', () => {
     }
   });
 
-  it("the new command exits at once", {timeout: 120_000}, async () => {
+  it('the new command exits at once', {timeout: 120_000}, async () => {
     const oldId = await startV1();
     ws.write(yaml({version: 'v2', port: P1, command: '["/bin/sh", "-c", "echo broken version; exit 3"]'}));
     const r = await approvedApply(6);

@@ -28,8 +28,10 @@ const keys = async (...k: string[]): Promise<void> => {
 
 describe('the ink review screen in a real terminal', () => {
   it('approves two steps and rejects one, and exactly those are applied', async () => {
-    let y = 'workspace: __WS__\nautonomy: 1\nnetworks:\n  backplane: {internal: true}\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n';
-    for (const a of ['alpha', 'beta', 'gamma']) y += `  ${a}:\n    image: base\n    command: ["/bin/sh", "-c", "sleep 3600"]\n    resources: {cpus: 0.1, memory: 32m}\n    networks: [backplane]\n`;
+    let y =
+      'workspace: __WS__\nautonomy: 1\nnetworks:\n  backplane: {internal: true}\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n';
+    for (const a of ['alpha', 'beta', 'gamma'])
+      y += `  ${a}:\n    image: base\n    command: ["/bin/sh", "-c", "sleep 3600"]\n    resources: {cpus: 0.1, memory: 32m}\n    networks: [backplane]\n`;
     ws.write(y);
     const exitFile = path.join(ws.dir, 'exit-code');
     // CI=true on purpose: the screen must be live whenever there is a terminal
@@ -51,12 +53,14 @@ describe('the ink review screen in a real terminal', () => {
 
     const running = await docker.listContainers({filters: {label: [`io.orchestrix.workspace=${ws.name}`]}});
     expect(running.map((c) => c.Labels['io.orchestrix.address']).sort()).toEqual(['agent.alpha', 'agent.beta']);
-    const runs = JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'bin/run.js'), 'runs', '--json'], {cwd: ws.dir, encoding: 'utf8'})).runs;
-    const run = JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'bin/run.js'), 'runs', runs[0].id, '--json'], {cwd: ws.dir, encoding: 'utf8'}));
-    expect(run.approvals.map((a: {address: string; decision: string; reason: string}) => `${a.decision} ${a.address} ${a.reason}`).sort()).toEqual([
-      'approved agent.alpha ticket 42',
-      'approved agent.beta ticket 42',
-      'rejected agent.gamma ticket 42',
-    ]);
+    const runs = JSON.parse(
+      execFileSync(process.execPath, [path.join(repoRoot, 'bin/run.js'), 'runs', '--json'], {cwd: ws.dir, encoding: 'utf8'}),
+    ).runs;
+    const run = JSON.parse(
+      execFileSync(process.execPath, [path.join(repoRoot, 'bin/run.js'), 'runs', runs[0].id, '--json'], {cwd: ws.dir, encoding: 'utf8'}),
+    );
+    expect(
+      run.approvals.map((a: {address: string; decision: string; reason: string}) => `${a.decision} ${a.address} ${a.reason}`).sort(),
+    ).toEqual(['approved agent.alpha ticket 42', 'approved agent.beta ticket 42', 'rejected agent.gamma ticket 42']);
   }, 120_000);
 });

@@ -33,7 +33,8 @@ function ledgerRead<T>(fn: (l: Ledger) => T): T {
   }
 }
 
-const recordedAgents = (): number => (Ledger.exists(ws.dir) ? ledgerRead((l) => l.listResources().filter((r) => r.kind === 'agent').length) : 0);
+const recordedAgents = (): number =>
+  Ledger.exists(ws.dir) ? ledgerRead((l) => l.listResources().filter((r) => r.kind === 'agent').length) : 0;
 
 /** A saved plan of the 10 agents (built and recorded first, so that the apply is only agents). */
 async function savedPlan(): Promise<string> {
@@ -66,7 +67,10 @@ describe('runs end recorded, however they end', () => {
   it('`orx apply FILE 2>&1 | head -1`: the closed pipe stops the apply like one Ctrl-C', {timeout: 180_000}, async () => {
     const file = await savedPlan();
     const r = await new Promise<CliResult>((resolve) => {
-      const sh = spawn('/bin/sh', ['-c', `"${process.execPath}" "${orxBin}" apply "${file}" --parallelism 1 2>&1 | head -1`], {cwd: ws.dir, env: {...process.env, NO_COLOR: '1'}});
+      const sh = spawn('/bin/sh', ['-c', `"${process.execPath}" "${orxBin}" apply "${file}" --parallelism 1 2>&1 | head -1`], {
+        cwd: ws.dir,
+        env: {...process.env, NO_COLOR: '1'},
+      });
       let stdout = '';
       sh.stdout.on('data', (d) => (stdout += d));
       sh.on('close', (code) => resolve({code, stdout, stderr: ''}));
@@ -80,7 +84,11 @@ describe('runs end recorded, however they end', () => {
   it('stdout and stderr closed at a seeded moment: the apply finishes or stops between steps, recorded', {timeout: 180_000}, async () => {
     const file = await savedPlan();
     const k = moment('pipes');
-    const child = spawn(process.execPath, [orxBin, 'apply', file, '--parallelism', '1'], {cwd: ws.dir, env: {...process.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']});
+    const child = spawn(process.execPath, [orxBin, 'apply', file, '--parallelism', '1'], {
+      cwd: ws.dir,
+      env: {...process.env, NO_COLOR: '1'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.stdout.resume();
     child.stderr.resume();
@@ -101,29 +109,33 @@ describe('runs end recorded, however they end', () => {
       const r = await run.done;
       expect(r.code, r.stderr).toBe(130);
       expect(r.stderr).toContain(`${signal} received: no new steps will start`);
-      expect(ledgerRead((l) => l.listRuns({limit: 1})[0]!.status)).toBe('interrupted');
+      expect(ledgerRead((l) => l.listRuns({limit: 1})[0].status)).toBe('interrupted');
       await expectRecordedAndResumable();
     });
   }
 
-  it('a second Ctrl-C at a seeded moment stops at once, with the run recorded interrupted and the lock released', {timeout: 180_000}, async () => {
-    const file = await savedPlan();
-    const k = moment('double-sigint');
-    const run = startOrx(['apply', file, '--parallelism', '2'], {cwd: ws.dir});
-    let stderr = '';
-    run.child.stderr!.on('data', (d) => (stderr += d));
-    await until(`agent ${k} to be recorded`, () => recordedAgents() >= k);
-    run.child.kill('SIGINT');
-    await until('the first interrupt to be taken', () => stderr.includes('Interrupt received'));
-    run.child.kill('SIGINT');
-    const r = await run.done;
-    expect(r.code, r.stderr).toBe(130);
-    expect(r.stderr).toMatch(/SIGINT received again: stopping at once/);
-    const last = ledgerRead((l) => l.listRuns({limit: 1})[0]!);
-    expect(last.status).toBe('interrupted');
-    expect(last.summary).toMatchObject({forced: true});
-    await expectRecordedAndResumable();
-  });
+  it(
+    'a second Ctrl-C at a seeded moment stops at once, with the run recorded interrupted and the lock released',
+    {timeout: 180_000},
+    async () => {
+      const file = await savedPlan();
+      const k = moment('double-sigint');
+      const run = startOrx(['apply', file, '--parallelism', '2'], {cwd: ws.dir});
+      let stderr = '';
+      run.child.stderr!.on('data', (d) => (stderr += d));
+      await until(`agent ${k} to be recorded`, () => recordedAgents() >= k);
+      run.child.kill('SIGINT');
+      await until('the first interrupt to be taken', () => stderr.includes('Interrupt received'));
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr).toMatch(/SIGINT received again: stopping at once/);
+      const last = ledgerRead((l) => l.listRuns({limit: 1})[0]);
+      expect(last.status).toBe('interrupted');
+      expect(last.summary).toMatchObject({forced: true});
+      await expectRecordedAndResumable();
+    },
+  );
 });
 
 describe('a forced stop in the middle of an update', () => {
@@ -161,17 +173,19 @@ agents:
       await until('the first interrupt to be taken', () => stderr.includes('Interrupt received'));
       run.child.kill('SIGINT');
       expect((await run.done).code).toBe(130);
-      const left = (await docker.listContainers({all: true, filters})).filter((c) => c.Id !== old!.Id);
+      const left = (await docker.listContainers({all: true, filters})).filter((c) => c.Id !== old.Id);
       expect(left).toHaveLength(1);
 
       ws.write(bg('v3', 'true', strategy));
       const plan = await orx(['plan'], {cwd: ws.dir});
-      expect(plan.stdout + plan.stderr).toContain(`container ${left[0]!.Names[0]!.slice(1)} was left by an interrupted update of agent.web: its replace removes it first`);
+      expect(plan.stdout + plan.stderr).toContain(
+        `container ${left[0].Names[0].slice(1)} was left by an interrupted update of agent.web: its replace removes it first`,
+      );
       const apply = await orx(['apply', '--auto-approve'], {cwd: ws.dir});
       expect(apply.code, apply.stderr).toBe(0);
       const now = await docker.listContainers({all: true, filters});
       expect(now).toHaveLength(1);
-      expect([old!.Id, left[0]!.Id]).not.toContain(now[0]!.Id);
+      expect([old.Id, left[0].Id]).not.toContain(now[0].Id);
       expect((await orx(['plan', '--detailed-exitcode'], {cwd: ws.dir})).code).toBe(0);
       ledgerRead((l) => expect(l.currentLock()).toBeUndefined());
     });

@@ -13,12 +13,15 @@ afterEach(async () => {
 
 function yaml(n: number, autonomy: number, extra = ''): string {
   let y = `workspace: __WS__\nautonomy: ${autonomy}\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n`;
-  for (let i = 0; i < n; i++) y += `  a${i}:\n    image: base\n    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]\n    resources: {cpus: 0.1, memory: 32m}\n${extra}`;
+  for (let i = 0; i < n; i++)
+    y += `  a${i}:\n    image: base\n    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]\n    resources: {cpus: 0.1, memory: 32m}\n${extra}`;
   return y;
 }
 
 const containers = async (running = false) =>
-  (await docker.listContainers({all: !running, filters: {label: [`io.orchestrix.workspace=${ws.name}`]}})).map((c) => c.Labels['io.orchestrix.address']).sort();
+  (await docker.listContainers({all: !running, filters: {label: [`io.orchestrix.workspace=${ws.name}`]}}))
+    .map((c) => c.Labels['io.orchestrix.address'])
+    .sort();
 
 function recordedAgents(): number {
   if (!Ledger.exists(ws.dir)) return 0;
@@ -132,7 +135,10 @@ describe('budgets', () => {
     const r = await orx(['apply', '--auto-approve', '--json'], {cwd: ws.dir});
     expect(r.code).toBe(6);
     const out = JSON.parse(r.stdout);
-    expect(out.steps.find((s: {address: string}) => s.address === 'agent.a0')).toMatchObject({status: 'failed', error: expect.stringMatching(/budget exceeded/)});
+    expect(out.steps.find((s: {address: string}) => s.address === 'agent.a0')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/budget exceeded/),
+    });
     const plan = JSON.parse((await orx(['plan', '--json'], {cwd: ws.dir})).stdout);
     expect(plan.steps.find((s: {address: string}) => s.address === 'agent.a0').budget_ms).toBe(1);
   });

@@ -35,8 +35,11 @@ agents:
 ${extra}`;
 
 async function canary(): Promise<{Id: string; State: string}> {
-  const [c] = await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.canary']}});
-  return c as {Id: string; State: string};
+  const [c] = await docker.listContainers({
+    all: true,
+    filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.canary']},
+  });
+  return c;
 }
 
 /** Every byte of every file under dir (the ledger and its WAL included). */
@@ -68,9 +71,9 @@ describe('secrets by reference (canary)', () => {
     // validate and plan stay offline: nothing is resolved
     await run(['validate'], v1);
     const offline = await run(['plan', '--json'], '');
-    expect(JSON.stringify(JSON.parse(offline.stdout).steps.find((s: {address: string}) => s.address === 'agent.canary').after.secrets)).toBe(
-      JSON.stringify({API_KEY: 'env://ORX_CANARY_SECRET', TLS_KEY: 'file://certs/agent.key'}),
-    );
+    expect(
+      JSON.stringify(JSON.parse(offline.stdout).steps.find((s: {address: string}) => s.address === 'agent.canary').after.secrets),
+    ).toBe(JSON.stringify({API_KEY: 'env://ORX_CANARY_SECRET', TLS_KEY: 'file://certs/agent.key'}));
 
     // secrets check: every reference resolves, no value shown
     const check = await run(['secrets', 'check'], v1);
@@ -84,7 +87,11 @@ describe('secrets by reference (canary)', () => {
     expect((await execIn(c.Id, ['cat', '/run/secrets/API_KEY'])).out).toBe(v1);
     expect((await execIn(c.Id, ['cat', '/run/secrets/TLS_KEY'])).out).toBe(fileValue);
     const stat = await execIn(c.Id, ['stat', '-c', '%a %u %n', '/run/secrets/API_KEY', '/run/secrets/TLS_KEY', '/run/secrets/orx-token']);
-    expect(stat.out.trim().split('\n')).toEqual(['400 1000 /run/secrets/API_KEY', '400 1000 /run/secrets/TLS_KEY', '400 1000 /run/secrets/orx-token']);
+    expect(stat.out.trim().split('\n')).toEqual([
+      '400 1000 /run/secrets/API_KEY',
+      '400 1000 /run/secrets/TLS_KEY',
+      '400 1000 /run/secrets/orx-token',
+    ]);
     const mounts = await execIn(c.Id, ['cat', '/proc/mounts']);
     expect(mounts.out).toMatch(/ \/run\/secrets tmpfs ro[, ]/);
     // the agent knows where, not what
@@ -111,18 +118,31 @@ describe('secrets by reference (canary)', () => {
     expect(planned.stdout).toMatch(/~ secret API_KEY \(sensitive\) \(rotated\)/);
     expect(planned.stdout).toMatch(/agent\.canary will be updated in place \(secret API_KEY rotated\)/);
     const rotatedPlan = JSON.parse((await run(['plan', '--refresh-secrets', '--json'], v2)).stdout);
-    expect(rotatedPlan.steps.filter((s: {action: string}) => s.action !== 'noop').map((s: {action: string; address: string}) => `${s.action} ${s.address}`)).toEqual(['update agent.canary']);
+    expect(
+      rotatedPlan.steps
+        .filter((s: {action: string}) => s.action !== 'noop')
+        .map((s: {action: string; address: string}) => `${s.action} ${s.address}`),
+    ).toEqual(['update agent.canary']);
     const since = Math.floor(Date.now() / 1000) - 1;
     await run(['apply', '--auto-approve', '--json', '--log-format', 'json'], v2);
     const after = await docker.getContainer(c.Id).inspect();
     expect(after.Id).toBe(before.Id);
     expect(after.State.StartedAt).not.toBe(before.State.StartedAt);
     // exactly one restart: one start event for the container since the apply began
-    const events = await docker.getEvents({since, until: Math.floor(Date.now() / 1000) + 1, filters: {container: [c.Id], event: ['start']}});
-    const starts = String(await new Promise<string>((resolve) => {
-      let text = '';
-      (events as NodeJS.ReadableStream).on('data', (d) => (text += d)).on('end', () => resolve(text));
-    })).trim().split('\n').filter(Boolean);
+    const events = await docker.getEvents({
+      since,
+      until: Math.floor(Date.now() / 1000) + 1,
+      filters: {container: [c.Id], event: ['start']},
+    });
+    const starts = String(
+      await new Promise<string>((resolve) => {
+        let text = '';
+        events.on('data', (d) => (text += d)).on('end', () => resolve(text));
+      }),
+    )
+      .trim()
+      .split('\n')
+      .filter(Boolean);
     expect(starts).toHaveLength(1);
     expect((await execIn(c.Id, ['cat', '/run/secrets/API_KEY'])).out).toBe(v2);
     // nothing left to do: the fingerprint recorded is the new value's
@@ -149,10 +169,18 @@ describe('secrets by reference (canary)', () => {
     await run(['audit', 'verify'], v2);
 
     // the canary: zero occurrences anywhere orx wrote or printed, and in docker inspect
-    const inspected = JSON.stringify(await Promise.all((await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`]}})).map((x) => docker.getContainer(x.Id).inspect())));
+    const inspected = JSON.stringify(
+      await Promise.all(
+        (await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`]}})).map((x) =>
+          docker.getContainer(x.Id).inspect(),
+        ),
+      ),
+    );
     const printed = outputs.map((o) => o.stdout + o.stderr).join('\n');
     for (const value of [v1, v2, fileValue]) {
-      const hits = filesUnder(ws.dir).filter((f) => f.file !== path.join(ws.dir, 'certs/agent.key') && f.bytes.includes(value)).map((f) => f.file);
+      const hits = filesUnder(ws.dir)
+        .filter((f) => f.file !== path.join(ws.dir, 'certs/agent.key') && f.bytes.includes(value))
+        .map((f) => f.file);
       expect(hits, `files holding ${value.slice(0, 10)}…`).toEqual([]);
       expect(printed.includes(value)).toBe(false);
       expect(inspected.includes(value)).toBe(false);
@@ -177,7 +205,9 @@ describe('secrets by reference (canary)', () => {
     ws.write(AGENT().replace('env://ORX_CANARY_SECRET', literal));
     const r = await orx(['validate'], {cwd: ws.dir});
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/orchestration\.yml:\d+:\d+: agents\.canary\.secrets\.API_KEY is a literal value, not a secret reference \(the value is not shown\)/);
+    expect(r.stderr).toMatch(
+      /orchestration\.yml:\d+:\d+: agents\.canary\.secrets\.API_KEY is a literal value, not a secret reference \(the value is not shown\)/,
+    );
     expect(r.stderr + r.stdout).not.toContain(literal);
     expect(noStack(r.stderr)).toBe(true);
     // a malformed 1Password reference is caught offline by the SDK's validator
@@ -231,13 +261,13 @@ function runtimeDir(made: string[]): string {
   return dir;
 }
 
-describe('file:// cannot reach orx\'s own secrets or the kernel', () => {
+describe("file:// cannot reach orx's own secrets or the kernel", () => {
   it('.orx/ and /proc references are config errors at validate and plan; a FIFO, a 0622 file and a link into .orx/ fail secrets check; no value is printed', async () => {
     ws.write('workspace: __WS__\nautonomy: 3\n');
     expect((await orx(['keys', 'init'], {cwd: ws.dir})).code).toBe(0);
     expect((await orx(['plan'], {cwd: ws.dir})).code).toBe(0); // makes the ledger
     const keyPem = fs.readFileSync(path.join(ws.dir, '.orx/keys/signing.key'), 'utf8');
-    const keyBody = keyPem.split('\n')[1]!;
+    const keyBody = keyPem.split('\n')[1];
     const environCanary = `environ-canary-${randomBytes(8).toString('hex')}`;
     const env = {CANARY_IN_ENVIRON: environCanary, ORX_CANARY_SECRET: `env-value-${randomBytes(8).toString('hex')}`};
     const printed: string[] = [];
@@ -248,13 +278,26 @@ describe('file:// cannot reach orx\'s own secrets or the kernel', () => {
     };
 
     // plainly wrong from the text: refused when the configuration loads, at the reference's line
-    ws.write(AGENT().replace('TLS_KEY: file://certs/agent.key', ['SIGNING: file://.orx/keys/signing.key', 'LEDGER: file://./x/../.orx/ledger.db', 'ENVIRON: file:///proc/self/environ'].join('\n      ')));
+    ws.write(
+      AGENT().replace(
+        'TLS_KEY: file://certs/agent.key',
+        ['SIGNING: file://.orx/keys/signing.key', 'LEDGER: file://./x/../.orx/ledger.db', 'ENVIRON: file:///proc/self/environ'].join(
+          '\n      ',
+        ),
+      ),
+    );
     for (const args of [['validate'], ['plan']]) {
       const r = await run(args);
       expect(r.code, args[0]).toBe(1);
-      expect(r.stderr).toMatch(/orchestration\.yml:\d+:\d+: agents\.canary\.secrets\.SIGNING: file:\/\/\.orx\/keys\/signing\.key is inside an orx state directory/);
-      expect(r.stderr).toMatch(/orchestration\.yml:\d+:\d+: agents\.canary\.secrets\.LEDGER: file:\/\/\.\/x\/\.\.\/\.orx\/ledger\.db is inside an orx state directory/);
-      expect(r.stderr).toMatch(/orchestration\.yml:\d+:\d+: agents\.canary\.secrets\.ENVIRON: file:\/\/\/proc\/self\/environ is under \/proc/);
+      expect(r.stderr).toMatch(
+        /orchestration\.yml:\d+:\d+: agents\.canary\.secrets\.SIGNING: file:\/\/\.orx\/keys\/signing\.key is inside an orx state directory/,
+      );
+      expect(r.stderr).toMatch(
+        /orchestration\.yml:\d+:\d+: agents\.canary\.secrets\.LEDGER: file:\/\/\.\/x\/\.\.\/\.orx\/ledger\.db is inside an orx state directory/,
+      );
+      expect(r.stderr).toMatch(
+        /orchestration\.yml:\d+:\d+: agents\.canary\.secrets\.ENVIRON: file:\/\/\/proc\/self\/environ is under \/proc/,
+      );
       expect(noStack(r.stderr)).toBe(true);
     }
 
@@ -264,7 +307,12 @@ describe('file:// cannot reach orx\'s own secrets or the kernel', () => {
     fs.chmodSync(path.join(ws.dir, 'world.txt'), 0o622);
     execFileSync('mkfifo', ['-m', '600', path.join(ws.dir, 'pipe')]);
     fs.symlinkSync('.orx/keys', path.join(ws.dir, 'keys'));
-    ws.write(AGENT().replace('TLS_KEY: file://certs/agent.key', ['WORLD: file://world.txt', 'PIPE: file://pipe', 'LINKED: file://keys/signing.key'].join('\n      ')));
+    ws.write(
+      AGENT().replace(
+        'TLS_KEY: file://certs/agent.key',
+        ['WORLD: file://world.txt', 'PIPE: file://pipe', 'LINKED: file://keys/signing.key'].join('\n      '),
+      ),
+    );
     const t0 = Date.now();
     const check = await run(['secrets', 'check']);
     expect(Date.now() - t0).toBeLessThan(15_000);
@@ -278,7 +326,8 @@ describe('file:// cannot reach orx\'s own secrets or the kernel', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ok: false, failed: 3});
 
     const all = printed.join('\n');
-    for (const value of [keyBody, 'PRIVATE KEY', 'SQLite format', environCanary, worldCanary]) expect(all.includes(value), value).toBe(false);
+    for (const value of [keyBody, 'PRIVATE KEY', 'SQLite format', environCanary, worldCanary])
+      expect(all.includes(value), value).toBe(false);
   });
 });
 
@@ -323,7 +372,13 @@ describe('secrets delivery on the host', () => {
 
       const as = (cmd: string[]): {code: number; out: string} => {
         try {
-          return {code: 0, out: execFileSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', ...cmd], {stdio: 'pipe', timeout: 10_000}).toString()};
+          return {
+            code: 0,
+            out: execFileSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', ...cmd], {
+              stdio: 'pipe',
+              timeout: 10_000,
+            }).toString(),
+          };
         } catch (err) {
           const e = err as {status: number | null; stdout?: Buffer};
           return {code: e.status ?? -1, out: String(e.stdout ?? '')};
@@ -357,9 +412,14 @@ describe('secrets delivery on the host', () => {
     fs.mkdirSync(path.join(ws.dir, 'certs'));
     fs.writeFileSync(path.join(ws.dir, 'certs/agent.key'), 'planted-link-file-value', {mode: 0o600});
     ws.write(AGENT());
-    const r = await orx(['apply', '--auto-approve'], {cwd: ws.dir, env: {XDG_RUNTIME_DIR: xdg, ORX_CANARY_SECRET: 'planted-link-env-value'}});
+    const r = await orx(['apply', '--auto-approve'], {
+      cwd: ws.dir,
+      env: {XDG_RUNTIME_DIR: xdg, ORX_CANARY_SECRET: 'planted-link-env-value'},
+    });
     expect(r.code).toBe(6);
-    expect(r.stdout + r.stderr).toContain(`the secrets directory ${xdg}/orchestrix is a symbolic link (to ${elsewhere}), perhaps planted by another account; orx will not deliver secrets through it`);
+    expect(r.stdout + r.stderr).toContain(
+      `the secrets directory ${xdg}/orchestrix is a symbolic link (to ${elsewhere}), perhaps planted by another account; orx will not deliver secrets through it`,
+    );
     expect(r.stdout + r.stderr).toMatch(/Remove the link/);
     expect(noStack(r.stderr)).toBe(true);
     expect(fs.statSync(elsewhere).mode & 0o777).toBe(0o755);
@@ -376,7 +436,8 @@ describe('secrets delivery on the host', () => {
       const r = await orx(['apply', '--auto-approve', ...extra], {cwd: ws.dir, env: {XDG_RUNTIME_DIR: xdg, ORX_CANARY_SECRET: value}});
       expect(r.code, r.stderr).toBe(0);
     };
-    const mountOf = async (): Promise<string> => (await docker.getContainer((await canary()).Id).inspect()).Mounts.find((m) => m.Destination === '/run/secrets')!.Source;
+    const mountOf = async (): Promise<string> =>
+      (await docker.getContainer((await canary()).Id).inspect()).Mounts.find((m) => m.Destination === '/run/secrets')!.Source;
     await apply(a, 'value-one-under-a');
     const underA = await mountOf();
     expect(underA.startsWith(`${a}/orchestrix/`)).toBe(true);

@@ -41,7 +41,10 @@ describe('state commands and partial failure through the CLI', () => {
     expect(r.code, r.stderr).toBe(6);
     const out = JSON.parse(r.stdout);
     expect(out.status).toBe('failed');
-    expect(out.steps.find((s: {address: string}) => s.address === 'agent.web')).toMatchObject({status: 'failed', error: expect.stringMatching(/address already in use|already allocated/)});
+    expect(out.steps.find((s: {address: string}) => s.address === 'agent.web')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/address already in use|already allocated/),
+    });
     expect(out.steps.find((s: {address: string}) => s.address === 'agent.alpha').status).toBe('succeeded');
     const human = await orx(['plan'], {cwd: ws.dir});
     expect(human.stdout).toContain('+ agent.web');

@@ -26,7 +26,9 @@ afterEach(() => {
   fs.rmSync(dir, {recursive: true, force: true});
 });
 
-async function issue(o: {address?: string; settings?: Partial<TokenSettings>; now?: Date; workspace?: string; signer?: WorkspaceKey; record?: boolean} = {}): Promise<IssuedToken> {
+async function issue(
+  o: {address?: string; settings?: Partial<TokenSettings>; now?: Date; workspace?: string; signer?: WorkspaceKey; record?: boolean} = {},
+): Promise<IssuedToken> {
   const t = await issueAgentToken(o.signer ?? key, {
     workspace: o.workspace ?? ws,
     address: o.address ?? 'agent.alpha',
@@ -114,7 +116,9 @@ describe('orx token verify', () => {
 
     const good = await issue();
     const [h, p, s] = good.token.split('.') as [string, string, string];
-    const forged = Buffer.from(JSON.stringify({...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'agent.admin'})).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'agent.admin'})).toString(
+      'base64url',
+    );
     const tampered = await run(['token', 'verify', `${h}.${forged}.${s}`, '--json']);
     expect(tampered.code).toBe(1);
     expect(json(tampered)).toMatchObject({valid: false, code: 'signature', claims: null});
@@ -173,7 +177,11 @@ describe('orx token revoke', () => {
     const v = await run(['token', 'verify', t.token]);
     expect(v.code).toBe(1);
     expect(v.stdout).toMatch(/^INVALID token: revoked at \S+: leaked in a CI log/);
-    expect(json(await run(['token', 'verify', t.token, '--json']))).toMatchObject({valid: false, code: 'revoked', revocation: {reason: 'leaked in a CI log'}});
+    expect(json(await run(['token', 'verify', t.token, '--json']))).toMatchObject({
+      valid: false,
+      code: 'revoked',
+      revocation: {reason: 'leaked in a CI log'},
+    });
 
     const again = await run(['token', 'revoke', t.jti, '--json']);
     expect(again.code).toBe(0);
@@ -199,7 +207,14 @@ describe('orx token revoke', () => {
     const b = await issue({address: 'agent.beta'});
     const r = await run(['token', 'revoke', '--agent', 'alpha', '--reason', 'agent deleted', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(json(r)).toMatchObject({selector: {address: 'agent.alpha'}, matched: 2, revoked: [a1.jti, a2.jti], already_revoked: [], expired: [], reason: 'agent deleted'});
+    expect(json(r)).toMatchObject({
+      selector: {address: 'agent.alpha'},
+      matched: 2,
+      revoked: [a1.jti, a2.jti],
+      already_revoked: [],
+      expired: [],
+      reason: 'agent deleted',
+    });
     expect((await run(['token', 'verify', a1.token])).code).toBe(1);
     expect((await run(['token', 'verify', a2.token])).code).toBe(1);
     expect((await run(['token', 'verify', b.token])).code).toBe(0);
@@ -218,7 +233,10 @@ describe('orx token revoke', () => {
 
     const nobody = await run(['token', 'revoke', '--agent', 'nobody', '--json']);
     expect(nobody.code).toBe(1);
-    expect(json(nobody).error).toMatchObject({code: 'not_found', message: expect.stringMatching(/no token was ever issued to agent.nobody/)});
+    expect(json(nobody).error).toMatchObject({
+      code: 'not_found',
+      message: expect.stringMatching(/no token was ever issued to agent.nobody/),
+    });
 
     const both = await run(['token', 'revoke', t.jti, '--agent', 'alpha']);
     expect(both.code).toBe(1);

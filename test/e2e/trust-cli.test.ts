@@ -38,7 +38,12 @@ describe('orx keys', () => {
     expect(show.stdout).toContain(`fingerprint: ${fp}`);
     expect(show.stdout).toContain(fs.readFileSync(path.join(dir, '.orx/keys/signing.pub'), 'utf8'));
     const json = JSON.parse((await orx(['keys', 'show', '--json'], {cwd: dir})).stdout);
-    expect(json).toMatchObject({formatVersion: '1', fingerprint: fp, publicKey: expect.stringMatching(/^-----BEGIN PUBLIC KEY-----/), hint: expect.any(String)});
+    expect(json).toMatchObject({
+      formatVersion: '1',
+      fingerprint: fp,
+      publicKey: expect.stringMatching(/^-----BEGIN PUBLIC KEY-----/),
+      hint: expect.any(String),
+    });
 
     const forced = JSON.parse((await orx(['keys', 'init', '--json'], {cwd: dir, env: {ORX_FORCE: '1'}})).stdout);
     expect(forced.fingerprint).toMatch(/^sha256:/);
@@ -94,23 +99,43 @@ describe('orx sign-blob / verify-blob', () => {
     };
     // changed data
     fs.writeFileSync(path.join(dir, 'changed.txt'), 'release 1.1\n');
-    await fails(['changed.txt', '--bundle', 'release.sigstore.json', '--key', '.orx/keys/signing.pub'], /the file does not match the bundle/);
+    await fails(
+      ['changed.txt', '--bundle', 'release.sigstore.json', '--key', '.orx/keys/signing.pub'],
+      /the file does not match the bundle/,
+    );
     // changed bundle: another signature
     const sig = Buffer.from(bundle.messageSignature.signature, 'base64');
     sig[sig.length - 1] ^= 0x01;
-    fs.writeFileSync(path.join(dir, 'sig.json'), JSON.stringify({...bundle, messageSignature: {...bundle.messageSignature, signature: sig.toString('base64')}}));
-    await fails(['release.txt', '--bundle', 'sig.json', '--key', '.orx/keys/signing.pub'], /the signature does not verify with key sha256:/);
+    fs.writeFileSync(
+      path.join(dir, 'sig.json'),
+      JSON.stringify({...bundle, messageSignature: {...bundle.messageSignature, signature: sig.toString('base64')}}),
+    );
+    await fails(
+      ['release.txt', '--bundle', 'sig.json', '--key', '.orx/keys/signing.pub'],
+      /the signature does not verify with key sha256:/,
+    );
     // malformed JSON
     fs.writeFileSync(path.join(dir, 'broken.json'), fs.readFileSync(bundlePath, 'utf8').slice(0, 50));
     await fails(['release.txt', '--bundle', 'broken.json'], /the bundle is not valid JSON/);
     // bad base64
-    fs.writeFileSync(path.join(dir, 'b64.json'), JSON.stringify({...bundle, messageSignature: {...bundle.messageSignature, signature: '%%%'}}));
+    fs.writeFileSync(
+      path.join(dir, 'b64.json'),
+      JSON.stringify({...bundle, messageSignature: {...bundle.messageSignature, signature: '%%%'}}),
+    );
     await fails(['release.txt', '--bundle', 'b64.json'], /messageSignature.signature is not valid base64/);
     // unknown key
-    fs.writeFileSync(path.join(dir, 'other.pub'), generateKeyPairSync('ec', {namedCurve: 'prime256v1'}).publicKey.export({type: 'spki', format: 'pem'}));
-    await fails(['release.txt', '--bundle', 'release.sigstore.json'].concat(['--key', 'other.pub']), /signed by key sha256:[0-9a-f]{64}, which is not a trusted key here/);
+    fs.writeFileSync(
+      path.join(dir, 'other.pub'),
+      generateKeyPairSync('ec', {namedCurve: 'prime256v1'}).publicKey.export({type: 'spki', format: 'pem'}),
+    );
+    await fails(
+      ['release.txt', '--bundle', 'release.sigstore.json'].concat(['--key', 'other.pub']),
+      /signed by key sha256:[0-9a-f]{64}, which is not a trusted key here/,
+    );
     // a private key given as --key is bad input (exit 1), not a signature failure
-    const priv = await orx(['verify-blob', 'release.txt', '--bundle', 'release.sigstore.json', '--key', '.orx/keys/signing.key'], {cwd: dir});
+    const priv = await orx(['verify-blob', 'release.txt', '--bundle', 'release.sigstore.json', '--key', '.orx/keys/signing.key'], {
+      cwd: dir,
+    });
     expect(priv.code).toBe(1);
     expect(priv.stderr).toMatch(/is a private key: give the public key/);
     // a missing bundle file
@@ -126,12 +151,22 @@ describe('orx sign-blob / verify-blob', () => {
     fs.writeFileSync(path.join(dir, 'a'), 'b');
     const r = await orx(['verify-blob', 'a', '-b', 'a.json', '--json'], {cwd: dir});
     expect(r.code).toBe(5);
-    expect(JSON.parse(r.stdout)).toMatchObject({formatVersion: '1', error: {status: 5, code: 'signature_invalid', message: expect.stringMatching(/does not match/)}});
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      formatVersion: '1',
+      error: {status: 5, code: 'signature_invalid', message: expect.stringMatching(/does not match/)},
+    });
   });
 
   it.skipIf(!fs.existsSync(FIXTURES))('verifies a third-party (sigstore-conformance) bundle with its trusted root', async () => {
     const d = path.join(FIXTURES, 'managed-key-and-trusted-root');
-    const args = ['verify-blob', path.join(FIXTURES, 'a.txt'), '--bundle', path.join(d, 'bundle.sigstore.json'), '--key', path.join(d, 'key.pub')];
+    const args = [
+      'verify-blob',
+      path.join(FIXTURES, 'a.txt'),
+      '--bundle',
+      path.join(d, 'bundle.sigstore.json'),
+      '--key',
+      path.join(d, 'key.pub'),
+    ];
     const ok = await orx([...args, '--trusted-root', path.join(d, 'trusted_root.json')], {cwd: dir});
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/^Verified OK/);

@@ -28,13 +28,20 @@ const MARKER = 'ran-from-the-repository';
 function plantScript(rel: string): void {
   const file = path.join(ws.dir, rel);
   fs.mkdirSync(path.dirname(file), {recursive: true});
-  fs.writeFileSync(file, `#!/bin/sh\ntouch '${path.join(ws.dir, MARKER)}'\necho '{"clientVersion":{"gitVersion":"v1.31.0"}}'\necho 'kind v0.24.0'\n`, {mode: 0o755});
+  fs.writeFileSync(
+    file,
+    `#!/bin/sh\ntouch '${path.join(ws.dir, MARKER)}'\necho '{"clientVersion":{"gitVersion":"v1.31.0"}}'\necho 'kind v0.24.0'\n`,
+    {mode: 0o755},
+  );
 }
 
 /** Manifests on a kubeconfig context: planning them would run kubectl. */
 function kubeWorkspace(extra = ''): void {
   fs.mkdirSync(path.join(ws.dir, 'k8s'), {recursive: true});
-  fs.writeFileSync(path.join(ws.dir, 'k8s/cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata: {a: "1"}\n');
+  fs.writeFileSync(
+    path.join(ws.dir, 'k8s/cm.yaml'),
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata: {a: "1"}\n',
+  );
   fs.writeFileSync(
     path.join(ws.dir, 'remote.kubeconfig'),
     'apiVersion: v1\nkind: Config\nclusters: [{name: remote, cluster: {server: "https://127.0.0.1:6443"}}]\ncontexts: [{name: ops, context: {cluster: remote, user: ops}}]\nusers: [{name: ops, user: {token: not-a-real-token}}]\ncurrent-context: ops\n',
@@ -94,7 +101,9 @@ describe('planning runs no program from the repository', () => {
     ] as Array<[string[], Record<string, string>]>) {
       const r = await orx(args, {cwd: ws.dir, env});
       expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/--tool-kub(ectl|e) \(ORX_KUBECTL\) is "\.?\/?x\.sh", not an absolute path|--tool-kind \(ORX_KIND\) is "bin\/kind", not an absolute path/);
+      expect(r.stderr).toMatch(
+        /--tool-kub(ectl|e) \(ORX_KUBECTL\) is "\.?\/?x\.sh", not an absolute path|--tool-kind \(ORX_KIND\) is "bin\/kind", not an absolute path/,
+      );
       expect(r.stderr).toContain('Give an absolute path such as /usr/local/bin/');
     }
     expect(fs.existsSync(path.join(ws.dir, MARKER))).toBe(false);
@@ -125,14 +134,18 @@ describe('bad files fail fast', () => {
       ['pipe.plan.json', 'is a FIFO (named pipe), not a regular file'],
     ]) {
       const {bound, note} = await atOnce();
-      const r = await timed(['apply', file!]);
+      const r = await timed(['apply', file]);
       expect(r.ms, `apply ${file} (${note})`).toBeLessThan(bound);
       expect(r.code).toBe(5);
       expect(r.stderr).toContain(why);
       expect(noStack(r.stderr)).toBe(true);
       if (timeBin) {
         // peak resident memory of the whole CLI run: a read of /dev/zero would be gigabytes
-        const m = spawnSync(timeBin, ['-f', '%M', process.execPath, path.join(repoRoot, 'bin/run.js'), 'apply', file!], {cwd: ws.dir, encoding: 'utf8', timeout: 10_000});
+        const m = spawnSync(timeBin, ['-f', '%M', process.execPath, path.join(repoRoot, 'bin/run.js'), 'apply', file], {
+          cwd: ws.dir,
+          encoding: 'utf8',
+          timeout: 10_000,
+        });
         const kb = Number(m.stderr.trim().split('\n').pop());
         expect(kb, `peak RSS of apply ${file}`).toBeLessThan(300 * 1024);
       }
@@ -170,7 +183,9 @@ describe('bad files fail fast', () => {
       const r = await timed([cmd]);
       expect(r.ms, `${cmd} (${note})`).toBeLessThan(bound);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('orchestration.yml:5:22: build context "images/agent-base" cannot be sent to Docker (images.base.build.context): "images/agent-base/sub-pipe" is a FIFO (named pipe)');
+      expect(r.stderr).toContain(
+        'orchestration.yml:5:22: build context "images/agent-base" cannot be sent to Docker (images.base.build.context): "images/agent-base/sub-pipe" is a FIFO (named pipe)',
+      );
     }
   });
 
@@ -178,7 +193,9 @@ describe('bad files fail fast', () => {
     fs.mkdirSync(path.join(ws.dir, 'k8s'));
     mkfifo(path.join(ws.dir, 'k8s/a.yaml'));
     mkfifo(path.join(ws.dir, 'kind.yaml'));
-    ws.write(`workspace: __WS__\nautonomy: 3\nclusters:\n  dev: {config: kind.yaml, node_image: "kindest/node@sha256:${'a'.repeat(64)}"}\nmanifests:\n  base: {cluster: dev, path: k8s}\n`);
+    ws.write(
+      `workspace: __WS__\nautonomy: 3\nclusters:\n  dev: {config: kind.yaml, node_image: "kindest/node@sha256:${'a'.repeat(64)}"}\nmanifests:\n  base: {cluster: dev, path: k8s}\n`,
+    );
     const {bound, note} = await atOnce();
     const r = await timed(['validate']);
     expect(r.ms, note).toBeLessThan(bound);
@@ -231,7 +248,9 @@ describe('registry requests go only where they should (built CLI, net guard prel
     const g = guardEnv();
     const r = await orx(['image', 'sign', `${host}/team/app:1`], {cwd: ws.dir, env: g.env});
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toContain('refusing to follow a redirect to http://10.11.12.13: it is a private address, and a registry on loopback is followed only to loopback');
+    expect(r.stderr).toContain(
+      'refusing to follow a redirect to http://10.11.12.13: it is a private address, and a registry on loopback is followed only to loopback',
+    );
     expect(noStack(r.stderr)).toBe(true);
     expect(seen).toEqual(['HEAD /v2/team/app/manifests/1']);
     expect(g.attempts()).toEqual([]);

@@ -29,7 +29,7 @@ function yaml(volumes: string, agents: string): string {
 async function containerOf(address: string): Promise<string> {
   const list = await docker.listContainers({filters: {label: [`io.orchestrix.workspace=${ws.name}`, `io.orchestrix.address=${address}`]}});
   expect(list, address).toHaveLength(1);
-  return list[0]!.Id;
+  return list[0].Id;
 }
 
 async function apply(): Promise<void> {
@@ -43,9 +43,15 @@ describe('volumes work for the agents that mount them', () => {
     ws.write(yaml('  state:\n  scratch:\n', agent('a', ['state:/state']) + agent('b', ['scratch:/data'], '2000:2000')));
     await apply();
     const a = await containerOf('agent.a');
-    expect(await execIn(a, ['/bin/sh', '-c', 'echo hello > /state/f && cat /state/f && stat -c "%u:%g %a" /state'])).toEqual({code: 0, out: 'hello\n1000:1000 755\n'});
+    expect(await execIn(a, ['/bin/sh', '-c', 'echo hello > /state/f && cat /state/f && stat -c "%u:%g %a" /state'])).toEqual({
+      code: 0,
+      out: 'hello\n1000:1000 755\n',
+    });
     const b = await containerOf('agent.b');
-    expect(await execIn(b, ['/bin/sh', '-c', 'touch /data/f && stat -c "%u:%g %a" /data /data/f'])).toEqual({code: 0, out: '2000:2000 755\n2000:2000 644\n'});
+    expect(await execIn(b, ['/bin/sh', '-c', 'touch /data/f && stat -c "%u:%g %a" /data /data/f'])).toEqual({
+      code: 0,
+      out: '2000:2000 755\n2000:2000 644\n',
+    });
     // recorded, so the next plan reads nothing and changes nothing
     const show = JSON.parse((await orx(['state', 'show', 'volume.scratch', '--json'], {cwd: ws.dir})).stdout);
     expect(show.resource.attributes.owner).toBe('2000:2000');
@@ -55,11 +61,19 @@ describe('volumes work for the agents that mount them', () => {
   });
 
   it('two agents with the same uid share one volume; a read-only mount does not count', async () => {
-    ws.write(yaml('  shared:\n', agent('a', ['shared:/shared']) + agent('b', ['shared:/shared']) + agent('reader', ['shared:/shared:ro'], '3000:3000')));
+    ws.write(
+      yaml(
+        '  shared:\n',
+        agent('a', ['shared:/shared']) + agent('b', ['shared:/shared']) + agent('reader', ['shared:/shared:ro'], '3000:3000'),
+      ),
+    );
     await apply();
     const [a, b, reader] = [await containerOf('agent.a'), await containerOf('agent.b'), await containerOf('agent.reader')];
     expect((await execIn(a, ['/bin/sh', '-c', 'echo from-a > /shared/a'])).code).toBe(0);
-    expect(await execIn(b, ['/bin/sh', '-c', 'cat /shared/a && echo from-b > /shared/b && cat /shared/b'])).toEqual({code: 0, out: 'from-a\nfrom-b\n'});
+    expect(await execIn(b, ['/bin/sh', '-c', 'cat /shared/a && echo from-b > /shared/b && cat /shared/b'])).toEqual({
+      code: 0,
+      out: 'from-a\nfrom-b\n',
+    });
     expect((await execIn(reader, ['/bin/sh', '-c', 'cat /shared/b'])).out).toBe('from-b\n');
   });
 
@@ -67,7 +81,9 @@ describe('volumes work for the agents that mount them', () => {
     ws.write(yaml('  shared:\n', agent('a', ['shared:/shared']) + agent('b', ['shared:/work'], '2000:2000')));
     const v = await orx(['validate'], {cwd: ws.dir});
     expect(v.code).toBe(1);
-    expect(v.stderr).toMatch(/orchestration\.yml:\d+:\d+: agents\.b\.volumes\[0\]: volume "shared" is mounted read-write by agents\.a \(running as 1000:1000\) and agents\.b \(running as 2000:2000\).*set volumes\.shared\.owner/);
+    expect(v.stderr).toMatch(
+      /orchestration\.yml:\d+:\d+: agents\.b\.volumes\[0\]: volume "shared" is mounted read-write by agents\.a \(running as 1000:1000\) and agents\.b \(running as 2000:2000\).*set volumes\.shared\.owner/,
+    );
     expect(noStack(v.stderr)).toBe(true);
     const plan = await orx(['plan'], {cwd: ws.dir});
     expect(plan.code).toBe(1);
@@ -85,7 +101,7 @@ describe('volumes work for the agents that mount them', () => {
     // a ref image present on the engine: the workspace's own build, tagged under another name (kept: deletes need a human)
     ws.write(yaml('  state:\n', agent('builder', ['state:/state'])));
     await apply();
-    const built = (await docker.listImages({filters: {label: [`io.orchestrix.workspace=${ws.name}`]}}))[0]!;
+    const built = (await docker.listImages({filters: {label: [`io.orchestrix.workspace=${ws.name}`]}}))[0];
     await docker.getImage(built.Id).tag({repo: `orxref-${ws.name}`, tag: '1'});
     cleanups.push(() => docker.getImage(`orxref-${ws.name}:1`).remove());
     ws.write(
@@ -98,7 +114,9 @@ describe('volumes work for the agents that mount them', () => {
     expect(step).toMatchObject({action: 'create', after: {owner_from: [{agent: 'agent.a', user: null}]}, depends_on: ['image.tool']});
     expect(step.reasons).toEqual(['owner decided at apply: the uid agent.a runs as (not known before the image is on the engine)']);
     await apply();
-    expect(JSON.parse((await orx(['state', 'show', 'volume.late', '--json'], {cwd: ws.dir})).stdout).resource.attributes).toMatchObject({owner: '1000:1000'});
+    expect(JSON.parse((await orx(['state', 'show', 'volume.late', '--json'], {cwd: ws.dir})).stdout).resource.attributes).toMatchObject({
+      owner: '1000:1000',
+    });
     expect((await execIn(await containerOf('agent.a'), ['/bin/sh', '-c', 'touch /late/f'])).code).toBe(0);
   });
 
@@ -112,7 +130,9 @@ describe('volumes work for the agents that mount them', () => {
     expect((await orx(['approve', 'plans/restore.json', '--all', '--reason', 'volume owner test'], {cwd: ws.dir})).code).toBe(0);
     const r = await orx(['apply', 'plans/restore.json'], {cwd: ws.dir});
     expect(r.code, r.stderr).toBe(0);
-    expect(await execIn(await containerOf('agent.b'), ['/bin/sh', '-c', 'cat /data/f && touch /data/g && stat -c "%u:%g %a" /data'])).toEqual({code: 0, out: 'kept\n2000:2000 755\n'});
+    expect(
+      await execIn(await containerOf('agent.b'), ['/bin/sh', '-c', 'cat /data/f && touch /data/g && stat -c "%u:%g %a" /data']),
+    ).toEqual({code: 0, out: 'kept\n2000:2000 755\n'});
   });
 
   it('an existing volume owned by someone else is reported in the plan with the fix, and left alone', async () => {
@@ -138,10 +158,10 @@ describe("Docker's special networks are not resources", () => {
     const byName = await orx(['import', 'network.n', id], {cwd: ws.dir});
     expect(byName.code).toBe(1);
     expect(byName.stderr).toContain(`network.n: network "${id}" is Docker's`);
-    expect(byName.stderr).toContain('orx creates this workspace\'s networks itself');
+    expect(byName.stderr).toContain("orx creates this workspace's networks itself");
     expect(noStack(byName.stderr)).toBe(true);
     // by its id too
-    const netId = (await docker.getNetwork(id).inspect()).Id as string;
+    const netId = (await docker.getNetwork(id).inspect()).Id;
     const byId = await orx(['import', 'network.n', netId], {cwd: ws.dir});
     expect(byId.code).toBe(1);
     expect(byId.stderr).toContain(`network "${id}" is Docker's`);
@@ -166,7 +186,9 @@ describe("Docker's special networks are not resources", () => {
   });
 
   it('host, none and bridge in orchestration.yml are validate errors at their line and column', async () => {
-    ws.write(`workspace: __WS__\nnetworks:\n  bridge: {}\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n  a:\n    image: base\n    networks: [host]\n`);
+    ws.write(
+      `workspace: __WS__\nnetworks:\n  bridge: {}\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n  a:\n    image: base\n    networks: [host]\n`,
+    );
     const v = await orx(['validate'], {cwd: ws.dir});
     expect(v.code).toBe(1);
     expect(v.stderr).toContain('orchestration.yml:3:3: networks.bridge: "bridge" is Docker\'s default bridge');
@@ -178,8 +200,14 @@ describe("Docker's special networks are not resources", () => {
     ws.write(yaml('  v:\n', agent('a', ['v:/run/secrets', 'v:/tmp', 'v:/proc/x'])));
     const v = await orx(['validate'], {cwd: ws.dir});
     expect(v.code).toBe(1);
-    expect(v.stderr).toMatch(/orchestration\.yml:\d+:\d+: agents\.a\.volumes\[0\] cannot mount a volume at "\/run\/secrets": \/run\/secrets holds orx's secrets and identity token/);
-    expect(v.stderr).toMatch(/orchestration\.yml:\d+:\d+: agents\.a\.volumes\[1\] cannot mount a volume at "\/tmp": \/tmp holds the agent's tmpfs/);
-    expect(v.stderr).toMatch(/orchestration\.yml:\d+:\d+: agents\.a\.volumes\[2\] cannot mount a volume at "\/proc\/x": \/proc is the kernel's/);
+    expect(v.stderr).toMatch(
+      /orchestration\.yml:\d+:\d+: agents\.a\.volumes\[0\] cannot mount a volume at "\/run\/secrets": \/run\/secrets holds orx's secrets and identity token/,
+    );
+    expect(v.stderr).toMatch(
+      /orchestration\.yml:\d+:\d+: agents\.a\.volumes\[1\] cannot mount a volume at "\/tmp": \/tmp holds the agent's tmpfs/,
+    );
+    expect(v.stderr).toMatch(
+      /orchestration\.yml:\d+:\d+: agents\.a\.volumes\[2\] cannot mount a volume at "\/proc\/x": \/proc is the kernel's/,
+    );
   });
 });

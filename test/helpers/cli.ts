@@ -11,14 +11,21 @@ export interface CliResult {
 }
 
 /** Starts the built CLI as a subprocess with no TTY and no inherited ORX_* settings. */
-export function startOrx(args: string[], opts: {cwd: string; env?: Record<string, string>}): {child: ChildProcess; done: Promise<CliResult>} {
+export function startOrx(
+  args: string[],
+  opts: {cwd: string; env?: Record<string, string>},
+): {child: ChildProcess; done: Promise<CliResult>} {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORX_')) env[k] = v;
-  const child = spawn(process.execPath, [orxBin, ...args], {cwd: opts.cwd, env: {...env, NO_COLOR: '1', ...opts.env}, stdio: ['ignore', 'pipe', 'pipe']});
+  const child = spawn(process.execPath, [orxBin, ...args], {
+    cwd: opts.cwd,
+    env: {...env, NO_COLOR: '1', ...opts.env},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
   const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({code, stdout, stderr})));
   return {child, done};
 }
@@ -32,7 +39,11 @@ export function noStack(s: string): boolean {
 }
 
 /** Polls `fn` until it returns something truthy; bounded in time like every loop in the tests. */
-export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await fn();
@@ -47,7 +58,11 @@ export async function until<T>(what: string, fn: () => T | undefined | false | P
  * all of it, apply exactly that file (with `applyArgs`). The plan's or approval's failure is
  * returned as it is; otherwise the apply's result.
  */
-export async function orxApproved(kind: 'apply' | 'destroy', opts: {cwd: string; env?: Record<string, string>}, applyArgs: string[] = []): Promise<CliResult> {
+export async function orxApproved(
+  kind: 'apply' | 'destroy',
+  opts: {cwd: string; env?: Record<string, string>},
+  applyArgs: string[] = [],
+): Promise<CliResult> {
   const file = `plans/approved-${Date.now()}-${Math.random().toString(16).slice(2, 8)}.json`;
   const plan = await orx(['plan', ...(kind === 'destroy' ? ['-destroy'] : []), '-out', file], opts);
   if (plan.code !== 0) return plan;

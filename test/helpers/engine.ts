@@ -22,7 +22,19 @@ export async function apply(dir: string, doc: PlanDocument, parallelism = 10) {
 }
 
 export function approveAll(dir: string, doc: PlanDocument): void {
-  withLedger(dir, (l) => recordApprovals(l, [{plan_id: doc.plan_id, plan_digest: planDigest(doc), address: null, decision: 'approved', actor: 'test', reason: 'engine test', run_id: null}]));
+  withLedger(dir, (l) =>
+    recordApprovals(l, [
+      {
+        plan_id: doc.plan_id,
+        plan_digest: planDigest(doc),
+        address: null,
+        decision: 'approved',
+        actor: 'test',
+        reason: 'engine test',
+        run_id: null,
+      },
+    ]),
+  );
 }
 
 /** plan + apply, failing loudly if any step failed */

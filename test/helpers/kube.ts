@@ -33,9 +33,11 @@ export function ensureStandinNodeImage(): Promise<string> {
     if (!fs.existsSync(path.join(context, 'busybox'))) {
       throw new Error(`${context}/busybox is missing: run \`bash scripts/prepare-images.sh\` first`);
     }
-    await buildImage(docker, {context, src: ['Dockerfile', 'busybox']}, {t: STANDIN_NODE_IMAGE, rm: true, forcerm: true}).catch((err: Error) => {
-      throw new Error(`building ${STANDIN_NODE_IMAGE} failed: ${err.message}`);
-    });
+    await buildImage(docker, {context, src: ['Dockerfile', 'busybox']}, {t: STANDIN_NODE_IMAGE, rm: true, forcerm: true}).catch(
+      (err: Error) => {
+        throw new Error(`building ${STANDIN_NODE_IMAGE} failed: ${err.message}`);
+      },
+    );
     return STANDIN_NODE_IMAGE;
   })();
   nodeImage.catch(() => (nodeImage = undefined));
@@ -70,7 +72,7 @@ export function makeStandin(): Standin {
   const home = path.join(state, 'home');
   fs.mkdirSync(home, {recursive: true});
   const calls = (): StandinCall[] => {
-    let text = '';
+    let text: string;
     try {
       text = fs.readFileSync(path.join(state, 'calls.log'), 'utf8');
     } catch {
@@ -83,7 +85,13 @@ export function makeStandin(): Standin {
   };
   return {
     state,
-    env: {ORX_STANDIN_STATE: state, ORX_STANDIN_NODE_IMAGE: STANDIN_NODE_IMAGE, HOME: home, ORX_KIND: standinBin.kind, ORX_KUBECTL: standinBin.kubectl},
+    env: {
+      ORX_STANDIN_STATE: state,
+      ORX_STANDIN_NODE_IMAGE: STANDIN_NODE_IMAGE,
+      HOME: home,
+      ORX_KIND: standinBin.kind,
+      ORX_KUBECTL: standinBin.kubectl,
+    },
     calls,
     objects(cluster) {
       try {
@@ -109,7 +117,7 @@ export function makeStandin(): Standin {
       for (const c of calls()) {
         if (c.tool !== 'kind') continue;
         c.argv.forEach((a, i) => {
-          if (a === '--name' && c.argv[i + 1]) names.add(c.argv[i + 1]!);
+          if (a === '--name' && c.argv[i + 1]) names.add(c.argv[i + 1]);
           else if (a.startsWith('--name=')) names.add(a.slice('--name='.length));
         });
       }
@@ -124,7 +132,12 @@ async function removeContainers(label: string[], keep: (value: string) => boolea
   await Promise.all(
     list
       .filter((c) => keep(c.Labels?.[KIND_CLUSTER_LABEL] ?? ''))
-      .map((c) => docker.getContainer(c.Id).remove({force: true}).catch(() => undefined)),
+      .map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({force: true})
+          .catch(() => undefined),
+      ),
   );
 }
 

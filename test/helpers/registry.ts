@@ -68,8 +68,8 @@ async function startOnce(): Promise<TestRegistry | {retry: string}> {
   );
   const child = spawn(REGISTRY_BIN, ['serve', config], {stdio: ['ignore', 'pipe', 'pipe']});
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   let spawnError: Error | undefined;
   child.on('error', (err) => (spawnError = err));
   const host = `127.0.0.1:${port}`;
@@ -103,7 +103,9 @@ async function startOnce(): Promise<TestRegistry | {retry: string}> {
 /** Starts a registry; fails (never skips) when the binary is missing. */
 export async function startRegistry(): Promise<TestRegistry> {
   if (!fs.existsSync(REGISTRY_BIN)) {
-    throw new Error(`${REGISTRY_BIN} is missing: these tests run a real Docker Registry v2. Install it with: apt-get install -y docker-registry`);
+    throw new Error(
+      `${REGISTRY_BIN} is missing: these tests run a real Docker Registry v2. Install it with: apt-get install -y docker-registry`,
+    );
   }
   let last = '';
   for (let attempt = 0; attempt < 3; attempt++) {

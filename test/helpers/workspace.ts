@@ -47,13 +47,38 @@ export function makeWorkspace(prefix = 't'): TestWorkspace {
 export async function removeWorkspaceObjects(workspace: string): Promise<void> {
   const filters = {label: [`io.orchestrix.workspace=${workspace}`]};
   const containers = await docker.listContainers({all: true, filters});
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({force: true}).catch(() => undefined)));
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({force: true})
+        .catch(() => undefined),
+    ),
+  );
   const networks = await docker.listNetworks({filters});
-  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+  await Promise.all(
+    networks.map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
   const volumes = (await docker.listVolumes({filters})).Volumes ?? [];
-  await Promise.all(volumes.map((v) => docker.getVolume(v.Name).remove({force: true}).catch(() => undefined)));
+  await Promise.all(
+    volumes.map((v) =>
+      docker
+        .getVolume(v.Name)
+        .remove({force: true})
+        .catch(() => undefined),
+    ),
+  );
   const images = await docker.listImages({filters});
-  for (const i of images) await docker.getImage(i.Id).remove({force: true}).catch(() => undefined);
+  for (const i of images)
+    await docker
+      .getImage(i.Id)
+      .remove({force: true})
+      .catch(() => undefined);
 }
 
 export const BASE_YAML = `workspace: __WS__

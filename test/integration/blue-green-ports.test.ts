@@ -46,7 +46,10 @@ const EXEC_PROBE = 'exec: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:80
 const version = (): Promise<string | null> => loopbackGet(port, '/version', 1000);
 
 async function web(): Promise<Array<{Id: string; State: string}>> {
-  return (await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.web']}})) as never;
+  return await docker.listContainers({
+    all: true,
+    filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.web']},
+  });
 }
 
 describe('blue-green with a published host port', () => {
@@ -63,7 +66,7 @@ describe('blue-green with a published host port', () => {
     expect(await version()).toBe('v2');
     const now = await web();
     expect(now).toHaveLength(1);
-    expect(now[0]!.Id).not.toBe(old!.Id);
+    expect(now[0].Id).not.toBe(old.Id);
     expect(actions(await plan(ws.dir))).toEqual([]);
   });
 
@@ -75,9 +78,11 @@ describe('blue-green with a published host port', () => {
     ws.write(yaml('v-broken', false, HTTP_PROBE));
     const out = await apply(ws.dir, await plan(ws.dir));
     expect(out.failed).toBe(true);
-    expect(out.results.find((r) => r.step.address === 'agent.web')?.error).toMatch(/rolled back, orx-\S+-web keeps running\. Last check: GET http:\/\/127\.0\.0\.1:\d+\/healthz: 404/);
+    expect(out.results.find((r) => r.step.address === 'agent.web')?.error).toMatch(
+      /rolled back, orx-\S+-web keeps running\. Last check: GET http:\/\/127\.0\.0\.1:\d+\/healthz: 404/,
+    );
     const now = await web();
-    expect(now.map((c) => [c.Id, c.State])).toEqual([[old!.Id, 'running']]);
+    expect(now.map((c) => [c.Id, c.State])).toEqual([[old.Id, 'running']]);
     expect(await until('v1 again', () => version(), 15_000)).toBe('v1');
     const rollback = withLedger(ws.dir, (l) => l.listEvents({}).find((e) => (e.payload as {rollback?: unknown} | null)?.rollback));
     expect((rollback?.payload as {rollback: {reason: string; health_output: string}}).rollback).toMatchObject({reason: 'unhealthy'});
@@ -92,20 +97,25 @@ describe('orx probes', () => {
     const d = await connectDocker();
     const attrs = withLedger(ws.dir, (l) => l.getResource('agent.web')!.attributes) as {health: never};
     const progress: string[] = [];
-    const ok = await waitHealthy(d, c!.Id, attrs.health, {timeoutMs: 10_000, progress: (p) => progress.push(p)});
+    const ok = await waitHealthy(d, c.Id, attrs.health, {timeoutMs: 10_000, progress: (p) => progress.push(p)});
     expect(ok.ok).toBe(true);
     expect(progress[0]).toMatch(/^waiting for health: attempt 1 of \d+ \(0 of 2 failed in a row\)$/);
     // one run's signal serves every wait of the run: a wait leaves no listener behind on it
     const run = new AbortController();
-    const failing = await waitHealthy(d, c!.Id, {...(attrs.health as object), probe: {exec: ['/bin/sh', '-c', 'echo not ready; exit 3']}} as never, {timeoutMs: 10_000, signal: run.signal});
+    const failing = await waitHealthy(
+      d,
+      c.Id,
+      {...(attrs.health as object), probe: {exec: ['/bin/sh', '-c', 'echo not ready; exit 3']}} as never,
+      {timeoutMs: 10_000, signal: run.signal},
+    );
     expect(failing).toMatchObject({ok: false, reason: 'unhealthy', attempts: 2});
     expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
     expect(!failing.ok && failing.output).toBe('/bin/sh -c echo not ready; exit 3 exited 3: not ready');
-    const forced = await waitHealthy(d, c!.Id, attrs.health, {timeoutMs: 10_000, forceUnhealthy: true});
+    const forced = await waitHealthy(d, c.Id, attrs.health, {timeoutMs: 10_000, forceUnhealthy: true});
     expect(forced).toMatchObject({ok: false, reason: 'unhealthy'});
   });
 
-  it('an HTTP probe\'s failing answer is redacted before its markup goes and before it is cut: a multi-line value and one longer than the cut', async () => {
+  it("an HTTP probe's failing answer is redacted before its markup goes and before it is cut: a multi-line value and one longer than the cut", async () => {
     // a one-line server: /healthz answers 200, anything else 500 with an HTML page around the files
     const serve = [
       'read -r method path rest',
@@ -124,17 +134,18 @@ describe('orx probes', () => {
     );
     await converge(ws.dir);
     const [c] = await web();
-    const rand = (n: number, salt: number): string => Array.from({length: n}, (_, i) => 'abcdefghijklmnopqrstuvwxyz0123456789'[(i * 7919 + salt * 31 + i * i * salt) % 36]).join('');
+    const rand = (n: number, salt: number): string =>
+      Array.from({length: n}, (_, i) => 'abcdefghijklmnopqrstuvwxyz0123456789'[(i * 7919 + salt * 31 + i * i * salt) % 36]).join('');
     // a tag-like piece inside the value: dropping markup first would split it where the redactor could not see it
     const lines = [`k3y<b>${rand(40, 1)}`, rand(50, 2), rand(45, 3)];
     const long = `L${rand(2000, 4)}`;
     try {
       registerSecret(lines.join('\n'));
       registerSecret(long);
-      await sh(c!.Id, `printf '%s' '${lines.join('\n')}' > /tmp/lines.txt && printf '%s' '${long}' > /tmp/long.txt`);
+      await sh(c.Id, `printf '%s' '${lines.join('\n')}' > /tmp/lines.txt && printf '%s' '${long}' > /tmp/long.txt`);
       const d = await connectDocker();
       const attrs = withLedger(ws.dir, (l) => l.getResource('agent.web')!.attributes) as {health: object};
-      const failing = await waitHealthy(d, c!.Id, {...attrs.health, probe: {http: {port, path: '/leak'}}} as never, {timeoutMs: 10_000});
+      const failing = await waitHealthy(d, c.Id, {...attrs.health, probe: {http: {port, path: '/leak'}}} as never, {timeoutMs: 10_000});
       const output = failing.ok ? '' : failing.output;
       expect(output).toMatch(new RegExp(`^GET http://127\\.0\\.0\\.1:${port}/leak: 500 `));
       expect(output).toContain(REDACTED);

@@ -66,7 +66,9 @@ beforeAll(async () => {
   image = `orx-test-${ws.name}:1`;
   const ctx = path.join(ws.dir, 'images/agent-base');
   const stream = await docker.buildImage({context: ctx, src: fs.readdirSync(ctx)}, {t: image, labels: labels()});
-  await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(undefined))));
+  await new Promise((resolve, reject) =>
+    docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(undefined))),
+  );
   source = await newVolume('source');
   await runAsRoot(source, FILL);
 });
@@ -74,15 +76,29 @@ beforeAll(async () => {
 // every test's own volumes are removed after it; the image and the source volume after all
 const perTest: string[] = [];
 afterEach(async () => {
-  for (const v of perTest.splice(0)) await docker.getVolume(v).remove({force: true}).catch(() => undefined);
+  for (const v of perTest.splice(0))
+    await docker
+      .getVolume(v)
+      .remove({force: true})
+      .catch(() => undefined);
   const left = await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`]}});
-  await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({force: true}).catch(() => undefined)));
+  await Promise.all(
+    left.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({force: true})
+        .catch(() => undefined),
+    ),
+  );
   for (const f of fs.readdirSync(ws.dir)) if (f.endsWith('.tar.gz')) fs.rmSync(path.join(ws.dir, f), {force: true});
 });
 afterAll(async () => {
   if (!ws) return;
   await removeWorkspaceObjects(ws.name);
-  await docker.getImage(image).remove({force: true}).catch(() => undefined);
+  await docker
+    .getImage(image)
+    .remove({force: true})
+    .catch(() => undefined);
   await ws.cleanup();
 });
 
@@ -136,7 +152,11 @@ describe('volume backup and restore through the helper', () => {
     const target = await newVolume('restored');
     perTest.push(target);
     await restoreVolume(docker, {volume: target, archive: dest, sha256: a.sha256, labels: labels()});
-    expect(await volumeContentDigest(docker, {volume: target, labels: labels()})).toEqual({content_digest: a.content_digest, files: a.files, bytes: a.bytes});
+    expect(await volumeContentDigest(docker, {volume: target, labels: labels()})).toEqual({
+      content_digest: a.content_digest,
+      files: a.files,
+      bytes: a.bytes,
+    });
     expect(await helpers()).toBe(0);
   });
 
@@ -175,7 +195,14 @@ describe('volume backup and restore through the helper', () => {
     expect(seen).toBeDefined();
     const info = seen!;
     expect(info.Mounts.find((m) => m.Name === source)?.RW).toBe(false);
-    expect(info.HostConfig).toMatchObject({NetworkMode: 'none', ReadonlyRootfs: true, CapDrop: ['ALL'], CapAdd: ['DAC_READ_SEARCH'], SecurityOpt: ['no-new-privileges'], LogConfig: {Type: 'none'}});
+    expect(info.HostConfig).toMatchObject({
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      CapAdd: ['DAC_READ_SEARCH'],
+      SecurityOpt: ['no-new-privileges'],
+      LogConfig: {Type: 'none'},
+    });
     expect(info.Config.Labels).toMatchObject({...labels(), 'io.orchestrix.dr-helper': '1'});
     expect(info.Config.Image).toMatch(/^orx-dr-helper:[0-9a-f]{32}$/);
     expect(await helpers()).toBe(0);
@@ -184,7 +211,9 @@ describe('volume backup and restore through the helper', () => {
   it('stops on abort: no archive left behind, no helper', async () => {
     const dest = path.join(ws.dir, 'e.tar.gz');
     const ac = new AbortController();
-    const err = await caughtAsync(backupVolume(docker, {volume: source, dest, labels: labels(), signal: ac.signal, onProgress: () => ac.abort()}));
+    const err = await caughtAsync(
+      backupVolume(docker, {volume: source, dest, labels: labels(), signal: ac.signal, onProgress: () => ac.abort()}),
+    );
     expect(err.code).toBe('interrupted');
     expect(fs.existsSync(dest)).toBe(false);
     expect(await helpers()).toBe(0);
@@ -226,7 +255,9 @@ describe('volume backup and restore through the helper', () => {
       const target = await newVolume('via-tcp');
       perTest.push(target);
       await restoreVolume(tcp, {volume: target, archive: path.join(ws.dir, 'h.tar.gz'), sha256: viaTcp.sha256, labels: labels()});
-      expect(await volumeContentDigest(docker, {volume: target, labels: labels()})).toMatchObject({content_digest: viaSocket.content_digest});
+      expect(await volumeContentDigest(docker, {volume: target, labels: labels()})).toMatchObject({
+        content_digest: viaSocket.content_digest,
+      });
       expect(await helpers()).toBe(0);
     } finally {
       proxy.close();

@@ -37,7 +37,13 @@ async function newVolume(name: string): Promise<string> {
 }
 
 async function runAsRoot(volume: string, script: string): Promise<void> {
-  const c = await docker.createContainer({Image: image, User: '0:0', Cmd: ['/bin/sh', '-c', script], Labels: labels(), HostConfig: {NetworkMode: 'none', Mounts: [{Type: 'volume', Source: volume, Target: '/v'}]}});
+  const c = await docker.createContainer({
+    Image: image,
+    User: '0:0',
+    Cmd: ['/bin/sh', '-c', script],
+    Labels: labels(),
+    HostConfig: {NetworkMode: 'none', Mounts: [{Type: 'volume', Source: volume, Target: '/v'}]},
+  });
   try {
     await c.start();
     expect(((await c.wait()) as {StatusCode: number}).StatusCode).toBe(0);
@@ -64,15 +70,24 @@ beforeAll(async () => {
   image = `orx-test-${ws.name}:1`;
   const ctx = path.join(ws.dir, 'images/agent-base');
   const stream = await docker.buildImage({context: ctx, src: fs.readdirSync(ctx)}, {t: image, labels: labels()});
-  await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(undefined))));
+  await new Promise((resolve, reject) =>
+    docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(undefined))),
+  );
 });
 afterEach(async () => {
-  for (const v of volumes.splice(0)) await docker.getVolume(v).remove({force: true}).catch(() => undefined);
+  for (const v of volumes.splice(0))
+    await docker
+      .getVolume(v)
+      .remove({force: true})
+      .catch(() => undefined);
 });
 afterAll(async () => {
   if (!ws) return;
   await removeWorkspaceObjects(ws.name);
-  await docker.getImage(image).remove({force: true}).catch(() => undefined);
+  await docker
+    .getImage(image)
+    .remove({force: true})
+    .catch(() => undefined);
   await ws.cleanup();
 });
 
@@ -84,7 +99,12 @@ describe('the volume helper', () => {
       ['dotdot', [root, {name: '../escape', content: 'x'}], '../escape', /leaves the volume/],
       ['absolute', [root, {name: '/etc/x', content: 'x'}], '/etc/x', /absolute path/],
       ['inner-dotdot', [root, {name: './a/', type: 'directory'}, {name: './a/../../x', content: 'x'}], './a/../../x', /"\.\." component/],
-      ['through-link', [root, {name: './l', type: 'symlink', linkname: '/'}, {name: './l/planted', content: 'x'}], './l/planted', /passes through a symlink/],
+      [
+        'through-link',
+        [root, {name: './l', type: 'symlink', linkname: '/'}, {name: './l/planted', content: 'x'}],
+        './l/planted',
+        /passes through a symlink/,
+      ],
       ['fifo', [root, {name: './pipe', type: 'fifo'}], './pipe', /not a file, directory or link|FIFO/],
       ['hardlink-out', [root, {name: './h', type: 'link', linkname: '../../etc/passwd'}], './h', /leaves the volume/],
       ['twice', [root, {name: './t', content: 'x'}, {name: './t', content: 'y'}], './t', /appears twice/],
@@ -104,10 +124,18 @@ describe('the volume helper', () => {
     expect(await helperLeftovers()).toBe(0);
   });
 
-  it('restores an archive made before the helper (the engine\'s tar, content digest format 1)', async () => {
+  it("restores an archive made before the helper (the engine's tar, content digest format 1)", async () => {
     const source = await newVolume('old');
-    await runAsRoot(source, 'set -e; cd /v; mkdir d; echo a > d/a; ln d/a d/b; ln -s ../x up; chmod 600 d/a; chown 1000:1000 d; head -c 100000 /dev/urandom > r');
-    const c = await docker.createContainer({Image: await helperImage(docker), Cmd: ['/never'], Labels: labels(), HostConfig: {Mounts: [{Type: 'volume', Source: source, Target: '/orx-volume', ReadOnly: true}]}});
+    await runAsRoot(
+      source,
+      'set -e; cd /v; mkdir d; echo a > d/a; ln d/a d/b; ln -s ../x up; chmod 600 d/a; chown 1000:1000 d; head -c 100000 /dev/urandom > r',
+    );
+    const c = await docker.createContainer({
+      Image: await helperImage(docker),
+      Cmd: ['/never'],
+      Labels: labels(),
+      HostConfig: {Mounts: [{Type: 'volume', Source: source, Target: '/orx-volume', ReadOnly: true}]},
+    });
     let tar: Buffer;
     try {
       const chunks: Buffer[] = [];
@@ -129,9 +157,20 @@ describe('the volume helper', () => {
 
   it('scans without following links and names FIFOs and devices; pack fails on them, or leaves them out with skip', async () => {
     const v = await newVolume('special');
-    await runAsRoot(v, 'set -e; cd /v; echo x > f; mkfifo p; mknod null c 1 3; ln -s / root-link; dd if=/dev/zero of=s bs=1 count=0 seek=1073741824 2>/dev/null');
+    await runAsRoot(
+      v,
+      'set -e; cd /v; echo x > f; mkfifo p; mknod null c 1 3; ln -s / root-link; dd if=/dev/zero of=s bs=1 count=0 seek=1073741824 2>/dev/null',
+    );
     const scan = await scanVolume(docker, {volume: v, labels: labels()});
-    expect(scan).toMatchObject({apparent: 2 + 1024 ** 3, entries: 5, special_count: 2, specials: [{kind: 'char-device', path: './null'}, {kind: 'fifo', path: './p'}]});
+    expect(scan).toMatchObject({
+      apparent: 2 + 1024 ** 3,
+      entries: 5,
+      special_count: 2,
+      specials: [
+        {kind: 'char-device', path: './null'},
+        {kind: 'fifo', path: './p'},
+      ],
+    });
     expect(scan.allocated).toBeLessThan(64 * 1024);
     const refused = await caughtAsync(backupVolume(docker, {volume: v, dest: path.join(ws.dir, 'special.tar.gz'), labels: labels()}));
     expect(refused.message).toMatch(/\.\/null: a char-device cannot be restored faithfully/);
@@ -145,5 +184,6 @@ describe('the volume helper', () => {
 });
 
 async function helperLeftovers(): Promise<number> {
-  return (await docker.listContainers({all: true, filters: {label: ['io.orchestrix.dr-helper=1', `io.orchestrix.workspace=${ws.name}`]}})).length;
+  return (await docker.listContainers({all: true, filters: {label: ['io.orchestrix.dr-helper=1', `io.orchestrix.workspace=${ws.name}`]}}))
+    .length;
 }

@@ -17,8 +17,11 @@ afterEach(async () => {
 });
 
 async function alpha(): Promise<{id: string; address: string}> {
-  const [c] = await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.alpha']}});
-  return {id: c!.Id, address: 'agent.alpha'};
+  const [c] = await docker.listContainers({
+    all: true,
+    filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.address=agent.alpha']},
+  });
+  return {id: c.Id, address: 'agent.alpha'};
 }
 const state = async (id: string) => (await docker.getContainer(id).inspect()).State;
 
@@ -51,7 +54,13 @@ describe('quiesce', () => {
     const c = await alpha();
     await docker.getContainer(c.id).pause();
     // what a killed backup leaves behind: its pid no longer exists
-    ledger.sqlite.prepare("INSERT INTO meta (key, value) VALUES ('dr_quiesced', ?)").run(JSON.stringify([{pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), at: new Date().toISOString(), how: 'pause', containers: [c]}]));
+    ledger.sqlite
+      .prepare("INSERT INTO meta (key, value) VALUES ('dr_quiesced', ?)")
+      .run(
+        JSON.stringify([
+          {pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), at: new Date().toISOString(), how: 'pause', containers: [c]},
+        ]),
+      );
     expect(heldByDeadBackup(ledger)).toBe(true);
     expect(await recoverQuiesced(docker, ledger)).toEqual([{address: 'agent.alpha', how: 'pause'}]);
     expect((await state(c.id)).Paused).toBe(false);

@@ -15,52 +15,57 @@ afterEach(async () => {
   await ws.cleanup();
 });
 
-const alpha = async () => (await docker.listContainers({all: true, filters: {label: [`${LABEL.workspace}=${ws.name}`, `${LABEL.address}=agent.alpha`]}}))[0];
+const alpha = async () =>
+  (await docker.listContainers({all: true, filters: {label: [`${LABEL.workspace}=${ws.name}`, `${LABEL.address}=agent.alpha`]}}))[0];
 
 describe('drift', () => {
-  it('a container removed behind orx\'s back shows as drift and is recreated', async () => {
+  it("a container removed behind orx's back shows as drift and is recreated", async () => {
     ws.write(BASE_YAML);
     await converge(ws.dir);
-    await docker.getContainer((await alpha())!.Id).remove({force: true});
+    await docker.getContainer((await alpha()).Id).remove({force: true});
     const doc = await plan(ws.dir);
     expect(doc.drift).toEqual([{address: 'agent.alpha', kind: 'agent', status: 'deleted', changes: []}]);
     expect(actions(doc)).toEqual(['create agent.alpha']);
     await apply(ws.dir, doc);
-    expect((await alpha())!.State).toBe('running');
+    expect((await alpha()).State).toBe('running');
     expect(actions(await plan(ws.dir))).toEqual([]);
   });
 
   it('a stopped container is drift repaired in place by starting it', async () => {
     ws.write(BASE_YAML);
     await converge(ws.dir);
-    const id = (await alpha())!.Id;
+    const id = (await alpha()).Id;
     await docker.getContainer(id).stop({t: 1});
     const doc = await plan(ws.dir);
-    expect(doc.drift[0]).toMatchObject({address: 'agent.alpha', status: 'changed', changes: [{path: 'running', before: true, after: false}]});
+    expect(doc.drift[0]).toMatchObject({
+      address: 'agent.alpha',
+      status: 'changed',
+      changes: [{path: 'running', before: true, after: false}],
+    });
     expect(actions(doc)).toEqual(['update agent.alpha']);
     await apply(ws.dir, doc);
     const now = await alpha();
-    expect(now!.Id).toBe(id);
-    expect(now!.State).toBe('running');
+    expect(now.Id).toBe(id);
+    expect(now.State).toBe('running');
   });
 
-  it('a network disconnected behind orx\'s back forces a replacement', async () => {
+  it("a network disconnected behind orx's back forces a replacement", async () => {
     ws.write(BASE_YAML);
     await converge(ws.dir);
-    const id = (await alpha())!.Id;
+    const id = (await alpha()).Id;
     await docker.getNetwork(`orx-${ws.name}-backplane`).disconnect({Container: id, Force: true});
     const doc = await plan(ws.dir);
     expect(doc.drift[0]).toMatchObject({address: 'agent.alpha', status: 'changed', changes: [{path: 'networks', after: []}]});
     expect(actions(doc)).toEqual(['replace agent.alpha']);
     await apply(ws.dir, doc);
-    const info = await docker.getContainer((await alpha())!.Id).inspect();
+    const info = await docker.getContainer((await alpha()).Id).inspect();
     expect(Object.keys(info.NetworkSettings.Networks)).toEqual([`orx-${ws.name}-backplane`]);
   });
 
   it('with --refresh=false the ledger stands in and no drift is seen', async () => {
     ws.write(BASE_YAML);
     await converge(ws.dir);
-    await docker.getContainer((await alpha())!.Id).remove({force: true});
+    await docker.getContainer((await alpha()).Id).remove({force: true});
     const doc = await plan(ws.dir, {refresh: false});
     expect(doc.drift).toEqual([]);
     expect(actions(doc)).toEqual([]);
@@ -103,9 +108,14 @@ describe('import and state rm', () => {
     const doc = await plan(ws.dir);
     const step = doc.steps.find((s) => s.address === 'agent.alpha')!;
     expect(step.action).toBe('replace');
-    expect(step.changes.map((ch) => ch.path)).toEqual(expect.arrayContaining(['hardening.read_only_rootfs', 'hardening.cap_drop', 'env.LOG_LEVEL']));
+    expect(step.changes.map((ch) => ch.path)).toEqual(
+      expect.arrayContaining(['hardening.read_only_rootfs', 'hardening.cap_drop', 'env.LOG_LEVEL']),
+    );
     const out = await apply(ws.dir, doc);
-    expect(out.results.filter((r) => r.status !== 'succeeded'), JSON.stringify(out.results.map((r) => [r.step.address, r.status, r.error]))).toEqual([]);
+    expect(
+      out.results.filter((r) => r.status !== 'succeeded'),
+      JSON.stringify(out.results.map((r) => [r.step.address, r.status, r.error])),
+    ).toEqual([]);
     await expect(docker.getContainer(c.id).inspect()).rejects.toThrow();
     expect(actions(await plan(ws.dir))).toEqual([]);
   });
@@ -113,7 +123,7 @@ describe('import and state rm', () => {
   it('state rm forgets without deleting; the object is left alone once out of the config', async () => {
     ws.write(BASE_YAML);
     await converge(ws.dir);
-    const id = (await alpha())!.Id;
+    const id = (await alpha()).Id;
     const ledger = Ledger.open(ws.dir);
     try {
       forgetResource(context(ws.dir), ledger, 'agent.alpha');

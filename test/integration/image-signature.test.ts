@@ -26,7 +26,10 @@ import {buildImage} from '../../src/drivers/image-build.js';
 
 function keyPair() {
   const {privateKey, publicKey} = generateKeyPairSync('ec', {namedCurve: 'P-256'});
-  return {priv: privateKey.export({type: 'pkcs8', format: 'pem'}).toString(), pub: publicKey.export({type: 'spki', format: 'pem'}).toString()};
+  return {
+    priv: privateKey.export({type: 'pkcs8', format: 'pem'}).toString(),
+    pub: publicKey.export({type: 'spki', format: 'pem'}).toString(),
+  };
 }
 
 const keyA = keyPair();
@@ -69,7 +72,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await reg?.stop();
-  for (const t of [...pushed, ...built]) await docker.getImage(t).remove({force: true}).catch(() => undefined);
+  for (const t of [...pushed, ...built])
+    await docker
+      .getImage(t)
+      .remove({force: true})
+      .catch(() => undefined);
   if (tmp) fs.rmSync(tmp, {recursive: true, force: true});
 });
 
@@ -84,13 +91,21 @@ describe('image signatures against a real registry', () => {
     const {ref, digest} = await pushAs(imageA, 'test/resolve');
     expect(await resolveDigest(ref)).toBe(digest);
     expect(await resolveDigest(`${reg.host}/test/resolve@${digest}`)).toBe(digest);
-    await expect(resolveDigest(`${reg.host}/test/resolve:nope`)).rejects.toMatchObject({code: 'registry_not_found', reason: `image not found: ${reg.host}/test/resolve:nope`});
+    await expect(resolveDigest(`${reg.host}/test/resolve:nope`)).rejects.toMatchObject({
+      code: 'registry_not_found',
+      reason: `image not found: ${reg.host}/test/resolve:nope`,
+    });
   });
 
   it('signed by the key: ok, by tag and by digest; the signature is stored in cosign layout', async () => {
     const {ref, digest} = await pushAs(imageA, 'test/signed');
     const out = await signImage(ref, keyA.priv);
-    expect(out).toEqual({digest, signatureTag: signatureTag(digest), signatureRef: `${reg.host}/test/signed:${signatureTag(digest)}`, kept: 0});
+    expect(out).toEqual({
+      digest,
+      signatureTag: signatureTag(digest),
+      signatureRef: `${reg.host}/test/signed:${signatureTag(digest)}`,
+      kept: 0,
+    });
     expect(await verifyImage(ref, keyA.pub)).toEqual({ok: true, digest});
     expect(await verifyImage(`${reg.host}/test/signed@${digest}`, keyA.pub)).toEqual({ok: true, digest});
 
@@ -102,7 +117,9 @@ describe('image signatures against a real registry', () => {
     expect(m.layers[0].annotations[SIGNATURE_ANNOTATION]).toMatch(/^[A-Za-z0-9+/]+=*$/);
     const blob = Buffer.from(await (await fetch(`http://${reg.host}/v2/test/signed/blobs/${m.layers[0].digest}`)).arrayBuffer());
     expect(parsePayload(blob)).toMatchObject({dockerReference: `${reg.host}/test/signed`, digest});
-    const config = (await (await fetch(`http://${reg.host}/v2/test/signed/blobs/${m.config.digest}`)).json()) as {rootfs: {diff_ids: string[]}};
+    const config = (await (await fetch(`http://${reg.host}/v2/test/signed/blobs/${m.config.digest}`)).json()) as {
+      rootfs: {diff_ids: string[]};
+    };
     expect(config.rootfs.diff_ids).toEqual([m.layers[0].digest]);
   });
 
@@ -132,7 +149,11 @@ describe('image signatures against a real registry', () => {
     const second = await pushAs(imageB, 'test/moved');
     expect(second.ref).toBe(first.ref);
     expect(second.digest).not.toBe(first.digest);
-    expect(await verifyImage(second.ref, keyA.pub)).toEqual({ok: false, digest: second.digest, reason: `signature is for digest ${first.digest}, not ${second.digest}`});
+    expect(await verifyImage(second.ref, keyA.pub)).toEqual({
+      ok: false,
+      digest: second.digest,
+      reason: `signature is for digest ${first.digest}, not ${second.digest}`,
+    });
     // another key's signatures elsewhere in the repository explain nothing
     expect(await verifyImage(second.ref, keyB.pub)).toEqual({ok: false, digest: second.digest, reason: 'no signature'});
     // the old digest is still signed
@@ -145,7 +166,11 @@ describe('image signatures against a real registry', () => {
     const target = {registry: reg.host, repository: 'test/wrongpayload'};
     const payload = buildPayload(dockerReference(target), b.digest);
     await pushSignatureManifest(target, a.digest, [{payload, signature: signPayload(payload, keyA.priv)}]);
-    expect(await verifyImage(a.ref, keyA.pub)).toEqual({ok: false, digest: a.digest, reason: `signature is for digest ${b.digest}, not ${a.digest}`});
+    expect(await verifyImage(a.ref, keyA.pub)).toEqual({
+      ok: false,
+      digest: a.digest,
+      reason: `signature is for digest ${b.digest}, not ${a.digest}`,
+    });
   });
 
   it('a signature that does not match its payload, or a payload that is not a cosign payload', async () => {
@@ -157,15 +182,23 @@ describe('image signatures against a real registry', () => {
     await pushSignatureManifest(target, digest, [{payload: good, signature: signPayload(other, keyA.priv)}]);
     expect(await verifyImage(ref, keyA.pub)).toEqual({ok: false, digest, reason: 'signed by another key'});
 
-    const notCosign = Buffer.from(JSON.stringify({critical: {image: {'docker-manifest-digest': digest}, type: 'atomic container signature'}, optional: null}));
+    const notCosign = Buffer.from(
+      JSON.stringify({critical: {image: {'docker-manifest-digest': digest}, type: 'atomic container signature'}, optional: null}),
+    );
     await pushSignatureManifest(target, digest, [{payload: notCosign, signature: signPayload(notCosign, keyA.priv)}]);
     const r = await verifyImage(ref, keyA.pub);
     expect(r.ok).toBe(false);
-    expect(r.ok === false && r.reason).toMatch(/^signature payload is not a cosign image signature: payload type is "atomic container signature"/);
+    expect(r.ok === false && r.reason).toMatch(
+      /^signature payload is not a cosign image signature: payload type is "atomic container signature"/,
+    );
   });
 
   it('an image that is not in the registry: not ok, no digest', async () => {
-    expect(await verifyImage(`${reg.host}/test/absent:1`, keyA.pub)).toEqual({ok: false, digest: null, reason: `image not found: ${reg.host}/test/absent:1`});
+    expect(await verifyImage(`${reg.host}/test/absent:1`, keyA.pub)).toEqual({
+      ok: false,
+      digest: null,
+      reason: `image not found: ${reg.host}/test/absent:1`,
+    });
   });
 
   it('orx image sign (the command, in process) signs with the workspace key and reports the signature', async () => {
@@ -184,7 +217,13 @@ describe('image signatures against a real registry', () => {
     process.exitCode = before;
     expect(exit).toBe(0);
     const doc = JSON.parse(out.join(''));
-    expect(doc).toMatchObject({formatVersion: '1', image: ref, digest, signature: `${reg.host}/test/command:${signatureTag(digest)}`, key: {fingerprint: key.fingerprint}});
+    expect(doc).toMatchObject({
+      formatVersion: '1',
+      image: ref,
+      digest,
+      signature: `${reg.host}/test/command:${signatureTag(digest)}`,
+      key: {fingerprint: key.fingerprint},
+    });
     expect(await verifyImage(ref, key.publicKeyPem)).toEqual({ok: true, digest});
   });
 });
@@ -195,7 +234,11 @@ describe('when the registry is not there', () => {
     const host = gone.host;
     await gone.stop();
     const r = await verifyImage(`${host}/test/x:1`, keyA.pub);
-    expect(r).toEqual({ok: false, digest: null, reason: expect.stringMatching(new RegExp(`^registry unreachable: ${host}: .*ECONNREFUSED`))});
+    expect(r).toEqual({
+      ok: false,
+      digest: null,
+      reason: expect.stringMatching(new RegExp(`^registry unreachable: ${host}: .*ECONNREFUSED`)),
+    });
     const err = await signImage(`${host}/test/x:1`, keyA.priv).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);
     expect(err).toMatchObject({code: 'registry_unreachable', kind: 'external'});

@@ -18,7 +18,14 @@ import {Ledger} from '../../src/ledger/ledger.js';
 import type {ApplyContext, PlannedStep} from '../../src/resources/types.js';
 import {silentLogger} from '../../src/ui/logger.js';
 import {actions, apply, context, converge, plan, withLedger} from '../helpers/engine.js';
-import {ensureStandinNodeImage, makeStandin, standinBin, type Standin, MANIFEST, writeManifests as writeManifestFiles} from '../helpers/kube.js';
+import {
+  ensureStandinNodeImage,
+  makeStandin,
+  standinBin,
+  type Standin,
+  MANIFEST,
+  writeManifests as writeManifestFiles,
+} from '../helpers/kube.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 const NODE_IMAGE = `kindest/node:v1.31.0@sha256:${'ab'.repeat(32)}`;
@@ -38,7 +45,7 @@ beforeEach(() => {
   standin = makeStandin();
   const env: Record<string, string | undefined> = {
     ...standin.env,
-    KUBECONFIG: path.join(standin.env.HOME!, '.kube/config'),
+    KUBECONFIG: path.join(standin.env.HOME, '.kube/config'),
     [SECRET_ENV]: SECRET_VALUE,
   };
   savedEnv = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
@@ -103,7 +110,13 @@ const EXTRA_ID = 'v1/ConfigMap/lab/extra';
 
 const clusterName = () => `orx-${ws.name}-dev`;
 const storeName = () => `kind-${clusterName()}`;
-type Stored = {apiVersion: string; kind: string; metadata: {name: string; namespace?: string; labels?: Record<string, string>}; data?: Record<string, string>; spec?: any};
+type Stored = {
+  apiVersion: string;
+  kind: string;
+  metadata: {name: string; namespace?: string; labels?: Record<string, string>};
+  data?: Record<string, string>;
+  spec?: any;
+};
 const store = (): Stored[] => standin.objects(storeName());
 const find = (kind: string, name: string) => store().find((o) => o.kind === kind && o.metadata.name === name);
 const nodes = () => docker.listContainers({all: true, filters: {label: [`io.x-k8s.kind.cluster=${clusterName()}`]}});
@@ -118,28 +131,53 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
 
     const first = await plan(ws.dir);
     expect(actions(first)).toEqual(['create image.base', 'create cluster.dev', 'create manifests.base', 'create agent.worker']);
-    expect(changePaths(stepOf(first, 'manifests.base'))).toEqual([`+ objects.${EXTRA_ID}`, `+ objects.${SETTINGS_ID}`, '+ objects.v1/Namespace//lab']);
+    expect(changePaths(stepOf(first, 'manifests.base'))).toEqual([
+      `+ objects.${EXTRA_ID}`,
+      `+ objects.${SETTINGS_ID}`,
+      '+ objects.v1/Namespace//lab',
+    ]);
     // the secret is resolved at apply, never in a plan
     expect(JSON.stringify(first)).not.toContain(SECRET_VALUE);
     await converge(ws.dir);
 
-    expect(store().map((o) => `${o.kind} ${o.metadata.name}`).sort()).toEqual([`Deployment orx-${ws.name}-worker`, 'ConfigMap extra', 'ConfigMap settings', 'Namespace lab', `Secret orx-${ws.name}-worker`, `ServiceAccount orx-${ws.name}-worker`].sort());
-    expect(find('ConfigMap', 'settings')?.metadata.labels).toMatchObject({'io.orchestrix.workspace': ws.name, 'io.orchestrix.address': 'manifests.base'});
-    expect(Buffer.from(find('Secret', `orx-${ws.name}-worker`)!.data!.API_KEY!, 'base64').toString()).toBe(SECRET_VALUE);
+    expect(
+      store()
+        .map((o) => `${o.kind} ${o.metadata.name}`)
+        .sort(),
+    ).toEqual(
+      [
+        `Deployment orx-${ws.name}-worker`,
+        'ConfigMap extra',
+        'ConfigMap settings',
+        'Namespace lab',
+        `Secret orx-${ws.name}-worker`,
+        `ServiceAccount orx-${ws.name}-worker`,
+      ].sort(),
+    );
+    expect(find('ConfigMap', 'settings')?.metadata.labels).toMatchObject({
+      'io.orchestrix.workspace': ws.name,
+      'io.orchestrix.address': 'manifests.base',
+    });
+    expect(Buffer.from(find('Secret', `orx-${ws.name}-worker`)!.data!.API_KEY, 'base64').toString()).toBe(SECRET_VALUE);
     const records = withLedger(ws.dir, (l) => Object.fromEntries(l.listResources().map((r) => [r.address, r])));
-    expect(records['cluster.dev']!.object_id).toBe(clusterName());
-    expect(records['manifests.base']!.object_id).toBe(storeName());
-    expect(records['agent.worker']!.object_id).toBe(`lab/orx-${ws.name}-worker`);
+    expect(records['cluster.dev'].object_id).toBe(clusterName());
+    expect(records['manifests.base'].object_id).toBe(storeName());
+    expect(records['agent.worker'].object_id).toBe(`lab/orx-${ws.name}-worker`);
     expect(JSON.stringify(records)).not.toContain(SECRET_VALUE);
     expect(fs.statSync(path.join(ws.dir, '.orx/kube/dev.kubeconfig')).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.join(ws.dir, '.orx/kubeconfig')).mode & 0o777).toBe(0o600);
     // kind wrote its own kubeconfig to a scratch file, since removed: ~/.kube/config was never touched
-    expect(fs.existsSync(path.join(standin.env.HOME!, '.kube/config'))).toBe(false);
+    expect(fs.existsSync(path.join(standin.env.HOME, '.kube/config'))).toBe(false);
     expect(fs.existsSync(path.join(ws.dir, '.orx/kind', `${clusterName()}.kind-kubeconfig`))).toBe(false);
 
     // converged: every step a no-op, nothing to record, no drift
     const settled = await plan(ws.dir);
-    expect(settled.steps.map((s) => `${s.action}${s.record ? '+record' : ''} ${s.address}`)).toEqual(['noop image.base', 'noop cluster.dev', 'noop manifests.base', 'noop agent.worker']);
+    expect(settled.steps.map((s) => `${s.action}${s.record ? '+record' : ''} ${s.address}`)).toEqual([
+      'noop image.base',
+      'noop cluster.dev',
+      'noop manifests.base',
+      'noop agent.worker',
+    ]);
     expect(settled.drift).toEqual([]);
 
     // a file edit is an update of that object; an object gone from the files is deleted
@@ -170,7 +208,7 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
     const step = stepOf(drift, 'manifests.base');
     expect(changePaths(step)).toEqual([`~ objects.${SETTINGS_ID}`]);
     // refresh saw only that it differs: the live object is known by its digest, never copied into the plan
-    const seen = (step.before!.objects as Record<string, Record<string, unknown>>)[SETTINGS_ID]!;
+    const seen = (step.before!.objects as Record<string, Record<string, unknown>>)[SETTINGS_ID];
     expect(Object.keys(seen)).toEqual([LIVE_MARK]);
     expect(seen[LIVE_MARK]).toMatch(/^[0-9a-f]{12}$/);
     expect(JSON.stringify(drift)).not.toContain('hand-edited');
@@ -204,7 +242,7 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
     // the rest stays: halt deletes nothing but the secret
     expect(find('ServiceAccount', deployment)).toBeTruthy();
     expect(find('ConfigMap', 'settings')).toBeTruthy();
-    withLedger(ws.dir, (l) => liftHalt(context(ws.dir), l, 'kube engine test over'));
+    await withLedger(ws.dir, (l) => liftHalt(context(ws.dir), l, 'kube engine test over'));
 
     // the scaled-down Deployment is a change on the cluster: one object line, the rest as it was
     const resume = await plan(ws.dir);
@@ -215,12 +253,22 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
     expect(find('Secret', deployment)).toBeTruthy();
 
     const destroy = await plan(ws.dir, {mode: 'destroy'});
-    expect(destroy.steps.map((s) => `${s.action} ${s.address}`).sort()).toEqual(['delete agent.worker', 'delete cluster.dev', 'delete image.base', 'delete manifests.base']);
+    expect(destroy.steps.map((s) => `${s.action} ${s.address}`).sort()).toEqual([
+      'delete agent.worker',
+      'delete cluster.dev',
+      'delete image.base',
+      'delete manifests.base',
+    ]);
     // what is on the cluster goes before the cluster
     expect(stepOf(destroy, 'manifests.base').depends_on).toContain('cluster.dev');
     expect(stepOf(destroy, 'agent.worker').depends_on).toContain('cluster.dev');
     const out = await apply(ws.dir, destroy);
-    expect(out.results.map((r) => `${r.status} ${r.step.address}`).sort()).toEqual(['succeeded agent.worker', 'succeeded cluster.dev', 'succeeded image.base', 'succeeded manifests.base']);
+    expect(out.results.map((r) => `${r.status} ${r.step.address}`).sort()).toEqual([
+      'succeeded agent.worker',
+      'succeeded cluster.dev',
+      'succeeded image.base',
+      'succeeded manifests.base',
+    ]);
     expect(await nodes()).toHaveLength(0);
     expect(fs.existsSync(path.join(standin.state, 'kind', `${clusterName()}.json`))).toBe(false);
     expect(fs.existsSync(path.join(ws.dir, '.orx/kubeconfig'))).toBe(false);
@@ -239,7 +287,24 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
     ws.write(workspaceYaml({agent: false}));
     const cfg = path.join(standin.state, 'foreign.yaml');
     fs.writeFileSync(cfg, 'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n');
-    const made = spawnSync(standinBin.kind, ['create', 'cluster', '--name', clusterName(), '--config', cfg, '--image', NODE_IMAGE, '--wait', '30s', '--kubeconfig', path.join(standin.state, 'foreign.kubeconfig')], {env: process.env, encoding: 'utf8'});
+    const made = spawnSync(
+      standinBin.kind,
+      [
+        'create',
+        'cluster',
+        '--name',
+        clusterName(),
+        '--config',
+        cfg,
+        '--image',
+        NODE_IMAGE,
+        '--wait',
+        '30s',
+        '--kubeconfig',
+        path.join(standin.state, 'foreign.kubeconfig'),
+      ],
+      {env: process.env, encoding: 'utf8'},
+    );
     expect(made.status, made.stderr).toBe(0);
 
     const doc = await plan(ws.dir);
@@ -252,7 +317,16 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
     expect(failed.error).toContain(`a kind cluster named "${clusterName()}" already exists and orx did not create it`);
     expect(out.results.find((r) => r.step.address === 'manifests.base')?.status).not.toBe('succeeded');
     expect(await nodes()).toHaveLength(1);
-    expect(standin.calls().some((c) => c.tool === 'kind' && (c.argv[0] === 'delete' || (c.argv[0] === 'create' && c.argv.includes(path.join(ws.dir, '.orx/kind', `${clusterName()}.yaml`)))))).toBe(false);
+    expect(
+      standin
+        .calls()
+        .some(
+          (c) =>
+            c.tool === 'kind' &&
+            (c.argv[0] === 'delete' ||
+              (c.argv[0] === 'create' && c.argv.includes(path.join(ws.dir, '.orx/kind', `${clusterName()}.yaml`)))),
+        ),
+    ).toBe(false);
     expect(withLedger(ws.dir, (l) => l.getResource('cluster.dev'))).toBeUndefined();
     // and destroy does not touch it either: nothing is recorded
     expect((await plan(ws.dir, {mode: 'destroy'})).steps.filter((s) => s.kind === 'cluster')).toEqual([]);
@@ -263,13 +337,22 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
     ws.write(workspaceYaml({agent: false}));
     const first = await plan(ws.dir);
     // the cluster step's work done, as if the apply died before recording it
-    const ctx = {docker: await connectDocker(), workspace: ws.name, dir: ws.dir, log: silentLogger, memo: new Map()} as unknown as ApplyContext;
+    const ctx = {
+      docker: await connectDocker(),
+      workspace: ws.name,
+      dir: ws.dir,
+      log: silentLogger,
+      memo: new Map(),
+    } as unknown as ApplyContext;
     await clusterAction.apply(stepOf(first, 'cluster.dev'), ctx);
     expect(await nodes()).toHaveLength(1);
     expect(withLedger(ws.dir, (l) => l.getResource('cluster.dev'))).toBeUndefined();
 
     const again = await plan(ws.dir);
-    expect(stepOf(again, 'cluster.dev')).toMatchObject({action: 'create', reasons: ['found (left by an interrupted apply): will be adopted']});
+    expect(stepOf(again, 'cluster.dev')).toMatchObject({
+      action: 'create',
+      reasons: ['found (left by an interrupted apply): will be adopted'],
+    });
     // a cluster orx has not recorded has none of its objects yet
     expect(stepOf(again, 'manifests.base').action).toBe('create');
     fs.rmSync(path.join(ws.dir, '.orx/kube'), {recursive: true});
@@ -283,11 +366,16 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
 
     // export_kubeconfig changes in place: the context goes into the user's kubeconfig, and out again
     const userKubeconfig = process.env.KUBECONFIG!;
-    const contexts = () => (fs.existsSync(userKubeconfig) ? (parse(fs.readFileSync(userKubeconfig, 'utf8')).contexts ?? []).map((c: {name: string}) => c.name) : []);
+    const contexts = () =>
+      fs.existsSync(userKubeconfig)
+        ? (parse(fs.readFileSync(userKubeconfig, 'utf8')).contexts ?? []).map((c: {name: string}) => c.name)
+        : [];
     ws.write(workspaceYaml({agent: false, exportKubeconfig: true}));
     const exported = await plan(ws.dir);
     expect(actions(exported)).toEqual(['update cluster.dev']);
-    expect(stepOf(exported, 'cluster.dev').changes).toEqual([{path: 'export_kubeconfig', before: false, after: true, forces_replacement: false}]);
+    expect(stepOf(exported, 'cluster.dev').changes).toEqual([
+      {path: 'export_kubeconfig', before: false, after: true, forces_replacement: false},
+    ]);
     expect((await apply(ws.dir, exported)).failed).toBe(false);
     expect(contexts()).toEqual([storeName()]);
     ws.write(workspaceYaml({agent: false}));
@@ -302,14 +390,26 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
     writeManifests({'namespace.yaml': NAMESPACE});
     ws.write(workspaceYaml({agent: false}));
     const first = await plan(ws.dir);
-    const ctx = {docker: await connectDocker(), workspace: ws.name, dir: ws.dir, log: silentLogger, memo: new Map()} as unknown as ApplyContext;
+    const ctx = {
+      docker: await connectDocker(),
+      workspace: ws.name,
+      dir: ws.dir,
+      log: silentLogger,
+      memo: new Map(),
+    } as unknown as ApplyContext;
     await clusterAction.apply(stepOf(first, 'cluster.dev'), ctx);
     await docker.getContainer(`${clusterName()}-control-plane`).stop({t: 1});
 
     const again = await plan(ws.dir);
-    expect(stepOf(again, 'cluster.dev')).toMatchObject({action: 'create', reasons: ['found (left by an interrupted apply): will be adopted']});
+    expect(stepOf(again, 'cluster.dev')).toMatchObject({
+      action: 'create',
+      reasons: ['found (left by an interrupted apply): will be adopted'],
+    });
     expect((await apply(ws.dir, again)).failed).toBe(false);
-    const kindCalls = standin.calls().filter((c) => c.tool === 'kind').map((c) => c.argv[0]);
+    const kindCalls = standin
+      .calls()
+      .filter((c) => c.tool === 'kind')
+      .map((c) => c.argv[0]);
     expect(kindCalls.filter((a) => a === 'create')).toHaveLength(2);
     expect(kindCalls.lastIndexOf('delete')).toBeLessThan(kindCalls.lastIndexOf('create'));
     const [node] = await nodes();
@@ -326,7 +426,11 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
       {mode: 0o600},
     );
     ws.write(`workspace: __WS__\nautonomy: 3\nmanifests:\n  ops: {context: ops, kubeconfig: remote.kubeconfig, path: k8s}\n`);
-    await expect(plan(ws.dir)).rejects.toMatchObject({code: 'cluster_unreachable', message: expect.stringMatching(/^cannot refresh manifests\.ops on context ops: /), actions: [expect.stringContaining('--refresh=false')]});
+    await expect(plan(ws.dir)).rejects.toMatchObject({
+      code: 'cluster_unreachable',
+      message: expect.stringMatching(/^cannot refresh manifests\.ops on context ops: /),
+      actions: [expect.stringContaining('--refresh=false')],
+    });
 
     standin.writeObjects('remote', []);
     const {doc} = await converge(ws.dir);
@@ -351,10 +455,15 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
     writeManifests({'extra.yaml': null});
     const doc = await plan(ws.dir);
     expect(changePaths(stepOf(doc, 'manifests.base'))).toEqual(['~ files']);
-    expect(stepOf(doc, 'manifests.base').reasons).toEqual(['ConfigMap lab/extra is no longer in the files and stays on the cluster (prune: false)']);
+    expect(stepOf(doc, 'manifests.base').reasons).toEqual([
+      'ConfigMap lab/extra is no longer in the files and stays on the cluster (prune: false)',
+    ]);
     expect((await apply(ws.dir, doc)).failed).toBe(false);
     expect(find('ConfigMap', 'extra')).toBeTruthy();
-    expect(Object.keys(withLedger(ws.dir, (l) => l.getResource('manifests.base')!.attributes.objects as object)).sort()).toEqual([SETTINGS_ID, objectId({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'lab'}})]);
+    expect(Object.keys(withLedger(ws.dir, (l) => l.getResource('manifests.base')!.attributes.objects as object)).sort()).toEqual([
+      SETTINGS_ID,
+      objectId({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'lab'}}),
+    ]);
     // left alone on purpose: not a change, and not drift either
     const next = await plan(ws.dir);
     expect(actions(next)).toEqual([]);

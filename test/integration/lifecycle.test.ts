@@ -13,7 +13,10 @@ afterEach(async () => {
 });
 
 const containerOf = async (workspace: string, agent: string) => {
-  const list = await docker.listContainers({all: true, filters: {label: [`${LABEL.workspace}=${workspace}`, `${LABEL.address}=agent.${agent}`]}});
+  const list = await docker.listContainers({
+    all: true,
+    filters: {label: [`${LABEL.workspace}=${workspace}`, `${LABEL.address}=agent.${agent}`]},
+  });
   return list;
 };
 
@@ -27,7 +30,7 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
 
     const [c] = await containerOf(ws.name, 'alpha');
     expect(c).toBeDefined();
-    const info = await docker.getContainer(c!.Id).inspect();
+    const info = await docker.getContainer(c.Id).inspect();
     expect(info.State.Running).toBe(true);
     expect(info.Config.User).toBe('1000:1000');
     expect(info.HostConfig.ReadonlyRootfs).toBe(true);
@@ -40,11 +43,13 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
     expect(Object.keys(info.HostConfig.Tmpfs ?? {})).toEqual(['/tmp']);
     expect(info.HostConfig.NetworkMode).toBe(`orx-${ws.name}-backplane`);
     expect(info.HostConfig.PortBindings ?? {}).toEqual({});
-    expect(info.Mounts.filter((m) => m.Type === 'volume').map((m) => [m.Name, m.Destination, m.RW])).toEqual([[`orx-${ws.name}-memory`, '/data', true]]);
+    expect(info.Mounts.filter((m) => m.Type === 'volume').map((m) => [m.Name, m.Destination, m.RW])).toEqual([
+      [`orx-${ws.name}-memory`, '/data', true],
+    ]);
     // the only bind mount: the agent's secrets directory on the host tmpfs, read-only
     const binds = info.Mounts.filter((m) => m.Type === 'bind');
     expect(binds.map((m) => [m.Destination, m.RW])).toEqual([['/run/secrets', false]]);
-    expect(binds[0]!.Source.startsWith(secretsRoot())).toBe(true);
+    expect(binds[0].Source.startsWith(secretsRoot())).toBe(true);
     expect(info.Config.Env).toContain('LOG_LEVEL=info');
     expect(info.Config.Env).toContain('ORX_SECRETS_DIR=/run/secrets');
     expect(info.HostConfig.Binds ?? []).toEqual([]);
@@ -54,7 +59,7 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
 
     const state = withLedger(ws.dir, (l) => l.listResources().map((r) => [r.address, r.object_id]));
     expect(state).toEqual([
-      ['agent.alpha', c!.Id],
+      ['agent.alpha', c.Id],
       ['image.base', expect.stringMatching(/^sha256:/)],
       ['network.backplane', net.Id],
       ['volume.memory', `orx-${ws.name}-memory`],
@@ -70,20 +75,24 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
     ws.write(BASE_YAML.replace('memory: 128m', 'memory: 256m'));
     const upd = await plan(ws.dir);
     expect(actions(upd)).toEqual(['update agent.alpha']);
-    expect(upd.steps.find((s) => s.address === 'agent.alpha')!.changes).toEqual([{path: 'memory_bytes', before: 134217728, after: 268435456, forces_replacement: false}]);
+    expect(upd.steps.find((s) => s.address === 'agent.alpha')!.changes).toEqual([
+      {path: 'memory_bytes', before: 134217728, after: 268435456, forces_replacement: false},
+    ]);
     await apply(ws.dir, upd);
     const [same] = await containerOf(ws.name, 'alpha');
-    expect(same!.Id).toBe(before!.Id);
-    expect((await docker.getContainer(same!.Id).inspect()).HostConfig.Memory).toBe(256 * 1024 * 1024);
+    expect(same.Id).toBe(before.Id);
+    expect((await docker.getContainer(same.Id).inspect()).HostConfig.Memory).toBe(256 * 1024 * 1024);
 
     ws.write(BASE_YAML.replace('memory: 128m', 'memory: 256m').replace('LOG_LEVEL: info', 'LOG_LEVEL: debug'));
     const rep = await plan(ws.dir);
     expect(actions(rep)).toEqual(['replace agent.alpha']);
-    expect(rep.steps.find((s) => s.address === 'agent.alpha')!.changes).toEqual([{path: 'env.LOG_LEVEL', before: 'info', after: 'debug', forces_replacement: true}]);
+    expect(rep.steps.find((s) => s.address === 'agent.alpha')!.changes).toEqual([
+      {path: 'env.LOG_LEVEL', before: 'info', after: 'debug', forces_replacement: true},
+    ]);
     await apply(ws.dir, rep);
     const after = await containerOf(ws.name, 'alpha');
     expect(after).toHaveLength(1);
-    expect(after[0]!.Id).not.toBe(before!.Id);
+    expect(after[0].Id).not.toBe(before.Id);
 
     ws.write(BASE_YAML.replace(/agents:[\s\S]*$/, 'agents: {}\n'));
     const del = await plan(ws.dir);
@@ -99,11 +108,19 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
     await converge(ws.dir);
     const oldNet = await docker.getNetwork(`orx-${ws.name}-backplane`).inspect();
 
-    ws.write(BASE_YAML.replace('backplane: {internal: true}', 'backplane: {internal: false}').replace('memory: {backup: true}', 'memory: {backup: true, labels: {tier: hot}}'));
+    ws.write(
+      BASE_YAML.replace('backplane: {internal: true}', 'backplane: {internal: false}').replace(
+        'memory: {backup: true}',
+        'memory: {backup: true, labels: {tier: hot}}',
+      ),
+    );
     const doc = await plan(ws.dir);
     expect(actions(doc)).toEqual(['replace network.backplane', 'replace volume.memory', 'replace agent.alpha']);
     expect(doc.steps.find((s) => s.address === 'volume.memory')!.category).toBe('DESTROY');
-    expect(doc.steps.find((s) => s.address === 'network.backplane')!.changes[0]).toMatchObject({path: 'internal', forces_replacement: true});
+    expect(doc.steps.find((s) => s.address === 'network.backplane')!.changes[0]).toMatchObject({
+      path: 'internal',
+      forces_replacement: true,
+    });
     const out = await apply(ws.dir, doc);
     expect(out.failed).toBe(false);
     const newNet = await docker.getNetwork(`orx-${ws.name}-backplane`).inspect();
@@ -112,7 +129,7 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
     const vol = await docker.getVolume(`orx-${ws.name}-memory`).inspect();
     expect(vol.Labels.tier).toBe('hot');
     const [c] = await containerOf(ws.name, 'alpha');
-    expect(c!.State).toBe('running');
+    expect(c.State).toBe('running');
     expect(actions(await plan(ws.dir))).toEqual([]);
   });
 
@@ -125,7 +142,7 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
     expect(actions(doc)).toEqual(['update image.base', 'replace agent.alpha']);
     await apply(ws.dir, doc);
     const [c] = await containerOf(ws.name, 'alpha');
-    const img = await docker.getImage(c!.Image).inspect();
+    const img = await docker.getImage(c.Image).inspect();
     expect(img.Config.Labels?.rebuilt).toBe('yes');
     expect(actions(await plan(ws.dir))).toEqual([]);
   });
@@ -153,13 +170,16 @@ describe('network, volume, image and agent lifecycle on the real engine', () => 
     const port = (server.address() as {port: number}).port;
     await new Promise((resolve) => server.close(resolve));
     try {
-      ws.write(BASE_YAML.replace('networks:\n', 'networks:\n  frontdoor: {internal: false}\n') + `  broken:
+      ws.write(
+        BASE_YAML.replace('networks:\n', 'networks:\n  frontdoor: {internal: false}\n') +
+          `  broken:
     image: base
     command: ["/bin/sh", "-c", "sleep 3600"]
     resources: {cpus: 0.5, memory: 64m}
     networks: [frontdoor]
     ports: [{container: 8080, host: ${port}}]
-`);
+`,
+      );
       const doc = await plan(ws.dir);
       await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
       const out = await apply(ws.dir, doc, 1);
@@ -201,7 +221,10 @@ describe('volume bookkeeping', () => {
     w.write(BASE_YAML.replace('memory: {backup: true}', 'memory: {backup: false}'));
     const doc = await plan(w.dir);
     expect(actions(doc)).toEqual(['update volume.memory']);
-    expect(doc.steps.find((s) => s.address === 'volume.memory')).toMatchObject({category: 'WRITE', changes: [{path: 'backup', before: true, after: false, forces_replacement: false}]});
+    expect(doc.steps.find((s) => s.address === 'volume.memory')).toMatchObject({
+      category: 'WRITE',
+      changes: [{path: 'backup', before: true, after: false, forces_replacement: false}],
+    });
     await apply(w.dir, doc);
     const after = await docker.getVolume(`orx-${w.name}-memory`).inspect();
     expect((after as unknown as {CreatedAt: string}).CreatedAt).toBe((before as unknown as {CreatedAt: string}).CreatedAt);

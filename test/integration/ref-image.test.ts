@@ -15,7 +15,10 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await ws.cleanup();
-  await docker.getImage(tag).remove({force: true}).catch(() => undefined);
+  await docker
+    .getImage(tag)
+    .remove({force: true})
+    .catch(() => undefined);
 });
 
 const yaml = (ref: string) => `workspace: __WS__

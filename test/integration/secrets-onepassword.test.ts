@@ -26,13 +26,13 @@ describe('1Password (real service)', () => {
       {dir: ws, env: {OP_SERVICE_ACCOUNT_TOKEN: token}, version: '0.0.0-test', timeoutMs: 60_000},
     );
     const [real, gone] = results;
-    expect(real!.error).toBeUndefined();
+    expect(real.error).toBeUndefined();
     expect(real).toMatchObject({ok: true, provider: 'op'});
-    expect(real!.value!.length).toBeGreaterThanOrEqual(4);
-    expect(gone!.ok).toBe(false);
-    expect(gone!.error).toMatch(/^agent\.integration secret MISSING: op:\/\/orx-no-such-vault-\d+\/item\/field cannot be resolved: /);
+    expect(real.value!.length).toBeGreaterThanOrEqual(4);
+    expect(gone.ok).toBe(false);
+    expect(gone.error).toMatch(/^agent\.integration secret MISSING: op:\/\/orx-no-such-vault-\d+\/item\/field cannot be resolved: /);
     // neither the token nor the real value may leak into the other reference's error
-    expect(gone!.error).not.toContain(token!);
-    expect(gone!.error).not.toContain(real!.value!);
+    expect(gone.error).not.toContain(token!);
+    expect(gone.error).not.toContain(real.value!);
   });
 });

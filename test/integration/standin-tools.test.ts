@@ -104,7 +104,11 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
         ],
       }),
     );
-    created = await run('kind', ['create', 'cluster', '--name', main, '--config', cfg, '--image=kindest/node:v1.31.0', '--wait', '300s', '--kubeconfig', kubeconfig], {env});
+    created = await run(
+      'kind',
+      ['create', 'cluster', '--name', main, '--config', cfg, '--image=kindest/node:v1.31.0', '--wait', '300s', '--kubeconfig', kubeconfig],
+      {env},
+    );
   });
 
   afterAll(async () => {
@@ -141,17 +145,26 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
 
   it('reports versions, overridable to test "too old"', async () => {
     expect((await run('kind', ['version'], {env})).stdout).toBe('kind v0.24.0 go1.22.6 linux/amd64\n');
-    expect((await run('kind', ['version'], {env: {...env, ORX_STANDIN_KIND_VERSION: '0.9.0'}})).stdout).toBe('kind v0.9.0 go1.22.6 linux/amd64\n');
+    expect((await run('kind', ['version'], {env: {...env, ORX_STANDIN_KIND_VERSION: '0.9.0'}})).stdout).toBe(
+      'kind v0.9.0 go1.22.6 linux/amd64\n',
+    );
     const k = await run('kubectl', ['version', '--client', '-o', 'json'], {env});
     expect(k.code).toBe(0);
-    expect(JSON.parse(k.stdout)).toMatchObject({clientVersion: {major: '1', minor: '31', gitVersion: 'v1.31.0', platform: 'linux/amd64'}, kustomizeVersion: 'v5.4.2'});
+    expect(JSON.parse(k.stdout)).toMatchObject({
+      clientVersion: {major: '1', minor: '31', gitVersion: 'v1.31.0', platform: 'linux/amd64'},
+      kustomizeVersion: 'v5.4.2',
+    });
     const old = await run('kubectl', ['version', '--client', '--output=json'], {env: {...env, ORX_STANDIN_KUBECTL_VERSION: '1.20.0'}});
     expect(JSON.parse(old.stdout).clientVersion).toMatchObject({major: '1', minor: '20', gitVersion: 'v1.20.0'});
   });
 
   it('plans node containers like kind: names, binds, port bindings (default listenAddress 0.0.0.0)', async () => {
     const lib = (await import(pathToFileURL(path.join(repoRoot, 'test/fixtures/bin/standin-lib.mjs')).href)) as {
-      nodePlan(name: string, config: unknown, cwd?: string): Array<{name: string; role: string; Binds: string[]; PortBindings: Record<string, unknown>; labels: Record<string, string>}>;
+      nodePlan(
+        name: string,
+        config: unknown,
+        cwd?: string,
+      ): Array<{name: string; role: string; Binds: string[]; PortBindings: Record<string, unknown>; labels: Record<string, string>}>;
       validateKindConfig(config: unknown): unknown;
     };
     const plan = lib.nodePlan(
@@ -161,7 +174,13 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
         apiVersion: 'kind.x-k8s.io/v1alpha4',
         networking: {apiServerPort: 6443},
         nodes: [
-          {role: 'control-plane', extraPortMappings: [{containerPort: 80, hostPort: 8080}, {containerPort: 53, protocol: 'UDP', listenAddress: '127.0.0.1'}]},
+          {
+            role: 'control-plane',
+            extraPortMappings: [
+              {containerPort: 80, hostPort: 8080},
+              {containerPort: 53, protocol: 'UDP', listenAddress: '127.0.0.1'},
+            ],
+          },
           {role: 'control-plane'},
           {role: 'worker', extraMounts: [{hostPath: 'data', containerPath: '/data', readOnly: true}]},
           {role: 'worker'},
@@ -170,18 +189,18 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
       '/srv',
     );
     expect(plan.map((n) => n.name)).toEqual(['c-control-plane', 'c-control-plane2', 'c-worker', 'c-worker2']);
-    expect(plan[0]!.labels).toEqual({'io.x-k8s.kind.cluster': 'c', 'io.x-k8s.kind.role': 'control-plane'});
-    expect(plan[0]!.PortBindings).toEqual({
+    expect(plan[0].labels).toEqual({'io.x-k8s.kind.cluster': 'c', 'io.x-k8s.kind.role': 'control-plane'});
+    expect(plan[0].PortBindings).toEqual({
       '80/tcp': [{HostIp: '0.0.0.0', HostPort: '8080'}],
       '53/udp': [{HostIp: '127.0.0.1', HostPort: ''}],
       '6443/tcp': [{HostIp: '127.0.0.1', HostPort: '6443'}],
     });
-    expect(plan[1]!.PortBindings).toEqual({});
-    expect(plan[2]!.Binds).toEqual(['/srv/data:/data:ro']);
+    expect(plan[1].PortBindings).toEqual({});
+    expect(plan[2].Binds).toEqual(['/srv/data:/data:ro']);
     expect(lib.nodePlan('d', {kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4'}).map((n) => n.name)).toEqual(['d-control-plane']);
-    expect(() => lib.validateKindConfig({kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4', nodes: [{role: 'worker', ports: []}]})).toThrow(
-      'ERROR: failed to create cluster: unknown field "ports"',
-    );
+    expect(() =>
+      lib.validateKindConfig({kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4', nodes: [{role: 'worker', ports: []}]}),
+    ).toThrow('ERROR: failed to create cluster: unknown field "ports"');
     expect(() => lib.validateKindConfig({kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha3'})).toThrow('unknown apiVersion');
   });
 
@@ -199,7 +218,7 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
       '80/tcp': [{HostIp: '127.0.0.1', HostPort: String(appPort)}],
       '6443/tcp': [{HostIp: '127.0.0.1', HostPort: ''}],
     });
-    const apiPort = cp.NetworkSettings.Ports['6443/tcp']![0]!.HostPort;
+    const apiPort = cp.NetworkSettings.Ports['6443/tcp'][0].HostPort;
     const worker = await docker.getContainer(`${main}-worker`).inspect();
     expect(worker.Config.Labels).toEqual({'io.x-k8s.kind.cluster': main, 'io.x-k8s.kind.role': 'worker'});
     expect(worker.HostConfig.Binds).toEqual([`${s.state}:/state:ro`]);
@@ -220,9 +239,26 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
   it('lists clusters, refuses to create one twice, and reports a missing one like kind', async () => {
     const clusters = await run('kind', ['get', 'clusters'], {env});
     expect(clusters.stdout.split('\n')).toContain(main);
-    const again = await run('kind', ['create', 'cluster', '--name', main, '--config', path.join(s.state, 'cluster.yaml'), '--image', 'x', '--wait', '5m', '--kubeconfig', kubeconfig], {
-      env,
-    });
+    const again = await run(
+      'kind',
+      [
+        'create',
+        'cluster',
+        '--name',
+        main,
+        '--config',
+        path.join(s.state, 'cluster.yaml'),
+        '--image',
+        'x',
+        '--wait',
+        '5m',
+        '--kubeconfig',
+        kubeconfig,
+      ],
+      {
+        env,
+      },
+    );
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`ERROR: failed to create cluster: node(s) already exist for a cluster with the name "${main}"`);
     const missing = await run('kind', ['get', 'kubeconfig', '--name', `${main}-nope`], {env});
@@ -237,12 +273,19 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
     expect(applied.code, applied.stderr).toBe(0);
     const list = JSON.parse(applied.stdout);
     expect(list.kind).toBe('List');
-    expect(list.items.map((o: any) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual(['ConfigMap/default/cfg', 'Deployment/default/web']);
+    expect(list.items.map((o: any) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+      'ConfigMap/default/cfg',
+      'Deployment/default/web',
+    ]);
     expect(list.items[0].metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(s.calls().at(-1)).toEqual({tool: 'kubectl', argv: APPLY, kubeconfig_env: kubeconfig});
     expect(s.objects(`kind-${main}`)[0].metadata.managedFields).toEqual([{manager: 'orchestrix', operation: 'Apply'}]);
 
-    const get = await run('kubectl', ['get', 'configmap,deployment.v1.apps', '-A', '-l', 'app.kubernetes.io/managed-by=orchestrix,test=standin', '-o', 'json'], {env: e});
+    const get = await run(
+      'kubectl',
+      ['get', 'configmap,deployment.v1.apps', '-A', '-l', 'app.kubernetes.io/managed-by=orchestrix,test=standin', '-o', 'json'],
+      {env: e},
+    );
     expect(get.code, get.stderr).toBe(0);
     expect(JSON.parse(get.stdout).items.map((o: any) => o.metadata.name)).toEqual(['cfg', 'web']);
     const none = await run('kubectl', ['get', 'secret', '--all-namespaces', '--selector=test=standin', '-o', 'json'], {env: e});
@@ -263,7 +306,10 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
     expect(lines).toContain('+  a: "2"');
     expect(changed.stdout).not.toContain('Deployment');
 
-    const added = await run('kubectl', DIFF, {env: e, input: toYaml({apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: 'reader'}, rules: []})});
+    const added = await run('kubectl', DIFF, {
+      env: e,
+      input: toYaml({apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: 'reader'}, rules: []}),
+    });
     expect(added.code).toBe(1);
     expect(added.stdout).toMatch(/^diff -u -N \/tmp\/LIVE-\d+\/rbac\.authorization\.k8s\.io\.v1\.ClusterRole\.\.reader /);
     expect(added.stdout).toMatch(/\n@@ -0,0 \+1,\d+ @@\n/);
@@ -313,13 +359,17 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
     expect(notLocal.stderr).toContain('ERROR: image: "orx-no-such-image:1" not present locally');
     const load = await run('kind', ['load', 'docker-image', image, '--name', main], {env});
     expect(load.code, load.stderr).toBe(0);
-    expect(load.stderr).toMatch(new RegExp(`Image: "${image}" with ID "sha256:[0-9a-f]+" not yet present on node "${main}-control-plane", loading...`));
+    expect(load.stderr).toMatch(
+      new RegExp(`Image: "${image}" with ID "sha256:[0-9a-f]+" not yet present on node "${main}-control-plane", loading...`),
+    );
     expect(JSON.parse(fs.readFileSync(path.join(s.state, 'kind', `${main}.json`), 'utf8')).loaded_images).toEqual([image]);
 
     const ready = await run('kubectl', ['rollout', 'status', 'deployment/api', '-n', 'default', '--timeout=10s'], {env: e});
     expect(ready.code, ready.stderr).toBe(0);
     expect(ready.stdout).toBe('deployment "api" successfully rolled out\n');
-    const unready = await run('kubectl', ['rollout', 'status', 'deployment/api', '-n', 'default', '--timeout=300ms'], {env: {...e, ORX_STANDIN_UNREADY_IMAGES: image}});
+    const unready = await run('kubectl', ['rollout', 'status', 'deployment/api', '-n', 'default', '--timeout=300ms'], {
+      env: {...e, ORX_STANDIN_UNREADY_IMAGES: image},
+    });
     expect(unready.code).toBe(1);
     await run('kubectl', DELETE, {env: e, input: toYaml(deployment('api', image))});
   });
@@ -346,7 +396,10 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
     const noCtx = await run('kubectl', [...g, '--context', 'dev'], {env});
     expect(noCtx.stderr).toContain('error: context "dev" does not exist');
 
-    const apply = await run('kubectl', ['--kubeconfig', file, ...APPLY, '--request-timeout=30s'], {env, input: toYaml(deployment('svc', 'ghcr.io/example/svc:1'))});
+    const apply = await run('kubectl', ['--kubeconfig', file, ...APPLY, '--request-timeout=30s'], {
+      env,
+      input: toYaml(deployment('svc', 'ghcr.io/example/svc:1')),
+    });
     expect(apply.code, apply.stderr).toBe(0);
     expect(JSON.parse(apply.stdout).status).toMatchObject({readyReplicas: 1, availableReplicas: 1, observedGeneration: 1});
     const rs = ['rollout', 'status', 'deployment/svc', '-n', 'default', '--timeout=1s', '--kubeconfig', file];
@@ -360,13 +413,17 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
     const again = await run('kubectl', ['config', 'delete-context', 'ops', '--kubeconfig', file], {env});
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`error: cannot delete context ops, not in ${file}`);
-    expect((await run('kubectl', ['config', 'delete-cluster', 'remote', '--kubeconfig', file], {env})).stdout).toBe(`deleted cluster remote from ${file}\n`);
+    expect((await run('kubectl', ['config', 'delete-cluster', 'remote', '--kubeconfig', file], {env})).stdout).toBe(
+      `deleted cluster remote from ${file}\n`,
+    );
     expect((await run('kubectl', ['config', 'delete-user', 'me', '--kubeconfig', file], {env})).code).toBe(0);
   });
 
   it('lands every object of concurrent applies', async () => {
     const e = {...env, KUBECONFIG: kubeconfig};
-    const results = await Promise.all([0, 1, 2, 3].map((i) => run('kubectl', APPLY, {env: e, input: toYaml(configMap(`par-${i}`, {i: String(i)}))})));
+    const results = await Promise.all(
+      [0, 1, 2, 3].map((i) => run('kubectl', APPLY, {env: e, input: toYaml(configMap(`par-${i}`, {i: String(i)}))})),
+    );
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const objs = s.objects(`kind-${main}`).filter((o) => o.metadata.name.startsWith('par-'));
     expect(objs.map((o) => o.metadata.name).sort()).toEqual(['par-0', 'par-1', 'par-2', 'par-3']);
@@ -377,7 +434,20 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
     const name = clusterName('fail');
     const cfg = path.join(s.state, 'fail.yaml');
     fs.writeFileSync(cfg, 'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n');
-    const args = ['create', 'cluster', '--name', name, '--config', cfg, '--image', 'kindest/node:v1.31.0', '--wait', '60s', '--kubeconfig', path.join(s.state, 'fail.kubeconfig')];
+    const args = [
+      'create',
+      'cluster',
+      '--name',
+      name,
+      '--config',
+      cfg,
+      '--image',
+      'kindest/node:v1.31.0',
+      '--wait',
+      '60s',
+      '--kubeconfig',
+      path.join(s.state, 'fail.kubeconfig'),
+    ];
     const r = await run('kind', args, {env: {...env, ORX_STANDIN_KIND_FAIL_CREATE: '1'}});
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('ERROR: failed to create cluster: stand-in failure requested (ORX_STANDIN_KIND_FAIL_CREATE)');
@@ -386,7 +456,11 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
 
     fs.writeFileSync(
       cfg,
-      YAML.stringify({kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4', nodes: [{role: 'control-plane'}, {role: 'worker', extraMounts: [{hostPath: '/nonexistent/orx', containerPath: '/x'}]}]}),
+      YAML.stringify({
+        kind: 'Cluster',
+        apiVersion: 'kind.x-k8s.io/v1alpha4',
+        nodes: [{role: 'control-plane'}, {role: 'worker', extraMounts: [{hostPath: '/nonexistent/orx', containerPath: '/x'}]}],
+      }),
     );
     const m = await run('kind', args, {env});
     expect(m.code).toBe(1);
@@ -404,9 +478,13 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
     const cfg = path.join(s.state, 'slow.yaml');
     fs.writeFileSync(cfg, 'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n');
     const kc = path.join(s.state, 'slow.kubeconfig');
-    const pending = run('kind', ['create', 'cluster', '--name', name, '--config', cfg, '--image', 'kindest/node:v1.31.0', '--wait', '60s', '--kubeconfig', kc], {
-      env: {...env, ORX_STANDIN_KIND_CREATE_DELAY_MS: '1500'},
-    });
+    const pending = run(
+      'kind',
+      ['create', 'cluster', '--name', name, '--config', cfg, '--image', 'kindest/node:v1.31.0', '--wait', '60s', '--kubeconfig', kc],
+      {
+        env: {...env, ORX_STANDIN_KIND_CREATE_DELAY_MS: '1500'},
+      },
+    );
     const t0 = Date.now();
     let running = false;
     while (!running && Date.now() - t0 < 10_000) {
@@ -423,7 +501,7 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
     const exp = await run('kind', ['export', 'kubeconfig', '--name', name], {env});
     expect(exp.code, exp.stderr).toBe(0);
     expect(exp.stderr).toContain(`Set kubectl context to "kind-${name}"`);
-    const home = path.join(env.HOME!, '.kube', 'config');
+    const home = path.join(env.HOME, '.kube', 'config');
     expect(fs.statSync(home).mode & 0o777).toBe(0o600);
     expect(YAML.parse(fs.readFileSync(home, 'utf8'))['current-context']).toBe(`kind-${name}`);
     const del = await run('kind', ['delete', 'cluster', '--name', name, '--kubeconfig', kc], {env});
@@ -440,7 +518,9 @@ describe('stand-in kind and kubectl (not the real tools)', () => {
     await docker.getContainer(`${main}-control-plane`).remove({force: true});
     const r = await run('kubectl', ['get', 'configmap', '-A', '-o', 'json'], {env: e});
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`The connection to the server ${new URL(server).host} was refused - did you specify the right host or port?`);
+    expect(r.stderr).toContain(
+      `The connection to the server ${new URL(server).host} was refused - did you specify the right host or port?`,
+    );
 
     const del = await run('kind', ['delete', 'cluster', '--name', main], {env: e});
     expect(del.code, del.stderr).toBe(0);

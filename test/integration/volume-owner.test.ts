@@ -30,7 +30,14 @@ async function volume(suffix: string): Promise<string> {
 /** One file, root's, put in through a created, never started container. */
 async function putFile(vol: string): Promise<void> {
   const image = await ensureOwnerImage(docker, 0, 0);
-  const c: Dockerode.Container = await docker.createContainer({Image: image, Cmd: ['/x'], Labels: {[LABEL.workspace]: ws.name}, HostConfig: {Mounts: [{Type: 'volume', Source: vol, Target: OWNER_DIR, VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions']}]}});
+  const c: Dockerode.Container = await docker.createContainer({
+    Image: image,
+    Cmd: ['/x'],
+    Labels: {[LABEL.workspace]: ws.name},
+    HostConfig: {
+      Mounts: [{Type: 'volume', Source: vol, Target: OWNER_DIR, VolumeOptions: {NoCopy: true} as Dockerode.MountSettings['VolumeOptions']}],
+    },
+  });
   const tar = Buffer.concat([...tarFile('f', Buffer.from('hi\n')), Buffer.alloc(1024)]);
   await c.putArchive(Readable.from([tar]), {path: OWNER_DIR});
   await c.remove({force: true});
@@ -61,13 +68,27 @@ describe('volume owner helpers', () => {
     const v = await volume('left');
     const image = await ensureOwnerImage(docker, 0, 0);
     const helperLabels = {[LABEL.workspace]: ws.name, 'io.orchestrix.helper': 'volume-owner'};
-    await docker.createContainer({Image: image, Cmd: ['/x'], Labels: helperLabels, HostConfig: {Mounts: [{Type: 'volume', Source: v, Target: OWNER_DIR}]}});
-    const del = (name: string) => volumeAction.apply({action: 'delete', address: 'volume.left', object_id: name, before: {name}} as unknown as PlannedStep, {docker, workspace: ws.name} as unknown as ApplyContext);
+    await docker.createContainer({
+      Image: image,
+      Cmd: ['/x'],
+      Labels: helperLabels,
+      HostConfig: {Mounts: [{Type: 'volume', Source: v, Target: OWNER_DIR}]},
+    });
+    const del = (name: string) =>
+      volumeAction.apply(
+        {action: 'delete', address: 'volume.left', object_id: name, before: {name}} as unknown as PlannedStep,
+        {docker, workspace: ws.name} as unknown as ApplyContext,
+      );
     await del(v);
     expect((await docker.listVolumes({filters: {name: [v]}})).Volumes?.filter((x) => x.Name === v) ?? []).toEqual([]);
     // another workspace's helper is never removed for it (the test's cleanup does, by its label)
     const used = await volume('used');
-    await docker.createContainer({Image: image, Cmd: ['/x'], Labels: {...helperLabels, [LABEL.workspace]: `${ws.name}-other`}, HostConfig: {Mounts: [{Type: 'volume', Source: used, Target: OWNER_DIR}]}});
+    await docker.createContainer({
+      Image: image,
+      Cmd: ['/x'],
+      Labels: {...helperLabels, [LABEL.workspace]: `${ws.name}-other`},
+      HostConfig: {Mounts: [{Type: 'volume', Source: used, Target: OWNER_DIR}]},
+    });
     cleanups.push(() => removeWorkspaceObjects(`${ws.name}-other`));
     await expect(del(used)).rejects.toThrow(/cannot remove volume .*-used: .*in use/);
   });

@@ -83,7 +83,21 @@ describe('classifyAddress', () => {
   });
 
   it('host names, and text that only looks numeric, are not addresses', () => {
-    for (const name of ['registry.example.com', 'localhost', '1.example', '1.2.3.4.5', '256.1.1.1', '1.2.3.0x100', '1::2::3', '12345::', 'fe80::1::', ':::', '::ffff:1.2.3', 'ghcr.io', '']) {
+    for (const name of [
+      'registry.example.com',
+      'localhost',
+      '1.example',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '1.2.3.0x100',
+      '1::2::3',
+      '12345::',
+      'fe80::1::',
+      ':::',
+      '::ffff:1.2.3',
+      'ghcr.io',
+      '',
+    ]) {
       expect(classifyAddress(name), name).toBeNull();
     }
   });
@@ -115,7 +129,8 @@ describe('which URLs a registry may send orx to', () => {
 
   it('a loopback registry only back to loopback (http allowed, since it was http itself)', () => {
     expect(serverChosenRefusal(loopback, 'http:', 'loopback')).toBeNull();
-    for (const cls of ['private', 'shared', 'public', 'link-local', 'metadata'] as const) expect(serverChosenRefusal(loopback, 'http:', cls)).not.toBeNull();
+    for (const cls of ['private', 'shared', 'public', 'link-local', 'metadata'] as const)
+      expect(serverChosenRefusal(loopback, 'http:', cls)).not.toBeNull();
     expect(serverChosenRefusal(loopback, 'https:', 'public')).toMatch(/followed only to loopback/);
   });
 

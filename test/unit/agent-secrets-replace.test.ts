@@ -30,7 +30,16 @@ function port() {
   const {privateKey} = generateKeyPairSync('ec', {namedCurve: 'prime256v1'});
   const key = workspaceKeyFromPem(privateKey.export({type: 'pkcs8', format: 'pem'}).toString(), 'test key');
   const run = ledger.startRun({kind: 'apply', mode: 'APPLY', autonomy: 3, actor: 'test'});
-  return agentSecretsPort({dir, workspace: 'ws', ledger, runId: run.id, actor: 'test', key, resolved: {values: new Map([['agent.web', {API_KEY: 'v'}]]), fingerprints: new Map()}, root});
+  return agentSecretsPort({
+    dir,
+    workspace: 'ws',
+    ledger,
+    runId: run.id,
+    actor: 'test',
+    key,
+    resolved: {values: new Map([['agent.web', {API_KEY: 'v'}]]), fingerprints: new Map()},
+    root,
+  });
 }
 
 const attrs = (name: string) => ({name, secrets: {API_KEY: 'env://X'}, token: {ttl_ms: 3_600_000, scopes: [], audience: 'orx'}});

@@ -38,23 +38,45 @@ const T0 = new Date('2030-01-02T03:04:05.678Z');
 const T0_SEC = Math.floor(T0.getTime() / 1000);
 
 const notRevoked = (): null => null;
-const opts = (o: Partial<VerifyTokenOptions> = {}): VerifyTokenOptions => ({keys: [trustedKeyOf(key)], workspace: WS, isRevoked: notRevoked, now: T0, ...o});
-const issue = (o: {settings?: Partial<typeof DEFAULT_TOKEN_SETTINGS>; now?: Date; workspace?: string; address?: string; key?: WorkspaceKey} = {}) =>
-  issueAgentToken(o.key ?? key, {workspace: o.workspace ?? WS, address: o.address ?? ADDR, settings: {...DEFAULT_TOKEN_SETTINGS, ...o.settings}, now: o.now ?? T0});
+const opts = (o: Partial<VerifyTokenOptions> = {}): VerifyTokenOptions => ({
+  keys: [trustedKeyOf(key)],
+  workspace: WS,
+  isRevoked: notRevoked,
+  now: T0,
+  ...o,
+});
+const issue = (
+  o: {settings?: Partial<typeof DEFAULT_TOKEN_SETTINGS>; now?: Date; workspace?: string; address?: string; key?: WorkspaceKey} = {},
+) =>
+  issueAgentToken(o.key ?? key, {
+    workspace: o.workspace ?? WS,
+    address: o.address ?? ADDR,
+    settings: {...DEFAULT_TOKEN_SETTINGS, ...o.settings},
+    now: o.now ?? T0,
+  });
 
 const b64u = (s: string | Buffer): string => Buffer.from(s).toString('base64url');
 
 /** Signs arbitrary claims and headers with a workspace key, as an attacker holding it (or a bug) could. */
 async function forge(payload: Record<string, unknown>, header: Record<string, unknown> = {}, k: WorkspaceKey = key): Promise<string> {
-  return new SignJWT(payload).setProtectedHeader({alg: 'ES256', typ: TOKEN_TYPE, ...header}).sign(await importPKCS8(k.privateKeyPem, 'ES256'));
+  return new SignJWT(payload)
+    .setProtectedHeader({alg: 'ES256', typ: TOKEN_TYPE, ...header})
+    .sign(await importPKCS8(k.privateKeyPem, 'ES256'));
 }
 /** Signs without jose's checks (e.g. a crit header jose refuses to produce). */
 function rawSign(header: Record<string, unknown>, payload: Record<string, unknown>, k: WorkspaceKey = key): string {
   const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`;
   return `${input}.${sign('sha256', Buffer.from(input), {key: k.privateKeyPem, dsaEncoding: 'ieee-p1363'}).toString('base64url')}`;
 }
-const fullClaims = (o: Record<string, unknown> = {}) => ({iss: WS, sub: ADDR, aud: 'orchestrix', iat: T0_SEC, exp: T0_SEC + 3600, jti: 'j-1', ...o});
-
+const fullClaims = (o: Record<string, unknown> = {}) => ({
+  iss: WS,
+  sub: ADDR,
+  aud: 'orchestrix',
+  iat: T0_SEC,
+  exp: T0_SEC + 3600,
+  jti: 'j-1',
+  ...o,
+});
 
 function expectFail(check: TokenCheck, code: TokenCheck['code'], reason?: RegExp): void {
   expect(check.ok).toBe(false);
@@ -79,7 +101,15 @@ describe('issueAgentToken', () => {
     });
     expect(t.jti).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect({iat: t.iat, exp: t.exp}).toEqual({iat: T0_SEC, exp: T0_SEC + 3600});
-    expect(t.record).toEqual({jti: t.jti, address: ADDR, workspace: WS, audience: 'orchestrix', scopes: ['ledger:read', 'events:write'], iat: T0_SEC, exp: T0_SEC + 3600});
+    expect(t.record).toEqual({
+      jti: t.jti,
+      address: ADDR,
+      workspace: WS,
+      audience: 'orchestrix',
+      scopes: ['ledger:read', 'events:write'],
+      iat: T0_SEC,
+      exp: T0_SEC + 3600,
+    });
     expect(JSON.stringify(t.record)).not.toContain(t.token);
   });
 
@@ -110,7 +140,18 @@ describe('issueAgentToken', () => {
 
   it('deduplicates scopes and refuses bad settings with a user error', async () => {
     expect((await issue({settings: {scopes: ['a', 'b', 'a']}})).record.scopes).toEqual(['a', 'b']);
-    for (const settings of [{ttl_ms: 0}, {ttl_ms: -5}, {ttl_ms: Number.NaN}, {ttl_ms: 400 * 86_400_000}, {audience: ''}, {audience: 'two words'}, {scopes: ['has space']}, {scopes: ['quo"te']}, {scopes: ['']}, {scopes: 'a' as unknown as string[]}]) {
+    for (const settings of [
+      {ttl_ms: 0},
+      {ttl_ms: -5},
+      {ttl_ms: Number.NaN},
+      {ttl_ms: 400 * 86_400_000},
+      {audience: ''},
+      {audience: 'two words'},
+      {scopes: ['has space']},
+      {scopes: ['quo"te']},
+      {scopes: ['']},
+      {scopes: 'a' as unknown as string[]},
+    ]) {
       await expect(issue({settings})).rejects.toMatchObject({code: 'token_settings_invalid', kind: 'user'});
     }
   });
@@ -188,7 +229,10 @@ describe('verifyAgentToken', () => {
   it('refuses a token signed by another key; accepts it when that key is trusted too, whatever the order', async () => {
     const t = await issue({key: other});
     expectFail(await verifyAgentToken(t.token, opts()), 'signature', new RegExp(key.fingerprint));
-    for (const keys of [[trustedKeyOf(key), trustedKeyOf(other)], [trustedKeyOf(other), trustedKeyOf(key)]]) {
+    for (const keys of [
+      [trustedKeyOf(key), trustedKeyOf(other)],
+      [trustedKeyOf(other), trustedKeyOf(key)],
+    ]) {
       const check = await verifyAgentToken(t.token, opts({keys}));
       expect(check.ok).toBe(true);
       expect(check.key_fingerprint).toBe(other.fingerprint);
@@ -216,7 +260,10 @@ describe('verifyAgentToken', () => {
   it('refuses a revoked token with when and why', async () => {
     const t = await issue();
     const asked: string[] = [];
-    const check = await verifyAgentToken(t.token, opts({isRevoked: (jti) => (asked.push(jti), {revoked_at: '2030-01-02T03:00:00.000Z', reason: 'agent deleted'})}));
+    const check = await verifyAgentToken(
+      t.token,
+      opts({isRevoked: (jti) => (asked.push(jti), {revoked_at: '2030-01-02T03:00:00.000Z', reason: 'agent deleted'})}),
+    );
     expectFail(check, 'revoked', /revoked at 2030-01-02T03:00:00.000Z: agent deleted/);
     expect(asked).toEqual([t.jti]);
     expect(check.revocation).toEqual({revoked_at: '2030-01-02T03:00:00.000Z', reason: 'agent deleted'});
@@ -230,7 +277,11 @@ describe('verifyAgentToken', () => {
     const rec = {address: ADDR, workspace: WS, exp: t.exp};
     expect((await verifyAgentToken(t.token, opts({lookup: (j) => (j === t.jti ? rec : null)}))).ok).toBe(true);
     expectFail(await verifyAgentToken(t.token, opts({lookup: () => ({...rec, address: 'agent.other'})})), 'mismatch', /its sub differs/);
-    expectFail(await verifyAgentToken(t.token, opts({lookup: () => ({...rec, exp: t.exp + 1, workspace: 'x'})})), 'mismatch', /its iss, exp differ/);
+    expectFail(
+      await verifyAgentToken(t.token, opts({lookup: () => ({...rec, exp: t.exp + 1, workspace: 'x'})})),
+      'mismatch',
+      /its iss, exp differ/,
+    );
     // revocation is reported before the lookup
     expectFail(await verifyAgentToken(t.token, opts({lookup: () => null, isRevoked: () => ({revoked_at: 'x', reason: null})})), 'revoked');
   });
@@ -266,7 +317,13 @@ describe('verifyAgentToken', () => {
     const hs = `${b64u(JSON.stringify({alg: 'HS256', typ: TOKEN_TYPE}))}.${b64u(JSON.stringify(fullClaims()))}`;
     const mac = createHmac('sha256', key.publicKeyPem).update(hs).digest('base64url');
     expectFail(await verifyAgentToken(`${hs}.${mac}`, opts()), 'algorithm', /HS256/);
-    expectFail(await verifyAgentToken(await forge(fullClaims(), {alg: 'ES256'}).then((t) => t.replace(/^[^.]+/, b64u(JSON.stringify({alg: 'ES384', typ: TOKEN_TYPE})))), opts()), 'algorithm');
+    expectFail(
+      await verifyAgentToken(
+        await forge(fullClaims(), {alg: 'ES256'}).then((t) => t.replace(/^[^.]+/, b64u(JSON.stringify({alg: 'ES384', typ: TOKEN_TYPE})))),
+        opts(),
+      ),
+      'algorithm',
+    );
   });
 
   it('refuses a JWT of another type signed by the same key, and critical headers', async () => {
@@ -275,7 +332,11 @@ describe('verifyAgentToken', () => {
     expectFail(await verifyAgentToken(noTyp, opts()), 'type');
     const raw = rawSign({alg: 'ES256', typ: TOKEN_TYPE}, fullClaims());
     expect((await verifyAgentToken(raw, opts())).ok).toBe(true);
-    expectFail(await verifyAgentToken(rawSign({alg: 'ES256', typ: TOKEN_TYPE, crit: ['x'], x: 1}, fullClaims()), opts()), 'malformed', /critical/);
+    expectFail(
+      await verifyAgentToken(rawSign({alg: 'ES256', typ: TOKEN_TYPE, crit: ['x'], x: 1}, fullClaims()), opts()),
+      'malformed',
+      /critical/,
+    );
   });
 
   it('requires every claim: iss, sub, aud, iat, exp, jti', async () => {
@@ -290,7 +351,11 @@ describe('verifyAgentToken', () => {
     expectFail(await verifyAgentToken(await forge(fullClaims({jti: ''})), opts()), 'claims', /jti/);
     expectFail(await verifyAgentToken(await forge(fullClaims({sub: 7})), opts()), 'claims', /sub claim must be a non-empty string/);
     expectFail(await verifyAgentToken(await forge(fullClaims({exp: 'later'})), opts()), 'malformed');
-    expectFail(await verifyAgentToken(rawSign({alg: 'ES256', typ: TOKEN_TYPE}, ['not', 'claims'] as unknown as Record<string, unknown>), opts()), 'malformed', /not a JSON object/);
+    expectFail(
+      await verifyAgentToken(rawSign({alg: 'ES256', typ: TOKEN_TYPE}, ['not', 'claims'] as unknown as Record<string, unknown>), opts()),
+      'malformed',
+      /not a JSON object/,
+    );
   });
 
   it('refuses a token issued in the future (beyond the clock skew) or not valid yet', async () => {
@@ -332,7 +397,9 @@ describe('renderTokenCheck', () => {
     const revoked = renderTokenCheck(await verifyAgentToken(t.token, opts({isRevoked: () => ({revoked_at: 'R', reason: 'gone'})})), T0);
     expect(revoked.split('\n')[0]).toBe('INVALID token: revoked at R: gone');
     expect(revoked).toContain('revoked:  R (gone)');
-    expect(renderTokenCheck(await verifyAgentToken('x', opts()), T0)).toBe('INVALID token: not a JWT: expected three base64url parts separated by dots');
+    expect(renderTokenCheck(await verifyAgentToken('x', opts()), T0)).toBe(
+      'INVALID token: not a JWT: expected three base64url parts separated by dots',
+    );
   });
 });
 

@@ -28,7 +28,11 @@ function populate(l: Ledger): string[] {
     const run = l.startRun({kind: 'apply', mode: 'APPLY', autonomy: 1, actor: 'alice'});
     ids.push(run.id);
     const step = l.startStep({run_id: run.id, address: 'agent.researcher', action: 'update', idempotency_key: `k${i}`});
-    l.finishStep({step_id: step.id, status: 'succeeded', change: {op: 'put', address: 'agent.researcher', kind: 'agent', attributes: {level}, object_id: `c${i}`}});
+    l.finishStep({
+      step_id: step.id,
+      status: 'succeeded',
+      change: {op: 'put', address: 'agent.researcher', kind: 'agent', attributes: {level}, object_id: `c${i}`},
+    });
     recordSnapshot(l, {run_id: run.id, config: config(level), policy_digest: `${'ab'.repeat(31)}${i}${i}`});
     l.finishRun(run.id, 'succeeded');
     l.appendEvent({level: 'warn', message: `between runs ${i}`, payload: {weird: 'quote " backslash \\ \u0001 ünï'}});
@@ -71,7 +75,7 @@ describe('audit export', () => {
     expect(full.range).toEqual({since: null, until: null, run_id: null, from_seq: 1, to_seq: head.seq});
     expect(full.runs.map((r) => r.id)).toEqual(runs);
     expect(full.snapshots.map((s) => s.run_id)).toEqual(runs);
-    expect(full.snapshots[1]!.parent).toBe(full.snapshots[0]!.id);
+    expect(full.snapshots[1].parent).toBe(full.snapshots[0].id);
     expect(full.policy_digests).toEqual(full.snapshots.map((s) => ({digest: s.policy_digest, snapshots: [s.id]})));
     expect(full.public_key).toEqual({pem: key.publicKeyPem, fingerprint: key.fingerprint});
     expect(full.signature).toMatchObject({mediaType: expect.stringContaining('bundle.v0.3')});
@@ -79,15 +83,15 @@ describe('audit export', () => {
   });
 
   it('--run exports the contiguous stretch of the chain of that run, with its snapshot', async () => {
-    const b = await withReadLedger(dir, (l) => buildAuditBundle(l, {run: runs[1]!.slice(0, 17)}, key));
+    const b = await withReadLedger(dir, (l) => buildAuditBundle(l, {run: runs[1].slice(0, 17)}, key));
     const mine = b.events.filter((e) => e.run_id === runs[1]);
-    expect(b.range).toMatchObject({run_id: runs[1], from_seq: mine[0]!.seq, to_seq: mine.at(-1)!.seq});
-    expect(b.events.length).toBe(mine.at(-1)!.seq - mine[0]!.seq + 1);
+    expect(b.range).toMatchObject({run_id: runs[1], from_seq: mine[0].seq, to_seq: mine.at(-1)!.seq});
+    expect(b.events.length).toBe(mine.at(-1)!.seq - mine[0].seq + 1);
     expect(b.runs.map((r) => r.id)).toEqual([runs[1]]);
     expect(b.snapshots.map((s) => s.run_id)).toEqual([runs[1]]);
     const v = await verifyAuditBundle(reread(b));
     expect(v).toMatchObject({ok: true, exit: 0});
-    expect(v.notes.join('\n')).toMatch(new RegExp(`first event \\(seq ${mine[0]!.seq}\\) links to prev_hash .* taken as given`));
+    expect(v.notes.join('\n')).toMatch(new RegExp(`first event \\(seq ${mine[0].seq}\\) links to prev_hash .* taken as given`));
     expect(v.notes.join('\n')).toMatch(/chain head \(seq \d+\) is past the last exported event/);
     await expect(withReadLedger(dir, (l) => buildAuditBundle(l, {run: 'run-nope'}, key))).rejects.toMatchObject({code: 'not_found'});
   });
@@ -96,19 +100,19 @@ describe('audit export', () => {
     const l = Ledger.open(dir, {readonly: true});
     const events = l.listEvents();
     const pub = {pem: key.publicKeyPem, fingerprint: key.fingerprint};
-    const mid = events[5]!.ts;
+    const mid = events[5].ts;
     const since = collectAuditBundle(l, {since: mid}, pub);
-    expect(since.events[0]!.ts >= mid).toBe(true);
+    expect(since.events[0].ts >= mid).toBe(true);
     expect(since.events.at(-1)!.seq).toBe(events.at(-1)!.seq);
     const until = collectAuditBundle(l, {until: mid}, pub);
-    expect(until.events[0]!.seq).toBe(1);
+    expect(until.events[0].seq).toBe(1);
     expect(until.events.at(-1)!.ts <= mid).toBe(true);
     const none = collectAuditBundle(l, {since: '2999-01-01'}, pub);
     expect(none).toMatchObject({events: [], range: {from_seq: null, to_seq: null}, chain_head: l.chainHead()});
     expect(() => collectAuditBundle(l, {since: '2030-01-02', until: '2030-01-01'}, pub)).toThrow(/after --until/);
     l.close();
     const signed = {...none, signature: await signBlob(signedBytes(none as unknown as Record<string, unknown>), key)};
-    expect(await verifyAuditBundle(reread(signed as AuditBundle))).toMatchObject({ok: true});
+    expect(await verifyAuditBundle(reread(signed))).toMatchObject({ok: true});
   });
 
   it('parses time bounds: ISO times, dates (whole days) and durations back from now', () => {
@@ -131,7 +135,10 @@ describe('audit export', () => {
     src.close();
     const l = Ledger.open(copy);
     l.sqlite.prepare("UPDATE events SET message = 'edited' WHERE seq = 3").run();
-    await expect(buildAuditBundle(l, {}, key)).rejects.toMatchObject({code: 'chain_broken', message: expect.stringMatching(/broken at seq 3/)});
+    await expect(buildAuditBundle(l, {}, key)).rejects.toMatchObject({
+      code: 'chain_broken',
+      message: expect.stringMatching(/broken at seq 3/),
+    });
     l.close();
     fs.rmSync(copy, {recursive: true, force: true});
   });
@@ -163,7 +170,8 @@ describe('audit export', () => {
     const verifyChain = l.verifyChain.bind(l);
     let injected = 0;
     l.verifyChain = () => {
-      if (injected++ === 0) writer.appendEvents(Array.from({length: 100}, (_, i) => ({run_id: runs[0], level: 'info' as const, message: `late ${i}`})));
+      if (injected++ === 0)
+        writer.appendEvents(Array.from({length: 100}, (_, i) => ({run_id: runs[0], level: 'info' as const, message: `late ${i}`})));
       return verifyChain();
     };
     const b = await buildAuditBundle(l, {run: l.listRuns().at(-1)!.id}, key);
@@ -184,7 +192,13 @@ describe('audit verify-bundle', () => {
     writeAuditBundle(file, full);
     const v = await verifyAuditBundle(readAuditBundle(file));
     expect(v).toMatchObject({ok: true, exit: 0, problems: [], signature: {ok: true, key: 'bundle', fingerprint: key.fingerprint}});
-    expect(v.events).toEqual({count: full.events.length, from_seq: 1, to_seq: full.chain_head.seq, hashes_ok: full.events.length, links_checked: full.events.length - 1});
+    expect(v.events).toEqual({
+      count: full.events.length,
+      from_seq: 1,
+      to_seq: full.chain_head.seq,
+      hashes_ok: full.events.length,
+      links_checked: full.events.length - 1,
+    });
     expect(v.snapshots).toEqual({count: 2, ok: 2});
     expect(v.notes.join('\n')).toMatch(/pass --key PEM to require a specific signer/);
     expect(renderBundleVerification(file, v)).toMatch(/Bundle verified\./);
@@ -209,8 +223,10 @@ describe('audit verify-bundle', () => {
       const v = await verifyAuditBundle(b);
       expect(problems(v), field).toEqual([{part: 'signature'}, {part: 'event', seq: 5}]);
       expect(v.exit).toBe(5);
-      expect(v.problems[1]!.reason).toMatch(/hash does not match the event contents/);
-      expect(v.signature.reason).toMatch(/the bundle's contents changed after signing \(they hash to [0-9a-f]{12}…, the signature covers [0-9a-f]{12}…\)/);
+      expect(v.problems[1].reason).toMatch(/hash does not match the event contents/);
+      expect(v.signature.reason).toMatch(
+        /the bundle's contents changed after signing \(they hash to [0-9a-f]{12}…, the signature covers [0-9a-f]{12}…\)/,
+      );
     }
   });
 
@@ -220,7 +236,7 @@ describe('audit verify-bundle', () => {
     b.events[6].hash = eventHash(b.events[6]);
     const v = await verifyAuditBundle(b);
     expect(problems(v)).toEqual([{part: 'signature'}, {part: 'link', seq: 8}]);
-    expect(v.problems[1]!.reason).toMatch(/prev_hash does not match the hash of seq 7/);
+    expect(v.problems[1].reason).toMatch(/prev_hash does not match the hash of seq 7/);
   });
 
   it('a deleted, a swapped and an inserted event', async () => {
@@ -228,10 +244,10 @@ describe('audit verify-bundle', () => {
     del.events.splice(3, 1);
     const vd = await verifyAuditBundle(del);
     expect(problems(vd)).toEqual([{part: 'signature'}, {part: 'range', seq: 5}]);
-    expect(vd.problems[1]!.reason).toBe('event 4 is missing before seq 5 (deleted)');
+    expect(vd.problems[1].reason).toBe('event 4 is missing before seq 5 (deleted)');
     const del3 = clone(full);
     del3.events.splice(3, 3);
-    expect((await verifyAuditBundle(del3)).problems[1]!.reason).toBe('events 4..6 are missing before seq 7 (deleted)');
+    expect((await verifyAuditBundle(del3)).problems[1].reason).toBe('events 4..6 are missing before seq 7 (deleted)');
 
     const last = clone(full);
     last.events.pop();
@@ -239,7 +255,7 @@ describe('audit verify-bundle', () => {
     // without the signature the head would be the only witness: it is now past the last event
     expect(problems(vLast)).toEqual([{part: 'signature'}, {part: 'range', seq: full.chain_head.seq - 1}]);
     expect(vLast.notes.join('\n')).toMatch(/chain head .* is past the last exported event/);
-    expect(vLast.problems[1]!.reason).toMatch(/range.to_seq is \d+ but the last event is seq/);
+    expect(vLast.problems[1].reason).toMatch(/range.to_seq is \d+ but the last event is seq/);
 
     const swap = clone(full);
     [swap.events[2], swap.events[3]] = [swap.events[3], swap.events[2]];
@@ -265,7 +281,17 @@ describe('audit verify-bundle', () => {
 
     const ins = clone(full);
     const prev = ins.events[4];
-    const forged = {seq: 6, run_id: null, step_id: null, ts: prev.ts, level: 'info', message: 'forged', payload: null, prev_hash: prev.hash, hash: ''};
+    const forged = {
+      seq: 6,
+      run_id: null,
+      step_id: null,
+      ts: prev.ts,
+      level: 'info',
+      message: 'forged',
+      payload: null,
+      prev_hash: prev.hash,
+      hash: '',
+    };
     forged.hash = eventHash(forged);
     ins.events.splice(5, 0, forged);
     for (const e of ins.events.slice(6)) e.seq++;
@@ -285,7 +311,7 @@ describe('audit verify-bundle', () => {
     b.chain_head.hash = 'e'.repeat(64);
     const v = await verifyAuditBundle(b);
     expect(problems(v)).toEqual([{part: 'signature'}, {part: 'chain_head', seq: full.chain_head.seq}]);
-    expect(v.problems[1]!.reason).toMatch(/is not the hash of event seq/);
+    expect(v.problems[1].reason).toMatch(/is not the hash of event seq/);
     const older = clone(full);
     older.chain_head.seq = 3;
     expect(problems(await verifyAuditBundle(older))).toEqual([{part: 'signature'}, {part: 'chain_head', seq: 3}]);
@@ -295,24 +321,27 @@ describe('audit verify-bundle', () => {
   });
 
   it('a tampered snapshot: its config, its policy digest, a missing one', async () => {
-    const id0 = full.snapshots[0]!.id;
+    const id0 = full.snapshots[0].id;
     const cfg = clone(full);
     cfg.snapshots[0].config.agents.researcher.env.LOG_LEVEL = 'trace';
     const v = await verifyAuditBundle(cfg);
     expect(problems(v)).toEqual([{part: 'signature'}, {part: 'snapshot', id: id0, seq: undefined}]);
-    expect(v.problems[1]!.reason).toMatch(/configuration was edited/);
+    expect(v.problems[1].reason).toMatch(/configuration was edited/);
 
     const pol = clone(full);
     pol.snapshots[1].policy_digest = 'c'.repeat(64);
     const vp = await verifyAuditBundle(pol);
     expect(vp.problems.map((p) => p.part)).toEqual(['signature', 'snapshot', 'policy_digest']);
-    expect(vp.problems[2]!.reason).toMatch(/policy digest c{12}… \(of snapshot .*\) is not listed/);
-    expect(vp.problems[1]!.reason).toMatch(/policy_digest c+ differs from the (ab)+11 event seq \d+ recorded/);
+    expect(vp.problems[2].reason).toMatch(/policy digest c{12}… \(of snapshot .*\) is not listed/);
+    expect(vp.problems[1].reason).toMatch(/policy_digest c+ differs from the (ab)+11 event seq \d+ recorded/);
 
     const missing = clone(full);
     missing.snapshots.shift();
     const vm = await verifyAuditBundle(missing);
-    expect(vm.problems.find((p) => p.part === 'snapshot')).toMatchObject({id: id0, reason: expect.stringMatching(/recorded by event seq \d+ is not in the bundle/)});
+    expect(vm.problems.find((p) => p.part === 'snapshot')).toMatchObject({
+      id: id0,
+      reason: expect.stringMatching(/recorded by event seq \d+ is not in the bundle/),
+    });
 
     const digests = clone(full);
     digests.policy_digests[0].digest = 'd'.repeat(64);

@@ -38,7 +38,12 @@ describe('audit verify (library)', () => {
   });
 
   it('an edited level, ts, run or payload is found too', () => {
-    for (const [col, value] of [['level', 'debug'], ['ts', '2000-01-01T00:00:00.000Z'], ['run_id', 'run-forged'], ['payload', '{"i":42}']] as const) {
+    for (const [col, value] of [
+      ['level', 'debug'],
+      ['ts', '2000-01-01T00:00:00.000Z'],
+      ['run_id', 'run-forged'],
+      ['payload', '{"i":42}'],
+    ] as const) {
       const before = l.sqlite.prepare(`SELECT ${col} AS v FROM events WHERE seq = 6`).get() as {v: unknown};
       sql(`UPDATE events SET ${col} = ? WHERE seq = 6`, value);
       expect(verifyAudit(l), col).toMatchObject({ok: false, break: {seq: 6}});
@@ -54,7 +59,11 @@ describe('audit verify (library)', () => {
 
   it('rows deleted from the end are found (SQLite remembers the highest seq)', () => {
     sql('DELETE FROM events WHERE seq >= 9');
-    expect(verifyAudit(l)).toMatchObject({ok: false, count: 8, break: {seq: 9, reason: expect.stringMatching(/events 9\.\.10 are missing at the end/)}});
+    expect(verifyAudit(l)).toMatchObject({
+      ok: false,
+      count: 8,
+      break: {seq: 9, reason: expect.stringMatching(/events 9\.\.10 are missing at the end/)},
+    });
     sql('DELETE FROM events WHERE seq = 8');
     expect(verifyAudit(l)).toMatchObject({ok: false, break: {seq: 8}});
   });
@@ -62,17 +71,46 @@ describe('audit verify (library)', () => {
   it('a forged row inserted in the middle (with a self-consistent hash) is found at the row after it', () => {
     sql('UPDATE events SET seq = seq + 100 WHERE seq >= 5');
     sql('UPDATE events SET seq = seq - 99 WHERE seq >= 105');
-    const prev = l.listEvents({after_seq: 3, limit: 1})[0]!;
+    const prev = l.listEvents({after_seq: 3, limit: 1})[0];
     const fake = {seq: 5, run_id: null, step_id: null, ts: prev.ts, level: 'info', message: 'forged', payload: null, prev_hash: prev.hash};
-    sql('INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      5, null, null, fake.ts, 'info', 'forged', null, prev.hash, eventHash(fake));
+    sql(
+      'INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      5,
+      null,
+      null,
+      fake.ts,
+      'info',
+      'forged',
+      null,
+      prev.hash,
+      eventHash(fake),
+    );
     expect(verifyAudit(l)).toMatchObject({ok: false, count: 5, break: {seq: 6, reason: expect.stringMatching(/prev_hash/)}});
   });
 
   it('a forged row appended at the end with a wrong link is found at its seq', () => {
-    const fake = {seq: 11, run_id: null, step_id: null, ts: new Date().toISOString(), level: 'info', message: 'appended', payload: null, prev_hash: GENESIS_HASH};
-    sql('INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      11, null, null, fake.ts, 'info', 'appended', null, GENESIS_HASH, eventHash(fake));
+    const fake = {
+      seq: 11,
+      run_id: null,
+      step_id: null,
+      ts: new Date().toISOString(),
+      level: 'info',
+      message: 'appended',
+      payload: null,
+      prev_hash: GENESIS_HASH,
+    };
+    sql(
+      'INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      11,
+      null,
+      null,
+      fake.ts,
+      'info',
+      'appended',
+      null,
+      GENESIS_HASH,
+      eventHash(fake),
+    );
     expect(verifyAudit(l)).toMatchObject({ok: false, break: {seq: 11}});
   });
 
@@ -118,7 +156,15 @@ describe('audit verify (library)', () => {
 
   it('history hashed in format 1 by an earlier version still verifies after the upgrade, and new rows chain onto it in format 2', async () => {
     // rewrite the ten rows as a schema-4 ledger wrote them: canonical JSON payloads, format-1 hashes
-    const rows = l.sqlite.prepare('SELECT * FROM events ORDER BY seq').all() as {seq: number; run_id: string | null; step_id: string | null; ts: string; level: string; message: string; payload: string | null}[];
+    const rows = l.sqlite.prepare('SELECT * FROM events ORDER BY seq').all() as {
+      seq: number;
+      run_id: string | null;
+      step_id: string | null;
+      ts: string;
+      level: string;
+      message: string;
+      payload: string | null;
+    }[];
     let prev = GENESIS_HASH;
     for (const r of rows) {
       const payload = r.payload == null ? null : canonicalJson(JSON.parse(r.payload));
@@ -135,7 +181,7 @@ describe('audit verify (library)', () => {
     expect(verifyAudit(l)).toMatchObject({ok: true, count: 10});
     l.appendEvents([{level: 'info', message: 'after the upgrade', payload: {z: 1, a: 2}}]);
     expect(verifyAudit(l)).toMatchObject({ok: true, count: 11});
-    const last = l.listEvents({after_seq: 10})[0]!;
+    const last = l.listEvents({after_seq: 10})[0];
     expect(last.prev_hash).toBe(prev);
     expect(eventHash(last, 11)).toBe(last.hash);
 

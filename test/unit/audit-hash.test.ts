@@ -10,7 +10,8 @@ import {canonicalJson, GENESIS_HASH, isHexDigest, legacyEventHash} from '../../s
  * each value, object keys sorted by code unit at every depth.
  */
 function reference(value: unknown, inArray = false): string | undefined {
-  if (value !== null && typeof value === 'object' && typeof (value as {toJSON?: unknown}).toJSON === 'function') value = (value as {toJSON: () => unknown}).toJSON();
+  if (value !== null && typeof value === 'object' && typeof (value as {toJSON?: unknown}).toJSON === 'function')
+    value = (value as {toJSON: () => unknown}).toJSON();
   if (typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
   if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return inArray ? 'null' : undefined;
@@ -28,16 +29,37 @@ function reference(value: unknown, inArray = false): string | undefined {
 /** A small deterministic PRNG, so a failure can be reproduced. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
-const STRINGS = ['', 'a', 'Z', '_', 'ü', '😀', '\ud800', '\u2028', 'quote"', 'back\\slash', 'nl\n', '\u0000', '__proto__', 'constructor', '10', '9', 'a.b', 'A', 'ab', 'aB'];
+const STRINGS = [
+  '',
+  'a',
+  'Z',
+  '_',
+  'ü',
+  '😀',
+  '\ud800',
+  '\u2028',
+  'quote"',
+  'back\\slash',
+  'nl\n',
+  '\u0000',
+  '__proto__',
+  'constructor',
+  '10',
+  '9',
+  'a.b',
+  'A',
+  'ab',
+  'aB',
+];
 
 function randomValue(r: () => number, depth: number): unknown {
   const pick = r();
   if (depth > 3 || pick < 0.4) {
     const p = r();
-    if (p < 0.3) return STRINGS[Math.floor(r() * STRINGS.length)]! + (r() < 0.5 ? String(Math.floor(r() * 100)) : '');
+    if (p < 0.3) return STRINGS[Math.floor(r() * STRINGS.length)] + (r() < 0.5 ? String(Math.floor(r() * 100)) : '');
     if (p < 0.5) return [0, -0, 1.5, -7, 1e21, 1e-7, 2 ** 53, NaN, Infinity][Math.floor(r() * 9)];
     if (p < 0.6) return r() < 0.5;
     if (p < 0.7) return null;
@@ -49,7 +71,7 @@ function randomValue(r: () => number, depth: number): unknown {
   const n = r() < 0.1 ? 30 + Math.floor(r() * 20) : Math.floor(r() * 8);
   const obj: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {
-    const key = STRINGS[Math.floor(r() * STRINGS.length)]! + (r() < 0.6 ? String(i) : '');
+    const key = STRINGS[Math.floor(r() * STRINGS.length)] + (r() < 0.6 ? String(i) : '');
     Object.defineProperty(obj, key, {value: randomValue(r, depth + 1), enumerable: true, configurable: true, writable: true});
   }
   if (r() < 0.1) return {toJSON: () => obj};
@@ -74,14 +96,27 @@ describe('canonical JSON and event hashes (fast paths)', () => {
     expect(canonicalJson(obj)).toBe('{"own":2}');
     // eslint-disable-next-line no-sparse-arrays
     expect(canonicalJson([1, , 3])).toBe(JSON.stringify([1, , 3]));
-    expect(canonicalJson({d: new Date(0), n: {toJSON: () => ({b: 1, a: {toJSON: () => 'x'}})}})).toBe('{"d":"1970-01-01T00:00:00.000Z","n":{"a":"x","b":1}}');
+    expect(canonicalJson({d: new Date(0), n: {toJSON: () => ({b: 1, a: {toJSON: () => 'x'}})}})).toBe(
+      '{"d":"1970-01-01T00:00:00.000Z","n":{"a":"x","b":1}}',
+    );
   });
 
   /** Format 2 written plainly: the seven fields as a JSON array, then a newline and the stored payload text if there is one. */
-  function format2(e: {prev_hash: string; seq: number; run_id: string | null; step_id: string | null; ts: string; level: string; message: string; payload: string | null}): string {
+  function format2(e: {
+    prev_hash: string;
+    seq: number;
+    run_id: string | null;
+    step_id: string | null;
+    ts: string;
+    level: string;
+    message: string;
+    payload: string | null;
+  }): string {
     const head = JSON.stringify([e.prev_hash, e.seq, e.run_id, e.step_id, e.ts, e.level, e.message]);
     const tail = e.payload === null ? [] : [Buffer.from([0x0a]), Buffer.from(e.payload, 'utf8')];
-    return createHash('sha256').update(Buffer.concat([Buffer.from(head, 'utf8'), ...tail])).digest('hex');
+    return createHash('sha256')
+      .update(Buffer.concat([Buffer.from(head, 'utf8'), ...tail]))
+      .digest('hex');
   }
 
   function randomEvents(seed: number, n: number) {
@@ -91,13 +126,13 @@ describe('canonical JSON and event hashes (fast paths)', () => {
       const candidate = r() < 0.2 ? null : randomValue(r, 1);
       const payload = candidate == null || reference(candidate) === undefined ? null : candidate;
       out.push({
-        prev_hash: r() < 0.1 ? STRINGS[seq % STRINGS.length]! : createHash('sha256').update(String(seq)).digest('hex'),
+        prev_hash: r() < 0.1 ? STRINGS[seq % STRINGS.length] : createHash('sha256').update(String(seq)).digest('hex'),
         seq: r() < 0.05 ? 2 ** 40 + seq : seq,
         run_id: r() < 0.3 ? null : `run-${STRINGS[seq % STRINGS.length]}`,
         step_id: r() < 0.5 ? null : `step-${STRINGS[(seq * 7) % STRINGS.length]}`,
         ts: new Date(Math.floor(r() * 2e12)).toISOString(),
-        level: ['debug', 'info', 'warn', 'error', 'odd"level'][seq % 5]!,
-        message: STRINGS[(seq * 3) % STRINGS.length]! + ' happened',
+        level: ['debug', 'info', 'warn', 'error', 'odd"level'][seq % 5],
+        message: STRINGS[(seq * 3) % STRINGS.length] + ' happened',
         payload,
       });
     }

@@ -7,7 +7,15 @@ import {diffConfigs, formatChange, joinPath} from '../../src/audit/diff.js';
 import {historyDiff, historyList, renderHistory, renderHistoryDiff} from '../../src/audit/history.js';
 import {canonicalJson, sha256Hex} from '../../src/ledger/hash.js';
 import {Ledger} from '../../src/ledger/ledger.js';
-import {currentSnapshot, getSnapshot, listSnapshots, recordSnapshot, resolveSnapshot, snapshotId, snapshotsForRuns} from '../../src/ledger/snapshots.js';
+import {
+  currentSnapshot,
+  getSnapshot,
+  listSnapshots,
+  recordSnapshot,
+  resolveSnapshot,
+  snapshotId,
+  snapshotsForRuns,
+} from '../../src/ledger/snapshots.js';
 
 const base = {
   workspace: 'lab',
@@ -59,7 +67,10 @@ describe('contract snapshots', () => {
     // rolled back to A: no new row, but an event, and A is in force
     expect(recordSnapshot(l, {run_id: run(), config: base, policy_digest: 'p1'})).toEqual({id: a.id, parent: null, created: false});
     expect(currentSnapshot(l)?.id).toBe(a.id);
-    expect(l.listEvents().at(-1)).toMatchObject({message: expect.stringMatching(/applied again/), payload: {snapshot: {id: a.id, created: false, previous: b.id}}});
+    expect(l.listEvents().at(-1)).toMatchObject({
+      message: expect.stringMatching(/applied again/),
+      payload: {snapshot: {id: a.id, created: false, previous: b.id}},
+    });
 
     // a third configuration's parent is A, the one really applied before it
     const third = {...clone(base), autonomy: 2};
@@ -76,10 +87,12 @@ describe('contract snapshots', () => {
 
   it('a failed write leaves neither a row nor an event', () => {
     const seq = l.chainHead().seq;
-    expect(() => l.write(() => {
-      recordSnapshot(l, {run_id: null, config: base, policy_digest: null});
-      throw new Error('apply failed after recording');
-    })).toThrow(/apply failed/);
+    expect(() =>
+      l.write(() => {
+        recordSnapshot(l, {run_id: null, config: base, policy_digest: null});
+        throw new Error('apply failed after recording');
+      }),
+    ).toThrow(/apply failed/);
     expect(listSnapshots(l)).toHaveLength(0);
     expect(l.chainHead().seq).toBe(seq);
     expect(currentSnapshot(l)).toBeNull();
@@ -88,15 +101,15 @@ describe('contract snapshots', () => {
   it('resolves full ids and unique prefixes; ambiguous, unknown and non-hex ids are errors', () => {
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push(recordSnapshot(l, {run_id: null, config: {...base, autonomy: i}, policy_digest: null}).id);
-    expect(resolveSnapshot(l, ids[3]!).id).toBe(ids[3]);
-    expect(resolveSnapshot(l, ids[3]!.slice(0, 12).toUpperCase()).id).toBe(ids[3]);
+    expect(resolveSnapshot(l, ids[3]).id).toBe(ids[3]);
+    expect(resolveSnapshot(l, ids[3].slice(0, 12).toUpperCase()).id).toBe(ids[3]);
     // with 40 ids, some one-character prefix is shared by two of them
     const counts = new Map<string, number>();
-    for (const id of ids) counts.set(id[0]!, (counts.get(id[0]!) ?? 0) + 1);
+    for (const id of ids) counts.set(id[0], (counts.get(id[0]) ?? 0) + 1);
     const shared = [...counts.entries()].find(([, n]) => n > 1)![0];
     expect(() => resolveSnapshot(l, shared)).toThrow(expect.objectContaining({code: 'ambiguous'}));
-    const unused = '0123456789abcdef'.split('').find((ch) => !ids.some((id) => id.startsWith(`${ids[0]!.slice(0, 10)}${ch}`)))!;
-    expect(() => resolveSnapshot(l, `${ids[0]!.slice(0, 10)}${unused}`)).toThrow(expect.objectContaining({code: 'not_found'}));
+    const unused = '0123456789abcdef'.split('').find((ch) => !ids.some((id) => id.startsWith(`${ids[0].slice(0, 10)}${ch}`)))!;
+    expect(() => resolveSnapshot(l, `${ids[0].slice(0, 10)}${unused}`)).toThrow(expect.objectContaining({code: 'not_found'}));
     expect(() => resolveSnapshot(l, 'HEAD~1')).toThrow(expect.objectContaining({code: 'invalid_input'}));
     expect(() => resolveSnapshot(l, '%')).toThrow(expect.objectContaining({code: 'invalid_input'}));
   });
@@ -119,7 +132,10 @@ describe('history', () => {
     const a = recordSnapshot(l, {run_id: r1, config: base, policy_digest: 'f'.repeat(64)});
     const b = recordSnapshot(l, {run_id: run(), config: {...base, autonomy: 2}, policy_digest: 'f'.repeat(64)});
     const h = historyList(l);
-    expect(h.snapshots.map((s) => [s.id, s.parent, s.current])).toEqual([[b.id, a.id, true], [a.id, null, false]]);
+    expect(h.snapshots.map((s) => [s.id, s.parent, s.current])).toEqual([
+      [b.id, a.id, true],
+      [a.id, null, false],
+    ]);
     const text = renderHistory(h);
     expect(text).toMatch(new RegExp(`^\\*\\s+${b.id.slice(0, 12)}`, 'm'));
     expect(text).toContain(a.id.slice(0, 12));

@@ -6,8 +6,21 @@ import {reviewPlan, withoutRejected, type DecisionLike} from '../../src/policy/r
 import type {PlannedStep, SafetyCategory} from '../../src/resources/types.js';
 
 const step = (address: string, category: SafetyCategory, over: Partial<PlannedStep> = {}): PlannedStep => ({
-  id: address, address, kind: address.split('.')[0] as PlannedStep['kind'], action: category === 'DESTROY' ? 'delete' : 'create', category,
-  before: null, after: {}, changes: [], reasons: [], depends_on: [], object_id: null, record: false, idempotency_key: 'k', budget_ms: 1000, ...over,
+  id: address,
+  address,
+  kind: address.split('.')[0] as PlannedStep['kind'],
+  action: category === 'DESTROY' ? 'delete' : 'create',
+  category,
+  before: null,
+  after: {},
+  changes: [],
+  reasons: [],
+  depends_on: [],
+  object_id: null,
+  record: false,
+  idempotency_key: 'k',
+  budget_ms: 1000,
+  ...over,
 });
 
 describe('autonomy matrix', () => {
@@ -19,8 +32,8 @@ describe('autonomy matrix', () => {
   };
   for (const level of [0, 1, 2, 3]) {
     for (const cat of ['READ', 'WRITE', 'DEPLOY', 'DESTROY', 'ROLLBACK'] as SafetyCategory[]) {
-      it(`autonomy ${level} × ${cat} → ${expected[level]![cat] ? 'human' : 'no human'}`, () => {
-        expect(autonomyNeedsHuman(level, cat)).toBe(expected[level]![cat]);
+      it(`autonomy ${level} × ${cat} → ${expected[level][cat] ? 'human' : 'no human'}`, () => {
+        expect(autonomyNeedsHuman(level, cat)).toBe(expected[level][cat]);
       });
     }
   }
@@ -48,8 +61,8 @@ describe('review and gate', () => {
       ['agent.a', false, true],
       ['volume.v', true, true],
     ]);
-    expect(r.steps[2]!.approval).toEqual(['autonomy 2: DESTROY steps need a human', 'rule destroy-needs-approval: destroys data']);
-    expect(r.steps[1]!.warnings).toEqual(['rule pin-images: not pinned']);
+    expect(r.steps[2].approval).toEqual(['autonomy 2: DESTROY steps need a human', 'rule destroy-needs-approval: destroys data']);
+    expect(r.steps[1].warnings).toEqual(['rule pin-images: not pinned']);
   });
 
   it('a deny on a step or on the plan denies the plan', () => {
@@ -59,7 +72,17 @@ describe('review and gate', () => {
   });
 
   it('ledger approvals for the plan clear pending steps; the latest decision wins', () => {
-    const appr = (address: string | null, decision: 'approved' | 'rejected'): ApprovalRecord => ({id: 'i', plan_id: 'p', plan_digest: 'd', address, decision, actor: 'ann', reason: 'r', run_id: null, ts: ''});
+    const appr = (address: string | null, decision: 'approved' | 'rejected'): ApprovalRecord => ({
+      id: 'i',
+      plan_id: 'p',
+      plan_digest: 'd',
+      address,
+      decision,
+      actor: 'ann',
+      reason: 'r',
+      run_id: null,
+      ts: '',
+    });
     expect(gate(steps, decisions, 0).pending.map((p) => p.step.address)).toEqual(['network.n', 'agent.a', 'volume.v']);
     expect(gate(steps, decisions, 0, [appr(null, 'approved')]).pending).toEqual([]);
     const g = gate(steps, decisions, 0, [appr(null, 'approved'), appr('volume.v', 'rejected')]);

@@ -144,7 +144,10 @@ describe('every problem at once', () => {
 
   it('CRLF line endings give the same positions', () => {
     const e = fail('workspace: lab\r\nagents:\r\n  a:\r\n    imgae: x\r\n');
-    expect(lines(e)).toEqual(['3:3: missing required key "image" in agents.a', '4:5: unknown key "imgae" in agents.a (did you mean "image"?)']);
+    expect(lines(e)).toEqual([
+      '3:3: missing required key "image" in agents.a',
+      '4:5: unknown key "imgae" in agents.a (did you mean "image"?)',
+    ]);
   });
 
   it('uses the given file label', () => {
@@ -154,7 +157,9 @@ describe('every problem at once', () => {
 
 describe('types and values', () => {
   it('names the expected and the actual type in user terms', () => {
-    const e = fail(`${BASE}agents:\n  a:\n    image: base\n    command: [1]\n    env: {X: null}\n    labels: {v: 1}\n    ports: [5]\n    networks: backplane\n`);
+    const e = fail(
+      `${BASE}agents:\n  a:\n    image: base\n    command: [1]\n    env: {X: null}\n    labels: {v: 1}\n    ports: [5]\n    networks: backplane\n`,
+    );
     expect(lines(e)).toEqual([
       '7:15: agents.a.command[0] must be a string (got 1); put it in quotes: "1"',
       '8:14: agents.a.env.X must be a string, a number or true/false (got nothing)',
@@ -166,7 +171,9 @@ describe('types and values', () => {
   });
 
   it('image needs exactly one of ref or build; health exactly one check', () => {
-    const e = fail('workspace: lab\nimages:\n  x: {ref: alpine, build: {context: ctx}}\n  y: {}\nagents:\n  a:\n    image: x\n    health: {http: {port: 80}, shell: "true"}\n');
+    const e = fail(
+      'workspace: lab\nimages:\n  x: {ref: alpine, build: {context: ctx}}\n  y: {}\nagents:\n  a:\n    image: x\n    health: {http: {port: 80}, shell: "true"}\n',
+    );
     expect(lines(e)).toEqual([
       '3:6: images.x must have only one of "ref" or "build" (found "ref" and "build")',
       '4:6: images.y needs one of "ref" or "build"',
@@ -186,7 +193,9 @@ describe('types and values', () => {
     const text = lines(e).join('\n');
     expect(text).toContain('7:34: agents.a.health.interval must be a duration like "500ms", "5s", "1m" or "1m30s" (got "5 seconds")');
     expect(text).toContain('7:54: agents.a.health.timeout must be between 1ms and 24h (got "0s")');
-    expect(text).toContain('8:25: agents.a.resources.memory must be a size like "512m", "2g" or "2GiB", or a number of bytes (got "2 gigs")');
+    expect(text).toContain(
+      '8:25: agents.a.resources.memory must be a size like "512m", "2g" or "2GiB", or a number of bytes (got "2 gigs")',
+    );
     expect(text).not.toContain('too large');
     expect(text).toContain('agents.a.resources.cpus must be greater than 0 and at most 1024 (got 0)');
     expect(text).toContain('agents.a.ports[0] must look like "HOST:CONTAINER"');
@@ -195,13 +204,17 @@ describe('types and values', () => {
     expect(text).toContain('agents.a.user must be a user name or id');
     expect(text).toContain('agents.b.resources.memory must be at least 6MiB (got "1k")');
     expect(text).toContain('agents.b.resources.pids must be between 1 and 4194304 (got 0)');
-    expect(fail('workspace: lab\nimages:\n  x: {ref: "ghcr.io/Example/Tools:1"}\n').message).toMatch(/images\.x\.ref must be an image reference/);
+    expect(fail('workspace: lab\nimages:\n  x: {ref: "ghcr.io/Example/Tools:1"}\n').message).toMatch(
+      /images\.x\.ref must be an image reference/,
+    );
   });
 
   it('empty and oversized collections', () => {
     const many = Array(1001).fill('x').join(', ');
     const env = Array.from({length: 1001}, (_, i) => `V${i}: x`).join(', ');
-    const e = fail(`workspace: ""\n${BASE.slice('workspace: lab\n'.length)}agents:\n  a:\n    image: base\n    command: []\n    health: {cmd: [${many}]}\n    env: {${env}}\n`);
+    const e = fail(
+      `workspace: ""\n${BASE.slice('workspace: lab\n'.length)}agents:\n  a:\n    image: base\n    command: []\n    health: {cmd: [${many}]}\n    env: {${env}}\n`,
+    );
     const text = lines(e);
     expect(text).toEqual([
       '1:12: workspace must not be empty',
@@ -213,7 +226,9 @@ describe('types and values', () => {
   });
 
   it('keys must be plain scalars, not collections or aliases', () => {
-    expect(lines(fail('workspace: lab\n? [a, b]\n: 1\n'))).toEqual(['2:3: keys must be plain strings at the top level (found a collection)']);
+    expect(lines(fail('workspace: lab\n? [a, b]\n: 1\n'))).toEqual([
+      '2:3: keys must be plain strings at the top level (found a collection)',
+    ]);
     expect(lines(fail('workspace: &w lab\n*w : 1\n'))).toEqual(['2:1: keys must be plain strings at the top level (found an alias)']);
   });
 
@@ -223,8 +238,12 @@ describe('types and values', () => {
   });
 
   it('top level must be a mapping and the file must not be empty', () => {
-    expect(lines(fail('- a\n- b\n'))).toEqual(['1:1: orchestration.yml must be a mapping of keys such as workspace and agents (got a list)']);
-    expect(lines(fail('just text\n'))).toEqual(['1:1: orchestration.yml must be a mapping of keys such as workspace and agents (got "just text")']);
+    expect(lines(fail('- a\n- b\n'))).toEqual([
+      '1:1: orchestration.yml must be a mapping of keys such as workspace and agents (got a list)',
+    ]);
+    expect(lines(fail('just text\n'))).toEqual([
+      '1:1: orchestration.yml must be a mapping of keys such as workspace and agents (got "just text")',
+    ]);
     expect(lines(fail(''))).toEqual(['1:1: orchestration.yml is empty; it needs at least "workspace: NAME"']);
     expect(lines(fail('# only a comment\n'))).toEqual(['1:1: orchestration.yml is empty; it needs at least "workspace: NAME"']);
   });
@@ -269,7 +288,10 @@ describe('YAML-level hazards', () => {
   it('refuses the billion-laughs alias bomb quickly', () => {
     const lol = Array(9).fill('"lol"').join(',');
     let text = `workspace: lab\na0: &a0 [${lol}]\n`;
-    for (let i = 1; i < 9; i++) text += `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]\n`;
+    for (let i = 1; i < 9; i++)
+      text += `a${i}: &a${i} [${Array(9)
+        .fill(`*a${i - 1}`)
+        .join(',')}]\n`;
     const {value: e, ms} = cpuMs(() => fail(text));
     expect(ms).toBeLessThan(1000);
     expect(e.diagnostics).toHaveLength(1);
@@ -279,7 +301,10 @@ describe('YAML-level hazards', () => {
   it('refuses alias expansion even under the alias count limit', () => {
     const lol = Array(9).fill('"lol"').join(',');
     let text = `workspace: lab\nlabels0: &a0 [${lol}]\n`;
-    for (let i = 1; i < 5; i++) text += `labels${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]\n`;
+    for (let i = 1; i < 5; i++)
+      text += `labels${i}: &a${i} [${Array(9)
+        .fill(`*a${i - 1}`)
+        .join(',')}]\n`;
     expect(fail(text).message).toMatch(/too many YAML aliases/);
   });
 
@@ -289,7 +314,7 @@ describe('YAML-level hazards', () => {
     const {value: e, ms} = cpuMs(() => fail(`workspace: lab\nvolumes:\n  base: &bad {${bad}}\n${uses}\n`));
     expect(ms).toBeLessThan(3000);
     expect(e.data.error_count).toBe(41_000);
-    expect(e.diagnostics[0]!.message).toBe('unknown key "k0" in volumes.base');
+    expect(e.diagnostics[0].message).toBe('unknown key "k0" in volumes.base');
   });
 
   it('a flood of near-miss references stays fast', () => {
@@ -302,13 +327,20 @@ describe('YAML-level hazards', () => {
   });
 
   it('a few aliases are fine', () => {
-    const cfg = parseConfig(`${BASE}agents:\n  a: &agent\n    image: base\n    env: &env {A: "1"}\n  b: *agent\n  c:\n    image: base\n    env: *env\n`, WS);
+    const cfg = parseConfig(
+      `${BASE}agents:\n  a: &agent\n    image: base\n    env: &env {A: "1"}\n  b: *agent\n  c:\n    image: base\n    env: *env\n`,
+      WS,
+    );
     expect(cfg.agents.b).toEqual(cfg.agents.a);
-    expect(cfg.agents.c!.env).toEqual({A: '1'});
+    expect(cfg.agents.c.env).toEqual({A: '1'});
   });
 
   it('refuses deep nesting without running the parser into the ground', () => {
-    for (const text of [`workspace: lab\nx: ${'['.repeat(2_000_000)}`, `workspace: lab\nx: ${'{a: '.repeat(400_000)}`, `workspace: lab\nx: ${'- '.repeat(900_000)}`]) {
+    for (const text of [
+      `workspace: lab\nx: ${'['.repeat(2_000_000)}`,
+      `workspace: lab\nx: ${'{a: '.repeat(400_000)}`,
+      `workspace: lab\nx: ${'- '.repeat(900_000)}`,
+    ]) {
       const {value: e, ms} = cpuMs(() => fail(text));
       expect(ms).toBeLessThan(1000);
       expect(e.message).toMatch(/^orchestration\.yml:2:\d+: YAML nesting is too deep/);
@@ -325,11 +357,15 @@ describe('YAML-level hazards', () => {
   it('refuses tags, directives and multiple documents', () => {
     expect(lines(fail('workspace: lab\nx: !!binary aGVsbG8=\n'))).toEqual(['2:13: unsupported YAML tag !!binary at x']);
     expect(lines(fail('workspace: !custom lab\n'))[0]).toMatch(/^1:12: unsupported YAML tag !custom/);
-    expect(lines(fail('%YAML 1.1\n---\nworkspace: lab\n'))).toEqual(['1:1: YAML directives (%YAML, %TAG) are not supported in orchestration.yml']);
+    expect(lines(fail('%YAML 1.1\n---\nworkspace: lab\n'))).toEqual([
+      '1:1: YAML directives (%YAML, %TAG) are not supported in orchestration.yml',
+    ]);
     expect(lines(fail('workspace: lab\n---\nworkspace: other\n'))).toEqual([
       '2:1: orchestration.yml must hold a single YAML document (found a second one after ---)',
     ]);
-    expect(lines(fail('workspace: lab\n<<: {autonomy: 1}\n'))).toEqual(['2:1: YAML merge keys (<<) are not supported at the top level; write the keys out']);
+    expect(lines(fail('workspace: lab\n<<: {autonomy: 1}\n'))).toEqual([
+      '2:1: YAML merge keys (<<) are not supported at the top level; write the keys out',
+    ]);
   });
 
   it('plain tags that restate the type are fine', () => {
@@ -414,7 +450,9 @@ describe('cross-references and mounts', () => {
   });
 
   it('mount paths must be absolute, clean, not system paths, and not reused', () => {
-    const e = fail(`${head}  a:\n    image: base\n    volumes: ["memory:data", "memory:/a/../b", "memory:/proc/x", "memory:/", "memory:/d:rx", "memory", "memory:/data", "memory:/data/:ro"]\n`);
+    const e = fail(
+      `${head}  a:\n    image: base\n    volumes: ["memory:data", "memory:/a/../b", "memory:/proc/x", "memory:/", "memory:/d:rx", "memory", "memory:/data", "memory:/data/:ro"]\n`,
+    );
     expect(e.diagnostics.map((d) => d.message)).toEqual([
       'agents.a.volumes[0] mount path "data" must be absolute (start with /)',
       'agents.a.volumes[1] mount path "/a/../b" must not contain ".."',
@@ -462,7 +500,9 @@ describe("orx's own mounts, Docker's networks, volume owners", () => {
   const head = 'workspace: lab\nimages:\n  base: {ref: alpine}\nnetworks:\n  backplane:\nvolumes:\n  memory:\nagents:\n';
 
   it('a volume cannot go where orx or the kernel mounts something', () => {
-    const e = fail(`${head}  a:\n    image: base\n    volumes: ["memory:/run/secrets", "memory:/run/secrets/orx-token", "memory:/tmp", "memory:/tmp/cache", "memory:/dev/shm", "memory:/sys"]\n`);
+    const e = fail(
+      `${head}  a:\n    image: base\n    volumes: ["memory:/run/secrets", "memory:/run/secrets/orx-token", "memory:/tmp", "memory:/tmp/cache", "memory:/dev/shm", "memory:/sys"]\n`,
+    );
     const secrets = "/run/secrets holds orx's secrets and identity token (/run/secrets/orx-token); choose another path (e.g. /data)";
     const tmp = "/tmp holds the agent's tmpfs; choose another path (e.g. /data)";
     expect(lines(e)).toEqual([
@@ -477,11 +517,15 @@ describe("orx's own mounts, Docker's networks, volume owners", () => {
   });
 
   it('paths that only look like them are fine', () => {
-    expect(() => parseConfig(`${head}  a:\n    image: base\n    volumes: ["memory:/run/secrets2", "memory:/tmpdata", "memory:/run/x"]\n`, WS)).not.toThrow();
+    expect(() =>
+      parseConfig(`${head}  a:\n    image: base\n    volumes: ["memory:/run/secrets2", "memory:/tmpdata", "memory:/run/x"]\n`, WS),
+    ).not.toThrow();
   });
 
   it("Docker's host, none and bridge are not workspace networks, and the error says what to write", () => {
-    const e = fail(`workspace: lab\nimages:\n  base: {ref: alpine}\nnetworks:\n  host: {internal: false}\n  bridge:\nagents:\n  a:\n    image: base\n    networks: [none]\n  b:\n    image: base\n    networks: [host]\n`);
+    const e = fail(
+      `workspace: lab\nimages:\n  base: {ref: alpine}\nnetworks:\n  host: {internal: false}\n  bridge:\nagents:\n  a:\n    image: base\n    networks: [none]\n  b:\n    image: base\n    networks: [host]\n`,
+    );
     expect(lines(e)).toEqual([
       `5:3: networks.host: "host" is Docker's host network (the machine's own network stack, no isolation), never a workspace resource; give this network another name`,
       `6:3: networks.bridge: "bridge" is Docker's default bridge (shared with every container on the engine), never a workspace resource; give this network another name`,
@@ -497,20 +541,24 @@ describe("orx's own mounts, Docker's networks, volume owners", () => {
       '16:15: agents.b.volumes[0]: volume "memory" is mounted read-write by agents.a (running as 1000:1000) and agents.b (running as 2000:2000); only one uid can own it: set volumes.memory.owner to the uid:gid that should (e.g. owner: "1000:1000"), or run them as one user',
     ]);
     // the owner settles it; a read-only mount, or a uid known only at apply, never conflicts
-    expect(parseConfig(`${head.replace('  memory:\n', '  memory: {owner: "2000"}\n')}${agents}`, WS).volumes.memory!.owner).toBe('2000');
+    expect(parseConfig(`${head.replace('  memory:\n', '  memory: {owner: "2000"}\n')}${agents}`, WS).volumes.memory.owner).toBe('2000');
     expect(() => parseConfig(`${head}${agents.replace('"memory:/state"', '"memory:/state:ro"')}`, WS)).not.toThrow();
     expect(() => parseConfig(`${head}${agents.replace('    user: "2000"\n', '')}`, WS)).not.toThrow();
   });
 
   it("a built image's Dockerfile USER counts, and no USER is root", () => {
-    const e = fail(`workspace: lab\nimages:\n  built: {build: {context: ctx}}\nvolumes:\n  memory:\nagents:\n  a:\n    image: built\n    volumes: ["memory:/data"]\n  b:\n    image: built\n    user: "1000:1000"\n    volumes: ["memory:/data"]\n`);
+    const e = fail(
+      `workspace: lab\nimages:\n  built: {build: {context: ctx}}\nvolumes:\n  memory:\nagents:\n  a:\n    image: built\n    volumes: ["memory:/data"]\n  b:\n    image: built\n    user: "1000:1000"\n    volumes: ["memory:/data"]\n`,
+    );
     expect(lines(e)[0]).toContain('agents.a (running as 0:0) and agents.b (running as 1000:1000)');
   });
 
   it('volumes.X.owner must be numeric', () => {
     const e = fail(`${head.replace('  memory:\n', '  memory: {owner: agent}\n')}`);
     expect(lines(e)).toEqual(['7:19: volumes.memory.owner must be a numeric uid or uid:gid (for example "1000:1000") (got "agent")']);
-    expect(lines(fail(`${head.replace('  memory:\n', '  memory: {owner: "1000:4294967296"}\n')}`))).toEqual(['7:19: volumes.memory.owner "1000:4294967296": 4294967296 is larger than any uid or gid (at most 2147483647)']);
+    expect(lines(fail(`${head.replace('  memory:\n', '  memory: {owner: "1000:4294967296"}\n')}`))).toEqual([
+      '7:19: volumes.memory.owner "1000:4294967296": 4294967296 is larger than any uid or gid (at most 2147483647)',
+    ]);
   });
 });
 

@@ -70,7 +70,14 @@ describe('defaults', () => {
   });
 
   it('wait, export_kubeconfig and the cluster and manifests budgets are read', () => {
-    const cfg = load(y('workspace: lab', 'budgets: {cluster: 15m, manifests: 90s}', 'clusters:', `  dev: {node_image: "${NODE}", wait: 2m30s, export_kubeconfig: true}`));
+    const cfg = load(
+      y(
+        'workspace: lab',
+        'budgets: {cluster: 15m, manifests: 90s}',
+        'clusters:',
+        `  dev: {node_image: "${NODE}", wait: 2m30s, export_kubeconfig: true}`,
+      ),
+    );
     expect(cfg.clusters.dev).toMatchObject({wait_ms: 150_000, export_kubeconfig: true});
     expect(cfg.budgets).toEqual({cluster: 900_000, manifests: 90_000});
   });
@@ -110,7 +117,7 @@ describe('kind config', () => {
         '        - role: worker',
       ),
     );
-    expect(cfg.clusters.dev!.config).toEqual({
+    expect(cfg.clusters.dev.config).toEqual({
       kind: 'Cluster',
       apiVersion: 'kind.x-k8s.io/v1alpha4',
       networking: {disableDefaultCNI: true},
@@ -125,22 +132,29 @@ describe('kind config', () => {
         {role: 'worker'},
       ],
     });
-    expect(cfg.clusters.dev!.config_file).toBeNull();
+    expect(cfg.clusters.dev.config_file).toBeNull();
   });
 
   it('inline without nodes stays without nodes (kind makes one control-plane)', () => {
-    const cfg = load(y('workspace: lab', 'clusters:', `  dev: {node_image: "${NODE}", config: {kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4}}`));
-    expect(cfg.clusters.dev!.config).toEqual({kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4'});
+    const cfg = load(
+      y('workspace: lab', 'clusters:', `  dev: {node_image: "${NODE}", config: {kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4}}`),
+    );
+    expect(cfg.clusters.dev.config).toEqual({kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4'});
   });
 
   it('from a file: the shipped template, with its port mapping bound to 127.0.0.1', () => {
     const template = readFileSync(join(REPO, 'templates', 'kind', 'dev.yaml'), 'utf8');
-    const cfg = load(y('workspace: lab', 'clusters:', `  dev: {config: templates/kind/dev.yaml, node_image: "${NODE}"}`), {'templates/kind/dev.yaml': template});
+    const cfg = load(y('workspace: lab', 'clusters:', `  dev: {config: templates/kind/dev.yaml, node_image: "${NODE}"}`), {
+      'templates/kind/dev.yaml': template,
+    });
     expect(cfg.clusters.dev).toEqual({
       config: {
         kind: 'Cluster',
         apiVersion: 'kind.x-k8s.io/v1alpha4',
-        nodes: [{role: 'control-plane'}, {role: 'worker', extraPortMappings: [{containerPort: 30080, hostPort: 18080, listenAddress: '127.0.0.1', protocol: 'TCP'}]}],
+        nodes: [
+          {role: 'control-plane'},
+          {role: 'worker', extraPortMappings: [{containerPort: 30080, hostPort: 18080, listenAddress: '127.0.0.1', protocol: 'TCP'}]},
+        ],
       },
       config_file: 'templates/kind/dev.yaml',
       node_image: NODE,
@@ -162,7 +176,9 @@ describe('kind config', () => {
       '        - role: control-plane',
       '          extraPortMapping: []',
     );
-    expect(errors(inline)).toEqual(['orchestration.yml:10:11: unknown key "extraPortMapping" in clusters.dev.config.nodes[0] (did you mean "extraPortMappings"?)']);
+    expect(errors(inline)).toEqual([
+      'orchestration.yml:10:11: unknown key "extraPortMapping" in clusters.dev.config.nodes[0] (did you mean "extraPortMappings"?)',
+    ]);
     const file = y('kind: Cluster', 'apiVersion: kind.x-k8s.io/v1alpha4', 'nodes:', '  - role: control-plane', '    extraPortMapping: []');
     expect(errors(y('workspace: lab', 'clusters:', `  dev: {config: kind.yaml, node_image: "${NODE}"}`), {'kind.yaml': file})).toEqual([
       'kind.yaml:5:5: unknown key "extraPortMapping" in nodes[0] (did you mean "extraPortMappings"?)',
@@ -215,7 +231,13 @@ describe('kind config', () => {
   });
 
   it('a config file that is not YAML, empty or a list is reported in that file', () => {
-    const text = y('workspace: lab', 'clusters:', `  a: {config: a.yaml, node_image: "${NODE}"}`, `  b: {config: b.yaml, node_image: "${NODE}"}`, `  c: {config: c.yaml, node_image: "${NODE}"}`);
+    const text = y(
+      'workspace: lab',
+      'clusters:',
+      `  a: {config: a.yaml, node_image: "${NODE}"}`,
+      `  b: {config: b.yaml, node_image: "${NODE}"}`,
+      `  c: {config: c.yaml, node_image: "${NODE}"}`,
+    );
     expect(errors(text, {'a.yaml': 'kind: [Cluster\n', 'b.yaml': '# nothing\n', 'c.yaml': '- kind: Cluster\n'})).toEqual([
       expect.stringMatching(/^a\.yaml:\d+:\d+: YAML syntax error/),
       'b.yaml: kind config b.yaml is empty; it needs at least kind: Cluster and apiVersion: kind.x-k8s.io/v1alpha4',
@@ -244,18 +266,28 @@ describe('kind config', () => {
   });
 
   it('node_image must be given and pinned by digest', () => {
-    const text = y('workspace: lab', 'clusters:', '  a: {node_image: "kindest/node:v1.31.0"}', '  b: {}', '  c: {node_image: "kindest/node@sha256:abc"}');
+    const text = y(
+      'workspace: lab',
+      'clusters:',
+      '  a: {node_image: "kindest/node:v1.31.0"}',
+      '  b: {}',
+      '  c: {node_image: "kindest/node@sha256:abc"}',
+    );
     expect(errors(text)).toEqual([
       'orchestration.yml:3:19: clusters.a.node_image must be pinned by digest, REPO[:TAG]@sha256:<64 hex digits> (got "kindest/node:v1.31.0"), e.g. kindest/node:v1.31.0@sha256:<digest from the kind release notes>',
       'orchestration.yml:4:3: clusters.b needs node_image, the kind node image pinned by digest, e.g. kindest/node:v1.31.0@sha256:<digest from the kind release notes>',
       expect.stringMatching(/^orchestration\.yml:5:19: clusters\.c\.node_image must be an image reference/),
       expect.stringMatching(/^orchestration\.yml:5:19: clusters\.c\.node_image must be pinned by digest/),
     ]);
-    expect(load(y('workspace: lab', 'clusters:', `  a: {node_image: "kindest/node@sha256:${DIGEST}"}`)).clusters.a!.node_image).toBe(`kindest/node@sha256:${DIGEST}`);
+    expect(load(y('workspace: lab', 'clusters:', `  a: {node_image: "kindest/node@sha256:${DIGEST}"}`)).clusters.a.node_image).toBe(
+      `kindest/node@sha256:${DIGEST}`,
+    );
   });
 
   it('wait is 1s..1h', () => {
-    expect(errors(y('workspace: lab', 'clusters:', `  a: {node_image: "${NODE}", wait: 2h}`, `  b: {node_image: "${NODE}", wait: 500ms}`))).toEqual([
+    expect(
+      errors(y('workspace: lab', 'clusters:', `  a: {node_image: "${NODE}", wait: 2h}`, `  b: {node_image: "${NODE}", wait: 500ms}`)),
+    ).toEqual([
       'orchestration.yml:3:121: clusters.a.wait must be between 1s and 1h (got "2h")',
       'orchestration.yml:4:121: clusters.b.wait must be between 1s and 1h (got "500ms")',
     ]);
@@ -270,8 +302,19 @@ describe('host ports', () => {
     expect(errors(y('workspace: lab', 'clusters:', cluster('a', 18080), cluster('b', 18080)))).toEqual([
       'orchestration.yml:4:225: host port 127.0.0.1:18080/tcp in clusters.b.config.nodes[0].extraPortMappings[0] is already published by clusters.a.config.nodes[0].extraPortMappings[0]',
     ]);
-    expect(errors(y('workspace: lab', 'clusters:', cluster('a', 18080, ', listenAddress: 0.0.0.0'), cluster('b', 18080, ', listenAddress: 127.0.0.2')))).toHaveLength(1);
-    expect(() => load(y('workspace: lab', 'clusters:', cluster('a', 18080, ', listenAddress: 127.0.0.2'), cluster('b', 18080)))).not.toThrow();
+    expect(
+      errors(
+        y(
+          'workspace: lab',
+          'clusters:',
+          cluster('a', 18080, ', listenAddress: 0.0.0.0'),
+          cluster('b', 18080, ', listenAddress: 127.0.0.2'),
+        ),
+      ),
+    ).toHaveLength(1);
+    expect(() =>
+      load(y('workspace: lab', 'clusters:', cluster('a', 18080, ', listenAddress: 127.0.0.2'), cluster('b', 18080))),
+    ).not.toThrow();
     expect(() => load(y('workspace: lab', 'clusters:', cluster('a', 0), cluster('b', 0)))).not.toThrow();
     expect(() => load(y('workspace: lab', 'clusters:', cluster('a', 18080, ', protocol: UDP'), cluster('b', 18080)))).not.toThrow();
   });
@@ -294,26 +337,40 @@ describe('host ports', () => {
 });
 
 describe('manifests', () => {
-  const CM = (name: string, extra: string[] = []) => y('apiVersion: v1', 'kind: ConfigMap', 'metadata:', `  name: ${name}`, ...extra, 'data: {a: "1"}');
+  const CM = (name: string, extra: string[] = []) =>
+    y('apiVersion: v1', 'kind: ConfigMap', 'metadata:', `  name: ${name}`, ...extra, 'data: {a: "1"}');
   const text = (...entry: string[]) => y('workspace: lab', 'clusters:', `  dev: {node_image: "${NODE}"}`, 'manifests:', ...entry);
 
   it('a directory contributes its *.yaml, *.yml and *.json files in name order; objects are labelled and namespaced', () => {
     const cfg = load(text('  base: {cluster: dev, path: k8s/}'), {
       'k8s/b.yaml': CM('b'),
       'k8s/a.yml': y('apiVersion: v1', 'kind: Namespace', 'metadata:', '  name: team', '  labels: {owner: me}'),
-      'k8s/c.json': JSON.stringify({apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'web', namespace: 'team'}, spec: {replicas: 1}}),
+      'k8s/c.json': JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {name: 'web', namespace: 'team'},
+        spec: {replicas: 1},
+      }),
       'k8s/notes.txt': 'not a manifest',
       'k8s/sub/d.yaml': CM('d'),
     });
-    const m = cfg.manifests.base!;
+    const m = cfg.manifests.base;
     expect(m.target).toEqual({cluster: 'dev'});
     expect(m.files).toEqual(['k8s/a.yml', 'k8s/b.yaml', 'k8s/c.json']);
     expect(m.prune).toBe(true);
     expect(m.digest).toMatch(/^[0-9a-f]{64}$/);
     const own = {'io.orchestrix.workspace': 'lab', 'io.orchestrix.address': 'manifests.base'};
     expect(m.objects).toEqual([
-      {id: 'v1/Namespace//team', file: 'k8s/a.yml', object: {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'team', labels: {owner: 'me', ...own}}}},
-      {id: 'v1/ConfigMap/default/b', file: 'k8s/b.yaml', object: {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'b', labels: own, namespace: 'default'}, data: {a: '1'}}},
+      {
+        id: 'v1/Namespace//team',
+        file: 'k8s/a.yml',
+        object: {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'team', labels: {owner: 'me', ...own}}},
+      },
+      {
+        id: 'v1/ConfigMap/default/b',
+        file: 'k8s/b.yaml',
+        object: {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'b', labels: own, namespace: 'default'}, data: {a: '1'}},
+      },
       {
         id: 'apps/v1/Deployment/team/web',
         file: 'k8s/c.json',
@@ -324,24 +381,39 @@ describe('manifests', () => {
 
   it('the shipped example: a Namespace, a ConfigMap and a Deployment in namespace lab', () => {
     const files: Record<string, string> = {};
-    for (const f of ['namespace.yaml', 'configmap.yaml', 'deployment.yaml']) files[`templates/k8s/base/${f}`] = readFileSync(join(REPO, 'templates', 'k8s', 'base', f), 'utf8');
-    const m = load(text('  dev-base: {cluster: dev, path: templates/k8s/base/}'), files).manifests['dev-base']!;
+    for (const f of ['namespace.yaml', 'configmap.yaml', 'deployment.yaml'])
+      files[`templates/k8s/base/${f}`] = readFileSync(join(REPO, 'templates', 'k8s', 'base', f), 'utf8');
+    const m = load(text('  dev-base: {cluster: dev, path: templates/k8s/base/}'), files).manifests['dev-base'];
     expect(m.objects.map((o) => o.id)).toEqual(['v1/ConfigMap/lab/web-content', 'apps/v1/Deployment/lab/web', 'v1/Namespace//lab']);
   });
 
   it('a list of paths keeps its order, each file once; multiple documents, empty documents and Lists', () => {
     const m = load(text('  base: {cluster: dev, path: [k8s/z.yaml, k8s/, k8s/z.yaml], namespace: team, prune: false}'), {
       'k8s/z.yaml': y('---', CM('z1'), '---', '# only a comment', '---', CM('z2')),
-      'k8s/a.yaml': y('apiVersion: v1', 'kind: List', 'items:', ...CM('a1').trimEnd().split('\n').map((l, i) => (i === 0 ? `  - ${l}` : `    ${l}`)), '  - {apiVersion: v1, kind: Namespace, metadata: {name: team}}'),
-    }).manifests.base!;
+      'k8s/a.yaml': y(
+        'apiVersion: v1',
+        'kind: List',
+        'items:',
+        ...CM('a1')
+          .trimEnd()
+          .split('\n')
+          .map((l, i) => (i === 0 ? `  - ${l}` : `    ${l}`)),
+        '  - {apiVersion: v1, kind: Namespace, metadata: {name: team}}',
+      ),
+    }).manifests.base;
     expect(m.files).toEqual(['k8s/z.yaml', 'k8s/a.yaml']);
-    expect(m.objects.map((o) => o.id)).toEqual(['v1/ConfigMap/team/z1', 'v1/ConfigMap/team/z2', 'v1/ConfigMap/team/a1', 'v1/Namespace//team']);
+    expect(m.objects.map((o) => o.id)).toEqual([
+      'v1/ConfigMap/team/z1',
+      'v1/ConfigMap/team/z2',
+      'v1/ConfigMap/team/a1',
+      'v1/Namespace//team',
+    ]);
     expect(m.prune).toBe(false);
   });
 
   it('the digest follows the files: their bytes and names', () => {
     const dir = workspace({'k8s/a.yaml': CM('a')});
-    const digest = () => load(text('  base: {cluster: dev, path: k8s}'), {}, dir).manifests.base!.digest;
+    const digest = () => load(text('  base: {cluster: dev, path: k8s}'), {}, dir).manifests.base.digest;
     const first = digest();
     expect(digest()).toBe(first);
     writeFileSync(join(dir, 'k8s', 'a.yaml'), CM('a', ['  annotations: {x: y}']));
@@ -364,27 +436,39 @@ describe('manifests', () => {
       {},
       dir,
     );
-    expect(cfg.manifests.a!.target).toEqual({cluster: 'dev'});
-    expect(cfg.manifests.b!.target).toEqual({context: 'kind-other', kubeconfig: null});
-    expect(cfg.manifests.c!.target).toEqual({context: 'prod', kubeconfig: join(dir, 'kube', 'config')});
-    expect(cfg.manifests.d!.target).toEqual({context: 'kind-dev', kubeconfig: '/etc/kubeconfig'});
+    expect(cfg.manifests.a.target).toEqual({cluster: 'dev'});
+    expect(cfg.manifests.b.target).toEqual({context: 'kind-other', kubeconfig: null});
+    expect(cfg.manifests.c.target).toEqual({context: 'prod', kubeconfig: join(dir, 'kube', 'config')});
+    expect(cfg.manifests.d.target).toEqual({context: 'kind-dev', kubeconfig: '/etc/kubeconfig'});
   });
 
   it('a kubeconfig named in the file may not run commands: exec and auth-provider users are refused', () => {
-    const kubeconfig = (user: string) => `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]\ncontexts: [{name: prod, context: {cluster: c, user: u}}]\nusers:\n  - name: u\n    user: ${user}\n`;
-    const refused = (user: string) => errors(text('  c: {context: prod, kubeconfig: kube/config, path: k.yaml}'), {'k.yaml': CM('a'), 'kube/config': kubeconfig(user)});
+    const kubeconfig = (user: string) =>
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]\ncontexts: [{name: prod, context: {cluster: c, user: u}}]\nusers:\n  - name: u\n    user: ${user}\n`;
+    const refused = (user: string) =>
+      errors(text('  c: {context: prod, kubeconfig: kube/config, path: k.yaml}'), {'k.yaml': CM('a'), 'kube/config': kubeconfig(user)});
     expect(refused('{exec: {apiVersion: client.authentication.k8s.io/v1, command: ./evil.sh}}')).toEqual([
-      expect.stringMatching(/^orchestration\.yml:\d+:\d+: user "u" in kube\/config runs an exec credential plugin, which kubectl would run during orx plan: a kubeconfig named in orchestration\.yml may hold only token or certificate users/),
+      expect.stringMatching(
+        /^orchestration\.yml:\d+:\d+: user "u" in kube\/config runs an exec credential plugin, which kubectl would run during orx plan: a kubeconfig named in orchestration\.yml may hold only token or certificate users/,
+      ),
     ]);
     expect(refused('{auth-provider: {name: gcp}}')[0]).toMatch(/runs an auth-provider/);
-    const ok = load(text('  c: {context: prod, kubeconfig: kube/config, path: k.yaml}'), {'k.yaml': CM('a'), 'kube/config': kubeconfig('{token: not-a-real-token}')});
-    expect(ok.manifests.c!.target).toMatchObject({context: 'prod'});
+    const ok = load(text('  c: {context: prod, kubeconfig: kube/config, path: k.yaml}'), {
+      'k.yaml': CM('a'),
+      'kube/config': kubeconfig('{token: not-a-real-token}'),
+    });
+    expect(ok.manifests.c.target).toMatchObject({context: 'prod'});
   });
 
   it('needs exactly one of cluster and context, a known cluster, and kubeconfig only with a context', () => {
     expect(
       errors(
-        text('  a: {path: k.yaml}', '  b: {cluster: dev, context: prod, path: k.yaml}', '  c: {cluster: deb, path: k.yaml}', '  d: {cluster: dev, kubeconfig: k, path: k.yaml}'),
+        text(
+          '  a: {path: k.yaml}',
+          '  b: {cluster: dev, context: prod, path: k.yaml}',
+          '  c: {cluster: deb, path: k.yaml}',
+          '  d: {cluster: dev, kubeconfig: k, path: k.yaml}',
+        ),
         {'k.yaml': CM('a')},
       ),
     ).toEqual([
@@ -429,12 +513,16 @@ describe('manifests', () => {
   });
 
   it('a YAML error in a manifest is reported in that file', () => {
-    expect(errors(text('  base: {cluster: dev, path: bad.yaml}'), {'bad.yaml': y('apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: a', 'data: {}')})).toEqual([
-      expect.stringMatching(/^bad\.yaml:\d+:\d+: YAML syntax error/),
-    ]);
-    expect(errors(text('  base: {cluster: dev, path: tag.yaml}'), {'tag.yaml': y('apiVersion: v1', 'kind: Secret', 'metadata: {name: a}', 'data: !!binary aGk=')})).toEqual([
-      'tag.yaml:4:16: unsupported YAML tag !!binary at data',
-    ]);
+    expect(
+      errors(text('  base: {cluster: dev, path: bad.yaml}'), {
+        'bad.yaml': y('apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: a', 'data: {}'),
+      }),
+    ).toEqual([expect.stringMatching(/^bad\.yaml:\d+:\d+: YAML syntax error/)]);
+    expect(
+      errors(text('  base: {cluster: dev, path: tag.yaml}'), {
+        'tag.yaml': y('apiVersion: v1', 'kind: Secret', 'metadata: {name: a}', 'data: !!binary aGk='),
+      }),
+    ).toEqual(['tag.yaml:4:16: unsupported YAML tag !!binary at data']);
   });
 
   it('refuses reserved labels, and a namespace on a cluster-scoped kind', () => {
@@ -457,9 +545,12 @@ describe('manifests', () => {
   });
 
   it('the same object twice in one entry is an error naming both places', () => {
-    expect(errors(text('  base: {cluster: dev, path: k8s}'), {'k8s/a.yaml': CM('x'), 'k8s/b.yaml': y('# the same, again', '---', CM('x', ['  namespace: default']))})).toEqual([
-      'k8s/b.yaml:3:1: object 1 (v1/ConfigMap/default/x) is defined twice in manifests.base; first at k8s/a.yaml:1:1',
-    ]);
+    expect(
+      errors(text('  base: {cluster: dev, path: k8s}'), {
+        'k8s/a.yaml': CM('x'),
+        'k8s/b.yaml': y('# the same, again', '---', CM('x', ['  namespace: default'])),
+      }),
+    ).toEqual(['k8s/b.yaml:3:1: object 1 (v1/ConfigMap/default/x) is defined twice in manifests.base; first at k8s/a.yaml:1:1']);
   });
 
   it('the same object in two entries for the same cluster is an error; for different targets it is not', () => {
@@ -468,13 +559,26 @@ describe('manifests', () => {
       'b.yaml:1:1: object 1 (v1/ConfigMap/default/x) is also in manifests.one (a.yaml:1:1), which targets the same cluster "dev"',
     ]);
     expect(() => load(text('  one: {cluster: dev, path: a.yaml}', '  two: {context: prod, path: b.yaml}'), files)).not.toThrow();
-    expect(() => load(text('  one: {cluster: dev, path: a.yaml}', '  two: {cluster: dev, path: b.yaml, namespace: other}'), files)).not.toThrow();
+    expect(() =>
+      load(text('  one: {cluster: dev, path: a.yaml}', '  two: {cluster: dev, path: b.yaml, namespace: other}'), files),
+    ).not.toThrow();
   });
 });
 
 describe('agents with target kubernetes', () => {
   const base = (...agent: string[]) =>
-    y('workspace: lab', 'images:', '  built: {build: {context: ctx}}', '  pulled: {ref: alpine}', 'networks: {out: {internal: false}}', 'volumes: {data: {}}', 'clusters:', `  dev: {node_image: "${NODE}"}`, 'agents:', ...agent);
+    y(
+      'workspace: lab',
+      'images:',
+      '  built: {build: {context: ctx}}',
+      '  pulled: {ref: alpine}',
+      'networks: {out: {internal: false}}',
+      'volumes: {data: {}}',
+      'clusters:',
+      `  dev: {node_image: "${NODE}"}`,
+      'agents:',
+      ...agent,
+    );
   const files = {'ctx/Dockerfile': 'FROM scratch\n'};
 
   it('run on a workspace cluster (also written as its kind context) or a context, in a namespace', () => {
@@ -488,9 +592,15 @@ describe('agents with target kubernetes', () => {
       {},
       dir,
     );
-    expect(cfg.agents.a).toMatchObject({target: 'kubernetes', kube: {target: {cluster: 'dev'}, namespace: 'default'}, networks: [], volumes: [], ports: []});
-    expect(cfg.agents.b!.kube).toEqual({target: {cluster: 'dev'}, namespace: 'team'});
-    expect(cfg.agents.c!.kube).toEqual({target: {context: 'prod', kubeconfig: join(dir, 'kube.yaml')}, namespace: 'default'});
+    expect(cfg.agents.a).toMatchObject({
+      target: 'kubernetes',
+      kube: {target: {cluster: 'dev'}, namespace: 'default'},
+      networks: [],
+      volumes: [],
+      ports: [],
+    });
+    expect(cfg.agents.b.kube).toEqual({target: {cluster: 'dev'}, namespace: 'team'});
+    expect(cfg.agents.c.kube).toEqual({target: {context: 'prod', kubeconfig: join(dir, 'kube.yaml')}, namespace: 'default'});
   });
 
   it('refuses Docker-only keys, a built image on a context, and a missing or doubled target', () => {
@@ -518,7 +628,12 @@ describe('agents with target kubernetes', () => {
   });
 
   it('a docker agent refuses the kubernetes keys', () => {
-    expect(errors(base('  a: {image: pulled, cluster: dev, namespace: team}', '  b: {image: pulled, target: docker, context: prod, kubeconfig: k}'), files)).toEqual([
+    expect(
+      errors(
+        base('  a: {image: pulled, cluster: dev, namespace: team}', '  b: {image: pulled, target: docker, context: prod, kubeconfig: k}'),
+        files,
+      ),
+    ).toEqual([
       'orchestration.yml:10:22: agents.a.cluster: only with target: kubernetes (this agent runs on Docker)',
       'orchestration.yml:10:36: agents.a.namespace: only with target: kubernetes (this agent runs on Docker)',
       'orchestration.yml:11:38: agents.b.context: only with target: kubernetes (this agent runs on Docker)',

@@ -57,7 +57,7 @@ describe('loadConfig', () => {
     writeFileSync(join(dir, 'envs', 'prod.yml'), 'workspace: lab\nautonomy: 9\n');
     const e = loadError(dir, 'envs/prod.yml');
     expect(e.message).toBe('envs/prod.yml:2:11: autonomy must be between 0 and 3 (got 9)');
-    expect(e.diagnostics[0]!.file).toBe('envs/prod.yml');
+    expect(e.diagnostics[0].file).toBe('envs/prod.yml');
   });
 
   it('a missing file says to run orx init', () => {
@@ -118,7 +118,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses a 10 MB string quickly and briefly', () => {
-    const dir = workspace(`workspace: lab\nimages:\n  i: {ref: alpine}\nagents:\n  a:\n    image: i\n    command: "${'A'.repeat(10_000_000)}"\n`);
+    const dir = workspace(
+      `workspace: lab\nimages:\n  i: {ref: alpine}\nagents:\n  a:\n    image: i\n    command: "${'A'.repeat(10_000_000)}"\n`,
+    );
     const {value: e, ms} = cpuMs(() => loadError(dir));
     expect(ms).toBeLessThan(300);
     expect(e.message.length).toBeLessThan(200);
@@ -158,11 +160,14 @@ describe('build contexts', () => {
 
   it('"." and an absolute path inside the workspace are fine', () => {
     const {dir, load} = withImage('{context: .}', (d) => writeFileSync(join(d, 'Dockerfile'), 'FROM scratch\n'));
-    expect(load().config.images.x!.build!.context_path).toBe(dir);
+    expect(load().config.images.x.build!.context_path).toBe(dir);
     const inner = workspace();
     ctx(inner);
-    writeFileSync(join(inner, 'orchestration.yml'), `workspace: lab\nimages:\n  x: {build: {context: ${JSON.stringify(join(inner, 'ctx'))}}}\n`);
-    expect(loadConfig(inner).config.images.x!.build!.context_path).toBe(join(inner, 'ctx'));
+    writeFileSync(
+      join(inner, 'orchestration.yml'),
+      `workspace: lab\nimages:\n  x: {build: {context: ${JSON.stringify(join(inner, 'ctx'))}}}\n`,
+    );
+    expect(loadConfig(inner).config.images.x.build!.context_path).toBe(join(inner, 'ctx'));
   });
 
   it.each(['../..', '..', 'ctx/../../elsewhere', '/etc', '/'])('refuses context %s', (context) => {
@@ -170,7 +175,7 @@ describe('build contexts', () => {
     const e = loadError(dir);
     expect(e.diagnostics).toHaveLength(1);
     expect(e.diagnostics[0]).toMatchObject({line: 4, col: 22, path: 'images.x.build.context'});
-    expect(e.diagnostics[0]!.message).toBe(
+    expect(e.diagnostics[0].message).toBe(
       `build context escapes the workspace: images.x.build.context is ${JSON.stringify(context)}; use a directory inside the workspace`,
     );
   });
@@ -179,7 +184,7 @@ describe('build contexts', () => {
     const outside = workspace();
     ctx(outside, 'secret');
     const {dir} = withImage('{context: link}', (d) => symlinkSync(join(outside, 'secret'), join(d, 'link')));
-    expect(loadError(dir).diagnostics[0]!.message).toBe(
+    expect(loadError(dir).diagnostics[0].message).toBe(
       'build context escapes the workspace: images.x.build.context is "link", a symlink to a directory outside it',
     );
   });
@@ -189,7 +194,7 @@ describe('build contexts', () => {
       ctx(d, 'real');
       symlinkSync(join(d, 'real'), join(d, 'link'));
     });
-    expect(load().config.images.x!.build!.context_path).toBe(join(dir, 'real'));
+    expect(load().config.images.x.build!.context_path).toBe(join(dir, 'real'));
   });
 
   it('a missing context directory, or a file, is refused', () => {
@@ -207,8 +212,8 @@ describe('build contexts', () => {
     });
     const e = loadError(dir);
     expect(e.diagnostics).toHaveLength(1);
-    expect(e.diagnostics[0]!.path).toBe('images.x.build.dockerfile');
-    expect(e.diagnostics[0]!.message).toMatch(/^dockerfile ".*" escapes the build context/);
+    expect(e.diagnostics[0].path).toBe('images.x.build.dockerfile');
+    expect(e.diagnostics[0].message).toMatch(/^dockerfile ".*" escapes the build context/);
   });
 
   it('refuses a Dockerfile symlinked out of the context, and a missing one', () => {
@@ -218,9 +223,9 @@ describe('build contexts', () => {
       ctx(d);
       symlinkSync(join(outside, 'Dockerfile'), join(d, 'ctx', 'Dfile'));
     });
-    expect(loadError(dir).diagnostics[0]!.message).toMatch(/^dockerfile "Dfile" escapes the build context through a symlink/);
+    expect(loadError(dir).diagnostics[0].message).toMatch(/^dockerfile "Dfile" escapes the build context through a symlink/);
     const missing = withImage('{context: ctx, dockerfile: docker/Dockerfile.dev}', (d) => ctx(d));
-    expect(loadError(missing.dir).diagnostics[0]!.message).toBe(
+    expect(loadError(missing.dir).diagnostics[0].message).toBe(
       'dockerfile "docker/Dockerfile.dev" not found in build context "ctx" (images.x.build.dockerfile)',
     );
   });
@@ -231,6 +236,6 @@ describe('build contexts', () => {
       mkdirSync(join(d, 'ctx', 'docker'));
       writeFileSync(join(d, 'ctx', 'docker', 'Dockerfile.dev'), 'FROM scratch\n');
     });
-    expect(load().config.images.x!.build!.dockerfile).toBe('docker/Dockerfile.dev');
+    expect(load().config.images.x.build!.dockerfile).toBe('docker/Dockerfile.dev');
   });
 });

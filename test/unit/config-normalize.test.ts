@@ -20,7 +20,7 @@ function agent(body: string): AgentSpec {
     .split('\n')
     .map((l) => (l ? `    ${l}` : l))
     .join('\n')}\n`;
-  return parseConfig(text, WS).agents.a!;
+  return parseConfig(text, WS).agents.a;
 }
 
 describe('defaults', () => {
@@ -46,34 +46,58 @@ describe('defaults', () => {
   });
 
   it('budgets are read with their units', () => {
-    const cfg = parseConfig('workspace: lab\nbudgets: {agent: 90s, image: 15m}\nimages:\n  base: {ref: alpine}\nagents:\n  a:\n    image: base\n    budget: {time: 45s}\n', WS);
+    const cfg = parseConfig(
+      'workspace: lab\nbudgets: {agent: 90s, image: 15m}\nimages:\n  base: {ref: alpine}\nagents:\n  a:\n    image: base\n    budget: {time: 45s}\n',
+      WS,
+    );
     expect(cfg.budgets).toEqual({agent: 90_000, image: 900_000});
     expect(cfg.agents.a).toMatchObject({allow_root: null, budget_ms: 45_000});
   });
 
   it('allow_root is refused, saying how to write the waiver instead', () => {
-    expect(() => parseConfig('workspace: lab\nimages:\n  base: {ref: alpine}\nagents:\n  a:\n    image: base\n    allow_root: {reason: "raw sockets"}\n', WS)).toThrow(
+    expect(() =>
+      parseConfig(
+        'workspace: lab\nimages:\n  base: {ref: alpine}\nagents:\n  a:\n    image: base\n    allow_root: {reason: "raw sockets"}\n',
+        WS,
+      ),
+    ).toThrow(
       /orchestration\.yml:7:5: allow_root no longer lets an agent run as root: .*waivers: \[\{rule: deny-root-user, address: agent\.a, reason: "\.\.\.", expires: YYYY-MM-DD\}\]/,
     );
   });
 
   it('waivers: built-in rules at addresses the file defines, with a reason and a real date', () => {
     const base = 'workspace: lab\nimages:\n  base: {ref: alpine}\nagents:\n  a: {image: base, user: "0"}\nwaivers:\n';
-    const cfg = parseConfig(`${base}  - {rule: deny-root-user, address: agent.a, reason: "vendor image", expires: 2027-01-31}\n  - {rule: quota-cpus, address: plan, reason: "burst week", expires: "2027-02-01"}\n`, WS);
+    const cfg = parseConfig(
+      `${base}  - {rule: deny-root-user, address: agent.a, reason: "vendor image", expires: 2027-01-31}\n  - {rule: quota-cpus, address: plan, reason: "burst week", expires: "2027-02-01"}\n`,
+      WS,
+    );
     expect(cfg.waivers).toEqual([
       {rule: 'deny-root-user', address: 'agent.a', reason: 'vendor image', expires: '2027-01-31'},
       {rule: 'quota-cpus', address: 'plan', reason: 'burst week', expires: '2027-02-01'},
     ]);
     // the agent is marked as expected to run as root (for review and Kubernetes' runAsNonRoot)
-    expect(cfg.agents.a!.allow_root).toEqual({reason: 'vendor image'});
+    expect(cfg.agents.a.allow_root).toEqual({reason: 'vendor image'});
     const err = (w: string) => () => parseConfig(`${base}  - ${w}\n`, WS);
-    expect(err('{rule: deny-root-usr, address: agent.a, reason: r, expires: 2027-01-31}')).toThrow(/orchestration\.yml:7:12: waiver for "deny-root-usr": not a built-in rule \(did you mean "deny-root-user"\?\)/);
-    expect(err('{rule: my-own-rule, address: agent.a, reason: r, expires: 2027-01-31}')).toThrow(/a rule of your own in policies\/ is changed there/);
-    expect(err('{rule: deny-privileged, address: agent.b, reason: r, expires: 2027-01-31}')).toThrow(/agent\.b is not defined in this file \(did you mean "agent\.a"\?\)/);
+    expect(err('{rule: deny-root-usr, address: agent.a, reason: r, expires: 2027-01-31}')).toThrow(
+      /orchestration\.yml:7:12: waiver for "deny-root-usr": not a built-in rule \(did you mean "deny-root-user"\?\)/,
+    );
+    expect(err('{rule: my-own-rule, address: agent.a, reason: r, expires: 2027-01-31}')).toThrow(
+      /a rule of your own in policies\/ is changed there/,
+    );
+    expect(err('{rule: deny-privileged, address: agent.b, reason: r, expires: 2027-01-31}')).toThrow(
+      /agent\.b is not defined in this file \(did you mean "agent\.a"\?\)/,
+    );
     expect(err('{rule: deny-privileged, address: agent.a, reason: "  ", expires: 2027-01-31}')).toThrow(/the reason must say why/);
-    expect(err('{rule: deny-privileged, address: agent.a, reason: r, expires: 2027-02-30}')).toThrow(/expires must be a date like 2027-01-31/);
+    expect(err('{rule: deny-privileged, address: agent.a, reason: r, expires: 2027-02-30}')).toThrow(
+      /expires must be a date like 2027-01-31/,
+    );
     expect(err('{rule: deny-privileged, address: agent.a, reason: r}')).toThrow(/expires/);
-    expect(() => parseConfig(`${base}  - {rule: deny-privileged, address: agent.a, reason: r, expires: 2027-01-31}\n  - {rule: deny-privileged, address: agent.a, reason: s, expires: 2028-01-31}\n`, WS)).toThrow(/a second waiver for deny-privileged at agent\.a/);
+    expect(() =>
+      parseConfig(
+        `${base}  - {rule: deny-privileged, address: agent.a, reason: r, expires: 2027-01-31}\n  - {rule: deny-privileged, address: agent.a, reason: s, expires: 2028-01-31}\n`,
+        WS,
+      ),
+    ).toThrow(/a second waiver for deny-privileged at agent\.a/);
   });
 
   it('a waiver holds through the end of its day (UTC), and not a moment longer', () => {
@@ -86,17 +110,25 @@ describe('defaults', () => {
   });
 
   it('a user id larger than any uid is refused (it could wrap around to 0)', () => {
-    expect(() => parseConfig('workspace: lab\nimages:\n  base: {ref: alpine}\nagents:\n  a: {image: base, user: "4294967296"}\n', WS)).toThrow(/user "4294967296": 4294967296 is larger than any uid or gid/);
+    expect(() =>
+      parseConfig('workspace: lab\nimages:\n  base: {ref: alpine}\nagents:\n  a: {image: base, user: "4294967296"}\n', WS),
+    ).toThrow(/user "4294967296": 4294967296 is larger than any uid or gid/);
   });
 
   it('empty sections and empty network/volume entries mean defaults', () => {
-    const cfg = parseConfig('workspace: lab\nnetworks:\n  a:\n  b: {}\n  c: {internal: false, labels: {team: x}}\nvolumes:\n  v:\n  w: {backup: true}\nimages:\nagents:\n', WS);
+    const cfg = parseConfig(
+      'workspace: lab\nnetworks:\n  a:\n  b: {}\n  c: {internal: false, labels: {team: x}}\nvolumes:\n  v:\n  w: {backup: true}\nimages:\nagents:\n',
+      WS,
+    );
     expect(cfg.networks).toEqual({
       a: {internal: true, labels: {}},
       b: {internal: true, labels: {}},
       c: {internal: false, labels: {team: 'x'}},
     });
-    expect(cfg.volumes).toEqual({v: {labels: {}, backup: false, quiesce: 'pause', owner: null}, w: {labels: {}, backup: true, quiesce: 'pause', owner: null}});
+    expect(cfg.volumes).toEqual({
+      v: {labels: {}, backup: false, quiesce: 'pause', owner: null},
+      w: {labels: {}, backup: true, quiesce: 'pause', owner: null},
+    });
     expect(cfg.images).toEqual({});
     expect(cfg.agents).toEqual({});
   });
@@ -131,7 +163,10 @@ describe('defaults', () => {
   it('top-level settings are kept', () => {
     const cfg = parseConfig('workspace: research-lab\nautonomy: 3\nkill_switch: true\ndr: {destination: /mnt/backups}\n', WS);
     expect(cfg).toMatchObject({workspace: 'research-lab', autonomy: 3, kill_switch: true, dr: {destination: '/mnt/backups'}});
-    expect(parseConfig('workspace: w\ndr: {skip_special: true, max_volume_bytes: 512MiB}\n', WS).dr).toMatchObject({skip_special: true, max_volume_bytes: 512 * 1024 * 1024});
+    expect(parseConfig('workspace: w\ndr: {skip_special: true, max_volume_bytes: 512MiB}\n', WS).dr).toMatchObject({
+      skip_special: true,
+      max_volume_bytes: 512 * 1024 * 1024,
+    });
     expect(parseConfig('workspace: w\ndr: {max_volume_bytes: 1073741824}\n', WS).dr.max_volume_bytes).toBe(GiB);
   });
 });
@@ -188,7 +223,9 @@ describe('health', () => {
   });
 
   it('http path and timings', () => {
-    expect(agent('health: {http: {port: 8080, path: /healthz}, interval: 5s, timeout: 500ms, start_period: 1m, retries: 5}').health).toEqual({
+    expect(
+      agent('health: {http: {port: 8080, path: /healthz}, interval: 5s, timeout: 500ms, start_period: 1m, retries: 5}').health,
+    ).toEqual({
       test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/healthz'],
       interval_ms: 5000,
       timeout_ms: 500,
@@ -211,7 +248,11 @@ describe('health', () => {
 
 describe('ports, env, command, volumes, the rest', () => {
   it('ports in both forms, loopback by default', () => {
-    expect(agent('networks: [out]\nports: ["18080:8080", "5353:53/udp", "9000:9000/tcp", {container: 80, host: 8080}, {container: 53, host: 53, host_ip: 0.0.0.0, protocol: udp}, {container: 1, host: 2, host_ip: "::1"}]').ports).toEqual([
+    expect(
+      agent(
+        'networks: [out]\nports: ["18080:8080", "5353:53/udp", "9000:9000/tcp", {container: 80, host: 8080}, {container: 53, host: 53, host_ip: 0.0.0.0, protocol: udp}, {container: 1, host: 2, host_ip: "::1"}]',
+      ).ports,
+    ).toEqual([
       {container: 8080, host: 18080, host_ip: '127.0.0.1', protocol: 'tcp'},
       {container: 53, host: 5353, host_ip: '127.0.0.1', protocol: 'udp'},
       {container: 9000, host: 9000, host_ip: '127.0.0.1', protocol: 'tcp'},
@@ -249,7 +290,9 @@ describe('ports, env, command, volumes, the rest', () => {
 
   it('volumes, networks, user, labels, depends_on', () => {
     const cfg = parseConfig(
-      'workspace: lab\nimages:\n  base: {ref: "ghcr.io/example/tools:1.4@sha256:' + 'a'.repeat(64) + '"}\nnetworks:\n  net:\n  out: {internal: false}\nvolumes:\n  data:\n  cache:\nagents:\n  a:\n    image: base\n    networks: [net]\n    volumes: ["data:/data", "cache:/var/cache/:ro", "data:/srv/x:rw"]\n    user: "1000:1000"\n    labels: {com.example/team: research}\n    depends_on: [b]\n  b:\n    image: base\n    user: agent\n',
+      'workspace: lab\nimages:\n  base: {ref: "ghcr.io/example/tools:1.4@sha256:' +
+        'a'.repeat(64) +
+        '"}\nnetworks:\n  net:\n  out: {internal: false}\nvolumes:\n  data:\n  cache:\nagents:\n  a:\n    image: base\n    networks: [net]\n    volumes: ["data:/data", "cache:/var/cache/:ro", "data:/srv/x:rw"]\n    user: "1000:1000"\n    labels: {com.example/team: research}\n    depends_on: [b]\n  b:\n    image: base\n    user: agent\n',
       WS,
     );
     expect(cfg.images.base).toEqual({ref: `ghcr.io/example/tools:1.4@sha256:${'a'.repeat(64)}`});
@@ -264,17 +307,24 @@ describe('ports, env, command, volumes, the rest', () => {
       labels: {'com.example/team': 'research'},
       depends_on: ['b'],
     });
-    expect(cfg.agents.b!.user).toBe('agent');
+    expect(cfg.agents.b.user).toBe('agent');
   });
 
   it('build images resolve their context and default the Dockerfile', () => {
-    const cfg = parseConfig('workspace: lab\nimages:\n  x: {build: {context: ctx, args: {VERSION: "1.10"}}}\n  y: {build: {context: ./ctx/, dockerfile: Dockerfile}}\n', WS);
-    expect(cfg.images.x).toEqual({build: {context: 'ctx', context_path: join(realpathSync(WS), 'ctx'), dockerfile: 'Dockerfile', args: {VERSION: '1.10'}}});
-    expect(cfg.images.y!.build!.context_path).toBe(join(realpathSync(WS), 'ctx'));
+    const cfg = parseConfig(
+      'workspace: lab\nimages:\n  x: {build: {context: ctx, args: {VERSION: "1.10"}}}\n  y: {build: {context: ./ctx/, dockerfile: Dockerfile}}\n',
+      WS,
+    );
+    expect(cfg.images.x).toEqual({
+      build: {context: 'ctx', context_path: join(realpathSync(WS), 'ctx'), dockerfile: 'Dockerfile', args: {VERSION: '1.10'}},
+    });
+    expect(cfg.images.y.build!.context_path).toBe(join(realpathSync(WS), 'ctx'));
   });
 
   it('ref images carry their verify key as an absolute path', () => {
-    expect(parseConfig('workspace: lab\nimages:\n  t: {ref: "ghcr.io/example/tools:1.4", verify: {key: keys/cosign.pub}}\n', WS).images.t).toEqual({
+    expect(
+      parseConfig('workspace: lab\nimages:\n  t: {ref: "ghcr.io/example/tools:1.4", verify: {key: keys/cosign.pub}}\n', WS).images.t,
+    ).toEqual({
       ref: 'ghcr.io/example/tools:1.4',
       verify_key: join(WS, 'keys/cosign.pub'),
     });
@@ -284,7 +334,9 @@ describe('ports, env, command, volumes, the rest', () => {
     expect(parseConfig('workspace: lab\nsigning: {key: keys/ci.key}\n', WS).signing_key).toBe(join(WS, 'keys/ci.key'));
     const byRef = parseConfig('workspace: lab\nsigning: {key: "op://vault/item/key"}\n', WS);
     expect([byRef.signing_key, byRef.signing_key_ref]).toEqual([null, 'op://vault/item/key']);
-    expect(() => parseConfig('workspace: lab\nsigning: {key: "vault://x/y"}\n', WS)).toThrow(/not a key file path, and not a secret reference orx knows/);
+    expect(() => parseConfig('workspace: lab\nsigning: {key: "vault://x/y"}\n', WS)).toThrow(
+      /not a key file path, and not a secret reference orx knows/,
+    );
   });
 
   it('keys that name Object.prototype members stay plain data', () => {
@@ -295,11 +347,11 @@ describe('ports, env, command, volumes, the rest', () => {
     expect(Object.keys(cfg.agents)).toEqual(['constructor', 'tostring']);
     expect(Object.getPrototypeOf(cfg.agents)).toBe(Object.prototype);
     const ctor: string = 'constructor';
-    const env = cfg.agents[ctor]!.env;
+    const env = cfg.agents[ctor].env;
     expect(Object.keys(env)).toEqual(['__proto__', 'constructor', 'toString']);
     expect(Object.getOwnPropertyDescriptor(env, '__proto__')?.value).toBe('x');
     expect(Object.getPrototypeOf(env)).toBe(Object.prototype);
-    expect(Object.getOwnPropertyDescriptor(cfg.images[ctor]!.build!.args, '__proto__')?.value).toBe('1');
+    expect(Object.getOwnPropertyDescriptor(cfg.images[ctor].build!.args, '__proto__')?.value).toBe('1');
   });
 
   it('a diamond of dependencies is not a cycle', () => {
@@ -307,17 +359,25 @@ describe('ports, env, command, volumes, the rest', () => {
       'workspace: lab\nimages:\n  i: {ref: alpine}\nagents:\n  a: {image: i, depends_on: [b, c]}\n  b: {image: i, depends_on: [d]}\n  c: {image: i, depends_on: [d]}\n  d: {image: i}\n',
       WS,
     );
-    expect(cfg.agents.a!.depends_on).toEqual(['b', 'c']);
+    expect(cfg.agents.a.depends_on).toEqual(['b', 'c']);
   });
 });
 
 describe('secrets and identity tokens', () => {
   it('keeps references, defaults the token, and reads the 1Password settings', () => {
-    const a = agent('secrets:\n  OPENAI_API_KEY: op://Private/openai/credential\n  DB_PASSWORD: env://DB_PASSWORD\n  TLS_KEY: file://certs/agent.key\ntoken: {ttl: 15m, scopes: [memory:read]}');
-    expect(a.secrets).toEqual({OPENAI_API_KEY: 'op://Private/openai/credential', DB_PASSWORD: 'env://DB_PASSWORD', TLS_KEY: 'file://certs/agent.key'});
+    const a = agent(
+      'secrets:\n  OPENAI_API_KEY: op://Private/openai/credential\n  DB_PASSWORD: env://DB_PASSWORD\n  TLS_KEY: file://certs/agent.key\ntoken: {ttl: 15m, scopes: [memory:read]}',
+    );
+    expect(a.secrets).toEqual({
+      OPENAI_API_KEY: 'op://Private/openai/credential',
+      DB_PASSWORD: 'env://DB_PASSWORD',
+      TLS_KEY: 'file://certs/agent.key',
+    });
     expect(a.token).toEqual({ttl_ms: 15 * 60_000, scopes: ['memory:read'], audience: 'orchestrix'});
     expect(agent('tier: pro').token).toEqual({ttl_ms: 3_600_000, scopes: [], audience: 'orchestrix'});
-    expect(parseConfig('workspace: lab\nsecrets: {onepassword: {account: my.1password.com}}\n', WS).secrets).toEqual({onepassword: {token: null, account: 'my.1password.com'}});
+    expect(parseConfig('workspace: lab\nsecrets: {onepassword: {account: my.1password.com}}\n', WS).secrets).toEqual({
+      onepassword: {token: null, account: 'my.1password.com'},
+    });
   });
 
   it('a literal value is refused naming the key, never the value; so is a literal 1Password token', () => {
@@ -333,7 +393,9 @@ describe('secrets and identity tokens', () => {
       } catch (err) {
         message = (err as Error).message;
       }
-      expect(message).toMatch(/orchestration\.yml:\d+:\d+: (agents\.a\.secrets\.API_KEY is a literal value|secrets\.onepassword\.token must say where)/);
+      expect(message).toMatch(
+        /orchestration\.yml:\d+:\d+: (agents\.a\.secrets\.API_KEY is a literal value|secrets\.onepassword\.token must say where)/,
+      );
       expect(message).not.toContain(literal);
       expect(message).not.toContain('12345678');
     }

@@ -27,7 +27,7 @@ function walk(node: unknown, at: string, out: Array<[string, S]> = []): Array<[s
   return out;
 }
 const all = walk(schema, '#');
-const resolve = (s: S): S => (typeof s.$ref === 'string' ? {...defs[s.$ref.replace('#/definitions/', '')]!, ...s} : s);
+const resolve = (s: S): S => (typeof s.$ref === 'string' ? {...defs[s.$ref.replace('#/definitions/', '')], ...s} : s);
 const types = (s: S): string[] => (Array.isArray(s.type) ? (s.type as string[]) : s.type ? [s.type as string] : []);
 
 describe('orchestration.schema.json', () => {
@@ -62,9 +62,9 @@ describe('orchestration.schema.json', () => {
 
   it('constrains resource names with propertyNames and workspace with the same rule', () => {
     const props = schema.properties as Record<string, S>;
-    for (const k of ['networks', 'volumes', 'images', 'agents']) expect((props[k]!.propertyNames as S).pattern).toBe(NAME_PATTERN);
-    expect(defs.name!.pattern).toBe(NAME_PATTERN);
-    expect(props.workspace!.$ref).toBe('#/definitions/name');
+    for (const k of ['networks', 'volumes', 'images', 'agents']) expect((props[k].propertyNames as S).pattern).toBe(NAME_PATTERN);
+    expect(defs.name.pattern).toBe(NAME_PATTERN);
+    expect(props.workspace.$ref).toBe('#/definitions/name');
     expect(NAME_PATTERN).toBe('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$');
   });
 
@@ -131,11 +131,24 @@ describe('orchestration.schema.json', () => {
   });
 
   it('the image ref pattern stays fast on hostile input', () => {
-    const re = new RegExp((defs.image!.properties as Record<string, S>).ref!.pattern as string, 'u');
-    for (const s of ['a'.repeat(50_000) + '!', 'a-'.repeat(25_000) + '!', 'a.'.repeat(25_000) + '/', 'a__'.repeat(20_000) + 'A', `${'a'.repeat(300)}:${'a'.repeat(300)}`]) {
+    const re = new RegExp((defs.image.properties as Record<string, S>).ref.pattern as string, 'u');
+    for (const s of [
+      'a'.repeat(50_000) + '!',
+      'a-'.repeat(25_000) + '!',
+      'a.'.repeat(25_000) + '/',
+      'a__'.repeat(20_000) + 'A',
+      `${'a'.repeat(300)}:${'a'.repeat(300)}`,
+    ]) {
       expect(cpuMs(() => re.test(s)).ms).toBeLessThan(100);
     }
-    for (const ok of ['alpine', 'alpine:3.20', 'ghcr.io/example/tools:1.4', 'localhost:5000/a/b_c__d-e', `alpine@sha256:${'0'.repeat(64)}`, 'docker.io/library/busybox:1.36.1-musl'])
+    for (const ok of [
+      'alpine',
+      'alpine:3.20',
+      'ghcr.io/example/tools:1.4',
+      'localhost:5000/a/b_c__d-e',
+      `alpine@sha256:${'0'.repeat(64)}`,
+      'docker.io/library/busybox:1.36.1-musl',
+    ])
       expect(re.test(ok), ok).toBe(true);
     for (const bad of ['Alpine', 'alpine:', 'a//b', '-a', `alpine@sha256:${'0'.repeat(63)}`, 'a b', 'alpine:tag;rm'])
       expect(re.test(bad), bad).toBe(false);

@@ -17,7 +17,9 @@ describe('durations', () => {
     ['0s', 0],
   ])('%s = %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(['', '5', 's', '5 s', '5sec', '-1s', '1.5s', '5S', '1m30', 'x5s'])('rejects %j', (text) => expect(parseDuration(text)).toBeUndefined());
+  it.each(['', '5', 's', '5 s', '5sec', '-1s', '1.5s', '5S', '1m30', 'x5s'])('rejects %j', (text) =>
+    expect(parseDuration(text)).toBeUndefined(),
+  );
 
   it('formats back', () => {
     expect([0, 1, 1500, 5000, 60_000, 3_600_000].map(formatDuration)).toEqual(['0s', '1ms', '1500ms', '5s', '1m', '1h']);
@@ -116,8 +118,13 @@ describe('YAML pre-scan', () => {
   });
 
   it('stops at the limits, with the offset of the offending token', () => {
-    expect(scanYaml(`x: ${'['.repeat(YAML_LIMITS.flowDepth + 1)}`)).toEqual({offset: 3 + YAML_LIMITS.flowDepth, message: expect.stringMatching(/too deep/)});
-    const aliases = `a: &a 1\nb: [${Array(YAML_LIMITS.aliases + 1).fill('*a').join(', ')}]\n`;
+    expect(scanYaml(`x: ${'['.repeat(YAML_LIMITS.flowDepth + 1)}`)).toEqual({
+      offset: 3 + YAML_LIMITS.flowDepth,
+      message: expect.stringMatching(/too deep/),
+    });
+    const aliases = `a: &a 1\nb: [${Array(YAML_LIMITS.aliases + 1)
+      .fill('*a')
+      .join(', ')}]\n`;
     expect(scanYaml(aliases)?.message).toMatch(/too many YAML aliases \(more than 50\)/);
     expect(scanYaml(`a: &a 1\nb: [${Array(YAML_LIMITS.aliases).fill('*a').join(', ')}]\n`)).toBeUndefined();
     expect(scanYaml('%TAG ! tag:x\n---\na: 1\n')).toEqual({offset: 0, message: expect.stringMatching(/directives/)});

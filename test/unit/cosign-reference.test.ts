@@ -21,7 +21,10 @@ describe('parseReference', () => {
     [`127.0.0.1:5000/test/x@sha256:${H}`, {registry: '127.0.0.1:5000', repository: 'test/x', digest: `sha256:${H}`}],
     [`127.0.0.1:5000/test/x:1@sha256:${H}`, {registry: '127.0.0.1:5000', repository: 'test/x', tag: '1', digest: `sha256:${H}`}],
     [`busybox@sha256:${H}`, {registry: 'docker.io', repository: 'library/busybox', digest: `sha256:${H}`}],
-    ['my-registry.local:8443/team/app_name__x/svc-a.b:latest', {registry: 'my-registry.local:8443', repository: 'team/app_name__x/svc-a.b', tag: 'latest'}],
+    [
+      'my-registry.local:8443/team/app_name__x/svc-a.b:latest',
+      {registry: 'my-registry.local:8443', repository: 'team/app_name__x/svc-a.b', tag: 'latest'},
+    ],
   ])('%s', (ref, want) => {
     expect(parseReference(ref)).toEqual(want);
   });

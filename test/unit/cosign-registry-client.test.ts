@@ -33,7 +33,14 @@ async function standIn(handler: Handler): Promise<{host: string; requests: Array
   return {host: `127.0.0.1:${(srv.address() as net.AddressInfo).port}`, requests};
 }
 
-const manifest = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: {mediaType: MEDIA_TYPES.ociConfig, size: 2, digest: `sha256:${'0'.repeat(64)}`}, layers: []}));
+const manifest = Buffer.from(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.ociManifest,
+    config: {mediaType: MEDIA_TYPES.ociConfig, size: 2, digest: `sha256:${'0'.repeat(64)}`},
+    layers: [],
+  }),
+);
 const manifestDigest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
 
 describe('registry client (stand-in registries)', () => {
@@ -118,9 +125,15 @@ describe('registry client (stand-in registries)', () => {
       res.end(manifest);
     });
     const client = new RegistryClient(reg.host);
-    await expect(client.getManifest('team/app', '1')).rejects.toMatchObject({code: 'registry_bad_response', message: expect.stringMatching(/expected sha256:1{64}/)});
+    await expect(client.getManifest('team/app', '1')).rejects.toMatchObject({
+      code: 'registry_bad_response',
+      message: expect.stringMatching(/expected sha256:1{64}/),
+    });
     await expect(client.getManifest('team/app', manifestDigest.replace(/.$/, '0'))).rejects.toMatchObject({code: 'registry_bad_response'});
-    await expect(client.getBlob('team/app', manifestDigest)).rejects.toMatchObject({code: 'registry_bad_response', reason: 'registry sent a blob that does not match its digest'});
+    await expect(client.getBlob('team/app', manifestDigest)).rejects.toMatchObject({
+      code: 'registry_bad_response',
+      reason: 'registry sent a blob that does not match its digest',
+    });
   });
 
   it('refuses an oversized answer instead of reading it all', async () => {
@@ -128,20 +141,30 @@ describe('registry client (stand-in registries)', () => {
       res.setHeader('Content-Type', MEDIA_TYPES.ociManifest);
       res.end(Buffer.alloc(5 * 1024 * 1024, 0x20));
     });
-    await expect(new RegistryClient(reg.host).getManifest('team/app', '1')).rejects.toMatchObject({code: 'registry_bad_response', message: expect.stringMatching(/limit 4194304/)});
+    await expect(new RegistryClient(reg.host).getManifest('team/app', '1')).rejects.toMatchObject({
+      code: 'registry_bad_response',
+      message: expect.stringMatching(/limit 4194304/),
+    });
   });
 
-  it('a closed port is unreachable, saying so with the system\'s reason', async () => {
-    await expect(resolveDigest('127.0.0.1:1/team/app:1')).rejects.toMatchObject({code: 'registry_unreachable', reason: expect.stringMatching(/^registry unreachable: 127\.0\.0\.1:1: .*ECONNREFUSED/)});
+  it("a closed port is unreachable, saying so with the system's reason", async () => {
+    await expect(resolveDigest('127.0.0.1:1/team/app:1')).rejects.toMatchObject({
+      code: 'registry_unreachable',
+      reason: expect.stringMatching(/^registry unreachable: 127\.0\.0\.1:1: .*ECONNREFUSED/),
+    });
   });
 
-  it('a server error carries the registry\'s own words, shortened', async () => {
+  it("a server error carries the registry's own words, shortened", async () => {
     const reg = await standIn((_req, res) => {
       res.statusCode = 500;
       res.end(JSON.stringify({errors: [{code: 'UNKNOWN', message: `boom ${'x'.repeat(1000)}`}]}));
     });
     const err = (await new RegistryClient(reg.host).getManifest('team/app', '1').catch((e: unknown) => e)) as RegistryError;
-    expect(err).toMatchObject({code: 'registry_error', status: 500, reason: `registry error: ${reg.host} answered 500 for manifest team/app:1`});
+    expect(err).toMatchObject({
+      code: 'registry_error',
+      status: 500,
+      reason: `registry error: ${reg.host} answered 500 for manifest team/app:1`,
+    });
     expect(err.message).toMatch(/^127\.0\.0\.1:\d+ answered HTTP 500 for manifest team\/app:1 \(UNKNOWN: boom x+… \(\d+ chars\)\)$/);
   });
 });

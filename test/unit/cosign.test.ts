@@ -19,13 +19,19 @@ const D2 = `sha256:${'b'.repeat(64)}`;
 
 function ecKeys() {
   const {privateKey, publicKey} = generateKeyPairSync('ec', {namedCurve: 'P-256'});
-  return {priv: privateKey.export({type: 'pkcs8', format: 'pem'}).toString(), pub: publicKey.export({type: 'spki', format: 'pem'}).toString()};
+  return {
+    priv: privateKey.export({type: 'pkcs8', format: 'pem'}).toString(),
+    pub: publicKey.export({type: 'spki', format: 'pem'}).toString(),
+  };
 }
 
 describe('simple-signing payload', () => {
   it('is byte for byte what cosign writes (a payload and config recorded from cosign 1.13.1 pushing to Docker Hub)', () => {
     // From a public `cosign sign -d` trace: the layer sha256:b671489e… of size 252 is this payload.
-    const payload = buildPayload('index.docker.io/chihjenhuang/cosign1', 'sha256:4c1c50d0ffc614f90b93b07d778028dc765548e823f676fb027f61d281ac380d');
+    const payload = buildPayload(
+      'index.docker.io/chihjenhuang/cosign1',
+      'sha256:4c1c50d0ffc614f90b93b07d778028dc765548e823f676fb027f61d281ac380d',
+    );
     expect(payload.length).toBe(252);
     expect(createHash('sha256').update(payload).digest('hex')).toBe('b671489ededd1a180bd87235bba00fd83354f9c7d13b71d9f8b66a8e52965ebc');
     expect(payload.toString()).toBe(
@@ -39,7 +45,10 @@ describe('simple-signing payload', () => {
   });
 
   it('reads field names case-insensitively, as cosign (Go) does; the spec example writes Docker-manifest-digest', () => {
-    const doc = {critical: {identity: {'docker-reference': 'r'}, image: {'Docker-manifest-digest': D2}, type: COSIGN_SIGNATURE_TYPE}, optional: null};
+    const doc = {
+      critical: {identity: {'docker-reference': 'r'}, image: {'Docker-manifest-digest': D2}, type: COSIGN_SIGNATURE_TYPE},
+      optional: null,
+    };
     expect(parsePayload(Buffer.from(JSON.stringify(doc))).digest).toBe(D2);
   });
 
@@ -52,10 +61,22 @@ describe('simple-signing payload', () => {
     ['not JSON', '{"critical":', /not JSON/],
     ['an array', '[]', /not a JSON object/],
     ['no critical', '{"optional":null}', /no "critical"/],
-    ['another type', JSON.stringify({critical: {image: {'docker-manifest-digest': D1}, type: 'atomic container signature'}}), /payload type is "atomic container signature"/],
+    [
+      'another type',
+      JSON.stringify({critical: {image: {'docker-manifest-digest': D1}, type: 'atomic container signature'}}),
+      /payload type is "atomic container signature"/,
+    ],
     ['no image', JSON.stringify({critical: {type: COSIGN_SIGNATURE_TYPE}}), /no "critical.image"/],
-    ['a bad digest', JSON.stringify({critical: {image: {'docker-manifest-digest': 'sha256:xyz'}, type: COSIGN_SIGNATURE_TYPE}}), /no sha256 manifest digest/],
-    ['a numeric digest', JSON.stringify({critical: {image: {'docker-manifest-digest': 5}, type: COSIGN_SIGNATURE_TYPE}}), /no sha256 manifest digest/],
+    [
+      'a bad digest',
+      JSON.stringify({critical: {image: {'docker-manifest-digest': 'sha256:xyz'}, type: COSIGN_SIGNATURE_TYPE}}),
+      /no sha256 manifest digest/,
+    ],
+    [
+      'a numeric digest',
+      JSON.stringify({critical: {image: {'docker-manifest-digest': 5}, type: COSIGN_SIGNATURE_TYPE}}),
+      /no sha256 manifest digest/,
+    ],
   ])('refuses a payload that is %s', (_what, text, re) => {
     expect(() => parsePayload(Buffer.from(text))).toThrow(PayloadError);
     expect(() => parsePayload(Buffer.from(text))).toThrow(re);
@@ -74,7 +95,9 @@ describe('simple-signing payload', () => {
 
 describe('signature tag', () => {
   it('maps sha256:<hex> to sha256-<hex>.sig', () => {
-    expect(signatureTag('sha256:97fc222cee7991b5b061d4d4afdb5f3428fcb0c9054e1690313786befa1e4e36')).toBe('sha256-97fc222cee7991b5b061d4d4afdb5f3428fcb0c9054e1690313786befa1e4e36.sig');
+    expect(signatureTag('sha256:97fc222cee7991b5b061d4d4afdb5f3428fcb0c9054e1690313786befa1e4e36')).toBe(
+      'sha256-97fc222cee7991b5b061d4d4afdb5f3428fcb0c9054e1690313786befa1e4e36.sig',
+    );
     expect(() => signatureTag('sha256:abc')).toThrow(OrxError);
   });
 });

@@ -16,12 +16,18 @@ describe('diffAttrs', () => {
   });
 
   it('compares lists whole, order included', () => {
-    expect(diffAttrs({n: ['a', 'b']}, {n: ['b', 'a']}, none)).toEqual([{path: 'n', before: ['a', 'b'], after: ['b', 'a'], forces_replacement: true}]);
+    expect(diffAttrs({n: ['a', 'b']}, {n: ['b', 'a']}, none)).toEqual([
+      {path: 'n', before: ['a', 'b'], after: ['b', 'a'], forces_replacement: true},
+    ]);
     expect(diffAttrs({n: ['a']}, {n: ['a']}, none)).toEqual([]);
   });
 
   it('recurses into nested objects and marks updatable top-level attributes', () => {
-    const changes = diffAttrs({health: {retries: 3, test: ['CMD']}, memory_bytes: 1}, {health: {retries: 5, test: ['CMD']}, memory_bytes: 2}, new Set(['memory_bytes']));
+    const changes = diffAttrs(
+      {health: {retries: 3, test: ['CMD']}, memory_bytes: 1},
+      {health: {retries: 5, test: ['CMD']}, memory_bytes: 2},
+      new Set(['memory_bytes']),
+    );
     expect(changes).toEqual([
       {path: 'health.retries', before: 3, after: 5, forces_replacement: true},
       {path: 'memory_bytes', before: 1, after: 2, forces_replacement: false},
@@ -30,7 +36,9 @@ describe('diffAttrs', () => {
 
   it('treats null and a value as a change both ways, and object vs null', () => {
     expect(diffAttrs({user: null}, {user: '1000'}, none)).toHaveLength(1);
-    expect(diffAttrs({health: {a: 1}}, {health: null}, none)).toEqual([{path: 'health', before: {a: 1}, after: null, forces_replacement: true}]);
+    expect(diffAttrs({health: {a: 1}}, {health: null}, none)).toEqual([
+      {path: 'health', before: {a: 1}, after: null, forces_replacement: true},
+    ]);
   });
 
   it('ignores skipped attributes', () => {

@@ -78,9 +78,15 @@ function change(i: number, patch: Partial<Entry>): Entry[] {
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 /** The digest by its definition: lines sorted by their path, each ending in a newline. */
-const ofLines = (lines: string[]) => sha([...lines].sort((a, b) => (a.split(' ')[1] < b.split(' ')[1] ? -1 : 1)).map((l) => `${l}\n`).join(''));
+const ofLines = (lines: string[]) =>
+  sha(
+    [...lines]
+      .sort((a, b) => (a.split(' ')[1] < b.split(' ')[1] ? -1 : 1))
+      .map((l) => `${l}\n`)
+      .join(''),
+  );
 
-describe('content digest of a tar stream, format 1 (backups made with the engine\'s archive stream)', () => {
+describe("content digest of a tar stream, format 1 (backups made with the engine's archive stream)", () => {
   it('is exactly the documented line format', async () => {
     const lines = [
       `f a.txt 0644 0:0 6 ${sha('alpha\n')}`,
@@ -107,7 +113,11 @@ describe('content digest of a tar stream, format 1 (backups made with the engine
   it('does not depend on mtimes or on the name of the root directory', async () => {
     const d = (await digest(base())).content_digest;
     expect((await digest(base().map((e) => ({...e, mtime: new Date(1_600_000_000_000)})))).content_digest).toBe(d);
-    const renamed = base().map((e) => ({...e, name: e.name.replace(/^\.\//, 'orx-volume/'), linkname: e.type === 'link' ? 'orx-volume/a.txt' : e.linkname}));
+    const renamed = base().map((e) => ({
+      ...e,
+      name: e.name.replace(/^\.\//, 'orx-volume/'),
+      linkname: e.type === 'link' ? 'orx-volume/a.txt' : e.linkname,
+    }));
     expect((await digest(renamed)).content_digest).toBe(d);
   });
 
@@ -140,8 +150,17 @@ describe('content digest of a tar stream, format 1 (backups made with the engine
     const deep = `./${'d'.repeat(60)}/${'e'.repeat(60)}/file`; // fits with a ustar prefix
     const long = `./${'x'.repeat(150)}`; // one component over 100 bytes: a PAX path
     const big = Buffer.alloc(300_000, 7);
-    const r = await digest([{name: './', type: 'directory'}, {name: deep, content: 'deep'}, {name: long, content: big}, {name: './l', type: 'symlink', linkname: 'y'.repeat(120), mode: 0o777}]);
-    const lines = [`f ${deep.slice(2)} 0644 0:0 4 ${sha('deep')}`, `l l 0777 0:0 - ${'y'.repeat(120)}`, `f ${long.slice(2)} 0644 0:0 300000 ${sha(big)}`];
+    const r = await digest([
+      {name: './', type: 'directory'},
+      {name: deep, content: 'deep'},
+      {name: long, content: big},
+      {name: './l', type: 'symlink', linkname: 'y'.repeat(120), mode: 0o777},
+    ]);
+    const lines = [
+      `f ${deep.slice(2)} 0644 0:0 4 ${sha('deep')}`,
+      `l l 0777 0:0 - ${'y'.repeat(120)}`,
+      `f ${long.slice(2)} 0644 0:0 300000 ${sha(big)}`,
+    ];
     expect(r).toEqual({content_digest: ofLines(lines), files: 2, bytes: 300_004});
   });
 
@@ -152,7 +171,10 @@ describe('content digest of a tar stream, format 1 (backups made with the engine
     // "%" itself is escaped, so the two differ
     expect(plain.content_digest).toBe(sha(`f a%2520b 0644 0:0 1 ${sha('x')}\n`));
     const forged = await digest([{name: `./a 0644 0:0 1 ${sha('x')}\nf b`, content: 'x'}]);
-    const two = await digest([{name: './a', content: 'x'}, {name: './b', content: 'x'}]);
+    const two = await digest([
+      {name: './a', content: 'x'},
+      {name: './b', content: 'x'},
+    ]);
     expect(forged.content_digest).not.toBe(two.content_digest);
   });
 
@@ -227,7 +249,7 @@ function dataBlocks(content: Buffer): string {
 
 const gnuTar2 = /GNU tar/.test(spawnSync('tar', ['--version'], {encoding: 'utf8'}).stdout ?? '');
 
-describe('content digest, format 2 (orx\'s helper)', () => {
+describe("content digest, format 2 (orx's helper)", () => {
   const d2 = (tar: Buffer, pieces?: number[]) => digestOf(tar, pieces, 2);
 
   it('is exactly the documented line format: mtimes of files, directories and links, data blocks of files', async () => {
@@ -252,43 +274,67 @@ describe('content digest, format 2 (orx\'s helper)', () => {
       for (const [at, s] of bytes) b.write(s, at);
       return b;
     };
-    const d2Tar = (content: Buffer) => tarOf([{name: './', type: 'directory'}, {name: './f', content}]).then((t) => d2(t, [4096 + 100, 7, 1]).content_digest);
-    const a = file([[5, 'x'], [3 * 4096 + 9, 'y']], 10 * 4096 + 17);
+    const d2Tar = (content: Buffer) =>
+      tarOf([
+        {name: './', type: 'directory'},
+        {name: './f', content},
+      ]).then((t) => d2(t, [4096 + 100, 7, 1]).content_digest);
+    const a = file(
+      [
+        [5, 'x'],
+        [3 * 4096 + 9, 'y'],
+      ],
+      10 * 4096 + 17,
+    );
     const line = (content: Buffer) => ofLines([`f f 0644 0:0 ${content.length} 1700000000.000000000 ${dataBlocks(content)}`]);
     expect(await d2Tar(a)).toBe(line(a));
     // the same bytes one block later is another file
-    expect(await d2Tar(file([[5, 'x'], [4 * 4096 + 9, 'y']], 10 * 4096 + 17))).not.toBe(line(a));
+    expect(
+      await d2Tar(
+        file(
+          [
+            [5, 'x'],
+            [4 * 4096 + 9, 'y'],
+          ],
+          10 * 4096 + 17,
+        ),
+      ),
+    ).not.toBe(line(a));
     // a file of nothing but zeros hashes no data, but its size still counts
     expect(dataBlocks(Buffer.alloc(9000))).toBe(sha(''));
     expect(await d2Tar(Buffer.alloc(9000))).not.toBe(await d2Tar(Buffer.alloc(9001)));
   });
 
-  it.skipIf(!gnuTar2)('gives a sparse file (GNU sparse 1.0) and the same file with its zeros written the same digest, however it is chunked', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-digest-'));
-    try {
-      const f = path.join(dir, 'sparse');
-      const fd = fs.openSync(f, 'w');
-      fs.writeSync(fd, 'middle', 3_000_000);
-      fs.writeSync(fd, 'end', 40_000_000 - 3);
-      fs.ftruncateSync(fd, 40_000_000);
-      fs.closeSync(fd);
-      fs.writeFileSync(path.join(dir, 'small'), 'x');
-      const run = (...args: string[]) => spawnSync('tar', ['--format=posix', '--numeric-owner', ...args, '-cf', '-', '-C', dir, '.'], {maxBuffer: 1 << 27});
-      const sparse = run('--sparse', '--sparse-version=1.0');
-      const dense = run();
-      expect(sparse.status).toBe(0);
-      expect(sparse.stdout.length).toBeLessThan(1_000_000);
-      expect(dense.stdout.length).toBeGreaterThan(40_000_000);
-      expect(sparse.stdout.includes('GNU.sparse.major=1')).toBe(true);
-      const d = d2(dense.stdout);
-      expect(d2(sparse.stdout)).toEqual(d);
-      expect(d2(sparse.stdout, [1])).toEqual(d);
-      expect(d2(sparse.stdout, [7, 511, 513, 4095])).toEqual(d);
-      expect(d.bytes).toBe(40_000_001);
-      // format 1 reads the sparse entry as the whole file too
-      expect(digestOf(sparse.stdout, [65536], 1)).toEqual(digestOf(dense.stdout, [65536], 1));
-    } finally {
-      fs.rmSync(dir, {recursive: true, force: true});
-    }
-  });
+  it.skipIf(!gnuTar2)(
+    'gives a sparse file (GNU sparse 1.0) and the same file with its zeros written the same digest, however it is chunked',
+    () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-digest-'));
+      try {
+        const f = path.join(dir, 'sparse');
+        const fd = fs.openSync(f, 'w');
+        fs.writeSync(fd, 'middle', 3_000_000);
+        fs.writeSync(fd, 'end', 40_000_000 - 3);
+        fs.ftruncateSync(fd, 40_000_000);
+        fs.closeSync(fd);
+        fs.writeFileSync(path.join(dir, 'small'), 'x');
+        const run = (...args: string[]) =>
+          spawnSync('tar', ['--format=posix', '--numeric-owner', ...args, '-cf', '-', '-C', dir, '.'], {maxBuffer: 1 << 27});
+        const sparse = run('--sparse', '--sparse-version=1.0');
+        const dense = run();
+        expect(sparse.status).toBe(0);
+        expect(sparse.stdout.length).toBeLessThan(1_000_000);
+        expect(dense.stdout.length).toBeGreaterThan(40_000_000);
+        expect(sparse.stdout.includes('GNU.sparse.major=1')).toBe(true);
+        const d = d2(dense.stdout);
+        expect(d2(sparse.stdout)).toEqual(d);
+        expect(d2(sparse.stdout, [1])).toEqual(d);
+        expect(d2(sparse.stdout, [7, 511, 513, 4095])).toEqual(d);
+        expect(d.bytes).toBe(40_000_001);
+        // format 1 reads the sparse entry as the whole file too
+        expect(digestOf(sparse.stdout, [65536], 1)).toEqual(digestOf(dense.stdout, [65536], 1));
+      } finally {
+        fs.rmSync(dir, {recursive: true, force: true});
+      }
+    },
+  );
 });

@@ -56,7 +56,18 @@ async function backupOf(tar: Buffer): Promise<string> {
     orx_version: '0.0.0',
     config_snapshot: null,
     ledger: null,
-    archives: [{volume: 'memory', volume_name: 'orx-w-memory', file: 'memory.tar.gz', size: fs.statSync(file).size, sha256: await fileSha256(file), ...d.end(), content_digest_format: 2, quiesce: {how: 'none', agents: [], ms: 0}}],
+    archives: [
+      {
+        volume: 'memory',
+        volume_name: 'orx-w-memory',
+        file: 'memory.tar.gz',
+        size: fs.statSync(file).size,
+        sha256: await fileSha256(file),
+        ...d.end(),
+        content_digest_format: 2,
+        quiesce: {how: 'none', agents: [], ms: 0},
+      },
+    ],
   };
   await writeSignedManifest(backup, manifest, await workspaceKey({dir, version: '0.0.0'}, parseConfig('workspace: w\n', dir)));
   return backup;
@@ -64,15 +75,33 @@ async function backupOf(tar: Buffer): Promise<string> {
 
 describe('orx dr verify (no drill)', () => {
   it('names the first entry a restore could not put back, though signature and sha256 are fine', async () => {
-    const tar = Buffer.concat([header('./', '5'), header('./l', '2', 0, '/etc'), header('./l/planted', '0', 1), Buffer.from('x'.padEnd(512, '\0')), Buffer.alloc(1024)]);
+    const tar = Buffer.concat([
+      header('./', '5'),
+      header('./l', '2', 0, '/etc'),
+      header('./l/planted', '0', 1),
+      Buffer.from('x'.padEnd(512, '\0')),
+      Buffer.alloc(1024),
+    ]);
     const v = await verifyBackup(await backupOf(tar), trustedPlanKeys(dir), null);
     expect(v.signed_by).toBeTruthy();
     expect(v.ok).toBe(false);
-    expect(v.problems).toEqual([{part: 'archive', file: 'memory.tar.gz', reason: 'cannot be restored: entry ./l/planted: its parent path passes through a symlink or a file'}]);
+    expect(v.problems).toEqual([
+      {
+        part: 'archive',
+        file: 'memory.tar.gz',
+        reason: 'cannot be restored: entry ./l/planted: its parent path passes through a symlink or a file',
+      },
+    ]);
   });
 
-  it('checks out a restorable archive whose content digest is the manifest\'s', async () => {
-    const tar = Buffer.concat([header('./', '5'), header('./up', '2', 0, '../../../../'), header('./f', '0', 1), Buffer.from('x'.padEnd(512, '\0')), Buffer.alloc(1024)]);
+  it("checks out a restorable archive whose content digest is the manifest's", async () => {
+    const tar = Buffer.concat([
+      header('./', '5'),
+      header('./up', '2', 0, '../../../../'),
+      header('./f', '0', 1),
+      Buffer.from('x'.padEnd(512, '\0')),
+      Buffer.alloc(1024),
+    ]);
     expect(await verifyBackup(await backupOf(tar), trustedPlanKeys(dir), null)).toMatchObject({ok: true, problems: []});
   });
 });

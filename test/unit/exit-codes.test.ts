@@ -37,7 +37,15 @@ describe('errors', () => {
 
 describe('normalizeArgv', () => {
   it('accepts terraform-style single-dash long flags and =false booleans', () => {
-    expect(normalizeArgv(['plan', '-out=p.json', '-target', 'agent.a', '--refresh=false', '-C', 'dir'])).toEqual(['plan', '--out=p.json', '--target', 'agent.a', '--no-refresh', '-C', 'dir']);
+    expect(normalizeArgv(['plan', '-out=p.json', '-target', 'agent.a', '--refresh=false', '-C', 'dir'])).toEqual([
+      'plan',
+      '--out=p.json',
+      '--target',
+      'agent.a',
+      '--no-refresh',
+      '-C',
+      'dir',
+    ]);
     expect(normalizeArgv(['apply', '-auto-approve', '--json=true', '--debug=false'])).toEqual(['apply', '--auto-approve', '--json']);
     expect(normalizeArgv(['state', 'rm', '--', '-weird'])).toEqual(['state', 'rm', '--', '-weird']);
   });

@@ -19,7 +19,13 @@ describe('topoSort', () => {
   });
 
   it('names the nodes of a cycle', () => {
-    expect(() => topoSort([{id: 'a', deps: ['b']}, {id: 'b', deps: ['a']}, {id: 'c', deps: []}])).toThrow(/cycle among: a, b/);
+    expect(() =>
+      topoSort([
+        {id: 'a', deps: ['b']},
+        {id: 'b', deps: ['a']},
+        {id: 'c', deps: []},
+      ]),
+    ).toThrow(/cycle among: a, b/);
   });
 });
 
@@ -31,7 +37,22 @@ describe('closure', () => {
 });
 
 function step(address: string, action: PlannedStep['action'], depends_on: string[] = []): PlannedStep {
-  return {id: address, address, kind: address.split('.')[0] as PlannedStep['kind'], action, category: 'WRITE', before: null, after: null, changes: [], reasons: [], depends_on, object_id: null, record: false, idempotency_key: 'k', budget_ms: 1000};
+  return {
+    id: address,
+    address,
+    kind: address.split('.')[0] as PlannedStep['kind'],
+    action,
+    category: 'WRITE',
+    before: null,
+    after: null,
+    changes: [],
+    reasons: [],
+    depends_on,
+    object_id: null,
+    record: false,
+    idempotency_key: 'k',
+    budget_ms: 1000,
+  };
 }
 
 describe('operations (destroy/converge ordering)', () => {
@@ -48,18 +69,36 @@ describe('operations (destroy/converge ordering)', () => {
     expect([...del.find((o) => o.key === 'destroy:network.n')!.deps]).toEqual(['destroy:agent.a']);
     const create = operations([step('network.n', 'create'), step('agent.a', 'create', ['network.n'])]);
     expect(create.map((o) => o.key)).toEqual(['converge:network.n', 'converge:agent.a']);
-    expect([...create[1]!.deps]).toEqual(['converge:network.n']);
+    expect([...create[1].deps]).toEqual(['converge:network.n']);
   });
 
   it('an agent replace is one operation (new container first) unless something it hangs on is destroyed before it', () => {
-    const agent = (address: string, deps: string[] = []): PlannedStep => ({...step(address, 'replace', deps), kind: 'agent', before: {name: address}, after: {name: address}});
+    const agent = (address: string, deps: string[] = []): PlannedStep => ({
+      ...step(address, 'replace', deps),
+      kind: 'agent',
+      before: {name: address},
+      after: {name: address},
+    });
     // another agent replaced in one step is only an ordering
     const one = operations([agent('agent.b'), agent('agent.a', ['agent.b'])]);
     expect(one.map((o) => o.key)).toEqual(['converge:agent.b', 'converge:agent.a']);
-    expect([...one[1]!.deps]).toEqual(['converge:agent.b']);
+    expect([...one[1].deps]).toEqual(['converge:agent.b']);
     // a replaced network goes only once its agents' old containers are gone, and so on down the chain
-    const split = operations([step('network.n', 'replace'), agent('agent.a', ['network.n']), agent('agent.c', ['agent.a']), agent('agent.d')]);
-    expect(split.map((o) => o.key).sort()).toEqual(['converge:agent.a', 'converge:agent.c', 'converge:agent.d', 'converge:network.n', 'destroy:agent.a', 'destroy:agent.c', 'destroy:network.n']);
+    const split = operations([
+      step('network.n', 'replace'),
+      agent('agent.a', ['network.n']),
+      agent('agent.c', ['agent.a']),
+      agent('agent.d'),
+    ]);
+    expect(split.map((o) => o.key).sort()).toEqual([
+      'converge:agent.a',
+      'converge:agent.c',
+      'converge:agent.d',
+      'converge:network.n',
+      'destroy:agent.a',
+      'destroy:agent.c',
+      'destroy:network.n',
+    ]);
     expect([...split.find((o) => o.key === 'destroy:network.n')!.deps]).toEqual(['destroy:agent.a']);
   });
 });

@@ -36,7 +36,7 @@ describe('host ports', () => {
     expect(await probePort('192.0.2.1', 40000, 'tcp')).toBe('unknown');
   });
 
-  it('only a local engine has this host\'s ports', () => {
+  it("only a local engine has this host's ports", () => {
     expect(engineIsLocal({})).toBe(true);
     expect(engineIsLocal({DOCKER_HOST: 'unix:///run/user/1000/docker.sock'})).toBe(true);
     expect(engineIsLocal({DOCKER_HOST: 'tcp://10.0.0.5:2376'})).toBe(false);

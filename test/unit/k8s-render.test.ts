@@ -13,13 +13,7 @@ import {Ajv, type ValidateFunction} from 'ajv';
 import {describe, expect, it} from 'vitest';
 import {HEALTH_DEFAULTS, TIERS} from '../../src/config/agent.js';
 import type {HealthSpec, Tier} from '../../src/config/types.js';
-import {
-  SECRET_MOUNT_PATH,
-  kubeResources,
-  renderAgentObjects,
-  renderAgentSecret,
-  type KubeAgentInput,
-} from '../../src/k8s/render-agent.js';
+import {SECRET_MOUNT_PATH, kubeResources, renderAgentObjects, renderAgentSecret, type KubeAgentInput} from '../../src/k8s/render-agent.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, '..', 'fixtures', 'k8s');
@@ -66,13 +60,25 @@ const CASES: Record<string, KubeAgentInput> = {
   }),
   'health-cmd-shell': input({
     user: '1000',
-    health: {test: ['CMD-SHELL', 'test -f /tmp/ready && echo ok'], interval_ms: 2_500, timeout_ms: 500, retries: 0, start_period_ms: 15_500},
+    health: {
+      test: ['CMD-SHELL', 'test -f /tmp/ready && echo ok'],
+      interval_ms: 2_500,
+      timeout_ms: 500,
+      retries: 0,
+      start_period_ms: 15_500,
+    },
   }),
   'health-http': input({
     user: '1000:1000',
     ports: [8080],
     // what src/config/agent.ts makes of `health: {http: {port: 8080, path: /healthz}, interval: 5s, timeout: 2s, retries: 3}`
-    health: {test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/healthz'], interval_ms: 5_000, timeout_ms: 2_000, retries: 3, start_period_ms: 10_000},
+    health: {
+      test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/healthz'],
+      interval_ms: 5_000,
+      timeout_ms: 2_000,
+      retries: 3,
+      start_period_ms: 10_000,
+    },
   }),
   privileged: input({user: '1000:1000', privileged: true}),
   'allow-root': input({user: '0:0', allow_root: {reason: 'legacy image needs root to bind port 80'}}),
@@ -124,7 +130,7 @@ describe('golden files', () => {
   }
 
   it('rendering is deterministic (no timestamps, no randomness, key order independent of the input)', () => {
-    const a = CASES['user-command-env-ports-exec-health']!;
+    const a = CASES['user-command-env-ports-exec-health'];
     const reordered = {...a, env: Object.fromEntries(Object.entries(a.env).reverse()), labels: {...a.labels}};
     expect(JSON.stringify(renderAgentObjects(reordered))).toBe(JSON.stringify(renderAgentObjects(a)));
   });
@@ -223,13 +229,28 @@ describe('hardening', () => {
 
   it('a privileged agent is rendered as asked, with privilege escalation allowed (Kubernetes refuses the other combination)', () => {
     const c = podOf(renderAgentObjects(input({privileged: true})).deployment).containers[0] as Json;
-    expect(c.securityContext).toMatchObject({privileged: true, allowPrivilegeEscalation: true, readOnlyRootFilesystem: true, capabilities: {drop: ['ALL']}});
+    expect(c.securityContext).toMatchObject({
+      privileged: true,
+      allowPrivilegeEscalation: true,
+      readOnlyRootFilesystem: true,
+      capabilities: {drop: ['ALL']},
+    });
   });
 
   it('allow_root turns runAsNonRoot off at both levels, and only that', () => {
     const pod = podOf(renderAgentObjects(input({user: '0', allow_root: {reason: 'needs root'}})).deployment);
-    expect(pod.securityContext).toEqual({runAsNonRoot: false, runAsUser: 0, runAsGroup: 0, fsGroup: 0, seccompProfile: {type: 'RuntimeDefault'}});
-    expect(pod.containers[0].securityContext).toMatchObject({runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true});
+    expect(pod.securityContext).toEqual({
+      runAsNonRoot: false,
+      runAsUser: 0,
+      runAsGroup: 0,
+      fsGroup: 0,
+      seccompProfile: {type: 'RuntimeDefault'},
+    });
+    expect(pod.containers[0].securityContext).toMatchObject({
+      runAsNonRoot: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+    });
   });
 
   it('numeric users become ids (GID defaults to the UID); a user name is left to the image', () => {
@@ -251,7 +272,11 @@ describe('hardening', () => {
     expect(d.metadata.labels).toEqual(expected);
     expect(d.spec.template.metadata.labels).toEqual(expected);
     expect((serviceAccount as Json).metadata.labels).toEqual(expected);
-    expect(d.spec).toMatchObject({replicas: 1, revisionHistoryLimit: 3, strategy: {type: 'RollingUpdate', rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}});
+    expect(d.spec).toMatchObject({
+      replicas: 1,
+      revisionHistoryLimit: 3,
+      strategy: {type: 'RollingUpdate', rollingUpdate: {maxUnavailable: 0, maxSurge: 1}},
+    });
   });
 });
 
@@ -271,10 +296,16 @@ describe('command and health', () => {
 
   it('maps CMD, CMD-SHELL and the http form; a test that runs nothing gives no probe', () => {
     expect(probe(['CMD', 'pgrep', 'agent'])).toMatchObject({exec: {command: ['pgrep', 'agent']}});
-    expect(probe(['CMD-SHELL', 'curl -f localhost || exit 1'])).toMatchObject({exec: {command: ['/bin/sh', '-c', 'curl -f localhost || exit 1']}});
-    expect(probe(['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/healthz?deep=1'])).toMatchObject({httpGet: {path: '/healthz?deep=1', port: 8080}});
+    expect(probe(['CMD-SHELL', 'curl -f localhost || exit 1'])).toMatchObject({
+      exec: {command: ['/bin/sh', '-c', 'curl -f localhost || exit 1']},
+    });
+    expect(probe(['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/healthz?deep=1'])).toMatchObject({
+      httpGet: {path: '/healthz?deep=1', port: 8080},
+    });
     // anything but the exact shape orx writes stays an exec probe
-    expect(probe(['CMD', 'wget', '-q', '-O', '/dev/null', 'http://10.0.0.1:8080/healthz'])).toMatchObject({exec: {command: ['wget', '-q', '-O', '/dev/null', 'http://10.0.0.1:8080/healthz']}});
+    expect(probe(['CMD', 'wget', '-q', '-O', '/dev/null', 'http://10.0.0.1:8080/healthz'])).toMatchObject({
+      exec: {command: ['wget', '-q', '-O', '/dev/null', 'http://10.0.0.1:8080/healthz']},
+    });
     expect(probe(['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/x', '--extra'])).toHaveProperty('exec');
     expect(probe(['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:99999/x'])).toHaveProperty('exec');
     expect(probe([])).toBeUndefined();
@@ -290,13 +321,19 @@ describe('command and health', () => {
       timeoutSeconds: 1,
       failureThreshold: 1,
     });
-    expect(probe(['CMD', 'true'], {interval_ms: 1, timeout_ms: 1, retries: 5, start_period_ms: 0})).toMatchObject({periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 5, initialDelaySeconds: 0});
+    expect(probe(['CMD', 'true'], {interval_ms: 1, timeout_ms: 1, retries: 5, start_period_ms: 0})).toMatchObject({
+      periodSeconds: 1,
+      timeoutSeconds: 1,
+      failureThreshold: 5,
+      initialDelaySeconds: 0,
+    });
   });
 });
 
 describe('environment', () => {
   it('is sorted by name, with ORX_SECRETS_DIR last and replacing a user value of that name', () => {
-    const c = podOf(renderAgentObjects(input({env: {ZED: 'z', ALPHA: 'a', ORX_SECRETS_DIR: '/elsewhere', MID: ''}})).deployment).containers[0] as Json;
+    const c = podOf(renderAgentObjects(input({env: {ZED: 'z', ALPHA: 'a', ORX_SECRETS_DIR: '/elsewhere', MID: ''}})).deployment)
+      .containers[0] as Json;
     expect(c.env).toEqual([
       {name: 'ALPHA', value: 'a'},
       {name: 'MID', value: ''},
@@ -307,7 +344,11 @@ describe('environment', () => {
 });
 
 describe('secrets', () => {
-  const values = {OPENAI_API_KEY: 'sk-live-0123456789abcdef', GITHUB_TOKEN: 'ghp_SuperSecretValue42', 'orx-token': 'eyJhbGciOiJFZERTQSJ9.payload.sig'};
+  const values = {
+    OPENAI_API_KEY: 'sk-live-0123456789abcdef',
+    GITHUB_TOKEN: 'ghp_SuperSecretValue42',
+    'orx-token': 'eyJhbGciOiJFZERTQSJ9.payload.sig',
+  };
 
   it('no secret value ever appears in the rendered ServiceAccount or Deployment', () => {
     const a = input({user: '1000:1000', secret_keys: ['GITHUB_TOKEN', 'OPENAI_API_KEY'], secrets_revision: 'abc123'});
@@ -318,7 +359,7 @@ describe('secrets', () => {
     }
   });
 
-  it('the Secret volume projects exactly the agent\'s files and the token', () => {
+  it("the Secret volume projects exactly the agent's files and the token", () => {
     const pod = podOf(renderAgentObjects(input({secret_keys: ['OPENAI_API_KEY', 'GITHUB_TOKEN']})).deployment);
     expect(pod.volumes[1].secret.items).toEqual([
       {key: 'GITHUB_TOKEN', path: 'GITHUB_TOKEN'},
@@ -339,7 +380,10 @@ describe('secrets', () => {
   });
 
   it('renderAgentSecret base64s each value, keys sorted, labelled like the other objects', () => {
-    const s = renderAgentSecret({workspace: 'lab', address: 'agent.worker', name: 'orx-lab-worker', namespace: 'orx-lab', labels: {team: 'research'}}, values) as Json;
+    const s = renderAgentSecret(
+      {workspace: 'lab', address: 'agent.worker', name: 'orx-lab-worker', namespace: 'orx-lab', labels: {team: 'research'}},
+      values,
+    ) as Json;
     expect(Object.keys(s)).toEqual(['apiVersion', 'kind', 'metadata', 'type', 'immutable', 'data']);
     expect(s).toMatchObject({apiVersion: 'v1', kind: 'Secret', type: 'Opaque', immutable: false});
     expect(s.metadata).toEqual({

@@ -44,12 +44,15 @@ describe('hash-chained events', () => {
   });
 
   it('appendEvents writes a batch that continues the chain', () => {
-    const batch = l.appendEvents([{level: 'info', message: 'a'}, {level: 'debug', message: 'b', payload: {x: 1}}]);
+    const batch = l.appendEvents([
+      {level: 'info', message: 'a'},
+      {level: 'debug', message: 'b', payload: {x: 1}},
+    ]);
     expect(batch).toEqual({count: 2, head: l.chainHead()});
     const [a, b] = l.listEvents({after_seq: 9});
-    expect([a!.seq, b!.seq]).toEqual([10, 11]);
-    expect(b!.prev_hash).toBe(a!.hash);
-    expect(batch.head.hash).toBe(b!.hash);
+    expect([a.seq, b.seq]).toEqual([10, 11]);
+    expect(b.prev_hash).toBe(a.hash);
+    expect(batch.head.hash).toBe(b.hash);
     expect(l.verifyChain()).toMatchObject({ok: true, count: 11});
   });
 
@@ -71,7 +74,7 @@ describe('hash-chained events', () => {
   });
 
   it('detects a payload re-encoded with the same meaning (the stored bytes are what is hashed)', () => {
-    sql("UPDATE events SET payload = ? WHERE seq = 3", JSON.stringify({nested: {a: [1], b: 1}, i: 1}, null, 1));
+    sql('UPDATE events SET payload = ? WHERE seq = 3', JSON.stringify({nested: {a: [1], b: 1}, i: 1}, null, 1));
     expect(l.verifyChain()).toMatchObject({ok: false, seq: 3});
   });
 
@@ -88,7 +91,7 @@ describe('hash-chained events', () => {
   });
 
   it('detects a payload re-encoded with the same meaning (the stored bytes are what is hashed)', () => {
-    sql("UPDATE events SET payload = ? WHERE seq = 3", JSON.stringify({nested: {a: [1], b: 1}, i: 1}, null, 1));
+    sql('UPDATE events SET payload = ? WHERE seq = 3', JSON.stringify({nested: {a: [1], b: 1}, i: 1}, null, 1));
     expect(l.verifyChain()).toMatchObject({ok: false, seq: 3});
   });
 
@@ -106,9 +109,28 @@ describe('hash-chained events', () => {
     sql('UPDATE events SET seq = seq + 100 WHERE seq >= 5');
     sql('UPDATE events SET seq = seq - 99 WHERE seq >= 105');
     const prev = l.listEvents({after_seq: 3, limit: 1})[0];
-    const fake = {seq: 5, run_id: null, step_id: null, ts: prev.ts, level: 'info', message: 'inserted', payload: null, prev_hash: prev.hash};
-    sql('INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      fake.seq, null, null, fake.ts, fake.level, fake.message, null, fake.prev_hash, eventHash(fake));
+    const fake = {
+      seq: 5,
+      run_id: null,
+      step_id: null,
+      ts: prev.ts,
+      level: 'info',
+      message: 'inserted',
+      payload: null,
+      prev_hash: prev.hash,
+    };
+    sql(
+      'INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      fake.seq,
+      null,
+      null,
+      fake.ts,
+      fake.level,
+      fake.message,
+      null,
+      fake.prev_hash,
+      eventHash(fake),
+    );
     // The forged row itself is consistent; the row after it still points at the original seq 4.
     expect(l.verifyChain()).toMatchObject({ok: false, seq: 6, reason: expect.stringMatching(/prev_hash/)});
   });

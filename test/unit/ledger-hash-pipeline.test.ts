@@ -68,7 +68,7 @@ describe('hash pipeline', () => {
         payload: i % 7 ? JSON.stringify({i, pad: 'é'.repeat(i * 11)}) : null,
       }));
       const got: string[] = [];
-      for (let i = 0; i < rows.length; ) {
+      for (let i = 0; i < rows.length;) {
         const taken = p.submit(rows, i, got.at(-1) ?? GENESIS_HASH);
         expect(taken).toBeGreaterThan(0);
         for (let k = 0; k < taken; k++) got.push(p.hash(k));
@@ -124,7 +124,7 @@ describe('hash pipeline', () => {
       Atomics.store(ctrl, 1, 0);
       expect(p.submit(rows, 0, GENESIS_HASH)).toBe(1);
       const t0 = Date.now();
-      expect(p.hash(0)).toBe(storedEventHash({...rows[0]!, prev_hash: GENESIS_HASH}));
+      expect(p.hash(0)).toBe(storedEventHash({...rows[0], prev_hash: GENESIS_HASH}));
       expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
       expect(p.stats.fallbackRows).toBe(1);
       expect(p.ready).toBe(false);

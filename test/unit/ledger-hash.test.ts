@@ -21,7 +21,7 @@ describe('canonicalJson', () => {
   });
 
   it('is stable across a JSON round trip', () => {
-    const v = {n: 1.5e-7, big: 2 ** 53, neg: -0, nested: {'': 1, 'ü': 2, A: 3}};
+    const v = {n: 1.5e-7, big: 2 ** 53, neg: -0, nested: {'': 1, ü: 2, A: 3}};
     expect(canonicalJson(JSON.parse(canonicalJson(v)))).toBe(canonicalJson(v));
   });
 
@@ -32,7 +32,16 @@ describe('canonicalJson', () => {
 });
 
 describe('eventHash', () => {
-  const base = {prev_hash: GENESIS_HASH, seq: 1, run_id: null, step_id: null, ts: '2024-01-01T00:00:00.000Z', level: 'info', message: 'm', payload: {a: 1}};
+  const base = {
+    prev_hash: GENESIS_HASH,
+    seq: 1,
+    run_id: null,
+    step_id: null,
+    ts: '2024-01-01T00:00:00.000Z',
+    level: 'info',
+    message: 'm',
+    payload: {a: 1},
+  };
 
   it('is a sha256 hex digest, deterministic', () => {
     expect(GENESIS_HASH).toBe('0'.repeat(64));
@@ -45,13 +54,25 @@ describe('eventHash', () => {
     expect(eventHash(base, 2)).toBe(expected);
     expect(legacyEventHash(base, canonicalJson(base.payload))).toBe(expected);
     const hostile = {...base, run_id: 'r"\\\u2028', message: '\u0000ü😀\ud800\u2028\u007f\\', payload: {z: [1, {y: 'x'}], a: null}};
-    expect(legacyEventHash(hostile, canonicalJson(hostile.payload))).toBe(createHash('sha256').update(canonicalJson(hostile)).digest('hex'));
+    expect(legacyEventHash(hostile, canonicalJson(hostile.payload))).toBe(
+      createHash('sha256').update(canonicalJson(hostile)).digest('hex'),
+    );
     expect(eventHash(base, 1)).not.toBe(expected);
   });
 
   it('changes when any hashed field changes', () => {
     const h = eventHash(base);
-    for (const patch of [{seq: 2}, {prev_hash: 'f'.repeat(64)}, {run_id: 'r'}, {step_id: 's'}, {ts: 'x'}, {level: 'warn'}, {message: 'n'}, {payload: {a: 2}}, {payload: null}]) {
+    for (const patch of [
+      {seq: 2},
+      {prev_hash: 'f'.repeat(64)},
+      {run_id: 'r'},
+      {step_id: 's'},
+      {ts: 'x'},
+      {level: 'warn'},
+      {message: 'n'},
+      {payload: {a: 2}},
+      {payload: null},
+    ]) {
       expect(eventHash({...base, ...patch})).not.toBe(h);
     }
   });
@@ -59,7 +80,22 @@ describe('eventHash', () => {
 
 describe('canonicalJson string fast path', () => {
   it('matches JSON.stringify for every kind of awkward string', () => {
-    const samples = ['', 'plain', 'q"uote', 'back\\slash', 'nl\n', '\u0000', '\u001f', '\u007f', '\u2028', 'ü', '😀', '\ud800', 'a\udc00b', '/'];
+    const samples = [
+      '',
+      'plain',
+      'q"uote',
+      'back\\slash',
+      'nl\n',
+      '\u0000',
+      '\u001f',
+      '\u007f',
+      '\u2028',
+      'ü',
+      '😀',
+      '\ud800',
+      'a\udc00b',
+      '/',
+    ];
     for (const s of samples) {
       expect(canonicalJson(s)).toBe(JSON.stringify(s));
       expect(canonicalJson({[s]: s})).toBe(JSON.stringify({[s]: s}));

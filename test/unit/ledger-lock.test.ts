@@ -24,8 +24,8 @@ const me = {pid: process.pid, host: os.hostname(), command: 'orx apply'};
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', '0']);
   expect(r.status).toBe(0);
-  expect(pidAlive(r.pid!)).toBe(false);
-  return r.pid!;
+  expect(pidAlive(r.pid)).toBe(false);
+  return r.pid;
 }
 
 describe('workspace lock', () => {

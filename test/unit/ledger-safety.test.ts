@@ -17,7 +17,13 @@ afterEach(() => {
 });
 
 function step(runId: string, address: string, category: string, status: 'succeeded' | 'failed', key: string): void {
-  const s = ledger.startStep({run_id: runId, address, action: category === 'DESTROY' ? 'delete' : 'create', idempotency_key: key, category});
+  const s = ledger.startStep({
+    run_id: runId,
+    address,
+    action: category === 'DESTROY' ? 'delete' : 'create',
+    idempotency_key: key,
+    category,
+  });
   ledger.finishStep({step_id: s.id, status});
 }
 
@@ -51,9 +57,15 @@ describe('approvals and halt state', () => {
       {plan_id: 'p1', plan_digest: 'd1', address: 'agent.a', decision: 'approved', actor: 'ann', reason: 'ok', run_id: null},
       {plan_id: 'p1', plan_digest: 'd1', address: null, decision: 'rejected', actor: 'bob', reason: 'no', run_id: null},
     ]);
-    expect(approvalsFor(ledger, 'd1').map((a) => [a.address, a.decision, a.actor])).toEqual([['agent.a', 'approved', 'ann'], [null, 'rejected', 'bob']]);
+    expect(approvalsFor(ledger, 'd1').map((a) => [a.address, a.decision, a.actor])).toEqual([
+      ['agent.a', 'approved', 'ann'],
+      [null, 'rejected', 'bob'],
+    ]);
     expect(approvalsFor(ledger, 'other')).toEqual([]);
-    const events = ledger.listEvents({}).slice(before).map((e) => e.message);
+    const events = ledger
+      .listEvents({})
+      .slice(before)
+      .map((e) => e.message);
     expect(events).toEqual(['agent.a approved by ann: ok', 'all steps rejected by bob: no']);
     expect(ledger.verifyChain()).toMatchObject({ok: true});
   });
@@ -64,6 +76,11 @@ describe('approvals and halt state', () => {
     expect(haltState(ledger)).toMatchObject({by: 'ann', stopped: [{address: 'agent.a'}]});
     expect(clearHalt(ledger, 'bob', 'fixed')).toMatchObject({reason: 'runaway agent'});
     expect(haltState(ledger)).toBeNull();
-    expect(ledger.listEvents({}).map((e) => e.message).slice(-2)).toEqual(['workspace halted by ann: runaway agent', 'workspace resumed by bob: fixed']);
+    expect(
+      ledger
+        .listEvents({})
+        .map((e) => e.message)
+        .slice(-2),
+    ).toEqual(['workspace halted by ann: runaway agent', 'workspace resumed by bob: fixed']);
   });
 });

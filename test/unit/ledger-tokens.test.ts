@@ -7,7 +7,15 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {OrxError} from '../../src/errors.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {LATEST_SCHEMA_VERSION, MIGRATIONS} from '../../src/ledger/migrations.js';
-import {listTokens, recordToken, revokeTokens, revokeTokensDetailed, tokenRecord, tokenRevocation, type TokenIssue} from '../../src/ledger/tokens.js';
+import {
+  listTokens,
+  recordToken,
+  revokeTokens,
+  revokeTokensDetailed,
+  tokenRecord,
+  tokenRevocation,
+  type TokenIssue,
+} from '../../src/ledger/tokens.js';
 import {DEFAULT_TOKEN_SETTINGS, issueAgentToken, verifyAgentToken} from '../../src/trust/agent-token.js';
 import {trustedKeyOf, workspaceKeyFromPem} from '../../src/trust/keys.js';
 
@@ -27,7 +35,16 @@ const NOW_SEC = NOW.getTime() / 1000;
 let n = 0;
 function tok(o: Partial<TokenIssue> = {}): TokenIssue {
   n++;
-  return {jti: `jti-${n}`, address: 'agent.researcher', workspace: 'lab', audience: 'orchestrix', scopes: ['ledger:read'], iat: NOW_SEC - 60, exp: NOW_SEC + 3540, ...o};
+  return {
+    jti: `jti-${n}`,
+    address: 'agent.researcher',
+    workspace: 'lab',
+    audience: 'orchestrix',
+    scopes: ['ledger:read'],
+    iat: NOW_SEC - 60,
+    exp: NOW_SEC + 3540,
+    ...o,
+  };
 }
 const by = {actor: 'alice', reason: 'agent deleted', now: NOW};
 const events = () => ledger.listEvents();
@@ -43,11 +60,26 @@ const caught = (fn: () => unknown): OrxError => {
 describe('migration 6: the tokens table', () => {
   it('is the latest migration and creates the table with its index', () => {
     expect(LATEST_SCHEMA_VERSION).toBe(MIGRATIONS.length);
-    expect(MIGRATIONS[5]!.version).toBe(6);
+    expect(MIGRATIONS[5].version).toBe(6);
     expect(ledger.meta().schema_version).toBe(LATEST_SCHEMA_VERSION);
     const cols = (ledger.sqlite.prepare("SELECT name FROM pragma_table_info('tokens')").all() as {name: string}[]).map((c) => c.name);
-    expect(cols).toEqual(['jti', 'address', 'workspace', 'audience', 'scopes', 'iat', 'exp', 'run_id', 'issued_at', 'revoked_at', 'revoked_by', 'reason']);
-    const idx = ledger.sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tokens' AND name = 'tokens_address'").get();
+    expect(cols).toEqual([
+      'jti',
+      'address',
+      'workspace',
+      'audience',
+      'scopes',
+      'iat',
+      'exp',
+      'run_id',
+      'issued_at',
+      'revoked_at',
+      'revoked_by',
+      'reason',
+    ]);
+    const idx = ledger.sqlite
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tokens' AND name = 'tokens_address'")
+      .get();
     expect(idx).toBeDefined();
   });
 
@@ -74,7 +106,7 @@ describe('migration 6: the tokens table', () => {
     const d2 = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-tokens-old-'));
     fs.mkdirSync(path.join(d2, '.orx'));
     const raw = new Database(Ledger.fileFor(d2));
-    MIGRATIONS[0]!.up(raw);
+    MIGRATIONS[0].up(raw);
     raw.pragma('user_version = 1');
     raw.close();
     const l = Ledger.open(d2);
@@ -97,7 +129,9 @@ describe('recordToken', () => {
     expect(ev.run_id).toBe(run.id);
     expect(ev.level).toBe('info');
     expect(ev.message).toBe(`token ${t.jti} issued to agent.researcher (expires ${new Date(t.exp * 1000).toISOString()})`);
-    expect(ev.payload).toEqual({token: {jti: t.jti, address: t.address, workspace: 'lab', audience: 'orchestrix', scopes: ['a', 'b'], iat: t.iat, exp: t.exp}});
+    expect(ev.payload).toEqual({
+      token: {jti: t.jti, address: t.address, workspace: 'lab', audience: 'orchestrix', scopes: ['a', 'b'], iat: t.iat, exp: t.exp},
+    });
     expect(ledger.verifyChain().ok).toBe(true);
     recordToken(ledger, tok());
     expect(tokenRecord(ledger, `jti-${n}`)!.run_id).toBeNull();
@@ -148,7 +182,7 @@ describe('recordToken', () => {
     for (const f of fs.readdirSync(path.join(dir, '.orx'))) {
       const bytes = fs.readFileSync(path.join(dir, '.orx', f));
       expect(bytes.includes(issued.token), f).toBe(false);
-      expect(bytes.includes(issued.token.split('.')[2]!), f).toBe(false);
+      expect(bytes.includes(issued.token.split('.')[2]), f).toBe(false);
     }
     ledger = Ledger.open(dir);
     expect(tokenRecord(ledger, issued.jti)!.revoked_at).not.toBeNull();
@@ -166,12 +200,19 @@ describe('revoking', () => {
     expect(tokenRevocation(ledger, t.jti)).toEqual({revoked_at: NOW.toISOString(), reason: 'agent deleted'});
     const evs = events().slice(before);
     expect(evs).toHaveLength(1);
-    expect(evs[0]!.level).toBe('warn');
-    expect(evs[0]!.message).toBe(`token ${t.jti} revoked by alice: agent deleted`);
-    expect(evs[0]!.payload).toEqual({tokens_revoked: {selector: {jti: t.jti}, jtis: [t.jti], actor: 'alice', reason: 'agent deleted', at: NOW.toISOString()}});
+    expect(evs[0].level).toBe('warn');
+    expect(evs[0].message).toBe(`token ${t.jti} revoked by alice: agent deleted`);
+    expect(evs[0].payload).toEqual({
+      tokens_revoked: {selector: {jti: t.jti}, jtis: [t.jti], actor: 'alice', reason: 'agent deleted', at: NOW.toISOString()},
+    });
 
     const later = new Date(NOW.getTime() + 60_000);
-    expect(revokeTokensDetailed(ledger, {jti: t.jti}, {actor: 'bob', reason: 'again', now: later})).toEqual({matched: 1, revoked: [], already_revoked: [t.jti], expired: []});
+    expect(revokeTokensDetailed(ledger, {jti: t.jti}, {actor: 'bob', reason: 'again', now: later})).toEqual({
+      matched: 1,
+      revoked: [],
+      already_revoked: [t.jti],
+      expired: [],
+    });
     expect(tokenRecord(ledger, t.jti)).toMatchObject({revoked_at: NOW.toISOString(), revoked_by: 'alice', reason: 'agent deleted'});
     expect(events().slice(before)).toHaveLength(1);
     expect(ledger.verifyChain().ok).toBe(true);
@@ -206,8 +247,8 @@ describe('revoking', () => {
     expect(tokenRecord(ledger, gone.jti)!.reason).toBe('earlier');
     const evs = events().slice(before);
     expect(evs).toHaveLength(1);
-    expect(evs[0]!.message).toBe('2 tokens of agent.researcher revoked by alice: agent deleted');
-    expect(evs[0]!.payload).toMatchObject({tokens_revoked: {selector: {address: 'agent.researcher'}, jtis: [live1.jti, live2.jti]}});
+    expect(evs[0].message).toBe('2 tokens of agent.researcher revoked by alice: agent deleted');
+    expect(evs[0].payload).toMatchObject({tokens_revoked: {selector: {address: 'agent.researcher'}, jtis: [live1.jti, live2.jti]}});
     expect(revokeTokens(ledger, {address: 'agent.researcher'}, by)).toEqual([]);
     expect(events().slice(before)).toHaveLength(1);
     expect(revokeTokensDetailed(ledger, {address: 'agent.nobody'}, by).matched).toBe(0);
@@ -225,7 +266,8 @@ describe('revoking', () => {
 
   it('needs exactly one selector, an actor and a reason', () => {
     recordToken(ledger, tok());
-    for (const sel of [{}, {jti: 'a', address: 'b'}, {address: 'b', all: true}, {all: false}]) expect(() => revokeTokens(ledger, sel, by), JSON.stringify(sel)).toThrow(/exactly one/);
+    for (const sel of [{}, {jti: 'a', address: 'b'}, {address: 'b', all: true}, {all: false}])
+      expect(() => revokeTokens(ledger, sel, by), JSON.stringify(sel)).toThrow(/exactly one/);
     const noReason = caught(() => revokeTokens(ledger, {all: true}, {actor: 'a', reason: '  '}));
     expect(noReason).toMatchObject({code: 'invalid_input', kind: 'user'});
     expect(() => revokeTokens(ledger, {all: true}, {actor: ' ', reason: 'r'})).toThrow(/actor/);
@@ -274,7 +316,7 @@ describe('listTokens', () => {
     expect(listTokens(ledger, {address: 'agent.researcher'}).map((r) => r.jti)).toEqual([dead.jti, a2.jti, a1.jti]);
     expect(listTokens(ledger, {address: 'agent.researcher', live: true, now: NOW}).map((r) => r.jti)).toEqual([a2.jti]);
     expect(listTokens(ledger).map((r) => r.jti)).toHaveLength(4);
-    expect(listTokens(ledger, {address: 'agent.planner'})[0]!.scopes).toEqual(['ledger:read']);
+    expect(listTokens(ledger, {address: 'agent.planner'})[0].scopes).toEqual(['ledger:read']);
   });
 });
 
@@ -282,7 +324,11 @@ describe('issue, record, verify, revoke: the whole path', () => {
   it('a recorded token verifies against the ledger until it is revoked', async () => {
     const {privateKey} = generateKeyPairSync('ec', {namedCurve: 'prime256v1'});
     const key = workspaceKeyFromPem(privateKey.export({type: 'pkcs8', format: 'pem'}).toString(), 'k');
-    const issued = await issueAgentToken(key, {workspace: 'lab', address: 'agent.researcher', settings: {...DEFAULT_TOKEN_SETTINGS, scopes: ['x']}});
+    const issued = await issueAgentToken(key, {
+      workspace: 'lab',
+      address: 'agent.researcher',
+      settings: {...DEFAULT_TOKEN_SETTINGS, scopes: ['x']},
+    });
     const check = () =>
       verifyAgentToken(issued.token, {
         keys: [trustedKeyOf(key)],

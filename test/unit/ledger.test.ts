@@ -115,7 +115,7 @@ describe('Ledger.open', () => {
     expect(() => r.applyStateChange(put('volume.x'))).toThrow(/readonly/);
   });
 
-  it('two handles on one file see each other\'s writes', () => {
+  it("two handles on one file see each other's writes", () => {
     const dir = tmp();
     const a = openLedger(dir);
     const b = openLedger(dir);
@@ -147,9 +147,18 @@ describe('resources', () => {
     expect(l.applyStateChange(put('network.a', {internal: false}))).toBe(2);
     expect(l.applyStateChange(put('network.b', {internal: false}))).toBe(3);
     const b = l.getResource('network.b')!;
-    expect(b).toMatchObject({kind: 'network', attributes: {internal: false}, object_id: 'id-network.b', serial: 3, secret_fingerprints: {}});
+    expect(b).toMatchObject({
+      kind: 'network',
+      attributes: {internal: false},
+      object_id: 'id-network.b',
+      serial: 3,
+      secret_fingerprints: {},
+    });
     expect(b.updated_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect(l.listResources().map((r) => [r.address, r.serial])).toEqual([['network.a', 2], ['network.b', 3]]);
+    expect(l.listResources().map((r) => [r.address, r.serial])).toEqual([
+      ['network.a', 2],
+      ['network.b', 3],
+    ]);
     expect(l.applyStateChange({op: 'delete', address: 'network.a'}, {message: 'deleted a'})).toBe(4);
     expect(l.getResource('network.a')).toBeUndefined();
     expect(l.meta().serial).toBe(4);
@@ -161,7 +170,7 @@ describe('resources', () => {
 
   it('stores secret fingerprints given with a put, never other secret data', () => {
     const l = openLedger(tmp());
-    l.applyStateChange({...put('agent.a'), secret_fingerprints: {KEY: 'hmac:abc'}} as Parameters<Ledger['applyStateChange']>[0]);
+    l.applyStateChange({...put('agent.a'), secret_fingerprints: {KEY: 'hmac:abc'}});
     expect(l.getResource('agent.a')?.secret_fingerprints).toEqual({KEY: 'hmac:abc'});
   });
 
@@ -240,7 +249,9 @@ describe('runs and steps', () => {
     const run = l.startRun({kind: 'apply', mode: 'APPLY', autonomy: 0, actor: 'ci'});
     const s = l.startStep({run_id: run.id, address: 'agent.a', action: 'create', idempotency_key: 'k1'});
     const before = l.listEvents().length;
-    const bad = {op: 'put', address: 'agent.a', kind: null, attributes: {}, object_id: null} as unknown as Parameters<Ledger['finishStep']>[0]['change'];
+    const bad = {op: 'put', address: 'agent.a', kind: null, attributes: {}, object_id: null} as unknown as Parameters<
+      Ledger['finishStep']
+    >[0]['change'];
     expect(() => l.finishStep({step_id: s.id, status: 'succeeded', change: bad})).toThrow();
     expect(l.getStep(s.id)?.status).toBe('running');
     expect(l.listEvents()).toHaveLength(before);

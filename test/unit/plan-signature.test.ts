@@ -19,13 +19,40 @@ const ctx = {dir, log: silentLogger, version: 't', actor: 't', command: 't'};
 
 function smallPlan(): PlanDocument {
   const m = buildPlan({
-    plan_id: 'p', mode: 'apply', recorded: [], observation: null, knownStepKeys: new Set(), targets: [], replace: [],
-    desired: [{address: 'network.n', kind: 'network', name: 'n', depends_on: [], attributes: {name: 'orx-w-n', internal: true, labels: {}}}],
+    plan_id: 'p',
+    mode: 'apply',
+    recorded: [],
+    observation: null,
+    knownStepKeys: new Set(),
+    targets: [],
+    replace: [],
+    desired: [
+      {address: 'network.n', kind: 'network', name: 'n', depends_on: [], attributes: {name: 'orx-w-n', internal: true, labels: {}}},
+    ],
   });
   return {
-    formatVersion: '1', plan_id: newPlanId(), kind: 'apply', created_at: '2026-01-01T00:00:00.000Z', orx_version: '0', workspace: 'w', lineage: 'L', serial: 0, ledger_head: {seq: 0, hash: '0'.repeat(64)},
-    config_digest: 'a'.repeat(64), policy_digest: 'b'.repeat(64), autonomy: 0, refresh: true, targets: [], replace: [], steps: m.steps, drift: [], notes: [],
-    summary: summarize(m.steps), policy: {decisions: []}, simulation: null, signature: null,
+    formatVersion: '1',
+    plan_id: newPlanId(),
+    kind: 'apply',
+    created_at: '2026-01-01T00:00:00.000Z',
+    orx_version: '0',
+    workspace: 'w',
+    lineage: 'L',
+    serial: 0,
+    ledger_head: {seq: 0, hash: '0'.repeat(64)},
+    config_digest: 'a'.repeat(64),
+    policy_digest: 'b'.repeat(64),
+    autonomy: 0,
+    refresh: true,
+    targets: [],
+    replace: [],
+    steps: m.steps,
+    drift: [],
+    notes: [],
+    summary: summarize(m.steps),
+    policy: {decisions: []},
+    simulation: null,
+    signature: null,
   };
 }
 
@@ -66,7 +93,7 @@ describe('signed plans', () => {
     const variant = path.join(dir, 'variant.plan.json');
     for (let i = 0; i < bytes.length; i++) {
       const b = Buffer.from(bytes);
-      b[i] = b[i]! ^ 0x01;
+      b[i] = b[i] ^ 0x01;
       fs.writeFileSync(variant, b);
       if (i >= sigStart) inBundle++;
       try {

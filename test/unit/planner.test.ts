@@ -9,29 +9,67 @@ import type {Observation} from '../../src/engine/refresh.js';
 import type {ResourceRecord} from '../../src/ledger/types.js';
 import type {DesiredResource, ObservedResource} from '../../src/resources/types.js';
 
-const net = (internal = true): DesiredResource => ({address: 'network.n', kind: 'network', name: 'n', depends_on: [], attributes: {name: 'orx-w-n', internal, labels: {}}});
+const net = (internal = true): DesiredResource => ({
+  address: 'network.n',
+  kind: 'network',
+  name: 'n',
+  depends_on: [],
+  attributes: {name: 'orx-w-n', internal, labels: {}},
+});
 const agent = (env: Record<string, string> = {A: '1'}, memory = 100): DesiredResource => ({
   address: 'agent.a',
   kind: 'agent',
   name: 'a',
   depends_on: ['network.n'],
-  attributes: {name: 'orx-w-a', image: 'i', networks: ['orx-w-n'], mounts: [], env, memory_bytes: memory, running: true, config_hash: JSON.stringify(env)},
+  attributes: {
+    name: 'orx-w-a',
+    image: 'i',
+    networks: ['orx-w-n'],
+    mounts: [],
+    env,
+    memory_bytes: memory,
+    running: true,
+    config_hash: JSON.stringify(env),
+  },
 });
-const rec = (d: DesiredResource, id = `id-${d.address}`): ResourceRecord => ({address: d.address, kind: d.kind, attributes: d.attributes, object_id: id, secret_fingerprints: {}, serial: 1, updated_at: ''});
-const obs = (d: DesiredResource, attrs = d.attributes, id = `id-${d.address}`): ObservedResource => ({address: d.address, kind: d.kind, object_id: id, attributes: attrs});
+const rec = (d: DesiredResource, id = `id-${d.address}`): ResourceRecord => ({
+  address: d.address,
+  kind: d.kind,
+  attributes: d.attributes,
+  object_id: id,
+  secret_fingerprints: {},
+  serial: 1,
+  updated_at: '',
+});
+const obs = (d: DesiredResource, attrs = d.attributes, id = `id-${d.address}`): ObservedResource => ({
+  address: d.address,
+  kind: d.kind,
+  object_id: id,
+  attributes: attrs,
+});
 const observation = (...o: ObservedResource[]): Observation => ({observed: new Map(o.map((x) => [x.address, x])), orphans: []});
 
 function plan(over: Partial<PlanInput>) {
-  return buildPlan({plan_id: 'p', mode: 'apply', desired: [], recorded: [], observation: observation(), knownStepKeys: new Set(), targets: [], replace: [], ...over});
+  return buildPlan({
+    plan_id: 'p',
+    mode: 'apply',
+    desired: [],
+    recorded: [],
+    observation: observation(),
+    knownStepKeys: new Set(),
+    targets: [],
+    replace: [],
+    ...over,
+  });
 }
 
 describe('buildPlan', () => {
   it('creates in dependency order', () => {
     const m = plan({desired: [agent(), net()]});
     expect(m.steps.map((s) => `${s.action} ${s.address}`)).toEqual(['create network.n', 'create agent.a']);
-    expect(m.steps[1]!.category).toBe('DEPLOY');
-    expect(m.steps[0]!.category).toBe('WRITE');
-    expect(m.steps[1]!.idempotency_key).toMatch(/^[0-9a-f]{32}$/);
+    expect(m.steps[1].category).toBe('DEPLOY');
+    expect(m.steps[0].category).toBe('WRITE');
+    expect(m.steps[1].idempotency_key).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it('is a no-op when desired, recorded and observed agree', () => {
@@ -43,9 +81,17 @@ describe('buildPlan', () => {
 
   it('updates in place for updatable attributes, replaces for others', () => {
     const before = [net(), agent()];
-    const upd = plan({desired: [net(), agent({A: '1'}, 200)], recorded: before.map((x) => rec(x)), observation: observation(...before.map((x) => obs(x)))});
+    const upd = plan({
+      desired: [net(), agent({A: '1'}, 200)],
+      recorded: before.map((x) => rec(x)),
+      observation: observation(...before.map((x) => obs(x))),
+    });
     expect(upd.steps.find((s) => s.address === 'agent.a')).toMatchObject({action: 'update', category: 'DEPLOY'});
-    const rep = plan({desired: [net(), agent({A: '2'})], recorded: before.map((x) => rec(x)), observation: observation(...before.map((x) => obs(x)))});
+    const rep = plan({
+      desired: [net(), agent({A: '2'})],
+      recorded: before.map((x) => rec(x)),
+      observation: observation(...before.map((x) => obs(x))),
+    });
     const s = rep.steps.find((x) => x.address === 'agent.a')!;
     expect(s.action).toBe('replace');
     expect(s.changes).toEqual([{path: 'env.A', before: '1', after: '2', forces_replacement: true}]);
@@ -53,25 +99,37 @@ describe('buildPlan', () => {
 
   it('replaces the agents on a replaced network', () => {
     const before = [net(true), agent()];
-    const m = plan({desired: [net(false), agent()], recorded: before.map((x) => rec(x)), observation: observation(...before.map((x) => obs(x)))});
+    const m = plan({
+      desired: [net(false), agent()],
+      recorded: before.map((x) => rec(x)),
+      observation: observation(...before.map((x) => obs(x))),
+    });
     expect(m.steps.map((s) => `${s.action} ${s.address}`)).toEqual(['replace network.n', 'replace agent.a']);
-    expect(m.steps[1]!.reasons).toContain('network.n is replaced');
+    expect(m.steps[1].reasons).toContain('network.n is replaced');
   });
 
   it('reports drift separately and plans the repair', () => {
     const d = [net(), agent()];
-    const m = plan({desired: d, recorded: d.map((x) => rec(x)), observation: observation(obs(d[0]!))});
+    const m = plan({desired: d, recorded: d.map((x) => rec(x)), observation: observation(obs(d[0]))});
     expect(m.drift).toEqual([{address: 'agent.a', kind: 'agent', status: 'deleted', changes: []}]);
     expect(m.steps.find((s) => s.address === 'agent.a')).toMatchObject({action: 'create', reasons: ['deleted outside orx']});
 
-    const stopped = plan({desired: d, recorded: d.map((x) => rec(x)), observation: observation(obs(d[0]!), obs(d[1]!, {...d[1]!.attributes, running: false}))});
-    expect(stopped.drift[0]).toMatchObject({address: 'agent.a', status: 'changed', changes: [{path: 'running', before: true, after: false}]});
+    const stopped = plan({
+      desired: d,
+      recorded: d.map((x) => rec(x)),
+      observation: observation(obs(d[0]), obs(d[1], {...d[1].attributes, running: false})),
+    });
+    expect(stopped.drift[0]).toMatchObject({
+      address: 'agent.a',
+      status: 'changed',
+      changes: [{path: 'running', before: true, after: false}],
+    });
     expect(stopped.steps.find((s) => s.address === 'agent.a')!.action).toBe('update');
   });
 
   it('records, without changing the world, an object an interrupted apply left', () => {
     const d = [net()];
-    const m = plan({desired: d, recorded: [], observation: observation(obs(d[0]!))});
+    const m = plan({desired: d, recorded: [], observation: observation(obs(d[0]))});
     expect(m.steps[0]).toMatchObject({action: 'noop', record: true});
     expect(hasChanges(m.steps)).toBe(true);
   });
@@ -104,7 +162,7 @@ describe('buildPlan', () => {
   it('uses the ledger alone with refresh off', () => {
     const d = [net()];
     const m = plan({desired: d, recorded: d.map((x) => rec(x)), observation: null});
-    expect(m.steps[0]!.action).toBe('noop');
+    expect(m.steps[0].action).toBe('noop');
     expect(m.drift).toEqual([]);
   });
 
@@ -126,9 +184,28 @@ describe('plan file', () => {
   const doc = (): PlanDocument => {
     const m = plan({desired: [net(), agent()]});
     return {
-      formatVersion: '1', plan_id: newPlanId(), kind: 'apply', created_at: new Date().toISOString(), orx_version: '0.0.0', workspace: 'w', lineage: 'L', serial: 3, ledger_head: {seq: 7, hash: 'c'.repeat(64)},
-      config_digest: 'a'.repeat(64), policy_digest: 'b'.repeat(64), autonomy: 0, refresh: true, targets: [], replace: [], steps: m.steps, drift: m.drift, notes: m.notes,
-      summary: summarize(m.steps), policy: {decisions: []}, simulation: null, signature: null,
+      formatVersion: '1',
+      plan_id: newPlanId(),
+      kind: 'apply',
+      created_at: new Date().toISOString(),
+      orx_version: '0.0.0',
+      workspace: 'w',
+      lineage: 'L',
+      serial: 3,
+      ledger_head: {seq: 7, hash: 'c'.repeat(64)},
+      config_digest: 'a'.repeat(64),
+      policy_digest: 'b'.repeat(64),
+      autonomy: 0,
+      refresh: true,
+      targets: [],
+      replace: [],
+      steps: m.steps,
+      drift: m.drift,
+      notes: m.notes,
+      summary: summarize(m.steps),
+      policy: {decisions: []},
+      simulation: null,
+      signature: null,
     };
   };
 
@@ -147,9 +224,21 @@ describe('plan file', () => {
 
   it('refuses stale plans with exit 5 and says why', () => {
     const d = doc();
-    const now = {workspace: 'w', lineage: 'L', serial: 3, ledger_head: {seq: 7, hash: 'c'.repeat(64)}, config_digest: d.config_digest, policy_digest: d.policy_digest};
+    const now = {
+      workspace: 'w',
+      lineage: 'L',
+      serial: 3,
+      ledger_head: {seq: 7, hash: 'c'.repeat(64)},
+      config_digest: d.config_digest,
+      policy_digest: d.policy_digest,
+    };
     expect(() => assertFresh(d, now)).not.toThrow();
-    for (const [over, why] of [[{serial: 4}, /serial 3 to 4/], [{lineage: 'M'}, /lineage/], [{config_digest: 'c'.repeat(64)}, /orchestration.yml/], [{policy_digest: 'c'.repeat(64)}, /policies/]] as const) {
+    for (const [over, why] of [
+      [{serial: 4}, /serial 3 to 4/],
+      [{lineage: 'M'}, /lineage/],
+      [{config_digest: 'c'.repeat(64)}, /orchestration.yml/],
+      [{policy_digest: 'c'.repeat(64)}, /policies/],
+    ] as const) {
       try {
         assertFresh(d, {...now, ...over});
         expect.unreachable();

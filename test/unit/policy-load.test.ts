@@ -39,7 +39,8 @@ function failure(files: Record<string, string>): OrxError {
 }
 
 const lines = (err: OrxError) => err.message.split('\n');
-const rule = (id: string, when: string, extra = '') => `rules:\n  - id: ${id}\n    when: ${when}\n    effect: deny\n    message: m\n${extra}`;
+const rule = (id: string, when: string, extra = '') =>
+  `rules:\n  - id: ${id}\n    when: ${when}\n    effect: deny\n    message: m\n${extra}`;
 
 describe('loadPolicies', () => {
   const BASELINE = [
@@ -56,12 +57,12 @@ describe('loadPolicies', () => {
     'warn-unpinned-image',
   ];
 
-  it('loads the built-in baseline first, then the example workspace\'s own rules', () => {
+  it("loads the built-in baseline first, then the example workspace's own rules", () => {
     const set = loadPolicies(root);
     expect(set.files).toEqual(['orx:baseline.yaml', 'policies/example.yaml']);
     expect(set.rules.map((r) => r.id)).toEqual([...BASELINE, 'approve-large-agent']);
     expect([...builtinRuleIds()]).toEqual(BASELINE);
-    const privileged = set.rules[0]!;
+    const privileged = set.rules[0];
     expect(privileged).toMatchObject({file: 'orx:baseline.yaml', scope: 'step', effect: 'deny'});
     expect([...privileged.match.kinds!]).toEqual(['agent']);
     expect(privileged.match.categories).toBeNull();
@@ -85,9 +86,11 @@ describe('loadPolicies', () => {
     expect(policyFiles(dir)).toEqual([]);
   });
 
-  it('a workspace rule cannot take a built-in rule\'s id (an old copy of the baseline says so)', () => {
+  it("a workspace rule cannot take a built-in rule's id (an old copy of the baseline says so)", () => {
     const dir = workspace({'policies/baseline.yaml': rule('deny-privileged', '"false"')});
-    expect(() => loadPolicies(dir)).toThrow(/policies\/baseline\.yaml:2:9: rule deny-privileged is built into orx and always applies: it cannot be redefined here/);
+    expect(() => loadPolicies(dir)).toThrow(
+      /policies\/baseline\.yaml:2:9: rule deny-privileged is built into orx and always applies: it cannot be redefined here/,
+    );
   });
 
   it('reads *.yaml and *.yml directly in policies/, sorted, skipping hidden files and tests', () => {
@@ -102,7 +105,10 @@ describe('loadPolicies', () => {
     expect(policyFiles(dir).map((f) => path.relative(dir, f))).toEqual(['policies/a.yaml', 'policies/b.yml']);
     const set = loadPolicies(dir);
     expect(set.files).toEqual(['orx:baseline.yaml', 'policies/a.yaml', 'policies/b.yml']);
-    expect(set.rules.filter((r) => !r.file.startsWith('orx:')).map((r) => `${r.file} ${r.id}`)).toEqual(['policies/a.yaml a', 'policies/b.yml b']);
+    expect(set.rules.filter((r) => !r.file.startsWith('orx:')).map((r) => `${r.file} ${r.id}`)).toEqual([
+      'policies/a.yaml a',
+      'policies/b.yml b',
+    ]);
   });
 
   it('refuses a relative workspace directory (nothing here reads the process directory)', () => {
@@ -144,7 +150,7 @@ describe('CEL compile errors point into the expression', () => {
   it('a result that is not a bool points at the start of the expression', () => {
     const err = failure({'policies/x.yaml': rule('nb', 'size(step.changes)')});
     expect(lines(err)).toEqual(['policies/x.yaml:3:11: rule nb: when must give true or false, but this expression gives an int (int)']);
-    const str = failure({'policies/x.yaml': rule('s', "'\"yes\"'")});
+    const str = failure({'policies/x.yaml': rule('s', '\'"yes"\'')});
     // inside quotes, the expression starts one column after the quote
     expect(lines(str)[0]).toMatch(/^policies\/x\.yaml:3:12: rule s: when must give true or false, but this expression gives a string/);
   });
@@ -157,7 +163,7 @@ describe('CEL compile errors point into the expression', () => {
   });
 
   it('a type error in an operator', () => {
-    const err = failure({'policies/x.yaml': rule('te', "'autonomy + \"a\" == 2'")});
+    const err = failure({'policies/x.yaml': rule('te', '\'autonomy + "a" == 2\'')});
     expect(lines(err)).toEqual(['policies/x.yaml:3:12: rule te: no such overload: int + string']);
   });
 
@@ -211,9 +217,15 @@ describe('schema errors', () => {
 
   it('YAML syntax errors, empty files and non-mappings', () => {
     expect(lines(failure({'policies/x.yaml': 'rules: [\n'}))[0]).toMatch(/^policies\/x\.yaml:2:1: YAML syntax error/);
-    expect(lines(failure({'policies/x.yaml': ''}))).toEqual(['policies/x.yaml:1:1: policies/x.yaml is empty; a policy file needs a "rules:" list']);
-    expect(lines(failure({'policies/x.yaml': '- a\n'}))).toEqual(['policies/x.yaml:1:1: policies/x.yaml must be a mapping with a "rules:" list (got a list)']);
-    expect(lines(failure({'policies/x.yaml': 'rules: []\n---\nrules: []\n'}))[0]).toMatch(/policies\/x\.yaml must hold a single YAML document/);
+    expect(lines(failure({'policies/x.yaml': ''}))).toEqual([
+      'policies/x.yaml:1:1: policies/x.yaml is empty; a policy file needs a "rules:" list',
+    ]);
+    expect(lines(failure({'policies/x.yaml': '- a\n'}))).toEqual([
+      'policies/x.yaml:1:1: policies/x.yaml must be a mapping with a "rules:" list (got a list)',
+    ]);
+    expect(lines(failure({'policies/x.yaml': 'rules: []\n---\nrules: []\n'}))[0]).toMatch(
+      /policies\/x\.yaml must hold a single YAML document/,
+    );
   });
 });
 
@@ -227,6 +239,8 @@ describe('duplicate rule ids', () => {
 
   it('across files, reported where the second one is', () => {
     const err = failure({'policies/a.yaml': rule('same', '"true"'), 'policies/b.yaml': rule('same', '"false"')});
-    expect(lines(err)).toEqual(['policies/b.yaml:2:9: rule same: duplicate rule id (first defined at policies/a.yaml:2:9); ids must be unique across every policy file']);
+    expect(lines(err)).toEqual([
+      'policies/b.yaml:2:9: rule same: duplicate rule id (first defined at policies/a.yaml:2:9); ids must be unique across every policy file',
+    ]);
   });
 });

@@ -105,10 +105,12 @@ describe('runPolicyTests', () => {
       missing: [{rule: 'deny-root-user', effect: 'deny', address: 'agent.x'}],
       unexpected: [{rule: 'deny-privileged', effect: 'deny', address: 'agent.x'}],
     });
-    expect(right!.passed).toBe(true);
-    expect(msg!.passed).toBe(false);
+    expect(right.passed).toBe(true);
+    expect(msg.passed).toBe(false);
     const table = renderPolicyTestTable(report);
-    expect(table).toContain('expects the wrong thing  FAIL    missing: deny deny-root-user agent.x; unexpected: deny deny-privileged agent.x ("agent agent.x runs privileged;');
+    expect(table).toContain(
+      'expects the wrong thing  FAIL    missing: deny deny-root-user agent.x; unexpected: deny deny-privileged agent.x ("agent agent.x runs privileged;',
+    );
     expect(table).toMatch(/\n1 passed, 2 failed \(3 cases in 1 file\)\n$/);
   });
 
@@ -117,8 +119,8 @@ describe('runPolicyTests', () => {
       'policies/tests/t_test.yaml': `cases:\n  - name: typo\n    steps: [${privileged}]\n    expect: [{rule: deny-privilegd, effect: deny}]\n`,
     });
     const [c] = runPolicyTests(dir, 'policies/tests').cases;
-    expect(c!.passed).toBe(false);
-    expect(c!.error).toBe('no rule "deny-privilegd" built in or in policies/ (did you mean "deny-privileged"?)');
+    expect(c.passed).toBe(false);
+    expect(c.error).toBe('no rule "deny-privilegd" built in or in policies/ (did you mean "deny-privileged"?)');
   });
 
   it('order does not matter, and address: null means a plan-scope decision', () => {
@@ -185,9 +187,8 @@ describe('runPolicyTests', () => {
   });
 
   it('fixtures: defaults for category, before and after; autonomy, recent and now', () => {
-    const dir = workspace(
-      {
-        'policies/ctx.yaml': `rules:
+    const dir = workspace({
+      'policies/ctx.yaml': `rules:
   - id: ctx
     scope: plan
     when: autonomy == 3 && recent.day.applies == 4 && recent.hour.applies == 0 && now.getFullYear() == 2030 && workspace.name == "lab" && plan.kind == "destroy"
@@ -198,7 +199,7 @@ describe('runPolicyTests', () => {
     effect: warn
     message: "{{step.category}} {{step.before}} {{step.after}}"
 `,
-        'policies/tests/ctx_test.yaml': `cases:
+      'policies/tests/ctx_test.yaml': `cases:
   - name: context
     autonomy: 3
     recent: {day: {applies: 4}}
@@ -216,8 +217,7 @@ describe('runPolicyTests', () => {
       - {rule: cat, effect: warn, address: network.n, message: "WRITE {} {}"}
       - {rule: approve-destroy, effect: require_approval, address: volume.v}
 `,
-      },
-    );
+    });
     const report = runPolicyTests(dir, 'policies/tests');
     expect(report.cases[0]).toMatchObject({passed: true, unexpected: [], missing: []});
   });

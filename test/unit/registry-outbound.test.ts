@@ -31,7 +31,9 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
 });
 
-async function server(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<{host: string; seen: Array<{url: string; auth?: string}>}> {
+async function server(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+): Promise<{host: string; seen: Array<{url: string; auth?: string}>}> {
   const seen: Array<{url: string; auth?: string}> = [];
   const srv = http.createServer((req, res) => {
     sockets++;
@@ -59,12 +61,17 @@ const redirectTo = (location: string) => (_req: http.IncomingMessage, res: http.
 };
 
 describe('registry hosts orx never contacts', () => {
-  it.each(['169.254.169.254', '[fd00:ec2::254]', '[fe80::1]', '0xa9fea9fe', '224.0.0.1', '0.0.0.0:5000', '[::]'])('%s is refused before any connection', async (host) => {
-    const e = await failure(new RegistryClient(host, {timeoutMs: 2000}).ping());
-    expect(e.code).toBe('registry_refused');
-    expect(e.message).toMatch(/^refusing to contact the registry \S+: it is (a link-local|a cloud metadata|a multicast|an unspecified) address/);
-    expect(attempts).toEqual([]);
-  });
+  it.each(['169.254.169.254', '[fd00:ec2::254]', '[fe80::1]', '0xa9fea9fe', '224.0.0.1', '0.0.0.0:5000', '[::]'])(
+    '%s is refused before any connection',
+    async (host) => {
+      const e = await failure(new RegistryClient(host, {timeoutMs: 2000}).ping());
+      expect(e.code).toBe('registry_refused');
+      expect(e.message).toMatch(
+        /^refusing to contact the registry \S+: it is (a link-local|a cloud metadata|a multicast|an unspecified) address/,
+      );
+      expect(attempts).toEqual([]);
+    },
+  );
 
   it('the metadata address is named in the refusal, in its plain spelling', async () => {
     const e = await failure(new RegistryClient('0xa9fea9fe').ping());
@@ -73,9 +80,17 @@ describe('registry hosts orx never contacts', () => {
   });
 
   it('a name that resolves to a metadata or link-local address is refused naming both, before connecting', async () => {
-    const resolve = async (host: string) => (host === 'metadata.example' ? [{address: '169.254.169.254', family: 4 as const}] : [{address: '93.184.216.34', family: 4 as const}, {address: 'fe80::1', family: 6 as const}]);
+    const resolve = async (host: string) =>
+      host === 'metadata.example'
+        ? [{address: '169.254.169.254', family: 4 as const}]
+        : [
+            {address: '93.184.216.34', family: 4 as const},
+            {address: 'fe80::1', family: 6 as const},
+          ];
     const direct = await failure(new RegistryClient('metadata.example', {resolve}).ping());
-    expect(direct.message).toBe('refusing to contact the registry metadata.example (169.254.169.254): it is a cloud metadata address; orx never sends requests to link-local, metadata, multicast or unspecified addresses');
+    expect(direct.message).toBe(
+      'refusing to contact the registry metadata.example (169.254.169.254): it is a cloud metadata address; orx never sends requests to link-local, metadata, multicast or unspecified addresses',
+    );
     // one bad answer among good ones is enough: the connection could have gone to either
     const mixed = await failure(new RegistryClient('mixed.example', {resolve}).ping());
     expect(mixed.message).toMatch(/^refusing to contact the registry mixed\.example \(fe80::1\): it is a link-local address/);
@@ -86,7 +101,10 @@ describe('registry hosts orx never contacts', () => {
 it('a name with several checked addresses is tried address by address (localhost as ::1, then 127.0.0.1)', async () => {
   const reg = await server((_req, res) => res.end('{}'));
   const port = reg.host.split(':')[1];
-  const resolve = async () => [{address: '::1', family: 6 as const}, {address: '127.0.0.1', family: 4 as const}];
+  const resolve = async () => [
+    {address: '::1', family: 6 as const},
+    {address: '127.0.0.1', family: 4 as const},
+  ];
   await new RegistryClient(`localhost:${port}`, {resolve}).ping();
   expect(reg.seen).toEqual([{url: '/v2/', auth: undefined}]);
   expect(attempts).toEqual([]);
@@ -120,7 +138,7 @@ describe('redirects from a loopback registry', () => {
     expect(attempts).toEqual([]);
   });
 
-  it('is followed to another loopback server, without the registry\'s credentials', async () => {
+  it("is followed to another loopback server, without the registry's credentials", async () => {
     const storage = await server((_req, res) => res.end('{"schemaVersion":2}'));
     let host = '';
     const reg = await server((req, res) => {

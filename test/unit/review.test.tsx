@@ -21,10 +21,9 @@ import {renderReview} from '../../src/ui/review/render-review.js';
 import {ReviewScreen} from '../../src/ui/review/ReviewScreen.js';
 import type {ReviewInput, ReviewResult, ReviewStep} from '../../src/ui/review/types.js';
 
-
 const step = (over: Partial<ReviewStep> & Pick<ReviewStep, 'address'>): ReviewStep => ({
   id: `s-${over.address}`,
-  kind: over.address.split('.')[0]!,
+  kind: over.address.split('.')[0],
   action: 'create',
   category: 'DEPLOY',
   changes: [],
@@ -81,7 +80,9 @@ const INPUT: ReviewInput = {
 
 const run = (events: ReviewEvent[], steps: ReviewStep[] = STEPS): ReviewState => events.reduce(reviewReducer, initialReviewState(steps));
 const decisions = (s: ReviewState): Record<string, string> =>
-  Object.fromEntries(stepStatuses(s).map((st) => [st.step.address, st.decision + (st.auto ? ' auto' : '') + (st.cause ? ` <- ${st.cause}` : '')]));
+  Object.fromEntries(
+    stepStatuses(s).map((st) => [st.step.address, st.decision + (st.auto ? ' auto' : '') + (st.cause ? ` <- ${st.cause}` : '')]),
+  );
 const at = (address: string): ReviewEvent => ({type: 'select', index: STEPS.findIndex((s) => s.address === address)});
 
 describe('review model', () => {
@@ -99,7 +100,12 @@ describe('review model', () => {
 
   it('moves the selection within bounds and resets the diff scroll', () => {
     expect(run([{type: 'move', delta: -1}]).selected).toBe(0);
-    expect(run([{type: 'move', delta: 1}, {type: 'move', delta: 1}]).selected).toBe(2);
+    expect(
+      run([
+        {type: 'move', delta: 1},
+        {type: 'move', delta: 1},
+      ]).selected,
+    ).toBe(2);
     expect(run([{type: 'move', delta: 99}]).selected).toBe(4);
     expect(run([{type: 'select', index: 3}]).selected).toBe(3);
     const scrolled = run([{type: 'scrollDiff', delta: 5, max: 3}]);
@@ -130,13 +136,18 @@ describe('review model', () => {
       'agent.helper': 'rejected <- network.backplane',
       'volume.old': 'pending',
     });
-    expect(n.message?.text).toBe('rejected network.backplane and 3 step(s) that depend on it (agent.researcher, agent.planner, agent.helper)');
+    expect(n.message?.text).toBe(
+      'rejected network.backplane and 3 step(s) that depend on it (agent.researcher, agent.planner, agent.helper)',
+    );
   });
 
   it('refuses to approve a step whose dependency is rejected, and restores dependents when it is re-approved', () => {
     const rejected = run([at('agent.planner'), {type: 'reject'}]);
     const refused = reviewReducer(rejected, {type: 'approve', address: 'agent.helper'});
-    expect(refused.message).toEqual({level: 'error', text: 'cannot approve agent.helper: it depends on rejected agent.planner (approve agent.planner first)'});
+    expect(refused.message).toEqual({
+      level: 'error',
+      text: 'cannot approve agent.helper: it depends on rejected agent.planner (approve agent.planner first)',
+    });
     expect(refused.choices).toEqual(rejected.choices);
 
     const restored = reviewReducer(rejected, {type: 'approve', address: 'agent.planner'});
@@ -145,7 +156,10 @@ describe('review model', () => {
     expect(restored.message?.text).toBe('approved agent.planner (1 dependent step(s) no longer rejected)');
 
     // an explicit approval of a dependent comes back once its dependency is approved again
-    const s = run([{type: 'approve', address: 'agent.helper'}, {type: 'reject', address: 'agent.planner'}]);
+    const s = run([
+      {type: 'approve', address: 'agent.helper'},
+      {type: 'reject', address: 'agent.planner'},
+    ]);
     expect(decisions(s)['agent.helper']).toBe('rejected <- agent.planner');
     expect(decisions(reviewReducer(s, {type: 'approve', address: 'agent.planner'}))['agent.helper']).toBe('approved');
   });
@@ -204,7 +218,11 @@ describe('review model', () => {
   it('submits without a reason when no approved step requires one', () => {
     const s = run([{type: 'reject', address: 'agent.researcher'}, {type: 'rejectAll'}, {type: 'submit'}]);
     expect(s.status).toBe('submitted');
-    expect(s.result).toEqual({approved: ['network.backplane'], rejected: ['agent.researcher', 'agent.planner', 'agent.helper', 'volume.old'], reason: ''});
+    expect(s.result).toEqual({
+      approved: ['network.backplane'],
+      rejected: ['agent.researcher', 'agent.planner', 'agent.helper', 'volume.old'],
+      reason: '',
+    });
   });
 
   it('submits the approved and rejected addresses in step order with the trimmed reason', () => {
@@ -337,17 +355,28 @@ describe('review formatting', () => {
   it('formats the summary, rows and policy tags', () => {
     expect(summaryText(INPUT.summary)).toBe('Plan: 2 to add, 1 to change, 1 to replace, 1 to destroy.');
     const st = stepStatuses(initialReviewState(STEPS));
-    expect(stepRow(st[0]!)).toBe('auto WRITE    +   network.backplane');
-    expect(stepRow(st[1]!)).toBe('?    DEPLOY   +   agent.researcher  approval: autonomy  ⚠ warn: image agent-base is not pinned by digest');
-    expect(stepRow(st[4]!)).toBe('?    DESTROY  -   volume.old  approval: baseline.destroy-needs-approval');
+    expect(stepRow(st[0])).toBe('auto WRITE    +   network.backplane');
+    expect(stepRow(st[1])).toBe('?    DEPLOY   +   agent.researcher  approval: autonomy  ⚠ warn: image agent-base is not pinned by digest');
+    expect(stepRow(st[4])).toBe('?    DESTROY  -   volume.old  approval: baseline.destroy-needs-approval');
     const rej = stepStatuses(run([{type: 'reject', address: 'agent.planner'}]));
-    expect(stepRow(rej[2]!)).toBe('✗    DEPLOY   -/+ agent.planner  approval: autonomy');
-    expect(stepRow(rej[3]!)).toBe('✗    DEPLOY   ~   agent.helper  (depends on agent.planner)  approval: autonomy');
-    expect(noteTags(step({address: 'agent.x', needs_approval: false, notes: [{rule: 'r1', effect: 'deny', message: 'no'}, {rule: 'r2', effect: 'allow', message: 'ok'}]}))).toEqual(['✗ deny: r1']);
+    expect(stepRow(rej[2])).toBe('✗    DEPLOY   -/+ agent.planner  approval: autonomy');
+    expect(stepRow(rej[3])).toBe('✗    DEPLOY   ~   agent.helper  (depends on agent.planner)  approval: autonomy');
+    expect(
+      noteTags(
+        step({
+          address: 'agent.x',
+          needs_approval: false,
+          notes: [
+            {rule: 'r1', effect: 'deny', message: 'no'},
+            {rule: 'r2', effect: 'allow', message: 'ok'},
+          ],
+        }),
+      ),
+    ).toEqual(['✗ deny: r1']);
   });
 
   it('formats the diff of creates, updates, replaces and deletes', () => {
-    expect(diffLines(STEPS[1]!).map((l) => l.text)).toEqual([
+    expect(diffLines(STEPS[1]).map((l) => l.text)).toEqual([
       '# agent.researcher (agent, DEPLOY) will be created',
       '  + env = {"LOG_LEVEL":"info"}',
       '  + image = "agent-base"',
@@ -355,20 +384,30 @@ describe('review formatting', () => {
       'needs approval · reason for access required',
       'policy warn baseline.unpinned-image: image agent-base is not pinned by digest',
     ]);
-    expect(diffLines(STEPS[2]!).map((l) => l.text).slice(0, 3)).toEqual([
+    expect(
+      diffLines(STEPS[2])
+        .map((l) => l.text)
+        .slice(0, 3),
+    ).toEqual([
       '# agent.planner (agent, DEPLOY) must be replaced',
       '  ~ env.MODEL = "small" -> "large"  # forces replacement',
       '  ~ memory_bytes = 1024 -> 2048',
     ]);
-    expect(diffLines(STEPS[4]!).map((l) => l.text).slice(0, 2)).toEqual(['# volume.old (volume, DESTROY) will be destroyed', '  - volume.old']);
-    expect(diffLines(step({address: 'network.n', after: null}))[1]!.text).toBe('  + network.n');
-    expect(diffLines(step({address: 'agent.u', action: 'update'}))[1]!.text).toBe('  (no attribute changes listed)');
-    expect(diffLines(step({address: 'agent.n', action: 'noop'}))[1]!.text).toBe('  (no changes)');
+    expect(
+      diffLines(STEPS[4])
+        .map((l) => l.text)
+        .slice(0, 2),
+    ).toEqual(['# volume.old (volume, DESTROY) will be destroyed', '  - volume.old']);
+    expect(diffLines(step({address: 'network.n', after: null}))[1].text).toBe('  + network.n');
+    expect(diffLines(step({address: 'agent.u', action: 'update'}))[1].text).toBe('  (no attribute changes listed)');
+    expect(diffLines(step({address: 'agent.n', action: 'noop'}))[1].text).toBe('  (no changes)');
   });
 
   it('neutralises hostile strings and long values', () => {
     const evil = step({address: 'agent.\u001b[2Jx', after: {'k\u0007': 'v\u001b]0;pwn\u0007'}});
-    const text = diffLines(evil).map((l) => l.text).join('\n');
+    const text = diffLines(evil)
+      .map((l) => l.text)
+      .join('\n');
     expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
     expect(formatValue('x'.repeat(500))).toHaveLength(120);
     expect(formatValue(undefined)).toBe('null');
@@ -438,7 +477,9 @@ describe('ReviewScreen', () => {
     expect(f).toContain('Reason for access: []  (required)');
     expect(f).toContain('↑↓ jk move · a/r approve/reject · A/R all · tab reason · enter submit · q cancel');
     // order: header, list, diff, reason, footer
-    const order = ['Plan: 2', 'network.backplane', 'volume.old', '# network.backplane', 'Reason for access', 'enter submit'].map((s) => f.indexOf(s));
+    const order = ['Plan: 2', 'network.backplane', 'volume.old', '# network.backplane', 'Reason for access', 'enter submit'].map((s) =>
+      f.indexOf(s),
+    );
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     // no colour codes needed to read it (ink-testing-library frames keep colour off here anyway)
     expect(f).not.toMatch(/\u001b/);
@@ -477,7 +518,9 @@ describe('ReviewScreen', () => {
 
     await press(stdin, '\r');
     await until(() =>
-      expect(flat()).toContain('cannot submit: a reason for access is required to approve agent.researcher, volume.old: press tab and type it'),
+      expect(flat()).toContain(
+        'cannot submit: a reason for access is required to approve agent.researcher, volume.old: press tab and type it',
+      ),
     );
     expect(onSubmit).not.toHaveBeenCalled();
 
@@ -519,7 +562,9 @@ describe('ReviewScreen', () => {
   it('refuses to submit while steps are pending, then approves all pending with A', async () => {
     const {stdin, flat, onSubmit} = await mount();
     await press(stdin, '\r');
-    await until(() => expect(flat()).toContain('cannot submit: 4 step(s) still need a decision (agent.researcher, agent.planner, agent.helper and 1 more)'));
+    await until(() =>
+      expect(flat()).toContain('cannot submit: 4 step(s) still need a decision (agent.researcher, agent.planner, agent.helper and 1 more)'),
+    );
     expect(onSubmit).not.toHaveBeenCalled();
     await press(stdin, 'A');
     await until(() => expect(flat()).toContain('approved 4 pending step(s)'));
@@ -561,7 +606,10 @@ describe('ReviewScreen', () => {
 
   it('windows a long step list and scrolls a long diff', async () => {
     const many = Array.from({length: 30}, (_, i) =>
-      step({address: `agent.a${String(i).padStart(2, '0')}`, after: Object.fromEntries(Array.from({length: 20}, (_, k) => [`k${String(k).padStart(2, '0')}`, k]))}),
+      step({
+        address: `agent.a${String(i).padStart(2, '0')}`,
+        after: Object.fromEntries(Array.from({length: 20}, (_, k) => [`k${String(k).padStart(2, '0')}`, k])),
+      }),
     );
     const {stdin, frame} = await mount({...INPUT, steps: many}, {listRows: 5, diffRows: 6});
     expect(frame()).toContain('agent.a04');
@@ -627,7 +675,11 @@ class FakeTTYOut extends EventEmitter {
 function streams() {
   const stdin = new FakeTTYIn();
   const stdout = new FakeTTYOut();
-  return {stdin, stdout, opts: {stdin: stdin as unknown as NodeJS.ReadStream, stdout: stdout as unknown as NodeJS.WriteStream, isTTY: true}};
+  return {
+    stdin,
+    stdout,
+    opts: {stdin: stdin as unknown as NodeJS.ReadStream, stdout: stdout as unknown as NodeJS.WriteStream, isTTY: true},
+  };
 }
 
 describe('renderReview', () => {

@@ -4,7 +4,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
-import {agentSecretsDir, assertRamBacked, ensureSecretsRoot, isAgentSecretsDir, removeSecretFiles, removeWorkspaceSecrets, secretsOwner, secretsRoot, writeSecretFiles} from '../../src/secrets/delivery.js';
+import {
+  agentSecretsDir,
+  assertRamBacked,
+  ensureSecretsRoot,
+  isAgentSecretsDir,
+  removeSecretFiles,
+  removeWorkspaceSecrets,
+  secretsOwner,
+  secretsRoot,
+  writeSecretFiles,
+} from '../../src/secrets/delivery.js';
 
 const made: string[] = [];
 afterEach(() => {
@@ -32,7 +42,9 @@ describe('secrets delivery', () => {
     made.push(disk);
     if (fs.statfsSync(disk).type === 0x01021994) return; // the checkout itself is on tmpfs here: nothing to refuse
     expect(() => assertRamBacked(disk)).toThrow(/is not on a tmpfs/);
-    expect(() => writeSecretFiles(path.join(disk, 'orchestrix', 'ws-1', 'agent'), {K: 'value'}, {uid: 0, gid: 0})).toThrow(/not on a tmpfs/);
+    expect(() => writeSecretFiles(path.join(disk, 'orchestrix', 'ws-1', 'agent'), {K: 'value'}, {uid: 0, gid: 0})).toThrow(
+      /not on a tmpfs/,
+    );
     expect(fs.existsSync(path.join(disk, 'orchestrix', 'ws-1'))).toBe(false);
   });
 
@@ -79,7 +91,9 @@ describe('secrets delivery', () => {
     fs.chmodSync(elsewhere, 0o755);
     fs.symlinkSync(elsewhere, root);
     const dir = agentSecretsDir(root, '/ws', 'lab', 'orx-lab-a');
-    expect(() => writeSecretFiles(dir, {K: 'value-1234'}, {uid: process.getuid!(), gid: process.getgid!()})).toThrow(/the secrets directory .*orchestrix is a symbolic link \(to .*elsewhere\), perhaps planted by another account; orx will not deliver secrets through it/);
+    expect(() => writeSecretFiles(dir, {K: 'value-1234'}, {uid: process.getuid!(), gid: process.getgid!()})).toThrow(
+      /the secrets directory .*orchestrix is a symbolic link \(to .*elsewhere\), perhaps planted by another account; orx will not deliver secrets through it/,
+    );
     expect(fs.statSync(elsewhere).mode & 0o777).toBe(0o755);
     expect(fs.readdirSync(elsewhere)).toEqual([]);
     // removal and halt do not follow it either
@@ -109,7 +123,9 @@ describe('secrets delivery', () => {
   it('a directory from an earlier root is recognised only by its exact shape', () => {
     const dir = agentSecretsDir('/run/user/1000/orchestrix', '/ws/lab', 'lab', 'orx-lab-a');
     expect(isAgentSecretsDir(dir, '/ws/lab', 'lab', 'orx-lab-a')).toBe(true);
-    expect(isAgentSecretsDir(agentSecretsDir('/dev/shm/orchestrix', '/ws/lab', 'lab', 'orx-lab-a'), '/ws/lab', 'lab', 'orx-lab-a')).toBe(true);
+    expect(isAgentSecretsDir(agentSecretsDir('/dev/shm/orchestrix', '/ws/lab', 'lab', 'orx-lab-a'), '/ws/lab', 'lab', 'orx-lab-a')).toBe(
+      true,
+    );
     expect(isAgentSecretsDir(dir, '/ws/lab', 'lab', 'orx-lab-b')).toBe(false);
     expect(isAgentSecretsDir(dir, '/ws/other', 'lab', 'orx-lab-a')).toBe(false);
     expect(isAgentSecretsDir(agentSecretsDir('/home/me', '/ws/lab', 'lab', 'orx-lab-a'), '/ws/lab', 'lab', 'orx-lab-a')).toBe(false);
@@ -120,6 +136,8 @@ describe('secrets delivery', () => {
   it('owner: numeric user, root for an image without USER, and a clear refusal for names', () => {
     expect(secretsOwner('agent.a', '1000:1001')).toEqual({uid: 1000, gid: 1001});
     expect(secretsOwner('agent.a', '')).toEqual({uid: 0, gid: 0});
-    expect(() => secretsOwner('agent.a', 'nobody')).toThrow(/agent\.a: orx cannot tell which uid the agent runs as \(user "nobody" is not numeric\)/);
+    expect(() => secretsOwner('agent.a', 'nobody')).toThrow(
+      /agent\.a: orx cannot tell which uid the agent runs as \(user "nobody" is not numeric\)/,
+    );
   });
 });

@@ -48,7 +48,12 @@ describe('redact', () => {
     try {
       registerSecret('pa55word-canary');
       const run = l.startRun({kind: 'apply', mode: 'APPLY', autonomy: 3, actor: 't'});
-      l.appendEvent({run_id: run.id, level: 'error', message: 'docker: invalid env pa55word-canary', payload: {detail: 'x=pa55word-canary'}});
+      l.appendEvent({
+        run_id: run.id,
+        level: 'error',
+        message: 'docker: invalid env pa55word-canary',
+        payload: {detail: 'x=pa55word-canary'},
+      });
       l.appendEvents(Array.from({length: 300}, (_, i) => ({level: 'info' as const, message: `bulk ${i} pa55word-canary`})));
       const step = l.startStep({run_id: run.id, address: 'agent.a', action: 'create', idempotency_key: 'k1', category: 'DEPLOY'});
       l.finishStep({step_id: step.id, status: 'failed', error: 'cannot start: pa55word-canary'});
@@ -89,7 +94,14 @@ describe('redact: pieces of a value', () => {
   it('hides each line of a multi-line value (CRLF or LF, whichever the text uses), and the whole value folded onto one line', () => {
     const lines = [randomish(40, 1), randomish(40, 2), randomish(40, 3)];
     registerSecret(lines.join('\r\n'));
-    for (const text of [lines.join('\r\n'), lines.join('\n'), `only the middle: ${lines[1]} here`, `${lines[2]}\n${lines[0]}`, lines.join(' '), JSON.stringify(lines.join('\n'))]) {
+    for (const text of [
+      lines.join('\r\n'),
+      lines.join('\n'),
+      `only the middle: ${lines[1]} here`,
+      `${lines[2]}\n${lines[0]}`,
+      lines.join(' '),
+      JSON.stringify(lines.join('\n')),
+    ]) {
       const out = redact(text);
       expect(out).toContain(REDACTED);
       for (const l of lines) expect(out).not.toContain(l);
@@ -186,9 +198,14 @@ describe('the ledger stores outside text redacted', () => {
       // what the engine hands over for a health check: its first 4096 bytes, then "..."
       const engineOutput = `${lines.join('\r\n')}\r\n${long}`.slice(0, 4096) + '...';
       const run = l.startRun({kind: 'apply', mode: 'APPLY', autonomy: 3, actor: 't'});
-      l.appendEvent({run_id: run.id, level: 'warn', message: `rolled back: ${engineOutput}`, payload: {health_output: engineOutput, tail: `…${long.slice(-200)}`}});
+      l.appendEvent({
+        run_id: run.id,
+        level: 'warn',
+        message: `rolled back: ${engineOutput}`,
+        payload: {health_output: engineOutput, tail: `…${long.slice(-200)}`},
+      });
       const step = l.startStep({run_id: run.id, address: 'agent.a', action: 'replace', idempotency_key: 'k2', category: 'DEPLOY'});
-      l.finishStep({step_id: step.id, status: 'failed', error: `last check: ${lines[1]!.slice(5)}\n${lines[2]}`});
+      l.finishStep({step_id: step.id, status: 'failed', error: `last check: ${lines[1].slice(5)}\n${lines[2]}`});
       l.close();
       for (const f of fs.readdirSync(path.join(dir, '.orx'))) {
         const text = fs.readFileSync(path.join(dir, '.orx', f)).toString('latin1');

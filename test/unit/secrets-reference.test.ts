@@ -18,12 +18,20 @@ describe('parseSecretRef', () => {
     expect(parseSecretRef(value)).toEqual({ref: value, ...want});
   });
 
-  it.each(['hunter22', '', 'OP://vault/item/field', 'Env://X', 'env:/X', ' env://X', 'vault://a/b', 'https://example.com', 'op:vault/item', 'envX://Y'])(
-    'a literal is not a reference: %j',
-    (value) => {
-      expect(parseSecretRef(value)).toBeNull();
-    },
-  );
+  it.each([
+    'hunter22',
+    '',
+    'OP://vault/item/field',
+    'Env://X',
+    'env:/X',
+    ' env://X',
+    'vault://a/b',
+    'https://example.com',
+    'op:vault/item',
+    'envX://Y',
+  ])('a literal is not a reference: %j', (value) => {
+    expect(parseSecretRef(value)).toBeNull();
+  });
 });
 
 describe('unknownSchemeHint', () => {
@@ -46,7 +54,16 @@ const ref = (value: string): SecretRef => {
 };
 
 describe('secretRefSyntaxError', () => {
-  it.each(['env://DB_PASSWORD', 'env://_x', 'env://A1', 'file://db.txt', 'file:///abs/db', 'file://a/../x', 'file://.orxfile', 'file:///devices/x'])('%j is well formed', async (value) => {
+  it.each([
+    'env://DB_PASSWORD',
+    'env://_x',
+    'env://A1',
+    'file://db.txt',
+    'file:///abs/db',
+    'file://a/../x',
+    'file://.orxfile',
+    'file:///devices/x',
+  ])('%j is well formed', async (value) => {
     expect(await secretRefSyntaxError(ref(value))).toBeNull();
   });
 
@@ -102,17 +119,23 @@ describe('secretRefSyntaxError', () => {
 });
 
 describe('secretKeyError', () => {
-  it.each(['DB_PASSWORD', 'db.password', 'tls-cert.pem', '_x', 'a', `a${'b'.repeat(127)}`, 'orx-token2', 'orx_token'])('%j is a valid key', (key) => {
-    expect(secretKeyError(key)).toBeNull();
-  });
+  it.each(['DB_PASSWORD', 'db.password', 'tls-cert.pem', '_x', 'a', `a${'b'.repeat(127)}`, 'orx-token2', 'orx_token'])(
+    '%j is a valid key',
+    (key) => {
+      expect(secretKeyError(key)).toBeNull();
+    },
+  );
 
   it('orx-token is reserved', () => {
     expect(secretKeyError('orx-token')).toMatch(/reserved/);
   });
 
-  it.each(['', '1password', '.hidden', '..', '-x', 'a/b', 'a b', 'a\u0000', `a${'b'.repeat(128)}`, 'ключ'])('%j is not a valid key', (key) => {
-    expect(secretKeyError(key)).toMatch(/not a valid file name in \/run\/secrets/);
-  });
+  it.each(['', '1password', '.hidden', '..', '-x', 'a/b', 'a b', 'a\u0000', `a${'b'.repeat(128)}`, 'ключ'])(
+    '%j is not a valid key',
+    (key) => {
+      expect(secretKeyError(key)).toMatch(/not a valid file name in \/run\/secrets/);
+    },
+  );
 });
 
 describe('stripOneNewline', () => {

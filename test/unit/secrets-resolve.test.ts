@@ -1,6 +1,17 @@
 // env:// and file:// against the real environment object and real files in a temp workspace.
 import {execFileSync, spawn} from 'node:child_process';
-import {chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
@@ -29,7 +40,7 @@ function secretFile(file: string, content: string, mode = 0o600): string {
 
 async function one(ref: string, env: NodeJS.ProcessEnv = {}): Promise<SecretResult> {
   const [r] = await resolveSecrets([{address: 'agent.x', key: 'DB_PASSWORD', ref}], {dir: ws, env, version: '0.0.0-test'});
-  return r!;
+  return r;
 }
 
 describe('env://', () => {
@@ -52,7 +63,7 @@ describe('env://', () => {
     process.env.ORX_TEST_SECRET_DEFAULT_ENV = 'from-process-env';
     try {
       const [r] = await resolveSecrets([{address: 'agent.x', key: 'K', ref: 'env://ORX_TEST_SECRET_DEFAULT_ENV'}], {dir: ws, version: '0'});
-      expect(r!.value).toBe('from-process-env');
+      expect(r.value).toBe('from-process-env');
     } finally {
       delete process.env.ORX_TEST_SECRET_DEFAULT_ENV;
     }
@@ -102,16 +113,19 @@ describe('file://', () => {
     expect(await one(`file://${outside}`)).toMatchObject({ok: true, value: 'absolute-value'});
   });
 
-  it.each(['0644', '0640', '0604', '0666', '0620', '0602', '0622'])('a file with mode %s (group or world readable or writable) is refused with chmod 600 as the fix', async (octal) => {
-    const mode = parseInt(octal, 8);
-    const file = secretFile(path.join(ws, 'db.txt'), 'leaky-s3cret', mode);
-    const r = await one('file://db.txt');
-    expect(r.ok).toBe(false);
-    expect(r.value).toBeUndefined();
-    expect(r.error).toContain(`agent.x secret DB_PASSWORD: file://db.txt is readable or writable by group or others (mode ${octal})`);
-    expect(r.error).toContain(`chmod 600 ${file}`);
-    expect(r.error).not.toContain('leaky-s3cret');
-  });
+  it.each(['0644', '0640', '0604', '0666', '0620', '0602', '0622'])(
+    'a file with mode %s (group or world readable or writable) is refused with chmod 600 as the fix',
+    async (octal) => {
+      const mode = parseInt(octal, 8);
+      const file = secretFile(path.join(ws, 'db.txt'), 'leaky-s3cret', mode);
+      const r = await one('file://db.txt');
+      expect(r.ok).toBe(false);
+      expect(r.value).toBeUndefined();
+      expect(r.error).toContain(`agent.x secret DB_PASSWORD: file://db.txt is readable or writable by group or others (mode ${octal})`);
+      expect(r.error).toContain(`chmod 600 ${file}`);
+      expect(r.error).not.toContain('leaky-s3cret');
+    },
+  );
 
   it.each(['0400', '0600', '0700'])('mode %s (the owner only) is accepted', async (octal) => {
     secretFile(path.join(ws, 'db.txt'), 'owner-only', parseInt(octal, 8));
@@ -147,7 +161,9 @@ describe('file://', () => {
   it('a missing file is a clear error', async () => {
     const r = await one('file://nope/db.txt');
     expect(r.ok).toBe(false);
-    expect(r.error).toBe(`agent.x secret DB_PASSWORD: file://nope/db.txt names a file that does not exist (${path.join(ws, 'nope/db.txt')})`);
+    expect(r.error).toBe(
+      `agent.x secret DB_PASSWORD: file://nope/db.txt names a file that does not exist (${path.join(ws, 'nope/db.txt')})`,
+    );
   });
 
   it('a dangling symlink is reported as missing', async () => {
@@ -171,14 +187,19 @@ describe('file://', () => {
   });
 });
 
-describe('file:// never reaches orx\'s own secrets or the kernel', () => {
+describe("file:// never reaches orx's own secrets or the kernel", () => {
   /** `value`: what the file holds, which the message must not contain (null: nothing distinctive to look for) */
-  const refused = async (ref: string, value: string | null, re: RegExp, opts: {protect?: Array<{path: string; what: string}>} = {}): Promise<void> => {
+  const refused = async (
+    ref: string,
+    value: string | null,
+    re: RegExp,
+    opts: {protect?: Array<{path: string; what: string}>} = {},
+  ): Promise<void> => {
     const [r] = await resolveSecrets([{address: 'agent.x', key: 'K', ref}], {dir: ws, env: {}, version: '0', ...opts});
-    expect(r!.ok, `${ref} was accepted`).toBe(false);
+    expect(r.ok, `${ref} was accepted`).toBe(false);
     expect(r).not.toHaveProperty('value');
-    expect(r!.error).toMatch(re);
-    if (value !== null) expect(r!.error).not.toContain(value);
+    expect(r.error).toMatch(re);
+    if (value !== null) expect(r.error).not.toContain(value);
   };
 
   it('.orx/ (keys, ledger) by any spelling, and through a symbolic link inside the workspace or from anywhere', async () => {
@@ -186,7 +207,13 @@ describe('file:// never reaches orx\'s own secrets or the kernel', () => {
     secretFile(path.join(ws, '.orx/ledger.db'), 'LEDGER-canary-2');
     symlinkSync(path.join(ws, '.orx/keys'), path.join(ws, 'keys'));
     symlinkSync(key, path.join(root, 'innocent'));
-    for (const ref of ['file://.orx/keys/signing.key', 'file://./sub/../.orx/ledger.db', `file://${key}`, 'file://keys/signing.key', `file://${path.join(root, 'innocent')}`]) {
+    for (const ref of [
+      'file://.orx/keys/signing.key',
+      'file://./sub/../.orx/ledger.db',
+      `file://${key}`,
+      'file://keys/signing.key',
+      `file://${path.join(root, 'innocent')}`,
+    ]) {
       await refused(ref, 'canary', /inside an orx state directory/);
     }
   });
@@ -221,7 +248,9 @@ describe('file:// never reaches orx\'s own secrets or the kernel', () => {
     const key = secretFile(path.join(root, 'ci/signing.pem'), 'CI-KEY-canary');
     symlinkSync(key, path.join(root, 'other-name'));
     for (const ref of [`file://${key}`, `file://${path.join(root, 'other-name')}`]) {
-      await refused(ref, 'CI-KEY-canary', /is the workspace signing key \(signing\.key\), which orx never hands out/, {protect: [{path: key, what: 'the workspace signing key (signing.key)'}]});
+      await refused(ref, 'CI-KEY-canary', /is the workspace signing key \(signing\.key\), which orx never hands out/, {
+        protect: [{path: key, what: 'the workspace signing key (signing.key)'}],
+      });
     }
   });
 
@@ -273,7 +302,10 @@ describe('file:// never reaches orx\'s own secrets or the kernel', () => {
           {dir: ws, env: {}, version: '0'},
         );
         // an absolute path may lead anywhere but into .orx/; a relative one only inside the workspace
-        for (const [r, allowed] of [[rel!, ['inside-value']], [abs!, ['inside-value', 'OUTSIDE-canary']]] as const) {
+        for (const [r, allowed] of [
+          [rel, ['inside-value']],
+          [abs, ['inside-value', 'OUTSIDE-canary']],
+        ] as const) {
           if (!r.ok) seen.refused++;
           else if ((allowed as readonly string[]).includes(r.value!)) seen.inside++;
           else seen.leaked++;
@@ -306,12 +338,12 @@ describe('every provider', () => {
       {dir: ws, env: {PIN: '123', EMPTY: '', FOUR: 'abcd'}, version: '0'},
     );
     expect(results.map((r) => r.ok)).toEqual([false, false, false, true]);
-    expect(results[0]!.error).toBe(
+    expect(results[0].error).toBe(
       'agent.a secret PIN: env://PIN resolves to fewer than 4 characters; orx refuses it as a secret because redacting it would redact too much',
     );
-    expect(results[2]!.error).toMatch(/^agent\.b secret SHORT: file:\/\/short resolves to fewer than 4 characters/);
+    expect(results[2].error).toMatch(/^agent\.b secret SHORT: file:\/\/short resolves to fewer than 4 characters/);
     for (const r of results.slice(0, 3)) expect(r).not.toHaveProperty('value');
-    expect(results[3]!.value).toBe('abcd');
+    expect(results[3].value).toBe('abcd');
   });
 
   it('a literal is refused without repeating it', async () => {
@@ -323,10 +355,10 @@ describe('every provider', () => {
       {dir: ws, env: {}, version: '0'},
     );
     expect(plain).toMatchObject({provider: null, ok: false});
-    expect(plain!.error).toMatch(/^agent\.a secret K: is not a secret reference \(the value is not shown\); write where the secret lives/);
-    expect(plain!.error).not.toContain('hunter2');
-    expect(scheme!.error).toMatch(/"vault:\/\/" is not a secret provider/);
-    expect(scheme!.error).not.toContain('hunter3');
+    expect(plain.error).toMatch(/^agent\.a secret K: is not a secret reference \(the value is not shown\); write where the secret lives/);
+    expect(plain.error).not.toContain('hunter2');
+    expect(scheme.error).toMatch(/"vault:\/\/" is not a secret provider/);
+    expect(scheme.error).not.toContain('hunter3');
   });
 
   it('results come back in request order, duplicates included, and an empty request list is fine', async () => {
@@ -359,7 +391,7 @@ describe('every provider', () => {
         {address: 'agent.a', key: 'LINK', ref: 'file://out-link'},
         {address: 'agent.b', key: 'ENV', ref: 'env://GOOD'},
         {address: 'agent.b', key: 'MISSING', ref: 'env://MISSING'},
-        {address: 'agent.b', key: 'LITERAL', ref: values[4]!},
+        {address: 'agent.b', key: 'LITERAL', ref: values[4]},
         {address: 'agent.b', key: 'OP', ref: 'op://vault/item/field'},
       ],
       {dir: ws, env: {GOOD: values[3]}, version: '0'},

@@ -6,7 +6,15 @@ import fc from 'fast-check';
 import {afterEach, describe, expect, it, vi} from 'vitest';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {kindOf, stepHistory} from '../../src/sim/history.js';
-import {DEFAULT_ITERATIONS, defaultSeed, READINESS_MODEL, simulate, type History, type KindHistory, type SimStep} from '../../src/sim/readiness.js';
+import {
+  DEFAULT_ITERATIONS,
+  defaultSeed,
+  READINESS_MODEL,
+  simulate,
+  type History,
+  type KindHistory,
+  type SimStep,
+} from '../../src/sim/readiness.js';
 import {betaCdf, betaParams, betaQuantile, RNG_VERSION} from '../../src/sim/rng.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -15,10 +23,19 @@ const readJson = <T>(name: string): T => JSON.parse(fs.readFileSync(path.join(fi
 const HISTORY = readJson<History>('history.json');
 const PLAN = readJson<SimStep[]>('plan.json');
 
-const kh = (successes: number, failures: number, durations_ms: number[] = [], rollback_durations_ms: number[] = []): KindHistory =>
-  ({successes, failures, durations_ms, rollback_durations_ms});
-const step = (id: string, depends_on: string[] = [], needs_human = false): SimStep =>
-  ({id, kind: id.split('.')[0]!, action: 'create', depends_on, needs_human});
+const kh = (successes: number, failures: number, durations_ms: number[] = [], rollback_durations_ms: number[] = []): KindHistory => ({
+  successes,
+  failures,
+  durations_ms,
+  rollback_durations_ms,
+});
+const step = (id: string, depends_on: string[] = [], needs_human = false): SimStep => ({
+  id,
+  kind: id.split('.')[0],
+  action: 'create',
+  depends_on,
+  needs_human,
+});
 /** Monte Carlo tolerance: k standard errors of a share q estimated from n iterations */
 const mcTol = (q: number, n: number, k = 4): number => k * Math.sqrt((q * (1 - q)) / n);
 
@@ -32,7 +49,7 @@ describe('simulate: determinism', () => {
     const b = simulate(structuredClone(PLAN), structuredClone(HISTORY), {seed: '42', iterations: 500});
     expect(b).toEqual(a);
     vi.resetModules();
-    const fresh = (await import('../../src/sim/readiness.js')) as typeof import('../../src/sim/readiness.js');
+    const fresh = await import('../../src/sim/readiness.js');
     expect(fresh.simulate(PLAN, HISTORY, {seed: '42', iterations: 500})).toEqual(a);
     expect(JSON.stringify(fresh.simulate(PLAN, HISTORY, {seed: '42', iterations: 500}))).toBe(JSON.stringify(a));
   });
@@ -45,7 +62,12 @@ describe('simulate: determinism', () => {
   it('gives different numbers for different seeds', () => {
     const a = simulate(PLAN, HISTORY, {seed: '1', iterations: 1000});
     const b = simulate(PLAN, HISTORY, {seed: '2', iterations: 1000});
-    expect([a.readinessScore, a.p50_ms, a.p95_ms, a.expectedRollbacks]).not.toEqual([b.readinessScore, b.p50_ms, b.p95_ms, b.expectedRollbacks]);
+    expect([a.readinessScore, a.p50_ms, a.p95_ms, a.expectedRollbacks]).not.toEqual([
+      b.readinessScore,
+      b.p50_ms,
+      b.p95_ms,
+      b.expectedRollbacks,
+    ]);
     expect(a.p50_ms).not.toBe(b.p50_ms);
   });
 
@@ -65,7 +87,7 @@ describe('simulate: determinism', () => {
     // per kind, sorted; manifests has no history: the prior's mean and the default median
     expect(Object.keys(r.per_kind)).toEqual(['agent', 'cluster', 'image', 'manifests', 'network', 'volume']);
     expect(r.per_kind.manifests).toEqual({p_success: 0.9, median_ms: 2000});
-    expect(r.per_kind.network!.p_success).toBe(0.9756); // (9 + 31) / (10 + 31)
+    expect(r.per_kind.network.p_success).toBe(0.9756); // (9 + 31) / (10 + 31)
     expect(r.per_kind.volume).toEqual({p_success: 0.913, median_ms: 180}); // one duration: it is the median
   });
 
@@ -98,7 +120,8 @@ describe('simulate: regression baseline (fixtures, seed 42, 1000 iterations)', (
   };
 
   it.runIf(process.env.UPDATE_BASELINE === '1')('writes expected.json (UPDATE_BASELINE=1)', () => {
-    const how = 'UPDATE_BASELINE=1 npx vitest run test/unit/sim.test.ts: simulate(plan.json, history.json, {seed: "42", iterations: 1000}), parallelism 10';
+    const how =
+      'UPDATE_BASELINE=1 npx vitest run test/unit/sim.test.ts: simulate(plan.json, history.json, {seed: "42", iterations: 1000}), parallelism 10';
     fs.writeFileSync(file, JSON.stringify({_how: how, ...got}, null, 2) + '\n');
   });
 
@@ -178,7 +201,7 @@ describe('simulate: analytic checks', () => {
     expect(wide.p50_ms).toBeGreaterThan(1000);
     expect(wide.p50_ms).toBeLessThan(1500);
     // a chain is serial whatever the parallelism
-    const chain = plan.map((s, i) => ({...s, depends_on: i ? [plan[i - 1]!.id] : []}));
+    const chain = plan.map((s, i) => ({...s, depends_on: i ? [plan[i - 1].id] : []}));
     expect(simulate(chain, history, {seed: 'w', iterations: 500}).p50_ms).toBeGreaterThan(9000);
   });
 
@@ -206,7 +229,14 @@ describe('simulate: analytic checks', () => {
 
 describe('Beta quantiles (rng.ts)', () => {
   it('invert the CDF, including far tails and large histories', () => {
-    for (const [a, b] of [[9, 1], [909, 101], [1e6 + 9, 1], [10, 1e6 + 1], [0.5, 0.5], [2, 3]] as const) {
+    for (const [a, b] of [
+      [9, 1],
+      [909, 101],
+      [1e6 + 9, 1],
+      [10, 1e6 + 1],
+      [0.5, 0.5],
+      [2, 3],
+    ] as const) {
       const p = betaParams(a, b);
       let last = 0;
       for (const u of [1e-9, 1e-6, 0.001, 0.05, 0.5, 0.95, 0.999, 1 - 1e-6, 1 - 1e-9]) {
@@ -232,9 +262,15 @@ describe('Beta quantiles (rng.ts)', () => {
 
   it('fall as failures (beta) grow, at every u', () => {
     fc.assert(
-      fc.property(fc.double({min: 1e-6, max: 1 - 1e-6, noNaN: true}), fc.integer({min: 0, max: 500}), fc.integer({min: 0, max: 100}), fc.integer({min: 1, max: 50}), (u, s, f, more) => {
-        expect(betaQuantile(u, betaParams(9 + s, 1 + f + more))).toBeLessThanOrEqual(betaQuantile(u, betaParams(9 + s, 1 + f)));
-      }),
+      fc.property(
+        fc.double({min: 1e-6, max: 1 - 1e-6, noNaN: true}),
+        fc.integer({min: 0, max: 500}),
+        fc.integer({min: 0, max: 100}),
+        fc.integer({min: 1, max: 50}),
+        (u, s, f, more) => {
+          expect(betaQuantile(u, betaParams(9 + s, 1 + f + more))).toBeLessThanOrEqual(betaQuantile(u, betaParams(9 + s, 1 + f)));
+        },
+      ),
     );
   });
 });
@@ -252,7 +288,7 @@ const planArb = fc
       action: 'create',
       needs_human: r.needs_human,
       // only on earlier steps: a DAG
-      depends_on: i === 0 ? [] : r.deps.map((d) => `${rows[d % i]!.kind}.s${d % i}`),
+      depends_on: i === 0 ? [] : r.deps.map((d) => `${rows[d % i].kind}.s${d % i}`),
     })),
   );
 
@@ -271,24 +307,38 @@ describe('simulate: properties', () => {
     // (common random numbers), and p for the kind is the Beta quantile at its uniform, which
     // falls as failures grow; an iteration succeeds iff every step's uniform is below its p.
     fc.assert(
-      fc.property(planArb, historyArb, fc.constantFrom(...KINDS), fc.integer({min: 1, max: 100}), seedArb, (plan, history, kind, more, seed) => {
-        const base = history[kind] ?? kh(0, 0);
-        const worse = {...history, [kind]: {...base, failures: base.failures + more}};
-        const opts = {seed, iterations: 300};
-        expect(simulate(plan, worse, opts).readinessScore).toBeLessThanOrEqual(simulate(plan, history, opts).readinessScore);
-      }),
+      fc.property(
+        planArb,
+        historyArb,
+        fc.constantFrom(...KINDS),
+        fc.integer({min: 1, max: 100}),
+        seedArb,
+        (plan, history, kind, more, seed) => {
+          const base = history[kind] ?? kh(0, 0);
+          const worse = {...history, [kind]: {...base, failures: base.failures + more}};
+          const opts = {seed, iterations: 300};
+          expect(simulate(plan, worse, opts).readinessScore).toBeLessThanOrEqual(simulate(plan, history, opts).readinessScore);
+        },
+      ),
       {numRuns: 150},
     );
   });
 
   it('more recorded successes of a kind never lower readiness', () => {
     fc.assert(
-      fc.property(planArb, historyArb, fc.constantFrom(...KINDS), fc.integer({min: 1, max: 500}), seedArb, (plan, history, kind, more, seed) => {
-        const base = history[kind] ?? kh(0, 0);
-        const better = {...history, [kind]: {...base, successes: base.successes + more}};
-        const opts = {seed, iterations: 300};
-        expect(simulate(plan, better, opts).readinessScore).toBeGreaterThanOrEqual(simulate(plan, history, opts).readinessScore);
-      }),
+      fc.property(
+        planArb,
+        historyArb,
+        fc.constantFrom(...KINDS),
+        fc.integer({min: 1, max: 500}),
+        seedArb,
+        (plan, history, kind, more, seed) => {
+          const base = history[kind] ?? kh(0, 0);
+          const better = {...history, [kind]: {...base, successes: base.successes + more}};
+          const opts = {seed, iterations: 300};
+          expect(simulate(plan, better, opts).readinessScore).toBeGreaterThanOrEqual(simulate(plan, history, opts).readinessScore);
+        },
+      ),
       {numRuns: 100},
     );
   });
@@ -303,7 +353,10 @@ describe('simulate: properties', () => {
     fc.assert(
       fc.property(seedArb, (seed) => {
         const ref = simulate(PLAN, HISTORY, {seed, iterations: N}).readinessScore;
-        for (const [n, errs] of [[250, err250], [4000, err4000]] as const) {
+        for (const [n, errs] of [
+          [250, err250],
+          [4000, err4000],
+        ] as const) {
           const e = Math.abs(simulate(PLAN, HISTORY, {seed, iterations: n}).readinessScore - ref);
           errs.push(e);
           expect(e).toBeLessThanOrEqual(5 * Math.sqrt(ref * (1 - ref) * (1 / n - 1 / N)) + 1e-4);
@@ -354,7 +407,15 @@ describe('stepHistory', () => {
   const T0 = Date.parse('2025-01-01T00:00:00.000Z');
   let clock = 0;
   /** a step row with the given wall time; the ledger stamps real time, so it is set afterwards */
-  function record(l: Ledger, runId: string, address: string, action: string, status: 'succeeded' | 'failed' | 'skipped' | 'running', ms: number, category?: string) {
+  function record(
+    l: Ledger,
+    runId: string,
+    address: string,
+    action: string,
+    status: 'succeeded' | 'failed' | 'skipped' | 'running',
+    ms: number,
+    category?: string,
+  ) {
     const s = l.startStep({run_id: runId, address, action, idempotency_key: `${runId}/${address}/${action}/${clock}`, category});
     if (status !== 'running') l.finishStep({step_id: s.id, status});
     const start = T0 + 1000 * clock++;
@@ -398,7 +459,7 @@ describe('stepHistory', () => {
 
     // and it feeds the simulation directly
     const r = simulate([step('agent.x'), step('network.n')], h, {seed: 'h', iterations: 100});
-    expect(r.per_kind.agent!.p_success).toBe(0.8462); // (9 + 2) / (10 + 3)
+    expect(r.per_kind.agent.p_success).toBe(0.8462); // (9 + 2) / (10 + 3)
   });
 
   it('maps DR step addresses to the dr kind', () => {

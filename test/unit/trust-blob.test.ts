@@ -19,7 +19,10 @@ let other: WorkspaceKey;
 let bundle: SerializedBundle;
 
 function newKey(): WorkspaceKey {
-  return workspaceKeyFromPem(generateKeyPairSync('ec', {namedCurve: 'prime256v1'}).privateKey.export({type: 'pkcs8', format: 'pem'}).toString(), 'test key');
+  return workspaceKeyFromPem(
+    generateKeyPairSync('ec', {namedCurve: 'prime256v1'}).privateKey.export({type: 'pkcs8', format: 'pem'}).toString(),
+    'test key',
+  );
 }
 
 beforeAll(async () => {
@@ -86,7 +89,9 @@ describe('verifyBlob', () => {
   it('accepts the bundle as an object, JSON text or bytes, and names the key that signed', async () => {
     expect(await verifyBlob(data, bundle, [trusted])).toEqual({fingerprint: key.fingerprint});
     expect(await verifyBlob(data, JSON.stringify(bundle, null, 2), [trusted])).toEqual({fingerprint: key.fingerprint});
-    expect(await verifyBlob(data, Buffer.from(JSON.stringify(bundle)), [trustedKeyOf(other), trusted])).toEqual({fingerprint: key.fingerprint});
+    expect(await verifyBlob(data, Buffer.from(JSON.stringify(bundle)), [trustedKeyOf(other), trusted])).toEqual({
+      fingerprint: key.fingerprint,
+    });
   });
 
   it('malformed JSON', async () => {
@@ -101,7 +106,9 @@ describe('verifyBlob', () => {
   it('bad base64', async () => {
     const b = clone();
     b.messageSignature.signature = `!!${b.messageSignature.signature}`;
-    expect((await refusal(verifyBlob(data, b, [trusted]))).message).toBe('the bundle is malformed: messageSignature.signature is not valid base64');
+    expect((await refusal(verifyBlob(data, b, [trusted]))).message).toBe(
+      'the bundle is malformed: messageSignature.signature is not valid base64',
+    );
     const c = clone();
     c.messageSignature.messageDigest.digest = c.messageSignature.messageDigest.digest.replace(/=$/, '');
     expect((await refusal(verifyBlob(data, c, [trusted]))).message).toMatch(/messageDigest.digest is not valid base64/);
@@ -109,7 +116,9 @@ describe('verifyBlob', () => {
 
   it('unknown hint: signed by a key that is not trusted', async () => {
     const e = await refusal(verifyBlob(data, bundle, [trustedKeyOf(other)]));
-    expect(e.message).toBe(`the bundle was signed by key ${key.fingerprint}, which is not a trusted key here (trusted: ${other.fingerprint})`);
+    expect(e.message).toBe(
+      `the bundle was signed by key ${key.fingerprint}, which is not a trusted key here (trusted: ${other.fingerprint})`,
+    );
     const b = clone();
     b.verificationMaterial.publicKey.hint = 'my-key';
     expect((await refusal(verifyBlob(data, b, [trusted]))).message).toMatch(/signed by key hint my-key, which is not a trusted key/);
@@ -123,7 +132,9 @@ describe('verifyBlob', () => {
     const forged = await signBlob(data, other);
     (forged.verificationMaterial as any).publicKey.hint = trusted.hint;
     const e = await refusal(verifyBlob(data, forged, [trusted]));
-    expect(e.message).toBe(`the signature does not verify with key ${key.fingerprint}: the file or the bundle was changed after signing, or another key signed it`);
+    expect(e.message).toBe(
+      `the signature does not verify with key ${key.fingerprint}: the file or the bundle was changed after signing, or another key signed it`,
+    );
   });
 
   it('an empty hint is tried against every trusted key', async () => {
@@ -135,7 +146,9 @@ describe('verifyBlob', () => {
 
   it('changed data', async () => {
     const e = await refusal(verifyBlob(Buffer.from('orx plan 43: destroy everything\n'), bundle, [trusted]));
-    expect(e.message).toMatch(/^the file does not match the bundle: its sha256 is [0-9a-f]{64}, the bundle signed [0-9a-f]{64} \(the file was changed/);
+    expect(e.message).toMatch(
+      /^the file does not match the bundle: its sha256 is [0-9a-f]{64}, the bundle signed [0-9a-f]{64} \(the file was changed/,
+    );
   });
 
   it('changed bundle: digest, signature, fields, media type, content kind', async () => {
@@ -152,7 +165,9 @@ describe('verifyBlob', () => {
 
     const extra = clone();
     extra.verificationMaterial.tlogEntriez = [];
-    expect((await refusal(verifyBlob(data, extra, [trusted]))).message).toBe('the bundle is malformed: unknown field "tlogEntriez" in verificationMaterial');
+    expect((await refusal(verifyBlob(data, extra, [trusted]))).message).toBe(
+      'the bundle is malformed: unknown field "tlogEntriez" in verificationMaterial',
+    );
 
     const media = clone();
     media.mediaType = 'application/vnd.dev.sigstore.bundle.v0.9+json';
@@ -168,7 +183,11 @@ describe('verifyBlob', () => {
 
     const dsse = clone();
     delete dsse.messageSignature;
-    dsse.dsseEnvelope = {payload: data.toString('base64'), payloadType: 'text/plain', signatures: [{sig: bundle.messageSignature && (bundle.messageSignature as any).signature, keyid: ''}]};
+    dsse.dsseEnvelope = {
+      payload: data.toString('base64'),
+      payloadType: 'text/plain',
+      signatures: [{sig: bundle.messageSignature && (bundle.messageSignature as any).signature, keyid: ''}],
+    };
     expect((await refusal(verifyBlob(data, dsse, [trusted]))).message).toMatch(/DSSE envelope/);
 
     const cert = clone();
@@ -186,7 +205,9 @@ describe('verifyBlob', () => {
   it('a tlog entry or timestamp it cannot check is refused, not ignored', async () => {
     const b = clone();
     b.verificationMaterial.timestampVerificationData = {rfc3161Timestamps: [{signedTimestamp: 'MIIB'}]};
-    expect((await refusal(verifyBlob(data, b, [trusted]))).message).toMatch(/carries 1 RFC 3161 timestamp, which cannot be checked without a Sigstore trusted root/);
+    expect((await refusal(verifyBlob(data, b, [trusted]))).message).toMatch(
+      /carries 1 RFC 3161 timestamp, which cannot be checked without a Sigstore trusted root/,
+    );
   });
 });
 
@@ -209,6 +230,9 @@ describe('sign-blob / verify-blob file services', () => {
   it('missing files are plain errors, not signature failures', async () => {
     await expect(signBlobFile({dir, file: 'absent.txt', bundle: 'x.json'})).rejects.toMatchObject({code: 'file_missing', exit: 1});
     await expect(signBlobFile({dir, file: 'report.txt', bundle: 'report.txt'})).rejects.toMatchObject({code: 'usage'});
-    await expect(verifyBlobFile({dir, file: 'report.txt', bundle: 'absent.json'})).rejects.toMatchObject({code: 'file_missing', message: expect.stringContaining('absent.json')});
+    await expect(verifyBlobFile({dir, file: 'report.txt', bundle: 'absent.json'})).rejects.toMatchObject({
+      code: 'file_missing',
+      message: expect.stringContaining('absent.json'),
+    });
   });
 });

@@ -24,7 +24,13 @@ function publicGoodRoot(): unknown {
   return JSON.parse(Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev'].targets['trusted_root.json'], 'base64').toString('utf8'));
 }
 
-const EMPTY_ROOT = {mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: []};
+const EMPTY_ROOT = {
+  mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+  tlogs: [],
+  certificateAuthorities: [],
+  ctlogs: [],
+  timestampAuthorities: [],
+};
 
 async function refusal(p: Promise<unknown>): Promise<OrxError> {
   const e = await caughtAsync(p);
@@ -48,7 +54,9 @@ describe.skipIf(!present)(`sigstore-conformance bundle vectors${present ? '' : `
     });
 
     it('is refused with an empty trusted root while its tlog entry is required', async () => {
-      const e = await refusal(verifyBlobWithTrustedRoot(artifact(), read(dir + 'bundle.sigstore.json'), read(dir + 'key.pub'), EMPTY_ROOT, {tlogThreshold: 1}));
+      const e = await refusal(
+        verifyBlobWithTrustedRoot(artifact(), read(dir + 'bundle.sigstore.json'), read(dir + 'key.pub'), EMPTY_ROOT, {tlogThreshold: 1}),
+      );
       expect(e.code).toBe('signature_invalid');
       expect(e.exit).toBe(5);
       expect(e.message).toMatch(/transparency-log entry, which cannot be checked without a Sigstore trusted root/);
@@ -60,7 +68,9 @@ describe.skipIf(!present)(`sigstore-conformance bundle vectors${present ? '' : `
     });
 
     it('is refused for another artifact even with the trusted root', async () => {
-      const e = await refusal(verifyBlobWithTrustedRoot(Buffer.from('not a.txt'), read(dir + 'bundle.sigstore.json'), read(dir + 'key.pub'), publicGoodRoot()));
+      const e = await refusal(
+        verifyBlobWithTrustedRoot(Buffer.from('not a.txt'), read(dir + 'bundle.sigstore.json'), read(dir + 'key.pub'), publicGoodRoot()),
+      );
       expect(e.message).toMatch(/the file does not match the bundle/);
     });
   });
@@ -69,12 +79,19 @@ describe.skipIf(!present)(`sigstore-conformance bundle vectors${present ? '' : `
     const dir = 'managed-key-and-trusted-root/';
 
     it('verifies with key.pub and its own trusted_root.json', async () => {
-      const r = await verifyBlobWithTrustedRoot(artifact(), read(dir + 'bundle.sigstore.json'), read(dir + 'key.pub'), read(dir + 'trusted_root.json'));
+      const r = await verifyBlobWithTrustedRoot(
+        artifact(),
+        read(dir + 'bundle.sigstore.json'),
+        read(dir + 'key.pub'),
+        read(dir + 'trusted_root.json'),
+      );
       expect(r.fingerprint).toBe(trustedKey(read(dir + 'key.pub')).fingerprint);
     });
 
     it('is refused against the public-good root, which does not list its (staging) log', async () => {
-      const e = await refusal(verifyBlobWithTrustedRoot(artifact(), read(dir + 'bundle.sigstore.json'), read(dir + 'key.pub'), publicGoodRoot()));
+      const e = await refusal(
+        verifyBlobWithTrustedRoot(artifact(), read(dir + 'bundle.sigstore.json'), read(dir + 'key.pub'), publicGoodRoot()),
+      );
       expect(e.code).toBe('signature_invalid');
       expect(e.message).toMatch(/transparency-log entry does not verify/);
     });
@@ -83,7 +100,9 @@ describe.skipIf(!present)(`sigstore-conformance bundle vectors${present ? '' : `
   describe('_fail vectors are refused with clear errors', () => {
     it('managed-key-wrong-key_fail: its key.pub is refused', async () => {
       const dir = 'managed-key-wrong-key_fail/';
-      const e = await refusal(verifyBlobWithTrustedRoot(artifact(), read(dir + 'bundle.sigstore.json'), read(dir + 'key.pub'), publicGoodRoot()));
+      const e = await refusal(
+        verifyBlobWithTrustedRoot(artifact(), read(dir + 'bundle.sigstore.json'), read(dir + 'key.pub'), publicGoodRoot()),
+      );
       expect(e.message).toMatch(/is not a valid public key/);
       expect(() => readTrustedKeyFile(FIXTURES + dir + 'key.pub')).toThrow(/key\.pub is not a valid public key/);
     });
@@ -98,13 +117,27 @@ describe.skipIf(!present)(`sigstore-conformance bundle vectors${present ? '' : `
     });
 
     it('bundle-malformed-json_fail: a parse error', async () => {
-      const e = await refusal(verifyBlobWithTrustedRoot(artifact(), read('bundle-malformed-json_fail/bundle.sigstore.json'), read('managed-key-happy-path/key.pub'), publicGoodRoot()));
+      const e = await refusal(
+        verifyBlobWithTrustedRoot(
+          artifact(),
+          read('bundle-malformed-json_fail/bundle.sigstore.json'),
+          read('managed-key-happy-path/key.pub'),
+          publicGoodRoot(),
+        ),
+      );
       expect(e.code).toBe('signature_invalid');
       expect(e.message).toMatch(/^the bundle is not valid JSON \(/);
     });
 
     it('bundle-invalid-base64-signature_fail: invalid base64', async () => {
-      const e = await refusal(verifyBlobWithTrustedRoot(artifact(), read('bundle-invalid-base64-signature_fail/bundle.sigstore.json'), read('managed-key-happy-path/key.pub'), publicGoodRoot()));
+      const e = await refusal(
+        verifyBlobWithTrustedRoot(
+          artifact(),
+          read('bundle-invalid-base64-signature_fail/bundle.sigstore.json'),
+          read('managed-key-happy-path/key.pub'),
+          publicGoodRoot(),
+        ),
+      );
       expect(e.code).toBe('signature_invalid');
       expect(e.message).toBe('the bundle is malformed: messageSignature.signature is not valid base64');
     });

@@ -20,7 +20,6 @@ function mode(p: string): number {
   return fs.statSync(p).mode & 0o777;
 }
 
-
 /** sha256 over the DER inside the PEM, computed without node:crypto key parsing */
 function pemFingerprint(pem: string): string {
   const der = Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
@@ -31,7 +30,11 @@ describe('workspace key', () => {
   it('init writes an ECDSA P-256 pair: private 0600 in a 0700 dir, public 0644', () => {
     const key = initWorkspaceKey(dir);
     const p = keyPaths(dir);
-    expect(p).toEqual({dir: path.join(dir, '.orx/keys'), privateKey: path.join(dir, '.orx/keys/signing.key'), publicKey: path.join(dir, '.orx/keys/signing.pub')});
+    expect(p).toEqual({
+      dir: path.join(dir, '.orx/keys'),
+      privateKey: path.join(dir, '.orx/keys/signing.key'),
+      publicKey: path.join(dir, '.orx/keys/signing.pub'),
+    });
     if (posix) {
       expect(mode(p.dir)).toBe(0o700);
       expect(mode(p.privateKey)).toBe(0o600);
@@ -142,7 +145,12 @@ describe('workspace key', () => {
     expect(e1.message).toMatch(/RSA 2048-bit key: orx signs with ECDSA P-256 keys only/);
     const p384 = generateKeyPairSync('ec', {namedCurve: 'secp384r1'}).privateKey.export({type: 'pkcs8', format: 'pem'});
     expect(caught(() => loadWorkspaceKey(dir, {keyFile: write('p384.key', p384)})).message).toMatch(/EC P-384 key/);
-    const enc = generateKeyPairSync('ec', {namedCurve: 'prime256v1'}).privateKey.export({type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x'});
+    const enc = generateKeyPairSync('ec', {namedCurve: 'prime256v1'}).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'x',
+    });
     const e2 = caught(() => loadWorkspaceKey(dir, {keyFile: write('enc.key', enc)}));
     expect(e2.code).toBe('key_unreadable');
     expect(e2.message).toMatch(/encrypted private key/);
@@ -184,9 +192,21 @@ describe('trusted keys', () => {
       ['hello', /is not a PEM public key/, 'key_invalid'],
       ['', /is not a PEM public key/, 'key_invalid'],
       ['-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n', /is not a valid public key/, 'key_invalid'],
-      [generateKeyPairSync('ed25519').publicKey.export({type: 'spki', format: 'pem'}).toString(), /is an ed25519 key: Sigstore message signatures/, 'key_unsupported'],
-      [generateKeyPairSync('rsa', {modulusLength: 1024}).publicKey.export({type: 'spki', format: 'pem'}).toString(), /RSA 1024-bit key/, 'key_unsupported'],
-      [generateKeyPairSync('ec', {namedCurve: 'secp256k1'}).publicKey.export({type: 'spki', format: 'pem'}).toString(), /EC secp256k1 key/, 'key_unsupported'],
+      [
+        generateKeyPairSync('ed25519').publicKey.export({type: 'spki', format: 'pem'}).toString(),
+        /is an ed25519 key: Sigstore message signatures/,
+        'key_unsupported',
+      ],
+      [
+        generateKeyPairSync('rsa', {modulusLength: 1024}).publicKey.export({type: 'spki', format: 'pem'}).toString(),
+        /RSA 1024-bit key/,
+        'key_unsupported',
+      ],
+      [
+        generateKeyPairSync('ec', {namedCurve: 'secp256k1'}).publicKey.export({type: 'spki', format: 'pem'}).toString(),
+        /EC secp256k1 key/,
+        'key_unsupported',
+      ],
     ];
     for (const [pem, message, code] of cases) {
       const e = caught(() => trustedKey(pem));

@@ -38,7 +38,8 @@ async function attempt(t: Tally, what: string, d: Buffer, b: string): Promise<vo
     t.accepted.push(what);
   } catch (err) {
     // never a crash: always the one refusal shape
-    if (!(err instanceof OrxError) || err.code !== 'signature_invalid' || err.exit !== 5) throw new Error(`${what}: unexpected ${String(err)}`);
+    if (!(err instanceof OrxError) || err.code !== 'signature_invalid' || err.exit !== 5)
+      throw new Error(`${what}: unexpected ${String(err)}`, {cause: err});
     const reason = err.message.replace(/\(.*$/, '').replace(/: .*$/, '').slice(0, 50);
     t.reasons.set(reason, (t.reasons.get(reason) ?? 0) + 1);
   }

@@ -11,23 +11,65 @@ import {renderRuns, table} from '../../src/ui/state-view.js';
 setColor(false);
 
 const step = (over: Partial<PlannedStep>): PlannedStep => ({
-  id: 's1', address: 'agent.a', kind: 'agent', action: 'create', category: 'DEPLOY', before: null, after: {name: 'x', env: {A: '1'}, config_hash: 'h'},
-  changes: [], reasons: [], depends_on: [], object_id: null, record: false, idempotency_key: 'k', budget_ms: 1000, ...over,
+  id: 's1',
+  address: 'agent.a',
+  kind: 'agent',
+  action: 'create',
+  category: 'DEPLOY',
+  before: null,
+  after: {name: 'x', env: {A: '1'}, config_hash: 'h'},
+  changes: [],
+  reasons: [],
+  depends_on: [],
+  object_id: null,
+  record: false,
+  idempotency_key: 'k',
+  budget_ms: 1000,
+  ...over,
 });
 
 const doc = (steps: PlannedStep[], over: Partial<PlanDocument> = {}): PlanDocument => ({
-  formatVersion: '1', plan_id: 'plan-1', kind: 'apply', created_at: '', orx_version: '', workspace: 'w', lineage: 'l', serial: 0, ledger_head: {seq: 0, hash: '0'.repeat(64)}, config_digest: '', policy_digest: '',
-  autonomy: 0, refresh: true, targets: [], replace: [], steps, drift: [], notes: [], summary: {create: 0, update: 0, replace: 0, delete: 0}, policy: {decisions: []}, simulation: null, signature: null, ...over,
+  formatVersion: '1',
+  plan_id: 'plan-1',
+  kind: 'apply',
+  created_at: '',
+  orx_version: '',
+  workspace: 'w',
+  lineage: 'l',
+  serial: 0,
+  ledger_head: {seq: 0, hash: '0'.repeat(64)},
+  config_digest: '',
+  policy_digest: '',
+  autonomy: 0,
+  refresh: true,
+  targets: [],
+  replace: [],
+  steps,
+  drift: [],
+  notes: [],
+  summary: {create: 0, update: 0, replace: 0, delete: 0},
+  policy: {decisions: []},
+  simulation: null,
+  signature: null,
+  ...over,
 });
 
 describe('plan view', () => {
   it('renders terraform-style symbols, forced replacements and the summary line', () => {
-    const text = renderPlan(doc([
-      step({}),
-      step({address: 'agent.b', action: 'replace', changes: [{path: 'env.A', before: '1', after: '2', forces_replacement: true}]}),
-      step({address: 'agent.c', action: 'update', changes: [{path: 'memory_bytes', before: 1, after: 2, forces_replacement: false}]}),
-      step({address: 'agent.d', action: 'delete', reasons: ['deleted outside orx']}),
-    ], {summary: {create: 1, update: 1, replace: 1, delete: 1}, drift: [{address: 'agent.d', kind: 'agent', status: 'deleted', changes: []}]}));
+    const text = renderPlan(
+      doc(
+        [
+          step({}),
+          step({address: 'agent.b', action: 'replace', changes: [{path: 'env.A', before: '1', after: '2', forces_replacement: true}]}),
+          step({address: 'agent.c', action: 'update', changes: [{path: 'memory_bytes', before: 1, after: 2, forces_replacement: false}]}),
+          step({address: 'agent.d', action: 'delete', reasons: ['deleted outside orx']}),
+        ],
+        {
+          summary: {create: 1, update: 1, replace: 1, delete: 1},
+          drift: [{address: 'agent.d', kind: 'agent', status: 'deleted', changes: []}],
+        },
+      ),
+    );
     expect(text).toContain('  + agent.a');
     expect(text).toContain('      + env  = {"A":"1"}');
     expect(text).not.toContain('config_hash');
@@ -48,7 +90,13 @@ describe('plan view', () => {
 });
 
 describe('progress', () => {
-  const result = (status: StepResult['status'], error?: string): StepResult => ({run_id: 'run-1', step: step({}), status, error, elapsed_ms: 1500});
+  const result = (status: StepResult['status'], error?: string): StepResult => ({
+    run_id: 'run-1',
+    step: step({}),
+    status,
+    error,
+    elapsed_ms: 1500,
+  });
 
   it('writes one plain line per finished step without a TTY', () => {
     const out: string[] = [];
@@ -58,12 +106,20 @@ describe('progress', () => {
     p.onFinish!(result('failed', 'boom'));
     p.onFinish!(result('skipped'));
     p.close();
-    expect(out).toEqual(['✓ agent.a: create succeeded (1.5s)\n', '✗ agent.a: create failed (1.5s): boom\n', '· agent.a: create skipped (1.5s) (not started)\n']);
+    expect(out).toEqual([
+      '✓ agent.a: create succeeded (1.5s)\n',
+      '✗ agent.a: create failed (1.5s): boom\n',
+      '· agent.a: create skipped (1.5s) (not started)\n',
+    ]);
   });
 
   it('keeps a live status line on a TTY', () => {
     const out: string[] = [];
-    const p = progressReporter((s) => out.push(s), true, () => 0);
+    const p = progressReporter(
+      (s) => out.push(s),
+      true,
+      () => 0,
+    );
     p.onStart!(step({}));
     expect(out.at(-1)).toMatch(/\r\x1b\[2K… running 1 \[agent.a\] · done 0 · failed 0/);
     p.onFinish!(result('succeeded'));
@@ -79,7 +135,7 @@ describe('logger', () => {
     log.debug('hidden');
     log.info('hello', {address: 'agent.a'});
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({level: 'info', msg: 'hello', run_id: 'run-1', address: 'agent.a'});
+    expect(JSON.parse(lines[0])).toMatchObject({level: 'info', msg: 'hello', run_id: 'run-1', address: 'agent.a'});
   });
 
   it('writes text lines prefixed with level and address', () => {
@@ -93,7 +149,12 @@ describe('logger', () => {
 
 describe('tables', () => {
   it('pads columns and lists runs', () => {
-    expect(table([['a', 'bb'], ['ccc', 'd']])).toBe('a    bb\nccc  d');
+    expect(
+      table([
+        ['a', 'bb'],
+        ['ccc', 'd'],
+      ]),
+    ).toBe('a    bb\nccc  d');
     expect(renderRuns([])).toBe('No runs yet.');
   });
 });

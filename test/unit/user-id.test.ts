@@ -4,7 +4,8 @@ import {numericUser, outOfRangeId, parsePasswd} from '../../src/util/user-id.js'
 
 describe('numericUser', () => {
   it('every spelling of root is uid 0', () => {
-    for (const u of ['0', '00', '+0', '000', ' 0', 'root', '0:0', '0:x', 'root:wheel', '00:1000', '']) expect(numericUser(u).uid, JSON.stringify(u)).toBe(0);
+    for (const u of ['0', '00', '+0', '000', ' 0', 'root', '0:0', '0:x', 'root:wheel', '00:1000', ''])
+      expect(numericUser(u).uid, JSON.stringify(u)).toBe(0);
   });
 
   it('numbers are numbers, names are unknown without a passwd', () => {
@@ -18,7 +19,9 @@ describe('numericUser', () => {
   });
 
   it('a name the image maps to 0 is root; primary groups come from the passwd', () => {
-    const tables = parsePasswd('root:x:0:0:root:/root:/bin/sh\ntoor:x:0:0::/:/bin/sh\nagent:x:1000:1001::/home/agent:/bin/sh\n# comment\nbroken-line\n');
+    const tables = parsePasswd(
+      'root:x:0:0:root:/root:/bin/sh\ntoor:x:0:0::/:/bin/sh\nagent:x:1000:1001::/home/agent:/bin/sh\n# comment\nbroken-line\n',
+    );
     expect(numericUser('toor', tables)).toEqual({uid: 0, gid: 0});
     expect(numericUser('agent', tables)).toEqual({uid: 1000, gid: 1001});
     expect(numericUser('agent:0', tables)).toEqual({uid: 1000, gid: 0});

@@ -43,7 +43,12 @@ describe('rootOf', () => {
 
   it('takes PAX uid/gid records and GNU base-256 ids', () => {
     const records = Buffer.from('16 uid=3000000\n16 gid=3000001\n');
-    const pax = Buffer.concat([header('PaxHeaders/v', {type: 'x', size: records.length}), padTo512(records), header('v/', {uid: 0, gid: 0}), END]);
+    const pax = Buffer.concat([
+      header('PaxHeaders/v', {type: 'x', size: records.length}),
+      padTo512(records),
+      header('v/', {uid: 0, gid: 0}),
+      END,
+    ]);
     expect(rootOf(pax)).toEqual({owner: '3000000:3000001', empty: true});
     const big = Buffer.from([0x80, 0, 0, 0, 0, 0x2d, 0xc6, 0xc0]); // 3000000
     expect(rootOf(Buffer.concat([header('v/', {rawUid: big, gid: 7}), END]))).toEqual({owner: '3000000:7', empty: true});
@@ -67,7 +72,11 @@ describe('who owns a volume', () => {
     expect(decideOwner(vol(), [m('a', '')])).toEqual({kind: 'known', owner: '0:0'});
     expect(decideOwner(vol(), [m('a', '1000'), m('b', undefined)])).toEqual({kind: 'at-apply'});
     expect(decideOwner(vol(), [m('a', 'agent')])).toEqual({kind: 'at-apply'});
-    expect(decideOwner(vol(), [m('a', '1000'), m('b', '2000')])).toMatchObject({kind: 'conflict', first: {agent: 'a', owner: '1000:1000'}, second: {agent: 'b', owner: '2000:2000'}});
+    expect(decideOwner(vol(), [m('a', '1000'), m('b', '2000')])).toMatchObject({
+      kind: 'conflict',
+      first: {agent: 'a', owner: '1000:1000'},
+      second: {agent: 'b', owner: '2000:2000'},
+    });
   });
 
   it('volumes.X.owner wins', () => {
@@ -77,8 +86,19 @@ describe('who owns a volume', () => {
 });
 
 describe('the volume plan', () => {
-  const desired = (attrs: Record<string, unknown>) => ({address: 'volume.v', kind: 'volume' as const, name: 'v', depends_on: [], attributes: {name: 'orx-w-v', labels: {}, backup: false, ...attrs}});
-  const observed = (attrs: Record<string, unknown>) => ({address: 'volume.v', kind: 'volume' as const, object_id: 'orx-w-v', attributes: {name: 'orx-w-v', labels: {}, backup: false, ...attrs}});
+  const desired = (attrs: Record<string, unknown>) => ({
+    address: 'volume.v',
+    kind: 'volume' as const,
+    name: 'v',
+    depends_on: [],
+    attributes: {name: 'orx-w-v', labels: {}, backup: false, ...attrs},
+  });
+  const observed = (attrs: Record<string, unknown>) => ({
+    address: 'volume.v',
+    kind: 'volume' as const,
+    object_id: 'orx-w-v',
+    attributes: {name: 'orx-w-v', labels: {}, backup: false, ...attrs},
+  });
 
   it('a new volume is created for its owner', () => {
     expect(volumeAction.plan(desired({owner: '1000:1000'}), null)).toMatchObject({action: 'create', after: {owner: '1000:1000'}});
@@ -89,21 +109,33 @@ describe('the volume plan', () => {
     expect(step).toMatchObject({action: 'noop', changes: [], after: {owner: '0:0'}});
     // recorded before volumes had owners: nothing to show
     expect(volumeAction.plan(desired({owner: '1000:1000'}), observed({}))).toMatchObject({action: 'noop', changes: []});
-    expect(volumeAction.plan(desired({owner_from: [{agent: 'agent.a', user: null, image_ref: 'x'}]}), observed({owner: '5:5'})).after).toEqual({name: 'orx-w-v', labels: {}, backup: false, owner: '5:5'});
+    expect(
+      volumeAction.plan(desired({owner_from: [{agent: 'agent.a', user: null, image_ref: 'x'}]}), observed({owner: '5:5'})).after,
+    ).toEqual({name: 'orx-w-v', labels: {}, backup: false, owner: '5:5'});
   });
 
   it('says when the owner is decided at apply', () => {
-    const step = volumeAction.plan(desired({owner_from: [{agent: 'agent.a', user: null, image_ref: 'x'}, {agent: 'agent.b', user: null, image_ref: 'y'}]}), null);
+    const step = volumeAction.plan(
+      desired({
+        owner_from: [
+          {agent: 'agent.a', user: null, image_ref: 'x'},
+          {agent: 'agent.b', user: null, image_ref: 'y'},
+        ],
+      }),
+      null,
+    );
     expect(step.reasons).toEqual(['owner decided at apply: the uid agent.a, agent.b run as (not known before the image is on the engine)']);
   });
 
   it('a plan file cannot name a non-numeric owner', () => {
-    expect(() => volumeAction.validate({name: 'v', labels: {}, backup: false, owner: 'root'})).toThrow(/owner" must be a numeric "uid:gid"/);
+    expect(() => volumeAction.validate({name: 'v', labels: {}, backup: false, owner: 'root'})).toThrow(
+      /owner" must be a numeric "uid:gid"/,
+    );
   });
 });
 
-describe("the paths config keeps volumes away from", () => {
-  it("are the ones orx mounts", () => {
+describe('the paths config keeps volumes away from', () => {
+  it('are the ones orx mounts', () => {
     expect(TMP_MOUNT).toBe(HARDENING.tmpfs);
     expect(SECRETS_MOUNT).toBe(DELIVERED_AT);
   });
@@ -113,21 +145,44 @@ describe('desired volumes', () => {
   const DIR = '/nonexistent-orx-workspace';
   const desired = (yaml: string, recorded = new Map<string, ResourceRecord>()) => {
     const config = parseConfig(yaml, DIR);
-    return buildDesired({loaded: {dir: DIR, file: `${DIR}/orchestration.yml`, file_digest: 'x', config}, recorded, localImage: () => ({id: 'sha256:abc'})}).resources;
+    return buildDesired({
+      loaded: {dir: DIR, file: `${DIR}/orchestration.yml`, file_digest: 'x', config},
+      recorded,
+      localImage: () => ({id: 'sha256:abc'}),
+    }).resources;
   };
   const head = 'workspace: lab\nnetworks:\n  n: {}\nvolumes:\n  v:\nimages:\n  tool: {ref: "example/tool:1"}\nagents:\n';
 
   it("carry the owner the agents' user gives, or the agents that decide it at apply", () => {
-    const known = desired(`${head}  a:\n    image: tool\n    user: "1000"\n    volumes: ["v:/v"]\n  r:\n    image: tool\n    volumes: ["v:/r:ro"]\n`).find((r) => r.address === 'volume.v')!;
+    const known = desired(
+      `${head}  a:\n    image: tool\n    user: "1000"\n    volumes: ["v:/v"]\n  r:\n    image: tool\n    volumes: ["v:/r:ro"]\n`,
+    ).find((r) => r.address === 'volume.v')!;
     expect(known).toMatchObject({attributes: {owner: '1000:1000'}, depends_on: []});
     const late = desired(`${head}  a:\n    image: tool\n    volumes: ["v:/v"]\n`).find((r) => r.address === 'volume.v')!;
-    expect(late).toMatchObject({attributes: {owner_from: [{agent: 'agent.a', user: null, image_ref: 'sha256:abc'}]}, depends_on: ['image.tool']});
+    expect(late).toMatchObject({
+      attributes: {owner_from: [{agent: 'agent.a', user: null, image_ref: 'sha256:abc'}]},
+      depends_on: ['image.tool'],
+    });
     expect(late.attributes.owner).toBeUndefined();
-    expect(desired(`${head}  a:\n    image: tool\n`).find((r) => r.address === 'volume.v')!.attributes).toEqual({name: 'orx-lab-v', labels: {}, backup: false});
+    expect(desired(`${head}  a:\n    image: tool\n`).find((r) => r.address === 'volume.v')!.attributes).toEqual({
+      name: 'orx-lab-v',
+      labels: {},
+      backup: false,
+    });
   });
 
   it("refuse a network the state binds to one of Docker's own", () => {
-    const rec: ResourceRecord = {address: 'network.n', kind: 'network', attributes: {name: 'host', internal: false, labels: {}}, object_id: 'abc', secret_fingerprints: {}, serial: 1, updated_at: ''};
-    expect(() => desired(head, new Map([['network.n', rec]]))).toThrow(/network\.n: the state binds it to Docker's own network "host".*orx state rm network\.n/);
+    const rec: ResourceRecord = {
+      address: 'network.n',
+      kind: 'network',
+      attributes: {name: 'host', internal: false, labels: {}},
+      object_id: 'abc',
+      secret_fingerprints: {},
+      serial: 1,
+      updated_at: '',
+    };
+    expect(() => desired(head, new Map([['network.n', rec]]))).toThrow(
+      /network\.n: the state binds it to Docker's own network "host".*orx state rm network\.n/,
+    );
   });
 });

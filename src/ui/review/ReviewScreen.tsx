@@ -52,11 +52,7 @@ function StepRow({st, selected}: {st: StepStatus; selected: boolean}) {
 }
 
 function DiffLine({line}: {line: Line}) {
-  return (
-    <Text color={TONE_COLOR[line.tone]}>
-      {line.text}
-    </Text>
-  );
+  return <Text color={TONE_COLOR[line.tone]}>{line.text}</Text>;
 }
 
 export function ReviewScreen(props: ReviewScreenProps) {
@@ -111,18 +107,20 @@ export function ReviewScreen(props: ReviewScreenProps) {
       <Text bold>
         Steps ({statuses.length}): {counts.approved} approved, {counts.rejected} rejected, {counts.pending} pending
       </Text>
-      {above > 0 ? <Text color="gray">  ↑ {above} more</Text> : null}
-      {statuses.length === 0 ? <Text color="gray">  (no steps to review)</Text> : null}
+      {above > 0 ? <Text color="gray"> ↑ {above} more</Text> : null}
+      {statuses.length === 0 ? <Text color="gray"> (no steps to review)</Text> : null}
       {visible.map((st, i) => (
         <StepRow key={st.step.id || st.step.address} st={st} selected={start + i === state.selected} />
       ))}
-      {below > 0 ? <Text color="gray">  ↓ {below} more</Text> : null}
+      {below > 0 ? <Text color="gray"> ↓ {below} more</Text> : null}
       <Text> </Text>
       {current ? (
         <Box flexDirection="column">
           <Text bold>
             <Text color={TONE_COLOR[actionTone(current.step.action)]}>Diff</Text>
-            {lines.length > diffRows ? ` (lines ${scroll + 1}-${Math.min(lines.length, scroll + diffRows)} of ${lines.length}, pgup/pgdn scroll)` : ''}
+            {lines.length > diffRows
+              ? ` (lines ${scroll + 1}-${Math.min(lines.length, scroll + diffRows)} of ${lines.length}, pgup/pgdn scroll)`
+              : ''}
           </Text>
           {lines.slice(scroll, scroll + diffRows).map((line, i) => (
             <DiffLine key={scroll + i} line={line} />
@@ -134,7 +132,10 @@ export function ReviewScreen(props: ReviewScreenProps) {
         <Text bold={inField} color={inField ? 'cyan' : undefined}>
           {inField ? '> ' : '  '}Reason for access:{' '}
         </Text>
-        <Text>[{state.reason}{inField ? '_' : ''}]</Text>
+        <Text>
+          [{state.reason}
+          {inField ? '_' : ''}]
+        </Text>
         <Text color="gray">{reasonNeeded ? '  (required)' : '  (optional)'}</Text>
       </Text>
       <Text color={state.message?.level === 'error' ? 'red' : 'gray'}>{state.message ? clean(state.message.text) : ' '}</Text>

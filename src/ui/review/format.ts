@@ -70,12 +70,7 @@ export function noteTags(step: ReviewStep, maxMessage = 40): string[] {
 /** One row of the step list, without the selection marker. */
 export function stepRow(st: StepStatus): string {
   const {step} = st;
-  const parts = [
-    decisionMark(st).padEnd(4),
-    step.category.padEnd(8),
-    ACTION_SYMBOL[step.action].padEnd(3),
-    clean(step.address),
-  ];
+  const parts = [decisionMark(st).padEnd(4), step.category.padEnd(8), ACTION_SYMBOL[step.action].padEnd(3), clean(step.address)];
   let row = parts.join(' ');
   if (st.cause) row += `  (depends on ${clean(st.cause)})`;
   const tags = noteTags(step);
@@ -88,7 +83,9 @@ export function diffLines(step: ReviewStep): Line[] {
   const address = clean(step.address);
   const lines: Line[] = [{text: `# ${address} (${clean(step.kind)}, ${step.category}) ${VERB[step.action]}`, tone: 'plain'}];
   if (step.action === 'create') {
-    const keys = Object.keys(step.after ?? {}).filter((k) => k !== 'config_hash').sort();
+    const keys = Object.keys(step.after ?? {})
+      .filter((k) => k !== 'config_hash')
+      .sort();
     if (keys.length === 0) lines.push({text: `  + ${address}`, tone: 'add'});
     for (const k of keys) lines.push({text: `  + ${clean(k)} = ${formatValue(step.after![k])}`, tone: 'add'});
   } else if (step.action === 'delete') {

@@ -172,7 +172,7 @@ const error = (text: string): ReviewMessage => ({level: 'error', text});
 
 /** Newly cascaded rejections between two choice sets (steps rejected only because of a dependency). */
 function cascadedBy(before: StepStatus[], after: StepStatus[]): string[] {
-  return after.filter((s, i) => s.cause !== null && before[i]!.decision !== 'rejected').map((s) => s.step.address);
+  return after.filter((s, i) => s.cause !== null && before[i].decision !== 'rejected').map((s) => s.step.address);
 }
 
 export function reviewReducer(state: ReviewState, event: ReviewEvent): ReviewState {
@@ -197,11 +197,14 @@ export function reviewReducer(state: ReviewState, event: ReviewEvent): ReviewSta
       const statuses = stepStatuses(state);
       const own = statuses.find((s) => s.step === step)!;
       if (own.cause) {
-        return {...state, message: error(`cannot approve ${step.address}: it depends on rejected ${own.cause} (approve ${own.cause} first)`)};
+        return {
+          ...state,
+          message: error(`cannot approve ${step.address}: it depends on rejected ${own.cause} (approve ${own.cause} first)`),
+        };
       }
       const choices = {...state.choices, [step.address]: 'approved' as const};
       const after = statusesFor(state.steps, choices);
-      const restored = after.filter((s, i) => statuses[i]!.cause === step.address && s.decision !== 'rejected').length;
+      const restored = after.filter((s, i) => statuses[i].cause === step.address && s.decision !== 'rejected').length;
       const extra = restored > 0 ? ` (${restored} dependent step(s) no longer rejected)` : '';
       return {...state, choices, message: info(`approved ${step.address}${extra}`)};
     }

@@ -53,7 +53,7 @@ export async function renderReview(input: ReviewInput, opts: RenderReviewOptions
     });
     instance.waitUntilExit().then(
       () => resolve(outcome),
-      (err: unknown) => reject(err),
+      (err: unknown) => reject(err as Error),
     );
   });
 }

@@ -61,8 +61,8 @@ export interface ReviewProps {
   summary: ReviewSummary;
   /** Only the steps to review (no noops). */
   steps: ReviewStep[];
-  onSubmit(result: ReviewResult): void;
-  onCancel(): void;
+  onSubmit: (result: ReviewResult) => void;
+  onCancel: () => void;
 }
 
 /** What `renderReview` needs: the props without the callbacks. */
