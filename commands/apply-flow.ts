@@ -1,4 +1,3 @@
-import os from 'node:os';
 import {ForcedStop} from '../src/engine/forced-stop.js';
 import {applyWorkspace, type OrxContext} from '../src/engine/operations.js';
 import {refuseIfDenied, reviewPolicy} from '../src/engine/policy-eval.js';
@@ -103,7 +102,7 @@ export async function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> 
         exit: EXIT.APPROVAL,
         message: `${doc.kind} cancelled at the review screen: nothing was changed`,
       });
-    const actor = process.env.ORX_ACTOR ?? os.userInfo().username;
+    const actor = o.ctx.actor;
     const decided = [
       // what a human decided: approvals of steps that needed one, and every rejection
       ...result.approved

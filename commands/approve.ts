@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import {Args, Flags} from '@oclif/core';
 import {loadSavedPlan} from '../src/engine/operations.js';
@@ -56,7 +55,7 @@ export default class Approve extends OrxCommand {
     // approving what today's policies deny would record a human's yes to something that can never run
     if (!flags.reject) refuseIfDenied((await reviewPolicy(this.orx.dir, doc)).verdict.decisions, `plan ${doc.plan_id}`);
     const digest = planDigest(doc);
-    const actor = flags.as ?? process.env.ORX_ACTOR ?? os.userInfo().username;
+    const actor = flags.as ?? this.orx.actor;
     const decision = flags.reject ? ('rejected' as const) : ('approved' as const);
     const rows = await withCheckpointedLedger(this.orx, {reason: 'approve'}, (l) =>
       recordApprovals(

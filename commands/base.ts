@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import {Command, Flags, Errors} from '@oclif/core';
 import {OrxError, formatDiagnostic, toOrxError} from '../src/errors.js';
@@ -9,6 +8,7 @@ import {createLogger, type LogFormat} from '../src/ui/logger.js';
 import {redactStream} from '../src/secrets/redact.js';
 import {configureTools, operatorToolPaths, toolEnvName} from '../src/drivers/tools.js';
 import {guardOutput} from '../src/cli/output-guard.js';
+import {currentActor} from '../src/cli/actor.js';
 
 export const JSON_FORMAT_VERSION = '1';
 
@@ -107,7 +107,7 @@ export abstract class OrxCommand extends Command {
       dir: path.resolve(flags.chdir ?? process.cwd()),
       log,
       version: this.config.version,
-      actor: process.env.ORX_ACTOR ?? process.env.USER ?? os.userInfo().username,
+      actor: currentActor(),
       command: ['orx', ...this.argv].join(' ').slice(0, 200),
       killSwitch: ['1', 'true', 'yes'].includes((process.env.ORX_KILL_SWITCH ?? '').toLowerCase()),
     };

@@ -26,7 +26,7 @@ export default class AuditVerify extends OrxCommand {
     const {flags} = await this.parse(AuditVerify);
     await this.setup(flags);
     const headFile = flags.head ? {path: path.resolve(this.orx.dir, flags.head), label: flags.head} : undefined;
-    const trustedKeyFiles = flags['trusted-key'].map((f) => path.resolve(this.orx.dir, f));
+    const trustedKeyFiles = flags['trusted-key'];
     const v = await withReadLedger(this.orx.dir, (ledger) => verifyLedger(ledger, this.orx.dir, {headFile, trustedKeyFiles}));
     return {data: {...v}, human: renderAuditVerification(v), exit: v.ok ? EXIT.OK : EXIT.ERROR};
   }

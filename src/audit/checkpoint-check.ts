@@ -16,7 +16,7 @@ import {
   type SignedHead,
 } from '../ledger/checkpoints.js';
 import {pidAlive, type Ledger} from '../ledger/ledger.js';
-import {keyPaths, loadWorkspaceKey, readTrustedKeyFile, trustedKeyOf, type TrustedKey} from '../trust/keys.js';
+import {loadWorkspaceKey, trustedKeyOf, verificationKeys, type TrustedKey} from '../trust/keys.js';
 
 export type CheckpointProblemKind =
   | 'signature' // a checkpoint's signature does not verify with a trusted key
@@ -243,17 +243,9 @@ export function judgeCheckpoints(
  * public half of a signing_key_ref key). What made a key unusable is returned, never thrown.
  */
 export async function checkpointVerifyKeys(dir: string, extraKeyFiles: string[] = []): Promise<{keys: TrustedKey[]; error: string | null}> {
-  const keys = extraKeyFiles.map((f) => readTrustedKeyFile(f));
-  let error: string | null = null;
-  const paths = keyPaths(dir);
-  try {
-    // the private key's own public half when it is here (signing.pub could be swapped on its own);
-    // a verifying machine may hold only signing.pub
-    if (fs.existsSync(paths.privateKey)) keys.push(trustedKeyOf(loadWorkspaceKey(dir)));
-    else if (fs.existsSync(paths.publicKey)) keys.push(readTrustedKeyFile(paths.publicKey));
-  } catch (err) {
-    error = err instanceof Error ? err.message : String(err);
-  }
+  const found = verificationKeys(dir, extraKeyFiles);
+  const keys = found.keys;
+  let error: string | null = found.error === null ? null : found.error instanceof Error ? found.error.message : String(found.error);
   try {
     // loaded only here: every command that reads the ledger imports this module
     const {loadConfig} = await import('../config/load.js');

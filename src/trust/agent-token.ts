@@ -4,14 +4,13 @@
 // tokens do not load it. The token string is a credential: nothing here logs it, records it
 // or puts it in an error message; only its jti and claims are kept.
 import {createPublicKey, randomUUID} from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import type {JWTPayload} from 'jose';
 import {DEFAULT_TOKEN} from '../config/secrets.js';
 import {OrxError, preview} from '../errors.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import type {TokenIssue} from '../ledger/tokens.js';
-import {keyPaths, loadWorkspaceKey, readTrustedKeyFile, trustedKeyOf, type TrustedKey, type WorkspaceKey} from './keys.js';
+import {keyPaths, verificationKeys, type TrustedKey, type WorkspaceKey} from './keys.js';
 
 type Jose = typeof import('jose');
 let jose: Promise<Jose> | undefined;
@@ -363,14 +362,9 @@ function claimFailure(
  * signing.pub when only that is present) plus any PEM files given with --trusted-key.
  */
 export function tokenVerificationKeys(dir: string, extraKeyFiles: string[] = []): TrustedKey[] {
-  const keys = extraKeyFiles.map((f) => readTrustedKeyFile(path.resolve(dir, f)));
+  const {keys, error} = verificationKeys(dir, extraKeyFiles);
+  if (error && keys.length === 0) throw error as Error;
   const p = keyPaths(dir);
-  try {
-    if (fs.existsSync(p.privateKey)) keys.push(trustedKeyOf(loadWorkspaceKey(dir)));
-    else if (fs.existsSync(p.publicKey)) keys.push(readTrustedKeyFile(p.publicKey));
-  } catch (err) {
-    if (keys.length === 0) throw err;
-  }
   if (keys.length === 0) {
     throw new OrxError({
       code: 'no_trusted_key',

@@ -241,3 +241,23 @@ export function readTrustedKeyFile(file: string): TrustedKey {
 export function trustedKeyOf(key: WorkspaceKey): TrustedKey {
   return trustedKey(key.publicKeyPem);
 }
+
+/**
+ * The one key lookup for checking what a workspace signed (plans, manifests, checkpoints,
+ * tokens): the --trusted-key files, relative to the workspace like every path orx reads (so
+ * `-C DIR` works), then the workspace's own key: the private key's public half when it is
+ * here (signing.pub could be swapped on its own), else signing.pub (a verifying machine may
+ * hold only that). What made the workspace key unusable is returned, never thrown.
+ */
+export function verificationKeys(dir: string, trustedKeyFiles: readonly string[] = []): {keys: TrustedKey[]; error: unknown} {
+  const keys = trustedKeyFiles.map((f) => readTrustedKeyFile(path.resolve(dir, f)));
+  const p = keyPaths(dir);
+  let error: unknown = null;
+  try {
+    if (fs.existsSync(p.privateKey)) keys.push(trustedKeyOf(loadWorkspaceKey(dir)));
+    else if (fs.existsSync(p.publicKey)) keys.push(readTrustedKeyFile(p.publicKey));
+  } catch (err) {
+    error = err;
+  }
+  return {keys, error};
+}

@@ -10,8 +10,7 @@ import {
   initWorkspaceKey,
   keyPaths,
   loadWorkspaceKey,
-  readTrustedKeyFile,
-  trustedKeyOf,
+  verificationKeys,
   type TrustedKey,
   type WorkspaceKey,
 } from './keys.js';
@@ -34,14 +33,8 @@ export async function signPlan(doc: PlanDocument, key: WorkspaceKey): Promise<Pl
 
 /** The keys a saved plan may be signed with: this workspace's own, plus any given with --trusted-key. */
 export function trustedPlanKeys(dir: string, extraKeyFiles: string[] = []): TrustedKey[] {
-  const keys = extraKeyFiles.map((f) => readTrustedKeyFile(f));
-  if (fs.existsSync(keyPaths(dir).publicKey) || fs.existsSync(keyPaths(dir).privateKey)) {
-    try {
-      keys.push(trustedKeyOf(loadWorkspaceKey(dir)));
-    } catch (err) {
-      if (keys.length === 0) throw err;
-    }
-  }
+  const {keys, error} = verificationKeys(dir, extraKeyFiles);
+  if (error && keys.length === 0) throw error as Error;
   return keys;
 }
 
