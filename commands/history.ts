@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core';
-import {historyList, renderHistory} from '../src/audit/history.js';
+import {historyList} from '../src/audit/history.js';
 import {withReadLedger} from '../src/audit/chain.js';
 import {OrxCommand, type CommandResult} from './base.js';
+import {renderHistory} from '../src/ui/audit-view.js';
 
 export default class History extends OrxCommand {
   static override summary = 'List the contract snapshots: each configuration applied, with its run, policy digest and parent.';

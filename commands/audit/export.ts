@@ -1,9 +1,10 @@
 import path from 'node:path';
 import {Flags} from '@oclif/core';
 import {withReadLedger} from '../../src/audit/chain.js';
-import {buildAuditBundle, exportSummary, renderExportSummary, writeAuditBundle} from '../../src/audit/export.js';
+import {buildAuditBundle, exportSummary, writeAuditBundle} from '../../src/audit/export.js';
 import {loadWorkspaceKey} from '../../src/trust/keys.js';
 import {OrxCommand, type CommandResult} from '../base.js';
+import {renderExportSummary} from '../../src/ui/audit-view.js';
 
 export default class AuditExport extends OrxCommand {
   static override summary = 'Write a signed audit bundle: events with their hashes, the chain head, contract snapshots, policy digests.';

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core';
-import {chainHead, renderChainHead, signedHead, withReadLedger} from '../../src/audit/chain.js';
+import {chainHead, signedHead, withReadLedger} from '../../src/audit/chain.js';
 import {OrxCommand, type CommandResult} from '../base.js';
+import {renderChainHead} from '../../src/ui/audit-view.js';
 
 export default class AuditHead extends OrxCommand {
   static override summary =

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import {Args, Flags} from '@oclif/core';
-import {readAuditBundle, renderBundleVerification, verifyAuditBundle} from '../../src/audit/verify-bundle.js';
+import {readAuditBundle, verifyAuditBundle} from '../../src/audit/verify-bundle.js';
 import {readTrustedKeyFile} from '../../src/trust/keys.js';
 import {OrxCommand, type CommandResult} from '../base.js';
+import {renderBundleVerification} from '../../src/ui/audit-view.js';
 
 export default class AuditVerifyBundle extends OrxCommand {
   static override summary = 'Check an audit bundle: signature, every event hash, the links in its range, the chain head, snapshots.';

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import {Flags} from '@oclif/core';
-import {renderAuditVerification, verifyLedger, withReadLedger} from '../../src/audit/chain.js';
+import {verifyLedger, withReadLedger} from '../../src/audit/chain.js';
 import {EXIT} from '../../src/exit-codes.js';
 import {OrxCommand, type CommandResult} from '../base.js';
+import {renderAuditVerification} from '../../src/ui/audit-view.js';
 
 export default class AuditVerify extends OrxCommand {
   static override summary = "Recompute the ledger's hash chain and check it against its signed checkpoints.";

@@ -1,7 +1,8 @@
 import {Args} from '@oclif/core';
-import {historyDiff, renderHistoryDiff} from '../../src/audit/history.js';
+import {historyDiff} from '../../src/audit/history.js';
 import {withReadLedger} from '../../src/audit/chain.js';
 import {OrxCommand, type CommandResult} from '../base.js';
+import {renderHistoryDiff} from '../../src/ui/audit-view.js';
 
 export default class HistoryDiff extends OrxCommand {
   static override summary = 'Show what changed between two applied configurations, key by key.';

@@ -4,7 +4,6 @@ import path from 'node:path';
 import {OrxError} from '../errors.js';
 import {eventHashAt, latestCheckpoint, toSignedHead, type SignedHead} from '../ledger/checkpoints.js';
 import {Ledger} from '../ledger/ledger.js';
-import {c} from '../ui/color.js';
 import {
   checkHeadFile,
   checkpointVerifyKeys,
@@ -135,47 +134,6 @@ export async function verifyLedger(ledger: Ledger, dir: string, opts: VerifyLedg
   return {...chain, ok, chain_ok: chain.ok, checkpoints, head_file: headFile};
 }
 
-export function renderAuditVerification(v: AuditVerification | LedgerVerification): string {
-  const lines: string[] = [];
-  const cps = 'checkpoints' in v ? v.checkpoints : null;
-  const headFile = 'head_file' in v ? v.head_file : null;
-  const chainOk = 'chain_ok' in v ? v.chain_ok : v.ok;
-  if (chainOk) {
-    const intact = v.ok ? c.green('Chain intact') : 'Hash links intact';
-    lines.push(
-      `${intact}: ${v.count} event${v.count === 1 ? '' : 's'} verified from the genesis hash to head seq ${v.head.seq} ${v.head.hash}`,
-    );
-  } else {
-    lines.push(
-      `${c.red('Chain BROKEN')} at seq ${v.break!.seq}: ${v.break!.reason}`,
-      `  ${v.count} event${v.count === 1 ? '' : 's'} before it verified; nothing from seq ${v.break!.seq} on can be trusted.`,
-      `  stored head: seq ${v.head.seq} ${v.head.hash}`,
-    );
-  }
-  if (cps) {
-    const n = cps.newest;
-    if (n) {
-      lines.push(
-        `Checkpoint #${n.id} (seq ${n.seq}, ${n.ts}, after ${n.reason}${n.run_id ? ` ${n.run_id}` : ''}) signed by ${n.key_fingerprint}; ${cps.verified} of ${cps.count} checkpoint signature${cps.count === 1 ? '' : 's'} verified.`,
-      );
-    }
-    if (cps.problems.length) {
-      lines.push(c.red(`Checkpoint problems (${cps.problems.length}):`));
-      for (const p of cps.problems) lines.push(`  ${c.red('✗')} ${p.kind.replace('_', ' ')}: ${p.reason}`);
-    }
-    for (const note of cps.notes) lines.push(`  note: ${note}`);
-  }
-  if (headFile) {
-    lines.push(
-      headFile.ok
-        ? `${c.green('Kept head found')}: ${headFile.file} (checkpoint #${headFile.checkpoint}, seq ${headFile.seq}, ${headFile.ts}) is in this ledger, signed by ${headFile.signed_by}.`
-        : `${c.red('Kept head FAILED')}: ${headFile.file}${headFile.seq !== null ? ` (seq ${headFile.seq}, ${headFile.ts})` : ''}: ${headFile.reason}`,
-    );
-  }
-  if ('checkpoints' in v && !v.ok) lines.push(c.red('Ledger FAILED verification.'));
-  return lines.join('\n');
-}
-
 /** The newest checkpoint as a document to keep elsewhere; an error when there is none yet. */
 export function signedHead(ledger: Ledger): SignedHead {
   const cp = readSnapshot(ledger, () => latestCheckpoint(ledger));
@@ -191,8 +149,4 @@ export function signedHead(ledger: Ledger): SignedHead {
 
 export function chainHead(ledger: Ledger): ChainHead & {lineage: string} {
   return readSnapshot(ledger, () => ({...ledger.chainHead(), lineage: ledger.meta().lineage}));
-}
-
-export function renderChainHead(h: ChainHead): string {
-  return h.seq === 0 ? `No events yet: head is the genesis hash ${h.hash}` : `seq ${h.seq} ${h.hash}`;
 }

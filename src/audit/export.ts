@@ -10,7 +10,6 @@ import {getSnapshots, snapshotsForRuns} from '../ledger/snapshots.js';
 import type {EventRecord, RunRecord} from '../ledger/types.js';
 import {signBlob} from '../trust/blob.js';
 import type {WorkspaceKey} from '../trust/keys.js';
-import {c} from '../ui/color.js';
 import {
   AUDIT_BUNDLE_FORMAT,
   AUDIT_BUNDLE_VERSION,
@@ -186,14 +185,4 @@ export function exportSummary(file: string, b: AuditBundle): ExportSummary {
     chain_head: b.chain_head,
     key_fingerprint: b.public_key.fingerprint,
   };
-}
-
-export function renderExportSummary(s: ExportSummary): string {
-  const span = s.range.from_seq == null ? 'no events matched' : `seq ${s.range.from_seq}..${s.range.to_seq}`;
-  return [
-    `${c.green('Wrote')} ${s.file}: ${s.events} event${s.events === 1 ? '' : 's'} (${span}), ${s.runs} run${s.runs === 1 ? '' : 's'}, ${s.snapshots} snapshot${s.snapshots === 1 ? '' : 's'}`,
-    `  chain head at export: seq ${s.chain_head.seq} ${s.chain_head.hash}`,
-    `  signed by ${s.key_fingerprint}`,
-    `  check it with: orx audit verify-bundle ${s.file}`,
-  ].join('\n');
 }

@@ -6,7 +6,6 @@ import {eventHash} from '../ledger/event-hash.js';
 import {canonicalJson, GENESIS_HASH, sha256Hex, type HashedEventFields} from '../ledger/hash.js';
 import {verifyBlob} from '../trust/blob.js';
 import {trustedKey, type TrustedKey} from '../trust/keys.js';
-import {c} from '../ui/color.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import {checkpointBytes, type SignedHead} from '../ledger/checkpoints.js';
 import {AUDIT_BUNDLE_FORMAT, policyDigestRefs, signedBytes, snapshotRef} from './bundle.js';
@@ -493,40 +492,4 @@ async function checkBundleCheckpoint(
       `Events after checkpoint #${cp.id} (seq ${cp.seq + 1}..${at.head.seq}) were not yet signed by a checkpoint when the bundle was made.`,
     );
   return {id: cp.id, seq: cp.seq, hash: cp.hash, ts: cp.ts, ok};
-}
-
-export function renderBundleVerification(file: string, v: BundleVerification, max = 50): string {
-  const mark = (ok: boolean): string => (ok ? c.green('ok') : c.red('FAILED'));
-  const sig = v.signature.ok
-    ? `${mark(true)}  signed by ${v.signature.fingerprint} (${v.signature.key === 'pinned' ? 'the pinned --key' : 'the key in the bundle'})`
-    : `${mark(false)}  ${v.signature.reason}`;
-  const evProblems = v.problems.filter((p) => p.part === 'event' || p.part === 'link' || p.part === 'range');
-  const span = v.events.from_seq == null ? 'none' : `seq ${v.events.from_seq}..${v.events.to_seq}`;
-  const lines = [
-    `${c.bold('Audit bundle')} ${file}`,
-    `  signature   ${sig}`,
-    `  events      ${mark(evProblems.length === 0)}  ${v.events.count} (${span}), ${v.events.hashes_ok} hashes and ${v.events.links_checked} links verified`,
-    `  chain head  ${mark(!v.problems.some((p) => p.part === 'chain_head'))}  ${v.chain_head ? `seq ${v.chain_head.seq} ${v.chain_head.hash}` : '(missing)'}`,
-    `  checkpoint  ${v.checkpoint ? `${mark(v.checkpoint.ok)}  #${v.checkpoint.id} signed seq ${v.checkpoint.seq} ${v.checkpoint.hash} (${v.checkpoint.ts})` : v.problems.some((p) => p.part === 'checkpoint') ? `${mark(false)}  (missing or malformed)` : 'none (the ledger had no signed checkpoint yet)'}`,
-    `  snapshots   ${mark(!v.problems.some((p) => p.part === 'snapshot' || p.part === 'policy_digest'))}  ${v.snapshots.ok} of ${v.snapshots.count} match their content address`,
-  ];
-  if (v.problems.length) {
-    const sorted = v.problems;
-    lines.push('', c.bold(`Problems (${v.problems.length}):`));
-    for (const p of sorted.slice(0, max)) {
-      const where =
-        p.part === 'event' || p.part === 'link' || p.part === 'range'
-          ? p.seq !== undefined
-            ? `event seq ${p.seq}`
-            : p.part
-          : p.id
-            ? `${p.part} ${short(p.id)}`
-            : p.part.replace('_', ' ');
-      lines.push(`  ${c.red('✗')} ${where}: ${p.reason}`);
-    }
-    if (sorted.length > max) lines.push(`  … and ${sorted.length - max} more (--json lists them all)`);
-  }
-  if (v.notes.length) lines.push('', ...v.notes.map((n) => `  note: ${n}`));
-  lines.push('', v.ok ? c.green('Bundle verified.') : c.red(`Bundle FAILED verification${v.exit === EXIT.STALE ? ' (signature)' : ''}.`));
-  return lines.join('\n');
 }

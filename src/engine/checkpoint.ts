@@ -16,7 +16,7 @@ import {
 } from '../ledger/checkpoints.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {keyPaths, loadWorkspaceKey, type WorkspaceKey} from '../trust/keys.js';
-import type {Logger} from '../ui/logger.js';
+import type {Logger} from '../util/logger.js';
 import {withLedger} from './workspace.js';
 import {workspaceKey} from './workspace-key.js';
 

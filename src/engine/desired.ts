@@ -10,7 +10,7 @@ import type {KubeObject} from '../k8s/objects.js';
 import {contextKey, kubeAttr, type KubeAttr} from '../k8s/target.js';
 import {OrxError, type Diagnostic} from '../errors.js';
 import type {ResourceRecord} from '../ledger/types.js';
-import {agentConfigHash, HARDENING, type AgentAttrs} from '../resources/agent.js';
+import {agentConfigHash, HARDENING, type AgentAttrs} from '../resources/agent-attrs.js';
 import {readBuildContext} from '../resources/build-context.js';
 import {dockerfileUser} from '../config/build-context.js';
 import {objectName} from '../resources/labels.js';

@@ -3,7 +3,7 @@
 import {connectDocker} from '../drivers/docker.js';
 import {heldByDeadBackup, recoverQuiesced} from '../dr/quiesce.js';
 import type {Ledger} from '../ledger/ledger.js';
-import type {Logger} from '../ui/logger.js';
+import type {Logger} from '../util/logger.js';
 
 export async function resumeInterruptedBackup(ledger: Ledger, log: Logger): Promise<void> {
   if (!heldByDeadBackup(ledger)) return;

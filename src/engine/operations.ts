@@ -6,7 +6,7 @@ import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {ACTIONS} from '../resources/registry.js';
-import type {Logger} from '../ui/logger.js';
+import type {Logger} from '../util/logger.js';
 import {buildDesired, type LocalImage} from './desired.js';
 import {observeVolumeOwners} from './volume-owners.js';
 import {configDigest, currentState, policyDigest} from './digests.js';

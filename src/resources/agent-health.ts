@@ -3,7 +3,7 @@
 // output of the last check kept for the ledger when the answer is no.
 import type Dockerode from 'dockerode';
 import {excerpt} from '../secrets/redact.js';
-import type {HealthAttr} from './agent.js';
+import type {HealthAttr} from './agent-attrs.js';
 
 export type HealthFailure = 'unhealthy' | 'exit' | 'timeout';
 

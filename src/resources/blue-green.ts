@@ -6,7 +6,8 @@
 import {isNotFound} from '../drivers/docker.js';
 import {UPDATE_DEFAULTS} from '../config/agent.js';
 import {excerpt} from '../secrets/redact.js';
-import {agentAction, agentConfigHash, connectNetworks, createAgent, forceRemove, secretsMountSource, type AgentAttrs} from './agent.js';
+import {agentAttrs, agentConfigHash, type AgentAttrs} from './agent-attrs.js';
+import {connectNetworks, createAgent, forceRemove, secretsMountSource} from './agent-container.js';
 import {waitHealthy} from './agent-health.js';
 import {putBack, removeLeftovers, stopQuietly} from './agent-rollback.js';
 import {objectName} from './labels.js';
@@ -42,8 +43,8 @@ export function blueGreenName(step: PlannedStep, workspace: string): string {
 const SETTLE_MS = 1500;
 
 export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome> {
-  const before = agentAction.validate(step.before);
-  const desired = agentAction.validate(step.after);
+  const before = agentAttrs(step.before);
+  const desired = agentAttrs(step.after);
   const update = desired.update ?? UPDATE_DEFAULTS;
   const name = blueGreenName(step, ctx.workspace);
   // the name is part of what the config hash covers: the label and the record must agree

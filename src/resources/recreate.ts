@@ -9,7 +9,8 @@ import type Dockerode from 'dockerode';
 import {engineMessage, isNotFound} from '../drivers/docker.js';
 import {NEXT_SUFFIX} from '../secrets/delivery.js';
 import {excerpt} from '../secrets/redact.js';
-import {agentAction, createStopped, forceRemove, secretsMountOf, type AgentAttrs} from './agent.js';
+import {agentAttrs, type AgentAttrs} from './agent-attrs.js';
+import {createStopped, forceRemove, secretsMountOf} from './agent-container.js';
 import {waitHealthy} from './agent-health.js';
 import {putBack, removeLeftovers, stopQuietly} from './agent-rollback.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from './types.js';
@@ -31,7 +32,7 @@ export async function recreateReplace(step: PlannedStep, ctx: ApplyContext): Pro
     name: typeof step.before?.name === 'string' ? step.before.name : (step.object_id ?? ''),
     secrets_mount: step.before?.secrets_mount,
   };
-  const after = agentAction.validate(step.after);
+  const after = agentAttrs(step.after);
   const update = after.update ?? UPDATE_DEFAULTS;
   const temp = nextName(after, step);
   const old = ctx.docker.getContainer(step.object_id ?? before.name);

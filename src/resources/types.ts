@@ -1,5 +1,5 @@
 import type {Docker} from '../drivers/docker.js';
-import type {Logger} from '../ui/logger.js';
+import type {Logger} from '../util/logger.js';
 import type {StateChange} from '../ledger/types.js';
 import type {Ledger} from '../ledger/ledger.js';
 

@@ -1,19 +1,4 @@
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFormat = 'text' | 'json';
-
-export interface LogFields {
-  address?: string;
-  [key: string]: unknown;
-}
-
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-  /** a logger whose lines carry this run id as correlation id */
-  withRun(runId: string): Logger;
-}
+import type {LogFields, LogFormat, Logger, LogLevel} from '../util/logger.js';
 
 const ORDER: Record<LogLevel, number> = {debug: 10, info: 20, warn: 30, error: 40};
 

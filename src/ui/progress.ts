@@ -1,7 +1,7 @@
 import type {ExecutorEvents, StepResult} from '../engine/executor.js';
 import type {PlannedStep} from '../resources/types.js';
 import {c} from './color.js';
-import type {Logger} from './logger.js';
+import type {Logger} from '../util/logger.js';
 
 const DETAIL_EVERY_MS = 2000;
 

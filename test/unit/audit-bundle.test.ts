@@ -5,12 +5,13 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {signedBytes, type AuditBundle} from '../../src/audit/bundle.js';
 import {withReadLedger} from '../../src/audit/chain.js';
 import {buildAuditBundle, collectAuditBundle, parseTimeBound, writeAuditBundle} from '../../src/audit/export.js';
-import {readAuditBundle, renderBundleVerification, verifyAuditBundle, type BundleVerification} from '../../src/audit/verify-bundle.js';
+import {readAuditBundle, verifyAuditBundle, type BundleVerification} from '../../src/audit/verify-bundle.js';
 import {eventHash} from '../../src/ledger/event-hash.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {recordSnapshot} from '../../src/ledger/snapshots.js';
 import {signBlob} from '../../src/trust/blob.js';
 import {initWorkspaceKey, trustedKeyOf, type WorkspaceKey} from '../../src/trust/keys.js';
+import {renderBundleVerification} from '../../src/ui/audit-view.js';
 
 let dir: string;
 let other: string;

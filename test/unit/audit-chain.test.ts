@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {chainHead, renderAuditVerification, verifyAudit, withReadLedger} from '../../src/audit/chain.js';
+import {chainHead, verifyAudit, withReadLedger} from '../../src/audit/chain.js';
 import {eventHash} from '../../src/ledger/event-hash.js';
 import {canonicalJson, GENESIS_HASH, legacyEventHash} from '../../src/ledger/hash.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {LATEST_SCHEMA_VERSION} from '../../src/ledger/migrations.js';
+import {renderAuditVerification} from '../../src/ui/audit-view.js';
 
 let dir: string;
 let l: Ledger;

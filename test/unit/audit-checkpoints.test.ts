@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {renderAuditVerification, signedHead, verifyLedger} from '../../src/audit/chain.js';
+import {signedHead, verifyLedger} from '../../src/audit/chain.js';
 import {signedBytes} from '../../src/audit/bundle.js';
 import {buildAuditBundle} from '../../src/audit/export.js';
 import {verifyAuditBundle} from '../../src/audit/verify-bundle.js';
@@ -25,6 +25,7 @@ import {verifyBlob} from '../../src/trust/blob.js';
 import {initWorkspaceKey, trustedKeyOf, type WorkspaceKey} from '../../src/trust/keys.js';
 import {signMessage} from '../../src/trust/sign-message.js';
 import {createLogger} from '../../src/ui/logger.js';
+import {renderAuditVerification} from '../../src/ui/audit-view.js';
 
 let dir: string;
 let l: Ledger;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {verifyAudit} from '../../src/audit/chain.js';
 import {diffConfigs, formatChange, joinPath} from '../../src/audit/diff.js';
-import {historyDiff, historyList, renderHistory, renderHistoryDiff} from '../../src/audit/history.js';
+import {historyDiff, historyList} from '../../src/audit/history.js';
 import {canonicalJson, sha256Hex} from '../../src/ledger/hash.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {
@@ -16,6 +16,7 @@ import {
   snapshotId,
   snapshotsForRuns,
 } from '../../src/ledger/snapshots.js';
+import {renderHistory, renderHistoryDiff} from '../../src/ui/audit-view.js';
 
 const base = {
   workspace: 'lab',
