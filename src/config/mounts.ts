@@ -12,7 +12,7 @@ const SYSTEM_PATHS = ['/proc', '/sys', '/dev'];
 export const SECRETS_MOUNT = '/run/secrets';
 /** The identity token's file name, in SECRETS_MOUNT. */
 export const TOKEN_FILE = 'orx-token';
-/** The tmpfs every agent gets (HARDENING.tmpfs in resources/agent.ts). */
+/** The tmpfs every agent gets (HARDENING.tmpfs in resources/agent/attrs.ts). */
 export const TMP_MOUNT = '/tmp';
 
 // a volume there would be refused by the engine ("Duplicate mount point") or hidden by orx's own mount

@@ -6,7 +6,7 @@ import {EXIT} from '../exit-codes.js';
 import {pidAlive, type Ledger} from '../ledger/ledger.js';
 import {clearHalt, haltState, setHalt, type HaltState} from '../ledger/safety.js';
 import {LABEL} from '../resources/labels.js';
-import {isKubeAgent, stopKubeAgent, validateKubeAgent} from '../resources/kube-agent.js';
+import {isKubeAgent, stopKubeAgent, validateKubeAgent} from '../resources/agent/kubernetes.js';
 import {revokeTokens} from '../ledger/tokens.js';
 import {removeWorkspaceSecrets, SECRETS_MOUNT, secretsRoot} from '../secrets/delivery.js';
 import type {OrxContext} from './operations.js';

@@ -33,7 +33,7 @@ import {localImageIndex, observe, takeSnapshot} from './refresh.js';
 import {hasKubeResources, observeKubernetes} from './kube-refresh.js';
 import {simulatePlan} from './plan-sim.js';
 import {findPortConflicts, portConflictError} from './port-conflicts.js';
-import {KUBE_AGENT_BUDGET_MS} from '../resources/kube-agent.js';
+import {KUBE_AGENT_BUDGET_MS} from '../resources/agent/kubernetes.js';
 import {CHAOS_RNG, planFaults, type ChaosSpec} from '../sim/chaos.js';
 import {agentSecretsPort, resolveAgentSecrets, rotatedSecrets, secretRequests, type ResolvedSecrets} from './agent-secrets.js';
 import {workspaceKey} from './workspace-key.js';

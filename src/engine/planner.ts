@@ -200,7 +200,7 @@ export function buildPlan(input: PlanInput): PlanModel {
         budget_ms: budget(o.address, o.kind),
       });
     } else if (o.kind === 'agent' && o.step_key && input.knownStepKeys.has(o.step_key) && drafts.get(o.address)?.action === 'replace') {
-      // a replace removes its agent's leftovers before making a new container (agent-rollback.ts)
+      // a replace removes its agent's leftovers before making a new container (resources/agent/rollback.ts)
       notes.push(`container ${o.name} was left by an interrupted update of ${o.address}: its replace removes it first`);
     } else if (!drafts.has(o.address)) {
       notes.push(`${o.kind} ${o.name} carries this workspace's labels but orx does not manage it (left alone)`);

@@ -5,7 +5,7 @@ import {connectDocker, engineMessage, isNotFound} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {ResourceRecord} from '../ledger/types.js';
-import {agentConfigHash, type AgentAttrs} from '../resources/agent-attrs.js';
+import {agentConfigHash, type AgentAttrs} from '../resources/agent/attrs.js';
 import {parseAddress} from '../resources/registry.js';
 import {LABEL} from '../resources/labels.js';
 import {dockerNetworkAdvice, isDockerNetwork} from '../config/special-networks.js';

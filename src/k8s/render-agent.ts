@@ -1,5 +1,5 @@
 // An agent with `target: kubernetes` as Kubernetes objects: a ServiceAccount and a Deployment
-// (one replica) carrying the Docker agents' hardening (src/resources/agent.ts HARDENING) in
+// (one replica) carrying the Docker agents' hardening (src/resources/agent/attrs.ts HARDENING) in
 // Kubernetes terms, and, at apply time only, the Secret with its files. Pure functions: the
 // same input renders the same JSON, key for key, so plans and golden files are stable.
 //
@@ -60,7 +60,7 @@ export const SECRETS_REVISION_ANNOTATION = 'io.orchestrix/secrets-revision';
 const RENDERED_BY_ANNOTATION = 'io.orchestrix.rendered-by';
 const CONTAINER_NAME = 'agent';
 
-/** The same size as the Docker agent's tmpfs at /tmp (`size=64m` in src/resources/agent.ts). */
+/** The same size as the Docker agent's tmpfs at /tmp (`size=64m` in src/resources/agent/container.ts). */
 const TMP_SIZE_LIMIT = '64Mi';
 
 /** Files 0400: only the owner reads them (with fsGroup set the kubelet adds group read, see below). */

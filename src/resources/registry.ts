@@ -1,4 +1,4 @@
-import {agentAction} from './agent.js';
+import {agentAction} from './agent/action.js';
 import {imageAction} from './image.js';
 import {networkAction} from './network.js';
 import type {Action, ResourceKind, StepKind} from './types.js';

@@ -1,6 +1,6 @@
 import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
-import {effectiveUser} from './agent-user.js';
+import {effectiveUser} from './agent/user.js';
 import {bad, bool, obj, str, strMap} from './check.js';
 import {ownLabels} from './labels.js';
 import {assertOurs} from './network.js';

@@ -4,7 +4,7 @@
 import {alea} from './alea.js';
 import {OrxError} from '../errors.js';
 import type {PlannedStep} from '../resources/types.js';
-import {wantsBlueGreen} from '../resources/blue-green.js';
+import {wantsBlueGreen} from '../resources/agent/blue-green.js';
 
 /** before: the step fails before its side effect; after: it fails after it (the world changed, the ledger says failed); unhealthy: a blue-green step's new container never passes its health check */
 export type FaultKind = 'fail-before' | 'fail-after' | 'unhealthy';

@@ -6,14 +6,7 @@ import {EXIT} from '../exit-codes.js';
 import {canonicalJson} from '../ledger/hash.js';
 import type {PlanDocument} from '../engine/planfile.js';
 import {signBlob, verifyBlob} from './blob.js';
-import {
-  initWorkspaceKey,
-  keyPaths,
-  loadWorkspaceKey,
-  verificationKeys,
-  type TrustedKey,
-  type WorkspaceKey,
-} from './keys.js';
+import {initWorkspaceKey, keyPaths, loadWorkspaceKey, verificationKeys, type TrustedKey, type WorkspaceKey} from './keys.js';
 
 /** Exactly what is signed: the plan without its signature, as canonical JSON. */
 export function planSigningBytes(doc: PlanDocument): Buffer {

@@ -7,7 +7,7 @@ import {REDACTED} from '../secrets/redact.js';
 import {stringify} from 'yaml';
 import {parseObjectId} from '../k8s/objects.js';
 import {describeObject} from '../resources/manifests.js';
-import {blueGreenMode} from '../resources/blue-green.js';
+import {blueGreenMode} from '../resources/agent/blue-green.js';
 
 const SYMBOL: Record<string, string> = {create: '+', update: '~', replace: '-/+', delete: '-', noop: ' '};
 const VERB: Record<string, string> = {

@@ -23,7 +23,7 @@ import type {KubeAttr} from '../../src/k8s/target.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import type {ResourceRecord} from '../../src/ledger/types.js';
 import {clusterAction, nodeRoles, kindConfigFor, OWNER_MOUNT, ownerFile, type ClusterAttrs} from '../../src/resources/cluster.js';
-import {planKubeAgent, renderedObjects} from '../../src/resources/kube-agent.js';
+import {planKubeAgent, renderedObjects} from '../../src/resources/agent/kubernetes.js';
 import {LIVE_MARK, applyOrder, manifestsAction, objectDigest, type ManifestsAttrs} from '../../src/resources/manifests.js';
 import type {Attrs, DesiredResource, ObservedResource, PlannedStep} from '../../src/resources/types.js';
 import {clearSecrets, registerSecret} from '../../src/secrets/redact.js';

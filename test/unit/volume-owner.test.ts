@@ -8,7 +8,7 @@ import {decideOwner, ownerSpec, type RwMounter} from '../../src/config/volume-ow
 import {ownerImageArchive} from '../../src/drivers/owner-image.js';
 import {volumeAction} from '../../src/resources/volume.js';
 import {rootOf} from '../../src/resources/volume-owner.js';
-import {HARDENING} from '../../src/resources/agent-attrs.js';
+import {HARDENING} from '../../src/resources/agent/attrs.js';
 import {SECRETS_MOUNT, TMP_MOUNT} from '../../src/config/mounts.js';
 import {SECRETS_MOUNT as DELIVERED_AT} from '../../src/secrets/delivery.js';
 

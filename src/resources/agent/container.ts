@@ -1,14 +1,14 @@
 // A Docker agent's container: create, update, remove, and the spec the engine is given.
 import type Dockerode from 'dockerode';
-import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
-import {retryTransient} from '../drivers/engine-retry.js';
-import {OrxError} from '../errors.js';
-import {SECRETS_MOUNT} from '../secrets/delivery.js';
-import {effectiveUser, numericSpec} from './agent-user.js';
-import {LABEL, ownLabels} from './labels.js';
-import {assertOurs} from './network.js';
-import type {ApplyContext, PlannedStep, StepOutcome} from './types.js';
-import {agentAttrs, type AgentAttrs} from './agent-attrs.js';
+import {engineMessage, isNotFound, statusCode} from '../../drivers/docker.js';
+import {retryTransient} from '../../drivers/engine-retry.js';
+import {OrxError} from '../../errors.js';
+import {SECRETS_MOUNT} from '../../secrets/delivery.js';
+import {effectiveUser, numericSpec} from './user.js';
+import {LABEL, ownLabels} from '../labels.js';
+import {assertOurs} from '../network.js';
+import type {ApplyContext, PlannedStep, StepOutcome} from '../types.js';
+import {agentAttrs, type AgentAttrs} from './attrs.js';
 
 export async function removeAgent(step: PlannedStep, ctx: ApplyContext): Promise<void> {
   const name = step.before?.name as string | undefined;

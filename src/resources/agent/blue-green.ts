@@ -3,15 +3,15 @@
 // takes over the network aliases only once healthy; otherwise it goes and the old one stays.
 // Published host ports cannot be held by two containers: then the old one is stopped first
 // and kept, and started again on rollback (the documented gap).
-import {isNotFound} from '../drivers/docker.js';
-import {UPDATE_DEFAULTS} from '../config/agent.js';
-import {excerpt} from '../secrets/redact.js';
-import {agentAttrs, agentConfigHash, type AgentAttrs} from './agent-attrs.js';
-import {connectNetworks, createAgent, forceRemove, secretsMountSource} from './agent-container.js';
-import {waitHealthy} from './agent-health.js';
-import {putBack, removeLeftovers, stopQuietly} from './agent-rollback.js';
-import {objectName} from './labels.js';
-import type {ApplyContext, PlannedStep, StepOutcome} from './types.js';
+import {isNotFound} from '../../drivers/docker.js';
+import {UPDATE_DEFAULTS} from '../../config/agent.js';
+import {excerpt} from '../../secrets/redact.js';
+import {agentAttrs, agentConfigHash, type AgentAttrs} from './attrs.js';
+import {connectNetworks, createAgent, forceRemove, secretsMountSource} from './container.js';
+import {waitHealthy} from './health.js';
+import {putBack, removeLeftovers, stopQuietly} from './rollback.js';
+import {objectName} from '../labels.js';
+import type {ApplyContext, PlannedStep, StepOutcome} from '../types.js';
 
 export function wantsBlueGreen(step: PlannedStep): boolean {
   const u = step.after?.update as AgentAttrs['update'];

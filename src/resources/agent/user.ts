@@ -2,10 +2,10 @@
 // the image's USER, with a user name looked up in the image's own /etc/passwd (a name the
 // image maps to 0 is root like "root" is).
 import type Dockerode from 'dockerode';
-import {isNotFound} from '../drivers/docker.js';
-import {LABEL} from './labels.js';
-import {numericUser, parsePasswd, type NumericUser} from '../util/user-id.js';
-import type {ApplyContext} from './types.js';
+import {isNotFound} from '../../drivers/docker.js';
+import {LABEL} from '../labels.js';
+import {numericUser, parsePasswd, type NumericUser} from '../../util/user-id.js';
+import type {ApplyContext} from '../types.js';
 
 // /etc/passwd is small; a larger one is not a passwd file worth trusting a decision to
 const MAX_PASSWD_BYTES = 1024 * 1024;

@@ -1,12 +1,12 @@
 // The attributes of a Docker agent: what a plan carries, the ledger records and a replace compares.
 import {createHash} from 'node:crypto';
-import {OrxError} from '../errors.js';
-import {canonicalJson} from '../ledger/hash.js';
-import {SECRETS_MOUNT} from '../secrets/delivery.js';
-import {DEFAULT_TOKEN} from '../config/secrets.js';
-import type {HealthProbe, UpdateSpec} from '../config/types.js';
-import {bad, bool, num, obj, str, strList, strMap} from './check.js';
-import type {Attrs} from './types.js';
+import {OrxError} from '../../errors.js';
+import {canonicalJson} from '../../ledger/hash.js';
+import {SECRETS_MOUNT} from '../../secrets/delivery.js';
+import {DEFAULT_TOKEN} from '../../config/secrets.js';
+import type {HealthProbe, UpdateSpec} from '../../config/types.js';
+import {bad, bool, num, obj, str, strList, strMap} from '../check.js';
+import type {Attrs} from '../types.js';
 
 export interface MountAttr {
   source: string;

@@ -4,16 +4,16 @@
 // networks), the new one starts and must stay up (or pass its health check), and only then
 // does the old one go and the new one take the agent's name. A failed start or health wait
 // removes the new container and starts the old one again with its own secrets and token.
-import {UPDATE_DEFAULTS} from '../config/agent.js';
+import {UPDATE_DEFAULTS} from '../../config/agent.js';
 import type Dockerode from 'dockerode';
-import {engineMessage, isNotFound} from '../drivers/docker.js';
-import {NEXT_SUFFIX} from '../secrets/delivery.js';
-import {excerpt} from '../secrets/redact.js';
-import {agentAttrs, type AgentAttrs} from './agent-attrs.js';
-import {createStopped, forceRemove, secretsMountOf} from './agent-container.js';
-import {waitHealthy} from './agent-health.js';
-import {putBack, removeLeftovers, stopQuietly} from './agent-rollback.js';
-import type {ApplyContext, PlannedStep, StepOutcome} from './types.js';
+import {engineMessage, isNotFound} from '../../drivers/docker.js';
+import {NEXT_SUFFIX} from '../../secrets/delivery.js';
+import {excerpt} from '../../secrets/redact.js';
+import {agentAttrs, type AgentAttrs} from './attrs.js';
+import {createStopped, forceRemove, secretsMountOf} from './container.js';
+import {waitHealthy} from './health.js';
+import {putBack, removeLeftovers, stopQuietly} from './rollback.js';
+import type {ApplyContext, PlannedStep, StepOutcome} from '../types.js';
 
 // without a health check: how long the new container must keep running to count as started.
 // A command that exits at once is caught: by then it is stopped, being restarted, or restarted

@@ -2,17 +2,17 @@
 // Docker agents' hardening, and a Secret (made at apply, never planned) with its secret files
 // and identity token, mounted read-only at /run/secrets.
 import {createHash} from 'node:crypto';
-import {canonicalJson} from '../ledger/hash.js';
-import {loadKindImage} from '../drivers/kind.js';
-import {applyObjects, deleteObjects, rolloutStatus} from '../drivers/kubectl.js';
-import {tool} from '../drivers/tools.js';
-import {objectId, parseObjectId, type KubeObject} from '../k8s/objects.js';
-import {renderAgentObjects, renderAgentSecret, type KubeAgentInput} from '../k8s/render-agent.js';
-import {isKubeAttr, kubeContext, type KubeAttr} from '../k8s/target.js';
-import {OrxError} from '../errors.js';
-import {targetExists, withObjectChanges} from './manifests.js';
-import {planByDiff} from './plan-helper.js';
-import type {ApplyContext, Attrs, DesiredResource, ObservedResource, PlannedStep, StepOutcome} from './types.js';
+import {canonicalJson} from '../../ledger/hash.js';
+import {loadKindImage} from '../../drivers/kind.js';
+import {applyObjects, deleteObjects, rolloutStatus} from '../../drivers/kubectl.js';
+import {tool} from '../../drivers/tools.js';
+import {objectId, parseObjectId, type KubeObject} from '../../k8s/objects.js';
+import {renderAgentObjects, renderAgentSecret, type KubeAgentInput} from '../../k8s/render-agent.js';
+import {isKubeAttr, kubeContext, type KubeAttr} from '../../k8s/target.js';
+import {OrxError} from '../../errors.js';
+import {targetExists, withObjectChanges} from '../manifests.js';
+import {planByDiff} from '../plan-helper.js';
+import type {ApplyContext, Attrs, DesiredResource, ObservedResource, PlannedStep, StepOutcome} from '../types.js';
 
 export interface KubeAgentAttrs extends Attrs {
   target: 'kubernetes';

@@ -2,10 +2,10 @@
 // runs again with its own files and token, and the step says so (RolledBack); when that too
 // fails, the step names what was left behind (RollbackFailed). Shared by recreate and blue-green.
 import type Dockerode from 'dockerode';
-import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
-import {forceRemove} from './agent-container.js';
-import {LABEL} from './labels.js';
-import type {ApplyContext, PlannedStep} from './types.js';
+import {engineMessage, isNotFound, statusCode} from '../../drivers/docker.js';
+import {forceRemove} from './container.js';
+import {LABEL} from '../labels.js';
+import type {ApplyContext, PlannedStep} from '../types.js';
 
 /** The replace failed and everything it touched is as it was: the old container runs, the new one is gone. */
 export class RolledBack extends Error {}

@@ -1,11 +1,11 @@
-import {obj} from './check.js';
-import {planByDiff} from './plan-helper.js';
+import {obj} from '../check.js';
+import {planByDiff} from '../plan-helper.js';
 import {blueGreenReplace, wantsBlueGreen} from './blue-green.js';
 import {recreateReplace} from './recreate.js';
-import {applyKubeAgent, isKubeAgent, planKubeAgent, rollbackKubeAgent, validateKubeAgent} from './kube-agent.js';
-import type {Action} from './types.js';
-import {UPDATABLE, validateAgentAttrs, type AgentAttrs} from './agent-attrs.js';
-import {createAgent, forceRemove, removeAgent, updateAgent} from './agent-container.js';
+import {applyKubeAgent, isKubeAgent, planKubeAgent, rollbackKubeAgent, validateKubeAgent} from './kubernetes.js';
+import type {Action} from '../types.js';
+import {UPDATABLE, validateAgentAttrs, type AgentAttrs} from './attrs.js';
+import {createAgent, forceRemove, removeAgent, updateAgent} from './container.js';
 
 export const agentAction: Action<AgentAttrs> = {
   kind: 'agent',
