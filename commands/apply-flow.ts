@@ -1,5 +1,6 @@
 import {ForcedStop} from '../src/engine/forced-stop.js';
-import {applyWorkspace, type OrxContext} from '../src/engine/operations.js';
+import {applyWorkspace} from '../src/engine/operations.js';
+import {type OrxContext} from '../src/engine/context.js';
 import {refuseIfDenied, reviewPolicy} from '../src/engine/policy-eval.js';
 import {preloadCheckpointSigner, withCheckpointedLedger} from '../src/engine/checkpoint.js';
 import type {ChaosSpec} from '../src/sim/chaos.js';

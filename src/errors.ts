@@ -1,5 +1,5 @@
 import {EXIT, type ExitCode} from './exit-codes.js';
-import {excerpt} from './secrets/redact.js';
+import {excerpt} from './util/redact.js';
 
 /**
  * The one error shape. `kind` decides how it is shown: a user error has no stack and

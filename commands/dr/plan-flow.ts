@@ -3,7 +3,8 @@
 import path from 'node:path';
 import {loadConfig} from '../../src/config/load.js';
 import type {LoadedConfig} from '../../src/config/types.js';
-import {savePlanIfAsked, type OrxContext} from '../../src/engine/operations.js';
+import {savePlanIfAsked} from '../../src/engine/operations.js';
+import {type OrxContext} from '../../src/engine/context.js';
 import type {PlanDocument} from '../../src/engine/planfile.js';
 import {withLedger} from '../../src/engine/workspace.js';
 import type {Ledger} from '../../src/ledger/ledger.js';

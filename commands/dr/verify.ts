@@ -7,7 +7,7 @@ import {withLedger} from '../../src/engine/workspace.js';
 import {checkpointChain} from '../../src/engine/checkpoint.js';
 import {EXIT} from '../../src/exit-codes.js';
 import {getBackup, markVerified, recordBackup} from '../../src/ledger/backups.js';
-import {trustedPlanKeys} from '../../src/trust/plan-signature.js';
+import {signerKeys} from '../../src/trust/keys.js';
 import {renderBackupVerification} from '../../src/ui/dr-view.js';
 import {OrxCommand, type CommandResult} from '../base.js';
 
@@ -44,7 +44,7 @@ export default class DrVerify extends OrxCommand {
     return withLedger(this.orx.dir, async (ledger) => {
       const v = await verifyBackup(
         found.dir,
-        trustedPlanKeys(this.orx.dir, flags['trusted-key']),
+        signerKeys(this.orx.dir, flags['trusted-key']),
         flags.drill ? {docker: await connectDocker(), workspace: loaded.config.workspace} : null,
       );
       let verifiedAt: string | null = null;

@@ -3,7 +3,7 @@ import {withReadLedger} from '../../src/audit/chain.js';
 import {loadConfig} from '../../src/config/load.js';
 import {EXIT} from '../../src/exit-codes.js';
 import {tokenRecord, tokenRevocation} from '../../src/ledger/tokens.js';
-import {MIN_SECRET_LENGTH, registerSecret} from '../../src/secrets/redact.js';
+import {MIN_SECRET_LENGTH, registerSecret} from '../../src/util/redact.js';
 import {readBounded, readTokenArgument, renderTokenCheck, tokenVerificationKeys, verifyAgentToken} from '../../src/trust/agent-token.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from '../base.js';
 

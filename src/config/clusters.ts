@@ -10,7 +10,8 @@ import {describeValue, schemaProblems} from './schema-errors.js';
 import type {ClusterSpec} from './types.js';
 import {formatDuration, parseDuration} from './units.js';
 import {lookupInWorkspace, readBounded} from './workspace-files.js';
-import {documentData, parseYaml, type FileSource} from './yaml-source.js';
+import {documentData, parseYaml} from './yaml-source.js';
+import {type FileSource} from './problem.js';
 
 export const DEFAULT_CLUSTER_WAIT_MS = 5 * 60_000;
 const MIN_WAIT_MS = 1000;

@@ -6,7 +6,7 @@ import {formatPath, type ConfigPath} from './paths.js';
 import {portsClash} from './ports.js';
 import {suggestion} from './suggest.js';
 import type {PortSpec} from './types.js';
-import type {FileSource} from './yaml-source.js';
+import type {FileSource} from './problem.js';
 
 const SUGGEST_UNTIL = 100;
 

@@ -1,19 +1,7 @@
 // Problems found while loading, collected so that every one is reported at once.
 import {OrxError, formatDiagnostic, type Diagnostic} from '../errors.js';
 import type {ConfigPath} from './paths.js';
-import type {FileSource} from './yaml-source.js';
-
-export interface Problem {
-  message: string;
-  /** where in the config; resolved to line:col through the YAML document */
-  path?: ConfigPath;
-  /** point at the key of `path` rather than its value (unknown keys, names) */
-  at?: 'key' | 'value';
-  /** a source offset, for problems found before there is a document (syntax errors) */
-  offset?: number;
-  /** another file the problem is in (a kind config, a manifest), `path` and `offset` being in it; absent: the config file */
-  file?: FileSource;
-}
+import type {FileSource, Problem} from './problem.js';
 
 export class Problems {
   readonly list: Problem[] = [];

@@ -9,7 +9,7 @@ import {DEFAULT_HOST_IP} from './ports.js';
 import {int, list, rec, str, type Raw} from './raw.js';
 import {loadValidator} from './schema.js';
 import type {HostBinding} from './crossref.js';
-import type {FileSource} from './yaml-source.js';
+import type {FileSource} from './problem.js';
 
 export const KIND_API_VERSION = 'kind.x-k8s.io/v1alpha4';
 

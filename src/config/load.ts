@@ -2,13 +2,15 @@
 import {createHash} from 'node:crypto';
 import {dirname, isAbsolute, relative, resolve, sep} from 'node:path';
 import {OrxError, preview, type Diagnostic} from '../errors.js';
-import {configInvalid, Problems, type Problem} from './diagnostics.js';
+import {configInvalid, Problems} from './diagnostics.js';
+import {type Problem} from './problem.js';
 import {normalize} from './normalize.js';
 import {validateAgainstSchema} from './schema.js';
 import {describeValue, schemaProblems} from './schema-errors.js';
 import type {LoadedConfig, WorkspaceConfig} from './types.js';
 import {FileReadError, readBoundedFile} from '../util/bounded-file.js';
-import {documentData, parseYaml, problemDiagnostic, type Source} from './yaml-source.js';
+import {documentData, parseYaml, problemDiagnostic} from './yaml-source.js';
+import {type Source} from './problem.js';
 import type {LineCounter} from 'yaml';
 
 export const CONFIG_FILE = 'orchestration.yml';

@@ -4,7 +4,8 @@ import type {Problems} from './diagnostics.js';
 import {formatPath, type ConfigPath} from './paths.js';
 import {list, rec} from './raw.js';
 import {listFiles, lookupInWorkspace, readBounded, type WorkspacePath} from './workspace-files.js';
-import {documentData, parseYamlStream, type FileSource} from './yaml-source.js';
+import {documentData, parseYamlStream} from './yaml-source.js';
+import {type FileSource} from './problem.js';
 
 export const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
 /** Large CRDs run to a few hundred KiB; this bounds what a hostile file costs. */

@@ -2,7 +2,7 @@
 // the key, what it must be and what it was, never ajv's own jargon.
 import type {ErrorObject} from 'ajv';
 import {preview} from '../errors.js';
-import type {Problem} from './diagnostics.js';
+import type {Problem} from './problem.js';
 import {formatPath, fromPointer, where, type ConfigPath} from './paths.js';
 import {NAME_PATTERN, NAME_RULE, PATTERN_HINTS} from './patterns.js';
 import {configSchema} from './schema.js';

@@ -2,7 +2,7 @@
 // be a reference to where the value lives; a literal is an error that names the key and
 // never repeats the value (it may be the very credential the file should not hold).
 import {fileLocationError, parseSecretRef, secretKeyError, secretRefSyntaxError, unknownSchemeHint} from '../secrets/reference.js';
-import type {Problem} from './diagnostics.js';
+import type {Problem} from './problem.js';
 import type {Problems} from './diagnostics.js';
 import {formatPath, type ConfigPath} from './paths.js';
 import {entries, list, put, rec, str} from './raw.js';

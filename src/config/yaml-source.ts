@@ -15,26 +15,11 @@ import {
   type Node as YamlNode,
 } from 'yaml';
 import {preview, type Diagnostic} from '../errors.js';
-import type {Problem} from './diagnostics.js';
+import type {FileSource, Problem, Source} from './problem.js';
 import {formatPath, where, type Segment} from './paths.js';
 import {scanYaml} from './yaml-guard.js';
 
-export interface Source {
-  doc: Document.Parsed;
-  lines: LineCounter;
-}
-
 export type Parsed = {ok: true; source: Source} | {ok: false; problems: Problem[]; lines: LineCounter};
-
-/**
- * A YAML file other than the config that problems can be in (a kind config, a manifest):
- * how diagnostics name it, its line counter, and the document paths are looked up in.
- */
-export interface FileSource {
-  label: string;
-  lines: LineCounter;
-  source?: Source;
-}
 
 // Tags that only restate what YAML 1.2's core schema would infer; anything else (!!binary,
 // !!set, custom tags) would hand later stages values that are not plain JSON data.

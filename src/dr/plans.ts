@@ -6,7 +6,7 @@ import type {WorkspaceConfig} from '../config/types.js';
 import {OrxError} from '../errors.js';
 import type {BackupRecord} from '../ledger/backups.js';
 import type {ResourceRecord} from '../ledger/types.js';
-import {objectName} from '../resources/labels.js';
+import {objectName} from '../util/labels.js';
 import type {PlannedStep, SafetyCategory, StepAction} from '../resources/types.js';
 import type {DrOp} from './action.js';
 import type {BackupVolumeOp} from './backup-steps.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
-import {excerpt} from '../secrets/redact.js';
+import {excerpt} from '../util/redact.js';
 import type {ResourceRecord, StateChange} from '../ledger/types.js';
 import {waitHealthy} from '../resources/agent/health.js';
 import {agentAction} from '../resources/agent/action.js';
@@ -41,8 +41,8 @@ export interface RestoreLedgerOp {
 
 export async function restoreCheckStep(op: RestoreCheckOp, ctx: ApplyContext): Promise<StepOutcome> {
   // the Sigstore libraries load only when a backup is checked
-  const {trustedPlanKeys} = await import('../trust/plan-signature.js');
-  const check = await checkBackup(op.backup_dir, trustedPlanKeys(ctx.dir));
+  const {signerKeys} = await import('../trust/keys.js');
+  const check = await checkBackup(op.backup_dir, signerKeys(ctx.dir));
   if (!check.ok) {
     throw new OrxError({
       code: 'backup_invalid',

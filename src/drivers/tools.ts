@@ -6,7 +6,7 @@
 import {accessSync, constants, statSync} from 'node:fs';
 import {delimiter, isAbsolute, join} from 'node:path';
 import {OrxError, preview} from '../errors.js';
-import {excerpt, redact} from '../secrets/redact.js';
+import {excerpt, redact} from '../util/redact.js';
 
 // a tool's output in an error: its last lines, and never a screenful of one long line
 const MAX_TAIL_CHARS = 4000;

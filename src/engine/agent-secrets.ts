@@ -7,17 +7,10 @@ import type {Ledger} from '../ledger/ledger.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {listTokens, recordToken, revokeTokens} from '../ledger/tokens.js';
 import type {AgentSecretsPort} from '../resources/types.js';
-import {
-  agentSecretsDir,
-  isAgentSecretsDir,
-  removeSecretFiles,
-  secretsOwner,
-  secretsRoot,
-  TOKEN_FILE,
-  writeSecretFiles,
-} from '../secrets/delivery.js';
+import {agentSecretsDir, isAgentSecretsDir, removeSecretFiles, secretsOwner, secretsRoot, writeSecretFiles} from '../secrets/delivery.js';
+import {TOKEN_FILE} from '../config/mounts.js';
 import {secretFingerprinter, type SecretFingerprinter} from '../secrets/fingerprint.js';
-import {registerSecret} from '../secrets/redact.js';
+import {registerSecret} from '../util/redact.js';
 import {parseSecretRef} from '../secrets/reference.js';
 import {resolveSecrets, type SecretRequest, type SecretResult} from '../secrets/resolve.js';
 import type {WorkspaceConfig} from '../config/types.js';

@@ -13,10 +13,10 @@ import type {ResourceRecord} from '../ledger/types.js';
 import {agentConfigHash, HARDENING, type AgentAttrs} from '../resources/agent/attrs.js';
 import {readBuildContext} from '../resources/build-context.js';
 import {dockerfileUser} from '../config/build-context.js';
-import {objectName} from '../resources/labels.js';
+import {objectName} from '../util/labels.js';
 import type {Attrs, DesiredResource} from '../resources/types.js';
 import {repositoryOf} from '../drivers/registry.js';
-import {SECRETS_MOUNT} from '../secrets/delivery.js';
+import {SECRETS_MOUNT} from '../config/mounts.js';
 import {isDefaultUpdate} from '../config/agent.js';
 
 export interface LocalImage {

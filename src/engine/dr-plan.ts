@@ -13,7 +13,8 @@ import {effectiveAutonomy} from '../policy/autonomy.js';
 import {simulatePlan} from './plan-sim.js';
 import type {PlannedStep} from '../resources/types.js';
 import {contextDigests} from './desired.js';
-import {planHeader, type OrxContext} from './operations.js';
+import {planHeader} from './operations.js';
+import {type OrxContext} from './context.js';
 import {decidePolicy, loadPolicySet} from './policy-eval.js';
 import {newPlanId, type PlanDocument, type PlanKind} from './planfile.js';
 import {idempotencyKey, summarize} from './planner.js';
@@ -81,8 +82,8 @@ export async function planRestore(
   await resumeInterruptedBackup(ledger, ctx.log);
   const found = findBackup(backupRoot(ctx.dir, loaded.config), o.backup, ctx.dir);
   // checked now as well as when applied: a corrupt backup is not worth reviewing
-  const {trustedPlanKeys} = await import('../trust/plan-signature.js');
-  const check = await checkBackup(found.dir, trustedPlanKeys(ctx.dir));
+  const {signerKeys} = await import('../trust/keys.js');
+  const check = await checkBackup(found.dir, signerKeys(ctx.dir));
   if (!check.ok || !check.manifest) {
     throw new OrxError({
       code: 'backup_invalid',

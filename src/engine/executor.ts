@@ -2,7 +2,7 @@ import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {StateChange} from '../ledger/types.js';
 import {RollbackFailed, RolledBack} from '../resources/agent/rollback.js';
-import {ACTIONS} from '../resources/registry.js';
+import {ACTIONS} from './actions.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from '../resources/types.js';
 import {InjectedFault, type ChaosSpec, type Fault} from '../sim/chaos.js';
 import type {ForcedStop} from './forced-stop.js';

@@ -5,11 +5,12 @@ import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
 import {pidAlive, type Ledger} from '../ledger/ledger.js';
 import {clearHalt, haltState, setHalt, type HaltState} from '../ledger/safety.js';
-import {LABEL} from '../resources/labels.js';
+import {LABEL} from '../util/labels.js';
 import {isKubeAgent, stopKubeAgent, validateKubeAgent} from '../resources/agent/kubernetes.js';
 import {revokeTokens} from '../ledger/tokens.js';
-import {removeWorkspaceSecrets, SECRETS_MOUNT, secretsRoot} from '../secrets/delivery.js';
-import type {OrxContext} from './operations.js';
+import {removeWorkspaceSecrets, secretsRoot} from '../secrets/delivery.js';
+import {SECRETS_MOUNT} from '../config/mounts.js';
+import type {OrxContext} from './context.js';
 import {checkpointChain} from './checkpoint.js';
 
 export interface HaltOptions {

@@ -6,7 +6,7 @@ import {suggestion} from '../config/suggest.js';
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {clusterKubeconfig, workspaceKubeconfig} from '../k8s/kubeconfig.js';
-import {objectName} from '../resources/labels.js';
+import {objectName} from '../util/labels.js';
 import {buildDesired} from './desired.js';
 
 export interface KubeconfigInfo {

@@ -11,7 +11,7 @@ import type {ResourceRecord} from '../ledger/types.js';
 import {diffName, kubectlType, objectId, parseObjectId, type KubeObject} from '../k8s/objects.js';
 import {contextKey, isKubeAttr, kubeContext, type KubeAttr} from '../k8s/target.js';
 import {deepEqual} from '../resources/diff.js';
-import {LABEL} from '../resources/labels.js';
+import {LABEL} from '../util/labels.js';
 import {LIVE_MARK, objectDigest} from '../resources/manifests.js';
 import type {Attrs, DesiredResource, ObservedResource, ResourceKind} from '../resources/types.js';
 

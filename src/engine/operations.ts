@@ -1,3 +1,4 @@
+import type {OrxContext} from './context.js';
 import os from 'node:os';
 import {loadConfig} from '../config/load.js';
 import type {LoadedConfig} from '../config/types.js';
@@ -5,8 +6,7 @@ import {connectDocker} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {ResourceRecord} from '../ledger/types.js';
-import {ACTIONS} from '../resources/registry.js';
-import type {Logger} from '../util/logger.js';
+import {ACTIONS} from './actions.js';
 import {buildDesired, type LocalImage} from './desired.js';
 import {observeVolumeOwners} from './volume-owners.js';
 import {configDigest, currentState, policyDigest} from './digests.js';
@@ -42,18 +42,6 @@ import {resumeInterruptedBackup} from './held-agents.js';
 import {secretFingerprinter} from '../secrets/fingerprint.js';
 import type {SecretRequest} from '../secrets/resolve.js';
 import type {WorkspaceKey} from '../trust/keys.js';
-
-export interface OrxContext {
-  /** absolute workspace directory */
-  dir: string;
-  log: Logger;
-  version: string;
-  actor: string;
-  /** the command line, recorded with locks */
-  command: string;
-  /** ORX_KILL_SWITCH: refuse every apply, like a halt */
-  killSwitch?: boolean;
-}
 
 export interface PlanOptions {
   mode: 'apply' | 'destroy';
@@ -440,7 +428,7 @@ export async function savePlanIfAsked(
 ): Promise<void> {
   if (!opts.save || (!opts.allowDenied && isDenied(doc.policy.decisions))) return;
   // the Sigstore libraries cost ~90 ms to load: only commands that sign or verify pay it
-  const {signingKey, signPlan} = await import('../trust/plan-signature.js');
+  const [{signingKey}, {signPlan}] = await Promise.all([import('../trust/keys.js'), import('./plan-signature.js')]);
   const {key, created} =
     !opts.keyFile && loaded.config.signing_key_ref
       ? {key: await workspaceKey(ctx, loaded.config), created: false}
@@ -462,8 +450,8 @@ export async function savePlanIfAsked(
 /** A saved plan, read and its signature checked (exit 5) before anything else looks at it. */
 export async function loadSavedPlan(ctx: OrxContext, file: string, trustedKeyFiles: string[] = []): Promise<PlanDocument> {
   const doc = readPlanFile(file);
-  const {trustedPlanKeys, verifyPlan} = await import('../trust/plan-signature.js');
-  await verifyPlan(doc, trustedPlanKeys(ctx.dir, trustedKeyFiles));
+  const [{signerKeys}, {verifyPlan}] = await Promise.all([import('../trust/keys.js'), import('./plan-signature.js')]);
+  await verifyPlan(doc, signerKeys(ctx.dir, trustedKeyFiles));
   return doc;
 }
 

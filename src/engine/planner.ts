@@ -1,12 +1,12 @@
 import {createHash} from 'node:crypto';
 import {OrxError} from '../errors.js';
 import type {ResourceRecord} from '../ledger/types.js';
-import {ACTIONS, parseAddress} from '../resources/registry.js';
+import {ACTIONS, parseAddress} from './actions.js';
 import type {AttrChange, Attrs, DesiredResource, ObservedResource, PlannedStep, ResourceKind, StepKind} from '../resources/types.js';
 import {deepEqual, diffAttrs} from '../resources/diff.js';
 import {closure, topoSort} from './graph.js';
 import {withObjectChanges} from '../resources/manifests.js';
-import {REDACTED} from '../secrets/redact.js';
+import {REDACTED} from '../util/redact.js';
 import type {Observation} from './refresh.js';
 
 export interface DriftItem {

@@ -4,12 +4,12 @@ import type Dockerode from 'dockerode';
 import {diagnosticsAt} from '../config/load.js';
 import {portsClash} from '../config/ports.js';
 import type {LoadedConfig, PortSpec} from '../config/types.js';
-import type {Problem} from '../config/diagnostics.js';
+import type {Problem} from '../config/problem.js';
 import {engineIsLocal, portHolder, probePort} from '../drivers/host-ports.js';
 import {OrxError} from '../errors.js';
-import {excerpt} from '../secrets/redact.js';
+import {excerpt} from '../util/redact.js';
 import type {PlannedStep} from '../resources/types.js';
-import {LABEL} from '../resources/labels.js';
+import {LABEL} from '../util/labels.js';
 
 export interface PortConflict {
   agent: string;

@@ -3,7 +3,7 @@ import {labelFilter, type Docker} from '../drivers/docker.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import type {LocalImage} from './desired.js';
 import {repositoryOf} from '../drivers/registry.js';
-import {LABEL} from '../resources/labels.js';
+import {LABEL} from '../util/labels.js';
 import {clusterOwner, KIND_CLUSTER_LABEL, KIND_ROLE_LABEL} from '../resources/cluster.js';
 import type {Attrs, DesiredResource, ObservedResource, ResourceKind} from '../resources/types.js';
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import type {WorkspaceConfig} from '../config/types.js';
 import {OrxError} from '../errors.js';
-import {registerSecret} from '../secrets/redact.js';
+import {registerSecret} from '../util/redact.js';
 import {resolveSecrets} from '../secrets/resolve.js';
 import {initWorkspaceKey, keyPaths, loadWorkspaceKey, workspaceKeyFromPem, type WorkspaceKey} from '../trust/keys.js';
 

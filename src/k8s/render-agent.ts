@@ -9,8 +9,8 @@
 // - `PidsLimit`: a node-wide kubelet setting (podPidsLimit), not a pod field.
 // - tmpfs options noexec/nosuid/nodev on /tmp: an emptyDir has no mount options.
 import type {HealthSpec, Tier} from '../config/types.js';
-import {LABEL} from '../resources/labels.js';
-import {SECRETS_MOUNT, TOKEN_FILE} from '../secrets/delivery.js';
+import {LABEL} from '../util/labels.js';
+import {SECRETS_MOUNT, TOKEN_FILE} from '../config/mounts.js';
 import {MiB, cpuMillis, formatBytes, formatCpuMillis} from './quantities.js';
 
 export interface KubeAgentInput {

@@ -2,7 +2,7 @@
 // (the workspace's own kubeconfig is found from the workspace directory at apply time).
 import type {KubeTarget} from '../config/types.js';
 import type {KubeContext} from '../drivers/kubectl.js';
-import {objectName} from '../resources/labels.js';
+import {objectName} from '../util/labels.js';
 import {workspaceKubeconfig} from './kubeconfig.js';
 
 export interface KubeAttr {

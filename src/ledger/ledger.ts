@@ -8,7 +8,7 @@ import {EXIT} from '../exit-codes.js';
 import {eventHashInput, storedEventHash, type EventRowFields} from './event-hash.js';
 import {canonicalJson, GENESIS_HASH, legacyEventHash, sha256Hex} from './hash.js';
 import {HashPipeline} from './hash-pipeline.js';
-import {redact} from '../secrets/redact.js';
+import {redact} from '../util/redact.js';
 import {LATEST_SCHEMA_VERSION, migrate, schemaVersion} from './migrations.js';
 import type {
   EventLevel,

@@ -2,7 +2,6 @@
 // state, and recent activity for rate-limit rules. Each write is one transaction with
 // its event, so the hash-chained history shows every approval, rejection and halt.
 import {randomUUID} from 'node:crypto';
-import type {RecentActivity, RecentWindow} from '../policy/types.js';
 import type {Ledger} from './ledger.js';
 
 export interface ApprovalRecord {
@@ -112,12 +111,12 @@ function window(ledger: Ledger, since: string): RecentWindow {
     applies,
     steps: 0,
     by_kind: Object.fromEntries(KINDS.map((k) => [k, 0])),
-    by_category: Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as RecentWindow['by_category'],
+    by_category: Object.fromEntries(CATEGORIES.map((c) => [c, 0])),
   };
   for (const r of rows) {
     w.steps += r.n;
     w.by_kind[r.kind] = (w.by_kind[r.kind] ?? 0) + r.n;
-    if (r.category) w.by_category[r.category as keyof RecentWindow['by_category']] += r.n;
+    if (r.category) w.by_category[r.category] += r.n;
   }
   return w;
 }
@@ -128,4 +127,19 @@ export function recentActivity(ledger: Ledger, now: Date = new Date()): RecentAc
     hour: window(ledger, new Date(now.getTime() - 3_600_000).toISOString()),
     day: window(ledger, new Date(now.getTime() - 86_400_000).toISOString()),
   };
+}
+
+/** Activity counts over one window, from the ledger. Every documented key is always present. */
+export interface RecentWindow {
+  /** apply runs started in the window */
+  applies: number;
+  /** steps run in the window (noops not counted) */
+  steps: number;
+  by_kind: Record<string, number>;
+  by_category: Record<string, number>;
+}
+
+export interface RecentActivity {
+  hour: RecentWindow;
+  day: RecentWindow;
 }

@@ -23,7 +23,8 @@
 // Numbers are ints, except cpus values (always doubles) and fractions: see cel.ts.
 import {toCel} from './cel.js';
 import {numericUser} from '../util/user-id.js';
-import type {PolicyInput, PolicyInputInit, PolicyPlanStep, PolicyStepInput, RecentActivity, RecentWindow, SafetyCategory} from './types.js';
+import type {PolicyInput, PolicyInputInit, PolicyPlanStep, PolicyStepInput, SafetyCategory} from './types.js';
+import type {RecentActivity, RecentWindow} from '../ledger/safety.js';
 
 export const CATEGORIES: readonly SafetyCategory[] = ['READ', 'WRITE', 'DEPLOY', 'DESTROY', 'ROLLBACK'];
 export const KINDS = ['agent', 'network', 'volume', 'image'] as const;
@@ -33,7 +34,7 @@ export function emptyRecentWindow(): RecentWindow {
     applies: 0,
     steps: 0,
     by_kind: Object.fromEntries(KINDS.map((k) => [k, 0])),
-    by_category: Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<SafetyCategory, number>,
+    by_category: Object.fromEntries(CATEGORIES.map((c) => [c, 0])),
   };
 }
 

@@ -8,7 +8,8 @@ import {loadValidator, publishedSchemaPath} from '../config/schema.js';
 import {formatPath, type Segment} from '../config/paths.js';
 
 import {schemaProblems} from '../config/schema-errors.js';
-import {locate, parseYaml, problemDiagnostic, type Source} from '../config/yaml-source.js';
+import {locate, parseYaml, problemDiagnostic} from '../config/yaml-source.js';
+import {type Source} from '../config/problem.js';
 import {compileWhen, PLAN_VARIABLES, STEP_VARIABLES} from './cel.js';
 import {checkPlaceholders} from './message.js';
 import {valueOffset} from './source-map.js';

@@ -1,5 +1,6 @@
 // The shapes of policy as code: rules loaded from policies/*.yaml, the context their CEL
 // conditions read, and the decisions they produce.
+import type {RecentActivity} from '../ledger/safety.js';
 import type {PlannedStep, ResourceKind, SafetyCategory, StepAction} from '../resources/types.js';
 
 export type PolicyEffect = 'deny' | 'require_approval' | 'warn' | 'allow';
@@ -70,21 +71,6 @@ export interface RuleResult {
   result: 'true' | 'false' | 'error' | 'not_matched';
   /** the rendered message when result is true, the reason when it is error */
   message: string | null;
-}
-
-/** Activity counts over one window, from the ledger. Every documented key is always present. */
-export interface RecentWindow {
-  /** apply runs started in the window */
-  applies: number;
-  /** steps run in the window (noops not counted) */
-  steps: number;
-  by_kind: Record<string, number>;
-  by_category: Record<SafetyCategory, number>;
-}
-
-export interface RecentActivity {
-  hour: RecentWindow;
-  day: RecentWindow;
 }
 
 /** The fields of a step policy looks at; a PlannedStep has them all. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import {stringify} from 'yaml';
 import type Dockerode from 'dockerode';
 import {OrxError} from '../errors.js';
-import {excerpt} from '../secrets/redact.js';
+import {excerpt} from '../util/redact.js';
 import {writePrivateFile} from '../util/private-file.js';
 import {canonicalJson} from '../ledger/hash.js';
 import {createKindCluster, deleteKindCluster, exportKindKubeconfig, kindClusters, kindKubeconfig} from '../drivers/kind.js';

@@ -5,7 +5,7 @@ import {OrxError} from '../errors.js';
 import {readBuildContext} from './build-context.js';
 import {repositoryOf} from '../drivers/registry.js';
 import {bad, obj, str, strMap} from './check.js';
-import {LABEL, ownLabels} from './labels.js';
+import {LABEL, ownLabels} from '../util/labels.js';
 import {planByDiff} from './plan-helper.js';
 import type {Action, ApplyContext, Attrs, PlannedStep, StepOutcome} from './types.js';
 

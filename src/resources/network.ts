@@ -1,7 +1,7 @@
 import {engineMessage, isNotFound} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
 import {bool, obj, str, strMap} from './check.js';
-import {LABEL, ownLabels} from './labels.js';
+import {LABEL, ownLabels} from '../util/labels.js';
 import {planByDiff} from './plan-helper.js';
 import type {Action, ApplyContext, PlannedStep, StepOutcome} from './types.js';
 

@@ -4,7 +4,7 @@ import type Dockerode from 'dockerode';
 import {engineMessage, type Docker} from '../drivers/docker.js';
 import {ensureOwnerImage, OWNER_DIR, OWNER_IMAGE_LABEL} from '../drivers/owner-image.js';
 import {OrxError} from '../errors.js';
-import {LABEL} from './labels.js';
+import {LABEL} from '../util/labels.js';
 
 export interface Ids {
   uid: number;

@@ -2,7 +2,7 @@ import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
 import {effectiveUser} from './agent/user.js';
 import {bad, bool, obj, str, strMap} from './check.js';
-import {ownLabels} from './labels.js';
+import {ownLabels} from '../util/labels.js';
 import {assertOurs} from './network.js';
 import {planByDiff} from './plan-helper.js';
 import type {Action, ApplyContext, Attrs, DesiredResource, ObservedResource, PlannedStep, StepOutcome} from './types.js';

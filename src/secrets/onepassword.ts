@@ -3,7 +3,7 @@
 // its WASM core costs ~60 ms at start-up and only op:// references need it.
 import type * as Sdk from '@1password/sdk';
 import {preview} from '../errors.js';
-import {excerpt} from './redact.js';
+import {excerpt} from '../util/redact.js';
 
 type SdkModule = typeof Sdk;
 

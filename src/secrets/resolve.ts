@@ -14,7 +14,7 @@ import {
   type OpResolveAllResponse,
 } from './onepassword.js';
 import {readEnvSecret, readFileSecret, type FileSecretOptions, type ProviderResult} from './providers.js';
-import {MIN_SECRET_LENGTH, REDACTED} from './redact.js';
+import {MIN_SECRET_LENGTH, REDACTED} from '../util/redact.js';
 import {parseSecretRef, secretRefSyntaxError, unknownSchemeHint, type SecretProvider, type SecretRef} from './reference.js';
 
 export const DEFAULT_OP_TOKEN_REF = 'env://OP_SERVICE_ACCOUNT_TOKEN';

@@ -261,3 +261,16 @@ export function verificationKeys(dir: string, trustedKeyFiles: readonly string[]
   }
   return {keys, error};
 }
+
+/** The workspace key, made on first use so that `plan -out` always signs. */
+export function signingKey(dir: string, keyFile?: string): {key: WorkspaceKey; created: boolean} {
+  if (keyFile || fs.existsSync(keyPaths(dir).privateKey)) return {key: loadWorkspaceKey(dir, {keyFile}), created: false};
+  return {key: initWorkspaceKey(dir), created: true};
+}
+
+/** The keys a saved plan may be signed with: this workspace's own, plus any given with --trusted-key. */
+export function signerKeys(dir: string, extraKeyFiles: string[] = []): TrustedKey[] {
+  const {keys, error} = verificationKeys(dir, extraKeyFiles);
+  if (error && keys.length === 0) throw error as Error;
+  return keys;
+}

@@ -3,7 +3,7 @@ import type {PlanSimulation} from '../engine/plan-sim.js';
 import type {WaiverUse} from '../policy/waivers.js';
 import type {AttrChange, Attrs, PlannedStep} from '../resources/types.js';
 import {c} from './color.js';
-import {REDACTED} from '../secrets/redact.js';
+import {REDACTED} from '../util/redact.js';
 import {stringify} from 'yaml';
 import {parseObjectId} from '../k8s/objects.js';
 import {describeObject} from '../resources/manifests.js';

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import type {PlanDocument} from '../../src/engine/planfile.js';
-import {signingKey, signPlan} from '../../src/trust/plan-signature.js';
+import {signPlan} from '../../src/engine/plan-signature.js';
+import {signingKey} from '../../src/trust/keys.js';
 import {noStack, orx} from '../helpers/cli.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 

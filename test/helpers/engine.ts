@@ -1,4 +1,5 @@
-import {applyWorkspace, planWorkspace, type OrxContext, type PlanOptions} from '../../src/engine/operations.js';
+import {applyWorkspace, planWorkspace, type PlanOptions} from '../../src/engine/operations.js';
+import {type OrxContext} from '../../src/engine/context.js';
 import {planDigest, type PlanDocument} from '../../src/engine/planfile.js';
 import {recordApprovals} from '../../src/ledger/safety.js';
 import {Ledger} from '../../src/ledger/ledger.js';

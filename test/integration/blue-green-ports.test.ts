@@ -5,7 +5,7 @@ import {getEventListeners} from 'node:events';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {connectDocker} from '../../src/drivers/docker.js';
 import {waitHealthy} from '../../src/resources/agent/health.js';
-import {clearSecrets, REDACTED, registerSecret} from '../../src/secrets/redact.js';
+import {clearSecrets, REDACTED, registerSecret} from '../../src/util/redact.js';
 import {actions, apply, converge, plan, withLedger} from '../helpers/engine.js';
 import {sh} from '../helpers/exec.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';

@@ -10,7 +10,7 @@ import {planBackup, planPrune, planRestore} from '../../src/engine/dr-plan.js';
 import {applyWorkspace} from '../../src/engine/operations.js';
 import {withLedger as openLedger} from '../../src/engine/workspace.js';
 import {listBackups, markVerified} from '../../src/ledger/backups.js';
-import {trustedPlanKeys} from '../../src/trust/plan-signature.js';
+import {signerKeys} from '../../src/trust/keys.js';
 import {apply, approveAll, context, converge, withLedger} from '../helpers/engine.js';
 import {sh} from '../helpers/exec.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
@@ -66,7 +66,7 @@ describe('DR plans through the engine', () => {
     expect(withLedger(ws.dir, (l) => l.meta().serial)).toBe(backup.serial);
 
     const [b] = backupsOnDisk(backupRoot(ws.dir, loaded.config));
-    const drilled = await verifyBackup(b.dir, trustedPlanKeys(ws.dir), {docker, workspace: ws.name});
+    const drilled = await verifyBackup(b.dir, signerKeys(ws.dir), {docker, workspace: ws.name});
     expect(drilled).toMatchObject({ok: true, problems: []});
     expect(drilled.drill!.map((d) => [d.volume, d.ok])).toEqual([
       ['cache', true],

@@ -1,7 +1,7 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {importObject, forgetResource} from '../../src/engine/state-ops.js';
 import {Ledger} from '../../src/ledger/ledger.js';
-import {LABEL} from '../../src/resources/labels.js';
+import {LABEL} from '../../src/util/labels.js';
 import {actions, apply, context, converge, plan, withLedger} from '../helpers/engine.js';
 import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 

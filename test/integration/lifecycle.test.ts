@@ -1,5 +1,5 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {LABEL} from '../../src/resources/labels.js';
+import {LABEL} from '../../src/util/labels.js';
 import {actions, apply, converge, plan, withLedger} from '../helpers/engine.js';
 import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 import {secretsRoot} from '../../src/secrets/delivery.js';

@@ -3,7 +3,7 @@ import {afterEach, beforeEach, describe, expect, it, onTestFinished} from 'vites
 import {agentSecretsPort} from '../../src/engine/agent-secrets.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {connectDocker} from '../../src/drivers/docker.js';
-import {ACTIONS} from '../../src/resources/registry.js';
+import {ACTIONS} from '../../src/engine/actions.js';
 import {silentLogger} from '../../src/ui/logger.js';
 import {apply, plan} from '../helpers/engine.js';
 import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';

@@ -5,7 +5,7 @@ import type Dockerode from 'dockerode';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {ensureOwnerImage, OWNER_DIR} from '../../src/drivers/owner-image.js';
 import {tarFile} from '../../src/util/tar-write.js';
-import {LABEL} from '../../src/resources/labels.js';
+import {LABEL} from '../../src/util/labels.js';
 import {handOver, readRoot} from '../../src/resources/volume-owner.js';
 import type {ApplyContext, PlannedStep} from '../../src/resources/types.js';
 import {volumeAction} from '../../src/resources/volume.js';

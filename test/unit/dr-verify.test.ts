@@ -11,7 +11,7 @@ import {fileSha256, TarDigest} from '../../src/dr/archive.js';
 import {verifyBackup} from '../../src/dr/drill.js';
 import {MANIFEST_FORMAT, writeSignedManifest, type BackupManifest} from '../../src/dr/manifest.js';
 import {workspaceKey} from '../../src/engine/workspace-key.js';
-import {trustedPlanKeys} from '../../src/trust/plan-signature.js';
+import {signerKeys} from '../../src/trust/keys.js';
 
 let dir: string;
 beforeEach(() => {
@@ -82,7 +82,7 @@ describe('orx dr verify (no drill)', () => {
       Buffer.from('x'.padEnd(512, '\0')),
       Buffer.alloc(1024),
     ]);
-    const v = await verifyBackup(await backupOf(tar), trustedPlanKeys(dir), null);
+    const v = await verifyBackup(await backupOf(tar), signerKeys(dir), null);
     expect(v.signed_by).toBeTruthy();
     expect(v.ok).toBe(false);
     expect(v.problems).toEqual([
@@ -102,6 +102,6 @@ describe('orx dr verify (no drill)', () => {
       Buffer.from('x'.padEnd(512, '\0')),
       Buffer.alloc(1024),
     ]);
-    expect(await verifyBackup(await backupOf(tar), trustedPlanKeys(dir), null)).toMatchObject({ok: true, problems: []});
+    expect(await verifyBackup(await backupOf(tar), signerKeys(dir), null)).toMatchObject({ok: true, problems: []});
   });
 });

@@ -26,7 +26,7 @@ import {clusterAction, nodeRoles, kindConfigFor, OWNER_MOUNT, ownerFile, type Cl
 import {planKubeAgent, renderedObjects} from '../../src/resources/agent/kubernetes.js';
 import {LIVE_MARK, applyOrder, manifestsAction, objectDigest, type ManifestsAttrs} from '../../src/resources/manifests.js';
 import type {Attrs, DesiredResource, ObservedResource, PlannedStep} from '../../src/resources/types.js';
-import {clearSecrets, registerSecret} from '../../src/secrets/redact.js';
+import {clearSecrets, registerSecret} from '../../src/util/redact.js';
 import {setColor} from '../../src/ui/color.js';
 import {renderPlan, renderStep} from '../../src/ui/plan-view.js';
 import {makeStandin, standinBin, type Standin} from '../helpers/kube.js';

@@ -7,7 +7,8 @@ import {newPlanId, writePlanFile, type PlanDocument} from '../../src/engine/plan
 import {buildPlan, summarize} from '../../src/engine/planner.js';
 import {silentLogger} from '../../src/ui/logger.js';
 import {initWorkspaceKey} from '../../src/trust/keys.js';
-import {signPlan, signingKey} from '../../src/trust/plan-signature.js';
+import {signPlan} from '../../src/engine/plan-signature.js';
+import {signingKey} from '../../src/trust/keys.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-plansig-'));
 const other = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-plansig-other-'));

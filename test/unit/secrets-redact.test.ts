@@ -8,7 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest';
 import {verifyAudit} from '../../src/audit/chain.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {preview} from '../../src/errors.js';
-import {clearSecrets, excerpt, MIN_FRAGMENT_LENGTH, REDACTED, redact, redactStream, registerSecret} from '../../src/secrets/redact.js';
+import {clearSecrets, excerpt, MIN_FRAGMENT_LENGTH, REDACTED, redact, redactStream, registerSecret} from '../../src/util/redact.js';
 import {createLogger} from '../../src/ui/logger.js';
 
 afterEach(() => clearSecrets());

@@ -10,7 +10,7 @@ import {volumeAction} from '../../src/resources/volume.js';
 import {rootOf} from '../../src/resources/volume-owner.js';
 import {HARDENING} from '../../src/resources/agent/attrs.js';
 import {SECRETS_MOUNT, TMP_MOUNT} from '../../src/config/mounts.js';
-import {SECRETS_MOUNT as DELIVERED_AT} from '../../src/secrets/delivery.js';
+import {SECRETS_MOUNT as DELIVERED_AT} from '../../src/config/mounts.js';
 
 function header(name: string, o: {uid?: number; gid?: number; size?: number; type?: string; rawUid?: Buffer} = {}): Buffer {
   const b = Buffer.alloc(512);

@@ -2,7 +2,7 @@
 import {createHash} from 'node:crypto';
 import {OrxError} from '../../errors.js';
 import {canonicalJson} from '../../ledger/hash.js';
-import {SECRETS_MOUNT} from '../../secrets/delivery.js';
+import {SECRETS_MOUNT} from '../../config/mounts.js';
 import {DEFAULT_TOKEN} from '../../config/secrets.js';
 import type {HealthProbe, UpdateSpec} from '../../config/types.js';
 import {bad, bool, num, obj, str, strList, strMap} from '../check.js';

@@ -5,12 +5,12 @@
 // and kept, and started again on rollback (the documented gap).
 import {isNotFound} from '../../drivers/docker.js';
 import {UPDATE_DEFAULTS} from '../../config/agent.js';
-import {excerpt} from '../../secrets/redact.js';
+import {excerpt} from '../../util/redact.js';
 import {agentAttrs, agentConfigHash, type AgentAttrs} from './attrs.js';
 import {connectNetworks, createAgent, forceRemove, secretsMountSource} from './container.js';
 import {waitHealthy} from './health.js';
 import {putBack, removeLeftovers, stopQuietly} from './rollback.js';
-import {objectName} from '../labels.js';
+import {objectName} from '../../util/labels.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from '../types.js';
 
 export function wantsBlueGreen(step: PlannedStep): boolean {

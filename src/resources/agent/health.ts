@@ -2,7 +2,7 @@
 // exec through the Engine API, or an HTTP GET on a port published on 127.0.0.1), with the
 // output of the last check kept for the ledger when the answer is no.
 import type Dockerode from 'dockerode';
-import {excerpt} from '../../secrets/redact.js';
+import {excerpt} from '../../util/redact.js';
 import type {HealthAttr} from './attrs.js';
 
 export type HealthFailure = 'unhealthy' | 'exit' | 'timeout';

@@ -8,7 +8,7 @@ import {UPDATE_DEFAULTS} from '../../config/agent.js';
 import type Dockerode from 'dockerode';
 import {engineMessage, isNotFound} from '../../drivers/docker.js';
 import {NEXT_SUFFIX} from '../../secrets/delivery.js';
-import {excerpt} from '../../secrets/redact.js';
+import {excerpt} from '../../util/redact.js';
 import {agentAttrs, type AgentAttrs} from './attrs.js';
 import {createStopped, forceRemove, secretsMountOf} from './container.js';
 import {waitHealthy} from './health.js';

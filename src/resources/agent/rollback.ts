@@ -4,7 +4,7 @@
 import type Dockerode from 'dockerode';
 import {engineMessage, isNotFound, statusCode} from '../../drivers/docker.js';
 import {forceRemove} from './container.js';
-import {LABEL} from '../labels.js';
+import {LABEL} from '../../util/labels.js';
 import type {ApplyContext, PlannedStep} from '../types.js';
 
 /** The replace failed and everything it touched is as it was: the old container runs, the new one is gone. */

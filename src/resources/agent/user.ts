@@ -3,7 +3,7 @@
 // image maps to 0 is root like "root" is).
 import type Dockerode from 'dockerode';
 import {isNotFound} from '../../drivers/docker.js';
-import {LABEL} from '../labels.js';
+import {LABEL} from '../../util/labels.js';
 import {numericUser, parsePasswd, type NumericUser} from '../../util/user-id.js';
 import type {ApplyContext} from '../types.js';
 

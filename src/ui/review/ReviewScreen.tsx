@@ -15,7 +15,8 @@ import {
   actionTone,
   clean,
 } from './format.js';
-import {initialReviewState, reviewReducer, stepStatuses, type StepStatus} from './model.js';
+import {initialReviewState, reviewReducer, stepStatuses} from './model.js';
+import {type StepStatus} from './types.js';
 import type {ReviewProps} from './types.js';
 
 export interface ReviewScreenProps extends ReviewProps {

@@ -1,7 +1,7 @@
 // Pure text formatting for the review screen: rows, diff lines, notes, layout.
 // Everything here is readable without colour; `tone` only picks a colour.
 import type {ReviewAction, ReviewStep, ReviewSummary} from './types.js';
-import type {StepStatus} from './model.js';
+import type {StepStatus} from './types.js';
 
 export type Tone = 'add' | 'change' | 'remove' | 'danger' | 'warn' | 'muted' | 'plain';
 

@@ -7,19 +7,9 @@
 // the user's choice; otherwise pending, or approved automatically ("auto") when the step
 // does not need approval. Re-approving a rejected step therefore restores its dependents.
 import {diffLines} from './format.js';
-import type {ReviewResult, ReviewStep} from './types.js';
+import type {ReviewResult, ReviewStep, StepStatus} from './types.js';
 
-export type Decision = 'pending' | 'approved' | 'rejected';
 export type Choice = 'approved' | 'rejected';
-
-export interface StepStatus {
-  step: ReviewStep;
-  decision: Decision;
-  /** Approved without needing a human (the step does not need approval). */
-  auto: boolean;
-  /** Rejected because this (directly rejected) step it depends on was rejected. */
-  cause: string | null;
-}
 
 export interface ReviewMessage {
   level: 'info' | 'error';

@@ -67,3 +67,14 @@ export interface ReviewProps {
 
 /** What `renderReview` needs: the props without the callbacks. */
 export type ReviewInput = Omit<ReviewProps, 'onSubmit' | 'onCancel'>;
+
+export interface StepStatus {
+  step: ReviewStep;
+  decision: Decision;
+  /** Approved without needing a human (the step does not need approval). */
+  auto: boolean;
+  /** Rejected because this (directly rejected) step it depends on was rejected. */
+  cause: string | null;
+}
+
+export type Decision = 'pending' | 'approved' | 'rejected';

@@ -1,12 +1,11 @@
 // Saved plans travel (CI artefacts, reviews): each carries a Sigstore bundle over its
 // canonical bytes, and apply checks it before it looks at anything else in the file.
-import fs from 'node:fs';
 import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
 import {canonicalJson} from '../ledger/hash.js';
-import type {PlanDocument} from '../engine/planfile.js';
-import {signBlob, verifyBlob} from './blob.js';
-import {initWorkspaceKey, keyPaths, loadWorkspaceKey, verificationKeys, type TrustedKey, type WorkspaceKey} from './keys.js';
+import type {PlanDocument} from './planfile.js';
+import {signBlob, verifyBlob} from '../trust/blob.js';
+import {type TrustedKey, type WorkspaceKey} from '../trust/keys.js';
 
 /** Exactly what is signed: the plan without its signature, as canonical JSON. */
 export function planSigningBytes(doc: PlanDocument): Buffer {
@@ -14,21 +13,8 @@ export function planSigningBytes(doc: PlanDocument): Buffer {
   return Buffer.from(canonicalJson(rest));
 }
 
-/** The workspace key, made on first use so that `plan -out` always signs. */
-export function signingKey(dir: string, keyFile?: string): {key: WorkspaceKey; created: boolean} {
-  if (keyFile || fs.existsSync(keyPaths(dir).privateKey)) return {key: loadWorkspaceKey(dir, {keyFile}), created: false};
-  return {key: initWorkspaceKey(dir), created: true};
-}
-
 export async function signPlan(doc: PlanDocument, key: WorkspaceKey): Promise<PlanDocument> {
   return {...doc, signature: await signBlob(planSigningBytes(doc), key)};
-}
-
-/** The keys a saved plan may be signed with: this workspace's own, plus any given with --trusted-key. */
-export function trustedPlanKeys(dir: string, extraKeyFiles: string[] = []): TrustedKey[] {
-  const {keys, error} = verificationKeys(dir, extraKeyFiles);
-  if (error && keys.length === 0) throw error as Error;
-  return keys;
 }
 
 export async function verifyPlan(doc: PlanDocument, trusted: TrustedKey[]): Promise<{fingerprint: string}> {

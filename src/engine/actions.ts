@@ -1,11 +1,11 @@
-import {agentAction} from './agent/action.js';
-import {imageAction} from './image.js';
-import {networkAction} from './network.js';
-import type {Action, ResourceKind, StepKind} from './types.js';
+import {agentAction} from '../resources/agent/action.js';
+import {imageAction} from '../resources/image.js';
+import {networkAction} from '../resources/network.js';
+import type {Action, ResourceKind, StepKind} from '../resources/types.js';
 import {drAction} from '../dr/action.js';
-import {volumeAction} from './volume.js';
-import {clusterAction} from './cluster.js';
-import {manifestsAction} from './manifests.js';
+import {volumeAction} from '../resources/volume.js';
+import {clusterAction} from '../resources/cluster.js';
+import {manifestsAction} from '../resources/manifests.js';
 
 export const ACTIONS: Record<StepKind, Action> = {
   network: networkAction,

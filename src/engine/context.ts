@@ -1,0 +1,14 @@
+// What every use-case is given: the workspace, who runs it, and where it logs.
+import type {Logger} from '../util/logger.js';
+
+export interface OrxContext {
+  /** absolute workspace directory */
+  dir: string;
+  log: Logger;
+  version: string;
+  actor: string;
+  /** the command line, recorded with locks */
+  command: string;
+  /** ORX_KILL_SWITCH: refuse every apply, like a halt */
+  killSwitch?: boolean;
+}
