@@ -2,9 +2,9 @@ import path from 'node:path';
 import {Args, Flags} from '@oclif/core';
 import {loadSavedPlan, planWorkspace} from '../src/engine/operations.js';
 import {effectiveAutonomy} from '../src/policy/autonomy.js';
-import {runApplyFlow} from './apply-flow.js';
+import {runApplyFlow} from '../src/cli/apply-session.js';
 import {parseChaos} from '../src/sim/chaos.js';
-import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from './base.js';
+import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
 import {planFlags} from './plan.js';
 
 export const applyFlags = {

@@ -6,7 +6,7 @@ import {refuseIfDenied, reviewPolicy} from '../src/engine/policy-eval.js';
 import {withCheckpointedLedger} from '../src/engine/checkpoint.js';
 import {OrxError} from '../src/errors.js';
 import {recordApprovals} from '../src/ledger/safety.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Approve extends OrxCommand {
   static override summary = 'Record approvals (or rejections) for steps of a saved plan.';

@@ -1,7 +1,7 @@
 import {planWorkspace} from '../src/engine/operations.js';
 import {applyFlags} from './apply.js';
-import {runApplyFlow} from './apply-flow.js';
-import {exitCodeHelp, OrxCommand, type CommandResult} from './base.js';
+import {runApplyFlow} from '../src/cli/apply-session.js';
+import {exitCodeHelp, OrxCommand, type CommandResult} from '../src/cli/command.js';
 import {planFlags} from './plan.js';
 
 export default class Destroy extends OrxCommand {

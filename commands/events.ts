@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core';
 import {withLedger} from '../src/engine/workspace.js';
 import {OrxError} from '../src/errors.js';
 import {renderEvent} from '../src/ui/state-view.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Events extends OrxCommand {
   static override summary = 'Print the ledger events, optionally for one run, optionally following new ones.';

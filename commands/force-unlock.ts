@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {withCheckpointedLedger} from '../src/engine/checkpoint.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class ForceUnlock extends OrxCommand {
   static override summary = 'Remove a workspace lock left by a process that is gone.';

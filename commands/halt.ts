@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core';
 import {haltWorkspace} from '../src/engine/halt.js';
 import {withLedger} from '../src/engine/workspace.js';
 import {EXIT} from '../src/exit-codes.js';
-import {OrxCommand, toolFlags, type CommandResult} from './base.js';
+import {OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
 
 export default class Halt extends OrxCommand {
   static override summary = 'The kill switch: stop every running agent and refuse every apply until `orx resume`.';

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {historyList} from '../src/audit/history.js';
 import {withReadLedger} from '../src/audit/chain.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 import {renderHistory} from '../src/ui/audit-view.js';
 
 export default class History extends OrxCommand {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import {Args} from '@oclif/core';
 import {initWorkspace} from '../src/engine/init.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Init extends OrxCommand {
   static override summary = 'Scaffold a workspace: orchestration.yml, policies/, plans/, an agent image context.';

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core';
 import {loadConfig} from '../src/config/load.js';
 import {kubeconfigInfo} from '../src/engine/kube-info.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Kubeconfig extends OrxCommand {
   static override summary = "Print the path of a cluster's kubeconfig (never ~/.kube/config).";

@@ -4,7 +4,7 @@ import {hasChanges} from '../src/engine/planner.js';
 import {isDenied} from '../src/policy/review.js';
 import {EXIT} from '../src/exit-codes.js';
 import {renderPlan} from '../src/ui/plan-view.js';
-import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from './base.js';
+import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
 import path from 'node:path';
 
 export const planFlags = {

@@ -4,8 +4,8 @@ import {planWorkspace} from '../src/engine/operations.js';
 import {withLedger} from '../src/engine/workspace.js';
 import {effectiveAutonomy} from '../src/policy/autonomy.js';
 import {applyFlags} from './apply.js';
-import {runApplyFlow} from './apply-flow.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {runApplyFlow} from '../src/cli/apply-session.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 import {planFlags} from './plan.js';
 
 export default class Resume extends OrxCommand {

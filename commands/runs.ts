@@ -3,7 +3,7 @@ import {withLedger} from '../src/engine/workspace.js';
 import {OrxError} from '../src/errors.js';
 import {approvalsFor} from '../src/ledger/safety.js';
 import {renderRun, renderRuns} from '../src/ui/state-view.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Runs extends OrxCommand {
   static override summary = 'List apply runs, or show one with its steps.';

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core';
 import {readPublishedSchema} from '../src/config/schema.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Schema extends OrxCommand {
   static override summary = 'Print a JSON Schema shipped with orx (config, plan or policy).';

@@ -4,7 +4,7 @@ import {readPlanFile} from '../src/engine/planfile.js';
 import {withLedger} from '../src/engine/workspace.js';
 import {renderPlan} from '../src/ui/plan-view.js';
 import {renderState} from '../src/ui/state-view.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Show extends OrxCommand {
   static override summary = 'Render a saved plan, or the current state.';

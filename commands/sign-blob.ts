@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {signBlobFile} from '../src/trust/blob-files.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class SignBlob extends OrxCommand {
   static override summary = 'Sign any file with the workspace key into a Sigstore bundle.';

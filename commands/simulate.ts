@@ -2,7 +2,7 @@ import path from 'node:path';
 import {Args, Flags} from '@oclif/core';
 import {resimulate} from '../src/engine/plan-sim-file.js';
 import {readinessLine} from '../src/ui/plan-view.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Simulate extends OrxCommand {
   static override summary = "Recompute a saved plan's readiness: the same inputs and seed give the same numbers on any machine.";

@@ -1,7 +1,7 @@
 import {configInvalid} from '../src/config/diagnostics.js';
 import {diagnosticsAt, loadConfig} from '../src/config/load.js';
 import {secretSyntaxProblems} from '../src/config/secrets.js';
-import {OrxCommand, type CommandResult} from './base.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Validate extends OrxCommand {
   static override summary = 'Check orchestration.yml against the schema and its cross-references.';

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {verifyBlobFile} from '../src/trust/blob-files.js';
-import {exitCodeHelp, OrxCommand, type CommandResult} from './base.js';
+import {exitCodeHelp, OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class VerifyBlob extends OrxCommand {
   static override summary = 'Check a file against a Sigstore bundle signed with a known public key.';

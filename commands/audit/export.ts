@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core';
 import {withReadLedger} from '../../src/audit/chain.js';
 import {buildAuditBundle, exportSummary, writeAuditBundle} from '../../src/audit/export.js';
 import {loadWorkspaceKey} from '../../src/trust/keys.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderExportSummary} from '../../src/ui/audit-view.js';
 
 export default class AuditExport extends OrxCommand {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {chainHead, signedHead, withReadLedger} from '../../src/audit/chain.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderChainHead} from '../../src/ui/audit-view.js';
 
 export default class AuditHead extends OrxCommand {

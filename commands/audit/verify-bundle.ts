@@ -2,7 +2,7 @@ import path from 'node:path';
 import {Args, Flags} from '@oclif/core';
 import {readAuditBundle, verifyAuditBundle} from '../../src/audit/verify-bundle.js';
 import {readTrustedKeyFile} from '../../src/trust/keys.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderBundleVerification} from '../../src/ui/audit-view.js';
 
 export default class AuditVerifyBundle extends OrxCommand {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import {Flags} from '@oclif/core';
 import {verifyLedger, withReadLedger} from '../../src/audit/chain.js';
 import {EXIT} from '../../src/exit-codes.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderAuditVerification} from '../../src/ui/audit-view.js';
 
 export default class AuditVerify extends OrxCommand {

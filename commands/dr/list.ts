@@ -3,7 +3,7 @@ import {backupRoot, backupsOnDisk, dirSize} from '../../src/dr/layout.js';
 import {withReadLedger} from '../../src/audit/chain.js';
 import {listBackups} from '../../src/ledger/backups.js';
 import {renderBackupList, type BackupRow} from '../../src/ui/dr-view.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class DrList extends OrxCommand {
   static override summary = 'List backups with size, age and whether a restore drill has verified them.';

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core';
 import {planPrune} from '../../src/engine/dr-plan.js';
 import {applyFlags} from '../apply.js';
-import {OrxCommand, type CommandResult} from '../base.js';
-import {drPlanFlow} from './plan-flow.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
+import {drPlanFlow} from '../../src/cli/dr-plan-session.js';
 import {planFlags} from '../plan.js';
 
 export default class DrPrune extends OrxCommand {

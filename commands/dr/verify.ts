@@ -9,7 +9,7 @@ import {EXIT} from '../../src/exit-codes.js';
 import {getBackup, markVerified, recordBackup} from '../../src/ledger/backups.js';
 import {signerKeys} from '../../src/trust/keys.js';
 import {renderBackupVerification} from '../../src/ui/dr-view.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class DrVerify extends OrxCommand {
   static override summary =

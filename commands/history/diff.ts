@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core';
 import {historyDiff} from '../../src/audit/history.js';
 import {withReadLedger} from '../../src/audit/chain.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderHistoryDiff} from '../../src/ui/audit-view.js';
 
 export default class HistoryDiff extends OrxCommand {

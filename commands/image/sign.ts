@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {signImage} from '../../src/trust/cosign.js';
 import {loadWorkspaceKey} from '../../src/trust/keys.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class ImageSign extends OrxCommand {
   static override summary = 'Sign an image in its registry (cosign format), so `verify: {key: ...}` accepts it.';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import {Flags} from '@oclif/core';
 import {initWorkspaceKey, keyPaths} from '../../src/trust/keys.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class KeysInit extends OrxCommand {
   static override summary = 'Create the workspace signing key (ECDSA P-256) in .orx/keys/.';

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {keyPaths, loadWorkspaceKey, trustedKeyOf} from '../../src/trust/keys.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class KeysShow extends OrxCommand {
   static override summary = 'Print the workspace public key (PEM) and its fingerprint.';

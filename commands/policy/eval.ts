@@ -2,7 +2,7 @@ import path from 'node:path';
 import {Flags} from '@oclif/core';
 import {evaluatePlanRules} from '../../src/engine/policy-eval.js';
 import {table} from '../../src/ui/state-view.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class PolicyEval extends OrxCommand {
   static override summary = "Show every rule's result for a saved plan (for review in CI).";

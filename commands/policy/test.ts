@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core';
 import {EXIT} from '../../src/exit-codes.js';
 import {renderPolicyTestTable, runPolicyTests} from '../../src/policy/testing.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class PolicyTest extends OrxCommand {
   static override summary = 'Run the policy test cases (policies/tests/*_test.yaml) against policies/.';

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core';
 import {loadConfig} from '../../src/config/load.js';
 import {renderAgentView} from '../../src/engine/kube-info.js';
 import {withLedger} from '../../src/engine/workspace.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class RenderAgent extends OrxCommand {
   static override summary = 'Print the Kubernetes objects of an agent with target kubernetes (ServiceAccount, Deployment).';

@@ -3,7 +3,7 @@ import {checkSecrets, secretRequests} from '../../src/engine/agent-secrets.js';
 import {EXIT} from '../../src/exit-codes.js';
 import type {SecretRequest} from '../../src/secrets/resolve.js';
 import {renderSecretChecks} from '../../src/ui/secrets-view.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class SecretsCheck extends OrxCommand {
   static override summary = 'Resolve every secret reference and say which work, without showing a value.';

@@ -1,6 +1,6 @@
 import {withLedger} from '../../src/engine/workspace.js';
 import {table} from '../../src/ui/state-view.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class StateList extends OrxCommand {
   static override summary = 'List the addresses recorded in the ledger.';

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core';
 import {forgetResource} from '../../src/engine/state-ops.js';
 import {withCheckpointedLedger} from '../../src/engine/checkpoint.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class StateRm extends OrxCommand {
   static override summary = 'Forget an address without deleting its object.';

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core';
 import {withLedger} from '../../src/engine/workspace.js';
 import {OrxError} from '../../src/errors.js';
 import {renderResource} from '../../src/ui/state-view.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class StateShow extends OrxCommand {
   static override summary = 'Show the recorded attributes of one address.';

@@ -3,7 +3,7 @@ import {withCheckpointedLedger} from '../../src/engine/checkpoint.js';
 import {OrxError, preview} from '../../src/errors.js';
 import {revokeTokensDetailed, tokenRecord, type RevokeSelector} from '../../src/ledger/tokens.js';
 import {agentAddress} from '../../src/trust/agent-token.js';
-import {OrxCommand, type CommandResult} from '../base.js';
+import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 

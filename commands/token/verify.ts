@@ -5,7 +5,7 @@ import {EXIT} from '../../src/exit-codes.js';
 import {tokenRecord, tokenRevocation} from '../../src/ledger/tokens.js';
 import {MIN_SECRET_LENGTH, registerSecret} from '../../src/util/redact.js';
 import {readBounded, readTokenArgument, renderTokenCheck, tokenVerificationKeys, verifyAgentToken} from '../../src/trust/agent-token.js';
-import {exitCodeHelp, OrxCommand, type CommandResult} from '../base.js';
+import {exitCodeHelp, OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class TokenVerify extends OrxCommand {
   static override summary = 'Check an agent identity token: signature, expiry, issuer and revocation.';

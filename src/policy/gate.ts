@@ -36,7 +36,19 @@ export function describePending(pending: StepReview[]): string {
 }
 
 /** The one "a human must approve first" refusal (exit 3), naming each step and why. */
-export function approvalRequired(pending: StepReview[], autonomy: number): OrxError {
+export function approvalRequired(pending: StepReview[], autonomy: number, opts: {confirm?: string} = {}): OrxError {
+  const data = {needs_approval: pending.map((r) => ({address: r.step.address, category: r.step.category, why: r.approval}))};
+  // a plan made just now that nobody confirmed: the same refusal, with the ways to confirm it
+  if (opts.confirm)
+    return new OrxError({
+      code: 'approval_required',
+      exit: EXIT.APPROVAL,
+      message: `this ${opts.confirm} needs confirmation and there is no terminal to ask on`,
+      actions: [
+        'Review the plan above, then rerun with --auto-approve (or ORX_AUTO_APPROVE=1), or save it with `orx plan -out FILE`, `orx approve FILE ...` and `orx apply FILE`.',
+      ],
+      data,
+    });
   return new OrxError({
     code: 'approval_required',
     exit: EXIT.APPROVAL,
@@ -45,6 +57,6 @@ export function approvalRequired(pending: StepReview[], autonomy: number): OrxEr
       'Save the plan (`orx plan -out FILE`), record approvals with `orx approve FILE --step ADDR|--all --reason TEXT`, then `orx apply FILE`.',
       'Or run on a terminal to review it, or lower what needs a human with `autonomy:` in orchestration.yml.',
     ],
-    data: {needs_approval: pending.map((r) => ({address: r.step.address, category: r.step.category, why: r.approval}))},
+    data,
   });
 }

@@ -2,8 +2,6 @@ import {EventEmitter} from 'node:events';
 import {render} from 'ink-testing-library';
 import {afterEach, describe, expect, it, vi} from 'vitest';
 import {cleanup} from 'ink-testing-library';
-import {OrxError} from '../../src/errors.js';
-import {EXIT} from '../../src/exit-codes.js';
 import {diffLines, formatValue, layoutFor, noteTags, stepRow, summaryText, windowStart} from '../../src/ui/review/format.js';
 import {
   initialReviewState,
@@ -678,25 +676,11 @@ function streams() {
   return {
     stdin,
     stdout,
-    opts: {stdin: stdin as unknown as NodeJS.ReadStream, stdout: stdout as unknown as NodeJS.WriteStream, isTTY: true},
+    opts: {stdin: stdin as unknown as NodeJS.ReadStream, stdout: stdout as unknown as NodeJS.WriteStream},
   };
 }
 
 describe('renderReview', () => {
-  it('refuses without a TTY: exit 3, pointing at --auto-approve and orx approve', async () => {
-    const {opts} = streams();
-    const err = await renderReview(INPUT, {...opts, isTTY: false}).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OrxError);
-    const e = err as OrxError;
-    expect(e.exit).toBe(3);
-    expect(e.exit).toBe(EXIT.APPROVAL);
-    expect(e.message).toMatch(/no terminal to review/);
-    expect(e.message).toContain('agent.researcher, agent.planner, agent.helper, volume.old');
-    expect(e.actions.join('\n')).toMatch(/--auto-approve/);
-    expect(e.actions.join('\n')).toMatch(/orx approve/);
-    expect(e.data).toEqual({plan_id: 'plan-7f3a', needs_approval: ['agent.researcher', 'agent.planner', 'agent.helper', 'volume.old']});
-  });
-
   it('draws on the given stream, resolves with the decisions and restores the terminal', async () => {
     const {stdin, stdout, opts} = streams();
     const done = renderReview(INPUT, opts);

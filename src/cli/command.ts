@@ -1,15 +1,15 @@
 import path from 'node:path';
 import {Command, Flags, Errors} from '@oclif/core';
-import {OrxError, formatDiagnostic, toOrxError} from '../src/errors.js';
-import {EXIT, exitCodeHelp, type ExitCode} from '../src/exit-codes.js';
-import type {OrxContext} from '../src/engine/context.js';
-import {setColor} from '../src/ui/color.js';
-import {createLogger} from '../src/ui/logger.js';
-import type {LogFormat} from '../src/util/logger.js';
-import {redactStream} from '../src/util/redact.js';
-import {configureTools, operatorToolPaths, toolEnvName} from '../src/drivers/tools.js';
-import {guardOutput} from '../src/cli/output-guard.js';
-import {currentActor} from '../src/cli/actor.js';
+import {OrxError, formatDiagnostic, toOrxError} from '../errors.js';
+import {EXIT, exitCodeHelp, type ExitCode} from '../exit-codes.js';
+import type {OrxContext} from '../engine/context.js';
+import {setColor} from '../ui/color.js';
+import {createLogger} from '../ui/logger.js';
+import type {LogFormat} from '../util/logger.js';
+import {redactStream} from '../util/redact.js';
+import {configureTools, operatorToolPaths, toolEnvName} from '../drivers/tools.js';
+import {guardOutput} from './output-guard.js';
+import {currentActor} from './actor.js';
 
 export const JSON_FORMAT_VERSION = '1';
 

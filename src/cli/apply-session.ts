@@ -1,0 +1,44 @@
+// An apply as the terminal sees it: the plan printed, the review screen when there is a
+// terminal, progress on stderr, stop signals, and the result rendered.
+import {applyReviewed, type ApplyRequest} from '../app/apply.js';
+import type {OrxContext} from '../engine/context.js';
+import type {PlanDocument} from '../engine/planfile.js';
+import {renderApplyOutcome} from '../ui/apply-view.js';
+import {renderPlan} from '../ui/plan-view.js';
+import {jsonProgressReporter, progressReporter} from '../ui/progress.js';
+import type {CommandResult} from './command.js';
+import {reviewOnTerminal} from './review-screen.js';
+import {watchStopSignals} from './stop-signals.js';
+
+export interface TerminalOptions {
+  json: boolean;
+  stdinIsTTY: boolean;
+  stderrIsTTY: boolean;
+  logFormat: string;
+}
+
+/** Everything a command hands over: its context, the plan, the request and its terminal. */
+export type ApplyFlowOptions = ApplyRequest & TerminalOptions & {ctx: OrxContext};
+
+export function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> {
+  const {ctx, json, stdinIsTTY, stderrIsTTY, logFormat, ...req} = o;
+  return runApply(ctx, req, {json, stdinIsTTY, stderrIsTTY, logFormat});
+}
+
+export async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOptions): Promise<CommandResult> {
+  const outcome = await applyReviewed(ctx, req, {
+    showPlan: (doc: PlanDocument) => {
+      if (!term.json) process.stdout.write(renderPlan(doc) + '\n');
+    },
+    review: term.stdinIsTTY && term.stderrIsTTY ? reviewOnTerminal : undefined,
+    onRejected: (dropped) => {
+      if (!term.json) process.stderr.write(`Rejected, not applied: ${dropped.join(', ')}\n`);
+    },
+    events:
+      term.logFormat === 'json'
+        ? jsonProgressReporter(ctx.log)
+        : progressReporter((s) => process.stderr.write(s), term.stderrIsTTY && !term.json),
+    watchStop: (forced) => watchStopSignals(() => forced.run()),
+  });
+  return {data: {...outcome.result}, human: renderApplyOutcome(req.doc, outcome), exit: outcome.exit};
+}
