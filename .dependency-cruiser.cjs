@@ -63,6 +63,13 @@ module.exports = {
       },
     },
     {
+      name: 'commands-through-app',
+      comment: 'a command parses flags, calls one use-case in src/app and hands its result to a view in src/ui',
+      severity: 'error',
+      from: {path: '^commands/'},
+      to: {path: '^src/', pathNot: '^src/(cli|app|ui|util)/|^src/(errors|exit-codes)\\.ts$'},
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       from: {},

@@ -1,16 +1,7 @@
 import {Args, Flags} from '@oclif/core';
-import {loadConfig} from '../../src/config/load.js';
-import {connectDocker} from '../../src/drivers/docker.js';
-import {verifyBackup} from '../../src/dr/drill.js';
-import {backupRoot, dirSize, findBackup} from '../../src/dr/layout.js';
-import {withLedger} from '../../src/engine/workspace.js';
-import {checkpointChain} from '../../src/engine/checkpoint.js';
-import {EXIT} from '../../src/exit-codes.js';
-import {getBackup, markVerified, recordBackup} from '../../src/ledger/backups.js';
-import {signerKeys} from '../../src/trust/keys.js';
-import {renderBackupVerification} from '../../src/ui/dr-view.js';
+import {verifyBackupById} from '../../src/app/dr-verify.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
-
+import {renderBackupVerification} from '../../src/ui/dr-view.js';
 export default class DrVerify extends OrxCommand {
   static override summary =
     'Check a backup: its signature, every digest and that every archive entry can be restored; with --drill, restore it into scratch volumes and compare content.';
@@ -39,45 +30,20 @@ export default class DrVerify extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(DrVerify);
     await this.setup(flags);
-    const loaded = loadConfig(this.orx.dir);
-    const found = findBackup(backupRoot(this.orx.dir, loaded.config), args.backup, this.orx.dir);
-    return withLedger(this.orx.dir, async (ledger) => {
-      const v = await verifyBackup(
-        found.dir,
-        signerKeys(this.orx.dir, flags['trusted-key']),
-        flags.drill ? {docker: await connectDocker(), workspace: loaded.config.workspace} : null,
-      );
-      let verifiedAt: string | null = null;
-      if (flags.drill && v.ok && v.manifest) {
-        if (!getBackup(ledger, found.id))
-          recordBackup(
-            ledger,
-            {
-              id: found.id,
-              path: found.dir,
-              created_at: v.manifest.created_at,
-              size: dirSize(found.dir),
-              manifest: v.manifest as unknown as Record<string, unknown>,
-            },
-            null,
-          );
-        verifiedAt = markVerified(ledger, found.id, {drill: v.drill});
-        await checkpointChain(this.orx, ledger, loaded.config, {reason: 'dr-verify'});
-      }
-      const exit = v.ok ? EXIT.OK : v.problems.some((p) => p.part === 'signature') ? EXIT.STALE : EXIT.ERROR;
-      return {
-        data: {
-          backup: found.id,
-          dir: found.dir,
-          ok: v.ok,
-          signed_by: v.signed_by,
-          problems: v.problems,
-          drill: v.drill,
-          verified_at: verifiedAt,
-        },
-        human: renderBackupVerification(found.id, v, verifiedAt),
-        exit,
-      };
-    });
+    const r = await verifyBackupById(this.orx, {backup: args.backup, drill: flags.drill, trustedKeys: flags['trusted-key']});
+    const v = r.verification;
+    return {
+      data: {
+        backup: r.backup,
+        dir: r.dir,
+        ok: v.ok,
+        signed_by: v.signed_by,
+        problems: v.problems,
+        drill: v.drill,
+        verified_at: r.verified_at,
+      },
+      human: renderBackupVerification(r.backup, v, r.verified_at),
+      exit: r.exit,
+    };
   }
 }

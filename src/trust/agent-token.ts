@@ -178,6 +178,11 @@ export interface VerifyTokenOptions {
 }
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** A compact JWS: three base64url parts (a token pasted where its jti was asked for, say). */
+export function looksLikeJwt(text: string): boolean {
+  return COMPACT_JWS.test(text.trim());
+}
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti'];
 
 const iso = (seconds: unknown): string =>
@@ -383,7 +388,7 @@ export function tokenVerificationKeys(dir: string, extraKeyFiles: string[] = [])
 export async function readTokenArgument(arg: string, dir: string, readStdin: () => Promise<string>): Promise<string> {
   let text: string;
   if (arg === '-') text = await readStdin();
-  else if (COMPACT_JWS.test(arg.trim())) return arg.trim();
+  else if (looksLikeJwt(arg)) return arg.trim();
   else {
     const file = path.resolve(dir, arg);
     try {
@@ -424,45 +429,4 @@ export async function readBounded(stream: NodeJS.ReadableStream, max = MAX_TOKEN
     if (text.length > max) break;
   }
   return text;
-}
-
-function relative(seconds: number, nowSec: number): string {
-  const d = seconds - nowSec;
-  const abs = Math.abs(d);
-  const text =
-    abs < 60
-      ? `${abs}s`
-      : abs < 3600
-        ? `${Math.floor(abs / 60)}m`
-        : abs < 86_400
-          ? `${Math.floor(abs / 3600)}h${Math.floor((abs % 3600) / 60)}m`
-          : `${Math.floor(abs / 86_400)}d`;
-  return d >= 0 ? `in ${text}` : `${text} ago`;
-}
-
-/** The human rendering of `orx token verify`: the verdict, then the claims (never the token). */
-export function renderTokenCheck(check: TokenCheck, now: Date = new Date()): string {
-  const nowSec = Math.floor(now.getTime() / 1000);
-  const c = check.claims;
-  const lines = [check.ok ? `Valid agent token for ${String(c?.sub)}` : `INVALID token: ${check.reason}`];
-  if (c) {
-    const time = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? `${iso(v)} (${relative(v, nowSec)})` : '-');
-    const rows: Array<[string, string]> = [
-      ['subject', preview(c.sub ?? '-', 200)],
-      ['jti', preview(c.jti ?? '-', 200)],
-      ['issuer', preview(c.iss ?? '-', 200)],
-      ['audience', preview([c.aud ?? '-'].flat().join(', '), 200)],
-      ['scopes', check.scopes.length ? preview(check.scopes.join(' '), 400) : '-'],
-      ['issued', time(c.iat)],
-      ['expires', time(c.exp)],
-    ];
-    if (check.key_fingerprint) rows.push(['key', check.key_fingerprint]);
-    if (check.revocation)
-      rows.push([
-        'revoked',
-        `${check.revocation.revoked_at}${check.revocation.reason ? ` (${preview(check.revocation.reason, 200)})` : ''}`,
-      ]);
-    for (const [k, v] of rows) lines.push(`  ${`${k}:`.padEnd(10)}${v}`);
-  }
-  return lines.join('\n');
 }

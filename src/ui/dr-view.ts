@@ -1,17 +1,7 @@
 // Human renderings of `orx dr list` and `orx dr verify`.
+import type {BackupRow} from '../app/dr-list.js';
 import type {Verification} from '../dr/drill.js';
 import {c} from './color.js';
-
-export interface BackupRow {
-  id: string;
-  dir: string;
-  created_at: string | null;
-  age_s: number | null;
-  size: number;
-  verified_at: string | null;
-  /** false: on disk but not in this ledger (copied in from elsewhere) */
-  recorded: boolean;
-}
 
 const size = (n: number): string =>
   n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`;
