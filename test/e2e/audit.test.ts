@@ -238,7 +238,7 @@ describe('orx audit export / verify-bundle', () => {
     expect(r.stderr).toMatch(/orx keys init/);
   });
 
-  it('exports and verifies while another process appends batches in a loop', async () => {
+  it('exports and verifies while another process appends batches in a loop', {timeout: 120_000}, async () => {
     const ledgerUrl = pathToFileURL(path.join(repoRoot, 'dist/src/ledger/ledger.js')).href;
     const script = `
       const {Ledger} = await import(${JSON.stringify(ledgerUrl)});

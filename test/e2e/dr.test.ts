@@ -152,7 +152,7 @@ describe('orx dr', () => {
     },
   );
 
-  it('a restore whose health check fails rolls back, and the old data is intact', async () => {
+  it('a restore whose health check fails rolls back, and the old data is intact', {timeout: 120_000}, async () => {
     ws.write(YAML);
     await cli(['apply', '--auto-approve']);
     let c = await keeper();
@@ -175,37 +175,41 @@ describe('orx dr', () => {
     expect(leftovers.map((x) => x.Labels['io.orchestrix.address'])).toEqual(['agent.keeper']);
   });
 
-  it('a backup killed while its agent is paused leaves no half backup, and the next command resumes the agent', async () => {
-    ws.write(YAML);
-    await cli(['apply', '--auto-approve']);
-    const c = await keeper();
-    await sh(c.Id, 'head -c 150000000 /dev/urandom > /data/big.bin');
-    const {child, done} = startOrx(['dr', 'backup', '--auto-approve'], {cwd: ws.dir});
-    await until('the agent paused by the backup', async () => ((await keeper()).State === 'paused' ? true : undefined), 30_000);
-    child.kill('SIGKILL');
-    await done;
-    expect((await keeper()).State).toBe('paused');
-    const list = JSON.parse((await cli(['dr', 'list', '--json'])).stdout);
-    expect(list.backups).toHaveLength(0);
-    const next = await cli(['plan']);
-    expect(next.stderr).toMatch(/an interrupted backup had left agent\.keeper paused: resumed them/);
-    expect((await keeper()).State).toBe('running');
-    // the killed apply's lock is stale (its pid is gone): orx says so, and force-unlock lifts it
-    const locked = await orx(['dr', 'backup', '--auto-approve'], {cwd: ws.dir});
-    expect(locked.code).toBe(4);
-    const lockId = /lock (lock-[0-9a-z]+) is STALE/.exec(locked.stderr)?.[1];
-    expect(lockId).toBeTruthy();
-    await cli(['force-unlock', lockId!, '--reason', 'the backup was killed in a test']);
-    // the next backup clears the partial directory away and completes
-    await cli(['dr', 'backup', '--auto-approve']);
-    const root = path.join(ws.dir, '.orx/backups');
-    expect(fs.readdirSync(root).filter((n) => n.startsWith('.partial-'))).toEqual([]);
-    expect(JSON.parse((await cli(['dr', 'list', '--json'])).stdout).backups).toHaveLength(1);
-    // and the killed backup's helper container with it
-    expect(
-      await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.dr-helper=1']}}),
-    ).toHaveLength(0);
-  });
+  it(
+    'a backup killed while its agent is paused leaves no half backup, and the next command resumes the agent',
+    {timeout: 120_000},
+    async () => {
+      ws.write(YAML);
+      await cli(['apply', '--auto-approve']);
+      const c = await keeper();
+      await sh(c.Id, 'head -c 150000000 /dev/urandom > /data/big.bin');
+      const {child, done} = startOrx(['dr', 'backup', '--auto-approve'], {cwd: ws.dir});
+      await until('the agent paused by the backup', async () => ((await keeper()).State === 'paused' ? true : undefined), 30_000);
+      child.kill('SIGKILL');
+      await done;
+      expect((await keeper()).State).toBe('paused');
+      const list = JSON.parse((await cli(['dr', 'list', '--json'])).stdout);
+      expect(list.backups).toHaveLength(0);
+      const next = await cli(['plan']);
+      expect(next.stderr).toMatch(/an interrupted backup had left agent\.keeper paused: resumed them/);
+      expect((await keeper()).State).toBe('running');
+      // the killed apply's lock is stale (its pid is gone): orx says so, and force-unlock lifts it
+      const locked = await orx(['dr', 'backup', '--auto-approve'], {cwd: ws.dir});
+      expect(locked.code).toBe(4);
+      const lockId = /lock (lock-[0-9a-z]+) is STALE/.exec(locked.stderr)?.[1];
+      expect(lockId).toBeTruthy();
+      await cli(['force-unlock', lockId!, '--reason', 'the backup was killed in a test']);
+      // the next backup clears the partial directory away and completes
+      await cli(['dr', 'backup', '--auto-approve']);
+      const root = path.join(ws.dir, '.orx/backups');
+      expect(fs.readdirSync(root).filter((n) => n.startsWith('.partial-'))).toEqual([]);
+      expect(JSON.parse((await cli(['dr', 'list', '--json'])).stdout).backups).toHaveLength(1);
+      // and the killed backup's helper container with it
+      expect(
+        await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`, 'io.orchestrix.dr-helper=1']}}),
+      ).toHaveLength(0);
+    },
+  );
 
   it(
     'prune keeps the newest and the last verified backup; --ledger restores the recorded state as new events',

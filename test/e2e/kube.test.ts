@@ -243,32 +243,36 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     expect(fs.readFileSync(path.join(ws.dir, '.orx/kubeconfig'), 'utf8')).toContain(`kind-${clusterName()}`);
   });
 
-  it('a saved plan is stale once a manifest file changes; a rotated secret rolls the agent with a new Secret', async () => {
-    writeManifests({'namespace.yaml': NAMESPACE, 'settings.yaml': CONFIGMAP('a')});
-    ws.write(workspaceYaml());
-    await run(['plan', '-out', 'plans/first.plan.json']);
-    writeManifests({'settings.yaml': CONFIGMAP('edited')});
-    const stale = await run(['apply', 'plans/first.plan.json', '--auto-approve'], 5);
-    expect(stale.stderr).toMatch(/stale|changed/i);
-    expect(standin.calls().some((c) => c.tool === 'kind' && c.argv[0] === 'create')).toBe(false);
-    await approvedRun('apply');
+  it(
+    'a saved plan is stale once a manifest file changes; a rotated secret rolls the agent with a new Secret',
+    {timeout: 120_000},
+    async () => {
+      writeManifests({'namespace.yaml': NAMESPACE, 'settings.yaml': CONFIGMAP('a')});
+      ws.write(workspaceYaml());
+      await run(['plan', '-out', 'plans/first.plan.json']);
+      writeManifests({'settings.yaml': CONFIGMAP('edited')});
+      const stale = await run(['apply', 'plans/first.plan.json', '--auto-approve'], 5);
+      expect(stale.stderr).toMatch(/stale|changed/i);
+      expect(standin.calls().some((c) => c.tool === 'kind' && c.argv[0] === 'create')).toBe(false);
+      await approvedRun('apply');
 
-    const name = `orx-${ws.name}-worker`;
-    const revision = () =>
-      store().find((o) => o.kind === 'Deployment' && o.metadata.name === name)?.spec.template.metadata.annotations?.[
-        'io.orchestrix/secrets-revision'
-      ];
-    const before = revision();
-    expect(before).toBeTruthy();
-    await run(['plan', '--detailed-exitcode']);
-    const rotated = await run(['plan', '--refresh-secrets', '--detailed-exitcode'], 2, {ORX_TEST_API_KEY: 'kube-canary-rotated-91b2'});
-    expect(rotated.stdout).toMatch(/~ secret API_KEY \(sensitive\) \(rotated\)/);
-    await run(['apply', '--auto-approve'], 0, {ORX_TEST_API_KEY: 'kube-canary-rotated-91b2'});
-    const secret = store().find((o) => o.kind === 'Secret' && o.metadata.name === name);
-    expect(Buffer.from(secret!.data!.API_KEY, 'base64').toString()).toBe('kube-canary-rotated-91b2');
-    expect(revision()).not.toBe(before);
-    await run(['plan', '--detailed-exitcode'], 0, {ORX_TEST_API_KEY: 'kube-canary-rotated-91b2'});
-  });
+      const name = `orx-${ws.name}-worker`;
+      const revision = () =>
+        store().find((o) => o.kind === 'Deployment' && o.metadata.name === name)?.spec.template.metadata.annotations?.[
+          'io.orchestrix/secrets-revision'
+        ];
+      const before = revision();
+      expect(before).toBeTruthy();
+      await run(['plan', '--detailed-exitcode']);
+      const rotated = await run(['plan', '--refresh-secrets', '--detailed-exitcode'], 2, {ORX_TEST_API_KEY: 'kube-canary-rotated-91b2'});
+      expect(rotated.stdout).toMatch(/~ secret API_KEY \(sensitive\) \(rotated\)/);
+      await run(['apply', '--auto-approve'], 0, {ORX_TEST_API_KEY: 'kube-canary-rotated-91b2'});
+      const secret = store().find((o) => o.kind === 'Secret' && o.metadata.name === name);
+      expect(Buffer.from(secret!.data!.API_KEY, 'base64').toString()).toBe('kube-canary-rotated-91b2');
+      expect(revision()).not.toBe(before);
+      await run(['plan', '--detailed-exitcode'], 0, {ORX_TEST_API_KEY: 'kube-canary-rotated-91b2'});
+    },
+  );
 
   it('refuses a same-named cluster orx did not create, and never deletes it', async () => {
     writeManifests({'namespace.yaml': NAMESPACE});
@@ -304,7 +308,7 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     expect(standin.calls().some((c) => c.tool === 'kind' && c.argv[0] === 'delete')).toBe(false);
   });
 
-  it('adopts the cluster an interrupted apply left, without creating it again', async () => {
+  it('adopts the cluster an interrupted apply left, without creating it again', {timeout: 120_000}, async () => {
     writeManifests({'namespace.yaml': NAMESPACE});
     ws.write(workspaceYaml({agent: false}));
     const env = {...standin.env, ORX_STANDIN_KIND_CREATE_DELAY_MS: '4000'};

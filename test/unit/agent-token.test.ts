@@ -7,7 +7,21 @@ import {fileURLToPath} from 'node:url';
 import {SignJWT, decodeJwt, decodeProtectedHeader, importPKCS8} from 'jose';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {OrxError} from '../../src/errors.js';
-import {DEFAULT_TOKEN_SETTINGS, IAT_SKEW_SECONDS, MAX_TOKEN_CHARS, TOKEN_TYPE, agentAddress, issueAgentToken, readBounded, readTokenArgument, tokenSettings, tokenVerificationKeys, verifyAgentToken, type TokenCheck, type VerifyTokenOptions} from '../../src/trust/agent-token.js';
+import {
+  DEFAULT_TOKEN_SETTINGS,
+  IAT_SKEW_SECONDS,
+  MAX_TOKEN_CHARS,
+  TOKEN_TYPE,
+  agentAddress,
+  issueAgentToken,
+  readBounded,
+  readTokenArgument,
+  tokenSettings,
+  tokenVerificationKeys,
+  verifyAgentToken,
+  type TokenCheck,
+  type VerifyTokenOptions,
+} from '../../src/trust/agent-token.js';
 import {renderTokenCheck} from '../../src/ui/token-view.js';
 import {initWorkspaceKey, keyPaths, trustedKey, trustedKeyOf, workspaceKeyFromPem, type WorkspaceKey} from '../../src/trust/keys.js';
 
