@@ -162,10 +162,6 @@ export class RegistryError extends OrxError {
   }
 }
 
-export function isRegistryError(err: unknown, code?: RegistryErrorCode): err is RegistryError {
-  return err instanceof RegistryError && (code === undefined || err.code === code);
-}
-
 export interface RegistryOptions {
   /** per request, including its redirects and reading the body (default 15 s) */
   timeoutMs?: number;

@@ -53,14 +53,6 @@ export function approvalsFor(ledger: Ledger, planDigest: string): ApprovalRecord
     .all(planDigest) as ApprovalRecord[];
 }
 
-export function approvalsForRun(ledger: Ledger, runId: string): ApprovalRecord[] {
-  return ledger.sqlite
-    .prepare(
-      `SELECT id, plan_id, plan_digest, address, decision, actor, reason, run_id, ts FROM approvals WHERE run_id = ? ORDER BY ts, rowid`,
-    )
-    .all(runId) as ApprovalRecord[];
-}
-
 export interface HaltState {
   at: string;
   by: string;

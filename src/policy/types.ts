@@ -6,8 +6,6 @@ import type {PlannedStep, ResourceKind, SafetyCategory, StepAction} from '../res
 export type PolicyEffect = 'deny' | 'require_approval' | 'warn' | 'allow';
 export type RuleScope = 'step' | 'plan';
 
-export const EFFECTS: readonly PolicyEffect[] = ['deny', 'require_approval', 'warn', 'allow'];
-
 /** A compiled `when`: gives the CEL value for one evaluation context (should be a bool). */
 export type CompiledWhen = (vars: Record<string, unknown>) => unknown;
 

@@ -19,8 +19,6 @@ import {signMessage, type SerializedBundle} from './sign-message.js';
 
 export type {SerializedBundle};
 
-export const BUNDLE_MEDIA_TYPE = BUNDLE_V03_MEDIA_TYPE;
-
 const KNOWN_MEDIA_TYPES = new Set([
   'application/vnd.dev.sigstore.bundle+json;version=0.1',
   'application/vnd.dev.sigstore.bundle+json;version=0.2',

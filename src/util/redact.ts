@@ -52,10 +52,6 @@ export function registerSecret(value: string): void {
   needles = [...new Set([...needles, ...formsOf(value)])];
 }
 
-export function hasSecrets(): boolean {
-  return needles.length > 0;
-}
-
 const WORD = /[\p{L}\p{N}_]/u;
 const continues = (ch: string | undefined): boolean => ch !== undefined && WORD.test(ch);
 
