@@ -6,10 +6,7 @@ import zlib from 'node:zlib';
 import {OrxError} from '../errors.js';
 
 // ---------------------------------------------------------------------------------------
-// gzip as a series of members, compressed on the libuv threadpool and hashed and written
-// on a worker thread
-//
-// One zlib stream runs on one core, and deflate crawls through incompressible data
+// Why: one zlib stream runs on one core, and deflate crawls through incompressible data
 // (~60 MB/s at any level on random bytes, against ~1 GB/s for sha256). So the tar stream
 // is cut into SLOT-sized pieces, each becomes its own gzip member (RFC 1952 allows a file
 // of several members; gunzip, Go's gzip reader and the engine's PUT archive read them as

@@ -41,7 +41,7 @@ export interface PlanDocument {
   policy: {decisions: DecisionLike[]; waivers?: WaiverUse[]};
   /** the readiness simulation (seeded Monte Carlo) and the inputs it was computed from */
   simulation: PlanSimulation | null;
-  /** Sigstore bundle over the canonical plan; filled by the trust issue */
+  /** Sigstore bundle over the canonical plan (engine/plan-signature.ts) */
   signature: unknown;
 }
 

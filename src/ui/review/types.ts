@@ -1,4 +1,4 @@
-// Props and result of the ink review screen (issue 3: approvals on a TTY).
+// Props and result of the ink review screen: approvals on a TTY.
 import type {PlanKind} from '../../engine/planfile.js';
 
 import type {SafetyCategory, StepAction} from '../../resources/types.js';
