@@ -41,7 +41,7 @@ export interface BundleVerification {
   /** what was taken as given rather than verified */
   notes: string[];
   /** 0 ok, 5 signature (or pinned key) failed, 1 anything else failed */
-  exit: 0 | 1 | 5;
+  exit: typeof EXIT.OK | typeof EXIT.ERROR | typeof EXIT.STALE;
 }
 
 /** Far above a real export (a few hundred bytes per event); a bundle is read whole to check it. */

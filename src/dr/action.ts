@@ -4,6 +4,7 @@
 // resource state only where a restore says so.
 import fs from 'node:fs';
 import {OrxError} from '../errors.js';
+import {EXIT} from '../exit-codes.js';
 import {forgetBackup} from '../ledger/backups.js';
 import type {Action, StepOutcome} from '../resources/types.js';
 import type {BackupFinishOp, BackupLedgerOp, BackupVolumeOp} from './backup-steps.js';
@@ -37,7 +38,7 @@ export const drAction: Action = {
   validate(input) {
     const op = (input as {op?: unknown} | null)?.op;
     if (typeof op !== 'string' || !OPS.has(op))
-      throw new OrxError({code: 'plan_invalid', exit: 5, message: `plan file: a dr step has no known op (${String(op)})`});
+      throw new OrxError({code: 'plan_invalid', exit: EXIT.STALE, message: `plan file: a dr step has no known op (${String(op)})`});
     return input as Record<string, unknown>;
   },
 

@@ -1,16 +1,10 @@
 // What a human must decide about a plan: policy decisions and autonomy combined per step.
 import type {PlannedStep} from '../resources/types.js';
 import {autonomyNeedsHuman} from './autonomy.js';
-import type {DecisionWaiver} from './types.js';
+import type {PolicyDecision} from './types.js';
 
-export interface DecisionLike {
-  rule: string;
-  effect: 'deny' | 'require_approval' | 'warn' | 'allow';
-  message: string;
-  step: string | null;
-  address: string | null;
-  waiver?: DecisionWaiver;
-}
+/** A policy decision as a saved plan carries it (the rule's file may be left out). */
+export type DecisionLike = Omit<PolicyDecision, 'file'> & {file?: string};
 
 export interface StepReview {
   step: PlannedStep;
