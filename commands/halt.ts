@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {haltWorkspace} from '../src/engine/halt.js';
+import {haltWorkspace} from '../src/app/halt.js';
 import {withLedger} from '../src/engine/workspace.js';
 import {EXIT} from '../src/exit-codes.js';
 import {OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';

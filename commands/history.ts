@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core';
-import {historyList} from '../src/audit/history.js';
-import {withReadLedger} from '../src/audit/chain.js';
+import {listHistory} from '../src/app/audit.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 import {renderHistory} from '../src/ui/audit-view.js';
 
@@ -15,7 +14,7 @@ export default class History extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(History);
     await this.setup(flags);
-    const h = await withReadLedger(this.orx.dir, (ledger) => historyList(ledger, {limit: flags.limit}));
+    const h = await listHistory(this.orx, flags.limit);
     return {data: {...h}, human: renderHistory(h)};
   }
 }

@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core';
-import {importObject} from '../src/engine/state-ops.js';
+import {importObject} from '../src/app/state-ops.js';
 import {withCheckpointedLedger} from '../src/engine/checkpoint.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 

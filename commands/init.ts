@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {Args} from '@oclif/core';
-import {initWorkspace} from '../src/engine/init.js';
+import {initWorkspace} from '../src/app/init.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Init extends OrxCommand {

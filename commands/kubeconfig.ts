@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core';
 import {loadConfig} from '../src/config/load.js';
-import {kubeconfigInfo} from '../src/engine/kube-info.js';
+import {kubeconfigInfo} from '../src/app/kube-info.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Kubeconfig extends OrxCommand {

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {liftHalt} from '../src/engine/halt.js';
+import {liftHalt} from '../src/app/halt.js';
 import {planWorkspace} from '../src/engine/operations.js';
 import {withLedger} from '../src/engine/workspace.js';
 import {effectiveAutonomy} from '../src/policy/autonomy.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {Args, Flags} from '@oclif/core';
-import {resimulate} from '../src/engine/plan-sim-file.js';
+import {resimulate} from '../src/app/simulate.js';
 import {readinessLine} from '../src/ui/plan-view.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 

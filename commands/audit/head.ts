@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {chainHead, signedHead, withReadLedger} from '../../src/audit/chain.js';
+import {readChainHead, readSignedHead} from '../../src/app/audit.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderChainHead} from '../../src/ui/audit-view.js';
 
@@ -21,10 +21,10 @@ export default class AuditHead extends OrxCommand {
     const {flags} = await this.parse(AuditHead);
     await this.setup(flags);
     if (flags.signed) {
-      const doc = await withReadLedger(this.orx.dir, (ledger) => signedHead(ledger));
+      const doc = await readSignedHead(this.orx);
       return {data: {checkpoint: doc}, human: JSON.stringify(doc, null, 2)};
     }
-    const head = await withReadLedger(this.orx.dir, (ledger) => chainHead(ledger));
+    const head = await readChainHead(this.orx);
     return {data: {head: {seq: head.seq, hash: head.hash}, lineage: head.lineage}, human: renderChainHead(head)};
   }
 }

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import {Flags} from '@oclif/core';
-import {verifyLedger, withReadLedger} from '../../src/audit/chain.js';
-import {EXIT} from '../../src/exit-codes.js';
+import {verifyAuditTrail} from '../../src/app/audit.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
+import {EXIT} from '../../src/exit-codes.js';
 import {renderAuditVerification} from '../../src/ui/audit-view.js';
 
 export default class AuditVerify extends OrxCommand {
@@ -26,9 +25,7 @@ export default class AuditVerify extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(AuditVerify);
     await this.setup(flags);
-    const headFile = flags.head ? {path: path.resolve(this.orx.dir, flags.head), label: flags.head} : undefined;
-    const trustedKeyFiles = flags['trusted-key'];
-    const v = await withReadLedger(this.orx.dir, (ledger) => verifyLedger(ledger, this.orx.dir, {headFile, trustedKeyFiles}));
+    const v = await verifyAuditTrail(this.orx, {head: flags.head, trustedKeys: flags['trusted-key']});
     return {data: {...v}, human: renderAuditVerification(v), exit: v.ok ? EXIT.OK : EXIT.ERROR};
   }
 }

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {planPrune} from '../../src/engine/dr-plan.js';
+import {planPrune} from '../../src/app/dr-plans.js';
 import {applyFlags} from '../apply.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {drPlanFlow} from '../../src/cli/dr-plan-session.js';

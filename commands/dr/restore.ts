@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {planRestore} from '../../src/engine/dr-plan.js';
+import {planRestore} from '../../src/app/dr-plans.js';
 import {applyFlags} from '../apply.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {drPlanFlow} from '../../src/cli/dr-plan-session.js';

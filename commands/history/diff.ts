@@ -1,6 +1,5 @@
 import {Args} from '@oclif/core';
-import {historyDiff} from '../../src/audit/history.js';
-import {withReadLedger} from '../../src/audit/chain.js';
+import {diffHistory} from '../../src/app/audit.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderHistoryDiff} from '../../src/ui/audit-view.js';
 
@@ -15,7 +14,7 @@ export default class HistoryDiff extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(HistoryDiff);
     await this.setup(flags);
-    const d = await withReadLedger(this.orx.dir, (ledger) => historyDiff(ledger, args.from, args.to));
+    const d = await diffHistory(this.orx, args.from, args.to);
     return {data: {...d}, human: renderHistoryDiff(d)};
   }
 }

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core';
 import {loadConfig} from '../../src/config/load.js';
-import {renderAgentView} from '../../src/engine/kube-info.js';
+import {renderAgentView} from '../../src/app/kube-info.js';
 import {withLedger} from '../../src/engine/workspace.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 

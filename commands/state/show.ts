@@ -1,8 +1,7 @@
 import {Args} from '@oclif/core';
-import {withLedger} from '../../src/engine/workspace.js';
-import {OrxError} from '../../src/errors.js';
-import {renderResource} from '../../src/ui/state-view.js';
+import {showResource} from '../../src/app/state.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
+import {renderResource} from '../../src/ui/state-view.js';
 
 export default class StateShow extends OrxCommand {
   static override summary = 'Show the recorded attributes of one address.';
@@ -11,10 +10,7 @@ export default class StateShow extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(StateShow);
     await this.setup(flags);
-    return withLedger(this.orx.dir, (ledger) => {
-      const r = ledger.getResource(args.address);
-      if (!r) throw new OrxError({code: 'not_found', message: `${args.address} is not in the state`, actions: ['See `orx state list`.']});
-      return {data: {resource: r}, human: renderResource(r)};
-    });
+    const r = await showResource(this.orx, args.address);
+    return {data: {resource: r}, human: renderResource(r)};
   }
 }

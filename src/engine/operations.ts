@@ -16,7 +16,7 @@ import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, w
 import {buildPlan, summarize} from './planner.js';
 import {withLedger} from './workspace.js';
 import {verifyImages, type ImageVerification} from './image-verify.js';
-import {refuseIfHalted} from './halt.js';
+import {refuseIfHalted} from './halt-guard.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
 import {isDenied, type DecisionLike} from '../policy/review.js';
 import {approvalRequired, gate} from '../policy/gate.js';

@@ -6,7 +6,7 @@ import {loadConfig} from '../../src/config/load.js';
 import {volumeContentDigest} from '../../src/dr/archive.js';
 import {verifyBackup} from '../../src/dr/drill.js';
 import {backupRoot, backupsOnDisk} from '../../src/dr/layout.js';
-import {planBackup, planPrune, planRestore} from '../../src/engine/dr-plan.js';
+import {planBackup, planPrune, planRestore} from '../../src/app/dr-plans.js';
 import {applyWorkspace} from '../../src/engine/operations.js';
 import {withLedger as openLedger} from '../../src/engine/workspace.js';
 import {listBackups, markVerified} from '../../src/ledger/backups.js';

@@ -1,5 +1,5 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {importObject, forgetResource} from '../../src/engine/state-ops.js';
+import {importObject, forgetResource} from '../../src/app/state-ops.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {LABEL} from '../../src/util/labels.js';
 import {actions, apply, context, converge, plan, withLedger} from '../helpers/engine.js';

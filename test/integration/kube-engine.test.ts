@@ -9,7 +9,7 @@ import path from 'node:path';
 import {parse} from 'yaml';
 import {afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 import {connectDocker} from '../../src/drivers/docker.js';
-import {haltWorkspace, liftHalt} from '../../src/engine/halt.js';
+import {haltWorkspace, liftHalt} from '../../src/app/halt.js';
 import type {PlanDocument} from '../../src/engine/planfile.js';
 import {objectId} from '../../src/k8s/objects.js';
 import {clusterAction} from '../../src/resources/cluster.js';

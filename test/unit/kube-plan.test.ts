@@ -11,7 +11,7 @@ import {parse} from 'yaml';
 import {applyObjects, deleteObjects, diffObjects, listLabelled} from '../../src/drivers/kubectl.js';
 import {checkTool, exec, findOnPath, operatorToolPaths, parseVersion, tool, toolFailed} from '../../src/drivers/tools.js';
 import {loadConfig} from '../../src/config/load.js';
-import {kubeconfigInfo, renderAgentView} from '../../src/engine/kube-info.js';
+import {kubeconfigInfo, renderAgentView} from '../../src/app/kube-info.js';
 import type {PlanDocument} from '../../src/engine/planfile.js';
 import {buildPlan, type PlanInput} from '../../src/engine/planner.js';
 import type {Observation} from '../../src/engine/refresh.js';

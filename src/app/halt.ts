@@ -2,7 +2,6 @@ import os from 'node:os';
 import {loadConfig} from '../config/load.js';
 import {connectDocker, engineMessage, isNotFound, labelFilter, statusCode} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
-import {EXIT} from '../exit-codes.js';
 import {pidAlive, type Ledger} from '../ledger/ledger.js';
 import {clearHalt, haltState, setHalt, type HaltState} from '../ledger/safety.js';
 import {LABEL} from '../util/labels.js';
@@ -10,8 +9,8 @@ import {isKubeAgent, stopKubeAgent, validateKubeAgent} from '../resources/agent/
 import {revokeTokens} from '../ledger/tokens.js';
 import {removeWorkspaceSecrets, secretsRoot} from '../secrets/delivery.js';
 import {SECRETS_MOUNT} from '../config/mounts.js';
-import type {OrxContext} from './context.js';
-import {checkpointChain} from './checkpoint.js';
+import type {OrxContext} from '../engine/context.js';
+import {checkpointChain} from '../engine/checkpoint.js';
 
 export interface HaltOptions {
   reason: string;
@@ -28,28 +27,6 @@ export interface HaltResult {
   secrets_removed: number;
   /** identity tokens revoked */
   tokens_revoked: number;
-}
-
-/** The reason every apply but `resume` is refused, or null when none. */
-export function killSwitchReason(ledger: Ledger, configKillSwitch: boolean, envKillSwitch: boolean): string | null {
-  const halt = haltState(ledger);
-  if (halt) return `workspace halted at ${halt.at} by ${halt.by} because ${halt.reason}`;
-  if (envKillSwitch) return 'the kill switch is on (ORX_KILL_SWITCH is set)';
-  if (configKillSwitch) return 'the kill switch is on (kill_switch: true in orchestration.yml)';
-  return null;
-}
-
-export function refuseIfHalted(ledger: Ledger, configKillSwitch: boolean, envKillSwitch: boolean): void {
-  const reason = killSwitchReason(ledger, configKillSwitch, envKillSwitch);
-  if (!reason) return;
-  throw new OrxError({
-    code: 'halted',
-    exit: EXIT.APPROVAL,
-    message: `refused: ${reason}`,
-    actions: haltState(ledger)
-      ? ['Lift it with `orx resume --reason TEXT` once it is safe.']
-      : ['Turn the kill switch off, then apply again.'],
-  });
 }
 
 function workspaceName(dir: string): string | null {

@@ -5,19 +5,19 @@ import type {LoadedConfig} from '../config/types.js';
 import {backupRoot, backupsOnDisk, findBackup, newBackupId} from '../dr/layout.js';
 import {checkBackup} from '../dr/manifest.js';
 import {backupSteps, pruneSteps, restoreSteps} from '../dr/plans.js';
-import {resumeInterruptedBackup} from './held-agents.js';
+import {resumeInterruptedBackup} from '../engine/held-agents.js';
 import {OrxError} from '../errors.js';
 import {listBackups} from '../ledger/backups.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
-import {simulatePlan} from './plan-sim.js';
+import {simulatePlan} from '../engine/plan-sim.js';
 import type {PlannedStep} from '../resources/types.js';
-import {contextDigests} from './desired.js';
-import {planHeader} from './operations.js';
-import {type OrxContext} from './context.js';
-import {decidePolicy, loadPolicySet} from './policy-eval.js';
-import {newPlanId, type PlanDocument, type PlanKind} from './planfile.js';
-import {idempotencyKey, summarize} from './planner.js';
+import {contextDigests} from '../engine/desired.js';
+import {planHeader} from '../engine/operations.js';
+import {type OrxContext} from '../engine/context.js';
+import {decidePolicy, loadPolicySet} from '../engine/policy-eval.js';
+import {newPlanId, type PlanDocument, type PlanKind} from '../engine/planfile.js';
+import {idempotencyKey, summarize} from '../engine/planner.js';
 
 type Draft = Omit<PlannedStep, 'id' | 'idempotency_key'>;
 

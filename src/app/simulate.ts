@@ -1,7 +1,7 @@
 // `orx simulate FILE`: a saved plan's readiness again, from the inputs it carries.
-import {readPlanFile} from './planfile.js';
-import {withLedger} from './workspace.js';
-import {simulatePlan, simulateSteps, type PlanSimulation, type SimulateOptions} from './plan-sim.js';
+import {readPlanFile} from '../engine/planfile.js';
+import {withLedger} from '../engine/workspace.js';
+import {simulatePlan, simulateSteps, type PlanSimulation, type SimulateOptions} from '../engine/plan-sim.js';
 
 export async function resimulate(dir: string, file: string, o: SimulateOptions): Promise<PlanSimulation> {
   const doc = readPlanFile(file);

@@ -7,7 +7,7 @@ import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {clusterKubeconfig, workspaceKubeconfig} from '../k8s/kubeconfig.js';
 import {objectName} from '../util/labels.js';
-import {buildDesired} from './desired.js';
+import {buildDesired} from '../engine/desired.js';
 
 export interface KubeconfigInfo {
   path: string;

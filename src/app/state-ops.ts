@@ -6,11 +6,11 @@ import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {agentConfigHash, type AgentAttrs} from '../resources/agent/attrs.js';
-import {parseAddress} from './actions.js';
+import {parseAddress} from '../engine/actions.js';
 import {LABEL} from '../util/labels.js';
 import {dockerNetworkAdvice, isDockerNetwork} from '../config/special-networks.js';
 import type {Attrs} from '../resources/types.js';
-import type {OrxContext} from './context.js';
+import type {OrxContext} from '../engine/context.js';
 
 function withoutOrxLabels(labels: Record<string, string> | null | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => !k.startsWith('io.orchestrix.')));
