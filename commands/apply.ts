@@ -1,11 +1,8 @@
-import path from 'node:path';
 import {Args, Flags} from '@oclif/core';
-import {loadSavedPlan, planWorkspace} from '../src/engine/operations.js';
-import {effectiveAutonomy} from '../src/policy/autonomy.js';
-import {runApplyFlow} from '../src/cli/apply-session.js';
-import {parseChaos} from '../src/sim/chaos.js';
-import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
 import {planFlags} from './plan.js';
+import {loadPlan, planForApply} from '../src/app/plan.js';
+import {runApplyFlow} from '../src/cli/apply-session.js';
+import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
 
 export const applyFlags = {
   'auto-approve': Flags.boolean({
@@ -42,8 +39,8 @@ export default class Apply extends OrxCommand {
     const {args, flags} = await this.parse(Apply);
     await this.setup(flags);
     const doc = args.file
-      ? await loadSavedPlan(this.orx, path.resolve(this.orx.dir, args.file), flags['trusted-key'])
-      : await planWorkspace(this.orx, {
+      ? await loadPlan(this.orx, args.file, flags['trusted-key'])
+      : await planForApply(this.orx, {
           mode: 'apply',
           refresh: flags.refresh,
           targets: flags.target,
@@ -61,8 +58,8 @@ export default class Apply extends OrxCommand {
       parallelism: flags.parallelism,
       ...this.terminal,
       logFormat: flags['log-format'],
-      autonomy: effectiveAutonomy(doc.autonomy, flags.autonomy),
-      chaos: flags.chaos === undefined ? undefined : parseChaos(flags.chaos),
+      autonomy: flags.autonomy,
+      chaos: flags.chaos,
     });
   }
 }

@@ -1,8 +1,8 @@
-import {planWorkspace} from '../src/engine/operations.js';
 import {applyFlags} from './apply.js';
+import {planFlags} from './plan.js';
+import {planForApply} from '../src/app/plan.js';
 import {runApplyFlow} from '../src/cli/apply-session.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from '../src/cli/command.js';
-import {planFlags} from './plan.js';
 
 export default class Destroy extends OrxCommand {
   static override summary = 'Plan and apply the deletion of everything this workspace owns.';
@@ -12,7 +12,7 @@ export default class Destroy extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(Destroy);
     await this.setup(flags);
-    const doc = await planWorkspace(this.orx, {
+    const doc = await planForApply(this.orx, {
       mode: 'destroy',
       refresh: flags.refresh,
       targets: flags.target,
@@ -27,7 +27,6 @@ export default class Destroy extends OrxCommand {
       parallelism: flags.parallelism,
       ...this.terminal,
       logFormat: flags['log-format'],
-      autonomy: doc.autonomy,
     });
   }
 }

@@ -1,11 +1,8 @@
 import {Flags} from '@oclif/core';
-import {planWorkspace} from '../src/engine/operations.js';
-import {hasChanges} from '../src/engine/planner.js';
-import {isDenied} from '../src/policy/review.js';
-import {EXIT} from '../src/exit-codes.js';
-import {renderPlan} from '../src/ui/plan-view.js';
+import {makePlan} from '../src/app/plan.js';
 import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
-import path from 'node:path';
+import {EXIT} from '../src/exit-codes.js';
+import {planFooter, renderPlan} from '../src/ui/plan-view.js';
 
 export const planFlags = {
   target: Flags.string({
@@ -79,31 +76,23 @@ export default class Plan extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(Plan);
     await this.setup(flags);
-    const out = flags.out ? path.resolve(this.orx.dir, flags.out) : undefined;
-    const doc = await planWorkspace(this.orx, {
+    const p = await makePlan(this.orx, {
       mode: flags.destroy ? 'destroy' : 'apply',
       refresh: flags.refresh,
       targets: flags.target,
       replace: flags.replace,
       autonomy: flags.autonomy,
-      save: out,
+      out: flags.out,
       allowDenied: flags['allow-denied'],
       keyFile: flags['key-file'],
       refreshSecrets: flags['refresh-secrets'],
       simSeed: flags['sim-seed'],
       simIterations: flags['sim-iterations'],
     });
-    const denied = isDenied(doc.policy.decisions);
-    const saved = out && (!denied || flags['allow-denied']) ? out : undefined;
-    const rel = saved ? path.relative(this.orx.dir, saved) || saved : '';
-    let footer = '';
-    if (denied)
-      footer = `\nPolicy denies this plan: it cannot be applied.${out && !saved ? ' Not saved (--allow-denied saves it for review).' : ''}\n`;
-    if (saved) footer += `\nSaved the plan to ${rel}.${denied ? '' : ` Apply exactly it with: orx apply ${rel}`}\n`;
     return {
-      data: {...doc, denied, ...(saved ? {saved_to: saved} : {})},
-      human: renderPlan(doc) + footer,
-      exit: denied ? EXIT.APPROVAL : flags['detailed-exitcode'] && hasChanges(doc.steps) ? EXIT.CHANGES : EXIT.OK,
+      data: {...p.doc, denied: p.denied, ...(p.saved_to ? {saved_to: p.saved_to} : {})},
+      human: renderPlan(p.doc) + planFooter(p, {dir: this.orx.dir, asked: Boolean(flags.out)}),
+      exit: p.denied ? EXIT.APPROVAL : flags['detailed-exitcode'] && p.has_changes ? EXIT.CHANGES : EXIT.OK,
     };
   }
 }

@@ -3,6 +3,8 @@
 import {applyReviewed, type ApplyRequest} from '../app/apply.js';
 import type {OrxContext} from '../engine/context.js';
 import type {PlanDocument} from '../engine/planfile.js';
+import {effectiveAutonomy} from '../policy/autonomy.js';
+import {parseChaos} from '../sim/chaos.js';
 import {renderApplyOutcome} from '../ui/apply-view.js';
 import {renderPlan} from '../ui/plan-view.js';
 import {jsonProgressReporter, progressReporter} from '../ui/progress.js';
@@ -17,12 +19,23 @@ export interface TerminalOptions {
   logFormat: string;
 }
 
-/** Everything a command hands over: its context, the plan, the request and its terminal. */
-export type ApplyFlowOptions = ApplyRequest & TerminalOptions & {ctx: OrxContext};
+/** Everything a command hands over: its context, the plan, its flags and its terminal. */
+export type ApplyFlowOptions = Omit<ApplyRequest, 'autonomy' | 'chaos'> &
+  TerminalOptions & {
+    ctx: OrxContext;
+    /** --autonomy: lower than the plan's for this apply */
+    autonomy?: number;
+    /** --chaos SEED[,rate=R][,kinds=K] */
+    chaos?: string;
+  };
 
 export function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> {
-  const {ctx, json, stdinIsTTY, stderrIsTTY, logFormat, ...req} = o;
-  return runApply(ctx, req, {json, stdinIsTTY, stderrIsTTY, logFormat});
+  const {ctx, json, stdinIsTTY, stderrIsTTY, logFormat, autonomy, chaos, ...req} = o;
+  return runApply(
+    ctx,
+    {...req, autonomy: effectiveAutonomy(req.doc.autonomy, autonomy), chaos: chaos === undefined ? undefined : parseChaos(chaos)},
+    {json, stdinIsTTY, stderrIsTTY, logFormat},
+  );
 }
 
 export async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOptions): Promise<CommandResult> {

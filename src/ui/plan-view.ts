@@ -1,3 +1,5 @@
+import path from 'node:path';
+import type {PlanOutcome} from '../app/plan.js';
 import type {PlanDocument} from '../engine/planfile.js';
 import type {PlanSimulation} from '../engine/plan-sim.js';
 import type {WaiverUse} from '../policy/waivers.js';
@@ -221,4 +223,14 @@ export function readinessLine(r: PlanSimulation): string {
       `  (Monte Carlo over the ledger's history: ${r.iterations} iterations, seed ${r.seed}, ${r.rng.library} ${r.rng.version} ${r.rng.algorithm}; orx simulate FILE --seed N repeats it)`,
     )
   );
+}
+
+/** What `orx plan` says under the plan: denied by policy, and where it was saved. */
+export function planFooter(p: PlanOutcome, o: {dir: string; asked: boolean}): string {
+  const rel = p.saved_to ? path.relative(o.dir, p.saved_to) || p.saved_to : '';
+  let footer = '';
+  if (p.denied)
+    footer = `\nPolicy denies this plan: it cannot be applied.${o.asked && !p.saved_to ? ' Not saved (--allow-denied saves it for review).' : ''}\n`;
+  if (p.saved_to) footer += `\nSaved the plan to ${rel}.${p.denied ? '' : ` Apply exactly it with: orx apply ${rel}`}\n`;
+  return footer;
 }

@@ -1,0 +1,40 @@
+// `orx plan` and the plan step of `orx apply`/`destroy`/`resume`: what would change, signed
+// and saved when asked; or a saved plan read back and verified.
+import path from 'node:path';
+import type {OrxContext} from '../engine/context.js';
+import {loadSavedPlan, planWorkspace, type PlanOptions} from '../engine/operations.js';
+import type {PlanDocument} from '../engine/planfile.js';
+import {hasChanges} from '../engine/planner.js';
+import {isDenied} from '../policy/review.js';
+
+export type {PlanOptions};
+
+export interface PlanOutcome {
+  doc: PlanDocument;
+  /** policy denies it: it can never be applied */
+  denied: boolean;
+  /** where it was saved (absolute), when -out asked and it could be */
+  saved_to?: string;
+  has_changes: boolean;
+}
+
+export async function makePlan(
+  ctx: OrxContext,
+  o: PlanOptions & {out?: string; allowDenied?: boolean; keyFile?: string},
+): Promise<PlanOutcome> {
+  const out = o.out ? path.resolve(ctx.dir, o.out) : undefined;
+  const doc = await planWorkspace(ctx, {...o, save: out});
+  const denied = isDenied(doc.policy.decisions);
+  const saved = out && (!denied || o.allowDenied) ? out : undefined;
+  return {doc, denied, ...(saved ? {saved_to: saved} : {}), has_changes: hasChanges(doc.steps)};
+}
+
+/** A saved plan, its signature checked against the workspace key and any --trusted-key. */
+export function loadPlan(ctx: OrxContext, file: string, trustedKeys: string[]): Promise<PlanDocument> {
+  return loadSavedPlan(ctx, path.resolve(ctx.dir, file), trustedKeys);
+}
+
+/** A plan made now for an apply (nothing saved). */
+export function planForApply(ctx: OrxContext, o: PlanOptions): Promise<PlanDocument> {
+  return planWorkspace(ctx, o);
+}
