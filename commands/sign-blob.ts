@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {signBlobFile} from '../src/trust/blob-files.js';
+import {signFile} from '../src/app/keys.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class SignBlob extends OrxCommand {
@@ -19,10 +19,7 @@ export default class SignBlob extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(SignBlob);
     await this.setup(flags);
-    const r = await signBlobFile({dir: this.orx.dir, file: args.file, bundle: flags.bundle, keyFile: flags['key-file']});
-    return {
-      data: {...r},
-      human: `Signed ${args.file} (${r.digest}) with key ${r.fingerprint}\nWrote ${flags.bundle}`,
-    };
+    const r = await signFile(this.orx, {file: args.file, bundle: flags.bundle, keyFile: flags['key-file']});
+    return {data: {...r}, human: `Signed ${args.file} (${r.digest}) with key ${r.fingerprint}\nWrote ${flags.bundle}`};
   }
 }

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {verifyBlobFile} from '../src/trust/blob-files.js';
+import {verifyFile} from '../src/app/keys.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class VerifyBlob extends OrxCommand {
@@ -23,13 +23,7 @@ export default class VerifyBlob extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(VerifyBlob);
     await this.setup(flags);
-    const r = await verifyBlobFile({
-      dir: this.orx.dir,
-      file: args.file,
-      bundle: flags.bundle,
-      keys: flags.key,
-      trustedRoot: flags['trusted-root'],
-    });
+    const r = await verifyFile(this.orx, {file: args.file, bundle: flags.bundle, keys: flags.key, trustedRoot: flags['trusted-root']});
     return {data: {verified: true, ...r}, human: `Verified OK (${args.file}, signed by ${r.fingerprint})`};
   }
 }

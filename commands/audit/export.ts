@@ -1,8 +1,5 @@
-import path from 'node:path';
 import {Flags} from '@oclif/core';
-import {withReadLedger} from '../../src/audit/chain.js';
-import {buildAuditBundle, exportSummary, writeAuditBundle} from '../../src/audit/export.js';
-import {loadWorkspaceKey} from '../../src/trust/keys.js';
+import {exportAudit} from '../../src/app/audit.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderExportSummary} from '../../src/ui/audit-view.js';
 
@@ -29,13 +26,13 @@ export default class AuditExport extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(AuditExport);
     await this.setup(flags);
-    const key = loadWorkspaceKey(this.orx.dir, flags['key-file'] ? {keyFile: path.resolve(this.orx.dir, flags['key-file'])} : {});
-    const file = path.resolve(this.orx.dir, flags.output);
-    const bundle = await withReadLedger(this.orx.dir, (ledger) =>
-      buildAuditBundle(ledger, {since: flags.since, until: flags.until, run: flags.run}, key),
-    );
-    writeAuditBundle(file, bundle);
-    const summary = exportSummary(flags.output, bundle);
+    const {summary, file} = await exportAudit(this.orx, {
+      output: flags.output,
+      keyFile: flags['key-file'],
+      since: flags.since,
+      until: flags.until,
+      run: flags.run,
+    });
     return {data: {...summary, file}, human: renderExportSummary(summary)};
   }
 }

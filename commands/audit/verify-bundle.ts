@@ -1,7 +1,5 @@
-import path from 'node:path';
 import {Args, Flags} from '@oclif/core';
-import {readAuditBundle, verifyAuditBundle} from '../../src/audit/verify-bundle.js';
-import {readTrustedKeyFile} from '../../src/trust/keys.js';
+import {verifyAuditBundleFile} from '../../src/app/audit.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderBundleVerification} from '../../src/ui/audit-view.js';
 
@@ -21,9 +19,7 @@ export default class AuditVerifyBundle extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(AuditVerifyBundle);
     await this.setup(flags);
-    const doc = readAuditBundle(path.resolve(this.orx.dir, args.file));
-    const key = flags.key ? readTrustedKeyFile(path.resolve(this.orx.dir, flags.key)) : undefined;
-    const v = await verifyAuditBundle(doc, {key});
+    const v = await verifyAuditBundleFile(this.orx, {file: args.file, key: flags.key});
     const {exit, ...data} = v;
     return {data: {file: args.file, ...data}, human: renderBundleVerification(args.file, v), exit};
   }

@@ -1,6 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {signImage} from '../../src/trust/cosign.js';
-import {loadWorkspaceKey} from '../../src/trust/keys.js';
+import {signImageRef} from '../../src/app/keys.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class ImageSign extends OrxCommand {
@@ -24,18 +23,8 @@ export default class ImageSign extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(ImageSign);
     await this.setup(flags);
-    const key = loadWorkspaceKey(this.orx.dir, {keyFile: flags.key});
-    const out = await signImage(args.ref, key.privateKeyPem);
-    const kept = out.kept ? ` (kept ${out.kept} signature${out.kept === 1 ? '' : 's'} by other keys)` : '';
-    return {
-      data: {
-        image: args.ref,
-        digest: out.digest,
-        signature: out.signatureRef,
-        key: {fingerprint: key.fingerprint},
-        kept_signatures: out.kept,
-      },
-      human: `Signed ${args.ref} (${out.digest}) with key ${key.fingerprint}\nWrote ${out.signatureRef}${kept}`,
-    };
+    const r = await signImageRef(this.orx, args.ref, flags.key);
+    const kept = r.kept_signatures ? ` (kept ${r.kept_signatures} signature${r.kept_signatures === 1 ? '' : 's'} by other keys)` : '';
+    return {data: r, human: `Signed ${args.ref} (${r.digest}) with key ${r.key.fingerprint}\nWrote ${r.signature}${kept}`};
   }
 }

@@ -1,6 +1,5 @@
-import path from 'node:path';
 import {Flags} from '@oclif/core';
-import {initWorkspaceKey, keyPaths} from '../../src/trust/keys.js';
+import {createKey, inWorkspace} from '../../src/app/keys.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class KeysInit extends OrxCommand {
@@ -19,12 +18,10 @@ export default class KeysInit extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(KeysInit);
     await this.setup(flags);
-    const key = initWorkspaceKey(this.orx.dir, {force: flags.force});
-    const p = keyPaths(this.orx.dir);
-    const rel = (f: string): string => path.relative(this.orx.dir, f) || f;
+    const k = createKey(this.orx, flags.force);
     return {
-      data: {fingerprint: key.fingerprint, publicKeyPath: p.publicKey, privateKeyPath: p.privateKey, publicKey: key.publicKeyPem},
-      human: `Created the workspace signing key ${key.fingerprint}\n  public key:  ${rel(p.publicKey)} (give it to whoever verifies what this workspace signs)\n  private key: ${rel(p.privateKey)} (mode 0600; never share or commit it)`,
+      data: k,
+      human: `Created the workspace signing key ${k.fingerprint}\n  public key:  ${inWorkspace(this.orx, k.publicKeyPath)} (give it to whoever verifies what this workspace signs)\n  private key: ${inWorkspace(this.orx, k.privateKeyPath)} (mode 0600; never share or commit it)`,
     };
   }
 }

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {keyPaths, loadWorkspaceKey, trustedKeyOf} from '../../src/trust/keys.js';
+import {showKey} from '../../src/app/keys.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class KeysShow extends OrxCommand {
@@ -12,12 +12,7 @@ export default class KeysShow extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(KeysShow);
     await this.setup(flags);
-    const key = loadWorkspaceKey(this.orx.dir, {keyFile: flags['key-file']});
-    const trusted = trustedKeyOf(key);
-    const source = flags['key-file'] ?? keyPaths(this.orx.dir).privateKey;
-    return {
-      data: {fingerprint: key.fingerprint, hint: trusted.hint, publicKey: key.publicKeyPem, keyFile: source},
-      human: `fingerprint: ${key.fingerprint}\n${key.publicKeyPem}`,
-    };
+    const k = showKey(this.orx, flags['key-file']);
+    return {data: k, human: `fingerprint: ${k.fingerprint}\n${k.publicKey}`};
   }
 }
