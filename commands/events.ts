@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core';
-import {withLedger} from '../src/engine/workspace.js';
-import {OrxError} from '../src/errors.js';
-import {renderEvent} from '../src/ui/state-view.js';
+import {followEvents, listEvents, type EventRecord} from '../src/app/events.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
+import {untilInterrupted} from '../src/cli/stop-signals.js';
+import {renderEvent} from '../src/ui/state-view.js';
 
 export default class Events extends OrxCommand {
   static override summary = 'Print the ledger events, optionally for one run, optionally following new ones.';
@@ -16,32 +16,14 @@ export default class Events extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(Events);
     await this.setup(flags);
-    return withLedger(this.orx.dir, async (ledger) => {
-      const runId = flags.run ? ledger.getRun(flags.run)?.id : undefined;
-      if (flags.run && !runId) throw new OrxError({code: 'not_found', message: `no run ${flags.run}`, actions: ['See `orx runs`.']});
-      const first = ledger.listEvents({run_id: runId, limit: flags.follow ? undefined : flags.limit});
-      if (!flags.follow) return {data: {events: first}, human: first.map(renderEvent).join('\n') || 'No events.'};
-
-      const print = (e: (typeof first)[number]): void => {
-        process.stdout.write(this.jsonMode ? `${JSON.stringify(e)}\n` : `${renderEvent(e)}\n`);
-      };
-      first.forEach(print);
-      let last = first.at(-1)?.seq ?? 0;
-      await new Promise<void>((resolve) => {
-        const timer = setInterval(() => {
-          for (const e of ledger.listEvents({run_id: runId, after_seq: last})) {
-            print(e);
-            last = e.seq;
-          }
-        }, 300);
-        const stop = (): void => {
-          clearInterval(timer);
-          resolve();
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      return {data: {}, streamed: true};
-    });
+    if (!flags.follow) {
+      const events = await listEvents(this.orx, {run: flags.run, limit: flags.limit});
+      return {data: {events}, human: events.map(renderEvent).join('\n') || 'No events.'};
+    }
+    const print = (e: EventRecord): void => {
+      process.stdout.write(this.jsonMode ? `${JSON.stringify(e)}\n` : `${renderEvent(e)}\n`);
+    };
+    await followEvents(this.orx, {run: flags.run}, print, untilInterrupted());
+    return {data: {}, streamed: true};
   }
 }

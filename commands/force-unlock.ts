@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {withCheckpointedLedger} from '../src/engine/checkpoint.js';
+import {forceUnlock} from '../src/app/state-ops.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class ForceUnlock extends OrxCommand {
@@ -11,9 +11,7 @@ export default class ForceUnlock extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(ForceUnlock);
     await this.setup(flags);
-    await withCheckpointedLedger(this.orx, {reason: 'force-unlock'}, (ledger) =>
-      ledger.forceUnlock(args.lockId, flags.reason, this.orx.actor),
-    );
+    await forceUnlock(this.orx, args.lockId, flags.reason);
     return {data: {unlocked: args.lockId}, human: `Lock ${args.lockId} removed.`};
   }
 }

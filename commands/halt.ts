@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core';
-import {haltWorkspace} from '../src/app/halt.js';
-import {withLedger} from '../src/engine/workspace.js';
+import {haltNow} from '../src/app/halt.js';
 import {EXIT} from '../src/exit-codes.js';
 import {OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
 
@@ -22,7 +21,7 @@ export default class Halt extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(Halt);
     await this.setup(flags);
-    const r = await withLedger(this.orx.dir, (l) => haltWorkspace(this.orx, l, {reason: flags.reason, waitMs: flags.wait * 1000}));
+    const r = await haltNow(this.orx, {reason: flags.reason, waitMs: flags.wait * 1000});
     const lines = [
       `Workspace halted at ${r.state.at} by ${r.state.by}: ${r.state.reason}`,
       r.interrupted_apply ? `The running apply (pid ${r.interrupted_apply.pid}) was told to stop starting steps.` : '',

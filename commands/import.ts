@@ -1,6 +1,5 @@
 import {Args} from '@oclif/core';
-import {importObject} from '../src/app/state-ops.js';
-import {withCheckpointedLedger} from '../src/engine/checkpoint.js';
+import {importIntoState} from '../src/app/state-ops.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Import extends OrxCommand {
@@ -16,9 +15,7 @@ export default class Import extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(Import);
     await this.setup(flags);
-    const rec = await withCheckpointedLedger(this.orx, {reason: 'import'}, (ledger) =>
-      importObject(this.orx, ledger, args.address, args.id),
-    );
+    const rec = await importIntoState(this.orx, args.address, args.id);
     return {
       data: {imported: rec},
       human: `Imported ${rec.object_id} as ${rec.address}. Run \`orx plan\` to see how it differs from the configuration.`,

@@ -1,6 +1,5 @@
 import {Args} from '@oclif/core';
-import {loadConfig} from '../src/config/load.js';
-import {kubeconfigInfo} from '../src/app/kube-info.js';
+import {kubeconfigFor} from '../src/app/kube-info.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Kubeconfig extends OrxCommand {
@@ -13,7 +12,7 @@ export default class Kubeconfig extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(Kubeconfig);
     await this.setup(flags);
-    const info = kubeconfigInfo(loadConfig(this.orx.dir), args.name);
+    const info = kubeconfigFor(this.orx, args.name);
     return {data: {...info}, human: info.path};
   }
 }

@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core';
-import {readPublishedSchema} from '../src/config/schema.js';
+import {publishedSchema} from '../src/app/policy.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Schema extends OrxCommand {
@@ -12,7 +12,7 @@ export default class Schema extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(Schema);
     await this.setup(flags);
-    const schema = readPublishedSchema(args.which as 'config' | 'plan' | 'policy');
+    const schema = publishedSchema(args.which as 'config' | 'plan' | 'policy');
     // the schema is the document: printed as is, with or without --json
     process.stdout.write(JSON.stringify(schema, null, 2) + '\n');
     return {data: {}, streamed: true};

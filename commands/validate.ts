@@ -1,6 +1,4 @@
-import {configInvalid} from '../src/config/diagnostics.js';
-import {diagnosticsAt, loadConfig} from '../src/config/load.js';
-import {secretSyntaxProblems} from '../src/config/secrets.js';
+import {validateWorkspace} from '../src/app/validate.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Validate extends OrxCommand {
@@ -11,20 +9,11 @@ export default class Validate extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(Validate);
     await this.setup(flags);
-    const loaded = loadConfig(this.orx.dir);
-    const c = loaded.config;
-    // checked offline, without resolving anything
-    const secretProblems = await secretSyntaxProblems(c);
-    if (secretProblems.length > 0) throw configInvalid(diagnosticsAt(loaded, secretProblems));
-    const counts = {
-      networks: Object.keys(c.networks).length,
-      volumes: Object.keys(c.volumes).length,
-      images: Object.keys(c.images).length,
-      agents: Object.keys(c.agents).length,
-    };
+    const v = await validateWorkspace(this.orx);
+    const n = v.counts;
     return {
-      data: {valid: true, workspace: c.workspace, counts, diagnostics: []},
-      human: `Success! orchestration.yml is valid (workspace ${c.workspace}: ${counts.agents} agents, ${counts.networks} networks, ${counts.volumes} volumes, ${counts.images} images).`,
+      data: {...v},
+      human: `Success! orchestration.yml is valid (workspace ${v.workspace}: ${n.agents} agents, ${n.networks} networks, ${n.volumes} volumes, ${n.images} images).`,
     };
   }
 }

@@ -1,6 +1,5 @@
-import path from 'node:path';
 import {Flags} from '@oclif/core';
-import {evaluatePlanRules} from '../../src/engine/policy-eval.js';
+import {evaluatePlanFile} from '../../src/app/policy.js';
 import {table} from '../../src/ui/state-view.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
@@ -11,7 +10,7 @@ export default class PolicyEval extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {flags} = await this.parse(PolicyEval);
     await this.setup(flags);
-    const {doc, results} = await evaluatePlanRules(this.orx.dir, path.resolve(this.orx.dir, flags.plan));
+    const {doc, results} = await evaluatePlanFile(this.orx, flags.plan);
     const shown = results.filter((r) => r.result !== 'not_matched');
     const rows = shown.map((r) => [r.rule, r.address ?? '(plan)', r.result, r.result === 'true' ? r.effect : '-', r.message ?? '']);
     const fired = shown.filter((r) => r.result === 'true' || r.result === 'error').length;

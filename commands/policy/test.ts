@@ -1,7 +1,8 @@
 import {Args} from '@oclif/core';
-import {EXIT} from '../../src/exit-codes.js';
-import {renderPolicyTestTable, runPolicyTests} from '../../src/policy/testing.js';
+import {testPolicies} from '../../src/app/policy.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
+import {EXIT} from '../../src/exit-codes.js';
+import {renderPolicyTestTable} from '../../src/ui/policy-view.js';
 
 export default class PolicyTest extends OrxCommand {
   static override summary = 'Run the policy test cases (policies/tests/*_test.yaml) against policies/.';
@@ -12,7 +13,7 @@ export default class PolicyTest extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(PolicyTest);
     await this.setup(flags);
-    const report = runPolicyTests(this.orx.dir, args.dir);
+    const report = testPolicies(this.orx, args.dir);
     return {data: {...report}, human: renderPolicyTestTable(report), exit: report.failed > 0 ? EXIT.ERROR : EXIT.OK};
   }
 }

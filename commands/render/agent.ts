@@ -1,7 +1,5 @@
 import {Args} from '@oclif/core';
-import {loadConfig} from '../../src/config/load.js';
-import {renderAgentView} from '../../src/app/kube-info.js';
-import {withLedger} from '../../src/engine/workspace.js';
+import {renderAgent} from '../../src/app/kube-info.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class RenderAgent extends OrxCommand {
@@ -14,8 +12,7 @@ export default class RenderAgent extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(RenderAgent);
     await this.setup(flags);
-    const loaded = loadConfig(this.orx.dir);
-    const view = await withLedger(this.orx.dir, (ledger) => renderAgentView(loaded, ledger, args.name));
+    const view = await renderAgent(this.orx, args.name);
     return {
       data: {address: view.address, context: view.context, namespace: view.namespace, objects: view.objects},
       human: view.yaml.trimEnd(),

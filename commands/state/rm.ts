@@ -1,6 +1,5 @@
 import {Args} from '@oclif/core';
-import {forgetResource} from '../../src/app/state-ops.js';
-import {withCheckpointedLedger} from '../../src/engine/checkpoint.js';
+import {removeFromState} from '../../src/app/state-ops.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class StateRm extends OrxCommand {
@@ -11,7 +10,7 @@ export default class StateRm extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(StateRm);
     await this.setup(flags);
-    const rec = await withCheckpointedLedger(this.orx, {reason: 'state-rm'}, (ledger) => forgetResource(this.orx, ledger, args.address));
+    const rec = await removeFromState(this.orx, args.address);
     return {
       data: {removed: {address: rec.address, object_id: rec.object_id}},
       human: `Removed ${rec.address} from the state; object ${rec.object_id ?? '-'} was left as it is.`,

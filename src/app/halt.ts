@@ -1,3 +1,4 @@
+import {withLedger} from '../engine/workspace.js';
 import os from 'node:os';
 import {loadConfig} from '../config/load.js';
 import {connectDocker, engineMessage, isNotFound, labelFilter, statusCode} from '../drivers/docker.js';
@@ -127,4 +128,9 @@ export async function liftHalt(ctx: OrxContext, ledger: Ledger, reason: string):
   clearHalt(ledger, ctx.actor, reason);
   await checkpointChain(ctx, ledger, undefined, {reason: 'resume'});
   return was;
+}
+
+/** `orx halt`: the kill switch, thrown now. */
+export function haltNow(ctx: OrxContext, opts: HaltOptions): Promise<HaltResult> {
+  return withLedger(ctx.dir, (l) => haltWorkspace(ctx, l, opts));
 }

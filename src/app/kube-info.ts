@@ -1,13 +1,16 @@
 // What `orx kubeconfig` and `orx render agent` show: read-only, nothing reaches a cluster.
 import fs from 'node:fs';
 import {stringify} from 'yaml';
+import {loadConfig} from '../config/load.js';
 import type {LoadedConfig} from '../config/types.js';
+import type {OrxContext} from '../engine/context.js';
 import {suggestion} from '../config/suggest.js';
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {clusterKubeconfig, workspaceKubeconfig} from '../k8s/kubeconfig.js';
 import {objectName} from '../util/labels.js';
 import {buildDesired} from '../engine/desired.js';
+import {withLedger} from '../engine/workspace.js';
 
 export interface KubeconfigInfo {
   path: string;
@@ -75,4 +78,15 @@ export function renderAgentView(loaded: LoadedConfig, ledger: Ledger, name: stri
     objects,
     yaml: objects.map((o) => `---\n${stringify(o)}`).join(''),
   };
+}
+
+/** `orx kubeconfig [CLUSTER]`: where the workspace's kubeconfig (or a cluster's) is. */
+export function kubeconfigFor(ctx: OrxContext, name?: string): KubeconfigInfo {
+  return kubeconfigInfo(loadConfig(ctx.dir), name);
+}
+
+/** `orx render agent NAME`: the Kubernetes objects orx would apply for an agent. */
+export function renderAgent(ctx: OrxContext, name: string): Promise<RenderedAgentView> {
+  const loaded = loadConfig(ctx.dir);
+  return withLedger(ctx.dir, (ledger) => renderAgentView(loaded, ledger, name));
 }

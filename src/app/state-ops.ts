@@ -1,3 +1,4 @@
+import {withCheckpointedLedger} from '../engine/checkpoint.js';
 import os from 'node:os';
 import type Dockerode from 'dockerode';
 import {loadConfig} from '../config/load.js';
@@ -212,4 +213,19 @@ export function forgetResource(ctx: OrxContext, ledger: Ledger, address: string)
   } finally {
     ledger.releaseLock(lock.id);
   }
+}
+
+/** `orx state rm ADDRESS`: forgotten by the ledger; the object itself is left as it is. */
+export function removeFromState(ctx: OrxContext, address: string): Promise<ResourceRecord> {
+  return withCheckpointedLedger(ctx, {reason: 'state-rm'}, (ledger) => forgetResource(ctx, ledger, address));
+}
+
+/** `orx import ADDRESS ID`: an existing object recorded under an address of the configuration. */
+export function importIntoState(ctx: OrxContext, address: string, id: string): Promise<ResourceRecord> {
+  return withCheckpointedLedger(ctx, {reason: 'import'}, (ledger) => importObject(ctx, ledger, address, id));
+}
+
+/** `orx force-unlock LOCK_ID`: the lock a dead apply left, removed and recorded with why. */
+export async function forceUnlock(ctx: OrxContext, lockId: string, reason: string): Promise<void> {
+  await withCheckpointedLedger(ctx, {reason: 'force-unlock'}, (ledger) => ledger.forceUnlock(lockId, reason, ctx.actor));
 }

@@ -50,3 +50,12 @@ export function watchStopSignals(forceStop: () => void): StopSignals {
     },
   };
 }
+
+/** Aborted by the first Ctrl-C or SIGTERM: for commands that run until interrupted (`orx events -f`). */
+export function untilInterrupted(): AbortSignal {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
+}

@@ -1,8 +1,7 @@
 // agents.NAME.secrets, agents.NAME.token and the top-level secrets: block. A secret entry must
 // be a reference to where the value lives; a literal is an error that names the key and
 // never repeats the value (it may be the very credential the file should not hold).
-import {fileLocationError, parseSecretRef, secretKeyError, secretRefSyntaxError, unknownSchemeHint} from '../secrets/reference.js';
-import type {Problem} from './problem.js';
+import {fileLocationError, parseSecretRef, secretKeyError, unknownSchemeHint} from './secret-ref.js';
 import type {Problems} from './diagnostics.js';
 import {formatPath, type ConfigPath} from './paths.js';
 import {entries, list, put, rec, str} from './raw.js';
@@ -93,20 +92,4 @@ export function signingKeySetting(key: string | undefined): {path: string | null
   if (key === undefined) return {path: null, ref: null};
   const ref = parseSecretRef(key);
   return ref ? {path: null, ref: ref.ref} : {path: key, ref: null};
-}
-
-/** Every reference's syntax (the op:// ones by the 1Password SDK's offline validator), as problems at their keys. */
-export async function secretSyntaxProblems(config: WorkspaceConfig): Promise<Problem[]> {
-  const checks: Array<{path: ConfigPath; ref: string}> = [];
-  for (const [name, spec] of Object.entries(config.agents))
-    for (const [key, ref] of Object.entries(spec.secrets)) checks.push({path: ['agents', name, 'secrets', key], ref});
-  if (config.signing_key_ref) checks.push({path: ['signing', 'key'], ref: config.signing_key_ref});
-  if (config.secrets.onepassword.token) checks.push({path: ['secrets', 'onepassword', 'token'], ref: config.secrets.onepassword.token});
-  const out: Problem[] = [];
-  for (const c of checks) {
-    const parsed = parseSecretRef(c.ref);
-    const error = parsed ? await secretRefSyntaxError(parsed) : null;
-    if (error) out.push({path: c.path, message: `${formatPath(c.path)}: ${error}`});
-  }
-  return out;
 }

@@ -1,7 +1,7 @@
 // `waivers:` in orchestration.yml: the only way past a built-in policy rule, one rule at one
 // address, with a reason and an expiry. Checked here against the built-in rule ids and the
 // addresses the file defines; whether one is in force is a question of the day (waiverInForce).
-import {builtinRuleIds} from '../policy/builtin.js';
+import {builtinRuleIds} from './builtin-policy.js';
 import type {Problems} from './diagnostics.js';
 import {entries, rec, str, type Raw} from './raw.js';
 import {suggestion} from './suggest.js';

@@ -11,7 +11,7 @@ import {agentSecretsDir, isAgentSecretsDir, removeSecretFiles, secretsOwner, sec
 import {TOKEN_FILE} from '../config/mounts.js';
 import {secretFingerprinter, type SecretFingerprinter} from '../secrets/fingerprint.js';
 import {registerSecret} from '../util/redact.js';
-import {parseSecretRef} from '../secrets/reference.js';
+import {parseSecretRef} from '../config/secret-ref.js';
 import {resolveSecrets, type SecretRequest, type SecretResult} from '../secrets/resolve.js';
 import type {WorkspaceConfig} from '../config/types.js';
 import type {WorkspaceKey} from '../trust/keys.js';

@@ -6,7 +6,7 @@ import type {Ledger} from '../ledger/ledger.js';
 import {contextDigests} from './desired.js';
 import type {CurrentState} from './planfile.js';
 import {policyFiles} from '../policy/files.js';
-import {BUILTIN_POLICY_FILE, builtinPolicyText} from '../policy/builtin.js';
+import {BUILTIN_POLICY_FILE, builtinPolicyText} from '../config/builtin-policy.js';
 import {OrxError} from '../errors.js';
 import {FileReadError, streamRegularFile} from '../util/bounded-file.js';
 

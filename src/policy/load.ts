@@ -14,7 +14,7 @@ import {compileWhen, PLAN_VARIABLES, STEP_VARIABLES} from './cel.js';
 import {checkPlaceholders} from './message.js';
 import {valueOffset} from './source-map.js';
 import {POLICY_DIR, policyFiles} from './files.js';
-import {BUILTIN_POLICY_FILE, builtinPolicyText} from './builtin.js';
+import {BUILTIN_POLICY_FILE, builtinPolicyText} from '../config/builtin-policy.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import type {PolicyEffect, PolicyRule, PolicySet, RuleScope} from './types.js';
 

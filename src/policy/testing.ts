@@ -28,7 +28,7 @@ import {evaluatePolicies} from './evaluate.js';
 import {loadPolicies, MAX_POLICY_BYTES, POLICY_DIR} from './load.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import {leastCategory} from './category.js';
-import {BUILTIN_POLICY_FILE, BUILTIN_TEST_FILE, builtinTestPath, isBuiltinRule} from './builtin.js';
+import {BUILTIN_POLICY_FILE, BUILTIN_TEST_FILE, builtinTestPath, isBuiltinRule} from '../config/builtin-policy.js';
 import type {PolicyDecision, PolicyEffect, PolicyPlanStep, PolicySet, SafetyCategory, StepAction} from './types.js';
 import type {RecentActivity} from '../ledger/safety.js';
 
@@ -362,38 +362,4 @@ export function runPolicyTests(workspaceDir: string, testDir?: string): PolicyTe
   }
   const passed = cases.filter((c) => c.passed).length;
   return {cases, passed, failed: cases.length - passed, files: loaded.map((t) => t!.file)};
-}
-
-function showDecision(d: ExpectedDecision | ActualDecision): string {
-  const where = d.address === undefined ? '' : d.address === null ? ' (plan)' : ` ${d.address}`;
-  return `${d.effect} ${d.rule}${where}`;
-}
-
-/** Why a case failed, in one line. */
-export function failureDetails(c: PolicyTestCaseResult): string {
-  const parts: string[] = [];
-  if (c.error !== undefined) parts.push(`error: ${c.error}`);
-  if (c.missing.length > 0) parts.push(`missing: ${c.missing.map(showDecision).join(', ')}`);
-  if (c.unexpected.length > 0)
-    parts.push(`unexpected: ${c.unexpected.map((d) => `${showDecision(d)} ("${preview(d.message, 100)}")`).join(', ')}`);
-  return parts.join('; ');
-}
-
-/** The pass/fail table `orx policy test` prints: NAME, RESULT, DETAILS, then a count. */
-export function renderPolicyTestTable(report: PolicyTestReport): string {
-  const multi = report.files.length > 1;
-  const rows = report.cases.map((c) => ({
-    name: preview(multi ? `${c.file.slice(c.file.lastIndexOf('/') + 1)}: ${c.name}` : c.name, 80),
-    result: c.passed ? 'PASS' : 'FAIL',
-    details: c.passed ? '' : failureDetails(c),
-  }));
-  const width = Math.max(4, ...rows.map((r) => r.name.length));
-  const line = (a: string, b: string, c: string) => `${a.padEnd(width)}  ${b.padEnd(6)}  ${c}`.trimEnd();
-  const out = [line('NAME', 'RESULT', 'DETAILS'), ...rows.map((r) => line(r.name, r.result, r.details))];
-  const files = report.files.length;
-  out.push(
-    '',
-    `${report.passed} passed, ${report.failed} failed (${report.cases.length} case${report.cases.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'})`,
-  );
-  return out.join('\n') + '\n';
 }

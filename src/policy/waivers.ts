@@ -3,7 +3,7 @@
 // run's record show it. An expired waiver waives nothing.
 import type {Waiver} from '../config/types.js';
 import {PLAN_ADDRESS, waiverInForce} from '../config/waivers.js';
-import {isBuiltinRule} from './builtin.js';
+import {isBuiltinRule} from '../config/builtin-policy.js';
 import type {PolicyDecision} from './types.js';
 
 export interface WaiverUse extends Waiver {

@@ -3,7 +3,7 @@
 import {constants, type Stats} from 'node:fs';
 import {lstat, open, readlink, realpath, stat, type FileHandle} from 'node:fs/promises';
 import path from 'node:path';
-import {fileRefTextError, openedFileError} from './file-location.js';
+import {fileRefTextError, openedFileError} from '../config/secret-location.js';
 
 export type ProviderResult = {ok: true; value: string} | {ok: false; reason: string};
 

@@ -15,7 +15,8 @@ import {
 } from './onepassword.js';
 import {readEnvSecret, readFileSecret, type FileSecretOptions, type ProviderResult} from './providers.js';
 import {MIN_SECRET_LENGTH, REDACTED} from '../util/redact.js';
-import {parseSecretRef, secretRefSyntaxError, unknownSchemeHint, type SecretProvider, type SecretRef} from './reference.js';
+import {secretRefSyntaxError} from './reference.js';
+import {parseSecretRef, unknownSchemeHint, type SecretProvider, type SecretRef} from '../config/secret-ref.js';
 
 export const DEFAULT_OP_TOKEN_REF = 'env://OP_SERVICE_ACCOUNT_TOKEN';
 export const DEFAULT_OP_TIMEOUT_MS = 30_000;

@@ -1,14 +1,6 @@
 // `orx secrets check` as a table: where each secret lives and whether it resolves (never its value).
+import type {SecretCheckRow} from '../app/validate.js';
 import {c} from './color.js';
-
-export interface SecretCheckRow {
-  reference: string;
-  address: string;
-  key: string;
-  provider: string;
-  status: string;
-  error: string | null;
-}
 
 export function renderSecretChecks(rows: SecretCheckRow[]): string {
   if (rows.length === 0) return 'No secret references in orchestration.yml.';

@@ -9,7 +9,7 @@ import {evaluateAll, evaluatePolicies} from '../../src/policy/evaluate.js';
 import {isDenied, reviewPlan} from '../../src/policy/review.js';
 import type {PlannedStep} from '../../src/resources/types.js';
 import {compilePolicies, loadPolicies} from '../../src/policy/load.js';
-import {isBuiltinRule} from '../../src/policy/builtin.js';
+import {isBuiltinRule} from '../../src/config/builtin-policy.js';
 import type {PolicyDecision, PolicyPlanStep, PolicySet} from '../../src/policy/types.js';
 import type {RecentActivity} from '../../src/ledger/safety.js';
 import type {DesiredResource} from '../../src/resources/types.js';

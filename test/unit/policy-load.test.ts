@@ -8,7 +8,7 @@ import {Ajv} from 'ajv';
 import {afterEach, describe, expect, it} from 'vitest';
 import {OrxError} from '../../src/errors.js';
 import {compilePolicies, loadPolicies, policyFiles, policySchemaPath} from '../../src/policy/load.js';
-import {builtinRuleIds} from '../../src/policy/builtin.js';
+import {builtinRuleIds} from '../../src/config/builtin-policy.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dirs: string[] = [];

@@ -8,8 +8,9 @@ import {parse} from 'yaml';
 import {afterEach, describe, expect, it} from 'vitest';
 import {OrxError} from '../../src/errors.js';
 import {loadPolicies} from '../../src/policy/load.js';
-import {renderPolicyTestTable, runPolicyTests} from '../../src/policy/testing.js';
-import {builtinTestPath, isBuiltinRule} from '../../src/policy/builtin.js';
+import {runPolicyTests} from '../../src/policy/testing.js';
+import {renderPolicyTestTable} from '../../src/ui/policy-view.js';
+import {builtinTestPath, isBuiltinRule} from '../../src/config/builtin-policy.js';
 import type {PolicyRule} from '../../src/policy/types.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest';
-import {parseSecretRef, secretKeyError, secretRefSyntaxError, unknownSchemeHint, type SecretRef} from '../../src/secrets/reference.js';
+import {secretRefSyntaxError} from '../../src/secrets/reference.js';
+import {parseSecretRef, secretKeyError, unknownSchemeHint, type SecretRef} from '../../src/config/secret-ref.js';
 import {stripOneNewline} from '../../src/secrets/providers.js';
 
 describe('parseSecretRef', () => {

@@ -1,5 +1,5 @@
 // The baseline that ships inside orx: always loaded before the workspace's policies/, so no
-// workspace loses it by omission. Read from beside this module (the build copies it to dist/).
+// workspace loses it by omission. Read from src/policy/builtin/ (the build copies it to dist/).
 import {readFileSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 
@@ -7,8 +7,8 @@ import {fileURLToPath} from 'node:url';
 export const BUILTIN_POLICY_FILE = 'orx:baseline.yaml';
 export const BUILTIN_TEST_FILE = 'orx:baseline_test.yaml';
 
-const policyUrl = new URL('./builtin/baseline.yaml', import.meta.url);
-const testUrl = new URL('./builtin/baseline_test.yaml', import.meta.url);
+const policyUrl = new URL('../policy/builtin/baseline.yaml', import.meta.url);
+const testUrl = new URL('../policy/builtin/baseline_test.yaml', import.meta.url);
 
 let text: string | undefined;
 

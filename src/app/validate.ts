@@ -1,0 +1,58 @@
+// `orx validate` and `orx secrets check`: the configuration checked offline, and every secret
+// reference resolved once (values are never returned).
+import {configInvalid} from '../config/diagnostics.js';
+import {diagnosticsAt, loadConfig} from '../config/load.js';
+import {secretSyntaxProblems} from '../secrets/config-check.js';
+import {checkSecrets, secretRequests} from '../engine/agent-secrets.js';
+import type {OrxContext} from '../engine/context.js';
+import type {SecretRequest} from '../secrets/resolve.js';
+
+export interface ValidateResult {
+  valid: true;
+  workspace: string;
+  counts: {networks: number; volumes: number; images: number; agents: number};
+  diagnostics: [];
+}
+
+export async function validateWorkspace(ctx: OrxContext): Promise<ValidateResult> {
+  const loaded = loadConfig(ctx.dir);
+  const c = loaded.config;
+  // checked offline, without resolving anything
+  const secretProblems = await secretSyntaxProblems(c);
+  if (secretProblems.length > 0) throw configInvalid(diagnosticsAt(loaded, secretProblems));
+  const counts = {
+    networks: Object.keys(c.networks).length,
+    volumes: Object.keys(c.volumes).length,
+    images: Object.keys(c.images).length,
+    agents: Object.keys(c.agents).length,
+  };
+  return {valid: true, workspace: c.workspace, counts, diagnostics: []};
+}
+
+export interface SecretCheckRow {
+  reference: string;
+  address: string;
+  key: string;
+  provider: string;
+  status: 'ok' | 'error';
+  error: string | null;
+}
+
+export async function checkWorkspaceSecrets(
+  ctx: OrxContext,
+): Promise<{ok: boolean; checked: number; failed: number; secrets: SecretCheckRow[]}> {
+  const c = loadConfig(ctx.dir).config;
+  const requests: SecretRequest[] = [...secretRequests(c)];
+  if (c.signing_key_ref) requests.push({address: 'signing', key: 'key', ref: c.signing_key_ref});
+  const results = await checkSecrets({dir: ctx.dir, version: ctx.version, config: c}, requests);
+  const secrets: SecretCheckRow[] = results.map((r) => ({
+    reference: r.ref,
+    address: r.address,
+    key: r.key,
+    provider: r.provider ?? 'unknown',
+    status: r.ok ? 'ok' : 'error',
+    error: r.ok ? null : (r.error ?? 'failed'),
+  }));
+  const failed = secrets.filter((r) => r.status !== 'ok').length;
+  return {ok: failed === 0, checked: secrets.length, failed, secrets};
+}
