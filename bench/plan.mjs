@@ -39,7 +39,9 @@ try {
 // (2) 1,000 resources, refresh off: 250 networks, 250 volumes, 1 image, 499 agents
 const big = tempWorkspace('bbig');
 fs.cpSync(ctx, path.join(big.dir, 'images/agent-base'), {recursive: true});
-let b = `workspace: ${big.name}\nautonomy: 3\nnetworks:\n`;
+// the built-in quotas (8 CPUs, 100 agents) would deny this plan: waived, as an operator would
+const waive = (rule) => `  - {rule: ${rule}, address: plan, reason: "plan benchmark", expires: 2099-01-01}\n`;
+let b = `workspace: ${big.name}\nautonomy: 3\nwaivers:\n${waive('quota-cpus')}${waive('quota-agents')}networks:\n`;
 for (let k = 0; k < 250; k++) b += `  n${k}: {internal: true}\n`;
 b += 'volumes:\n';
 for (let k = 0; k < 250; k++) b += `  v${k}: {}\n`;
