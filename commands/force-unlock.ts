@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {forceUnlock} from '../src/app/state-ops.js';
+import {forceUnlock} from '../src/app/locks.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class ForceUnlock extends OrxCommand {

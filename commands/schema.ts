@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core';
-import {publishedSchema} from '../src/app/policy.js';
+import {publishedSchema} from '../src/app/schema.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class Schema extends OrxCommand {

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {verifyFile} from '../src/app/keys.js';
+import {verifyFile} from '../src/app/signing.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from '../src/cli/command.js';
 
 export default class VerifyBlob extends OrxCommand {

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {exportAudit} from '../../src/app/audit.js';
+import {exportAudit} from '../../src/app/audit-bundle.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderExportSummary} from '../../src/ui/audit-view.js';
 

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {verifyAuditBundleFile} from '../../src/app/audit.js';
+import {verifyAuditBundleFile} from '../../src/app/audit-bundle.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderBundleVerification} from '../../src/ui/audit-view.js';
 

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {signImageRef} from '../../src/app/keys.js';
+import {signImageRef} from '../../src/app/signing.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 
 export default class ImageSign extends OrxCommand {

@@ -13,7 +13,7 @@ export default class PolicyTest extends OrxCommand {
   async exec(): Promise<CommandResult> {
     const {args, flags} = await this.parse(PolicyTest);
     await this.setup(flags);
-    const report = testPolicies(this.orx, args.dir);
+    const report = await testPolicies(this.orx, args.dir);
     return {data: {...report}, human: renderPolicyTestTable(report), exit: report.failed > 0 ? EXIT.ERROR : EXIT.OK};
   }
 }

@@ -1,9 +1,6 @@
-// The workspace signing key and what it signs from the command line: `orx keys init|show`,
-// `orx image sign`, `orx sign-blob` and `orx verify-blob`.
+// The workspace signing key: `orx keys init|show`.
 import path from 'node:path';
 import type {OrxContext} from '../engine/context.js';
-import {signBlobFile, verifyBlobFile} from '../trust/blob-files.js';
-import {signImage} from '../trust/cosign.js';
 import {initWorkspaceKey, keyPaths, loadWorkspaceKey, trustedKeyOf} from '../trust/keys.js';
 
 export function createKey(ctx: OrxContext, force: boolean) {
@@ -21,17 +18,6 @@ export function showKey(ctx: OrxContext, keyFile?: string) {
     keyFile: keyFile ?? keyPaths(ctx.dir).privateKey,
   };
 }
-
-export async function signImageRef(ctx: OrxContext, ref: string, keyFile?: string) {
-  const key = loadWorkspaceKey(ctx.dir, {keyFile});
-  const out = await signImage(ref, key.privateKeyPem);
-  return {image: ref, digest: out.digest, signature: out.signatureRef, key: {fingerprint: key.fingerprint}, kept_signatures: out.kept};
-}
-
-export const signFile = (ctx: OrxContext, o: {file: string; bundle: string; keyFile?: string}) => signBlobFile({dir: ctx.dir, ...o});
-
-export const verifyFile = (ctx: OrxContext, o: {file: string; bundle: string; keys?: string[]; trustedRoot?: string}) =>
-  verifyBlobFile({dir: ctx.dir, ...o});
 
 /** Relative to the workspace when inside it, for messages. */
 export const inWorkspace = (ctx: OrxContext, f: string): string => path.relative(ctx.dir, f) || f;

@@ -1,12 +1,14 @@
-// `orx policy test [DIR]`, `orx policy eval --plan FILE` and `orx schema`.
+// `orx policy test [DIR]` and `orx policy eval --plan FILE`. Each loads only its own machinery
+// (the test runner's schema validator, or the plan evaluator): one command, one start-up.
 import path from 'node:path';
-import {readPublishedSchema} from '../config/schema.js';
 import type {OrxContext} from '../engine/context.js';
-import {evaluatePlanRules} from '../engine/policy-eval.js';
-import {runPolicyTests} from '../policy/testing.js';
 
-export const testPolicies = (ctx: OrxContext, dir?: string) => runPolicyTests(ctx.dir, dir);
+export async function testPolicies(ctx: OrxContext, dir?: string) {
+  const {runPolicyTests} = await import('../policy/testing.js');
+  return runPolicyTests(ctx.dir, dir);
+}
 
-export const evaluatePlanFile = (ctx: OrxContext, file: string) => evaluatePlanRules(ctx.dir, path.resolve(ctx.dir, file));
-
-export const publishedSchema = (which: 'config' | 'plan' | 'policy') => readPublishedSchema(which);
+export async function evaluatePlanFile(ctx: OrxContext, file: string) {
+  const {evaluatePlanRules} = await import('../engine/policy-eval.js');
+  return evaluatePlanRules(ctx.dir, path.resolve(ctx.dir, file));
+}

@@ -224,8 +224,3 @@ export function removeFromState(ctx: OrxContext, address: string): Promise<Resou
 export function importIntoState(ctx: OrxContext, address: string, id: string): Promise<ResourceRecord> {
   return withCheckpointedLedger(ctx, {reason: 'import'}, (ledger) => importObject(ctx, ledger, address, id));
 }
-
-/** `orx force-unlock LOCK_ID`: the lock a dead apply left, removed and recorded with why. */
-export async function forceUnlock(ctx: OrxContext, lockId: string, reason: string): Promise<void> {
-  await withCheckpointedLedger(ctx, {reason: 'force-unlock'}, (ledger) => ledger.forceUnlock(lockId, reason, ctx.actor));
-}

@@ -38,7 +38,7 @@ export function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> {
   );
 }
 
-export async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOptions): Promise<CommandResult> {
+async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOptions): Promise<CommandResult> {
   const outcome = await applyReviewed(ctx, req, {
     showPlan: (doc: PlanDocument) => {
       if (!term.json) process.stdout.write(renderPlan(doc) + '\n');

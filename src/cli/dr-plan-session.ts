@@ -3,9 +3,8 @@
 import path from 'node:path';
 import {makeDrPlan, type DrPlanBuilder} from '../app/dr-plan.js';
 import type {OrxContext} from '../engine/context.js';
-import {effectiveAutonomy} from '../policy/autonomy.js';
 import {renderPlan} from '../ui/plan-view.js';
-import {runApply} from './apply-session.js';
+import {runApplyFlow} from './apply-session.js';
 import type {CommandResult} from './command.js';
 
 export interface DrFlowOptions {
@@ -25,9 +24,14 @@ export async function drPlanFlow(o: DrFlowOptions, build: DrPlanBuilder): Promis
     const rel = path.relative(o.ctx.dir, saved_to) || saved_to;
     return {data: {...doc, saved_to}, human: `${renderPlan(doc)}\nSaved the plan to ${rel}. Apply exactly it with: orx apply ${rel}`};
   }
-  return runApply(
-    o.ctx,
-    {doc, fromFile: false, autoApprove: o.autoApprove, parallelism: o.parallelism, autonomy: effectiveAutonomy(doc.autonomy, o.autonomy)},
-    {...o.terminal, logFormat: o.logFormat},
-  );
+  return runApplyFlow({
+    ctx: o.ctx,
+    doc,
+    fromFile: false,
+    autoApprove: o.autoApprove,
+    parallelism: o.parallelism,
+    autonomy: o.autonomy,
+    ...o.terminal,
+    logFormat: o.logFormat,
+  });
 }

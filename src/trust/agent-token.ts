@@ -10,7 +10,7 @@ import {DEFAULT_TOKEN} from '../config/secrets.js';
 import {OrxError, preview} from '../errors.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import type {TokenIssue} from '../ledger/tokens.js';
-import {keyPaths, verificationKeys, type TrustedKey, type WorkspaceKey} from './keys.js';
+import {keyPaths, signerKeys, type TrustedKey, type WorkspaceKey} from './keys.js';
 
 type Jose = typeof import('jose');
 let jose: Promise<Jose> | undefined;
@@ -367,10 +367,9 @@ function claimFailure(
  * signing.pub when only that is present) plus any PEM files given with --trusted-key.
  */
 export function tokenVerificationKeys(dir: string, extraKeyFiles: string[] = []): TrustedKey[] {
-  const {keys, error} = verificationKeys(dir, extraKeyFiles);
-  if (error && keys.length === 0) throw error as Error;
-  const p = keyPaths(dir);
+  const keys = signerKeys(dir, extraKeyFiles);
   if (keys.length === 0) {
+    const p = keyPaths(dir);
     throw new OrxError({
       code: 'no_trusted_key',
       message: `this workspace has no signing key (${p.privateKey} does not exist), so no token can be checked`,

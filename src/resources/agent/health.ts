@@ -53,6 +53,13 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
   let failing = 0;
   let output = '';
   const settle = opts.settleMs ?? SETTLE_MS;
+  const timedOut = (): HealthResult => ({
+    ok: false,
+    reason: 'timeout',
+    detail: `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`,
+    output: tail(output),
+    attempts,
+  });
   // with no check of orx's own: one look after the settle time (an exit in between shows in the
   // restart count) instead of polling an engine many replaces share
   if (!probe && !health?.test.length && !opts.forceUnhealthy) await sleep(settle, opts.signal);
@@ -90,14 +97,7 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
             attempts,
           };
       }
-      if (Date.now() > deadline)
-        return {
-          ok: false,
-          reason: 'timeout',
-          detail: `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`,
-          output: tail(output),
-          attempts,
-        };
+      if (Date.now() > deadline) return timedOut();
       await sleep(health?.interval_ms ?? POLL_MS, opts.signal);
       continue;
     }
@@ -123,14 +123,7 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
           attempts,
         };
     }
-    if (Date.now() > deadline)
-      return {
-        ok: false,
-        reason: 'timeout',
-        detail: `not healthy within ${Math.round(opts.timeoutMs / 1000)}s`,
-        output: tail(output),
-        attempts,
-      };
+    if (Date.now() > deadline) return timedOut();
     await sleep(POLL_MS, opts.signal);
   }
 }
