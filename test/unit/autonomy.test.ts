@@ -4,24 +4,10 @@ import {autonomyNeedsHuman, effectiveAutonomy} from '../../src/policy/autonomy.j
 import {gate} from '../../src/policy/gate.js';
 import {reviewPlan, withoutRejected, type DecisionLike} from '../../src/policy/review.js';
 import type {PlannedStep, SafetyCategory} from '../../src/resources/types.js';
+import {plannedStep} from '../helpers/plan-fixtures.js';
 
-const step = (address: string, category: SafetyCategory, over: Partial<PlannedStep> = {}): PlannedStep => ({
-  id: address,
-  address,
-  kind: address.split('.')[0] as PlannedStep['kind'],
-  action: category === 'DESTROY' ? 'delete' : 'create',
-  category,
-  before: null,
-  after: {},
-  changes: [],
-  reasons: [],
-  depends_on: [],
-  object_id: null,
-  record: false,
-  idempotency_key: 'k',
-  budget_ms: 1000,
-  ...over,
-});
+const step = (address: string, category: SafetyCategory, over: Partial<PlannedStep> = {}): PlannedStep =>
+  plannedStep({address, category, action: category === 'DESTROY' ? 'delete' : 'create', ...over});
 
 describe('autonomy matrix', () => {
   const expected: Record<number, Record<SafetyCategory, boolean>> = {

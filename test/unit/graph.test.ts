@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest';
 import {operations} from '../../src/engine/executor.js';
 import {closure, topoSort} from '../../src/engine/graph.js';
 import type {PlannedStep} from '../../src/resources/types.js';
+import {plannedStep} from '../helpers/plan-fixtures.js';
 
 describe('topoSort', () => {
   it('puts dependencies first and keeps the given order among equals', () => {
@@ -36,24 +37,8 @@ describe('closure', () => {
   });
 });
 
-function step(address: string, action: PlannedStep['action'], depends_on: string[] = []): PlannedStep {
-  return {
-    id: address,
-    address,
-    kind: address.split('.')[0] as PlannedStep['kind'],
-    action,
-    category: 'WRITE',
-    before: null,
-    after: null,
-    changes: [],
-    reasons: [],
-    depends_on,
-    object_id: null,
-    record: false,
-    idempotency_key: 'k',
-    budget_ms: 1000,
-  };
-}
+const step = (address: string, action: PlannedStep['action'], depends_on: string[] = []): PlannedStep =>
+  plannedStep({address, action, depends_on, after: null});
 
 describe('operations (destroy/converge ordering)', () => {
   it('destroys dependents before a replaced dependency and recreates them after it', () => {

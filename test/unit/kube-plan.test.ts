@@ -12,7 +12,6 @@ import {applyObjects, deleteObjects, diffObjects, listLabelled} from '../../src/
 import {checkTool, exec, findOnPath, operatorToolPaths, parseVersion, tool, toolFailed} from '../../src/drivers/tools.js';
 import {loadConfig} from '../../src/config/load.js';
 import {kubeconfigInfo, renderAgentView} from '../../src/app/kube-info.js';
-import type {PlanDocument} from '../../src/engine/planfile.js';
 import {buildPlan, type PlanInput} from '../../src/engine/planner.js';
 import type {Observation} from '../../src/engine/refresh.js';
 import {OrxError} from '../../src/errors.js';
@@ -30,6 +29,7 @@ import {clearSecrets, registerSecret} from '../../src/util/redact.js';
 import {setColor} from '../../src/ui/color.js';
 import {renderPlan, renderStep} from '../../src/ui/plan-view.js';
 import {makeStandin, standinBin, type Standin} from '../helpers/kube.js';
+import {planDocument, plannedStep} from '../helpers/plan-fixtures.js';
 
 setColor(false);
 
@@ -482,48 +482,9 @@ describe('planKubeAgent', () => {
 
 // -- the plan view -----------------------------------------------------------------------
 
-const step = (over: Partial<PlannedStep>): PlannedStep => ({
-  id: 's1',
-  address: 'manifests.base',
-  kind: 'manifests',
-  action: 'create',
-  category: 'DEPLOY',
-  before: null,
-  after: null,
-  changes: [],
-  reasons: [],
-  depends_on: [],
-  object_id: null,
-  record: false,
-  idempotency_key: 'k',
-  budget_ms: 1000,
-  ...over,
-});
-const doc = (steps: PlannedStep[], over: Partial<PlanDocument> = {}): PlanDocument => ({
-  formatVersion: '1',
-  plan_id: 'plan-1',
-  kind: 'apply',
-  created_at: '',
-  orx_version: '',
-  workspace: 'w',
-  lineage: 'l',
-  serial: 0,
-  ledger_head: {seq: 0, hash: '0'.repeat(64)},
-  config_digest: '',
-  policy_digest: '',
-  autonomy: 0,
-  refresh: true,
-  targets: [],
-  replace: [],
-  steps,
-  drift: [],
-  notes: [],
-  summary: {create: 0, update: 0, replace: 0, delete: 0},
-  policy: {decisions: []},
-  simulation: null,
-  signature: null,
-  ...over,
-});
+const step = (over: Partial<PlannedStep>): PlannedStep =>
+  plannedStep({id: 's1', address: 'manifests.base', kind: 'manifests', category: 'DEPLOY', after: null, ...over});
+const doc = planDocument;
 const asStep = (s: ReturnType<typeof manifestsAction.plan>): PlannedStep => ({
   ...s,
   id: 's1',

@@ -9,6 +9,7 @@ import {silentLogger} from '../../src/ui/logger.js';
 import {initWorkspaceKey} from '../../src/trust/keys.js';
 import {signPlan} from '../../src/engine/plan-signature.js';
 import {signingKey} from '../../src/trust/keys.js';
+import {planDocument} from '../helpers/plan-fixtures.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-plansig-'));
 const other = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-plansig-other-'));
@@ -31,30 +32,15 @@ function smallPlan(): PlanDocument {
       {address: 'network.n', kind: 'network', name: 'n', depends_on: [], attributes: {name: 'orx-w-n', internal: true, labels: {}}},
     ],
   });
-  return {
-    formatVersion: '1',
+  return planDocument(m.steps, {
     plan_id: newPlanId(),
-    kind: 'apply',
     created_at: '2026-01-01T00:00:00.000Z',
     orx_version: '0',
-    workspace: 'w',
     lineage: 'L',
-    serial: 0,
-    ledger_head: {seq: 0, hash: '0'.repeat(64)},
     config_digest: 'a'.repeat(64),
     policy_digest: 'b'.repeat(64),
-    autonomy: 0,
-    refresh: true,
-    targets: [],
-    replace: [],
-    steps: m.steps,
-    drift: [],
-    notes: [],
     summary: summarize(m.steps),
-    policy: {decisions: []},
-    simulation: null,
-    signature: null,
-  };
+  });
 }
 
 describe('signed plans', () => {

@@ -8,6 +8,7 @@ import {buildPlan, hasChanges, summarize, type PlanInput} from '../../src/engine
 import type {Observation} from '../../src/engine/refresh.js';
 import type {ResourceRecord} from '../../src/ledger/types.js';
 import type {DesiredResource, ObservedResource} from '../../src/resources/types.js';
+import {planDocument} from '../helpers/plan-fixtures.js';
 
 const net = (internal = true): DesiredResource => ({
   address: 'network.n',
@@ -183,30 +184,19 @@ describe('buildPlan', () => {
 describe('plan file', () => {
   const doc = (): PlanDocument => {
     const m = plan({desired: [net(), agent()]});
-    return {
-      formatVersion: '1',
+    return planDocument(m.steps, {
       plan_id: newPlanId(),
-      kind: 'apply',
       created_at: new Date().toISOString(),
       orx_version: '0.0.0',
-      workspace: 'w',
       lineage: 'L',
       serial: 3,
       ledger_head: {seq: 7, hash: 'c'.repeat(64)},
       config_digest: 'a'.repeat(64),
       policy_digest: 'b'.repeat(64),
-      autonomy: 0,
-      refresh: true,
-      targets: [],
-      replace: [],
-      steps: m.steps,
       drift: m.drift,
       notes: m.notes,
       summary: summarize(m.steps),
-      policy: {decisions: []},
-      simulation: null,
-      signature: null,
-    };
+    });
   };
 
   it('round-trips, matches the published schema, and has a stable digest', () => {

@@ -13,6 +13,7 @@ import {isBuiltinRule} from '../../src/config/builtin-policy.js';
 import type {PolicyDecision, PolicyPlanStep, PolicySet} from '../../src/policy/types.js';
 import type {RecentActivity} from '../../src/ledger/safety.js';
 import type {DesiredResource} from '../../src/resources/types.js';
+import {plannedStep} from '../helpers/plan-fixtures.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 // the built-in rules alone: the example workspace's own rules are not what these cases are about
@@ -369,22 +370,7 @@ describe('precedence: deny > require_approval > warn > allow', () => {
   });
 
   // what apply acts on: reviewPlan, at autonomy 3 so only the rules speak
-  const planned = (id: string): PlannedStep => ({
-    id,
-    address: `agent.${id}`,
-    kind: 'agent',
-    action: 'create',
-    category: 'WRITE',
-    before: null,
-    after: {},
-    changes: [],
-    reasons: [],
-    depends_on: [],
-    object_id: null,
-    record: false,
-    idempotency_key: 'k',
-    budget_ms: 1000,
-  });
+  const planned = (id: string): PlannedStep => plannedStep({id, address: `agent.${id}`});
   const review = (ds: PolicyDecision[], ids = ['s1', 's2', 's3', 's4', 's5']) => reviewPlan(ids.map(planned), ds, 3);
 
   it('per step', () => {

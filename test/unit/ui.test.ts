@@ -1,58 +1,19 @@
 import {describe, expect, it} from 'vitest';
 import type {StepResult} from '../../src/engine/executor.js';
-import type {PlanDocument} from '../../src/engine/planfile.js';
 import type {PlannedStep} from '../../src/resources/types.js';
 import {setColor} from '../../src/ui/color.js';
 import {createLogger} from '../../src/ui/logger.js';
 import {renderPlan, summaryLine} from '../../src/ui/plan-view.js';
 import {progressReporter} from '../../src/ui/progress.js';
 import {renderRuns, table} from '../../src/ui/state-view.js';
+import {planDocument, plannedStep} from '../helpers/plan-fixtures.js';
 
 setColor(false);
 
-const step = (over: Partial<PlannedStep>): PlannedStep => ({
-  id: 's1',
-  address: 'agent.a',
-  kind: 'agent',
-  action: 'create',
-  category: 'DEPLOY',
-  before: null,
-  after: {name: 'x', env: {A: '1'}, config_hash: 'h'},
-  changes: [],
-  reasons: [],
-  depends_on: [],
-  object_id: null,
-  record: false,
-  idempotency_key: 'k',
-  budget_ms: 1000,
-  ...over,
-});
+const step = (over: Partial<PlannedStep>): PlannedStep =>
+  plannedStep({id: 's1', category: 'DEPLOY', after: {name: 'x', env: {A: '1'}, config_hash: 'h'}, ...over});
 
-const doc = (steps: PlannedStep[], over: Partial<PlanDocument> = {}): PlanDocument => ({
-  formatVersion: '1',
-  plan_id: 'plan-1',
-  kind: 'apply',
-  created_at: '',
-  orx_version: '',
-  workspace: 'w',
-  lineage: 'l',
-  serial: 0,
-  ledger_head: {seq: 0, hash: '0'.repeat(64)},
-  config_digest: '',
-  policy_digest: '',
-  autonomy: 0,
-  refresh: true,
-  targets: [],
-  replace: [],
-  steps,
-  drift: [],
-  notes: [],
-  summary: {create: 0, update: 0, replace: 0, delete: 0},
-  policy: {decisions: []},
-  simulation: null,
-  signature: null,
-  ...over,
-});
+const doc = planDocument;
 
 describe('plan view', () => {
   it('renders terraform-style symbols, forced replacements and the summary line', () => {
