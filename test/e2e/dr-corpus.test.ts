@@ -10,7 +10,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {scanVolume, volumeContentDigest} from '../../src/dr/archive.js';
 import {noStack, orx} from '../helpers/cli.js';
 import {sh} from '../helpers/exec.js';
-import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {docker, makeWorkspace, type TestWorkspace, keeperYaml} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -20,24 +20,7 @@ afterEach(async () => {
   await ws.cleanup();
 });
 
-const YAML = `workspace: __WS__
-autonomy: 3
-volumes:
-  memory: {backup: true}
-images:
-  base:
-    build: {context: images/agent-base}
-agents:
-  keeper:
-    image: base
-    user: "1000:1000"
-    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]
-    resources: {cpus: 0.2, memory: 64m}
-    volumes: ["memory:/data"]
-    health: {shell: "test -d /data", interval: 1s, timeout: 1s, retries: 1}
-dr:
-  health_timeout: 8s
-`;
+const YAML = keeperYaml({health: '{shell: "test -d /data", interval: 1s, timeout: 1s, retries: 1}'});
 
 // written by the agent itself (uid 1000), as an agent would
 const CORPUS = `set -e

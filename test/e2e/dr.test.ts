@@ -7,7 +7,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {volumeContentDigest} from '../../src/dr/archive.js';
 import {noStack, orx, startOrx, until} from '../helpers/cli.js';
 import {sh} from '../helpers/exec.js';
-import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {docker, makeWorkspace, type TestWorkspace, keeperYaml} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -17,24 +17,7 @@ afterEach(async () => {
   await ws.cleanup();
 });
 
-const YAML = `workspace: __WS__
-autonomy: 3
-volumes:
-  memory: {backup: true}
-images:
-  base:
-    build: {context: images/agent-base}
-agents:
-  keeper:
-    image: base
-    user: "1000:1000"
-    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]
-    resources: {cpus: 0.2, memory: 64m}
-    volumes: ["memory:/data"]
-    health: {shell: "test ! -e /data/broken", interval: 1s, timeout: 1s, retries: 1}
-dr:
-  health_timeout: 8s
-`;
+const YAML = keeperYaml({health: '{shell: "test ! -e /data/broken", interval: 1s, timeout: 1s, retries: 1}'});
 
 async function keeper(): Promise<{Id: string; State: string}> {
   const [c] = await docker.listContainers({

@@ -3,7 +3,7 @@ import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {orx, startOrx, until} from '../helpers/cli.js';
-import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {docker, makeWorkspace, type TestWorkspace, SLEEP_CMD} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -15,8 +15,7 @@ afterEach(async () => {
 
 function yaml(n: number): string {
   let y = 'workspace: __WS__\nautonomy: 3\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n';
-  for (let i = 0; i < n; i++)
-    y += `  a${i}:\n    image: base\n    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]\n    resources: {cpus: 0.1, memory: 32m}\n`;
+  for (let i = 0; i < n; i++) y += `  a${i}:\n    image: base\n    command: ${SLEEP_CMD}\n    resources: {cpus: 0.1, memory: 32m}\n`;
   return y;
 }
 

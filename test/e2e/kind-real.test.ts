@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {orx, orxApproved, type CliResult} from '../helpers/cli.js';
-import {makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {makeWorkspace, type TestWorkspace, SLEEP_CMD} from '../helpers/workspace.js';
 
 function onPath(bin: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
@@ -61,7 +61,7 @@ ${
     cluster: dev
     namespace: lab
     user: "1000:1000"
-    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]
+    command: ${SLEEP_CMD}
     env: {MODE: ${mode}}
     resources: {cpus: 0.25, memory: 64m}
     secrets: {API_KEY: env://ORX_TEST_API_KEY}

@@ -8,7 +8,7 @@ import type {PlanDocument} from '../../src/engine/planfile.js';
 import {signPlan} from '../../src/engine/plan-signature.js';
 import {signingKey} from '../../src/trust/keys.js';
 import {noStack, orx} from '../helpers/cli.js';
-import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {docker, makeWorkspace, type TestWorkspace, SLEEP_CMD} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -29,7 +29,7 @@ agents:
 `;
 const agent = (name: string, extra = '') => `  ${name}:
     image: base
-    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]
+    command: ${SLEEP_CMD}
     resources: {cpus: 0.2, memory: 32m}
     networks: [backplane]
 ${extra}`;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {noStack, orx, type CliResult} from '../helpers/cli.js';
 import {sh} from '../helpers/exec.js';
-import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {docker, makeWorkspace, type TestWorkspace, SLEEP_CMD, keeperYaml} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -94,7 +94,7 @@ agents:
   web:
     image: base
     user: "1000:1000"
-    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]
+    command: ${SLEEP_CMD}
     env: {VERSION: "${version}"}
     resources: {cpus: 0.3, memory: 64m}
 ${SECRETS}
@@ -138,25 +138,12 @@ ${SECRETS}
     {timeout: 180_000},
     async () => {
       const canary = plantSecrets('\n');
-      ws.write(`workspace: __WS__
-autonomy: 3
-volumes:
-  memory: {backup: true}
-images:
-  base:
-    build: {context: images/agent-base}
-agents:
-  keeper:
-    image: base
-    user: "1000:1000"
-    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]
-    resources: {cpus: 0.2, memory: 64m}
-    volumes: ["memory:/data"]
-${SECRETS}
-    health: {exec: ["/bin/sh", "-c", "test ! -e /data/broken || { ${PRINT}; exit 1; }"], interval: 1s, timeout: 2s, retries: 1}
-dr:
-  health_timeout: 8s
-`);
+      ws.write(
+        keeperYaml({
+          agentExtra: `${SECRETS}\n`,
+          health: `{exec: ["/bin/sh", "-c", "test ! -e /data/broken || { ${PRINT}; exit 1; }"], interval: 1s, timeout: 2s, retries: 1}`,
+        }),
+      );
       const {outputs, cli} = recordingCli();
       await cli(['apply', '--auto-approve']);
       const [keeper] = await docker.listContainers({

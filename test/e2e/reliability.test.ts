@@ -3,7 +3,7 @@ import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {noStack, orx, startOrx, until} from '../helpers/cli.js';
-import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {docker, makeWorkspace, type TestWorkspace, SLEEP_CMD} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -26,7 +26,7 @@ agents:
   for (let i = 0; i < n; i++) {
     y += `  a${i}:
     image: base
-    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]
+    command: ${SLEEP_CMD}
     resources: {cpus: 0.1, memory: 32m}
     networks: [backplane]
 `;

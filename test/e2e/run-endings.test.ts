@@ -8,7 +8,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {uniformSource} from '../../src/sim/rng.js';
 import {orx, orxBin, startOrx, until, type CliResult} from '../helpers/cli.js';
-import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {docker, makeWorkspace, type TestWorkspace, SLEEP_CMD} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 const AGENTS = 10;
-const yaml = `workspace: __WS__\nautonomy: 3\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n${Array.from({length: AGENTS}, (_, i) => `  a${i}:\n    image: base\n    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]\n    resources: {cpus: 0.1, memory: 32m}\n`).join('')}`;
+const yaml = `workspace: __WS__\nautonomy: 3\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n${Array.from({length: AGENTS}, (_, i) => `  a${i}:\n    image: base\n    command: ${SLEEP_CMD}\n    resources: {cpus: 0.1, memory: 32m}\n`).join('')}`;
 
 /** The moment, by name: after the k-th agent is recorded, k in 1..8, the same on every run. */
 const moment = (name: string): number => 1 + Math.floor(uniformSource(`run-endings:${name}`)() * 8);
@@ -149,7 +149,7 @@ images:
 agents:
   web:
     image: base
-    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]
+    command: ${SLEEP_CMD}
     env: {VERSION: "${version}"}
     resources: {cpus: 0.1, memory: 32m}
     networks: [back]

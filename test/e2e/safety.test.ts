@@ -1,7 +1,7 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {noStack, orx, startOrx, until} from '../helpers/cli.js';
-import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {docker, makeWorkspace, type TestWorkspace, SLEEP_CMD} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -14,7 +14,7 @@ afterEach(async () => {
 function yaml(n: number, autonomy: number, extra = ''): string {
   let y = `workspace: __WS__\nautonomy: ${autonomy}\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n`;
   for (let i = 0; i < n; i++)
-    y += `  a${i}:\n    image: base\n    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]\n    resources: {cpus: 0.1, memory: 32m}\n${extra}`;
+    y += `  a${i}:\n    image: base\n    command: ${SLEEP_CMD}\n    resources: {cpus: 0.1, memory: 32m}\n${extra}`;
   return y;
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {noStack, orx, orxApproved, type CliResult} from '../helpers/cli.js';
 import {execIn} from '../helpers/exec.js';
-import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {docker, makeWorkspace, type TestWorkspace, SLEEP_CMD} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -27,7 +27,7 @@ agents:
   canary:
     image: base
     user: "1000:1000"
-    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]
+    command: ${SLEEP_CMD}
     resources: {cpus: ${cpus}, memory: 64m}
     secrets:
       API_KEY: env://ORX_CANARY_SECRET

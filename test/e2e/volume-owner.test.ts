@@ -3,7 +3,7 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {noStack, orx} from '../helpers/cli.js';
 import {execIn} from '../helpers/exec.js';
-import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {docker, makeWorkspace, type TestWorkspace, SLEEP_CMD} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -15,11 +15,9 @@ afterEach(async () => {
   await ws.cleanup();
 });
 
-const SLEEP = `["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]`;
-
 /** An agent of the workspace's busybox image (USER 1000:1000, /data pre-owned by 1000). */
 function agent(name: string, volumes: string[], user?: string): string {
-  return `  ${name}:\n    image: base\n    command: ${SLEEP}\n    resources: {cpus: 0.25, memory: 64m}\n${user ? `    user: "${user}"\n` : ''}    volumes: ${JSON.stringify(volumes)}\n`;
+  return `  ${name}:\n    image: base\n    command: ${SLEEP_CMD}\n    resources: {cpus: 0.25, memory: 64m}\n${user ? `    user: "${user}"\n` : ''}    volumes: ${JSON.stringify(volumes)}\n`;
 }
 
 function yaml(volumes: string, agents: string): string {

@@ -81,6 +81,9 @@ export async function removeWorkspaceObjects(workspace: string): Promise<void> {
       .catch(() => undefined);
 }
 
+/** An agent command that idles and exits at once on SIGTERM, as a YAML flow sequence. */
+export const SLEEP_CMD = `["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]`;
+
 export const BASE_YAML = `workspace: __WS__
 autonomy: 3
 networks:
@@ -93,9 +96,34 @@ images:
 agents:
   alpha:
     image: base
-    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]
+    command: ${SLEEP_CMD}
     env: {LOG_LEVEL: info}
     resources: {cpus: 0.5, memory: 128m}
     networks: [backplane]
     volumes: ["memory:/data"]
 `;
+
+/**
+ * The DR tests' workspace: one agent, `keeper`, running as uid 1000 with its backed-up volume `memory` at /data
+ * (and `cache` at /cache, stopped for backups, when asked). `health` is the agent's health entry.
+ */
+export function keeperYaml(o: {health: string; cache?: boolean; agentExtra?: string; drHealthTimeout?: string | null}): string {
+  const cache = o.cache ?? false;
+  const timeout = o.drHealthTimeout === undefined ? '8s' : o.drHealthTimeout;
+  return `workspace: __WS__
+autonomy: 3
+volumes:
+  memory: {backup: true}
+${cache ? '  cache: {backup: true, quiesce: stop}\n' : ''}images:
+  base:
+    build: {context: images/agent-base}
+agents:
+  keeper:
+    image: base
+    user: "1000:1000"
+    command: ${SLEEP_CMD}
+    resources: {cpus: 0.2, memory: 64m}
+    volumes: ${cache ? '["memory:/data", "cache:/cache"]' : '["memory:/data"]'}
+${o.agentExtra ?? ''}    health: ${o.health}
+${timeout === null ? '' : `dr:\n  health_timeout: ${timeout}\n`}`;
+}

@@ -13,7 +13,7 @@ import {listBackups, markVerified} from '../../src/ledger/backups.js';
 import {signerKeys} from '../../src/trust/keys.js';
 import {apply, approveAll, context, converge, withLedger} from '../helpers/engine.js';
 import {sh} from '../helpers/exec.js';
-import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {docker, makeWorkspace, type TestWorkspace, keeperYaml} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -23,23 +23,7 @@ afterEach(async () => {
   await ws.cleanup();
 });
 
-const YAML = `workspace: __WS__
-autonomy: 3
-volumes:
-  memory: {backup: true}
-  cache: {backup: true, quiesce: stop}
-images:
-  base:
-    build: {context: images/agent-base}
-agents:
-  keeper:
-    image: base
-    user: "1000:1000"
-    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]
-    resources: {cpus: 0.2, memory: 64m}
-    volumes: ["memory:/data", "cache:/cache"]
-    health: {shell: "test -d /data", interval: 1s, timeout: 1s, retries: 2}
-`;
+const YAML = keeperYaml({health: '{shell: "test -d /data", interval: 1s, timeout: 1s, retries: 2}', cache: true, drHealthTimeout: null});
 
 const labels = () => ({'io.orchestrix.workspace': ws.name});
 const recorded = (address: string) => withLedger(ws.dir, (l) => l.getResource(address)!);
