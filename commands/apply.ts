@@ -1,18 +1,8 @@
 import {Args, Flags} from '@oclif/core';
-import {planFlags} from './plan.js';
 import {loadPlan, planForApply} from '../src/app/plan.js';
 import {runApplyFlow} from '../src/cli/apply-session.js';
-import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
-
-export const applyFlags = {
-  'auto-approve': Flags.boolean({
-    description: 'Apply without asking (required when there is no terminal).',
-    env: 'ORX_AUTO_APPROVE',
-    default: false,
-  }),
-  parallelism: Flags.integer({description: 'How many steps may run at once.', min: 1, max: 256, default: 10, env: 'ORX_PARALLELISM'}),
-  ...toolFlags,
-};
+import {exitCodeHelp, OrxCommand, type CommandResult} from '../src/cli/command.js';
+import {applyFlags, planFlags} from '../src/cli/flags.js';
 
 export default class Apply extends OrxCommand {
   static override summary = 'Apply a saved plan exactly, or plan and apply after confirmation.';

@@ -1,8 +1,7 @@
-import {applyFlags} from './apply.js';
-import {planFlags} from './plan.js';
 import {planForApply} from '../src/app/plan.js';
 import {runApplyFlow} from '../src/cli/apply-session.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from '../src/cli/command.js';
+import {applyFlags, planFlags} from '../src/cli/flags.js';
 
 export default class Destroy extends OrxCommand {
   static override summary = 'Plan and apply the deletion of everything this workspace owns.';

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core';
 import {haltNow} from '../src/app/halt.js';
 import {EXIT} from '../src/exit-codes.js';
-import {OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
+import {OrxCommand, type CommandResult} from '../src/cli/command.js';
+import {toolFlags} from '../src/cli/flags.js';
 
 export default class Halt extends OrxCommand {
   static override summary = 'The kill switch: stop every running agent and refuse every apply until `orx resume`.';

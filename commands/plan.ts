@@ -1,41 +1,9 @@
 import {Flags} from '@oclif/core';
 import {makePlan} from '../src/app/plan.js';
-import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
+import {exitCodeHelp, OrxCommand, type CommandResult} from '../src/cli/command.js';
+import {planFlags, toolFlags} from '../src/cli/flags.js';
 import {EXIT} from '../src/exit-codes.js';
 import {planFooter, renderPlan} from '../src/ui/plan-view.js';
-
-export const planFlags = {
-  target: Flags.string({
-    description: 'Limit the plan to this address and what it depends on (repeatable).',
-    multiple: true,
-    env: 'ORX_TARGET',
-    default: [],
-  }),
-  replace: Flags.string({description: 'Force replacement of this address (repeatable).', multiple: true, env: 'ORX_REPLACE', default: []}),
-  refresh: Flags.boolean({
-    description: 'Ask the engine what exists (--refresh=false uses the ledger alone).',
-    allowNo: true,
-    default: true,
-    env: 'ORX_REFRESH',
-  }),
-  autonomy: Flags.integer({
-    description: 'Lower the autonomy level for this run (never raise it): 0 every change needs a human, 3 policy alone decides.',
-    min: 0,
-    max: 3,
-    env: 'ORX_AUTONOMY',
-  }),
-  'sim-seed': Flags.string({
-    description: "Seed of the plan's readiness simulation (default: derived from the plan id).",
-    env: 'ORX_SIM_SEED',
-  }),
-  'sim-iterations': Flags.integer({
-    description: 'Iterations of the readiness simulation.',
-    min: 1,
-    max: 1_000_000,
-    default: 1000,
-    env: 'ORX_SIM_ITERATIONS',
-  }),
-};
 
 export default class Plan extends OrxCommand {
   static override summary = 'Show what apply would change, without changing anything.';

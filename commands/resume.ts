@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core';
-import {applyFlags} from './apply.js';
-import {planFlags} from './plan.js';
 import {resumeAfterHalt} from '../src/app/resume.js';
 import {runApplyFlow} from '../src/cli/apply-session.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
+import {applyFlags, planFlags} from '../src/cli/flags.js';
 
 export default class Resume extends OrxCommand {
   static override summary = 'Lift the halt (safe mode) and start again what halt stopped.';

@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core';
 import {planBackup} from '../../src/app/dr-plans.js';
-import {applyFlags} from '../apply.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {drPlanFlow} from '../../src/cli/dr-plan-session.js';
-import {planFlags} from '../plan.js';
+import {applyFlags, planFlags} from '../../src/cli/flags.js';
 
 export default class DrBackup extends OrxCommand {
   static override summary = 'Back up volumes (and the ledger) as a plan: quiesce, stream, checksum, sign.';

@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core';
 import {planPrune} from '../../src/app/dr-plans.js';
-import {applyFlags} from '../apply.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {drPlanFlow} from '../../src/cli/dr-plan-session.js';
-import {planFlags} from '../plan.js';
+import {applyFlags, planFlags} from '../../src/cli/flags.js';
 
 export default class DrPrune extends OrxCommand {
   static override summary = 'Plan the deletion of old backups, keeping the newest ones and never the last verified one.';

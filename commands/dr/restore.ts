@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core';
 import {planRestore} from '../../src/app/dr-plans.js';
-import {applyFlags} from '../apply.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {drPlanFlow} from '../../src/cli/dr-plan-session.js';
-import {planFlags} from '../plan.js';
+import {applyFlags, planFlags} from '../../src/cli/flags.js';
 
 export default class DrRestore extends OrxCommand {
   static override summary =

@@ -24,23 +24,6 @@ export interface CommandResult {
 }
 
 /**
- * Where kind and kubectl are, on the commands that run them: the operator's choice, never the
- * workspace's (orchestration.yml may come from a pull request). Absolute paths only.
- */
-export const toolFlags = {
-  'tool-kind': Flags.string({
-    description: 'Absolute path of the kind binary (default: kind on PATH).',
-    env: 'ORX_KIND',
-    helpGroup: 'TOOLS',
-  }),
-  'tool-kubectl': Flags.string({
-    description: 'Absolute path of the kubectl binary (default: kubectl on PATH).',
-    env: 'ORX_KUBECTL',
-    helpGroup: 'TOOLS',
-  }),
-};
-
-/**
  * The command layer: parse flags (each with an ORX_* twin), build the context, run one
  * operation, render it as text or JSON, map the outcome to the one exit-code table.
  */
