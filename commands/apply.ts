@@ -3,6 +3,7 @@ import {planFlags} from './plan.js';
 import {loadPlan, planForApply} from '../src/app/plan.js';
 import {runApplyFlow} from '../src/cli/apply-session.js';
 import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
+import type {ResultOf} from '../src/app/results.js';
 
 export const applyFlags = {
   'auto-approve': Flags.boolean({
@@ -35,7 +36,7 @@ export default class Apply extends OrxCommand {
     }),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'apply'>>> {
     const {args, flags} = await this.parse(Apply);
     await this.setup(flags);
     const doc = args.file

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core';
 import {haltNow} from '../src/app/halt.js';
 import {EXIT} from '../src/exit-codes.js';
 import {OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
+import type {ResultOf} from '../src/app/results.js';
 
 export default class Halt extends OrxCommand {
   static override summary = 'The kill switch: stop every running agent and refuse every apply until `orx resume`.';
@@ -18,7 +19,7 @@ export default class Halt extends OrxCommand {
     ...toolFlags,
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'halt'>>> {
     const {flags} = await this.parse(Halt);
     await this.setup(flags);
     const r = await haltNow(this.orx, {reason: flags.reason, waitMs: flags.wait * 1000});

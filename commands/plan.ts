@@ -3,6 +3,7 @@ import {makePlan} from '../src/app/plan.js';
 import {exitCodeHelp, OrxCommand, toolFlags, type CommandResult} from '../src/cli/command.js';
 import {EXIT} from '../src/exit-codes.js';
 import {planFooter, renderPlan} from '../src/ui/plan-view.js';
+import type {ResultOf} from '../src/app/results.js';
 
 export const planFlags = {
   target: Flags.string({
@@ -73,7 +74,7 @@ export default class Plan extends OrxCommand {
     }),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'plan'>>> {
     const {flags} = await this.parse(Plan);
     await this.setup(flags);
     const p = await makePlan(this.orx, {

@@ -4,6 +4,7 @@ import {applyFlags} from '../apply.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {drPlanFlow} from '../../src/cli/dr-plan-session.js';
 import {planFlags} from '../plan.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class DrBackup extends OrxCommand {
   static override summary = 'Back up volumes (and the ledger) as a plan: quiesce, stream, checksum, sign.';
@@ -27,7 +28,7 @@ export default class DrBackup extends OrxCommand {
     autonomy: planFlags.autonomy,
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'dr backup'>>> {
     const {flags} = await this.parse(DrBackup);
     await this.setup(flags);
     return drPlanFlow(

@@ -4,6 +4,7 @@ import {applyFlags} from '../apply.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {drPlanFlow} from '../../src/cli/dr-plan-session.js';
 import {planFlags} from '../plan.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class DrRestore extends OrxCommand {
   static override summary =
@@ -31,7 +32,7 @@ export default class DrRestore extends OrxCommand {
     autonomy: planFlags.autonomy,
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'dr restore'>>> {
     const {args, flags} = await this.parse(DrRestore);
     await this.setup(flags);
     return drPlanFlow(
