@@ -35,6 +35,13 @@ describe('result schemas', () => {
     expect(readdirSync(resultsDir).every((f) => f.endsWith('.schema.json'))).toBe(true);
   });
 
+  it("each command's result is typed by its own id (src/app/results.ts), the id its schema is named for", () => {
+    for (const id of Object.keys(manifest.commands)) {
+      const file = path.join(repoRoot, 'commands', `${id.replace(/:/g, '/')}.ts`);
+      expect(readFileSync(file, 'utf8'), file).toContain(`CommandResult<ResultOf<'${id.replace(/:/g, ' ')}'>>`);
+    }
+  });
+
   it('each compiles with ajv (strict) and refers only to schemas shipped with orx', () => {
     const ajv = compiler();
     for (const n of names) {
