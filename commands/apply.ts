@@ -3,6 +3,7 @@ import {loadPlan, planForApply} from '../src/app/plan.js';
 import {runApplyFlow} from '../src/cli/apply-session.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from '../src/cli/command.js';
 import {applyFlags, planFlags} from '../src/cli/flags.js';
+import type {ResultOf} from '../src/app/results.js';
 
 export default class Apply extends OrxCommand {
   static override summary = 'Apply a saved plan exactly, or plan and apply after confirmation.';
@@ -25,7 +26,7 @@ export default class Apply extends OrxCommand {
     }),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'apply'>>> {
     const {args, flags} = await this.parse(Apply);
     await this.setup(flags);
     const doc = args.file

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {approvePlan} from '../src/app/approve.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
+import type {ResultOf} from '../src/app/results.js';
 export default class Approve extends OrxCommand {
   static override summary = 'Record approvals (or rejections) for steps of a saved plan.';
   static override description =
@@ -28,7 +29,7 @@ export default class Approve extends OrxCommand {
     }),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'approve'>>> {
     const {args, flags} = await this.parse(Approve);
     await this.setup(flags);
     const r = await approvePlan(this.orx, {

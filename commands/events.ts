@@ -1,8 +1,9 @@
 import {Flags} from '@oclif/core';
 import {followEvents, listEvents, type EventRecord} from '../src/app/events.js';
-import {OrxCommand, type CommandResult} from '../src/cli/command.js';
+import {OrxCommand, type CommandResult, type StreamedResult} from '../src/cli/command.js';
 import {untilInterrupted} from '../src/cli/stop-signals.js';
 import {renderEvent} from '../src/ui/state-view.js';
+import type {ResultOf} from '../src/app/results.js';
 
 export default class Events extends OrxCommand {
   static override summary = 'Print the ledger events, optionally for one run, optionally following new ones.';
@@ -13,7 +14,7 @@ export default class Events extends OrxCommand {
     limit: Flags.integer({description: 'At most this many events (without --follow).', min: 1, default: 1000, env: 'ORX_LIMIT'}),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'events'>> | StreamedResult> {
     const {flags} = await this.parse(Events);
     await this.setup(flags);
     if (!flags.follow) {
@@ -24,6 +25,6 @@ export default class Events extends OrxCommand {
       process.stdout.write(this.jsonMode ? `${JSON.stringify(e)}\n` : `${renderEvent(e)}\n`);
     };
     await followEvents(this.orx, {run: flags.run}, print, untilInterrupted());
-    return {data: {}, streamed: true};
+    return {streamed: true};
   }
 }

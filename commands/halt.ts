@@ -3,6 +3,7 @@ import {haltNow} from '../src/app/halt.js';
 import {EXIT} from '../src/exit-codes.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 import {toolFlags} from '../src/cli/flags.js';
+import type {ResultOf} from '../src/app/results.js';
 
 export default class Halt extends OrxCommand {
   static override summary = 'The kill switch: stop every running agent and refuse every apply until `orx resume`.';
@@ -19,7 +20,7 @@ export default class Halt extends OrxCommand {
     ...toolFlags,
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'halt'>>> {
     const {flags} = await this.parse(Halt);
     await this.setup(flags);
     const r = await haltNow(this.orx, {reason: flags.reason, waitMs: flags.wait * 1000});

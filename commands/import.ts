@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core';
 import {importIntoState} from '../src/app/state-ops.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
+import type {ResultOf} from '../src/app/results.js';
 
 export default class Import extends OrxCommand {
   static override summary = 'Adopt an existing Docker object into the state.';
@@ -12,7 +13,7 @@ export default class Import extends OrxCommand {
     id: Args.string({required: true, description: 'Container, network or volume id or name, or image reference'}),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'import'>>> {
     const {args, flags} = await this.parse(Import);
     await this.setup(flags);
     const rec = await importIntoState(this.orx, args.address, args.id);

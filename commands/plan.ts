@@ -4,6 +4,7 @@ import {exitCodeHelp, OrxCommand, type CommandResult} from '../src/cli/command.j
 import {planFlags, toolFlags} from '../src/cli/flags.js';
 import {EXIT} from '../src/exit-codes.js';
 import {planFooter, renderPlan} from '../src/ui/plan-view.js';
+import type {ResultOf} from '../src/app/results.js';
 
 export default class Plan extends OrxCommand {
   static override summary = 'Show what apply would change, without changing anything.';
@@ -41,7 +42,7 @@ export default class Plan extends OrxCommand {
     }),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'plan'>>> {
     const {flags} = await this.parse(Plan);
     await this.setup(flags);
     const p = await makePlan(this.orx, {

@@ -3,6 +3,7 @@ import {resumeAfterHalt} from '../src/app/resume.js';
 import {runApplyFlow} from '../src/cli/apply-session.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 import {applyFlags, planFlags} from '../src/cli/flags.js';
+import type {ResultOf} from '../src/app/results.js';
 
 export default class Resume extends OrxCommand {
   static override summary = 'Lift the halt (safe mode) and start again what halt stopped.';
@@ -13,7 +14,7 @@ export default class Resume extends OrxCommand {
     autonomy: planFlags.autonomy,
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'resume'>>> {
     const {flags} = await this.parse(Resume);
     await this.setup(flags);
     const r = await resumeAfterHalt(this.orx, {reason: flags.reason, autonomy: flags.autonomy});

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {signFile} from '../src/app/signing.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
+import type {ResultOf} from '../src/app/results.js';
 
 export default class SignBlob extends OrxCommand {
   static override summary = 'Sign any file with the workspace key into a Sigstore bundle.';
@@ -16,7 +17,7 @@ export default class SignBlob extends OrxCommand {
     'key-file': Flags.string({description: 'A PEM private key file to sign with instead of .orx/keys/signing.key.', env: 'ORX_KEY_FILE'}),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'sign-blob'>>> {
     const {args, flags} = await this.parse(SignBlob);
     await this.setup(flags);
     const r = await signFile(this.orx, {file: args.file, bundle: flags.bundle, keyFile: flags['key-file']});

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core';
 import {resimulate} from '../src/app/simulate.js';
 import {readinessLine} from '../src/ui/plan-view.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
+import type {ResultOf} from '../src/app/results.js';
 
 export default class Simulate extends OrxCommand {
   static override summary = "Recompute a saved plan's readiness: the same inputs and seed give the same numbers on any machine.";
@@ -15,7 +16,7 @@ export default class Simulate extends OrxCommand {
     iterations: Flags.integer({description: "Iterations (default: the plan's).", min: 1, max: 1_000_000, env: 'ORX_SIM_ITERATIONS'}),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'simulate'>>> {
     const {args, flags} = await this.parse(Simulate);
     await this.setup(flags);
     const sim = await resimulate(this.orx.dir, path.resolve(this.orx.dir, args.file), {seed: flags.seed, iterations: flags.iterations});

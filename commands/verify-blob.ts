@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {verifyFile} from '../src/app/signing.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from '../src/cli/command.js';
+import type {ResultOf} from '../src/app/results.js';
 
 export default class VerifyBlob extends OrxCommand {
   static override summary = 'Check a file against a Sigstore bundle signed with a known public key.';
@@ -20,7 +21,7 @@ export default class VerifyBlob extends OrxCommand {
     }),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'verify-blob'>>> {
     const {args, flags} = await this.parse(VerifyBlob);
     await this.setup(flags);
     const r = await verifyFile(this.orx, {file: args.file, bundle: flags.bundle, keys: flags.key, trustedRoot: flags['trusted-root']});

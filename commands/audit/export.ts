@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core';
 import {exportAudit} from '../../src/app/audit-bundle.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderExportSummary} from '../../src/ui/audit-view.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class AuditExport extends OrxCommand {
   static override summary = 'Write a signed audit bundle: events with their hashes, the chain head, contract snapshots, policy digests.';
@@ -23,7 +24,7 @@ export default class AuditExport extends OrxCommand {
     'key-file': Flags.string({description: 'Sign with this PEM private key instead of the workspace key.', env: 'ORX_KEY_FILE'}),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'audit export'>>> {
     const {flags} = await this.parse(AuditExport);
     await this.setup(flags);
     const {summary, file} = await exportAudit(this.orx, {

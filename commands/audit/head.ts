@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core';
 import {readChainHead, readSignedHead} from '../../src/app/audit.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderChainHead} from '../../src/ui/audit-view.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class AuditHead extends OrxCommand {
   static override summary =
@@ -17,7 +18,7 @@ export default class AuditHead extends OrxCommand {
     }),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'audit head'>>> {
     const {flags} = await this.parse(AuditHead);
     await this.setup(flags);
     if (flags.signed) {

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core';
 import {verifyAuditBundleFile} from '../../src/app/audit-bundle.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderBundleVerification} from '../../src/ui/audit-view.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class AuditVerifyBundle extends OrxCommand {
   static override summary = 'Check an audit bundle: signature, every event hash, the links in its range, the chain head, snapshots.';
@@ -16,7 +17,7 @@ export default class AuditVerifyBundle extends OrxCommand {
     key: Flags.string({description: 'PEM public key the bundle must be signed with.', env: 'ORX_KEY'}),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'audit verify-bundle'>>> {
     const {args, flags} = await this.parse(AuditVerifyBundle);
     await this.setup(flags);
     const v = await verifyAuditBundleFile(this.orx, {file: args.file, key: flags.key});

@@ -3,6 +3,7 @@ import {verifyAuditTrail} from '../../src/app/audit.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {EXIT} from '../../src/exit-codes.js';
 import {renderAuditVerification} from '../../src/ui/audit-view.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class AuditVerify extends OrxCommand {
   static override summary = "Recompute the ledger's hash chain and check it against its signed checkpoints.";
@@ -22,7 +23,7 @@ export default class AuditVerify extends OrxCommand {
     }),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'audit verify'>>> {
     const {flags} = await this.parse(AuditVerify);
     await this.setup(flags);
     const v = await verifyAuditTrail(this.orx, {head: flags.head, trustedKeys: flags['trusted-key']});

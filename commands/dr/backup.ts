@@ -3,6 +3,7 @@ import {planBackup} from '../../src/app/dr-plans.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {drPlanFlow} from '../../src/cli/dr-plan-session.js';
 import {applyFlags, planFlags} from '../../src/cli/flags.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class DrBackup extends OrxCommand {
   static override summary = 'Back up volumes (and the ledger) as a plan: quiesce, stream, checksum, sign.';
@@ -26,7 +27,7 @@ export default class DrBackup extends OrxCommand {
     autonomy: planFlags.autonomy,
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'dr backup'>>> {
     const {flags} = await this.parse(DrBackup);
     await this.setup(flags);
     return drPlanFlow(

@@ -3,6 +3,7 @@ import {planPrune} from '../../src/app/dr-plans.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {drPlanFlow} from '../../src/cli/dr-plan-session.js';
 import {applyFlags, planFlags} from '../../src/cli/flags.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class DrPrune extends OrxCommand {
   static override summary = 'Plan the deletion of old backups, keeping the newest ones and never the last verified one.';
@@ -20,7 +21,7 @@ export default class DrPrune extends OrxCommand {
     autonomy: planFlags.autonomy,
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'dr prune'>>> {
     const {flags} = await this.parse(DrPrune);
     await this.setup(flags);
     return drPlanFlow(

@@ -3,6 +3,7 @@ import {planRestore} from '../../src/app/dr-plans.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {drPlanFlow} from '../../src/cli/dr-plan-session.js';
 import {applyFlags, planFlags} from '../../src/cli/flags.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class DrRestore extends OrxCommand {
   static override summary =
@@ -30,7 +31,7 @@ export default class DrRestore extends OrxCommand {
     autonomy: planFlags.autonomy,
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'dr restore'>>> {
     const {args, flags} = await this.parse(DrRestore);
     await this.setup(flags);
     return drPlanFlow(

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core';
 import {verifyBackupById} from '../../src/app/dr-verify.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderBackupVerification} from '../../src/ui/dr-view.js';
+import type {ResultOf} from '../../src/app/results.js';
 export default class DrVerify extends OrxCommand {
   static override summary =
     'Check a backup: its signature, every digest and that every archive entry can be restored; with --drill, restore it into scratch volumes and compare content.';
@@ -27,7 +28,7 @@ export default class DrVerify extends OrxCommand {
     }),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'dr verify'>>> {
     const {args, flags} = await this.parse(DrVerify);
     await this.setup(flags);
     const r = await verifyBackupById(this.orx, {backup: args.backup, drill: flags.drill, trustedKeys: flags['trusted-key']});

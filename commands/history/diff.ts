@@ -2,6 +2,7 @@ import {Args} from '@oclif/core';
 import {diffHistory} from '../../src/app/audit.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderHistoryDiff} from '../../src/ui/audit-view.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class HistoryDiff extends OrxCommand {
   static override summary = 'Show what changed between two applied configurations, key by key.';
@@ -11,7 +12,7 @@ export default class HistoryDiff extends OrxCommand {
     to: Args.string({required: true, description: 'The newer snapshot id (or a unique prefix).'}),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'history diff'>>> {
     const {args, flags} = await this.parse(HistoryDiff);
     await this.setup(flags);
     const d = await diffHistory(this.orx, args.from, args.to);

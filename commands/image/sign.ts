@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {signImageRef} from '../../src/app/signing.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class ImageSign extends OrxCommand {
   static override summary = 'Sign an image in its registry (cosign format), so `verify: {key: ...}` accepts it.';
@@ -20,7 +21,7 @@ export default class ImageSign extends OrxCommand {
     }),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'image sign'>>> {
     const {args, flags} = await this.parse(ImageSign);
     await this.setup(flags);
     const r = await signImageRef(this.orx, args.ref, flags.key);

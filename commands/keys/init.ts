@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core';
 import {createKey, inWorkspace} from '../../src/app/keys.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class KeysInit extends OrxCommand {
   static override summary = 'Create the workspace signing key (ECDSA P-256) in .orx/keys/.';
@@ -15,7 +16,7 @@ export default class KeysInit extends OrxCommand {
     }),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'keys init'>>> {
     const {flags} = await this.parse(KeysInit);
     await this.setup(flags);
     const k = createKey(this.orx, flags.force);

@@ -2,12 +2,13 @@ import {Flags} from '@oclif/core';
 import {evaluatePlanFile} from '../../src/app/policy.js';
 import {table} from '../../src/ui/state-view.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class PolicyEval extends OrxCommand {
   static override summary = "Show every rule's result for a saved plan (for review in CI).";
   static override flags = {plan: Flags.string({description: 'A plan saved with `orx plan -out FILE`.', required: true, env: 'ORX_PLAN'})};
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'policy eval'>>> {
     const {flags} = await this.parse(PolicyEval);
     await this.setup(flags);
     const {doc, results} = await evaluatePlanFile(this.orx, flags.plan);

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core';
 import {renderAgent} from '../../src/app/kube-info.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
+import type {ResultOf} from '../../src/app/results.js';
 
 export default class RenderAgent extends OrxCommand {
   static override summary = 'Print the Kubernetes objects of an agent with target kubernetes (ServiceAccount, Deployment).';
@@ -9,7 +10,7 @@ export default class RenderAgent extends OrxCommand {
   static override examples = ['orx render agent worker', 'orx render agent worker --json'];
   static override args = {name: Args.string({description: 'The agent (agents.NAME).', required: true})};
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'render agent'>>> {
     const {args, flags} = await this.parse(RenderAgent);
     await this.setup(flags);
     const view = await renderAgent(this.orx, args.name);

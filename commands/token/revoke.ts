@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core';
 import {revokeToken} from '../../src/app/token.js';
 import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {renderRevoke} from '../../src/ui/token-view.js';
+import type {ResultOf} from '../../src/app/results.js';
 export default class TokenRevoke extends OrxCommand {
   static override summary = 'Revoke an agent identity token by its jti, or every live token of an agent.';
   static override description =
@@ -20,7 +21,7 @@ export default class TokenRevoke extends OrxCommand {
     }),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'token revoke'>>> {
     const {args, flags} = await this.parse(TokenRevoke);
     await this.setup(flags);
     const r = await revokeToken(this.orx, {jti: args.jti, agent: flags.agent, reason: flags.reason});

@@ -3,6 +3,7 @@ import {verifyToken} from '../../src/app/token.js';
 import {exitCodeHelp, OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import {EXIT} from '../../src/exit-codes.js';
 import {renderTokenCheck} from '../../src/ui/token-view.js';
+import type {ResultOf} from '../../src/app/results.js';
 export default class TokenVerify extends OrxCommand {
   static override summary = 'Check an agent identity token: signature, expiry, issuer and revocation.';
   static override description = `TOKEN is the token itself, a file holding it (an agent reads its own at /run/secrets/orx-token) or - to read it from stdin, which keeps it out of the shell history and the process list. The token must be signed ES256 by the workspace key (or a key given with --trusted-key), be unexpired, be issued by this workspace, be recorded in its ledger and not be revoked. Prints the claims; exit 0 when valid, 1 when not (the reason is printed).\n\n${exitCodeHelp()}`;
@@ -22,7 +23,7 @@ export default class TokenVerify extends OrxCommand {
     audience: Flags.string({description: 'Also require this audience (aud claim).', env: 'ORX_TOKEN_AUDIENCE'}),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult<ResultOf<'token verify'>>> {
     const {args, flags} = await this.parse(TokenVerify);
     await this.setup(flags);
     const check = await verifyToken(this.orx, {

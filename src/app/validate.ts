@@ -38,9 +38,14 @@ export interface SecretCheckRow {
   error: string | null;
 }
 
-export async function checkWorkspaceSecrets(
-  ctx: OrxContext,
-): Promise<{ok: boolean; checked: number; failed: number; secrets: SecretCheckRow[]}> {
+export interface SecretsCheckResult {
+  ok: boolean;
+  checked: number;
+  failed: number;
+  secrets: SecretCheckRow[];
+}
+
+export async function checkWorkspaceSecrets(ctx: OrxContext): Promise<SecretsCheckResult> {
   const c = loadConfig(ctx.dir).config;
   const requests: SecretRequest[] = [...secretRequests(c)];
   if (c.signing_key_ref) requests.push({address: 'signing', key: 'key', ref: c.signing_key_ref});

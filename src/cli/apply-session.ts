@@ -1,6 +1,6 @@
 // An apply as the terminal sees it: the plan printed, the review screen when there is a
 // terminal, progress on stderr, stop signals, and the result rendered.
-import {applyReviewed, type ApplyRequest} from '../app/apply.js';
+import {applyReviewed, type ApplyRequest, type ApplyResult} from '../app/apply.js';
 import type {OrxContext} from '../engine/context.js';
 import type {PlanDocument} from '../engine/planfile.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
@@ -29,7 +29,7 @@ export type ApplyFlowOptions = Omit<ApplyRequest, 'autonomy' | 'chaos'> &
     chaos?: string;
   };
 
-export function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> {
+export function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult<ApplyResult>> {
   const {ctx, json, stdinIsTTY, stderrIsTTY, logFormat, autonomy, chaos, ...req} = o;
   return runApply(
     ctx,
@@ -38,7 +38,7 @@ export function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult> {
   );
 }
 
-async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOptions): Promise<CommandResult> {
+async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOptions): Promise<CommandResult<ApplyResult>> {
   const outcome = await applyReviewed(ctx, req, {
     showPlan: (doc: PlanDocument) => {
       if (!term.json) process.stdout.write(renderPlan(doc) + '\n');

@@ -13,14 +13,19 @@ import {currentActor} from './actor.js';
 
 export const JSON_FORMAT_VERSION = '1';
 
-export interface CommandResult {
-  /** the JSON document (formatVersion is added) */
-  data: Record<string, unknown>;
+/** What a command prints: `data` with --json (formatVersion is added), else `human`. */
+export interface CommandResult<T extends object = object> {
+  /** the JSON document, typed per command (src/app/results.ts, schemas/results/) */
+  data: T;
   /** human rendering for stdout; nothing is printed when absent */
   human?: string;
   exit?: ExitCode;
-  /** already written to stdout as it came (schemas, followed events): print nothing more */
-  streamed?: boolean;
+}
+
+/** Already written to stdout as it came (schemas, followed events): nothing more is printed. */
+export interface StreamedResult {
+  streamed: true;
+  exit?: ExitCode;
 }
 
 /**
@@ -46,7 +51,7 @@ export abstract class OrxCommand extends Command {
   protected debugMode = false;
   protected orx!: OrxContext;
 
-  abstract exec(): Promise<CommandResult>;
+  abstract exec(): Promise<CommandResult | StreamedResult>;
 
   protected stderr(s: string): void {
     process.stderr.write(s);
@@ -107,7 +112,7 @@ export abstract class OrxCommand extends Command {
     this.jsonMode = this.argv.includes('--json') || process.env.ORX_JSON === 'true' || process.env.ORX_JSON === '1';
     try {
       const result = await this.exec();
-      if (result.streamed) {
+      if ('streamed' in result) {
         // already on stdout
       } else if (this.jsonMode) process.stdout.write(JSON.stringify({formatVersion: JSON_FORMAT_VERSION, ...result.data}, null, 2) + '\n');
       else if (result.human) process.stdout.write(result.human.endsWith('\n') ? result.human : `${result.human}\n`);

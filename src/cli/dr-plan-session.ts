@@ -2,6 +2,7 @@
 // like `orx apply`: the same for backup, restore and prune.
 import path from 'node:path';
 import {makeDrPlan, type DrPlanBuilder} from '../app/dr-plan.js';
+import type {DrPlanResult} from '../app/results.js';
 import type {OrxContext} from '../engine/context.js';
 import {renderPlan} from '../ui/plan-view.js';
 import {runApplyFlow} from './apply-session.js';
@@ -18,7 +19,7 @@ export interface DrFlowOptions {
   terminal: {json: boolean; stdinIsTTY: boolean; stderrIsTTY: boolean};
 }
 
-export async function drPlanFlow(o: DrFlowOptions, build: DrPlanBuilder): Promise<CommandResult> {
+export async function drPlanFlow(o: DrFlowOptions, build: DrPlanBuilder): Promise<CommandResult<DrPlanResult>> {
   const {doc, saved_to} = await makeDrPlan(o.ctx, build, {out: o.out, keyFile: o.keyFile});
   if (saved_to) {
     const rel = path.relative(o.ctx.dir, saved_to) || saved_to;

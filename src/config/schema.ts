@@ -1,6 +1,6 @@
 // The published JSON Schema for orchestration.yml, found next to the package and compiled
 // once, on first use, so commands that never read the config do not pay for ajv.
-import {existsSync, readFileSync} from 'node:fs';
+import {existsSync, readdirSync, readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {createRequire} from 'node:module';
@@ -14,7 +14,10 @@ let cachedValidate: ValidateFunction | undefined;
 
 /** Absolute path of a schema shipped in this package's schemas/ (from src/ or dist/ alike). */
 export function publishedSchemaPath(which: keyof typeof FILES): string {
-  const file = join('schemas', FILES[which]);
+  return shippedPath(join('schemas', FILES[which]));
+}
+
+function shippedPath(file: string): string {
   const hit = cachedPaths.get(file);
   if (hit) return hit;
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -33,6 +36,24 @@ export function publishedSchemaPath(which: keyof typeof FILES): string {
 
 export function readPublishedSchema(which: keyof typeof FILES): Record<string, unknown> {
   return JSON.parse(readFileSync(publishedSchemaPath(which), 'utf8')) as Record<string, unknown>;
+}
+
+/** The schemas of the --json documents: schemas/results/NAME.schema.json, NAME a command id with dashes, or `error`. */
+const RESULTS_DIR = join('schemas', 'results');
+const RESULT_SUFFIX = '.schema.json';
+
+export function resultSchemaNames(): string[] {
+  const dir = shippedPath(RESULTS_DIR);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(RESULT_SUFFIX))
+    .map((f) => f.slice(0, -RESULT_SUFFIX.length))
+    .sort();
+}
+
+/** undefined: no result schema of that name. */
+export function readResultSchema(name: string): Record<string, unknown> | undefined {
+  if (!resultSchemaNames().includes(name)) return undefined;
+  return JSON.parse(readFileSync(join(shippedPath(RESULTS_DIR), `${name}${RESULT_SUFFIX}`), 'utf8')) as Record<string, unknown>;
 }
 
 export function configSchemaPath(): string {
