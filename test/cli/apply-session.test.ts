@@ -39,7 +39,7 @@ const options = (doc: PlanDocument, over: Partial<ApplyFlowOptions> = {}): Apply
   ...over,
 });
 /** The result, or what it threw (flags are checked before the promise is made). */
-async function settled<T>(fn: () => Promise<T>): Promise<T | unknown> {
+async function settled<T>(fn: () => Promise<T>): Promise<unknown> {
   try {
     return await fn();
   } catch (e) {

@@ -9,12 +9,21 @@ export interface Captured<T> {
 
 export async function captureOutput<T>(fn: () => Promise<T>, o: {stderr?: boolean} = {}): Promise<Captured<T>> {
   const out = {stdout: '', stderr: ''};
-  const writes = {stdout: process.stdout.write, stderr: process.stderr.write};
+  // the streams' own write (or the one a command layer already wrapped it in), put back as it was
+  const writes = {
+    stdout: Object.getOwnPropertyDescriptor(process.stdout, 'write'),
+    stderr: Object.getOwnPropertyDescriptor(process.stderr, 'write'),
+  };
+  const restore = (which: 'stdout' | 'stderr'): void => {
+    const d = writes[which];
+    if (d) Object.defineProperty(process[which], 'write', d);
+    else delete (process[which] as unknown as Record<string, unknown>).write;
+  };
   const sink = (which: 'stdout' | 'stderr') =>
     ((chunk: unknown, enc?: unknown, cb?: unknown) => {
       out[which] += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
       const done = typeof enc === 'function' ? enc : cb;
-      if (typeof done === 'function') process.nextTick(done as () => void);
+      if (typeof done === 'function') process.nextTick(done);
       return true;
     }) as typeof process.stdout.write;
   const exitBefore = process.exitCode;
@@ -24,8 +33,8 @@ export async function captureOutput<T>(fn: () => Promise<T>, o: {stderr?: boolea
     const value = await fn();
     return {value, ...out, exitCode: process.exitCode};
   } finally {
-    process.stdout.write = writes.stdout;
-    if (o.stderr !== false) process.stderr.write = writes.stderr;
+    restore('stdout');
+    if (o.stderr !== false) restore('stderr');
     process.exitCode = exitBefore;
   }
 }

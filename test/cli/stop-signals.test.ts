@@ -2,7 +2,7 @@
 // the signals delivered to this process's handlers. The output guard's "closed" state is
 // process-wide, so the closed-pipe cases come last.
 import {EventEmitter} from 'node:events';
-import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 import {guardOutput, onOutputClosed} from '../../src/cli/output-guard.js';
 import {untilInterrupted, watchStopSignals} from '../../src/cli/stop-signals.js';
 import {EXIT} from '../../src/exit-codes.js';
@@ -45,11 +45,11 @@ describe('watchStopSignals', () => {
     let forced = 0;
     const stop = watchStopSignals(() => forced++);
     const exits: Array<number | string | null | undefined> = [];
-    const realExit = process.exit;
-    process.exit = ((code?: number | string | null) => {
+    // the process must outlive the test: the exit is recorded instead
+    const exit = vi.spyOn(process, 'exit').mockImplementation((code?: number | string | null) => {
       exits.push(code);
       return undefined as never;
-    }) as typeof process.exit;
+    });
     try {
       const r = await captureOutput(async () => {
         deliver('SIGTERM');
@@ -58,7 +58,7 @@ describe('watchStopSignals', () => {
       expect(r.stderr).toContain('\nSIGTERM received: no new steps will start;');
       expect(r.stderr).toContain('\nSIGHUP received again: stopping at once; the run is recorded as interrupted and the lock released.');
     } finally {
-      process.exit = realExit;
+      exit.mockRestore();
       stop.off();
     }
     expect(stop.signal.aborted).toBe(true);
