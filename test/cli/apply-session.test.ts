@@ -133,6 +133,7 @@ describe('runApplyFlow on a terminal', () => {
     const real = {stdin: Object.getOwnPropertyDescriptor(process, 'stdin')!, stderr: Object.getOwnPropertyDescriptor(process, 'stderr')!};
     Object.defineProperty(process, 'stdin', {value: stdin, configurable: true});
     Object.defineProperty(process, 'stderr', {value: stderr, configurable: true});
+    const ci = process.env.CI;
     process.env.CI = 'true';
     try {
       const running = captureOutput(() => runApplyFlow(options(doc, {autoApprove: false, stdinIsTTY: true, stderrIsTTY: true})), {
@@ -155,7 +156,8 @@ describe('runApplyFlow on a terminal', () => {
     } finally {
       Object.defineProperty(process, 'stdin', real.stdin);
       Object.defineProperty(process, 'stderr', real.stderr);
-      process.env.CI = 'false';
+      if (ci === undefined) delete process.env.CI;
+      else process.env.CI = ci;
     }
   }, 60_000);
 
