@@ -12,7 +12,7 @@ import {EXIT} from '../../src/exit-codes.js';
 import {approvalsFor} from '../../src/ledger/safety.js';
 import {context, withLedger} from '../helpers/engine.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
-import {NET_VOL_YAML, recordingIO} from './support.js';
+import {NET_VOL_YAML, recordingIO} from '../helpers/app-io.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {

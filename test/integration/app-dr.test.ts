@@ -13,13 +13,18 @@ import {setColor} from '../../src/ui/color.js';
 import {renderBackupList, renderBackupVerification} from '../../src/ui/dr-view.js';
 import {context, withLedger} from '../helpers/engine.js';
 import {makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
-import {NET_VOL_YAML, recordingIO} from './support.js';
+import {NET_VOL_YAML, recordingIO} from '../helpers/app-io.js';
 import {applyReviewed} from '../../src/app/apply.js';
 import {loadPlan, planForApply} from '../../src/app/plan.js';
 import {approvePlan} from '../../src/app/approve.js';
 import type {DrPlanBuilder} from '../../src/app/dr-plan.js';
 import {runApplyFlow} from '../../src/cli/apply-session.js';
 import type {OrxError} from '../../src/errors.js';
+import type {DrPlanResult} from '../../src/app/results.js';
+
+/** A DR command's result is the saved plan (-out) or the apply's outcome. */
+const savedTo = (r: DrPlanResult) => ('saved_to' in r ? r.saved_to : undefined);
+const statusOf = (r: DrPlanResult) => ('status' in r ? r.status : undefined);
 
 setColor(false);
 
@@ -38,7 +43,7 @@ const flow = (over: Partial<DrFlowOptions> = {}): DrFlowOptions => ({
 /** As `orx dr restore -out F`, `orx approve F --all`, then `orx apply F`. */
 async function approvedAndApplied(build: DrPlanBuilder, file: string) {
   const saved = await drPlanFlow(flow({out: file}), build);
-  expect(saved.data.saved_to).toBe(path.join(ws.dir, file));
+  expect(savedTo(saved.data)).toBe(path.join(ws.dir, file));
   const ctx = context(ws.dir);
   await approvePlan(ctx, {file, steps: null, reason: 'drill', reject: false, trustedKeys: []});
   return runApplyFlow({
@@ -75,14 +80,14 @@ describe('dr backup, list, verify, restore, prune', () => {
 
   it('saves a backup plan for later when -out asks, and applies one otherwise', async () => {
     const saved = await drPlanFlow(flow({out: 'plans/backup.json'}), (l, loaded) => planBackup(context(ws.dir), l, loaded, {volumes: []}));
-    expect(saved.data.saved_to).toBe(path.join(ws.dir, 'plans/backup.json'));
+    expect(savedTo(saved.data)).toBe(path.join(ws.dir, 'plans/backup.json'));
     expect(saved.human).toContain('Saved the plan to plans/backup.json. Apply exactly it with: orx apply plans/backup.json');
     expect(saved.human).toMatch(/Plan: backup, \d steps?\./);
     expect(fs.existsSync(path.join(ws.dir, 'plans/backup.json'))).toBe(true);
 
     const applied = await drPlanFlow(flow(), (l, loaded) => planBackup(context(ws.dir), l, loaded, {volumes: []}));
     expect(applied.exit).toBeUndefined();
-    expect(applied.data.status).toBe('succeeded');
+    expect(statusOf(applied.data)).toBe('succeeded');
     expect(applied.human).toMatch(/^Backup complete: \d+ step\(s\)\. \(run \S+\)$/);
     const {backups} = await listBackupsOnDisk(context(ws.dir));
     expect(backups).toHaveLength(1);
@@ -144,14 +149,14 @@ describe('dr backup, list, verify, restore, prune', () => {
     expect(refused?.message).toContain('restore.memory');
 
     const out = await approvedAndApplied(build, 'plans/restore.json');
-    expect(out.data.status).toBe('succeeded');
+    expect(statusOf(out.data)).toBe('succeeded');
     expect(out.data.kind).toBe('restore');
     expect(out.human).toMatch(/^Restore complete: \d+ step\(s\), RTO \d+\.\d s \(apply start to healthy\)\. \(run \S+\)$/);
   }, 120_000);
 
   it('prunes down to what is kept, keeping the verified one', async () => {
     const second = await drPlanFlow(flow(), (l, loaded) => planBackup(context(ws.dir), l, loaded, {volumes: ['memory']}));
-    expect(second.data.status).toBe('succeeded');
+    expect(statusOf(second.data)).toBe('succeeded');
     const before = (await listBackupsOnDisk(context(ws.dir))).backups;
     expect(before).toHaveLength(2);
     const pruned = await approvedAndApplied(

@@ -11,8 +11,8 @@ import {EXIT} from '../../src/exit-codes.js';
 import {setColor} from '../../src/ui/color.js';
 import {context, withLedger} from '../helpers/engine.js';
 import {makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
-import {NET_VOL_YAML} from '../app/support.js';
-import {captureOutput} from './capture.js';
+import {NET_VOL_YAML} from '../helpers/app-io.js';
+import {captureOutput} from '../helpers/capture.js';
 
 setColor(false);
 

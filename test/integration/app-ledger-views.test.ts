@@ -17,7 +17,7 @@ import {renderAuditVerification, renderHistory, renderHistoryDiff} from '../../s
 import {renderEvent, renderResource, renderRun, renderRuns, renderState} from '../../src/ui/state-view.js';
 import {context} from '../helpers/engine.js';
 import {makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
-import {NET_VOL_YAML, recordingIO} from './support.js';
+import {NET_VOL_YAML, recordingIO} from '../helpers/app-io.js';
 
 setColor(false);
 

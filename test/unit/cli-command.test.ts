@@ -5,13 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import {Config, Flags} from '@oclif/core';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {JSON_FORMAT_VERSION, OrxCommand, exitCodeHelp, toolFlags, type CommandResult} from '../../src/cli/command.js';
+import {JSON_FORMAT_VERSION, OrxCommand, exitCodeHelp, type CommandResult, type StreamedResult} from '../../src/cli/command.js';
+import {toolFlags} from '../../src/cli/flags.js';
 import {toolCommand} from '../../src/drivers/tools.js';
 import {OrxError} from '../../src/errors.js';
 import {EXIT} from '../../src/exit-codes.js';
 import type {OrxContext} from '../../src/engine/context.js';
 import {repoRoot} from '../helpers/workspace.js';
-import {captureOutput} from './capture.js';
+import {captureOutput} from '../helpers/capture.js';
 
 let config: Config;
 let dir: string;
@@ -26,7 +27,7 @@ class Probe extends OrxCommand {
     outcome: Flags.string({default: 'ok'}),
   };
 
-  async exec(): Promise<CommandResult> {
+  async exec(): Promise<CommandResult | StreamedResult> {
     const {flags} = await this.parse(Probe);
     await this.setup(flags);
     seen.ctx = this.orx;
@@ -41,7 +42,7 @@ class Probe extends OrxCommand {
         return {data: {answer: 0}};
       case 'streamed':
         process.stdout.write('already written\n');
-        return {data: {answer: 1}, streamed: true};
+        return {streamed: true};
       case 'partial':
         return {data: {done: 1}, human: 'half done', exit: EXIT.PARTIAL};
       case 'orx-error':

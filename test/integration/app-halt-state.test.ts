@@ -15,7 +15,7 @@ import {haltState} from '../../src/ledger/safety.js';
 import {listTokens} from '../../src/ledger/tokens.js';
 import {context, withLedger} from '../helpers/engine.js';
 import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
-import {recordingIO} from './support.js';
+import {recordingIO} from '../helpers/app-io.js';
 
 let ws: TestWorkspace;
 

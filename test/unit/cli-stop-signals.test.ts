@@ -6,7 +6,7 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 import {guardOutput, onOutputClosed} from '../../src/cli/output-guard.js';
 import {untilInterrupted, watchStopSignals} from '../../src/cli/stop-signals.js';
 import {EXIT} from '../../src/exit-codes.js';
-import {captureOutput} from './capture.js';
+import {captureOutput} from '../helpers/capture.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const;
 type Sig = (typeof SIGNALS)[number];
