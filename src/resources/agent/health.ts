@@ -3,7 +3,7 @@
 // output of the last check kept for the ledger when the answer is no.
 import type Dockerode from 'dockerode';
 import {excerpt} from '../../util/redact.js';
-import type {HealthAttr} from './attrs.js';
+import type {HealthSpec} from '../../config/types.js';
 
 export type HealthFailure = 'unhealthy' | 'exit' | 'timeout';
 
@@ -41,7 +41,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 // the ledger and into the messages built from it
 const tail = (s: string): string => excerpt(s, {max: MAX_OUTPUT, keep: 'end', lines: MAX_OUTPUT_LINES});
 
-export async function waitHealthy(docker: Dockerode, id: string, health: HealthAttr | null, opts: WaitOptions): Promise<HealthResult> {
+export async function waitHealthy(docker: Dockerode, id: string, health: HealthSpec | null, opts: WaitOptions): Promise<HealthResult> {
   const c = docker.getContainer(id);
   const probe = health?.probe;
   const started = Date.now();
@@ -131,7 +131,7 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
 async function runProbe(
   docker: Dockerode,
   c: Dockerode.Container,
-  probe: NonNullable<HealthAttr['probe']>,
+  probe: NonNullable<HealthSpec['probe']>,
   timeoutMs: number,
 ): Promise<{ok: boolean; output: string}> {
   if ('http' in probe) {
