@@ -15,7 +15,7 @@ import {readBuildContext} from '../resources/build-context.js';
 import {dockerfileUser} from '../config/build-context.js';
 import {objectName} from '../util/labels.js';
 import type {Attrs, DesiredResource} from '../resources/types.js';
-import {repositoryOf} from '../drivers/registry.js';
+import {repositoryOf} from '../drivers/registry/reference.js';
 import {SECRETS_MOUNT} from '../config/mounts.js';
 import {isDefaultUpdate} from '../config/agent.js';
 
