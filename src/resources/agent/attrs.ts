@@ -122,6 +122,8 @@ export function validateAgentAttrs(a: Record<string, unknown>): AgentAttrs {
     command: strList('agent', a, 'command', true),
     env: strMap('agent', a, 'env'),
     user: str('agent', a, 'user', true),
+    // an agent recorded by `orx import` has none of image_user, allow_root, egress, secrets,
+    // token and secrets_mount: they are orx's bookkeeping, not something a container shows
     image_user: a.image_user === undefined ? null : str('agent', a, 'image_user', true),
     allow_root: a.allow_root == null ? null : {reason: str('agent', obj('agent', a.allow_root), 'reason')},
     egress: a.egress === undefined ? false : bool('agent', a, 'egress'),
@@ -134,7 +136,6 @@ export function validateAgentAttrs(a: Record<string, unknown>): AgentAttrs {
     health,
     labels: strMap('agent', a, 'labels'),
     hardening: {...HARDENING, privileged: hardening.privileged as boolean},
-    // plans made before secrets existed have none of these three
     secrets: a.secrets === undefined ? {} : strMap('agent', a, 'secrets'),
     token: a.token === undefined ? {...DEFAULT_TOKEN, scopes: []} : tokenAttr(obj('agent', a.token)),
     secrets_mount: a.secrets_mount === undefined ? SECRETS_MOUNT : str('agent', a, 'secrets_mount'),
