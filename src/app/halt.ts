@@ -1,15 +1,13 @@
 import {withLedger} from '../engine/workspace.js';
 import os from 'node:os';
 import {loadConfig} from '../config/load.js';
-import {connectDocker, engineMessage, isNotFound, labelFilter, statusCode} from '../drivers/docker.js';
+import {connectDocker} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
 import {pidAlive, type Ledger} from '../ledger/ledger.js';
 import {clearHalt, haltState, setHalt, type HaltState} from '../ledger/safety.js';
-import {LABEL} from '../util/labels.js';
-import {isKubeAgent, stopKubeAgent, validateKubeAgent} from '../resources/agent/kubernetes.js';
+import {stopAllAgents} from '../resources/agent/halt.js';
 import {revokeTokens} from '../ledger/tokens.js';
 import {removeWorkspaceSecrets, secretsRoot} from '../secrets/delivery.js';
-import {SECRETS_MOUNT} from '../config/mounts.js';
 import type {OrxContext} from '../engine/context.js';
 import {checkpointChain} from '../engine/checkpoint.js';
 
@@ -47,7 +45,7 @@ async function waitForLockRelease(ledger: Ledger, lockId: string, waitMs: number
 /**
  * `orx halt`: safe mode first (so a running apply stops starting steps), then a nudge to
  * that apply, then, once its in-flight steps are done, every running agent is stopped
- * in parallel. Nothing is deleted: resume starts exactly what was stopped.
+ * (resources/agent/halt.ts), its secrets removed and its tokens revoked.
  */
 export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltOptions): Promise<HaltResult> {
   const state: HaltState = {at: new Date().toISOString(), by: ctx.actor, reason: opts.reason, stopped: []};
@@ -65,56 +63,16 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
     await waitForLockRelease(ledger, lock.id, opts.waitMs ?? 120_000);
   }
 
-  const docker = await connectDocker();
   const ws = workspaceName(ctx.dir);
-  const byId = new Map(
-    ledger
-      .listResources()
-      .filter((r) => r.kind === 'agent' && r.object_id)
-      .map((r) => [r.object_id!, r.address]),
-  );
-  const [labelled, bound] = await Promise.all([
-    ws ? docker.listContainers({filters: {...labelFilter({[LABEL.workspace]: ws}), status: ['running']}}) : Promise.resolve([]),
-    byId.size ? docker.listContainers({filters: {id: [...byId.keys()], status: ['running']}}) : Promise.resolve([]),
-  ]);
-  const running = new Map([...labelled, ...bound].map((c) => [c.Id, byId.get(c.Id) ?? c.Labels?.[LABEL.address] ?? c.Names?.[0] ?? c.Id]));
-  const failures: HaltResult['failures'] = [];
-  await Promise.all(
-    [...running].map(async ([id, address]) => {
-      try {
-        await docker.getContainer(id).stop({t: 10});
-        state.stopped.push({address, object_id: id});
-      } catch (err) {
-        if (statusCode(err) === 304 || isNotFound(err)) return;
-        failures.push({address, error: engineMessage(err)});
-      }
-    }),
-  );
-  // Kubernetes agents: scaled to zero, their Secret deleted; resume's apply brings both back
-  await Promise.all(
-    ledger
-      .listResources()
-      .filter((r) => r.kind === 'agent' && isKubeAgent(r.attributes))
-      .map(async (r) => {
-        try {
-          await stopKubeAgent(ctx.dir, validateKubeAgent(r.attributes));
-          state.stopped.push({address: r.address, object_id: r.object_id ?? r.address});
-        } catch (err) {
-          failures.push({address: r.address, error: err instanceof Error ? err.message : String(err)});
-        }
-      }),
-  );
-  state.stopped.sort((a, b) => (a.address < b.address ? -1 : 1));
+  const agents = await stopAllAgents(await connectDocker(), ctx.dir, ws, ledger.listResources());
+  state.stopped.push(...agents.stopped);
   setHalt(ledger, state);
   // a halted agent keeps no secret in RAM and no identity that still verifies: resume
   // delivers both afresh
-  const mounts = [...labelled, ...bound].flatMap(
-    (c) => c.Mounts?.filter((m) => m.Type === 'bind' && m.Destination === SECRETS_MOUNT).map((m) => m.Source) ?? [],
-  );
-  const secretsRemoved = removeWorkspaceSecrets(secretsRoot(), ctx.dir, ws, mounts).length;
+  const secretsRemoved = removeWorkspaceSecrets(secretsRoot(), ctx.dir, ws, agents.secrets_mounts).length;
   const tokensRevoked = revokeTokens(ledger, {all: true}, {actor: ctx.actor, reason: `workspace halted: ${opts.reason}`}).length;
   await checkpointChain(ctx, ledger, undefined, {reason: 'halt'});
-  return {state, interrupted_apply: interrupted, failures, secrets_removed: secretsRemoved, tokens_revoked: tokensRevoked};
+  return {state, interrupted_apply: interrupted, failures: agents.failures, secrets_removed: secretsRemoved, tokens_revoked: tokensRevoked};
 }
 
 export async function liftHalt(ctx: OrxContext, ledger: Ledger, reason: string): Promise<HaltState> {

@@ -50,7 +50,7 @@ export type HealthProbe = {exec: string[]} | {http: {/** a host port published o
 export interface HealthSpec {
   /** Docker's form: ["CMD", ...] or ["CMD-SHELL", "..."]; empty when orx probes instead */
   test: string[];
-  /** orx's own probe; absent: the engine's healthcheck (test) decides (absent, not null: agents made before probes keep their config hash) */
+  /** orx's own probe; absent (not null, so the config hash of an agent without one is unchanged): the engine's healthcheck (test) decides */
   probe?: HealthProbe;
   interval_ms: number;
   timeout_ms: number;

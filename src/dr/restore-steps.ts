@@ -10,7 +10,7 @@ import {excerpt} from '../util/redact.js';
 import type {ResourceRecord, StateChange} from '../ledger/types.js';
 import {waitHealthy} from '../resources/agent/health.js';
 import {agentAction} from '../resources/agent/action.js';
-import {agentConfigHash, type AgentAttrs} from '../resources/agent/attrs.js';
+import {agentAttrs, agentConfigHash, type AgentAttrs} from '../resources/agent/attrs.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from '../resources/types.js';
 import {volumeAction} from '../resources/volume.js';
 import {restoreVolume} from './archive.js';
@@ -136,7 +136,7 @@ export async function restoreVolumeStep(op: RestoreVolumeOp, step: PlannedStep, 
       aside.push({record: a, id});
     }
     for (const a of aside) {
-      const before = agentAction.validate(a.record.attributes);
+      const before = agentAttrs(a.record.attributes);
       const {config_hash: _old, ...rest} = {
         ...before,
         mounts: before.mounts.map((m) => (m.source === oldName ? {...m, source: op.new_name} : m)),

@@ -1,4 +1,4 @@
-import {createRequire} from 'node:module';
+import {Module, createRequire} from 'node:module';
 import type Dockerode from 'dockerode';
 import {OrxError} from '../errors.js';
 
@@ -30,15 +30,11 @@ function deferModule(id: string): void {
     delete requireCjs.cache[file];
     return (requireCjs(file) as (...a: unknown[]) => unknown).apply(this, args);
   };
-  requireCjs.cache[file] = {
-    id: file,
-    filename: file,
-    loaded: true,
-    exports: stand,
-    children: [],
-    paths: [],
-    path: file,
-  } as unknown as NodeJS.Module;
+  const stub = new Module(file);
+  stub.filename = file;
+  stub.loaded = true;
+  stub.exports = stand;
+  requireCjs.cache[file] = stub;
 }
 
 /**

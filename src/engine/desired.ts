@@ -15,7 +15,7 @@ import {readBuildContext} from '../resources/build-context.js';
 import {dockerfileUser} from '../config/build-context.js';
 import {objectName} from '../util/labels.js';
 import type {Attrs, DesiredResource} from '../resources/types.js';
-import {repositoryOf} from '../drivers/registry.js';
+import {repositoryOf} from '../drivers/registry/reference.js';
 import {SECRETS_MOUNT} from '../config/mounts.js';
 import {isDefaultUpdate} from '../config/agent.js';
 
@@ -229,7 +229,7 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       token: spec.token,
       secrets_mount: SECRETS_MOUNT,
       running: true,
-      // the default is left out, so agents recorded before update strategies existed do not change
+      // the default is left out: attributes (and the plans and records made of them) carry a strategy only where one was chosen
       ...(isDefaultUpdate(spec.update) ? {} : {update: spec.update}),
     };
     resources.push({

@@ -2,7 +2,7 @@ import type Dockerode from 'dockerode';
 import {labelFilter, type Docker} from '../drivers/docker.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import type {LocalImage} from './desired.js';
-import {repositoryOf} from '../drivers/registry.js';
+import {repositoryOf} from '../drivers/registry/reference.js';
 import {LABEL} from '../util/labels.js';
 import {clusterOwner, KIND_CLUSTER_LABEL, KIND_ROLE_LABEL} from '../resources/cluster.js';
 import type {Attrs, DesiredResource, ObservedResource, ResourceKind} from '../resources/types.js';

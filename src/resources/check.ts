@@ -43,9 +43,11 @@ export function strMap(kind: string, a: Attrs, k: string): Record<string, string
   return bad(kind, k, 'a map of strings');
 }
 
-export function strList(kind: string, a: Attrs, k: string, nullable = false): string[] {
+export function strList(kind: string, a: Attrs, k: string): string[];
+export function strList(kind: string, a: Attrs, k: string, nullable: true): string[] | null;
+export function strList(kind: string, a: Attrs, k: string, nullable = false): string[] | null {
   const v = a[k];
-  if (nullable && v === null) return v as unknown as string[];
+  if (nullable && v === null) return null;
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
   return bad(kind, k, 'a list of strings');
 }

@@ -3,7 +3,7 @@ import {buildImage} from '../drivers/image-build.js';
 import {retryTransient} from '../drivers/engine-retry.js';
 import {OrxError} from '../errors.js';
 import {readBuildContext} from './build-context.js';
-import {repositoryOf} from '../drivers/registry.js';
+import {repositoryOf} from '../drivers/registry/reference.js';
 import {bad, obj, str, strMap} from './check.js';
 import {LABEL, ownLabels} from '../util/labels.js';
 import {planByDiff} from './plan-helper.js';

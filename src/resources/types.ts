@@ -153,3 +153,12 @@ export interface Action<Desired extends Attrs = Attrs> {
   apply(step: PlannedStep, ctx: ApplyContext): Promise<StepOutcome>;
   rollback(outcome: StepOutcome, ctx: ApplyContext): Promise<void>;
 }
+
+/**
+ * Where an agent runs (a Docker container or a Kubernetes Deployment): the agent's Action
+ * picks one by the step's attributes and hands it the whole step.
+ */
+export type AgentTarget<A extends Attrs> = Pick<Action<A>, 'validate' | 'plan' | 'apply' | 'rollback'> & {
+  /** the replace is this target's, done in one step (new object first) */
+  ownsReplace(step: PlannedStep): boolean;
+};

@@ -1,17 +1,14 @@
 import {createPrivateKey, createPublicKey, sign, verify, type KeyObject} from 'node:crypto';
 import {
-  DOCKER_HUB,
   MEDIA_TYPES,
   RegistryError,
-  isDigest,
-  parseReference,
   registryClient,
   resolveDigest,
   type Descriptor,
-  type ImageReference,
   type RegistryClient,
   type RegistryOptions,
-} from '../drivers/registry.js';
+} from '../drivers/registry/client.js';
+import {DOCKER_HUB, isDigest, parseReference, type ImageReference} from '../drivers/registry/reference.js';
 import {OrxError, preview} from '../errors.js';
 
 /**

@@ -6,7 +6,7 @@ import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest';
 import ImageSign from '../../commands/image/sign.js';
 import {followProgress} from '../../src/drivers/docker.js';
-import {MEDIA_TYPES, RegistryError, resolveDigest} from '../../src/drivers/registry.js';
+import {MEDIA_TYPES, RegistryError, resolveDigest} from '../../src/drivers/registry/client.js';
 import {
   SIGNATURE_ANNOTATION,
   SIMPLE_SIGNING_MEDIA_TYPE,

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {OrxError} from '../../src/errors.js';
-import {formatReference, isLoopbackRegistry, parseReference, registryBaseUrl} from '../../src/drivers/registry.js';
+import {formatReference, isLoopbackRegistry, parseReference, registryBaseUrl} from '../../src/drivers/registry/reference.js';
 
 const H = 'e'.repeat(64);
 

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import {afterEach, describe, expect, it} from 'vitest';
-import {MEDIA_TYPES, RegistryClient, RegistryError, resolveDigest} from '../../src/drivers/registry.js';
+import {MEDIA_TYPES, RegistryClient, RegistryError, resolveDigest} from '../../src/drivers/registry/client.js';
 
 /**
  * Registry behaviours the real Debian registry in test/integration/image-signature.test.ts

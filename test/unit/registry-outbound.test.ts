@@ -9,7 +9,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {RegistryClient, RegistryError} from '../../src/drivers/registry.js';
+import {RegistryClient, RegistryError} from '../../src/drivers/registry/client.js';
 import {repoRoot} from '../helpers/workspace.js';
 
 type Guard = {installNetGuard: (record: (target: string) => void) => () => void};

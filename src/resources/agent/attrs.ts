@@ -4,7 +4,7 @@ import {OrxError} from '../../errors.js';
 import {canonicalJson} from '../../ledger/hash.js';
 import {SECRETS_MOUNT} from '../../config/mounts.js';
 import {DEFAULT_TOKEN} from '../../config/secrets.js';
-import type {HealthProbe, UpdateSpec} from '../../config/types.js';
+import type {HealthProbe, HealthSpec, UpdateSpec} from '../../config/types.js';
 import {bad, bool, num, obj, str, strList, strMap} from '../check.js';
 import type {Attrs} from '../types.js';
 
@@ -19,16 +19,6 @@ export interface PortAttr {
   host: number;
   host_ip: string;
   protocol: 'tcp' | 'udp';
-}
-
-export interface HealthAttr {
-  test: string[];
-  /** orx's own probe (absent: the engine's healthcheck decides) */
-  probe?: HealthProbe;
-  interval_ms: number;
-  timeout_ms: number;
-  retries: number;
-  start_period_ms: number;
 }
 
 /**
@@ -65,7 +55,7 @@ export interface AgentAttrs extends Attrs {
   networks: string[];
   mounts: MountAttr[];
   ports: PortAttr[];
-  health: HealthAttr | null;
+  health: HealthSpec | null;
   labels: Record<string, string>;
   hardening: Hardening;
   /** secret name -> reference (never a value); delivered as files under secrets_mount */
@@ -107,7 +97,7 @@ export function agentConfigHash(a: Omit<AgentAttrs, 'config_hash'> | AgentAttrs)
 
 /** The attributes of a Docker agent, from a plan file or the ledger: anything else is refused. */
 export function validateAgentAttrs(a: Record<string, unknown>): AgentAttrs {
-  const health = a.health === null ? null : (obj('agent', a.health) as unknown as HealthAttr);
+  const health = a.health === null ? null : healthAttr(obj('agent', a.health));
   const mounts = Array.isArray(a.mounts) ? (a.mounts as MountAttr[]) : [];
   const ports = Array.isArray(a.ports) ? (a.ports as PortAttr[]) : [];
   for (const m of mounts) {
@@ -132,6 +122,8 @@ export function validateAgentAttrs(a: Record<string, unknown>): AgentAttrs {
     command: strList('agent', a, 'command', true),
     env: strMap('agent', a, 'env'),
     user: str('agent', a, 'user', true),
+    // an agent recorded by `orx import` has none of image_user, allow_root, egress, secrets,
+    // token and secrets_mount: they are orx's bookkeeping, not something a container shows
     image_user: a.image_user === undefined ? null : str('agent', a, 'image_user', true),
     allow_root: a.allow_root == null ? null : {reason: str('agent', obj('agent', a.allow_root), 'reason')},
     egress: a.egress === undefined ? false : bool('agent', a, 'egress'),
@@ -144,7 +136,6 @@ export function validateAgentAttrs(a: Record<string, unknown>): AgentAttrs {
     health,
     labels: strMap('agent', a, 'labels'),
     hardening: {...HARDENING, privileged: hardening.privileged as boolean},
-    // plans made before secrets existed have none of these three
     secrets: a.secrets === undefined ? {} : strMap('agent', a, 'secrets'),
     token: a.token === undefined ? {...DEFAULT_TOKEN, scopes: []} : tokenAttr(obj('agent', a.token)),
     secrets_mount: a.secrets_mount === undefined ? SECRETS_MOUNT : str('agent', a, 'secrets_mount'),
@@ -162,6 +153,23 @@ function updateAttr(u: Record<string, unknown>): UpdateSpec {
     health_timeout_ms: num('agent', u, 'health_timeout_ms'),
     rollback_on: strList('agent', u, 'rollback_on') as UpdateSpec['rollback_on'],
   };
+}
+
+function healthAttr(h: Record<string, unknown>): HealthSpec {
+  return {
+    test: strList('agent', h, 'test'),
+    ...(h.probe === undefined ? {} : {probe: probeAttr(obj('agent', h.probe))}),
+    interval_ms: num('agent', h, 'interval_ms'),
+    timeout_ms: num('agent', h, 'timeout_ms'),
+    retries: num('agent', h, 'retries'),
+    start_period_ms: num('agent', h, 'start_period_ms'),
+  };
+}
+
+function probeAttr(p: Record<string, unknown>): HealthProbe {
+  if (p.exec !== undefined) return {exec: strList('agent', p, 'exec')};
+  const http = obj('agent', p.http);
+  return {http: {port: num('agent', http, 'port'), path: str('agent', http, 'path')}};
 }
 
 function tokenAttr(t: Record<string, unknown>): AgentAttrs['token'] {

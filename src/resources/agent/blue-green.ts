@@ -7,7 +7,7 @@ import {isNotFound} from '../../drivers/docker.js';
 import {UPDATE_DEFAULTS} from '../../config/agent.js';
 import {excerpt} from '../../util/redact.js';
 import {agentAttrs, agentConfigHash, type AgentAttrs} from './attrs.js';
-import {connectNetworks, createAgent, forceRemove, secretsMountSource} from './container.js';
+import {connectNetworks, createAgent, forceRemove, secretsMountSource} from './container-ops.js';
 import {waitHealthy} from './health.js';
 import {putBack, removeLeftovers, stopQuietly} from './rollback.js';
 import {objectName} from '../../util/labels.js';

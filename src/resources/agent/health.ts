@@ -1,9 +1,10 @@
 // Waiting for an agent to be healthy: the engine's healthcheck status, or orx's own probe (an
 // exec through the Engine API, or an HTTP GET on a port published on 127.0.0.1), with the
 // output of the last check kept for the ledger when the answer is no.
+import {Writable} from 'node:stream';
 import type Dockerode from 'dockerode';
 import {excerpt} from '../../util/redact.js';
-import type {HealthAttr} from './attrs.js';
+import type {HealthSpec} from '../../config/types.js';
 
 export type HealthFailure = 'unhealthy' | 'exit' | 'timeout';
 
@@ -41,7 +42,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 // the ledger and into the messages built from it
 const tail = (s: string): string => excerpt(s, {max: MAX_OUTPUT, keep: 'end', lines: MAX_OUTPUT_LINES});
 
-export async function waitHealthy(docker: Dockerode, id: string, health: HealthAttr | null, opts: WaitOptions): Promise<HealthResult> {
+export async function waitHealthy(docker: Dockerode, id: string, health: HealthSpec | null, opts: WaitOptions): Promise<HealthResult> {
   const c = docker.getContainer(id);
   const probe = health?.probe;
   const started = Date.now();
@@ -131,7 +132,7 @@ export async function waitHealthy(docker: Dockerode, id: string, health: HealthA
 async function runProbe(
   docker: Dockerode,
   c: Dockerode.Container,
-  probe: NonNullable<HealthAttr['probe']>,
+  probe: NonNullable<HealthSpec['probe']>,
   timeoutMs: number,
 ): Promise<{ok: boolean; output: string}> {
   if ('http' in probe) {
@@ -148,12 +149,13 @@ async function runProbe(
   const stream = await exec.start({hijack: true, stdin: false});
   let out = '';
   // a probe that prints without end must not fill orx's memory: its last part is what tail() keeps anyway
-  const write = (b: Buffer): boolean => {
-    out += b.toString('utf8');
-    if (out.length > 2 * MAX_PROBE_OUTPUT) out = out.slice(-MAX_PROBE_OUTPUT);
-    return true;
-  };
-  const sink = {write} as unknown as NodeJS.WritableStream;
+  const sink = new Writable({
+    write(b: Buffer, _encoding, done) {
+      out += b.toString('utf8');
+      if (out.length > 2 * MAX_PROBE_OUTPUT) out = out.slice(-MAX_PROBE_OUTPUT);
+      done();
+    },
+  });
   docker.modem.demuxStream(stream, sink, sink);
   const ended = new Promise<boolean>((resolve) => {
     stream.on('end', () => resolve(true));

@@ -11,8 +11,9 @@ import {renderAgentObjects, renderAgentSecret, type KubeAgentInput} from '../../
 import {isKubeAttr, kubeContext, type KubeAttr} from '../../k8s/target.js';
 import {OrxError} from '../../errors.js';
 import {targetExists, withObjectChanges} from '../manifests.js';
+import {obj} from '../check.js';
 import {planByDiff} from '../plan-helper.js';
-import type {ApplyContext, Attrs, DesiredResource, ObservedResource, PlannedStep, StepOutcome} from '../types.js';
+import type {AgentTarget, ApplyContext, Attrs, DesiredResource, ObservedResource, PlannedStep, StepOutcome} from '../types.js';
 
 export interface KubeAgentAttrs extends Attrs {
   target: 'kubernetes';
@@ -158,6 +159,15 @@ export async function rollbackKubeAgent(outcome: StepOutcome, ctx: ApplyContext)
   if (!outcome.attributes) return;
   await removeKubeAgent({address: '', before: outcome.attributes, action: 'delete'} as PlannedStep, ctx);
 }
+
+export const kubeAgent: AgentTarget<KubeAgentAttrs> = {
+  // a replace in the cluster is a rollout of the Deployment; from or to a container, a delete then a create
+  ownsReplace: () => false,
+  validate: (input) => validateKubeAgent(obj('agent', input)),
+  plan: planKubeAgent,
+  apply: applyKubeAgent,
+  rollback: rollbackKubeAgent,
+};
 
 /** `orx halt`: no pod left running, no secret left in the cluster; nothing else is deleted. */
 export async function stopKubeAgent(dir: string, a: KubeAgentAttrs): Promise<void> {

@@ -10,7 +10,7 @@ import {engineMessage, isNotFound} from '../../drivers/docker.js';
 import {NEXT_SUFFIX} from '../../secrets/delivery.js';
 import {excerpt} from '../../util/redact.js';
 import {agentAttrs, type AgentAttrs} from './attrs.js';
-import {createStopped, forceRemove, secretsMountOf} from './container.js';
+import {createStopped, forceRemove, secretsMountOf} from './container-ops.js';
 import {waitHealthy} from './health.js';
 import {putBack, removeLeftovers, stopQuietly} from './rollback.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from '../types.js';

@@ -3,7 +3,7 @@
 // fails, the step names what was left behind (RollbackFailed). Shared by recreate and blue-green.
 import type Dockerode from 'dockerode';
 import {engineMessage, isNotFound, statusCode} from '../../drivers/docker.js';
-import {forceRemove} from './container.js';
+import {forceRemove} from './container-ops.js';
 import {LABEL} from '../../util/labels.js';
 import type {ApplyContext, PlannedStep} from '../types.js';
 
