@@ -11,7 +11,7 @@ import {listBackups} from '../ledger/backups.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
 import {simulatePlan} from '../engine/plan-sim.js';
-import type {PlannedStep} from '../resources/types.js';
+import type {PlannedStep, StepDraft} from '../resources/types.js';
 import {contextDigests} from '../engine/desired.js';
 import {planHeader} from '../engine/operations.js';
 import {type OrxContext} from '../engine/context.js';
@@ -19,14 +19,12 @@ import {decidePolicy, loadPolicySet} from '../engine/policy-eval.js';
 import {newPlanId, type PlanDocument, type PlanKind} from '../engine/planfile.js';
 import {idempotencyKey, summarize} from '../engine/planner.js';
 
-type Draft = Omit<PlannedStep, 'id' | 'idempotency_key'>;
-
 async function drPlanDocument(
   ctx: OrxContext,
   ledger: Ledger,
   loaded: LoadedConfig,
   kind: PlanKind,
-  drafts: Draft[],
+  drafts: StepDraft[],
   notes: string[],
   autonomy?: number,
 ): Promise<PlanDocument> {

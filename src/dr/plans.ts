@@ -7,17 +7,22 @@ import {OrxError} from '../errors.js';
 import type {BackupRecord} from '../ledger/backups.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {objectName} from '../util/labels.js';
-import type {PlannedStep, SafetyCategory, StepAction} from '../resources/types.js';
+import type {SafetyCategory, StepAction, StepDraft} from '../resources/types.js';
 import type {DrOp} from './action.js';
 import type {BackupVolumeOp} from './backup-steps.js';
 import type {BackupManifest} from './manifest.js';
 
-type Draft = Omit<PlannedStep, 'id' | 'idempotency_key'>;
-
 // Actions are chosen for how the executor runs them: never 'replace' (it would run the step
 // twice, as a delete and a create); a restore is an 'update' of what exists, in DESTROY's category.
 
-function step(address: string, action: StepAction, category: SafetyCategory, op: DrOp, reason: string, depends_on: string[] = []): Draft {
+function step(
+  address: string,
+  action: StepAction,
+  category: SafetyCategory,
+  op: DrOp,
+  reason: string,
+  depends_on: string[] = [],
+): StepDraft {
   return {
     address,
     kind: 'dr',
@@ -45,7 +50,7 @@ export interface BackupPlanInput {
   backupId: string;
 }
 
-export function backupSteps(i: BackupPlanInput): Draft[] {
+export function backupSteps(i: BackupPlanInput): StepDraft[] {
   for (const v of i.volumes)
     if (!i.config.volumes[v])
       throw new OrxError({
@@ -59,7 +64,7 @@ export function backupSteps(i: BackupPlanInput): Draft[] {
       : Object.entries(i.config.volumes)
           .filter(([, s]) => s.backup)
           .map(([n]) => n);
-  const drafts: Draft[] = [];
+  const drafts: StepDraft[] = [];
   for (const volume of chosen.sort()) {
     const rec = i.records.find((r) => r.address === `volume.${volume}`);
     if (!rec)
@@ -129,7 +134,7 @@ export interface RestorePlanInput {
   ledger: boolean;
 }
 
-export function restoreSteps(i: RestorePlanInput): Draft[] {
+export function restoreSteps(i: RestorePlanInput): StepDraft[] {
   const m = i.backup.manifest;
   if (m.workspace !== i.workspace)
     throw new OrxError({
@@ -143,7 +148,7 @@ export function restoreSteps(i: RestorePlanInput): Draft[] {
         message: `backup ${i.backup.id} has no archive of volume ${v}`,
         actions: [`It has: ${m.archives.map((a) => a.volume).join(', ') || '(none)'}`],
       });
-  const drafts: Draft[] = [
+  const drafts: StepDraft[] = [
     step(
       'restore.check',
       'create',
@@ -197,7 +202,7 @@ export interface PrunePlanInput {
 }
 
 /** Keeps the newest `keep`, the newest `keepVerified` verified ones, and always the last verified one. */
-export function pruneSteps(i: PrunePlanInput): Draft[] {
+export function pruneSteps(i: PrunePlanInput): StepDraft[] {
   const verified = new Map(i.recorded.filter((b) => b.verified_at).map((b) => [b.id, b.verified_at!]));
   const newestFirst = [...i.backups].sort((a, b) => (a.id < b.id ? 1 : -1));
   const keep = new Set(newestFirst.slice(0, Math.max(0, i.keep)).map((b) => b.id));

@@ -2,7 +2,16 @@ import {createHash} from 'node:crypto';
 import {OrxError} from '../errors.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import {ACTIONS, parseAddress} from './actions.js';
-import type {AttrChange, Attrs, DesiredResource, ObservedResource, PlannedStep, ResourceKind, StepKind} from '../resources/types.js';
+import type {
+  AttrChange,
+  Attrs,
+  DesiredResource,
+  ObservedResource,
+  PlannedStep,
+  ResourceKind,
+  StepDraft,
+  StepKind,
+} from '../resources/types.js';
 import {deepEqual, diffAttrs} from '../resources/diff.js';
 import {closure, topoSort} from './graph.js';
 import {withObjectChanges} from '../resources/manifests.js';
@@ -109,9 +118,8 @@ export function buildPlan(input: PlanInput): PlanModel {
     if (src.kind === 'network' || src.kind === 'volume') nameIndex.set(`${src.kind}:${String(src.attributes.name)}`, src.address);
   }
 
-  type Draft = Omit<PlannedStep, 'id' | 'idempotency_key'>;
   const budget = (address: string, kind: ResourceKind): number => input.budgetFor?.(address, kind) ?? ACTIONS[kind].safety.budget.timeMs;
-  const drafts = new Map<string, Draft>();
+  const drafts = new Map<string, StepDraft>();
   for (const address of all) {
     const kind = parseAddress(address)!.kind;
     const d = desired.get(address) ?? null;
@@ -129,7 +137,7 @@ export function buildPlan(input: PlanInput): PlanModel {
       ...(b ? recordedDeps(kind, b.attributes, nameIndex) : []),
       ...(rec ? recordedDeps(kind, rec.attributes, nameIndex) : []),
     ]);
-    const draft: Draft = {...step, depends_on: [...deps].filter((x) => x !== address), record: false, budget_ms: budget(address, kind)};
+    const draft: StepDraft = {...step, depends_on: [...deps].filter((x) => x !== address), record: false, budget_ms: budget(address, kind)};
     if (observed && rec && !observed.has(address) && d) draft.reasons.push('deleted outside orx');
     if (input.replace.includes(address) && d && b && draft.action !== 'create') {
       draft.action = 'replace';

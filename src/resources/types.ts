@@ -56,6 +56,9 @@ export interface PlannedStep {
   budget_ms: number;
 }
 
+/** A step before the plan numbers it and derives its idempotency key. */
+export type StepDraft = Omit<PlannedStep, 'id' | 'idempotency_key'>;
+
 export interface StepOutcome {
   object_id: string | null;
   attributes: Attrs | null;
