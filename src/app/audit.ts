@@ -1,6 +1,7 @@
 // `orx audit head|verify` and `orx history [diff]`: read-only looks at the tamper-evident ledger.
 import path from 'node:path';
-import {chainHead, signedHead, verifyLedger, withReadLedger} from '../audit/chain.js';
+import {chainHead, signedHead, verifyLedger} from '../audit/chain.js';
+import {withReadLedger} from '../ledger/session.js';
 import {historyDiff, historyList} from '../audit/history.js';
 import type {OrxContext} from '../engine/context.js';
 
