@@ -7,8 +7,8 @@ import Database from 'better-sqlite3';
 import {OrxError} from '../errors.js';
 import {LATEST_SCHEMA_VERSION, migrate, schemaVersion} from './migrations.js';
 
-export const LEDGER_DIR = '.orx';
-export const LEDGER_FILE = 'ledger.db';
+const LEDGER_DIR = '.orx';
+const LEDGER_FILE = 'ledger.db';
 
 /** The key repositories reach a ledger's session by; only src/ledger imports this module. */
 export const SESSION: unique symbol = Symbol('orx.ledger.session');

@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto';
 import type Database from 'better-sqlite3';
 
-export interface Migration {
+interface Migration {
   version: number;
   description: string;
   up(db: Database.Database): void;
