@@ -70,6 +70,13 @@ module.exports = {
       to: {path: '^src/', pathNot: '^src/(cli|app|ui|util)/|^src/(errors|exit-codes)\\.ts$'},
     },
     {
+      name: 'sql-only-in-ledger',
+      comment: 'SQLite and the ledger session (db.ts) stay inside src/ledger: everything else goes through its repositories',
+      severity: 'error',
+      from: {path: '^(src|commands)/', pathNot: '^src/ledger/'},
+      to: {path: ['(^|/)node_modules/better-sqlite3/', '^src/ledger/db\\.ts$']},
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       from: {},

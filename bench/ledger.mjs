@@ -19,6 +19,12 @@ const distDir = process.env.ORX_DIST ?? path.join(root, 'dist');
 const dist = (p) => import(pathToFileURL(path.join(distDir, 'src', p)).href);
 const {Ledger} = await dist('ledger/ledger.js');
 const {verifyAudit} = await dist('audit/chain.js');
+// the raw SQLite handle, which src/ledger keeps to itself (db.ts); older builds had it on Ledger
+const sessionOf = await dist('ledger/db.js').then(
+  (m) => m.sessionOf,
+  () => null,
+);
+const rawSqlite = (l) => (sessionOf ? sessionOf(l).sqlite : l.sqlite);
 
 // What an apply writes: step start/finish events with a run, a step and a small payload.
 function makeInputs(n) {
@@ -87,10 +93,10 @@ function appendHashed(inputs, hashPipeline) {
 function insertPlain(inputs) {
   const {dir} = tempWorkspace('ledger-plain');
   const l = Ledger.open(dir);
-  const insert = l.sqlite.prepare(
+  const insert = rawSqlite(l).prepare(
     'INSERT INTO events (run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
-  const batch = l.sqlite.transaction((rows) => {
+  const batch = rawSqlite(l).transaction((rows) => {
     for (const e of rows) {
       insert.run(
         e.run_id ?? null,

@@ -10,7 +10,7 @@ import {hasChanges, summarize} from '../engine/planner.js';
 import {refuseIfDenied, reviewPolicy} from '../engine/policy-eval.js';
 import {OrxError} from '../errors.js';
 import {EXIT, type ExitCode} from '../exit-codes.js';
-import {recordApprovals} from '../ledger/safety.js';
+import {recordApprovals} from '../ledger/approvals.js';
 import {approvalRequired, gate} from '../policy/gate.js';
 import {withoutRejected, type StepReview} from '../policy/review.js';
 import type {ChaosSpec} from '../sim/chaos.js';

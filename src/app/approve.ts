@@ -6,7 +6,7 @@ import {loadSavedPlan} from '../engine/operations.js';
 import {planDigest} from '../engine/planfile.js';
 import {refuseIfDenied, reviewPolicy} from '../engine/policy-eval.js';
 import {OrxError} from '../errors.js';
-import {recordApprovals} from '../ledger/safety.js';
+import {recordApprovals} from '../ledger/approvals.js';
 
 export interface ApproveRequest {
   file: string;

@@ -1,6 +1,6 @@
 // `orx audit export` and `orx audit verify-bundle`: signed bundles of the ledger's events.
 import path from 'node:path';
-import {withReadLedger} from '../audit/chain.js';
+import {withReadLedger} from '../ledger/session.js';
 import {buildAuditBundle, exportSummary, writeAuditBundle, type ExportSummary} from '../audit/export.js';
 import {readAuditBundle, verifyAuditBundle, type BundleVerification} from '../audit/verify-bundle.js';
 import type {OrxContext} from '../engine/context.js';

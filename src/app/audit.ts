@@ -1,6 +1,8 @@
 // `orx audit head|verify` and `orx history [diff]`: read-only looks at the tamper-evident ledger.
 import path from 'node:path';
-import {chainHead, signedHead, verifyLedger, withReadLedger, type ChainHead, type LedgerVerification} from '../audit/chain.js';
+import {chainHead, signedHead, verifyLedger, type LedgerVerification} from '../audit/chain.js';
+import {withReadLedger} from '../ledger/session.js';
+import type {ChainHead} from '../ledger/events.js';
 import {historyDiff, historyList, type HistoryDiff, type HistoryList} from '../audit/history.js';
 import type {OrxContext} from '../engine/context.js';
 import type {SignedHead} from '../ledger/checkpoints.js';

@@ -1,5 +1,5 @@
 // `orx dr list`: the backups on disk, with what the ledger knows of them.
-import {withReadLedger} from '../audit/chain.js';
+import {withReadLedger} from '../ledger/session.js';
 import {loadConfig} from '../config/load.js';
 import {backupRoot, backupsOnDisk, dirSize} from '../dr/layout.js';
 import type {OrxContext} from '../engine/context.js';

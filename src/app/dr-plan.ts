@@ -6,7 +6,7 @@ import type {LoadedConfig} from '../config/types.js';
 import type {OrxContext} from '../engine/context.js';
 import {savePlanIfAsked} from '../engine/operations.js';
 import type {PlanDocument} from '../engine/planfile.js';
-import {withLedger} from '../engine/workspace.js';
+import {withLedger} from '../ledger/session.js';
 import type {Ledger} from '../ledger/ledger.js';
 
 export type DrPlanBuilder = (ledger: Ledger, loaded: LoadedConfig) => Promise<PlanDocument>;

@@ -14,7 +14,7 @@ import {simulatePlan} from '../engine/plan-sim.js';
 import type {PlannedStep, StepDraft} from '../resources/types.js';
 import {contextDigests} from '../engine/desired.js';
 import {planHeader} from '../engine/operations.js';
-import {type OrxContext} from '../engine/context.js';
+import type {OrxContext} from '../engine/context.js';
 import {decidePolicy, loadPolicySet} from '../engine/policy-eval.js';
 import {newPlanId, type PlanDocument, type PlanKind} from '../engine/planfile.js';
 import {idempotencyKey, summarize} from '../engine/planner.js';

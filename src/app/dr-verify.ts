@@ -6,7 +6,7 @@ import {verifyBackup} from '../dr/drill.js';
 import {backupRoot, dirSize, findBackup} from '../dr/layout.js';
 import {checkpointChain} from '../engine/checkpoint.js';
 import type {OrxContext} from '../engine/context.js';
-import {withLedger} from '../engine/workspace.js';
+import {withLedger} from '../ledger/session.js';
 import {EXIT, type ExitCode} from '../exit-codes.js';
 import {getBackup, markVerified, recordBackup} from '../ledger/backups.js';
 import {signerKeys} from '../trust/keys.js';

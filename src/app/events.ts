@@ -1,6 +1,6 @@
 // `orx events [--run ID] [--follow]`: the ledger's events, and new ones as they are appended.
 import type {OrxContext} from '../engine/context.js';
-import {withLedger} from '../engine/workspace.js';
+import {withLedger} from '../ledger/session.js';
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {EventRecord} from '../ledger/types.js';

@@ -1,10 +1,11 @@
-import {withLedger} from '../engine/workspace.js';
+import {withLedger} from '../ledger/session.js';
 import os from 'node:os';
 import {loadConfig} from '../config/load.js';
 import {connectDocker} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
-import {pidAlive, type Ledger} from '../ledger/ledger.js';
-import {clearHalt, haltState, setHalt, type HaltState} from '../ledger/safety.js';
+import type {Ledger} from '../ledger/ledger.js';
+import {pidAlive} from '../ledger/locks.js';
+import {clearHalt, haltState, setHalt, type HaltState} from '../ledger/halt.js';
 import {stopAllAgents} from '../resources/agent/halt.js';
 import {revokeTokens} from '../ledger/tokens.js';
 import {removeWorkspaceSecrets, secretsRoot} from '../secrets/delivery.js';

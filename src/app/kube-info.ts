@@ -10,7 +10,7 @@ import type {Ledger} from '../ledger/ledger.js';
 import {clusterKubeconfig, workspaceKubeconfig} from '../k8s/kubeconfig.js';
 import {objectName} from '../util/labels.js';
 import {buildDesired} from '../engine/desired.js';
-import {withLedger} from '../engine/workspace.js';
+import {withLedger} from '../ledger/session.js';
 
 export interface KubeconfigInfo {
   path: string;

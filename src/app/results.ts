@@ -1,10 +1,11 @@
 // The document each command prints with --json, one type per command id (the command layer
 // adds formatVersion). Each is matched by schemas/results/<id, spaces as dashes>.schema.json,
 // which `orx schema result <id>` prints; the types come from the use-cases that make them.
-import type {ChainHead} from '../audit/chain.js';
 import type {PlanSimulation} from '../engine/plan-sim.js';
 import type {PlanDocument} from '../engine/planfile.js';
-import type {ApprovalRecord, HaltState} from '../ledger/safety.js';
+import type {ApprovalRecord} from '../ledger/approvals.js';
+import type {ChainHead} from '../ledger/events.js';
+import type {HaltState} from '../ledger/halt.js';
 import type {ResourceRecord} from '../ledger/types.js';
 import type {TokenCheck} from '../trust/agent-token.js';
 import type {ApplyResult} from './apply.js';

@@ -2,8 +2,8 @@
 import type {OrxContext} from '../engine/context.js';
 import {planWorkspace} from '../engine/operations.js';
 import type {PlanDocument} from '../engine/planfile.js';
-import {withLedger} from '../engine/workspace.js';
-import type {HaltState} from '../ledger/safety.js';
+import {withLedger} from '../ledger/session.js';
+import type {HaltState} from '../ledger/halt.js';
 import {liftHalt} from './halt.js';
 
 export interface ResumePlan {

@@ -1,9 +1,9 @@
 // `orx runs [ID]`: the apply runs recorded in the ledger, or one with its steps and approvals.
 import type {OrxContext} from '../engine/context.js';
-import {withLedger} from '../engine/workspace.js';
+import {withLedger} from '../ledger/session.js';
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
-import {approvalsFor} from '../ledger/safety.js';
+import {approvalsFor} from '../ledger/approvals.js';
 
 export type RunRecord = NonNullable<ReturnType<Ledger['getRun']>>;
 export type StepRecord = ReturnType<Ledger['listSteps']>[number];

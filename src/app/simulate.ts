@@ -1,6 +1,6 @@
 // `orx simulate FILE`: a saved plan's readiness again, from the inputs it carries.
 import {readPlanFile} from '../engine/planfile.js';
-import {withLedger} from '../engine/workspace.js';
+import {withLedger} from '../ledger/session.js';
 import {simulatePlan, simulateSteps, type PlanSimulation, type SimulateOptions} from '../engine/plan-sim.js';
 
 export async function resimulate(dir: string, file: string, o: SimulateOptions): Promise<PlanSimulation> {

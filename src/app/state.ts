@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type {OrxContext} from '../engine/context.js';
 import {readPlanFile, type PlanDocument} from '../engine/planfile.js';
-import {withLedger} from '../engine/workspace.js';
+import {withLedger} from '../ledger/session.js';
 import {OrxError} from '../errors.js';
 import type {ResourceRecord} from '../ledger/types.js';
 

@@ -1,5 +1,5 @@
 // `orx token verify` and `orx token revoke`: agent identity tokens against the ledger.
-import {withReadLedger} from '../audit/chain.js';
+import {withReadLedger} from '../ledger/session.js';
 import {loadConfig} from '../config/load.js';
 import {withCheckpointedLedger} from '../engine/checkpoint.js';
 import type {OrxContext} from '../engine/context.js';

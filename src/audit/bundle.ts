@@ -1,11 +1,11 @@
 // The audit bundle document, shared by export and verify-bundle.
-import {canonicalJson} from '../ledger/hash.js';
+import {canonicalJson} from '../util/canonical-json.js';
 import type {SignedHead} from '../ledger/checkpoints.js';
 import type {SnapshotRecord} from '../ledger/snapshots.js';
 import type {EventRecord, RunRecord} from '../ledger/types.js';
 
 export const AUDIT_BUNDLE_FORMAT = 'orx.audit-bundle';
-// 2: events from chain_v2_from on carry event hash format 2 (bundles of version 1 have none)
+// 2: event hashes over the stored row text (ledger/event-hash.ts)
 // 3: the newest signed checkpoint of the chain head (`checkpoint`, null when there is none)
 export const AUDIT_BUNDLE_VERSION = 3;
 
@@ -35,8 +35,6 @@ export interface AuditBundleBody {
   chain_head: {seq: number; hash: string};
   /** export recomputed the whole chain from the genesis hash to chain_head before signing */
   chain_verified: {from_genesis: boolean; count: number};
-  /** the first seq whose hash is format 2 (ledger/event-hash.ts); earlier events use format 1 */
-  chain_v2_from: number;
   /** the ledger's newest signed checkpoint when the bundle was made (null: none yet) */
   checkpoint: SignedHead | null;
   events: EventRecord[];

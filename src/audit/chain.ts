@@ -1,9 +1,8 @@
 // `orx audit verify` and `orx audit head`: the hash chain of the ledger's events.
-import fs from 'node:fs';
-import path from 'node:path';
 import {OrxError} from '../errors.js';
-import {eventHashAt, latestCheckpoint, toSignedHead, type SignedHead} from '../ledger/checkpoints.js';
-import {Ledger} from '../ledger/ledger.js';
+import {latestCheckpoint, toSignedHead, type SignedHead} from '../ledger/checkpoints.js';
+import {countEventsBefore, eventHashAt, highestEventSeqEver, type ChainHead} from '../ledger/events.js';
+import type {Ledger} from '../ledger/ledger.js';
 import {
   checkHeadFile,
   checkpointVerifyKeys,
@@ -14,11 +13,6 @@ import {
   type CheckpointCheck,
   type HeadFileCheck,
 } from './checkpoint-check.js';
-
-export interface ChainHead {
-  seq: number;
-  hash: string;
-}
 
 export interface AuditVerification {
   ok: boolean;
@@ -31,58 +25,18 @@ export interface AuditVerification {
 }
 
 /**
- * Opens the ledger for reading only: no lock, no write transaction, so it works while an
- * apply is writing (WAL readers see the last commit). A ledger from before the newest
- * migration is upgraded once through a normal handle, as any other command would.
- */
-export async function withReadLedger<T>(dir: string, fn: (ledger: Ledger) => Promise<T> | T): Promise<T> {
-  if (!Ledger.exists(dir)) {
-    const isWorkspace = fs.existsSync(path.join(dir, 'orchestration.yml'));
-    throw new OrxError({
-      code: isWorkspace ? 'not_found' : 'not_a_workspace',
-      message: isWorkspace
-        ? `No ledger at ${Ledger.fileFor(dir)}: nothing has been recorded in this workspace yet.`
-        : `${dir} is not an orx workspace (no orchestration.yml, no .orx/ledger.db)`,
-      actions: isWorkspace
-        ? ['Run `orx apply` (or `orx init`) first.']
-        : ['Run orx in a workspace directory, pass -C DIR, or create one with `orx init`.'],
-    });
-  }
-  let ledger: Ledger;
-  try {
-    ledger = Ledger.open(dir, {readonly: true});
-  } catch (err) {
-    if (!(err instanceof OrxError && err.code === 'ledger_outdated')) throw err;
-    Ledger.open(dir).close(); // runs the migrations, then read-only as intended
-    ledger = Ledger.open(dir, {readonly: true});
-  }
-  try {
-    return await fn(ledger);
-  } finally {
-    ledger.close();
-  }
-}
-
-/** Runs fn in one read transaction: every query sees the same commit, writers are not blocked. */
-export function readSnapshot<T>(ledger: Ledger, fn: () => T): T {
-  return ledger.sqlite.transaction(fn).deferred();
-}
-
-/**
  * Recomputes every event hash and link from the genesis hash. Beyond Ledger.verifyChain it
  * also notices rows deleted from the end of the chain: the events table is AUTOINCREMENT,
  * so SQLite remembers the highest seq it ever held.
  */
 export function verifyAudit(ledger: Ledger): AuditVerification {
-  return readSnapshot(ledger, () => {
+  return ledger.read(() => {
     const head = ledger.chainHead();
     const v = ledger.verifyChain();
     if (!v.ok) {
-      const before = (ledger.sqlite.prepare('SELECT count(*) AS n FROM events WHERE seq < ?').get(v.seq) as {n: number}).n;
-      return {ok: false, count: before, head, break: {seq: v.seq, reason: v.reason}};
+      return {ok: false, count: countEventsBefore(ledger, v.seq), head, break: {seq: v.seq, reason: v.reason}};
     }
-    const highest =
-      (ledger.sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as {seq: number} | undefined)?.seq ?? 0;
+    const highest = highestEventSeqEver(ledger);
     if (highest > v.count) {
       const first = v.count + 1;
       const what = highest > first ? `events ${first}..${highest} are` : `event ${first} is`;
@@ -119,7 +73,7 @@ export interface VerifyLedgerOptions {
  */
 export async function verifyLedger(ledger: Ledger, dir: string, opts: VerifyLedgerOptions = {}): Promise<LedgerVerification> {
   const kept: SignedHead | null = opts.headFile ? readSignedHead(opts.headFile.path, opts.headFile.label) : null;
-  const {chain, evidence, keptHashAt} = readSnapshot(ledger, () => ({
+  const {chain, evidence, keptHashAt} = ledger.read(() => ({
     chain: verifyAudit(ledger),
     evidence: gatherCheckpointEvidence(ledger),
     keptHashAt: kept ? eventHashAt(ledger, kept.seq) : null,
@@ -136,7 +90,7 @@ export async function verifyLedger(ledger: Ledger, dir: string, opts: VerifyLedg
 
 /** The newest checkpoint as a document to keep elsewhere; an error when there is none yet. */
 export function signedHead(ledger: Ledger): SignedHead {
-  const cp = readSnapshot(ledger, () => latestCheckpoint(ledger));
+  const cp = ledger.read(() => latestCheckpoint(ledger));
   if (!cp) {
     throw new OrxError({
       code: 'not_found',
@@ -148,5 +102,5 @@ export function signedHead(ledger: Ledger): SignedHead {
 }
 
 export function chainHead(ledger: Ledger): ChainHead & {lineage: string} {
-  return readSnapshot(ledger, () => ({...ledger.chainHead(), lineage: ledger.meta().lineage}));
+  return ledger.read(() => ({...ledger.chainHead(), lineage: ledger.meta().lineage}));
 }

@@ -9,13 +9,14 @@ import {
   CHECKPOINT_VERSION,
   checkpointBytes,
   checkpointHighWater,
-  eventHashAt,
   listCheckpoints,
-  unfinishedRuns,
   type CheckpointRecord,
   type SignedHead,
 } from '../ledger/checkpoints.js';
-import {pidAlive, type Ledger} from '../ledger/ledger.js';
+import {eventHashAt} from '../ledger/events.js';
+import type {Ledger} from '../ledger/ledger.js';
+import {pidAlive} from '../ledger/locks.js';
+import {unfinishedRuns} from '../ledger/runs.js';
 import {loadWorkspaceKey, trustedKeyOf, verificationKeys, type TrustedKey} from '../trust/keys.js';
 
 export type CheckpointProblemKind =

@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
-import {eventHashAt, latestCheckpoint, toSignedHead} from '../ledger/checkpoints.js';
+import {latestCheckpoint, toSignedHead} from '../ledger/checkpoints.js';
+import {eventHashAt, eventsBetween, eventSeqBounds} from '../ledger/events.js';
 import {getSnapshots, snapshotsForRuns} from '../ledger/snapshots.js';
-import type {EventRecord, RunRecord} from '../ledger/types.js';
+import type {RunRecord} from '../ledger/types.js';
 import {signBlob} from '../trust/blob.js';
 import type {WorkspaceKey} from '../trust/keys.js';
 import {
@@ -20,7 +21,7 @@ import {
   type AuditBundleBody,
   type AuditRange,
 } from './bundle.js';
-import {readSnapshot, verifyAudit} from './chain.js';
+import {verifyAudit} from './chain.js';
 
 export interface ExportOptions {
   /** ISO time, date, or a duration back from now (30m, 24h, 7d) */
@@ -57,17 +58,13 @@ export function parseTimeBound(input: string, which: 'since' | 'until', now = ne
   return new Date(t).toISOString();
 }
 
-interface EventRow extends Omit<EventRecord, 'payload'> {
-  payload: string | null;
-}
-
 /** The unsigned body: every read in one read transaction, so it is one consistent commit. */
 export function collectAuditBundle(ledger: Ledger, opts: ExportOptions, publicKey: {pem: string; fingerprint: string}): AuditBundleBody {
   const now = opts.now ?? new Date();
   const since = opts.since ? parseTimeBound(opts.since, 'since', now) : null;
   const until = opts.until ? parseTimeBound(opts.until, 'until', now) : null;
   if (since && until && since > until) throw new OrxError({code: 'usage', message: `--since ${since} is after --until ${until}`});
-  return readSnapshot(ledger, () => {
+  return ledger.read(() => {
     let runId: string | null = null;
     if (opts.run) {
       const run = ledger.getRun(opts.run);
@@ -100,23 +97,11 @@ export function collectAuditBundle(ledger: Ledger, opts: ExportOptions, publicKe
         data: {checkpoint: {id: cp.id, seq: cp.seq}},
       });
     }
-    const bounds = ledger.sqlite
-      .prepare(
-        `SELECT min(seq) AS lo, max(seq) AS hi FROM events
-         WHERE (@since IS NULL OR ts >= @since) AND (@until IS NULL OR ts <= @until) AND (@run IS NULL OR run_id = @run)`,
-      )
-      .get({since, until, run: runId}) as {lo: number | null; hi: number | null};
-    const range: AuditRange = {since, until, run_id: runId, from_seq: bounds.lo, to_seq: bounds.hi};
     // The range is contiguous (events of other runs in between are included): a chain
     // with holes in it could not show that nothing was deleted.
-    const rows =
-      bounds.lo == null
-        ? []
-        : (ledger.sqlite.prepare('SELECT * FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq').all(bounds.lo, bounds.hi) as EventRow[]);
-    const events: EventRecord[] = rows.map((r) => ({
-      ...r,
-      payload: r.payload == null ? null : (JSON.parse(r.payload) as Record<string, unknown>),
-    }));
+    const bounds = eventSeqBounds(ledger, {since, until, run_id: runId});
+    const range: AuditRange = {since, until, run_id: runId, from_seq: bounds.lo, to_seq: bounds.hi};
+    const events = bounds.lo == null || bounds.hi == null ? [] : eventsBetween(ledger, bounds.lo, bounds.hi);
 
     const runIds = [...new Set(events.map((e) => e.run_id).filter((id): id is string => id != null))];
     const runs = runIds.map((id) => ledger.getRun(id)).filter((r): r is RunRecord => r !== undefined);
@@ -135,7 +120,6 @@ export function collectAuditBundle(ledger: Ledger, opts: ExportOptions, publicKe
       range,
       chain_head: chain.head,
       chain_verified: {from_genesis: true, count: chain.count},
-      chain_v2_from: ledger.chainV2From(),
       checkpoint: cp ? toSignedHead(cp) : null,
       events,
       runs,

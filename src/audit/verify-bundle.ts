@@ -2,8 +2,8 @@
 // needed) and reports every part that fails, not just the first.
 import {OrxError, preview} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
-import {eventHash} from '../ledger/event-hash.js';
-import {canonicalJson, GENESIS_HASH, sha256Hex, type HashedEventFields} from '../ledger/hash.js';
+import {eventHash, GENESIS_HASH, type HashedEventFields} from '../ledger/event-hash.js';
+import {canonicalJson, sha256Hex} from '../util/canonical-json.js';
 import {verifyBlob} from '../trust/blob.js';
 import {trustedKey, type TrustedKey} from '../trust/keys.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
@@ -187,11 +187,6 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
       else events.push(e as BundleEvent);
     });
   }
-  // Version 1 bundles predate hash format 2: all their events are format 1.
-  let v2From = Number.MAX_SAFE_INTEGER;
-  if (Number.isSafeInteger(doc.chain_v2_from) && (doc.chain_v2_from as number) >= 1) v2From = doc.chain_v2_from as number;
-  else if (doc.format_version !== 1)
-    problems.push({part: 'range', reason: 'chain_v2_from (the first seq with hash format 2) is missing or not a positive integer'});
   let hashesOk = 0;
   let linksChecked = 0;
   const present = new Set(events.map((e) => e.seq));
@@ -200,7 +195,7 @@ export async function verifyAuditBundle(doc: Record<string, unknown>, opts: {key
     const e = events[i];
     let computed: string | null = null;
     try {
-      computed = eventHash(e, v2From);
+      computed = eventHash(e);
     } catch (err) {
       problems.push({part: 'event', seq: e.seq, reason: `cannot be hashed (${(err as Error).message})`});
     }

@@ -14,7 +14,7 @@ import {backupVolume, CONTENT_DIGEST_FORMAT, fileSha256, scanVolume, type Volume
 import {DEFAULT_MAX_VOLUME_BYTES} from '../config/normalize.js';
 import {OrxError} from '../errors.js';
 import {dirSize, finalDir, LEDGER_COPY, partialDir, partialsOnDisk} from './layout.js';
-import {pidAlive} from '../ledger/ledger.js';
+import {pidAlive} from '../ledger/locks.js';
 import {MANIFEST_FORMAT, writeSignedManifest, type ArchiveEntry, type BackupManifest} from './manifest.js';
 import {withQuiesced} from './quiesce.js';
 

@@ -17,7 +17,7 @@ import type Dockerode from 'dockerode';
 import {engineMessage, isNotFound} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
-import {pidAlive} from '../ledger/ledger.js';
+import {pidAlive} from '../ledger/locks.js';
 import {excerpt} from '../util/redact.js';
 import {TAR_END, tarFile, tarHeader} from '../util/tar-write.js';
 import {retryTransient} from '../drivers/engine-retry.js';

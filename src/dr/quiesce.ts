@@ -5,30 +5,9 @@
 import os from 'node:os';
 import type Dockerode from 'dockerode';
 import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
-import {pidAlive, type Ledger} from '../ledger/ledger.js';
-
-const KEY = 'dr_quiesced';
-
-export interface Held {
-  pid: number;
-  host: string;
-  at: string;
-  how: 'pause' | 'stop';
-  containers: Array<{id: string; address: string}>;
-}
-
-function readHeld(ledger: Ledger): Held[] {
-  const row = ledger.sqlite.prepare('SELECT value FROM meta WHERE key = ?').get(KEY) as {value: string} | undefined;
-  return row ? (JSON.parse(row.value) as Held[]) : [];
-}
-
-function writeHeld(ledger: Ledger, held: Held[]): void {
-  if (held.length === 0) ledger.sqlite.prepare('DELETE FROM meta WHERE key = ?').run(KEY);
-  else
-    ledger.sqlite
-      .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
-      .run(KEY, JSON.stringify(held));
-}
+import type {Ledger} from '../ledger/ledger.js';
+import {pidAlive} from '../ledger/locks.js';
+import {quiescedHolds, setQuiescedHolds, type QuiescedHold} from '../ledger/quiesced.js';
 
 async function release(docker: Dockerode, how: 'pause' | 'stop', id: string): Promise<void> {
   const c = docker.getContainer(id);
@@ -61,8 +40,8 @@ export async function withQuiesced<T>(
       if (!isNotFound(err)) throw err;
     }
   }
-  const mine: Held = {pid: process.pid, host: os.hostname(), at: new Date().toISOString(), how, containers: running};
-  if (running.length > 0) ledger.write(() => writeHeld(ledger, [...readHeld(ledger), mine]));
+  const mine: QuiescedHold = {pid: process.pid, host: os.hostname(), at: new Date().toISOString(), how, containers: running};
+  if (running.length > 0) ledger.write(() => setQuiescedHolds(ledger, [...quiescedHolds(ledger), mine]));
   const t0 = Date.now();
   const held: string[] = [];
   // agents left paused are worse than a failed backup: a failure to resume wins over fn's
@@ -71,9 +50,9 @@ export async function withQuiesced<T>(
     for (const id of held) await release(docker, how, id).catch((err: Error) => errors.push(err.message));
     if (running.length > 0)
       ledger.write(() =>
-        writeHeld(
+        setQuiescedHolds(
           ledger,
-          readHeld(ledger).filter((h) => !(h.pid === mine.pid && h.at === mine.at)),
+          quiescedHolds(ledger).filter((h) => !(h.pid === mine.pid && h.at === mine.at)),
         ),
       );
     if (errors.length > 0)
@@ -105,7 +84,7 @@ export async function withQuiesced<T>(
  * ledger says so. Returns what was resumed; a holder that is still running is left alone.
  */
 export async function recoverQuiesced(docker: Dockerode, ledger: Ledger): Promise<Array<{address: string; how: string}>> {
-  const held = readHeld(ledger);
+  const held = quiescedHolds(ledger);
   const orphaned = held.filter((h) => h.host === os.hostname() && !pidAlive(h.pid));
   if (orphaned.length === 0) return [];
   const resumed: Array<{address: string; how: string}> = [];
@@ -116,9 +95,9 @@ export async function recoverQuiesced(docker: Dockerode, ledger: Ledger): Promis
     }
   }
   ledger.write(() => {
-    writeHeld(
+    setQuiescedHolds(
       ledger,
-      readHeld(ledger).filter((h) => !orphaned.some((o) => o.pid === h.pid && o.at === h.at)),
+      quiescedHolds(ledger).filter((h) => !orphaned.some((o) => o.pid === h.pid && o.at === h.at)),
     );
     ledger.appendEvent({
       level: 'warn',
@@ -131,5 +110,5 @@ export async function recoverQuiesced(docker: Dockerode, ledger: Ledger): Promis
 
 /** Whether an interrupted backup left agents held (for commands that do not talk to the engine). */
 export function heldByDeadBackup(ledger: Ledger): boolean {
-  return readHeld(ledger).some((h) => h.host === os.hostname() && !pidAlive(h.pid));
+  return quiescedHolds(ledger).some((h) => h.host === os.hostname() && !pidAlive(h.pid));
 }

@@ -3,10 +3,10 @@
 // is the old volume removed. Until then the old agents are only stopped and set aside under
 // another name, so a failed health check puts everything back as it was.
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import {engineMessage, isNotFound, statusCode} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
 import {excerpt} from '../util/redact.js';
+import {readBackupLedger} from '../ledger/backup-copy.js';
 import type {ResourceRecord, StateChange} from '../ledger/types.js';
 import {waitHealthy} from '../resources/agent/health.js';
 import {agentAction} from '../resources/agent/action.js';
@@ -182,31 +182,14 @@ export async function restoreVolumeStep(op: RestoreVolumeOp, step: PlannedStep, 
  * rewritten: the chain goes on, and the restore is new events saying what was restored.
  */
 export async function restoreLedgerStep(op: RestoreLedgerOp, ctx: ApplyContext): Promise<StepOutcome> {
-  const copy = new Database(path.join(op.backup_dir, op.file), {readonly: true, fileMustExist: true});
-  let rows: Array<{address: string; kind: string; attributes: string; object_id: string | null}>;
-  let from: {serial: string; head: {seq: number; hash: string} | undefined};
-  try {
-    rows = copy.prepare('SELECT address, kind, attributes, object_id FROM resources ORDER BY address').all() as typeof rows;
-    from = {
-      serial: (copy.prepare("SELECT value FROM meta WHERE key = 'serial'").get() as {value: string}).value,
-      head: copy.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as {seq: number; hash: string} | undefined,
-    };
-  } finally {
-    copy.close();
-  }
+  const {resources: rows, ...from} = readBackupLedger(path.join(op.backup_dir, op.file));
   const wanted = new Set(rows.map((r) => r.address));
   const changes: StateChange[] = [
     ...ctx.ledger
       .listResources()
       .filter((r) => !wanted.has(r.address))
       .map((r): StateChange => ({op: 'delete', address: r.address})),
-    ...rows.map((r): StateChange => ({
-      op: 'put',
-      address: r.address,
-      kind: r.kind,
-      attributes: JSON.parse(r.attributes) as Record<string, unknown>,
-      object_id: r.object_id,
-    })),
+    ...rows.map((r): StateChange => ({op: 'put', address: r.address, kind: r.kind, attributes: r.attributes, object_id: r.object_id})),
   ];
   ctx.ledger.appendEvent({
     run_id: ctx.runId,

@@ -7,17 +7,17 @@ import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
   checkpointBytes,
-  eventHashAt,
   latestCheckpoint,
   nextCheckpointId,
   storeCheckpoint,
   type CheckpointRecord,
   type CheckpointStatement,
 } from '../ledger/checkpoints.js';
+import {eventHashAt} from '../ledger/events.js';
 import type {Ledger} from '../ledger/ledger.js';
+import {withLedger} from '../ledger/session.js';
 import {keyPaths, loadWorkspaceKey, type WorkspaceKey} from '../trust/keys.js';
 import type {Logger} from '../util/logger.js';
-import {withLedger} from './workspace.js';
 import {workspaceKey} from './workspace-key.js';
 
 /** What signing needs of the command's context (an OrxContext has it). */

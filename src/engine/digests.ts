@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto';
 import path from 'node:path';
-import {canonicalJson} from '../ledger/hash.js';
+import {canonicalJson} from '../util/canonical-json.js';
 import type {LoadedConfig} from '../config/types.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {contextDigests} from './desired.js';

@@ -2,7 +2,7 @@
 import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
 import type {Ledger} from '../ledger/ledger.js';
-import {haltState} from '../ledger/safety.js';
+import {haltState} from '../ledger/halt.js';
 
 /** The reason every apply but `resume` is refused, or null when none. */
 export function killSwitchReason(ledger: Ledger, configKillSwitch: boolean, envKillSwitch: boolean): string | null {

@@ -2,7 +2,7 @@
 // canonical bytes, and apply checks it before it looks at anything else in the file.
 import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
-import {canonicalJson} from '../ledger/hash.js';
+import {canonicalJson} from '../util/canonical-json.js';
 import type {PlanDocument} from './planfile.js';
 import {signBlob, verifyBlob} from '../trust/blob.js';
 import {type TrustedKey, type WorkspaceKey} from '../trust/keys.js';

@@ -4,7 +4,7 @@ import {writePrivateFile} from '../util/private-file.js';
 import type {PlanSimulation} from './plan-sim.js';
 import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
-import {canonicalJson} from '../ledger/hash.js';
+import {canonicalJson} from '../util/canonical-json.js';
 import type {PlannedStep} from '../resources/types.js';
 import type {DriftItem} from './planner.js';
 import type {DecisionLike} from '../policy/review.js';

@@ -5,7 +5,8 @@ import type {LoadedConfig, Waiver} from '../config/types.js';
 import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
 import type {Ledger} from '../ledger/ledger.js';
-import {approvalsFor, recentActivity, type ApprovalRecord} from '../ledger/safety.js';
+import {recentActivity} from '../ledger/activity.js';
+import {approvalsFor, type ApprovalRecord} from '../ledger/approvals.js';
 import {loadConfig} from '../config/load.js';
 import {isDenied, type DecisionLike} from '../policy/review.js';
 import type {PolicySet, RuleResult} from '../policy/types.js';
@@ -14,7 +15,7 @@ import type {PlannedStep} from '../resources/types.js';
 import {assertFresh, planDigest, readPlanFile, type PlanDocument, type PlanKind} from './planfile.js';
 import {currentState} from './digests.js';
 import {summarize} from './planner.js';
-import {withLedger} from './workspace.js';
+import {withLedger} from '../ledger/session.js';
 
 export interface PolicyVerdict {
   decisions: DecisionLike[];

@@ -1,6 +1,7 @@
 // The backups table: every completed backup, and when a restore drill last proved it. A backup
 // is "verified" only after a drill restored every archive and found the same content.
 import {OrxError} from '../errors.js';
+import {sessionOf} from './db.js';
 import type {Ledger} from './ledger.js';
 
 export interface BackupRecord {
@@ -22,8 +23,8 @@ const toRecord = (r: Row): BackupRecord => ({...r, manifest: r.manifest ? (JSON.
 
 export function recordBackup(ledger: Ledger, b: Omit<BackupRecord, 'verified_at'>, runId: string | null): void {
   ledger.write(() => {
-    ledger.sqlite
-      .prepare(
+    sessionOf(ledger)
+      .stmt(
         'INSERT INTO backups (id, path, created_at, size, verified_at, manifest) VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT(id) DO UPDATE SET path = excluded.path, size = excluded.size, manifest = excluded.manifest',
       )
       .run(b.id, b.path, b.created_at, b.size, JSON.stringify(b.manifest));
@@ -39,7 +40,7 @@ export function recordBackup(ledger: Ledger, b: Omit<BackupRecord, 'verified_at'
 export function markVerified(ledger: Ledger, id: string, detail: Record<string, unknown>): string {
   const at = new Date().toISOString();
   ledger.write(() => {
-    const res = ledger.sqlite.prepare('UPDATE backups SET verified_at = ? WHERE id = ?').run(at, id);
+    const res = sessionOf(ledger).stmt('UPDATE backups SET verified_at = ? WHERE id = ?').run(at, id);
     if (res.changes === 0) throw new OrxError({code: 'not_found', message: `no backup ${id} in the ledger`});
     ledger.appendEvent({level: 'info', message: `backup ${id} verified by a restore drill`, payload: {verified: {id, at, ...detail}}});
   });
@@ -47,17 +48,17 @@ export function markVerified(ledger: Ledger, id: string, detail: Record<string, 
 }
 
 export function listBackups(ledger: Ledger): BackupRecord[] {
-  return (ledger.sqlite.prepare('SELECT * FROM backups ORDER BY created_at DESC, id DESC').all() as Row[]).map(toRecord);
+  return (sessionOf(ledger).stmt('SELECT * FROM backups ORDER BY created_at DESC, id DESC').all() as Row[]).map(toRecord);
 }
 
 export function getBackup(ledger: Ledger, id: string): BackupRecord | null {
-  const row = ledger.sqlite.prepare('SELECT * FROM backups WHERE id = ?').get(id) as Row | undefined;
+  const row = sessionOf(ledger).stmt('SELECT * FROM backups WHERE id = ?').get(id) as Row | undefined;
   return row ? toRecord(row) : null;
 }
 
 export function forgetBackup(ledger: Ledger, id: string, reason: string, runId: string | null): void {
   ledger.write(() => {
-    ledger.sqlite.prepare('DELETE FROM backups WHERE id = ?').run(id);
+    sessionOf(ledger).stmt('DELETE FROM backups WHERE id = ?').run(id);
     ledger.appendEvent({run_id: runId, level: 'warn', message: `backup ${id} deleted: ${reason}`, payload: {pruned: {id, reason}}});
   });
 }

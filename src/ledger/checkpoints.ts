@@ -2,7 +2,8 @@
 // with each other: whoever can write the file can edit a row and recompute every later hash,
 // or delete the newest rows. A checkpoint is the head (seq, hash) signed with the workspace
 // key, which that writer does not have, so a recomputed or truncated chain no longer matches.
-import {canonicalJson} from './hash.js';
+import {canonicalJson} from '../util/canonical-json.js';
+import {sessionOf} from './db.js';
 import type {Ledger} from './ledger.js';
 
 export const CHECKPOINT_FORMAT = 'orx.chain-checkpoint';
@@ -70,7 +71,7 @@ export function nextCheckpointId(ledger: Ledger): number {
 
 /** The highest checkpoint id this ledger ever held (SQLite keeps it for AUTOINCREMENT tables). */
 export function checkpointHighWater(ledger: Ledger): number {
-  const row = ledger.sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'checkpoints'").get() as {seq: number} | undefined;
+  const row = sessionOf(ledger).stmt("SELECT seq FROM sqlite_sequence WHERE name = 'checkpoints'").get() as {seq: number} | undefined;
   return row?.seq ?? 0;
 }
 
@@ -81,8 +82,8 @@ export function checkpointHighWater(ledger: Ledger): number {
 export function storeCheckpoint(ledger: Ledger, cp: CheckpointRecord): boolean {
   return ledger.write(() => {
     if (nextCheckpointId(ledger) !== cp.id) return false;
-    ledger.sqlite
-      .prepare(
+    sessionOf(ledger)
+      .stmt(
         `INSERT INTO checkpoints (id, lineage, seq, hash, ts, reason, run_id, key_fingerprint, bundle)
          VALUES (@id, @lineage, @seq, @hash, @ts, @reason, @run_id, @key_fingerprint, @bundle)`,
       )
@@ -93,25 +94,10 @@ export function storeCheckpoint(ledger: Ledger, cp: CheckpointRecord): boolean {
 
 /** Every checkpoint, oldest first. */
 export function listCheckpoints(ledger: Ledger): CheckpointRecord[] {
-  return (ledger.sqlite.prepare('SELECT * FROM checkpoints ORDER BY id').all() as Row[]).map(toRecord);
+  return (sessionOf(ledger).stmt('SELECT * FROM checkpoints ORDER BY id').all() as Row[]).map(toRecord);
 }
 
 export function latestCheckpoint(ledger: Ledger): CheckpointRecord | null {
-  const row = ledger.sqlite.prepare('SELECT * FROM checkpoints ORDER BY id DESC LIMIT 1').get() as Row | undefined;
+  const row = sessionOf(ledger).stmt('SELECT * FROM checkpoints ORDER BY id DESC LIMIT 1').get() as Row | undefined;
   return row ? toRecord(row) : null;
-}
-
-/** The stored hash of the event at `seq`, or null when there is no such row. */
-export function eventHashAt(ledger: Ledger, seq: number): string | null {
-  const row = ledger.sqlite.prepare('SELECT hash FROM events WHERE seq = ?').get(seq) as {hash: string} | undefined;
-  return row?.hash ?? null;
-}
-
-/** Runs still marked running (a live apply, or one that was killed and never finished). */
-export function unfinishedRuns(ledger: Ledger): Array<{id: string; kind: string; started_at: string}> {
-  return ledger.sqlite.prepare("SELECT id, kind, started_at FROM runs WHERE status = 'running' ORDER BY rowid").all() as Array<{
-    id: string;
-    kind: string;
-    started_at: string;
-  }>;
 }

@@ -8,8 +8,8 @@
 // not up yet, died, or stalls) means the rows are hashed here instead: the pipeline is an
 // optimisation, never a dependency.
 import {Worker} from 'node:worker_threads';
-import {eventHashInput, type EventRowFields} from './event-hash.js';
-import {isHexDigest, sha256Hex} from './hash.js';
+import {sha256Hex} from '../util/canonical-json.js';
+import {eventHashInput, isHexDigest, type EventRowFields} from './event-hash.js';
 
 // ctrl slots
 const READY = 0; // the worker sets 1 once it is waiting for jobs

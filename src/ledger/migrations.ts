@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto';
 import type Database from 'better-sqlite3';
 
-export interface Migration {
+interface Migration {
   version: number;
   description: string;
   up(db: Database.Database): void;
@@ -153,13 +153,10 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
-    description:
-      'event hash format 2 (a JSON array of the fields, then the stored payload text) from the next seq on; earlier rows keep format 1',
-    up(db) {
-      // AUTOINCREMENT's high-water mark, not max(seq): a seq deleted from the end is never reused
-      const highest = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as {seq: number} | undefined)?.seq ?? 0;
-      db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('chain_v2_from', ?)").run(String(highest + 1));
-    },
+    // Recorded the first seq of a second event hash format; the first format never shipped in
+    // a release, so there is nothing to record. The version stays so that numbering holds.
+    description: 'none (was: where event hash format 2 began)',
+    up() {},
   },
   {
     version: 6,

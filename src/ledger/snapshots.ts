@@ -3,8 +3,10 @@
 // with the digest of the policy files in force. Written with one hash-chained event, in
 // one transaction, so the history of what was applied is as tamper-evident as the rest.
 import {OrxError} from '../errors.js';
-import {canonicalJson, sha256Hex} from './hash.js';
+import {canonicalJson, sha256Hex} from '../util/canonical-json.js';
+import {sessionOf} from './db.js';
 import type {Ledger} from './ledger.js';
+import {metaValue, setMetaValue} from './meta.js';
 
 export interface SnapshotRecord {
   /** sha256 hex of canonicalJson(config) */
@@ -42,11 +44,6 @@ export interface SnapshotHead {
 
 const HEAD_KEY = 'snapshot_head';
 
-/** The content address of a configuration. */
-export function snapshotId(config: unknown): string {
-  return sha256Hex(canonicalJson(config));
-}
-
 interface SnapshotRow extends Omit<SnapshotRecord, 'config'> {
   config: string;
 }
@@ -54,8 +51,8 @@ interface SnapshotRow extends Omit<SnapshotRecord, 'config'> {
 const toSnapshot = (r: SnapshotRow): SnapshotRecord => ({...r, config: JSON.parse(r.config) as unknown});
 
 export function currentSnapshot(ledger: Ledger): SnapshotHead | null {
-  const row = ledger.sqlite.prepare('SELECT value FROM meta WHERE key = ?').get(HEAD_KEY) as {value: string} | undefined;
-  return row ? (JSON.parse(row.value) as SnapshotHead) : null;
+  const value = metaValue(ledger, HEAD_KEY);
+  return value === undefined ? null : (JSON.parse(value) as SnapshotHead);
 }
 
 /**
@@ -71,21 +68,19 @@ export function recordSnapshot(ledger: Ledger, input: RecordSnapshotInput): Reco
   const runId = input.run_id ?? null;
   return ledger.write(() => {
     const head = currentSnapshot(ledger);
-    const existing = ledger.sqlite.prepare('SELECT id, parent FROM snapshots WHERE id = ?').get(id) as
+    const existing = sessionOf(ledger).stmt('SELECT id, parent FROM snapshots WHERE id = ?').get(id) as
       {id: string; parent: string | null} | undefined;
     if (existing && head?.id === id && head.policy_digest === policy) return {id, parent: existing.parent, created: false};
 
     const at = new Date().toISOString();
     const parent = existing ? existing.parent : (head?.id ?? null);
     if (!existing) {
-      ledger.sqlite
-        .prepare('INSERT INTO snapshots (id, parent, run_id, config, policy_digest, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      sessionOf(ledger)
+        .stmt('INSERT INTO snapshots (id, parent, run_id, config, policy_digest, created_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(id, parent, runId, json, policy, at);
     }
     const next: SnapshotHead = {id, policy_digest: policy, run_id: runId, at};
-    ledger.sqlite
-      .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
-      .run(HEAD_KEY, canonicalJson(next));
+    setMetaValue(ledger, HEAD_KEY, canonicalJson(next));
     const short = id.slice(0, 12);
     const message = !existing
       ? `contract snapshot ${short} recorded${parent ? ` (parent ${parent.slice(0, 12)})` : ''}`
@@ -102,11 +97,6 @@ export function recordSnapshot(ledger: Ledger, input: RecordSnapshotInput): Reco
   });
 }
 
-export function getSnapshot(ledger: Ledger, id: string): SnapshotRecord | undefined {
-  const row = ledger.sqlite.prepare('SELECT * FROM snapshots WHERE id = ?').get(id) as SnapshotRow | undefined;
-  return row && toSnapshot(row);
-}
-
 /** A full id or a unique prefix, as users copy them from `orx history`. */
 export function resolveSnapshot(ledger: Ledger, idOrPrefix: string): SnapshotRecord {
   const wanted = idOrPrefix.trim().toLowerCase();
@@ -118,8 +108,8 @@ export function resolveSnapshot(ledger: Ledger, idOrPrefix: string): SnapshotRec
       data: {id: idOrPrefix},
     });
   }
-  const rows = ledger.sqlite
-    .prepare('SELECT * FROM snapshots WHERE id >= ? AND id < ? ORDER BY id LIMIT 6')
+  const rows = sessionOf(ledger)
+    .stmt('SELECT * FROM snapshots WHERE id >= ? AND id < ? ORDER BY id LIMIT 6')
     .all(wanted, `${wanted}g`) as SnapshotRow[];
   if (rows.length === 0) {
     throw new OrxError({
@@ -142,7 +132,9 @@ export function resolveSnapshot(ledger: Ledger, idOrPrefix: string): SnapshotRec
 
 /** Newest first (in the order they were recorded: a clock that went back cannot reorder them). */
 export function listSnapshots(ledger: Ledger, opts: {limit?: number} = {}): SnapshotRecord[] {
-  const rows = ledger.sqlite.prepare('SELECT * FROM snapshots ORDER BY rowid DESC LIMIT ?').all(opts.limit ?? -1) as SnapshotRow[];
+  const rows = sessionOf(ledger)
+    .stmt('SELECT * FROM snapshots ORDER BY rowid DESC LIMIT ?')
+    .all(opts.limit ?? -1) as SnapshotRow[];
   return rows.map(toSnapshot);
 }
 
@@ -161,7 +153,11 @@ function selectIn(ledger: Ledger, column: 'id' | 'run_id', values: string[]): Sn
   for (let i = 0; i < values.length; i += 500) {
     const chunk = values.slice(i, i + 500);
     const sql = `SELECT rowid AS rid, * FROM snapshots WHERE ${column} IN (${chunk.map(() => '?').join(',')})`;
-    rows.push(...(ledger.sqlite.prepare(sql).all(...chunk) as Array<SnapshotRow & {rid: number}>));
+    rows.push(
+      ...(sessionOf(ledger)
+        .prepare(sql)
+        .all(...chunk) as Array<SnapshotRow & {rid: number}>),
+    );
   }
   return rows.sort((a, b) => a.rid - b.rid).map(({rid: _rid, ...r}) => toSnapshot(r));
 }

@@ -3,6 +3,7 @@
 // ledger (nor an event, a log line or an error message). Each write is one synchronous
 // IMMEDIATE transaction together with its hash-chained event.
 import {OrxError, preview} from '../errors.js';
+import {sessionOf} from './db.js';
 import type {Ledger} from './ledger.js';
 
 /** What is recorded when a token is issued: its id and claims (src/trust/agent-token.ts makes them). */
@@ -104,7 +105,7 @@ export function recordToken(ledger: Ledger, t: TokenIssue, runId: string | null 
   const exp = checkSeconds('exp', t.exp);
   if (exp <= iat) throw invalid('token record: exp must be after iat');
   ledger.write(() => {
-    if (ledger.sqlite.prepare('SELECT 1 FROM tokens WHERE jti = ?').get(jti)) {
+    if (sessionOf(ledger).stmt('SELECT 1 FROM tokens WHERE jti = ?').get(jti)) {
       throw new OrxError({
         code: 'token_exists',
         kind: 'bug',
@@ -112,8 +113,8 @@ export function recordToken(ledger: Ledger, t: TokenIssue, runId: string | null 
         actions: ['This is a bug in orx: every token gets a fresh jti.'],
       });
     }
-    ledger.sqlite
-      .prepare(
+    sessionOf(ledger)
+      .stmt(
         `INSERT INTO tokens (${COLUMNS}) VALUES (@jti, @address, @workspace, @audience, @scopes, @iat, @exp, @run_id, @issued_at, NULL, NULL, NULL)`,
       )
       .run({
@@ -137,7 +138,7 @@ export function recordToken(ledger: Ledger, t: TokenIssue, runId: string | null 
 }
 
 export function tokenRecord(ledger: Ledger, jti: string): TokenRecord | null {
-  const row = ledger.sqlite.prepare(`SELECT ${COLUMNS} FROM tokens WHERE jti = ?`).get(jti) as TokenRow | undefined;
+  const row = sessionOf(ledger).stmt(`SELECT ${COLUMNS} FROM tokens WHERE jti = ?`).get(jti) as TokenRow | undefined;
   return row ? toRecord(row) : null;
 }
 
@@ -153,15 +154,15 @@ export function listTokens(ledger: Ledger, opts: {address?: string; live?: boole
     where.push('revoked_at IS NULL AND exp > @now');
     params.now = Math.floor((opts.now ?? new Date()).getTime() / 1000);
   }
-  const rows = ledger.sqlite
-    .prepare(`SELECT ${COLUMNS} FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY iat, rowid`)
+  const rows = sessionOf(ledger)
+    .stmt(`SELECT ${COLUMNS} FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY iat, rowid`)
     .all(params) as TokenRow[];
   return rows.map(toRecord);
 }
 
 /** Whether (and when, why) a token was revoked; null for a live or unknown jti. */
 export function tokenRevocation(ledger: Ledger, jti: string): {revoked_at: string; reason: string | null} | null {
-  const row = ledger.sqlite.prepare('SELECT revoked_at, reason FROM tokens WHERE jti = ? AND revoked_at IS NOT NULL').get(jti) as
+  const row = sessionOf(ledger).stmt('SELECT revoked_at, reason FROM tokens WHERE jti = ? AND revoked_at IS NOT NULL').get(jti) as
     {revoked_at: string; reason: string | null} | undefined;
   return row ? {revoked_at: row.revoked_at, reason: row.reason} : null;
 }
@@ -196,7 +197,7 @@ export function revokeTokensDetailed(ledger: Ledger, sel: RevokeSelector, by: Re
   const at = by.now ?? new Date();
   const nowSec = Math.floor(at.getTime() / 1000);
   return ledger.write(() => {
-    const rows = ledger.sqlite.prepare(`SELECT jti, exp, revoked_at FROM tokens WHERE ${where} ORDER BY iat, rowid`).all(params) as Array<{
+    const rows = sessionOf(ledger).stmt(`SELECT jti, exp, revoked_at FROM tokens WHERE ${where} ORDER BY iat, rowid`).all(params) as Array<{
       jti: string;
       exp: number;
       revoked_at: string | null;
@@ -208,7 +209,7 @@ export function revokeTokensDetailed(ledger: Ledger, sel: RevokeSelector, by: Re
       else out.revoked.push(r.jti);
     }
     if (out.revoked.length === 0) return out;
-    const update = ledger.sqlite.prepare(
+    const update = sessionOf(ledger).stmt(
       'UPDATE tokens SET revoked_at = ?, revoked_by = ?, reason = ? WHERE jti = ? AND revoked_at IS NULL',
     );
     const ts = at.toISOString();

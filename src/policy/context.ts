@@ -24,7 +24,7 @@
 import {toCel} from './cel.js';
 import {numericUser} from '../util/user-id.js';
 import type {PolicyInput, PolicyInputInit, PolicyPlanStep, PolicyStepInput, SafetyCategory} from './types.js';
-import type {RecentActivity, RecentWindow} from '../ledger/safety.js';
+import type {RecentActivity, RecentWindow} from '../ledger/activity.js';
 
 export const CATEGORIES: readonly SafetyCategory[] = ['READ', 'WRITE', 'DEPLOY', 'DESTROY', 'ROLLBACK'];
 export const KINDS = ['agent', 'network', 'volume', 'image'] as const;

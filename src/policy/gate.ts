@@ -2,7 +2,7 @@
 // ledger holds approvals already given for this exact plan digest.
 import {OrxError} from '../errors.js';
 import {EXIT} from '../exit-codes.js';
-import type {ApprovalRecord} from '../ledger/safety.js';
+import type {ApprovalRecord} from '../ledger/approvals.js';
 import type {PlannedStep} from '../resources/types.js';
 import {reviewPlan, type DecisionLike, type PlanReview, type StepReview} from './review.js';
 

@@ -21,7 +21,7 @@ import {schemaProblems} from '../config/schema-errors.js';
 import {formatPath} from '../config/paths.js';
 import {suggestion} from '../config/suggest.js';
 import {locate, parseYaml} from '../config/yaml-source.js';
-import {type Source} from '../config/problem.js';
+import type {Source} from '../config/problem.js';
 import {OrxError, formatDiagnostic, preview, type Diagnostic} from '../errors.js';
 import {buildPolicyInput, deepMerge, emptyRecentActivity} from './context.js';
 import {evaluatePolicies} from './evaluate.js';
@@ -30,7 +30,7 @@ import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import {leastCategory} from './category.js';
 import {BUILTIN_POLICY_FILE, BUILTIN_TEST_FILE, builtinTestPath, isBuiltinRule} from '../config/builtin-policy.js';
 import type {PolicyDecision, PolicyEffect, PolicyPlanStep, PolicySet, SafetyCategory, StepAction} from './types.js';
-import type {RecentActivity} from '../ledger/safety.js';
+import type {RecentActivity} from '../ledger/activity.js';
 
 export const POLICY_TEST_DIR = `${POLICY_DIR}/tests`;
 export const DEFAULT_TEST_NOW = '2024-01-01T00:00:00Z';

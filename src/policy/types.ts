@@ -1,6 +1,6 @@
 // The shapes of policy as code: rules loaded from policies/*.yaml, the context their CEL
 // conditions read, and the decisions they produce.
-import type {RecentActivity} from '../ledger/safety.js';
+import type {RecentActivity} from '../ledger/activity.js';
 import type {PlannedStep, ResourceKind, SafetyCategory, StepAction} from '../resources/types.js';
 
 export type PolicyEffect = 'deny' | 'require_approval' | 'warn' | 'allow';

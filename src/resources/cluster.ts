@@ -9,7 +9,7 @@ import type Dockerode from 'dockerode';
 import {OrxError} from '../errors.js';
 import {excerpt} from '../util/redact.js';
 import {writePrivateFile} from '../util/private-file.js';
-import {canonicalJson} from '../ledger/hash.js';
+import {canonicalJson} from '../util/canonical-json.js';
 import {createKindCluster, deleteKindCluster, exportKindKubeconfig, kindClusters, kindKubeconfig} from '../drivers/kind.js';
 import {forgetContext} from '../drivers/kubectl.js';
 import {tool} from '../drivers/tools.js';

@@ -3,7 +3,7 @@
 // changed) or deleted (gone from the files, found by label or in the ledger).
 import {createHash} from 'node:crypto';
 import {OrxError} from '../errors.js';
-import {canonicalJson} from '../ledger/hash.js';
+import {canonicalJson} from '../util/canonical-json.js';
 import {applyObjects, deleteObjects} from '../drivers/kubectl.js';
 import {tool} from '../drivers/tools.js';
 import {parseObjectId, type KubeObject} from '../k8s/objects.js';

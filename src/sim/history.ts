@@ -1,6 +1,7 @@
 // What the ledger knows about each step kind, for the readiness simulation: how often its steps
 // succeeded or failed in applies, and how long they took.
 import type {Ledger} from '../ledger/ledger.js';
+import {finishedApplySteps} from '../ledger/steps.js';
 import type {History, KindHistory} from './readiness.js';
 
 // DR plans' steps are addressed by what they do (backup.<volume>, backup.ledger, restore.check,
@@ -15,16 +16,6 @@ export function kindOf(address: string, runKind: string): string {
   return DR_RUN_KINDS.has(runKind) || DR_PREFIXES.has(prefix) ? 'dr' : prefix;
 }
 
-interface Row {
-  address: string;
-  action: string;
-  status: string;
-  category: string | null;
-  started_at: string;
-  finished_at: string | null;
-  run_kind: string;
-}
-
 /**
  * Outcomes and wall times of every finished step of every apply, per kind. Left out: noop steps
  * (they record state without doing anything and would flatter both rates and times), skipped
@@ -34,14 +25,7 @@ interface Row {
  * A rolled-back step (a replace that put the old container back) is a failure of its kind.
  */
 export function stepHistory(ledger: Ledger): History {
-  const rows = ledger.sqlite
-    .prepare(
-      `SELECT s.address, s.action, s.status, s.category, s.started_at, s.finished_at, r.kind AS run_kind
-       FROM steps s JOIN runs r ON r.id = s.run_id
-       WHERE r.mode = 'APPLY' AND s.status IN ('succeeded', 'failed', 'rolled_back') AND s.action <> 'noop'
-       ORDER BY s.started_at, s.rowid`,
-    )
-    .all() as Row[];
+  const rows = finishedApplySteps(ledger);
   const byKind = new Map<string, KindHistory>();
   for (const r of rows) {
     const kind = kindOf(r.address, r.run_kind);

@@ -1,5 +1,6 @@
 // How the audit and history results read in a terminal.
-import type {AuditVerification, ChainHead, LedgerVerification} from '../audit/chain.js';
+import type {AuditVerification, LedgerVerification} from '../audit/chain.js';
+import type {ChainHead} from '../ledger/events.js';
 import {formatChange} from '../audit/diff.js';
 import type {ExportSummary} from '../audit/export.js';
 import {SHORT_ID, type HistoryDiff, type HistoryList} from '../audit/history.js';

@@ -1,4 +1,4 @@
-import type {ApprovalRecord} from '../ledger/safety.js';
+import type {ApprovalRecord} from '../ledger/approvals.js';
 import type {EventRecord, ResourceRecord, RunRecord, StepRecord} from '../ledger/types.js';
 import {c} from './color.js';
 import {fmtValue} from './plan-view.js';

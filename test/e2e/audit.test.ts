@@ -12,6 +12,7 @@ import {recordSnapshot} from '../../src/ledger/snapshots.js';
 import {initWorkspaceKey, type WorkspaceKey} from '../../src/trust/keys.js';
 import {noStack, orx} from '../helpers/cli.js';
 import {repoRoot} from '../helpers/workspace.js';
+import {rawSqlite} from '../helpers/ledger-sql.js';
 
 let dir: string;
 let key: WorkspaceKey;
@@ -49,12 +50,14 @@ afterEach(() => {
 function tamper(sqlText: string, ...params: unknown[]): void {
   const l = Ledger.open(dir);
   try {
-    l.sqlite.transaction(() => {
+    rawSqlite(l).transaction(() => {
       for (const s of sqlText
         .split(';')
         .map((x) => x.trim())
         .filter(Boolean))
-        l.sqlite.prepare(s).run(...(s.includes('?') ? params : []));
+        rawSqlite(l)
+          .prepare(s)
+          .run(...(s.includes('?') ? params : []));
     })();
   } finally {
     l.close();
@@ -95,7 +98,7 @@ describe('orx audit verify / head', () => {
           payload: null,
           prev_hash: prev.hash,
         };
-        l.sqlite
+        rawSqlite(l)
           .prepare(
             'INSERT INTO events (seq, run_id, step_id, ts, level, message, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
           )

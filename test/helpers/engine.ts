@@ -1,7 +1,7 @@
 import {applyWorkspace, planWorkspace, type PlanOptions} from '../../src/engine/operations.js';
 import {type OrxContext} from '../../src/engine/context.js';
 import {planDigest, type PlanDocument} from '../../src/engine/planfile.js';
-import {recordApprovals} from '../../src/ledger/safety.js';
+import {recordApprovals} from '../../src/ledger/approvals.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {silentLogger} from '../../src/ui/logger.js';
 

@@ -9,7 +9,7 @@ import {loadPlan, makePlan, planForApply} from '../../src/app/plan.js';
 import {planDigest, type PlanDocument} from '../../src/engine/planfile.js';
 import {OrxError} from '../../src/errors.js';
 import {EXIT} from '../../src/exit-codes.js';
-import {approvalsFor} from '../../src/ledger/safety.js';
+import {approvalsFor} from '../../src/ledger/approvals.js';
 import {context, withLedger} from '../helpers/engine.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 import {NET_VOL_YAML, recordingIO} from '../helpers/app-io.js';

@@ -11,7 +11,7 @@ import {resumeAfterHalt} from '../../src/app/resume.js';
 import {agentAttrsFromInspect, importIntoState, removeFromState} from '../../src/app/state-ops.js';
 import type {PlanDocument} from '../../src/engine/planfile.js';
 import {OrxError} from '../../src/errors.js';
-import {haltState} from '../../src/ledger/safety.js';
+import {haltState} from '../../src/ledger/halt.js';
 import {listTokens} from '../../src/ledger/tokens.js';
 import {context, withLedger} from '../helpers/engine.js';
 import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';

@@ -8,7 +8,7 @@ import {verifyBackup} from '../../src/dr/drill.js';
 import {backupRoot, backupsOnDisk} from '../../src/dr/layout.js';
 import {planBackup, planPrune, planRestore} from '../../src/app/dr-plans.js';
 import {applyWorkspace} from '../../src/engine/operations.js';
-import {withLedger as openLedger} from '../../src/engine/workspace.js';
+import {withLedger as openLedger} from '../../src/ledger/session.js';
 import {listBackups, markVerified} from '../../src/ledger/backups.js';
 import {signerKeys} from '../../src/trust/keys.js';
 import {apply, approveAll, context, converge, withLedger} from '../helpers/engine.js';

@@ -5,6 +5,7 @@ import {heldByDeadBackup, recoverQuiesced, withQuiesced} from '../../src/dr/quie
 import {Ledger} from '../../src/ledger/ledger.js';
 import {converge} from '../helpers/engine.js';
 import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {rawSqlite} from '../helpers/ledger-sql.js';
 
 let ws: TestWorkspace;
 let ledger: Ledger;
@@ -43,7 +44,7 @@ describe('quiesce', () => {
       expect(during).toBe(how === 'pause' ? 'paused' : 'exited');
       expect((await state(c.id)).Running).toBe(true);
       expect((await state(c.id)).Paused).toBe(false);
-      expect(ledger.sqlite.prepare("SELECT count(*) AS n FROM meta WHERE key = 'dr_quiesced'").get()).toEqual({n: 0});
+      expect(rawSqlite(ledger).prepare("SELECT count(*) AS n FROM meta WHERE key = 'dr_quiesced'").get()).toEqual({n: 0});
     });
   }
 
@@ -54,7 +55,7 @@ describe('quiesce', () => {
     const c = await alpha();
     await docker.getContainer(c.id).pause();
     // what a killed backup leaves behind: its pid no longer exists
-    ledger.sqlite
+    rawSqlite(ledger)
       .prepare("INSERT INTO meta (key, value) VALUES ('dr_quiesced', ?)")
       .run(
         JSON.stringify([

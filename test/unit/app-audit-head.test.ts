@@ -15,6 +15,7 @@ import {setColor} from '../../src/ui/color.js';
 import {renderAuditVerification} from '../../src/ui/audit-view.js';
 import {silentLogger} from '../../src/ui/logger.js';
 import {context} from '../helpers/engine.js';
+import {rawSqlite} from '../helpers/ledger-sql.js';
 
 setColor(false);
 
@@ -115,20 +116,21 @@ describe('a kept head against the ledger', () => {
   it('fails when the event at the kept seq was rewritten and the later hashes recomputed', async () => {
     const file = await keepHead(dir);
     const seq = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')).seq as number;
-    withLedger(dir, (l) =>
-      l.sqlite.transaction(() => {
-        l.sqlite.prepare('UPDATE events SET message = ? WHERE seq = ?').run('forged', 2);
-        const rows = l.sqlite.prepare('SELECT * FROM events WHERE seq >= 2 ORDER BY seq').all() as Array<
+    withLedger(dir, (l) => {
+      const db = rawSqlite(l);
+      db.transaction(() => {
+        db.prepare('UPDATE events SET message = ? WHERE seq = ?').run('forged', 2);
+        const rows = db.prepare('SELECT * FROM events WHERE seq >= 2 ORDER BY seq').all() as Array<
           Parameters<typeof storedEventHash>[0] & {seq: number}
         >;
-        let prev = (l.sqlite.prepare('SELECT hash FROM events WHERE seq = 1').get() as {hash: string}).hash;
+        let prev = (db.prepare('SELECT hash FROM events WHERE seq = 1').get() as {hash: string}).hash;
         for (const r of rows) {
           const hash = storedEventHash({...r, prev_hash: prev});
-          l.sqlite.prepare('UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?').run(prev, hash, r.seq);
+          db.prepare('UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?').run(prev, hash, r.seq);
           prev = hash;
         }
-      })(),
-    );
+      })();
+    });
     const {v, h} = await headCheck(dir, file);
     expect(v.chain_ok).toBe(true);
     expect(h.ok).toBe(false);
@@ -140,7 +142,7 @@ describe('a kept head against the ledger', () => {
     const file = await keepHead(dir);
     const seq = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')).seq as number;
     await runAndSign(dir, 1);
-    withLedger(dir, (l) => l.sqlite.prepare('DELETE FROM events WHERE seq = ?').run(seq));
+    withLedger(dir, (l) => rawSqlite(l).prepare('DELETE FROM events WHERE seq = ?').run(seq));
     const {v, h} = await headCheck(dir, file);
     expect(v.chain_ok).toBe(false);
     expect(h.reason).toBe(`the event at the kept head seq ${seq} is missing (deleted)`);

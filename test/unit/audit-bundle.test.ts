@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {signedBytes, type AuditBundle} from '../../src/audit/bundle.js';
-import {withReadLedger} from '../../src/audit/chain.js';
+import {withReadLedger} from '../../src/ledger/session.js';
 import {buildAuditBundle, collectAuditBundle, parseTimeBound, writeAuditBundle} from '../../src/audit/export.js';
 import {readAuditBundle, verifyAuditBundle, type BundleVerification} from '../../src/audit/verify-bundle.js';
 import {eventHash} from '../../src/ledger/event-hash.js';
@@ -12,6 +12,7 @@ import {recordSnapshot} from '../../src/ledger/snapshots.js';
 import {signBlob} from '../../src/trust/blob.js';
 import {initWorkspaceKey, trustedKeyOf, type WorkspaceKey} from '../../src/trust/keys.js';
 import {renderBundleVerification} from '../../src/ui/audit-view.js';
+import {rawSqlite} from '../helpers/ledger-sql.js';
 
 let dir: string;
 let other: string;
@@ -135,7 +136,7 @@ describe('audit export', () => {
     await src.backup(Ledger.fileFor(copy));
     src.close();
     const l = Ledger.open(copy);
-    l.sqlite.prepare("UPDATE events SET message = 'edited' WHERE seq = 3").run();
+    rawSqlite(l).prepare("UPDATE events SET message = 'edited' WHERE seq = 3").run();
     await expect(buildAuditBundle(l, {}, key)).rejects.toMatchObject({
       code: 'chain_broken',
       message: expect.stringMatching(/broken at seq 3/),
@@ -147,7 +148,7 @@ describe('audit export', () => {
   it('works while another handle holds the workspace lock and an open write transaction', async () => {
     const writer = Ledger.open(dir);
     const lock = writer.acquireLock({pid: process.pid, host: os.hostname(), command: 'orx apply'});
-    writer.sqlite.prepare('BEGIN IMMEDIATE').run();
+    rawSqlite(writer).prepare('BEGIN IMMEDIATE').run();
     try {
       writer.appendEvents(Array.from({length: 50}, (_, i) => ({level: 'info' as const, message: `in flight ${i}`})));
       const b = await withReadLedger(dir, (l) => buildAuditBundle(l, {}, key));
@@ -155,7 +156,7 @@ describe('audit export', () => {
       expect(b.chain_head.seq).toBe(full.chain_head.seq);
       expect((await verifyAuditBundle(reread(b))).ok).toBe(true);
     } finally {
-      writer.sqlite.prepare('ROLLBACK').run();
+      rawSqlite(writer).prepare('ROLLBACK').run();
       writer.releaseLock(lock.id);
       writer.close();
     }

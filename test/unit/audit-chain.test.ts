@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {chainHead, verifyAudit, withReadLedger} from '../../src/audit/chain.js';
-import {eventHash} from '../../src/ledger/event-hash.js';
-import {canonicalJson, GENESIS_HASH, legacyEventHash} from '../../src/ledger/hash.js';
+import {chainHead, verifyAudit} from '../../src/audit/chain.js';
+import {eventHash, GENESIS_HASH} from '../../src/ledger/event-hash.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {LATEST_SCHEMA_VERSION} from '../../src/ledger/migrations.js';
+import {withReadLedger} from '../../src/ledger/session.js';
 import {renderAuditVerification} from '../../src/ui/audit-view.js';
+import {rawSqlite} from '../helpers/ledger-sql.js';
 
 let dir: string;
 let l: Ledger;
@@ -22,7 +23,10 @@ afterEach(() => {
   fs.rmSync(dir, {recursive: true, force: true});
 });
 
-const sql = (s: string, ...params: unknown[]) => l.sqlite.prepare(s).run(...params);
+const sql = (s: string, ...params: unknown[]) =>
+  rawSqlite(l)
+    .prepare(s)
+    .run(...params);
 
 describe('audit verify (library)', () => {
   it('an intact chain: count and head', () => {
@@ -45,7 +49,7 @@ describe('audit verify (library)', () => {
       ['run_id', 'run-forged'],
       ['payload', '{"i":42}'],
     ] as const) {
-      const before = l.sqlite.prepare(`SELECT ${col} AS v FROM events WHERE seq = 6`).get() as {v: unknown};
+      const before = rawSqlite(l).prepare(`SELECT ${col} AS v FROM events WHERE seq = 6`).get() as {v: unknown};
       sql(`UPDATE events SET ${col} = ? WHERE seq = 6`, value);
       expect(verifyAudit(l), col).toMatchObject({ok: false, break: {seq: 6}});
       sql(`UPDATE events SET ${col} = ? WHERE seq = 6`, before.v);
@@ -116,7 +120,7 @@ describe('audit verify (library)', () => {
   });
 
   it('two rows with their seq swapped are found at the first of them', () => {
-    l.sqlite.transaction(() => {
+    rawSqlite(l).transaction(() => {
       sql('UPDATE events SET seq = -1 WHERE seq = 7');
       sql('UPDATE events SET seq = 7 WHERE seq = 8');
       sql('UPDATE events SET seq = 8 WHERE seq = -1');
@@ -127,11 +131,11 @@ describe('audit verify (library)', () => {
   it('works through a read-only handle while another handle holds the write lock', async () => {
     const writer = Ledger.open(dir);
     try {
-      writer.sqlite.prepare('BEGIN IMMEDIATE').run();
+      rawSqlite(writer).prepare('BEGIN IMMEDIATE').run();
       writer.appendEvent({level: 'info', message: 'uncommitted'});
       const v = await withReadLedger(dir, (r) => verifyAudit(r));
       expect(v).toMatchObject({ok: true, count: 10});
-      writer.sqlite.prepare('COMMIT').run();
+      rawSqlite(writer).prepare('COMMIT').run();
       expect(await withReadLedger(dir, (r) => chainHead(r))).toMatchObject({seq: 11, lineage: l.meta().lineage});
     } finally {
       writer.close();
@@ -147,47 +151,11 @@ describe('audit verify (library)', () => {
   });
 
   it('upgrades a ledger from before the snapshots migration, then reads it read-only', async () => {
-    l.sqlite.exec('DROP TABLE snapshots');
-    l.sqlite.pragma('user_version = 3');
+    rawSqlite(l).exec('DROP TABLE snapshots');
+    rawSqlite(l).pragma('user_version = 3');
     l.close();
     expect(await withReadLedger(dir, (r) => verifyAudit(r).ok)).toBe(true);
     l = Ledger.open(dir);
     expect(l.meta().schema_version).toBe(LATEST_SCHEMA_VERSION);
-  });
-
-  it('history hashed in format 1 by an earlier version still verifies after the upgrade, and new rows chain onto it in format 2', async () => {
-    // rewrite the ten rows as a schema-4 ledger wrote them: canonical JSON payloads, format-1 hashes
-    const rows = l.sqlite.prepare('SELECT * FROM events ORDER BY seq').all() as {
-      seq: number;
-      run_id: string | null;
-      step_id: string | null;
-      ts: string;
-      level: string;
-      message: string;
-      payload: string | null;
-    }[];
-    let prev = GENESIS_HASH;
-    for (const r of rows) {
-      const payload = r.payload == null ? null : canonicalJson(JSON.parse(r.payload));
-      const hash = legacyEventHash({...r, prev_hash: prev}, payload ?? 'null');
-      sql('UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?', payload, prev, hash, r.seq);
-      prev = hash;
-    }
-    sql("DELETE FROM meta WHERE key = 'chain_v2_from'");
-    l.sqlite.pragma('user_version = 4');
-    l.close();
-
-    l = Ledger.open(dir);
-    expect(l.chainV2From()).toBe(11);
-    expect(verifyAudit(l)).toMatchObject({ok: true, count: 10});
-    l.appendEvents([{level: 'info', message: 'after the upgrade', payload: {z: 1, a: 2}}]);
-    expect(verifyAudit(l)).toMatchObject({ok: true, count: 11});
-    const last = l.listEvents({after_seq: 10})[0];
-    expect(last.prev_hash).toBe(prev);
-    expect(eventHash(last, 11)).toBe(last.hash);
-
-    // a format-1 row is still checked as format 1: editing it is found
-    sql("UPDATE events SET message = 'rewritten' WHERE seq = 3");
-    expect(verifyAudit(l)).toMatchObject({ok: false, break: {seq: 3}});
   });
 });

@@ -26,6 +26,7 @@ import {initWorkspaceKey, trustedKeyOf, type WorkspaceKey} from '../../src/trust
 import {signMessage} from '../../src/trust/sign-message.js';
 import {createLogger} from '../../src/ui/logger.js';
 import {renderAuditVerification} from '../../src/ui/audit-view.js';
+import {rawSqlite} from '../helpers/ledger-sql.js';
 
 let dir: string;
 let l: Ledger;
@@ -48,9 +49,9 @@ async function signed(reason = 'apply'): Promise<CheckpointRecord> {
 
 /** Edits the message of `seq` and recomputes every later hash with the project's own hash function. */
 function rewrite(seq: number, message: string): void {
-  l.sqlite.transaction(() => {
-    l.sqlite.prepare('UPDATE events SET message = ? WHERE seq = ?').run(message, seq);
-    const rows = l.sqlite.prepare('SELECT * FROM events WHERE seq >= ? ORDER BY seq').all(seq) as Array<{
+  rawSqlite(l).transaction(() => {
+    rawSqlite(l).prepare('UPDATE events SET message = ? WHERE seq = ?').run(message, seq);
+    const rows = rawSqlite(l).prepare('SELECT * FROM events WHERE seq >= ? ORDER BY seq').all(seq) as Array<{
       seq: number;
       run_id: string | null;
       step_id: string | null;
@@ -60,10 +61,14 @@ function rewrite(seq: number, message: string): void {
       payload: string | null;
       prev_hash: string;
     }>;
-    let prev = (l.sqlite.prepare('SELECT hash FROM events WHERE seq = ?').get(seq - 1) as {hash: string}).hash;
+    let prev = (
+      rawSqlite(l)
+        .prepare('SELECT hash FROM events WHERE seq = ?')
+        .get(seq - 1) as {hash: string}
+    ).hash;
     for (const r of rows) {
       const hash = storedEventHash({...r, prev_hash: prev});
-      l.sqlite.prepare('UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?').run(prev, hash, r.seq);
+      rawSqlite(l).prepare('UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?').run(prev, hash, r.seq);
       prev = hash;
     }
   })();
@@ -104,7 +109,7 @@ describe('checkpoint repository', () => {
       [2, 2],
     ]);
     expect(latestCheckpoint(l)).toMatchObject({id: 2, seq: 2, format: 'orx.chain-checkpoint', version: 1});
-    l.sqlite.prepare('DELETE FROM checkpoints WHERE id = 2').run();
+    rawSqlite(l).prepare('DELETE FROM checkpoints WHERE id = 2').run();
     expect(checkpointHighWater(l)).toBe(2);
     expect(nextCheckpointId(l)).toBe(3);
   });
@@ -172,7 +177,9 @@ describe('checkpointChain', () => {
     run(2);
     const cp = await signed();
     run(2);
-    l.sqlite.prepare("UPDATE events SET message = 'x' WHERE seq = ?").run(cp.seq + 2);
+    rawSqlite(l)
+      .prepare("UPDATE events SET message = 'x' WHERE seq = ?")
+      .run(cp.seq + 2);
     expect(await checkpointChain(ctx(), l, null, {reason: 'apply'})).toMatchObject({
       status: 'skipped',
       reason: expect.stringMatching(new RegExp(`broken at seq ${cp.seq + 2}`)),
@@ -227,8 +234,12 @@ describe('verifyLedger against checkpoints', () => {
   it("newest rows deleted (and SQLite's high-water mark reset): rows missing after the checkpoint", async () => {
     run(3);
     const cp = await signed();
-    l.sqlite.prepare('DELETE FROM events WHERE seq > ?').run(cp.seq - 2);
-    l.sqlite.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'").run(cp.seq - 2);
+    rawSqlite(l)
+      .prepare('DELETE FROM events WHERE seq > ?')
+      .run(cp.seq - 2);
+    rawSqlite(l)
+      .prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'")
+      .run(cp.seq - 2);
     const v = await verifyLedger(l, dir);
     expect(v.chain_ok).toBe(true);
     expect(v.checkpoints.problems).toEqual([
@@ -248,15 +259,17 @@ describe('verifyLedger against checkpoints', () => {
     await signed();
     run(1);
     await signed();
-    const bundle = JSON.parse((l.sqlite.prepare('SELECT bundle FROM checkpoints WHERE id = 1').get() as {bundle: string}).bundle);
+    const bundle = JSON.parse((rawSqlite(l).prepare('SELECT bundle FROM checkpoints WHERE id = 1').get() as {bundle: string}).bundle);
     const sig = Buffer.from(bundle.messageSignature.signature, 'base64');
     sig[12] ^= 0x01;
     bundle.messageSignature.signature = sig.toString('base64');
-    l.sqlite.prepare('UPDATE checkpoints SET bundle = ? WHERE id = 1').run(JSON.stringify(bundle));
-    l.sqlite.prepare("UPDATE checkpoints SET ts = '2020-01-01T00:00:00.000Z' WHERE id = 2").run();
+    rawSqlite(l).prepare('UPDATE checkpoints SET bundle = ? WHERE id = 1').run(JSON.stringify(bundle));
+    rawSqlite(l).prepare("UPDATE checkpoints SET ts = '2020-01-01T00:00:00.000Z' WHERE id = 2").run();
     const other = initWorkspaceKey(fs.mkdtempSync(path.join(os.tmpdir(), 'orx-otherkey-')));
     const cp3 = latestCheckpoint(l)!;
-    l.sqlite.prepare('UPDATE checkpoints SET bundle = ? WHERE id = 3').run(JSON.stringify(signMessage(checkpointBytes(cp3), other)));
+    rawSqlite(l)
+      .prepare('UPDATE checkpoints SET bundle = ? WHERE id = 3')
+      .run(JSON.stringify(signMessage(checkpointBytes(cp3), other)));
     const v = await verifyLedger(l, dir);
     expect(v.ok).toBe(false);
     expect(v.checkpoints.verified).toBe(0);

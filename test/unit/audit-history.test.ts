@@ -5,17 +5,9 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {verifyAudit} from '../../src/audit/chain.js';
 import {diffConfigs, formatChange, joinPath} from '../../src/audit/diff.js';
 import {historyDiff, historyList} from '../../src/audit/history.js';
-import {canonicalJson, sha256Hex} from '../../src/ledger/hash.js';
+import {canonicalJson, sha256Hex} from '../../src/util/canonical-json.js';
 import {Ledger} from '../../src/ledger/ledger.js';
-import {
-  currentSnapshot,
-  getSnapshot,
-  listSnapshots,
-  recordSnapshot,
-  resolveSnapshot,
-  snapshotId,
-  snapshotsForRuns,
-} from '../../src/ledger/snapshots.js';
+import {currentSnapshot, listSnapshots, recordSnapshot, resolveSnapshot, snapshotsForRuns} from '../../src/ledger/snapshots.js';
 import {renderHistory, renderHistoryDiff} from '../../src/ui/audit-view.js';
 
 const base = {
@@ -45,7 +37,7 @@ describe('contract snapshots', () => {
     const a = recordSnapshot(l, {run_id: r1, config: base, policy_digest: 'p1'});
     expect(a).toEqual({id: sha256Hex(canonicalJson(base)), parent: null, created: true});
     const reordered = {agents: base.agents, networks: base.networks, autonomy: 1, workspace: 'lab'};
-    expect(snapshotId(reordered)).toBe(a.id);
+    expect(sha256Hex(canonicalJson(reordered))).toBe(a.id);
     const events = l.listEvents().filter((e) => (e.payload as {snapshot?: unknown} | null)?.snapshot);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({run_id: r1, payload: {snapshot: {id: a.id, parent: null, policy_digest: 'p1', created: true}}});
@@ -53,7 +45,7 @@ describe('contract snapshots', () => {
     expect(recordSnapshot(l, {run_id: run(), config: reordered, policy_digest: 'p1'})).toEqual({id: a.id, parent: null, created: false});
     expect(listSnapshots(l)).toHaveLength(1);
     expect(l.listEvents().filter((e) => (e.payload as {snapshot?: unknown} | null)?.snapshot)).toHaveLength(1);
-    expect(getSnapshot(l, a.id)).toMatchObject({id: a.id, run_id: r1, config: base, policy_digest: 'p1', parent: null});
+    expect(resolveSnapshot(l, a.id)).toMatchObject({id: a.id, run_id: r1, config: base, policy_digest: 'p1', parent: null});
   });
 
   it('each new snapshot points at the one in force before it; re-applying an older one moves what is in force', () => {
@@ -62,7 +54,7 @@ describe('contract snapshots', () => {
     changed.agents.researcher.env.LOG_LEVEL = 'debug';
     const r2 = run();
     const b = recordSnapshot(l, {run_id: r2, config: changed, policy_digest: 'p1'});
-    expect(b).toEqual({id: snapshotId(changed), parent: a.id, created: true});
+    expect(b).toEqual({id: sha256Hex(canonicalJson(changed)), parent: a.id, created: true});
     expect(currentSnapshot(l)).toMatchObject({id: b.id, run_id: r2, policy_digest: 'p1'});
 
     // rolled back to A: no new row, but an event, and A is in force
@@ -82,7 +74,7 @@ describe('contract snapshots', () => {
     const before = l.chainHead().seq;
     expect(recordSnapshot(l, {run_id: r5, config: third, policy_digest: 'p2'}).created).toBe(false);
     expect(l.chainHead().seq).toBe(before + 1);
-    expect(currentSnapshot(l)).toMatchObject({id: snapshotId(third), policy_digest: 'p2'});
+    expect(currentSnapshot(l)).toMatchObject({id: sha256Hex(canonicalJson(third)), policy_digest: 'p2'});
     expect(verifyAudit(l).ok).toBe(true);
   });
 

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import type {ApprovalRecord} from '../../src/ledger/safety.js';
+import type {ApprovalRecord} from '../../src/ledger/approvals.js';
 import {autonomyNeedsHuman, effectiveAutonomy} from '../../src/policy/autonomy.js';
 import {gate} from '../../src/policy/gate.js';
 import {reviewPlan, withoutRejected, type DecisionLike} from '../../src/policy/review.js';

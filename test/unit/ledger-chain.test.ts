@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {eventHash} from '../../src/ledger/event-hash.js';
-import {GENESIS_HASH} from '../../src/ledger/hash.js';
+import {eventHash, GENESIS_HASH} from '../../src/ledger/event-hash.js';
 import {Ledger} from '../../src/ledger/ledger.js';
+import {rawSqlite} from '../helpers/ledger-sql.js';
 
 let dir: string;
 let l: Ledger;
@@ -20,7 +20,10 @@ afterEach(() => {
   fs.rmSync(dir, {recursive: true, force: true});
 });
 
-const sql = (s: string, ...params: unknown[]) => l.sqlite.prepare(s).run(...params);
+const sql = (s: string, ...params: unknown[]) =>
+  rawSqlite(l)
+    .prepare(s)
+    .run(...params);
 
 describe('hash-chained events', () => {
   it('links each row to the previous hash, starting at the genesis hash', () => {
@@ -96,7 +99,7 @@ describe('hash-chained events', () => {
   });
 
   it('detects two rows swapped (seq values exchanged)', () => {
-    l.sqlite.transaction(() => {
+    rawSqlite(l).transaction(() => {
       sql('UPDATE events SET seq = -1 WHERE seq = 3');
       sql('UPDATE events SET seq = 3 WHERE seq = 4');
       sql('UPDATE events SET seq = 4 WHERE seq = -1');

@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {verifyAudit} from '../../src/audit/chain.js';
-import {storedEventHash} from '../../src/ledger/event-hash.js';
+import {GENESIS_HASH, storedEventHash} from '../../src/ledger/event-hash.js';
 import {HashPipeline} from '../../src/ledger/hash-pipeline.js';
-import {GENESIS_HASH} from '../../src/ledger/hash.js';
-import {Ledger, type AppendEventInput} from '../../src/ledger/ledger.js';
+import {hashPipelineOf, type AppendEventInput} from '../../src/ledger/events.js';
+import {Ledger} from '../../src/ledger/ledger.js';
 
 let dir: string;
 let l: Ledger;
@@ -90,7 +90,7 @@ describe('hash pipeline', () => {
     expect(l.warmHashPipeline()).toBe(true);
     l.appendEvents(events(1000));
     // stop the worker behind the pipeline's back, as a crash would
-    const worker = (l as unknown as {pipeline: {worker: {terminate(): Promise<number>}}}).pipeline.worker;
+    const worker = (hashPipelineOf(l) as unknown as {worker: {terminate(): Promise<number>}}).worker;
     await worker.terminate();
     l.appendEvents(events(1000, 1000));
     l.appendEvents(events(1000, 2000));

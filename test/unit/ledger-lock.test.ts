@@ -5,7 +5,8 @@ import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {OrxError} from '../../src/errors.js';
 import {EXIT} from '../../src/exit-codes.js';
-import {Ledger, pidAlive} from '../../src/ledger/ledger.js';
+import {Ledger} from '../../src/ledger/ledger.js';
+import {pidAlive} from '../../src/ledger/locks.js';
 import {caught} from '../helpers/errors.js';
 
 let dir: string;

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/ledger/ledger.js';
-import {approvalsFor, clearHalt, haltState, recentActivity, recordApprovals, setHalt} from '../../src/ledger/safety.js';
+import {recentActivity} from '../../src/ledger/activity.js';
+import {approvalsFor, recordApprovals} from '../../src/ledger/approvals.js';
+import {clearHalt, haltState, setHalt} from '../../src/ledger/halt.js';
 
 let dir: string;
 let ledger: Ledger;

@@ -18,6 +18,7 @@ import {
 } from '../../src/ledger/tokens.js';
 import {DEFAULT_TOKEN_SETTINGS, issueAgentToken, verifyAgentToken} from '../../src/trust/agent-token.js';
 import {trustedKeyOf, workspaceKeyFromPem} from '../../src/trust/keys.js';
+import {rawSqlite} from '../helpers/ledger-sql.js';
 
 let dir: string;
 let ledger: Ledger;
@@ -62,7 +63,7 @@ describe('migration 6: the tokens table', () => {
     expect(LATEST_SCHEMA_VERSION).toBe(MIGRATIONS.length);
     expect(MIGRATIONS[5].version).toBe(6);
     expect(ledger.meta().schema_version).toBe(LATEST_SCHEMA_VERSION);
-    const cols = (ledger.sqlite.prepare("SELECT name FROM pragma_table_info('tokens')").all() as {name: string}[]).map((c) => c.name);
+    const cols = (rawSqlite(ledger).prepare("SELECT name FROM pragma_table_info('tokens')").all() as {name: string}[]).map((c) => c.name);
     expect(cols).toEqual([
       'jti',
       'address',
@@ -77,7 +78,7 @@ describe('migration 6: the tokens table', () => {
       'revoked_by',
       'reason',
     ]);
-    const idx = ledger.sqlite
+    const idx = rawSqlite(ledger)
       .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tokens' AND name = 'tokens_address'")
       .get();
     expect(idx).toBeDefined();
@@ -93,8 +94,8 @@ describe('migration 6: the tokens table', () => {
     expect(ledger.meta().schema_version).toBe(LATEST_SCHEMA_VERSION);
     expect(tokenRecord(ledger, 'keep-me')).not.toBeNull();
 
-    ledger.sqlite.exec('DROP TABLE tokens');
-    ledger.sqlite.pragma('user_version = 5');
+    rawSqlite(ledger).exec('DROP TABLE tokens');
+    rawSqlite(ledger).pragma('user_version = 5');
     ledger.close();
     ledger = Ledger.open(dir);
     expect(listTokens(ledger)).toEqual([]);
@@ -177,7 +178,7 @@ describe('recordToken', () => {
     expect(() => recordToken(ledger, {...issued.record, scopes: [issued.token]})).toThrow(/looks like a JWT/);
     recordToken(ledger, issued.record);
     revokeTokens(ledger, {jti: issued.jti}, by);
-    ledger.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    rawSqlite(ledger).pragma('wal_checkpoint(TRUNCATE)');
     ledger.close();
     for (const f of fs.readdirSync(path.join(dir, '.orx'))) {
       const bytes = fs.readFileSync(path.join(dir, '.orx', f));

@@ -6,6 +6,7 @@ import {afterEach, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {LATEST_SCHEMA_VERSION, MIGRATIONS} from '../../src/ledger/migrations.js';
 import {caught} from '../helpers/errors.js';
+import {rawSqlite} from '../helpers/ledger-sql.js';
 
 const dirs: string[] = [];
 const open: Ledger[] = [];
@@ -36,14 +37,16 @@ describe('Ledger.open', () => {
     expect(l.path).toBe(path.join(dir, '.orx', 'ledger.db'));
     expect(fs.statSync(path.join(dir, '.orx')).mode & 0o777).toBe(0o700);
     expect(fs.statSync(l.path).mode & 0o077).toBe(0);
-    expect(l.sqlite.pragma('journal_mode', {simple: true})).toBe('wal');
-    expect(l.sqlite.pragma('foreign_keys', {simple: true})).toBe(1);
-    expect(l.sqlite.pragma('busy_timeout', {simple: true})).toBe(5000);
+    expect(rawSqlite(l).pragma('journal_mode', {simple: true})).toBe('wal');
+    expect(rawSqlite(l).pragma('foreign_keys', {simple: true})).toBe(1);
+    expect(rawSqlite(l).pragma('busy_timeout', {simple: true})).toBe(5000);
     const m = l.meta();
     expect(m.schema_version).toBe(LATEST_SCHEMA_VERSION);
     expect(m.serial).toBe(0);
     expect(m.lineage).toMatch(/^[0-9a-f-]{36}$/);
-    const tables = (l.sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {name: string}[]).map((r) => r.name);
+    const tables = (rawSqlite(l).prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {name: string}[]).map(
+      (r) => r.name,
+    );
     for (const t of ['meta', 'resources', 'runs', 'steps', 'events', 'locks', 'approvals', 'backups']) expect(tables).toContain(t);
   });
 
@@ -197,7 +200,7 @@ describe('forgotten objects', () => {
     l.removeResource('volume.v', 'state rm');
     expect([...l.forgotten()]).toEqual(['id-agent.a']);
     l.forget('id-agent.a'); // idempotent, keeps the recorded address
-    expect(l.sqlite.prepare('SELECT address, reason FROM forgotten').all()).toEqual([{address: 'agent.a', reason: 'state rm'}]);
+    expect(rawSqlite(l).prepare('SELECT address, reason FROM forgotten').all()).toEqual([{address: 'agent.a', reason: 'state rm'}]);
     l.forget('other-object', 'agent.b');
     expect(l.forgotten()).toEqual(new Set(['id-agent.a', 'other-object']));
     l.applyStateChange(put('agent.a'), {message: 'agent.a: imported id-agent.a'});
@@ -253,7 +256,7 @@ describe('runs and steps', () => {
       Ledger['finishStep']
     >[0]['change'];
     expect(() => l.finishStep({step_id: s.id, status: 'succeeded', change: bad})).toThrow();
-    expect(l.getStep(s.id)?.status).toBe('running');
+    expect(l.listSteps(run.id).find((x) => x.id === s.id)?.status).toBe('running');
     expect(l.listEvents()).toHaveLength(before);
     expect(l.meta().serial).toBe(0);
   });

@@ -11,7 +11,7 @@ import type {PlannedStep} from '../../src/resources/types.js';
 import {compilePolicies, loadPolicies} from '../../src/policy/load.js';
 import {isBuiltinRule} from '../../src/config/builtin-policy.js';
 import type {PolicyDecision, PolicyPlanStep, PolicySet} from '../../src/policy/types.js';
-import type {RecentActivity} from '../../src/ledger/safety.js';
+import type {RecentActivity} from '../../src/ledger/activity.js';
 import type {DesiredResource} from '../../src/resources/types.js';
 import {plannedStep} from '../helpers/plan-fixtures.js';
 

@@ -16,6 +16,7 @@ import {
   type SimStep,
 } from '../../src/sim/readiness.js';
 import {betaCdf, betaParams, betaQuantile, RNG_VERSION} from '../../src/sim/rng.js';
+import {rawSqlite} from '../helpers/ledger-sql.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, '../fixtures/sim');
@@ -419,7 +420,7 @@ describe('stepHistory', () => {
     const s = l.startStep({run_id: runId, address, action, idempotency_key: `${runId}/${address}/${action}/${clock}`, category});
     if (status !== 'running') l.finishStep({step_id: s.id, status});
     const start = T0 + 1000 * clock++;
-    l.sqlite
+    rawSqlite(l)
       .prepare('UPDATE steps SET started_at = ?, finished_at = ? WHERE id = ?')
       .run(new Date(start).toISOString(), status === 'running' ? null : new Date(start + ms).toISOString(), s.id);
   }

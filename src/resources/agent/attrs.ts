@@ -1,7 +1,7 @@
 // The attributes of a Docker agent: what a plan carries, the ledger records and a replace compares.
 import {createHash} from 'node:crypto';
 import {OrxError} from '../../errors.js';
-import {canonicalJson} from '../../ledger/hash.js';
+import {canonicalJson} from '../../util/canonical-json.js';
 import {SECRETS_MOUNT} from '../../config/mounts.js';
 import {DEFAULT_TOKEN} from '../../config/secrets.js';
 import type {HealthProbe, HealthSpec, UpdateSpec} from '../../config/types.js';

@@ -2,7 +2,7 @@
 // Docker agents' hardening, and a Secret (made at apply, never planned) with its secret files
 // and identity token, mounted read-only at /run/secrets.
 import {createHash} from 'node:crypto';
-import {canonicalJson} from '../../ledger/hash.js';
+import {canonicalJson} from '../../util/canonical-json.js';
 import {loadKindImage} from '../../drivers/kind.js';
 import {applyObjects, deleteObjects, rolloutStatus} from '../../drivers/kubectl.js';
 import {tool} from '../../drivers/tools.js';

@@ -1,7 +1,6 @@
+// Canonical JSON: the same value always gives the same bytes, so hashes and signatures over
+// it (the event chain, plan and bundle signatures, content-addressed snapshots) are stable.
 import crypto, {createHash} from 'node:crypto';
-
-/** prev_hash of the first event: there is nothing before it to point at. */
-export const GENESIS_HASH = '0'.repeat(64);
 
 /**
  * JSON with object keys sorted at every depth and no whitespace, so the same value always
@@ -19,7 +18,6 @@ export function canonicalJson(value: unknown): string {
 // surrogate) skip it: most strings are plain, and every plan digest and resource row is encoded here.
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 const jsonString = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
-const jsonNullable = (s: string | null | undefined): string => (s == null ? 'null' : jsonString(s));
 
 // Object keys repeat endlessly (every payload has "address", "action", ...): their encoded
 // form is cached, up to a bound so hostile input cannot grow it without limit.
@@ -95,41 +93,10 @@ function encodeObject(value: object): string {
   return `${out}}`;
 }
 
-export interface HashedEventFields {
-  prev_hash: string;
-  seq: number;
-  run_id: string | null;
-  step_id: string | null;
-  ts: string;
-  level: string;
-  message: string;
-  payload: unknown;
-}
-
 // One-shot crypto.hash (Node >= 20.12) is markedly faster than createHash for small inputs.
 const oneShot = (crypto as {hash?: (alg: string, data: string, enc: 'hex') => string}).hash;
 
+/** SHA-256 of the UTF-8 text as lowercase hex: the digest taken of canonical JSON and of event rows. */
 export function sha256Hex(data: string): string {
   return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data, 'utf8').digest('hex');
-}
-
-/** A lowercase sha256 hex digest, as every stored hash is. */
-export function isHexDigest(s: string): boolean {
-  return s.length === 64 && /^[0-9a-f]{64}$/.test(s);
-}
-
-/**
- * Event hash format 1, which rows before a ledger's `chain_v2_from` seq were written with:
- * sha256 of the canonical JSON of the eight fields, the payload given as its stored
- * (canonical JSON) text. Kept so that history written by earlier versions still verifies;
- * new rows use format 2 (event-hash.ts). The literal below is exactly canonicalJson of the
- * eight fields: keys in sorted order.
- */
-export function legacyEventHash(e: Omit<HashedEventFields, 'payload'>, payloadJson: string): string {
-  const seq = Number.isFinite(e.seq) ? String(e.seq) : 'null';
-  return sha256Hex(
-    `{"level":${jsonString(e.level)},"message":${jsonString(e.message)},"payload":${payloadJson},` +
-      `"prev_hash":${jsonString(e.prev_hash)},"run_id":${jsonNullable(e.run_id)},"seq":${seq},` +
-      `"step_id":${jsonNullable(e.step_id)},"ts":${jsonString(e.ts)}}`,
-  );
 }
