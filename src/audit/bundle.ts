@@ -5,8 +5,7 @@ import type {SnapshotRecord} from '../ledger/snapshots.js';
 import type {EventRecord, RunRecord} from '../ledger/types.js';
 
 export const AUDIT_BUNDLE_FORMAT = 'orx.audit-bundle';
-// 2: event hashes over the stored row text (ledger/event-hash.ts)
-// 3: the newest signed checkpoint of the chain head (`checkpoint`, null when there is none)
+// the first released version (earlier numbers were development formats and are refused)
 export const AUDIT_BUNDLE_VERSION = 3;
 
 export interface AuditRange {

@@ -8,7 +8,7 @@ import {verifyBlob} from '../trust/blob.js';
 import {trustedKey, type TrustedKey} from '../trust/keys.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import {checkpointBytes, type SignedHead} from '../ledger/checkpoints.js';
-import {AUDIT_BUNDLE_FORMAT, policyDigestRefs, signedBytes, snapshotRef} from './bundle.js';
+import {AUDIT_BUNDLE_FORMAT, AUDIT_BUNDLE_VERSION, policyDigestRefs, signedBytes, snapshotRef} from './bundle.js';
 import {signedHeadShapeError} from './checkpoint-check.js';
 
 export type BundlePart =
@@ -34,7 +34,7 @@ export interface BundleVerification {
   };
   events: {count: number; from_seq: number | null; to_seq: number | null; hashes_ok: number; links_checked: number};
   chain_head: {seq: number; hash: string} | null;
-  /** the newest signed checkpoint the bundle carries (bundles before format 3 carry none) */
+  /** the newest signed checkpoint the bundle carries (null when the ledger had none) */
   checkpoint: {id: number; seq: number; hash: string; ts: string; ok: boolean} | null;
   snapshots: {count: number; ok: number};
   problems: BundleProblem[];
@@ -77,6 +77,15 @@ export function readAuditBundle(file: string): Record<string, unknown> {
       code: 'invalid_bundle',
       message: `${file} is not an orx audit bundle (no "format": "${AUDIT_BUNDLE_FORMAT}").`,
       actions: ['Pass a file written by `orx audit export -o FILE`.'],
+      data: {file},
+    });
+  }
+  const version = (doc as {format_version?: unknown}).format_version;
+  if (version !== AUDIT_BUNDLE_VERSION) {
+    throw new OrxError({
+      code: 'invalid_bundle',
+      message: `${file} is an orx audit bundle of format version ${preview(version, 20)}; this orx reads version ${AUDIT_BUNDLE_VERSION}.`,
+      actions: ['Export the bundle again with this orx: `orx audit export -o FILE`.'],
       data: {file},
     });
   }
@@ -434,17 +443,11 @@ async function checkBundleCheckpoint(
   doc: Record<string, unknown>,
   at: {events: BundleEvent[]; head: {seq: number; hash: string} | null; key: TrustedKey | null; problems: BundleProblem[]; notes: string[]},
 ): Promise<BundleVerification['checkpoint']> {
-  const version = typeof doc.format_version === 'number' ? doc.format_version : 0;
   if (!('checkpoint' in doc)) {
-    if (version >= 3)
-      at.problems.push({
-        part: 'checkpoint',
-        reason: 'the bundle has no checkpoint field (format 3 bundles carry the newest signed checkpoint, or null)',
-      });
-    else
-      at.notes.push(
-        `The bundle (format ${version}) predates signed checkpoints: nothing but its own signature vouches for the chain head.`,
-      );
+    at.problems.push({
+      part: 'checkpoint',
+      reason: 'the bundle has no checkpoint field (a bundle carries the newest signed checkpoint, or null)',
+    });
     return null;
   }
   // the ledger had none yet when the bundle was made: the summary line says "none"

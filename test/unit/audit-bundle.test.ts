@@ -212,6 +212,8 @@ describe('audit verify-bundle', () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, '{"format": "something-else"}');
     expect(() => readAuditBundle(bad)).toThrow(expect.objectContaining({code: 'invalid_bundle', exit: 1}));
+    fs.writeFileSync(bad, '{"format": "orx.audit-bundle", "format_version": 2}');
+    expect(() => readAuditBundle(bad)).toThrow(/bad\.json is an orx audit bundle of format version 2; this orx reads version 3\./);
     fs.writeFileSync(bad, 'not json');
     expect(() => readAuditBundle(bad)).toThrow(/is not JSON/);
     expect(() => readAuditBundle(path.join(dir, 'missing.json'))).toThrow(/Cannot read/);

@@ -365,14 +365,15 @@ describe('signed heads and audit bundles', () => {
       expect.stringMatching(/checkpoint #1: its signature does not verify/),
       expect.stringMatching(/checkpoint #1 is of ledger lineage another-ledger/),
     ]);
-    // a bundle from before checkpoints (format 2) verifies, and says so
-    const old = JSON.parse(JSON.stringify(bundle)) as Record<string, any>;
-    delete old.checkpoint;
-    old.format_version = 2;
-    old.signature = signMessage(signedBytes(old), key);
-    const v2 = await verifyAuditBundle(old);
-    expect(v2).toMatchObject({ok: true, checkpoint: null});
-    expect(v2.notes.join()).toMatch(/format 2\) predates signed checkpoints/);
+    // re-signed by the key holder without its checkpoint: refused, not read as an older format
+    const stripped = JSON.parse(JSON.stringify(bundle)) as Record<string, any>;
+    delete stripped.checkpoint;
+    stripped.signature = signMessage(signedBytes(stripped), key);
+    const none = await verifyAuditBundle(stripped);
+    expect(none).toMatchObject({ok: false, exit: 1, checkpoint: null});
+    expect(none.problems.map((p) => p.reason)).toContain(
+      'the bundle has no checkpoint field (a bundle carries the newest signed checkpoint, or null)',
+    );
   });
 });
 
