@@ -43,7 +43,7 @@ export async function verifyBackupById(
             path: found.dir,
             created_at: v.manifest.created_at,
             size: dirSize(found.dir),
-            manifest: v.manifest as unknown as Record<string, unknown>,
+            manifest: v.manifest,
           },
           null,
         );

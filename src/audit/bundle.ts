@@ -24,7 +24,7 @@ export interface PolicyDigestRef {
 }
 
 /** Everything the signature covers. */
-export interface AuditBundleBody {
+export type AuditBundleBody = {
   format: typeof AUDIT_BUNDLE_FORMAT;
   format_version: typeof AUDIT_BUNDLE_VERSION;
   created_at: string;
@@ -41,7 +41,7 @@ export interface AuditBundleBody {
   snapshots: SnapshotRecord[];
   policy_digests: PolicyDigestRef[];
   public_key: {pem: string; fingerprint: string};
-}
+};
 
 export interface AuditBundle extends AuditBundleBody {
   /** a Sigstore bundle (v0.3 JSON) over signedBytes(body) */

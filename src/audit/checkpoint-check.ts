@@ -312,29 +312,31 @@ export function readSignedHead(file: string, label = file): SignedHead {
     });
   }
   const inner = doc && typeof doc === 'object' && (doc as {checkpoint?: unknown}).checkpoint;
-  const d = (inner && typeof inner === 'object' ? inner : doc) as Record<string, unknown> | null;
-  const bad = signedHeadShapeError(d);
-  if (bad) {
+  const read = parseSignedHead(inner && typeof inner === 'object' ? inner : doc);
+  if ('error' in read) {
     throw new OrxError({
       code: 'invalid_head',
-      message: `${label} is not a signed chain head (${bad}).`,
+      message: `${label} is not a signed chain head (${read.error}).`,
       actions: ['Pass a file written by `orx audit head --signed > FILE`.'],
       data: {file},
     });
   }
-  return d as unknown as SignedHead;
+  return read.head;
 }
 
-/** Why a parsed document is not a signed head, or null. */
-export function signedHeadShapeError(d: Record<string, unknown> | null): string | null {
-  if (!d || typeof d !== 'object' || Array.isArray(d)) return 'not a JSON object';
-  if (d.format !== CHECKPOINT_FORMAT) return `no "format": "${CHECKPOINT_FORMAT}"`;
-  if (d.version !== CHECKPOINT_VERSION) return `version ${preview(String(d.version))} is not ${CHECKPOINT_VERSION}`;
-  for (const k of ['id', 'seq'] as const) if (!Number.isSafeInteger(d[k]) || (d[k] as number) < 1) return `${k} is not a positive integer`;
-  for (const k of ['lineage', 'hash', 'ts', 'reason'] as const) if (typeof d[k] !== 'string') return `${k} is not a string`;
-  if (d.run_id !== null && typeof d.run_id !== 'string') return 'run_id is not a string or null';
-  if (!d.signature || typeof d.signature !== 'object' || Array.isArray(d.signature)) return 'it has no signature';
-  return null;
+/** A parsed document read as a signed head, or why it is not one. */
+export function parseSignedHead(d: unknown): {head: SignedHead} | {error: string} {
+  if (!d || typeof d !== 'object' || Array.isArray(d)) return {error: 'not a JSON object'};
+  const r = d as Record<string, unknown>;
+  if (r.format !== CHECKPOINT_FORMAT) return {error: `no "format": "${CHECKPOINT_FORMAT}"`};
+  if (r.version !== CHECKPOINT_VERSION) return {error: `version ${preview(String(r.version))} is not ${CHECKPOINT_VERSION}`};
+  for (const k of ['id', 'seq'] as const)
+    if (!Number.isSafeInteger(r[k]) || (r[k] as number) < 1) return {error: `${k} is not a positive integer`};
+  for (const k of ['lineage', 'hash', 'ts', 'reason'] as const) if (typeof r[k] !== 'string') return {error: `${k} is not a string`};
+  if (r.run_id !== null && typeof r.run_id !== 'string') return {error: 'run_id is not a string or null'};
+  if (!r.signature || typeof r.signature !== 'object' || Array.isArray(r.signature)) return {error: 'it has no signature'};
+  // every field of the statement was checked above
+  return {head: d as SignedHead};
 }
 
 /** Whether this ledger still holds the head in the file: same lineage, the event at its seq with its hash, a signature by a trusted key. */

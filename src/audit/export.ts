@@ -132,7 +132,7 @@ export function collectAuditBundle(ledger: Ledger, opts: ExportOptions, publicKe
 
 export async function buildAuditBundle(ledger: Ledger, opts: ExportOptions, key: WorkspaceKey): Promise<AuditBundle> {
   const body = collectAuditBundle(ledger, opts, {pem: key.publicKeyPem, fingerprint: key.fingerprint});
-  const signature = await signBlob(signedBytes(body as unknown as Record<string, unknown>), key);
+  const signature = await signBlob(signedBytes(body), key);
   return {...body, signature};
 }
 

@@ -7,9 +7,9 @@ import {canonicalJson, sha256Hex} from '../util/canonical-json.js';
 import {verifyBlob} from '../trust/blob.js';
 import {trustedKey, type TrustedKey} from '../trust/keys.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
-import {checkpointBytes, type SignedHead} from '../ledger/checkpoints.js';
+import {checkpointBytes} from '../ledger/checkpoints.js';
 import {AUDIT_BUNDLE_FORMAT, AUDIT_BUNDLE_VERSION, policyDigestRefs, signedBytes, snapshotRef} from './bundle.js';
-import {signedHeadShapeError} from './checkpoint-check.js';
+import {parseSignedHead} from './checkpoint-check.js';
 
 export type BundlePart =
   'signature' | 'public_key' | 'event' | 'link' | 'range' | 'chain_head' | 'checkpoint' | 'snapshot' | 'policy_digest';
@@ -452,12 +452,12 @@ async function checkBundleCheckpoint(
   }
   // the ledger had none yet when the bundle was made: the summary line says "none"
   if (doc.checkpoint === null) return null;
-  const bad = signedHeadShapeError(isRecord(doc.checkpoint) ? doc.checkpoint : null);
-  if (bad) {
-    at.problems.push({part: 'checkpoint', reason: `the checkpoint is malformed: ${bad}`});
+  const read = parseSignedHead(doc.checkpoint);
+  if ('error' in read) {
+    at.problems.push({part: 'checkpoint', reason: `the checkpoint is malformed: ${read.error}`});
     return null;
   }
-  const cp = doc.checkpoint as unknown as SignedHead;
+  const cp = read.head;
   const before = at.problems.length;
   const fail = (reason: string): void => void at.problems.push({part: 'checkpoint', seq: cp.seq, reason});
   if (!at.key) fail(`checkpoint #${cp.id}: no usable public key to check its signature with`);

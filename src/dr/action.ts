@@ -10,11 +10,11 @@ import type {Action, StepOutcome} from '../resources/types.js';
 import type {BackupFinishOp, BackupLedgerOp, BackupVolumeOp} from './backup-steps.js';
 import type {RestoreCheckOp, RestoreLedgerOp, RestoreVolumeOp} from './restore-steps.js';
 
-export interface PruneOp {
+export type PruneOp = {
   op: 'prune-backup';
   backup_id: string;
   dir: string;
-}
+};
 
 export type DrOp = BackupVolumeOp | BackupLedgerOp | BackupFinishOp | RestoreCheckOp | RestoreVolumeOp | RestoreLedgerOp | PruneOp;
 
@@ -47,7 +47,7 @@ export const drAction: Action = {
   },
 
   async apply(step, ctx): Promise<StepOutcome> {
-    const op = step.after as unknown as DrOp;
+    const op = step.after as DrOp;
     // the archive code (tar, gzip) loads only when a DR plan runs, never for a plan of resources
     switch (op.op) {
       case 'backup-volume':

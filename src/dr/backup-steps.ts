@@ -18,7 +18,7 @@ import {pidAlive} from '../ledger/locks.js';
 import {MANIFEST_FORMAT, writeSignedManifest, type ArchiveEntry, type BackupManifest} from './manifest.js';
 import {withQuiesced} from './quiesce.js';
 
-export interface BackupVolumeOp {
+export type BackupVolumeOp = {
   op: 'backup-volume';
   backup_id: string;
   root: string;
@@ -29,20 +29,20 @@ export interface BackupVolumeOp {
   skip_special?: boolean;
   max_volume_bytes?: number;
   agents: Array<{address: string; container: string}>;
-}
+};
 
-export interface BackupLedgerOp {
+export type BackupLedgerOp = {
   op: 'backup-ledger';
   backup_id: string;
   root: string;
-}
+};
 
-export interface BackupFinishOp {
+export type BackupFinishOp = {
   op: 'backup-finish';
   backup_id: string;
   root: string;
   volumes: string[];
-}
+};
 
 function fsyncFile(file: string): void {
   const fd = fs.openSync(file, 'r');
@@ -205,7 +205,7 @@ export async function backupFinishStep(op: BackupFinishOp, ctx: ApplyContext): P
       path: final,
       created_at: manifest.created_at,
       size: dirSize(final),
-      manifest: manifest as unknown as Record<string, unknown>,
+      manifest,
     },
     ctx.runId,
   );

@@ -33,7 +33,7 @@ export interface ArchiveEntry {
   quiesce: {how: 'pause' | 'stop' | 'none'; agents: string[]; ms: number};
 }
 
-export interface BackupManifest {
+export type BackupManifest = {
   format: typeof MANIFEST_FORMAT;
   format_version: 1;
   id: string;
@@ -45,7 +45,7 @@ export interface BackupManifest {
   config_snapshot: string | null;
   ledger: {file: string; size: number; sha256: string; serial: number; chain_head: {seq: number; hash: string}} | null;
   archives: ArchiveEntry[];
-}
+};
 
 export async function writeSignedManifest(dir: string, manifest: BackupManifest, key: WorkspaceKey): Promise<void> {
   const bytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');

@@ -29,7 +29,7 @@ function step(
     action,
     category,
     before: null,
-    after: op as unknown as Record<string, unknown>,
+    after: op,
     changes: [],
     reasons: [reason],
     depends_on,
@@ -80,7 +80,7 @@ export function backupSteps(i: BackupPlanInput): StepDraft[] {
     // two volumes of one agent are copied one after the other: the first to finish would
     // otherwise resume the agent while the second is still being copied
     const after = drafts
-      .filter((d) => ((d.after as unknown as BackupVolumeOp).agents ?? []).some((a) => held.includes(a.address)))
+      .filter((d) => ((d.after as BackupVolumeOp).agents ?? []).some((a) => held.includes(a.address)))
       .map((d) => d.address);
     drafts.push(
       step(

@@ -16,12 +16,12 @@ import {volumeAction} from '../resources/volume.js';
 import {restoreVolume} from './archive.js';
 import {checkBackup, type ArchiveEntry} from './manifest.js';
 
-export interface RestoreCheckOp {
+export type RestoreCheckOp = {
   op: 'restore-check';
   backup_dir: string;
-}
+};
 
-export interface RestoreVolumeOp {
+export type RestoreVolumeOp = {
   op: 'restore-volume';
   backup_dir: string;
   archive: Pick<ArchiveEntry, 'file' | 'sha256' | 'content_digest' | 'volume'>;
@@ -30,14 +30,14 @@ export interface RestoreVolumeOp {
   health_timeout_ms: number;
   /** the agents on the volume when the plan was made (the review shows them; their secrets are resolved up front) */
   agents: string[];
-}
+};
 
-export interface RestoreLedgerOp {
+export type RestoreLedgerOp = {
   op: 'restore-ledger';
   backup_dir: string;
   file: string;
   backup_id: string;
-}
+};
 
 export async function restoreCheckStep(op: RestoreCheckOp, ctx: ApplyContext): Promise<StepOutcome> {
   // the Sigstore libraries load only when a backup is checked

@@ -12,10 +12,10 @@ export interface RecentWindow {
   by_category: Record<string, number>;
 }
 
-export interface RecentActivity {
+export type RecentActivity = {
   hour: RecentWindow;
   day: RecentWindow;
-}
+};
 
 const CATEGORIES = ['READ', 'WRITE', 'DEPLOY', 'DESTROY', 'ROLLBACK'];
 const KINDS = ['network', 'volume', 'image', 'agent'];

@@ -47,13 +47,14 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** `extra` laid over `base`, map by map (lists and scalars replace). */
-export function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+export function deepMerge<T extends Record<string, unknown>>(base: T, extra: Record<string, unknown>): T {
   const out: Record<string, unknown> = {...base};
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) continue;
     out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k], v) : v;
   }
-  return out;
+  // the caller's contract: `extra` overrides values of base's shape
+  return out as T;
 }
 
 /**
@@ -131,9 +132,7 @@ export function buildPolicyInput(init: PolicyInputInit): PolicyInput {
     steps: steps.map((s) => s.step),
   };
   if (init.planExtras) plan = deepMerge(plan, toCel(init.planExtras) as Record<string, unknown>);
-  const recent = init.recent
-    ? deepMerge(emptyRecentActivity() as unknown as Record<string, unknown>, init.recent as unknown as Record<string, unknown>)
-    : emptyRecentActivity();
+  const recent = init.recent ? deepMerge(emptyRecentActivity(), init.recent) : emptyRecentActivity();
   return {
     plan,
     workspace: {name: init.workspace},

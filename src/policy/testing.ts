@@ -30,7 +30,6 @@ import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import {leastCategory} from './category.js';
 import {BUILTIN_POLICY_FILE, BUILTIN_TEST_FILE, builtinTestPath, isBuiltinRule} from '../config/builtin-policy.js';
 import type {PolicyDecision, PolicyEffect, PolicyPlanStep, PolicySet, SafetyCategory, StepAction} from './types.js';
-import type {RecentActivity} from '../ledger/activity.js';
 
 export const POLICY_TEST_DIR = `${POLICY_DIR}/tests`;
 export const DEFAULT_TEST_NOW = '2024-01-01T00:00:00Z';
@@ -295,7 +294,7 @@ function runCase(set: PolicySet, file: string, c: RawCase): PolicyTestCaseResult
       workspace: c.workspace ?? 'test',
       autonomy: c.autonomy ?? DEFAULT_TEST_AUTONOMY,
       now: new Date(c.now ?? DEFAULT_TEST_NOW),
-      recent: deepMerge(emptyRecentActivity() as unknown as Record<string, unknown>, c.recent ?? {}) as unknown as RecentActivity,
+      recent: deepMerge(emptyRecentActivity(), c.recent ?? {}),
     });
     result.actual = evaluatePolicies(set, input).decisions.map((d: PolicyDecision) => ({
       rule: d.rule,
