@@ -4,10 +4,10 @@ import {loadConfig} from '../config/load.js';
 import {withCheckpointedLedger} from '../engine/checkpoint.js';
 import type {OrxContext} from '../engine/context.js';
 import {OrxError, preview} from '../errors.js';
+import {looksLikeJwt} from '../util/jwt-shape.js';
 import {revokeTokensDetailed, tokenRecord, tokenRevocation, type RevokeSelector} from '../ledger/tokens.js';
 import {
   agentAddress,
-  looksLikeJwt,
   readBounded,
   readTokenArgument,
   tokenVerificationKeys,

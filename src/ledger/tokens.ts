@@ -5,6 +5,7 @@
 import {OrxError, preview} from '../errors.js';
 import {sessionOf} from './db.js';
 import type {Ledger} from './ledger.js';
+import {containsJwt} from '../util/jwt-shape.js';
 
 /** What is recorded when a token is issued: its id and claims (src/trust/agent-token.ts makes them). */
 export interface TokenIssue {
@@ -56,10 +57,6 @@ export interface RevokeOutcome {
   expired: string[];
 }
 
-// A token string is three base64url parts; refusing anything shaped like one keeps the
-// credential out of the ledger even when a caller passes the wrong value.
-const JWT_SHAPE = /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/;
-
 function invalid(message: string): OrxError {
   return new OrxError({
     code: 'invalid_input',
@@ -71,7 +68,8 @@ function invalid(message: string): OrxError {
 
 function checkText(field: string, v: unknown, max = 256): string {
   // never echo the value: it may be the token
-  if (typeof v === 'string' && JWT_SHAPE.test(v))
+  // refusing anything shaped like a token keeps it out of the ledger even when a caller passes the wrong value
+  if (typeof v === 'string' && containsJwt(v))
     throw invalid(`token record: ${field} looks like a JWT; only the jti and claims are recorded, never the token`);
   if (typeof v !== 'string' || v.length === 0 || v.length > max || /[\u0000-\u001f\u007f]/.test(v)) {
     throw invalid(`token record: ${field} must be a non-empty string of at most ${max} printable characters`);

@@ -11,6 +11,7 @@ import {OrxError, preview} from '../errors.js';
 import {FileReadError, readBoundedText} from '../util/bounded-file.js';
 import type {TokenIssue} from '../ledger/tokens.js';
 import {keyPaths, signerKeys, type TrustedKey, type WorkspaceKey} from './keys.js';
+import {looksLikeJwt} from '../util/jwt-shape.js';
 
 type Jose = typeof import('jose');
 let jose: Promise<Jose> | undefined;
@@ -177,12 +178,6 @@ export interface VerifyTokenOptions {
   lookup?: (jti: string) => {address: string; workspace: string; exp: number} | null;
 }
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-
-/** A compact JWS: three base64url parts (a token pasted where its jti was asked for, say). */
-export function looksLikeJwt(text: string): boolean {
-  return COMPACT_JWS.test(text.trim());
-}
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti'];
 
 const iso = (seconds: unknown): string =>
@@ -223,7 +218,7 @@ async function candidateKeys(j: Jose, keys: TrustedKey[], kid: unknown): Promise
  */
 export async function verifyAgentToken(token: string, opts: VerifyTokenOptions): Promise<TokenCheck> {
   const compact = typeof token === 'string' ? token.trim() : '';
-  if (compact.length === 0 || compact.length > MAX_TOKEN_CHARS || !COMPACT_JWS.test(compact)) {
+  if (compact.length === 0 || compact.length > MAX_TOKEN_CHARS || !looksLikeJwt(compact)) {
     return fail('malformed', 'not a JWT: expected three base64url parts separated by dots');
   }
   const j = await loadJose();
