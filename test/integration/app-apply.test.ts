@@ -7,12 +7,12 @@ import {applyReviewed, type ApplyRequest} from '../../src/app/apply.js';
 import {approvePlan} from '../../src/app/approve.js';
 import {loadPlan, makePlan, planForApply} from '../../src/app/plan.js';
 import {planDigest, type PlanDocument} from '../../src/engine/planfile.js';
-import {OrxError} from '../../src/errors.js';
 import {EXIT} from '../../src/exit-codes.js';
 import {approvalsFor} from '../../src/ledger/approvals.js';
 import {context, withLedger} from '../helpers/engine.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 import {NET_VOL_YAML, recordingIO} from '../helpers/app-io.js';
+import {caughtAsync} from '../helpers/errors.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -32,15 +32,6 @@ const request = (doc: PlanDocument, over: Partial<ApplyRequest> = {}): ApplyRequ
   autonomy: doc.autonomy,
   ...over,
 });
-
-async function rejectionOf(p: Promise<unknown>): Promise<OrxError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(OrxError);
-  return err as OrxError;
-}
 
 const recorded = () => withLedger(ws.dir, (l) => l.listResources().map((r) => r.address));
 
@@ -80,7 +71,7 @@ describe('applyReviewed', () => {
     ws.write(NET_VOL_YAML);
     const doc = await planNow();
     const io = recordingIO();
-    const err = await rejectionOf(applyReviewed(context(ws.dir), request(doc, {autoApprove: false}), io));
+    const err = await caughtAsync(applyReviewed(context(ws.dir), request(doc, {autoApprove: false}), io));
     expect(err.code).toBe('approval_required');
     expect(err.exit).toBe(EXIT.APPROVAL);
     expect(err.message).toContain('needs confirmation');
@@ -91,7 +82,7 @@ describe('applyReviewed', () => {
     ws.write(NET_VOL_YAML);
     const doc = await planNow();
     const io = recordingIO({review: () => null});
-    const err = await rejectionOf(applyReviewed(context(ws.dir), request(doc, {autoApprove: false}), io));
+    const err = await caughtAsync(applyReviewed(context(ws.dir), request(doc, {autoApprove: false}), io));
     expect(err.code).toBe('approval_declined');
     expect(err.exit).toBe(EXIT.APPROVAL);
     expect(io.reviewed).toHaveLength(1);
@@ -168,7 +159,7 @@ describe('applyReviewed', () => {
 `,
     );
     const doc = await planNow();
-    const err = await rejectionOf(applyReviewed(context(ws.dir), request(doc), recordingIO()));
+    const err = await caughtAsync(applyReviewed(context(ws.dir), request(doc), recordingIO()));
     expect(err.code).toBe('policy_denied');
     expect(err.exit).toBe(EXIT.APPROVAL);
     expect(err.message).toContain('volume.memory: volume volume.memory is not allowed here (rule no-volumes-here)');
@@ -188,19 +179,19 @@ describe('saved plans: approve, then apply from the file', () => {
     expect(doc.plan_id).toBe(made.doc.plan_id);
     expect(doc.signature).not.toBeNull();
 
-    const refused = await rejectionOf(applyReviewed(ctx, request(doc, {fromFile: true, autoApprove: false}), recordingIO()));
+    const refused = await caughtAsync(applyReviewed(ctx, request(doc, {fromFile: true, autoApprove: false}), recordingIO()));
     expect(refused.code).toBe('approval_required');
     expect(refused.message).toContain('2 step(s) need a human');
     expect(refused.message).toContain('network.backplane');
 
     // the approval's own checks: which steps, and why
-    expect((await rejectionOf(approvePlan(ctx, {file: 'plans/p.json', steps: [], reason: 'x', reject: false, trustedKeys: []}))).code).toBe(
+    expect((await caughtAsync(approvePlan(ctx, {file: 'plans/p.json', steps: [], reason: 'x', reject: false, trustedKeys: []}))).code).toBe(
       'usage',
     );
     expect(
-      (await rejectionOf(approvePlan(ctx, {file: 'plans/p.json', steps: null, reason: '  ', reject: false, trustedKeys: []}))).message,
+      (await caughtAsync(approvePlan(ctx, {file: 'plans/p.json', steps: null, reason: '  ', reject: false, trustedKeys: []}))).message,
     ).toContain('--reason');
-    const notInPlan = await rejectionOf(
+    const notInPlan = await caughtAsync(
       approvePlan(ctx, {file: 'plans/p.json', steps: ['agent.ghost'], reason: 'x', reject: false, trustedKeys: []}),
     );
     expect(notInPlan.code).toBe('not_in_plan');
@@ -262,7 +253,7 @@ describe('saved plans: approve, then apply from the file', () => {
     const saved = await makePlan(ctx, {...base, out: 'd.json', allowDenied: true});
     expect(saved.saved_to).toBe(path.join(ws.dir, 'd.json'));
     // nobody may approve what can never run
-    const err = await rejectionOf(approvePlan(ctx, {file: 'd.json', steps: null, reason: 'x', reject: false, trustedKeys: []}));
+    const err = await caughtAsync(approvePlan(ctx, {file: 'd.json', steps: null, reason: 'x', reject: false, trustedKeys: []}));
     expect(err.code).toBe('policy_denied');
   });
 });

@@ -10,12 +10,12 @@ import {planForApply} from '../../src/app/plan.js';
 import {resumeAfterHalt} from '../../src/app/resume.js';
 import {agentAttrsFromInspect, importIntoState, removeFromState} from '../../src/app/state-ops.js';
 import type {PlanDocument} from '../../src/engine/planfile.js';
-import {OrxError} from '../../src/errors.js';
 import {haltState} from '../../src/ledger/halt.js';
 import {listTokens} from '../../src/ledger/tokens.js';
 import {context, withLedger} from '../helpers/engine.js';
 import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 import {recordingIO} from '../helpers/app-io.js';
+import {caughtAsync} from '../helpers/errors.js';
 
 let ws: TestWorkspace;
 
@@ -32,15 +32,6 @@ async function applyDoc(doc: PlanDocument) {
 const rec = (address: string) => withLedger(ws.dir, (l) => l.getResource(address));
 const running = async (id: string) => (await docker.getContainer(id).inspect()).State.Running;
 
-async function refusal(p: Promise<unknown>): Promise<OrxError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(OrxError);
-  return err as OrxError;
-}
-
 beforeAll(async () => {
   ws = makeWorkspace('app-halt');
   ws.write(BASE_YAML);
@@ -52,7 +43,7 @@ afterAll(async () => {
 
 describe('halt and resume', () => {
   it('refuses to resume a workspace that is not halted', async () => {
-    const err = await refusal(resumeAfterHalt(context(ws.dir), {reason: 'nothing'}));
+    const err = await caughtAsync(resumeAfterHalt(context(ws.dir), {reason: 'nothing'}));
     expect(err.code).toBe('not_halted');
   });
 
@@ -84,7 +75,9 @@ describe('halt and resume', () => {
     expect(withLedger(ws.dir, (l) => listTokens(l, {address: 'agent.alpha', live: true}))).toEqual([]);
 
     // while halted, applies are refused
-    const refused = await refusal(planForApply(context(ws.dir), {mode: 'apply', refresh: true, targets: [], replace: []}).then(applyDoc));
+    const refused = await caughtAsync(
+      planForApply(context(ws.dir), {mode: 'apply', refresh: true, targets: [], replace: []}).then(applyDoc),
+    );
     expect(refused.code).toMatch(/halt/);
 
     const resumed = await resumeAfterHalt(context(ws.dir), {reason: 'fixed'});
@@ -120,12 +113,12 @@ describe('state rm and import', () => {
     expect(forgotten.object_id).toBe(before.object_id);
     expect(rec('volume.memory')).toBeUndefined();
     expect((await docker.getVolume(before.object_id!).inspect()).Name).toBe(before.object_id);
-    expect((await refusal(removeFromState(ctx, 'volume.memory'))).code).toBe('not_found');
+    expect((await caughtAsync(removeFromState(ctx, 'volume.memory'))).code).toBe('not_found');
 
     const imported = await importIntoState(ctx, 'volume.memory', before.object_id!);
     expect(imported).toMatchObject({address: 'volume.memory', kind: 'volume', object_id: before.object_id});
     expect(imported.attributes).toMatchObject({name: before.object_id, backup: true, labels: {}});
-    expect((await refusal(importIntoState(ctx, 'volume.memory', before.object_id!))).code).toBe('already_managed');
+    expect((await caughtAsync(importIntoState(ctx, 'volume.memory', before.object_id!))).code).toBe('already_managed');
   });
 
   it('imports a network and the agent container back, in orx terms', async () => {
@@ -155,22 +148,22 @@ describe('state rm and import', () => {
 
   it('refuses what cannot be imported, naming why', async () => {
     const ctx = context(ws.dir);
-    expect((await refusal(importIntoState(ctx, 'nonsense', 'x'))).code).toBe('bad_address');
-    expect((await refusal(importIntoState(ctx, 'cluster.lab', 'x'))).message).toContain(
+    expect((await caughtAsync(importIntoState(ctx, 'nonsense', 'x'))).code).toBe('bad_address');
+    expect((await caughtAsync(importIntoState(ctx, 'cluster.lab', 'x'))).message).toContain(
       'a kind cluster orx did not create is never adopted',
     );
-    expect((await refusal(importIntoState(ctx, 'manifests.app', 'x'))).message).toContain('manifests are applied from their files');
-    expect((await refusal(importIntoState(ctx, 'volume.other', 'x'))).code).toBe('not_in_config');
-    expect((await refusal(importIntoState(ctx, 'agent.beta', 'x'))).actions[0]).toContain('agents.beta');
-    expect((await refusal(importIntoState(ctx, 'image.base', 'x'))).message).toContain('only `ref` images can be imported');
+    expect((await caughtAsync(importIntoState(ctx, 'manifests.app', 'x'))).message).toContain('manifests are applied from their files');
+    expect((await caughtAsync(importIntoState(ctx, 'volume.other', 'x'))).code).toBe('not_in_config');
+    expect((await caughtAsync(importIntoState(ctx, 'agent.beta', 'x'))).actions[0]).toContain('agents.beta');
+    expect((await caughtAsync(importIntoState(ctx, 'image.base', 'x'))).message).toContain('only `ref` images can be imported');
 
     await removeFromState(ctx, 'volume.memory');
     try {
-      expect((await refusal(importIntoState(ctx, 'volume.memory', `orx-${ws.name}-no-such-volume`))).code).toBe('not_found');
+      expect((await caughtAsync(importIntoState(ctx, 'volume.memory', `orx-${ws.name}-no-such-volume`))).code).toBe('not_found');
       const foreign = `orx-${ws.name}-foreign`;
       await docker.createVolume({Name: foreign, Labels: {'io.orchestrix.workspace': `${ws.name}-other`}});
       try {
-        const err = await refusal(importIntoState(ctx, 'volume.memory', foreign));
+        const err = await caughtAsync(importIntoState(ctx, 'volume.memory', foreign));
         expect(err.code).toBe('import_refused');
         expect(err.message).toContain(`belongs to workspace "${ws.name}-other"`);
       } finally {
@@ -181,7 +174,7 @@ describe('state rm and import', () => {
     }
     await removeFromState(ctx, 'network.backplane');
     try {
-      const err = await refusal(importIntoState(ctx, 'network.backplane', 'host'));
+      const err = await caughtAsync(importIntoState(ctx, 'network.backplane', 'host'));
       expect(err.code).toBe('import_refused');
       expect(err.actions[0]).toContain('orx creates network.backplane');
     } finally {

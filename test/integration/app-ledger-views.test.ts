@@ -18,6 +18,7 @@ import {renderEvent, renderResource, renderRun, renderRuns, renderState} from '.
 import {context} from '../helpers/engine.js';
 import {makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 import {NET_VOL_YAML, recordingIO} from '../helpers/app-io.js';
+import {caughtAsync} from '../helpers/errors.js';
 
 setColor(false);
 
@@ -42,15 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ws?.cleanup();
 });
-
-async function rejectionOf(p: Promise<unknown>): Promise<OrxError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(OrxError);
-  return err as OrxError;
-}
 
 describe('audit and history', () => {
   it('reads the chain head and the signed checkpoint, and verifies both', async () => {
@@ -102,7 +94,7 @@ describe('state', () => {
     expect(list.map((r) => r.address)).toEqual(['network.backplane', 'network.frontdoor', 'volume.memory']);
     const vol = await showResource(ctx, 'volume.memory');
     expect(vol.object_id).toBe(`orx-${ws.name}-memory`);
-    expect((await rejectionOf(showResource(ctx, 'volume.nope'))).message).toBe('volume.nope is not in the state');
+    expect((await caughtAsync(showResource(ctx, 'volume.nope'))).message).toBe('volume.nope is not in the state');
     const snap = await readState(ctx);
     expect(snap.resources).toHaveLength(3);
     expect(snap.meta.serial).toBeGreaterThan(0);
@@ -148,7 +140,7 @@ describe('runs and events', () => {
     expect(text).toContain('(all steps)');
     expect(renderRun(shown.run, [])).toContain('no steps');
 
-    const err = await rejectionOf(showRun(context(ws.dir), 'no-such-run'));
+    const err = await caughtAsync(showRun(context(ws.dir), 'no-such-run'));
     expect(err.code).toBe('not_found');
   });
 
@@ -159,7 +151,7 @@ describe('runs and events', () => {
     expect(ofRun.length).toBeGreaterThan(0);
     expect(ofRun.every((e) => e.run_id === runIds[0])).toBe(true);
     expect(ofRun.some((e) => e.message.includes('network.backplane'))).toBe(true);
-    expect((await rejectionOf(listEvents(context(ws.dir), {run: 'nope'}))).message).toBe('no run nope');
+    expect((await caughtAsync(listEvents(context(ws.dir), {run: 'nope'}))).message).toBe('no run nope');
     const line = renderEvent(ofRun[0]);
     expect(line).toContain(runIds[0]);
     expect(line).toContain(ofRun[0].message);

@@ -16,6 +16,7 @@ import {renderAuditVerification} from '../../src/ui/audit-view.js';
 import {silentLogger} from '../../src/ui/logger.js';
 import {context} from '../helpers/engine.js';
 import {rawSqlite} from '../helpers/ledger-sql.js';
+import {caughtAsync} from '../helpers/errors.js';
 
 setColor(false);
 
@@ -64,14 +65,7 @@ async function headCheck(d: string, file: string, trustedKeys: string[] = []) {
   return {v, h: v.head_file!};
 }
 
-async function refusal(file: string): Promise<OrxError> {
-  const err = await verifyAuditTrail(context(dir), {head: file, trustedKeys: []}).then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(OrxError);
-  return err as OrxError;
-}
+const refusal = (file: string): Promise<OrxError> => caughtAsync(verifyAuditTrail(context(dir), {head: file, trustedKeys: []}));
 
 beforeEach(async () => {
   dir = workspace();

@@ -6,13 +6,13 @@ import path from 'node:path';
 import {Readable} from 'node:stream';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {revokeToken, verifyToken} from '../../src/app/token.js';
-import {OrxError} from '../../src/errors.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {recordToken} from '../../src/ledger/tokens.js';
 import {DEFAULT_TOKEN_SETTINGS, issueAgentToken, type IssuedToken} from '../../src/trust/agent-token.js';
 import {initWorkspaceKey, type WorkspaceKey} from '../../src/trust/keys.js';
 import {renderRevoke, renderTokenCheck} from '../../src/ui/token-view.js';
 import {context} from '../helpers/engine.js';
+import {caughtAsync} from '../helpers/errors.js';
 
 let dir: string;
 let key: WorkspaceKey;
@@ -35,15 +35,6 @@ async function issue(address: string, o: {now?: Date; scopes?: string[]} = {}): 
 
 const stdinOf = (s: string) => Readable.from([s]);
 const noStdin = () => Readable.from([]);
-
-async function refusal(p: Promise<unknown>): Promise<OrxError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(OrxError);
-  return err as OrxError;
-}
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orx-app-token-'));
@@ -96,8 +87,8 @@ describe('token verify', () => {
     const unknown = await verifyToken(ctx, {token: unrecorded.token, trustedKeys: [], stdin: noStdin()});
     expect(unknown).toMatchObject({ok: false, code: 'unknown'});
 
-    expect((await refusal(verifyToken(ctx, {token: 'no-such-file', trustedKeys: [], stdin: noStdin()}))).code).toBe('invalid_input');
-    expect((await refusal(verifyToken(ctx, {token: '-', trustedKeys: [], stdin: stdinOf('  \n')}))).message).toBe('no token on stdin');
+    expect((await caughtAsync(verifyToken(ctx, {token: 'no-such-file', trustedKeys: [], stdin: noStdin()}))).code).toBe('invalid_input');
+    expect((await caughtAsync(verifyToken(ctx, {token: '-', trustedKeys: [], stdin: stdinOf('  \n')}))).message).toBe('no token on stdin');
     const garbage = await verifyToken(ctx, {token: '-', trustedKeys: [], stdin: stdinOf('a.b')});
     expect(garbage).toMatchObject({ok: false, code: 'malformed', claims: null});
     expect(renderTokenCheck(garbage)).toBe(`INVALID token: ${garbage.reason}`);
@@ -153,15 +144,15 @@ describe('token revoke', () => {
   it('says what is wrong with the selector, never echoing a token', async () => {
     const t = await issue('agent.a');
     const ctx = context(dir);
-    expect((await refusal(revokeToken(ctx, {reason: 'x'}))).code).toBe('usage');
-    expect((await refusal(revokeToken(ctx, {jti: 'j', agent: 'a', reason: 'x'}))).code).toBe('usage');
-    const jwt = await refusal(revokeToken(ctx, {jti: t.token, reason: 'x'}));
+    expect((await caughtAsync(revokeToken(ctx, {reason: 'x'}))).code).toBe('usage');
+    expect((await caughtAsync(revokeToken(ctx, {jti: 'j', agent: 'a', reason: 'x'}))).code).toBe('usage');
+    const jwt = await caughtAsync(revokeToken(ctx, {jti: t.token, reason: 'x'}));
     expect(jwt.message).toBe('that is a token, not a jti');
     expect(JSON.stringify(jwt.toJSON())).not.toContain(t.token);
-    const noJti = await refusal(revokeToken(ctx, {jti: 'nope', reason: 'x'}));
+    const noJti = await caughtAsync(revokeToken(ctx, {jti: 'nope', reason: 'x'}));
     expect(noJti.code).toBe('not_found');
     expect(noJti.message).toContain('no token with jti nope');
-    const noAgent = await refusal(revokeToken(ctx, {agent: 'ghost', reason: 'x'}));
+    const noAgent = await caughtAsync(revokeToken(ctx, {agent: 'ghost', reason: 'x'}));
     expect(noAgent.message).toBe('no token was ever issued to agent.ghost in this workspace');
   });
 });

@@ -13,7 +13,6 @@ import {evaluatePlanFile, testPolicies} from '../../src/app/policy.js';
 import {publishedSchema} from '../../src/app/schema.js';
 import {signFile, verifyFile} from '../../src/app/signing.js';
 import {checkpointChain} from '../../src/engine/checkpoint.js';
-import {OrxError} from '../../src/errors.js';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {initWorkspaceKey, keyPaths} from '../../src/trust/keys.js';
 import {setColor} from '../../src/ui/color.js';
@@ -21,6 +20,7 @@ import {renderBundleVerification, renderChainHead, renderExportSummary} from '..
 import {silentLogger} from '../../src/ui/logger.js';
 import {renderPolicyTestTable} from '../../src/ui/policy-view.js';
 import {context} from '../helpers/engine.js';
+import {caughtAsync} from '../helpers/errors.js';
 
 setColor(false);
 
@@ -39,15 +39,6 @@ function withLedger<T>(fn: (l: Ledger) => T): T {
   } finally {
     l.close();
   }
-}
-
-async function refusal(p: Promise<unknown>): Promise<OrxError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(OrxError);
-  return err as OrxError;
 }
 
 describe('audit bundles', () => {
@@ -114,8 +105,8 @@ describe('sign-blob and verify-blob', () => {
     expect(ok.fingerprint).toBe(key.fingerprint);
     expect(ok.keys).toEqual([keyPaths(dir).publicKey]);
     fs.writeFileSync(path.join(dir, 'report.txt'), 'hellO');
-    await refusal(verifyFile(context(dir), {file: 'report.txt', bundle: 'report.sigstore.json'}));
-    await refusal(signFile(context(dir), {file: 'report.txt', bundle: 'report.txt'}));
+    await caughtAsync(verifyFile(context(dir), {file: 'report.txt', bundle: 'report.sigstore.json'}));
+    await caughtAsync(signFile(context(dir), {file: 'report.txt', bundle: 'report.txt'}));
   });
 });
 
@@ -127,7 +118,7 @@ describe('force-unlock', () => {
     expect(withLedger((l) => l.currentLock())).toBeUndefined();
     const events = withLedger((l) => l.listEvents({}));
     expect(events.some((e) => e.message.includes(lock.id) && e.message.includes('its process was killed'))).toBe(true);
-    const none = await refusal(forceUnlock(context(dir), 'no-such-lock', 'x'));
+    const none = await caughtAsync(forceUnlock(context(dir), 'no-such-lock', 'x'));
     expect(none.code).toBe('not_found');
     expect(none.message).toBe('No lock with id "no-such-lock". The workspace is not locked.');
   });

@@ -14,52 +14,18 @@ import {createLogger} from '../../src/ui/logger.js';
 import {fmtValue, planFooter, readinessLine, renderPlan, renderStep, summaryLine} from '../../src/ui/plan-view.js';
 import {jsonProgressReporter, progressReporter} from '../../src/ui/progress.js';
 import {REDACTED} from '../../src/util/redact.js';
+import {planDocument, plannedStep} from '../helpers/plan-fixtures.js';
 
 setColor(false);
 
 let n = 0;
-const step = (over: Partial<PlannedStep> & Pick<PlannedStep, 'address'>): PlannedStep => ({
-  id: `s${++n}`,
-  kind: over.address.split('.')[0] as PlannedStep['kind'],
-  action: 'create',
-  category: 'DEPLOY',
-  before: null,
-  after: null,
-  changes: [],
-  reasons: [],
-  depends_on: [],
-  object_id: null,
-  record: false,
-  idempotency_key: `k${n}`,
-  budget_ms: 1000,
-  ...over,
-});
+const step = (over: Partial<PlannedStep> & Pick<PlannedStep, 'address'>): PlannedStep => {
+  n++;
+  return plannedStep({id: `s${n}`, category: 'DEPLOY', after: null, idempotency_key: `k${n}`, ...over});
+};
 
-const doc = (steps: PlannedStep[], over: Partial<PlanDocument> = {}): PlanDocument => ({
-  formatVersion: '1',
-  plan_id: 'plan-9',
-  kind: 'apply',
-  created_at: '',
-  orx_version: '',
-  workspace: 'w',
-  lineage: 'l',
-  serial: 0,
-  ledger_head: {seq: 0, hash: '0'.repeat(64)},
-  config_digest: '',
-  policy_digest: '',
-  autonomy: 3,
-  refresh: true,
-  targets: [],
-  replace: [],
-  steps,
-  drift: [],
-  notes: [],
-  summary: summarize(steps),
-  policy: {decisions: []},
-  simulation: null,
-  signature: null,
-  ...over,
-});
+const doc = (steps: PlannedStep[], over: Partial<PlanDocument> = {}): PlanDocument =>
+  planDocument(steps, {plan_id: 'plan-9', autonomy: 3, summary: summarize(steps), ...over});
 
 const sim = (score: number, over: Partial<PlanSimulation> = {}): PlanSimulation =>
   ({
