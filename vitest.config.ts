@@ -15,7 +15,7 @@ export default defineConfig({
       provider: 'v8',
       include: ['src/**/*.ts', 'src/**/*.tsx'],
       reporter: ['text-summary', 'json-summary'],
-      thresholds: {lines: 80},
+      thresholds: {lines: 90},
     },
   },
 });
