@@ -1,7 +1,6 @@
 // An apply as the terminal sees it (src/cli/apply-session.ts, review-screen.ts): the plan on
 // stdout, progress on stderr, the review screen on a terminal, the result rendered; against
 // the real engine and ledger.
-import {EventEmitter} from 'node:events';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {planForApply} from '../../src/app/plan.js';
 import {runApplyFlow, type ApplyFlowOptions} from '../../src/cli/apply-session.js';
@@ -13,6 +12,7 @@ import {context, withLedger} from '../helpers/engine.js';
 import {makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 import {NET_VOL_YAML} from '../helpers/app-io.js';
 import {captureOutput} from '../helpers/capture.js';
+import {FakeTTYIn, FakeTTYOut} from '../helpers/fake-tty.js';
 
 setColor(false);
 
@@ -86,37 +86,6 @@ describe('runApplyFlow without a terminal', () => {
 });
 
 /** A stand-in terminal: keys typed by the test, frames kept. */
-class FakeTTYIn extends EventEmitter {
-  isTTY = true;
-  private data: string | null = null;
-  write(data: string): void {
-    this.data = data;
-    this.emit('readable');
-  }
-  read(): string | null {
-    const d = this.data;
-    this.data = null;
-    return d;
-  }
-  setEncoding(): void {}
-  setRawMode(): void {}
-  resume(): void {}
-  pause(): void {}
-  ref(): void {}
-  unref(): void {}
-}
-
-class FakeTTYOut extends EventEmitter {
-  isTTY = true;
-  columns = 120;
-  rows = 40;
-  out = '';
-  write(s: string): boolean {
-    this.out += s;
-    return true;
-  }
-}
-
 async function until(check: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
@@ -129,7 +98,7 @@ describe('runApplyFlow on a terminal', () => {
   it('asks on the review screen, leaves out the rejected step and keeps CI as it was', async () => {
     const doc = await planNow();
     const stdin = new FakeTTYIn();
-    const stderr = new FakeTTYOut();
+    const stderr = new FakeTTYOut(120);
     const real = {stdin: Object.getOwnPropertyDescriptor(process, 'stdin')!, stderr: Object.getOwnPropertyDescriptor(process, 'stderr')!};
     Object.defineProperty(process, 'stdin', {value: stdin, configurable: true});
     Object.defineProperty(process, 'stderr', {value: stderr, configurable: true});
@@ -164,7 +133,7 @@ describe('runApplyFlow on a terminal', () => {
   it('a cancelled review changes nothing (exit 3)', async () => {
     const doc = await planNow();
     const stdin = new FakeTTYIn();
-    const stderr = new FakeTTYOut();
+    const stderr = new FakeTTYOut(120);
     const real = {stdin: Object.getOwnPropertyDescriptor(process, 'stdin')!, stderr: Object.getOwnPropertyDescriptor(process, 'stderr')!};
     Object.defineProperty(process, 'stdin', {value: stdin, configurable: true});
     Object.defineProperty(process, 'stderr', {value: stderr, configurable: true});

@@ -1,4 +1,3 @@
-import {EventEmitter} from 'node:events';
 import {render} from 'ink-testing-library';
 import {afterEach, describe, expect, it, vi} from 'vitest';
 import {cleanup} from 'ink-testing-library';
@@ -18,6 +17,7 @@ import {
 import {renderReview} from '../../src/ui/review/render-review.js';
 import {ReviewScreen} from '../../src/ui/review/ReviewScreen.js';
 import type {ReviewInput, ReviewResult, ReviewStep} from '../../src/ui/review/types.js';
+import {FakeTTYIn, FakeTTYOut} from '../helpers/fake-tty.js';
 
 const step = (over: Partial<ReviewStep> & Pick<ReviewStep, 'address'>): ReviewStep => ({
   id: `s-${over.address}`,
@@ -636,40 +636,6 @@ describe('ReviewScreen', () => {
 });
 
 /** A stand-in terminal: the same shape ink-testing-library uses, driven by hand. */
-class FakeTTYIn extends EventEmitter {
-  isTTY = true;
-  private data: string | null = null;
-  rawModes: boolean[] = [];
-  write(data: string): void {
-    this.data = data;
-    this.emit('readable');
-  }
-  read(): string | null {
-    const d = this.data;
-    this.data = null;
-    return d;
-  }
-  setEncoding(): void {}
-  setRawMode(on: boolean): void {
-    this.rawModes.push(on);
-  }
-  resume(): void {}
-  pause(): void {}
-  ref(): void {}
-  unref(): void {}
-}
-
-class FakeTTYOut extends EventEmitter {
-  isTTY = true;
-  columns = 100;
-  rows = 40;
-  out = '';
-  write(s: string): boolean {
-    this.out += s;
-    return true;
-  }
-}
-
 function streams() {
   const stdin = new FakeTTYIn();
   const stdout = new FakeTTYOut();
