@@ -30,6 +30,11 @@ const OWNER_HOST = 'io.orchestrix.dr-helper-host';
 /** Where the helper mounts the volume (the C program's MOUNT). */
 const MOUNT = '/orx-volume';
 const BIN_NAME = 'orx-volume-helper';
+// The helper itself is one single-threaded process, but runc's own init (Go, with its
+// runtime threads and nsexec's children) runs inside the container's pids cgroup before it
+// execs the helper: with a limit of 4 it aborts with "pthread_create failed" on a loaded
+// host. 64 still stops a runaway fork.
+export const HELPER_PIDS_LIMIT = 64;
 const REPO = 'orx-dr-helper';
 
 export type HelperMode = 'scan' | 'pack' | 'unpack';
@@ -249,7 +254,7 @@ async function createHelper(docker: Dockerode, image: string, o: HelperRun, pipe
         CapDrop: ['ALL'],
         CapAdd: CAPS[o.mode],
         SecurityOpt: ['no-new-privileges'],
-        PidsLimit: 4,
+        PidsLimit: HELPER_PIDS_LIMIT,
         // the archive may go through the attach stream: a log driver would store a copy of it
         LogConfig: {Type: 'none', Config: {}},
         Mounts: [
