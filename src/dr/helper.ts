@@ -34,7 +34,7 @@ const BIN_NAME = 'orx-volume-helper';
 // runtime threads and nsexec's children) runs inside the container's pids cgroup before it
 // execs the helper: with a limit of 4 it aborts with "pthread_create failed" on a loaded
 // host. 64 still stops a runaway fork.
-export const HELPER_PIDS_LIMIT = 64;
+const HELPER_PIDS_LIMIT = 64;
 const REPO = 'orx-dr-helper';
 
 export type HelperMode = 'scan' | 'pack' | 'unpack';
