@@ -178,7 +178,7 @@ export async function importObject(ctx: OrxContext, ledger: Ledger, address: str
       message: `${address} is built by orx from its context; only \`ref\` images can be imported`,
     });
   }
-  const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
+  const lock = await ledger.acquireLockWaiting({pid: process.pid, host: os.hostname(), command: ctx.command}, ctx.lockTimeoutMs ?? 0);
   try {
     if (ledger.getResource(address)) {
       throw new OrxError({
@@ -202,8 +202,8 @@ export async function importObject(ctx: OrxContext, ledger: Ledger, address: str
 }
 
 /** `orx state rm ADDR`: forget without deleting; the object is left exactly as it is. */
-export function forgetResource(ctx: OrxContext, ledger: Ledger, address: string): ResourceRecord {
-  const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
+export async function forgetResource(ctx: OrxContext, ledger: Ledger, address: string): Promise<ResourceRecord> {
+  const lock = await ledger.acquireLockWaiting({pid: process.pid, host: os.hostname(), command: ctx.command}, ctx.lockTimeoutMs ?? 0);
   try {
     const rec = ledger.getResource(address);
     if (!rec) throw new OrxError({code: 'not_found', message: `${address} is not in the state`, actions: ['See `orx state list`.']});

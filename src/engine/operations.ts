@@ -267,7 +267,7 @@ export interface ApplyOutcome extends ExecuteResult {
  * the ledger and the configuration it was made from.
  */
 export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledger, opts: ApplyOptions): Promise<ApplyOutcome> {
-  const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
+  const lock = await ledger.acquireLockWaiting({pid: process.pid, host: os.hostname(), command: ctx.command}, ctx.lockTimeoutMs ?? 0);
   const unlockOnForce = opts.forced?.add(() => ledger.releaseLock(lock.id));
   const startedAt = Date.now();
   try {
