@@ -112,6 +112,8 @@ export interface CommandResults {
   validate: ValidateResult;
   'verify-blob': {verified: true} & VerifyBlobFileResult;
   version: VersionInfo;
+  __complete: {candidates: string[]};
+  'autocomplete script': {shell: string; script: string};
 }
 
 /** The --json document of one command. */

@@ -177,8 +177,12 @@ export class Ledger implements LedgerHandle {
   }
 
   /** The workspace lock, waiting up to `timeoutMs` for its holder to let go (`-lock-timeout`). */
-  acquireLockWaiting(input: {name?: string; pid: number; host: string; command: string}, timeoutMs: number): Promise<LockRecord> {
-    return locks.acquireLockWaiting(this.#db, input, timeoutMs);
+  acquireLockWaiting(
+    input: {name?: string; pid: number; host: string; command: string},
+    timeoutMs: number,
+    onWait?: (held: LockRecord) => void,
+  ): Promise<LockRecord> {
+    return locks.acquireLockWaiting(this.#db, input, timeoutMs, onWait);
   }
 
   /** Removes the lock only if it is still ours: a force-unlocked holder must not free its successor's lock. */

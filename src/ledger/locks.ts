@@ -44,9 +44,11 @@ export async function acquireLockWaiting(
   ledger: LedgerHandle,
   input: {name?: string; pid: number; host: string; command: string},
   timeoutMs: number,
+  onWait?: (held: LockRecord) => void,
   pollMs = 200,
 ): Promise<LockRecord> {
   const started = Date.now();
+  let told = false;
   for (;;) {
     try {
       return acquireLock(ledger, input);
@@ -62,6 +64,8 @@ export async function acquireLockWaiting(
         }
         throw err;
       }
+      if (!told) onWait?.((err.data as {lock: LockRecord}).lock);
+      told = true;
       await new Promise((r) => setTimeout(r, Math.min(pollMs, timeoutMs - waited)));
     }
   }
