@@ -1,10 +1,12 @@
 // Global options where Terraform puts them (before the command) and -lock-timeout, through the
 // built CLI against the real ledger.
+import {execFileSync, spawnSync} from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {orx, startOrx, until} from '../helpers/cli.js';
-import {makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {makeWorkspace, repoRoot, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -98,5 +100,22 @@ describe('-lock-timeout', () => {
     const r = await orx(['state', 'rm', 'network.n', '--lock-timeout', 'soon'], {cwd: ws.dir});
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--lock-timeout: "soon" is not a duration');
+  });
+});
+
+describe('-input=false', () => {
+  it('on a terminal, apply shows no review screen: it stops as without one (exit 3, approval required)', {timeout: 300_000}, async () => {
+    ws.write('workspace: __WS__\nautonomy: 0\nnetworks:\n  n: {}\n');
+    const session = `orx-input-${ws.name}`;
+    const screen = () => execFileSync('tmux', ['capture-pane', '-p', '-J', '-t', session], {encoding: 'utf8'});
+    const cmd = `cd ${ws.dir} && NO_COLOR=1 ${process.execPath} ${path.join(repoRoot, 'bin/run.js')} -input=false apply; echo EXIT=$?; sleep 60`;
+    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', cmd]);
+    try {
+      const s = await until('apply to end', () => /EXIT=\d+/.test(screen()) && screen(), 120_000);
+      expect(s).toContain('EXIT=3');
+      expect(s).not.toContain('Reason for access');
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session]);
+    }
   });
 });
