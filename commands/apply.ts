@@ -21,7 +21,6 @@ export default class Apply extends OrxCommand {
     'trusted-key': Flags.string({
       description: "Also accept saved plans signed by this public key (PEM file; repeatable), e.g. a CI plan job's.",
       multiple: true,
-      default: [],
       env: 'ORX_TRUSTED_KEY',
     }),
   };
@@ -30,12 +29,12 @@ export default class Apply extends OrxCommand {
     const {args, flags} = await this.parse(Apply);
     await this.setup(flags);
     const doc = args.file
-      ? await loadPlan(this.orx, args.file, flags['trusted-key'])
+      ? await loadPlan(this.orx, args.file, flags['trusted-key'] ?? [])
       : await planForApply(this.orx, {
           mode: 'apply',
           refresh: flags.refresh,
-          targets: flags.target,
-          replace: flags.replace,
+          targets: flags.target ?? [],
+          replace: flags.replace ?? [],
           autonomy: flags.autonomy,
           refreshSecrets: true,
           simSeed: flags['sim-seed'],

@@ -24,7 +24,6 @@ export default class Approve extends OrxCommand {
     'trusted-key': Flags.string({
       description: 'Also accept plans signed by this public key (PEM file; repeatable).',
       multiple: true,
-      default: [],
       env: 'ORX_TRUSTED_KEY',
     }),
   };
@@ -38,7 +37,7 @@ export default class Approve extends OrxCommand {
       reason: flags.reason,
       reject: flags.reject,
       as: flags.as,
-      trustedKeys: flags['trusted-key'],
+      trustedKeys: flags['trusted-key'] ?? [],
     });
     return {
       data: {plan_id: r.plan_id, plan_digest: r.plan_digest, approvals: r.approvals},

@@ -15,7 +15,7 @@ export default class Destroy extends OrxCommand {
     const doc = await planForApply(this.orx, {
       mode: 'destroy',
       refresh: flags.refresh,
-      targets: flags.target,
+      targets: flags.target ?? [],
       replace: [],
       autonomy: flags.autonomy,
     });

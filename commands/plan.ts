@@ -48,8 +48,8 @@ export default class Plan extends OrxCommand {
     const p = await makePlan(this.orx, {
       mode: flags.destroy ? 'destroy' : 'apply',
       refresh: flags.refresh,
-      targets: flags.target,
-      replace: flags.replace,
+      targets: flags.target ?? [],
+      replace: flags.replace ?? [],
       autonomy: flags.autonomy,
       out: flags.out,
       allowDenied: flags['allow-denied'],

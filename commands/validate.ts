@@ -1,6 +1,7 @@
 import {validateWorkspace} from '../src/app/validate.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 import type {ResultOf} from '../src/app/results.js';
+import {count} from '../src/ui/plural.js';
 
 export default class Validate extends OrxCommand {
   static override summary = 'Check orchestration.yml against the schema and its cross-references.';
@@ -14,7 +15,7 @@ export default class Validate extends OrxCommand {
     const n = v.counts;
     return {
       data: {...v},
-      human: `Success! orchestration.yml is valid (workspace ${v.workspace}: ${n.agents} agents, ${n.networks} networks, ${n.volumes} volumes, ${n.images} images).`,
+      human: `Success! orchestration.yml is valid (workspace ${v.workspace}: ${count(n.agents, 'agent')}, ${count(n.networks, 'network')}, ${count(n.volumes, 'volume')}, ${count(n.images, 'image')}).`,
     };
   }
 }

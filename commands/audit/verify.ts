@@ -18,7 +18,6 @@ export default class AuditVerify extends OrxCommand {
     'trusted-key': Flags.string({
       description: 'Also accept checkpoints signed by this public key (PEM file; repeatable), e.g. the key before `orx keys init --force`.',
       multiple: true,
-      default: [],
       env: 'ORX_TRUSTED_KEY',
     }),
   };
@@ -26,7 +25,7 @@ export default class AuditVerify extends OrxCommand {
   async exec(): Promise<CommandResult<ResultOf<'audit verify'>>> {
     const {flags} = await this.parse(AuditVerify);
     await this.setup(flags);
-    const v = await verifyAuditTrail(this.orx, {head: flags.head, trustedKeys: flags['trusted-key']});
+    const v = await verifyAuditTrail(this.orx, {head: flags.head, trustedKeys: flags['trusted-key'] ?? []});
     return {data: {...v}, human: renderAuditVerification(v), exit: v.ok ? EXIT.OK : EXIT.ERROR};
   }
 }

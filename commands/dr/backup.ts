@@ -18,7 +18,6 @@ export default class DrBackup extends OrxCommand {
     volume: Flags.string({
       description: 'Back up this volume (repeatable; default: every volume with backup: true).',
       multiple: true,
-      default: [],
       env: 'ORX_VOLUME',
     }),
     out: Flags.string({char: 'o', description: 'Save the plan to this file instead of applying it.', env: 'ORX_OUT'}),
@@ -41,7 +40,7 @@ export default class DrBackup extends OrxCommand {
         logFormat: flags['log-format'],
         terminal: this.terminal,
       },
-      (ledger, loaded) => planBackup(this.orx, ledger, loaded, {volumes: flags.volume, autonomy: flags.autonomy}),
+      (ledger, loaded) => planBackup(this.orx, ledger, loaded, {volumes: flags.volume ?? [], autonomy: flags.autonomy}),
     );
   }
 }

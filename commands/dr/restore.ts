@@ -19,7 +19,7 @@ export default class DrRestore extends OrxCommand {
     backup: Args.string({description: 'A backup id (or unique prefix) from `orx dr list`, or a backup directory.', required: true}),
   };
   static override flags = {
-    volume: Flags.string({description: 'Restore only this volume (repeatable).', multiple: true, default: [], env: 'ORX_VOLUME'}),
+    volume: Flags.string({description: 'Restore only this volume (repeatable).', multiple: true, env: 'ORX_VOLUME'}),
     ledger: Flags.boolean({
       description: "Also restore the ledger's recorded state from the backup.",
       default: false,
@@ -46,7 +46,12 @@ export default class DrRestore extends OrxCommand {
         terminal: this.terminal,
       },
       (ledger, loaded) =>
-        planRestore(this.orx, ledger, loaded, {backup: args.backup, volumes: flags.volume, ledger: flags.ledger, autonomy: flags.autonomy}),
+        planRestore(this.orx, ledger, loaded, {
+          backup: args.backup,
+          volumes: flags.volume ?? [],
+          ledger: flags.ledger,
+          autonomy: flags.autonomy,
+        }),
     );
   }
 }

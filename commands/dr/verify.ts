@@ -23,7 +23,6 @@ export default class DrVerify extends OrxCommand {
     'trusted-key': Flags.string({
       description: 'Also accept manifests signed by this public key (PEM; repeatable).',
       multiple: true,
-      default: [],
       env: 'ORX_TRUSTED_KEY',
     }),
   };
@@ -31,7 +30,7 @@ export default class DrVerify extends OrxCommand {
   async exec(): Promise<CommandResult<ResultOf<'dr verify'>>> {
     const {args, flags} = await this.parse(DrVerify);
     await this.setup(flags);
-    const r = await verifyBackupById(this.orx, {backup: args.backup, drill: flags.drill, trustedKeys: flags['trusted-key']});
+    const r = await verifyBackupById(this.orx, {backup: args.backup, drill: flags.drill, trustedKeys: flags['trusted-key'] ?? []});
     const v = r.verification;
     return {
       data: {

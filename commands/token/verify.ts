@@ -17,7 +17,6 @@ export default class TokenVerify extends OrxCommand {
     'trusted-key': Flags.string({
       description: 'Also accept tokens signed by this public key (PEM file; repeatable), e.g. the key before `orx keys init --force`.',
       multiple: true,
-      default: [],
       env: 'ORX_TRUSTED_KEY',
     }),
     audience: Flags.string({description: 'Also require this audience (aud claim).', env: 'ORX_TOKEN_AUDIENCE'}),
@@ -29,7 +28,7 @@ export default class TokenVerify extends OrxCommand {
     const check = await verifyToken(this.orx, {
       token: args.token,
       audience: flags.audience,
-      trustedKeys: flags['trusted-key'],
+      trustedKeys: flags['trusted-key'] ?? [],
       stdin: process.stdin,
     });
     return {

@@ -25,6 +25,7 @@ import type {SchemaEntry} from './schema.js';
 import type {ImageSigned, SignBlobFileResult, VerifyBlobFileResult} from './signing.js';
 import type {RevokeResult} from './token.js';
 import type {SecretsCheckResult, ValidateResult} from './validate.js';
+import type {VersionInfo} from './version.js';
 
 export type {ApplyResult};
 
@@ -110,6 +111,9 @@ export interface CommandResults {
   'token verify': TokenVerifyResult;
   validate: ValidateResult;
   'verify-blob': {verified: true} & VerifyBlobFileResult;
+  version: VersionInfo;
+  __complete: {candidates: string[]};
+  'autocomplete script': {shell: string; script: string};
 }
 
 /** The --json document of one command. */

@@ -1,5 +1,4 @@
 import {withCheckpointedLedger} from '../engine/checkpoint.js';
-import os from 'node:os';
 import type Dockerode from 'dockerode';
 import {loadConfig} from '../config/load.js';
 import {connectDocker, engineMessage, isNotFound} from '../drivers/docker.js';
@@ -12,6 +11,7 @@ import {LABEL} from '../util/labels.js';
 import {dockerNetworkAdvice, isDockerNetwork} from '../config/special-networks.js';
 import type {Attrs} from '../resources/types.js';
 import type {OrxContext} from '../engine/context.js';
+import {takeWorkspaceLock} from '../engine/workspace-lock.js';
 
 function withoutOrxLabels(labels: Record<string, string> | null | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => !k.startsWith('io.orchestrix.')));
@@ -178,7 +178,7 @@ export async function importObject(ctx: OrxContext, ledger: Ledger, address: str
       message: `${address} is built by orx from its context; only \`ref\` images can be imported`,
     });
   }
-  const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
+  const lock = await takeWorkspaceLock(ctx, ledger);
   try {
     if (ledger.getResource(address)) {
       throw new OrxError({
@@ -202,8 +202,8 @@ export async function importObject(ctx: OrxContext, ledger: Ledger, address: str
 }
 
 /** `orx state rm ADDR`: forget without deleting; the object is left exactly as it is. */
-export function forgetResource(ctx: OrxContext, ledger: Ledger, address: string): ResourceRecord {
-  const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
+export async function forgetResource(ctx: OrxContext, ledger: Ledger, address: string): Promise<ResourceRecord> {
+  const lock = await takeWorkspaceLock(ctx, ledger);
   try {
     const rec = ledger.getResource(address);
     if (!rec) throw new OrxError({code: 'not_found', message: `${address} is not in the state`, actions: ['See `orx state list`.']});

@@ -39,6 +39,25 @@ export function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult<ApplyRe
 }
 
 async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOptions): Promise<CommandResult<ApplyResult>> {
+  const events =
+    term.logFormat === 'json'
+      ? jsonProgressReporter(ctx.log)
+      : progressReporter((s) => process.stderr.write(s), term.stderrIsTTY && !term.json);
+  // closed on every way out: a refusal before any step runs (no terminal to ask on, stdin
+  // redirected or -input=false) must not leave the progress line ticking and the process alive
+  try {
+    return await runReviewed(ctx, req, term, events);
+  } finally {
+    events.close();
+  }
+}
+
+async function runReviewed(
+  ctx: OrxContext,
+  req: ApplyRequest,
+  term: TerminalOptions,
+  events: ReturnType<typeof progressReporter>,
+): Promise<CommandResult<ApplyResult>> {
   const outcome = await applyReviewed(ctx, req, {
     showPlan: (doc: PlanDocument) => {
       if (!term.json) process.stdout.write(renderPlan(doc) + '\n');
@@ -47,10 +66,7 @@ async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOption
     onRejected: (dropped) => {
       if (!term.json) process.stderr.write(`Rejected, not applied: ${dropped.join(', ')}\n`);
     },
-    events:
-      term.logFormat === 'json'
-        ? jsonProgressReporter(ctx.log)
-        : progressReporter((s) => process.stderr.write(s), term.stderrIsTTY && !term.json),
+    events,
     watchStop: (forced) => watchStopSignals(() => forced.run()),
   });
   return {data: {...outcome.result}, human: renderApplyOutcome(req.doc, outcome), exit: outcome.exit};

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {Command, Flags, Errors} from '@oclif/core';
-import {OrxError, formatDiagnostic, toOrxError} from '../errors.js';
+import {OrxError, toOrxError} from '../errors.js';
 import {EXIT, exitCodeHelp, type ExitCode} from '../exit-codes.js';
 import type {OrxContext} from '../engine/context.js';
 import {setColor} from '../ui/color.js';
@@ -10,8 +10,11 @@ import {redactStream} from '../util/redact.js';
 import {configureTools, operatorToolPaths, toolEnvName} from '../drivers/tools.js';
 import {guardOutput} from './output-guard.js';
 import {currentActor} from './actor.js';
+import {JSON_FORMAT_VERSION, jsonRequested, writeError} from './render-error.js';
+import {unknownFlagsError} from './unknown-input.js';
+import {parseDuration} from './duration.js';
 
-export const JSON_FORMAT_VERSION = '1';
+export {JSON_FORMAT_VERSION};
 
 /** What a command prints: `data` with --json (formatVersion is added), else `human`. */
 export interface CommandResult<T extends object = object> {
@@ -43,6 +46,13 @@ export abstract class OrxCommand extends Command {
       default: 'text',
     }),
     chdir: Flags.directory({char: 'C', description: 'Workspace directory (default: the current directory).', env: 'ORX_CHDIR'}),
+    'no-color': Flags.boolean({description: 'No colours in the output (like NO_COLOR).', env: 'ORX_NO_COLOR', default: false}),
+    input: Flags.boolean({
+      description: 'Ask for input on a terminal (--input=false: never, as without a terminal).',
+      allowNo: true,
+      env: 'ORX_INPUT',
+      default: true,
+    }),
   };
 
   static override enableJsonFlag = false;
@@ -57,8 +67,11 @@ export abstract class OrxCommand extends Command {
     process.stderr.write(s);
   }
 
+  /** --input=false: no review screen and no prompt, exactly as without a terminal */
+  protected inputAllowed = true;
+
   protected get stdinIsTTY(): boolean {
-    return Boolean(process.stdin.isTTY);
+    return this.inputAllowed && Boolean(process.stdin.isTTY);
   }
 
   protected get stderrIsTTY(): boolean {
@@ -75,6 +88,9 @@ export abstract class OrxCommand extends Command {
     debug: boolean;
     'log-format': string;
     chdir?: string;
+    'no-color'?: boolean;
+    input?: boolean;
+    'lock-timeout'?: string;
     'tool-kind'?: string;
     'tool-kubectl'?: string;
   }): Promise<void> {
@@ -86,7 +102,8 @@ export abstract class OrxCommand extends Command {
     }
     this.jsonMode = flags.json;
     this.debugMode = flags.debug;
-    setColor(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !flags.json);
+    this.inputAllowed = flags.input !== false;
+    setColor(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !flags['no-color'] && !flags.json);
     const log = createLogger({
       format: flags['log-format'] as LogFormat,
       level: flags.debug ? 'debug' : 'info',
@@ -99,6 +116,7 @@ export abstract class OrxCommand extends Command {
       actor: currentActor(),
       command: ['orx', ...this.argv].join(' ').slice(0, 200),
       killSwitch: ['1', 'true', 'yes'].includes((process.env.ORX_KILL_SWITCH ?? '').toLowerCase()),
+      lockTimeoutMs: flags['lock-timeout'] === undefined ? 0 : parseDuration(flags['lock-timeout'], '--lock-timeout'),
     };
   }
 
@@ -109,7 +127,7 @@ export abstract class OrxCommand extends Command {
     guardOutput(process.stdout);
     guardOutput(process.stderr);
     // known before parsing, so a usage error is still reported as JSON when asked
-    this.jsonMode = this.argv.includes('--json') || process.env.ORX_JSON === 'true' || process.env.ORX_JSON === '1';
+    this.jsonMode = jsonRequested(this.argv);
     try {
       const result = await this.exec();
       if ('streamed' in result) {
@@ -127,7 +145,15 @@ export abstract class OrxCommand extends Command {
 
   protected renderError(err: unknown): void {
     let e: OrxError;
-    if (err instanceof Errors.CLIError && !(err instanceof OrxError)) {
+    const ctor = this.constructor as typeof OrxCommand;
+    if (
+      err instanceof Errors.CLIError &&
+      !(err instanceof OrxError) &&
+      /^Nonexistent flag/.test(err.message) &&
+      Array.isArray((err as {flags?: unknown}).flags)
+    ) {
+      e = unknownFlagsError((err as unknown as {flags: string[]}).flags, {...ctor.baseFlags, ...ctor.flags}, this.id ?? '');
+    } else if (err instanceof Errors.CLIError && !(err instanceof OrxError)) {
       // flag parsing and other oclif usage errors are user errors
       e = new OrxError({
         code: 'usage',
@@ -137,17 +163,7 @@ export abstract class OrxCommand extends Command {
     } else {
       e = toOrxError(err);
     }
-    if (this.jsonMode) {
-      process.stdout.write(JSON.stringify({formatVersion: JSON_FORMAT_VERSION, error: e.toJSON()}, null, 2) + '\n');
-    } else {
-      const body =
-        e.diagnostics.length > 0 && e.diagnostics.some((d) => d.file) ? e.diagnostics.map(formatDiagnostic).join('\n') : e.message;
-      let text = `Error: ${body}\n`;
-      for (const a of e.actions) text += `  → ${a}\n`;
-      if (e.kind === 'bug' || this.debugMode) text += `${(e.cause as Error | undefined)?.stack ?? e.stack}\n`;
-      process.stderr.write(text);
-    }
-    process.exitCode = e.exit;
+    writeError(e, {json: this.jsonMode, debug: this.debugMode});
   }
 }
 

@@ -24,9 +24,8 @@ export const planFlags = {
     description: 'Limit the plan to this address and what it depends on (repeatable).',
     multiple: true,
     env: 'ORX_TARGET',
-    default: [],
   }),
-  replace: Flags.string({description: 'Force replacement of this address (repeatable).', multiple: true, env: 'ORX_REPLACE', default: []}),
+  replace: Flags.string({description: 'Force replacement of this address (repeatable).', multiple: true, env: 'ORX_REPLACE'}),
   refresh: Flags.boolean({
     description: 'Ask the engine what exists (--refresh=false uses the ledger alone).',
     allowNo: true,
@@ -52,6 +51,15 @@ export const planFlags = {
   }),
 };
 
+/** On the commands that take the workspace lock: wait for it instead of failing at once (Terraform's -lock-timeout). */
+export const lockFlags = {
+  'lock-timeout': Flags.string({
+    description: 'How long to wait for the workspace lock held by another run, e.g. 30s or 2m (0s: fail at once with exit 4).',
+    env: 'ORX_LOCK_TIMEOUT',
+    default: '0s',
+  }),
+};
+
 /** How a plan is applied. */
 export const applyFlags = {
   'auto-approve': Flags.boolean({
@@ -61,4 +69,5 @@ export const applyFlags = {
   }),
   parallelism: Flags.integer({description: 'How many steps may run at once.', min: 1, max: 256, default: 10, env: 'ORX_PARALLELISM'}),
   ...toolFlags,
+  ...lockFlags,
 };

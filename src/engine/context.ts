@@ -11,4 +11,6 @@ export interface OrxContext {
   command: string;
   /** ORX_KILL_SWITCH: refuse every apply, like a halt */
   killSwitch?: boolean;
+  /** -lock-timeout: how long to wait for a held workspace lock before exit 4 (0: fail at once) */
+  lockTimeoutMs?: number;
 }

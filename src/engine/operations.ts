@@ -1,5 +1,4 @@
 import type {OrxContext} from './context.js';
-import os from 'node:os';
 import {loadConfig} from '../config/load.js';
 import type {LoadedConfig} from '../config/types.js';
 import {connectDocker} from '../drivers/docker.js';
@@ -42,6 +41,7 @@ import {resumeInterruptedBackup} from './held-agents.js';
 import {secretFingerprinter} from '../secrets/fingerprint.js';
 import type {SecretRequest} from '../secrets/resolve.js';
 import type {WorkspaceKey} from '../trust/keys.js';
+import {takeWorkspaceLock} from './workspace-lock.js';
 
 export interface PlanOptions {
   mode: 'apply' | 'destroy';
@@ -267,7 +267,7 @@ export interface ApplyOutcome extends ExecuteResult {
  * the ledger and the configuration it was made from.
  */
 export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledger, opts: ApplyOptions): Promise<ApplyOutcome> {
-  const lock = ledger.acquireLock({pid: process.pid, host: os.hostname(), command: ctx.command});
+  const lock = await takeWorkspaceLock(ctx, ledger);
   const unlockOnForce = opts.forced?.add(() => ledger.releaseLock(lock.id));
   const startedAt = Date.now();
   try {

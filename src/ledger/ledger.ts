@@ -176,6 +176,15 @@ export class Ledger implements LedgerHandle {
     return locks.acquireLock(this.#db, input);
   }
 
+  /** The workspace lock, waiting up to `timeoutMs` for its holder to let go (`-lock-timeout`). */
+  acquireLockWaiting(
+    input: {name?: string; pid: number; host: string; command: string},
+    timeoutMs: number,
+    onWait?: (held: LockRecord) => void,
+  ): Promise<LockRecord> {
+    return locks.acquireLockWaiting(this.#db, input, timeoutMs, onWait);
+  }
+
   /** Removes the lock only if it is still ours: a force-unlocked holder must not free its successor's lock. */
   releaseLock(id: string): boolean {
     return locks.releaseLock(this.#db, id);

@@ -36,6 +36,41 @@ export function acquireLock(ledger: LedgerHandle, input: {name?: string; pid: nu
   });
 }
 
+/**
+ * `-lock-timeout`: takes the lock, polling while another process holds it, for up to
+ * `timeoutMs`; then the same exit 4 naming the holder. 0 fails at once, as acquireLock.
+ */
+export async function acquireLockWaiting(
+  ledger: LedgerHandle,
+  input: {name?: string; pid: number; host: string; command: string},
+  timeoutMs: number,
+  onWait?: (held: LockRecord) => void,
+  pollMs = 200,
+): Promise<LockRecord> {
+  const started = Date.now();
+  let told = false;
+  for (;;) {
+    try {
+      return acquireLock(ledger, input);
+    } catch (err) {
+      const waited = Date.now() - started;
+      if (!(err instanceof OrxError) || err.code !== 'locked' || waited >= timeoutMs) {
+        if (timeoutMs > 0 && err instanceof OrxError && err.code === 'locked') {
+          throw new OrxError({
+            ...err,
+            message: `${err.message} Waited ${Math.round(waited / 100) / 10}s (-lock-timeout).`,
+            data: {...err.data, waited_ms: waited},
+          });
+        }
+        throw err;
+      }
+      if (!told) onWait?.((err.data as {lock: LockRecord}).lock);
+      told = true;
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, timeoutMs - waited)));
+    }
+  }
+}
+
 /** Removes the lock only if it is still ours: a force-unlocked holder must not free its successor's lock. */
 export function releaseLock(ledger: LedgerHandle, id: string): boolean {
   const db = sessionOf(ledger);

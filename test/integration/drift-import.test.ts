@@ -126,9 +126,9 @@ describe('import and state rm', () => {
     const id = (await alpha()).Id;
     const ledger = Ledger.open(ws.dir);
     try {
-      forgetResource(context(ws.dir), ledger, 'agent.alpha');
+      await forgetResource(context(ws.dir), ledger, 'agent.alpha');
       expect(ledger.getResource('agent.alpha')).toBeUndefined();
-      expect(() => forgetResource(context(ws.dir), ledger, 'agent.alpha')).toThrow(/not in the state/);
+      await expect(forgetResource(context(ws.dir), ledger, 'agent.alpha')).rejects.toThrow(/not in the state/);
     } finally {
       ledger.close();
     }

@@ -144,7 +144,8 @@ describe('OrxCommand', () => {
 
   it('turns flag errors into usage errors naming the command help, as text or JSON', async () => {
     const r = await probe(['--no-such-flag']);
-    expect(r.stderr).toMatch(/^Error: Nonexistent flag: --no-such-flag\n {2}→ See `orx probe --help`\.\n$/);
+    expect(r.stderr).toMatch(/^Error: `orx probe` has no flag --no-such-flag\n {2}→ See `orx probe --help`\.\n$/);
+    expect((await probe(['--jsno'])).stderr).toContain('has no flag --jsno (did you mean `--json`?)');
     expect(r.exitCode).toBe(EXIT.ERROR);
     const j = await probe(['--json', '--log-format', 'xml']);
     expect(JSON.parse(j.stdout).error).toMatchObject({code: 'usage'});
