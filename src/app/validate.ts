@@ -7,7 +7,7 @@ import {checkSecrets, secretRequests} from '../engine/agent-secrets.js';
 import type {OrxContext} from '../engine/context.js';
 import type {SecretRequest} from '../secrets/resolve.js';
 import {checkSecretReferences} from '../engine/preflight.js';
-import {formatDiagnostic, type Diagnostic} from '../errors.js';
+import type {Diagnostic} from '../errors.js';
 
 export interface ValidateResult {
   valid: true;
@@ -26,7 +26,6 @@ export async function validateWorkspace(ctx: OrxContext): Promise<ValidateResult
   if (secretProblems.length > 0) throw configInvalid(diagnosticsAt(loaded, secretProblems));
   // file:// references that exist with safe modes, env:// ones set: checked, never read
   const warnings = await checkSecretReferences(ctx, loaded, process.env);
-  for (const w of warnings) ctx.log.warn(formatDiagnostic(w));
   const counts = {
     networks: Object.keys(c.networks).length,
     volumes: Object.keys(c.volumes).length,

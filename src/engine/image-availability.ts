@@ -26,7 +26,9 @@ export interface ImageLookup {
  * signature, and denies them by name when it cannot.
  */
 export async function unavailableImages(loaded: LoadedConfig, timeoutMs = IMAGE_LOOKUP_TIMEOUT_MS): Promise<ImageLookup[]> {
-  const wanted = Object.entries(loaded.config.images).flatMap(([image, spec]) => (spec.ref && !spec.verify_key ? [{image, ref: spec.ref}] : []));
+  const wanted = Object.entries(loaded.config.images).flatMap(([image, spec]) =>
+    spec.ref && !spec.verify_key ? [{image, ref: spec.ref}] : [],
+  );
   if (wanted.length === 0) return [];
   const docker = await connectDocker();
   const found = await Promise.all(

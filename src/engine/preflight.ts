@@ -17,19 +17,26 @@ import {unavailableImages, type ImageLookup} from './image-availability.js';
  */
 export async function preflight(ctx: OrxContext, loaded: LoadedConfig, o: {mode: 'apply' | 'destroy'; refresh: boolean}): Promise<void> {
   if (o.mode !== 'apply') return;
-  for (const w of await checkSecretReferences(ctx, loaded, process.env)) ctx.log.warn(formatDiagnostic(w));
+  await checkSecretReferences(ctx, loaded, process.env);
   if (o.refresh) await checkImagesAvailable(ctx, loaded);
 }
 
 /**
  * The secret references checked like the resolver would, without reading them: a file:// one it
  * would refuse is an error; an env:// one whose variable is unset is a warning (CI may set it
- * before the apply). Returns the warnings, placed at their lines.
+ * before the apply). Warnings are logged once each, errors or not, and returned at their lines.
  */
-export async function checkSecretReferences(ctx: Pick<OrxContext, 'dir'>, loaded: LoadedConfig, env: NodeJS.ProcessEnv): Promise<Diagnostic[]> {
-  const found = await secretPresenceProblems(loaded.config, {dir: ctx.dir, env, protect: protectedKeyFiles({dir: ctx.dir, config: loaded.config})});
+export async function checkSecretReferences(
+  ctx: Pick<OrxContext, 'dir' | 'log'>,
+  loaded: LoadedConfig,
+  env: NodeJS.ProcessEnv,
+): Promise<Diagnostic[]> {
+  const protect = protectedKeyFiles({dir: ctx.dir, config: loaded.config});
+  const found = await secretPresenceProblems(loaded.config, {dir: ctx.dir, env, protect});
+  const warnings = found.warnings.length > 0 ? diagnosticsAt(loaded, found.warnings) : [];
+  for (const w of warnings) ctx.log.warn(formatDiagnostic(w));
   if (found.errors.length > 0) throw configInvalid(diagnosticsAt(loaded, found.errors));
-  return found.warnings.length > 0 ? diagnosticsAt(loaded, found.warnings) : [];
+  return warnings;
 }
 
 /** Every `ref` image is on the engine or resolvable in its registry; else one error naming each, at its line. */

@@ -22,7 +22,8 @@ function configSecretRefs(config: WorkspaceConfig): ConfigRef[] {
   for (const [name, spec] of Object.entries(config.agents))
     for (const [key, ref] of Object.entries(spec.secrets)) out.push({path: ['agents', name, 'secrets', key], ref, agent: true});
   if (config.signing_key_ref) out.push({path: ['signing', 'key'], ref: config.signing_key_ref, agent: false});
-  if (config.secrets.onepassword.token) out.push({path: ['secrets', 'onepassword', 'token'], ref: config.secrets.onepassword.token, agent: false});
+  if (config.secrets.onepassword.token)
+    out.push({path: ['secrets', 'onepassword', 'token'], ref: config.secrets.onepassword.token, agent: false});
   return out;
 }
 

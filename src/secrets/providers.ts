@@ -76,7 +76,11 @@ export async function readFileSecret(target: string, dir: string, opts: FileSecr
  * orx may read it. For `orx validate` and `orx plan`, which must not read secrets. The read at
  * apply checks the opened descriptor again, so a file swapped in afterwards gains nothing.
  */
-export async function checkFileSecret(target: string, dir: string, opts: FileSecretOptions = {}): Promise<{ok: true} | {ok: false; reason: string}> {
+export async function checkFileSecret(
+  target: string,
+  dir: string,
+  opts: FileSecretOptions = {},
+): Promise<{ok: true} | {ok: false; reason: string}> {
   const located = await locateFileSecret(target, dir);
   if (!located.ok) return located;
   const {real, lexical} = located;
