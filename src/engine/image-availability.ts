@@ -4,7 +4,9 @@
 // itself talks to no registry here. An image already on the engine costs one local call.
 import type {LoadedConfig} from '../config/types.js';
 import {connectDocker, engineMessage, isNotFound, statusCode, type Docker} from '../drivers/docker.js';
-import {parseReference} from '../drivers/registry/reference.js';
+import {destination, systemResolver} from '../drivers/outbound.js';
+import {parseReference, registryBaseUrl} from '../drivers/registry/reference.js';
+import {describeClass, NEVER_CONTACTED} from '../util/address-class.js';
 
 /** Per lookup; every lookup runs at once, so the whole check is bounded by this too. */
 export const IMAGE_LOOKUP_TIMEOUT_MS = 5_000;
@@ -34,12 +36,13 @@ export async function unavailableImages(loaded: LoadedConfig, timeoutMs = IMAGE_
   const found = await Promise.all(
     wanted.map(async ({image, ref}): Promise<ImageLookup | null> => {
       if (await presentLocally(docker, ref)) return null;
-      const answer = await askRegistry(docker, ref, timeoutMs);
+      const registry = registryOf(ref);
+      const answer = (await refusedDestination(registry)) ?? (await askRegistry(docker, ref, timeoutMs));
       if (answer.ok) return null;
       const agents = Object.entries(loaded.config.agents)
         .filter(([, a]) => a.image === image)
         .map(([name]) => `agent.${name}`);
-      return {image, ref, registry: registryOf(ref), agents, status: answer.status, reason: answer.reason};
+      return {image, ref, registry, agents, status: answer.status, reason: answer.reason};
     }),
   );
   return found.filter((f): f is ImageLookup => f !== null);
@@ -54,6 +57,19 @@ async function presentLocally(docker: Docker, ref: string): Promise<boolean> {
     if (isNotFound(err)) return false;
     throw err;
   }
+}
+
+/**
+ * A configuration may come from a pull request: its image names must not make the engine reach
+ * places no request of orx goes (link-local, cloud metadata, ...), the rule the registry client
+ * keeps for `verify` images. A name that does not resolve here is left to the engine, whose
+ * resolver or proxy may know it.
+ */
+async function refusedDestination(registry: string): Promise<Answer | null> {
+  const found = await destination(new URL(registryBaseUrl(registry)), systemResolver).catch(() => []);
+  const bad = found.find((d) => NEVER_CONTACTED.has(d.cls));
+  if (!bad) return null;
+  return {ok: false, status: 'missing', reason: `orx does not ask the engine to contact ${bad.address}: it is ${describeClass(bad.cls)}`};
 }
 
 type Answer = {ok: true} | {ok: false; status: 'missing' | 'unknown'; reason: string};

@@ -180,8 +180,13 @@ agents:
     expect(fs.existsSync(path.join(ws.dir, '.orx/ledger.db'))).toBe(false);
   });
 
-  it('a registry that refuses connections, and a repository the registry lacks, are errors naming each', async () => {
-    ws.write(REF_YAML(`127.0.0.1:1/pre/tools:1`).replace('images:\n', `images:\n  absent: {ref: "${reg.host}/pre/absent:1"}\n`));
+  it('a registry that refuses connections, a repository the registry lacks, and a metadata address are errors naming each', async () => {
+    ws.write(
+      REF_YAML(`127.0.0.1:1/pre/tools:1`).replace(
+        'images:\n',
+        `images:\n  absent: {ref: "${reg.host}/pre/absent:1"}\n  probe: {ref: "169.254.169.254/latest/meta-data:1"}\n`,
+      ),
+    );
     const r = await orx(['plan'], {cwd: ws.dir});
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(
@@ -192,6 +197,12 @@ agents:
     expect(r.stderr).toMatch(
       new RegExp(
         `:${lineOf('127.0.0.1:1/')}:\\d+: images\\.tools\\.ref: 127\\.0\\.0\\.1:1/pre/tools:1 \\(used by agent\\.worker\\) is not on this machine and cannot be pulled from 127\\.0\\.0\\.1:1: .*connection refused`,
+      ),
+    );
+    // a configuration from a pull request cannot make the engine reach a metadata service at plan time
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `:${lineOf('169.254.169.254')}:\\d+: images\\.probe\\.ref: .*orx does not ask the engine to contact 169\\.254\\.169\\.254: it is`,
       ),
     );
   });
