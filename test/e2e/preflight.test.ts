@@ -4,6 +4,7 @@
 // one error at its line, printed once, before any change. Registries here are 127.0.0.1 (a real
 // docker-registry, or a closed port) and `registry.invalid`, which never resolves.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 import {followProgress} from '../../src/drivers/docker.js';
@@ -205,6 +206,29 @@ agents:
         `:${lineOf('169.254.169.254')}:\\d+: images\\.probe\\.ref: .*orx does not ask the engine to contact 169\\.254\\.169\\.254: it is`,
       ),
     );
+  });
+
+  it('a registry that accepts connections but never answers is a warning after the bound, and the plan goes on', async () => {
+    // a silent 127.0.0.1 listener: the engine's request hangs until orx stops waiting
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((sock) => {
+      sockets.add(sock);
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      ws.write(REF_YAML(`127.0.0.1:${port}/pre/silent:1`));
+      const r = await orx(['plan'], {cwd: ws.dir});
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        `warn: image tools (127.0.0.1:${port}/pre/silent:1) is not on this machine and the engine got no answer about it within 5 s; apply will try to pull it from 127.0.0.1:${port}`,
+      );
+      expect(r.stdout).toContain('image.tools');
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('an image present on the engine needs no registry; one only in the registry resolves there', async () => {
