@@ -6,7 +6,7 @@ import {count} from '../src/ui/plural.js';
 export default class Validate extends OrxCommand {
   static override summary = 'Check orchestration.yml against the schema and its cross-references.';
   static override description =
-    'Reports every problem at once as FILE:LINE:COL: message; exit 1 when there is any. Secret references are checked for syntax only (offline); `orx secrets check` resolves them.';
+    'Reports every problem at once as FILE:LINE:COL: message; exit 1 when there is any. Secret references are checked without being resolved: their syntax, that file:// files exist with owner-only modes (never read), and that env:// variables are set (a warning when not); `orx secrets check` resolves them.';
 
   async exec(): Promise<CommandResult<ResultOf<'validate'>>> {
     const {flags} = await this.parse(Validate);

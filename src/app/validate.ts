@@ -1,17 +1,21 @@
-// `orx validate` and `orx secrets check`: the configuration checked offline, and every secret
-// reference resolved once (values are never returned).
+// `orx validate` and `orx secrets check`: the configuration checked offline (file:// secrets
+// looked at, not read), and every secret reference resolved once (values are never returned).
 import {configInvalid} from '../config/diagnostics.js';
 import {diagnosticsAt, loadConfig} from '../config/load.js';
 import {secretSyntaxProblems} from '../secrets/config-check.js';
 import {checkSecrets, secretRequests} from '../engine/agent-secrets.js';
 import type {OrxContext} from '../engine/context.js';
 import type {SecretRequest} from '../secrets/resolve.js';
+import {checkSecretReferences} from '../engine/preflight.js';
+import type {Diagnostic} from '../errors.js';
 
 export interface ValidateResult {
   valid: true;
   workspace: string;
   counts: {networks: number; volumes: number; images: number; agents: number};
   diagnostics: [];
+  /** env:// references whose variable is unset here (CI may set it before the apply), at their lines */
+  warnings: Diagnostic[];
 }
 
 export async function validateWorkspace(ctx: OrxContext): Promise<ValidateResult> {
@@ -20,13 +24,15 @@ export async function validateWorkspace(ctx: OrxContext): Promise<ValidateResult
   // checked offline, without resolving anything
   const secretProblems = await secretSyntaxProblems(c);
   if (secretProblems.length > 0) throw configInvalid(diagnosticsAt(loaded, secretProblems));
+  // file:// references that exist with safe modes, env:// ones set: checked, never read
+  const warnings = await checkSecretReferences(ctx, loaded, process.env);
   const counts = {
     networks: Object.keys(c.networks).length,
     volumes: Object.keys(c.volumes).length,
     images: Object.keys(c.images).length,
     agents: Object.keys(c.agents).length,
   };
-  return {valid: true, workspace: c.workspace, counts, diagnostics: []};
+  return {valid: true, workspace: c.workspace, counts, diagnostics: [], warnings};
 }
 
 export interface SecretCheckRow {

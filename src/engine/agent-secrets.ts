@@ -55,7 +55,7 @@ export async function checkSecrets(ctx: ResolveContext, requests: SecretRequest[
 }
 
 /** A signing key kept outside .orx/ (signing.key as a path or a file:// reference): never an agent's secret. */
-function protectedKeyFiles(ctx: ResolveContext): Array<{path: string; what: string}> {
+export function protectedKeyFiles(ctx: Pick<ResolveContext, 'dir' | 'config'>): Array<{path: string; what: string}> {
   const ref = ctx.config.signing_key_ref ? parseSecretRef(ctx.config.signing_key_ref) : null;
   const file = ctx.config.signing_key ?? (ref?.provider === 'file' ? ref.target : null);
   return file ? [{path: path.resolve(ctx.dir, file), what: 'the workspace signing key (signing.key)'}] : [];

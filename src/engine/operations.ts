@@ -36,6 +36,7 @@ import {KUBE_AGENT_BUDGET_MS} from '../resources/agent/kubernetes.js';
 import {CHAOS_RNG, planFaults, type ChaosSpec} from '../sim/chaos.js';
 import {agentSecretsPort, resolveAgentSecrets, rotatedSecrets, secretRequests, type ResolvedSecrets} from './agent-secrets.js';
 import {workspaceKey} from './workspace-key.js';
+import {preflight} from './preflight.js';
 import {checkpointChain} from './checkpoint.js';
 import {resumeInterruptedBackup} from './held-agents.js';
 import {secretFingerprinter} from '../secrets/fingerprint.js';
@@ -407,6 +408,7 @@ export interface SaveOptions {
 
 export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & SaveOptions): Promise<PlanDocument> {
   const loaded = loadConfig(ctx.dir);
+  await preflight(ctx, loaded, opts);
   const policies = await loadPolicySet(ctx.dir);
   return withLedger(ctx.dir, async (ledger) => {
     const doc = await createPlan(ctx, opts, ledger, loaded, policies);

@@ -1,7 +1,7 @@
 // The two local providers. Each returns the value or the reason it cannot, as a phrase that
 // follows the reference in a message ("env://X is not set ..."); no reason ever holds a value.
 import {constants, type Stats} from 'node:fs';
-import {lstat, open, readlink, realpath, stat, type FileHandle} from 'node:fs/promises';
+import {access, lstat, open, readlink, realpath, stat, type FileHandle} from 'node:fs/promises';
 import path from 'node:path';
 import {fileRefTextError, openedFileError} from '../config/secret-location.js';
 
@@ -39,6 +39,68 @@ export interface FileSecretOptions {
  * byte is read, whatever size the file claims (files in /proc claim 0).
  */
 export async function readFileSecret(target: string, dir: string, opts: FileSecretOptions = {}): Promise<ProviderResult> {
+  const located = await locateFileSecret(target, dir);
+  if (!located.ok) return located;
+  const {real, lexical, where} = located;
+  let handle: FileHandle;
+  try {
+    // O_NONBLOCK: a FIFO swapped in cannot hang the open (it is then refused as not a regular file);
+    // the flags are absent on Windows, which has neither FIFOs nor symbolic-link races of this kind
+    handle = await open(real, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0));
+  } catch (err) {
+    return fail(fsReason(err, lexical));
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) return fail(`is not a regular file (${lexical})`);
+    const opened = await openedPath(handle, real, st);
+    if (opened === null) return fail(`was replaced while it was being read (${lexical}); check who else can write to its directories`);
+    const after = openedFileError(opened, where);
+    if (after) return fail(after);
+    const unsafe = await unsafeFileError(st, lexical, opts);
+    if (unsafe) return fail(unsafe);
+    const bytes = await readAtMost(handle, MAX_SECRET_FILE_BYTES + 1);
+    if (bytes.length > MAX_SECRET_FILE_BYTES)
+      return fail(`holds more than a secret file may (${MAX_SECRET_FILE_BYTES} bytes); check the path (${lexical})`);
+    return {ok: true, value: stripOneNewline(bytes.toString('utf8'))};
+  } catch (err) {
+    return fail(fsReason(err, lexical));
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The checks readFileSecret makes before it reads, without opening the file: where it is, that
+ * it exists and is a regular file with one name that only its owner may read or write, and that
+ * orx may read it. For `orx validate` and `orx plan`, which must not read secrets. The read at
+ * apply checks the opened descriptor again, so a file swapped in afterwards gains nothing.
+ */
+export async function checkFileSecret(
+  target: string,
+  dir: string,
+  opts: FileSecretOptions = {},
+): Promise<{ok: true} | {ok: false; reason: string}> {
+  const located = await locateFileSecret(target, dir);
+  if (!located.ok) return located;
+  const {real, lexical} = located;
+  try {
+    // realpath left no symbolic link to follow: this is the file the read would open
+    const st = await stat(real);
+    if (!st.isFile()) return fail(`is not a regular file (${lexical})`);
+    const unsafe = await unsafeFileError(st, lexical, opts);
+    if (unsafe) return fail(unsafe);
+    await access(real, constants.R_OK);
+    return {ok: true};
+  } catch (err) {
+    return fail(fsReason(err, lexical));
+  }
+}
+
+type Located = {ok: true; real: string; lexical: string; where: Parameters<typeof openedFileError>[1]} | {ok: false; reason: string};
+
+/** The reference's text, then its real path (no symbolic links left), under the location rules; nothing is opened. */
+async function locateFileSecret(target: string, dir: string): Promise<Located> {
   const textError = fileRefTextError(target);
   if (textError) return fail(textError);
   const relative = !path.isAbsolute(target);
@@ -55,47 +117,25 @@ export async function readFileSecret(target: string, dir: string, opts: FileSecr
   // checked before the open as well: opening some device files has effects of its own
   const before = openedFileError(real, where);
   if (before) return fail(before);
-  let handle: FileHandle;
-  try {
-    // O_NONBLOCK: a FIFO swapped in cannot hang the open (it is then refused as not a regular file);
-    // the flags are absent on Windows, which has neither FIFOs nor symbolic-link races of this kind
-    handle = await open(real, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0));
-  } catch (err) {
-    return fail(fsReason(err, lexical));
+  return {ok: true, real, lexical, where};
+}
+
+/** Mode, names and identity of a regular file, from its stat: why it may not be a secret, or null. */
+async function unsafeFileError(st: Stats, lexical: string, opts: FileSecretOptions): Promise<string | null> {
+  // Windows has no owner/group/other modes to check (Node reports 0o666 for every file)
+  if (process.platform !== 'win32' && (st.mode & 0o066) !== 0) {
+    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+    return `is readable or writable by group or others (mode ${mode}); orx only takes secrets from files that only their owner can read and write: chmod 600 ${lexical}`;
   }
-  try {
-    const st = await handle.stat();
-    if (!st.isFile()) return fail(`is not a regular file (${lexical})`);
-    const opened = await openedPath(handle, real, st);
-    if (opened === null) return fail(`was replaced while it was being read (${lexical}); check who else can write to its directories`);
-    const after = openedFileError(opened, where);
-    if (after) return fail(after);
-    // Windows has no owner/group/other modes to check (Node reports 0o666 for every file)
-    if (process.platform !== 'win32' && (st.mode & 0o066) !== 0) {
-      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-      return fail(
-        `is readable or writable by group or others (mode ${mode}); orx only takes secrets from files that only their owner can read and write: chmod 600 ${lexical}`,
-      );
-    }
-    // another name of a file is another way to reach it: .orx/keys/signing.key hard-linked elsewhere
-    if (process.platform !== 'win32' && st.nlink > 1) {
-      return fail(
-        `has ${st.nlink} names (hard links); orx only takes secrets from files with exactly one, so that no other name can lead to a file it protects: copy it instead (${lexical})`,
-      );
-    }
-    for (const p of opts.protect ?? []) {
-      const other = await stat(p.path).catch(() => null);
-      if (other && other.dev === st.dev && other.ino === st.ino) return fail(`is ${p.what}, which orx never hands out`);
-    }
-    const bytes = await readAtMost(handle, MAX_SECRET_FILE_BYTES + 1);
-    if (bytes.length > MAX_SECRET_FILE_BYTES)
-      return fail(`holds more than a secret file may (${MAX_SECRET_FILE_BYTES} bytes); check the path (${lexical})`);
-    return {ok: true, value: stripOneNewline(bytes.toString('utf8'))};
-  } catch (err) {
-    return fail(fsReason(err, lexical));
-  } finally {
-    await handle.close();
+  // another name of a file is another way to reach it: .orx/keys/signing.key hard-linked elsewhere
+  if (process.platform !== 'win32' && st.nlink > 1) {
+    return `has ${st.nlink} names (hard links); orx only takes secrets from files with exactly one, so that no other name can lead to a file it protects: copy it instead (${lexical})`;
   }
+  for (const p of opts.protect ?? []) {
+    const other = await stat(p.path).catch(() => null);
+    if (other && other.dev === st.dev && other.ino === st.ino) return `is ${p.what}, which orx never hands out`;
+  }
+  return null;
 }
 
 /**
@@ -134,7 +174,7 @@ export function stripOneNewline(text: string): string {
   return text;
 }
 
-function fail(reason: string): ProviderResult {
+function fail(reason: string): {ok: false; reason: string} {
   return {ok: false, reason};
 }
 

@@ -52,7 +52,10 @@ describe('ref images', () => {
 
   it('a ref that cannot be pulled fails its step clearly', async () => {
     ws.write(yaml('127.0.0.1:1/orx-nothing:1'));
-    const doc = await plan(ws.dir);
+    // a plan that may ask the engine refuses it before anything (test/e2e/preflight.test.ts);
+    // one made offline cannot know, and its apply fails at the image step
+    await expect(plan(ws.dir)).rejects.toMatchObject({code: 'image_unavailable'});
+    const doc = await plan(ws.dir, {refresh: false});
     expect(doc.steps.find((s) => s.address === 'image.tools')!.after).toMatchObject({id: null});
     const out = await apply(ws.dir, doc);
     expect(out.failed).toBe(true);

@@ -72,7 +72,13 @@ describe('init', () => {
     } else expect(made.notes[0]).toContain('static busybox');
 
     const v = await validateWorkspace(context(dir));
-    expect(v).toEqual({valid: true, workspace: 'my-lab-2', counts: {networks: 1, volumes: 1, images: 1, agents: 1}, diagnostics: []});
+    expect(v).toEqual({
+      valid: true,
+      workspace: 'my-lab-2',
+      counts: {networks: 1, volumes: 1, images: 1, agents: 1},
+      diagnostics: [],
+      warnings: [],
+    });
 
     let err: unknown;
     try {
@@ -122,7 +128,15 @@ describe('validate and secrets check', () => {
     fs.mkdirSync(path.join(root, 'certs'));
     fs.writeFileSync(path.join(root, 'certs/agent.key'), 'file-secret-value', {mode: 0o600});
     process.env.ORX_COV_SECRET = 'env-secret-value-123';
-    expect((await validateWorkspace(context(root))).counts.agents).toBe(1);
+    // validate looks at file:// references (without reading them): the missing one is its error
+    const refused = await validateWorkspace(context(root)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(OrxError);
+    expect((refused as OrxError).diagnostics.map((d) => d.message)).toEqual([
+      expect.stringMatching(/^agents\.worker\.secrets\.GONE: file:\/\/certs\/missing\.key names a file that does not exist/),
+    ]);
 
     const r = await checkWorkspaceSecrets(context(root));
     expect(r.ok).toBe(false);

@@ -19,7 +19,7 @@ function walk(node: unknown, at: string, out: Array<[string, S]> = []): Array<[s
     const s = node as S;
     if ('type' in s || '$ref' in s || 'anyOf' in s || 'oneOf' in s || 'enum' in s || 'required' in s || 'pattern' in s) out.push([at, s]);
     for (const [k, v] of Object.entries(s)) {
-      if (k === 'enum' || k === 'required' || k === 'default') continue;
+      if (k === 'enum' || k === 'required' || k === 'default' || k === 'examples') continue;
       if (k === 'properties' || k === 'definitions') for (const [pk, pv] of Object.entries(v as S)) walk(pv, `${at}/${k}/${pk}`, out);
       else walk(v, `${at}/${k}`, out);
     }
@@ -91,12 +91,23 @@ describe('orchestration.schema.json', () => {
           if (k === 'properties' || k === 'definitions') Object.values(v as S).forEach(collect);
           else {
             used.add(k);
-            if (k !== 'enum' && k !== 'default' && k !== 'dependencies') collect(v);
+            if (k !== 'enum' && k !== 'default' && k !== 'examples' && k !== 'dependencies') collect(v);
           }
         }
     };
     collect(schema);
-    const annotations = new Set(['$schema', '$id', '$ref', 'title', 'description', 'default', 'definitions', 'properties', 'items']);
+    const annotations = new Set([
+      '$schema',
+      '$id',
+      '$ref',
+      'title',
+      'description',
+      'default',
+      'examples',
+      'definitions',
+      'properties',
+      'items',
+    ]);
     for (const k of used) if (!annotations.has(k)) expect(HANDLED_KEYWORDS.has(k), k).toBe(true);
   });
 
