@@ -25,6 +25,7 @@ import type {SchemaEntry} from './schema.js';
 import type {ImageSigned, SignBlobFileResult, VerifyBlobFileResult} from './signing.js';
 import type {RevokeResult} from './token.js';
 import type {SecretsCheckResult, ValidateResult} from './validate.js';
+import type {OutputResult} from './output.js';
 
 export type {ApplyResult};
 
@@ -110,6 +111,7 @@ export interface CommandResults {
   'token verify': TokenVerifyResult;
   validate: ValidateResult;
   'verify-blob': {verified: true} & VerifyBlobFileResult;
+  output: OutputResult;
 }
 
 /** The --json document of one command. */

@@ -1,7 +1,7 @@
 // `orx validate` and `orx secrets check`: the configuration checked offline, and every secret
 // reference resolved once (values are never returned).
 import {configInvalid} from '../config/diagnostics.js';
-import {diagnosticsAt, loadConfig} from '../config/load.js';
+import {checkExpressions, diagnosticsAt, loadConfig} from '../config/load.js';
 import {secretSyntaxProblems} from '../secrets/config-check.js';
 import {checkSecrets, secretRequests} from '../engine/agent-secrets.js';
 import type {OrxContext} from '../engine/context.js';
@@ -15,11 +15,12 @@ export interface ValidateResult {
 }
 
 export async function validateWorkspace(ctx: OrxContext): Promise<ValidateResult> {
-  const loaded = loadConfig(ctx.dir);
+  const loaded = loadConfig(ctx.dir, {vars: ctx.vars});
   const c = loaded.config;
   // checked offline, without resolving anything
   const secretProblems = await secretSyntaxProblems(c);
   if (secretProblems.length > 0) throw configInvalid(diagnosticsAt(loaded, secretProblems));
+  await checkExpressions(loaded);
   const counts = {
     networks: Object.keys(c.networks).length,
     volumes: Object.keys(c.volumes).length,
@@ -46,7 +47,7 @@ export interface SecretsCheckResult {
 }
 
 export async function checkWorkspaceSecrets(ctx: OrxContext): Promise<SecretsCheckResult> {
-  const c = loadConfig(ctx.dir).config;
+  const c = loadConfig(ctx.dir, {vars: ctx.vars}).config;
   const requests: SecretRequest[] = [...secretRequests(c)];
   if (c.signing_key_ref) requests.push({address: 'signing', key: 'key', ref: c.signing_key_ref});
   const results = await checkSecrets({dir: ctx.dir, version: ctx.version, config: c}, requests);

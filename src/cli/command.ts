@@ -10,6 +10,7 @@ import {redactStream} from '../util/redact.js';
 import {configureTools, operatorToolPaths, toolEnvName} from '../drivers/tools.js';
 import {guardOutput} from './output-guard.js';
 import {currentActor} from './actor.js';
+import {variableInputs} from './variable-flags.js';
 
 export const JSON_FORMAT_VERSION = '1';
 
@@ -99,6 +100,7 @@ export abstract class OrxCommand extends Command {
       actor: currentActor(),
       command: ['orx', ...this.argv].join(' ').slice(0, 200),
       killSwitch: ['1', 'true', 'yes'].includes((process.env.ORX_KILL_SWITCH ?? '').toLowerCase()),
+      vars: variableInputs(this.argv, 'var' in ((this.constructor as typeof OrxCommand).flags ?? {}), process.env),
     };
   }
 

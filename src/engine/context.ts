@@ -1,4 +1,5 @@
 // What every use-case is given: the workspace, who runs it, and where it logs.
+import type {VariableInputs} from '../config/variables.js';
 import type {Logger} from '../util/logger.js';
 
 export interface OrxContext {
@@ -11,4 +12,6 @@ export interface OrxContext {
   command: string;
   /** ORX_KILL_SWITCH: refuse every apply, like a halt */
   killSwitch?: boolean;
+  /** values for orchestration.yml's `variables:` (ORX_VAR_*, -var, -var-file); absent: defaults only */
+  vars?: VariableInputs;
 }
