@@ -54,5 +54,9 @@ async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOption
         : progressReporter((s) => process.stderr.write(s), term.stderrIsTTY && !term.json),
     watchStop: (forced) => watchStopSignals(() => forced.run()),
   });
-  return {data: {...outcome.result}, human: renderApplyOutcome(req.doc, outcome) + outputsBlock(outcome.result.outputs), exit: outcome.exit};
+  return {
+    data: {...outcome.result},
+    human: renderApplyOutcome(req.doc, outcome) + outputsBlock(outcome.result.outputs),
+    exit: outcome.exit,
+  };
 }

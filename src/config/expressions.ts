@@ -108,7 +108,7 @@ export async function compile(expr: string, kind: 'condition' | 'output'): Promi
     return {
       ok: true,
       ast: parsed.ast,
-      program: (vars) => parsed(renameVar(vars)),
+      program: (vars) => parsed(renameVar(vars)) as unknown,
     };
   } catch (err) {
     return {ok: false, offset: offsetOf(err), message: message(err)};

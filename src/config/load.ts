@@ -35,8 +35,7 @@ export function loadConfig(dir: string, opts: LoadOptions = {}): LoadedConfig {
   const label = rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel) ? rel : file;
   const bytes = readBounded(file, label);
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
-  const {config, variables, outputs} = parseWorkspace(text, dir, label, opts.vars);
-  return {dir, file, file_digest: createHash('sha256').update(bytes).digest('hex'), config, variables, outputs};
+  return {dir, file, file_digest: createHash('sha256').update(bytes).digest('hex'), ...parseWorkspace(text, dir, label, opts.vars)};
 }
 
 // A FIFO or device named orchestration.yml must not hang or flood orx: the shared bounded
@@ -139,7 +138,12 @@ function parseWorkspace(text: string, dir: string, fileLabel: string, vars: Vari
   const config = normalize(interpolated, dir, problems);
   const outputs = readOutputs(raw.outputs);
   if (problems.size > 0) throw configInvalid(toDiagnostics(problems.list, fileLabel, source.lines, source));
-  return {config, variables: {declarations, values, sources}, outputs};
+  // absent rather than empty: a file without them loads exactly as before
+  return {
+    config,
+    ...(declarations.length > 0 ? {variables: {declarations, values, sources}} : {}),
+    ...(Object.keys(outputs).length > 0 ? {outputs} : {}),
+  };
 }
 
 function variableActions(problems: Problems): string[] {
