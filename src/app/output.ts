@@ -96,8 +96,20 @@ export async function evaluateOutputs(decls: Record<string, OutputDecl>, context
   return out;
 }
 
-async function recorded(dir: string): Promise<ResourceRecord[]> {
-  return Ledger.exists(dir) ? withReadLedger(dir, (l) => l.listResources()) : [];
+/** How far back `orx output` looks for the last apply of the configuration. */
+const RUNS_SEARCHED = 500;
+
+/** The recorded resources, and the variable values the last apply of the configuration used. */
+async function recorded(dir: string): Promise<{records: ResourceRecord[]; variables: Record<string, unknown>}> {
+  if (!Ledger.exists(dir)) return {records: [], variables: {}};
+  return withReadLedger(dir, (l) => {
+    const last = l.listRuns({limit: RUNS_SEARCHED}).find((r) => r.mode === 'APPLY' && r.kind === 'apply' && r.status !== 'running');
+    const variables = last?.summary?.variables;
+    return {
+      records: l.listResources(),
+      variables: variables !== null && typeof variables === 'object' ? (variables as Record<string, unknown>) : {},
+    };
+  });
 }
 
 /** `orx output [NAME]`: from the ledger alone. */
@@ -115,7 +127,9 @@ export async function showOutputs(ctx: OrxContext, name?: string): Promise<Outpu
     }
     decls = {[name]: decls[name]};
   }
-  const context = outputContext(ctx.dir, source.workspace, await recorded(ctx.dir), source.variables);
+  const state = await recorded(ctx.dir);
+  // the values the state was applied with; a variable declared since then has its value of today
+  const context = outputContext(ctx.dir, source.workspace, state.records, {...source.variables, ...state.variables});
   return {outputs: await evaluateOutputs(decls, context)};
 }
 
@@ -123,7 +137,7 @@ export async function showOutputs(ctx: OrxContext, name?: string): Promise<Outpu
 export async function outputsAfterApply(ctx: OrxContext, values: Record<string, unknown> | undefined): Promise<OutputEntry[] | undefined> {
   const source = readOutputSource(ctx.dir, ctx.vars);
   if (Object.keys(source.outputs).length === 0) return undefined;
-  const context = outputContext(ctx.dir, source.workspace, await recorded(ctx.dir), values ?? source.variables);
+  const context = outputContext(ctx.dir, source.workspace, (await recorded(ctx.dir)).records, {...source.variables, ...values});
   return evaluateOutputs(source.outputs, context);
 }
 

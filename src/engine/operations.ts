@@ -381,6 +381,8 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       ...rto,
       ...(waived.length ? {waivers: waived} : {}),
       ...(opts.chaos && faults ? {chaos: {seed: opts.chaos.seed, rate: opts.chaos.rate, faults}} : {}),
+      // what `orx output` reads as var, like the state it reads the rest from
+      ...(doc.kind === 'apply' && doc.variables ? {variables: doc.variables} : {}),
     });
     await checkpointChain(ctx, ledger, loaded.config, {reason: doc.kind, run_id: run.id});
     return {
