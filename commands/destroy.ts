@@ -7,7 +7,13 @@ import type {ResultOf} from '../src/app/results.js';
 export default class Destroy extends OrxCommand {
   static override summary = 'Plan and apply the deletion of everything this workspace owns.';
   static override description = `Volumes go too: back them up first.\n\n${exitCodeHelp()}`;
-  static override flags = {...applyFlags, target: planFlags.target, refresh: planFlags.refresh, autonomy: planFlags.autonomy, ...variableFlags};
+  static override flags = {
+    ...applyFlags,
+    target: planFlags.target,
+    refresh: planFlags.refresh,
+    autonomy: planFlags.autonomy,
+    ...variableFlags,
+  };
 
   async exec(): Promise<CommandResult<ResultOf<'destroy'>>> {
     const {flags} = await this.parse(Destroy);

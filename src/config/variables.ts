@@ -8,13 +8,15 @@ import type {Problems} from './diagnostics.js';
 import {entries, rec, str} from './raw.js';
 import {suggestion} from './suggest.js';
 import {documentData, parseYaml} from './yaml-source.js';
+import {ENV_PREFIX, type VariableInputs} from './variable-inputs.js';
+
+export {ENV_PREFIX, envVariables, orderedVariableArgs, type VariableArg, type VariableInputs} from './variable-inputs.js';
 
 export const VARIABLE_TYPES = ['string', 'number', 'bool', 'list', 'map'] as const;
 export type VariableType = (typeof VARIABLE_TYPES)[number];
 
 /** Terraform's identifier shape, so `${var.name}` and CEL's `var.name` can always spell it. */
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-export const ENV_PREFIX = 'ORX_VAR_';
 /** A name or description that says it holds a credential: such a value belongs in `secrets:`. */
 export const SENSITIVE_NAME = /secret|password|passwd|token|api[_-]?key|private[_-]?key|credential/i;
 
@@ -27,48 +29,6 @@ export interface VariableDecl {
   default?: unknown;
   description: string | null;
   validation: {condition: string; message: string} | null;
-}
-
-/** One value from the command line, in the order given there. */
-export type VariableArg = {kind: 'var'; text: string} | {kind: 'file'; path: string};
-
-/** Where values come from, lowest precedence first: defaults, `planned`, env, then args in order. */
-export interface VariableInputs {
-  /** ORX_VAR_name settings, by name */
-  env: Record<string, string>;
-  /** -var NAME=VALUE and -var-file FILE, in command-line order */
-  args: VariableArg[];
-  /** a saved plan's values: they stand in for the defaults when that plan is applied */
-  planned?: Record<string, unknown>;
-  /** the command accepts -var and -var-file (the advice for a missing value says so) */
-  flags?: boolean;
-}
-
-/** The ORX_VAR_* entries of an environment. */
-export function envVariables(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env))
-    if (k.startsWith(ENV_PREFIX) && k.length > ENV_PREFIX.length && v !== undefined)
-      Object.defineProperty(out, k.slice(ENV_PREFIX.length), {value: v, enumerable: true});
-  return out;
-}
-
-/**
- * -var and -var-file in the order they were typed (oclif keeps each flag's values, not their
- * interleaving, and Terraform's rule is "later wins" across both).
- */
-export function orderedVariableArgs(argv: readonly string[]): VariableArg[] {
-  const out: VariableArg[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') break;
-    const m = /^--(var|var-file)(?:=([\s\S]*))?$/.exec(a);
-    if (!m) continue;
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) continue;
-    out.push(m[1] === 'var' ? {kind: 'var', text: value} : {kind: 'file', path: value});
-  }
-  return out;
 }
 
 /** The declarations under `variables:`; shapes the schema rejects are skipped (it reports them). */
