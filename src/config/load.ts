@@ -129,7 +129,8 @@ function parseWorkspace(text: string, dir: string, fileLabel: string, vars: Vari
   const declarations = readDeclarations(raw.variables, varProblems);
   const {values, sources} = resolveVariables(declarations, vars, dir, varProblems);
   const declared = new Set(declarations.map((d) => d.name));
-  const interpolated = interpolate(raw, values, declared, varProblems.list);
+  // most files refer to no variable: nothing to walk
+  const interpolated = text.includes('${') ? interpolate(raw, values, declared, varProblems.list) : raw;
   if (varProblems.size > 0)
     throw configInvalid(toDiagnostics(varProblems.list, fileLabel, source.lines, source), variableActions(varProblems));
 
