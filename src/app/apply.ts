@@ -14,6 +14,7 @@ import {recordApprovals} from '../ledger/approvals.js';
 import {approvalRequired, gate} from '../policy/gate.js';
 import {withoutRejected, type StepReview} from '../policy/review.js';
 import type {ChaosSpec} from '../sim/chaos.js';
+import {outputsAfterApply, type OutputEntry} from './output.js';
 import type {ReviewInput, ReviewResult, ReviewStep} from '../ui/review/types.js';
 
 export interface ApplyRequest {
@@ -65,6 +66,8 @@ export interface ApplyResult {
   serial?: number;
   halted?: string;
   rto_ms?: number;
+  /** orchestration.yml's `outputs:` over the state after the apply (present when it declares any) */
+  outputs?: OutputEntry[];
 }
 
 export interface ApplyOutcome {
@@ -90,6 +93,13 @@ function reviewSteps(reviews: StepReview[], approvedAlready: Set<string>): Revie
   }));
 }
 
+/** After an apply of the configuration (not a destroy or a DR plan), what `outputs:` now give. */
+async function outputsOf(ctx: OrxContext, doc: PlanDocument): Promise<{outputs?: OutputEntry[]}> {
+  if (doc.kind !== 'apply') return {};
+  const outputs = await outputsAfterApply(ctx, doc.variables);
+  return outputs ? {outputs} : {};
+}
+
 const EXIT_FOR: Partial<Record<ApplyStatus, ExitCode>> = {halted: EXIT.APPROVAL, interrupted: EXIT.INTERRUPTED, failed: EXIT.PARTIAL};
 
 /**
@@ -102,11 +112,11 @@ export async function applyReviewed(ctx: OrxContext, req: ApplyRequest, io: Appl
   const base = {plan_id: doc.plan_id, kind: doc.kind, summary: doc.summary};
   const none = summarize([]);
   // today's policies and waivers decide, not the decisions the plan carries
-  const policy = await reviewPolicy(ctx.dir, doc, req.autonomy);
+  const policy = await reviewPolicy(ctx.dir, doc, req.autonomy, ctx.vars);
   if (policy.differs && req.fromFile)
     ctx.log.warn(`plan ${doc.plan_id} carries policy decisions that differ from today's evaluation; today's are shown and apply`);
   refuseIfDenied(policy.verdict.decisions, req.fromFile ? `plan ${doc.plan_id}` : 'this plan');
-  if (!hasChanges(doc.steps)) return {result: {...base, status: 'no-changes', steps: []}, counts: none};
+  if (!hasChanges(doc.steps)) return {result: {...base, status: 'no-changes', steps: [], ...(await outputsOf(ctx, doc))}, counts: none};
   const digest = planDigest(doc);
   const autonomy = policy.autonomy;
   const g = gate(doc.steps, policy.verdict.decisions, autonomy, policy.approvals);
@@ -194,6 +204,7 @@ export async function applyReviewed(ctx: OrxContext, req: ApplyRequest, io: Appl
       ...(dropped.length ? {dropped} : {}),
       ...(out.halted ? {halted: out.halted} : {}),
       ...(out.rto_ms !== undefined ? {rto_ms: out.rto_ms} : {}),
+      ...(status === 'succeeded' ? await outputsOf(ctx, doc) : {}),
     };
     return {result, counts: summarize(kept), exit: EXIT_FOR[status]};
   } finally {

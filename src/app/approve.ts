@@ -43,7 +43,7 @@ export async function approvePlan(ctx: OrxContext, req: ApproveRequest): Promise
       });
   }
   // approving what today's policies deny would record a human's yes to something that can never run
-  if (!req.reject) refuseIfDenied((await reviewPolicy(ctx.dir, doc)).verdict.decisions, `plan ${doc.plan_id}`);
+  if (!req.reject) refuseIfDenied((await reviewPolicy(ctx.dir, doc, undefined, ctx.vars)).verdict.decisions, `plan ${doc.plan_id}`);
   const digest = planDigest(doc);
   const actor = req.as ?? ctx.actor;
   const decision = req.reject ? ('rejected' as const) : ('approved' as const);

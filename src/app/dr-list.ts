@@ -7,7 +7,7 @@ import {listBackups} from '../ledger/backups.js';
 import {Ledger} from '../ledger/ledger.js';
 
 export async function listBackupsOnDisk(ctx: OrxContext): Promise<{destination: string; backups: BackupRow[]}> {
-  const loaded = loadConfig(ctx.dir);
+  const loaded = loadConfig(ctx.dir, {vars: ctx.vars});
   const root = backupRoot(ctx.dir, loaded.config);
   // a machine that holds the backups but no ledger yet (before a restore) still lists them
   const recorded = Ledger.exists(ctx.dir) ? await withReadLedger(ctx.dir, (l) => listBackups(l)) : [];

@@ -16,7 +16,7 @@ export async function makeDrPlan(
   build: DrPlanBuilder,
   opts: {out?: string; keyFile?: string},
 ): Promise<{doc: PlanDocument; saved_to?: string}> {
-  const loaded = loadConfig(ctx.dir);
+  const loaded = loadConfig(ctx.dir, {vars: ctx.vars});
   const out = opts.out ? path.resolve(ctx.dir, opts.out) : undefined;
   const doc = await withLedger(ctx.dir, async (ledger) => {
     const d = await build(ledger, loaded);

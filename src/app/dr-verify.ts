@@ -25,7 +25,7 @@ export async function verifyBackupById(
   ctx: OrxContext,
   o: {backup: string; drill: boolean; trustedKeys: string[]},
 ): Promise<DrVerifyResult> {
-  const loaded = loadConfig(ctx.dir);
+  const loaded = loadConfig(ctx.dir, {vars: ctx.vars});
   const found = findBackup(backupRoot(ctx.dir, loaded.config), o.backup, ctx.dir);
   return withLedger(ctx.dir, async (ledger) => {
     const v = await verifyBackup(

@@ -82,11 +82,11 @@ export function renderAgentView(loaded: LoadedConfig, ledger: Ledger, name: stri
 
 /** `orx kubeconfig [CLUSTER]`: where the workspace's kubeconfig (or a cluster's) is. */
 export function kubeconfigFor(ctx: OrxContext, name?: string): KubeconfigInfo {
-  return kubeconfigInfo(loadConfig(ctx.dir), name);
+  return kubeconfigInfo(loadConfig(ctx.dir, {vars: ctx.vars}), name);
 }
 
 /** `orx render agent NAME`: the Kubernetes objects orx would apply for an agent. */
 export function renderAgent(ctx: OrxContext, name: string): Promise<RenderedAgentView> {
-  const loaded = loadConfig(ctx.dir);
+  const loaded = loadConfig(ctx.dir, {vars: ctx.vars});
   return withLedger(ctx.dir, (ledger) => renderAgentView(loaded, ledger, name));
 }

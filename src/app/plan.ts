@@ -6,6 +6,7 @@ import {loadSavedPlan, planWorkspace, type PlanOptions} from '../engine/operatio
 import type {PlanDocument} from '../engine/planfile.js';
 import {hasChanges} from '../engine/planner.js';
 import {isDenied} from '../policy/review.js';
+import {refuseVariablesWithSavedPlan} from './saved-plan-vars.js';
 
 export type {PlanOptions};
 
@@ -31,6 +32,7 @@ export async function makePlan(
 
 /** A saved plan, its signature checked against the workspace key and any --trusted-key. */
 export function loadPlan(ctx: OrxContext, file: string, trustedKeys: string[]): Promise<PlanDocument> {
+  refuseVariablesWithSavedPlan(ctx, file);
   return loadSavedPlan(ctx, path.resolve(ctx.dir, file), trustedKeys);
 }
 

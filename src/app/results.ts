@@ -26,6 +26,7 @@ import type {ImageSigned, SignBlobFileResult, VerifyBlobFileResult} from './sign
 import type {RevokeResult} from './token.js';
 import type {SecretsCheckResult, ValidateResult} from './validate.js';
 import type {VersionInfo} from './version.js';
+import type {OutputResult} from './output.js';
 
 export type {ApplyResult};
 
@@ -114,6 +115,7 @@ export interface CommandResults {
   version: VersionInfo;
   __complete: {candidates: string[]};
   'autocomplete script': {shell: string; script: string};
+  output: OutputResult;
 }
 
 /** The --json document of one command. */

@@ -160,7 +160,7 @@ export async function importObject(ctx: OrxContext, ledger: Ledger, address: str
       ],
     });
   }
-  const cfg = loadConfig(ctx.dir).config;
+  const cfg = loadConfig(ctx.dir, {vars: ctx.vars}).config;
   const section = {network: cfg.networks, volume: cfg.volumes, image: cfg.images, agent: cfg.agents}[parsed.kind] as Record<
     string,
     unknown

@@ -23,7 +23,7 @@ export async function verifyToken(
   const token = await readTokenArgument(o.token, ctx.dir, () => readBounded(o.stdin));
   // a credential: whatever prints from here on, it never reaches the terminal or a log
   if (token.length >= MIN_SECRET_LENGTH) registerSecret(token);
-  const workspace = loadConfig(ctx.dir).config.workspace;
+  const workspace = loadConfig(ctx.dir, {vars: ctx.vars}).config.workspace;
   const keys = tokenVerificationKeys(ctx.dir, o.trustedKeys);
   return withReadLedger(ctx.dir, (ledger) =>
     verifyAgentToken(token, {

@@ -1,7 +1,7 @@
 // `orx validate` and `orx secrets check`: the configuration checked offline (file:// secrets
 // looked at, not read), and every secret reference resolved once (values are never returned).
 import {configInvalid} from '../config/diagnostics.js';
-import {diagnosticsAt, loadConfig} from '../config/load.js';
+import {checkExpressions, diagnosticsAt, loadConfig} from '../config/load.js';
 import {secretSyntaxProblems} from '../secrets/config-check.js';
 import {checkSecrets, secretRequests} from '../engine/agent-secrets.js';
 import type {OrxContext} from '../engine/context.js';
@@ -19,11 +19,12 @@ export interface ValidateResult {
 }
 
 export async function validateWorkspace(ctx: OrxContext): Promise<ValidateResult> {
-  const loaded = loadConfig(ctx.dir);
+  const loaded = loadConfig(ctx.dir, {vars: ctx.vars});
   const c = loaded.config;
   // checked offline, without resolving anything
   const secretProblems = await secretSyntaxProblems(c);
   if (secretProblems.length > 0) throw configInvalid(diagnosticsAt(loaded, secretProblems));
+  await checkExpressions(loaded);
   // file:// references that exist with safe modes, env:// ones set: checked, never read
   const warnings = await checkSecretReferences(ctx, loaded, process.env);
   const counts = {
@@ -52,7 +53,7 @@ export interface SecretsCheckResult {
 }
 
 export async function checkWorkspaceSecrets(ctx: OrxContext): Promise<SecretsCheckResult> {
-  const c = loadConfig(ctx.dir).config;
+  const c = loadConfig(ctx.dir, {vars: ctx.vars}).config;
   const requests: SecretRequest[] = [...secretRequests(c)];
   if (c.signing_key_ref) requests.push({address: 'signing', key: 'key', ref: c.signing_key_ref});
   const results = await checkSecrets({dir: ctx.dir, version: ctx.version, config: c}, requests);

@@ -6,6 +6,7 @@ import type {PlanDocument} from '../engine/planfile.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
 import {parseChaos} from '../sim/chaos.js';
 import {renderApplyOutcome} from '../ui/apply-view.js';
+import {outputsBlock} from '../ui/output-view.js';
 import {renderPlan} from '../ui/plan-view.js';
 import {jsonProgressReporter, progressReporter} from '../ui/progress.js';
 import type {CommandResult} from './command.js';
@@ -69,5 +70,9 @@ async function runReviewed(
     events,
     watchStop: (forced) => watchStopSignals(() => forced.run()),
   });
-  return {data: {...outcome.result}, human: renderApplyOutcome(req.doc, outcome), exit: outcome.exit};
+  return {
+    data: {...outcome.result},
+    human: renderApplyOutcome(req.doc, outcome) + outputsBlock(outcome.result.outputs),
+    exit: outcome.exit,
+  };
 }

@@ -13,6 +13,7 @@ import {currentActor} from './actor.js';
 import {JSON_FORMAT_VERSION, jsonRequested, writeError} from './render-error.js';
 import {unknownFlagsError} from './unknown-input.js';
 import {parseDuration} from './duration.js';
+import {variableInputs} from './variable-flags.js';
 
 export {JSON_FORMAT_VERSION};
 
@@ -117,6 +118,7 @@ export abstract class OrxCommand extends Command {
       command: ['orx', ...this.argv].join(' ').slice(0, 200),
       killSwitch: ['1', 'true', 'yes'].includes((process.env.ORX_KILL_SWITCH ?? '').toLowerCase()),
       lockTimeoutMs: flags['lock-timeout'] === undefined ? 0 : parseDuration(flags['lock-timeout'], '--lock-timeout'),
+      vars: variableInputs(this.argv, 'var' in ((this.constructor as typeof OrxCommand).flags ?? {}), process.env),
     };
   }
 

@@ -18,6 +18,24 @@ export const toolFlags = {
   }),
 };
 
+/**
+ * Values for orchestration.yml's `variables:` (Terraform's -var and -var-file; later wins, in
+ * command-line order, over ORX_VAR_NAME and defaults). No ORX_* twin: ORX_VAR_NAME is the
+ * environment's way, one variable at a time.
+ */
+export const variableFlags = {
+  var: Flags.string({
+    description: 'Set a variable: NAME=VALUE (repeatable; lists and maps as JSON).',
+    multiple: true,
+    helpValue: 'NAME=VALUE',
+  }),
+  'var-file': Flags.string({
+    description: 'Read variable values from a YAML or JSON file (repeatable).',
+    multiple: true,
+    helpValue: 'FILE',
+  }),
+};
+
 /** What a plan is made of: `orx plan`, `orx apply` without a file, and the commands that plan before applying. */
 export const planFlags = {
   target: Flags.string({
@@ -49,6 +67,7 @@ export const planFlags = {
     default: 1000,
     env: 'ORX_SIM_ITERATIONS',
   }),
+  ...variableFlags,
 };
 
 /** On the commands that take the workspace lock: wait for it instead of failing at once (Terraform's -lock-timeout). */

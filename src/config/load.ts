@@ -2,7 +2,11 @@
 import {createHash} from 'node:crypto';
 import {dirname, isAbsolute, relative, resolve, sep} from 'node:path';
 import {OrxError, preview, type Diagnostic} from '../errors.js';
-import {configInvalid, Problems} from './diagnostics.js';
+import {configInvalid, FIX_ACTION, Problems} from './diagnostics.js';
+import {expressionProblems} from './expressions.js';
+import {interpolate} from './interpolate.js';
+import {readOutputs} from './outputs.js';
+import {readDeclarations, resolveVariables, type VariableInputs} from './variables.js';
 import {type Problem} from './problem.js';
 import {normalize} from './normalize.js';
 import {validateAgainstSchema} from './schema.js';
@@ -20,6 +24,8 @@ export const MAX_CONFIG_BYTES = 2 * 1024 * 1024;
 export interface LoadOptions {
   /** config file, relative to `dir` or absolute; default orchestration.yml */
   file?: string;
+  /** the values given for `variables:` (absent: defaults only) */
+  vars?: VariableInputs;
 }
 
 export function loadConfig(dir: string, opts: LoadOptions = {}): LoadedConfig {
@@ -29,8 +35,7 @@ export function loadConfig(dir: string, opts: LoadOptions = {}): LoadedConfig {
   const label = rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel) ? rel : file;
   const bytes = readBounded(file, label);
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
-  const config = parseConfig(text, dir, label);
-  return {dir, file, file_digest: createHash('sha256').update(bytes).digest('hex'), config};
+  return {dir, file, file_digest: createHash('sha256').update(bytes).digest('hex'), ...parseWorkspace(text, dir, label, opts.vars)};
 }
 
 // A FIFO or device named orchestration.yml must not hang or flood orx: the shared bounded
@@ -91,7 +96,13 @@ function assertAbsolute(dir: string): void {
  * with a diagnostic per problem. `dir` is the absolute workspace directory build contexts
  * are resolved against; `fileLabel` is how diagnostics name the file.
  */
-export function parseConfig(text: string, dir: string, fileLabel = CONFIG_FILE): WorkspaceConfig {
+export function parseConfig(text: string, dir: string, fileLabel = CONFIG_FILE, vars?: VariableInputs): WorkspaceConfig {
+  return parseWorkspace(text, dir, fileLabel, vars).config;
+}
+
+type Parsed = Pick<LoadedConfig, 'config' | 'variables' | 'outputs'>;
+
+function parseWorkspace(text: string, dir: string, fileLabel: string, vars: VariableInputs | undefined): Parsed {
   assertAbsolute(dir);
   const size = Buffer.byteLength(text, 'utf8');
   if (size > MAX_CONFIG_BYTES) throw tooLarge(fileLabel, size);
@@ -112,11 +123,35 @@ export function parseConfig(text: string, dir: string, fileLabel = CONFIG_FILE):
     throw configInvalid(toDiagnostics([{path: [], message}], fileLabel, source.lines, source));
   }
 
+  // variables first: every other string may refer to them, and the schema checks the values they give
+  const varProblems = new Problems();
+  const raw = data as Record<string, unknown>;
+  const declarations = readDeclarations(raw.variables, varProblems);
+  const {values, sources} = resolveVariables(declarations, vars, dir, varProblems);
+  const declared = new Set(declarations.map((d) => d.name));
+  // most files refer to no variable: nothing to walk
+  const interpolated = text.includes('${') ? interpolate(raw, values, declared, varProblems.list) : raw;
+  if (varProblems.size > 0)
+    throw configInvalid(toDiagnostics(varProblems.list, fileLabel, source.lines, source), variableActions(varProblems));
+
   const problems = new Problems();
-  problems.list.push(...schemaProblems(validateAgainstSchema(data), data));
-  const config = normalize(data as Record<string, unknown>, dir, problems);
+  problems.list.push(...schemaProblems(validateAgainstSchema(interpolated), interpolated));
+  const config = normalize(interpolated, dir, problems);
+  const outputs = readOutputs(raw.outputs);
   if (problems.size > 0) throw configInvalid(toDiagnostics(problems.list, fileLabel, source.lines, source));
-  return config;
+  // absent rather than empty: a file without them loads exactly as before
+  return {
+    config,
+    ...(declarations.length > 0 ? {variables: {declarations, values, sources}} : {}),
+    ...(Object.keys(outputs).length > 0 ? {outputs} : {}),
+  };
+}
+
+function variableActions(problems: Problems): string[] {
+  const missing = problems.list.some((p) => / has no value: /.test(p.message));
+  return missing
+    ? ['Give each variable a value: `-var NAME=VALUE`, `-var-file FILE` (YAML or JSON), or ORX_VAR_NAME in the environment.', FIX_ACTION]
+    : [FIX_ACTION];
 }
 
 /**
@@ -133,6 +168,12 @@ export function diagnosticsAt(loaded: LoadedConfig, problems: Problem[]): Diagno
   return parsed.ok
     ? toDiagnostics(problems, label, parsed.source.lines, parsed.source)
     : problems.map((p) => ({file: label, message: p.message}));
+}
+
+/** Variable validation conditions and output expressions (CEL), checked after loading: throws with file:line:col. */
+export async function checkExpressions(loaded: LoadedConfig): Promise<void> {
+  const problems = await expressionProblems(loaded);
+  if (problems.length > 0) throw configInvalid(diagnosticsAt(loaded, problems));
 }
 
 function toDiagnostics(problems: Problem[], file: string, lines: LineCounter, source?: Source): Diagnostic[] {

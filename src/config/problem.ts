@@ -25,6 +25,8 @@ export interface Problem {
   at?: 'key' | 'value';
   /** a source offset, for problems found before there is a document (syntax errors) */
   offset?: number;
+  /** an offset inside the string value at `path` (a variable reference, a CEL error) */
+  index?: number;
   /** another file the problem is in (a kind config, a manifest), `path` and `offset` being in it; absent: the config file */
   file?: FileSource;
 }

@@ -1,5 +1,6 @@
 // The normalised, defaulted form of orchestration.yml that the rest of orx consumes.
 // Keys stay snake_case like the file; units are resolved (bytes, nanocpus, milliseconds).
+import type {VariableDecl} from './variables.js';
 
 export type Autonomy = 0 | 1 | 2 | 3;
 export type Tier = 'basic' | 'pro' | 'enterprise';
@@ -194,4 +195,22 @@ export interface LoadedConfig {
   /** sha256 hex of orchestration.yml's bytes */
   file_digest: string;
   config: WorkspaceConfig;
+  /** `variables:` and the values they were given; absent or empty: the file declares none */
+  variables?: LoadedVariables;
+  /** `outputs:` by name (CEL over the recorded state) */
+  outputs?: Record<string, OutputDecl>;
+}
+
+export interface LoadedVariables {
+  declarations: VariableDecl[];
+  /** the values the configuration was interpolated with, by name */
+  values: Record<string, unknown>;
+  /** where each value came from: default, plan, env, -var-file FILE, -var */
+  sources: Record<string, string>;
+}
+
+export interface OutputDecl {
+  /** a CEL expression */
+  value: string;
+  description: string | null;
 }

@@ -18,6 +18,7 @@ import {preview, type Diagnostic} from '../errors.js';
 import type {FileSource, Problem, Source} from './problem.js';
 import {formatPath, where, type Segment} from './paths.js';
 import {scanYaml} from './yaml-guard.js';
+import {offsetInString} from './interpolate.js';
 
 export type Parsed = {ok: true; source: Source} | {ok: false; problems: Problem[]; lines: LineCounter};
 
@@ -202,7 +203,8 @@ function valueOffset(node: unknown): number | undefined {
 /** A problem found in a YAML file, as a diagnostic with the file's line and column. */
 export function problemDiagnostic(file: string, lines: LineCounter, source: Source | undefined, p: Problem): Diagnostic {
   const inFile: FileSource = p.file ?? {label: file, lines, source};
-  const offset = p.offset ?? (inFile.source && p.path ? locate(inFile.source, p.path, p.at) : undefined);
+  const inString = inFile.source && p.path && p.index !== undefined ? offsetInString(inFile.source, p.path, p.index) : undefined;
+  const offset = p.offset ?? inString ?? (inFile.source && p.path ? locate(inFile.source, p.path, p.at) : undefined);
   const d: Diagnostic = {file: inFile.label, message: p.message};
   if (offset !== undefined) {
     const pos = inFile.lines.linePos(offset);

@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto';
 import path from 'node:path';
 import {canonicalJson} from '../util/canonical-json.js';
 import type {LoadedConfig} from '../config/types.js';
+import type {VariableInputs} from '../config/variables.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {contextDigests} from './desired.js';
 import type {CurrentState} from './planfile.js';
@@ -10,10 +11,14 @@ import {BUILTIN_POLICY_FILE, builtinPolicyText} from '../config/builtin-policy.j
 import {OrxError} from '../errors.js';
 import {FileReadError, streamRegularFile} from '../util/bounded-file.js';
 
-/** orchestration.yml plus every build context it points at: what a saved plan was made from. */
-export function configDigest(fileDigest: string, contextDigests: Record<string, string>): string {
+/**
+ * orchestration.yml plus every build context it points at and the variables' values: what a
+ * saved plan was made from. A file without variables digests as it always did.
+ */
+export function configDigest(fileDigest: string, contextDigests: Record<string, string>, variables?: Record<string, unknown>): string {
+  const vars = variables && Object.keys(variables).length > 0 ? {variables} : {};
   return createHash('sha256')
-    .update(canonicalJson({file: fileDigest, contexts: contextDigests}))
+    .update(canonicalJson({file: fileDigest, contexts: contextDigests, ...vars}))
     .digest('hex');
 }
 
@@ -43,7 +48,16 @@ export function currentState(dir: string, loaded: LoadedConfig, ledger: Ledger):
     workspace: loaded.config.workspace,
     lineage: meta.lineage,
     serial: meta.serial,
-    config_digest: configDigest(loaded.file_digest, contextDigests(loaded)),
+    config_digest: configDigest(loaded.file_digest, contextDigests(loaded), loaded.variables?.values),
     policy_digest: policyDigest(dir),
+    variables: loaded.variables?.values ?? {},
   };
+}
+
+/**
+ * The values a saved plan is applied with: its own, unless ORX_VAR_ now says otherwise (which
+ * makes the plan stale rather than silently applying values nobody asked for).
+ */
+export function planVariableInputs(doc: {variables?: Record<string, unknown>}, vars: VariableInputs | undefined): VariableInputs {
+  return {env: vars?.env ?? {}, args: [], planned: doc.variables ?? {}, flags: false};
 }

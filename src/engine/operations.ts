@@ -1,5 +1,6 @@
 import type {OrxContext} from './context.js';
-import {loadConfig} from '../config/load.js';
+import os from 'node:os';
+import {checkExpressions, loadConfig} from '../config/load.js';
 import type {LoadedConfig} from '../config/types.js';
 import {connectDocker} from '../drivers/docker.js';
 import {OrxError} from '../errors.js';
@@ -8,7 +9,7 @@ import type {ResourceRecord} from '../ledger/types.js';
 import {ACTIONS} from './actions.js';
 import {buildDesired, type LocalImage} from './desired.js';
 import {observeVolumeOwners} from './volume-owners.js';
-import {configDigest, currentState, policyDigest} from './digests.js';
+import {configDigest, currentState, planVariableInputs, policyDigest} from './digests.js';
 import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
 import type {ForcedStop} from './forced-stop.js';
 import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, writePlanFile, type PlanDocument} from './planfile.js';
@@ -191,8 +192,9 @@ export function planHeader(ctx: OrxContext, ledger: Ledger, loaded: LoadedConfig
     lineage: meta.lineage,
     serial: meta.serial,
     ledger_head: ledger.chainHead(),
-    config_digest: configDigest(loaded.file_digest, contexts),
+    config_digest: configDigest(loaded.file_digest, contexts, loaded.variables?.values),
     policy_digest: policyDigest(ctx.dir),
+    ...(loaded.variables && loaded.variables.declarations.length > 0 ? {variables: loaded.variables.values} : {}),
   };
 }
 
@@ -272,7 +274,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
   const unlockOnForce = opts.forced?.add(() => ledger.releaseLock(lock.id));
   const startedAt = Date.now();
   try {
-    const loaded = loadConfig(ctx.dir);
+    const loaded = loadConfig(ctx.dir, {vars: planVariableInputs(doc, ctx.vars)});
     refuseIfHalted(ledger, loaded.config.kill_switch, ctx.killSwitch ?? false);
     assertFresh(doc, currentState(ctx.dir, loaded, ledger));
     for (const s of doc.steps) {
@@ -381,6 +383,8 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
       ...rto,
       ...(waived.length ? {waivers: waived} : {}),
       ...(opts.chaos && faults ? {chaos: {seed: opts.chaos.seed, rate: opts.chaos.rate, faults}} : {}),
+      // what `orx output` reads as var, like the state it reads the rest from
+      ...(doc.kind === 'apply' && doc.variables ? {variables: doc.variables} : {}),
     });
     await checkpointChain(ctx, ledger, loaded.config, {reason: doc.kind, run_id: run.id});
     return {
@@ -407,7 +411,8 @@ export interface SaveOptions {
 }
 
 export async function planWorkspace(ctx: OrxContext, opts: PlanOptions & SaveOptions): Promise<PlanDocument> {
-  const loaded = loadConfig(ctx.dir);
+  const loaded = loadConfig(ctx.dir, {vars: ctx.vars});
+  await checkExpressions(loaded);
   await preflight(ctx, loaded, opts);
   const policies = await loadPolicySet(ctx.dir);
   return withLedger(ctx.dir, async (ledger) => {

@@ -29,6 +29,8 @@ export interface PlanDocument {
   ledger_head: {seq: number; hash: string};
   config_digest: string;
   policy_digest: string;
+  /** the values of orchestration.yml's `variables:` the plan was made with (part of config_digest); absent: none declared */
+  variables?: Record<string, unknown>;
   autonomy: number;
   refresh: boolean;
   targets: string[];
@@ -129,6 +131,8 @@ export interface CurrentState {
   serial: number;
   config_digest: string;
   policy_digest: string;
+  /** the variables' values now */
+  variables?: Record<string, unknown>;
 }
 
 /** A saved plan is applied only against exactly the world it was made for (exit 5 otherwise). */
@@ -139,6 +143,22 @@ export function assertFresh(doc: PlanDocument, now: CurrentState): void {
   if (doc.workspace !== now.workspace) stale(`it was made for workspace "${doc.workspace}", this is "${now.workspace}"`);
   if (doc.lineage !== now.lineage) stale(`it was made against ledger lineage ${doc.lineage}, this ledger is ${now.lineage}`);
   if (doc.serial !== now.serial) stale(`the state moved from serial ${doc.serial} to ${now.serial} since it was made`);
+  const changed = changedVariables(doc.variables ?? {}, now.variables ?? {});
+  if (changed.length > 0 && doc.config_digest !== now.config_digest)
+    stale(
+      `it was made with other variable values (${changed.join('; ')})`,
+      'Apply it without ORX_VAR_ settings that differ from it, or make a new plan with the values you want.',
+    );
   if (doc.config_digest !== now.config_digest) stale('orchestration.yml or a build context changed since it was made');
   if (doc.policy_digest !== now.policy_digest) stale('the policies changed since it was made');
+}
+
+function changedVariables(then: Record<string, unknown>, now: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const name of new Set([...Object.keys(then), ...Object.keys(now)])) {
+    const a = canonicalJson(then[name] ?? null);
+    const b = canonicalJson(now[name] ?? null);
+    if (a !== b) out.push(`var.${name}: ${a.length > 40 ? `${a.slice(0, 39)}…` : a} then, ${b.length > 40 ? `${b.slice(0, 39)}…` : b} now`);
+  }
+  return out;
 }

@@ -8,12 +8,13 @@ import type {Ledger} from '../ledger/ledger.js';
 import {recentActivity} from '../ledger/activity.js';
 import {approvalsFor, type ApprovalRecord} from '../ledger/approvals.js';
 import {loadConfig} from '../config/load.js';
+import type {VariableInputs} from '../config/variables.js';
 import {isDenied, type DecisionLike} from '../policy/review.js';
 import type {PolicySet, RuleResult} from '../policy/types.js';
 import type {WaiverUse} from '../policy/waivers.js';
 import type {PlannedStep} from '../resources/types.js';
 import {assertFresh, planDigest, readPlanFile, type PlanDocument, type PlanKind} from './planfile.js';
-import {currentState} from './digests.js';
+import {currentState, planVariableInputs} from './digests.js';
 import {summarize} from './planner.js';
 import {withLedger} from '../ledger/session.js';
 
@@ -86,8 +87,13 @@ export interface PlanPolicyReview {
 }
 
 /** What review and approval go by for a plan: today's policies and waivers over all its steps. */
-export async function reviewPolicy(dir: string, doc: PlanDocument, requestedAutonomy?: number): Promise<PlanPolicyReview> {
-  const loaded = loadConfig(dir);
+export async function reviewPolicy(
+  dir: string,
+  doc: PlanDocument,
+  requestedAutonomy?: number,
+  vars?: VariableInputs,
+): Promise<PlanPolicyReview> {
+  const loaded = loadConfig(dir, {vars: planVariableInputs(doc, vars)});
   const autonomy = autonomyAtApply(loaded, doc, requestedAutonomy);
   return withLedger(dir, async (ledger) => {
     // a stale plan is refused as stale (exit 5) before anyone is asked to approve it

@@ -163,6 +163,18 @@ export function summaryLine(doc: Pick<PlanDocument, 'summary' | 'steps'> & {kind
   return `Plan: ${create} to add, ${update} to change, ${replace} to replace, ${del} to destroy.`;
 }
 
+/** The values of orchestration.yml's `variables:` the plan was made with, one short line each. */
+export function variablesBlock(variables: Record<string, unknown> | undefined): string[] {
+  const names = Object.keys(variables ?? {}).sort();
+  if (names.length === 0) return [];
+  const width = Math.max(...names.map((n) => n.length));
+  const shown = (v: unknown) => {
+    const s = JSON.stringify(v) ?? 'null';
+    return s.length > 60 ? `${s.slice(0, 59)}…` : s;
+  };
+  return ['Variables:', ...names.map((n) => `  ${n.padEnd(width)} = ${shown(variables![n])}`), ''];
+}
+
 export function renderPlan(doc: PlanDocument): string {
   const out: string[] = [];
   if (doc.drift.length > 0) {
@@ -199,6 +211,7 @@ export function renderPlan(doc: PlanDocument): string {
   out.push(...waiverLines(doc.policy.waivers ?? []));
   for (const n of doc.notes) out.push(c.dim(`note: ${n}`));
   if (doc.notes.length) out.push('');
+  out.push(...variablesBlock(doc.variables));
   out.push(c.bold(summaryLine(doc)));
   if (doc.simulation && doc.simulation.inputs.steps.length > 0) out.push(readinessLine(doc.simulation));
   return out.join('\n') + '\n';

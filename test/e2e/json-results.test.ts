@@ -83,6 +83,7 @@ describe('--json results match their schemas', () => {
       json(['events', '--limit', '5']),
     ]);
     await json(['runs', runs[0].id]);
+    await json(['output']);
     ws.write(BASE_YAML.replace('LOG_LEVEL: info', 'LOG_LEVEL: debug'));
     await json(['apply', '--auto-approve']);
     const snapshots = (await json(['history'])).snapshots as Array<{id: string}>;

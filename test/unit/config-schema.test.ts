@@ -116,6 +116,7 @@ describe('orchestration.schema.json', () => {
       workspace: 'research-lab',
       autonomy: 1,
       kill_switch: false,
+      variables: {log_level: {type: 'string', default: 'info'}},
       networks: {backplane: {internal: true}},
       volumes: {memory: {backup: true}},
       images: {
@@ -137,6 +138,7 @@ describe('orchestration.schema.json', () => {
         planner: {image: 'tools'},
       },
       dr: {destination: '.orx/backups', skip_special: false, max_volume_bytes: '20GiB'},
+      outputs: {researcher_url: {value: 'state.agents.researcher.ports[0].url'}},
     };
     expect(validateAgainstSchema(example)).toEqual([]);
   });
