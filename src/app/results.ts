@@ -15,6 +15,7 @@ import type {BundleVerification, ExportSummary} from './audit-bundle.js';
 import type {BackupRow} from './dr-list.js';
 import type {BackupVerification} from './dr-verify.js';
 import type {EventRecord} from './events.js';
+import type {GraphResult} from './graph.js';
 import type {HaltResult} from './halt.js';
 import type {InitResult} from './init.js';
 import type {KeyCreated, KeyShown} from './keys.js';
@@ -83,6 +84,7 @@ export interface CommandResults {
   'dr verify': DrVerifyReport;
   events: {events: EventRecord[]};
   'force-unlock': {unlocked: string};
+  graph: GraphResult;
   halt: Omit<HaltResult, 'state'> & {halt: HaltState};
   history: HistoryList;
   'history diff': HistoryDiff;

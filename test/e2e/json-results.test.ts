@@ -59,7 +59,7 @@ describe('--json results match their schemas', () => {
     fs.cpSync(path.join(ws.dir, 'scaffold/policies'), path.join(ws.dir, 'policies'), {recursive: true});
     await json(['keys', 'init']);
     // read-only commands run side by side: the test stays well inside its time on a loaded machine
-    await Promise.all([json(['validate']), json(['secrets', 'check']), json(['keys', 'show'])]);
+    await Promise.all([json(['validate']), json(['secrets', 'check']), json(['keys', 'show']), json(['graph'])]);
     await json(['plan']);
     await json(['plan', '-out', 'plans/p.json']);
     await Promise.all([
