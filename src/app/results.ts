@@ -23,6 +23,7 @@ import type {KubeconfigInfo, RenderedAgentView} from './kube-info.js';
 import type {PolicyTestReport, RuleResult} from './policy.js';
 import type {RunRecord, StepRecord} from './runs.js';
 import type {SchemaEntry} from './schema.js';
+import type {StateMove} from './state-ops.js';
 import type {ImageSigned, SignBlobFileResult, VerifyBlobFileResult} from './signing.js';
 import type {RevokeResult} from './token.js';
 import type {SecretsCheckResult, ValidateResult} from './validate.js';
@@ -105,6 +106,7 @@ export interface CommandResults {
   show: ShowResult;
   'sign-blob': SignBlobFileResult;
   simulate: {simulation: Omit<PlanSimulation, 'inputs'>};
+  'state mv': {moved: StateMove};
   'state list': {resources: Array<Pick<ResourceRecord, 'address' | 'kind' | 'object_id' | 'serial'>>};
   'state rm': {removed: Pick<ResourceRecord, 'address' | 'object_id'>};
   'state show': {resource: ResourceRecord};

@@ -12,6 +12,7 @@ import {bool, entries, put, rec, str, stringMap, type Raw} from './raw.js';
 import {secretProviders, signingKeySetting} from './secrets.js';
 import {dockerNetworkAdvice, isDockerNetwork} from './special-networks.js';
 import {normalizeWaivers} from './waivers.js';
+import {normalizeMoved} from './moved.js';
 import type {ConfigPath} from './paths.js';
 import {MAX_ID, outOfRangeId} from '../util/user-id.js';
 import {checkVolumeOwners, rwMounters} from './volume-owners.js';
@@ -132,6 +133,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     signing_key_ref: signing.ref,
     secrets: secretProviders(raw.secrets, problems),
     waivers,
+    moved: normalizeMoved(raw, problems),
   };
 }
 
