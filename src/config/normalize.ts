@@ -133,7 +133,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     signing_key_ref: signing.ref,
     secrets: secretProviders(raw.secrets, problems),
     waivers,
-    moved: normalizeMoved(raw, problems),
+    ...moved(raw, problems),
   };
 }
 
@@ -142,6 +142,12 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
  * review, and for Kubernetes' runAsNonRoot); whether the waiver is still in force is decided when
  * policy is evaluated and when the container is created, never from these attributes.
  */
+/** present only when the file has entries: a configuration without them stays as it was */
+function moved(raw: Raw, problems: Problems): {moved?: WorkspaceConfig['moved']} {
+  const list = normalizeMoved(raw, problems);
+  return list.length > 0 ? {moved: list} : {};
+}
+
 function rootWaiver(waivers: Waiver[], address: string): {reason: string} | null {
   const w = waivers.find((x) => x.rule === 'deny-root-user' && x.address === address);
   return w ? {reason: w.reason} : null;
