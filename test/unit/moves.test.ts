@@ -142,3 +142,28 @@ describe('graph escaping', () => {
     ]);
   });
 });
+
+describe('the executor order of a move', () => {
+  it('runs the move before a destroy at its new address (a destroy plan of a moved workspace)', async () => {
+    const {operations} = await import('../../src/engine/executor.js');
+    const l = loaded(`${NETS}moved:\n  - {from: network.old, to: network.one}\n`);
+    const {records, moves} = resolveMoves(l, [record('network.old')]);
+    const p = buildPlan({
+      plan_id: 'p',
+      mode: 'destroy',
+      desired: [],
+      recorded: records,
+      observation: null,
+      knownStepKeys: new Set(),
+      targets: [],
+      replace: [],
+      moves,
+    });
+    expect(p.steps.map((s) => [s.address, s.action])).toEqual([
+      ['network.old', 'move'],
+      ['network.one', 'delete'],
+    ]);
+    const ops = operations(p.steps);
+    expect([...ops.find((o) => o.key === 'destroy:network.one')!.deps]).toEqual(['converge:network.old']);
+  });
+});
