@@ -2,6 +2,7 @@
 // `orx state mv` and `moved:` in orchestration.yml. The container (and network, volume) is
 // the same object before and after, by id; the next plan is empty.
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {Ledger} from '../../src/ledger/ledger.js';
 import {orx} from '../helpers/cli.js';
 import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
@@ -49,6 +50,17 @@ describe('orx state mv', () => {
       name: inspected.Name.replace(/^\//, ''),
       dry_run: true,
     });
+    expect(await state()).toEqual(before);
+
+    // the workspace lock: a move waits for no one and changes nothing while another command holds it
+    const ledger = Ledger.open(ws.dir);
+    const lock = ledger.acquireLock({pid: process.pid, host: 'test', command: 'orx apply (stand-in)'});
+    try {
+      expect((await run(['state', 'mv', 'agent.alpha', 'agent.beta'], 4)).stderr).toMatch(/lock/i);
+    } finally {
+      ledger.releaseLock(lock.id);
+      ledger.close();
+    }
     expect(await state()).toEqual(before);
 
     const moved = await run(['state', 'mv', 'agent.alpha', 'agent.beta']);
