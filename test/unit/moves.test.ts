@@ -1,6 +1,9 @@
 // `moved:` without the engine: the file's checks, the state read as moved, the plan's move
 // steps and how they are shown; and `orx graph`'s escaping for DOT and Mermaid.
+import fs from 'node:fs';
 import os from 'node:os';
+import {Ajv} from 'ajv';
+import {planDocument} from '../helpers/plan-fixtures.js';
 import {describe, expect, it} from 'vitest';
 import {parseConfig} from '../../src/config/load.js';
 import {moveAddressProblem} from '../../src/config/moved.js';
@@ -102,6 +105,14 @@ describe('the state as the plan reads it', () => {
     expect(hasChanges(p.steps)).toBe(true);
     expect(moveAction.validate(p.steps[0].after)).toEqual(moves[0]);
     expect(() => moveAction.validate({...p.steps[0].after, to: 'agent.one'})).toThrow(/addresses of the kind network/);
+
+    // a plan with a move is a plan the published schema accepts
+    const schema = JSON.parse(fs.readFileSync(new URL('../../schemas/plan.schema.json', import.meta.url), 'utf8'));
+    const validate = new Ajv({strict: false}).compile(schema);
+    expect(
+      validate(planDocument(p.steps, {summary: summarize(p.steps), config_digest: 'a'.repeat(64), policy_digest: 'b'.repeat(64)})),
+      JSON.stringify(validate.errors),
+    ).toBe(true);
 
     expect(renderStep(p.steps[0])).toContain('# network.old has moved to network.one');
     expect(summaryLine({summary: summarize(p.steps), steps: p.steps})).toBe(
