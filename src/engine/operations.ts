@@ -14,7 +14,7 @@ import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
 import type {ForcedStop} from './forced-stop.js';
 import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, writePlanFile, type PlanDocument} from './planfile.js';
 import {buildPlan, summarize} from './planner.js';
-import {resolveMoves} from './moves.js';
+import {refuseNameClashes, resolveMoves} from './moves.js';
 import {withLedger} from '../ledger/session.js';
 import {verifyImages, type ImageVerification} from './image-verify.js';
 import {refuseIfHalted} from './halt-guard.js';
@@ -114,6 +114,7 @@ export async function createPlan(
     engineCpus: snapshot?.cpus,
     verifiedDigests: new Map([...verifications.values()].filter((v) => v.ok && v.digest).map((v) => [v.image, v.digest!])),
   });
+  if (opts.mode === 'apply') refuseNameClashes(graph.resources, records);
   const desired = new Map(graph.resources.map((r) => [r.address, r]));
   const observation = snapshot ? observe(snapshot, recorded, desired, ledger.forgotten()) : null;
   const ownerNotes =

@@ -4,7 +4,7 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/ledger/ledger.js';
 import {orx} from '../helpers/cli.js';
-import {BASE_YAML, docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
+import {BASE_YAML, docker, makeWorkspace, SLEEP_CMD, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
 beforeEach(() => {
@@ -151,6 +151,15 @@ describe('moved: in orchestration.yml', () => {
     const again = await orx(['plan', '--detailed-exitcode'], {cwd: ws.dir});
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain('No changes.');
+
+    // the old address declared again would get the Docker name the moved container kept: refused at plan
+    // (without its moved: entry: a moved: entry's `from` cannot be declared)
+    ws.write(
+      `${renamed.replace('  - {from: agent.alpha, to: agent.beta}\n', '').replace('agents:\n', `agents:\n  alpha:\n    image: base\n    command: ${SLEEP_CMD}\n    resources: {cpus: 0.2, memory: 32m}\n`)}`,
+    );
+    const clash = await orx(['plan'], {cwd: ws.dir});
+    expect(clash.code, clash.stdout).toBe(1);
+    expect(clash.stderr).toMatch(/agent\.alpha would be created as orx-mv-\w+-alpha, the Docker name agent\.beta's object/);
   });
 
   it('refuses bad entries at file:line:col', {timeout: 120_000}, async () => {
