@@ -1,4 +1,5 @@
 import {withCheckpointedLedger} from '../engine/checkpoint.js';
+import {withLedger} from '../ledger/session.js';
 import type Dockerode from 'dockerode';
 import {loadConfig} from '../config/load.js';
 import {connectDocker, engineMessage, isNotFound} from '../drivers/docker.js';
@@ -12,6 +13,7 @@ import {dockerNetworkAdvice, isDockerNetwork} from '../config/special-networks.j
 import type {Attrs} from '../resources/types.js';
 import type {OrxContext} from '../engine/context.js';
 import {takeWorkspaceLock} from '../engine/workspace-lock.js';
+import {moveAddressProblem} from '../config/moved.js';
 
 function withoutOrxLabels(labels: Record<string, string> | null | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => !k.startsWith('io.orchestrix.')));
@@ -223,4 +225,64 @@ export function removeFromState(ctx: OrxContext, address: string): Promise<Resou
 /** `orx import ADDRESS ID`: an existing object recorded under an address of the configuration. */
 export function importIntoState(ctx: OrxContext, address: string, id: string): Promise<ResourceRecord> {
   return withCheckpointedLedger(ctx, {reason: 'import'}, (ledger) => importObject(ctx, ledger, address, id));
+}
+
+export interface StateMove {
+  from: string;
+  to: string;
+  kind: string;
+  object_id: string | null;
+  /** the Docker object's name, which stays as it is */
+  name: string | null;
+  dry_run: boolean;
+}
+
+/**
+ * `orx state mv SRC DST`: the record at SRC is the record at DST from now on. The Docker object
+ * is left exactly as it is, name and labels included (Docker cannot relabel an object, and the
+ * name is a computed attribute orx carries over): refresh finds it at DST by its recorded id.
+ */
+export async function moveResourceInState(
+  ctx: OrxContext,
+  ledger: Ledger,
+  from: string,
+  to: string,
+  dryRun: boolean,
+): Promise<StateMove> {
+  const bad = moveAddressProblem(from, to);
+  if (bad)
+    throw new OrxError({
+      code: 'bad_move',
+      message: bad,
+      actions: ['Give two addresses of the same kind: `orx state mv agent.old agent.new`.'],
+    });
+  const lock = dryRun ? null : await takeWorkspaceLock(ctx, ledger);
+  try {
+    const rec = ledger.getResource(from);
+    if (!rec) throw new OrxError({code: 'not_found', message: `${from} is not in the state`, actions: ['See `orx state list`.']});
+    const there = ledger.getResource(to);
+    if (there)
+      throw new OrxError({
+        code: 'address_taken',
+        message: `${to} is already in the state (object ${there.object_id ?? '-'}): a move never overwrites a record`,
+        actions: [`Run \`orx state rm ${to}\` first if that record is the one to let go.`],
+      });
+    if (!rec.object_id)
+      throw new OrxError({
+        code: 'bad_move',
+        message: `${from} has no object id recorded: refresh could not find its object at ${to}`,
+        actions: [`Run \`orx apply\` first (it records the object), then move it.`],
+      });
+    if (!dryRun) ledger.moveResource(from, to, 'state mv');
+    const name = rec.attributes.name;
+    return {from, to, kind: rec.kind, object_id: rec.object_id, name: typeof name === 'string' ? name : null, dry_run: dryRun};
+  } finally {
+    if (lock) ledger.releaseLock(lock.id);
+  }
+}
+
+/** `orx state mv SRC DST [--dry-run]`; a real move ends with a signed checkpoint like `state rm`. */
+export async function moveInState(ctx: OrxContext, from: string, to: string, dryRun: boolean): Promise<StateMove> {
+  if (dryRun) return withLedger(ctx.dir, (ledger) => moveResourceInState(ctx, ledger, from, to, true));
+  return withCheckpointedLedger(ctx, {reason: 'state-mv'}, (ledger) => moveResourceInState(ctx, ledger, from, to, false));
 }

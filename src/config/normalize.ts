@@ -12,6 +12,7 @@ import {bool, entries, put, rec, str, stringMap, type Raw} from './raw.js';
 import {secretProviders, signingKeySetting} from './secrets.js';
 import {dockerNetworkAdvice, isDockerNetwork} from './special-networks.js';
 import {normalizeWaivers} from './waivers.js';
+import {normalizeMoved} from './moved.js';
 import type {ConfigPath} from './paths.js';
 import {MAX_ID, outOfRangeId} from '../util/user-id.js';
 import {checkVolumeOwners, rwMounters} from './volume-owners.js';
@@ -132,6 +133,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     signing_key_ref: signing.ref,
     secrets: secretProviders(raw.secrets, problems),
     waivers,
+    ...moved(raw, problems),
   };
 }
 
@@ -140,6 +142,12 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
  * review, and for Kubernetes' runAsNonRoot); whether the waiver is still in force is decided when
  * policy is evaluated and when the container is created, never from these attributes.
  */
+/** present only when the file has entries: a configuration without them stays as it was */
+function moved(raw: Raw, problems: Problems): {moved?: WorkspaceConfig['moved']} {
+  const list = normalizeMoved(raw, problems);
+  return list.length > 0 ? {moved: list} : {};
+}
+
 function rootWaiver(waivers: Waiver[], address: string): {reason: string} | null {
   const w = waivers.find((x) => x.rule === 'deny-root-user' && x.address === address);
   return w ? {reason: w.reason} : null;

@@ -159,6 +159,14 @@ export interface Waiver {
   expires: string;
 }
 
+/** One `moved:` entry: the record at `from` is taken for `to` when a plan is made. */
+export interface MovedSpec {
+  from: string;
+  to: string;
+  /** its position in the `moved:` list, for file:line:col diagnostics found at plan time */
+  index: number;
+}
+
 export interface WorkspaceConfig {
   workspace: string;
   autonomy: Autonomy;
@@ -185,6 +193,8 @@ export interface WorkspaceConfig {
   signing_key_ref: string | null;
   secrets: {onepassword: {token: string | null; account: string | null}};
   waivers: Waiver[];
+  /** `moved:` entries (absent in configurations made before it existed) */
+  moved?: MovedSpec[];
 }
 
 export interface LoadedConfig {

@@ -6,6 +6,7 @@ import {drAction} from '../dr/action.js';
 import {volumeAction} from '../resources/volume.js';
 import {clusterAction} from '../resources/cluster.js';
 import {manifestsAction} from '../resources/manifests.js';
+import {moveAction} from '../resources/move.js';
 
 export const ACTIONS: Record<StepKind, Action> = {
   network: networkAction,
@@ -15,6 +16,7 @@ export const ACTIONS: Record<StepKind, Action> = {
   cluster: clusterAction,
   manifests: manifestsAction,
   dr: drAction,
+  move: moveAction,
 };
 
 export function parseAddress(address: string): {kind: ResourceKind; name: string} | null {

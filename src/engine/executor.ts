@@ -91,6 +91,8 @@ export function operations(steps: PlannedStep[]): Op[] {
       if (conv && ops.has(`converge:${d}`)) conv.deps.add(`converge:${d}`);
       const depDestroy = ops.get(`destroy:${d}`);
       if (depDestroy && dest) depDestroy.deps.add(dest.key);
+      // a record moves before anything is done at its new address, a destroy included
+      if (dest && byAddress.get(d)!.action === 'move') dest.deps.add(`converge:${d}`);
     }
   }
   return [...ops.values()];

@@ -14,6 +14,7 @@ import {execute, type ExecuteResult, type ExecutorEvents} from './executor.js';
 import type {ForcedStop} from './forced-stop.js';
 import {assertFresh, newPlanId, PLAN_FORMAT_VERSION, planDigest, readPlanFile, writePlanFile, type PlanDocument} from './planfile.js';
 import {buildPlan, summarize} from './planner.js';
+import {refuseNameClashes, resolveMoves} from './moves.js';
 import {withLedger} from '../ledger/session.js';
 import {verifyImages, type ImageVerification} from './image-verify.js';
 import {refuseIfHalted} from './halt-guard.js';
@@ -97,7 +98,8 @@ export async function createPlan(
   policies: PolicySet,
 ): Promise<PlanDocument> {
   const planId = newPlanId();
-  const records = ledger.listResources();
+  // `moved:` first: everything below sees each moved record at its new address
+  const {records, moves} = resolveMoves(loaded, ledger.listResources());
   const recorded = recordedMap(records);
   const hasRefImages = Object.values(loaded.config.images).some((i) => i.ref) || records.some((r) => r.attributes.source === 'ref');
   if (opts.refresh) await resumeInterruptedBackup(ledger, ctx.log);
@@ -114,6 +116,7 @@ export async function createPlan(
     engineCpus: snapshot?.cpus,
     verifiedDigests: new Map([...verifications.values()].filter((v) => v.ok && v.digest).map((v) => [v.image, v.digest!])),
   });
+  if (opts.mode === 'apply') refuseNameClashes(graph.resources, records);
   const desired = new Map(graph.resources.map((r) => [r.address, r]));
   const observation = snapshot ? observe(snapshot, recorded, desired, ledger.forgotten()) : null;
   const ownerNotes =
@@ -132,6 +135,7 @@ export async function createPlan(
     knownStepKeys: ledger.knownStepKeys(orphanKeys),
     targets: opts.targets,
     replace: opts.replace,
+    moves,
     rotated: resolved ? rotatedSecrets(resolved, records) : undefined,
     budgetFor: (address, kind) =>
       (kind === 'agent' ? loaded.config.agents[address.slice('agent.'.length)]?.budget_ms : undefined) ??

@@ -17,6 +17,7 @@ import {closure, topoSort} from './graph.js';
 import {withObjectChanges} from '../resources/manifests.js';
 import {REDACTED} from '../util/redact.js';
 import type {Observation} from './refresh.js';
+import {moveStep, type MoveAttrs} from '../resources/move.js';
 
 export interface DriftItem {
   address: string;
@@ -41,6 +42,8 @@ export interface PlanInput {
   budgetFor?: (address: string, kind: ResourceKind) => number | undefined;
   /** agent address -> secret names whose value changed since it was delivered (plan --refresh-secrets) */
   rotated?: ReadonlyMap<string, readonly string[]>;
+  /** `moved:` entries with a record to move (engine/moves.ts); `recorded` already has them at their new address */
+  moves?: MoveAttrs[];
 }
 
 export interface PlanModel {
@@ -49,7 +52,7 @@ export interface PlanModel {
   notes: string[];
 }
 
-const KIND_RANK: Record<StepKind, number> = {network: 0, volume: 1, image: 2, cluster: 3, manifests: 4, agent: 5, dr: 6};
+const KIND_RANK: Record<StepKind, number> = {move: -1, network: 0, volume: 1, image: 2, cluster: 3, manifests: 4, agent: 5, dr: 6};
 
 function checkAddresses(list: string[], flag: string, known: Set<string>): void {
   for (const a of list) {
@@ -191,6 +194,13 @@ export function buildPlan(input: PlanInput): PlanModel {
     }
   }
 
+  // a moved record is moved in the ledger before anything is done at its new address
+  for (const m of input.moves ?? []) {
+    drafts.set(m.from, moveStep(m));
+    const at = drafts.get(m.to);
+    if (at) at.depends_on = [...at.depends_on, m.from];
+  }
+
   for (const o of input.observation?.orphans ?? []) {
     if (o.step_key && input.knownStepKeys.has(o.step_key) && !drafts.has(o.address) && parseAddress(o.address)) {
       drafts.set(o.address, {
@@ -254,7 +264,7 @@ export function idempotencyKey(planId: string, address: string, action: string):
 
 export function summarize(steps: PlannedStep[]): Record<'create' | 'update' | 'replace' | 'delete', number> {
   const s = {create: 0, update: 0, replace: 0, delete: 0};
-  for (const st of steps) if (st.action !== 'noop') s[st.action]++;
+  for (const st of steps) if (st.action !== 'noop' && st.action !== 'move') s[st.action]++;
   return s;
 }
 

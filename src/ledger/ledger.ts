@@ -87,6 +87,11 @@ export class Ledger implements LedgerHandle {
     return resources.removeResource(this.#db, address, reason, runId);
   }
 
+  /** `orx state mv` and `moved:`: the record at `from` moves to `to`, object and all, in one transaction. */
+  moveResource(from: string, to: string, reason: string, opts: {runId?: string; stepId?: string} = {}): number {
+    return resources.moveResource(this.#db, from, to, reason, opts);
+  }
+
   /** Marks a real object as deliberately unmanaged (removeResource already does this for its object). */
   forget(objectId: string, address = '', reason: string | null = null): void {
     resources.forget(this.#db, objectId, address, reason);

@@ -75,6 +75,57 @@ export function removeResource(ledger: LedgerHandle, address: string, reason: st
 }
 
 /**
+ * `orx state mv` and a plan's `moved:` step: the record at `from` is the record at `to` from
+ * now on (attributes, object id and secret fingerprints as they are), in one transaction with
+ * its hash-chained event. Returns the new serial.
+ */
+export function moveResource(
+  ledger: LedgerHandle,
+  from: string,
+  to: string,
+  reason: string,
+  opts: {runId?: string; stepId?: string} = {},
+): number {
+  const db = sessionOf(ledger);
+  return db.write(() => {
+    const existing = getResource(db, from);
+    if (!existing)
+      throw new OrxError({
+        code: 'not_found',
+        message: `No resource at address "${from}" in the recorded state.`,
+        actions: ['`orx state list` shows the recorded addresses.'],
+        data: {address: from},
+      });
+    if (getResource(db, to))
+      throw new OrxError({
+        code: 'address_taken',
+        message: `${to} is already in the recorded state: a move never overwrites a record`,
+        actions: [`Run \`orx state rm ${to}\` first if that record is the one to drop.`],
+        data: {address: to},
+      });
+    const serial = commitChanges(db, [
+      {op: 'delete', address: from},
+      {
+        op: 'put',
+        address: to,
+        kind: existing.kind,
+        attributes: existing.attributes,
+        object_id: existing.object_id,
+        secret_fingerprints: existing.secret_fingerprints,
+      },
+    ]);
+    insertEvent(db, {
+      run_id: opts.runId,
+      step_id: opts.stepId,
+      level: 'info',
+      message: `state mv ${from} -> ${to}: ${reason}`,
+      payload: {from, to, kind: existing.kind, object_id: existing.object_id, reason, serial},
+    });
+    return serial;
+  });
+}
+
+/**
  * Marks a real object as deliberately unmanaged, so refresh neither adopts it nor offers
  * to delete it. removeResource already does this; kept for callers that forget by id.
  */

@@ -111,7 +111,7 @@ export function buildPolicyInput(init: PolicyInputInit): PolicyInput {
   const steps: PolicyStepInput[] = [];
   for (const s of init.plan.steps) {
     if (s.action !== 'noop') {
-      if (s.action in summary) summary[s.action]++;
+      if (s.action in summary) summary[s.action as keyof typeof summary]++;
       if (s.category in counts) counts[s.category]++;
     }
     if (s.kind === 'agent') {

@@ -5,10 +5,11 @@ import type {Ledger} from '../ledger/ledger.js';
 
 export type Attrs = Record<string, unknown>;
 export type SafetyCategory = 'READ' | 'WRITE' | 'DEPLOY' | 'DESTROY' | 'ROLLBACK';
-export type StepAction = 'create' | 'update' | 'replace' | 'delete' | 'noop';
+/** move: a record taken to a new address (orchestration.yml `moved:`); the object stays as it is */
+export type StepAction = 'create' | 'update' | 'replace' | 'delete' | 'noop' | 'move';
 export type ResourceKind = 'network' | 'volume' | 'image' | 'agent' | 'cluster' | 'manifests';
-/** What a plan step acts on: a resource, or a disaster-recovery operation (backup, restore, prune) */
-export type StepKind = ResourceKind | 'dr';
+/** What a plan step acts on: a resource, a disaster-recovery operation (backup, restore, prune), or a record's move */
+export type StepKind = ResourceKind | 'dr' | 'move';
 
 export interface AttrChange {
   path: string;

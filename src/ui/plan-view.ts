@@ -10,6 +10,7 @@ import {stringify} from 'yaml';
 import {parseObjectId} from '../k8s/objects.js';
 import {describeObject} from '../resources/manifests.js';
 import {blueGreenMode} from '../resources/agent/blue-green.js';
+import {movesPhrase, renderMoveStep} from './move-view.js';
 
 const SYMBOL: Record<string, string> = {create: '+', update: '~', replace: '-/+', delete: '-', noop: ' '};
 const VERB: Record<string, string> = {
@@ -122,6 +123,7 @@ function waiverLines(waivers: readonly WaiverUse[]): string[] {
 }
 
 export function renderStep(s: PlannedStep, decisions: DecisionView[] = []): string {
+  if (s.action === 'move') return renderMoveStep(s, decisionLines(decisions, '    '));
   // a DR step is an operation, not an object: what it will do is its reason
   const verb = s.kind === 'dr' ? `will ${s.category === 'DESTROY' ? 'run (DESTROY)' : 'run'}` : VERB[s.action];
   const lines = [`  ${c.bold(`# ${s.address}`)} ${verb}${s.reasons.length ? ` (${s.reasons.join('; ')})` : ''}`];
@@ -155,12 +157,13 @@ export function summaryLine(doc: Pick<PlanDocument, 'summary' | 'steps'> & {kind
   }
   const {create, update, replace, delete: del} = doc.summary;
   const recorded = doc.steps.filter((s) => s.action === 'noop' && s.record).length;
-  if (create + update + replace + del === 0) {
+  const moves = movesPhrase(doc.steps);
+  if (create + update + replace + del === 0 && !moves) {
     return recorded > 0
       ? `No changes to the world. ${recorded} existing object(s) will be recorded in the ledger.`
       : 'No changes. The workspace matches the configuration.';
   }
-  return `Plan: ${create} to add, ${update} to change, ${replace} to replace, ${del} to destroy.`;
+  return `Plan: ${moves}${create} to add, ${update} to change, ${replace} to replace, ${del} to destroy.`;
 }
 
 /** The values of orchestration.yml's `variables:` the plan was made with, one short line each. */

@@ -1,3 +1,4 @@
+import type {StateMove} from '../app/state-ops.js';
 import type {ApprovalRecord} from '../ledger/approvals.js';
 import type {EventRecord, ResourceRecord, RunRecord, StepRecord} from '../ledger/types.js';
 import {c} from './color.js';
@@ -41,4 +42,12 @@ export function renderRun(run: RunRecord, steps: StepRecord[], approvals: Approv
 export function renderEvent(e: EventRecord): string {
   const level = e.level === 'error' ? c.red(e.level) : e.level === 'warn' ? c.yellow(e.level) : e.level;
   return `${String(e.seq).padStart(6)}  ${e.ts}  ${level.padEnd(5)}  ${e.run_id ?? '-'}  ${e.message}`;
+}
+
+/** `orx state mv`: what moved (or would), and that the object was left as it is. */
+export function renderStateMove(m: StateMove): string {
+  const object = `${m.kind === 'agent' ? 'container' : m.kind} ${m.name ?? m.object_id ?? '-'}`;
+  return m.dry_run
+    ? `Would move ${m.from} to ${m.to}; ${object} would be left as it is. Nothing was changed (--dry-run).`
+    : `Moved ${m.from} to ${m.to}; ${object} was left as it is (its name and labels too): the next plan finds it at ${m.to} by its id.`;
 }

@@ -10,13 +10,14 @@ export interface Line {
   tone: Tone;
 }
 
-export const ACTION_SYMBOL: Record<ReviewAction, string> = {create: '+', update: '~', replace: '-/+', delete: '-', noop: ' '};
+export const ACTION_SYMBOL: Record<ReviewAction, string> = {create: '+', update: '~', replace: '-/+', delete: '-', noop: ' ', move: '->'};
 const VERB: Record<ReviewAction, string> = {
   create: 'will be created',
   update: 'will be updated in place',
   replace: 'must be replaced',
   delete: 'will be destroyed',
   noop: 'has no changes',
+  move: 'has moved (the record only)',
 };
 
 /** Replaces control characters so hostile strings cannot drive the terminal. */
