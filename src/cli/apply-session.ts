@@ -40,8 +40,9 @@ export function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult<ApplyRe
 
 async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOptions): Promise<CommandResult<ApplyResult>> {
   const outcome = await applyReviewed(ctx, req, {
-    showPlan: (doc: PlanDocument) => {
-      if (!term.json) process.stdout.write(renderPlan(doc) + '\n');
+    showPlan: (doc: PlanDocument, needs, reviewing) => {
+      // on a terminal the review screen shows the plan, step by step: printed too, it would be said twice
+      if (!term.json && !reviewing) process.stdout.write(renderPlan(doc, {needs}) + '\n');
     },
     review: term.stdinIsTTY && term.stderrIsTTY ? reviewOnTerminal : undefined,
     onRejected: (dropped) => {
