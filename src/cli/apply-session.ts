@@ -2,6 +2,7 @@
 // terminal, progress on stderr, stop signals, and the result rendered.
 import {applyReviewed, type ApplyRequest, type ApplyResult} from '../app/apply.js';
 import type {OrxContext} from '../engine/context.js';
+import type {ExecutorEvents} from '../engine/executor.js';
 import type {PlanDocument} from '../engine/planfile.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
 import {parseChaos} from '../sim/chaos.js';
@@ -38,6 +39,23 @@ export function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult<ApplyRe
   );
 }
 
+type Reporter = ExecutorEvents & {close(): void};
+
+/**
+ * The progress line starts with the first step, not before: its ticker would otherwise draw
+ * over the review screen, and leave a stray status line above it.
+ */
+function startedOnFirstEvent(make: () => Reporter): Reporter {
+  let r: Reporter | undefined;
+  const get = (): Reporter => (r ??= make());
+  return {
+    onStart: (step) => get().onStart?.(step),
+    onFinish: (result) => get().onFinish?.(result),
+    onDetail: (address, detail) => get().onDetail?.(address, detail),
+    close: () => r?.close(),
+  };
+}
+
 async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOptions): Promise<CommandResult<ApplyResult>> {
   const outcome = await applyReviewed(ctx, req, {
     showPlan: (doc: PlanDocument, needs, reviewing) => {
@@ -48,10 +66,11 @@ async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOption
     onRejected: (dropped) => {
       if (!term.json) process.stderr.write(`Rejected, not applied: ${dropped.join(', ')}\n`);
     },
-    events:
+    events: startedOnFirstEvent(() =>
       term.logFormat === 'json'
         ? jsonProgressReporter(ctx.log)
         : progressReporter((s) => process.stderr.write(s), term.stderrIsTTY && !term.json),
+    ),
     watchStop: (forced) => watchStopSignals(() => forced.run()),
   });
   return {data: {...outcome.result}, human: renderApplyOutcome(req.doc, outcome), exit: outcome.exit};

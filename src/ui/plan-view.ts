@@ -140,6 +140,7 @@ function attrLines(sign: string, kind: string, attrs: Attrs, pad: string, hide: 
     .filter((k) => !hide.has(k) && !isEmpty(attrs[k]))
     .filter((k) => !docker || (!computed.has(k) && !(k in AGENT_DEFAULTS && deepEqual(attrs[k], AGENT_DEFAULTS[k]))))
     .filter((k) => kind === 'agent' || !computed.has(k))
+    .filter((k) => !(kind === 'image' && k === 'dockerfile' && attrs[k] === 'Dockerfile'))
     .map((k) => ({key: displayKey(k, attrs[k]), value: displayValue(k, attrs[k])}))
     .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
   const width = Math.max(0, ...shown.filter((e) => inlineValue(e.value) !== null).map((e) => e.key.length));
