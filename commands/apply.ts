@@ -44,6 +44,7 @@ export default class Apply extends OrxCommand {
       ctx: this.orx,
       doc,
       fromFile: Boolean(args.file),
+      ...(args.file ? {file: args.file} : {}),
       autoApprove: flags['auto-approve'],
       parallelism: flags.parallelism,
       ...this.terminal,

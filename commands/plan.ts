@@ -34,6 +34,11 @@ export default class Plan extends OrxCommand {
       env: 'ORX_ALLOW_DENIED',
       default: false,
     }),
+    readiness: Flags.boolean({
+      description: 'Show the readiness estimate even where the ledger has too little history for it to be more than the prior.',
+      env: 'ORX_READINESS',
+      default: false,
+    }),
     'refresh-secrets': Flags.boolean({
       description:
         'Resolve the secret references (1Password, environment, files) to show rotated values; without it a plan stays offline. `orx apply` always does.',
@@ -60,7 +65,9 @@ export default class Plan extends OrxCommand {
     });
     return {
       data: {...p.doc, denied: p.denied, ...(p.saved_to ? {saved_to: p.saved_to} : {})},
-      human: renderPlan(p.doc) + planFooter(p, {dir: this.orx.dir, asked: Boolean(flags.out)}),
+      human:
+        renderPlan(p.doc, {needs: p.needs_human, readiness: flags.readiness}) +
+        planFooter(p, {dir: this.orx.dir, asked: Boolean(flags.out)}),
       exit: p.denied ? EXIT.APPROVAL : flags['detailed-exitcode'] && p.has_changes ? EXIT.CHANGES : EXIT.OK,
     };
   }

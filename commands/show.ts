@@ -1,4 +1,5 @@
 import {Args} from '@oclif/core';
+import {planHumanNeeds} from '../src/app/plan.js';
 import {readSavedPlan, readState} from '../src/app/state.js';
 import {OrxCommand, type CommandResult} from '../src/cli/command.js';
 import {renderPlan} from '../src/ui/plan-view.js';
@@ -14,7 +15,7 @@ export default class Show extends OrxCommand {
     await this.setup(flags);
     if (args.file) {
       const doc = readSavedPlan(this.orx, args.file);
-      return {data: {plan: doc}, human: renderPlan(doc)};
+      return {data: {plan: doc}, human: renderPlan(doc, {needs: planHumanNeeds(doc)})};
     }
     const {resources, meta} = await readState(this.orx);
     return {data: {state: {lineage: meta.lineage, serial: meta.serial, resources}}, human: renderState(resources, meta)};

@@ -25,6 +25,6 @@ export default class Simulate extends OrxCommand {
     refuseVariablesWithSavedPlan(this.orx, args.file);
     const sim = await resimulate(this.orx.dir, path.resolve(this.orx.dir, args.file), {seed: flags.seed, iterations: flags.iterations});
     const {inputs: _inputs, ...summary} = sim;
-    return {data: {simulation: summary}, human: readinessLine(sim)};
+    return {data: {simulation: summary}, human: readinessLine(sim, {force: true})};
   }
 }

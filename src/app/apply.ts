@@ -15,12 +15,15 @@ import {approvalRequired, gate} from '../policy/gate.js';
 import {withoutRejected, type StepReview} from '../policy/review.js';
 import type {ChaosSpec} from '../sim/chaos.js';
 import {outputsAfterApply, type OutputEntry} from './output.js';
+import {humanNeeds, type HumanNeeds} from './plan.js';
 import type {ReviewInput, ReviewResult, ReviewStep} from '../ui/review/types.js';
 
 export interface ApplyRequest {
   doc: PlanDocument;
   /** a saved plan: its approvals may already be in the ledger, and it needs no confirmation of its own */
   fromFile: boolean;
+  /** the saved plan's path as the user gave it, for the hints of a refusal */
+  file?: string;
   autoApprove: boolean;
   parallelism: number;
   /** autonomy for this apply: the plan's, or lower when --autonomy asks */
@@ -31,8 +34,8 @@ export interface ApplyRequest {
 
 /** What the terminal side gives an apply: it decides how each thing is shown or asked. */
 export interface ApplyIO {
-  /** the plan, with today's policy decisions, before anything is asked or changed */
-  showPlan(doc: PlanDocument): void;
+  /** the plan, with today's policy decisions, before anything is asked or changed; `reviewing`: the review screen follows */
+  showPlan(doc: PlanDocument, needs: HumanNeeds, reviewing: boolean): void;
   /** the review screen, when there is a terminal to ask on; null: the reviewer cancelled */
   review?: (input: ReviewInput) => Promise<ReviewResult | null>;
   /** the steps a reviewer rejected, which are left out */
@@ -120,10 +123,11 @@ export async function applyReviewed(ctx: OrxContext, req: ApplyRequest, io: Appl
   const digest = planDigest(doc);
   const autonomy = policy.autonomy;
   const g = gate(doc.steps, policy.verdict.decisions, autonomy, policy.approvals);
-  io.showPlan({...doc, policy: {decisions: policy.verdict.decisions, waivers: policy.verdict.waivers}});
+  const reviewing = io.review !== undefined && (!req.autoApprove || g.pending.length > 0) && (!req.fromFile || g.pending.length > 0);
+  io.showPlan({...doc, policy: {decisions: policy.verdict.decisions, waivers: policy.verdict.waivers}}, humanNeeds(g, autonomy), reviewing);
 
   let rejected = new Set(g.rejected);
-  if (io.review && (!req.autoApprove || g.pending.length > 0) && (!req.fromFile || g.pending.length > 0)) {
+  if (reviewing && io.review) {
     const result = await io.review({
       planId: doc.plan_id,
       kind: doc.kind,
@@ -162,8 +166,9 @@ export async function applyReviewed(ctx: OrxContext, req: ApplyRequest, io: Appl
   } else {
     // the one verdict without a terminal: a saved plan's approvals are in the ledger, a plan
     // made now was confirmed with --auto-approve, and whatever still needs a human is refused
-    if (!req.fromFile && !req.autoApprove) throw approvalRequired(g.pending, autonomy, {confirm: doc.kind});
-    if (g.pending.length > 0) throw approvalRequired(g.pending, autonomy);
+    const hint = {kind: doc.kind, ...(req.file ? {file: req.file} : {})};
+    if (!req.fromFile && !req.autoApprove) throw approvalRequired(g.pending, autonomy, {...hint, confirm: doc.kind});
+    if (g.pending.length > 0) throw approvalRequired(g.pending, autonomy, hint);
   }
 
   const {kept, dropped} = withoutRejected(doc.steps, rejected);

@@ -5,6 +5,7 @@ import type {OrxContext} from '../engine/context.js';
 import {loadSavedPlan, planWorkspace, type PlanOptions} from '../engine/operations.js';
 import type {PlanDocument} from '../engine/planfile.js';
 import {hasChanges} from '../engine/planner.js';
+import {gate, type GateResult} from '../policy/gate.js';
 import {isDenied} from '../policy/review.js';
 import {refuseVariablesWithSavedPlan} from './saved-plan-vars.js';
 
@@ -17,6 +18,27 @@ export interface PlanOutcome {
   /** where it was saved (absolute), when -out asked and it could be */
   saved_to?: string;
   has_changes: boolean;
+  /** step id -> why autonomy alone will need a human for it (`autonomy 1 (DEPLOY)`) */
+  needs_human?: HumanNeeds;
+}
+
+/** step id -> `autonomy 1 (DEPLOY)`: what the plan says of a step that apply will stop at for a human. */
+export type HumanNeeds = Record<string, string>;
+
+/**
+ * The steps apply will stop at because of autonomy, from the same gate apply uses (policy
+ * rules that ask for a human are shown with their decisions already). Steps already approved
+ * in the ledger for this plan are not among them.
+ */
+export function humanNeeds(g: GateResult, autonomy: number): HumanNeeds {
+  const out: HumanNeeds = {};
+  for (const r of g.pending) if (r.autonomy_needs_human) out[r.step.id] = `autonomy ${autonomy} (${r.step.category})`;
+  return out;
+}
+
+/** What a plan just made, or read back, will need a human for at its own autonomy. */
+export function planHumanNeeds(doc: PlanDocument): HumanNeeds {
+  return humanNeeds(gate(doc.steps, doc.policy.decisions, doc.autonomy), doc.autonomy);
 }
 
 export async function makePlan(
@@ -27,7 +49,7 @@ export async function makePlan(
   const doc = await planWorkspace(ctx, {...o, save: out});
   const denied = isDenied(doc.policy.decisions);
   const saved = out && (!denied || o.allowDenied) ? out : undefined;
-  return {doc, denied, ...(saved ? {saved_to: saved} : {}), has_changes: hasChanges(doc.steps)};
+  return {doc, denied, ...(saved ? {saved_to: saved} : {}), has_changes: hasChanges(doc.steps), needs_human: planHumanNeeds(doc)};
 }
 
 /** A saved plan, its signature checked against the workspace key and any --trusted-key. */

@@ -2,6 +2,7 @@
 // terminal, progress on stderr, stop signals, and the result rendered.
 import {applyReviewed, type ApplyRequest, type ApplyResult} from '../app/apply.js';
 import type {OrxContext} from '../engine/context.js';
+import type {ExecutorEvents} from '../engine/executor.js';
 import type {PlanDocument} from '../engine/planfile.js';
 import {effectiveAutonomy} from '../policy/autonomy.js';
 import {parseChaos} from '../sim/chaos.js';
@@ -39,11 +40,29 @@ export function runApplyFlow(o: ApplyFlowOptions): Promise<CommandResult<ApplyRe
   );
 }
 
+type Reporter = ExecutorEvents & {close(): void};
+
+/**
+ * The progress line starts with the first step, not before: its ticker would otherwise draw
+ * over the review screen, and leave a stray status line above it.
+ */
+function startedOnFirstEvent(make: () => Reporter): Reporter {
+  let r: Reporter | undefined;
+  const get = (): Reporter => (r ??= make());
+  return {
+    onStart: (step) => get().onStart?.(step),
+    onFinish: (result) => get().onFinish?.(result),
+    onDetail: (address, detail) => get().onDetail?.(address, detail),
+    close: () => r?.close(),
+  };
+}
+
 async function runApply(ctx: OrxContext, req: ApplyRequest, term: TerminalOptions): Promise<CommandResult<ApplyResult>> {
-  const events =
+  const events = startedOnFirstEvent(() =>
     term.logFormat === 'json'
       ? jsonProgressReporter(ctx.log)
-      : progressReporter((s) => process.stderr.write(s), term.stderrIsTTY && !term.json);
+      : progressReporter((s) => process.stderr.write(s), term.stderrIsTTY && !term.json),
+  );
   // closed on every way out: a refusal before any step runs (no terminal to ask on, stdin
   // redirected or -input=false) must not leave the progress line ticking and the process alive
   try {
@@ -57,11 +76,12 @@ async function runReviewed(
   ctx: OrxContext,
   req: ApplyRequest,
   term: TerminalOptions,
-  events: ReturnType<typeof progressReporter>,
+  events: Reporter,
 ): Promise<CommandResult<ApplyResult>> {
   const outcome = await applyReviewed(ctx, req, {
-    showPlan: (doc: PlanDocument) => {
-      if (!term.json) process.stdout.write(renderPlan(doc) + '\n');
+    showPlan: (doc: PlanDocument, needs, reviewing) => {
+      // on a terminal the review screen shows the plan, step by step: printed too, it would be said twice
+      if (!term.json && !reviewing) process.stdout.write(renderPlan(doc, {needs}) + '\n');
     },
     review: term.stdinIsTTY && term.stderrIsTTY ? reviewOnTerminal : undefined,
     onRejected: (dropped) => {

@@ -43,5 +43,17 @@ export function parseMemory(value: string | number): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
+/** 134217728 -> "128m": bytes in the largest unit that divides them, as `docker run -m` takes them. */
+export function formatMemory(bytes: number): string {
+  for (const [unit, power] of [
+    ['t', 4],
+    ['g', 3],
+    ['m', 2],
+    ['k', 1],
+  ] as const)
+    if (bytes > 0 && bytes % 1024 ** power === 0) return `${bytes / 1024 ** power}${unit}`;
+  return `${bytes}b`;
+}
+
 export const MiB = 1024 ** 2;
 export const GiB = 1024 ** 3;

@@ -302,7 +302,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
     const verdict = await decideAtApply(ctx.dir, doc, steps, loaded, ledger, autonomy);
     refuseIfDenied(verdict.decisions, `plan ${doc.plan_id}`);
     const unapproved = gate(steps, verdict.decisions, autonomy, approvalsFor(ledger, planDigest(doc))).pending;
-    if (unapproved.length > 0) throw approvalRequired(unapproved, autonomy);
+    if (unapproved.length > 0) throw approvalRequired(unapproved, autonomy, {kind: doc.kind});
     const docker = await connectDocker();
     // resolved before the run starts: a reference that fails leaves nothing behind
     const pending = await prepareSecrets(ctx, doc, steps, loaded, ledger);

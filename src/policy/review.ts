@@ -11,6 +11,8 @@ export interface StepReview {
   denied: string[];
   /** why a human must approve it (autonomy level, rules); empty: policy and autonomy let it through */
   approval: string[];
+  /** the autonomy level alone needs a human for it (whatever the rules say) */
+  autonomy_needs_human: boolean;
   warnings: string[];
   /** a reason-for-access is required to approve it: DEPLOY/DESTROY or flagged by a rule */
   reason_required: boolean;
@@ -35,13 +37,14 @@ export function reviewPlan(steps: PlannedStep[], decisions: DecisionLike[], auto
       const approval = flagged.map((d) => `rule ${d.rule}: ${d.message}`);
       // recording an object an interrupted apply left changes nothing in the world
       const changesWorld = step.action !== 'noop';
-      if (changesWorld && autonomyNeedsHuman(autonomy, step.category))
-        approval.unshift(`autonomy ${autonomy}: ${step.category} steps need a human`);
+      const byAutonomy = changesWorld && autonomyNeedsHuman(autonomy, step.category);
+      if (byAutonomy) approval.unshift(`autonomy ${autonomy}: ${step.category} steps need a human`);
       return {
         step,
         notes,
         denied: notes.filter((d) => d.effect === 'deny').map((d) => `rule ${d.rule}: ${d.message}`),
         approval,
+        autonomy_needs_human: byAutonomy,
         warnings: notes.filter((d) => d.effect === 'warn').map((d) => `rule ${d.rule}: ${d.message}`),
         reason_required: changesWorld && (step.category === 'DEPLOY' || step.category === 'DESTROY' || flagged.length > 0),
       };

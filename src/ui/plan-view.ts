@@ -1,4 +1,5 @@
 import path from 'node:path';
+import {stripVTControlCharacters} from 'node:util';
 import type {PlanOutcome} from '../app/plan.js';
 import type {PlanDocument} from '../engine/planfile.js';
 import type {PlanSimulation} from '../engine/plan-sim.js';
@@ -11,6 +12,12 @@ import {parseObjectId} from '../k8s/objects.js';
 import {describeObject} from '../resources/manifests.js';
 import {blueGreenMode} from '../resources/agent/blue-green.js';
 import {movesPhrase, renderMoveStep} from './move-view.js';
+import {HARDENING} from '../resources/agent/attrs.js';
+import {deepEqual} from '../resources/diff.js';
+import {DEFAULT_TOKEN} from '../config/secrets.js';
+import {TIERS} from '../config/agent.js';
+import {formatDuration, formatMemory} from '../config/units.js';
+import {MIN_HISTORY_RUNS, thinHistory} from '../sim/knowledge.js';
 
 const SYMBOL: Record<string, string> = {create: '+', update: '~', replace: '-/+', delete: '-', noop: ' '};
 const VERB: Record<string, string> = {
@@ -37,15 +44,110 @@ export function fmtValue(v: unknown): string {
   return s.length > 200 ? `${s.slice(0, 200)}…` : s;
 }
 
+// ---- attributes as a plan shows them -------------------------------------------------------
+// Only what the user set or what changes, in the units people write: the plan file keeps the
+// normalized values (bytes, milliseconds) and every attribute; this is only how they read.
+
 // restated by what a plan shows in full below: a Kubernetes agent's objects, a kind cluster's config
 const HIDDEN_ATTRS = new Set(['config_hash', 'objects', 'spec']);
 
-function attrLines(sign: string, attrs: Attrs, pad: string, hide: ReadonlySet<string> = HIDDEN_ATTRS): string[] {
-  const keys = Object.keys(attrs)
-    .filter((k) => !hide.has(k))
-    .sort();
-  const width = Math.max(0, ...keys.map((k) => k.length));
-  return keys.map((k) => `${pad}${sign} ${k.padEnd(width)} = ${fmtValue(attrs[k])}`);
+// computed by orx from other attributes or the workspace, never written by the user: a create
+// does not list them (a change to one is still shown, as every change is)
+const COMPUTED: Record<string, ReadonlySet<string>> = {
+  agent: new Set(['name', 'image_ref', 'image_user', 'egress', 'secrets_mount', 'hardening', 'pids_limit', 'allow_root']),
+  network: new Set(['name']),
+  volume: new Set(['name']),
+  image: new Set(['tag', 'context_digest', 'user', 'source']),
+};
+
+/** A Docker agent's defaults that, when unchanged, say nothing a reader needs. */
+const AGENT_DEFAULTS: Record<string, unknown> = {running: true, token: DEFAULT_TOKEN};
+const DEFAULT_PIDS = TIERS.basic.pids_limit;
+
+const isEmpty = (v: unknown): boolean =>
+  v === null || v === undefined || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && Object.keys(v).length === 0);
+
+/** `memory_bytes` -> `memory`, `interval_ms` -> `interval`: the name the configuration uses. */
+function displayKey(key: string, value: unknown): string {
+  if (key === 'memory_bytes' && typeof value === 'number') return 'memory';
+  if (key.endsWith('_ms') && typeof value === 'number') return key.slice(0, -3);
+  return key;
+}
+
+/** 134217728 -> "128m", 5000 -> "5s": bytes and milliseconds back in the units of orchestration.yml. */
+function displayValue(key: string, value: unknown): unknown {
+  if (typeof value === 'number' && key === 'memory_bytes') return formatMemory(value);
+  if (typeof value === 'number' && key.endsWith('_ms')) return formatDuration(value);
+  if (Array.isArray(value)) return value.map((v) => displayValue('', v));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [displayKey(k, v), displayValue(k, v)]));
+  return value;
+}
+
+/** The path of a change as the configuration names it: `health.interval_ms` -> `health.interval`. */
+function displayPath(path: string, value: unknown): string {
+  const parts = path.split('.');
+  parts[parts.length - 1] = displayKey(parts[parts.length - 1], value);
+  return parts.join('.');
+}
+
+const isScalar = (v: unknown): boolean => v === null || typeof v !== 'object';
+
+/** One line when it reads as one (a scalar, a short list of scalars), else null. */
+function inlineValue(v: unknown): string | null {
+  if (isScalar(v)) return fmtValue(v);
+  if (Array.isArray(v) && v.every(isScalar)) {
+    const s = `[${v.map((x) => fmtValue(x)).join(', ')}]`;
+    return s.length <= 100 ? s : null;
+  }
+  return null;
+}
+
+/** A nested value as indented YAML, one line per key. */
+function yamlLines(v: unknown, pad: string): string[] {
+  return stringify(v)
+    .trimEnd()
+    .split('\n')
+    .map((l) => `${pad}${l}`);
+}
+
+/** `sign key = value`, or `sign key:` and the value as YAML below it. */
+function valueLines(sign: string, key: string, width: number, v: unknown, pad: string): string[] {
+  const inline = inlineValue(v);
+  return inline !== null ? [`${pad}${sign} ${key.padEnd(width)} = ${inline}`] : [`${pad}${sign} ${key}:`, ...yamlLines(v, `${pad}    `)];
+}
+
+/**
+ * A Docker agent's hardening in one line: `defaults`, or how it differs from them (the
+ * read-only root, no capabilities, no-new-privileges, seccomp, an init, 256 processes, no root).
+ */
+export function hardeningSummary(a: Attrs): string {
+  const diffs: string[] = [];
+  const h = (a.hardening ?? {}) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(HARDENING)) if (JSON.stringify(h[k]) !== JSON.stringify(v)) diffs.push(`${k} ${fmtValue(h[k])}`);
+  if (typeof a.pids_limit === 'number' && a.pids_limit !== DEFAULT_PIDS) diffs.push(`pids ${a.pids_limit}`);
+  const root = a.allow_root as {reason?: string} | null | undefined;
+  if (root) diffs.push(`root allowed (${root.reason ?? 'no reason'})`);
+  return diffs.length ? diffs.join(', ') : 'defaults';
+}
+
+const isDockerAgent = (kind: string, a: Attrs): boolean => kind === 'agent' && a.target !== 'kubernetes' && a.hardening !== undefined;
+
+/** What a create lists: what the user set, in their units; a Docker agent's hardening as one line. */
+function attrLines(sign: string, kind: string, attrs: Attrs, pad: string, hide: ReadonlySet<string> = HIDDEN_ATTRS): string[] {
+  const docker = isDockerAgent(kind, attrs);
+  const computed = COMPUTED[kind] ?? new Set<string>();
+  const shown = Object.keys(attrs)
+    .filter((k) => !hide.has(k) && !isEmpty(attrs[k]))
+    .filter((k) => !docker || (!computed.has(k) && !(k in AGENT_DEFAULTS && deepEqual(attrs[k], AGENT_DEFAULTS[k]))))
+    .filter((k) => kind === 'agent' || !computed.has(k))
+    .filter((k) => !(kind === 'image' && k === 'dockerfile' && attrs[k] === 'Dockerfile'))
+    .map((k) => ({key: displayKey(k, attrs[k]), value: displayValue(k, attrs[k])}))
+    .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  const width = Math.max(0, ...shown.filter((e) => inlineValue(e.value) !== null).map((e) => e.key.length));
+  const lines = shown.flatMap((e) => valueLines(sign, e.key, width, e.value, pad));
+  if (docker) lines.push(`${pad}  ${c.dim(`hardening: ${hardeningSummary(attrs)}`)}`);
+  return lines;
 }
 
 /** A Kubernetes object's change, one line: `+ Deployment lab/web (apps/v1)`. */
@@ -65,20 +167,56 @@ function renderedLines(objects: unknown, pad: string): string[] {
   );
 }
 
-function changeLines(changes: AttrChange[], pad: string): string[] {
-  const objects = changes.filter(isObjectChange).map((ch) => objectLine(ch, pad));
-  changes = changes.filter((ch) => !isObjectChange(ch));
-  const width = Math.max(0, ...changes.map((ch) => ch.path.length));
+function changeLines(all: AttrChange[], pad: string): string[] {
+  const objects = all.filter(isObjectChange).map((ch) => objectLine(ch, pad));
+  const changes = all
+    .filter((ch) => !isObjectChange(ch) && !HIDDEN_ATTRS.has(ch.path))
+    .map((ch) => {
+      const leaf = ch.path.slice(ch.path.lastIndexOf('.') + 1);
+      return {
+        ch,
+        path: displayPath(ch.path, ch.after ?? ch.before),
+        before: displayValue(leaf, ch.before),
+        after: displayValue(leaf, ch.after),
+      };
+    });
+  const inline = changes.filter((d) => inlineValue(d.before) !== null && inlineValue(d.after) !== null);
+  const width = Math.max(0, ...inline.map((d) => d.path.length));
   return [
     ...objects,
-    ...changes.map((ch) => {
+    ...changes.flatMap((d) => {
+      const {ch} = d;
       // a rotated value: that it changed is all a plan ever says of it
       if (ch.path.startsWith('secrets.') && ch.before === REDACTED && ch.after === REDACTED)
-        return `${pad}~ secret ${ch.path.slice('secrets.'.length)} ${REDACTED} (rotated)`;
+        return [`${pad}~ secret ${ch.path.slice('secrets.'.length)} ${REDACTED} (rotated)`];
       const forces = ch.forces_replacement ? c.red(' # forces replacement') : '';
-      return `${pad}~ ${ch.path.padEnd(width)} = ${fmtValue(ch.before)} -> ${fmtValue(ch.after)}${forces}`;
+      const b = inlineValue(d.before);
+      const a = inlineValue(d.after);
+      if (b !== null && a !== null) return [`${pad}~ ${d.path.padEnd(width)} = ${b} -> ${a}${forces}`];
+      // nested values: the old one and the new one, each as YAML
+      return [
+        `${pad}~ ${d.path}:${forces}`,
+        `${pad}    before:${b !== null ? ` ${b}` : ''}`,
+        ...(b === null ? yamlLines(d.before, `${pad}      `) : []),
+        `${pad}    after:${a !== null ? ` ${a}` : ''}`,
+        ...(a === null ? yamlLines(d.after, `${pad}      `) : []),
+      ];
     }),
   ];
+}
+
+/**
+ * A step's attributes as the plan shows them, without colour: what a create sets, or what an
+ * update or replace changes. For the review screen, which shows the plan step by step.
+ */
+export function stepAttrText(s: Pick<PlannedStep, 'action' | 'after' | 'changes'> & {kind: string}, pad = '  '): string[] {
+  const lines =
+    s.action === 'create' && s.after
+      ? attrLines('+', s.kind, s.after, pad)
+      : s.action === 'update' || s.action === 'replace'
+        ? changeLines(s.changes, pad)
+        : [];
+  return lines.map((l) => stripVTControlCharacters(l));
 }
 
 export interface DecisionView {
@@ -122,7 +260,7 @@ function waiverLines(waivers: readonly WaiverUse[]): string[] {
   ];
 }
 
-export function renderStep(s: PlannedStep, decisions: DecisionView[] = []): string {
+export function renderStep(s: PlannedStep, decisions: DecisionView[] = [], needsHuman?: string): string {
   if (s.action === 'move') return renderMoveStep(s, decisionLines(decisions, '    '));
   // a DR step is an operation, not an object: what it will do is its reason
   const verb = s.kind === 'dr' ? `will ${s.category === 'DESTROY' ? 'run (DESTROY)' : 'run'}` : VERB[s.action];
@@ -135,7 +273,7 @@ export function renderStep(s: PlannedStep, decisions: DecisionView[] = []): stri
     // nothing more: the op's parameters are in the plan file
   } else if (s.kind === 'manifests' && (s.action === 'create' || s.action === 'delete')) lines.push(...changeLines(s.changes, '      '));
   else if (s.action === 'create' && s.after) {
-    lines.push(...attrLines('+', s.after, '      ', s.kind === 'cluster' ? new Set([...HIDDEN_ATTRS, 'config']) : HIDDEN_ATTRS));
+    lines.push(...attrLines('+', s.kind, s.after, '      ', s.kind === 'cluster' ? new Set([...HIDDEN_ATTRS, 'config']) : HIDDEN_ATTRS));
     if (s.after.target === 'kubernetes') lines.push(...renderedLines(s.after.objects, '      '));
     if (s.kind === 'cluster')
       lines.push(
@@ -146,6 +284,8 @@ export function renderStep(s: PlannedStep, decisions: DecisionView[] = []): stri
           .map((l) => `          ${c.dim(l)}`),
       );
   } else if (s.action === 'update' || s.action === 'replace') lines.push(...changeLines(s.changes, '      '));
+  // what autonomy alone will ask a human for: known now, not first learnt at apply
+  if (needsHuman) lines.push(`    ${c.yellow(`? needs approval: ${needsHuman}`)}`);
   lines.push(...decisionLines(decisions, '    '));
   return lines.join('\n');
 }
@@ -178,7 +318,14 @@ export function variablesBlock(variables: Record<string, unknown> | undefined): 
   return ['Variables:', ...names.map((n) => `  ${n.padEnd(width)} = ${shown(variables![n])}`), ''];
 }
 
-export function renderPlan(doc: PlanDocument): string {
+export interface PlanViewOptions {
+  /** step id -> why autonomy will need a human for it (src/app/plan.ts humanNeeds) */
+  needs?: Readonly<Record<string, string>>;
+  /** --readiness: the estimate even without enough history to be knowledge */
+  readiness?: boolean;
+}
+
+export function renderPlan(doc: PlanDocument, o: PlanViewOptions = {}): string {
   const out: string[] = [];
   if (doc.drift.length > 0) {
     out.push(c.bold('Drift: objects changed outside orx since the last apply'), '');
@@ -205,6 +352,7 @@ export function renderPlan(doc: PlanDocument): string {
         renderStep(
           s,
           decisions.filter((d) => d.step === s.id),
+          o.needs?.[s.id],
         ),
         '',
       );
@@ -216,7 +364,7 @@ export function renderPlan(doc: PlanDocument): string {
   if (doc.notes.length) out.push('');
   out.push(...variablesBlock(doc.variables));
   out.push(c.bold(summaryLine(doc)));
-  if (doc.simulation && doc.simulation.inputs.steps.length > 0) out.push(readinessLine(doc.simulation));
+  if (doc.simulation && doc.simulation.inputs.steps.length > 0) out.push(readinessLine(doc.simulation, {force: o.readiness}));
   return out.join('\n') + '\n';
 }
 
@@ -224,8 +372,19 @@ function secs(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
 }
 
-/** One line of what the Monte Carlo says of this plan, and how to get the same numbers again. */
-export function readinessLine(r: PlanSimulation): string {
+/**
+ * What the Monte Carlo says of this plan, and how to get the same numbers again; or, while
+ * some step kind has fewer than MIN_HISTORY_RUNS recorded outcomes and `force` (--readiness,
+ * `orx simulate`) is not given, that there is not enough history for it to be knowledge.
+ */
+export function readinessLine(r: PlanSimulation, o: {force?: boolean} = {}): string {
+  const thin = Object.entries(thinHistory(r.inputs.steps, r.inputs.history));
+  if (thin.length > 0 && !o.force) {
+    const runs = thin.map(([kind, n]) => `${kind}: ${n} run${n === 1 ? '' : 's'}`).join(', ');
+    return c.dim(
+      `Readiness: not enough history (${runs}; an estimate needs ${MIN_HISTORY_RUNS} recorded outcomes per step kind; --readiness shows one anyway)`,
+    );
+  }
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
   const score =
     r.readinessScore >= 0.9
@@ -233,8 +392,10 @@ export function readinessLine(r: PlanSimulation): string {
       : r.readinessScore >= 0.5
         ? c.yellow(pct(r.readinessScore))
         : c.red(pct(r.readinessScore));
+  const interval = r.interval90 ? ` (90% interval ${pct(r.interval90[0])}–${pct(r.interval90[1])})` : '';
+  const prior = thin.length > 0 ? ` · mostly the prior: ${thin.map(([k, n]) => `${k} ${n} runs`).join(', ')}` : '';
   return (
-    `Readiness: ${score} likely to apply cleanly · p50 ${secs(r.p50_ms)} · p95 ${secs(r.p95_ms)} · expected rollbacks ${r.expectedRollbacks} · ${r.policyPassPct}% of steps pass policy without a human\n` +
+    `Readiness: ${score} likely to apply cleanly${interval} · p50 ${secs(r.p50_ms)} · p95 ${secs(r.p95_ms)} · expected rollbacks ${r.expectedRollbacks} · ${r.policyPassPct}% of steps pass policy without a human${prior}\n` +
     c.dim(
       `  (Monte Carlo over the ledger's history: ${r.iterations} iterations, seed ${r.seed}, ${r.rng.library} ${r.rng.version} ${r.rng.algorithm}; orx simulate FILE --seed N repeats it)`,
     )

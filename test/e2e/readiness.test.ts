@@ -24,9 +24,11 @@ async function cli(args: string[], code = 0): Promise<CliResult> {
 
 describe('readiness simulation', () => {
   it('is in every plan, is stored in the saved plan, and orx simulate repeats it exactly', async () => {
-    const human = await cli(['plan', '--refresh=false']);
+    // no history yet: the plan says so instead of a percentage; --readiness shows the estimate anyway
+    expect((await cli(['plan', '--refresh=false'])).stdout).toMatch(/^Readiness: not enough history \(agent: 0 runs, /m);
+    const human = await cli(['plan', '--refresh=false', '--readiness']);
     expect(human.stdout).toMatch(
-      /^Readiness: \d+\.\d% likely to apply cleanly · p50 [\d.]+s · p95 [\d.]+s · expected rollbacks [\d.]+ · 100% of steps pass policy without a human$/m,
+      /^Readiness: \d+\.\d% likely to apply cleanly \(90% interval [\d.]+%–[\d.]+%\) · p50 [\d.]+s · p95 [\d.]+s · expected rollbacks [\d.]+ · 100% of steps pass policy without a human · mostly the prior: /m,
     );
     expect(human.stdout).toMatch(/1000 iterations, seed \d+, seedrandom 3\.0\.5 alea/);
 
@@ -36,13 +38,14 @@ describe('readiness simulation', () => {
       iterations: 500,
       parallelism: 10,
       rng: {library: 'seedrandom', version: '3.0.5', algorithm: 'alea'},
-      model: {version: 'orx-readiness/1'},
+      model: {version: 'orx-readiness/2'},
     });
     expect(doc.simulation.inputs.steps.map((s: {kind: string}) => s.kind).sort()).toEqual(['agent', 'image', 'network', 'volume']);
-    // no history yet: every kind is on the prior, Beta(9, 1)
-    expect(doc.simulation.per_kind.agent.p_success).toBeCloseTo(0.9, 3);
-    expect(doc.simulation.readinessScore).toBeGreaterThan(0.4);
-    expect(doc.simulation.readinessScore).toBeLessThan(0.9);
+    // no history yet: every kind is on the prior, Beta(9.95, 0.05)
+    expect(doc.simulation.per_kind.agent.p_success).toBeCloseTo(0.995, 3);
+    expect(doc.simulation.readinessScore).toBeGreaterThan(0.9);
+    expect(doc.simulation.readinessScore).toBeLessThan(1);
+    expect(doc.simulation.interval90[0]).toBeLessThanOrEqual(doc.simulation.readinessScore);
 
     await cli(['plan', '--refresh=false', '-out', 'plans/p.json']);
     const saved = JSON.parse(fs.readFileSync(path.join(ws.dir, 'plans/p.json'), 'utf8')).simulation;

@@ -63,4 +63,46 @@ describe('the ink review screen in a real terminal', () => {
       run.approvals.map((a: {address: string; decision: string; reason: string}) => `${a.decision} ${a.address} ${a.reason}`).sort(),
     ).toEqual(['approved agent.alpha ticket 42', 'approved agent.beta ticket 42', 'rejected agent.gamma ticket 42']);
   }, 120_000);
+
+  it('at 80 columns: replaces the plan text, fits the width, pages a screen, ends on one clean line', async () => {
+    const env = Array.from({length: 24}, (_, i) => `      K${String(i).padStart(2, '0')}: "${'value-with-no-spaces-'.repeat(6)}${i}"`).join(
+      '\n',
+    );
+    ws.write(
+      `workspace: __WS__\nautonomy: 1\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n  alpha:\n    image: base\n    command: ["/bin/sh", "-c", "sleep 3600"]\n    resources: {cpus: 0.1, memory: 32m}\n    env:\n${env}\n`,
+    );
+    const exitFile = path.join(ws.dir, 'exit-code');
+    const cmd = `cd ${ws.dir} && NO_COLOR=1 ${process.execPath} ${path.join(repoRoot, 'bin/run.js')} apply; echo $? > ${exitFile}; sleep 30`;
+    tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', cmd);
+    await until('the review screen', () => screen().includes('Reason for access'), 30_000);
+    // everything the terminal got, scrollback included: the plan is said once, by the screen
+    const all = (): string => tmux('capture-pane', '-p', '-J', '-S', '-', '-t', session);
+    expect(all().match(/Plan: 2 to add/g)).toHaveLength(1);
+    expect(all()).not.toContain('orx will perform the following actions');
+    // no line reaches the last column, so the terminal never wraps one on its own; long ones end in …
+    // rows: image, alpha; the agent's diff is long: pgdn shows the lines right after the last one seen
+    await keys('j');
+    await until('the agent diff', () => /Diff \(lines 1-\d+ of \d+/.test(screen()), 5_000);
+    const lines = screen().split('\n');
+    for (const l of lines) expect(l.length, l).toBeLessThan(80);
+    expect(lines.some((l) => l.includes('K00: value-with-no-spaces-') && l.trimEnd().endsWith('…'))).toBe(true);
+    const [, last, total] = /Diff \(lines 1-(\d+) of (\d+)/.exec(screen())!;
+    await keys('NPage');
+    const next = Number(last) + 1;
+    await until(
+      'a page down',
+      () => screen().includes(`Diff (lines ${next}-${Math.min(Number(total), 2 * Number(last))} of ${total}`),
+      5_000,
+    );
+    await keys('PPage');
+    await until('a page up', () => screen().includes(`Diff (lines 1-${last} of ${total}`), 5_000);
+
+    await keys('A', 'Tab', 'ticket 7', 'Enter');
+    await until('the apply to finish', () => fs.existsSync(exitFile) && fs.readFileSync(exitFile, 'utf8').trim() !== '', 60_000);
+    expect(fs.readFileSync(exitFile, 'utf8').trim()).toBe('0');
+    const end = all();
+    expect(end).toMatch(/Submitted: 2 approved, 0 rejected; reason: ticket 7\./);
+    expect(end).not.toContain('type the reason');
+    expect(end).not.toContain('Reason for access');
+  }, 120_000);
 });

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {formatDuration, parseDuration, parseMemory} from '../../src/config/units.js';
+import {formatDuration, formatMemory, parseDuration, parseMemory} from '../../src/config/units.js';
 import {didYouMean, levenshtein, suggestion} from '../../src/config/suggest.js';
 import {formatPath, fromPointer} from '../../src/config/paths.js';
 import {parseMount} from '../../src/config/mounts.js';
@@ -27,6 +27,18 @@ describe('durations', () => {
 });
 
 describe('memory', () => {
+  it('formats back in the largest unit that divides it, as a plan shows it', () => {
+    expect(['128m', '2g', '1.5g', '512k', '1000', '0'].map((t) => formatMemory(parseMemory(t)!))).toEqual([
+      '128m',
+      '2g',
+      '1536m',
+      '512k',
+      '1000b',
+      '0b',
+    ]);
+    expect(parseMemory(formatMemory(1536 * 1024 * 1024))).toBe(1536 * 1024 * 1024);
+  });
+
   it.each([
     ['512m', 512 * 1024 ** 2],
     ['2g', 2 * 1024 ** 3],

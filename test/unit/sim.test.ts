@@ -81,15 +81,15 @@ describe('simulate: determinism', () => {
     expect(RNG_VERSION).toBe('3.0.5');
     expect(r.model).toEqual({
       version: READINESS_MODEL.version,
-      prior: {alpha: 9, beta: 1},
+      prior: {alpha: 9.95, beta: 0.05},
       default_duration_ms: READINESS_MODEL.default_duration_ms,
       default_sigma: 0.5,
     });
     // per kind, sorted; manifests has no history: the prior's mean and the default median
     expect(Object.keys(r.per_kind)).toEqual(['agent', 'cluster', 'image', 'manifests', 'network', 'volume']);
-    expect(r.per_kind.manifests).toEqual({p_success: 0.9, median_ms: 2000});
-    expect(r.per_kind.network.p_success).toBe(0.9756); // (9 + 31) / (10 + 31)
-    expect(r.per_kind.volume).toEqual({p_success: 0.913, median_ms: 180}); // one duration: it is the median
+    expect(r.per_kind.manifests).toEqual({p_success: 0.995, median_ms: 2000});
+    expect(r.per_kind.network.p_success).toBe(0.9988); // (9.95 + 31) / (10 + 31)
+    expect(r.per_kind.volume).toEqual({p_success: 0.9543, median_ms: 180}); // one duration: it is the median
   });
 
   it('derives the default seed from the plan id, as a decimal that --seed can repeat', () => {
@@ -159,10 +159,10 @@ describe('simulate: analytic checks', () => {
     expect(Math.abs(r.readinessScore - 0.72)).toBeLessThanOrEqual(mcTol(0.72, 20_000));
   });
 
-  it('a kind with no history gets the prior: readiness ≈ 0.9', () => {
+  it('a kind with no history gets the prior: readiness ≈ 0.995', () => {
     const r = simulate([step('cluster.dev')], {}, {seed: 'prior', iterations: 20_000});
-    expect(Math.abs(r.readinessScore - 0.9)).toBeLessThanOrEqual(mcTol(0.9, 20_000));
-    expect(r.per_kind.cluster).toEqual({p_success: 0.9, median_ms: 90_000});
+    expect(Math.abs(r.readinessScore - 0.995)).toBeLessThanOrEqual(mcTol(0.995, 20_000));
+    expect(r.per_kind.cluster).toEqual({p_success: 0.995, median_ms: 90_000});
   });
 
   it('a failing first step skips its dependents: one rollback, the makespan is the step plus half of it', () => {
@@ -460,7 +460,7 @@ describe('stepHistory', () => {
 
     // and it feeds the simulation directly
     const r = simulate([step('agent.x'), step('network.n')], h, {seed: 'h', iterations: 100});
-    expect(r.per_kind.agent.p_success).toBe(0.8462); // (9 + 2) / (10 + 3)
+    expect(r.per_kind.agent.p_success).toBe(0.9192); // (9.95 + 2) / (10 + 3)
   });
 
   it('maps DR step addresses to the dr kind', () => {

@@ -11,7 +11,7 @@ import type {PlannedStep} from '../../src/resources/types.js';
 import {renderApplyOutcome} from '../../src/ui/apply-view.js';
 import {c, setColor} from '../../src/ui/color.js';
 import {createLogger} from '../../src/ui/logger.js';
-import {fmtValue, planFooter, readinessLine, renderPlan, renderStep, summaryLine} from '../../src/ui/plan-view.js';
+import {fmtValue, hardeningSummary, planFooter, readinessLine, renderPlan, renderStep, summaryLine} from '../../src/ui/plan-view.js';
 import {jsonProgressReporter, progressReporter} from '../../src/ui/progress.js';
 import {REDACTED} from '../../src/util/redact.js';
 import {planDocument, plannedStep} from '../helpers/plan-fixtures.js';
@@ -40,7 +40,12 @@ const sim = (score: number, over: Partial<PlanSimulation> = {}): PlanSimulation 
     model: {version: '1', prior: {alpha: 1, beta: 1}, default_duration_ms: {}, default_sigma: 1},
     per_kind: {},
     parallelism: 10,
-    inputs: {steps: [{id: 's1'}], history: {}},
+    interval90: [score - 0.05, Math.min(1, score + 0.02)],
+    // enough recorded outcomes of the kind for the estimate to be knowledge
+    inputs: {
+      steps: [{id: 's1', kind: 'agent'}],
+      history: {agent: {successes: 30, failures: 0, durations_ms: [], rollback_durations_ms: []}},
+    },
     ...over,
   }) as unknown as PlanSimulation;
 
@@ -176,7 +181,7 @@ describe('renderPlan', () => {
     expect(text).toContain('  - volume.gone: deleted outside orx');
     expect(text).toContain('  ~ agent.a: changed outside orx');
     // drift shows what changed, never that it forces anything
-    expect(text).toContain('      ~ memory_bytes = 1 -> 2\n');
+    expect(text).toContain('      ~ memory = "1b" -> "2b"\n');
     expect(text).toContain('orx will perform the following actions (apply plan plan-9):');
     expect(text).not.toContain('volume.v will');
     expect(text).toContain('? needs approval: look (rule own)');
@@ -190,7 +195,7 @@ describe('renderPlan', () => {
     expect(text).toContain('note: volume.v: owned by 0:0');
     expect(text).toContain('Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy.');
     expect(text).toMatch(
-      /Readiness: 95\.0% likely to apply cleanly · p50 1\.5s · p95 12s · expected rollbacks 0\.25 · 50% of steps pass policy/,
+      /Readiness: 95\.0% likely to apply cleanly \(90% interval 90\.0%–97\.0%\) · p50 1\.5s · p95 12s · expected rollbacks 0\.25 · 50% of steps pass policy/,
     );
     expect(text).toContain('seed seed-1, seedrandom 3.0.5 alea; orx simulate FILE --seed N repeats it');
   });
@@ -206,6 +211,30 @@ describe('renderPlan', () => {
     }
     const empty = sim(1, {inputs: {steps: [], history: {}}});
     expect(renderPlan(doc([], {simulation: empty}))).not.toContain('Readiness');
+  });
+
+  it('says "not enough history" below 20 outcomes of a kind, unless the estimate is forced', () => {
+    const h = (n: number) => ({successes: n, failures: 0, durations_ms: [], rollback_durations_ms: []});
+    const thin = sim(0.9, {
+      inputs: {
+        steps: [
+          {id: 'a', kind: 'agent'},
+          {id: 'n', kind: 'network'},
+        ],
+        history: {agent: h(3), network: h(25)},
+      },
+    } as unknown as Partial<PlanSimulation>);
+    expect(readinessLine(thin)).toBe(
+      'Readiness: not enough history (agent: 3 runs; an estimate needs 20 recorded outcomes per step kind; --readiness shows one anyway)',
+    );
+    expect(renderPlan(doc([step({address: 'agent.a'})], {simulation: thin}))).not.toContain('likely');
+    const forced = readinessLine(thin, {force: true});
+    expect(forced).toMatch(/^Readiness: 90\.0% likely to apply cleanly \(90% interval 85\.0%–92\.0%\) · /);
+    expect(forced).toContain('· mostly the prior: agent 3 runs');
+    expect(renderPlan(doc([step({address: 'agent.a'})], {simulation: thin}), {readiness: true})).toContain('90.0% likely to apply cleanly');
+    expect(
+      readinessLine(sim(0.9, {inputs: {steps: [{id: 'a', kind: 'dr'}], history: {dr: h(1)}}} as unknown as Partial<PlanSimulation>)),
+    ).toContain('(dr: 1 run;');
   });
 });
 
@@ -366,5 +395,77 @@ describe('progress', () => {
     expect(status).toContain('running 3 [agent.a pulling, agent.b, agent.c] · done 0 · failed 1');
     expect(out.some((l) => l.includes('running 4 [') && l.includes(', …]'))).toBe(true);
     expect(out.at(-1)).toBe('\r\x1b[2K');
+  });
+});
+
+describe('a Docker agent create in the plan', () => {
+  const agent = {
+    name: 'orx-ws-web',
+    image: 'base',
+    image_ref: 'orx-ws-base:abc',
+    command: ['sleep', '1'],
+    env: {A: '1'},
+    user: null,
+    image_user: '1000:1000',
+    allow_root: null,
+    egress: false,
+    cpus: 0.5,
+    memory_bytes: 1536 * 1024 * 1024,
+    pids_limit: 256,
+    networks: [],
+    mounts: [],
+    ports: [],
+    health: {test: ['CMD', 'true'], interval_ms: 90_000, timeout_ms: 5000, retries: 3, start_period_ms: 0},
+    labels: {},
+    hardening: {
+      read_only_rootfs: true,
+      cap_drop: ['ALL'],
+      no_new_privileges: true,
+      seccomp: 'default',
+      privileged: false,
+      init: true,
+      tmpfs: '/tmp',
+    },
+    secrets: {},
+    token: {ttl_ms: 3_600_000, scopes: [], audience: 'orchestrix'},
+    secrets_mount: '/run/secrets',
+    running: true,
+    config_hash: 'h',
+  };
+
+  it('lists what the user set in their units, and the hardening as one line', () => {
+    const text = renderStep(step({address: 'agent.web', kind: 'agent', after: agent}));
+    expect(text.split('\n').slice(2)).toEqual([
+      '      + command = ["sleep", "1"]',
+      '      + cpus    = 0.5',
+      '      + env:',
+      '          A: "1"',
+      '      + health:',
+      '          test:',
+      '            - CMD',
+      '            - "true"',
+      '          interval: 90s',
+      '          timeout: 5s',
+      '          retries: 3',
+      '          start_period: 0s',
+      '      + image   = "base"',
+      '      + memory  = "1536m"',
+      '        hardening: defaults',
+    ]);
+  });
+
+  it('says how the hardening differs from the defaults', () => {
+    expect(hardeningSummary(agent)).toBe('defaults');
+    expect(
+      hardeningSummary({...agent, pids_limit: 64, allow_root: {reason: 'legacy'}, hardening: {...agent.hardening, privileged: true}}),
+    ).toBe('privileged true, pids 64, root allowed (legacy)');
+  });
+
+  it('shows a token or a stopped agent only when not the default', () => {
+    const text = renderStep(
+      step({address: 'agent.web', kind: 'agent', after: {...agent, running: false, token: {...agent.token, ttl_ms: 60_000}}}),
+    );
+    expect(text).toContain('      + running = false');
+    expect(text).toContain('      + token:\n          ttl: 1m\n          scopes: []\n          audience: orchestrix');
   });
 });

@@ -32,12 +32,14 @@ describe('plan view', () => {
       ),
     );
     expect(text).toContain('  + agent.a');
-    expect(text).toContain('      + env  = {"A":"1"}');
+    // nested values as YAML below their key
+    expect(text).toContain('      + env:\n          A: "1"');
     expect(text).not.toContain('config_hash');
     expect(text).toContain('-/+ agent.b');
     expect(text).toContain('~ env.A = "1" -> "2" # forces replacement');
     expect(text).toContain('  ~ agent.c');
-    expect(text).toContain('~ memory_bytes = 1 -> 2\n');
+    // bytes in the unit orchestration.yml uses
+    expect(text).toContain('~ memory = "1b" -> "2b"\n');
     expect(text).toContain('  - agent.d');
     expect(text).toContain('# agent.d will be destroyed (deleted outside orx)');
     expect(text).toMatch(/Drift: objects changed outside orx[\s\S]*- agent.d: deleted outside orx/);

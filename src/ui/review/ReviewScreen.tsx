@@ -53,7 +53,23 @@ function StepRow({st, selected}: {st: StepStatus; selected: boolean}) {
 }
 
 function DiffLine({line}: {line: Line}) {
-  return <Text color={TONE_COLOR[line.tone]}>{line.text}</Text>;
+  return (
+    <Text color={TONE_COLOR[line.tone]} wrap="truncate-end">
+      {line.text}
+    </Text>
+  );
+}
+
+/** What stays on the terminal once the screen is left: one line of what was decided, no field or keys. */
+function FinalFrame({title, text, width}: {title: string; text: string; width: number}) {
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text bold wrap="truncate-end">
+        {title}
+      </Text>
+      <Text wrap="truncate-end">{text}</Text>
+    </Box>
+  );
 }
 
 export function ReviewScreen(props: ReviewScreenProps) {
@@ -97,15 +113,30 @@ export function ReviewScreen(props: ReviewScreenProps) {
   };
   const reasonNeeded = statuses.some((s) => s.step.reason_required && s.decision !== 'rejected');
   const inField = state.focus === 'reason';
+  // one column short of the terminal: a line that fills the last column makes some terminals
+  // wrap on their own, mid-word, before ink's truncation can
+  const width = Math.max(20, (stdout?.columns || 80) - 1);
+  const title = `Review ${kind} plan ${clean(planId)}`;
+
+  if (state.status === 'submitted' && state.result)
+    return (
+      <FinalFrame
+        title={title}
+        width={width}
+        text={`Submitted: ${state.result.approved.length} approved, ${state.result.rejected.length} rejected${state.result.reason ? `; reason: ${clean(state.result.reason)}` : ''}.`}
+      />
+    );
+  if (state.status === 'cancelled')
+    return <FinalFrame title={title} width={width} text="Cancelled at the review screen: nothing was approved." />;
 
   return (
-    <Box flexDirection="column">
-      <Text bold>
-        Review {kind} plan {clean(planId)}
+    <Box flexDirection="column" width={width}>
+      <Text bold wrap="truncate-end">
+        {title}
       </Text>
-      <Text>{summaryText(summary)}</Text>
+      <Text wrap="truncate-end">{summaryText(summary)}</Text>
       <Text> </Text>
-      <Text bold>
+      <Text bold wrap="truncate-end">
         Steps ({statuses.length}): {counts.approved} approved, {counts.rejected} rejected, {counts.pending} pending
       </Text>
       {above > 0 ? <Text color="gray"> ↑ {above} more</Text> : null}
@@ -117,7 +148,7 @@ export function ReviewScreen(props: ReviewScreenProps) {
       <Text> </Text>
       {current ? (
         <Box flexDirection="column">
-          <Text bold>
+          <Text bold wrap="truncate-end">
             <Text color={TONE_COLOR[actionTone(current.step.action)]}>Diff</Text>
             {lines.length > diffRows
               ? ` (lines ${scroll + 1}-${Math.min(lines.length, scroll + diffRows)} of ${lines.length}, pgup/pgdn scroll)`
@@ -129,7 +160,7 @@ export function ReviewScreen(props: ReviewScreenProps) {
         </Box>
       ) : null}
       <Text> </Text>
-      <Text>
+      <Text wrap="truncate-end">
         <Text bold={inField} color={inField ? 'cyan' : undefined}>
           {inField ? '> ' : '  '}Reason for access:{' '}
         </Text>
@@ -139,8 +170,11 @@ export function ReviewScreen(props: ReviewScreenProps) {
         </Text>
         <Text color="gray">{reasonNeeded ? '  (required)' : '  (optional)'}</Text>
       </Text>
+      {/* a message is a sentence to read whole: wrapped at words, inside the width */}
       <Text color={state.message?.level === 'error' ? 'red' : 'gray'}>{state.message ? clean(state.message.text) : ' '}</Text>
-      <Text color="gray">{inField ? FOOTER_REASON : FOOTER_LIST}</Text>
+      <Text color="gray" wrap="truncate-end">
+        {inField ? FOOTER_REASON : FOOTER_LIST}
+      </Text>
     </Box>
   );
 }

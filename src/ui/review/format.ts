@@ -1,5 +1,6 @@
 // Pure text formatting for the review screen: rows, diff lines, notes, layout.
 // Everything here is readable without colour; `tone` only picks a colour.
+import {stepAttrText} from '../plan-view.js';
 import type {ReviewAction, ReviewStep, ReviewSummary} from './types.js';
 import type {StepStatus} from './types.js';
 
@@ -84,22 +85,16 @@ export function diffLines(step: ReviewStep): Line[] {
   const address = clean(step.address);
   const lines: Line[] = [{text: `# ${address} (${clean(step.kind)}, ${step.category}) ${VERB[step.action]}`, tone: 'plain'}];
   if (step.action === 'create') {
-    const keys = Object.keys(step.after ?? {})
-      .filter((k) => k !== 'config_hash')
-      .sort();
-    if (keys.length === 0) lines.push({text: `  + ${address}`, tone: 'add'});
-    for (const k of keys) lines.push({text: `  + ${clean(k)} = ${formatValue(step.after![k])}`, tone: 'add'});
+    // the same attributes, in the same units, as the plan text the screen stands in for
+    const attrs = stepAttrText({kind: step.kind, action: step.action, after: step.after ?? null, changes: step.changes});
+    if (attrs.length === 0) lines.push({text: `  + ${address}`, tone: 'add'});
+    for (const l of attrs) lines.push({text: clean(l), tone: 'add'});
   } else if (step.action === 'delete') {
     lines.push({text: `  - ${address}`, tone: 'remove'});
   } else if (step.action === 'update' || step.action === 'replace') {
     if (step.changes.length === 0) lines.push({text: '  (no attribute changes listed)', tone: 'muted'});
-    for (const ch of step.changes) {
-      const forces = ch.forces_replacement ? '  # forces replacement' : '';
-      lines.push({
-        text: `  ~ ${clean(ch.path)} = ${formatValue(ch.before)} -> ${formatValue(ch.after)}${forces}`,
-        tone: ch.forces_replacement ? 'danger' : 'change',
-      });
-    }
+    for (const l of stepAttrText({kind: step.kind, action: step.action, after: step.after ?? null, changes: step.changes}))
+      lines.push({text: clean(l), tone: l.includes('# forces replacement') ? 'danger' : 'change'});
   } else {
     lines.push({text: '  (no changes)', tone: 'muted'});
   }

@@ -243,7 +243,8 @@ export function reviewReducer(state: ReviewState, event: ReviewEvent): ReviewSta
       // (tmux send-keys, a paste) see the focus the previous key left, never a stale one.
       let next = state;
       for (const [input, key] of splitKeys(event.input, event.key)) {
-        const mapped = keyToEvent(input, key, next.focus);
+        // a page is the diff pane's height: pgdn shows the lines right after the last one seen
+        const mapped = keyToEvent(input, key, next.focus, event.diffRows ?? DIFF_PAGE);
         if (!mapped) continue;
         next = reviewReducer(next, mapped.type === 'scrollDiff' ? {...mapped, max: maxDiffScroll(next, event.diffRows)} : mapped);
       }
@@ -296,7 +297,7 @@ export interface KeyInfo {
   meta?: boolean;
 }
 
-/** The page size of pgup/pgdn in the diff pane. */
+/** The page size of pgup/pgdn in the diff pane when its height is not known; else a whole pane. */
 export const DIFF_PAGE = 5;
 
 /**
@@ -305,13 +306,13 @@ export const DIFF_PAGE = 5;
  * In the reason field: printable input is typed, backspace deletes, tab/esc leave,
  * enter submits, ctrl-c cancels.
  */
-export function keyToEvent(input: string, key: KeyInfo, focus: ReviewState['focus']): ReviewEvent | null {
+export function keyToEvent(input: string, key: KeyInfo, focus: ReviewState['focus'], page = DIFF_PAGE): ReviewEvent | null {
   if (key.ctrl && input === 'c') return {type: 'cancel'};
   if (key.return) return {type: 'submit'};
   if (key.upArrow) return {type: 'move', delta: -1};
   if (key.downArrow) return {type: 'move', delta: 1};
-  if (key.pageUp) return {type: 'scrollDiff', delta: -DIFF_PAGE};
-  if (key.pageDown) return {type: 'scrollDiff', delta: DIFF_PAGE};
+  if (key.pageUp) return {type: 'scrollDiff', delta: -page};
+  if (key.pageDown) return {type: 'scrollDiff', delta: page};
   if (focus === 'reason') {
     if (key.tab || key.escape) return {type: 'blurReason'};
     if (key.backspace || key.delete) return {type: 'deleteReason'};
