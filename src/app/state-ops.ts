@@ -242,13 +242,7 @@ export interface StateMove {
  * is left exactly as it is, name and labels included (Docker cannot relabel an object, and the
  * name is a computed attribute orx carries over): refresh finds it at DST by its recorded id.
  */
-export async function moveResourceInState(
-  ctx: OrxContext,
-  ledger: Ledger,
-  from: string,
-  to: string,
-  dryRun: boolean,
-): Promise<StateMove> {
+export async function moveResourceInState(ctx: OrxContext, ledger: Ledger, from: string, to: string, dryRun: boolean): Promise<StateMove> {
   const bad = moveAddressProblem(from, to);
   if (bad)
     throw new OrxError({

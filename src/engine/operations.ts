@@ -1,5 +1,4 @@
 import type {OrxContext} from './context.js';
-import os from 'node:os';
 import {checkExpressions, loadConfig} from '../config/load.js';
 import type {LoadedConfig} from '../config/types.js';
 import {connectDocker} from '../drivers/docker.js';
