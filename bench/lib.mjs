@@ -1,5 +1,6 @@
 // Shared by the benchmarks: timing of whole processes, medians, temp workspaces.
 import {spawnSync} from 'node:child_process';
+import Dockerode from 'dockerode';
 import {randomBytes} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,3 +39,20 @@ export function row(label, value, floorLabel, floor, goal) {
 }
 
 export const AGENT_CMD = ['/bin/sh', '-c', "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"];
+
+/**
+ * Every Docker object of a bench workspace removed by its label, and its secrets directory:
+ * cleanup must not depend on orx (a destroy needs a human at autonomy 1, and a failed run
+ * leaves no saved plan to approve).
+ */
+export async function removeWorkspaceObjects(name, docker = new Dockerode()) {
+  const filters = {label: [`io.orchestrix.workspace=${name}`]};
+  const quiet = () => {};
+  for (const c of await docker.listContainers({all: true, filters})) await docker.getContainer(c.Id).remove({force: true}).catch(quiet);
+  for (const n of await docker.listNetworks({filters})) await docker.getNetwork(n.Id).remove().catch(quiet);
+  for (const v of (await docker.listVolumes({filters})).Volumes ?? []) await docker.getVolume(v.Name).remove({force: true}).catch(quiet);
+  for (const i of await docker.listImages({filters})) await docker.getImage(i.Id).remove({force: true}).catch(quiet);
+  const shm = '/dev/shm/orchestrix';
+  for (const d of fs.existsSync(shm) ? fs.readdirSync(shm) : [])
+    if (d.startsWith(`${name}-`)) fs.rmSync(path.join(shm, d), {recursive: true, force: true});
+}

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
 import Dockerode from 'dockerode';
-import {AGENT_CMD, orxBin, root, tempWorkspace, timeProcess} from './lib.mjs';
+import {AGENT_CMD, orxBin, removeWorkspaceObjects, root, tempWorkspace, timeProcess} from './lib.mjs';
 
 const ROUNDS = Number(process.argv[2] ?? 8);
 const AGENTS = Number(process.argv[3] ?? 3);
@@ -42,27 +42,6 @@ function orx(ws, args) {
   } catch {
     return {status: 'failed', steps: [], error: r.stderr.slice(0, 500)};
   }
-}
-
-async function removeLabelled(name) {
-  const filters = {label: [`io.orchestrix.workspace=${name}`]};
-  for (const c of await docker.listContainers({all: true, filters}))
-    await docker
-      .getContainer(c.Id)
-      .remove({force: true})
-      .catch(() => {});
-  for (const n of await docker.listNetworks({filters}))
-    await docker
-      .getNetwork(n.Id)
-      .remove()
-      .catch(() => {});
-  for (const v of (await docker.listVolumes({filters})).Volumes ?? [])
-    await docker
-      .getVolume(v.Name)
-      .remove({force: true})
-      .catch(() => {});
-  for (const d of fs.existsSync('/dev/shm/orchestrix') ? fs.readdirSync('/dev/shm/orchestrix') : [])
-    if (d.startsWith(`${name}-`)) fs.rmSync(path.join('/dev/shm/orchestrix', d), {recursive: true, force: true});
 }
 
 const kinds = {}; // kind -> {ok, failed}
@@ -99,7 +78,7 @@ for (let round = 0; round < ROUNDS && (Date.now() - started) / 1000 < MAX_SECOND
       if (res.status !== 'succeeded' && process.env.CAL_DEBUG) console.error(phase, JSON.stringify(res).slice(0, 600));
     }
   } finally {
-    await removeLabelled(ws.name);
+    await removeWorkspaceObjects(ws.name, docker);
     fs.rmSync(ws.dir, {recursive: true, force: true});
   }
 }

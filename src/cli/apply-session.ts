@@ -8,7 +8,8 @@ import {effectiveAutonomy} from '../policy/autonomy.js';
 import {parseChaos} from '../sim/chaos.js';
 import {renderApplyOutcome} from '../ui/apply-view.js';
 import {outputsBlock} from '../ui/output-view.js';
-import {renderPlan} from '../ui/plan-view.js';
+import {renderPlan, renderPlanContext} from '../ui/plan-view.js';
+import {wrapText} from '../ui/wrap.js';
 import {jsonProgressReporter, progressReporter} from '../ui/progress.js';
 import type {CommandResult} from './command.js';
 import {reviewOnTerminal} from './review-screen.js';
@@ -80,8 +81,11 @@ async function runReviewed(
 ): Promise<CommandResult<ApplyResult>> {
   const outcome = await applyReviewed(ctx, req, {
     showPlan: (doc: PlanDocument, needs, reviewing) => {
-      // on a terminal the review screen shows the plan, step by step: printed too, it would be said twice
-      if (!term.json && !reviewing) process.stdout.write(renderPlan(doc, {needs}) + '\n');
+      // on a terminal the review screen shows the steps and the summary: printed too, they would
+      // be said twice; what it does not show (drift, waivers, plan-wide policy) is printed above it
+      if (term.json) return;
+      if (reviewing) process.stdout.write(wrapText(renderPlanContext(doc), (process.stdout.columns || 80) - 1));
+      else process.stdout.write(renderPlan(doc, {needs}) + '\n');
     },
     review: term.stdinIsTTY && term.stderrIsTTY ? reviewOnTerminal : undefined,
     onRejected: (dropped) => {

@@ -325,24 +325,43 @@ export interface PlanViewOptions {
   readiness?: boolean;
 }
 
-export function renderPlan(doc: PlanDocument, o: PlanViewOptions = {}): string {
-  const out: string[] = [];
-  if (doc.drift.length > 0) {
-    out.push(c.bold('Drift: objects changed outside orx since the last apply'), '');
-    for (const d of doc.drift) {
-      if (d.status === 'deleted') out.push(c.red(`  - ${d.address}: deleted outside orx`));
-      else {
-        out.push(c.yellow(`  ~ ${d.address}: changed outside orx`));
-        out.push(
-          ...changeLines(
-            d.changes.map((ch) => ({...ch, forces_replacement: false})),
-            '      ',
-          ),
-        );
-      }
+function driftLines(doc: PlanDocument): string[] {
+  if (doc.drift.length === 0) return [];
+  const out = [c.bold('Drift: objects changed outside orx since the last apply'), ''];
+  for (const d of doc.drift) {
+    if (d.status === 'deleted') out.push(c.red(`  - ${d.address}: deleted outside orx`));
+    else {
+      out.push(c.yellow(`  ~ ${d.address}: changed outside orx`));
+      out.push(
+        ...changeLines(
+          d.changes.map((ch) => ({...ch, forces_replacement: false})),
+          '      ',
+        ),
+      );
     }
-    out.push('');
   }
+  out.push('');
+  return out;
+}
+
+/** What is said of the plan as a whole: plan-wide policy, waivers, notes, variables. */
+function wholePlanLines(doc: PlanDocument): string[] {
+  const out: string[] = [];
+  const planLevel = doc.policy.decisions.filter((d) => !d.step);
+  if (planLevel.length) out.push(c.bold('Policy on the whole plan:'), ...decisionLines(planLevel, '  '), '');
+  out.push(...waiverLines(doc.policy.waivers ?? []));
+  for (const n of doc.notes) out.push(c.dim(`note: ${n}`));
+  if (doc.notes.length) out.push('');
+  out.push(...variablesBlock(doc.variables));
+  return out;
+}
+
+function readinessLines(doc: PlanDocument, o: PlanViewOptions): string[] {
+  return doc.simulation && doc.simulation.inputs.steps.length > 0 ? [readinessLine(doc.simulation, {force: o.readiness})] : [];
+}
+
+export function renderPlan(doc: PlanDocument, o: PlanViewOptions = {}): string {
+  const out = driftLines(doc);
   const visible = doc.steps.filter((s) => s.action !== 'noop' || s.record);
   const decisions: DecisionView[] = doc.policy.decisions;
   if (visible.length > 0) {
@@ -357,15 +376,17 @@ export function renderPlan(doc: PlanDocument, o: PlanViewOptions = {}): string {
         '',
       );
   }
-  const planLevel = decisions.filter((d) => !d.step);
-  if (planLevel.length) out.push(c.bold('Policy on the whole plan:'), ...decisionLines(planLevel, '  '), '');
-  out.push(...waiverLines(doc.policy.waivers ?? []));
-  for (const n of doc.notes) out.push(c.dim(`note: ${n}`));
-  if (doc.notes.length) out.push('');
-  out.push(...variablesBlock(doc.variables));
-  out.push(c.bold(summaryLine(doc)));
-  if (doc.simulation && doc.simulation.inputs.steps.length > 0) out.push(readinessLine(doc.simulation, {force: o.readiness}));
+  out.push(...wholePlanLines(doc), c.bold(summaryLine(doc)), ...readinessLines(doc, o));
   return out.join('\n') + '\n';
+}
+
+/**
+ * What the review screen does not show, printed above it on a terminal: drift, plan-wide
+ * policy, waivers, notes, variables and readiness. The steps and the summary are on the screen.
+ */
+export function renderPlanContext(doc: PlanDocument, o: PlanViewOptions = {}): string {
+  const out = [...driftLines(doc), ...wholePlanLines(doc), ...readinessLines(doc, o)];
+  return out.length ? out.join('\n') + '\n' : '';
 }
 
 function secs(ms: number): string {

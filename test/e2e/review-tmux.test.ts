@@ -69,7 +69,7 @@ describe('the ink review screen in a real terminal', () => {
       '\n',
     );
     ws.write(
-      `workspace: __WS__\nautonomy: 1\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n  alpha:\n    image: base\n    command: ["/bin/sh", "-c", "sleep 3600"]\n    resources: {cpus: 0.1, memory: 32m}\n    env:\n${env}\n`,
+      `workspace: __WS__\nautonomy: 1\nvariables:\n  tier: {type: string, default: gold}\nimages:\n  base:\n    build: {context: images/agent-base}\nagents:\n  alpha:\n    image: base\n    command: ["/bin/sh", "-c", "sleep 3600"]\n    resources: {cpus: 0.1, memory: 32m}\n    env:\n${env}\n`,
     );
     const exitFile = path.join(ws.dir, 'exit-code');
     const cmd = `cd ${ws.dir} && NO_COLOR=1 ${process.execPath} ${path.join(repoRoot, 'bin/run.js')} apply; echo $? > ${exitFile}; sleep 30`;
@@ -79,6 +79,9 @@ describe('the ink review screen in a real terminal', () => {
     const all = (): string => tmux('capture-pane', '-p', '-J', '-S', '-', '-t', session);
     expect(all().match(/Plan: 2 to add/g)).toHaveLength(1);
     expect(all()).not.toContain('orx will perform the following actions');
+    // what the screen does not show is printed above it: the plan's variables and its readiness
+    expect(all()).toMatch(/Variables:\n +tier = "gold"/);
+    expect(all().match(/Readiness: /g)).toHaveLength(1);
     // no line reaches the last column, so the terminal never wraps one on its own; long ones end in …
     // rows: image, alpha; the agent's diff is long: pgdn shows the lines right after the last one seen
     await keys('j');
