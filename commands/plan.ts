@@ -64,7 +64,7 @@ export default class Plan extends OrxCommand {
       simIterations: flags['sim-iterations'],
     });
     return {
-      data: {...p.doc, denied: p.denied, ...(p.saved_to ? {saved_to: p.saved_to} : {})},
+      data: {...p.doc, denied: p.denied, ...(p.saved_to ? {saved_to: p.saved_to} : {}), approvals_needed: p.approvals_needed},
       human:
         renderPlan(p.doc, {needs: p.needs_human, readiness: flags.readiness}) +
         planFooter(p, {dir: this.orx.dir, asked: Boolean(flags.out)}),

@@ -20,6 +20,14 @@ export interface PlanOutcome {
   has_changes: boolean;
   /** step id -> why autonomy alone will need a human for it (`autonomy 1 (DEPLOY)`) */
   needs_human?: HumanNeeds;
+  /** every step apply will stop at for a human, with each reason (autonomy, policy rules) */
+  approvals_needed: ApprovalNeeded[];
+}
+
+export interface ApprovalNeeded {
+  step: string;
+  address: string;
+  why: string[];
 }
 
 /** step id -> `autonomy 1 (DEPLOY)`: what the plan says of a step that apply will stop at for a human. */
@@ -41,6 +49,14 @@ export function planHumanNeeds(doc: PlanDocument): HumanNeeds {
   return humanNeeds(gate(doc.steps, doc.policy.decisions, doc.autonomy), doc.autonomy);
 }
 
+function approvalsNeeded(doc: PlanDocument): ApprovalNeeded[] {
+  return gate(doc.steps, doc.policy.decisions, doc.autonomy).pending.map((r) => ({
+    step: r.step.id,
+    address: r.step.address,
+    why: r.approval,
+  }));
+}
+
 export async function makePlan(
   ctx: OrxContext,
   o: PlanOptions & {out?: string; allowDenied?: boolean; keyFile?: string},
@@ -49,7 +65,14 @@ export async function makePlan(
   const doc = await planWorkspace(ctx, {...o, save: out});
   const denied = isDenied(doc.policy.decisions);
   const saved = out && (!denied || o.allowDenied) ? out : undefined;
-  return {doc, denied, ...(saved ? {saved_to: saved} : {}), has_changes: hasChanges(doc.steps), needs_human: planHumanNeeds(doc)};
+  return {
+    doc,
+    denied,
+    ...(saved ? {saved_to: saved} : {}),
+    has_changes: hasChanges(doc.steps),
+    needs_human: planHumanNeeds(doc),
+    approvals_needed: approvalsNeeded(doc),
+  };
 }
 
 /** A saved plan, its signature checked against the workspace key and any --trusted-key. */

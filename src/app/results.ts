@@ -3,6 +3,7 @@
 // which `orx schema result <id>` prints; the types come from the use-cases that make them.
 import type {PlanSimulation} from '../engine/plan-sim.js';
 import type {PlanDocument} from '../engine/planfile.js';
+import type {ApprovalNeeded} from './plan.js';
 import type {ApprovalRecord} from '../ledger/approvals.js';
 import type {ChainHead} from '../ledger/events.js';
 import type {HaltState} from '../ledger/halt.js';
@@ -33,7 +34,7 @@ import type {OutputResult} from './output.js';
 export type {ApplyResult};
 
 /** `orx plan`: the plan document as `-out` writes it, and whether policy denies it. */
-export type PlanResult = PlanDocument & {denied: boolean; saved_to?: string};
+export type PlanResult = PlanDocument & {denied: boolean; saved_to?: string; approvals_needed: ApprovalNeeded[]};
 
 /** `orx dr backup|restore|prune`: the saved plan with -out, else the apply's result. */
 export type DrPlanResult = (PlanDocument & {saved_to: string}) | ApplyResult;

@@ -49,6 +49,10 @@ describe('a short, honest plan', () => {
     // creating a network is WRITE: autonomy 1 lets it through
     const network = p.stdout.slice(p.stdout.indexOf('# network.backplane'), p.stdout.indexOf('# volume.memory'));
     expect(network).not.toContain('needs approval');
+    // the same, for scripts: each step apply will stop at, and why
+    const j = JSON.parse((await run(['plan', '--json'])).stdout) as {approvals_needed: {address: string; why: string[]}[]};
+    expect(j.approvals_needed.map((n) => n.address)).toEqual(['agent.alpha']);
+    expect(j.approvals_needed[0].why).toEqual(['autonomy 1: DEPLOY steps need a human']);
     const saved = await run(['plan', '-out', 'plans/up.json']);
     expect(saved.code).toBe(0);
     expect((await run(['show', 'plans/up.json'])).stdout).toContain('? needs approval: autonomy 1 (DEPLOY)');

@@ -247,7 +247,7 @@ describe('summaryLine and planFooter', () => {
   });
 
   it('says whether a plan was saved, and that a denied one cannot be applied', () => {
-    const base = {doc: doc([]), has_changes: true} as const;
+    const base = {doc: doc([]), has_changes: true as const, approvals_needed: []};
     const saved: PlanOutcome = {...base, denied: false, saved_to: '/ws/plans/p.json'};
     expect(planFooter(saved, {dir: '/ws', asked: true})).toBe(
       '\nSaved the plan to plans/p.json. Apply exactly it with: orx apply plans/p.json\n',
