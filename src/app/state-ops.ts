@@ -14,6 +14,7 @@ import type {Attrs} from '../resources/types.js';
 import type {OrxContext} from '../engine/context.js';
 import {takeWorkspaceLock} from '../engine/workspace-lock.js';
 import {moveAddressProblem} from '../config/moved.js';
+import {networkSubnet} from '../resources/network.js';
 
 function withoutOrxLabels(labels: Record<string, string> | null | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => !k.startsWith('io.orchestrix.')));
@@ -87,7 +88,10 @@ async function inspectFor(
     if (kind === 'network') {
       const n = await docker.getNetwork(id).inspect();
       refuseForeign(owner, 'network', n.Name, n.Labels, isDockerNetwork(n.Name) || n.Driver === 'host' || n.Driver === 'null');
-      return {object_id: n.Id, attributes: {name: n.Name, internal: Boolean(n.Internal), labels: withoutOrxLabels(n.Labels)}};
+      return {
+        object_id: n.Id,
+        attributes: {name: n.Name, internal: Boolean(n.Internal), labels: withoutOrxLabels(n.Labels), subnet: networkSubnet(n)},
+      };
     }
     if (kind === 'volume') {
       const v = await docker.getVolume(id).inspect();

@@ -6,6 +6,7 @@ import {repositoryOf} from '../drivers/registry/reference.js';
 import {LABEL} from '../util/labels.js';
 import {clusterOwner, KIND_CLUSTER_LABEL, KIND_ROLE_LABEL} from '../resources/cluster.js';
 import type {Attrs, DesiredResource, ObservedResource, ResourceKind} from '../resources/types.js';
+import {networkSubnet} from '../resources/network.js';
 
 /** Raw lists from the engine: one call per object type, whatever the number of resources. */
 export interface Snapshot {
@@ -134,7 +135,13 @@ export function observe(
   };
 
   for (const n of snapshot.networks) {
-    put('network', n.Labels, n.Id, n.Name, () => ({name: n.Name, internal: n.Internal ?? false, labels: userLabels(n.Labels)}));
+    put('network', n.Labels, n.Id, n.Name, (address) => ({
+      name: n.Name,
+      internal: n.Internal ?? false,
+      labels: userLabels(n.Labels),
+      // compared only where the record has it: a record made before subnets were kept is not drift
+      ...(recorded.get(address)?.attributes.subnet !== undefined ? {subnet: networkSubnet(n)} : {}),
+    }));
   }
   for (const v of snapshot.volumes) {
     put('volume', v.Labels ?? undefined, v.Name, v.Name, (address) => {

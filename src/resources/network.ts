@@ -9,6 +9,15 @@ export interface NetworkAttrs extends Record<string, unknown> {
   name: string;
   internal: boolean;
   labels: Record<string, string>;
+  /** the IPv4 subnet Docker gave it (computed: recorded at create, e.g. for an output) */
+  subnet?: string | null;
+}
+
+type NetworkInspect = {IPAM?: {Config?: Array<{Subnet?: string}> | null} | null};
+
+/** The first subnet Docker's IPAM gave a network, as `172.18.0.0/16`. */
+export function networkSubnet(n: NetworkInspect): string | null {
+  return n.IPAM?.Config?.find((c) => c.Subnet)?.Subnet ?? null;
 }
 
 /** Refuses to touch an object of the same name that another owner made. */
@@ -33,7 +42,7 @@ export const networkAction: Action<NetworkAttrs> = {
   version: '1.0.0',
   safety: {category: 'WRITE', budget: {timeMs: 30_000, network: 'none'}},
   updatable: new Set(),
-  computed: new Set(['name']),
+  computed: new Set(['name', 'subnet']),
 
   validate(input) {
     const a = obj('network', input);
@@ -76,7 +85,8 @@ export async function createNetwork(step: PlannedStep, ctx: ApplyContext): Promi
   try {
     const existing = await ctx.docker.getNetwork(after.name).inspect();
     assertOurs('network', after.name, existing.Labels, ctx, step.address);
-    if (existing.Internal === after.internal) return {object_id: existing.Id, attributes: after, adopted: true};
+    if (existing.Internal === after.internal)
+      return {object_id: existing.Id, attributes: {...after, subnet: networkSubnet(existing)}, adopted: true};
     await removeById(existing.Id, ctx);
   } catch (err) {
     if (!isNotFound(err)) throw err;
@@ -88,5 +98,7 @@ export async function createNetwork(step: PlannedStep, ctx: ApplyContext): Promi
     CheckDuplicate: true,
     Labels: {...after.labels, ...ownLabels(ctx.workspace, step.address, step.idempotency_key)},
   });
-  return {object_id: net.id, attributes: after};
+  // the subnet is Docker's choice: read back once, so outputs can use it without the engine
+  const made = await net.inspect().catch(() => ({}) as NetworkInspect);
+  return {object_id: net.id, attributes: {...after, subnet: networkSubnet(made)}};
 }

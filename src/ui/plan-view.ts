@@ -55,7 +55,7 @@ const HIDDEN_ATTRS = new Set(['config_hash', 'objects', 'spec']);
 // does not list them (a change to one is still shown, as every change is)
 const COMPUTED: Record<string, ReadonlySet<string>> = {
   agent: new Set(['name', 'image_ref', 'image_user', 'egress', 'secrets_mount', 'hardening', 'pids_limit', 'allow_root']),
-  network: new Set(['name']),
+  network: new Set(['name', 'subnet']),
   volume: new Set(['name']),
   image: new Set(['tag', 'context_digest', 'user', 'source']),
 };

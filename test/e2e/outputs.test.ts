@@ -49,6 +49,7 @@ outputs:
   web_url: {value: 'agent.web.ports[0].url', description: where the web agent answers}
   web_url_built: {value: '"http://127.0.0.1:" + string(agent.web.ports[0].host)'}
   edge_network: {value: 'state.networks.edge.name'}
+  edge_subnet: {value: 'network.edge.subnet'}
   port_given: {value: 'var.web_port'}
 `;
 
@@ -94,10 +95,15 @@ describe('outputs', () => {
       expect(schema('apply')(result), ajv.errorsText(schema('apply').errors)).toBe(true);
       expect(result.status).toBe('succeeded');
       const url = `http://127.0.0.1:${port}`;
+      // the subnet Docker chose for the network, as the engine reports it
+      const edge = await docker.getNetwork(`orx-${ws.name}-edge`).inspect();
+      const subnet = (edge as {IPAM: {Config: {Subnet: string}[]}}).IPAM.Config[0].Subnet;
+      expect(subnet).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
       expect(result.outputs).toEqual([
         {name: 'web_url', description: 'where the web agent answers', value: url, type: 'string', error: null},
         {name: 'web_url_built', description: null, value: url, type: 'string', error: null},
         {name: 'edge_network', description: null, value: `orx-${ws.name}-edge`, type: 'string', error: null},
+        {name: 'edge_subnet', description: null, value: subnet, type: 'string', error: null},
         {name: 'port_given', description: null, value: port, type: 'number', error: null},
       ]);
 
@@ -122,6 +128,7 @@ describe('outputs', () => {
         ['web_url', url],
         ['web_url_built', url],
         ['edge_network', `orx-${ws.name}-edge`],
+        ['edge_subnet', subnet],
         ['port_given', port],
       ]);
       const human = await orx(['output'], offline);
