@@ -275,7 +275,8 @@ export async function execute(opts: ExecuteOptions): Promise<ExecuteResult> {
           : err instanceof Error
             ? err.message
             : String(err);
-      ctx.log.error(message, {address: step.address});
+      // said once on stderr by the progress line of the step, and once in the run's summary
+      ctx.log.debug(message, {address: step.address});
       finish(step, err instanceof RolledBack ? 'rolled_back' : 'failed', null, message, err instanceof RollbackFailed);
     }
   };

@@ -151,7 +151,13 @@ export function buildPlan(input: PlanInput): PlanModel {
     if (rotated && (draft.action === 'noop' || draft.action === 'update')) markRotated(draft, rotated);
     if (draft.action === 'noop' && b && (!rec || rec.object_id !== b.object_id || !deepEqual(rec.attributes, draft.after))) {
       draft.record = true;
-      if (!rec) draft.reasons.push('found on the engine (left by an interrupted apply): will be recorded');
+      // a `ref:` image is found because the operator has it, not because an apply was cut short
+      if (!rec)
+        draft.reasons.push(
+          kind === 'image' && b.attributes.source === 'ref'
+            ? 'found on this machine: will be recorded'
+            : 'found on the engine (left by an interrupted apply): will be recorded',
+        );
     }
     // a kind cluster left by an interrupted apply is adopted by its create step, which also
     // writes the workspace kubeconfig the recording alone would not

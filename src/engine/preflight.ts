@@ -10,6 +10,7 @@ import {secretPresenceProblems} from '../secrets/config-check.js';
 import {protectedKeyFiles} from './agent-secrets.js';
 import type {OrxContext} from './context.js';
 import {unavailableImages, type ImageLookup} from './image-availability.js';
+import {unavailableImageActions} from '../resources/image.js';
 
 /**
  * Before a plan that starts things (not a destroy): secret references always, images only when
@@ -59,12 +60,7 @@ function imagesUnavailable(loaded: LoadedConfig, missing: ImageLookup[]): OrxErr
     code: 'image_unavailable',
     message: diagnostics.map(formatDiagnostic).join('\n'),
     diagnostics,
-    actions: [
-      `Build it on this machine (\`docker build -t ${refs[0]} DIR\`, or give the image \`build: {context: DIR}\` in orchestration.yml instead of \`ref:\`).`,
-      `Or load it from an archive: \`docker load -i FILE.tar\`.`,
-      `Or check the reference and the registry: \`docker pull ${refs[0]}\` says what the engine sees (name, tag, network, \`docker login\`).`,
-      'Then run `orx plan` again.',
-    ],
+    actions: unavailableImageActions(refs[0]),
     data: {images: missing.map((m) => ({image: m.image, ref: m.ref, registry: m.registry, agents: m.agents, reason: m.reason}))},
   });
 }

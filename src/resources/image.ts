@@ -141,6 +141,16 @@ async function build(after: BuiltImageAttrs, step: PlannedStep, ctx: ApplyContex
   return {object_id: built.Id, attributes: after};
 }
 
+/** What to do about a `ref:` image this machine does not have and cannot pull: said at plan and at apply. */
+export function unavailableImageActions(ref: string): string[] {
+  return [
+    `Build it on this machine (\`docker build -t ${ref} DIR\`, or give the image \`build: {context: DIR}\` in orchestration.yml instead of \`ref:\`).`,
+    `Or load it from an archive: \`docker load -i FILE.tar\`.`,
+    `Or check the reference and the registry: \`docker pull ${ref}\` says what the engine sees (name, tag, network, \`docker login\`).`,
+    'Then run `orx plan` again.',
+  ];
+}
+
 async function pull(after: RefImageAttrs, ctx: ApplyContext): Promise<StepOutcome> {
   // a verified image is fetched by the digest its signature covers, then given its tag
   const source = after.digest ? `${repositoryOf(after.ref)}@${after.digest}` : after.ref;
@@ -155,7 +165,12 @@ async function pull(after: RefImageAttrs, ctx: ApplyContext): Promise<StepOutcom
       signal: ctx.signal,
     });
   } catch (err) {
-    throw new Error(`cannot pull ${source}: ${engineMessage(err)}`, {cause: err});
+    throw new OrxError({
+      code: 'image_unavailable',
+      message: `cannot pull ${source}: ${engineMessage(err).trim()}`,
+      actions: unavailableImageActions(after.ref),
+      cause: err,
+    });
   }
   const pulled = await ctx.docker.getImage(source).inspect();
   if (after.id && pulled.Id !== after.id) {

@@ -1,8 +1,8 @@
 // Mistakes found before anything is applied, through the built CLI: file:// secrets that are
 // missing or readable by others are errors at their line (validate and plan), an unset env://
 // variable is a warning, and a `ref` image that is neither on the engine nor in its registry is
-// one error at its line, printed once, before any change. Registries here are 127.0.0.1 (a real
-// docker-registry, or a closed port) and `registry.invalid`, which never resolves.
+// one error at its line, printed once, before any change. Registries here are 127.0.0.1 only (a real
+// docker-registry, or a closed port): no test sends the engine to resolve or reach another host.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -153,20 +153,20 @@ agents:
     resources: {cpus: 0.1, memory: 32m}
 `;
 
-  it('an image on an unknown registry is one error at its line, printed once, before any apply', async () => {
-    ws.write(REF_YAML('registry.invalid/x:1'));
-    const line = lineOf('registry.invalid');
+  it('an image its registry cannot give is one error at its line, printed once, before any apply', async () => {
+    ws.write(REF_YAML('127.0.0.1:9/x:1'));
+    const line = lineOf('127.0.0.1:9/x:1');
     for (const args of [['plan'], ['apply', '--auto-approve']]) {
       const r = await orx(args, {cwd: ws.dir});
       expect(r.code, `${args[0]}: ${r.stderr}`).toBe(1);
       expect(r.stderr).toMatch(
         new RegExp(
-          `^Error: orchestration\\.yml:${line}:\\d+: images\\.tools\\.ref: registry\\.invalid/x:1 \\(used by agent\\.worker\\) is not on this machine and cannot be pulled from registry\\.invalid: .*registry\\.invalid`,
+          `^Error: orchestration\\.yml:${line}:\\d+: images\\.tools\\.ref: 127\\.0\\.0\\.1:9/x:1 \\(used by agent\\.worker\\) is not on this machine and cannot be pulled from 127\\.0\\.0\\.1:9: .*connection refused`,
         ),
       );
-      expect(occurrences(r.stderr, 'registry.invalid/x:1 (used by')).toBe(1);
+      expect(occurrences(r.stderr, '127.0.0.1:9/x:1 (used by')).toBe(1);
       expect(r.stderr).toContain('docker load -i');
-      expect(r.stderr).toContain('docker pull registry.invalid/x:1');
+      expect(r.stderr).toContain('docker pull 127.0.0.1:9/x:1');
       expect(noStack(r.stderr)).toBe(true);
       expect(r.stdout).toBe('');
     }
@@ -174,11 +174,22 @@ agents:
     expect(json.error).toMatchObject({
       code: 'image_unavailable',
       diagnostics: [{file: 'orchestration.yml', line}],
-      data: {images: [{image: 'tools', ref: 'registry.invalid/x:1', registry: 'registry.invalid', agents: ['agent.worker']}]},
+      data: {images: [{image: 'tools', ref: '127.0.0.1:9/x:1', registry: '127.0.0.1:9', agents: ['agent.worker']}]},
     });
     // nothing was created, and no run was recorded
     expect(await docker.listContainers({all: true, filters: {label: [`io.orchestrix.workspace=${ws.name}`]}})).toEqual([]);
     expect(fs.existsSync(path.join(ws.dir, '.orx/ledger.db'))).toBe(false);
+
+    // a plan made offline cannot know: its apply fails at the image step, said once on each
+    // stream (the step's line, the run's summary), with the same fix
+    expect((await orx(['plan', '--refresh=false', '-out', 'plans/p.json'], {cwd: ws.dir})).code).toBe(0);
+    const applied = await orx(['apply', 'plans/p.json'], {cwd: ws.dir});
+    expect(applied.code, applied.stderr).toBe(6);
+    for (const out of [applied.stderr, applied.stdout]) {
+      expect(occurrences(out, 'cannot pull 127.0.0.1:9/x:1')).toBe(1);
+      expect(out).toContain('docker load -i FILE.tar');
+    }
+    expect(noStack(applied.stderr)).toBe(true);
   });
 
   it('a registry that refuses connections, a repository the registry lacks, and a metadata address are errors naming each', async () => {

@@ -39,6 +39,8 @@ describe('ref images', () => {
     const doc = await plan(ws.dir);
     expect(doc.steps.find((s) => s.address === 'image.tools')!.after).toEqual({source: 'ref', ref: tag, id});
     expect(doc.steps.find((s) => s.address === 'agent.t')!.after!.image_ref).toBe(id);
+    // the operator's own image: found, not left behind by a cut-short apply
+    expect(doc.steps.find((s) => s.address === 'image.tools')!.reasons).toEqual(['found on this machine: will be recorded']);
     const out = await apply(ws.dir, doc);
     expect(out.failed).toBe(false);
     expect(out.results.find((r) => r.step.address === 'image.tools')!.adopted).toBe(true);
@@ -61,6 +63,8 @@ describe('ref images', () => {
     expect(out.failed).toBe(true);
     const r = out.results.find((x) => x.step.address === 'image.tools')!;
     expect(r.error).toMatch(/cannot pull 127.0.0.1:1\/orx-nothing:1/);
+    // with the fix, as the plan would have said it
+    expect(r.error).toContain('docker load -i FILE.tar');
     expect(out.results.find((x) => x.step.address === 'agent.t')!.status).toBe('skipped');
   });
 });
