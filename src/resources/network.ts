@@ -99,6 +99,6 @@ export async function createNetwork(step: PlannedStep, ctx: ApplyContext): Promi
     Labels: {...after.labels, ...ownLabels(ctx.workspace, step.address, step.idempotency_key)},
   });
   // the subnet is Docker's choice: read back once, so outputs can use it without the engine
-  const made = await net.inspect().catch(() => ({}) as NetworkInspect);
+  const made = await net.inspect().catch(() => ({}));
   return {object_id: net.id, attributes: {...after, subnet: networkSubnet(made)}};
 }
