@@ -203,7 +203,7 @@ describe('types and values', () => {
     expect(text).toContain('agents.a.ports[2]: host_ip "1.2.3" is not an IP address');
     expect(text).toContain('agents.a.user must be a user name or id');
     expect(text).toContain('agents.b.resources.memory must be at least 6MiB (got "1k")');
-    expect(text).toContain('agents.b.resources.pids must be between 1 and 4194304 (got 0)');
+    expect(text).toContain('agents.b.resources.pids must be between 16 and 4194304 (got 0)');
     expect(fail('workspace: lab\nimages:\n  x: {ref: "ghcr.io/Example/Tools:1"}\n').message).toMatch(
       /images\.x\.ref must be an image reference/,
     );
