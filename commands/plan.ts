@@ -65,7 +65,8 @@ export default class Plan extends OrxCommand {
     });
     return {
       data: {...p.doc, denied: p.denied, ...(p.saved_to ? {saved_to: p.saved_to} : {}), approvals_needed: p.approvals_needed},
-      human:
+      // a plan of a thousand steps takes a while to render: not done for --json
+      human: () =>
         renderPlan(p.doc, {needs: p.needs_human, readiness: flags.readiness}) +
         planFooter(p, {dir: this.orx.dir, asked: Boolean(flags.out)}),
       exit: p.denied ? EXIT.APPROVAL : flags['detailed-exitcode'] && p.has_changes ? EXIT.CHANGES : EXIT.OK,

@@ -21,8 +21,8 @@ export {JSON_FORMAT_VERSION};
 export interface CommandResult<T extends object = object> {
   /** the JSON document, typed per command (src/app/results.ts, schemas/results/) */
   data: T;
-  /** human rendering for stdout; nothing is printed when absent */
-  human?: string;
+  /** human rendering for stdout; nothing is printed when absent (a function: rendered only when printed) */
+  human?: string | (() => string);
   exit?: ExitCode;
 }
 
@@ -135,7 +135,10 @@ export abstract class OrxCommand extends Command {
       if ('streamed' in result) {
         // already on stdout
       } else if (this.jsonMode) process.stdout.write(JSON.stringify({formatVersion: JSON_FORMAT_VERSION, ...result.data}, null, 2) + '\n');
-      else if (result.human) process.stdout.write(result.human.endsWith('\n') ? result.human : `${result.human}\n`);
+      else {
+        const human = typeof result.human === 'function' ? result.human() : result.human;
+        if (human) process.stdout.write(human.endsWith('\n') ? human : `${human}\n`);
+      }
       process.exitCode = result.exit ?? EXIT.OK;
     } catch (err) {
       this.renderError(err);

@@ -102,10 +102,16 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
   }
   checkDependencies(deps, problems);
   // what an agent runs as, as far as the files say: `user`, else a built image's Dockerfile USER
-  const userOf = (a: AgentSpec) => {
-    const build = images[a.image]?.build;
-    return a.user ?? (build ? (dockerfileUser(build.context_path, build.dockerfile) ?? '') : undefined);
+  // (each Dockerfile read once: every volume asks about every agent)
+  const imageUsers = new Map<string, string | undefined>();
+  const imageUser = (image: string): string | undefined => {
+    if (!imageUsers.has(image)) {
+      const build = images[image]?.build;
+      imageUsers.set(image, build ? (dockerfileUser(build.context_path, build.dockerfile) ?? '') : undefined);
+    }
+    return imageUsers.get(image);
   };
+  const userOf = (a: AgentSpec) => a.user ?? imageUser(a.image);
   checkVolumeOwners(volumes, (v) => rwMounters(v, agents, userOf, (a, i) => mountPaths.get(a)![i]), problems);
   checkHostPorts(ports, problems);
 
