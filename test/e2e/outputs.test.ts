@@ -1,11 +1,11 @@
 // Outputs through the built CLI: evaluated over what the ledger recorded, printed at the end of
 // an apply and by `orx output` (which never needs the engine); and a saved plan made with other
 // variable values is stale.
-import net from 'node:net';
 import {Ajv} from 'ajv';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {AJV_OPTIONS, readPublishedSchema, readResultSchema, resultSchemaNames} from '../../src/config/schema.js';
 import {noStack, orx} from '../helpers/cli.js';
+import {freePort} from '../helpers/http.js';
 import {docker, makeWorkspace, SLEEP_CMD, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
@@ -20,14 +20,6 @@ const ajv = new Ajv({...AJV_OPTIONS, allErrors: true});
 ajv.addSchema(readPublishedSchema('plan'));
 for (const n of resultSchemaNames()) ajv.addSchema(readResultSchema(n)!);
 const schema = (name: string) => ajv.getSchema(`https://orchestrix.dev/schemas/results/${name}.schema.json`)!;
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const {port} = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const YAML = `workspace: __WS__
 autonomy: 3

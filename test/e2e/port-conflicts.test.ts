@@ -1,6 +1,7 @@
 import net from 'node:net';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {noStack, orx, orxApproved} from '../helpers/cli.js';
+import {freePort} from '../helpers/http.js';
 import {docker, makeWorkspace, type TestWorkspace} from '../helpers/workspace.js';
 
 let ws: TestWorkspace;
@@ -21,15 +22,6 @@ async function holdPort(): Promise<number> {
   servers.push(srv);
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
   return (srv.address() as net.AddressInfo).port;
-}
-
-/** A port free right now: taken by nothing this test knows of. */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const {port} = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 function yaml(port: number, name = 'web'): string {

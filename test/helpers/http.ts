@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 
 /** GET http://127.0.0.1:PORT/PATH: the trimmed body of a 200 answer, else null (refused, reset, timed out, other status). */
 export function loopbackGet(port: number, path: string, timeoutMs: number): Promise<string | null> {
@@ -11,5 +12,18 @@ export function loopbackGet(port: number, path: string, timeoutMs: number): Prom
     });
     req.on('error', () => resolve(null));
     req.on('timeout', () => (req.destroy(), resolve(null)));
+  });
+}
+
+/** A loopback port free right now (taken by nothing this test knows of). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
   });
 }

@@ -10,6 +10,7 @@ import {checkExpressions, loadConfig} from '../../src/config/load.js';
 import type {Problem} from '../../src/config/problem.js';
 import {convertText, convertTyped, envVariables, orderedVariableArgs, type VariableInputs} from '../../src/config/variables.js';
 import {OrxError} from '../../src/errors.js';
+import {caught} from '../helpers/errors.js';
 
 const made: string[] = [];
 afterAll(() => made.forEach((d) => rmSync(d, {recursive: true, force: true})));
@@ -20,16 +21,6 @@ function workspace(yaml: string, files: Record<string, string> = {}): string {
   writeFileSync(join(dir, 'orchestration.yml'), yaml);
   for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
   return dir;
-}
-
-function thrown(fn: () => unknown): OrxError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(OrxError);
-    return err as OrxError;
-  }
-  throw new Error('expected an OrxError');
 }
 
 const inputs = (o: Partial<VariableInputs>): VariableInputs => ({env: {}, args: [], flags: true, ...o});
@@ -131,13 +122,13 @@ describe('precedence: default < ORX_VAR_ < -var-file and -var in command-line or
 
   it('an unknown name on the command line or in a var-file is an error with a suggestion; a file without variables loads as before', () => {
     const dir = workspace(DECLS, {'bad.yml': 'dd: 1\n'});
-    expect(thrown(() => loadConfig(dir, {vars: inputs({args: [{kind: 'var', text: 'aa=1'}]})})).message).toBe(
+    expect(caught(() => loadConfig(dir, {vars: inputs({args: [{kind: 'var', text: 'aa=1'}]})})).message).toBe(
       '-var aa: no variable "aa" is declared in orchestration.yml (did you mean "a"?)',
     );
-    expect(thrown(() => loadConfig(dir, {vars: inputs({args: [{kind: 'file', path: 'bad.yml'}]})})).message).toMatch(
+    expect(caught(() => loadConfig(dir, {vars: inputs({args: [{kind: 'file', path: 'bad.yml'}]})})).message).toMatch(
       /^-var-file bad\.yml: no variable "dd" is declared .*\(did you mean "d"\?\)/,
     );
-    expect(thrown(() => loadConfig(dir, {vars: inputs({args: [{kind: 'var', text: 'novalue'}]})})).message).toMatch(/expected NAME=VALUE/);
+    expect(caught(() => loadConfig(dir, {vars: inputs({args: [{kind: 'var', text: 'novalue'}]})})).message).toMatch(/expected NAME=VALUE/);
     const plain = workspace('workspace: lab\n');
     const loaded = loadConfig(plain);
     expect('variables' in loaded || 'outputs' in loaded).toBe(false);
@@ -191,7 +182,7 @@ agents:
 images:
   base: {ref: "busybox:1"}
 `);
-    const e = thrown(() => loadConfig(dir, {vars: inputs({})}));
+    const e = caught(() => loadConfig(dir, {vars: inputs({})}));
     expect(e.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`)).toEqual([
       '3:3: variable "region" has no value: it has no default; set it with -var region=..., -var-file FILE, ORX_VAR_region=..., or give it a default',
       '7:17: var.regoin is not declared (did you mean "region"?); declare it under `variables:` (e.g. variables: {regoin: {type: string}})',
@@ -207,7 +198,7 @@ variables:
   note: {default: x, description: "the admin password"}
   flagged: {default: x, sensitive: true}
 `);
-    const e = thrown(() => loadConfig(dir));
+    const e = caught(() => loadConfig(dir));
     expect(e.diagnostics.map((d) => [d.line, d.col])).toEqual([
       [3, 3],
       [4, 3],
