@@ -113,7 +113,10 @@ ${SECRETS}
       expect(failed.stderr).toMatch(/blue-green: the new container was not healthy \(unhealthy: .*\).* Last check: .*\(sensitive\)/);
       expect(failed.stdout).toMatch(/Last check: .*\(sensitive\)/);
       const jsonLogs = await cli(['apply', '--auto-approve', '--log-format', 'json'], 6);
-      expect(jsonLogs.stderr).toMatch(/"msg":"blue-green: the new container was not healthy.* Last check: .*\(sensitive\)/);
+      // the step's one structured line carries the error, redacted
+      expect(jsonLogs.stderr).toMatch(
+        /"msg":"\w+ (rolled back|failed)".*"error":"[^"]*blue-green: the new container was not healthy.* Last check: .*\(sensitive\)/,
+      );
 
       const events = await cli(['events', '--json']);
       const rollbacks = (JSON.parse(events.stdout).events as Array<{payload: {rollback?: {health_output: string}} | null}>).filter(
