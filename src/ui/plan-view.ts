@@ -205,16 +205,48 @@ function changeLines(all: AttrChange[], pad: string): string[] {
   ];
 }
 
+/** `orx-WS-`, from an agent's own Docker name: the networks and volumes it names carry it too. */
+function dockerPrefix(s: {kind: string; address?: string; after: Attrs | null; before?: Attrs | null}): string | null {
+  if (s.kind !== 'agent' || !s.address?.startsWith('agent.')) return null;
+  const own = s.address.slice('agent.'.length);
+  const name = (s.after ?? s.before)?.name;
+  return typeof name === 'string' && name.startsWith('orx-') && name.endsWith(`-${own}`) ? name.slice(0, -own.length) : null;
+}
+
+/** An agent's networks and volume mounts by the names orchestration.yml gives them, not Docker's. */
+function asWritten(key: string, v: unknown, prefix: string | null): unknown {
+  if (!prefix || !Array.isArray(v)) return v;
+  const strip = (x: unknown): unknown => (typeof x === 'string' && x.startsWith(prefix) ? x.slice(prefix.length) : x);
+  if (key === 'networks') return v.map(strip);
+  if (key === 'mounts')
+    return v.map((m: unknown) => (m !== null && typeof m === 'object' ? {...m, source: strip((m as Attrs).source)} : m));
+  return v;
+}
+
+function attrsAsWritten(attrs: Attrs, prefix: string | null): Attrs {
+  return prefix ? Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, asWritten(k, v, prefix)])) : attrs;
+}
+
+function changesAsWritten(changes: AttrChange[], prefix: string | null): AttrChange[] {
+  return prefix
+    ? changes.map((ch) => ({...ch, before: asWritten(ch.path, ch.before, prefix), after: asWritten(ch.path, ch.after, prefix)}))
+    : changes;
+}
+
 /**
  * A step's attributes as the plan shows them, without colour: what a create sets, or what an
  * update or replace changes. For the review screen, which shows the plan step by step.
  */
-export function stepAttrText(s: Pick<PlannedStep, 'action' | 'after' | 'changes'> & {kind: string}, pad = '  '): string[] {
+export function stepAttrText(
+  s: Pick<PlannedStep, 'action' | 'after' | 'changes'> & {kind: string; address?: string},
+  pad = '  ',
+): string[] {
+  const prefix = dockerPrefix(s);
   const lines =
     s.action === 'create' && s.after
-      ? attrLines('+', s.kind, s.after, pad)
+      ? attrLines('+', s.kind, attrsAsWritten(s.after, prefix), pad)
       : s.action === 'update' || s.action === 'replace'
-        ? changeLines(s.changes, pad)
+        ? changeLines(changesAsWritten(s.changes, prefix), pad)
         : [];
   return lines.map((l) => stripVTControlCharacters(l));
 }
@@ -273,7 +305,15 @@ export function renderStep(s: PlannedStep, decisions: DecisionView[] = [], needs
     // nothing more: the op's parameters are in the plan file
   } else if (s.kind === 'manifests' && (s.action === 'create' || s.action === 'delete')) lines.push(...changeLines(s.changes, '      '));
   else if (s.action === 'create' && s.after) {
-    lines.push(...attrLines('+', s.kind, s.after, '      ', s.kind === 'cluster' ? new Set([...HIDDEN_ATTRS, 'config']) : HIDDEN_ATTRS));
+    lines.push(
+      ...attrLines(
+        '+',
+        s.kind,
+        attrsAsWritten(s.after, dockerPrefix(s)),
+        '      ',
+        s.kind === 'cluster' ? new Set([...HIDDEN_ATTRS, 'config']) : HIDDEN_ATTRS,
+      ),
+    );
     if (s.after.target === 'kubernetes') lines.push(...renderedLines(s.after.objects, '      '));
     if (s.kind === 'cluster')
       lines.push(
@@ -283,7 +323,8 @@ export function renderStep(s: PlannedStep, decisions: DecisionView[] = [], needs
           .split('\n')
           .map((l) => `          ${c.dim(l)}`),
       );
-  } else if (s.action === 'update' || s.action === 'replace') lines.push(...changeLines(s.changes, '      '));
+  } else if (s.action === 'update' || s.action === 'replace')
+    lines.push(...changeLines(changesAsWritten(s.changes, dockerPrefix(s)), '      '));
   // what autonomy alone will ask a human for: known now, not first learnt at apply
   if (needsHuman) lines.push(`    ${c.yellow(`? needs approval: ${needsHuman}`)}`);
   lines.push(...decisionLines(decisions, '    '));

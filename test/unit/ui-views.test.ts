@@ -113,6 +113,23 @@ describe('renderStep', () => {
     );
     expect(updated).toContain('~ Deployment lab/k (apps/v1) will be updated');
 
+    // an agent's networks and volumes by the names orchestration.yml uses, not Docker's
+    const renamed = renderStep(
+      step({
+        address: 'agent.web',
+        kind: 'agent',
+        action: 'replace',
+        after: {name: 'orx-lab-web'},
+        changes: [
+          {path: 'networks', before: ['orx-lab-a'], after: ['orx-lab-a', 'orx-lab-b', 'bridge'], forces_replacement: true},
+          {path: 'mounts', before: [], after: [{source: 'orx-lab-memory', target: '/data', read_only: false}], forces_replacement: true},
+        ],
+      }),
+    );
+    expect(renamed).toContain('~ networks = ["a"] -> ["a", "b", "bridge"] # forces replacement');
+    expect(renamed).toMatch(/after:\n +- source: memory\n/);
+    expect(renamed).not.toContain('orx-lab-');
+
     const kube = renderStep(
       step({
         address: 'agent.k',

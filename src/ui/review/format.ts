@@ -86,14 +86,26 @@ export function diffLines(step: ReviewStep): Line[] {
   const lines: Line[] = [{text: `# ${address} (${clean(step.kind)}, ${step.category}) ${VERB[step.action]}`, tone: 'plain'}];
   if (step.action === 'create') {
     // the same attributes, in the same units, as the plan text the screen stands in for
-    const attrs = stepAttrText({kind: step.kind, action: step.action, after: step.after ?? null, changes: step.changes});
+    const attrs = stepAttrText({
+      kind: step.kind,
+      address: step.address,
+      action: step.action,
+      after: step.after ?? null,
+      changes: step.changes,
+    });
     if (attrs.length === 0) lines.push({text: `  + ${address}`, tone: 'add'});
     for (const l of attrs) lines.push({text: clean(l), tone: 'add'});
   } else if (step.action === 'delete') {
     lines.push({text: `  - ${address}`, tone: 'remove'});
   } else if (step.action === 'update' || step.action === 'replace') {
     if (step.changes.length === 0) lines.push({text: '  (no attribute changes listed)', tone: 'muted'});
-    for (const l of stepAttrText({kind: step.kind, action: step.action, after: step.after ?? null, changes: step.changes}))
+    for (const l of stepAttrText({
+      kind: step.kind,
+      address: step.address,
+      action: step.action,
+      after: step.after ?? null,
+      changes: step.changes,
+    }))
       lines.push({text: clean(l), tone: l.includes('# forces replacement') ? 'danger' : 'change'});
   } else {
     lines.push({text: '  (no changes)', tone: 'muted'});
