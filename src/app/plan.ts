@@ -49,12 +49,8 @@ export function planHumanNeeds(doc: PlanDocument): HumanNeeds {
   return humanNeeds(gate(doc.steps, doc.policy.decisions, doc.autonomy), doc.autonomy);
 }
 
-function approvalsNeeded(doc: PlanDocument): ApprovalNeeded[] {
-  return gate(doc.steps, doc.policy.decisions, doc.autonomy).pending.map((r) => ({
-    step: r.step.id,
-    address: r.step.address,
-    why: r.approval,
-  }));
+function approvalsNeeded(g: GateResult): ApprovalNeeded[] {
+  return g.pending.map((r) => ({step: r.step.id, address: r.step.address, why: r.approval}));
 }
 
 export async function makePlan(
@@ -65,13 +61,14 @@ export async function makePlan(
   const doc = await planWorkspace(ctx, {...o, save: out});
   const denied = isDenied(doc.policy.decisions);
   const saved = out && (!denied || o.allowDenied) ? out : undefined;
+  const g = gate(doc.steps, doc.policy.decisions, doc.autonomy);
   return {
     doc,
     denied,
     ...(saved ? {saved_to: saved} : {}),
     has_changes: hasChanges(doc.steps),
-    needs_human: planHumanNeeds(doc),
-    approvals_needed: approvalsNeeded(doc),
+    needs_human: humanNeeds(g, doc.autonomy),
+    approvals_needed: approvalsNeeded(g),
   };
 }
 
