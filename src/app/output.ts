@@ -137,7 +137,9 @@ export async function showOutputs(ctx: OrxContext, name?: string): Promise<Outpu
 export async function outputsAfterApply(ctx: OrxContext, values: Record<string, unknown> | undefined): Promise<OutputEntry[] | undefined> {
   const source = readOutputSource(ctx.dir, ctx.vars);
   if (Object.keys(source.outputs).length === 0) return undefined;
-  const context = outputContext(ctx.dir, source.workspace, (await recorded(ctx.dir)).records, {...source.variables, ...values});
+  // the values are the apply's own: the state alone is read, not the runs
+  const records = Ledger.exists(ctx.dir) ? await withReadLedger(ctx.dir, (l) => l.listResources()) : [];
+  const context = outputContext(ctx.dir, source.workspace, records, {...source.variables, ...values});
   return evaluateOutputs(source.outputs, context);
 }
 
