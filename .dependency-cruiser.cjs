@@ -4,7 +4,7 @@
 //   5 commands/                     parse flags, call one use-case, hand its result to a view
 //   4 src/cli  src/app              terminal concerns; use-cases returning typed results
 //   3 src/engine  src/dr            desired state, planner, plan file, executor; DR plans and steps
-//   2 src/resources  src/policy  src/secrets  src/trust  src/audit  src/sim
+//   2 src/resources  src/egress  src/policy  src/secrets  src/trust  src/audit  src/sim
 //   1 src/drivers  src/ledger  src/config  src/k8s
 //   0 src/util  src/errors.ts  src/exit-codes.ts  src/cli-argv.ts
 //
@@ -13,7 +13,7 @@
 const LAYERS = [
   ['^src/(util/|errors\\.ts$|exit-codes\\.ts$|cli-argv\\.ts$)'],
   ['^src/(drivers|ledger|config|k8s)/'],
-  ['^src/(resources|policy|secrets|trust|audit|sim)/'],
+  ['^src/(resources|egress|policy|secrets|trust|audit|sim)/'],
   ['^src/(engine|dr)/'],
   ['^src/(cli|app)/'],
   ['^commands/'],

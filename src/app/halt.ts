@@ -11,6 +11,9 @@ import {revokeTokens} from '../ledger/tokens.js';
 import {removeWorkspaceSecrets, secretsRoot} from '../secrets/delivery.js';
 import type {OrxContext} from '../engine/context.js';
 import {checkpointChain} from '../engine/checkpoint.js';
+import {cutEgress} from '../egress/halt.js';
+import {GATEWAY_ADDRESS} from '../egress/attrs.js';
+import {ingestEgressLog} from '../egress/ingest.js';
 
 export interface HaltOptions {
   reason: string;
@@ -27,7 +30,11 @@ export interface HaltResult {
   secrets_removed: number;
   /** identity tokens revoked */
   tokens_revoked: number;
+  /** when the egress gateway was killed (null: the workspace has none running) */
+  egress_cut_at: string | null;
 }
+
+export {GATEWAY_ADDRESS};
 
 function workspaceName(dir: string): string | null {
   try {
@@ -51,6 +58,13 @@ async function waitForLockRelease(ledger: Ledger, lockId: string, waitMs: number
 export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltOptions): Promise<HaltResult> {
   const state: HaltState = {at: new Date().toISOString(), by: ctx.actor, reason: opts.reason, stopped: []};
   setHalt(ledger, state);
+  // egress goes first, before waiting for anything: from here on no agent reaches the outside
+  const ws = workspaceName(ctx.dir);
+  const docker = await connectDocker();
+  const cut = await cutEgress(docker, ws, ledger.listResources());
+  const egressCutAt = cut.stopped.length > 0 ? new Date().toISOString() : null;
+  state.stopped.push(...cut.stopped);
+  setHalt(ledger, state);
 
   const lock = ledger.currentLock();
   let interrupted: HaltResult['interrupted_apply'] = null;
@@ -64,16 +78,17 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
     await waitForLockRelease(ledger, lock.id, opts.waitMs ?? 120_000);
   }
 
-  const ws = workspaceName(ctx.dir);
-  const agents = await stopAllAgents(await connectDocker(), ctx.dir, ws, ledger.listResources());
+  const agents = await stopAllAgents(docker, ctx.dir, ws, ledger.listResources());
   state.stopped.push(...agents.stopped);
   setHalt(ledger, state);
+  // what agents reached for up to the halt is on the record
+  await ingestEgressLog(docker, ledger, null).catch((err: unknown) => ctx.log.warn(`egress log not recorded: ${String(err)}`));
   // a halted agent keeps no secret in RAM and no identity that still verifies: resume
   // delivers both afresh
   const secretsRemoved = removeWorkspaceSecrets(secretsRoot(), ctx.dir, ws, agents.secrets_mounts).length;
   const tokensRevoked = revokeTokens(ledger, {all: true}, {actor: ctx.actor, reason: `workspace halted: ${opts.reason}`}).length;
   await checkpointChain(ctx, ledger, undefined, {reason: 'halt'});
-  return {state, interrupted_apply: interrupted, failures: agents.failures, secrets_removed: secretsRemoved, tokens_revoked: tokensRevoked};
+  return {state, interrupted_apply: interrupted, failures: [...cut.failures, ...agents.failures], secrets_removed: secretsRemoved, tokens_revoked: tokensRevoked, egress_cut_at: egressCutAt};
 }
 
 export async function liftHalt(ctx: OrxContext, ledger: Ledger, reason: string): Promise<HaltState> {

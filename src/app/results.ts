@@ -16,6 +16,7 @@ import type {BundleVerification, ExportSummary} from './audit-bundle.js';
 import type {BackupRow} from './dr-list.js';
 import type {BackupVerification} from './dr-verify.js';
 import type {EventRecord} from './events.js';
+import type {EgressLogResult} from './egress-log.js';
 import type {GraphResult} from './graph.js';
 import type {HaltResult} from './halt.js';
 import type {InitResult} from './init.js';
@@ -87,6 +88,7 @@ export interface CommandResults {
   'dr restore': DrPlanResult;
   'dr verify': DrVerifyReport;
   events: {events: EventRecord[]};
+  'egress log': EgressLogResult;
   'force-unlock': {unlocked: string};
   graph: GraphResult;
   halt: Omit<HaltResult, 'state'> & {halt: HaltState};

@@ -155,6 +155,12 @@ function refuseForeign(
 export async function importObject(ctx: OrxContext, ledger: Ledger, address: string, id: string): Promise<ResourceRecord> {
   const parsed = parseAddress(address);
   if (!parsed) throw new OrxError({code: 'bad_address', message: `${address}: not a resource address (kind.name, e.g. volume.memory)`});
+  if (parsed.kind === 'gateway')
+    throw new OrxError({
+      code: 'import_unsupported',
+      message: `${address}: the egress gateway is made and configured by orx from the plan; another proxy is never adopted`,
+      actions: ['Plan and apply: orx creates the gateway for the agents with egress or talks_to.'],
+    });
   if (parsed.kind === 'cluster' || parsed.kind === 'manifests') {
     throw new OrxError({
       code: 'import_unsupported',

@@ -10,6 +10,7 @@ import {dockerNetworkAdvice, isDockerNetwork} from './special-networks.js';
 import {MEMORY_PATTERN} from './patterns.js';
 import {formatPath, type ConfigPath} from './paths.js';
 import {parsePort} from './ports.js';
+import {parseAgentEgress, parseTalksTo} from './egress.js';
 import {entries, int, list, put, rec, str, stringMap, type Raw} from './raw.js';
 import type {AgentSpec, HealthSpec, PortSpec, RollbackCondition, Tier, UpdateSpec} from './types.js';
 import {GiB, MiB, formatDuration, parseDuration, parseMemory} from './units.js';
@@ -144,6 +145,8 @@ export function normalizeAgent(
     update: update(raw.update, [...path, 'update'], problems),
     secrets: agentSecrets(raw.secrets, [...path, 'secrets'], problems),
     token: agentToken(raw.token, [...path, 'token'], problems),
+    egress: parseAgentEgress(raw.egress, [...path, 'egress'], problems),
+    talks_to: parseTalksTo(raw.talks_to, String(path[path.length - 1]), [...path, 'talks_to'], problems),
     ...placement,
   };
   checkProbe(spec, path, problems);

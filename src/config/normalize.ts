@@ -13,6 +13,7 @@ import {secretProviders, signingKeySetting} from './secrets.js';
 import {dockerNetworkAdvice, isDockerNetwork} from './special-networks.js';
 import {normalizeWaivers} from './waivers.js';
 import {normalizeMoved} from './moved.js';
+import {checkEgressPlacement, parseGateway} from './egress.js';
 import type {ConfigPath} from './paths.js';
 import {MAX_ID, outOfRangeId} from '../util/user-id.js';
 import {checkVolumeOwners, rwMounters} from './volume-owners.js';
@@ -101,6 +102,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     ports.push(...extras.ports);
   }
   checkDependencies(deps, problems);
+  checkEgressPlacement(agents, networks, problems);
   // what an agent runs as, as far as the files say: `user`, else a built image's Dockerfile USER
   // (each Dockerfile read once: every volume asks about every agent)
   const imageUsers = new Map<string, string | undefined>();
@@ -139,6 +141,7 @@ export function normalize(raw: Raw, dir: string, problems: Problems): WorkspaceC
     signing_key_ref: signing.ref,
     secrets: secretProviders(raw.secrets, problems),
     waivers,
+    egress_gateway: parseGateway(raw.egress_gateway, problems, new Set(Object.keys(networks))),
     ...moved(raw, problems),
   };
 }

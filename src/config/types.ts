@@ -67,6 +67,21 @@ export interface UpdateSpec {
   rollback_on: RollbackCondition[];
 }
 
+/** One allowlist entry: a host (or `*.` one-label wildcard) and port, or a private CIDR allowed for a reason. */
+export type EgressRule = {host: string; port: number; cidr?: undefined} | {cidr: string; port: number; reason: string; host?: undefined};
+
+/** none: no way out (the default); any: every public destination; list: only these. */
+export type EgressSpec = {mode: 'none'} | {mode: 'any'} | {mode: 'list'; rules: EgressRule[]};
+
+/** The workspace's egress gateway: where agents with `egress:` reach the outside. */
+export interface EgressGatewaySpec {
+  image: string;
+  /** networks made outside this workspace that the gateway reaches the outside through; empty: a bridge orx makes */
+  uplinks: string[];
+  /** the IPv4 range each agent's /29 link network to the gateway is carved from */
+  link_pool: string;
+}
+
 export interface AgentSpec {
   image: string;
   command: string[] | null;
@@ -94,6 +109,10 @@ export interface AgentSpec {
   token: {ttl_ms: number; scopes: string[]; audience: string};
   /** how a change that needs a new container is rolled out */
   update: UpdateSpec;
+  /** what it may reach outside, through the egress gateway */
+  egress: EgressSpec;
+  /** the agents it may open connections to, through the egress gateway */
+  talks_to: string[];
   /** where it runs: a container on the Docker engine (default), or a Deployment on a Kubernetes target */
   target: 'docker' | 'kubernetes';
   /** for target kubernetes: the cluster or context and the namespace (null for docker agents) */
@@ -193,6 +212,7 @@ export interface WorkspaceConfig {
   signing_key_ref: string | null;
   secrets: {onepassword: {token: string | null; account: string | null}};
   waivers: Waiver[];
+  egress_gateway: EgressGatewaySpec;
   /** `moved:` entries (absent in configurations made before it existed) */
   moved?: MovedSpec[];
 }

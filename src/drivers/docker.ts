@@ -105,3 +105,19 @@ export function followProgress(docker: Docker, stream: NodeJS.ReadableStream): P
 export function labelFilter(labels: Record<string, string>): {label: string[]} {
   return {label: Object.entries(labels).map(([k, v]) => `${k}=${v}`)};
 }
+
+/** A non-TTY container's logs as one buffer: the 8-byte frame headers stripped, streams apart. */
+export function demuxLogs(buf: Buffer): {stdout: string; stderr: string; both: string} {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const both: Buffer[] = [];
+  for (let i = 0; i + 8 <= buf.length; ) {
+    const len = buf.readUInt32BE(i + 4);
+    const frame = buf.subarray(i + 8, i + 8 + len);
+    (buf[i] === 2 ? err : out).push(frame);
+    both.push(frame);
+    i += 8 + len;
+  }
+  const text = (b: Buffer[]) => Buffer.concat(b).toString('utf8');
+  return {stdout: text(out), stderr: text(err), both: text(both)};
+}

@@ -18,6 +18,8 @@ import type {Attrs, DesiredResource} from '../resources/types.js';
 import {repositoryOf} from '../drivers/registry/reference.js';
 import {SECRETS_MOUNT} from '../config/mounts.js';
 import {isDefaultUpdate} from '../config/agent.js';
+import {desiredGateway} from '../egress/desired.js';
+import {GATEWAY_ADDRESS} from '../egress/attrs.js';
 
 export interface LocalImage {
   id: string;
@@ -173,6 +175,10 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
     resources.push({address, kind: 'manifests', name, depends_on: kube.cluster !== null ? [`cluster.${kube.cluster}`] : [], attributes});
   }
 
+  const gateway = desiredGateway(cfg, recorded);
+  if (gateway.error) problems.push({path: 'egress_gateway.link_pool', message: `${GATEWAY_ADDRESS}: ${gateway.error}`});
+  if (gateway.resource) resources.push(gateway.resource);
+
   for (const [name, spec] of Object.entries(cfg.agents)) {
     const address = `agent.${name}`;
     if (spec.target === 'kubernetes' && spec.kube) {
@@ -231,6 +237,8 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       running: true,
       // the default is left out: attributes (and the plans and records made of them) carry a strategy only where one was chosen
       ...(isDefaultUpdate(spec.update) ? {} : {update: spec.update}),
+      // likewise the gateway's part: an agent without egress or talks_to is as it was before them
+      ...(gateway.agents.get(name) ?? {}),
     };
     resources.push({
       address,
@@ -242,6 +250,7 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
         ...spec.networks.map((n) => `network.${n}`),
         ...spec.volumes.map((v) => `volume.${v.volume}`),
         ...spec.depends_on.map((d) => `agent.${d}`),
+        ...(gateway.agents.has(name) ? [GATEWAY_ADDRESS] : []),
       ],
     });
   }

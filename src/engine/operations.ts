@@ -2,6 +2,8 @@ import type {OrxContext} from './context.js';
 import {checkExpressions, loadConfig} from '../config/load.js';
 import type {LoadedConfig} from '../config/types.js';
 import {connectDocker} from '../drivers/docker.js';
+import {ingestEgressLog} from '../egress/ingest.js';
+import {recordEgressLog} from './egress-record.js';
 import {OrxError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {ResourceRecord} from '../ledger/types.js';
@@ -106,6 +108,8 @@ export async function createPlan(
   const snapshot = opts.refresh
     ? await takeSnapshot(await connectDocker(), loaded.config.workspace, records, hasRefImages, hasClusters)
     : null;
+  // what agents reached for since the last command is on the record before anything is decided
+  if (opts.refresh) await recordEgressLog(ctx, ledger, loaded.config, await connectDocker());
   // deleting needs no trust in what an image contains: only plans that run images verify them
   const verifications = opts.mode === 'apply' ? await verifyImages(loaded) : new Map<string, ImageVerification>();
   const graph = buildDesired({
@@ -138,7 +142,7 @@ export async function createPlan(
     rotated: resolved ? rotatedSecrets(resolved, records) : undefined,
     budgetFor: (address, kind) =>
       (kind === 'agent' ? loaded.config.agents[address.slice('agent.'.length)]?.budget_ms : undefined) ??
-      loaded.config.budgets[kind] ??
+      (kind === 'gateway' ? undefined : loaded.config.budgets[kind]) ??
       (kind === 'agent' && loaded.config.agents[address.slice('agent.'.length)]?.target === 'kubernetes'
         ? KUBE_AGENT_BUDGET_MS
         : undefined),
@@ -326,6 +330,7 @@ export async function applyPlan(ctx: OrxContext, doc: PlanDocument, ledger: Ledg
         payload: {waivers: waived},
       });
     }
+    await ingestEgressLog(docker, ledger, run.id);
     const secrets = agentSecretsPort({dir: ctx.dir, workspace: doc.workspace, ledger, runId: run.id, actor: ctx.actor, ...pending});
     const log = ctx.log.withRun(run.id);
     log.info(`apply ${doc.plan_id} started`, {plan_id: doc.plan_id});

@@ -7,6 +7,7 @@ import {LABEL} from '../util/labels.js';
 import {clusterOwner, KIND_CLUSTER_LABEL, KIND_ROLE_LABEL} from '../resources/cluster.js';
 import type {Attrs, DesiredResource, ObservedResource, ResourceKind} from '../resources/types.js';
 import {networkSubnet} from '../resources/network.js';
+import {gatewayConfigHash, type GatewayAttrs} from '../egress/attrs.js';
 
 /** Raw lists from the engine: one call per object type, whatever the number of resources. */
 export interface Snapshot {
@@ -196,23 +197,40 @@ export function observe(
 
   for (const c of snapshot.containers) {
     const name = (c.Names?.[0] ?? '').replace(/^\//, '');
+    if (c.Labels?.[LABEL.address]?.startsWith('gateway.') || recorded.get(byObjectId.get(c.Id) ?? '')?.kind === 'gateway') {
+      put('gateway', c.Labels, c.Id, name, (address) => observeGateway(c, name, recorded.get(address)?.attributes, desired.get(address)?.attributes));
+      continue;
+    }
     put('agent', c.Labels, c.Id, name, (address) => {
       const want = desired.get(address)?.attributes;
       const rec = recorded.get(address)?.attributes;
       const hash = c.Labels?.[LABEL.configHash] ?? (rec?.config_hash as string | undefined);
       const base =
         want && hash === want.config_hash
-          ? {...want, ...pick(rec, ['cpus', 'memory_bytes', 'pids_limit', 'secrets', 'token'])}
+          ? {...withoutGatewayBookkeeping(want), ...pick(rec, ['cpus', 'memory_bytes', 'pids_limit', 'secrets', 'token', 'egress_allow', 'talks_to'])}
           : rec && hash === rec.config_hash
             ? rec
             : {...(rec ?? {}), name, config_hash: hash ?? '(unknown)'};
+      // its link to the egress gateway is its own attribute, not one of the workspace networks it joins
+      const link = (base as {link?: {network?: string}}).link?.network;
       const networks = Object.keys(c.NetworkSettings?.Networks ?? {})
-        .filter((n) => n !== 'none')
+        .filter((n) => n !== 'none' && n !== link)
         .sort();
       return {...base, networks, running: c.State === 'running'};
     });
   }
   return {observed, orphans};
+}
+
+/**
+ * The gateway's container shows its image and networks (the hash label); what squid was last
+ * told (allowlists, links) is as recorded: only orx writes it, under .orx.
+ */
+function observeGateway(c: Dockerode.ContainerInfo, name: string, rec: Attrs | undefined, want: Attrs | undefined): Attrs {
+  const hash = c.Labels?.[LABEL.configHash];
+  const same = (a: Attrs | undefined) => a !== undefined && hash === gatewayConfigHash(a as Pick<GatewayAttrs, 'name' | 'image' | 'uplinks'>);
+  const base = same(rec) ? rec! : same(want) ? {...want!, agents: rec?.agents ?? want!.agents, config_digest: rec?.config_digest ?? ''} : {...(rec ?? {}), name, image: '(unknown)'};
+  return {...base, running: c.State === 'running'};
 }
 
 type Put = (
@@ -252,6 +270,12 @@ function observeClusters(snapshot: Snapshot, recorded: Map<string, ResourceRecor
       return {...base, nodes: [...roles.filter((r) => r === 'control-plane'), ...roles.filter((r) => r !== 'control-plane')]};
     });
   }
+}
+
+/** What the gateway enforces for an agent is as recorded: the container shows none of it. */
+function withoutGatewayBookkeeping(a: Attrs): Attrs {
+  const {egress_allow: _allow, talks_to: _talks, ...rest} = a;
+  return rest;
 }
 
 function pick(a: Attrs | undefined, keys: string[]): Attrs {

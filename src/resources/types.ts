@@ -7,7 +7,7 @@ export type Attrs = Record<string, unknown>;
 export type SafetyCategory = 'READ' | 'WRITE' | 'DEPLOY' | 'DESTROY' | 'ROLLBACK';
 /** move: a record taken to a new address (orchestration.yml `moved:`); the object stays as it is */
 export type StepAction = 'create' | 'update' | 'replace' | 'delete' | 'noop' | 'move';
-export type ResourceKind = 'network' | 'volume' | 'image' | 'agent' | 'cluster' | 'manifests';
+export type ResourceKind = 'network' | 'volume' | 'image' | 'agent' | 'cluster' | 'manifests' | 'gateway';
 /** What a plan step acts on: a resource, a disaster-recovery operation (backup, restore, prune), or a record's move */
 export type StepKind = ResourceKind | 'dr' | 'move';
 

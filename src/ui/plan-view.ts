@@ -6,6 +6,7 @@ import type {PlanSimulation} from '../engine/plan-sim.js';
 import type {WaiverUse} from '../policy/waivers.js';
 import type {AttrChange, Attrs, PlannedStep} from '../resources/types.js';
 import {c} from './color.js';
+import {EGRESS_LISTS, gatewayLines, listDiffLines} from './egress-plan.js';
 import {REDACTED} from '../util/redact.js';
 import {stringify} from 'yaml';
 import {parseObjectId} from '../k8s/objects.js';
@@ -54,7 +55,7 @@ const HIDDEN_ATTRS = new Set(['config_hash', 'objects', 'spec']);
 // computed by orx from other attributes or the workspace, never written by the user: a create
 // does not list them (a change to one is still shown, as every change is)
 const COMPUTED: Record<string, ReadonlySet<string>> = {
-  agent: new Set(['name', 'image_ref', 'image_user', 'egress', 'secrets_mount', 'hardening', 'pids_limit', 'allow_root']),
+  agent: new Set(['name', 'image_ref', 'image_user', 'egress', 'secrets_mount', 'hardening', 'pids_limit', 'allow_root', 'link']),
   network: new Set(['name', 'subnet']),
   volume: new Set(['name']),
   image: new Set(['tag', 'context_digest', 'user', 'source']),
@@ -145,7 +146,8 @@ function attrLines(sign: string, kind: string, attrs: Attrs, pad: string, hide: 
     .map((k) => ({key: displayKey(k, attrs[k]), value: displayValue(k, attrs[k])}))
     .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
   const width = Math.max(0, ...shown.filter((e) => inlineValue(e.value) !== null).map((e) => e.key.length));
-  const lines = shown.flatMap((e) => valueLines(sign, e.key, width, e.value, pad));
+  const lines = shown.filter((e) => !(e.key in EGRESS_LISTS)).flatMap((e) => valueLines(sign, e.key, width, e.value, pad));
+  for (const k of Object.keys(EGRESS_LISTS)) if (kind === 'agent' && attrs[k] !== undefined) lines.push(...listDiffLines(EGRESS_LISTS[k], [], attrs[k], pad));
   if (docker) lines.push(`${pad}  ${c.dim(`hardening: ${hardeningSummary(attrs)}`)}`);
   return lines;
 }
@@ -169,8 +171,9 @@ function renderedLines(objects: unknown, pad: string): string[] {
 
 function changeLines(all: AttrChange[], pad: string): string[] {
   const objects = all.filter(isObjectChange).map((ch) => objectLine(ch, pad));
+  const lists = all.filter((ch) => ch.path in EGRESS_LISTS).flatMap((ch) => listDiffLines(EGRESS_LISTS[ch.path], ch.before, ch.after, pad));
   const changes = all
-    .filter((ch) => !isObjectChange(ch) && !HIDDEN_ATTRS.has(ch.path))
+    .filter((ch) => !isObjectChange(ch) && !HIDDEN_ATTRS.has(ch.path) && !(ch.path in EGRESS_LISTS))
     .map((ch) => {
       const leaf = ch.path.slice(ch.path.lastIndexOf('.') + 1);
       return {
@@ -184,6 +187,7 @@ function changeLines(all: AttrChange[], pad: string): string[] {
   const width = Math.max(0, ...inline.map((d) => d.path.length));
   return [
     ...objects,
+    ...lists,
     ...changes.flatMap((d) => {
       const {ch} = d;
       // a rotated value: that it changed is all a plan ever says of it
@@ -303,7 +307,7 @@ export function renderStep(s: PlannedStep, decisions: DecisionView[] = [], needs
   if (blueGreen) lines.push(c.dim(`      # ${BLUE_GREEN_NOTE[blueGreen]}`));
   if (s.kind === 'dr') {
     // nothing more: the op's parameters are in the plan file
-  } else if (s.kind === 'manifests' && (s.action === 'create' || s.action === 'delete')) lines.push(...changeLines(s.changes, '      '));
+  } else if (s.kind === 'gateway' && s.action !== 'delete') lines.push(...gatewayLines(s.before, s.after, '      ')); else if (s.kind === 'manifests' && (s.action === 'create' || s.action === 'delete')) lines.push(...changeLines(s.changes, '      '));
   else if (s.action === 'create' && s.after) {
     lines.push(
       ...attrLines(

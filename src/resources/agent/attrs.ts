@@ -35,6 +35,14 @@ export const HARDENING = {
   tmpfs: '/tmp',
 } as const;
 
+/** The agent's side of its link network: where it is, and its proxy (the gateway's address on it). */
+export interface AgentLink {
+  network: string;
+  subnet: string;
+  gateway_ip: string;
+  agent_range: string;
+}
+
 export type Hardening = Omit<typeof HARDENING, 'privileged'> & {privileged: boolean};
 
 export interface AgentAttrs extends Attrs {
@@ -67,6 +75,12 @@ export interface AgentAttrs extends Attrs {
   running: boolean;
   /** present only when not the default (recreate): how a replace is rolled out */
   update?: UpdateSpec;
+  /** present only for an agent with egress or talks_to: its own network to the egress gateway */
+  link?: AgentLink;
+  /** its egress allowlist as plans and policy show it ("any" for egress: any); bookkeeping, enforced by the gateway */
+  egress_allow?: string[];
+  /** the agents it may open connections to, through the gateway; bookkeeping, enforced by the gateway */
+  talks_to?: string[];
   config_hash: string;
 }
 
@@ -83,6 +97,8 @@ export const UPDATABLE = new Set([
   'secrets',
   'token',
   'update',
+  'egress_allow',
+  'talks_to',
 ]);
 
 /**
@@ -141,8 +157,20 @@ export function validateAgentAttrs(a: Record<string, unknown>): AgentAttrs {
     secrets_mount: a.secrets_mount === undefined ? SECRETS_MOUNT : str('agent', a, 'secrets_mount'),
     running: bool('agent', a, 'running'),
     ...(a.update == null ? {} : {update: updateAttr(obj('agent', a.update))}),
+    ...(a.link == null ? {} : {link: linkAttr(obj('agent', a.link))}),
+    ...(a.egress_allow == null ? {} : {egress_allow: strList('agent', a, 'egress_allow')}),
+    ...(a.talks_to == null ? {} : {talks_to: strList('agent', a, 'talks_to')}),
     config_hash: str('agent', a, 'config_hash'),
   };
+}
+
+const IPV4 = /^(?:(?:0|[1-9]\d{0,2})\.){3}(?:0|[1-9]\d{0,2})$/;
+
+function linkAttr(l: Record<string, unknown>): AgentLink {
+  const gateway_ip = str('agent', l, 'gateway_ip');
+  // it becomes the agent's HTTP_PROXY: an address, never a URL of the plan's choosing
+  if (!IPV4.test(gateway_ip)) bad('agent', 'link.gateway_ip', 'an IPv4 address');
+  return {network: str('agent', l, 'network'), subnet: str('agent', l, 'subnet'), gateway_ip, agent_range: str('agent', l, 'agent_range')};
 }
 
 function updateAttr(u: Record<string, unknown>): UpdateSpec {

@@ -7,7 +7,7 @@ import {isNotFound} from '../../drivers/docker.js';
 import {UPDATE_DEFAULTS} from '../../config/agent.js';
 import {excerpt} from '../../util/redact.js';
 import {agentAttrs, agentConfigHash, type AgentAttrs} from './attrs.js';
-import {connectNetworks, createAgent, forceRemove, secretsMountSource} from './container-ops.js';
+import {agentNetworks, connectNetworks, createAgent, forceRemove, secretsMountSource} from './container-ops.js';
 import {waitHealthy} from './health.js';
 import {putBack, removeLeftovers, stopQuietly} from './rollback.js';
 import {objectName} from '../../util/labels.js';
@@ -100,7 +100,7 @@ export async function blueGreenReplace(step: PlannedStep, ctx: ApplyContext): Pr
   if (!health.ok) ctx.log.warn(`${step.address}: promoted although ${health.detail} (update.rollback_on leaves out ${health.reason})`);
   // the new container takes the agent's name on every network (both answer to it for a moment),
   // then the old one leaves the networks, then goes
-  if (!stopFirst && after.networks.length > 0) {
+  if (!stopFirst && agentNetworks(after).length > 0) {
     ctx.progress?.('moving the network aliases to the new container');
     await takeAliases(created.object_id!, step.address, after, ctx);
     // a container that just joined a network can take a moment to answer there: the old one keeps

@@ -7,6 +7,9 @@ import {SECRETS_MOUNT} from '../../config/mounts.js';
 import {effectiveUser, numericSpec} from './user.js';
 import {LABEL, ownLabels} from '../../util/labels.js';
 import {assertOurs} from '../network.js';
+import {PROXY_PORT} from '../../util/proxy-port.js';
+import {dropLink} from '../../egress/gateway-docker.js';
+import {gatewayNames} from '../../egress/names.js';
 import type {ApplyContext, PlannedStep, StepOutcome} from '../types.js';
 import {agentAttrs, type AgentAttrs} from './attrs.js';
 
@@ -24,6 +27,14 @@ export async function removeAgent(step: PlannedStep, ctx: ApplyContext): Promise
   }
   await forceRemove(c);
   if (name) ctx.secrets.remove(step.address, name, step.action === 'replace' ? 'agent replaced' : 'agent deleted', mountedAt);
+  await dropOldLink(step, ctx);
+}
+
+/** The link of an agent that no longer has one goes with its container (the gateway leaves it first). */
+export async function dropOldLink(step: PlannedStep, ctx: ApplyContext): Promise<void> {
+  const was = (step.before?.link as AgentAttrs['link'] | undefined)?.network;
+  const now = (step.after?.link as AgentAttrs['link'] | undefined)?.network;
+  if (was && was !== now) await dropLink(ctx.docker, ctx.workspace, was, gatewayNames.container(ctx.workspace));
 }
 
 /** From an inspect or a list entry: both carry the container's mounts. */
@@ -103,7 +114,7 @@ export async function createAgent(step: PlannedStep, ctx: ApplyContext, opts: {a
     container = await createContainer(ctx, containerSpec(step, after, ctx, opts.aliases));
   }
   try {
-    if (opts.aliases) await connectNetworks(container, step.address, after, after.networks.slice(0, 1), ctx);
+    if (opts.aliases) await connectNetworks(container, step.address, after, agentNetworks(after).slice(0, 1), ctx);
     await container.start();
   } catch (err) {
     await forceRemove(container);
@@ -136,7 +147,7 @@ export async function createStopped(
   let container: Dockerode.Container | undefined;
   try {
     container = await createContainer(ctx, containerSpec(step, after, ctx, true, name));
-    await connectNetworks(container, step.address, after, after.networks.slice(0, 1), ctx);
+    await connectNetworks(container, step.address, after, agentNetworks(after).slice(0, 1), ctx);
     return {container, fingerprints};
   } catch (err) {
     if (container) await forceRemove(container).catch(() => undefined);
@@ -189,10 +200,27 @@ export async function connectNetworks(
   already: string[],
   ctx: ApplyContext,
 ): Promise<void> {
-  for (const net of after.networks) {
+  for (const net of agentNetworks(after)) {
     if (already.includes(net)) continue;
     await ctx.docker.getNetwork(net).connect({Container: c.id, EndpointConfig: {Aliases: [aliasOf(address)]}});
   }
+}
+
+/** Its link to the egress gateway first (when it has one), then the workspace networks it joins. */
+export function agentNetworks(after: AgentAttrs): string[] {
+  return after.link ? [after.link.network, ...after.networks] : after.networks;
+}
+
+/**
+ * The gateway's address on the agent's own link, for every client that honours the usual
+ * variables (both spellings: curl reads only the lower-case http_proxy). Nothing bypasses it:
+ * loopback needs no proxy, and there is no other way out to exempt.
+ */
+export function proxyEnv(after: AgentAttrs): string[] {
+  if (!after.link) return [];
+  const url = `http://${after.link.gateway_ip}:${PROXY_PORT}`;
+  const none = 'localhost,127.0.0.1,::1';
+  return [`HTTP_PROXY=${url}`, `HTTPS_PROXY=${url}`, `http_proxy=${url}`, `https_proxy=${url}`, `NO_PROXY=${none}`, `no_proxy=${none}`];
 }
 
 /** Other agents reach it by its name in orchestration.yml, whatever its container is called (blue-green names the new one apart). */
@@ -219,13 +247,13 @@ export function containerSpec(
   const ports = Object.fromEntries(after.ports.map((p) => [`${p.container}/${p.protocol}`, {}]));
   const bindings: Record<string, Array<{HostIp: string; HostPort: string}>> = {};
   for (const p of after.ports) (bindings[`${p.container}/${p.protocol}`] ??= []).push({HostIp: p.host_ip, HostPort: String(p.host)});
-  const first = after.networks[0];
+  const first = agentNetworks(after)[0];
   return {
     name,
     Image: after.image_ref,
     ...(after.command ? {Cmd: after.command} : {}),
     // the path of the secrets, never their values
-    Env: [...Object.entries(after.env).map(([k, v]) => `${k}=${v}`), `ORX_SECRETS_DIR=${after.secrets_mount}`],
+    Env: [...Object.entries(after.env).map(([k, v]) => `${k}=${v}`), ...proxyEnv(after), `ORX_SECRETS_DIR=${after.secrets_mount}`],
     ...(after.user ? {User: after.user} : {}),
     Labels: {...after.labels, ...ownLabels(ctx.workspace, step.address, step.idempotency_key), [LABEL.configHash]: after.config_hash},
     ExposedPorts: ports,

@@ -3,7 +3,7 @@ import {planByDiff} from '../plan-helper.js';
 import type {AgentTarget, PlannedStep, SafetyInfo} from '../types.js';
 import {UPDATABLE, agentAttrs, type AgentAttrs} from './attrs.js';
 import {blueGreenReplace, wantsBlueGreen} from './blue-green.js';
-import {createAgent, forceRemove, removeAgent, updateAgent} from './container-ops.js';
+import {createAgent, dropOldLink, forceRemove, removeAgent, updateAgent} from './container-ops.js';
 import {isKubeAgent} from './kubernetes.js';
 import {recreateReplace} from './recreate.js';
 
@@ -38,8 +38,11 @@ export const containerAgent: AgentTarget<AgentAttrs> = {
       return {object_id: null, attributes: null};
     }
     if (step.action === 'update') return updateAgent(step, ctx);
-    if (wantsBlueGreen(step)) return blueGreenReplace(step, ctx);
-    if (ownsReplace(step)) return recreateReplace(step, ctx);
+    if (wantsBlueGreen(step) || ownsReplace(step)) {
+      const outcome = await (wantsBlueGreen(step) ? blueGreenReplace(step, ctx) : recreateReplace(step, ctx));
+      await dropOldLink(step, ctx);
+      return outcome;
+    }
     if (step.action === 'replace') await removeAgent(step, ctx);
     return createAgent(step, ctx);
   },

@@ -4,6 +4,7 @@
 import {Writable} from 'node:stream';
 import type Dockerode from 'dockerode';
 import {excerpt} from '../../util/redact.js';
+import {demuxLogs} from '../../drivers/docker.js';
 import type {HealthSpec} from '../../config/types.js';
 
 export type HealthFailure = 'unhealthy' | 'exit' | 'timeout';
@@ -191,15 +192,7 @@ async function bodyStart(res: Response, max: number): Promise<string> {
 
 async function logsTail(c: Dockerode.Container): Promise<string> {
   try {
-    const buf = await c.logs({stdout: true, stderr: true, tail: 20});
-    // non-TTY logs are multiplexed: strip the 8-byte frame headers
-    const parts: string[] = [];
-    for (let i = 0; i + 8 <= buf.length;) {
-      const len = buf.readUInt32BE(i + 4);
-      parts.push(buf.subarray(i + 8, i + 8 + len).toString('utf8'));
-      i += 8 + len;
-    }
-    return parts.join('');
+    return demuxLogs(await c.logs({stdout: true, stderr: true, tail: 20})).both;
   } catch {
     return '';
   }
