@@ -10,7 +10,7 @@ export default class EgressLog extends OrxCommand {
   static override description =
     "Reads the egress gateway's access log into the ledger first (as hash-chained events; a denied attempt is a warning naming the agent), then prints what the ledger holds. With the engine down it prints what was recorded before. With --follow and --json, prints one JSON object per line until interrupted.";
   static override flags = {
-    agent: Flags.string({description: 'Only this agent\'s attempts (its name in orchestration.yml).', env: 'ORX_AGENT'}),
+    agent: Flags.string({description: "Only this agent's attempts (its name in orchestration.yml).", env: 'ORX_AGENT'}),
     denied: Flags.boolean({description: 'Only refused attempts.', default: false, env: 'ORX_DENIED'}),
     follow: Flags.boolean({char: 'f', description: 'Keep printing new attempts until interrupted.', default: false, env: 'ORX_FOLLOW'}),
     limit: Flags.integer({description: 'At most this many (the newest).', min: 1, default: 1000, env: 'ORX_LIMIT'}),

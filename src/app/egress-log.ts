@@ -42,7 +42,11 @@ function configOrNull(ctx: OrxContext): WorkspaceConfig | null {
   }
 }
 
-async function ingest(ctx: OrxContext, ledger: Ledger, config: WorkspaceConfig | null): Promise<{ingested: number; engine_reached: boolean}> {
+async function ingest(
+  ctx: OrxContext,
+  ledger: Ledger,
+  config: WorkspaceConfig | null,
+): Promise<{ingested: number; engine_reached: boolean}> {
   try {
     const r = await recordEgressLog(ctx, ledger, config, await connectDocker());
     return {ingested: r.recorded, engine_reached: true};

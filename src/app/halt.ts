@@ -88,7 +88,14 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
   const secretsRemoved = removeWorkspaceSecrets(secretsRoot(), ctx.dir, ws, agents.secrets_mounts).length;
   const tokensRevoked = revokeTokens(ledger, {all: true}, {actor: ctx.actor, reason: `workspace halted: ${opts.reason}`}).length;
   await checkpointChain(ctx, ledger, undefined, {reason: 'halt'});
-  return {state, interrupted_apply: interrupted, failures: [...cut.failures, ...agents.failures], secrets_removed: secretsRemoved, tokens_revoked: tokensRevoked, egress_cut_at: egressCutAt};
+  return {
+    state,
+    interrupted_apply: interrupted,
+    failures: [...cut.failures, ...agents.failures],
+    secrets_removed: secretsRemoved,
+    tokens_revoked: tokensRevoked,
+    egress_cut_at: egressCutAt,
+  };
 }
 
 export async function liftHalt(ctx: OrxContext, ledger: Ledger, reason: string): Promise<HaltState> {

@@ -103,7 +103,10 @@ export function parseGateway(v: unknown, problems: Problems, networks: ReadonlyS
   const poolText = str(g.link_pool) ?? DEFAULT_LINK_POOL;
   const pool = parseCidr(poolText);
   if (!pool || pool.prefix > 26)
-    problems.add(['egress_gateway', 'link_pool'], `egress_gateway.link_pool ${JSON.stringify(poolText)} must be an IPv4 CIDR of /26 or larger`);
+    problems.add(
+      ['egress_gateway', 'link_pool'],
+      `egress_gateway.link_pool ${JSON.stringify(poolText)} must be an IPv4 CIDR of /26 or larger`,
+    );
   const uplinks: string[] = [];
   list(g.uplinks).forEach((u, i) => {
     if (typeof u !== 'string' || uplinks.includes(u)) return;

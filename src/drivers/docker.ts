@@ -111,7 +111,7 @@ export function demuxLogs(buf: Buffer): {stdout: string; stderr: string; both: s
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const both: Buffer[] = [];
-  for (let i = 0; i + 8 <= buf.length; ) {
+  for (let i = 0; i + 8 <= buf.length;) {
     const len = buf.readUInt32BE(i + 4);
     const frame = buf.subarray(i + 8, i + 8 + len);
     (buf[i] === 2 ? err : out).push(frame);

@@ -50,7 +50,11 @@ export type GatewayAttrs = GatewayFields & Attrs;
 export const GATEWAY_UPDATABLE = new Set(['agents', 'running', 'config_digest', 'link_pool']);
 
 function bad(message: string): never {
-  throw new OrxError({code: 'plan_invalid', message: `plan file: gateway ${message}`, actions: ['Make a new plan with `orx plan -out FILE`.']});
+  throw new OrxError({
+    code: 'plan_invalid',
+    message: `plan file: gateway ${message}`,
+    actions: ['Make a new plan with `orx plan -out FILE`.'],
+  });
 }
 
 const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -42,7 +42,7 @@ export function desiredGateway(cfg: WorkspaceConfig, recorded: ReadonlyMap<strin
   const agents = new Map<string, AgentEgress>();
   if (linked.length === 0) return {resource: null, agents, error: null};
 
-  const rec = recorded.get(GATEWAY_ADDRESS)?.attributes as Partial<GatewayAttrs> | undefined;
+  const rec = recorded.get(GATEWAY_ADDRESS)?.attributes as Partial<GatewayFields> | undefined;
   const recLinks = Object.fromEntries(Object.entries(rec?.agents ?? {}).map(([n, g]) => [n, g.link]));
   const assigned = assignLinks(linked, cfg.egress_gateway.link_pool, recLinks, (a) => gatewayNames.link(ws, a));
   if ('error' in assigned) return {resource: null, agents, error: assigned.error};

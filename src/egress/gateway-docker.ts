@@ -38,7 +38,7 @@ function labels(ws: string, address: string, key: string): Record<string, string
 
 async function networkExists(docker: Docker, name: string): Promise<Dockerode.NetworkInspectInfo | null> {
   try {
-    return (await docker.getNetwork(name).inspect()) as Dockerode.NetworkInspectInfo;
+    return await docker.getNetwork(name).inspect();
   } catch (err) {
     if (isNotFound(err)) return null;
     throw err;
@@ -68,7 +68,13 @@ export async function ensureUplink(docker: Docker, g: GatewayAttrs, address: str
   const name = g.uplinks[0];
   const info = await networkExists(docker, name);
   if (info) return refuseForeign(name, info, g.workspace);
-  await docker.createNetwork({Name: name, Driver: 'bridge', Internal: false, CheckDuplicate: true, Labels: labels(g.workspace, address, key)});
+  await docker.createNetwork({
+    Name: name,
+    Driver: 'bridge',
+    Internal: false,
+    CheckDuplicate: true,
+    Labels: labels(g.workspace, address, key),
+  });
 }
 
 export async function ensureLink(docker: Docker, ws: string, link: LinkAttr, address: string, key: string): Promise<void> {
@@ -126,7 +132,9 @@ export async function ensureImage(docker: Docker, image: string, signal?: AbortS
       code: 'image_unavailable',
       kind: 'external',
       message: `gateway.egress: image ${image} is not on this machine and cannot be pulled: ${engineMessage(err).trim()}`,
-      actions: ['Set egress_gateway.image to a squid image this engine has or can pull (pinned by digest), e.g. one built from Debian\'s squid package.'],
+      actions: [
+        "Set egress_gateway.image to a squid image this engine has or can pull (pinned by digest), e.g. one built from Debian's squid package.",
+      ],
     });
   }
 }
@@ -198,7 +206,9 @@ async function waitListening(c: Dockerode.Container, after: number): Promise<voi
         .filter((l) => /FATAL|ERROR|WARNING|Bungled|cannot|Terminated/i.test(l))
         .slice(-6)
         .join('\n');
-      throw new Error(`the egress gateway did not start listening${died ? ' (squid exited)' : ` within ${READY_TIMEOUT_MS / 1000}s`}; squid said:\n${tail}`);
+      throw new Error(
+        `the egress gateway did not start listening${died ? ' (squid exited)' : ` within ${READY_TIMEOUT_MS / 1000}s`}; squid said:\n${tail}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -42,7 +42,12 @@ async function removeContainer(ctx: ApplyContext, ref: string | null): Promise<v
 }
 
 /** Links the gateway is on that no agent of `keep` has: left, and removed once empty. */
-async function dropStaleLinks(ctx: ApplyContext, name: string | null, keep: GatewayAttrs | null, before: GatewayAttrs | null): Promise<void> {
+async function dropStaleLinks(
+  ctx: ApplyContext,
+  name: string | null,
+  keep: GatewayAttrs | null,
+  before: GatewayAttrs | null,
+): Promise<void> {
   const wanted = new Set(Object.values(keep?.agents ?? {}).map((a) => a.link.network));
   for (const a of Object.values(before?.agents ?? {}))
     if (!wanted.has(a.link.network)) await dropLink(ctx.docker, ctx.workspace, a.link.network, name);
@@ -57,7 +62,11 @@ async function converge(step: PlannedStep, ctx: ApplyContext): Promise<StepOutco
   writeConfig(ctx.dir, after);
 
   let info = await findContainer(ctx, step.object_id ?? after.name);
-  if (info && (step.action === 'replace' || info.Config.Labels?.[LABEL.configHash] !== gatewaySpec(ctx.dir, after, step.address, '').Labels?.[LABEL.configHash])) {
+  if (
+    info &&
+    (step.action === 'replace' ||
+      info.Config.Labels?.[LABEL.configHash] !== gatewaySpec(ctx.dir, after, step.address, '').Labels?.[LABEL.configHash])
+  ) {
     await removeContainer(ctx, info.Id);
     info = null;
   }

@@ -14,7 +14,9 @@ export interface EgressCut {
 export async function cutEgress(docker: Docker, workspace: string | null, records: ResourceRecord[]): Promise<EgressCut> {
   const bound = records.find((r) => r.address === GATEWAY_ADDRESS)?.object_id ?? null;
   const labelled = workspace
-    ? await docker.listContainers({filters: {...labelFilter({[LABEL.workspace]: workspace, [LABEL.address]: GATEWAY_ADDRESS}), status: ['running']}})
+    ? await docker.listContainers({
+        filters: {...labelFilter({[LABEL.workspace]: workspace, [LABEL.address]: GATEWAY_ADDRESS}), status: ['running']},
+      })
     : [];
   const ids = new Set([...labelled.map((c) => c.Id), ...(bound ? [bound] : [])]);
   const out: EgressCut = {stopped: [], failures: []};

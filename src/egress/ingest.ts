@@ -29,7 +29,7 @@ export async function ingestEgressLog(docker: Docker, ledger: Ledger, runId: str
   const since = cursor ? Math.floor(Date.parse(cursor) / 1000) : 0;
   let buf: Buffer;
   try {
-    buf = (await docker.getContainer(id).logs({stdout: true, stderr: false, timestamps: true, since})) as unknown as Buffer;
+    buf = await docker.getContainer(id).logs({stdout: true, stderr: false, timestamps: true, since});
   } catch (err) {
     if (isNotFound(err)) return {recorded: 0, denied: 0};
     throw err;

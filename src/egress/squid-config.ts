@@ -97,7 +97,11 @@ export function renderSquidConfig(g: GatewayAttrs): string {
   for (const [name, a] of agents) out.push(`acl from_${index.get(name)} localip ${a.link.gateway_ip}  # ${name}`);
   for (const [name, a] of agents) out.push(`acl to_${index.get(name)} dst ${a.link.agent_range}  # ${name}`);
   if (agents.length > 0) out.push(`acl orx_agents localip ${agents.map(([, a]) => a.link.gateway_ip).join(' ')}`);
-  out.push('', 'http_access deny manager why_unknown', agents.length > 0 ? 'http_access deny !orx_agents why_unknown' : 'http_access deny all why_unknown');
+  out.push(
+    '',
+    'http_access deny manager why_unknown',
+    agents.length > 0 ? 'http_access deny !orx_agents why_unknown' : 'http_access deny all why_unknown',
+  );
   for (const [name, a] of agents)
     for (const peer of a.talks_to) {
       const j = index.get(peer);

@@ -52,7 +52,17 @@ export interface PlanModel {
   notes: string[];
 }
 
-const KIND_RANK: Record<StepKind, number> = {move: -1, network: 0, volume: 1, image: 2, cluster: 3, manifests: 4, gateway: 5, agent: 6, dr: 7};
+const KIND_RANK: Record<StepKind, number> = {
+  move: -1,
+  network: 0,
+  volume: 1,
+  image: 2,
+  cluster: 3,
+  manifests: 4,
+  gateway: 5,
+  agent: 6,
+  dr: 7,
+};
 
 function checkAddresses(list: string[], flag: string, known: Set<string>): void {
   for (const a of list) {

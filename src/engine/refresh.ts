@@ -198,7 +198,9 @@ export function observe(
   for (const c of snapshot.containers) {
     const name = (c.Names?.[0] ?? '').replace(/^\//, '');
     if (c.Labels?.[LABEL.address]?.startsWith('gateway.') || recorded.get(byObjectId.get(c.Id) ?? '')?.kind === 'gateway') {
-      put('gateway', c.Labels, c.Id, name, (address) => observeGateway(c, name, recorded.get(address)?.attributes, desired.get(address)?.attributes));
+      put('gateway', c.Labels, c.Id, name, (address) =>
+        observeGateway(c, name, recorded.get(address)?.attributes, desired.get(address)?.attributes),
+      );
       continue;
     }
     put('agent', c.Labels, c.Id, name, (address) => {
@@ -207,7 +209,10 @@ export function observe(
       const hash = c.Labels?.[LABEL.configHash] ?? (rec?.config_hash as string | undefined);
       const base =
         want && hash === want.config_hash
-          ? {...withoutGatewayBookkeeping(want), ...pick(rec, ['cpus', 'memory_bytes', 'pids_limit', 'secrets', 'token', 'egress_allow', 'talks_to'])}
+          ? {
+              ...withoutGatewayBookkeeping(want),
+              ...pick(rec, ['cpus', 'memory_bytes', 'pids_limit', 'secrets', 'token', 'egress_allow', 'talks_to']),
+            }
           : rec && hash === rec.config_hash
             ? rec
             : {...(rec ?? {}), name, config_hash: hash ?? '(unknown)'};
@@ -228,8 +233,13 @@ export function observe(
  */
 function observeGateway(c: Dockerode.ContainerInfo, name: string, rec: Attrs | undefined, want: Attrs | undefined): Attrs {
   const hash = c.Labels?.[LABEL.configHash];
-  const same = (a: Attrs | undefined) => a !== undefined && hash === gatewayConfigHash(a as Pick<GatewayAttrs, 'name' | 'image' | 'uplinks'>);
-  const base = same(rec) ? rec! : same(want) ? {...want!, agents: rec?.agents ?? want!.agents, config_digest: rec?.config_digest ?? ''} : {...(rec ?? {}), name, image: '(unknown)'};
+  const same = (a: Attrs | undefined) =>
+    a !== undefined && hash === gatewayConfigHash(a as Pick<GatewayAttrs, 'name' | 'image' | 'uplinks'>);
+  const base = same(rec)
+    ? rec!
+    : same(want)
+      ? {...want!, agents: rec?.agents ?? want!.agents, config_digest: rec?.config_digest ?? ''}
+      : {...(rec ?? {}), name, image: '(unknown)'};
   return {...base, running: c.State === 'running'};
 }
 

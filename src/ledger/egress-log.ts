@@ -43,12 +43,17 @@ export function recordEgress(ledger: Ledger, runId: string | null, entries: Egre
 }
 
 /** Recorded attempts, oldest first: by agent, denied only, after an event, at most `limit` (the newest). */
-export function listEgress(ledger: Ledger, opts: {agent?: string; denied?: boolean; after_seq?: number; limit?: number} = {}): EventRecord[] {
+export function listEgress(
+  ledger: Ledger,
+  opts: {agent?: string; denied?: boolean; after_seq?: number; limit?: number} = {},
+): EventRecord[] {
   const where = ["message LIKE 'egress %'", "json_extract(payload, '$.egress.host') IS NOT NULL", 'seq > @after'];
   if (opts.agent !== undefined) where.push("json_extract(payload, '$.egress.agent') = @agent");
   if (opts.denied) where.push("json_extract(payload, '$.egress.allowed') = 0");
   const rows = sessionOf(ledger)
     .stmt(`SELECT * FROM (SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit) ORDER BY seq`)
-    .all({after: opts.after_seq ?? 0, agent: opts.agent, limit: opts.limit ?? -1}) as Array<Omit<EventRecord, 'payload'> & {payload: string | null}>;
+    .all({after: opts.after_seq ?? 0, agent: opts.agent, limit: opts.limit ?? -1}) as Array<
+    Omit<EventRecord, 'payload'> & {payload: string | null}
+  >;
   return rows.map((r) => ({...r, payload: r.payload === null ? null : (JSON.parse(r.payload) as Record<string, unknown>)}));
 }

@@ -20,7 +20,9 @@ export function renderEgressAttempt(a: EgressAttempt): string {
 }
 
 export function renderEgressLog(r: EgressLogResult): string {
-  const note = r.engine_reached ? '' : '\n(the Docker engine did not answer: attempts since the last command that reached it are not shown)';
+  const note = r.engine_reached
+    ? ''
+    : '\n(the Docker engine did not answer: attempts since the last command that reached it are not shown)';
   if (r.attempts.length === 0) return `No outbound attempts recorded.${note}`;
   return `${table([['WHEN', 'DECISION', 'AGENT', 'DESTINATION', 'STATUS', 'WHY', 'RECEIVED'], ...r.attempts.map(row)])}${note}`;
 }

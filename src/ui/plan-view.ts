@@ -147,7 +147,8 @@ function attrLines(sign: string, kind: string, attrs: Attrs, pad: string, hide: 
     .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
   const width = Math.max(0, ...shown.filter((e) => inlineValue(e.value) !== null).map((e) => e.key.length));
   const lines = shown.filter((e) => !(e.key in EGRESS_LISTS)).flatMap((e) => valueLines(sign, e.key, width, e.value, pad));
-  for (const k of Object.keys(EGRESS_LISTS)) if (kind === 'agent' && attrs[k] !== undefined) lines.push(...listDiffLines(EGRESS_LISTS[k], [], attrs[k], pad));
+  for (const k of Object.keys(EGRESS_LISTS))
+    if (kind === 'agent' && attrs[k] !== undefined) lines.push(...listDiffLines(EGRESS_LISTS[k], [], attrs[k], pad));
   if (docker) lines.push(`${pad}  ${c.dim(`hardening: ${hardeningSummary(attrs)}`)}`);
   return lines;
 }
@@ -307,7 +308,8 @@ export function renderStep(s: PlannedStep, decisions: DecisionView[] = [], needs
   if (blueGreen) lines.push(c.dim(`      # ${BLUE_GREEN_NOTE[blueGreen]}`));
   if (s.kind === 'dr') {
     // nothing more: the op's parameters are in the plan file
-  } else if (s.kind === 'gateway' && s.action !== 'delete') lines.push(...gatewayLines(s.before, s.after, '      ')); else if (s.kind === 'manifests' && (s.action === 'create' || s.action === 'delete')) lines.push(...changeLines(s.changes, '      '));
+  } else if (s.kind === 'gateway' && s.action !== 'delete') lines.push(...gatewayLines(s.before, s.after, '      '));
+  else if (s.kind === 'manifests' && (s.action === 'create' || s.action === 'delete')) lines.push(...changeLines(s.changes, '      '));
   else if (s.action === 'create' && s.after) {
     lines.push(
       ...attrLines(

@@ -86,8 +86,15 @@ async function removeStale(): Promise<void> {
     const subnet = n.IPAM?.Config?.[0]?.Subnet;
     if ((subnet === OUTSIDE_SUBNET || subnet === LAN_SUBNET) && n.Name.startsWith('orx-egress-test-')) {
       const info = await docker.getNetwork(n.Id).inspect();
-      for (const id of Object.keys(info.Containers ?? {})) await docker.getContainer(id).remove({force: true}).catch(() => undefined);
-      await docker.getNetwork(n.Id).remove().catch(() => undefined);
+      for (const id of Object.keys(info.Containers ?? {}))
+        await docker
+          .getContainer(id)
+          .remove({force: true})
+          .catch(() => undefined);
+      await docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => undefined);
     }
   }
 }
@@ -167,9 +174,13 @@ describe('egress through the gateway', () => {
     expect(await viaProxy('researcher', 'GET http://rebind.example.test/ HTTP/1.0')).toMatch(/^HTTP\/1\.1 (200|404)/);
     // the public server gives the name up; the LAN one takes it
     await docker.getNetwork(names.outside).disconnect({Container: names.pub, Force: true});
-    await docker.getNetwork(names.outside).connect({Container: names.pub, EndpointConfig: {Aliases: PUBLIC_NAMES.filter((n) => !n.startsWith('rebind'))}});
+    await docker
+      .getNetwork(names.outside)
+      .connect({Container: names.pub, EndpointConfig: {Aliases: PUBLIC_NAMES.filter((n) => !n.startsWith('rebind'))}});
     await docker.getNetwork(names.lan).disconnect({Container: names.priv, Force: true});
-    await docker.getNetwork(names.lan).connect({Container: names.priv, EndpointConfig: {Aliases: ['internal.example.test', 'rebind.example.test']}});
+    await docker
+      .getNetwork(names.lan)
+      .connect({Container: names.priv, EndpointConfig: {Aliases: ['internal.example.test', 'rebind.example.test']}});
     let status = '';
     // the gateway keeps an answer 2 s at most; bounded: 10 tries
     for (let i = 0; i < 10 && !status.includes(' 403 '); i++) {
@@ -212,7 +223,10 @@ describe('egress through the gateway', () => {
       researcher: (await docker.getContainer(container('researcher')).inspect()).Id,
       gateway: (await docker.getContainer(`orx-${ws.name}.egress`).inspect()).Id,
     };
-    writeFileSync(join(ws.dir, 'orchestration.yml'), readFileSync(join(ws.dir, 'orchestration.yml'), 'utf8').replace(RESEARCHER, RESEARCHER.replace(']', ', other.example.test:80]')));
+    writeFileSync(
+      join(ws.dir, 'orchestration.yml'),
+      readFileSync(join(ws.dir, 'orchestration.yml'), 'utf8').replace(RESEARCHER, RESEARCHER.replace(']', ', other.example.test:80]')),
+    );
     const plan = await orx(['plan', '-no-color'], {cwd: ws.dir});
     expect(plan.stdout).toContain('+ egress other.example.test:80');
     expect(plan.stdout).toContain('+ egress researcher -> other.example.test:80');
@@ -228,7 +242,9 @@ describe('egress through the gateway', () => {
   it('halt cuts egress before it stops the agents: a request loop inside one fails from then on', async () => {
     // bounded: 400 requests, about 20 s at most
     const loop = `p=\${HTTP_PROXY#http://}; i=0; while [ $i -lt 400 ]; do s=$( (printf 'GET http://api.example.test/healthz HTTP/1.0\\r\\n\\r\\n'; sleep 0.05) | nc -w 1 \${p%:*} \${p##*:} | head -1); echo "$i \${s:-none}"; i=$((i+1)); done`;
-    const exec = await docker.getContainer(container('researcher')).exec({Cmd: ['/bin/sh', '-c', loop], AttachStdout: true, AttachStderr: true});
+    const exec = await docker
+      .getContainer(container('researcher'))
+      .exec({Cmd: ['/bin/sh', '-c', loop], AttachStdout: true, AttachStderr: true});
     const stream = await exec.start({hijack: true, stdin: false});
     const out = new PassThrough();
     const lines: Array<{at: number; text: string}> = [];
@@ -245,7 +261,10 @@ describe('egress through the gateway', () => {
     const ended = new Promise((r) => stream.on('end', r));
     const until = Date.now() + 10_000;
     while (!lines.some((l) => l.text.includes(' 200 ')) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    expect(lines.some((l) => l.text.includes(' 200 ')), lines.map((l) => l.text).join('\n')).toBe(true);
+    expect(
+      lines.some((l) => l.text.includes(' 200 ')),
+      lines.map((l) => l.text).join('\n'),
+    ).toBe(true);
 
     const halt = await orx(['halt', '--reason', 'egress test', '--json'], {cwd: ws.dir});
     expect(halt.code, halt.stderr).toBe(0);

@@ -12,7 +12,10 @@ const WS = mkdtempSync(join(tmpdir(), 'orx-egress-config-'));
 afterAll(() => rmSync(WS, {recursive: true, force: true}));
 
 function load(agents: string, extra = ''): ReturnType<typeof parseConfig> {
-  return parseConfig(`workspace: lab\nimages:\n  base: {ref: alpine}\nnetworks:\n  zone: {}\n  out: {internal: false}\n${extra}agents:\n${agents}`, WS);
+  return parseConfig(
+    `workspace: lab\nimages:\n  base: {ref: alpine}\nnetworks:\n  zone: {}\n  out: {internal: false}\n${extra}agents:\n${agents}`,
+    WS,
+  );
 }
 
 function problems(agents: string, extra = ''): string {
@@ -93,7 +96,11 @@ describe('egress entries', () => {
   });
 
   it('egress_gateway: defaults, and an uplink may not be a network of this workspace', () => {
-    expect(load('  a: {image: base}\n').egress_gateway).toEqual({image: 'ubuntu/squid:5.2-22.04_beta', uplinks: [], link_pool: '10.213.0.0/16'});
+    expect(load('  a: {image: base}\n').egress_gateway).toEqual({
+      image: 'ubuntu/squid:5.2-22.04_beta',
+      uplinks: [],
+      link_pool: '10.213.0.0/16',
+    });
     expect(problems('  a: {image: base}\n', 'egress_gateway: {uplinks: [zone]}\n')).toContain('is a network of this workspace');
     expect(problems('  a: {image: base}\n', 'egress_gateway: {link_pool: 10.0.0.0/30}\n')).toContain('/26 or larger');
   });
