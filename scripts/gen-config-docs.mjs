@@ -113,8 +113,9 @@ function childrenOf(s, at, resolve) {
   for (const a of alternativesOf(s)) props(resolve(a), at);
   const map = typeof s.additionalProperties === 'object' ? s.additionalProperties : null;
   if (map && !s.properties && deep(map)) out.push({path: `${at}.<name>`, name: '<name>', schema: map, required: false});
-  if (s.items && typeof s.items === 'object' && !Array.isArray(s.items) && deep(s.items))
-    out.push({path: `${at}[]`, name: '[]', schema: s.items, required: false});
+  // a list's items, or those of a list that is one of its alternatives (`egress: none | [...]`)
+  const list = [s, ...alternativesOf(s).map(resolve)].find((x) => x?.items && typeof x.items === 'object' && !Array.isArray(x.items) && deep(x.items));
+  if (list) out.push({path: `${at}[]`, name: '[]', schema: list.items, required: false});
   return out;
 }
 

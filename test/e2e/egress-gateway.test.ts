@@ -14,8 +14,9 @@ import {docker, makeWorkspace, repoRoot, type TestWorkspace} from '../helpers/wo
 
 const SQUID_IMAGE = process.env.ORX_TEST_SQUID_IMAGE ?? 'orx-test-squid:bookworm';
 const UPSTREAM_IMAGE = 'orx-test-egress-upstream:1';
-const OUTSIDE_SUBNET = '203.0.113.0/24';
-const LAN_SUBNET = '10.251.77.0/24';
+// TEST-NET-3, else TEST-NET-2: documentation ranges, public to the guard, routed nowhere
+const OUTSIDE_SUBNETS = ['203.0.113.0/24', '198.51.100.0/24'];
+const LAN_SUBNETS = ['10.251.77.0/24', '10.251.78.0/24'];
 const PUBLIC_NAMES = ['api.example.test', 'other.example.test', 'rebind.example.test', 'a.wild.example.test', 'b.c.wild.example.test'];
 
 let ws: TestWorkspace;
@@ -58,13 +59,21 @@ async function viaProxy(agent: string, request: string): Promise<string> {
   return r.out.trim();
 }
 
-async function ensureNetwork(name: string, subnet: string): Promise<void> {
-  await docker.createNetwork({
-    Name: name,
-    Internal: true,
-    IPAM: {Config: [{Subnet: subnet}]},
-    Labels: {'io.orchestrix.workspace': ws.name},
-  });
+/** On the first of `subnets` no other network holds (a benchmark may hold TEST-NET-3 meanwhile). */
+async function ensureNetwork(name: string, subnets: string[]): Promise<void> {
+  for (const subnet of subnets) {
+    try {
+      await docker.createNetwork({
+        Name: name,
+        Internal: true,
+        IPAM: {Config: [{Subnet: subnet}]},
+        Labels: {'io.orchestrix.workspace': ws.name},
+      });
+      return;
+    } catch (err) {
+      if (!/overlap/i.test(String(err)) || subnet === subnets.at(-1)) throw err;
+    }
+  }
 }
 
 async function startUpstream(name: string, network: string, aliases: string[]): Promise<void> {
@@ -84,7 +93,7 @@ async function removeStale(): Promise<void> {
   // a run killed earlier may have left networks on these fixed subnets
   for (const n of await docker.listNetworks()) {
     const subnet = n.IPAM?.Config?.[0]?.Subnet;
-    if ((subnet === OUTSIDE_SUBNET || subnet === LAN_SUBNET) && n.Name.startsWith('orx-egress-test-')) {
+    if (subnet && [...OUTSIDE_SUBNETS, ...LAN_SUBNETS].includes(subnet) && n.Name.startsWith('orx-egress-test-')) {
       const info = await docker.getNetwork(n.Id).inspect();
       for (const id of Object.keys(info.Containers ?? {}))
         await docker
@@ -118,8 +127,8 @@ beforeAll(async () => {
   names.pub = `orx-egress-test-${ws.name}-pub`;
   names.priv = `orx-egress-test-${ws.name}-priv`;
   await removeStale();
-  await ensureNetwork(names.outside, OUTSIDE_SUBNET);
-  await ensureNetwork(names.lan, LAN_SUBNET);
+  await ensureNetwork(names.outside, OUTSIDE_SUBNETS);
+  await ensureNetwork(names.lan, LAN_SUBNETS);
   await startUpstream(names.pub, names.outside, PUBLIC_NAMES);
   await startUpstream(names.priv, names.lan, ['internal.example.test']);
   ws.write(yaml(RESEARCHER));

@@ -81,6 +81,7 @@ describe('--json results match their schemas', () => {
       json(['state', 'show', 'agent.alpha']),
       json(['show']),
       json(['events', '--limit', '5']),
+      json(['egress', 'log']),
     ]);
     await json(['runs', runs[0].id]);
     await json(['output']);

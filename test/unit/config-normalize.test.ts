@@ -42,6 +42,7 @@ describe('defaults', () => {
       signing_key_ref: null,
       secrets: {onepassword: {token: null, account: null}},
       waivers: [],
+      egress_gateway: {image: 'ubuntu/squid:5.2-22.04_beta', uplinks: [], link_pool: '10.213.0.0/16'},
     });
   });
 
@@ -155,6 +156,8 @@ describe('defaults', () => {
       secrets: {},
       token: {ttl_ms: 3_600_000, scopes: [], audience: 'orchestrix'},
       update: {strategy: 'recreate', health_timeout_ms: 60_000, rollback_on: ['unhealthy', 'exit', 'timeout']},
+      egress: {mode: 'none'},
+      talks_to: [],
       target: 'docker',
       kube: null,
     });

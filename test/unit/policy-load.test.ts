@@ -50,6 +50,8 @@ describe('loadPolicies', () => {
     'deny-root-user',
     'approve-destroy',
     'approve-egress',
+    'approve-egress-any',
+    'approve-egress-private',
     'quota-cpus',
     'quota-memory',
     'quota-agents',
