@@ -4,7 +4,8 @@ import {OrxCommand, type CommandResult} from '../../src/cli/command.js';
 import type {ResultOf} from '../../src/app/results.js';
 
 export default class RenderAgent extends OrxCommand {
-  static override summary = 'Print the Kubernetes objects of an agent with target kubernetes (ServiceAccount, Deployment).';
+  static override summary =
+    'Print the Kubernetes objects of an agent with target kubernetes (ServiceAccount, Deployment, NetworkPolicy, and its egress gateway when it has egress).';
   static override description =
     'Offline: nothing is sent to a cluster. The Secret holding its secret files and identity token is made at apply time and never printed.';
   static override examples = ['orx render agent worker', 'orx render agent worker --json'];

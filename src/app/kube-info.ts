@@ -51,7 +51,7 @@ export interface RenderedAgentView {
   yaml: string;
 }
 
-/** The ServiceAccount and Deployment orx applies for a Kubernetes agent (its Secret is made at apply). */
+/** The objects orx applies for a Kubernetes agent: ServiceAccount, Deployment, NetworkPolicy, and its egress gateway's when it has egress (its Secret is made at apply). */
 export function renderAgentView(loaded: LoadedConfig, ledger: Ledger, name: string): RenderedAgentView {
   const spec = loaded.config.agents[name];
   if (!spec)

@@ -61,14 +61,14 @@ export type Why = keyof typeof WHY;
 /** The access log line: agent-controlled text (the host) comes last, so it cannot shift the fields before it. */
 export const LOG_FORMAT = '%ts.%03tu %la %>a %>rP %>Hs %Ss %>st %<st %<a %{orx_why}note %rm %>rd';
 
-function domainRegex(wildcard: string): string {
+export function domainRegex(wildcard: string): string {
   // "*.example.com": exactly one label before the rest
   return `^[^.]+${wildcard.slice(1).replace(/[.\\^$|?+()[\]{}-]/g, '\\$&')}$`;
 }
 
-export function renderSquidConfig(g: GatewayAttrs): string {
-  const out: string[] = [
-    `# The egress gateway of workspace ${g.workspace}, written by orx from the plan: edits are overwritten.`,
+/** What every orx gateway's squid.conf starts with, after its first comment line: no cache, the access log on stdout. */
+export function squidBaseLines(): string[] {
+  return [
     `http_port ${PROXY_PORT}`,
     'pid_filename none',
     'cache deny all',
@@ -88,6 +88,13 @@ export function renderSquidConfig(g: GatewayAttrs): string {
     'httpd_suppress_version_string on',
     'shutdown_lifetime 1 seconds',
     '',
+  ];
+}
+
+export function renderSquidConfig(g: GatewayAttrs): string {
+  const out: string[] = [
+    `# The egress gateway of workspace ${g.workspace}, written by orx from the plan: edits are overwritten.`,
+    ...squidBaseLines(),
   ];
   for (const key of Object.keys(WHY)) out.push(`acl why_${key} annotate_transaction orx_why=${key}`);
   out.push(`acl orx_pool dst ${g.link_pool}`, `acl orx_guard dst ${GUARDED.join(' ')}`, '');

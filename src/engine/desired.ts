@@ -20,6 +20,7 @@ import {SECRETS_MOUNT} from '../config/mounts.js';
 import {isDefaultUpdate} from '../config/agent.js';
 import {desiredGateway} from '../egress/desired.js';
 import {GATEWAY_ADDRESS} from '../egress/attrs.js';
+import {kubeAgentNetworks, type KubeAgentEgress} from '../egress/kube-desired.js';
 
 export interface LocalImage {
   id: string;
@@ -179,6 +180,12 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
   if (gateway.error) problems.push({path: 'egress_gateway.link_pool', message: `${GATEWAY_ADDRESS}: ${gateway.error}`});
   if (gateway.resource) resources.push(gateway.resource);
 
+  const agentNames = Object.fromEntries(
+    Object.keys(cfg.agents).map((name) => [name, recordedName(recorded, `agent.${name}`, objectName(ws, name))]),
+  );
+  const kubeNetworks = kubeAgentNetworks(cfg, agentNames);
+  problems.push(...kubeNetworks.problems);
+
   for (const [name, spec] of Object.entries(cfg.agents)) {
     const address = `agent.${name}`;
     if (spec.target === 'kubernetes' && spec.kube) {
@@ -187,8 +194,9 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
       const attributes = kubeAgentAttrs({
         ws,
         address,
-        name: recordedName(recorded, address, objectName(ws, name)),
+        name: agentNames[name],
         spec,
+        egress: kubeNetworks.agents.get(name)!,
         kube,
         namespace: spec.kube.namespace,
         built: Boolean(image?.build),
@@ -298,6 +306,7 @@ interface KubeAgentSource {
   address: string;
   name: string;
   spec: AgentSpec;
+  egress: KubeAgentEgress;
   kube: KubeAttr;
   namespace: string;
   built: boolean;
@@ -331,6 +340,7 @@ function kubeAgentAttrs(k: KubeAgentSource): KubeAgentAttrs {
     privileged: spec.privileged,
     allow_root: spec.allow_root,
     secret_keys: Object.keys(spec.secrets).sort(),
+    network: k.egress.network,
   };
   // the revision the last apply rendered, from the fingerprints it recorded: unchanged secrets, unchanged pods
   const revision = Object.keys(spec.secrets).length > 0 ? secretsRevision(k.fingerprints) : null;
@@ -350,8 +360,10 @@ function kubeAgentAttrs(k: KubeAgentSource): KubeAgentAttrs {
     user: spec.user,
     image_user: k.imageUser,
     allow_root: spec.allow_root,
-    // a pod reaches out unless a NetworkPolicy says otherwise: policy treats it as egress
-    egress: true,
+    // its NetworkPolicy leaves no way out but its own gateway (see KubeAgentAttrs.egress)
+    egress: false,
+    ...(k.egress.egress_allow ? {egress_allow: k.egress.egress_allow} : {}),
+    ...(k.egress.talks_to ? {talks_to: k.egress.talks_to} : {}),
     networks: [`pod network of ${k.kube.context}`],
     cpus: spec.cpus,
     memory_bytes: spec.memory_bytes,

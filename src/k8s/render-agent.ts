@@ -8,10 +8,21 @@
 //   makes the pause container PID 1, so an image that needs an init must bring its own.
 // - `PidsLimit`: a node-wide kubelet setting (podPidsLimit), not a pod field.
 // - tmpfs options noexec/nosuid/nodev on /tmp: an emptyDir has no mount options.
-import type {HealthSpec, Tier} from '../config/types.js';
+import type {EgressRule, HealthSpec, Tier} from '../config/types.js';
 import {LABEL} from '../util/labels.js';
 import {SECRETS_MOUNT, TOKEN_FILE} from '../config/mounts.js';
 import {MiB, cpuMillis, formatBytes, formatCpuMillis} from './quantities.js';
+import {PROXY_PORT} from '../util/proxy-port.js';
+
+/** Who an agent's pods may reach and be reached by (src/k8s/render-network.ts renders it as NetworkPolicies). */
+export interface KubeNetworkInput {
+  /** the agent's own egress gateway and the list it enforces; null: `egress: none`, no gateway, DNS only */
+  gateway: {image: string; any: boolean; allow: EgressRule[]} | null;
+  /** addresses ("agent.NAME") of the agents in the same namespace its pods may open connections to, sorted */
+  talks_to: string[];
+  /** addresses of the agents in the same namespace that may open connections to its pods, sorted */
+  talked_to_by: string[];
+}
 
 export interface KubeAgentInput {
   /** label io.orchestrix.workspace */
@@ -46,6 +57,7 @@ export interface KubeAgentInput {
   secret_keys: string[];
   /** changes when a secret's value does (a new token alone is updated in the mounted Secret in place): an annotation on the pod template so pods roll */
   secrets_revision: string | null;
+  network: KubeNetworkInput;
 }
 
 export interface RenderedAgent {
@@ -145,7 +157,17 @@ export function renderAgentSecret(
   };
 }
 
-function objectLabels(a: Pick<KubeAgentInput, 'workspace' | 'address' | 'labels'>): Record<string, string> {
+/** The name of the agent's gateway Deployment, ConfigMap, Service and NetworkPolicy. */
+export function gatewayName(agentName: string): string {
+  return `${agentName}-egress`;
+}
+
+/** The gateway's Service by its namespace-qualified name, so the URL means the same from any pod. */
+export function gatewayProxyUrl(a: Pick<KubeAgentInput, 'name' | 'namespace'>): string {
+  return `http://${gatewayName(a.name)}.${a.namespace}.svc:${PROXY_PORT}`;
+}
+
+export function objectLabels(a: Pick<KubeAgentInput, 'workspace' | 'address' | 'labels'>): Record<string, string> {
   const all: Record<string, string> = {...a.labels, [LABEL.workspace]: a.workspace, [LABEL.address]: a.address};
   return Object.fromEntries(
     Object.keys(all)
@@ -154,7 +176,7 @@ function objectLabels(a: Pick<KubeAgentInput, 'workspace' | 'address' | 'labels'
   );
 }
 
-function objectMeta(a: Pick<KubeAgentInput, 'name' | 'namespace'>, labels: Record<string, string>) {
+export function objectMeta(a: Pick<KubeAgentInput, 'name' | 'namespace'>, labels: Record<string, string>) {
   return {name: a.name, namespace: a.namespace, labels: {...labels}, annotations: {[RENDERED_BY_ANNOTATION]: 'orchestrix'}};
 }
 
@@ -220,9 +242,26 @@ function secretFiles(keys: string[]): string[] {
   return [...new Set([...keys, TOKEN_FILE])].sort();
 }
 
+const PROXY_VARS = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy'];
+
+/**
+ * The agent's own gateway, for every client that honours the usual variables (both spellings:
+ * curl reads only the lower-case http_proxy), as on Docker. talks_to goes pod to pod, not
+ * through the gateway (which refuses other agents), so an agent that talks to others leaves
+ * in-cluster names to its direct connection; the NetworkPolicy still stops all but its peers.
+ */
+function proxyEnv(a: KubeAgentInput): Array<{name: string; value: string}> {
+  if (!a.network.gateway) return [];
+  const url = gatewayProxyUrl(a);
+  const none = ['localhost', '127.0.0.1', '::1', ...(a.network.talks_to.length > 0 ? ['.svc', '.cluster.local'] : [])].join(',');
+  return PROXY_VARS.map((name) => ({name, value: name.toLowerCase() === 'no_proxy' ? none : url}));
+}
+
 function container(a: KubeAgentInput) {
+  // orx's own when it has a gateway: a user value of the same name would route around it
+  const reserved = new Set(['ORX_SECRETS_DIR', ...(a.network.gateway ? PROXY_VARS : [])]);
   const env = Object.keys(a.env)
-    .filter((k) => k !== 'ORX_SECRETS_DIR')
+    .filter((k) => !reserved.has(k))
     .sort()
     .map((name) => ({name, value: a.env[name]}));
   const probe = healthProbe(a.health);
@@ -235,7 +274,7 @@ function container(a: KubeAgentInput) {
     // the Docker agent sets Cmd and keeps the image's Entrypoint; `args` is Cmd in a pod
     ...(a.command !== null ? {args: [...a.command]} : {}),
     // the path of the secrets, never their values; orx's own, so it replaces one of the same name
-    env: [...env, {name: 'ORX_SECRETS_DIR', value: SECRET_MOUNT_PATH}],
+    env: [...env, ...proxyEnv(a), {name: 'ORX_SECRETS_DIR', value: SECRET_MOUNT_PATH}],
     ...(a.ports.length > 0 ? {ports: a.ports.map((containerPort) => ({containerPort, protocol: 'TCP'}))} : {}),
     resources: kubeResources(a),
     securityContext: {

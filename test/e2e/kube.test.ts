@@ -161,6 +161,8 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
       allowPrivilegeEscalation: false,
       capabilities: {drop: ['ALL']},
     });
+    // its pods are isolated: the NetworkPolicy went in with the Deployment
+    expect(byName('NetworkPolicy', `orx-${ws.name}-worker`)?.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     const secret = byName('Secret', `orx-${ws.name}-worker`);
     expect(Buffer.from(secret!.data!.API_KEY, 'base64').toString()).toBe(SECRET_VALUE);
     expect(secret!.data!['orx-token']).toBeTruthy();
@@ -195,7 +197,11 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
 
     // render shows what plan showed, offline
     const rendered = await run(['render', 'agent', 'worker', '--json']);
-    expect(JSON.parse(rendered.stdout).objects.map((o: {kind: string}) => o.kind)).toEqual(['ServiceAccount', 'Deployment']);
+    expect(JSON.parse(rendered.stdout).objects.map((o: {kind: string}) => o.kind)).toEqual([
+      'ServiceAccount',
+      'Deployment',
+      'NetworkPolicy',
+    ]);
     expect(rendered.stdout).not.toContain(SECRET_VALUE);
 
     // halt: no pod and no secret left in the cluster; resume's apply brings both back
@@ -222,6 +228,52 @@ describe('kind clusters, manifests and Kubernetes agents (stand-in kind and kube
     expect(await nodes()).toHaveLength(0);
     expect(fs.existsSync(path.join(ws.dir, '.orx/kubeconfig'))).toBe(false);
     expect(fs.existsSync(kc)).toBe(false);
+  });
+
+  it('render agent prints the NetworkPolicies and the egress gateway of an agent with egress, offline', async () => {
+    writeManifests({'namespace.yaml': NAMESPACE});
+    ws.write(
+      workspaceYaml({
+        extra: `    egress: [api.example.com]
+    talks_to: [helper]
+  helper: {image: base, target: kubernetes, cluster: dev, namespace: lab, user: "1000:1000"}
+egress_gateway: {image: "registry.example/squid:6"}
+`,
+      }),
+    );
+    const human = (await run(['render', 'agent', 'worker'])).stdout;
+    const docs = human
+      .split(/^---$/m)
+      .filter((d) => d.trim())
+      .map((d) => parse(d) as {kind: string; metadata: {name: string}; spec?: any; data?: Record<string, string>});
+    const w = `orx-${ws.name}-worker`;
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
+      `ServiceAccount/${w}`,
+      `Deployment/${w}`,
+      `NetworkPolicy/${w}`,
+      `ConfigMap/${w}-egress`,
+      `Service/${w}-egress`,
+      `NetworkPolicy/${w}-egress`,
+      `Deployment/${w}-egress`,
+    ]);
+    const policy = docs[2].spec;
+    expect(policy.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.egress.map((r: {ports?: Array<{port: number}>}) => r.ports?.map((p) => p.port) ?? 'any')).toEqual([
+      [53, 53],
+      [3128],
+      'any',
+    ]);
+    expect(policy.egress[2].to[0].podSelector.matchLabels['io.orchestrix.address']).toBe('agent.helper');
+    expect(docs[3].data!['squid.conf']).toContain('dstdomain -n api.example.com');
+    expect(docs[6].spec.template.spec.containers[0].image).toBe('registry.example/squid:6');
+    // the peer admits the worker's pods, and nothing else
+    const helper = JSON.parse((await run(['render', 'agent', 'helper', '--json'])).stdout).objects;
+    expect(helper.map((o: {kind: string}) => o.kind)).toEqual(['ServiceAccount', 'Deployment', 'NetworkPolicy']);
+    expect(helper[2].spec.ingress).toEqual([
+      {from: [{podSelector: {matchLabels: {'io.orchestrix.workspace': ws.name, 'io.orchestrix.address': 'agent.worker'}}}]},
+    ]);
+    // offline: nothing ran kubectl or kind
+    expect(standin.calls()).toEqual([]);
   });
 
   it('writes the context into the user kubeconfig only with export_kubeconfig, and takes it out again', async () => {

@@ -21,6 +21,7 @@ import {actions, apply, context, converge, plan, withLedger} from '../helpers/en
 import {
   ensureStandinNodeImage,
   makeStandin,
+  STANDIN_NODE_IMAGE,
   standinBin,
   type Standin,
   MANIFEST,
@@ -150,6 +151,7 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
         'ConfigMap extra',
         'ConfigMap settings',
         'Namespace lab',
+        `NetworkPolicy orx-${ws.name}-worker`,
         `Secret orx-${ws.name}-worker`,
         `ServiceAccount orx-${ws.name}-worker`,
       ].sort(),
@@ -468,5 +470,63 @@ describe('kind clusters, manifests and Kubernetes agents through the engine (sta
     const next = await plan(ws.dir);
     expect(actions(next)).toEqual([]);
     expect(next.drift).toEqual([]);
+  });
+  it("an agent's egress gateway is applied with it, converges, and is deleted when its egress goes", async () => {
+    const kubeconfig = path.join(ws.dir, 'remote.kubeconfig');
+    fs.writeFileSync(
+      kubeconfig,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: remote, cluster: {server: "https://127.0.0.1:6443"}}]\ncontexts: [{name: ops, context: {cluster: remote, user: ops}}]\nusers: [{name: ops, user: {token: not-a-real-token}}]\ncurrent-context: ops\n',
+      {mode: 0o600},
+    );
+    standin.writeObjects('remote', []);
+    const yaml = (egress: string) => `workspace: __WS__
+autonomy: 3
+images:
+  base: {ref: "${STANDIN_NODE_IMAGE}"}
+egress_gateway: {image: "registry.example/squid:6"}
+agents:
+  worker:
+    image: base
+    target: kubernetes
+    context: ops
+    kubeconfig: remote.kubeconfig
+    namespace: default
+    user: "1000:1000"
+    command: ["/bin/sh", "-c", "sleep 3600"]
+    resources: {cpus: 0.5, memory: 128m}
+${egress}`;
+    ws.write(yaml('    egress: [api.example.com]\n'));
+    await converge(ws.dir);
+    const live = () => (standin.objects('remote') as Stored[]).map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    const w = `orx-${ws.name}-worker`;
+    expect(live()).toEqual(
+      [
+        `ConfigMap/${w}-egress`,
+        `Deployment/${w}`,
+        `Deployment/${w}-egress`,
+        `NetworkPolicy/${w}`,
+        `NetworkPolicy/${w}-egress`,
+        `Secret/${w}`,
+        `Service/${w}-egress`,
+        `ServiceAccount/${w}`,
+      ].sort(),
+    );
+    // the NetworkPolicies went in before the Deployments; the gateway's rollout was waited on first
+    const calls = toolCalls().map((c) => c.argv.filter((a) => !a.startsWith('--') && a !== 'ops' && a !== kubeconfig));
+    const rollouts = calls.filter((a) => a[0] === 'rollout').map((a) => a[2]);
+    expect(rollouts).toEqual([`deployment/${w}-egress`, `deployment/${w}`]);
+    // refresh finds every object under agent.worker and the same as rendered: nothing to do, no drift
+    const again = await plan(ws.dir);
+    expect(actions(again)).toEqual([]);
+    expect(again.drift).toEqual([]);
+
+    ws.write(yaml(''));
+    const dropped = await plan(ws.dir);
+    expect(actions(dropped)).toEqual(['update agent.worker']);
+    expect((await apply(ws.dir, dropped)).failed).toBe(false);
+    expect(live()).toEqual([`Deployment/${w}`, `NetworkPolicy/${w}`, `Secret/${w}`, `ServiceAccount/${w}`].sort());
+    const policy = (standin.objects('remote') as Stored[]).find((o) => o.kind === 'NetworkPolicy')!;
+    expect(policy.spec.egress).toHaveLength(1);
+    expect(actions(await plan(ws.dir))).toEqual([]);
   });
 });

@@ -42,6 +42,7 @@ function input(over: Partial<KubeAgentInput> = {}): KubeAgentInput {
     allow_root: null,
     secret_keys: [],
     secrets_revision: null,
+    network: {gateway: null, talks_to: [], talked_to_by: []},
     ...over,
   };
 }

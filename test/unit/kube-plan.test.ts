@@ -288,6 +288,7 @@ const agentInput = (over: Partial<KubeAgentInput> = {}): Omit<KubeAgentInput, 's
   privileged: false,
   allow_root: null,
   secret_keys: ['API_KEY'],
+  network: {gateway: null, talks_to: [], talked_to_by: []},
   ...over,
 });
 const kubeAgentAttrs = (
@@ -658,14 +659,14 @@ agents:
     expect(kubeconfigInfo(l).exists).toBe(true);
   });
 
-  it("renders a Kubernetes agent's ServiceAccount and Deployment, and refuses a Docker agent", () => {
+  it("renders a Kubernetes agent's ServiceAccount, Deployment and NetworkPolicy, and refuses a Docker agent", () => {
     const l = loaded();
     const ledger = Ledger.open(l.dir);
     try {
       const v = renderAgentView(l, ledger, 'worker');
       expect(v).toMatchObject({address: 'agent.worker', context: 'kind-orx-w-dev', namespace: 'lab'});
-      expect(v.objects.map((o) => o.kind)).toEqual(['ServiceAccount', 'Deployment']);
-      expect(v.yaml.match(/^---$/gm)).toHaveLength(2);
+      expect(v.objects.map((o) => o.kind)).toEqual(['ServiceAccount', 'Deployment', 'NetworkPolicy']);
+      expect(v.yaml.match(/^---$/gm)).toHaveLength(3);
       expect(v.yaml).toContain('image: ghcr.io/example/tools:1.4');
       let err: unknown;
       try {

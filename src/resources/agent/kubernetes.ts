@@ -1,13 +1,17 @@
 // An agent with `target: kubernetes`: a ServiceAccount and a Deployment rendered with the
-// Docker agents' hardening, and a Secret (made at apply, never planned) with its secret files
-// and identity token, mounted read-only at /run/secrets.
+// Docker agents' hardening, a NetworkPolicy isolating its pods, its own egress gateway when it
+// has egress (src/k8s/render-network.ts), and a Secret (made at apply, never planned) with its
+// secret files and identity token, mounted read-only at /run/secrets.
 import {createHash} from 'node:crypto';
 import {canonicalJson} from '../../util/canonical-json.js';
 import {loadKindImage} from '../../drivers/kind.js';
 import {applyObjects, deleteObjects, rolloutStatus} from '../../drivers/kubectl.js';
 import {tool} from '../../drivers/tools.js';
 import {objectId, parseObjectId, type KubeObject} from '../../k8s/objects.js';
-import {renderAgentObjects, renderAgentSecret, type KubeAgentInput} from '../../k8s/render-agent.js';
+import {gatewayName, renderAgentObjects, renderAgentSecret, type KubeAgentInput} from '../../k8s/render-agent.js';
+import {renderAgentNetworkPolicy, renderGatewayObjects} from '../../k8s/render-network.js';
+import {CONFIG_DIR_IN_CONTAINER, CONFIG_FILE, GUARDED} from '../../egress/squid-config.js';
+import {renderKubeSquidConfig} from '../../egress/squid-kube.js';
 import {isKubeAttr, kubeContext, type KubeAttr} from '../../k8s/target.js';
 import {OrxError} from '../../errors.js';
 import {targetExists, withObjectChanges} from '../manifests.js';
@@ -35,13 +39,22 @@ export interface KubeAgentAttrs extends Attrs {
   user: string | null;
   image_user: string | null;
   allow_root: {reason: string} | null;
+  /**
+   * A route out that no allowlist governs: false, as for a Docker agent on internal networks.
+   * Its NetworkPolicy lets the pods reach only DNS, their own gateway and their talks_to peers;
+   * that holds where the cluster's network plugin enforces NetworkPolicy, which orx cannot see.
+   */
   egress: boolean;
+  /** its allowlist as plans and policy show it ("any" for egress: any), as on Docker agents; absent without egress */
+  egress_allow?: string[];
+  /** the agents its pods may connect to directly; absent when none */
+  talks_to?: string[];
   /** what policy messages name as the agent's networks */
   networks: string[];
   cpus: number;
   memory_bytes: number;
   hardening: Record<string, unknown>;
-  /** ServiceAccount and Deployment by object id, as applied */
+  /** ServiceAccount, Deployment, NetworkPolicy and the gateway's objects by object id, as applied */
   objects: Record<string, KubeObject>;
 }
 
@@ -58,10 +71,35 @@ export function secretsRevision(fingerprints: Record<string, string> | null | un
   return createHash('sha256').update(canonicalJson(fingerprints)).digest('hex').slice(0, 16);
 }
 
+/** The squid command of the Docker gateway (src/egress/gateway-docker.ts): the same image runs on both. */
+const SQUID_COMMAND = ['/usr/sbin/squid', '-N', '-f', `${CONFIG_DIR_IN_CONTAINER}/${CONFIG_FILE}`];
+
 export function renderedObjects(spec: Omit<KubeAgentInput, 'secrets_revision'>, revision: string | null): Record<string, KubeObject> {
-  const r = renderAgentObjects({...spec, secrets_revision: revision});
-  const objs = [r.serviceAccount, r.deployment] as KubeObject[];
+  const input = {...spec, secrets_revision: revision};
+  const r = renderAgentObjects(input);
+  const g = spec.network.gateway;
+  const gateway = g
+    ? renderGatewayObjects(input, {
+        config: renderKubeSquidConfig({workspace: spec.workspace, address: spec.address, any: g.any, allow: g.allow}),
+        configDir: CONFIG_DIR_IN_CONTAINER,
+        configFile: CONFIG_FILE,
+        command: SQUID_COMMAND,
+        guarded: GUARDED,
+      })
+    : [];
+  const objs = [r.serviceAccount, r.deployment, renderAgentNetworkPolicy(input), ...gateway] as KubeObject[];
   return Object.fromEntries(objs.map((o) => [objectId(o), o]));
+}
+
+/**
+ * What kubectl gets, in order: identities and configuration first, the NetworkPolicies before
+ * any pod they govern, the gateway's Deployment before the agent's.
+ */
+const APPLY_ORDER = ['ServiceAccount', 'Secret', 'ConfigMap', 'Service', 'NetworkPolicy', 'Deployment'];
+
+function applyOrder(objects: KubeObject[], agentName: string): KubeObject[] {
+  const rank = (o: KubeObject) => APPLY_ORDER.indexOf(o.kind) * 2 + (o.metadata.name === agentName ? 1 : 0);
+  return [...objects].sort((x, y) => rank(x) - rank(y));
 }
 
 // the cluster, context and namespace are where the objects are: moving them is a new agent
@@ -133,11 +171,21 @@ export async function applyKubeAgent(step: PlannedStep, ctx: ApplyContext): Prom
   const {files, fingerprints} = await ctx.secrets.issue(step.address, after);
   const revision = secretsRevision(fingerprints);
   const objects = renderedObjects(after.spec, revision);
-  const secret = renderAgentSecret(after.spec, files);
-  const ordered = Object.values(objects).sort((a) => (a.kind === 'ServiceAccount' ? -1 : 1));
-  await applyObjects(kubectl, t, [ordered[0], secret as KubeObject, ...ordered.slice(1)], ctx.signal);
-  ctx.progress?.(`kubectl rollout status deployment/${after.name}`);
-  await rolloutStatus(kubectl, t, after.namespace, after.name, after.rollout_timeout_ms, ctx.signal);
+  const secret = renderAgentSecret(after.spec, files) as KubeObject;
+  await applyObjects(kubectl, t, applyOrder([...Object.values(objects), secret], after.name), ctx.signal);
+  // what an earlier apply made and this one no longer renders (a gateway after `egress: none`)
+  const before = step.before && isKubeAgent(step.before) ? validateKubeAgent(step.before) : null;
+  const gone = Object.keys(before?.objects ?? {})
+    .filter((id) => !(id in objects))
+    .map(parseObjectId);
+  await deleteObjects(kubectl, t, gone, ctx.signal);
+  const deadline = Date.now() + after.rollout_timeout_ms;
+  // the gateway first: an agent that starts before it has nowhere to send its requests
+  const deployments = Object.values(objects).filter((o) => o.kind === 'Deployment');
+  for (const d of applyOrder(deployments, after.name)) {
+    ctx.progress?.(`kubectl rollout status deployment/${d.metadata.name}`);
+    await rolloutStatus(kubectl, t, after.namespace, d.metadata.name, Math.max(5_000, deadline - Date.now()), ctx.signal);
+  }
   return {
     object_id: `${after.namespace}/${after.name}`,
     attributes: {...after, secrets_revision: revision, objects},
@@ -169,11 +217,13 @@ export const kubeAgent: AgentTarget<KubeAgentAttrs> = {
   rollback: rollbackKubeAgent,
 };
 
-/** `orx halt`: no pod left running, no secret left in the cluster; nothing else is deleted. */
+/** `orx halt`: no pod left running (the gateway's first), no secret left in the cluster; nothing else is deleted. */
 export async function stopKubeAgent(dir: string, a: KubeAgentAttrs): Promise<void> {
   const kubectl = tool('kubectl');
   const t = kubeContext(dir, a.kube);
-  const deployment = Object.values(a.objects).find((o) => o.kind === 'Deployment');
-  if (deployment) await applyObjects(kubectl, t, [{...deployment, spec: {...(deployment.spec as object), replicas: 0}}]);
+  const deployments = Object.values(a.objects)
+    .filter((o) => o.kind === 'Deployment')
+    .sort((x, y) => Number(y.metadata.name === gatewayName(a.name)) - Number(x.metadata.name === gatewayName(a.name)));
+  for (const d of deployments) await applyObjects(kubectl, t, [{...d, spec: {...(d.spec as object), replicas: 0}}]);
   await deleteObjects(kubectl, t, [secretRef(a)]);
 }
