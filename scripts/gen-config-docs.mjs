@@ -114,7 +114,9 @@ function childrenOf(s, at, resolve) {
   const map = typeof s.additionalProperties === 'object' ? s.additionalProperties : null;
   if (map && !s.properties && deep(map)) out.push({path: `${at}.<name>`, name: '<name>', schema: map, required: false});
   // a list's items, or those of a list that is one of its alternatives (`egress: none | [...]`)
-  const list = [s, ...alternativesOf(s).map(resolve)].find((x) => x?.items && typeof x.items === 'object' && !Array.isArray(x.items) && deep(x.items));
+  const list = [s, ...alternativesOf(s).map(resolve)].find(
+    (x) => x?.items && typeof x.items === 'object' && !Array.isArray(x.items) && deep(x.items),
+  );
   if (list) out.push({path: `${at}[]`, name: '[]', schema: list.items, required: false});
   return out;
 }
