@@ -42,7 +42,10 @@ async function json(args: string[], o: {code?: number; schema?: string; error?: 
     o.schema ??
     args
       .filter((a) => !a.startsWith('-'))
-      .slice(0, ['audit', 'dr', 'history', 'image', 'keys', 'policy', 'render', 'secrets', 'state', 'token'].includes(args[0]) ? 2 : 1)
+      .slice(
+        0,
+        ['audit', 'dr', 'egress', 'history', 'image', 'keys', 'policy', 'render', 'secrets', 'state', 'token'].includes(args[0]) ? 2 : 1,
+      )
       .join('-');
   const validate = validator(o.error ? 'error' : name);
   expect(validate(doc), `orx ${args.join(' ')} --json against ${o.error ? 'error' : name}: ${ajv.errorsText(validate.errors)}`).toBe(true);
