@@ -30,7 +30,11 @@ export function configDigest(a: Omit<GatewayFields, 'config_digest'>): string {
     .digest('hex');
 }
 
-export function desiredGateway(cfg: WorkspaceConfig, recorded: ReadonlyMap<string, ResourceRecord>): GatewayPlan {
+export function desiredGateway(
+  cfg: WorkspaceConfig,
+  recorded: ReadonlyMap<string, ResourceRecord>,
+  taken: readonly string[] = [],
+): GatewayPlan {
   const ws = cfg.workspace;
   const docker = Object.entries(cfg.agents).filter(([, a]) => a.target === 'docker');
   const dockerNames = new Set(docker.map(([n]) => n));
@@ -44,7 +48,7 @@ export function desiredGateway(cfg: WorkspaceConfig, recorded: ReadonlyMap<strin
 
   const rec = recorded.get(GATEWAY_ADDRESS)?.attributes as Partial<GatewayFields> | undefined;
   const recLinks = Object.fromEntries(Object.entries(rec?.agents ?? {}).map(([n, g]) => [n, g.link]));
-  const assigned = assignLinks(linked, cfg.egress_gateway.link_pool, recLinks, (a) => gatewayNames.link(ws, a));
+  const assigned = assignLinks(linked, cfg.egress_gateway.link_pool, recLinks, (a) => gatewayNames.link(ws, a), taken);
   if ('error' in assigned) return {resource: null, agents, error: assigned.error};
 
   const gwAgents: Record<string, GatewayAgent> = {};

@@ -1,6 +1,6 @@
 // Which /29 of the link pool each agent's link network gets: kept from the record while it
 // fits the pool, else the lowest free block. Pure: the plan decides, apply only creates.
-import {blockCount, intToIPv4, parseCidr, subnetAt} from '../util/cidr.js';
+import {blockCount, intToIPv4, overlaps, parseCidr, subnetAt, type Cidr} from '../util/cidr.js';
 import type {LinkAttr} from './attrs.js';
 
 export const LINK_PREFIX = 29;
@@ -20,6 +20,7 @@ export function assignLinks(
   pool: string,
   recorded: Readonly<Record<string, LinkAttr>>,
   networkName: (agent: string) => string,
+  taken: readonly string[] = [],
 ): {links: Record<string, LinkAttr>} | {error: string} {
   const p = parseCidr(pool);
   if (!p) return {error: `link pool ${pool} is not an IPv4 CIDR`};
@@ -35,12 +36,18 @@ export function assignLinks(
     } else fresh.push(agent);
   }
   const count = blockCount(p, LINK_PREFIX);
+  // networks that exist already, another workspace's links among them; its own recorded ones are kept above
+  const others = taken.map(parseCidr).filter((c): c is Cidr => c !== null);
+  const free = (n: number): boolean => {
+    const block = subnetAt(p, LINK_PREFIX, n)!;
+    return !used.has(block.base) && !others.some((o) => overlaps(o, block));
+  };
   let next = 0;
   for (const agent of fresh) {
-    while (next < count && used.has(subnetAt(p, LINK_PREFIX, next)!.base)) next++;
+    while (next < count && !free(next)) next++;
     if (next >= count)
       return {
-        error: `the link pool ${pool} has room for ${count} agents with egress or talks_to, and the plan needs ${agents.length}; set egress_gateway.link_pool to a larger range (a /16 holds 8192)`,
+        error: `the link pool ${pool} has room for ${count} agents with egress or talks_to (less what other networks on this engine hold), and the plan needs ${agents.length}; set egress_gateway.link_pool to a larger or unused range (a /16 holds 8192)`,
       };
     const block = subnetAt(p, LINK_PREFIX, next)!;
     used.add(block.base);

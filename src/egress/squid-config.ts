@@ -12,6 +12,7 @@
 //   6. everything else: refused
 // Each rule tags the transaction (annotate_transaction) so the access log says why.
 import type {GatewayAttrs} from './attrs.js';
+import type {EgressRule} from '../config/types.js';
 import {PROXY_PORT} from '../util/proxy-port.js';
 
 export const CONFIG_DIR_IN_CONTAINER = '/etc/orx-egress';
@@ -91,6 +92,48 @@ export function squidBaseLines(): string[] {
   ];
 }
 
+/**
+ * One agent's list as squid acls and rules: its private ranges (allowed before the guard) and
+ * its hosts by port (after it). `tag` keeps acl names apart between agents; `from` is the acl
+ * naming the agent ("" where the gateway serves one agent only).
+ */
+export function listRules(
+  allow: readonly EgressRule[],
+  any: boolean,
+  tag: string,
+  from: string,
+): {ports: number[]; acls: string[]; cidr: string[]; listed: string[]} {
+  const ports = new Set<number>();
+  const acls: string[] = [];
+  const cidr: string[] = [];
+  const listed: string[] = any ? [`http_access allow ${from}why_any`] : [];
+  allow
+    .filter((r) => r.cidr !== undefined)
+    .forEach((r, k) => {
+      ports.add(r.port);
+      acls.push(`acl cidr${tag}_${k} dst ${r.cidr}`);
+      cidr.push(`http_access allow ${from}cidr${tag}_${k} port_${r.port} why_cidr`);
+    });
+  const byPort = new Map<number, {exact: string[]; wild: string[]}>();
+  for (const r of allow) {
+    if (r.host === undefined) continue;
+    const e = byPort.get(r.port) ?? byPort.set(r.port, {exact: [], wild: []}).get(r.port)!;
+    (r.host.startsWith('*.') ? e.wild : e.exact).push(r.host);
+  }
+  for (const [port, hosts] of [...byPort].sort(([x], [y]) => x - y)) {
+    ports.add(port);
+    if (hosts.exact.length > 0) {
+      acls.push(`acl host${tag}_${port} dstdomain -n ${hosts.exact.join(' ')}`);
+      listed.push(`http_access allow ${from}port_${port} host${tag}_${port} why_listed`);
+    }
+    if (hosts.wild.length > 0) {
+      acls.push(`acl wild${tag}_${port} dstdom_regex -n -i ${hosts.wild.map(domainRegex).join(' ')}`);
+      listed.push(`http_access allow ${from}port_${port} wild${tag}_${port} why_listed`);
+    }
+  }
+  return {ports: [...ports], acls, cidr, listed};
+}
+
 export function renderSquidConfig(g: GatewayAttrs): string {
   const out: string[] = [
     `# The egress gateway of workspace ${g.workspace}, written by orx from the plan: edits are overwritten.`,
@@ -119,37 +162,14 @@ export function renderSquidConfig(g: GatewayAttrs): string {
   const ports = new Set<number>();
   const rules: string[] = [];
   const acls: string[] = [];
-  for (const [name, a] of agents) {
-    const i = index.get(name)!;
-    a.allow
-      .filter((r) => r.cidr !== undefined)
-      .forEach((r, k) => {
-        ports.add(r.port);
-        acls.push(`acl cidr_${i}_${k} dst ${r.cidr}`);
-        rules.push(`http_access allow from_${i} cidr_${i}_${k} port_${r.port} why_cidr`);
-      });
-  }
   const after: string[] = [];
   for (const [name, a] of agents) {
     const i = index.get(name)!;
-    if (a.any) after.push(`http_access allow from_${i} why_any`);
-    const byPort = new Map<number, {exact: string[]; wild: string[]}>();
-    for (const r of a.allow) {
-      if (r.host === undefined) continue;
-      const e = byPort.get(r.port) ?? byPort.set(r.port, {exact: [], wild: []}).get(r.port)!;
-      (r.host.startsWith('*.') ? e.wild : e.exact).push(r.host);
-    }
-    for (const [port, hosts] of [...byPort].sort(([x], [y]) => x - y)) {
-      ports.add(port);
-      if (hosts.exact.length > 0) {
-        acls.push(`acl host_${i}_${port} dstdomain -n ${hosts.exact.join(' ')}`);
-        after.push(`http_access allow from_${i} port_${port} host_${i}_${port} why_listed`);
-      }
-      if (hosts.wild.length > 0) {
-        acls.push(`acl wild_${i}_${port} dstdom_regex -n -i ${hosts.wild.map(domainRegex).join(' ')}`);
-        after.push(`http_access allow from_${i} port_${port} wild_${i}_${port} why_listed`);
-      }
-    }
+    const r = listRules(a.allow, a.any, `_${i}`, `from_${i} `);
+    r.ports.forEach((p) => ports.add(p));
+    acls.push(...r.acls);
+    rules.push(...r.cidr);
+    after.push(...r.listed);
   }
   const portAcls = [...ports].sort((x, y) => x - y).map((p) => `acl port_${p} port ${p}`);
   // the acls must come before the first rule that names them

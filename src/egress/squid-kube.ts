@@ -7,7 +7,7 @@
 // The rule order is the Docker gateway's (src/egress/squid-config.ts), minus the rules about
 // other agents: talks_to flows go pod to pod, never through a gateway.
 import type {EgressRule} from '../config/types.js';
-import {GUARDED, WHY, domainRegex, squidBaseLines} from './squid-config.js';
+import {GUARDED, WHY, listRules, squidBaseLines} from './squid-config.js';
 
 export interface KubeGatewayList {
   workspace: string;
@@ -25,37 +25,9 @@ export function renderKubeSquidConfig(g: KubeGatewayList): string {
   for (const key of Object.keys(WHY)) out.push(`acl why_${key} annotate_transaction orx_why=${key}`);
   out.push(`acl orx_guard dst ${GUARDED.join(' ')}`);
 
-  const ports = new Set<number>();
-  const acls: string[] = [];
-  const cidrRules: string[] = [];
-  g.allow
-    .filter((r) => r.cidr !== undefined)
-    .forEach((r, k) => {
-      ports.add(r.port);
-      acls.push(`acl cidr_${k} dst ${r.cidr}`);
-      cidrRules.push(`http_access allow cidr_${k} port_${r.port} why_cidr`);
-    });
-
-  const listed: string[] = g.any ? ['http_access allow why_any'] : [];
-  const byPort = new Map<number, {exact: string[]; wild: string[]}>();
-  for (const r of g.allow) {
-    if (r.host === undefined) continue;
-    const e = byPort.get(r.port) ?? byPort.set(r.port, {exact: [], wild: []}).get(r.port)!;
-    (r.host.startsWith('*.') ? e.wild : e.exact).push(r.host);
-  }
-  for (const [port, hosts] of [...byPort].sort(([x], [y]) => x - y)) {
-    ports.add(port);
-    if (hosts.exact.length > 0) {
-      acls.push(`acl host_${port} dstdomain -n ${hosts.exact.join(' ')}`);
-      listed.push(`http_access allow port_${port} host_${port} why_listed`);
-    }
-    if (hosts.wild.length > 0) {
-      acls.push(`acl wild_${port} dstdom_regex -n -i ${hosts.wild.map(domainRegex).join(' ')}`);
-      listed.push(`http_access allow port_${port} wild_${port} why_listed`);
-    }
-  }
+  const {ports, acls, cidr, listed} = listRules(g.allow, g.any, '', '');
   out.push(...[...ports].sort((x, y) => x - y).map((p) => `acl port_${p} port ${p}`), ...acls, '');
-  out.push('http_access deny manager why_unknown', ...cidrRules, 'http_access deny orx_guard why_guard', ...listed);
+  out.push('http_access deny manager why_unknown', ...cidr, 'http_access deny orx_guard why_guard', ...listed);
   out.push('http_access deny all why_not_listed', '');
   return out.join('\n');
 }

@@ -35,6 +35,8 @@ export interface DesiredInput {
   localImage?: (ref: string) => LocalImage | null;
   /** CPUs the engine has, when known: a limit above it fails at create, so it is refused at plan */
   engineCpus?: number;
+  /** subnets of networks on the engine: a new link network is never placed over one (another workspace's links included) */
+  takenSubnets?: string[];
   /** image name -> the registry digest its signature was verified for */
   verifiedDigests?: Map<string, string>;
 }
@@ -176,7 +178,7 @@ export function buildDesired(input: DesiredInput): DesiredGraph {
     resources.push({address, kind: 'manifests', name, depends_on: kube.cluster !== null ? [`cluster.${kube.cluster}`] : [], attributes});
   }
 
-  const gateway = desiredGateway(cfg, recorded);
+  const gateway = desiredGateway(cfg, recorded, input.takenSubnets ?? []);
   if (gateway.error) problems.push({path: 'egress_gateway.link_pool', message: `${GATEWAY_ADDRESS}: ${gateway.error}`});
   if (gateway.resource) resources.push(gateway.resource);
 

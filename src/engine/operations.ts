@@ -105,8 +105,9 @@ export async function createPlan(
   const hasRefImages = Object.values(loaded.config.images).some((i) => i.ref) || records.some((r) => r.attributes.source === 'ref');
   if (opts.refresh) await resumeInterruptedBackup(ledger, ctx.log);
   const hasClusters = Object.keys(loaded.config.clusters).length > 0 || records.some((r) => r.kind === 'cluster');
+  const hasLinks = Object.values(loaded.config.agents).some((a) => a.egress.mode !== 'none' || a.talks_to.length > 0);
   const snapshot = opts.refresh
-    ? await takeSnapshot(await connectDocker(), loaded.config.workspace, records, hasRefImages, hasClusters)
+    ? await takeSnapshot(await connectDocker(), loaded.config.workspace, records, hasRefImages, hasClusters, hasLinks)
     : null;
   // what agents reached for since the last command is on the record before anything is decided
   if (opts.refresh) await recordEgressLog(ctx, ledger, loaded.config, await connectDocker());
@@ -117,6 +118,7 @@ export async function createPlan(
     recorded,
     localImage: snapshot ? localImageIndex(snapshot) : recordedImages(recorded),
     engineCpus: snapshot?.cpus,
+    takenSubnets: snapshot?.takenSubnets,
     verifiedDigests: new Map([...verifications.values()].filter((v) => v.ok && v.digest).map((v) => [v.image, v.digest!])),
   });
   if (opts.mode === 'apply') refuseNameClashes(graph.resources, records);

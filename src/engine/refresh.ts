@@ -21,6 +21,8 @@ export interface Snapshot {
   kindNodes: Dockerode.ContainerInfo[];
   workspace: string;
   cpus: number;
+  /** IPv4 subnets of every network on the engine (fetched only for a workspace with egress links): links avoid them */
+  takenSubnets: string[];
 }
 
 export async function takeSnapshot(
@@ -29,9 +31,10 @@ export async function takeSnapshot(
   recorded: ResourceRecord[],
   wantAllImages: boolean,
   wantKindNodes = false,
+  wantAllNetworks = false,
 ): Promise<Snapshot> {
   const filters = labelFilter({[LABEL.workspace]: workspace});
-  const [containers, networks, volumeList, images, allImages, kindNodes, info] = await Promise.all([
+  const [containers, networks, volumeList, images, allImages, kindNodes, info, allNetworks] = await Promise.all([
     docker.listContainers({all: true, filters}),
     docker.listNetworks({filters}),
     docker.listVolumes({filters}),
@@ -39,6 +42,7 @@ export async function takeSnapshot(
     wantAllImages ? docker.listImages() : Promise.resolve([]),
     wantKindNodes ? docker.listContainers({all: true, filters: {label: [KIND_CLUSTER_LABEL]}}) : Promise.resolve([]),
     docker.info() as Promise<{NCPU: number}>,
+    wantAllNetworks ? docker.listNetworks() : Promise.resolve([]),
   ]);
   const volumes = volumeList.Volumes ?? [];
   // imported objects carry no orx labels: one more filtered call per type, only when
@@ -63,6 +67,7 @@ export async function takeSnapshot(
     kindNodes,
     workspace,
     cpus: info.NCPU,
+    takenSubnets: allNetworks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter((x) => x.includes('.')),
   };
 }
 

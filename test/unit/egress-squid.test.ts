@@ -122,6 +122,16 @@ describe('links', () => {
     expect(r.links.a).toMatchObject({gateway_ip: '10.213.0.10', agent_range: '10.213.0.12/30'});
   });
 
+  it("steps over networks that exist already, another workspace's links among them", () => {
+    const r = assignLinks(['a', 'b'], '10.213.0.0/16', {}, name, ['10.213.0.0/29', '10.213.0.8/30', '172.17.0.0/16']);
+    if ('error' in r) throw new Error(r.error);
+    expect(r.links.a.subnet).toBe('10.213.0.16/29');
+    expect(r.links.b.subnet).toBe('10.213.0.24/29');
+    // a recorded link stays where it is
+    const kept = assignLinks(['a'], '10.213.0.0/16', {a: linkLayout('orx-lab.link-a', 0x0ad50000)}, name, ['10.213.0.0/29']);
+    expect('links' in kept && kept.links.a.subnet).toBe('10.213.0.0/29');
+  });
+
   it('says what to do when the pool is full', () => {
     const r = assignLinks(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'], '10.213.0.0/26', {}, name);
     expect('error' in r && r.error).toContain('has room for 8 agents');
