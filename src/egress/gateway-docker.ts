@@ -32,10 +32,6 @@ export function writeConfig(dir: string, g: GatewayAttrs): string {
   return d;
 }
 
-function labels(ws: string, address: string, key: string): Record<string, string> {
-  return ownLabels(ws, address, key);
-}
-
 async function networkExists(docker: Docker, name: string): Promise<Dockerode.NetworkInspectInfo | null> {
   try {
     return await docker.getNetwork(name).inspect();
@@ -73,7 +69,7 @@ export async function ensureUplink(docker: Docker, g: GatewayAttrs, address: str
     Driver: 'bridge',
     Internal: false,
     CheckDuplicate: true,
-    Labels: labels(g.workspace, address, key),
+    Labels: ownLabels(g.workspace, address, key),
   });
 }
 
@@ -90,7 +86,7 @@ export async function ensureLink(docker: Docker, ws: string, link: LinkAttr, add
       Internal: true,
       CheckDuplicate: true,
       IPAM: {Driver: 'default', Config: [{Subnet: link.subnet, Gateway: bridge, IPRange: link.agent_range}]},
-      Labels: labels(ws, address, key),
+      Labels: ownLabels(ws, address, key),
     });
   } catch (err) {
     const m = engineMessage(err);
@@ -146,7 +142,7 @@ export function gatewaySpec(dir: string, g: GatewayAttrs, address: string, key: 
     Image: g.image,
     User: GATEWAY_USER,
     Cmd: ['/usr/sbin/squid', '-N', '-f', `${CONFIG_DIR_IN_CONTAINER}/${CONFIG_FILE}`],
-    Labels: {...labels(g.workspace, address, key), [LABEL.configHash]: gatewayConfigHash(g)},
+    Labels: {...ownLabels(g.workspace, address, key), [LABEL.configHash]: gatewayConfigHash(g)},
     ExposedPorts: {[`${PROXY_PORT}/tcp`]: {}},
     HostConfig: {
       ReadonlyRootfs: true,

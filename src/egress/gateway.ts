@@ -6,7 +6,7 @@ import {planByDiff} from '../resources/plan-helper.js';
 import type {Action, ApplyContext, PlannedStep, StepOutcome} from '../resources/types.js';
 import {LABEL} from '../util/labels.js';
 import {ingestEgressLog} from './ingest.js';
-import {GATEWAY_UPDATABLE, validateGatewayAttrs, type GatewayAttrs} from './attrs.js';
+import {GATEWAY_UPDATABLE, gatewayConfigHash, validateGatewayAttrs, type GatewayAttrs} from './attrs.js';
 import {
   attachedNetworks,
   connectLinks,
@@ -62,11 +62,8 @@ async function converge(step: PlannedStep, ctx: ApplyContext): Promise<StepOutco
   writeConfig(ctx.dir, after);
 
   let info = await findContainer(ctx, step.object_id ?? after.name);
-  if (
-    info &&
-    (step.action === 'replace' ||
-      info.Config.Labels?.[LABEL.configHash] !== gatewaySpec(ctx.dir, after, step.address, '').Labels?.[LABEL.configHash])
-  ) {
+  // another image or uplink than the container was made with: a new container (the plan said replace)
+  if (info && (step.action === 'replace' || info.Config.Labels?.[LABEL.configHash] !== gatewayConfigHash(after))) {
     await removeContainer(ctx, info.Id);
     info = null;
   }

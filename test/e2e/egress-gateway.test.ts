@@ -89,22 +89,23 @@ async function startUpstream(name: string, network: string, aliases: string[]): 
   await c.start();
 }
 
+/** Networks a run killed long ago left on these subnets; a run going on now (CI beside a local run) is left alone. */
 async function removeStale(): Promise<void> {
-  // a run killed earlier may have left networks on these fixed subnets
+  const old = Date.now() - 30 * 60_000;
   for (const n of await docker.listNetworks()) {
     const subnet = n.IPAM?.Config?.[0]?.Subnet;
-    if (subnet && [...OUTSIDE_SUBNETS, ...LAN_SUBNETS].includes(subnet) && n.Name.startsWith('orx-egress-test-')) {
-      const info = await docker.getNetwork(n.Id).inspect();
-      for (const id of Object.keys(info.Containers ?? {}))
-        await docker
-          .getContainer(id)
-          .remove({force: true})
-          .catch(() => undefined);
+    if (!subnet || ![...OUTSIDE_SUBNETS, ...LAN_SUBNETS].includes(subnet) || !n.Name.startsWith('orx-egress-test-')) continue;
+    if (Date.parse(n.Created) > old) continue;
+    const info = await docker.getNetwork(n.Id).inspect();
+    for (const id of Object.keys(info.Containers ?? {}))
       await docker
-        .getNetwork(n.Id)
-        .remove()
+        .getContainer(id)
+        .remove({force: true})
         .catch(() => undefined);
-    }
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => undefined);
   }
 }
 
