@@ -223,9 +223,14 @@ export function observe(
             : {...(rec ?? {}), name, config_hash: hash ?? '(unknown)'};
       // its link to the egress gateway is its own attribute, not one of the workspace networks it joins
       const link = (base as {link?: {network?: string}}).link?.network;
-      const networks = Object.keys(c.NetworkSettings?.Networks ?? {})
-        .filter((n) => n !== 'none' && n !== link)
-        .sort();
+      const attached = Object.keys(c.NetworkSettings?.Networks ?? {});
+      const networks = attached.filter((n) => n !== 'none' && n !== link).sort();
+      // taken off its link (by hand): drift, which a replace puts right; a running container only,
+      // since a stopped one is listed without its networks
+      if (link && c.State === 'running' && !attached.includes(link)) {
+        const {link: _gone, ...rest} = base as Attrs;
+        return {...rest, networks, running: true};
+      }
       return {...base, networks, running: c.State === 'running'};
     });
   }

@@ -249,6 +249,18 @@ describe('egress through the gateway', () => {
     expect(await viaProxy('researcher', 'GET http://other.example.test/ HTTP/1.0')).toMatch(/^HTTP\/1\.1 (200|404)/);
   }, 60_000);
 
+  it('sees an agent taken off its link as drift, and a replace puts it back', async () => {
+    const link = `orx-${ws.name}.link-researcher`;
+    await docker.getNetwork(link).disconnect({Container: container('researcher'), Force: true});
+    expect(await viaProxy('researcher', 'GET http://api.example.test/healthz HTTP/1.0')).toMatch(/Network is unreachable/);
+    const plan = await orx(['plan', '-no-color'], {cwd: ws.dir});
+    expect(plan.stdout).toMatch(/agent\.researcher must be replaced/);
+    expect(plan.stdout).toMatch(/link/);
+    const apply = await orx(['apply', '-auto-approve'], {cwd: ws.dir});
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(await viaProxy('researcher', 'GET http://api.example.test/healthz HTTP/1.0')).toBe('HTTP/1.1 200 OK');
+  }, 60_000);
+
   it('halt cuts egress before it stops the agents: a request loop inside one fails from then on', async () => {
     // bounded: 400 requests, about 20 s at most
     const loop = `p=\${HTTP_PROXY#http://}; i=0; while [ $i -lt 400 ]; do s=$( (printf 'GET http://api.example.test/healthz HTTP/1.0\\r\\n\\r\\n'; sleep 0.05) | nc -w 1 \${p%:*} \${p##*:} | head -1); echo "$i \${s:-none}"; i=$((i+1)); done`;
