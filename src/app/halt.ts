@@ -58,14 +58,7 @@ async function waitForLockRelease(ledger: Ledger, lockId: string, waitMs: number
 export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltOptions): Promise<HaltResult> {
   const state: HaltState = {at: new Date().toISOString(), by: ctx.actor, reason: opts.reason, stopped: []};
   setHalt(ledger, state);
-  // egress goes first, before waiting for anything: from here on no agent reaches the outside
-  const ws = workspaceName(ctx.dir);
-  const docker = await connectDocker();
-  const cut = await cutEgress(docker, ws, ledger.listResources());
-  const egressCutAt = cut.stopped.length > 0 ? new Date().toISOString() : null;
-  state.stopped.push(...cut.stopped);
-  setHalt(ledger, state);
-
+  // the running apply is told at once, as it ever was: one that sees the halt soon lets the lock go
   const lock = ledger.currentLock();
   let interrupted: HaltResult['interrupted_apply'] = null;
   if (lock && lock.host === os.hostname() && lock.pid !== process.pid && pidAlive(lock.pid)) {
@@ -75,8 +68,15 @@ export async function haltWorkspace(ctx: OrxContext, ledger: Ledger, opts: HaltO
     } catch {
       // gone meanwhile: nothing to wait for
     }
-    await waitForLockRelease(ledger, lock.id, opts.waitMs ?? 120_000);
   }
+  // egress goes next, before waiting for anything: from here on no agent reaches the outside
+  const ws = workspaceName(ctx.dir);
+  const docker = await connectDocker();
+  const cut = await cutEgress(docker, ws, ledger.listResources());
+  const egressCutAt = cut.stopped.length > 0 ? new Date().toISOString() : null;
+  state.stopped.push(...cut.stopped);
+  if (cut.stopped.length > 0) setHalt(ledger, state);
+  if (interrupted && lock) await waitForLockRelease(ledger, lock.id, opts.waitMs ?? 120_000);
 
   const agents = await stopAllAgents(docker, ctx.dir, ws, ledger.listResources());
   state.stopped.push(...agents.stopped);
